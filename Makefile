@@ -1,0 +1,69 @@
+# Flowgate developer commands. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test test-postgres test-sqlite lint bench venv assets migrate demo lock clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.lock
+	$(PYTHON) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/dist/.built: node_modules/.installed $(shell find static/src -type f 2>/dev/null) build.mjs
+	npm run --silent build
+	touch $@
+
+assets: static/dist/.built
+
+migrate: venv
+	$(PYTHON) manage.py migrate --noinput
+
+demo: migrate
+	$(PYTHON) manage.py bootstrap_demo
+
+## make run: the whole portal (web + worker + beat) on the embedded default (SQLite, no Redis)
+run: venv assets demo
+	$(PYTHON) manage.py run_portal
+
+## make test: the full suite; PostgreSQL + Redis + a real Celery worker where reachable, then SQLite
+test: venv assets
+	@if $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
+	  $(MAKE) --no-print-directory test-postgres; \
+	else echo "PostgreSQL not reachable on 127.0.0.1:5432: running the SQLite suite only"; fi
+	$(MAKE) --no-print-directory test-sqlite
+
+test-postgres: venv assets
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: venv assets
+	DJANGO_ENV=test DATABASE_URL= REDIS_URL= FLOWGATE_VAR_DIR=$(CURDIR)/var/test-sqlite \
+	  $(PYTHON) -m pytest -m "not integration and not postgres_only" -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	DJANGO_ENV=test $(BIN)/mypy apps/engine/core apps/*/services.py
+
+## make bench: engine and audit benchmarks on PostgreSQL + Redis into docs/benchmarks/
+bench: venv
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.benchmarks
+
+lock:
+	$(PYTHON) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules static/dist var

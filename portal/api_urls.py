@@ -1,0 +1,13 @@
+"""/api/v1/: each app contributes its own api_urls module."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.accounts.api_urls")),
+    path("", include("apps.processes.api_urls")),
+    path("", include("apps.engine.api_urls")),
+    path("", include("apps.inbox.api_urls")),
+    path("", include("apps.connectors.api_urls")),
+    path("", include("apps.audit.api_urls")),
+    path("", include("apps.reports.api_urls")),
+]

@@ -1,0 +1,34 @@
+"""Shared fixtures. Integration tests (real worker) live behind the ``integration`` marker."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from tests.factories import UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    on_sqlite = settings.DB_VENDOR == "sqlite"
+    for item in items:
+        if on_sqlite and (
+            item.get_closest_marker("postgres_only") or item.get_closest_marker("integration")
+        ):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs PostgreSQL + Redis (runs in the PostgreSQL pass of make test)"
+                )
+            )
+
+
+@pytest.fixture
+def user_factory():
+    return UserFactory
+
+
+@pytest.fixture
+def make_user(db):
+    def make(*roles: str, **kwargs):
+        return UserFactory(roles=roles, **kwargs)
+
+    return make

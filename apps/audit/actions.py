@@ -1,0 +1,47 @@
+"""Every auditable action. The audit app documents each in docs/audit.md."""
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # processes
+    PROCESS_DEPLOYED = "process.deployed"
+    PROCESS_DRAFT_SAVED = "process.draft_saved"
+    # instances
+    INSTANCE_STARTED = "instance.started"
+    INSTANCE_COMPLETED = "instance.completed"
+    INSTANCE_CANCELLED = "instance.cancelled"
+    INSTANCE_SUSPENDED = "instance.suspended"
+    INSTANCE_RESUMED = "instance.resumed"
+    INSTANCE_FAILED = "instance.failed"
+    STEP_ENTERED = "step.entered"
+    STEP_COMPLETED = "step.completed"
+    # jobs / incidents
+    JOB_ATTEMPTED = "job.attempted"
+    JOB_SUCCEEDED = "job.succeeded"
+    JOB_FAILED = "job.failed"
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RETRIED = "incident.retried"
+    INCIDENT_RESOLVED = "incident.resolved"
+    TIMER_FIRED = "timer.fired"
+    MESSAGE_CORRELATED = "message.correlated"
+    # human tasks
+    TASK_CREATED = "task.created"
+    TASK_CLAIMED = "task.claimed"
+    TASK_UNCLAIMED = "task.unclaimed"
+    TASK_DELEGATED = "task.delegated"
+    TASK_COMPLETED = "task.completed"
+    TASK_APPROVED = "task.approved"
+    TASK_REJECTED = "task.rejected"
+    TASK_ESCALATED = "task.escalated"
+    # security / administration
+    LOGIN = "auth.login"
+    LOGOUT = "auth.logout"
+    LOGIN_FAILED = "auth.login_failed"
+    PERMISSION_CHANGED = "admin.permission_changed"
+    SETTINGS_CHANGED = "admin.settings_changed"
+    TOKEN_CREATED = "auth.token_created"
+    TOKEN_REVOKED = "auth.token_revoked"
+    SECRET_CHANGED = "connector.secret_changed"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VERIFIED = "audit.verified"

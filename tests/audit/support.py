@@ -1,0 +1,37 @@
+"""Test-suite support for the append-only audit table.
+
+Transactional tests (``transaction=True``) empty every table afterwards with Django's flush
+(TRUNCATE on PostgreSQL, DELETE on SQLite), which the audit table's triggers refuse. Only during
+the test session, flush lifts the guard for its own statement and puts it back in the same
+transaction. Application code has no such path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
+
+from apps.audit.guard import TABLE, install_append_only_guard, remove_append_only_guard
+
+
+@contextmanager
+def audit_table_flushable() -> Iterator[None]:
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        if not any(TABLE in sql for sql in sql_list):
+            return original(self, sql_list)
+        with transaction.atomic(using=self.connection.alias):
+            remove_append_only_guard(self.connection)
+            original(self, sql_list)
+            install_append_only_guard(self.connection)
+        return None
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+    try:
+        yield
+    finally:
+        BaseDatabaseOperations.execute_sql_flush = original

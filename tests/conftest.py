@@ -21,6 +21,15 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_table_flushable():
+    """Let transactional tests' flush empty the append-only audit table (see tests/audit/support.py)."""
+    from tests.audit.support import audit_table_flushable
+
+    with audit_table_flushable():
+        yield
+
+
 @pytest.fixture
 def user_factory():
     return UserFactory

@@ -211,7 +211,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}  # filled in by portal.celery from apps' periodic tasks
+CELERY_BEAT_SCHEDULER = "apps.common.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE: dict = {
+    "heartbeat": {"task": "common.heartbeat", "schedule": 5.0},
+    "engine-fire-timers": {"task": "engine.fire_timers", "schedule": 1.0},
+    "engine-sweep-jobs": {"task": "engine.sweep_jobs", "schedule": 5.0},
+}
+FLOWGATE_JOB_LEASE_SECONDS = env.int("FLOWGATE_JOB_LEASE_SECONDS", default=60)
+FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)
+FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
+FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)
+FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

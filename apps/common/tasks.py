@@ -1,9 +1,8 @@
-"""Heartbeat: beat sends it every few seconds; the worker that runs it records both sides."""
+"""Worker heartbeat: beat sends it every few seconds; the worker that runs it records it."""
 
 from __future__ import annotations
 
 import socket
-from datetime import datetime
 
 from celery import shared_task
 
@@ -11,7 +10,5 @@ from apps.common import services
 
 
 @shared_task(name="common.heartbeat", ignore_result=True)
-def heartbeat(sent_at: str | None = None) -> None:
-    if sent_at:
-        services.heartbeat_record(component="scheduler", at=datetime.fromisoformat(sent_at))
+def heartbeat() -> None:
     services.heartbeat_record(component="worker", detail={"host": socket.gethostname()})

@@ -1,0 +1,186 @@
+"""Durable engine state. PostgreSQL is the truth: every job, timer and waiting message is a row."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.common.errors import Conflict
+
+
+class InstanceStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUSPENDED = "suspended", "Suspended"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+INSTANCE_TRANSITIONS: dict[str, frozenset[str]] = {
+    InstanceStatus.RUNNING: frozenset(
+        {InstanceStatus.SUSPENDED, InstanceStatus.COMPLETED, InstanceStatus.CANCELLED}
+    ),
+    InstanceStatus.SUSPENDED: frozenset({InstanceStatus.RUNNING, InstanceStatus.CANCELLED}),
+    InstanceStatus.COMPLETED: frozenset(),
+    InstanceStatus.CANCELLED: frozenset(),
+}
+
+
+class ProcessInstance(models.Model):
+    version = models.ForeignKey(
+        "processes.ProcessVersion", on_delete=models.PROTECT, related_name="instances"
+    )
+    process_key = models.CharField(max_length=200, db_index=True)
+    business_key = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING, db_index=True
+    )
+    state = models.TextField(help_text="Engine state of this instance only (the spec lives on the version)")
+    variables = models.JSONField(default=dict, blank=True)
+    steps = models.PositiveIntegerField(default=0, help_text="Number of advances applied")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("operate_processinstance", "Can cancel, suspend, resume and retry")]
+
+    def __str__(self) -> str:
+        return f"{self.process_key} #{self.pk}"
+
+    def transition_to(self, status: str) -> None:
+        """Change status along the transition table; an illegal transition raises Conflict."""
+        if status not in INSTANCE_TRANSITIONS[self.status]:
+            raise Conflict(
+                f"Instance {self.pk} is {self.status}; it cannot become {status}.",
+                code="illegal_transition",
+            )
+        self.status = status
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    INCIDENT = "incident", "Incident"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Job(models.Model):
+    """One activation of a service task. The Celery message only says "look at job N"."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="jobs")
+    task_id = models.CharField(max_length=64, help_text="Engine activity-instance id")
+    activity_id = models.CharField(max_length=200)
+    connector = models.CharField(max_length=100)
+    inputs = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    run_after = models.DateTimeField(db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=120, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "task_id"], name="uniq_job_activation"),
+        ]
+        indexes = [models.Index(fields=["status", "run_after"], name="job_due_idx")]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.connector} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable per activation, never per attempt."""
+        return f"fg-{self.instance_id}-{self.task_id}"
+
+
+class Timer(models.Model):
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="timers")
+    task_id = models.CharField(max_length=64)
+    activity_id = models.CharField(max_length=200)
+    due_at = models.DateTimeField(db_index=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "task_id"], name="uniq_timer_activation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"timer {self.activity_id} @ {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StartSchedule(models.Model):
+    """A timer start event of a deployed version: starts an instance whenever it is due."""
+
+    version = models.ForeignKey(
+        "processes.ProcessVersion", on_delete=models.CASCADE, related_name="start_schedules"
+    )
+    event_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10)  # date | cycle | duration
+    expression = models.CharField(max_length=200)
+    next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    remaining = models.IntegerField(null=True, blank=True, help_text="Repetitions left; null = unbounded")
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.event_id} next {self.next_due_at}"
+
+
+class MessageSubscription(models.Model):
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions")
+    task_id = models.CharField(max_length=64)
+    activity_id = models.CharField(max_length=200)
+    message_name = models.CharField(max_length=200)
+    correlation_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "task_id"], name="uniq_subscription"),
+        ]
+        indexes = [models.Index(fields=["message_name", "correlation_key"], name="sub_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.message_name}[{self.correlation_key}] -> {self.instance_id}"
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RETRIED = "retried", "Retried"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Incident(models.Model):
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="incidents")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
+    activity_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=40, default="job_failed")
+    message = models.TextField()
+    stack = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk} on {self.activity_id}: {self.message[:60]}"

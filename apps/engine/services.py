@@ -1,0 +1,905 @@
+"""Engine writes: start, advance, jobs, timers, messages, incidents.
+
+Every function that advances an instance locks its row first (``select_for_update``), loads the
+engine state, lets ``apps.engine.core`` advance it, persists the effects (jobs, timers, message
+subscriptions, human tasks) and writes audit events in the same transaction. Celery messages are
+sent only after commit and only say "look at job N": the rows are the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.actions import AuditAction
+from apps.audit.services import Actor, record
+from apps.common.errors import Conflict, InvalidInput, NotFound
+from apps.engine import core
+from apps.engine.models import (
+    IncidentStatus,
+    Incident,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    MessageSubscription,
+    ProcessInstance,
+    StartSchedule,
+    Timer,
+)
+from apps.engine.runners import runner_for
+from apps.inbox.projection import human_tasks_sync
+from apps.processes.models import ProcessVersion, VersionStatus
+
+logger = logging.getLogger(__name__)
+
+WORKER_ACTOR = Actor.system("worker")
+SCHEDULER_ACTOR = Actor.system("scheduler")
+MAX_VARIABLES_BYTES = 256 * 1024
+
+
+def _settings_int(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def _settings_float(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+# --- enqueueing (after commit only) -------------------------------------------------------------
+
+
+def _enqueue_after_commit(job_ids: Iterable[int]) -> None:
+    ids = list(job_ids)
+    if not ids:
+        return
+
+    def send() -> None:
+        from apps.engine.tasks import run_job
+
+        for job_id in ids:
+            try:
+                run_job.delay(job_id)
+            except Exception:  # broker down: the sweeper re-enqueues from the rows
+                logger.warning("could not enqueue job %s; the sweeper will pick it up", job_id)
+
+    transaction.on_commit(send)
+
+
+# --- advancing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Advance:
+    """What one advance produced for the caller: jobs to run inline (already claimed)."""
+
+    instance: ProcessInstance
+    claimed_jobs: list[Job]
+
+
+def instance_lock(*, instance_id: int) -> ProcessInstance:
+    """Lock and return an instance row. Must be called inside ``transaction.atomic``."""
+    try:
+        return ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"Process instance {instance_id} does not exist.") from None
+
+
+def _load(instance: ProcessInstance) -> core.Instance:
+    return runner_for(instance.version).load(instance.state)
+
+
+def _persist(
+    instance: ProcessInstance,
+    handle: core.Instance,
+    *,
+    actor: Actor,
+    claim_for: str | None = None,
+    created: bool = False,
+) -> Advance:
+    """Write the engine's new state and its effects. Requires: the instance row is locked."""
+    effects = handle.effects()
+    now = timezone.now()
+    instance.state = handle.dump()
+    instance.variables = effects.variables
+    instance.steps += 1
+    update_fields = ["state", "variables", "steps", "updated_at"]
+    finished = False
+    if effects.status == "completed" and instance.status != InstanceStatus.COMPLETED:
+        instance.transition_to(InstanceStatus.COMPLETED)
+        instance.ended_at = now
+        update_fields += ["status", "ended_at"]
+        finished = True
+    elif effects.status == "cancelled" and instance.status != InstanceStatus.CANCELLED:
+        instance.transition_to(InstanceStatus.CANCELLED)
+        instance.ended_at = now
+        update_fields += ["status", "ended_at"]
+        finished = True
+    if created:
+        instance.save()
+    else:
+        instance.save(update_fields=update_fields)
+
+    claimed = _sync_jobs(instance, effects.service_tasks, now, claim_for=claim_for)
+    _sync_timers(instance, effects.timers)
+    _sync_subscriptions(instance, effects.message_waits)
+    human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
+
+    steps = [
+        {"kind": e.kind, "activity_id": e.activity_id, "type": e.activity_type}
+        for e in effects.events
+        if e.kind in ("entered", "completed", "cancelled")
+    ]
+    if steps and not created:
+        record(
+            AuditAction.STEP_COMPLETED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            data={"steps": steps},
+        )
+    if finished:
+        record(
+            AuditAction.INSTANCE_COMPLETED
+            if instance.status == InstanceStatus.COMPLETED
+            else AuditAction.INSTANCE_CANCELLED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            after={"status": instance.status, "variables": instance.variables},
+        )
+    return Advance(instance=instance, claimed_jobs=claimed)
+
+
+def _sync_jobs(
+    instance: ProcessInstance, service_tasks, now: datetime, *, claim_for: str | None
+) -> list[Job]:
+    waiting = {s.task_id: s for s in service_tasks}
+    existing = {
+        j.task_id: j
+        for j in Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT])
+    }
+    gone = [j.pk for task_id, j in existing.items() if task_id not in waiting]
+    if gone:
+        Job.objects.filter(pk__in=gone).update(status=JobStatus.CANCELLED, finished_at=now)
+        Incident.objects.filter(job_id__in=gone, status=IncidentStatus.OPEN).update(
+            status=IncidentStatus.RESOLVED, resolved_at=now
+        )
+    new = [s for task_id, s in waiting.items() if task_id not in existing]
+    if not new:
+        return []
+    lease = timedelta(seconds=_settings_int("FLOWGATE_JOB_LEASE_SECONDS", 60))
+    jobs = []
+    for index, info in enumerate(new):
+        inline = claim_for is not None and index == 0
+        jobs.append(
+            Job(
+                instance=instance,
+                task_id=info.task_id,
+                activity_id=info.activity_id,
+                connector=info.connector,
+                inputs=info.inputs,
+                max_attempts=max(1, int(info.max_attempts or 1)),
+                run_after=now,
+                status=JobStatus.RUNNING if inline else JobStatus.PENDING,
+                attempts=1 if inline else 0,
+                locked_by=claim_for or "" if inline else "",
+                lease_expires_at=now + lease if inline else None,
+                enqueued_at=None if inline else now,
+            )
+        )
+    created = Job.objects.bulk_create(jobs)
+    if any(j.pk is None for j in created):  # backends without RETURNING
+        created = list(
+            Job.objects.filter(instance=instance, task_id__in=[j.task_id for j in jobs]).order_by("id")
+        )
+    claimed = [j for j in created if j.status == JobStatus.RUNNING]
+    if instance.status == InstanceStatus.RUNNING:
+        _enqueue_after_commit(j.pk for j in created if j.status == JobStatus.PENDING)
+    return claimed
+
+
+def _sync_timers(instance: ProcessInstance, timers) -> None:
+    waiting = {t.task_id: t for t in timers}
+    active = {t.task_id: t for t in Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False)}
+    gone = [t.pk for task_id, t in active.items() if task_id not in waiting]
+    if gone:
+        Timer.objects.filter(pk__in=gone).update(cancelled=True)
+    for task_id, info in waiting.items():
+        current = active.get(task_id)
+        if current is not None:
+            if current.due_at != info.due_at:
+                current.due_at = info.due_at
+                current.save(update_fields=["due_at"])
+            continue
+        # A cycle timer re-arms under the same activity-instance id.
+        Timer.objects.update_or_create(
+            instance=instance,
+            task_id=task_id,
+            defaults={"activity_id": info.activity_id, "due_at": info.due_at, "fired_at": None, "cancelled": False},
+        )
+
+
+def _sync_subscriptions(instance: ProcessInstance, waits) -> None:
+    waiting = {w.task_id: w for w in waits}
+    existing = set(MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True))
+    gone = existing - set(waiting)
+    if gone:
+        MessageSubscription.objects.filter(instance=instance, task_id__in=gone).delete()
+    MessageSubscription.objects.bulk_create(
+        [
+            MessageSubscription(
+                instance=instance,
+                task_id=w.task_id,
+                activity_id=w.activity_id,
+                message_name=w.message_name,
+                correlation_key=w.correlation_key or "",
+            )
+            for task_id, w in waiting.items()
+            if task_id not in existing
+        ]
+    )
+
+
+# --- instances ---------------------------------------------------------------------------------
+
+
+def _check_variables(variables: Any) -> dict:
+    if variables is None:
+        return {}
+    if not isinstance(variables, dict):
+        raise InvalidInput("Variables must be a JSON object (name -> value).", code="invalid_variables")
+    import json
+
+    try:
+        size = len(json.dumps(variables))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"Variables must be JSON values: {exc}", code="invalid_variables") from None
+    if size > MAX_VARIABLES_BYTES:
+        raise InvalidInput(
+            f"Variables are {size} bytes; the limit is {MAX_VARIABLES_BYTES}.", code="variables_too_large"
+        )
+    bad = [k for k in variables if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
+    if bad:
+        raise InvalidInput(
+            "Variable names must be identifiers that do not start with '_': " + ", ".join(map(str, bad)),
+            code="invalid_variables",
+        )
+    return variables
+
+
+def version_latest_deployed(*, process_key: str) -> ProcessVersion:
+    version = (
+        ProcessVersion.objects.filter(definition__key=process_key, status=VersionStatus.DEPLOYED)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        raise NotFound(f"No deployed version of process '{process_key}'.", code="process_not_found")
+    return version
+
+
+def instance_start(
+    *,
+    version: ProcessVersion | None = None,
+    process_key: str | None = None,
+    variables: dict | None = None,
+    business_key: str = "",
+    actor: Actor,
+    started_by=None,
+    start_event_id: str | None = None,
+    message: tuple[str, dict] | None = None,
+) -> ProcessInstance:
+    """Start an instance of ``version`` (or the latest deployed version of ``process_key``)."""
+    variables = _check_variables(variables)
+    if version is None:
+        if not process_key:
+            raise InvalidInput("Give a process key or a version.", code="missing_process")
+        version = version_latest_deployed(process_key=process_key)
+    elif version.status != VersionStatus.DEPLOYED:
+        raise Conflict(f"Version {version.pk} is a draft and cannot be started.", code="version_not_deployed")
+    if len(business_key) > 200:
+        raise InvalidInput("The business key is limited to 200 characters.", code="invalid_business_key")
+    runner = runner_for(version)
+    try:
+        handle = runner.start(dict(variables), start_event_id=start_event_id, message=message)
+    except core.ExpressionError as exc:
+        raise InvalidInput(f"The process could not start: {exc}", code="start_failed") from None
+    with transaction.atomic():
+        instance = ProcessInstance(
+            version=version,
+            process_key=version.definition.key,
+            business_key=business_key,
+            started_by=started_by,
+        )
+        instance.state = ""
+        instance.save()
+        record(
+            AuditAction.INSTANCE_STARTED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=version.pk,
+            instance_id=instance.pk,
+            after={"business_key": business_key, "variables": variables},
+        )
+        _persist(instance, handle, actor=actor)
+        if started_by is not None:
+            from apps.accounts import permissions
+            from apps.accounts.roles import PERM_VIEW_INSTANCE
+
+            permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=started_by)
+    return instance
+
+
+def _require_running(instance: ProcessInstance) -> None:
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(
+            f"Instance {instance.pk} is {instance.status}; only running instances can advance.",
+            code="instance_not_running",
+        )
+
+
+def user_task_complete(*, instance: ProcessInstance, task_id: str, data: dict, actor: Actor) -> ProcessInstance:
+    """Complete a waiting user task. Requires: ``instance`` locked by the caller (instance_lock)."""
+    _require_running(instance)
+    data = _check_variables(data)
+    handle = _load(instance)
+    try:
+        handle.complete_user_task(task_id, data)
+    except (core.TaskNotFound, core.TaskStateError):
+        raise Conflict("This task was already completed or is no longer waiting.", code="task_not_waiting") from None
+    except core.ExpressionError as exc:
+        raise InvalidInput(f"The data could not be applied: {exc}", code="expression_failed") from None
+    _persist(instance, handle, actor=actor)
+    return instance
+
+
+def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+    with transaction.atomic():
+        instance = instance_lock(instance_id=instance_id)
+        before = instance.status
+        instance.transition_to(InstanceStatus.CANCELLED)
+        handle = _load(instance)
+        handle.cancel()
+        now = timezone.now()
+        instance.state = handle.dump()
+        instance.ended_at = now
+        instance.save(update_fields=["status", "state", "ended_at", "updated_at"])
+        jobs = list(instance.jobs.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]))
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(status=JobStatus.CANCELLED, finished_at=now)
+        instance.incidents.filter(status=IncidentStatus.OPEN).update(status=IncidentStatus.RESOLVED, resolved_at=now)
+        instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
+        instance.subscriptions.all().delete()
+        human_tasks_sync(instance=instance, user_tasks=[], now=now, actor=actor)
+        record(
+            AuditAction.INSTANCE_CANCELLED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            before={"status": before},
+            after={"status": instance.status},
+            data={"reason": reason} if reason else None,
+        )
+    return instance
+
+
+def instance_suspend(*, instance_id: int, actor: Actor) -> ProcessInstance:
+    with transaction.atomic():
+        instance = instance_lock(instance_id=instance_id)
+        instance.transition_to(InstanceStatus.SUSPENDED)
+        instance.save(update_fields=["status", "updated_at"])
+        record(
+            AuditAction.INSTANCE_SUSPENDED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            before={"status": InstanceStatus.RUNNING},
+            after={"status": InstanceStatus.SUSPENDED},
+        )
+    return instance
+
+
+def instance_resume(*, instance_id: int, actor: Actor) -> ProcessInstance:
+    with transaction.atomic():
+        instance = instance_lock(instance_id=instance_id)
+        instance.transition_to(InstanceStatus.RUNNING)
+        instance.save(update_fields=["status", "updated_at"])
+        pending = list(instance.jobs.filter(status=JobStatus.PENDING).values_list("pk", flat=True))
+        Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
+        _enqueue_after_commit(pending)
+        record(
+            AuditAction.INSTANCE_RESUMED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            before={"status": InstanceStatus.SUSPENDED},
+            after={"status": InstanceStatus.RUNNING},
+        )
+    return instance
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+def retry_delay_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    base = _settings_float("FLOWGATE_JOB_RETRY_BASE_SECONDS", 2.0)
+    cap = _settings_float("FLOWGATE_JOB_RETRY_MAX_SECONDS", 300.0)
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311 - jitter
+
+
+def job_claim(*, job_id: int, worker_id: str) -> Job | None:
+    """Take a lease on a job that is due (or whose previous lease expired). None if not claimable."""
+    now = timezone.now()
+    lease = timedelta(seconds=_settings_int("FLOWGATE_JOB_LEASE_SECONDS", 60))
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=job_id, instance__status=InstanceStatus.RUNNING)
+            .filter(
+                Q(status=JobStatus.PENDING, run_after__lte=now)
+                | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+            )
+            .first()
+        )
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.locked_by = worker_id
+        job.lease_expires_at = now + lease
+        job.save(update_fields=["status", "attempts", "locked_by", "lease_expires_at"])
+    return job
+
+
+def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
+    """Claim a job, run its connector outside any lock, apply the result; then run the next job
+    of the same instance inline (no broker hop). Returns the number of jobs executed."""
+    job = job_claim(job_id=job_id, worker_id=worker_id)
+    executed = 0
+    limit = _settings_int("FLOWGATE_INLINE_CHAIN_LIMIT", 50)
+    while job is not None and executed < limit:
+        job = _job_execute(job, worker_id=worker_id, execute=execute)
+        executed += 1
+    if job is not None:  # chain limit reached: hand the rest to the broker
+        with transaction.atomic():
+            Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id).update(
+                status=JobStatus.PENDING, attempts=job.attempts - 1, lease_expires_at=None,
+                enqueued_at=timezone.now(),
+            )
+            _enqueue_after_commit([job.pk])
+    return executed
+
+
+def _execute_connector(job: Job) -> dict:
+    from apps.connectors.base import ExecutionContext
+    from apps.connectors.registry import get
+
+    connector = get(job.connector)
+    context = ExecutionContext(
+        idempotency_key=job.idempotency_key,
+        instance_id=job.instance_id,
+        activity_id=job.activity_id,
+        job_id=job.pk,
+        attempt=job.attempts,
+    )
+    result = connector.execute(dict(job.inputs), context)
+    if not isinstance(result, dict):
+        raise TypeError(f"Connector '{job.connector}' returned {type(result).__name__}, not a JSON object.")
+    return result
+
+
+def _job_execute(job: Job, *, worker_id: str, execute=None) -> Job | None:
+    from apps.common.errors import NotFound as UnknownConnector
+    from apps.connectors.base import BusinessError, ConnectorError
+
+    try:
+        result = (execute or _execute_connector)(job)
+    except BusinessError as exc:
+        return _job_business_error(job, worker_id=worker_id, error_code=exc.error_code, message=exc.message)
+    except ConnectorError as exc:
+        _job_failed(job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack="")
+        return None
+    except UnknownConnector as exc:
+        _job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
+        return None
+    except Exception as exc:
+        _job_failed(
+            job,
+            worker_id=worker_id,
+            message=f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            stack=traceback.format_exc(limit=20),
+        )
+        return None
+    return _job_complete(job, worker_id=worker_id, result=result)
+
+
+def _lock_job_for_result(job: Job, worker_id: str) -> tuple[ProcessInstance, Job] | None:
+    """Lock instance then job; None if our lease was lost (someone else owns the job now)."""
+    instance = instance_lock(instance_id=job.instance_id)
+    current = Job.objects.select_for_update().get(pk=job.pk)
+    if current.status != JobStatus.RUNNING or current.locked_by != worker_id or current.attempts != job.attempts:
+        logger.info("job %s: lease lost (now %s by %s); result discarded", job.pk, current.status, current.locked_by)
+        return None
+    return instance, current
+
+
+def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
+    with transaction.atomic():
+        locked = _lock_job_for_result(job, worker_id)
+        if locked is None:
+            return None
+        instance, current = locked
+        handle = _load(instance)
+        try:
+            handle.complete_service_task(current.task_id, result)
+        except (core.TaskNotFound, core.TaskStateError):
+            current.status = JobStatus.CANCELLED
+            current.finished_at = timezone.now()
+            current.save(update_fields=["status", "finished_at"])
+            return None
+        except core.ExpressionError as exc:
+            transaction.set_rollback(True)
+            failed = f"Output mapping failed: {exc}"
+        else:
+            failed = ""
+            current.status = JobStatus.DONE
+            current.finished_at = timezone.now()
+            current.lease_expires_at = None
+            current.save(update_fields=["status", "finished_at", "lease_expires_at"])
+            record(
+                AuditAction.JOB_SUCCEEDED,
+                actor=WORKER_ACTOR,
+                process_key=instance.process_key,
+                version_id=instance.version_id,
+                instance_id=instance.pk,
+                job_id=current.pk,
+                data={"activity_id": current.activity_id, "connector": current.connector,
+                      "attempt": current.attempts},
+            )
+            advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
+            return advance.claimed_jobs[0] if advance.claimed_jobs else None
+    _job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
+    return None
+
+
+def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: str) -> Job | None:
+    with transaction.atomic():
+        locked = _lock_job_for_result(job, worker_id)
+        if locked is None:
+            return None
+        instance, current = locked
+        handle = _load(instance)
+        caught = handle.fail_service_task(current.task_id, error_code=error_code, message=message)
+        if caught:
+            current.status = JobStatus.DONE
+            current.finished_at = timezone.now()
+            current.last_error = f"business error {error_code}: {message} (routed to its BPMN handler)"
+            current.save(update_fields=["status", "finished_at", "last_error"])
+            record(
+                AuditAction.JOB_FAILED,
+                actor=WORKER_ACTOR,
+                process_key=instance.process_key,
+                version_id=instance.version_id,
+                instance_id=instance.pk,
+                job_id=current.pk,
+                data={"activity_id": current.activity_id, "error_code": error_code, "message": message,
+                      "routed": True},
+            )
+            advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
+            return advance.claimed_jobs[0] if advance.claimed_jobs else None
+    _job_failed(
+        job,
+        worker_id=worker_id,
+        message=f"Business error '{error_code}' has no matching error event: {message}",
+        permanent=True,
+        stack="",
+        kind="business_error",
+    )
+    return None
+
+
+def _open_incident(instance: ProcessInstance, job: Job, *, message: str, stack: str, kind: str) -> Incident:
+    incident = Incident.objects.create(
+        instance=instance, job=job, activity_id=job.activity_id, kind=kind, message=message, stack=stack
+    )
+    record(
+        AuditAction.INCIDENT_OPENED,
+        actor=WORKER_ACTOR,
+        process_key=instance.process_key,
+        version_id=instance.version_id,
+        instance_id=instance.pk,
+        job_id=job.pk,
+        data={"incident_id": incident.pk, "activity_id": job.activity_id, "kind": kind, "message": message},
+    )
+    return incident
+
+
+def _job_failed(
+    job: Job, *, worker_id: str, message: str, permanent: bool, stack: str, kind: str = "job_failed"
+) -> None:
+    with transaction.atomic():
+        locked = _lock_job_for_result(job, worker_id)
+        if locked is None:
+            return
+        instance, current = locked
+        exhausted = current.attempts >= current.max_attempts
+        current.last_error = message[:4000]
+        current.lease_expires_at = None
+        current.locked_by = ""
+        if permanent or exhausted:
+            current.status = JobStatus.INCIDENT
+            current.finished_at = timezone.now()
+        else:
+            current.status = JobStatus.PENDING
+            current.run_after = timezone.now() + timedelta(seconds=retry_delay_seconds(current.attempts))
+            current.enqueued_at = None
+        current.save(
+            update_fields=["status", "last_error", "lease_expires_at", "locked_by", "finished_at", "run_after",
+                           "enqueued_at"]
+        )
+        record(
+            AuditAction.JOB_FAILED,
+            actor=WORKER_ACTOR,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            job_id=current.pk,
+            data={"activity_id": current.activity_id, "attempt": current.attempts, "message": message[:500],
+                  "permanent": permanent, "will_retry": current.status == JobStatus.PENDING},
+        )
+        if current.status == JobStatus.INCIDENT:
+            if not permanent and kind == "job_failed":
+                message = f"Failed {current.attempts} of {current.max_attempts} attempts; last error: {message}"
+            _open_incident(instance, current, message=message, stack=stack, kind=kind)
+
+
+def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
+    """Recover work: expired leases (worker died) and due jobs whose Celery message was lost."""
+    now = timezone.now()
+    lost_after = timedelta(seconds=_settings_int("FLOWGATE_JOB_LOST_AFTER_SECONDS", 30))
+    requeued: list[int] = []
+    expired = 0
+    with transaction.atomic():
+        for job in (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=JobStatus.RUNNING, lease_expires_at__lt=now, instance__status=InstanceStatus.RUNNING)
+            .order_by("id")[:limit]
+        ):
+            expired += 1
+            if job.attempts >= job.max_attempts:
+                job.status = JobStatus.INCIDENT
+                job.finished_at = now
+                job.last_error = "The worker running this job stopped (lease expired) on the last attempt."
+                job.save(update_fields=["status", "finished_at", "last_error"])
+                _open_incident(job.instance, job, message=job.last_error, stack="", kind="worker_lost")
+                continue
+            job.status = JobStatus.PENDING
+            job.locked_by = ""
+            job.lease_expires_at = None
+            job.enqueued_at = now
+            job.last_error = "The worker running this job stopped (lease expired); retrying."
+            job.save(update_fields=["status", "locked_by", "lease_expires_at", "enqueued_at", "last_error"])
+            requeued.append(job.pk)
+        due = list(
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=JobStatus.PENDING, run_after__lte=now, instance__status=InstanceStatus.RUNNING)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - lost_after))
+            .order_by("run_after")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if due:
+            Job.objects.filter(pk__in=due).update(enqueued_at=now)
+            requeued.extend(due)
+        _enqueue_after_commit(requeued)
+    return {"expired_leases": expired, "enqueued": len(requeued)}
+
+
+def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
+    with transaction.atomic():
+        incident = Incident.objects.select_related("instance").filter(pk=incident_id).first()
+        if incident is None:
+            raise NotFound(f"Incident {incident_id} does not exist.")
+        instance = instance_lock(instance_id=incident.instance_id)
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status != IncidentStatus.OPEN:
+            raise Conflict(f"Incident {incident_id} is {incident.status}, not open.", code="incident_not_open")
+        if incident.job_id is None:
+            raise Conflict("This incident has no job to retry.", code="incident_not_retryable")
+        job = Job.objects.select_for_update().get(pk=incident.job_id)
+        if job.status != JobStatus.INCIDENT:
+            raise Conflict(f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable")
+        now = timezone.now()
+        job.status = JobStatus.PENDING
+        job.attempts = 0
+        job.run_after = now
+        job.enqueued_at = now
+        job.finished_at = None
+        job.save(update_fields=["status", "attempts", "run_after", "enqueued_at", "finished_at"])
+        incident.status = IncidentStatus.RETRIED
+        incident.resolved_at = now
+        incident.resolved_by = actor_user(actor)
+        incident.save(update_fields=["status", "resolved_at", "resolved_by"])
+        record(
+            AuditAction.INCIDENT_RETRIED,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            job_id=job.pk,
+            data={"incident_id": incident.pk, "activity_id": incident.activity_id},
+        )
+        if instance.status == InstanceStatus.RUNNING:
+            _enqueue_after_commit([job.pk])
+    return incident
+
+
+def actor_user(actor: Actor):
+    if actor.kind != "user":
+        return None
+    from apps.accounts.models import User
+
+    return User.objects.filter(pk=actor.id).first()
+
+
+# --- timers ------------------------------------------------------------------------------------
+
+
+def timers_fire_due(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Fire every due timer exactly once (SKIP LOCKED: two schedulers never fire the same one)."""
+    now = now or timezone.now()
+    fired = 0
+    due_ids = list(
+        Timer.objects.filter(
+            fired_at__isnull=True, cancelled=False, due_at__lte=now, instance__status=InstanceStatus.RUNNING
+        )
+        .order_by("due_at")
+        .values_list("pk", "instance_id")[:limit]
+    )
+    for timer_id, instance_id in due_ids:
+        with transaction.atomic():
+            instance = instance_lock(instance_id=instance_id)
+            timer = (
+                Timer.objects.select_for_update(skip_locked=True)
+                .filter(pk=timer_id, fired_at__isnull=True, cancelled=False)
+                .first()
+            )
+            if timer is None or instance.status != InstanceStatus.RUNNING:
+                continue
+            timer.fired_at = now
+            timer.save(update_fields=["fired_at"])
+            handle = _load(instance)
+            handle.fire_due_timers(max(now, timezone.now()))
+            record(
+                AuditAction.TIMER_FIRED,
+                actor=SCHEDULER_ACTOR,
+                process_key=instance.process_key,
+                version_id=instance.version_id,
+                instance_id=instance.pk,
+                data={"activity_id": timer.activity_id, "due_at": timer.due_at.isoformat()},
+            )
+            _persist(instance, handle, actor=SCHEDULER_ACTOR)
+            fired += 1
+    return fired
+
+
+def start_schedules_create(*, version: ProcessVersion) -> list[StartSchedule]:
+    """Replace the timer-start schedules of older versions of the same process with this one's."""
+    from apps.engine.schedules import first_due
+
+    StartSchedule.objects.filter(version__definition=version.definition, active=True).exclude(
+        version=version
+    ).update(active=False)
+    created = []
+    for event_id, kind, expression in version.metadata.get("timer_starts", []):
+        due, remaining = first_due(kind, expression, timezone.now())
+        created.append(
+            StartSchedule.objects.create(
+                version=version, event_id=event_id, kind=kind, expression=expression,
+                next_due_at=due, remaining=remaining, active=due is not None,
+            )
+        )
+    return created
+
+
+def start_schedules_fire_due(*, now: datetime | None = None, limit: int = 50) -> int:
+    from apps.engine.schedules import next_due
+
+    now = now or timezone.now()
+    started = 0
+    with transaction.atomic():
+        schedules = list(
+            StartSchedule.objects.select_for_update(skip_locked=True)
+            .select_related("version__definition")
+            .filter(active=True, next_due_at__lte=now)
+            .order_by("next_due_at")[:limit]
+        )
+        for schedule in schedules:
+            instance_start(version=schedule.version, actor=SCHEDULER_ACTOR, start_event_id=schedule.event_id)
+            due, remaining = next_due(schedule.kind, schedule.expression, schedule.next_due_at, schedule.remaining, now)
+            schedule.next_due_at = due
+            schedule.remaining = remaining
+            schedule.active = due is not None
+            schedule.save(update_fields=["next_due_at", "remaining", "active"])
+            started += 1
+    return started
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def message_correlate(
+    *, name: str, correlation_key: str = "", variables: dict | None = None, actor: Actor, started_by=None
+) -> list[ProcessInstance]:
+    """Deliver a message to every instance waiting for it with this key, or start the processes
+    whose message start event has this name. NotFound if nobody is waiting."""
+    variables = _check_variables(variables)
+    if not name:
+        raise InvalidInput("A message needs a name.", code="missing_message_name")
+    targets = list(
+        MessageSubscription.objects.filter(message_name=name, correlation_key=correlation_key or "")
+        .order_by("instance_id")
+        .values_list("instance_id", flat=True)
+        .distinct()
+    )
+    delivered: list[ProcessInstance] = []
+    for instance_id in targets:
+        with transaction.atomic():
+            instance = instance_lock(instance_id=instance_id)
+            if instance.status != InstanceStatus.RUNNING:
+                continue
+            handle = _load(instance)
+            if not handle.correlate_message(name, dict(variables), correlation_key or None):
+                continue
+            record(
+                AuditAction.MESSAGE_CORRELATED,
+                actor=actor,
+                process_key=instance.process_key,
+                version_id=instance.version_id,
+                instance_id=instance.pk,
+                data={"message": name, "correlation_key": correlation_key, "variables": variables},
+            )
+            _persist(instance, handle, actor=actor)
+            delivered.append(instance)
+    if delivered:
+        return delivered
+    versions = _versions_with_message_start(name)
+    for version in versions:
+        delivered.append(
+            instance_start(
+                version=version, variables=variables, business_key=correlation_key, actor=actor,
+                started_by=started_by, message=(name, variables),
+            )
+        )
+    if not delivered:
+        raise NotFound(
+            f"No instance is waiting for message '{name}'"
+            + (f" with correlation key '{correlation_key}'" if correlation_key else "")
+            + " and no deployed process starts with it.",
+            code="message_not_correlated",
+        )
+    return delivered
+
+
+def _versions_with_message_start(name: str) -> list[ProcessVersion]:
+    latest: dict[int, ProcessVersion] = {}
+    for version in ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related("definition").order_by(
+        "definition_id", "number"
+    ):
+        latest[version.definition_id] = version
+    return [v for v in latest.values() if name in v.metadata.get("message_starts", [])]

@@ -1,0 +1,26 @@
+"""Thin Celery tasks: take ids, call one service. All are safe to run twice."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from celery import shared_task
+
+from apps.engine import services
+
+
+
+@shared_task(name="engine.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> int:
+    return services.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+
+
+@shared_task(name="engine.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> dict:
+    return services.jobs_sweep()
+
+
+@shared_task(name="engine.fire_timers", ignore_result=True)
+def fire_timers() -> int:
+    return services.timers_fire_due() + services.start_schedules_fire_due()

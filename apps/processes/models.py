@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.common.models import TimeStampedModel
+
+
+class ProcessDefinition(TimeStampedModel):
+    """A process, identified by its BPMN process id (``key``). Has immutable versions."""
+
+    key = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft (has problems)"
+    DEPLOYED = "deployed", "Deployed"
+
+
+class ProcessVersion(models.Model):
+    """One immutable upload of a definition. Deployed versions carry the compiled spec."""
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3 ... per definition, deployed and drafts alike")
+    status = models.CharField(max_length=12, choices=VersionStatus.choices)
+    name = models.CharField(max_length=200, blank=True)
+    xml = models.TextField()
+    checksum = models.CharField(max_length=64, db_index=True)
+    spec_json = models.TextField(blank=True, help_text="Compiled engine spec, stored once per version")
+    problems = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="timer/message starts, connectors")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["definition_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "number"], name="uniq_version_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.key} v{self.number} ({self.status})"
+
+    @property
+    def is_deployed(self) -> bool:
+        return self.status == VersionStatus.DEPLOYED

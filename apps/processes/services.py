@@ -1,0 +1,165 @@
+"""Deploying BPMN: every upload becomes an immutable ProcessVersion (deployed, or a draft that
+lists all of its problems)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Max
+
+from apps.audit.actions import AuditAction
+from apps.audit.services import Actor, record
+from apps.common.errors import InvalidInput, Unprocessable
+from apps.engine import core
+from apps.engine.core.xml import parse_xml
+from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    version: ProcessVersion
+    created: bool  # False when the same XML was already the latest deployed version
+
+    @property
+    def deployed(self) -> bool:
+        return self.version.status == VersionStatus.DEPLOYED
+
+
+def _as_bytes(xml: bytes | str) -> bytes:
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    if not data or not data.strip():
+        raise InvalidInput("The BPMN file is empty.", code="empty_file")
+    return data
+
+
+def _read_header(data: bytes) -> tuple[str, str, list[str]]:
+    """(process key, name, called process keys) from the safely parsed XML."""
+    try:
+        root = parse_xml(data)
+    except core.UnsafeXmlError as exc:
+        raise InvalidInput(str(exc), code="unsafe_xml") from None
+    except core.BpmnValidationError as exc:
+        raise Unprocessable(
+            "The file is not well-formed XML.", code="invalid_bpmn",
+            details=[p.as_dict() for p in exc.problems],
+        ) from None
+    processes = list(root.iter(f"{{{BPMN_NS}}}process"))
+    if not processes:
+        raise Unprocessable(
+            "The file has no <bpmn:process> element; is it a BPMN 2.0 file?", code="invalid_bpmn",
+            details=[{"element_id": None, "code": "no_process", "message": "No process element found."}],
+        )
+    chosen = next((p for p in processes if p.get("isExecutable") == "true"), processes[0])
+    key = (chosen.get("id") or "").strip()
+    if not key:
+        raise Unprocessable("The process element has no id.", code="invalid_bpmn")
+    local = {p.get("id") for p in processes}
+    called = sorted(
+        {
+            (el.get("calledElement") or "").strip()
+            for el in root.iter(f"{{{BPMN_NS}}}callActivity")
+            if el.get("calledElement") and el.get("calledElement") not in local
+        }
+    )
+    return key, (chosen.get("name") or "").strip(), called
+
+
+def _called_xml(keys: list[str]) -> dict[str, bytes]:
+    """XML of the latest deployed version of each called process (pinned at deploy time)."""
+    found: dict[str, bytes] = {}
+    for key in keys:
+        version = (
+            ProcessVersion.objects.filter(definition__key=key, status=VersionStatus.DEPLOYED)
+            .order_by("-number")
+            .only("xml")
+            .first()
+        )
+        if version is not None:
+            found[key] = version.xml.encode("utf-8")
+    return found
+
+
+def bpmn_validate(*, xml: bytes | str) -> list[dict]:
+    """All modelling problems of a file, without storing anything. [] when it would deploy."""
+    data = _as_bytes(xml)
+    try:
+        key, _, called = _read_header(data)
+    except Unprocessable as exc:
+        return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
+    try:
+        core.compile_bpmn(data, process_id=key, called=_called_xml(called))
+    except core.BpmnValidationError as exc:
+        return [p.as_dict() for p in exc.problems]
+    return []
+
+
+def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult:
+    """Deploy a BPMN file as a new version, or keep it as a draft with its problems.
+
+    Raises InvalidInput for unsafe or empty files (nothing stored) and Unprocessable when no process
+    can be found. A file with modelling problems is stored as a draft: check ``result.deployed``.
+    """
+    data = _as_bytes(xml)
+    key, name, called = _read_header(data)
+    checksum = hashlib.sha256(data).hexdigest()
+    problems: list[dict] = []
+    compiled = None
+    try:
+        compiled = core.compile_bpmn(data, process_id=key, called=_called_xml(called))
+    except core.BpmnValidationError as exc:
+        problems = [p.as_dict() for p in exc.problems]
+    with transaction.atomic():
+        definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
+        definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
+        latest = definition.versions.filter(status=VersionStatus.DEPLOYED).order_by("-number").first()
+        if compiled is not None and latest is not None and latest.checksum == checksum:
+            return DeployResult(version=latest, created=False)
+        number = (definition.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = ProcessVersion(
+            definition=definition,
+            number=number,
+            name=name,
+            xml=data.decode("utf-8"),
+            checksum=checksum,
+            created_by=user,
+        )
+        if compiled is None:
+            version.status = VersionStatus.DRAFT
+            version.problems = problems
+            version.save()
+            record(
+                AuditAction.PROCESS_DRAFT_SAVED,
+                actor=actor,
+                process_key=key,
+                version_id=version.pk,
+                data={"number": number, "problems": len(problems), "checksum": checksum},
+            )
+            return DeployResult(version=version, created=True)
+        version.status = VersionStatus.DEPLOYED
+        version.spec_json = compiled.spec_json
+        version.metadata = {
+            "timer_starts": [list(t) for t in compiled.timer_starts],
+            "message_starts": list(compiled.message_starts),
+            "connectors": sorted(compiled.connectors),
+            "called_processes": list(compiled.called_process_ids),
+            "user_tasks": list(compiled.user_task_ids),
+        }
+        version.save()
+        if name and definition.name != name:
+            definition.name = name
+            definition.save(update_fields=["name", "updated_at"])
+        from apps.engine.services import start_schedules_create
+
+        start_schedules_create(version=version)
+        record(
+            AuditAction.PROCESS_DEPLOYED,
+            actor=actor,
+            process_key=key,
+            version_id=version.pk,
+            data={"number": number, "checksum": checksum, "connectors": version.metadata["connectors"]},
+        )
+    return DeployResult(version=version, created=True)

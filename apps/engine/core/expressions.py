@@ -609,7 +609,8 @@ def _parse(source: str) -> tuple[str, ast.expr]:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise _Fail(_syntax_message(error, text)) from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, Warning):
+        # ValueError: NUL bytes; Warning: only when warnings are configured as errors.
         raise _Fail("invalid expression: it contains characters that are not allowed") from None
     except (RecursionError, MemoryError, OverflowError):
         raise _Fail("expression is too deeply nested or too complex") from None
@@ -704,6 +705,8 @@ def _validate_name(name: str) -> None:
 
 
 def _validate_call(node: ast.Call) -> None:
+    if isinstance(node.func, ast.Attribute):
+        raise _Fail(_FORBIDDEN[ast.Attribute])
     if not isinstance(node.func, ast.Name):
         raise _Fail("only the built-in functions can be called, by name (e.g. len(x))")
     name = node.func.id

@@ -99,8 +99,11 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# An empty DATABASE_URL (as in `DATABASE_URL= make ...`) means the embedded SQLite default too.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'flowgate.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'flowgate.sqlite3'}"
+    ),
 }
 DB_VENDOR = "sqlite" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "postgresql"
 if PRODUCTION and DB_VENDOR == "sqlite":

@@ -7,7 +7,11 @@ not before; do not lock further rows after it).
 
 from __future__ import annotations
 
+import io
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -15,8 +19,21 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.chain import GENESIS_HASH, event_hash, normalize_json
+from apps.audit.exporting import csv_rows, json_chunks, zip_bytes
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.selectors import (
+    Anchor,
+    AuditFilter,
+    ChainVerification,
+    anchor_path,
+    chain_verify,
+    event_canonical,
+    events_filter,
+    instance_timeline,
+    last_position,
+)
 from apps.common.context import client_ip_var, request_id_var
+from apps.common.errors import InvalidInput, NotFound
 
 ACTOR_KINDS = frozenset({"user", "token", "system", "anonymous"})
 
@@ -118,3 +135,176 @@ def record(
         event = AuditEvent.objects.create(**fields)
         AuditChainHead.objects.filter(pk=1).update(position=event.position, hash=event.hash)
     return event
+
+
+# --- anchoring, verification, exports ------------------------------------------------------------
+
+
+def anchor_write(*, path: Path | None = None) -> Anchor:
+    """Append the current chain head (position, hash, time) to the anchor file (JSON lines).
+
+    The file is meant to be shipped somewhere the database's owner cannot rewrite (WORM bucket,
+    another host); ``chain_verify`` then proves that no event up to the anchor has been removed.
+    """
+    target = path or anchor_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    head = AuditChainHead.objects.filter(pk=1).values_list("position", "hash").first()
+    position, head_hash = head if head else (0, GENESIS_HASH)
+    anchor = Anchor(position=position, hash=head_hash, time=timezone.now().isoformat())
+    line = json.dumps(anchor.as_dict(), sort_keys=True) + "\n"
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return anchor
+
+
+def verification_run(*, actor: Actor) -> ChainVerification:
+    """Verify the whole chain and record who asked and what came out."""
+    result = chain_verify()
+    record(
+        AuditAction.AUDIT_VERIFIED,
+        actor=actor,
+        data={
+            "intact": result.intact,
+            "events": result.events,
+            "head_position": result.head_position,
+            "head_hash": result.head_hash,
+            "broken_position": result.broken_position,
+            "reason": result.reason,
+            "anchor_note": result.anchor_note,
+        },
+    )
+    return result
+
+
+EXPORT_FORMATS = ("csv", "json")
+
+
+def export_begin(*, actor: Actor, filters: AuditFilter, fmt: str, via: str = "page") -> int:
+    """Record an export of the filtered trail; return the last position the export covers.
+
+    The export then contains exactly the matching events up to that position (not its own
+    event), so the record says precisely what left the system.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"Unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.",
+            details=[{"field": "format", "message": "must be csv or json"}],
+        )
+    up_to = last_position()
+    count = events_filter(filters=filters, up_to_position=up_to).count()
+    record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=actor,
+        data={
+            "format": fmt,
+            "via": via,
+            "filters": filters.as_params(),
+            "events": count,
+            "up_to_position": up_to,
+        },
+    )
+    return up_to
+
+
+@dataclass(frozen=True)
+class EvidencePackage:
+    filename: str
+    content: bytes
+    events: int
+
+
+def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
+    """BPMN XML of the given versions, by archive path, plus notes about what is missing."""
+    if not version_ids:
+        return {}, ["No process version is referenced by these events."]
+    try:
+        from apps.processes.models import ProcessVersion
+    except ImportError:
+        return {}, ["The processes app is not installed: no BPMN files could be included."]
+    files: dict[str, str] = {}
+    found: set[int] = set()
+    versions = ProcessVersion.objects.filter(pk__in=version_ids).select_related("definition")
+    for version in versions:
+        key = getattr(getattr(version, "definition", None), "key", "process")
+        files[f"bpmn/{key}-v{version.number}-id{version.pk}.bpmn"] = version.xml
+        found.add(version.pk)
+    notes = [f"Process version {pk} no longer exists." for pk in version_ids if pk not in found]
+    return files, notes
+
+
+_EVIDENCE_README = """Flowgate evidence package for process instance {instance_id}
+
+events.json   every audit event about the instance, up to chain position {up_to}
+events.csv    the same events as a table (text cells starting with = + - @ get a leading ')
+bpmn/         the BPMN XML of each process version the events refer to
+proof.json    the verification proof:
+              - "chain": the result of verifying the WHOLE audit chain when this package was made
+              - "events": per event its position, prev_hash, hash and the canonical text whose
+                SHA-256 (hex) is the hash; recompute it with any SHA-256 tool
+              - "anchor": the latest exported chain head; compare it with your own copy
+
+An event's hash covers all its fields (including position and prev_hash), so changing,
+removing or re-ordering any event changes the hashes after it.
+"""
+
+
+def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
+    """Build the evidence archive of one process instance and record that it was exported."""
+    up_to = last_position()
+    events = list(instance_timeline(instance_id=instance_id).filter(position__lte=up_to))
+    if not events:
+        raise NotFound(
+            f"No audit events mention process instance {instance_id}: check the instance id."
+        )
+    version_ids = sorted({e.version_id for e in events if e.version_id is not None})
+    bpmn, notes = _bpmn_files(version_ids)
+    verification = chain_verify()
+    proof = {
+        "instance_id": instance_id,
+        "generated_at": timezone.now().isoformat(),
+        "covers_up_to_position": up_to,
+        "hash_algorithm": "SHA-256 over the canonical text (UTF-8), hex digest",
+        "chain": verification.as_dict(),
+        "anchor": verification.anchor.as_dict() if verification.anchor else None,
+        "events": [
+            {
+                "position": e.position,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+                "canonical": event_canonical(e),
+            }
+            for e in events
+        ],
+        "process_versions": version_ids,
+        "notes": notes,
+    }
+    csv_buffer = io.StringIO()
+    for line in csv_rows(events):
+        csv_buffer.write(line)
+    files: dict[str, str | bytes] = {
+        "README.txt": _EVIDENCE_README.format(instance_id=instance_id, up_to=up_to),
+        "events.json": "".join(json_chunks(events)),
+        "events.csv": csv_buffer.getvalue(),
+        "proof.json": json.dumps(proof, indent=2, ensure_ascii=False),
+        **bpmn,
+    }
+    content = zip_bytes(files)
+    record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=actor,
+        instance_id=instance_id,
+        data={
+            "format": "evidence-zip",
+            "instance_id": instance_id,
+            "events": len(events),
+            "up_to_position": up_to,
+            "chain_intact": verification.intact,
+        },
+    )
+    return EvidencePackage(
+        filename=f"flowgate-evidence-instance-{instance_id}.zip",
+        content=content,
+        events=len(events),
+    )

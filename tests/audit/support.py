@@ -35,3 +35,24 @@ def audit_table_flushable() -> Iterator[None]:
         yield
     finally:
         BaseDatabaseOperations.execute_sql_flush = original
+
+
+def tamper(sql: str, params: tuple = ()) -> None:
+    """Run ``sql`` against the audit table with its guard lifted, like a superuser would.
+
+    PostgreSQL: ``ALTER TABLE ... DISABLE TRIGGER ALL`` (needs a superuser or the table owner),
+    then the triggers are switched back on (``ENABLE ALWAYS``). SQLite: drop and recreate them.
+    Runs in the current transaction, so the test's rollback undoes it.
+    """
+    from django.db import connection
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER ALL")
+            cursor.execute(sql, params)
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER ALL")
+            install_append_only_guard(connection)  # back to ENABLE ALWAYS
+        else:
+            remove_append_only_guard(connection)
+            cursor.execute(sql, params)
+            install_append_only_guard(connection)

@@ -1,0 +1,316 @@
+"""Reads of the audit trail: filtering, timelines, chain verification, anchors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from apps.audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_bytes, event_hash
+from apps.audit.models import AuditChainHead, AuditEvent
+
+# --- filtering ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """One search over the trail. Empty fields do not filter."""
+
+    actor: str = ""
+    actor_kind: str = ""
+    action: str = ""
+    process_key: str = ""
+    instance_id: int | None = None
+    task_id: int | None = None
+    job_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        """The non-empty fields as query-string parameters (for links and audit records)."""
+        params = {}
+        for key, value in asdict(self).items():
+            if value not in (None, ""):
+                params[key] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        return params
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) -> QuerySet:
+    """Events matching ``filters`` (unordered; callers order). ``actor`` matches a user name
+    exactly (case-insensitive), that user's API tokens, or an actor id such as ``scheduler``."""
+    qs = AuditEvent.objects.all()
+    if up_to_position is not None:
+        qs = qs.filter(position__lte=up_to_position)
+    if filters.actor:
+        name = filters.actor.strip()
+        qs = qs.filter(
+            Q(actor_label__iexact=name)
+            | Q(actor_label__istartswith=f"{name} (token ")
+            | Q(actor_id=name, actor_kind="system")
+        )
+    if filters.actor_kind:
+        qs = qs.filter(actor_kind=filters.actor_kind)
+    if filters.action:
+        if filters.action.endswith("."):  # a whole group: "task."
+            qs = qs.filter(action__startswith=filters.action)
+        else:
+            qs = qs.filter(action=filters.action)
+    if filters.process_key:
+        qs = qs.filter(process_key=filters.process_key)
+    if filters.instance_id is not None:
+        qs = qs.filter(instance_id=filters.instance_id)
+    if filters.task_id is not None:
+        qs = qs.filter(task_id=filters.task_id)
+    if filters.job_id is not None:
+        qs = qs.filter(job_id=filters.job_id)
+    if filters.date_from is not None:
+        qs = qs.filter(time__gte=_day_start(filters.date_from))
+    if filters.date_to is not None:
+        qs = qs.filter(time__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+    if filters.q:
+        text = filters.q.strip()
+        qs = qs.annotate(
+            _data_text=Cast("data", TextField()),
+            _before_text=Cast("before", TextField()),
+            _after_text=Cast("after", TextField()),
+        )
+        match = (
+            Q(action__icontains=text)
+            | Q(actor_label__icontains=text)
+            | Q(on_behalf_of__icontains=text)
+            | Q(process_key__icontains=text)
+            | Q(request_id__icontains=text)
+            | Q(client_address__icontains=text)
+            | Q(_data_text__icontains=text)
+            | Q(_before_text__icontains=text)
+            | Q(_after_text__icontains=text)
+        )
+        if text.isdigit():
+            number = int(text)
+            match |= (
+                Q(position=number)
+                | Q(instance_id=number)
+                | Q(task_id=number)
+                | Q(job_id=number)
+                | Q(version_id=number)
+            )
+        qs = qs.filter(match)
+    return qs
+
+
+def instance_timeline(*, instance_id: int) -> QuerySet:
+    return AuditEvent.objects.filter(instance_id=instance_id).order_by("position")
+
+
+def last_position() -> int:
+    head = AuditChainHead.objects.filter(pk=1).values_list("position", flat=True).first()
+    return head or 0
+
+
+def event_as_dict(event: AuditEvent) -> dict[str, Any]:
+    """The export form of one event: every stored field, time as ISO-8601 UTC."""
+    row = {name: getattr(event, name) for name in (*HASHED_FIELDS, "hash")}
+    row["time"] = event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return row
+
+
+def event_canonical(event: AuditEvent) -> str:
+    """The exact text whose SHA-256 is the event's hash."""
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    return canonical_bytes(fields).decode("utf-8")
+
+
+# --- anchors --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    position: int
+    hash: str
+    time: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def anchor_path() -> Path:
+    return Path(settings.AUDIT_ANCHOR_PATH)
+
+
+class AnchorFileError(Exception):
+    pass
+
+
+def anchor_latest(*, path: Path | None = None) -> Anchor | None:
+    """The last anchor written to the anchor file, or None when there is none yet."""
+    path = path or anchor_path()
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 65536))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        raw = json.loads(lines[-1])
+        return Anchor(position=int(raw["position"]), hash=str(raw["hash"]), time=str(raw["time"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnchorFileError(f"The last line of the anchor file {path} is not an anchor") from exc
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ChainVerification:
+    intact: bool
+    events: int
+    head_position: int
+    head_hash: str
+    broken_position: int | None = None
+    reason: str = ""
+    anchor: Anchor | None = None
+    anchor_note: str = ""
+    checked_at: str = field(default_factory=lambda: timezone.now().isoformat())
+
+    def summary(self) -> str:
+        if self.intact:
+            return f"intact, {self.events} events, head {self.head_hash}"
+        if self.broken_position is None:
+            return f"cannot confirm the chain: {self.reason}"
+        return f"broken at position {self.broken_position}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "summary": self.summary(),
+            "events": self.events,
+            "head_position": self.head_position,
+            "head_hash": self.head_hash,
+            "broken_position": self.broken_position,
+            "reason": self.reason,
+            "anchor": self.anchor.as_dict() if self.anchor else None,
+            "anchor_note": self.anchor_note,
+            "checked_at": self.checked_at,
+        }
+
+
+def _iter_hashed_rows(up_to: int, chunk_size: int) -> Iterator[tuple]:
+    return (
+        AuditEvent.objects.filter(position__lte=up_to)
+        .order_by("position")
+        .values_list(*HASHED_FIELDS, "hash")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> ChainVerification:
+    """Recompute the whole chain and report the first broken link.
+
+    Checks, in order of position: no position is missing, each ``prev_hash`` is the previous
+    event's hash, each hash matches the recomputed hash of the event's content. Then the chain
+    must end where the chain-head row says, and contain the latest anchor (a tail cut off after
+    the anchor was written is caught even when the head row was rewritten too).
+    """
+    try:  # the anchor first: it is never ahead of the head read after it
+        anchor = anchor_latest(path=anchor_file)
+        anchor_error = ""
+    except AnchorFileError as exc:
+        anchor, anchor_error = None, str(exc)
+    head = AuditChainHead.objects.filter(pk=1).values_list("position", "hash").first()
+    head_position, head_hash = head if head else (0, GENESIS_HASH)
+    # Appends commit the head together with the event: read up to the head we saw.
+    up_to = max(head_position, anchor.position if anchor else 0)
+    hash_index = len(HASHED_FIELDS)
+    expected = 1
+    prev_hash = GENESIS_HASH
+    anchored_hash: str | None = None
+
+    def broken(position: int, reason: str) -> ChainVerification:
+        return ChainVerification(
+            intact=False,
+            events=expected - 1,
+            head_position=head_position,
+            head_hash=head_hash,
+            broken_position=position,
+            reason=reason,
+            anchor=anchor,
+        )
+
+    for row in _iter_hashed_rows(up_to, chunk_size):
+        position = row[0]
+        if position != expected:
+            missing = f"{expected}" if position == expected + 1 else f"{expected}..{position - 1}"
+            return broken(expected, f"event(s) {missing} missing (the next event is {position})")
+        fields = dict(zip(HASHED_FIELDS, row, strict=False))
+        stored_hash = row[hash_index]
+        if fields["prev_hash"] != prev_hash:
+            return broken(
+                position,
+                f"prev_hash {fields['prev_hash'][:16]}... does not match the hash of event "
+                f"{position - 1} ({prev_hash[:16]}...): events re-ordered, removed or inserted",
+            )
+        if event_hash(fields) != stored_hash:
+            return broken(position, "content does not match its hash: the event was altered")
+        if anchor is not None and position == anchor.position:
+            anchored_hash = stored_hash
+        prev_hash = stored_hash
+        expected += 1
+
+    count = expected - 1
+    if count < head_position:
+        return broken(
+            count + 1,
+            f"the chain ends at event {count} but the chain head records event {head_position}: "
+            "events were removed from the end",
+        )
+    if count > head_position or (count and prev_hash != head_hash):
+        return broken(
+            head_position or 1,
+            f"the chain head ({head_position}, {head_hash[:16]}...) does not match the last event "
+            f"({count}, {prev_hash[:16]}...): the chain head was rewritten",
+        )
+    note = anchor_error or "no anchor written yet"
+    if anchor is not None:
+        if anchor.position > count:
+            return broken(
+                count + 1,
+                f"the anchor of {anchor.time} records event {anchor.position} but the chain ends "
+                f"at event {count}: events were removed from the end",
+            )
+        if anchor.position > 0 and anchored_hash != anchor.hash:
+            return broken(
+                anchor.position,
+                f"event {anchor.position} does not have the hash recorded by the anchor of "
+                f"{anchor.time}: the chain was rewritten",
+            )
+        note = f"contains the anchor of {anchor.time} (event {anchor.position})"
+    result = ChainVerification(
+        intact=True,
+        events=count,
+        head_position=head_position,
+        head_hash=head_hash,
+        anchor=anchor,
+        anchor_note=note,
+    )
+    if anchor_error:
+        result.intact = False
+        result.reason = anchor_error
+    return result

@@ -1,0 +1,614 @@
+"""Run compiled processes: one ``ProcessRunner`` per process version, one ``Instance`` per call.
+
+The runner deserializes the spec once and can be cached per version. ``Instance.dump()`` holds only
+the instance state (no spec) and carries a format version. Every operation advances the workflow
+with ``do_engine_steps()`` until it waits, then ``effects()`` tells the runtime what to persist:
+human tasks, jobs, timers, message subscriptions and audit/SLA events.
+
+If an operation raises, the ``Instance`` object must be thrown away and the previously stored state
+kept: Spiff may have advanced part of the way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import (
+    EngineError,
+    TaskDataError,
+    TaskNotFound,
+    TaskStateError,
+    WorkflowRuntimeError,
+)
+from .specs import (
+    APPROVED,
+    REGISTRY,
+    REJECTED,
+    SCRIPT_ENGINE,
+    FlowgateServiceTask,
+    FlowgateStartEvent,
+    FlowgateUserTask,
+    ScriptRefusedError,
+    evaluate_in_task,
+    message_definitions,
+    timer_due,
+)
+
+STATE_FORMAT = 1
+Status = Literal["running", "completed", "cancelled", "error"]
+EventKind = Literal["entered", "completed", "cancelled"]
+
+_spiff_logger = logging.getLogger("spiff")
+if _spiff_logger.level == logging.NOTSET:
+    # Spiff logs every state change at INFO; at our step rate that is the main cost otherwise.
+    _spiff_logger.setLevel(logging.WARNING)
+
+
+# --------------------------------------------------------------------------------------------
+# Effects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    task_id: str
+    activity_id: str
+    name: str
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    due: str | None
+    priority: int | None
+    form: dict[str, Any] | None
+    approval: bool
+    documentation: str | None
+    form_key: str | None = None
+    outcome_variable: str = "outcome"
+
+
+@dataclass(frozen=True)
+class ServiceTaskInfo:
+    task_id: str
+    activity_id: str
+    name: str
+    connector: str
+    inputs: dict[str, Any]
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    task_id: str
+    activity_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageWaitInfo:
+    task_id: str
+    activity_id: str
+    message_name: str
+    correlation_key: str | None
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    kind: EventKind
+    task_id: str
+    activity_id: str
+    activity_type: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Effects:
+    status: Status
+    variables: dict[str, Any]
+    user_tasks: tuple[UserTaskInfo, ...]
+    service_tasks: tuple[ServiceTaskInfo, ...]
+    timers: tuple[TimerInfo, ...]
+    message_waits: tuple[MessageWaitInfo, ...]
+    events: tuple[ActivityEvent, ...]
+    messages_sent: tuple[SentMessage, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------------------------
+# State (de)serialization without the spec
+# --------------------------------------------------------------------------------------------
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """Top-level workflow converter that leaves the spec out (the runner re-attaches it)."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def restore(self, dct: dict[str, Any], spec: Any, subprocess_specs: Any) -> Any:
+        workflow = BpmnWorkflow(
+            spec, subprocess_specs, script_engine=SCRIPT_ENGINE, deserializing=True
+        )
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_STATE = _StateConverter(BpmnWorkflow, REGISTRY)
+
+_VISIBLE_STATES = (
+    TaskState.WAITING
+    | TaskState.READY
+    | TaskState.STARTED
+    | TaskState.COMPLETED
+    | TaskState.ERROR
+    | TaskState.CANCELLED
+)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _activity_type(spec: Any) -> str:
+    name = type(spec).__name__
+    return name[len("Flowgate") :] if name.startswith("Flowgate") else name
+
+
+def _is_visible(task: Any) -> bool:
+    return getattr(task.task_spec, "bpmn_id", None) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Runner and instance
+# --------------------------------------------------------------------------------------------
+
+
+class ProcessRunner:
+    """Holds the deserialized spec of one process version; cheap to keep in a cache."""
+
+    def __init__(self, spec_json: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        document = json.loads(spec_json)
+        if document.get("format") != 1:
+            raise EngineError(f"Unsupported spec format {document.get('format')!r}.")
+        self.process_id: str = document["process_id"]
+        self.spec = REGISTRY.restore(document["spec"])
+        self.subprocess_specs = {
+            name: REGISTRY.restore(sub) for name, sub in document["subprocess_specs"].items()
+        }
+        self.clock = clock
+        self._start_events = {
+            ts.bpmn_id: ts for ts in self.spec.bpmn_start_events if ts.bpmn_id is not None
+        }
+
+    def start(
+        self,
+        variables: Mapping[str, Any],
+        *,
+        start_event_id: str | None = None,
+        message: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> Instance:
+        """Create an instance and advance it until it waits.
+
+        ``start_event_id`` picks a start event (a timer start fired by the runtime); ``message``
+        = (name, payload) starts through the message start event of that name, the payload
+        joining the variables. Without either, the process must have a none start event.
+        """
+        forced: str | None = start_event_id
+        payload: dict[str, Any] | None = None
+        if message is not None:
+            name, payload = message[0], dict(message[1])
+            matches = [
+                ts.bpmn_id
+                for ts in self._start_events.values()
+                if isinstance(ts.event_definition, MessageEventDefinition)
+                and ts.event_definition.name == name
+            ]
+            if not matches:
+                raise EngineError(f"This process does not start on the message '{name}'.")
+            forced = matches[0]
+        elif forced is not None and forced not in self._start_events:
+            raise EngineError(f"'{forced}' is not a start event of this process.")
+        elif forced is None and not any(
+            type(ts.event_definition).__name__ == "NoneEventDefinition"
+            for ts in self._start_events.values()
+        ):
+            raise EngineError(
+                "This process starts only on a timer or a message: name the start event."
+            )
+        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        workflow.task_tree.data.update(dict(variables))
+        instance = Instance(self, workflow, status="running")
+        instance._run(lambda: None, forced_start=forced, start_payload=payload)
+        return instance
+
+    def load(self, state: str) -> Instance:
+        document = json.loads(state)
+        if document.get("v") != STATE_FORMAT:
+            raise EngineError(f"Unsupported instance state format {document.get('v')!r}.")
+        workflow = _STATE.restore(document["wf"], self.spec, self.subprocess_specs)
+        return Instance(self, workflow, status=document.get("status", "running"))
+
+
+class Instance:
+    """A handle on one workflow instance; obtain it from ``ProcessRunner.start`` or ``load``."""
+
+    def __init__(self, runner: ProcessRunner, workflow: Any, *, status: str) -> None:
+        self._runner = runner
+        self._wf = workflow
+        self._cancelled = status == "cancelled"
+        self._events: list[ActivityEvent] = []
+        self._sent: list[SentMessage] = []
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def dump(self) -> str:
+        """The instance state only (the spec stays with the version), as compact JSON."""
+        REGISTRY._encoder_mode = True
+        try:
+            wf_state = _STATE.to_dict(self._wf)
+        finally:
+            REGISTRY._encoder_mode = False
+        document = {"v": STATE_FORMAT, "status": self._status(), "wf": wf_state}
+        return json.dumps(document, separators=(",", ":"), default=_encode_default)
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
+        task = self._task(task_id)
+        if not isinstance(task.task_spec, FlowgateUserTask):
+            raise TaskStateError(f"Task {task_id} is not a user task.")
+        self._require_state(task, TaskState.READY, "completed")
+        ext = getattr(task.task_spec, "extensions", {}) or {}
+        if ext.get("approval"):
+            variable = ext.get("outcome_variable", "outcome")
+            if data.get(variable) not in (APPROVED, REJECTED):
+                raise TaskDataError(
+                    f"This is an approval: set '{variable}' to '{APPROVED}' or '{REJECTED}'."
+                )
+
+        def act() -> None:
+            task.set_data(**_json_safe(dict(data)))
+            task.run()
+
+        self._run(act)
+
+    def complete_service_task(self, task_id: str, result: Any) -> None:
+        task = self._service_task(task_id)
+
+        def act() -> None:
+            task.task_spec.apply_result(task, _json_safe(result))
+            task.complete()
+
+        self._run(act)
+
+    def fail_service_task(self, task_id: str, *, error_code: str, message: str) -> bool:
+        """Route a business error to a matching BPMN error event; False if nothing catches it."""
+        task = self._service_task(task_id)
+        definition = ErrorEventDefinition(error_code, error_code)
+        event = BpmnEvent(
+            definition,
+            payload={"errorCode": error_code, "errorMessage": message},
+            target=task.workflow,
+        )
+        if not self._has_error_handler(task, event):
+            return False
+        self._run(lambda: self._wf.catch(event))
+        return True
+
+    def fire_due_timers(self, now: datetime) -> None:
+        """Fire every timer due at ``now`` (an aware datetime) and advance."""
+        if now.tzinfo is None:
+            raise EngineError("fire_due_timers needs an aware datetime.")
+        self._run(self._wf.refresh_timers, now=now.astimezone(UTC))
+
+    def correlate_message(
+        self, name: str, payload: Mapping[str, Any], correlation_key: str | None = None
+    ) -> bool:
+        """Deliver a message to the first wait for ``name`` whose key matches; False if none."""
+        for wait in self._message_waits():
+            if wait.message_name != name:
+                continue
+            if wait.correlation_key is not None and wait.correlation_key != correlation_key:
+                continue
+            task = self._task(wait.task_id)
+            event = BpmnEvent(MessageEventDefinition(name), payload=_json_safe(dict(payload)))
+
+            def act(task: Any = task, event: Any = event) -> None:
+                task.task_spec.catch(task, event)
+                task.task_spec._update(task)
+
+            self._run(act)
+            return True
+        return False
+
+    def cancel(self) -> None:
+        def act() -> None:
+            self._wf.cancel()
+            self._cancelled = True
+
+        self._run(act, advance=False)
+
+    # -- effects --------------------------------------------------------------------------------
+
+    def effects(self) -> Effects:
+        user_tasks: list[UserTaskInfo] = []
+        service_tasks: list[ServiceTaskInfo] = []
+        for task in self._all_tasks():
+            spec = task.task_spec
+            if isinstance(spec, FlowgateUserTask) and task.state == TaskState.READY:
+                user_tasks.append(self._user_task_info(task))
+            elif isinstance(spec, FlowgateServiceTask) and task.state == TaskState.STARTED:
+                service_tasks.append(
+                    ServiceTaskInfo(
+                        task_id=str(task.id),
+                        activity_id=spec.bpmn_id,
+                        name=spec.bpmn_name or spec.bpmn_id,
+                        connector=spec.connector or "",
+                        inputs=dict(task.internal_data.get("fg_inputs", {})),
+                        max_attempts=spec.max_attempts,
+                    )
+                )
+        return Effects(
+            status=self._status(),
+            variables=self.variables(),
+            user_tasks=tuple(user_tasks),
+            service_tasks=tuple(service_tasks),
+            timers=tuple(self._timers()),
+            message_waits=tuple(self._message_waits()),
+            events=tuple(self._events),
+            messages_sent=tuple(self._sent),
+        )
+
+    def variables(self) -> dict[str, Any]:
+        wf = self._wf
+        if wf.is_completed() and not self._cancelled:
+            data = dict(wf.data)
+        else:
+            data = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.task_tree.data)
+            for task in wf.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+                data.update(task.data)
+        data.pop("data_objects", None)
+        return _json_safe(data)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _status(self) -> Status:
+        if self._cancelled:
+            return "cancelled"
+        if self._wf.is_completed():
+            return "completed"
+        if any(t.state == TaskState.ERROR for t in self._all_tasks()):
+            return "error"
+        return "running"
+
+    def _all_tasks(self) -> list[Any]:
+        tasks = list(self._wf.tasks.values())
+        for sub in self._wf.subprocesses.values():
+            tasks.extend(sub.tasks.values())
+        return tasks
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            key = UUID(str(task_id))
+        except ValueError as exc:
+            raise TaskNotFound(f"'{task_id}' is not a task id.") from exc
+        task = self._wf.tasks.get(key)
+        if task is None:
+            for sub in self._wf.subprocesses.values():
+                task = sub.tasks.get(key)
+                if task is not None:
+                    break
+        if task is None:
+            raise TaskNotFound(f"Task {task_id} does not exist in this instance.")
+        return task
+
+    def _service_task(self, task_id: str) -> Any:
+        task = self._task(task_id)
+        if not isinstance(task.task_spec, FlowgateServiceTask):
+            raise TaskStateError(f"Task {task_id} is not a service task.")
+        self._require_state(task, TaskState.STARTED, "completed or failed")
+        return task
+
+    def _require_state(self, task: Any, state: int, action: str) -> None:
+        if self._cancelled:
+            raise TaskStateError("The instance is cancelled.")
+        if task.state != state:
+            raise TaskStateError(
+                f"Task {task.id} ({task.task_spec.bpmn_id}) cannot be {action}: it is "
+                f"{TaskState.get_name(task.state).lower()}."
+            )
+
+    def _now(self) -> datetime:
+        return self._runner.clock() if self._runner.clock is not None else datetime.now(UTC)
+
+    def _run(
+        self,
+        action: Callable[[], Any],
+        *,
+        now: datetime | None = None,
+        advance: bool = True,
+        forced_start: str | None = None,
+        start_payload: dict[str, Any] | None = None,
+    ) -> None:
+        wf = self._wf
+        wf.fg_now = now if now is not None else self._now()
+        wf.fg_forced_start = forced_start
+        wf.fg_start_payload = start_payload
+        before = {t.id: t.state for t in self._all_tasks() if _is_visible(t)}
+        try:
+            action()
+            if advance:
+                wf.do_engine_steps()
+        except EngineError:
+            raise
+        except (
+            SpiffWorkflowException,
+            ScriptRefusedError,
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            KeyError,
+        ) as exc:
+            raise _runtime_error(exc) from exc
+        except Exception as exc:
+            from .expressions import ExpressionError
+
+            if isinstance(exc, ExpressionError):
+                raise _runtime_error(exc) from exc
+            raise
+        finally:
+            wf.fg_forced_start = None
+            wf.fg_start_payload = None
+        for event in wf.get_events():
+            if isinstance(event.event_definition, MessageEventDefinition):
+                self._sent.append(
+                    SentMessage(event.event_definition.name, _json_safe(event.payload or {}))
+                )
+        self._record_events(before, wf.fg_now)
+        wf.fg_now = None
+
+    def _record_events(self, before: dict[Any, int], at: datetime) -> None:
+        for task in self._all_tasks():
+            if not _is_visible(task) or not task.has_state(_VISIBLE_STATES):
+                continue
+            previous = before.get(task.id)
+            if previous == task.state:
+                continue
+            spec = task.task_spec
+            was_entered = previous is not None and previous & _VISIBLE_STATES
+            kinds: list[EventKind] = []
+            if task.state == TaskState.CANCELLED:
+                if was_entered:
+                    kinds.append("cancelled")
+            else:
+                if not was_entered:
+                    kinds.append("entered")
+                if task.state == TaskState.COMPLETED:
+                    kinds.append("completed")
+            for kind in kinds:
+                self._events.append(
+                    ActivityEvent(kind, str(task.id), spec.bpmn_id, _activity_type(spec), at)
+                )
+
+    def _has_error_handler(self, task: Any, event: Any) -> bool:
+        manager = self._wf.event_manager
+        target = task.workflow
+        while target is not None:
+            for waiting in manager.tasks.values():
+                if waiting.workflow is target and waiting.task_spec.event_definition.catches(
+                    waiting, event
+                ):
+                    return True
+            target = target.parent_workflow
+        return False
+
+    def _user_task_info(self, task: Any) -> UserTaskInfo:
+        spec = task.task_spec
+        ext = getattr(spec, "extensions", {}) or {}
+        info = task.internal_data.get("fg", {})
+        groups = list(info.get("candidate_groups", []))
+        users = list(info.get("candidate_users", []))
+        assignee = info.get("assignee")
+        if not groups and not users and not assignee and ext.get("lane_role") and spec.lane:
+            groups = [spec.lane]
+        return UserTaskInfo(
+            task_id=str(task.id),
+            activity_id=spec.bpmn_id,
+            name=spec.bpmn_name or spec.bpmn_id,
+            lane=spec.lane,
+            candidate_groups=tuple(groups),
+            candidate_users=tuple(users),
+            assignee=assignee,
+            due=info.get("due"),
+            priority=info.get("priority"),
+            form=ext.get("form"),
+            approval=bool(ext.get("approval")),
+            documentation=spec.documentation,
+            form_key=ext.get("form_key"),
+            outcome_variable=ext.get("outcome_variable", "outcome"),
+        )
+
+    def _timers(self) -> list[TimerInfo]:
+        result: list[TimerInfo] = []
+        for task in self._wf.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            if isinstance(definition, TimerEventDefinition):
+                owners = [task.task_spec]
+            elif isinstance(definition, MultipleEventDefinition):
+                owners = [
+                    task.task_spec.outputs[idx]
+                    if idx < len(task.task_spec.outputs)
+                    else task.task_spec
+                    for idx, inner in enumerate(definition.event_definitions)
+                    if isinstance(inner, TimerEventDefinition)
+                ]
+            else:
+                continue
+            due = timer_due(task)
+            if due is None:
+                continue
+            for owner in owners:
+                result.append(TimerInfo(str(task.id), owner.bpmn_id, due))
+        return result
+
+    def _message_waits(self) -> list[MessageWaitInfo]:
+        result: list[MessageWaitInfo] = []
+        for task in self._wf.event_manager.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            if isinstance(task.task_spec, FlowgateStartEvent) and task.workflow is self._wf:
+                continue
+            for definition, owner in message_definitions(task):
+                ext = getattr(owner, "extensions", {}) or {}
+                key_expression = ext.get("correlation_key")
+                key = None
+                if key_expression:
+                    value = evaluate_in_task(task, key_expression)
+                    key = None if value is None else str(value)
+                result.append(MessageWaitInfo(str(task.id), owner.bpmn_id, definition.name, key))
+        return result
+
+
+def _encode_default(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _runtime_error(exc: BaseException) -> WorkflowRuntimeError:
+    task = getattr(exc, "task", None)
+    activity_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    message = str(exc).split("\n")[0]
+    inner = getattr(exc, "exception", None)
+    if inner is not None and str(inner) and str(inner) not in message:
+        message = f"{message}: {inner}"
+    return WorkflowRuntimeError(message, activity_id=activity_id)

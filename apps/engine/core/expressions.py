@@ -17,8 +17,10 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import functools
+import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "MAX_SEQUENCE",
     "MAX_SOURCE_LENGTH",
     "MAX_WEIGHT",
+    "MAX_WORK",
     "FUNCTIONS",
     "Expression",
     "ExpressionError",
@@ -49,8 +52,11 @@ MAX_SEQUENCE = 10_000
 MAX_WEIGHT = 100_000
 MAX_NUMBER_TEXT = 100
 MAX_ROUND_DIGITS = 64
+#: Upper bound on items walked by built-in operations in one evaluation (see ``_Budget``).
+MAX_WORK = 2_000_000
 
 _ALIASES: dict[str, Any] = {"true": True, "false": False, "null": None}
+_END = object()
 
 
 class ExpressionError(Exception):
@@ -152,27 +158,94 @@ def _checked_number(value: Any) -> Any:
     return value
 
 
+class _Budget:
+    """Per-evaluation bookkeeping: a work budget and remembered value sizes.
+
+    ``work`` counts items the built-in operations walk (iterating, sorting, searching, copying,
+    converting to text), so an expression over a large variable cannot run for long however it
+    is written. ``weights`` remembers sizes by id (keeping the value alive so the id cannot be
+    reused); without it ``[[big], [big], ...]`` would walk the same variable once per mention.
+    """
+
+    __slots__ = ("weights", "work")
+
+    def __init__(self) -> None:
+        self.work = 0
+        self.weights: dict[int, tuple[Any, int]] = {}
+
+    def charge(self, units: int) -> None:
+        self.work += units
+        if self.work > MAX_WORK:
+            raise _Fail(
+                f"expression does too much work (more than {MAX_WORK:,} steps over its values)"
+            )
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("flowgate_expression_budget", default=None)
+
+
+def _budget() -> _Budget:
+    budget = _BUDGET.get()
+    return budget if budget is not None else _Budget()
+
+
+def _charge(units: int) -> None:
+    _budget().charge(units)
+
+
+def _children(value: Any) -> Iterator[Any] | None:
+    if isinstance(value, list | tuple | set | frozenset):
+        return iter(value)
+    if isinstance(value, Mapping):
+        return itertools.chain.from_iterable(value.items())
+    return None
+
+
 def _weight(value: Any, limit: int = MAX_WEIGHT) -> int:
-    """Total nested size of a value (1 per item, 1 per character), counted up to ``limit + 1``."""
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += max(len(item), 1)
-        elif isinstance(item, list | tuple | set | frozenset):
-            total += 1
-            stack.extend(item)
-        elif isinstance(item, Mapping):
-            total += 1
-            for key, inner in item.items():
-                stack.append(key)
-                stack.append(inner)
+    """Total nested size of a value (1 per item or container, 1 per character).
+
+    Counting stops at ``limit + 1``, so a huge or self-containing value costs at most ``limit``
+    steps; sizes of containers are remembered for the rest of the evaluation.
+    """
+    if isinstance(value, str):
+        return max(len(value), 1)
+    root = _children(value)
+    if root is None:
+        return 1
+    budget = _budget()
+    memo = budget.weights
+    known = memo.get(id(value))
+    if known is not None:
+        return known[1]
+    seen = 1
+    # Each frame: the container, an iterator over its children, ``seen`` before it was entered.
+    frames: list[tuple[Any, Iterator[Any], int]] = [(value, root, 0)]
+    while frames:
+        container, children, start = frames[-1]
+        child = next(children, _END)
+        if child is _END:
+            frames.pop()
+            memo[id(container)] = (container, seen - start)
+            continue
+        if isinstance(child, str):
+            seen += max(len(child), 1)
         else:
-            total += 1
-        if total > limit:
+            grandchildren = _children(child)
+            if grandchildren is None:
+                seen += 1
+            else:
+                known = memo.get(id(child))
+                if known is not None:
+                    seen += known[1]
+                else:
+                    frames.append((child, grandchildren, seen))
+                    seen += 1
+        if seen > limit:
+            memo[id(value)] = (value, limit + 1)
+            budget.charge(limit)
             return limit + 1
-    return total
+    budget.charge(seen)
+    return seen
 
 
 def _check_weight(weight: int, what: str) -> None:
@@ -195,8 +268,10 @@ def _check_length(length: int, kind: str) -> None:
 
 def _iterable(value: Any, func: str) -> list[Any]:
     if isinstance(value, str | list | tuple | set | frozenset):
+        _charge(len(value))
         return list(value)
     if isinstance(value, Mapping):
+        _charge(len(value))
         return list(value.keys())
     raise _Fail(f"{func}() needs a list, not {_kind(value)}")
 
@@ -305,7 +380,9 @@ def _fn_float(value: Any) -> float:
 def _fn_str(value: Any) -> str:
     if isinstance(value, str):
         return value
-    _check_weight(_weight(value), "the text")
+    weight = _weight(value)
+    _check_weight(weight, "the text")
+    _charge(weight)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -319,14 +396,19 @@ def _fn_bool(value: Any) -> bool:
 
 def _fn_sum(value: Any) -> Any:
     items = _iterable(value, "sum")
-    for item in items:
-        if not _is_numeric(item):
-            raise _Fail(f"sum() needs a list of numbers, found {_kind(item)}")
-    return sum(items)
+    try:
+        total = sum(items)
+    except TypeError:
+        found = next((_kind(item) for item in items if not _is_numeric(item)), "value")
+        raise _Fail(f"sum() needs a list of numbers, found {found}") from None
+    if not _is_numeric(total):
+        raise _Fail("sum() needs a list of numbers")
+    return total
 
 
 def _fn_sorted(value: Any) -> list[Any]:
     items = _iterable(value, "sorted")
+    _charge(len(items) * max(len(items).bit_length(), 1))
     try:
         return sorted(items)
     except TypeError:
@@ -342,27 +424,35 @@ def _fn_all(value: Any) -> bool:
 
 
 def _fn_lower(value: Any) -> str:
-    return _text(value, "lower").lower()
+    text = _text(value, "lower")
+    _charge(len(text))
+    return text.lower()
 
 
 def _fn_upper(value: Any) -> str:
-    return _text(value, "upper").upper()
+    text = _text(value, "upper")
+    _charge(len(text))
+    return text.upper()
 
 
 def _fn_strip(value: Any) -> str:
-    return _text(value, "strip").strip()
+    text = _text(value, "strip")
+    _charge(len(text))
+    return text.strip()
 
 
 def _fn_startswith(value: Any, prefix: Any) -> bool:
-    return _text(value, "startswith", "first value").startswith(
-        _text(prefix, "startswith", "second value")
-    )
+    text = _text(value, "startswith", "first value")
+    start = _text(prefix, "startswith", "second value")
+    _charge(len(start))
+    return text.startswith(start)
 
 
 def _fn_endswith(value: Any, suffix: Any) -> bool:
-    return _text(value, "endswith", "first value").endswith(
-        _text(suffix, "endswith", "second value")
-    )
+    text = _text(value, "endswith", "first value")
+    end = _text(suffix, "endswith", "second value")
+    _charge(len(end))
+    return text.endswith(end)
 
 
 def _fn_contains(container: Any, item: Any) -> bool:
@@ -376,11 +466,15 @@ def _mapping(value: Any, func: str) -> Mapping[Any, Any]:
 
 
 def _fn_keys(value: Any) -> list[Any]:
-    return list(_mapping(value, "keys").keys())
+    mapping = _mapping(value, "keys")
+    _charge(len(mapping))
+    return list(mapping.keys())
 
 
 def _fn_values(value: Any) -> list[Any]:
-    return list(_mapping(value, "values").values())
+    mapping = _mapping(value, "values")
+    _charge(len(mapping))
+    return list(mapping.values())
 
 
 def _fn_get(container: Any, key: Any, default: Any = None) -> Any:
@@ -429,7 +523,10 @@ def _parse_datetime(value: Any, func: str) -> dt.datetime:
         raise _Fail(f"{func}() needs an ISO-8601 text, not {_kind(value)}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise _Fail(f"{func}() date {_short(value)} is out of range") from None
 
 
 def _fn_date(value: Any) -> str:
@@ -721,7 +818,7 @@ def _validate_call(node: ast.Call) -> None:
         raise _Fail(f"{name}() called with {count} argument(s); usage: {function.usage}")
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=1024)
 def _compile_cached(source: str) -> Expression:
     try:
         text, tree = _parse(source)
@@ -770,6 +867,7 @@ def evaluate(source_or_compiled: str | Expression, variables: Mapping[str, Any])
         expression = source_or_compiled
     else:
         expression = compile_expression(source_or_compiled)
+    token = _BUDGET.set(_Budget())
     try:
         return _Evaluator(variables).run(expression.tree)
     except _Fail as error:
@@ -786,14 +884,18 @@ def evaluate(source_or_compiled: str | Expression, variables: Mapping[str, Any])
         raise ExpressionError(
             f"could not evaluate: {type(error).__name__}: {_short(error)}", expression.source
         ) from None
+    finally:
+        _BUDGET.reset(token)
 
 
 def _contains(container: Any, item: Any) -> bool:
     if isinstance(container, str):
         if not isinstance(item, str):
             raise _Fail(f"cannot look for {_kind(item)} in text")
+        _charge(len(container))
         return item in container
     if isinstance(container, list | tuple):
+        _charge(len(container))
         return item in container
     if isinstance(container, Mapping | set | frozenset):
         try:
@@ -803,7 +905,17 @@ def _contains(container: Any, item: Any) -> bool:
     raise _Fail(f"cannot look inside {_kind(container)} with 'in'")
 
 
+def _charge_comparison(left: Any, right: Any) -> None:
+    """Comparing texts or containers walks them; charge for it."""
+    if isinstance(left, str) and isinstance(right, str):
+        _charge(min(len(left), len(right)))
+    elif _children(left) is not None and _children(right) is not None:
+        _weight(left)
+        _weight(right)
+
+
 def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
+    _charge_comparison(left, right)
     if isinstance(op, ast.Eq):
         return bool(left == right)
     if isinstance(op, ast.NotEq):
@@ -819,11 +931,9 @@ def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
         return same if isinstance(op, ast.Is) else not same
     if _is_numeric(left) and _is_numeric(right):
         pass
-    elif type(left) is not type(right) and not (
-        isinstance(left, list | tuple) and isinstance(right, list | tuple)
-    ):
+    elif _kind(left) != _kind(right):
         raise _Fail(f"cannot compare {_kind(left)} with {_kind(right)}")
-    elif isinstance(left, list | tuple) and not isinstance(right, type(left)):
+    elif isinstance(left, list) != isinstance(right, list):
         raise _Fail("cannot compare a list with a tuple")
     try:
         if isinstance(op, ast.Lt):
@@ -834,7 +944,8 @@ def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
             return bool(left > right)
         return bool(left >= right)
     except TypeError:
-        raise _Fail(f"cannot compare {_kind(left)} with {_kind(right)}") from None
+        detail = ": their items differ in type" if isinstance(left, list | tuple) else ""
+        raise _Fail(f"cannot compare {_kind(left)} with {_kind(right)}{detail}") from None
 
 
 def _repeat(sequence: Any, times: Any) -> Any:
@@ -1029,7 +1140,9 @@ class _Evaluator:
             step = _slice_bound(self.visit(node.slice.step) if node.slice.step else None)
             if step == 0:
                 raise _Fail("slice step cannot be zero")
-            return value[lower:upper:step]
+            result = value[lower:upper:step]
+            _charge(len(result))
+            return result
         return _index(value, self.visit(node.slice))
 
     def visit_Call(self, node: ast.Call) -> Any:

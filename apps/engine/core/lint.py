@@ -212,6 +212,7 @@ class Linter:
                 nodes[child.get("id")] = child
             elif tag in UNSUPPORTED_MESSAGES:
                 self.add(child.get("id"), f"unsupported_{tag}", UNSUPPORTED_MESSAGES[tag])
+                nodes[child.get("id")] = child  # still part of the graph: no cascading problems
             elif tag not in ALLOWED_NON_NODES:
                 self.add(
                     child.get("id"),

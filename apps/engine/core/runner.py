@@ -495,7 +495,8 @@ class Instance:
         wf.fg_now = None
 
     def _record_events(self, before: dict[Any, int], at: datetime) -> None:
-        for task in self._all_tasks():
+        tasks = sorted(self._all_tasks(), key=lambda t: t.last_state_change)
+        for task in tasks:
             if not _is_visible(task) or not task.has_state(_VISIBLE_STATES):
                 continue
             previous = before.get(task.id)

@@ -44,6 +44,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
@@ -330,6 +331,11 @@ class FlowgateStartEvent(StartEvent):
                 return None
         return super()._update_hook(my_task)
 
+    def _predict_hook(self, my_task: Any) -> None:
+        # Spiff does not predict the outputs of a cycle-timer start event (it adds them per cycle);
+        # Flowgate fires timer starts by creating a new instance, so always predict them.
+        TaskSpec._predict_hook(self, my_task)
+
 
 class _MultiInstanceCounters:
     """Completion condition context and input-item hygiene for both multi-instance kinds."""
@@ -338,9 +344,6 @@ class _MultiInstanceCounters:
     condition: str | None
     input_item: Any
     data_input: Any
-
-    def _instances(self, my_task: Any) -> Any:  # pragma: no cover - provided by Spiff
-        raise NotImplementedError
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         my_task = child.parent
@@ -358,12 +361,12 @@ class _MultiInstanceCounters:
         self._forget_item(my_task)
         super().create_child(my_task, item, key_or_index)  # type: ignore[misc]
         child = my_task.children[-1]
-        index = len(list(self._instances(my_task))) - 1
+        index = len(list(self._instances(my_task))) - 1  # type: ignore[attr-defined]
         child.data["loopCounter"] = index
 
     def counters(self, my_task: Any) -> dict[str, int]:
         merged = set(my_task.internal_data.get("merged", []))
-        instances = list(self._instances(my_task))
+        instances = list(self._instances(my_task))  # type: ignore[attr-defined]
         child_spec = my_task.workflow.spec.task_specs.get(self.task_spec)
         ext = getattr(child_spec, "extensions", {}) or {}
         outcome_var = ext.get("outcome_variable", "outcome")

@@ -166,6 +166,36 @@ def test_camunda_translation_keeps_string_contents() -> None:
     assert evaluate("${'a && b' + \"!\"}", {}) == "a && b!"
 
 
+def test_camunda_translation_handles_escaped_quotes() -> None:
+    source = "${note == 'it\\'s && done' && !rejected}"
+
+    assert evaluate(source, {"note": "it's && done", "rejected": False}) is True
+
+
+def test_not_hint_for_bare_exclamation_mark() -> None:
+    assert check("!approved") == (
+        "invalid expression: invalid syntax at column 1; use 'not' instead of '!' "
+        "(or wrap Camunda syntax in ${...})"
+    )
+
+
+def test_brackets_inside_text_do_not_count_as_nesting() -> None:
+    source = "note == '" + "(" * 50 + "'"
+
+    assert check(source) is None
+    assert evaluate(source, {"note": "(" * 50}) is True
+
+
+def test_compiled_source_is_a_plain_str() -> None:
+    class AttributeText(str):
+        pass
+
+    compiled = compile_expression(AttributeText("1 + 1"))
+
+    assert type(compiled.source) is str
+    assert evaluate(compiled, {}) == 2
+
+
 def test_now_and_today_are_aware_utc_iso_text() -> None:
     now = dt.datetime.fromisoformat(evaluate("now()", {}))
     today = dt.date.fromisoformat(evaluate("today()", {}))
@@ -434,6 +464,105 @@ def test_values_at_the_limits_are_allowed() -> None:
     ]
 
 
+def test_work_budget_stops_expressions_that_walk_large_values_too_often() -> None:
+    source = "[" + ", ".join(["sum(big)"] * 60) + "]"
+
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, {"big": list(range(50_000))})
+
+    assert caught.value.message == (
+        "expression does too much work (more than 2,000,000 steps over its values)"
+    )
+
+
+def test_work_budget_leaves_ordinary_use_of_large_values_alone() -> None:
+    big = list(range(50_000))
+
+    assert evaluate("sum(big) > 1000 and len(big) == 50000 and max(big) == 49999", {"big": big})
+    assert evaluate("sorted(big)[-1]", {"big": big}) == 49_999
+
+
+def test_sizes_are_measured_once_per_value() -> None:
+    # 45 walks of a 50,000-item list would exceed the work budget; measured once, the size
+    # limit is what stops it.
+    source = "[" + ", ".join(["[big]"] * 45) + "]"
+
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, {"big": list(range(50_000))})
+
+    assert caught.value.message == (
+        "the list would be too large (the limit is 100,000 items and characters)"
+    )
+
+
+def test_self_containing_variable_does_not_hang() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+
+    with pytest.raises(ExpressionError) as caught:
+        evaluate("str(loop)", {"loop": loop})
+
+    assert caught.value.message == (
+        "the text would be too large (the limit is 100,000 items and characters)"
+    )
+    assert evaluate("len(loop)", {"loop": loop}) == 2
+
+
+def test_deeply_nested_variable_is_measured_without_recursion() -> None:
+    deep: list[Any] = []
+    for _ in range(200_000):
+        deep = [deep]
+
+    with pytest.raises(ExpressionError) as caught:
+        evaluate("[deep]", {"deep": deep})
+
+    assert caught.value.message == (
+        "the list would be too large (the limit is 100,000 items and characters)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("[1] < ['a']", "cannot compare list with list: their items differ in type"),
+        ("{} < {}", "cannot compare mapping with mapping"),
+        ("null < null", "cannot compare null with null"),
+        ("'2026-01-01' < 5", "cannot compare text with number"),
+        (
+            "days_between('0001-01-01T00:00:00+14:00', '2020-01-01')",
+            "days_between() date '0001-01-01T00:00:00+14:00' is out of range",
+        ),
+        ("sum([1, 'a'])", "sum() needs a list of numbers, found text"),
+        ("sum([[1]])", "sum() needs a list of numbers, found list"),
+        ("round(1.5, 'a')", "round() needs a whole number of digits, not text"),
+        ("get(5, 'a')", "get() needs a mapping or a list, not number"),
+        ("get([1], 'a')", "get() on a list needs a whole-number position, not text"),
+        ("x[1:2]", "cannot slice mapping"),
+        ("'abc'[1.5]", "a text position must be a whole number, not number"),
+        ("[1][0:'a']", "slice bounds must be whole numbers, not text"),
+        ("'ab' * 1.5", "a text can only be repeated a whole number of times"),
+        ("{1} - {2}", "cannot apply - to set and set"),
+        ("keys([1])", "keys() needs a mapping, not list"),
+        ("len(5)", "len() needs text, a list or a mapping, not number"),
+        ("any(5)", "any() needs a list, not number"),
+        (
+            "min()",
+            "min() called with 0 argument(s); usage: min(list) or min(a, b, ...): smallest value",
+        ),
+        (
+            "now(1)",
+            "now() called with 1 argument(s); usage: now(): current UTC time as ISO-8601 text",
+        ),
+        ("foo(1)", "unknown function 'foo'; allowed: " + ", ".join(sorted(expressions.FUNCTIONS))),
+    ],
+)
+def test_more_clean_errors(source: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, {"x": {"a": 1}})
+
+    assert caught.value.message == message
+
+
 # --------------------------------------------------------------------------------------------
 # Property: nothing but ExpressionError ever escapes
 # --------------------------------------------------------------------------------------------
@@ -529,3 +658,24 @@ def _evaluate_without_surprises(source: str) -> None:
         assert error.message
     message = check(source)
     assert message is None or isinstance(message, str)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TOKENS, max_size=30).map("".join), _JSON, _JSON)
+def test_random_expressions_over_random_data_only_raise_expression_error(
+    source: str, x: Any, y: Any
+) -> None:
+    try:
+        evaluate(source, {"x": x, "y": y, "amount": x})
+    except ExpressionError as error:
+        assert error.message

@@ -218,11 +218,13 @@ def _weight(value: Any, limit: int = MAX_WEIGHT) -> int:
     if known is not None:
         return known[1]
     seen = 1
+    steps = 1  # items actually walked (remembered sizes are added to ``seen`` without walking)
     # Each frame: the container, an iterator over its children, ``seen`` before it was entered.
     frames: list[tuple[Any, Iterator[Any], int]] = [(value, root, 0)]
     while frames:
         container, children, start = frames[-1]
         child = next(children, _END)
+        steps += 1
         if child is _END:
             frames.pop()
             memo[id(container)] = (container, seen - start)
@@ -242,9 +244,9 @@ def _weight(value: Any, limit: int = MAX_WEIGHT) -> int:
                     seen += 1
         if seen > limit:
             memo[id(value)] = (value, limit + 1)
-            budget.charge(limit)
+            budget.charge(steps)
             return limit + 1
-    budget.charge(seen)
+    budget.charge(steps)
     return seen
 
 
@@ -604,38 +606,28 @@ def _strip_wrapper(source: str) -> tuple[str, bool]:
 
 
 def _translate_camunda(text: str) -> str:
-    """Rewrite ``&&``, ``||`` and ``!x`` outside string literals."""
+    """Rewrite ``&&``, ``||`` and ``!x`` (not ``!=``) outside string literals."""
+    replacements: dict[int, tuple[int, str]] = {}  # position -> (characters replaced, new text)
+    skip_until = -1
+    for position, char in _outside_strings(text):
+        if position < skip_until:
+            continue
+        if text.startswith("&&", position):
+            replacements[position] = (2, " and ")
+            skip_until = position + 2
+        elif text.startswith("||", position):
+            replacements[position] = (2, " or ")
+            skip_until = position + 2
+        elif char == "!" and not text.startswith("!=", position):
+            replacements[position] = (1, " not ")
     out: list[str] = []
-    quote = ""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if quote:
-            out.append(char)
-            if char == "\\" and i + 1 < len(text):
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if char == quote:
-                quote = ""
-            i += 1
-            continue
-        if char in "'\"":
-            quote = char
-            out.append(char)
-        elif text.startswith("&&", i):
-            out.append(" and ")
-            i += 2
-            continue
-        elif text.startswith("||", i):
-            out.append(" or ")
-            i += 2
-            continue
-        elif char == "!" and not text.startswith("!=", i):
-            out.append(" not ")
-        else:
-            out.append(char)
-        i += 1
+    position = 0
+    for start in sorted(replacements):
+        length, new = replacements[start]
+        out.append(text[position:start])
+        out.append(new)
+        position = start + length
+    out.append(text[position:])
     return "".join(out)
 
 
@@ -683,8 +675,11 @@ def _syntax_message(error: SyntaxError, text: str) -> str:
     detail = error.msg or "invalid syntax"
     where = f" at column {error.offset}" if error.offset else ""
     hint = ""
-    if "&&" in text or "||" in text:
+    outside = "".join(char for _, char in _outside_strings(text))
+    if "&&" in outside or "||" in outside:
         hint = "; use 'and'/'or' (or wrap Camunda syntax in ${...})"
+    elif outside.replace("!=", "").count("!"):
+        hint = "; use 'not' instead of '!' (or wrap Camunda syntax in ${...})"
     return f"invalid expression: {detail}{where}{hint}"
 
 
@@ -714,10 +709,28 @@ def _parse(source: str) -> tuple[str, ast.expr]:
     return text, tree.body
 
 
+def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """(position, character) for every character outside '...' and "..." literals."""
+    quote = ""
+    escaped = False
+    for position, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        else:
+            yield position, char
+
+
 def _check_bracket_depth(text: str) -> None:
     """Reject absurd bracket nesting before the parser recurses into it."""
     depth = 0
-    for char in text:
+    for _, char in _outside_strings(text):
         if char in "([{":
             depth += 1
             if depth > MAX_DEPTH:
@@ -831,12 +844,16 @@ def _compile_cached(source: str) -> Expression:
 
 
 def compile_expression(source: str) -> Expression:
-    """Parse and check ``source``; raise :class:`ExpressionError` with a readable message."""
+    """Parse and check ``source``; raise :class:`ExpressionError` with a readable message.
+
+    Results are cached by text, so checking at deploy and evaluating later parse once.
+    """
     if not isinstance(source, str):
         raise ExpressionError(
             f"an expression must be text, not {type(source).__name__}", repr(source)[:100]
         )
-    return _compile_cached(source)
+    # A str subclass (lxml's attribute results) may keep a whole XML tree alive in the cache.
+    return _compile_cached(str.__str__(source))
 
 
 def check(source: str) -> str | None:

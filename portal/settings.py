@@ -266,6 +266,8 @@ LOGGING = {
     "filters": {"context": {"()": "apps.common.logging.ContextFilter"}},
     "formatters": {
         "json": {
+FLOWGATE_API_WRITE_RATE = env.str("FLOWGATE_API_WRITE_RATE", default="120/min")
+FLOWGATE_IDEMPOTENCY_TTL_HOURS = env.int("FLOWGATE_IDEMPOTENCY_TTL_HOURS", default=24)
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(instance_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},

@@ -17,3 +17,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# JSON error bodies under /api/, HTML pages elsewhere (apps.common.api_errors).
+handler400 = "apps.common.api_errors.bad_request"
+handler403 = "apps.common.api_errors.permission_denied"
+handler404 = "apps.common.api_errors.page_not_found"
+handler500 = "apps.common.api_errors.server_error"

@@ -1,5 +1,8 @@
+from datetime import datetime, time, timedelta
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 
 from apps.accounts import services
 
@@ -24,3 +27,36 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         services.login_failures_clear(username=username, client_ip=client_ip)
         return cleaned
+
+
+MAX_TOKEN_LIFETIME_DAYS = 3650
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=services.API_TOKEN_NAME_MAX,
+        help_text="What will use it, e.g. “nightly import script”.",
+    )
+    expires_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Expires on (optional)",
+        help_text="The token stops working at the end of this day. Empty: it never expires.",
+    )
+
+    def clean_expires_on(self):
+        value = self.cleaned_data.get("expires_on")
+        if value is None:
+            return None
+        today = timezone.localdate()
+        if value < today:
+            raise forms.ValidationError("Pick today or a later day, or leave it empty.")
+        if value > today + timedelta(days=MAX_TOKEN_LIFETIME_DAYS):
+            raise forms.ValidationError("Pick a day at most ten years ahead, or leave it empty.")
+        return value
+
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))

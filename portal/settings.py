@@ -231,21 +231,43 @@ FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", def
 FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
 
 # --- REST framework -----------------------------------------------------------------------------
+# Conventions: docs/api.md. The classes live in small modules (apps.common.api_pagination,
+# api_throttling) because DRF imports them while loading; apps.common.api re-exports them all.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes missing credentials a 401, not a 403.
+        "apps.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.api_schema.FlowgateAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "apps.common.api_pagination.Pagination",
     "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.common.api_pagination.OrderingFilter",
+        "apps.common.api_pagination.SearchFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.common.api_throttling.WriteRateThrottle"],
+    "EXCEPTION_HANDLER": "apps.common.api_errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flowgate API",
-    "DESCRIPTION": "Deploy BPMN processes, run instances, work tasks, read the audit trail.",
+    "DESCRIPTION": (
+        "Deploy BPMN processes, run instances, work tasks, read the audit trail.\n\n"
+        "Authenticate with `Authorization: Token <key>` (or `Bearer <key>`); create keys on your "
+        "profile page. Every error is `{\"error\": code, \"message\": text, \"details\": [...]}`. "
+        "Lists take `page`/`page_size` (max 200). Writes are rate limited (429 + Retry-After). "
+        "See docs/api.md."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
+FLOWGATE_API_WRITE_RATE = env.str("FLOWGATE_API_WRITE_RATE", default="120/min")
+FLOWGATE_IDEMPOTENCY_TTL_HOURS = env.int("FLOWGATE_IDEMPOTENCY_TTL_HOURS", default=24)
 
 # --- Flowgate -----------------------------------------------------------------------------------
 # Fernet keys for connector secrets, comma-separated, newest first (rotation: prepend a new key).
@@ -266,8 +288,6 @@ LOGGING = {
     "filters": {"context": {"()": "apps.common.logging.ContextFilter"}},
     "formatters": {
         "json": {
-FLOWGATE_API_WRITE_RATE = env.str("FLOWGATE_API_WRITE_RATE", default="120/min")
-FLOWGATE_IDEMPOTENCY_TTL_HOURS = env.int("FLOWGATE_IDEMPOTENCY_TTL_HOURS", default=24)
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(instance_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},

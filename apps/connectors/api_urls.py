@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.connectors import api
+
+urlpatterns = [
+    path("connectors/", api.ConnectorListApi.as_view(), name="connector-list"),
+    path("secrets/", api.SecretListCreateApi.as_view(), name="secret-list"),
+    path("secrets/<str:name>/", api.SecretDeleteApi.as_view(), name="secret-detail"),
+]

@@ -1,0 +1,83 @@
+"""The contract between the job runtime and every connector.
+
+A connector is a small, self-contained integration (healthchecks-style): it validates its own
+inputs, does one outbound call and returns a JSON-serialisable dict that the engine's output
+mappings turn into process variables. It says whether a failure is worth retrying.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """A failed call. ``permanent=True`` means retrying the same call cannot help (a 4xx, bad
+    inputs, a refused address); ``permanent=False`` means the runtime should retry with backoff
+    (5xx, timeouts, connection errors). ``message`` ends up in the incident a person reads, so it
+    says what went wrong and what to fix, and never contains a secret."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, permanent={self.permanent})"
+
+
+class BusinessError(ConnectorError):
+    """An expected business outcome ("credit refused"), not a technical failure. Always permanent;
+    the runtime routes it to the BPMN error boundary event whose errorCode equals ``error_code``
+    (and opens an incident when no boundary event catches it)."""
+
+    def __init__(self, error_code: str, message: str = ""):
+        super().__init__(message or f"Business error {error_code}", permanent=True)
+        self.error_code = error_code
+
+    def __repr__(self) -> str:
+        return f"BusinessError({self.error_code!r}, {self.message!r})"
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What a connector knows about the activation it runs for.
+
+    ``idempotency_key`` is built by the runtime from (instance id, activity instance id) — never
+    from the attempt number — so every retry of one activation sends the same key."""
+
+    idempotency_key: str
+    instance_id: int
+    activity_id: str
+    job_id: int
+    attempt: int
+    process_key: str = ""
+    timeout: float = 10.0
+
+
+class Connector(ABC):
+    """Base class. Subclasses set the class attributes and implement :meth:`execute`.
+
+    ``config_schema`` is the JSON Schema (draft 2020-12 subset) of ``inputs``; the designer shows it
+    and the connector validates its inputs itself with messages a designer understands."""
+
+    name: str = ""
+    label: str = ""
+    description: str = ""
+    config_schema: dict[str, Any] = {"type": "object"}  # noqa: RUF012 (read-only by convention)
+
+    @abstractmethod
+    def execute(self, inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
+        """Do the call. Return a JSON-serialisable dict; raise ConnectorError/BusinessError."""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label or self.name,
+            "description": self.description,
+            "config_schema": self.config_schema,
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

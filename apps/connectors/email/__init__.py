@@ -1,0 +1,1 @@
+"""E-mail connector: templated subject and body to addresses and/or roles."""

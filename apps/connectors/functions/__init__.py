@@ -1,0 +1,1 @@
+"""Connectors that are plain Python functions (registered with ``registry.function``)."""

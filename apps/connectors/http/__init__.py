@@ -1,0 +1,1 @@
+"""HTTP/REST connector with SSRF protection (see docs/connectors.md)."""

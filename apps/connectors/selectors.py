@@ -1,0 +1,17 @@
+"""Reads for connectors and secrets (metadata only: never a value)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.connectors import registry
+from apps.connectors.base import Connector
+from apps.connectors.models import Secret
+
+
+def connector_list() -> list[Connector]:
+    return registry.all_connectors()
+
+
+def secret_list() -> QuerySet[Secret]:
+    return Secret.objects.select_related("created_by").defer("ciphertext").order_by("name")

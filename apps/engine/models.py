@@ -34,7 +34,9 @@ class ProcessInstance(models.Model):
     status = models.CharField(
         max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING, db_index=True
     )
-    state = models.TextField(help_text="Engine state of this instance only (the spec lives on the version)")
+    state = models.TextField(
+        help_text="Engine state of this instance only (the spec lives on the version)"
+    )
     variables = models.JSONField(default=dict, blank=True)
     steps = models.PositiveIntegerField(default=0, help_text="Number of advances applied")
     started_by = models.ForeignKey(
@@ -135,7 +137,9 @@ class StartSchedule(models.Model):
     kind = models.CharField(max_length=10)  # date | cycle | duration
     expression = models.CharField(max_length=200)
     next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    remaining = models.IntegerField(null=True, blank=True, help_text="Repetitions left; null = unbounded")
+    remaining = models.IntegerField(
+        null=True, blank=True, help_text="Repetitions left; null = unbounded"
+    )
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -143,7 +147,9 @@ class StartSchedule(models.Model):
 
 
 class MessageSubscription(models.Model):
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions")
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions"
+    )
     task_id = models.CharField(max_length=64)
     activity_id = models.CharField(max_length=200)
     message_name = models.CharField(max_length=200)
@@ -166,13 +172,19 @@ class IncidentStatus(models.TextChoices):
 
 
 class Incident(models.Model):
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="incidents")
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="incidents"
+    )
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     activity_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=40, default="job_failed")
     message = models.TextField()
     stack = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    status = models.CharField(
+        max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(

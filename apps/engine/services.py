@@ -23,11 +23,11 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
-from apps.common.errors import Conflict, InvalidInput, NotFound
+from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
-    IncidentStatus,
     Incident,
+    IncidentStatus,
     InstanceStatus,
     Job,
     JobStatus,
@@ -168,7 +168,9 @@ def _sync_jobs(
     waiting = {s.task_id: s for s in service_tasks}
     existing = {
         j.task_id: j
-        for j in Job.objects.filter(instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT])
+        for j in Job.objects.filter(
+            instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+        )
     }
     gone = [j.pk for task_id, j in existing.items() if task_id not in waiting]
     if gone:
@@ -202,7 +204,9 @@ def _sync_jobs(
     created = Job.objects.bulk_create(jobs)
     if any(j.pk is None for j in created):  # backends without RETURNING
         created = list(
-            Job.objects.filter(instance=instance, task_id__in=[j.task_id for j in jobs]).order_by("id")
+            Job.objects.filter(instance=instance, task_id__in=[j.task_id for j in jobs]).order_by(
+                "id"
+            )
         )
     claimed = [j for j in created if j.status == JobStatus.RUNNING]
     if instance.status == InstanceStatus.RUNNING:
@@ -212,7 +216,10 @@ def _sync_jobs(
 
 def _sync_timers(instance: ProcessInstance, timers) -> None:
     waiting = {t.task_id: t for t in timers}
-    active = {t.task_id: t for t in Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False)}
+    active = {
+        t.task_id: t
+        for t in Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False)
+    }
     gone = [t.pk for task_id, t in active.items() if task_id not in waiting]
     if gone:
         Timer.objects.filter(pk__in=gone).update(cancelled=True)
@@ -227,13 +234,20 @@ def _sync_timers(instance: ProcessInstance, timers) -> None:
         Timer.objects.update_or_create(
             instance=instance,
             task_id=task_id,
-            defaults={"activity_id": info.activity_id, "due_at": info.due_at, "fired_at": None, "cancelled": False},
+            defaults={
+                "activity_id": info.activity_id,
+                "due_at": info.due_at,
+                "fired_at": None,
+                "cancelled": False,
+            },
         )
 
 
 def _sync_subscriptions(instance: ProcessInstance, waits) -> None:
     waiting = {w.task_id: w for w in waits}
-    existing = set(MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True))
+    existing = set(
+        MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True)
+    )
     gone = existing - set(waiting)
     if gone:
         MessageSubscription.objects.filter(instance=instance, task_id__in=gone).delete()
@@ -259,21 +273,29 @@ def _check_variables(variables: Any) -> dict:
     if variables is None:
         return {}
     if not isinstance(variables, dict):
-        raise InvalidInput("Variables must be a JSON object (name -> value).", code="invalid_variables")
+        raise InvalidInput(
+            "Variables must be a JSON object (name -> value).", code="invalid_variables"
+        )
     import json
 
     try:
         size = len(json.dumps(variables))
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"Variables must be JSON values: {exc}", code="invalid_variables") from None
+        raise InvalidInput(
+            f"Variables must be JSON values: {exc}", code="invalid_variables"
+        ) from None
     if size > MAX_VARIABLES_BYTES:
         raise InvalidInput(
-            f"Variables are {size} bytes; the limit is {MAX_VARIABLES_BYTES}.", code="variables_too_large"
+            f"Variables are {size} bytes; the limit is {MAX_VARIABLES_BYTES}.",
+            code="variables_too_large",
         )
-    bad = [k for k in variables if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
+    bad = [
+        k for k in variables if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")
+    ]
     if bad:
         raise InvalidInput(
-            "Variable names must be identifiers that do not start with '_': " + ", ".join(map(str, bad)),
+            "Variable names must be identifiers that do not start with '_': "
+            + ", ".join(map(str, bad)),
             code="invalid_variables",
         )
     return variables
@@ -308,14 +330,18 @@ def instance_start(
             raise InvalidInput("Give a process key or a version.", code="missing_process")
         version = version_latest_deployed(process_key=process_key)
     elif version.status != VersionStatus.DEPLOYED:
-        raise Conflict(f"Version {version.pk} is a draft and cannot be started.", code="version_not_deployed")
+        raise Conflict(
+            f"Version {version.pk} is a draft and cannot be started.", code="version_not_deployed"
+        )
     if len(business_key) > 200:
-        raise InvalidInput("The business key is limited to 200 characters.", code="invalid_business_key")
+        raise InvalidInput(
+            "The business key is limited to 200 characters.", code="invalid_business_key"
+        )
     runner = runner_for(version)
     try:
         handle = runner.start(dict(variables), start_event_id=start_event_id, message=message)
-    except core.ExpressionError as exc:
-        raise InvalidInput(f"The process could not start: {exc}", code="start_failed") from None
+    except (core.ExpressionError, core.EngineError) as exc:
+        raise Unprocessable(f"The process could not start: {exc}", code="start_failed") from None
     with transaction.atomic():
         instance = ProcessInstance(
             version=version,
@@ -350,7 +376,9 @@ def _require_running(instance: ProcessInstance) -> None:
         )
 
 
-def user_task_complete(*, instance: ProcessInstance, task_id: str, data: dict, actor: Actor) -> ProcessInstance:
+def user_task_complete(
+    *, instance: ProcessInstance, task_id: str, data: dict, actor: Actor
+) -> ProcessInstance:
     """Complete a waiting user task. Requires: ``instance`` locked by the caller (instance_lock)."""
     _require_running(instance)
     data = _check_variables(data)
@@ -358,9 +386,15 @@ def user_task_complete(*, instance: ProcessInstance, task_id: str, data: dict, a
     try:
         handle.complete_user_task(task_id, data)
     except (core.TaskNotFound, core.TaskStateError):
-        raise Conflict("This task was already completed or is no longer waiting.", code="task_not_waiting") from None
-    except core.ExpressionError as exc:
-        raise InvalidInput(f"The data could not be applied: {exc}", code="expression_failed") from None
+        raise Conflict(
+            "This task was already completed or is no longer waiting.", code="task_not_waiting"
+        ) from None
+    except core.TaskDataError as exc:
+        raise InvalidInput(str(exc), code="invalid_data") from None
+    except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
+        raise Unprocessable(
+            f"The process could not continue with this data: {exc}", code="process_stuck"
+        ) from None
     _persist(instance, handle, actor=actor)
     return instance
 
@@ -376,9 +410,17 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         instance.state = handle.dump()
         instance.ended_at = now
         instance.save(update_fields=["status", "state", "ended_at", "updated_at"])
-        jobs = list(instance.jobs.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]))
-        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(status=JobStatus.CANCELLED, finished_at=now)
-        instance.incidents.filter(status=IncidentStatus.OPEN).update(status=IncidentStatus.RESOLVED, resolved_at=now)
+        jobs = list(
+            instance.jobs.filter(
+                status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+            )
+        )
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(
+            status=JobStatus.CANCELLED, finished_at=now
+        )
+        instance.incidents.filter(status=IncidentStatus.OPEN).update(
+            status=IncidentStatus.RESOLVED, resolved_at=now
+        )
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
         human_tasks_sync(instance=instance, user_tasks=[], now=now, actor=actor)
@@ -478,7 +520,9 @@ def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
     if job is not None:  # chain limit reached: hand the rest to the broker
         with transaction.atomic():
             Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id).update(
-                status=JobStatus.PENDING, attempts=job.attempts - 1, lease_expires_at=None,
+                status=JobStatus.PENDING,
+                attempts=job.attempts - 1,
+                lease_expires_at=None,
                 enqueued_at=timezone.now(),
             )
             _enqueue_after_commit([job.pk])
@@ -499,7 +543,9 @@ def _execute_connector(job: Job) -> dict:
     )
     result = connector.execute(dict(job.inputs), context)
     if not isinstance(result, dict):
-        raise TypeError(f"Connector '{job.connector}' returned {type(result).__name__}, not a JSON object.")
+        raise TypeError(
+            f"Connector '{job.connector}' returned {type(result).__name__}, not a JSON object."
+        )
     return result
 
 
@@ -510,9 +556,13 @@ def _job_execute(job: Job, *, worker_id: str, execute=None) -> Job | None:
     try:
         result = (execute or _execute_connector)(job)
     except BusinessError as exc:
-        return _job_business_error(job, worker_id=worker_id, error_code=exc.error_code, message=exc.message)
+        return _job_business_error(
+            job, worker_id=worker_id, error_code=exc.error_code, message=exc.message
+        )
     except ConnectorError as exc:
-        _job_failed(job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack="")
+        _job_failed(
+            job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack=""
+        )
         return None
     except UnknownConnector as exc:
         _job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
@@ -533,8 +583,17 @@ def _lock_job_for_result(job: Job, worker_id: str) -> tuple[ProcessInstance, Job
     """Lock instance then job; None if our lease was lost (someone else owns the job now)."""
     instance = instance_lock(instance_id=job.instance_id)
     current = Job.objects.select_for_update().get(pk=job.pk)
-    if current.status != JobStatus.RUNNING or current.locked_by != worker_id or current.attempts != job.attempts:
-        logger.info("job %s: lease lost (now %s by %s); result discarded", job.pk, current.status, current.locked_by)
+    if (
+        current.status != JobStatus.RUNNING
+        or current.locked_by != worker_id
+        or current.attempts != job.attempts
+    ):
+        logger.info(
+            "job %s: lease lost (now %s by %s); result discarded",
+            job.pk,
+            current.status,
+            current.locked_by,
+        )
         return None
     return instance, current
 
@@ -553,9 +612,9 @@ def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
             current.finished_at = timezone.now()
             current.save(update_fields=["status", "finished_at"])
             return None
-        except core.ExpressionError as exc:
+        except (core.ExpressionError, core.EngineError) as exc:
             transaction.set_rollback(True)
-            failed = f"Output mapping failed: {exc}"
+            failed = f"The result could not be applied: {exc}"
         else:
             failed = ""
             current.status = JobStatus.DONE
@@ -569,8 +628,11 @@ def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
                 version_id=instance.version_id,
                 instance_id=instance.pk,
                 job_id=current.pk,
-                data={"activity_id": current.activity_id, "connector": current.connector,
-                      "attempt": current.attempts},
+                data={
+                    "activity_id": current.activity_id,
+                    "connector": current.connector,
+                    "attempt": current.attempts,
+                },
             )
             advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
             return advance.claimed_jobs[0] if advance.claimed_jobs else None
@@ -589,7 +651,9 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
         if caught:
             current.status = JobStatus.DONE
             current.finished_at = timezone.now()
-            current.last_error = f"business error {error_code}: {message} (routed to its BPMN handler)"
+            current.last_error = (
+                f"business error {error_code}: {message} (routed to its BPMN handler)"
+            )
             current.save(update_fields=["status", "finished_at", "last_error"])
             record(
                 AuditAction.JOB_FAILED,
@@ -598,8 +662,12 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
                 version_id=instance.version_id,
                 instance_id=instance.pk,
                 job_id=current.pk,
-                data={"activity_id": current.activity_id, "error_code": error_code, "message": message,
-                      "routed": True},
+                data={
+                    "activity_id": current.activity_id,
+                    "error_code": error_code,
+                    "message": message,
+                    "routed": True,
+                },
             )
             advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
             return advance.claimed_jobs[0] if advance.claimed_jobs else None
@@ -614,9 +682,16 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
     return None
 
 
-def _open_incident(instance: ProcessInstance, job: Job, *, message: str, stack: str, kind: str) -> Incident:
+def _open_incident(
+    instance: ProcessInstance, job: Job, *, message: str, stack: str, kind: str
+) -> Incident:
     incident = Incident.objects.create(
-        instance=instance, job=job, activity_id=job.activity_id, kind=kind, message=message, stack=stack
+        instance=instance,
+        job=job,
+        activity_id=job.activity_id,
+        kind=kind,
+        message=message,
+        stack=stack,
     )
     record(
         AuditAction.INCIDENT_OPENED,
@@ -625,7 +700,12 @@ def _open_incident(instance: ProcessInstance, job: Job, *, message: str, stack: 
         version_id=instance.version_id,
         instance_id=instance.pk,
         job_id=job.pk,
-        data={"incident_id": incident.pk, "activity_id": job.activity_id, "kind": kind, "message": message},
+        data={
+            "incident_id": incident.pk,
+            "activity_id": job.activity_id,
+            "kind": kind,
+            "message": message,
+        },
     )
     return incident
 
@@ -647,11 +727,20 @@ def _job_failed(
             current.finished_at = timezone.now()
         else:
             current.status = JobStatus.PENDING
-            current.run_after = timezone.now() + timedelta(seconds=retry_delay_seconds(current.attempts))
+            current.run_after = timezone.now() + timedelta(
+                seconds=retry_delay_seconds(current.attempts)
+            )
             current.enqueued_at = None
         current.save(
-            update_fields=["status", "last_error", "lease_expires_at", "locked_by", "finished_at", "run_after",
-                           "enqueued_at"]
+            update_fields=[
+                "status",
+                "last_error",
+                "lease_expires_at",
+                "locked_by",
+                "finished_at",
+                "run_after",
+                "enqueued_at",
+            ]
         )
         record(
             AuditAction.JOB_FAILED,
@@ -660,8 +749,13 @@ def _job_failed(
             version_id=instance.version_id,
             instance_id=instance.pk,
             job_id=current.pk,
-            data={"activity_id": current.activity_id, "attempt": current.attempts, "message": message[:500],
-                  "permanent": permanent, "will_retry": current.status == JobStatus.PENDING},
+            data={
+                "activity_id": current.activity_id,
+                "attempt": current.attempts,
+                "message": message[:500],
+                "permanent": permanent,
+                "will_retry": current.status == JobStatus.PENDING,
+            },
         )
         if current.status == JobStatus.INCIDENT:
             if not permanent and kind == "job_failed":
@@ -678,27 +772,47 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
     with transaction.atomic():
         for job in (
             Job.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=JobStatus.RUNNING, lease_expires_at__lt=now, instance__status=InstanceStatus.RUNNING)
+            .filter(
+                status=JobStatus.RUNNING,
+                lease_expires_at__lt=now,
+                instance__status=InstanceStatus.RUNNING,
+            )
             .order_by("id")[:limit]
         ):
             expired += 1
             if job.attempts >= job.max_attempts:
                 job.status = JobStatus.INCIDENT
                 job.finished_at = now
-                job.last_error = "The worker running this job stopped (lease expired) on the last attempt."
+                job.last_error = (
+                    "The worker running this job stopped (lease expired) on the last attempt."
+                )
                 job.save(update_fields=["status", "finished_at", "last_error"])
-                _open_incident(job.instance, job, message=job.last_error, stack="", kind="worker_lost")
+                _open_incident(
+                    job.instance, job, message=job.last_error, stack="", kind="worker_lost"
+                )
                 continue
             job.status = JobStatus.PENDING
             job.locked_by = ""
             job.lease_expires_at = None
             job.enqueued_at = now
             job.last_error = "The worker running this job stopped (lease expired); retrying."
-            job.save(update_fields=["status", "locked_by", "lease_expires_at", "enqueued_at", "last_error"])
+            job.save(
+                update_fields=[
+                    "status",
+                    "locked_by",
+                    "lease_expires_at",
+                    "enqueued_at",
+                    "last_error",
+                ]
+            )
             requeued.append(job.pk)
         due = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=JobStatus.PENDING, run_after__lte=now, instance__status=InstanceStatus.RUNNING)
+            .filter(
+                status=JobStatus.PENDING,
+                run_after__lte=now,
+                instance__status=InstanceStatus.RUNNING,
+            )
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - lost_after))
             .order_by("run_after")
             .values_list("pk", flat=True)[:limit]
@@ -718,12 +832,16 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
         instance = instance_lock(instance_id=incident.instance_id)
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         if incident.status != IncidentStatus.OPEN:
-            raise Conflict(f"Incident {incident_id} is {incident.status}, not open.", code="incident_not_open")
+            raise Conflict(
+                f"Incident {incident_id} is {incident.status}, not open.", code="incident_not_open"
+            )
         if incident.job_id is None:
             raise Conflict("This incident has no job to retry.", code="incident_not_retryable")
         job = Job.objects.select_for_update().get(pk=incident.job_id)
         if job.status != JobStatus.INCIDENT:
-            raise Conflict(f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable")
+            raise Conflict(
+                f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable"
+            )
         now = timezone.now()
         job.status = JobStatus.PENDING
         job.attempts = 0
@@ -766,7 +884,10 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 100) -> int:
     fired = 0
     due_ids = list(
         Timer.objects.filter(
-            fired_at__isnull=True, cancelled=False, due_at__lte=now, instance__status=InstanceStatus.RUNNING
+            fired_at__isnull=True,
+            cancelled=False,
+            due_at__lte=now,
+            instance__status=InstanceStatus.RUNNING,
         )
         .order_by("due_at")
         .values_list("pk", "instance_id")[:limit]
@@ -810,8 +931,13 @@ def start_schedules_create(*, version: ProcessVersion) -> list[StartSchedule]:
         due, remaining = first_due(kind, expression, timezone.now())
         created.append(
             StartSchedule.objects.create(
-                version=version, event_id=event_id, kind=kind, expression=expression,
-                next_due_at=due, remaining=remaining, active=due is not None,
+                version=version,
+                event_id=event_id,
+                kind=kind,
+                expression=expression,
+                next_due_at=due,
+                remaining=remaining,
+                active=due is not None,
             )
         )
     return created
@@ -830,8 +956,12 @@ def start_schedules_fire_due(*, now: datetime | None = None, limit: int = 50) ->
             .order_by("next_due_at")[:limit]
         )
         for schedule in schedules:
-            instance_start(version=schedule.version, actor=SCHEDULER_ACTOR, start_event_id=schedule.event_id)
-            due, remaining = next_due(schedule.kind, schedule.expression, schedule.next_due_at, schedule.remaining, now)
+            instance_start(
+                version=schedule.version, actor=SCHEDULER_ACTOR, start_event_id=schedule.event_id
+            )
+            due, remaining = next_due(
+                schedule.kind, schedule.expression, schedule.next_due_at, schedule.remaining, now
+            )
             schedule.next_due_at = due
             schedule.remaining = remaining
             schedule.active = due is not None
@@ -844,7 +974,12 @@ def start_schedules_fire_due(*, now: datetime | None = None, limit: int = 50) ->
 
 
 def message_correlate(
-    *, name: str, correlation_key: str = "", variables: dict | None = None, actor: Actor, started_by=None
+    *,
+    name: str,
+    correlation_key: str = "",
+    variables: dict | None = None,
+    actor: Actor,
+    started_by=None,
 ) -> list[ProcessInstance]:
     """Deliver a message to every instance waiting for it with this key, or start the processes
     whose message start event has this name. NotFound if nobody is waiting."""
@@ -882,8 +1017,12 @@ def message_correlate(
     for version in versions:
         delivered.append(
             instance_start(
-                version=version, variables=variables, business_key=correlation_key, actor=actor,
-                started_by=started_by, message=(name, variables),
+                version=version,
+                variables=variables,
+                business_key=correlation_key,
+                actor=actor,
+                started_by=started_by,
+                message=(name, variables),
             )
         )
     if not delivered:
@@ -898,8 +1037,10 @@ def message_correlate(
 
 def _versions_with_message_start(name: str) -> list[ProcessVersion]:
     latest: dict[int, ProcessVersion] = {}
-    for version in ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related("definition").order_by(
-        "definition_id", "number"
+    for version in (
+        ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED)
+        .select_related("definition")
+        .order_by("definition_id", "number")
     ):
         latest[version.definition_id] = version
     return [v for v in latest.values() if name in v.metadata.get("message_starts", [])]

@@ -10,7 +10,6 @@ from celery import shared_task
 from apps.engine import services
 
 
-
 @shared_task(name="engine.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_job(job_id: int) -> int:
     return services.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")

@@ -24,15 +24,28 @@ class HumanTask(models.Model):
     candidate_groups = models.JSONField(default=list, blank=True)
     candidate_users = models.JSONField(default=list, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
     )
-    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN, db_index=True
+    )
     priority = models.IntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
     form = models.JSONField(null=True, blank=True)
     is_approval = models.BooleanField(default=False)
+    outcome_variable = models.CharField(
+        max_length=100, default="outcome", help_text="Approvals: variable set to approved/rejected"
+    )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Who started the instance: may not approve it (four-eyes)",
     )
     data = models.JSONField(default=dict, blank=True, help_text="Submitted data once completed")

@@ -29,7 +29,9 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
 
     Requires: the caller holds the instance row lock.
     """
-    open_tasks = {t.task_id: t for t in HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)}
+    open_tasks = {
+        t.task_id: t for t in HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+    }
     waiting = {info.task_id: info for info in user_tasks}
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
     for task in gone:
@@ -38,7 +40,10 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         task.save(update_fields=["status", "completed_at"])
     created = []
     for task_id, info in waiting.items():
-        if task_id in open_tasks or HumanTask.objects.filter(instance=instance, task_id=task_id).exists():
+        if (
+            task_id in open_tasks
+            or HumanTask.objects.filter(instance=instance, task_id=task_id).exists()
+        ):
             continue
         assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
         task = HumanTask.objects.create(
@@ -55,6 +60,7 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
             due_at=_parse_due(info.due),
             form=info.form,
             is_approval=bool(info.approval),
+            outcome_variable=info.outcome_variable or "outcome",
             requested_by_id=instance.started_by_id,
         )
         _grant_task_access(task, instance)
@@ -65,9 +71,12 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
             version_id=instance.version_id,
             instance_id=instance.pk,
             task_id=task.pk,
-            data={"activity_id": task.activity_id, "candidate_groups": task.candidate_groups,
-                  "candidate_users": task.candidate_users,
-                  "assignee": assignee.username if assignee else None},
+            data={
+                "activity_id": task.activity_id,
+                "candidate_groups": task.candidate_groups,
+                "candidate_users": task.candidate_users,
+                "assignee": assignee.username if assignee else None,
+            },
         )
         created.append(task)
     return created

@@ -11,8 +11,17 @@ _NUMBER_TYPES = {"number"}
 _BOOL_TYPES = {"checkbox"}
 _CHOICE_TYPES = {"select", "radio"}
 _LIST_TYPES = {"checklist", "taglist"}
-_INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "select", "radio", "datetime",
-                "checklist", "taglist"}
+_INPUT_TYPES = {
+    "textfield",
+    "textarea",
+    "number",
+    "checkbox",
+    "select",
+    "radio",
+    "datetime",
+    "checklist",
+    "taglist",
+}
 
 
 def _components(schema: dict) -> list[dict]:
@@ -48,7 +57,9 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
                 errors.append({"field": key, "message": f"{label} must be a number."})
                 continue
             if rules.get("min") is not None and value < rules["min"]:
-                errors.append({"field": key, "message": f"{label} must be at least {rules['min']}."})
+                errors.append(
+                    {"field": key, "message": f"{label} must be at least {rules['min']}."}
+                )
             if rules.get("max") is not None and value > rules["max"]:
                 errors.append({"field": key, "message": f"{label} must be at most {rules['max']}."})
         elif kind in _BOOL_TYPES:
@@ -57,7 +68,12 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
         elif kind in _CHOICE_TYPES:
             allowed = [v.get("value") for v in component.get("values", []) if isinstance(v, dict)]
             if allowed and value not in allowed:
-                errors.append({"field": key, "message": f"{label} must be one of: {', '.join(map(str, allowed))}."})
+                errors.append(
+                    {
+                        "field": key,
+                        "message": f"{label} must be one of: {', '.join(map(str, allowed))}.",
+                    }
+                )
         elif kind in _LIST_TYPES:
             if not isinstance(value, list):
                 errors.append({"field": key, "message": f"{label} must be a list."})
@@ -65,7 +81,17 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
             errors.append({"field": key, "message": f"{label} must be text."})
         else:
             if rules.get("minLength") and len(value) < rules["minLength"]:
-                errors.append({"field": key, "message": f"{label} needs at least {rules['minLength']} characters."})
+                errors.append(
+                    {
+                        "field": key,
+                        "message": f"{label} needs at least {rules['minLength']} characters.",
+                    }
+                )
             if rules.get("maxLength") and len(value) > rules["maxLength"]:
-                errors.append({"field": key, "message": f"{label} allows at most {rules['maxLength']} characters."})
+                errors.append(
+                    {
+                        "field": key,
+                        "message": f"{label} allows at most {rules['maxLength']} characters.",
+                    }
+                )
     return errors

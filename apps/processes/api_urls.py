@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.processes import apis
+
+urlpatterns = [
+    path("processes/", apis.ProcessListApi.as_view(), name="api-processes"),
+    path("processes/deploy/", apis.ProcessDeployApi.as_view(), name="api-process-deploy"),
+    path("processes/validate/", apis.ProcessValidateApi.as_view(), name="api-process-validate"),
+    path(
+        "processes/<str:key>/versions/",
+        apis.ProcessVersionsApi.as_view(),
+        name="api-process-versions",
+    ),
+    path("versions/<int:version_id>/", apis.VersionDetailApi.as_view(), name="api-version"),
+    path("versions/<int:version_id>/xml/", apis.VersionXmlApi.as_view(), name="api-version-xml"),
+]

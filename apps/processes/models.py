@@ -28,15 +28,23 @@ class VersionStatus(models.TextChoices):
 class ProcessVersion(models.Model):
     """One immutable upload of a definition. Deployed versions carry the compiled spec."""
 
-    definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="versions")
-    number = models.PositiveIntegerField(help_text="1, 2, 3 ... per definition, deployed and drafts alike")
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField(
+        help_text="1, 2, 3 ... per definition, deployed and drafts alike"
+    )
     status = models.CharField(max_length=12, choices=VersionStatus.choices)
     name = models.CharField(max_length=200, blank=True)
     xml = models.TextField()
     checksum = models.CharField(max_length=64, db_index=True)
-    spec_json = models.TextField(blank=True, help_text="Compiled engine spec, stored once per version")
+    spec_json = models.TextField(
+        blank=True, help_text="Compiled engine spec, stored once per version"
+    )
     problems = models.JSONField(default=list, blank=True)
-    metadata = models.JSONField(default=dict, blank=True, help_text="timer/message starts, connectors")
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="timer/message starts, connectors"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

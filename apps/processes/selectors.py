@@ -28,12 +28,19 @@ def versions_of(*, key: str) -> QuerySet[ProcessVersion]:
 
 
 def version_get(*, version_id: int) -> ProcessVersion:
-    version = ProcessVersion.objects.select_related("definition").defer("spec_json").filter(pk=version_id).first()
+    version = (
+        ProcessVersion.objects.select_related("definition")
+        .defer("spec_json")
+        .filter(pk=version_id)
+        .first()
+    )
     if version is None:
         raise NotFound(f"Process version {version_id} does not exist.", code="version_not_found")
     return version
 
 
 def latest_xml(*, key: str) -> str | None:
-    version = ProcessVersion.objects.filter(definition__key=key).order_by("-number").only("xml").first()
+    version = (
+        ProcessVersion.objects.filter(definition__key=key).order_by("-number").only("xml").first()
+    )
     return version.xml if version else None

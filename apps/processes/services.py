@@ -44,14 +44,18 @@ def _read_header(data: bytes) -> tuple[str, str, list[str]]:
         raise InvalidInput(str(exc), code="unsafe_xml") from None
     except core.BpmnValidationError as exc:
         raise Unprocessable(
-            "The file is not well-formed XML.", code="invalid_bpmn",
+            "The file is not well-formed XML.",
+            code="invalid_bpmn",
             details=[p.as_dict() for p in exc.problems],
         ) from None
     processes = list(root.iter(f"{{{BPMN_NS}}}process"))
     if not processes:
         raise Unprocessable(
-            "The file has no <bpmn:process> element; is it a BPMN 2.0 file?", code="invalid_bpmn",
-            details=[{"element_id": None, "code": "no_process", "message": "No process element found."}],
+            "The file has no <bpmn:process> element; is it a BPMN 2.0 file?",
+            code="invalid_bpmn",
+            details=[
+                {"element_id": None, "code": "no_process", "message": "No process element found."}
+            ],
         )
     chosen = next((p for p in processes if p.get("isExecutable") == "true"), processes[0])
     key = (chosen.get("id") or "").strip()
@@ -115,7 +119,9 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
-        latest = definition.versions.filter(status=VersionStatus.DEPLOYED).order_by("-number").first()
+        latest = (
+            definition.versions.filter(status=VersionStatus.DEPLOYED).order_by("-number").first()
+        )
         if compiled is not None and latest is not None and latest.checksum == checksum:
             return DeployResult(version=latest, created=False)
         number = (definition.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -160,6 +166,10 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
             actor=actor,
             process_key=key,
             version_id=version.pk,
-            data={"number": number, "checksum": checksum, "connectors": version.metadata["connectors"]},
+            data={
+                "number": number,
+                "checksum": checksum,
+                "connectors": version.metadata["connectors"],
+            },
         )
     return DeployResult(version=version, created=True)

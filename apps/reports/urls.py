@@ -1,2 +1,10 @@
+from django.urls import path
+
+from apps.reports import views
+
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("incidents/", views.incidents, name="incidents"),
+    path("incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
+]

@@ -1,0 +1,55 @@
+"""Small helpers shared by server-rendered pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from apps.common.errors import FlowgateError
+
+
+def role_required(*roles: str) -> Callable:
+    """Anonymous -> login page; signed in without one of ``roles`` -> 403."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.has_role(*roles):
+                raise PermissionDenied(f"This page needs one of the roles: {', '.join(roles)}.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def paginate(request: HttpRequest, queryset, per_page: int = 25):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def run_action(
+    request: HttpRequest, action: Callable[[], object], *, success: str, back: str
+) -> HttpResponse:
+    """Run a service from a form POST: flash its success or its person-readable error, redirect."""
+    try:
+        action()
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        for detail in exc.details[:10]:
+            if isinstance(detail, dict) and detail.get("message"):
+                messages.error(
+                    request,
+                    f"{detail.get('field') or detail.get('element_id') or ''} {detail['message']}".strip(),
+                )
+    else:
+        messages.success(request, success)
+    return redirect(back)

@@ -1,0 +1,263 @@
+"""Instances, messages and incidents over HTTP. Thin: parse, check access, call one service."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import has_role
+from apps.accounts.roles import Role
+from apps.common.actors import actor_for_request
+from apps.common.errors import AccessDenied, InvalidInput
+from apps.engine import selectors, services
+from apps.engine.models import Incident, ProcessInstance
+
+
+def _idempotent(request: Request, scope: str, handler):
+    """Use the shared Idempotency-Key helper when present (apps.common.api)."""
+    try:
+        from apps.common.api import idempotent
+    except ImportError:  # pragma: no cover - the helper lands with the API infrastructure
+        return handler()
+    return idempotent(request, scope, handler)
+
+
+def _paginate(view: APIView, request: Request, qs, serializer_class) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(qs, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class InstanceOutput(serializers.ModelSerializer):
+    version_number = serializers.IntegerField(source="version.number")
+    started_by = serializers.CharField(source="started_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ProcessInstance
+        fields = [
+            "id",
+            "process_key",
+            "version_id",
+            "version_number",
+            "business_key",
+            "status",
+            "variables",
+            "started_by",
+            "created_at",
+            "updated_at",
+            "ended_at",
+        ]
+
+
+class InstanceDetailOutput(InstanceOutput):
+    activity = serializers.SerializerMethodField()
+
+    class Meta(InstanceOutput.Meta):
+        fields = [*InstanceOutput.Meta.fields, "activity"]
+
+    def get_activity(self, obj) -> dict:
+        return selectors.instance_activity(instance=obj)
+
+
+class StartInput(serializers.Serializer):
+    process_key = serializers.CharField(required=False, max_length=200)
+    version_id = serializers.IntegerField(required=False)
+    variables = serializers.DictField(required=False, default=dict)
+    business_key = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=200
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("process_key") and not attrs.get("version_id"):
+            raise serializers.ValidationError(
+                "Give process_key (latest deployed version) or version_id."
+            )
+        return attrs
+
+
+class InstanceListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("process_key", str),
+            OpenApiParameter("business_key", str),
+        ],
+        responses=InstanceOutput(many=True),
+        summary="List instances visible to you",
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.instance_list(
+            user=request.user,
+            status=request.query_params.get("status", ""),
+            process_key=request.query_params.get("process_key", ""),
+            business_key=request.query_params.get("business_key", ""),
+        )
+        return _paginate(self, request, qs, InstanceOutput)
+
+    @extend_schema(
+        request=StartInput,
+        responses={201: InstanceDetailOutput},
+        summary="Start an instance (send Idempotency-Key to make retries safe)",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        examples=[
+            OpenApiExample(
+                "start",
+                value={
+                    "process_key": "invoice",
+                    "business_key": "INV-1",
+                    "variables": {"amount": 1200},
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = StartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+
+        def start() -> Response:
+            from apps.processes.selectors import version_get
+
+            version = (
+                version_get(version_id=data.validated_data["version_id"])
+                if data.validated_data.get("version_id")
+                else None
+            )
+            instance = services.instance_start(
+                version=version,
+                process_key=data.validated_data.get("process_key"),
+                variables=data.validated_data["variables"],
+                business_key=data.validated_data["business_key"],
+                actor=actor_for_request(request),
+                started_by=request.user,
+            )
+            return Response(InstanceDetailOutput(instance).data, status=status.HTTP_201_CREATED)
+
+        return _idempotent(request, "instance-start", start)
+
+
+class InstanceDetailApi(APIView):
+    @extend_schema(responses=InstanceDetailOutput, summary="One instance with what it waits on")
+    def get(self, request: Request, instance_id: int) -> Response:
+        return Response(
+            InstanceDetailOutput(
+                selectors.instance_get(user=request.user, instance_id=instance_id)
+            ).data
+        )
+
+
+class _InstanceOperation(APIView):
+    operation = ""
+
+    @extend_schema(request=None, responses=InstanceOutput)
+    def post(self, request: Request, instance_id: int) -> Response:
+        instance = selectors.instance_get(user=request.user, instance_id=instance_id)
+        if not selectors.can_operate(user=request.user, instance=instance):
+            raise AccessDenied(
+                f"You may not {self.operation} this instance (managers and admins can)."
+            )
+        service = {
+            "cancel": services.instance_cancel,
+            "suspend": services.instance_suspend,
+            "resume": services.instance_resume,
+        }[self.operation]
+        instance = service(instance_id=instance.pk, actor=actor_for_request(request))
+        return Response(InstanceOutput(instance).data)
+
+
+class InstanceCancelApi(_InstanceOperation):
+    operation = "cancel"
+
+
+class InstanceSuspendApi(_InstanceOperation):
+    operation = "suspend"
+
+
+class InstanceResumeApi(_InstanceOperation):
+    operation = "resume"
+
+
+class MessageInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    correlation_key = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=200
+    )
+    variables = serializers.DictField(required=False, default=dict)
+
+
+class MessageApi(APIView):
+    @extend_schema(
+        request=MessageInput,
+        responses={200: serializers.ListSerializer(child=serializers.IntegerField())},
+        summary="Correlate a message to waiting instances or message start events",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request: Request) -> Response:
+        data = MessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+
+        def correlate() -> Response:
+            instances = services.message_correlate(
+                name=data.validated_data["name"],
+                correlation_key=data.validated_data["correlation_key"],
+                variables=data.validated_data["variables"],
+                actor=actor_for_request(request),
+                started_by=request.user,
+            )
+            return Response({"instances": [i.pk for i in instances]})
+
+        return _idempotent(request, "message-correlate", correlate)
+
+
+class IncidentOutput(serializers.ModelSerializer):
+    process_key = serializers.CharField(source="instance.process_key")
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "instance_id",
+            "process_key",
+            "job_id",
+            "activity_id",
+            "kind",
+            "message",
+            "stack",
+            "status",
+            "created_at",
+            "resolved_at",
+        ]
+
+
+class IncidentListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str)],
+        responses=IncidentOutput(many=True),
+        summary="Incidents (failed steps)",
+    )
+    def get(self, request: Request) -> Response:
+        if not has_role(request.user, Role.ADMIN, Role.MANAGER, Role.AUDITOR):
+            raise AccessDenied("Incidents are visible to admins, managers and auditors.")
+        status_filter = request.query_params.get("status", "open")
+        if status_filter not in ("", "open", "retried", "resolved"):
+            raise InvalidInput("status must be open, retried or resolved.", code="invalid_filter")
+        return _paginate(
+            self, request, selectors.incident_list(status=status_filter), IncidentOutput
+        )
+
+
+class IncidentRetryApi(APIView):
+    @extend_schema(
+        request=None, responses=IncidentOutput, summary="Retry the failed job of an incident"
+    )
+    def post(self, request: Request, incident_id: int) -> Response:
+        if not has_role(request.user, Role.ADMIN, Role.MANAGER):
+            raise AccessDenied("Only admins and managers can retry incidents.")
+        incident = services.incident_retry(
+            incident_id=incident_id, actor=actor_for_request(request)
+        )
+        return Response(IncidentOutput(incident).data)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.accounts import permissions
+from apps.accounts.roles import PERM_OPERATE_INSTANCE, PERM_VIEW_INSTANCE, Role
+from apps.common.errors import NotFound
+from apps.engine.models import (
+    Incident,
+    IncidentStatus,
+    Job,
+    JobStatus,
+    MessageSubscription,
+    ProcessInstance,
+    Timer,
+)
+
+OVERSEERS = (Role.ADMIN, Role.MANAGER, Role.AUDITOR)
+
+
+def instances_visible(*, user) -> QuerySet[ProcessInstance]:
+    qs = ProcessInstance.objects.select_related("version", "started_by").defer("state")
+    if permissions.has_role(user, *OVERSEERS):
+        return qs
+    return permissions.filter_visible(user, PERM_VIEW_INSTANCE, qs)
+
+
+def instance_list(
+    *, user, status: str = "", process_key: str = "", business_key: str = ""
+) -> QuerySet[ProcessInstance]:
+    qs = instances_visible(user=user)
+    if status:
+        qs = qs.filter(status=status)
+    if process_key:
+        qs = qs.filter(process_key=process_key)
+    if business_key:
+        qs = qs.filter(business_key=business_key)
+    return qs.order_by("-id")
+
+
+def instance_get(*, user, instance_id: int) -> ProcessInstance:
+    instance = instances_visible(user=user).filter(pk=instance_id).first()
+    if instance is None:
+        raise NotFound(
+            f"Process instance {instance_id} does not exist or is not visible to you.",
+            code="instance_not_found",
+        )
+    return instance
+
+
+def can_operate(*, user, instance: ProcessInstance) -> bool:
+    if permissions.has_role(user, Role.ADMIN, Role.MANAGER):
+        return True
+    return permissions.can(user, PERM_OPERATE_INSTANCE, instance)
+
+
+def instance_activity(*, instance: ProcessInstance) -> dict:
+    """What the instance is waiting on now."""
+    from apps.inbox.models import HumanTask, TaskStatus
+
+    return {
+        "user_tasks": list(
+            HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).values(
+                "id", "activity_id", "name", "assignee__username", "candidate_groups"
+            )
+        ),
+        "jobs": list(
+            Job.objects.filter(
+                instance=instance,
+                status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT],
+            ).values(
+                "id", "activity_id", "connector", "status", "attempts", "max_attempts", "last_error"
+            )
+        ),
+        "timers": list(
+            Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False).values(
+                "activity_id", "due_at"
+            )
+        ),
+        "messages": list(
+            MessageSubscription.objects.filter(instance=instance).values(
+                "activity_id", "message_name", "correlation_key"
+            )
+        ),
+        "incidents": list(
+            Incident.objects.filter(instance=instance, status=IncidentStatus.OPEN).values(
+                "id", "activity_id", "message"
+            )
+        ),
+    }
+
+
+def incident_list(*, status: str = IncidentStatus.OPEN) -> QuerySet[Incident]:
+    qs = Incident.objects.select_related("instance", "job")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")

@@ -1,0 +1,185 @@
+"""Process definitions and versions: list, deploy (upload), validate, download XML."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import has_role
+from apps.accounts.roles import Role
+from apps.common.actors import actor_for_request
+from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
+from apps.processes import selectors, services
+from apps.processes.models import ProcessVersion
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class ProblemSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class VersionOutput(serializers.ModelSerializer):
+    key = serializers.CharField(source="definition.key")
+
+    class Meta:
+        model = ProcessVersion
+        fields = [
+            "id",
+            "key",
+            "number",
+            "status",
+            "name",
+            "checksum",
+            "problems",
+            "metadata",
+            "created_at",
+        ]
+
+
+class DefinitionOutput(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    latest_number = serializers.IntegerField(allow_null=True)
+    version_count = serializers.IntegerField()
+
+
+class DeployInput(serializers.Serializer):
+    xml = serializers.CharField(required=False, help_text="BPMN 2.0 XML (or upload `file`)")
+    file = serializers.FileField(required=False)
+
+
+def _xml_from(request: Request) -> bytes:
+    data = DeployInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    upload = data.validated_data.get("file")
+    if upload is not None:
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise InvalidInput(
+                f"The file is {upload.size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}.",
+                code="xml_too_large",
+            )
+        return upload.read()
+    text = data.validated_data.get("xml")
+    if not text:
+        raise InvalidInput(
+            "Send the BPMN XML as `xml` (JSON) or upload it as `file`.", code="missing_xml"
+        )
+    return text.encode("utf-8")
+
+
+def _require_designer(request: Request) -> None:
+    if not has_role(request.user, Role.DESIGNER, Role.ADMIN):
+        raise AccessDenied("Only designers and admins can deploy processes.")
+
+
+class ProcessListApi(APIView):
+    @extend_schema(responses=DefinitionOutput(many=True), summary="List process definitions")
+    def get(self, request: Request) -> Response:
+        from rest_framework.pagination import PageNumberPagination
+
+        qs = selectors.definitions_list(search=request.query_params.get("search", ""))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DefinitionOutput(page, many=True).data)
+
+
+class ProcessDeployApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses={
+            201: VersionOutput,
+            200: VersionOutput,
+            422: inline_serializer(
+                "DeployProblems",
+                {
+                    "error": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "details": ProblemSerializer(many=True),
+                },
+            ),
+        },
+        summary="Deploy a BPMN file as a new version (kept as a draft with its problems when invalid)",
+        examples=[
+            OpenApiExample(
+                "XML in JSON",
+                value={"xml": "<?xml version='1.0'?><bpmn:definitions ...>"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        _require_designer(request)
+        result = services.version_deploy(
+            xml=_xml_from(request), actor=actor_for_request(request), user=request.user
+        )
+        if not result.deployed:
+            raise Unprocessable(
+                f"The process has {len(result.version.problems)} problem(s); it was kept as draft "
+                f"version {result.version.number}. Fix them and deploy again.",
+                code="invalid_bpmn",
+                details=result.version.problems,
+            )
+        body = VersionOutput(result.version).data
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+class ProcessValidateApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses=inline_serializer(
+            "Validation",
+            {"valid": serializers.BooleanField(), "problems": ProblemSerializer(many=True)},
+        ),
+        summary="Validate a BPMN file without deploying it",
+    )
+    def post(self, request: Request) -> Response:
+        problems = services.bpmn_validate(xml=_xml_from(request))
+        return Response({"valid": not problems, "problems": problems})
+
+
+class ProcessVersionsApi(APIView):
+    @extend_schema(
+        responses=VersionOutput(many=True), summary="Versions of a process, newest first"
+    )
+    def get(self, request: Request, key: str) -> Response:
+        from rest_framework.pagination import PageNumberPagination
+
+        selectors.definition_get(key=key)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.versions_of(key=key).select_related("definition"), request, view=self
+        )
+        return paginator.get_paginated_response(VersionOutput(page, many=True).data)
+
+
+class VersionDetailApi(APIView):
+    @extend_schema(responses=VersionOutput, summary="One process version")
+    def get(self, request: Request, version_id: int) -> Response:
+        return Response(VersionOutput(selectors.version_get(version_id=version_id)).data)
+
+
+class VersionXmlApi(APIView):
+    @extend_schema(
+        responses={(200, "application/xml"): str}, summary="Download the BPMN XML of a version"
+    )
+    def get(self, request: Request, version_id: int) -> HttpResponse:
+        version = selectors.version_get(version_id=version_id)
+        response = HttpResponse(version.xml, content_type="application/xml")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{version.definition.key}-v{version.number}.bpmn"'
+        )
+        return response

@@ -1,0 +1,37 @@
+"""`make bench`: engine and audit benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import django
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.DB_VENDOR != "postgresql" or not settings.REDIS_URL:
+        print("make bench needs DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
+        return 2
+    call_command("migrate", verbosity=0)
+    report_dir = Path(settings.BASE_DIR) / "docs" / "benchmarks"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    only = set(sys.argv[1:])
+    if not only or "engine" in only:
+        from tests.benchmarks import engine_bench
+
+        engine_bench.run(report_dir)
+    if not only or "audit" in only:
+        from tests.benchmarks import audit_bench
+
+        audit_bench.run(report_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -173,21 +173,17 @@ def compile_bpmn(
             if connector:
                 connectors.add(connector)
 
-    if process_node is not None and not any(
-        code in ("xml_syntax", "duplicate_id") for _, code, _ in problems
-    ):
-        reported = {element_id for element_id, _, _ in problems if element_id}
+    if process_node is not None and not problems:
+        # Spiff stops at its first problem, which is nearly always one the lint pass already
+        # explained better; it only gets the word when our own checks found nothing.
         try:
             spec_json = _build_spec(root, process_node.get("id"), called_roots, known_roles)
         except Exception as exc:  # noqa: BLE001 - Spiff raises many types; all become problems
-            element_id, code, message = _spiff_problem(exc)
-            if element_id is None or element_id not in reported:
-                problems.append((element_id, code, message))
+            problems.append(_spiff_problem(exc))
 
-    if process_node is None:
+    if process_node is None and not problems:
         problems.append((None, "no_process", "The file contains no executable process."))
-        raise BpmnValidationError([Problem(*p) for p in dedupe(problems)])
-    if problems:
+    if problems or process_node is None:
         raise BpmnValidationError([Problem(*p) for p in dedupe(problems)])
     return CompiledProcess(
         process_id=process_node.get("id"),

@@ -28,6 +28,7 @@ from .timers import TimerKind, is_iso_literal, normalize_timer_expression, valid
 
 BPMN_NS = NSMAP["bpmn"]
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ISO_LOOKING_RE = re.compile(r"^(P\d|PT|R\d*/|\d{4}-)", re.IGNORECASE)
 
 SUPPORTED_FLOW_NODES = {
     "startEvent",
@@ -278,7 +279,7 @@ class Linter:
             pending.extend(flow.get("targetRef") for flow in outgoing.get(node_id, []))
             pending.extend(attached.get(node_id, []))
         for node_id, node in nodes.items():
-            if node_id not in reached:
+            if node_id not in reached and local(node.tag) not in UNSUPPORTED_MESSAGES:
                 self.add(
                     node_id,
                     "unreachable",
@@ -460,7 +461,7 @@ class Linter:
             )
             if problem:
                 self.add(node_id, "bad_timer", f"Timer {self.label(node)}: {problem}")
-        elif local(node.tag) == "startEvent":
+        elif local(node.tag) == "startEvent" or _ISO_LOOKING_RE.match(literal):
             self.add(
                 node_id,
                 "bad_timer",

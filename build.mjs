@@ -1,23 +1,51 @@
-// Bundles static/src into static/dist (generated, not committed).
+// Bundles static/src into static/dist (generated, git-ignored). Stable names, no hashes:
+// in production whitenoise's manifest storage adds the content hashes at collectstatic time.
+//
+//   app.js / app.css            every page: Bootstrap 5, htmx, live updates (static/src/live.js)
+//   designer.js / designer.css  designer pages only: bpmn-js modeler + Flowgate panel
+//   forms.js / forms.css        task pages only: form-js viewer
 import { build } from "esbuild";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 
-mkdirSync("static/dist", { recursive: true });
-await build({
-  entryPoints: { app: "static/src/app.js" },
+const outdir = "static/dist";
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const common = {
   bundle: true,
   minify: true,
+  outdir,
+  logLevel: "warning",
+  target: ["es2020", "chrome100", "firefox100", "safari15"],
+  legalComments: "linked",
+  loader: {
+    ".woff": "file",
+    ".woff2": "file",
+    ".eot": "file",
+    ".ttf": "file",
+    ".svg": "dataurl",
+    ".bpmn": "text",
+  },
+  assetNames: "assets/[name]",
+};
+
+await build({
+  ...common,
+  entryPoints: {
+    app: "static/src/app.js",
+    designer: "static/src/designer/index.js",
+    forms: "static/src/forms/index.js",
+  },
+  format: "iife",
   sourcemap: true,
-  outdir: "static/dist",
-  loader: { ".woff": "file", ".woff2": "file" },
-  logLevel: "warning",
+  define: { "process.env.NODE_ENV": '"production"' },
 });
 await build({
-  entryPoints: { app: "static/src/app.css" },
-  bundle: true,
-  minify: true,
-  outdir: "static/dist",
-  loader: { ".woff": "file", ".woff2": "file", ".svg": "dataurl" },
-  logLevel: "warning",
+  ...common,
+  entryPoints: {
+    app: "static/src/app.css",
+    designer: "static/src/designer/designer.css",
+    forms: "static/src/forms/forms.css",
+  },
 });
-writeFileSync("static/dist/.built", new Date().toISOString());
+writeFileSync(`${outdir}/.built`, new Date().toISOString());

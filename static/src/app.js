@@ -1,10 +1,23 @@
+// Every page: Bootstrap's behaviours, htmx, OS-following colour scheme and live updates.
 import "bootstrap/dist/js/bootstrap.bundle.min.js";
 import htmx from "htmx.org";
+import { connectLive, initLive } from "./live.js";
 
 window.htmx = htmx;
-// Follow the OS colour scheme (Bootstrap's data-bs-theme).
+window.Flowgate = Object.assign(window.Flowgate || {}, { connectLive });
+
+// Follow the OS colour scheme (Bootstrap's data-bs-theme). Also set early by an inline
+// snippet in base.html so there is no light flash before this bundle runs.
 const dark = window.matchMedia("(prefers-color-scheme: dark)");
 const applyTheme = () =>
   document.documentElement.setAttribute("data-bs-theme", dark.matches ? "dark" : "light");
 applyTheme();
 dark.addEventListener("change", applyTheme);
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", () => initLive(document));
+} else {
+  initLive(document);
+}
+// Content swapped in by htmx may carry its own data-live-url elements.
+document.addEventListener("htmx:load", (event) => initLive(event.target));

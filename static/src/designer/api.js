@@ -1,0 +1,42 @@
+// Small fetch helpers shared by the designer and the forms bundle.
+
+/** The CSRF token: the csrftoken cookie, else <meta name="csrf-token">. */
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.getAttribute("content") : "";
+}
+
+/** POST a JSON body; resolves to {status, ok, body} where body is parsed JSON (or null). */
+export async function postJson(url, payload) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-CSRFToken": csrfToken(),
+      "X-Requested-With": "XMLHttpRequest",
+    },
+    body: JSON.stringify(payload),
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  return { status: response.status, ok: response.ok, body };
+}
+
+/** A message a person can read from an error response body. */
+export function errorMessage(result) {
+  const body = result.body || {};
+  return (
+    body.message ||
+    body.detail ||
+    (typeof body.error === "string" && body.error) ||
+    `The server answered ${result.status}. Please try again.`
+  );
+}

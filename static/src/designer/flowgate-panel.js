@@ -1,0 +1,258 @@
+// A small side panel for Flowgate's extension attributes (namespace flowgate:, see
+// flowgate-moddle.json). Every edit goes through bpmn-js `modeling`, so it can be undone.
+// The server validates everything again at deploy; this panel only helps to write it.
+
+const FIELD_SETS = {
+  service: [
+    { name: "connector", label: "Connector", help: "Registered connector or function name, e.g. http or email." },
+    { name: "maxAttempts", label: "Max attempts", type: "number", min: 1 },
+  ],
+  user: [
+    { name: "candidateGroups", label: "Candidate roles", help: "Comma-separated roles, e.g. approver, manager." },
+    { name: "candidateUsers", label: "Candidate users", help: "Comma-separated usernames." },
+    { name: "assignee", label: "Assignee", help: "A username or an expression." },
+    { name: "dueDate", label: "Due", help: "ISO-8601 duration or date, e.g. PT8H." },
+    { name: "priority", label: "Priority", type: "number", min: 0 },
+    { name: "approval", label: "Approval step (approve / reject)", type: "checkbox" },
+  ],
+  multi: [
+    { name: "collection", label: "Collection variable", help: "Run once per item of this list." },
+    { name: "elementVariable", label: "Item variable" },
+  ],
+};
+
+const is = (bo, type) => Boolean(bo && bo.$instanceOf && bo.$instanceOf(type));
+
+let uid = 0;
+const nextId = (name) => `fg-field-${name}-${++uid}`;
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs).forEach(([key, value]) => {
+    if (value === undefined || value === null || value === false) return;
+    if (key === "className") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  });
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function createFlowgatePanel(container, modeler) {
+  const modeling = modeler.get("modeling");
+  const moddle = modeler.get("moddle");
+  const eventBus = modeler.get("eventBus");
+  let current = null;
+
+  const update = (target, props) => modeling.updateModdleProperties(current, target, props);
+
+  const field = (parent, target, spec) => {
+    const id = nextId(spec.name);
+    const wrap = el("div", { className: spec.type === "checkbox" ? "form-check mb-2" : "mb-2" });
+    const value = target.get(`flowgate:${spec.name}`);
+    if (spec.type === "checkbox") {
+      const input = el("input", { type: "checkbox", className: "form-check-input", id, name: spec.name });
+      input.checked = Boolean(value);
+      input.addEventListener("change", () =>
+        update(target, { [`flowgate:${spec.name}`]: input.checked ? true : undefined }),
+      );
+      wrap.append(input, el("label", { className: "form-check-label", for: id }, spec.label));
+    } else {
+      const helpId = spec.help ? `${id}-help` : undefined;
+      const input = el("input", {
+        type: spec.type || "text",
+        className: "form-control form-control-sm",
+        id,
+        name: spec.name,
+        min: spec.min,
+        "aria-describedby": helpId,
+      });
+      input.value = value === undefined || value === null ? "" : String(value);
+      input.addEventListener("change", () => {
+        const raw = input.value.trim();
+        let next = raw === "" ? undefined : raw;
+        if (next !== undefined && spec.type === "number") next = Number.parseInt(raw, 10);
+        update(target, { [`flowgate:${spec.name}`]: next });
+      });
+      wrap.append(el("label", { className: "form-label small mb-1", for: id }, spec.label), input);
+      if (helpId) wrap.append(el("div", { className: "form-text mt-0", id: helpId }, spec.help));
+    }
+    parent.append(wrap);
+  };
+
+  const group = (title) => {
+    const fieldset = el("fieldset", { className: "mb-3" });
+    fieldset.append(el("legend", { className: "h6 mb-2" }, title));
+    container.append(fieldset);
+    return fieldset;
+  };
+
+  const ensureExtensionElements = (bo) => {
+    if (bo.extensionElements) return bo.extensionElements;
+    const ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+    ext.$parent = bo;
+    update(bo, { extensionElements: ext });
+    return ext;
+  };
+
+  const mappings = (bo, type, title) => {
+    const fieldset = group(title);
+    const ext = bo.extensionElements;
+    const rows = ext ? (ext.get("values") || []).filter((v) => is(v, type)) : [];
+    const word = type === "flowgate:Input" ? "input" : "output";
+    rows.forEach((mapping, index) => {
+      const row = el("div", { className: "input-group input-group-sm mb-1" });
+      ["name", "expression"].forEach((prop) => {
+        const input = el("input", {
+          type: "text",
+          className: "form-control",
+          "aria-label": `${title} ${index + 1} ${prop}`,
+          placeholder: prop === "name" ? "variable" : "expression",
+        });
+        input.value = mapping.get(prop) || "";
+        input.addEventListener("change", () => update(mapping, { [prop]: input.value.trim() || undefined }));
+        row.append(input);
+      });
+      const remove = el("button", { type: "button", className: "btn btn-outline-danger", "aria-label": `Remove ${word} ${index + 1}` }, "×");
+      remove.addEventListener("click", () => {
+        const values = ext.get("values").filter((v) => v !== mapping);
+        update(ext, { values });
+        render();
+      });
+      row.append(remove);
+      fieldset.append(row);
+    });
+    const add = el("button", { type: "button", className: "btn btn-outline-secondary btn-sm" }, `Add ${word}`);
+    add.addEventListener("click", () => {
+      const target = ensureExtensionElements(bo);
+      const mapping = moddle.create(type, { name: "", expression: "" });
+      mapping.$parent = target;
+      update(target, { values: [...(target.get("values") || []), mapping] });
+      render();
+    });
+    fieldset.append(add);
+  };
+
+  const formSection = (bo) => {
+    const fieldset = group("Form");
+    const ext = bo.extensionElements;
+    const form = ext ? (ext.get("values") || []).find((v) => is(v, "flowgate:Form")) : undefined;
+    const keyId = nextId("form-key");
+    const schemaId = nextId("form-schema");
+    const errorId = `${schemaId}-error`;
+    const key = el("input", { type: "text", id: keyId, className: "form-control form-control-sm" });
+    key.value = (form && form.get("key")) || "";
+    const schema = el("textarea", {
+      id: schemaId,
+      rows: 4,
+      className: "form-control form-control-sm font-monospace",
+      "aria-describedby": errorId,
+    });
+    schema.value = (form && form.get("schema")) || "";
+    const error = el("div", { id: errorId, className: "invalid-feedback", role: "alert" });
+    const save = () => {
+      const text = schema.value.trim();
+      if (text) {
+        try {
+          JSON.parse(text);
+          schema.classList.remove("is-invalid");
+          error.textContent = "";
+        } catch (exc) {
+          schema.classList.add("is-invalid");
+          error.textContent = `The form schema is not valid JSON: ${exc.message}`;
+        }
+      }
+      const props = { key: key.value.trim() || undefined, schema: text || undefined };
+      const target = ensureExtensionElements(bo);
+      const existing = (target.get("values") || []).find((v) => is(v, "flowgate:Form"));
+      if (!props.key && !props.schema) {
+        if (existing) update(target, { values: target.get("values").filter((v) => v !== existing) });
+      } else if (existing) {
+        update(existing, props);
+      } else {
+        const created = moddle.create("flowgate:Form", props);
+        created.$parent = target;
+        update(target, { values: [...(target.get("values") || []), created] });
+      }
+    };
+    key.addEventListener("change", save);
+    schema.addEventListener("change", save);
+    fieldset.append(
+      el("label", { className: "form-label small mb-1", for: keyId }, "Form key"),
+      key,
+      el("label", { className: "form-label small mb-1 mt-2", for: schemaId }, "Form schema (form-js JSON)"),
+      schema,
+      error,
+    );
+  };
+
+  const conditionSection = (bo) => {
+    const fieldset = group("Condition");
+    const id = nextId("condition");
+    const input = el("input", { type: "text", id, className: "form-control form-control-sm font-monospace", "aria-describedby": `${id}-help` });
+    input.value = (bo.conditionExpression && bo.conditionExpression.body) || "";
+    input.addEventListener("change", () => {
+      const body = input.value.trim();
+      const expression = body ? moddle.create("bpmn:FormalExpression", { body }) : undefined;
+      update(bo, { conditionExpression: expression });
+    });
+    fieldset.append(
+      el("label", { className: "form-label small mb-1", for: id }, "Take this flow when"),
+      input,
+      el("div", { className: "form-text mt-0", id: `${id}-help` }, "An expression, e.g. amount > 1000. Leave empty for the default flow."),
+    );
+  };
+
+  function render() {
+    container.replaceChildren();
+    container.append(el("h2", { className: "h6 text-uppercase text-body-secondary mb-3" }, "Flowgate settings"));
+    if (!current) {
+      container.append(el("p", { className: "small text-body-secondary" }, "Select a task, gateway flow or event to edit how Flowgate runs it."));
+      return;
+    }
+    const bo = current.businessObject;
+    container.append(el("p", { className: "small mb-2" }, `${bo.name || bo.id} (${bo.$type.replace("bpmn:", "")})`));
+    let shown = false;
+    if (is(bo, "bpmn:ServiceTask") || is(bo, "bpmn:SendTask") || is(bo, "bpmn:BusinessRuleTask")) {
+      const fs = group("Automated step");
+      FIELD_SETS.service.forEach((spec) => field(fs, bo, spec));
+      mappings(bo, "flowgate:Input", "Inputs");
+      mappings(bo, "flowgate:Output", "Outputs");
+      shown = true;
+    }
+    if (is(bo, "bpmn:UserTask")) {
+      const fs = group("Assignment");
+      FIELD_SETS.user.forEach((spec) => field(fs, bo, spec));
+      formSection(bo);
+      mappings(bo, "flowgate:Output", "Outputs");
+      shown = true;
+    }
+    if (is(bo.loopCharacteristics, "bpmn:MultiInstanceLoopCharacteristics")) {
+      const fs = group("Multi-instance");
+      FIELD_SETS.multi.forEach((spec) => field(fs, bo.loopCharacteristics, spec));
+      shown = true;
+    }
+    if (is(bo, "bpmn:SequenceFlow") && bo.sourceRef &&
+        (is(bo.sourceRef, "bpmn:ExclusiveGateway") || is(bo.sourceRef, "bpmn:InclusiveGateway"))) {
+      conditionSection(bo);
+      shown = true;
+    }
+    if (!shown) {
+      container.append(el("p", { className: "small text-body-secondary" }, "This element has no Flowgate settings."));
+    }
+  }
+
+  eventBus.on("selection.changed", ({ newSelection }) => {
+    current = newSelection.length === 1 ? newSelection[0] : null;
+    render();
+  });
+  // Undo/redo or edits elsewhere: re-render unless the person is typing in this panel.
+  eventBus.on("commandStack.changed", () => {
+    if (!container.contains(document.activeElement)) render();
+  });
+  eventBus.on("import.done", () => {
+    current = null;
+    render();
+  });
+  render();
+  return { render };
+}

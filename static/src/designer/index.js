@@ -1,0 +1,198 @@
+// Designer pages: the bpmn-js modeler on #designer-canvas. DOM contract (docs/frontend.md):
+//   #designer-canvas  data-xml-url       GET the BPMN XML (404 -> our executable blank template)
+//                     data-validate-url  POST {"xml"} -> {"valid", "problems": [...]}
+//                     data-deploy-url    POST {"xml"} -> 201 {"version"} | 422 {"error", "message", "details"}
+//                     data-process-key / data-process-name   (optional) id/name for a blank diagram
+//   #designer-properties   (optional) bpmn-js properties panel
+//   #designer-flowgate     (optional) Flowgate settings panel
+//   #designer-problems     (optional, created if missing) role="status" list of problems
+//   [data-designer-action="validate|deploy|download|open"]   toolbar buttons
+// Events dispatched on the canvas element: designer:ready, designer:validated, designer:deployed.
+import Modeler from "bpmn-js/lib/Modeler";
+import {
+  BpmnPropertiesPanelModule,
+  BpmnPropertiesProviderModule,
+} from "bpmn-js-properties-panel";
+import blankXml from "./blank.bpmn";
+import flowgateModdle from "./flowgate-moddle.json";
+import { errorMessage, postJson } from "./api.js";
+import { createFlowgatePanel } from "./flowgate-panel.js";
+import { createProblemList } from "./problems.js";
+
+const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
+
+export function blankDiagram({ key, name } = {}) {
+  let xml = blankXml;
+  if (key && ID_PATTERN.test(key) && key !== "Start") {
+    xml = xml.replaceAll('"Process_1"', `"${key}"`);
+  }
+  if (name) {
+    const escaped = name
+      .replaceAll("&", "&amp;")
+      .replaceAll('"', "&quot;")
+      .replaceAll("<", "&lt;")
+      .replaceAll(">", "&gt;");
+    xml = xml.replace('name="New process"', `name="${escaped}"`);
+  }
+  return xml;
+}
+
+async function loadXml(canvasEl) {
+  const url = canvasEl.dataset.xmlUrl;
+  const blank = () =>
+    blankDiagram({ key: canvasEl.dataset.processKey, name: canvasEl.dataset.processName });
+  if (!url) return { xml: blank(), isNew: true };
+  const response = await fetch(url, {
+    credentials: "same-origin",
+    headers: { Accept: "application/xml, text/xml" },
+  });
+  if (response.status === 404) return { xml: blank(), isNew: true };
+  if (!response.ok) {
+    throw new Error(`Could not load the diagram (the server answered ${response.status}).`);
+  }
+  return { xml: await response.text(), isNew: false };
+}
+
+function ensureProblemsContainer(canvasEl) {
+  let container = document.getElementById("designer-problems");
+  if (!container) {
+    container = document.createElement("div");
+    container.id = "designer-problems";
+    canvasEl.insertAdjacentElement("afterend", container);
+  }
+  container.setAttribute("role", "status");
+  container.setAttribute("aria-live", "polite");
+  return container;
+}
+
+function download(filename, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/xml" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+}
+
+export async function mountDesigner(canvasEl) {
+  const propertiesEl = document.getElementById("designer-properties");
+  const flowgateEl = document.getElementById("designer-flowgate");
+  const modeler = new Modeler({
+    container: canvasEl,
+    moddleExtensions: { flowgate: flowgateModdle },
+    additionalModules: propertiesEl
+      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule]
+      : [],
+    propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
+  });
+  const problems = createProblemList(ensureProblemsContainer(canvasEl), modeler);
+  if (flowgateEl) createFlowgatePanel(flowgateEl, modeler);
+
+  const emit = (name, detail) =>
+    canvasEl.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
+
+  const getXml = async () => (await modeler.saveXML({ format: true })).xml;
+
+  const importXml = async (xml) => {
+    const { warnings } = await modeler.importXML(xml);
+    modeler.get("canvas").zoom("fit-viewport", "auto");
+    if (warnings.length) {
+      problems.show({
+        kind: "info",
+        title: `The diagram was opened with ${warnings.length} warning(s).`,
+        problems: warnings.map((w) => ({ element_id: w.element && w.element.id, code: "import", message: w.message })),
+      });
+    }
+  };
+
+  const busy = async (action, fn) => {
+    const buttons = document.querySelectorAll(`[data-designer-action="${action}"]`);
+    buttons.forEach((b) => { b.disabled = true; b.setAttribute("aria-busy", "true"); });
+    try {
+      return await fn();
+    } catch (exc) {
+      problems.show({ kind: "danger", title: exc.message || String(exc) });
+      return null;
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; b.removeAttribute("aria-busy"); });
+    }
+  };
+
+  const validate = () =>
+    busy("validate", async () => {
+      const url = canvasEl.dataset.validateUrl;
+      if (!url) throw new Error("This page has no validate address (data-validate-url).");
+      const result = await postJson(url, { xml: await getXml() });
+      if (!result.ok || !result.body) {
+        problems.show({ kind: "danger", title: errorMessage(result) });
+        return result;
+      }
+      const found = result.body.problems || [];
+      if (result.body.valid) {
+        problems.show({ kind: "success", title: "No problems found: the process can be deployed.", problems: found });
+      } else {
+        problems.show({ kind: "danger", title: `${found.length} problem(s) must be fixed before deploying.`, problems: found });
+      }
+      emit("designer:validated", result.body);
+      return result;
+    });
+
+  const deploy = () =>
+    busy("deploy", async () => {
+      const url = canvasEl.dataset.deployUrl;
+      if (!url) throw new Error("This page has no deploy address (data-deploy-url).");
+      const result = await postJson(url, { xml: await getXml() });
+      if (result.ok && result.body && result.body.version) {
+        const v = result.body.version;
+        const label = v.number ?? v.version ?? v.id ?? "";
+        problems.show({ kind: "success", title: `Deployed version ${label}`.trim() + "." });
+        emit("designer:deployed", result.body);
+      } else if (result.status === 422 && result.body) {
+        const details = result.body.details || result.body.problems || [];
+        problems.show({ kind: "danger", title: errorMessage(result), problems: details });
+      } else {
+        problems.show({ kind: "danger", title: errorMessage(result) });
+      }
+      return result;
+    });
+
+  const actions = {
+    validate,
+    deploy,
+    download: async () => download(`${(canvasEl.dataset.processKey || "process").replace(/[^\w.-]/g, "_")}.bpmn`, await getXml()),
+  };
+  document.querySelectorAll("[data-designer-action]").forEach((button) => {
+    const name = button.dataset.designerAction;
+    if (name === "open") {
+      button.addEventListener("change", async () => {
+        const file = button.files && button.files[0];
+        if (file) await busy("open", async () => importXml(await file.text()));
+        button.value = "";
+      });
+    } else if (actions[name]) {
+      button.addEventListener("click", () => actions[name]());
+    }
+  });
+
+  const api = { modeler, validate, deploy, getXml, importXml, problems };
+  window.FlowgateDesigner = api;
+  try {
+    const { xml, isNew } = await loadXml(canvasEl);
+    await importXml(xml);
+    canvasEl.dataset.designerState = "ready";
+    emit("designer:ready", { isNew });
+  } catch (exc) {
+    canvasEl.dataset.designerState = "error";
+    problems.show({ kind: "danger", title: exc.message || String(exc) });
+  }
+  return api;
+}
+
+const start = () => {
+  const canvasEl = document.getElementById("designer-canvas");
+  if (canvasEl) mountDesigner(canvasEl);
+};
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

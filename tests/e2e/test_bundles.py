@@ -1,0 +1,291 @@
+"""The designer, forms and live-update bundles against stub endpoints.
+
+The pages are served by Playwright routes on the live server's origin (so the bundles load from
+/static/ and same-origin fetches work) and the JSON endpoints are stubbed: these tests pin the
+browser side of the contracts in docs/frontend.md, independently of the server views.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+HARNESS = "/__e2e__"
+
+USER_TASK_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  xmlns:flowgate="http://flowgate.dev/schema/bpmn/1.0"
+  id="Definitions_1" targetNamespace="http://flowgate.dev/bpmn">
+  <bpmn:process id="expense" name="Expense" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Approve" name="Approve" flowgate:candidateGroups="manager">
+      <bpmn:incoming>f1</bpmn:incoming>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Approve" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="d1"><bpmndi:BPMNPlane id="p1" bpmnElement="expense">
+    <bpmndi:BPMNShape id="s1" bpmnElement="StartEvent_1"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s2" bpmnElement="Approve"><dc:Bounds x="200" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="e1" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def harness_page(
+    title: str, body: str, *, css: tuple[str, ...] = (), js: tuple[str, ...] = ()
+) -> str:
+    links = "".join(f'<link rel="stylesheet" href="/static/{name}">' for name in ("app.css", *css))
+    scripts = "".join(f'<script src="/static/{name}" defer></script>' for name in ("app.js", *js))
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta name="csrf-token" content="meta-token">{links}</head>'
+        f'<body><main id="main" class="container-fluid py-3"><h1 class="h4">{title}</h1>{body}</main>'
+        f"{scripts}</body></html>"
+    )
+
+
+def serve_html(page, path: str, html: str) -> None:
+    page.route(f"**{path}", lambda route: route.fulfill(body=html, content_type="text/html"))
+
+
+class JsonStub:
+    """A stubbed JSON endpoint that records the requests it gets."""
+
+    def __init__(self, page, path: str, status: int, body: dict):
+        self.requests: list[dict] = []
+        self.status = status
+        self.body = body
+        page.route(f"**{path}", self.handle)
+
+    def handle(self, route):
+        request = route.request
+        self.requests.append(
+            {
+                "method": request.method,
+                "json": json.loads(request.post_data or "null"),
+                "csrf": request.headers.get("x-csrftoken"),
+            }
+        )
+        route.fulfill(
+            status=self.status, body=json.dumps(self.body), content_type="application/json"
+        )
+
+
+def designer_html() -> str:
+    from django.template.loader import render_to_string
+
+    body = render_to_string(
+        "components/designer.html",
+        {
+            "xml_url": f"{HARNESS}/xml",
+            "validate_url": f"{HARNESS}/validate",
+            "deploy_url": f"{HARNESS}/deploy",
+            "process_key": "expense",
+        },
+    )
+    return harness_page("Designer", body, css=("designer.css",), js=("designer.js",))
+
+
+def open_designer(page, *, xml_status: int = 404, xml: str = "") -> None:
+    serve_html(page, f"{HARNESS}/designer/", designer_html())
+    page.route(
+        f"**{HARNESS}/xml",
+        lambda route: route.fulfill(status=xml_status, body=xml, content_type="application/xml"),
+    )
+    page.goto(f"{HARNESS}/designer/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+
+
+def designer_xml(page) -> str:
+    return page.evaluate("() => window.FlowgateDesigner.getXml()")
+
+
+def test_a_missing_diagram_opens_the_executable_blank_template(page):
+    open_designer(page, xml_status=404)
+
+    xml = designer_xml(page)
+    assert 'isExecutable="true"' in xml
+    assert 'id="StartEvent_1"' in xml
+    assert 'id="Start"' not in xml
+    assert page.locator(".bjs-powered-by").count() == 1  # bpmn.io licence watermark kept
+    assert page.js_errors == []
+
+
+def test_validate_posts_the_xml_with_the_csrf_token_and_lists_clickable_problems(page):
+    validate = JsonStub(
+        page,
+        f"{HARNESS}/validate",
+        200,
+        {
+            "valid": False,
+            "problems": [
+                {
+                    "element_id": "Approve",
+                    "code": "no_assignment",
+                    "message": "Who works on this task?",
+                },
+                {"element_id": "", "code": "no_end", "message": "The process never ends."},
+            ],
+        },
+    )
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    page.context.add_cookies([{"name": "csrftoken", "value": "cookie-token", "url": page.url}])
+
+    page.get_by_role("button", name="Validate").click()
+    problems = page.locator("#designer-problems")
+    problems.get_by_text("2 problem(s) must be fixed before deploying.").wait_for()
+
+    assert validate.requests[0]["method"] == "POST"
+    assert validate.requests[0]["csrf"] == "cookie-token"
+    assert 'id="Approve"' in validate.requests[0]["json"]["xml"]
+    assert problems.get_attribute("role") == "status"
+    assert problems.locator("li").all_inner_texts() == [
+        "Who works on this task?\nApprove · no_assignment",
+        "The process never ends.\nno_end",
+    ]
+    problems.get_by_role("button").click()
+    selected = page.evaluate(
+        "() => window.FlowgateDesigner.modeler.get('selection').get().map(e => e.id)"
+    )
+    assert selected == ["Approve"]
+
+
+def test_deploy_shows_the_new_version_or_the_422_details(page):
+    open_designer(page)
+    deploy = JsonStub(page, f"{HARNESS}/deploy", 201, {"version": {"id": 7, "number": 3}})
+    page.get_by_role("button", name="Deploy").click()
+    page.locator("#designer-problems").get_by_text("Deployed version 3.").wait_for()
+    assert deploy.requests[0]["csrf"] == "meta-token"  # no cookie: the <meta> token
+
+    deploy.status = 422
+    deploy.body = {
+        "error": "invalid_bpmn",
+        "message": "The process has 1 problem.",
+        "details": [
+            {"element_id": "StartEvent_1", "code": "dead_end", "message": "Nothing follows."}
+        ],
+    }
+    page.get_by_role("button", name="Deploy").click()
+    problems = page.locator("#designer-problems")
+    problems.get_by_text("The process has 1 problem.").wait_for()
+    assert (
+        problems.get_by_role("button").inner_text() == "Nothing follows.\nStartEvent_1 · dead_end"
+    )
+
+
+def test_the_flowgate_panel_writes_extension_attributes(page):
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    page.evaluate(
+        """() => {
+            const m = window.FlowgateDesigner.modeler;
+            m.get('selection').select(m.get('elementRegistry').get('Approve'));
+        }"""
+    )
+    panel = page.locator("#designer-flowgate")
+    groups = panel.get_by_label("Candidate roles")
+    assert groups.input_value() == "manager"
+
+    groups.fill("manager, approver")
+    groups.press("Enter")
+    groups.blur()
+    panel.get_by_label("Approval step (approve / reject)").check()
+    panel.get_by_label("Priority").fill("5")
+    panel.get_by_label("Priority").blur()
+
+    xml = designer_xml(page)
+    assert 'flowgate:candidateGroups="manager, approver"' in xml
+    assert 'flowgate:approval="true"' in xml
+    assert 'flowgate:priority="5"' in xml
+    assert 'xmlns:flowgate="http://flowgate.dev/schema/bpmn/1.0"' in xml
+
+    page.evaluate("() => window.FlowgateDesigner.modeler.get('commandStack').undo()")
+    assert 'flowgate:priority="5"' not in designer_xml(page)
+
+
+FORM_SCHEMA = {
+    "type": "default",
+    "components": [
+        {"type": "textfield", "key": "reason", "label": "Reason", "validate": {"required": True}},
+        {"type": "number", "key": "amount", "label": "Amount"},
+    ],
+}
+
+
+def open_task_form(page) -> None:
+    body = (
+        f'<script type="application/json" id="form-schema">{json.dumps(FORM_SCHEMA)}</script>'
+        '<script type="application/json" id="form-data">{"amount": 120}</script>'
+        f'<div id="task-form" data-submit-url="{HARNESS}/complete" '
+        'data-submit-label="Complete task"></div>'
+    )
+    serve_html(
+        page, f"{HARNESS}/task/", harness_page("Task", body, css=("forms.css",), js=("forms.js",))
+    )
+    page.goto(f"{HARNESS}/task/")
+    page.get_by_label("Reason").wait_for()
+
+
+def test_task_form_validates_then_submits_its_data_as_json(page):
+    complete = JsonStub(page, f"{HARNESS}/complete", 200, {"message": "Task completed."})
+    open_task_form(page)
+
+    page.get_by_role("button", name="Complete task").click()
+    page.get_by_role("status").get_by_text("Please correct 1 field(s)").wait_for()
+    assert complete.requests == []
+
+    page.get_by_label("Reason").fill("Team offsite")
+    page.get_by_role("button", name="Complete task").click()
+    page.get_by_role("status").get_by_text("Task completed.").wait_for()
+    assert complete.requests[0]["json"] == {"data": {"reason": "Team offsite", "amount": 120}}
+    assert complete.requests[0]["csrf"] == "meta-token"
+
+
+def test_task_form_shows_the_servers_validation_errors(page, axe_check):
+    JsonStub(
+        page,
+        f"{HARNESS}/complete",
+        400,
+        {"message": "The task data is not valid.", "details": {"amount": ["Must be at most 100."]}},
+    )
+    open_task_form(page)
+    page.get_by_label("Reason").fill("Laptop")
+    page.get_by_role("button", name="Complete task").click()
+
+    status = page.get_by_role("status")
+    status.get_by_text("The task data is not valid.").wait_for()
+    assert status.locator("li").all_inner_texts() == ["amount: Must be at most 100."]
+    assert axe_check(page) == []
+
+
+def test_live_updates_refresh_on_each_message_and_after_a_reconnect(page):
+    fragments: list[int] = []
+
+    def fragment(route):
+        fragments.append(1)
+        route.fulfill(body=f"<p id='count'>refresh {len(fragments)}</p>", content_type="text/html")
+
+    sockets = []
+    page.route(f"**{HARNESS}/fragment", fragment)
+    page.route_web_socket("**/ws/e2e/", lambda ws: sockets.append(ws))
+    body = (
+        f'<div id="live" data-live-url="/ws/e2e/" hx-get="{HARNESS}/fragment" '
+        'hx-trigger="live-update"><p id="count">initial</p></div>'
+    )
+    serve_html(page, f"{HARNESS}/live/", harness_page("Live", body))
+    page.goto(f"{HARNESS}/live/")
+    page.wait_for_selector("#live[data-live-state=open]")
+    assert page.inner_text("#count") == "initial"  # no refresh on the first connect
+
+    sockets[0].send('{"event": "task.created"}')
+    page.wait_for_selector("#count:text('refresh 1')")
+
+    sockets[0].close()  # the server goes away; the client reconnects with backoff ...
+    page.wait_for_function("() => document.querySelector('#count').textContent === 'refresh 2'")
+    assert len(sockets) == 2  # ... and refreshed once, to catch up on anything it missed
+    assert page.get_attribute("#live", "data-live-state") == "open"

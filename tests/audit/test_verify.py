@@ -19,12 +19,6 @@ from tests.audit.support import tamper
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def anchor_file(tmp_path, settings):
-    settings.AUDIT_ANCHOR_PATH = str(tmp_path / "anchors.jsonl")
-    return tmp_path / "anchors.jsonl"
-
-
 def _five_events() -> list[AuditEvent]:
     return [
         record(AuditAction.TASK_CLAIMED, actor=Actor.system("test"), task_id=n, data={"n": n})

@@ -1,0 +1,66 @@
+"""The audit search form (pages). The API has its own serializer with the same fields."""
+
+from __future__ import annotations
+
+from django import forms
+
+from apps.audit.actions import AuditAction
+from apps.audit.selectors import AuditFilter
+
+ACTOR_KIND_CHOICES = [
+    ("", "Any kind"),
+    ("user", "User"),
+    ("token", "API token"),
+    ("system", "System component"),
+    ("anonymous", "Anonymous"),
+]
+
+
+def action_choices() -> list[tuple[str, str]]:
+    groups = sorted({a.value.split(".")[0] for a in AuditAction})
+    return [
+        ("", "Any action"),
+        *[(f"{g}.", f"all {g}.*") for g in groups],
+        *[(a.value, a.value) for a in AuditAction],
+    ]
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(
+        required=False, max_length=255, help_text="User name (includes their API tokens)"
+    )
+    actor_kind = forms.ChoiceField(required=False, choices=ACTOR_KIND_CHOICES)
+    action = forms.ChoiceField(required=False, choices=action_choices)
+    process_key = forms.CharField(required=False, max_length=255, label="Process key")
+    instance_id = forms.IntegerField(required=False, min_value=1, label="Instance id")
+    task_id = forms.IntegerField(required=False, min_value=1, label="Task id")
+    job_id = forms.IntegerField(required=False, min_value=1, label="Job id")
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    q = forms.CharField(required=False, max_length=200, label="Text")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def to_filter(self) -> AuditFilter:
+        data = self.cleaned_data
+        return AuditFilter(
+            actor=(data.get("actor") or "").strip(),
+            actor_kind=data.get("actor_kind") or "",
+            action=data.get("action") or "",
+            process_key=(data.get("process_key") or "").strip(),
+            instance_id=data.get("instance_id"),
+            task_id=data.get("task_id"),
+            job_id=data.get("job_id"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            q=(data.get("q") or "").strip(),
+        )

@@ -1,0 +1,127 @@
+"""Audit report pages (/admin-reports/audit/): auditors and admins only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.accounts.permissions import has_role
+from apps.accounts.roles import Role
+from apps.audit.actions import AuditAction
+from apps.audit.exporting import csv_rows, json_chunks
+from apps.audit.forms import AuditFilterForm
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import events_filter, instance_timeline
+from apps.audit.services import Actor, evidence_export, export_begin, verification_run
+from apps.common.errors import NotFound
+
+AUDIT_ROLES = (Role.AUDITOR, Role.ADMIN)
+PAGE_SIZE = 50
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous: to the login page. Signed in without the auditor/admin role: 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not has_role(request.user, *AUDIT_ROLES):
+            raise PermissionDenied("The audit trail is open to the auditor and admin roles only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _with_details(events: Any) -> list[AuditEvent]:
+    rows = list(events)
+    for event in rows:
+        details = {k: getattr(event, k) for k in ("before", "after", "data") if getattr(event, k)}
+        event.details_json = json.dumps(details, indent=2, sort_keys=True) if details else ""
+    return rows
+
+
+@require_GET
+@auditor_required
+def index(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "audit/index.html", {"form": form, "page_obj": None}, status=400)
+    filters = form.to_filter() if form.is_bound else None
+    queryset = events_filter(filters=filters) if filters else AuditEvent.objects.all()
+    page_obj = Paginator(queryset.order_by("-position"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = urlencode(filters.as_params()) if filters else ""
+    return render(
+        request,
+        "audit/index.html",
+        {
+            "form": form,
+            "page_obj": page_obj,
+            "events": _with_details(page_obj.object_list),
+            "query": query,
+            "filtered": bool(query),
+        },
+    )
+
+
+@require_GET
+@auditor_required
+def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
+    events = _with_details(instance_timeline(instance_id=instance_id))
+    return render(request, "audit/timeline.html", {"instance_id": instance_id, "events": events})
+
+
+@require_http_methods(["GET", "POST"])
+@auditor_required
+def verify(request: HttpRequest) -> HttpResponse:
+    result = None
+    if request.method == "POST":
+        result = verification_run(actor=Actor.for_user(request.user))
+    last = (
+        AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFIED).order_by("-position").first()
+    )
+    return render(request, "audit/verify.html", {"result": result, "last": last})
+
+
+@require_GET
+@auditor_required
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit/index.html", {"form": form, "page_obj": None}, status=400)
+    filters = form.to_filter()
+    up_to = export_begin(actor=Actor.for_user(request.user), filters=filters, fmt=fmt)
+    events = (
+        events_filter(filters=filters, up_to_position=up_to)
+        .order_by("position")
+        .iterator(chunk_size=2000)
+    )
+    chunks = csv_rows(events) if fmt == "csv" else json_chunks(events)
+    response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="flowgate-audit-{up_to}.{fmt}"'
+    return response
+
+
+@require_GET
+@auditor_required
+def evidence(request: HttpRequest, instance_id: int) -> HttpResponse:
+    try:
+        package = evidence_export(actor=Actor.for_user(request.user), instance_id=instance_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(package.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
+    return response

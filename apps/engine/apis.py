@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
+from apps.common.api_pagination import Pagination as PageNumberPagination
 from apps.common.errors import AccessDenied, InvalidInput
 from apps.engine import selectors, services
 from apps.engine.models import Incident, ProcessInstance

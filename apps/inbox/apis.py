@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.actors import actor_for_request
+from apps.common.api_pagination import Pagination as PageNumberPagination
 from apps.common.errors import InvalidInput
 from apps.inbox import selectors, services
 from apps.inbox.models import HumanTask, TaskStatus

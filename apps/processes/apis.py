@@ -83,7 +83,7 @@ def _require_designer(request: Request) -> None:
 class ProcessListApi(APIView):
     @extend_schema(responses=DefinitionOutput(many=True), summary="List process definitions")
     def get(self, request: Request) -> Response:
-        from rest_framework.pagination import PageNumberPagination
+        from apps.common.api_pagination import Pagination as PageNumberPagination
 
         qs = selectors.definitions_list(search=request.query_params.get("search", ""))
         paginator = PageNumberPagination()
@@ -156,7 +156,7 @@ class ProcessVersionsApi(APIView):
         responses=VersionOutput(many=True), summary="Versions of a process, newest first"
     )
     def get(self, request: Request, key: str) -> Response:
-        from rest_framework.pagination import PageNumberPagination
+        from apps.common.api_pagination import Pagination as PageNumberPagination
 
         selectors.definition_get(key=key)
         paginator = PageNumberPagination()

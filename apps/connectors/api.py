@@ -1,63 +1,42 @@
-"""Thin API views: connectors (read) and secrets (admin only; values are never returned)."""
+"""Thin API views: connectors (read, any signed-in user) and secrets (admins only; a secret's value
+goes in once and never comes back out)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.request import Request
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
-from apps.common.errors import FlowgateError
+from apps.common.api import ApiView, HasRole
 from apps.connectors import selectors, services
+from apps.connectors.services import MAX_SECRET_BYTES
 
 
-class IsAdminRole(BasePermission):
-    message = "Only administrators may manage connector secrets."
+class ConnectorListApi(ApiView):
+    """Registered connectors, for the designer's service-task panel."""
 
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.ADMIN)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.ListField(child=serializers.JSONField(), required=False)
-
-
-def _error_response(exc: FlowgateError) -> Response:
-    return Response(
-        {"error": exc.code, "message": exc.message, "details": exc.details}, status=exc.status
-    )
-
-
-class ConnectorListApi(GenericAPIView):
-    """Registered connectors with the JSON Schema of their inputs (for the designer)."""
-
-    permission_classes = [IsAuthenticated]
+    paginated = True
 
     class OutputSerializer(serializers.Serializer):
-        name = serializers.CharField()
+        name = serializers.CharField(help_text="Use it as the service task's connector/topic.")
         label = serializers.CharField()
-        description = serializers.CharField()
-        config_schema = serializers.JSONField()
+        description = serializers.CharField(allow_blank=True)
+        config_schema = serializers.JSONField(help_text="JSON Schema of the connector's inputs.")
 
-    serializer_class = OutputSerializer
-
-    @extend_schema(operation_id="connectors_list", responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        connectors = [c.describe() for c in selectors.connector_list()]
-        page = self.paginate_queryset(connectors)
-        data = self.OutputSerializer(page, many=True).data
-        return self.get_paginated_response(data)
+    @extend_schema(
+        summary="List the registered connectors",
+        description="Built-ins (http, email, echo, set_variables) plus plug-ins, ordered by name, "
+        "each with the JSON Schema of its inputs (shown in the designer).",
+    )
+    def get(self, request):
+        return self.paginated_response([c.describe() for c in selectors.connector_list()])
 
 
 class SecretOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
-    is_set = serializers.SerializerMethodField()
+    is_set = serializers.SerializerMethodField(help_text="Always true; the value is never shown.")
     created_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -69,28 +48,33 @@ class SecretOutputSerializer(serializers.Serializer):
         return obj.created_by.get_username() if obj.created_by else None
 
 
-class SecretListCreateApi(GenericAPIView):
-    """List secret names (never values) or create/replace a secret. Administrators only."""
+class SecretListCreateApi(ApiView):
+    """Connector secrets (administrators only): names and dates, never values."""
 
-    permission_classes = [IsAuthenticated, IsAdminRole]
-    serializer_class = SecretOutputSerializer
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN)]
+    paginated = True
+    response_status = {"POST": 201}
+    OutputSerializer = SecretOutputSerializer
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
-        value = serializers.CharField(write_only=True, trim_whitespace=False, max_length=16384)
-
-    def get_queryset(self):
-        return selectors.secret_list()
-
-    @extend_schema(operation_id="secrets_list", responses={200: SecretOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(SecretOutputSerializer(page, many=True).data)
+        name = serializers.CharField(
+            max_length=100, help_text="Lower-case letters, digits, '-' and '_'."
+        )
+        value = serializers.CharField(
+            write_only=True, trim_whitespace=False, max_length=MAX_SECRET_BYTES
+        )
 
     @extend_schema(
-        operation_id="secrets_set",
-        request=InputSerializer,
-        responses={201: SecretOutputSerializer, 400: ErrorSerializer},
+        summary="List connector secrets (names only, never values)",
+        description="Administrators only. Values are write-only and are never returned.",
+    )
+    def get(self, request):
+        return self.paginated_response(selectors.secret_list())
+
+    @extend_schema(
+        summary="Create or replace a connector secret",
+        description="Stores the value encrypted (Fernet, FLOWGATE_SECRET_KEYS). The value is "
+        "never returned, logged or audited; setting an existing name replaces its value.",
         examples=[
             OpenApiExample(
                 "Store an API key",
@@ -99,28 +83,24 @@ class SecretListCreateApi(GenericAPIView):
             )
         ],
     )
-    def post(self, request: Request) -> Response:
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        try:
-            secret = services.secret_set(
-                name=payload.validated_data["name"],
-                value=payload.validated_data["value"],
-                actor_user=request.user,
-            )
-        except FlowgateError as exc:
-            return _error_response(exc)
-        return Response(SecretOutputSerializer(secret).data, status=status.HTTP_201_CREATED)
+    def post(self, request):
+        data = self.validated_input()
+        secret = services.secret_set(
+            name=data["name"], value=data["value"], actor_user=request.user
+        )
+        return self.respond(secret, status=201)
 
 
-class SecretDeleteApi(GenericAPIView):
-    permission_classes = [IsAuthenticated, IsAdminRole]
-    serializer_class = SecretOutputSerializer
+class SecretDeleteApi(ApiView):
+    """Delete a connector secret (administrators only); audited."""
 
-    @extend_schema(operation_id="secrets_delete", responses={204: None, 404: ErrorSerializer})
-    def delete(self, request: Request, name: str) -> Response:
-        try:
-            services.secret_delete(name=name, actor_user=request.user)
-        except FlowgateError as exc:
-            return _error_response(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN)]
+
+    @extend_schema(
+        summary="Delete a connector secret",
+        description="Administrators only. Service tasks using it then fail with a clear "
+        "permanent error until it is set again.",
+    )
+    def delete(self, request, name: str):
+        services.secret_delete(name=name, actor_user=request.user)
+        return Response(status=204)

@@ -49,6 +49,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     /redirect?to=URL[&code=302]
     /loop                    redirects to itself forever
     /text                    200 text/plain
+    /echo-headers/<code>     <code> with the request headers as JSON (and Authorization in X-Echo)
     """
 
     protocol_version = "HTTP/1.1"
@@ -109,6 +110,13 @@ class ScriptedHandler(BaseHTTPRequestHandler):
             self._send(code, b"", "text/plain", Location=query["to"])
         elif path == "/loop":
             self._send(302, b"", "text/plain", Location="/loop")
+        elif path.startswith("/echo-headers/"):
+            code = int(path.rsplit("/", 1)[1])
+            self._send(
+                code,
+                json.dumps(dict(self.headers.items())).encode(),
+                X_Echo=str(self.headers.get("Authorization")),
+            )
         elif path == "/text":
             self._send(200, "héllo".encode("latin-1"), "text/plain; charset=latin-1")
         else:

@@ -322,3 +322,26 @@ def test_schema_lists_the_inputs():
         "business_errors",
         "timeout",
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"type": "bearer", "secret": "api-token"},
+        {"type": "basic", "secret": "api-token", "username": "svc"},
+        {"type": "api_key_header", "secret": "api-token"},
+    ],
+)
+def test_a_server_echoing_the_credential_does_not_leak_it(allow_server, context, make_user, auth):
+    secret_set(name="api-token", value="tok-123456", actor_user=make_user("admin"))
+
+    result = run({"url": allow_server.url("/echo-headers/200"), "auth": auth}, context)
+    with pytest.raises(ConnectorError) as caught:
+        run({"url": allow_server.url("/echo-headers/400"), "auth": auth}, context)
+
+    basic = base64.b64encode(b"svc:tok-123456").decode()
+    everything = repr(result) + caught.value.message
+    assert "tok-123456" not in everything and basic not in everything
+    assert "[redacted]" in result["text"]
+    assert "[redacted]" in caught.value.message

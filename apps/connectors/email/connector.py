@@ -139,7 +139,10 @@ def _recipients(inputs: dict[str, Any]) -> list[str]:
     if roles:
         users = get_user_model().objects.filter(groups__name__in=roles, is_active=True)
         addresses.extend(users.exclude(email="").values_list("email", flat=True))
-    unique = sorted(set(addresses), key=str.lower)
+    by_mailbox: dict[str, str] = {}
+    for address in addresses:
+        by_mailbox.setdefault(address.lower(), address)  # one mail per mailbox
+    unique = [by_mailbox[key] for key in sorted(by_mailbox)]
     if not unique:
         raise ConnectorError(
             "No recipients: give 'to' addresses or roles whose active users have an e-mail "

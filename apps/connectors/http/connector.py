@@ -49,6 +49,7 @@ RESERVED_HEADERS = {
     "proxy-authorization",
 }
 USER_AGENT = "Flowgate-HTTP-Connector/1"
+REDACTED = "[redacted]"
 _TEMPLATE_VAR_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _NUMERIC_LABEL_RE = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
@@ -315,7 +316,7 @@ class HttpConnector(Connector):
                     method, body = "GET", None
                     headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
                 continue
-            return _result(status, resp_headers, raw, inputs, target, method)
+            return _result(status, resp_headers, raw, inputs, target, method, request["sensitive"])
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -358,11 +359,13 @@ def _build_request(inputs: dict[str, Any], context: ExecutionContext) -> dict[st
             raise _refuse(f"The 'json' input cannot be sent as JSON: {exc}.") from None
         headers.setdefault("Content-Type", "application/json")
     auth_header_names = set()
+    sensitive: list[str] = []
     auth = inputs.get("auth")
     if auth:
-        name, value = _auth_header(auth)
+        name, value, secret = _auth_header(auth)
         headers[name] = value
         auth_header_names.add(name.lower())
+        sensitive = [v for v in {value, secret, value.partition(" ")[2]} if len(v) >= 4]
     headers["Idempotency-Key"] = context.idempotency_key
     business_errors = inputs.get("business_errors") or {}
     if not isinstance(business_errors, dict) or not all(
@@ -375,6 +378,7 @@ def _build_request(inputs: dict[str, Any], context: ExecutionContext) -> dict[st
         "body": body,
         "headers": headers,
         "auth": auth_header_names,
+        "sensitive": sorted(sensitive, key=len, reverse=True),
     }
 
 
@@ -413,7 +417,8 @@ def _check_header(name: str, value: Any) -> None:
         raise _refuse(f"Header {name!r} must be a single-line string.")
 
 
-def _auth_header(auth: Any) -> tuple[str, str]:
+def _auth_header(auth: Any) -> tuple[str, str, str]:
+    """(header name, header value, the secret) for the ``auth`` input."""
     from apps.connectors.services import secret_reveal
 
     if not isinstance(auth, dict):
@@ -430,18 +435,18 @@ def _auth_header(auth: Any) -> tuple[str, str]:
     if any(ch in secret for ch in "\r\n\0"):
         raise _refuse(f"Secret {secret_name!r} contains a line break; it cannot go in a header.")
     if kind == "bearer":
-        return "Authorization", f"Bearer {secret}"
+        return "Authorization", f"Bearer {secret}", secret
     if kind == "basic":
         username = auth.get("username")
         if not isinstance(username, str) or not username or ":" in username:
             raise _refuse("Basic auth needs auth.username (without ':').")
         token = base64.b64encode(f"{username}:{secret}".encode()).decode()
-        return "Authorization", f"Basic {token}"
+        return "Authorization", f"Basic {token}", secret
     header = auth.get("header") or "X-API-Key"
     if not isinstance(header, str):
         raise _refuse("auth.header must be a header name.")
     _check_header(header, "x")
-    return header, secret
+    return header, secret, secret
 
 
 def _send(
@@ -522,8 +527,14 @@ def _result(
     inputs: dict[str, Any],
     target: Target,
     method: str,
+    sensitive: list[str],
 ) -> dict[str, Any]:
     text = raw.decode(_charset(headers.get("content-type", "")), errors="replace")
+    # A server that echoes the request must not smuggle the credential into process variables
+    # or incident messages.
+    for value in sensitive:
+        text = text.replace(value, REDACTED)
+        headers = {k: v.replace(value, REDACTED) for k, v in headers.items()}
     where = f"{method} {target.display}{target.path.split('?')[0]}"
     business_errors = inputs.get("business_errors") or {}
     if str(status) in business_errors:

@@ -193,7 +193,7 @@ else:
     # Embedded mode: see docs/decisions/001-embedded-broker.md
     for sub in ("out", "processed"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "flowgate-fs://"  # apps/common/broker.py, registered in portal/celery.py
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -126,10 +127,16 @@ SCRIPT_ENGINE = FlowgateScriptEngine()
 
 
 def evaluate_in_task(my_task: Any, expression: str, extra: Mapping[str, Any] | None = None) -> Any:
-    from .expressions import evaluate
+    """Evaluate against the task's variables; failures name the task (for incidents)."""
+    from .expressions import ExpressionError, evaluate
 
     variables: Mapping[str, Any] = {**my_task.data, **extra} if extra else my_task.data
-    return evaluate(expression, variables)
+    try:
+        return evaluate(expression, variables)
+    except ExpressionError as exc:
+        raise WorkflowTaskException(
+            f"Expression '{expression}' failed: {exc.message}", task=my_task
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------------

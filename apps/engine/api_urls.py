@@ -1,1 +1,30 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.engine import apis
+
+urlpatterns = [
+    path("instances/", apis.InstanceListApi.as_view(), name="api-instances"),
+    path("instances/<int:instance_id>/", apis.InstanceDetailApi.as_view(), name="api-instance"),
+    path(
+        "instances/<int:instance_id>/cancel/",
+        apis.InstanceCancelApi.as_view(),
+        name="api-instance-cancel",
+    ),
+    path(
+        "instances/<int:instance_id>/suspend/",
+        apis.InstanceSuspendApi.as_view(),
+        name="api-instance-suspend",
+    ),
+    path(
+        "instances/<int:instance_id>/resume/",
+        apis.InstanceResumeApi.as_view(),
+        name="api-instance-resume",
+    ),
+    path("messages/", apis.MessageApi.as_view(), name="api-messages"),
+    path("incidents/", apis.IncidentListApi.as_view(), name="api-incidents"),
+    path(
+        "incidents/<int:incident_id>/retry/",
+        apis.IncidentRetryApi.as_view(),
+        name="api-incident-retry",
+    ),
+]

@@ -28,7 +28,7 @@ class SecretForm(forms.ModelForm):
         return name
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk is None and not cleaned.get("value"):
             self.add_error("value", "A new secret needs a value.")
         return cleaned

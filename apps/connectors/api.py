@@ -21,7 +21,7 @@ class ConnectorListApi(ApiView):
 
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField(help_text="Use it as the service task's connector/topic.")
-        label = serializers.CharField()
+        label = serializers.CharField()  # type: ignore[assignment]
         description = serializers.CharField(allow_blank=True)
         config_schema = serializers.JSONField(help_text="JSON Schema of the connector's inputs.")
 

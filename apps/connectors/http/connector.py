@@ -247,15 +247,16 @@ def _resolve(raw_host: str, *, bracketed: bool, port: int) -> tuple[str, list[IP
             f"Could not resolve '{host}' ({exc.strerror}); will retry.", permanent=False
         ) from None
     addresses: list[IPAddress] = []
-    for family, *_rest, sockaddr in infos:
+    for family, _type, _proto, _name, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
-        text = sockaddr[0]
-        if family == socket.AF_INET6 and sockaddr[3]:
-            text = f"{text.split('%')[0]}%{sockaddr[3]}"
-        address = ipaddress.ip_address(text)
-        if address not in addresses:
-            addresses.append(address)
+        fields: tuple[Any, ...] = tuple(sockaddr)
+        text = str(fields[0])
+        if family == socket.AF_INET6 and len(fields) == 4 and fields[3]:
+            text = f"{text.split('%')[0]}%{fields[3]}"
+        resolved = ipaddress.ip_address(text)
+        if resolved not in addresses:
+            addresses.append(resolved)
     if not addresses:
         raise _refuse(f"The host name '{host}' has no IPv4/IPv6 address.")
     return host, addresses
@@ -507,7 +508,8 @@ def _read_capped(
         raise _refuse(
             f"{where}: the response is {declared} bytes, more than the {max_bytes}-byte limit."
         )
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = response.read(min(64 * 1024, max_bytes + 1 - total))
         if not chunk:

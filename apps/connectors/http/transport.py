@@ -36,9 +36,12 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         super().__init__(host, port, timeout=timeout)
         self.pinned_address = address
         self.connect_timeout = connect_timeout
+        self.read_timeout = timeout
 
     def connect(self) -> None:
-        self.sock = _connect(self.pinned_address, self.port, self.connect_timeout, self.timeout)
+        self.sock = _connect(
+            self.pinned_address, self.port, self.connect_timeout, self.read_timeout
+        )
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -52,13 +55,16 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         timeout: float,
         context: ssl.SSLContext | None = None,
     ):
-        super().__init__(host, port, timeout=timeout, context=context or default_tls_context())
+        self.tls_context = context or default_tls_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls_context)
         self.pinned_address = address
         self.connect_timeout = connect_timeout
+        self.read_timeout = timeout
 
     def connect(self) -> None:
-        sock = _connect(self.pinned_address, self.port, self.connect_timeout, self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        sock = _connect(self.pinned_address, self.port, self.connect_timeout, self.read_timeout)
+        # SNI and certificate verification use the URL's host name, not the pinned address.
+        self.sock = self.tls_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def default_tls_context() -> ssl.SSLContext:

@@ -15,9 +15,8 @@ def fresh_registry(monkeypatch):
     """An empty, not-yet-loaded registry; the real one is restored afterwards."""
     monkeypatch.setattr(registry, "_connectors", {})
     monkeypatch.setattr(registry, "_loaded", False)
-    sys.modules.pop("tests.connectors.plugin_sample", None)
-    for name in registry.BUILTIN_MODULES:
-        sys.modules.pop(name, None)
+    for name in (*registry.BUILTIN_MODULES, "tests.connectors.plugin_sample"):
+        monkeypatch.delitem(sys.modules, name, raising=False)  # restored afterwards
     yield
     sys.modules.pop("tests.connectors.plugin_sample", None)
 

@@ -183,3 +183,103 @@ class VersionXmlApi(APIView):
             f'attachment; filename="{version.definition.key}-v{version.number}.bpmn"'
         )
         return response
+
+
+class WebhookInput(serializers.Serializer):
+    message_name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class WebhookOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    process_key = serializers.CharField(source="definition.key")
+    message_name = serializers.CharField()
+    name = serializers.CharField()
+    active = serializers.BooleanField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/hooks/{obj.pk}/"
+        return request.build_absolute_uri(path) if request else path
+
+
+class ProcessWebhooksApi(APIView):
+    @extend_schema(responses=WebhookOutput(many=True), summary="Webhooks of a process")
+    def get(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        from apps.processes.models import WebhookTrigger
+
+        hooks = (
+            WebhookTrigger.objects.filter(definition__key=key)
+            .select_related("definition")
+            .order_by("-id")
+        )
+        return Response(WebhookOutput(hooks, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request=WebhookInput,
+        responses={
+            201: inline_serializer(
+                "WebhookCreated", {"webhook": WebhookOutput(), "secret": serializers.CharField()}
+            )
+        },
+        summary="Attach a webhook to a message start event; the secret is shown once",
+    )
+    def post(self, request: Request, key: str) -> Response:
+        from apps.processes.webhooks import webhook_create
+
+        _require_designer(request)
+        data = WebhookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        trigger, secret = webhook_create(
+            process_key=key,
+            message_name=data.validated_data["message_name"],
+            name=data.validated_data["name"],
+            user=request.user,
+        )
+        body = {
+            "webhook": WebhookOutput(trigger, context={"request": request}).data,
+            "secret": secret,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class WebhookDeactivateApi(APIView):
+    @extend_schema(request=None, responses=WebhookOutput, summary="Turn a webhook off")
+    def delete(self, request: Request, webhook_id: int) -> Response:
+        from apps.processes.webhooks import webhook_deactivate
+
+        _require_designer(request)
+        trigger = webhook_deactivate(trigger_id=webhook_id, user=request.user)
+        return Response(WebhookOutput(trigger, context={"request": request}).data)
+
+
+class WebhookReceiveApi(APIView):
+    """Public endpoint: authenticated by the HMAC signature, not by a session or token."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes: list = []
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: inline_serializer(
+                "WebhookAccepted",
+                {
+                    "instances": serializers.ListField(child=serializers.IntegerField()),
+                    "replayed": serializers.BooleanField(),
+                },
+            )
+        },
+        summary="Deliver an event (X-Flowgate-Signature, X-Flowgate-Timestamp, X-Flowgate-Delivery)",
+        auth=[],
+    )
+    def post(self, request: Request, webhook_id: int) -> Response:
+        from apps.processes.webhooks import webhook_receive
+
+        delivery = webhook_receive(
+            trigger_id=webhook_id, body=request.body, headers=request.headers
+        )
+        return Response({"instances": delivery.instance_ids, "replayed": delivery.replayed})

@@ -62,3 +62,46 @@ class ProcessVersion(models.Model):
     @property
     def is_deployed(self) -> bool:
         return self.status == VersionStatus.DEPLOYED
+
+
+class WebhookTrigger(TimeStampedModel):
+    """Starts (or continues) instances from signed HTTP deliveries, through a message event.
+
+    The HMAC secret is a connector Secret named ``webhook-<id>`` (encrypted at rest, rotatable).
+    """
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    message_name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} -> {self.definition.key}:{self.message_name}"
+
+    @property
+    def secret_name(self) -> str:
+        return f"webhook-{self.pk}"
+
+
+class WebhookDelivery(models.Model):
+    """One accepted delivery; a repeated delivery id replays this result and starts nothing."""
+
+    trigger = models.ForeignKey(WebhookTrigger, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+    instance_ids = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger", "delivery_id"], name="uniq_webhook_delivery"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id} of webhook {self.trigger_id}"

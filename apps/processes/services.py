@@ -95,10 +95,25 @@ def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     except Unprocessable as exc:
         return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
     try:
-        core.compile_bpmn(data, process_id=key, called=_called_xml(called))
+        compiled = core.compile_bpmn(data, process_id=key, called=_called_xml(called))
     except core.BpmnValidationError as exc:
         return [p.as_dict() for p in exc.problems]
-    return []
+    return _unknown_connectors(compiled.connectors)
+
+
+def _unknown_connectors(names) -> list[dict]:
+    """Service tasks must name a registered connector: say which are unknown, and what exists."""
+    from apps.connectors.registry import all_connectors
+
+    known = {c.name for c in all_connectors()}
+    return [
+        {
+            "element_id": None,
+            "code": "unknown_connector",
+            "message": f"No connector is registered as '{name}'. Available: {', '.join(sorted(known))}.",
+        }
+        for name in sorted(set(names) - known)
+    ]
 
 
 def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult:
@@ -116,6 +131,10 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
         compiled = core.compile_bpmn(data, process_id=key, called=_called_xml(called))
     except core.BpmnValidationError as exc:
         problems = [p.as_dict() for p in exc.problems]
+    else:
+        problems = _unknown_connectors(compiled.connectors)
+        if problems:
+            compiled = None
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)

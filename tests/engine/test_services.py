@@ -8,7 +8,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
-from apps.connectors.base import BusinessError, ConnectorError
+from apps.connectors.base import ConnectorError
 from apps.connectors.registry import function
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
@@ -35,11 +35,6 @@ def unit_flaky(inputs, context):
 @function("unit_permanent")
 def unit_permanent(inputs, context):
     raise ConnectorError("400 Bad Request: account unknown", permanent=True)
-
-
-@function("unit_business")
-def unit_business(inputs, context):
-    raise BusinessError("credit check failed", error_code="CREDIT_DENIED")
 
 
 def _actions(instance_id: int) -> list[str]:

@@ -78,4 +78,4 @@ def test_permanent(inputs, context):
 @function("test_business", label="Test: raise a business error")
 def test_business(inputs, context):
     _record(inputs, context, "test_business")
-    raise BusinessError("credit check failed", error_code=str(inputs.get("code", "CREDIT_DENIED")))
+    raise BusinessError(str(inputs.get("code", "CREDIT_DENIED")), "credit check failed")

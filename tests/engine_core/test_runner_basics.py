@@ -99,6 +99,11 @@ def test_dump_holds_only_versioned_state_without_the_spec():
     assert len(state) < 6000
     with pytest.raises(EngineError, match="Unsupported instance state format"):
         r.load(json.dumps({"v": 99}))
+    with pytest.raises(EngineError, match="not valid JSON"):
+        r.load("{")
+    other = runner("bench.bpmn")
+    with pytest.raises(EngineError, match="does not fit this process version"):
+        other.load(state)
 
 
 def test_runner_is_reusable_for_many_instances():

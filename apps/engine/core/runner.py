@@ -344,16 +344,25 @@ class ProcessRunner:
                 "This process starts only on a timer or a message: name the start event."
             )
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
-        workflow.task_tree.data.update(dict(variables))
+        workflow.task_tree.data.update(_json_safe(dict(variables)))
         instance = Instance(self, workflow, status="running")
         instance._run(lambda: None, forced_start=forced, start_payload=payload)
         return instance
 
     def load(self, state: str) -> Instance:
-        document = json.loads(state)
-        if document.get("v") != STATE_FORMAT:
-            raise EngineError(f"Unsupported instance state format {document.get('v')!r}.")
-        workflow = _decode_state(document["wf"], self.spec, self.subprocess_specs)
+        try:
+            document = json.loads(state)
+        except ValueError as exc:
+            raise EngineError("The stored instance state is not valid JSON.") from exc
+        if not isinstance(document, dict) or document.get("v") != STATE_FORMAT:
+            version = document.get("v") if isinstance(document, dict) else None
+            raise EngineError(f"Unsupported instance state format {version!r}.")
+        try:
+            workflow = _decode_state(document["wf"], self.spec, self.subprocess_specs)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise EngineError(
+                f"The stored instance state does not fit this process version ({exc!r})."
+            ) from exc
         return Instance(self, workflow, status=document.get("status", "running"))
 
 
@@ -488,8 +497,10 @@ class Instance:
             data = dict(wf.data)
         else:
             data = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.task_tree.data)
-            for task in wf.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
-                data.update(task.data)
+            frontier = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+            for task in self._all_tasks():
+                if task.state & frontier:
+                    data.update(task.data)
         data.pop("data_objects", None)
         return _json_safe(data)
 

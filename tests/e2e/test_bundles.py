@@ -28,10 +28,12 @@ USER_TASK_XML = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:incoming>f1</bpmn:incoming>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Approve" />
+    <bpmn:serviceTask id="Notify" name="Notify" />
   </bpmn:process>
   <bpmndi:BPMNDiagram id="d1"><bpmndi:BPMNPlane id="p1" bpmnElement="expense">
     <bpmndi:BPMNShape id="s1" bpmnElement="StartEvent_1"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="s2" bpmnElement="Approve"><dc:Bounds x="200" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s3" bpmnElement="Notify"><dc:Bounds x="360" y="78" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNEdge id="e1" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>"""
@@ -179,33 +181,64 @@ def test_deploy_shows_the_new_version_or_the_422_details(page):
     )
 
 
-def test_the_flowgate_panel_writes_extension_attributes(page):
-    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+def select(page, element_id: str) -> None:
     page.evaluate(
-        """() => {
+        """(id) => {
             const m = window.FlowgateDesigner.modeler;
-            m.get('selection').select(m.get('elementRegistry').get('Approve'));
-        }"""
+            m.get('selection').select(m.get('elementRegistry').get(id));
+        }""",
+        element_id,
     )
+
+
+def test_the_flowgate_panel_writes_user_task_attributes_and_undo_reverts_them(page):
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    select(page, "Approve")
     panel = page.locator("#designer-flowgate")
     groups = panel.get_by_label("Candidate roles")
     assert groups.input_value() == "manager"
 
     groups.fill("manager, approver")
-    groups.press("Enter")
     groups.blur()
     panel.get_by_label("Approval step (approve / reject)").check()
     panel.get_by_label("Priority").fill("5")
     panel.get_by_label("Priority").blur()
+    panel.get_by_label("Form schema (form-js JSON)").fill('{"components": []}')
+    panel.get_by_label("Form schema (form-js JSON)").blur()
 
     xml = designer_xml(page)
     assert 'flowgate:candidateGroups="manager, approver"' in xml
     assert 'flowgate:approval="true"' in xml
     assert 'flowgate:priority="5"' in xml
+    assert '<flowgate:form>{"components": []}</flowgate:form>' in xml
     assert 'xmlns:flowgate="http://flowgate.dev/schema/bpmn/1.0"' in xml
 
     page.evaluate("() => window.FlowgateDesigner.modeler.get('commandStack').undo()")
-    assert 'flowgate:priority="5"' not in designer_xml(page)
+    assert "<flowgate:form>" not in designer_xml(page)
+
+
+def test_the_flowgate_panel_binds_a_service_task_to_a_connector_with_mappings(page):
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    select(page, "Notify")
+    panel = page.locator("#designer-flowgate")
+
+    panel.get_by_label("Connector").fill("email")
+    panel.get_by_label("Connector").blur()
+    panel.get_by_role("button", name="Add input").click()
+    panel.get_by_label("Inputs 1 name").fill("to")
+    panel.get_by_label("Inputs 1 expression").fill("requester_email")
+    panel.get_by_label("Inputs 1 expression").blur()
+    panel.get_by_role("button", name="Add output").click()
+    panel.get_by_label("Outputs 1 name").fill("sent")
+    panel.get_by_label("Outputs 1 name").blur()
+
+    xml = designer_xml(page)
+    assert 'flowgate:connector="email"' in xml
+    assert '<flowgate:input name="to" expression="requester_email" />' in xml
+    assert '<flowgate:output name="sent" expression="" />' in xml
+
+    panel.get_by_role("button", name="Remove input 1").click()
+    assert "<flowgate:input" not in designer_xml(page)
 
 
 FORM_SCHEMA = {

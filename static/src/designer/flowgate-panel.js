@@ -5,15 +5,20 @@
 const FIELD_SETS = {
   service: [
     { name: "connector", label: "Connector", help: "Registered connector or function name, e.g. http or email." },
-    { name: "maxAttempts", label: "Max attempts", type: "number", min: 1 },
+    { name: "maxAttempts", label: "Max attempts", type: "number", min: 1, help: "Tries before an incident is raised (default 3)." },
   ],
   user: [
     { name: "candidateGroups", label: "Candidate roles", help: "Comma-separated roles, e.g. approver, manager." },
     { name: "candidateUsers", label: "Candidate users", help: "Comma-separated usernames." },
     { name: "assignee", label: "Assignee", help: "A username or an expression." },
     { name: "dueDate", label: "Due", help: "ISO-8601 duration or date, e.g. PT8H." },
-    { name: "priority", label: "Priority", type: "number", min: 0 },
+    { name: "priority", label: "Priority", help: "A number or ${expression}." },
     { name: "approval", label: "Approval step (approve / reject)", type: "checkbox" },
+    { name: "outcomeVariable", label: "Outcome variable", help: "Where approve/reject is stored (default: outcome)." },
+    { name: "formKey", label: "Form key", help: "A shared form by key, instead of an inline form below." },
+  ],
+  message: [
+    { name: "correlationKey", label: "Correlation key", help: "Expression matched against the message's key, e.g. order_id." },
   ],
   multi: [
     { name: "collection", label: "Collection variable", help: "Run once per item of this list." },
@@ -42,8 +47,18 @@ export function createFlowgatePanel(container, modeler) {
   const moddle = modeler.get("moddle");
   const eventBus = modeler.get("eventBus");
   let current = null;
+  let applying = false;
 
-  const update = (target, props) => modeling.updateModdleProperties(current, target, props);
+  // Our own edits do not re-render the panel (that would replace the input being typed in);
+  // undo/redo and edits made elsewhere do.
+  const update = (target, props) => {
+    applying = true;
+    try {
+      modeling.updateModdleProperties(current, target, props);
+    } finally {
+      applying = false;
+    }
+  };
 
   const field = (parent, target, spec) => {
     const id = nextId(spec.name);
@@ -69,9 +84,7 @@ export function createFlowgatePanel(container, modeler) {
       input.value = value === undefined || value === null ? "" : String(value);
       input.addEventListener("change", () => {
         const raw = input.value.trim();
-        let next = raw === "" ? undefined : raw;
-        if (next !== undefined && spec.type === "number") next = Number.parseInt(raw, 10);
-        update(target, { [`flowgate:${spec.name}`]: next });
+        update(target, { [`flowgate:${spec.name}`]: raw === "" ? undefined : raw });
       });
       wrap.append(el("label", { className: "form-label small mb-1", for: id }, spec.label), input);
       if (helpId) wrap.append(el("div", { className: "form-text mt-0", id: helpId }, spec.help));
@@ -136,11 +149,8 @@ export function createFlowgatePanel(container, modeler) {
     const fieldset = group("Form");
     const ext = bo.extensionElements;
     const form = ext ? (ext.get("values") || []).find((v) => is(v, "flowgate:Form")) : undefined;
-    const keyId = nextId("form-key");
     const schemaId = nextId("form-schema");
     const errorId = `${schemaId}-error`;
-    const key = el("input", { type: "text", id: keyId, className: "form-control form-control-sm" });
-    key.value = (form && form.get("key")) || "";
     const schema = el("textarea", {
       id: schemaId,
       rows: 4,
@@ -149,37 +159,32 @@ export function createFlowgatePanel(container, modeler) {
     });
     schema.value = (form && form.get("schema")) || "";
     const error = el("div", { id: errorId, className: "invalid-feedback", role: "alert" });
-    const save = () => {
+    schema.addEventListener("change", () => {
       const text = schema.value.trim();
+      schema.classList.remove("is-invalid");
+      error.textContent = "";
       if (text) {
         try {
           JSON.parse(text);
-          schema.classList.remove("is-invalid");
-          error.textContent = "";
         } catch (exc) {
           schema.classList.add("is-invalid");
           error.textContent = `The form schema is not valid JSON: ${exc.message}`;
         }
       }
-      const props = { key: key.value.trim() || undefined, schema: text || undefined };
       const target = ensureExtensionElements(bo);
       const existing = (target.get("values") || []).find((v) => is(v, "flowgate:Form"));
-      if (!props.key && !props.schema) {
+      if (!text) {
         if (existing) update(target, { values: target.get("values").filter((v) => v !== existing) });
       } else if (existing) {
-        update(existing, props);
+        update(existing, { schema: text });
       } else {
-        const created = moddle.create("flowgate:Form", props);
+        const created = moddle.create("flowgate:Form", { schema: text });
         created.$parent = target;
         update(target, { values: [...(target.get("values") || []), created] });
       }
-    };
-    key.addEventListener("change", save);
-    schema.addEventListener("change", save);
+    });
     fieldset.append(
-      el("label", { className: "form-label small mb-1", for: keyId }, "Form key"),
-      key,
-      el("label", { className: "form-label small mb-1 mt-2", for: schemaId }, "Form schema (form-js JSON)"),
+      el("label", { className: "form-label small mb-1", for: schemaId }, "Form schema (form-js JSON)"),
       schema,
       error,
     );
@@ -223,7 +228,15 @@ export function createFlowgatePanel(container, modeler) {
       const fs = group("Assignment");
       FIELD_SETS.user.forEach((spec) => field(fs, bo, spec));
       formSection(bo);
-      mappings(bo, "flowgate:Output", "Outputs");
+      shown = true;
+    }
+    const waitsForMessage =
+      is(bo, "bpmn:ReceiveTask") ||
+      (is(bo, "bpmn:CatchEvent") &&
+        (bo.eventDefinitions || []).some((d) => is(d, "bpmn:MessageEventDefinition")));
+    if (waitsForMessage) {
+      const fs = group("Message");
+      FIELD_SETS.message.forEach((spec) => field(fs, bo, spec));
       shown = true;
     }
     if (is(bo.loopCharacteristics, "bpmn:MultiInstanceLoopCharacteristics")) {
@@ -245,9 +258,8 @@ export function createFlowgatePanel(container, modeler) {
     current = newSelection.length === 1 ? newSelection[0] : null;
     render();
   });
-  // Undo/redo or edits elsewhere: re-render unless the person is typing in this panel.
   eventBus.on("commandStack.changed", () => {
-    if (!container.contains(document.activeElement)) render();
+    if (!applying) render();
   });
   eventBus.on("import.done", () => {
     current = null;

@@ -73,7 +73,8 @@ export async function mountTaskForm(container) {
     container.append(status);
     return null;
   }
-  const form = new Form({ container: formHost });
+  // No input debounce: a quick click on our submit button must see the last keystrokes.
+  const form = new Form({ container: formHost, debounce: false });
   await form.importSchema(schema, data);
 
   const hasOwnSubmit = JSON.stringify(schema.components || []).includes('"action":"submit"');

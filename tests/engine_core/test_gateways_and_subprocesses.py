@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from apps.engine.core.compile import compile_bpmn
 from apps.engine.core.errors import WorkflowRuntimeError
+from apps.engine.core.runner import ProcessRunner
 from tests.engine_core.helpers import Clock, activities, fixture, restore, runner
 
 
@@ -26,6 +28,20 @@ def test_exclusive_gateway_with_missing_variable_is_a_runtime_error():
     r = runner("exclusive.bpmn")
     with pytest.raises(WorkflowRuntimeError) as info:
         r.start({})
+    assert info.value.activity_id == "amount_check"
+
+
+def test_exclusive_gateway_without_a_matching_condition_is_a_runtime_error():
+    r = runner("inclusive.bpmn")  # has a default: never stuck
+    assert r.start({"wants_email": False, "wants_sms": False}).effects().status == "running"
+    xml = fixture("exclusive.bpmn").replace(b' default="to_small"', b"").replace(
+        b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small"/>',
+        b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small">'
+        b"<bpmn:conditionExpression>amount &lt; 0</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    )
+    strict = ProcessRunner(compile_bpmn(xml).spec_json)
+    with pytest.raises(WorkflowRuntimeError, match="No conditions satisfied") as info:
+        strict.start({"amount": 50})
     assert info.value.activity_id == "amount_check"
 
 

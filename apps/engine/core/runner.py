@@ -714,7 +714,8 @@ def _encode_default(value: Any) -> Any:
 
 def _runtime_error(exc: BaseException) -> WorkflowRuntimeError:
     task = getattr(exc, "task", None)
-    activity_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+    activity_id = getattr(spec, "bpmn_id", None)
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     inner = exc.__cause__ or exc.__context__
     if inner is not None and str(inner) and str(inner) not in message:

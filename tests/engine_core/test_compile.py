@@ -211,3 +211,18 @@ def test_multi_instance_needs_exactly_one_source():
         '<bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="e"/>'
     )
     assert problems_of(process(body)) == {("u", "bad_multi_instance")}
+
+
+def test_event_subprocesses_and_conditional_events_are_rejected():
+    body = (
+        LINEAR
+        + '<bpmn:subProcess id="on_event" triggeredByEvent="true">'
+        + '<bpmn:startEvent id="es"><bpmn:conditionalEventDefinition><bpmn:condition>x</bpmn:condition>'
+        + "</bpmn:conditionalEventDefinition></bpmn:startEvent>"
+        + '<bpmn:endEvent id="ee"/><bpmn:sequenceFlow id="ef" sourceRef="es" targetRef="ee"/>'
+        + "</bpmn:subProcess>"
+    )
+    assert problems_of(process(body)) == {
+        ("on_event", "unsupported_event_subprocess"),
+        ("es", "unsupported_conditional_event"),
+    }

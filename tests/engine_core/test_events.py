@@ -92,3 +92,16 @@ def test_escalation_from_subprocess_triggers_non_interrupting_boundary():
     assert instance.effects().status == "completed"
     small = r.start({"amount": 5}).effects()
     assert [t.activity_id for t in small.user_tasks] == ["pack"]
+
+
+def test_signal_thrown_in_one_branch_is_caught_in_another_of_the_same_instance():
+    r = runner("signal.bpmn")
+    instance = r.start({})
+    effects = instance.effects()
+    assert [t.activity_id for t in effects.user_tasks] == ["prepare"]
+    assert effects.status == "running"
+    instance = restore(r, instance)
+    instance.complete_user_task(effects.user_tasks[0].task_id, {})
+    effects = instance.effects()
+    assert effects.status == "completed"
+    assert {"announce_ready", "wait_ready", "end_waiter"} <= set(activities(effects, "completed"))

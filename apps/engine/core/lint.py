@@ -338,6 +338,18 @@ class Linter:
                         "event_gateway_target",
                         "An event-based gateway may only lead to catch events or receive tasks.",
                     )
+        if tag == "subProcess" and node.get("triggeredByEvent") == "true":
+            self.add(
+                node_id,
+                "unsupported_event_subprocess",
+                "Event subprocesses are not supported: use a boundary event on a subprocess.",
+            )
+        if self.xpath(node, "./bpmn:conditionalEventDefinition"):
+            self.add(
+                node_id,
+                "unsupported_conditional_event",
+                "Conditional events are not supported: use a gateway with conditions or a timer.",
+            )
         if tag == "boundaryEvent" and not any(
             self.xpath(node, f"./bpmn:{kind}EventDefinition")
             for kind in ("timer", "message", "error", "escalation", "signal")

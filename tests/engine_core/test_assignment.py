@@ -1,6 +1,8 @@
 """Assignment attributes: Flowgate, Camunda 7 and lanes."""
 
-from tests.engine_core.helpers import T0, activities, restore, runner
+from datetime import timedelta
+
+from tests.engine_core.helpers import T0, Clock, activities, restore, runner
 
 
 def test_camunda_model_runs_unchanged():
@@ -60,3 +62,23 @@ def test_user_task_due_date_is_computed_from_entry_time():
     [task] = r.start({"customer": "x"}).effects().user_tasks
     assert task.due == (T0.replace(day=3)).isoformat()
     assert activities(r.start({"customer": "y"}).effects(), "entered")[-1] == "review"
+
+
+def test_designer_export_with_diagram_interchange_runs():
+    clock = Clock()
+    r = runner("designer_export.bpmn", clock=clock)
+    instance = r.start({"employee": "e1"})
+    effects = instance.effects()
+    assert [t.activity_id for t in effects.user_tasks] == ["Activity_approve"]
+    assert [(t.activity_id, t.due_at) for t in effects.timers] == [
+        ("Event_remind", T0 + timedelta(days=1))
+    ]
+    instance = restore(r, instance)
+    instance.fire_due_timers(T0 + timedelta(days=1))
+    effects = instance.effects()
+    assert [j.activity_id for j in effects.service_tasks] == ["Activity_remind"]
+    instance = restore(r, instance)
+    instance.complete_user_task(effects.user_tasks[0].task_id, {"outcome": "rejected"})
+    effects = instance.effects()
+    assert "Event_refused" in activities(effects, "completed")
+    assert [j.activity_id for j in effects.service_tasks] == ["Activity_remind"]

@@ -322,3 +322,34 @@ def test_live_updates_refresh_on_each_message_and_after_a_reconnect(page):
     page.wait_for_function("() => document.querySelector('#count').textContent === 'refresh 2'")
     assert len(sockets) == 2  # ... and refreshed once, to catch up on anything it missed
     assert page.get_attribute("#live", "data-live-state") == "open"
+
+
+def test_a_diagram_drawn_in_the_designer_compiles_in_the_engine(page):
+    from apps.engine.core.compile import compile_bpmn
+
+    open_designer(page, xml_status=404)
+    task_id = page.evaluate(
+        """() => {
+            const m = window.FlowgateDesigner.modeler;
+            const factory = m.get('elementFactory');
+            const modeling = m.get('modeling');
+            const start = m.get('elementRegistry').get('StartEvent_1');
+            const task = modeling.appendShape(
+                start, factory.createShape({type: 'bpmn:UserTask'}), {x: 320, y: 178});
+            modeling.updateLabel(task, 'Approve expense');
+            modeling.appendShape(task, factory.createShape({type: 'bpmn:EndEvent'}), {x: 480, y: 178});
+            return task.id;
+        }"""
+    )
+    select(page, task_id)
+    panel = page.locator("#designer-flowgate")
+    panel.get_by_label("Candidate roles").fill("approver")
+    panel.get_by_label("Candidate roles").blur()
+    schema = '{"components": [{"type": "textfield", "key": "reason", "label": "Reason"}]}'
+    panel.get_by_label("Form schema (form-js JSON)").fill(schema)
+    panel.get_by_label("Form schema (form-js JSON)").blur()
+
+    compiled = compile_bpmn(designer_xml(page), known_roles={"approver"})
+
+    assert compiled.process_id == "expense"
+    assert compiled.user_task_ids == frozenset({task_id})

@@ -15,21 +15,37 @@ from apps.engine.core.errors import (
     WorkflowRuntimeError,
 )
 from apps.engine.core.expressions import ExpressionError
-from apps.engine.core.runner import Effects, Instance, ProcessRunner
+from apps.engine.core.runner import (
+    ActivityEvent,
+    Effects,
+    Instance,
+    MessageWaitInfo,
+    ProcessRunner,
+    SentMessage,
+    ServiceTaskInfo,
+    TimerInfo,
+    UserTaskInfo,
+)
 
 __all__ = [
+    "ActivityEvent",
     "BpmnValidationError",
     "CompiledProcess",
     "Effects",
     "EngineError",
     "ExpressionError",
     "Instance",
+    "MessageWaitInfo",
     "Problem",
     "ProcessRunner",
+    "SentMessage",
+    "ServiceTaskInfo",
     "TaskDataError",
     "TaskNotFound",
     "TaskStateError",
+    "TimerInfo",
     "UnsafeXmlError",
+    "UserTaskInfo",
     "WorkflowRuntimeError",
     "compile_bpmn",
 ]

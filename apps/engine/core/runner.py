@@ -698,7 +698,10 @@ class Instance:
                 key_expression = ext.get("correlation_key")
                 key = None
                 if key_expression:
-                    value = evaluate_in_task(task, key_expression)
+                    try:
+                        value = evaluate_in_task(task, key_expression)
+                    except SpiffWorkflowException as exc:
+                        raise _runtime_error(exc) from exc
                     key = None if value is None else str(value)
                 result.append(MessageWaitInfo(str(task.id), owner.bpmn_id, definition.name, key))
         return result

@@ -105,3 +105,16 @@ def test_signal_thrown_in_one_branch_is_caught_in_another_of_the_same_instance()
     effects = instance.effects()
     assert effects.status == "completed"
     assert {"announce_ready", "wait_ready", "end_waiter"} <= set(activities(effects, "completed"))
+
+
+def test_error_from_a_service_task_in_a_subprocess_reaches_the_catch_all_boundary_outside():
+    r = runner("error_nested.bpmn")
+    instance = r.start({})
+    [job] = instance.effects().service_tasks
+    assert job.activity_id == "book_carrier"
+    instance = restore(r, instance)
+    assert instance.fail_service_task(job.task_id, error_code="NO_CARRIER", message="none") is True
+    effects = instance.effects()
+    assert effects.service_tasks == ()
+    assert [t.activity_id for t in effects.user_tasks] == ["ship_manually"]
+    assert {"shipping", "book_carrier"} <= set(activities(effects, "cancelled"))

@@ -11,6 +11,7 @@ kept: Spiff may have advanced part of the way.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -476,7 +477,7 @@ class Instance:
                         activity_id=spec.bpmn_id,
                         name=spec.bpmn_name or spec.bpmn_id,
                         connector=spec.connector or "",
-                        inputs=dict(task.internal_data.get("fg_inputs", {})),
+                        inputs=copy.deepcopy(task.internal_data.get("fg_inputs", {})),
                         max_attempts=spec.max_attempts,
                     )
                 )
@@ -656,7 +657,7 @@ class Instance:
             assignee=assignee,
             due=info.get("due"),
             priority=info.get("priority"),
-            form=ext.get("form"),
+            form=copy.deepcopy(ext.get("form")),  # the spec is shared by every instance
             approval=bool(ext.get("approval")),
             documentation=spec.documentation,
             form_key=ext.get("form_key"),

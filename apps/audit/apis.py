@@ -92,8 +92,13 @@ class EventSerializer(serializers.Serializer):
     data = serializers.JSONField()
     request_id = serializers.CharField()
     client_address = serializers.CharField()
-    prev_hash = serializers.CharField()
-    hash = serializers.CharField()
+    seq = serializers.IntegerField(
+        source="link.seq",
+        allow_null=True,
+        help_text="Position in the hash chain; null for a moment after the commit.",
+    )
+    prev_hash = serializers.CharField(source="link.prev_hash", allow_null=True)
+    hash = serializers.CharField(source="link.hash", allow_null=True)
 
     class Meta:
         ref_name = "AuditEvent"
@@ -117,6 +122,7 @@ EVENT_EXAMPLE = {
     "data": {"comment": "ok"},
     "request_id": "4be0c4e1f2a94a0d9f3c2d1b7c1e2f3a",
     "client_address": "10.1.2.3",
+    "seq": 1040,
     "prev_hash": "9f2c…",
     "hash": "b71e…",
 }

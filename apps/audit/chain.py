@@ -1,8 +1,9 @@
-"""The canonical encoding and hash of an audit event (pure functions, no database access).
+"""The canonical encoding and hash of a chain link (pure functions, no database access).
 
-An event's hash is SHA-256 over compact, sorted-key JSON of every stored field except ``hash``
-itself, including ``position`` and ``prev_hash``. Values are normalized *before* they are
-stored, so what the database gives back encodes to exactly the same bytes:
+Link ``seq``'s hash is SHA-256 over compact, sorted-key JSON of every stored field of its event
+(including the event's ``position``) plus the link's ``seq`` and ``prev_hash``. Values are
+normalized *before* they are stored, so what the database gives back encodes to exactly the same
+bytes:
 
 - floats with an integral value become ints (PostgreSQL ``jsonb`` prints ``1e16`` as an integer),
   NaN/Infinity become strings (``jsonb`` rejects them);
@@ -21,8 +22,8 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 
-# The order of the columns read back by the verifier; ``hash`` is last.
-HASHED_FIELDS: tuple[str, ...] = (
+# The event columns that are hashed, in the order the verifier reads them.
+EVENT_FIELDS: tuple[str, ...] = (
     "position",
     "time",
     "actor_kind",
@@ -40,8 +41,9 @@ HASHED_FIELDS: tuple[str, ...] = (
     "data",
     "request_id",
     "client_address",
-    "prev_hash",
 )
+# Everything hashed for one link.
+HASHED_FIELDS: tuple[str, ...] = ("seq", *EVENT_FIELDS, "prev_hash")
 
 
 def normalize_json(value: Any) -> Any:
@@ -75,7 +77,7 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
-    """The exact bytes that are hashed for one event (``fields`` holds HASHED_FIELDS)."""
+    """The exact bytes that are hashed for one link (``fields`` holds HASHED_FIELDS)."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
     payload["time"] = format_time(payload["time"])
     return _encoder.encode(payload).encode("utf-8")

@@ -9,11 +9,9 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from apps.audit.chain import HASHED_FIELDS
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import event_as_dict
+from apps.audit.selectors import EXPORT_COLUMNS, event_as_dict
 
-EXPORT_COLUMNS: tuple[str, ...] = (*HASHED_FIELDS, "hash")
 JSON_COLUMNS = frozenset({"before", "after", "data"})
 # Spreadsheets run cells starting with these as formulas; such text cells get a leading quote.
 # (The JSON export is the faithful copy; the CSV is for reading.)

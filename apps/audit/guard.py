@@ -1,64 +1,71 @@
-"""SQL that makes the audit table append-only, per database vendor.
+"""SQL that makes the audit tables append-only, per database vendor.
 
-Used by migration 0002 (install / reverse). Kept in one place so the migration and the
-test-suite helper that empties the database between transactional tests stay in step.
+Used by migrations 0002 (events) and 0003 (chain links), and by the test-suite helper that empties
+the database between transactional tests. Changing what gets installed needs a new migration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-TABLE = "audit_auditevent"
+EVENT_TABLE = "audit_auditevent"
+LINK_TABLE = "audit_auditlink"
+TABLES = (EVENT_TABLE, LINK_TABLE)
+TABLE = EVENT_TABLE  # kept for migration 0002
 PG_FUNCTION = "audit_auditevent_refuse_change"
-PG_TRIGGERS = (
-    ("audit_auditevent_no_update", "BEFORE UPDATE", "FOR EACH ROW"),
-    ("audit_auditevent_no_delete", "BEFORE DELETE", "FOR EACH ROW"),
-    ("audit_auditevent_no_truncate", "BEFORE TRUNCATE", "FOR EACH STATEMENT"),
-)
-SQLITE_TRIGGERS = (
-    ("audit_auditevent_no_update", "BEFORE UPDATE"),
-    ("audit_auditevent_no_delete", "BEFORE DELETE"),
-)
 
 
-def _pg_install_sql() -> list[str]:
+def _triggers(table: str) -> tuple[tuple[str, str, str], ...]:
+    return (
+        (f"{table}_no_update", "BEFORE UPDATE", "FOR EACH ROW"),
+        (f"{table}_no_delete", "BEFORE DELETE", "FOR EACH ROW"),
+        (f"{table}_no_truncate", "BEFORE TRUNCATE", "FOR EACH STATEMENT"),
+    )
+
+
+def _pg_install_sql(tables: Iterable[str]) -> list[str]:
     statements = [
         f"""
         CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION '{TABLE} is append-only: % refused', TG_OP
+            RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
                 USING ERRCODE = 'restrict_violation',
                       HINT = 'Audit events can only be added, through apps.audit.services.record().';
         END;
         $$;
         """
     ]
-    for name, when, level in PG_TRIGGERS:
-        statements.append(f"DROP TRIGGER IF EXISTS {name} ON {TABLE};")
-        statements.append(
-            f"CREATE TRIGGER {name} {when} ON {TABLE} {level} EXECUTE FUNCTION {PG_FUNCTION}();"
-        )
-        statements.append(f"ALTER TABLE {TABLE} ENABLE ALWAYS TRIGGER {name};")
+    for table in tables:
+        for name, when, level in _triggers(table):
+            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table};")
+            statements.append(
+                f"CREATE TRIGGER {name} {when} ON {table} {level} EXECUTE FUNCTION {PG_FUNCTION}();"
+            )
+            statements.append(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name};")
     return statements
 
 
-def _sqlite_install_sql() -> list[str]:
+def _sqlite_install_sql(tables: Iterable[str]) -> list[str]:
     return [
         f"""
-        CREATE TRIGGER IF NOT EXISTS {name} {when} ON {TABLE}
+        CREATE TRIGGER IF NOT EXISTS {name} {when} ON {table}
         BEGIN
-            SELECT RAISE(ABORT, '{TABLE} is append-only: {when.split()[1]} refused');
+            SELECT RAISE(ABORT, '{table} is append-only: {when.split()[1]} refused');
         END;
         """
-        for name, when in SQLITE_TRIGGERS
+        for table in tables
+        for name, when, _level in _triggers(table)
+        if "TRUNCATE" not in when  # SQLite has no TRUNCATE; DELETE FROM is caught
     ]
 
 
-def install_append_only_guard(connection: Any) -> None:
+def install_append_only_guard(connection: Any, tables: Iterable[str] = (EVENT_TABLE,)) -> None:
+    tables = tuple(tables)
     if connection.vendor == "postgresql":
-        statements = _pg_install_sql()
+        statements = _pg_install_sql(tables)
     elif connection.vendor == "sqlite":
-        statements = _sqlite_install_sql()
+        statements = _sqlite_install_sql(tables)
     else:
         raise NotImplementedError(f"No append-only guard for database vendor {connection.vendor}")
     with connection.cursor() as cursor:
@@ -66,12 +73,15 @@ def install_append_only_guard(connection: Any) -> None:
             cursor.execute(sql)
 
 
-def remove_append_only_guard(connection: Any) -> None:
+def remove_append_only_guard(
+    connection: Any, tables: Iterable[str] = (EVENT_TABLE,), *, drop_function: bool = True
+) -> None:
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for name, _when, _level in PG_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {TABLE};")
+        for table in tables:
+            for name, _when, _level in _triggers(table):
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table};")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name};")
+        if connection.vendor == "postgresql" and drop_function:
             cursor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}();")
-        elif connection.vendor == "sqlite":
-            for name, _when in SQLITE_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name};")

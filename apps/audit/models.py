@@ -1,8 +1,16 @@
 """The audit trail: an append-only, hash-chained log of every state change.
 
-Rows are written only by ``apps.audit.services.record``. The database itself refuses UPDATE,
-DELETE and TRUNCATE on ``audit_auditevent`` (see migration 0002). Object references are plain
-indexed integers, not foreign keys: an event must outlive whatever it describes.
+Two append-only tables (the database refuses UPDATE, DELETE and TRUNCATE on both, migrations
+0002/0003):
+
+- ``AuditEvent``: what happened. Inserted only by ``apps.audit.services.record`` in the caller's
+  transaction. ``position`` is the insertion sequence number (numbers of rolled-back inserts are
+  skipped). Object references are plain indexed integers, not foreign keys: an event must outlive
+  whatever it describes.
+- ``AuditLink``: the hash chain. Link ``seq`` (1, 2, 3 ... without gaps) covers one event with
+  ``prev_hash`` = the hash of link ``seq - 1``. Links are appended right after the event's
+  transaction commits, by one linker at a time holding ``AuditChainHead`` (see
+  docs/decisions/ on why linking is not done inside the caller's transaction).
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from apps.audit.chain import GENESIS_HASH
 
 
 class AuditEvent(models.Model):
-    position = models.BigIntegerField(primary_key=True, help_text="1, 2, 3 ... without gaps")
+    position = models.BigAutoField(
+        primary_key=True, help_text="Insertion sequence; rolled-back numbers are skipped"
+    )
     time = models.DateTimeField(db_index=True)
     actor_kind = models.CharField(max_length=16)
     actor_id = models.CharField(max_length=64, blank=True)
@@ -31,8 +41,6 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     # Text, not inet: PostgreSQL would re-spell addresses and break the hash.
     client_address = models.CharField(max_length=45, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["position"]
@@ -42,10 +50,41 @@ class AuditEvent(models.Model):
         return f"#{self.position} {self.action} by {self.actor_label or self.actor_kind}"
 
 
-class AuditChainHead(models.Model):
-    """The single row (pk=1) holding the last position and hash.
+class AuditLink(models.Model):
+    """One link of the hash chain: event ``event_id`` sits at chain position ``seq``."""
 
-    Appends lock it with ``select_for_update`` so two writers can never both link to the same
+    seq = models.BigIntegerField(primary_key=True, help_text="1, 2, 3 ... without gaps")
+    # No database constraint: a deleted event must show up as a broken link, not block checks.
+    event = models.OneToOneField(
+        AuditEvent,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="link",
+    )
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"link {self.seq} -> event {self.event_id}"
+
+
+class AuditPending(models.Model):
+    """Events committed but not chained yet: the linker's work queue (rows come and go)."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} waiting for its link"
+
+
+class AuditChainHead(models.Model):
+    """The single row (pk=1) holding the last chain position (``AuditLink.seq``) and hash.
+
+    Linkers lock it with ``select_for_update`` so two can never both link to the same
     predecessor. It is the only audit row that may be updated.
     """
 

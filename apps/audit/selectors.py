@@ -14,8 +14,13 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from apps.audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_bytes, event_hash
-from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.chain import (
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    canonical_bytes,
+    event_hash,
+)
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink
 
 # --- filtering ------------------------------------------------------------------------------------
 
@@ -51,7 +56,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) -> QuerySet:
     """Events matching ``filters`` (unordered; callers order). ``actor`` matches a user name
     exactly (case-insensitive), that user's API tokens, or an actor id such as ``scheduler``."""
-    qs = AuditEvent.objects.all()
+    qs = AuditEvent.objects.select_related("link")
     if up_to_position is not None:
         qs = qs.filter(position__lte=up_to_position)
     if filters.actor:
@@ -112,24 +117,37 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
 
 
 def instance_timeline(*, instance_id: int) -> QuerySet:
-    return AuditEvent.objects.filter(instance_id=instance_id).order_by("position")
+    return (
+        AuditEvent.objects.select_related("link")
+        .filter(instance_id=instance_id)
+        .order_by("position")
+    )
 
 
 def last_position() -> int:
-    head = AuditChainHead.objects.filter(pk=1).values_list("position", flat=True).first()
-    return head or 0
+    """The newest event's position (insertion sequence number), 0 when there is none."""
+    return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
+
+
+EXPORT_COLUMNS: tuple[str, ...] = (*EVENT_FIELDS, "seq", "prev_hash", "hash")
 
 
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:
-    """The export form of one event: every stored field, time as ISO-8601 UTC."""
-    row = {name: getattr(event, name) for name in (*HASHED_FIELDS, "hash")}
+    """The export form of one event (with its chain link), time as ISO-8601 UTC."""
+    row: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
     row["time"] = event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    link = getattr(event, "link", None)
+    row["seq"] = link.seq if link else None
+    row["prev_hash"] = link.prev_hash if link else ""
+    row["hash"] = link.hash if link else ""
     return row
 
 
 def event_canonical(event: AuditEvent) -> str:
-    """The exact text whose SHA-256 is the event's hash."""
-    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    """The exact text whose SHA-256 is the hash of the event's chain link."""
+    fields: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
+    fields["seq"] = event.link.seq
+    fields["prev_hash"] = event.link.prev_hash
     return canonical_bytes(fields).decode("utf-8")
 
 
@@ -212,11 +230,22 @@ class ChainVerification:
         }
 
 
-def _iter_hashed_rows(up_to: int, chunk_size: int) -> Iterator[tuple]:
+LINK_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "prev_hash",
+    "hash",
+    "event_id",
+    *(f"event__{name}" for name in EVENT_FIELDS[1:]),  # EVENT_FIELDS[0] is position = event_id
+)
+# Events may wait this long for their link before the verifier calls them unchained.
+UNCHAINED_GRACE = dt.timedelta(minutes=5)
+
+
+def _iter_links(up_to: int, chunk_size: int) -> Iterator[tuple]:
     return (
-        AuditEvent.objects.filter(position__lte=up_to)
-        .order_by("position")
-        .values_list(*HASHED_FIELDS, "hash")
+        AuditLink.objects.filter(seq__lte=up_to)
+        .order_by("seq")
+        .values_list(*LINK_COLUMNS)
         .iterator(chunk_size=chunk_size)
     )
 
@@ -224,10 +253,11 @@ def _iter_hashed_rows(up_to: int, chunk_size: int) -> Iterator[tuple]:
 def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> ChainVerification:
     """Recompute the whole chain and report the first broken link.
 
-    Checks, in order of position: no position is missing, each ``prev_hash`` is the previous
-    event's hash, each hash matches the recomputed hash of the event's content. Then the chain
-    must end where the chain-head row says, and contain the latest anchor (a tail cut off after
-    the anchor was written is caught even when the head row was rewritten too).
+    Checks, in chain order: no link is missing, no link points at a missing event, each
+    ``prev_hash`` is the previous link's hash, each hash matches the recomputed hash of the
+    event's content. Then: the chain ends where the chain-head row says, contains the latest
+    anchor (a tail cut off after the anchor was written is caught even when the head row was
+    rewritten too), and every event older than a few minutes is in it.
     """
     try:  # the anchor first: it is never ahead of the head read after it
         anchor = anchor_latest(path=anchor_file)
@@ -236,9 +266,10 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
         anchor, anchor_error = None, str(exc)
     head = AuditChainHead.objects.filter(pk=1).values_list("position", "hash").first()
     head_position, head_hash = head if head else (0, GENESIS_HASH)
-    # Appends commit the head together with the event: read up to the head we saw.
+    started = timezone.now()
+    # Linkers commit the head together with the links: read up to the head we saw.
     up_to = max(head_position, anchor.position if anchor else 0)
-    hash_index = len(HASHED_FIELDS)
+    names = EVENT_FIELDS[1:]
     expected = 1
     prev_hash = GENESIS_HASH
     anchored_hash: str | None = None
@@ -254,22 +285,28 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
             anchor=anchor,
         )
 
-    for row in _iter_hashed_rows(up_to, chunk_size):
-        position = row[0]
-        if position != expected:
-            missing = f"{expected}" if position == expected + 1 else f"{expected}..{position - 1}"
-            return broken(expected, f"event(s) {missing} missing (the next event is {position})")
-        fields = dict(zip(HASHED_FIELDS, row, strict=False))
-        stored_hash = row[hash_index]
-        if fields["prev_hash"] != prev_hash:
+    for row in _iter_links(up_to, chunk_size):
+        seq, link_prev, stored_hash, event_id = row[:4]
+        if seq != expected:
+            missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+            return broken(expected, f"chain link(s) {missing} missing (the next link is {seq})")
+        if row[4] is None:  # LEFT JOIN found no event (its time is never NULL)
+            return broken(seq, f"event {event_id} of this link is missing: it was deleted")
+        fields = dict(zip(names, row[4:], strict=True))
+        fields["position"] = event_id
+        fields["seq"] = seq
+        fields["prev_hash"] = link_prev
+        if link_prev != prev_hash:
             return broken(
-                position,
-                f"prev_hash {fields['prev_hash'][:16]}... does not match the hash of event "
-                f"{position - 1} ({prev_hash[:16]}...): events re-ordered, removed or inserted",
+                seq,
+                f"prev_hash {link_prev[:16]}... does not match the hash of link {seq - 1} "
+                f"({prev_hash[:16]}...): links re-ordered, removed or inserted",
             )
         if event_hash(fields) != stored_hash:
-            return broken(position, "content does not match its hash: the event was altered")
-        if anchor is not None and position == anchor.position:
+            return broken(
+                seq, f"event {event_id} does not match its hash: the event or link was altered"
+            )
+        if anchor is not None and seq == anchor.position:
             anchored_hash = stored_hash
         prev_hash = stored_hash
         expected += 1
@@ -278,37 +315,51 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
     if count < head_position:
         return broken(
             count + 1,
-            f"the chain ends at event {count} but the chain head records event {head_position}: "
-            "events were removed from the end",
+            f"the chain ends at link {count} but the chain head records link {head_position}: "
+            "links were removed from the end",
         )
     if count > head_position or (count and prev_hash != head_hash):
         return broken(
             head_position or 1,
-            f"the chain head ({head_position}, {head_hash[:16]}...) does not match the last event "
+            f"the chain head ({head_position}, {head_hash[:16]}...) does not match the last link "
             f"({count}, {prev_hash[:16]}...): the chain head was rewritten",
         )
-    note = anchor_error or "no anchor written yet"
     if anchor is not None:
         if anchor.position > count:
             return broken(
                 count + 1,
-                f"the anchor of {anchor.time} records event {anchor.position} but the chain ends "
-                f"at event {count}: events were removed from the end",
+                f"the anchor of {anchor.time} records link {anchor.position} but the chain ends "
+                f"at link {count}: links were removed from the end",
             )
         if anchor.position > 0 and anchored_hash != anchor.hash:
             return broken(
                 anchor.position,
-                f"event {anchor.position} does not have the hash recorded by the anchor of "
+                f"link {anchor.position} does not have the hash recorded by the anchor of "
                 f"{anchor.time}: the chain was rewritten",
             )
-        note = f"contains the anchor of {anchor.time} (event {anchor.position})"
+    unchained = (
+        AuditEvent.objects.filter(link__isnull=True, time__lt=started - UNCHAINED_GRACE)
+        .order_by("position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    if unchained is not None:
+        return broken(
+            count + 1,
+            f"event {unchained} is older than {UNCHAINED_GRACE} but in no chain link: its link "
+            "was removed, or the linker (audit.link) is not running",
+        )
     result = ChainVerification(
         intact=True,
         events=count,
         head_position=head_position,
         head_hash=head_hash,
         anchor=anchor,
-        anchor_note=note,
+        anchor_note=(
+            f"contains the anchor of {anchor.time} (link {anchor.position})"
+            if anchor
+            else anchor_error or "no anchor written yet"
+        ),
     )
     if anchor_error:
         result.intact = False

@@ -1,14 +1,16 @@
 """Writes to the audit trail. ``record()`` is the only way an audit event comes into being.
 
-Lock order: the chain head is locked by ``record()`` and held until the caller's transaction
-commits, so ``record()`` should be the *last* lock a transaction takes (call it after the change,
-not before; do not lock further rows after it).
+``record()`` inserts the event in the caller's transaction and takes no lock. After that
+transaction commits, ``chain_link_pending()`` appends the hash-chain links, one linker at a time
+(serialized on the chain-head row). The periodic task ``audit.link`` catches up with anything a
+linker skipped. Why not link inside the caller's transaction: docs/decisions/.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.chain import GENESIS_HASH, event_hash, normalize_json
+from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash, normalize_json
 from apps.audit.exporting import csv_rows, json_chunks, zip_bytes
-from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import (
     Anchor,
     AuditFilter,
@@ -34,6 +36,8 @@ from apps.audit.selectors import (
 )
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.errors import InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
 
 ACTOR_KINDS = frozenset({"user", "token", "system", "anonymous"})
 
@@ -75,18 +79,6 @@ def _clip(value: str | None, limit: int) -> str:
     return (value or "")[:limit]
 
 
-def _lock_chain_head() -> AuditChainHead:
-    """Lock (creating if needed) the chain head. Must run inside a transaction."""
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is not None:
-        return head
-    # Missing (fresh database or flushed tables): continue from the last event, if any.
-    last = AuditEvent.objects.order_by("-position").values_list("position", "hash").first()
-    position, last_hash = last if last else (0, GENESIS_HASH)
-    AuditChainHead.objects.get_or_create(pk=1, defaults={"position": position, "hash": last_hash})
-    return AuditChainHead.objects.select_for_update().get(pk=1)
-
-
 def record(
     action: AuditAction,
     *,
@@ -101,40 +93,125 @@ def record(
     data: dict | None = None,
     on_behalf_of: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction.
+    """Add one event to the trail, inside the caller's transaction.
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
-    back, the event goes with it. Outside a transaction it opens (and commits) its own. Locks the
-    chain head until the surrounding transaction ends; see the module docstring on lock order.
+    back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
+    no lock: the event is chained right after the transaction commits (``chain_link_pending``).
+    No savepoint either: if the insert fails, the whole surrounding transaction must roll back,
+    so a change can never commit without its event.
     """
     action = AuditAction(action)
     actor = actor or Actor.system("flowgate")
-    with transaction.atomic():
-        head = _lock_chain_head()
-        fields: dict[str, Any] = {
-            "position": head.position + 1,
-            "time": timezone.now(),
-            "actor_kind": actor.kind,
-            "actor_id": _clip(actor.id, 64),
-            "actor_label": _clip(actor.label, 255),
-            "on_behalf_of": _clip(on_behalf_of, 255),
-            "action": action.value,
-            "process_key": _clip(process_key, 255),
-            "version_id": None if version_id is None else int(version_id),
-            "instance_id": None if instance_id is None else int(instance_id),
-            "task_id": None if task_id is None else int(task_id),
-            "job_id": None if job_id is None else int(job_id),
-            "before": normalize_json(before),
-            "after": normalize_json(after),
-            "data": normalize_json(data or {}),
-            "request_id": _clip(request_id_var.get(), 64),
-            "client_address": _clip(client_ip_var.get(), 45),
-            "prev_hash": head.hash,
-        }
-        fields["hash"] = event_hash(fields)
-        event = AuditEvent.objects.create(**fields)
-        AuditChainHead.objects.filter(pk=1).update(position=event.position, hash=event.hash)
+    with transaction.atomic(savepoint=False):
+        event = AuditEvent.objects.create(
+            time=timezone.now(),
+            actor_kind=actor.kind,
+            actor_id=_clip(actor.id, 64),
+            actor_label=_clip(actor.label, 255),
+            on_behalf_of=_clip(on_behalf_of, 255),
+            action=action.value,
+            process_key=_clip(process_key, 255),
+            version_id=None if version_id is None else int(version_id),
+            instance_id=None if instance_id is None else int(instance_id),
+            task_id=None if task_id is None else int(task_id),
+            job_id=None if job_id is None else int(job_id),
+            before=normalize_json(before),
+            after=normalize_json(after),
+            data=normalize_json(data or {}),
+            request_id=_clip(request_id_var.get(), 64),
+            client_address=_clip(client_ip_var.get(), 45),
+        )
+        AuditPending.objects.create(event_id=event.position)
+        _link_after_commit_once()
     return event
+
+
+# --- the chain ------------------------------------------------------------------------------------
+
+
+def _link_after_commit_once() -> None:
+    connection = transaction.get_connection()
+    if any(getattr(entry[1], "_audit_linker", False) for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_link_after_commit)
+
+
+def _link_after_commit() -> None:
+    """Chain what just committed. Never fails the caller: the periodic sweep catches up."""
+    try:
+        chain_link_pending(wait=False)
+    except Exception:  # the caller's change is committed; linking is retried by audit.link
+        logger.warning("audit events could not be chained now; audit.link will", exc_info=True)
+
+
+_link_after_commit._audit_linker = True  # type: ignore[attr-defined]
+
+
+def _lock_chain_head(*, wait: bool = True) -> AuditChainHead | None:
+    """Lock (creating if needed) the chain head; None if ``wait`` is False and it is taken.
+
+    Must run inside a transaction.
+    """
+    locked = AuditChainHead.objects.select_for_update(skip_locked=not wait).filter(pk=1).first()
+    if locked is not None:
+        return locked
+    if AuditChainHead.objects.filter(pk=1).exists():
+        return None  # someone else holds it (skip_locked)
+    # Missing (fresh or flushed database, or reset by migration 0003): continue from the last link.
+    last = AuditLink.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, last_hash = last if last else (0, GENESIS_HASH)
+    AuditChainHead.objects.get_or_create(pk=1, defaults={"position": seq, "hash": last_hash})
+    return AuditChainHead.objects.select_for_update(skip_locked=not wait).filter(pk=1).first()
+
+
+def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
+    """Append a chain link for every committed event that has none yet; return how many.
+
+    One linker at a time (it locks the chain head): with ``wait=False`` it returns 0 at once if
+    another linker is running, since that one (or the next) picks the events up. Events are
+    linked in insertion order among those visible; an event whose transaction commits late simply
+    gets a later link. Safe to run any number of times.
+    """
+    linked = 0
+    while True:
+        with transaction.atomic():
+            head = _lock_chain_head(wait=wait)
+            if head is None:
+                return linked
+            waiting = list(
+                AuditPending.objects.order_by("event_id").values_list("event_id", flat=True)[
+                    :batch_size
+                ]
+            )
+            if not waiting:
+                return linked
+            pending = list(
+                AuditEvent.objects.filter(position__in=waiting, link__isnull=True)
+                .order_by("position")
+                .values(*EVENT_FIELDS)
+            )
+            AuditPending.objects.filter(event_id__in=waiting).delete()
+            seq, prev_hash = head.position, head.hash
+            links = []
+            for fields in pending:
+                seq += 1
+                fields["seq"] = seq
+                fields["prev_hash"] = prev_hash
+                prev_hash = event_hash(fields)
+                links.append(
+                    AuditLink(
+                        seq=seq,
+                        event_id=fields["position"],
+                        prev_hash=fields["prev_hash"],
+                        hash=prev_hash,
+                    )
+                )
+            AuditLink.objects.bulk_create(links)
+            AuditChainHead.objects.filter(pk=1).update(position=seq, hash=prev_hash)
+            linked += len(links)
+        if len(waiting) < batch_size:
+            return linked
 
 
 # --- anchoring, verification, exports ------------------------------------------------------------
@@ -148,6 +225,7 @@ def anchor_write(*, path: Path | None = None) -> Anchor:
     """
     target = path or anchor_path()
     target.parent.mkdir(parents=True, exist_ok=True)
+    chain_link_pending()
     head = AuditChainHead.objects.filter(pk=1).values_list("position", "hash").first()
     position, head_hash = head if head else (0, GENESIS_HASH)
     anchor = Anchor(position=position, hash=head_hash, time=timezone.now().isoformat())
@@ -160,7 +238,8 @@ def anchor_write(*, path: Path | None = None) -> Anchor:
 
 
 def verification_run(*, actor: Actor) -> ChainVerification:
-    """Verify the whole chain and record who asked and what came out."""
+    """Chain what is waiting, verify the whole chain, and record who asked and what came out."""
+    chain_link_pending()
     result = chain_verify()
     record(
         AuditAction.AUDIT_VERIFIED,
@@ -192,6 +271,7 @@ def export_begin(*, actor: Actor, filters: AuditFilter, fmt: str, via: str = "pa
             f"Unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.",
             details=[{"field": "format", "message": "must be csv or json"}],
         )
+    chain_link_pending()
     up_to = last_position()
     count = events_filter(filters=filters, up_to_position=up_to).count()
     record(
@@ -241,17 +321,31 @@ events.csv    the same events as a table (text cells starting with = + - @ get a
 bpmn/         the BPMN XML of each process version the events refer to
 proof.json    the verification proof:
               - "chain": the result of verifying the WHOLE audit chain when this package was made
-              - "events": per event its position, prev_hash, hash and the canonical text whose
-                SHA-256 (hex) is the hash; recompute it with any SHA-256 tool
+              - "events": per event its chain link (seq, prev_hash, hash) and the canonical
+                text whose SHA-256 (hex) is the hash; recompute it with any SHA-256 tool
               - "anchor": the latest exported chain head; compare it with your own copy
 
-An event's hash covers all its fields (including position and prev_hash), so changing,
+A link's hash covers all fields of its event plus the link's seq and prev_hash, so changing,
 removing or re-ordering any event changes the hashes after it.
 """
 
 
+def _event_proof(event: AuditEvent) -> dict[str, Any]:
+    link = getattr(event, "link", None)
+    if link is None:
+        return {"position": event.position, "seq": None, "note": "not chained yet"}
+    return {
+        "position": event.position,
+        "seq": link.seq,
+        "prev_hash": link.prev_hash,
+        "hash": link.hash,
+        "canonical": event_canonical(event),
+    }
+
+
 def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
     """Build the evidence archive of one process instance and record that it was exported."""
+    chain_link_pending()
     up_to = last_position()
     events = list(instance_timeline(instance_id=instance_id).filter(position__lte=up_to))
     if not events:
@@ -268,15 +362,7 @@ def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
         "hash_algorithm": "SHA-256 over the canonical text (UTF-8), hex digest",
         "chain": verification.as_dict(),
         "anchor": verification.anchor.as_dict() if verification.anchor else None,
-        "events": [
-            {
-                "position": e.position,
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-                "canonical": event_canonical(e),
-            }
-            for e in events
-        ],
+        "events": [_event_proof(e) for e in events],
         "process_versions": version_ids,
         "notes": notes,
     }

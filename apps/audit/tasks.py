@@ -1,10 +1,16 @@
-"""Periodic anchoring of the audit chain head (see portal/settings.py CELERY_BEAT_SCHEDULE)."""
+"""Periodic audit work: chain stragglers, anchor the head (portal/settings.py CELERY_BEAT_SCHEDULE)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from apps.audit.services import anchor_write
+from apps.audit.services import anchor_write, chain_link_pending
+
+
+@shared_task(name="audit.link")
+def link() -> int:
+    """Chain events a post-commit linker skipped (it found another linker busy)."""
+    return chain_link_pending()
 
 
 @shared_task(name="audit.anchor")

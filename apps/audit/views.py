@@ -59,7 +59,9 @@ def index(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "audit/index.html", {"form": form, "page_obj": None}, status=400)
     filters = form.to_filter() if form.is_bound else None
-    queryset = events_filter(filters=filters) if filters else AuditEvent.objects.all()
+    queryset = (
+        events_filter(filters=filters) if filters else AuditEvent.objects.select_related("link")
+    )
     page_obj = Paginator(queryset.order_by("-position"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

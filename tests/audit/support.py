@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 
-from apps.audit.guard import TABLE, install_append_only_guard, remove_append_only_guard
+from apps.audit.guard import TABLES, install_append_only_guard, remove_append_only_guard
 
 
 @contextmanager
@@ -22,12 +22,12 @@ def audit_table_flushable() -> Iterator[None]:
     original = BaseDatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        if not any(TABLE in sql for sql in sql_list):
+        if not any(table in sql for sql in sql_list for table in TABLES):
             return original(self, sql_list)
         with transaction.atomic(using=self.connection.alias):
-            remove_append_only_guard(self.connection)
+            remove_append_only_guard(self.connection, TABLES)
             original(self, sql_list)
-            install_append_only_guard(self.connection)
+            install_append_only_guard(self.connection, TABLES)
         return None
 
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
@@ -38,7 +38,7 @@ def audit_table_flushable() -> Iterator[None]:
 
 
 def tamper(sql: str, params: tuple = ()) -> None:
-    """Run ``sql`` against the audit table with its guard lifted, like a superuser would.
+    """Run ``sql`` against the audit tables with their guard lifted, like a superuser would.
 
     PostgreSQL: ``ALTER TABLE ... DISABLE TRIGGER ALL`` (needs a superuser or the table owner),
     then the triggers are switched back on (``ENABLE ALWAYS``). SQLite: drop and recreate them.
@@ -48,11 +48,13 @@ def tamper(sql: str, params: tuple = ()) -> None:
 
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER ALL")
+            for table in TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
             cursor.execute(sql, params)
-            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER ALL")
-            install_append_only_guard(connection)  # back to ENABLE ALWAYS
+            for table in TABLES:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+            install_append_only_guard(connection, TABLES)  # back to ENABLE ALWAYS
         else:
-            remove_append_only_guard(connection)
+            remove_append_only_guard(connection, TABLES)
             cursor.execute(sql, params)
-            install_append_only_guard(connection)
+            install_append_only_guard(connection, TABLES)

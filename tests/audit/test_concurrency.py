@@ -8,9 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from apps.audit.actions import AuditAction
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import chain_verify
-from apps.audit.services import Actor, record
+from apps.audit.services import Actor, chain_link_pending, record
 
 WRITERS = 8
 EVENTS_EACH = 25
@@ -41,11 +41,47 @@ def test_concurrent_writers_build_one_unbroken_chain():
 
     assert errors == []
     total = WRITERS * EVENTS_EACH
-    positions = list(AuditEvent.objects.values_list("position", flat=True))
-    assert positions == list(range(1, total + 1))
-    prev_hashes = list(AuditEvent.objects.values_list("prev_hash", flat=True))
-    assert len(set(prev_hashes)) == total  # no two events share a predecessor: no fork
+    chain_link_pending()  # whatever a busy post-commit linker left for the sweep
+    assert AuditEvent.objects.count() == total
+    assert not AuditPending.objects.exists()
+    links = list(AuditLink.objects.order_by("seq").values_list("seq", "event_id", "prev_hash"))
+    assert [seq for seq, _, _ in links] == list(range(1, total + 1))
+    assert len({event_id for _, event_id, _ in links}) == total  # every event linked once
+    assert len({prev for _, _, prev in links}) == total  # no two links share a parent: no fork
     for n in range(WRITERS):
         assert AuditEvent.objects.filter(actor_id=f"w{n}").count() == EVENTS_EACH
     result = chain_verify()
     assert (result.intact, result.events) == (True, total)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_linkers_never_fork_the_chain(monkeypatch):
+    from apps.audit import services
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_link_after_commit_once", lambda: None)
+        with transaction.atomic():
+            for i in range(300):
+                record(AuditAction.JOB_ATTEMPTED, job_id=i)
+    assert AuditPending.objects.count() == 300
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def linker() -> None:
+        try:
+            start.wait()
+            chain_link_pending(wait=True, batch_size=7)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=linker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert AuditLink.objects.count() == AuditEvent.objects.count()
+    assert chain_verify().intact is True

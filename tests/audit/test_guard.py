@@ -1,4 +1,4 @@
-"""The database itself refuses to change or remove audit events."""
+"""The database itself refuses to change or remove audit events and chain links."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from apps.audit.actions import AuditAction
-from apps.audit.models import AuditChainHead, AuditEvent
-from apps.audit.services import record
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink
+from apps.audit.services import chain_link_pending, record
+
+TABLES = ["audit_auditevent", "audit_auditlink"]
 
 
 def _attempt(sql: str, params: tuple = ()) -> None:
@@ -15,47 +17,58 @@ def _attempt(sql: str, params: tuple = ()) -> None:
         cursor.execute(sql, params)
 
 
-@pytest.mark.django_db
-def test_direct_update_is_refused():
+@pytest.fixture
+def chained():
     event = record(AuditAction.LOGIN, data={"who": "alice"})
-    with pytest.raises(IntegrityError, match="append-only"):
+    chain_link_pending()
+    return event
+
+
+@pytest.mark.django_db
+def test_direct_update_is_refused(chained):
+    with pytest.raises(IntegrityError, match="audit_auditevent is append-only: UPDATE refused"):
         _attempt(
-            "UPDATE audit_auditevent SET action = 'auth.logout' WHERE position = %s", (event.pk,)
+            "UPDATE audit_auditevent SET action = 'auth.logout' WHERE position = %s",
+            (chained.pk,),
         )
+    with pytest.raises(IntegrityError, match="audit_auditlink is append-only: UPDATE refused"):
+        _attempt("UPDATE audit_auditlink SET hash = 'x'")
     assert AuditEvent.objects.get().action == "auth.login"
+    assert len(AuditLink.objects.get().hash) == 64
 
 
 @pytest.mark.django_db
-def test_direct_delete_is_refused():
-    record(AuditAction.LOGIN)
-    with pytest.raises(IntegrityError, match="append-only"):
-        _attempt("DELETE FROM audit_auditevent")
-    assert AuditEvent.objects.count() == 1
+@pytest.mark.parametrize("table", TABLES)
+def test_direct_delete_is_refused(chained, table):
+    with pytest.raises(IntegrityError, match=f"{table} is append-only: DELETE refused"):
+        _attempt(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+    assert (AuditEvent.objects.count(), AuditLink.objects.count()) == (1, 1)
 
 
 @pytest.mark.django_db
-def test_orm_update_and_delete_are_refused():
-    record(AuditAction.LOGIN)
+def test_orm_update_and_delete_are_refused(chained):
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent.objects.update(actor_label="mallory")
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent.objects.all().delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditLink.objects.all().delete()
     assert list(AuditEvent.objects.values_list("actor_label", flat=True)) == ["flowgate"]
+    assert AuditLink.objects.count() == 1
 
 
 @pytest.mark.django_db
 @pytest.mark.postgres_only
-def test_truncate_is_refused_on_postgresql():
-    record(AuditAction.LOGIN)
-    with pytest.raises(IntegrityError, match="append-only: TRUNCATE"):
-        _attempt("TRUNCATE audit_auditevent")
-    assert AuditEvent.objects.count() == 1
+@pytest.mark.parametrize("table", TABLES)
+def test_truncate_is_refused_on_postgresql(chained, table):
+    with pytest.raises(IntegrityError, match=f"{table} is append-only: TRUNCATE refused"):
+        _attempt(f"TRUNCATE {table}")
+    assert (AuditEvent.objects.count(), AuditLink.objects.count()) == (1, 1)
 
 
 @pytest.mark.django_db
 @pytest.mark.postgres_only
-def test_replica_role_does_not_switch_the_guard_off():
-    record(AuditAction.LOGIN)
+def test_replica_role_does_not_switch_the_guard_off(chained):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -68,31 +81,31 @@ def test_replica_role_does_not_switch_the_guard_off():
 def test_triggers_are_enabled_always():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tgname, tgenabled FROM pg_trigger "
-            "WHERE tgrelid = 'audit_auditevent'::regclass AND NOT tgisinternal ORDER BY tgname"
+            "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+            "WHERE tgrelid IN ('audit_auditevent'::regclass, 'audit_auditlink'::regclass) "
+            "AND NOT tgisinternal ORDER BY 1, 2"
         )
         rows = cursor.fetchall()
     assert rows == [
-        ("audit_auditevent_no_delete", "A"),
-        ("audit_auditevent_no_truncate", "A"),
-        ("audit_auditevent_no_update", "A"),
+        (table, f"{table}_{name}", "A")
+        for table in TABLES
+        for name in ("no_delete", "no_truncate", "no_update")
     ]
 
 
 @pytest.mark.django_db
-def test_chain_head_stays_updatable():
-    record(AuditAction.LOGIN)
+def test_chain_head_stays_updatable(chained):
     assert AuditChainHead.objects.update(position=1) == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_committed_events_are_flushed_between_transactional_tests():
-    # The flush after this test must be able to empty the table (see tests/audit/support.py).
+    # The flush after this test must be able to empty the tables (see tests/audit/support.py).
     record(AuditAction.LOGIN)
-    assert AuditEvent.objects.count() == 1
+    assert AuditLink.objects.count() == 1  # chained right after the commit
 
 
 @pytest.mark.django_db(transaction=True)
 def test_chain_restarts_after_flush():
     event = record(AuditAction.LOGOUT)
-    assert event.position == 1
+    assert AuditLink.objects.get(event=event).seq == 1

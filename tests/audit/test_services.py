@@ -1,26 +1,31 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.transaction import TransactionManagementError
 
 from apps.audit.actions import AuditAction
-from apps.audit.chain import GENESIS_HASH, event_hash
-from apps.audit.models import AuditChainHead, AuditEvent
-from apps.audit.services import Actor, record
+from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
+from apps.audit.services import Actor, chain_link_pending, record
 from apps.common.context import client_ip_var, request_id_var
 
 pytestmark = pytest.mark.django_db
 
 
-def _fields(event: AuditEvent) -> dict:
-    return {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
+def link_fields(link: AuditLink) -> dict:
+    fields = {name: getattr(link.event, name) for name in EVENT_FIELDS}
+    return {**fields, "seq": link.seq, "prev_hash": link.prev_hash}
 
 
-def test_record_writes_exactly_one_linked_event(make_user):
+def test_record_writes_exactly_one_event_then_one_link(make_user):
     # given a user and a request context
     user = make_user(username="alice")
     rid = request_id_var.set("req-1")
     ip = client_ip_var.set("10.0.0.7")
+    before = AuditEvent.objects.count()
     try:
         # when
         event = record(
@@ -36,10 +41,8 @@ def test_record_writes_exactly_one_linked_event(make_user):
         request_id_var.reset(rid)
         client_ip_var.reset(ip)
     # then
-    assert AuditEvent.objects.count() == 1
-    stored = AuditEvent.objects.get()
-    assert stored.position == 1
-    assert stored.prev_hash == GENESIS_HASH
+    assert AuditEvent.objects.count() == before + 1
+    stored = AuditEvent.objects.get(pk=event.pk)
     assert (stored.actor_kind, stored.actor_id, stored.actor_label) == (
         "user",
         str(user.pk),
@@ -51,18 +54,27 @@ def test_record_writes_exactly_one_linked_event(make_user):
     assert stored.before is None
     assert stored.data == {"business_key": "INV-1"}
     assert (stored.request_id, stored.client_address) == ("req-1", "10.0.0.7")
-    assert stored.hash == event.hash == event_hash(_fields(stored))
+    assert AuditPending.objects.filter(event_id=event.pk).exists()
+
+    # and the linker chains it
+    assert chain_link_pending() == before + 1
+    link = AuditLink.objects.get(event=event)
+    assert not AuditPending.objects.exists()
+    assert link.hash == event_hash(link_fields(link))
     head = AuditChainHead.objects.get()
-    assert (head.position, head.hash) == (1, stored.hash)
+    assert (head.position, head.hash) == (link.seq, link.hash)
 
 
-def test_second_event_links_to_first():
+def test_links_form_a_chain_in_insertion_order():
     first = record(AuditAction.TIMER_FIRED, actor=Actor.system("scheduler"), job_id=5)
     second = record(AuditAction.JOB_SUCCEEDED)
-    assert second.position == 2
-    assert second.prev_hash == first.hash
+    assert chain_link_pending() == 2
+    links = list(AuditLink.objects.order_by("seq"))
+    assert [(link.seq, link.event_id) for link in links] == [(1, first.pk), (2, second.pk)]
+    assert links[0].prev_hash == GENESIS_HASH
+    assert links[1].prev_hash == links[0].hash
     assert (second.actor_kind, second.actor_id) == ("system", "flowgate")
-    assert AuditEvent.objects.count() == 2
+    assert chain_link_pending() == 0  # nothing twice
 
 
 def test_rolled_back_change_leaves_no_event():
@@ -71,7 +83,46 @@ def test_rolled_back_change_leaves_no_event():
         record(AuditAction.INSTANCE_CANCELLED, instance_id=9)
         raise RuntimeError("the change failed")
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["auth.login"]
-    head = AuditChainHead.objects.get()
-    assert head.position == 1
-    nxt = record(AuditAction.INSTANCE_CANCELLED, instance_id=9)
-    assert nxt.position == 2
+    assert AuditPending.objects.count() == 1
+    chain_link_pending()
+    assert AuditLink.objects.count() == 1
+
+
+def test_event_is_chained_right_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            event = record(AuditAction.TASK_CLAIMED, task_id=1)
+            record(AuditAction.TASK_COMPLETED, task_id=1)
+    assert len(callbacks) == 1  # one linker per transaction, however many events
+    assert AuditLink.objects.get(event=event).seq == 1
+    assert AuditLink.objects.count() == 2
+    assert not AuditPending.objects.exists()
+
+
+def test_a_failed_audit_write_dooms_the_callers_transaction(monkeypatch):
+    # No savepoint: a caller that swallows the error still cannot commit its change.
+    def broken_insert(**kwargs):
+        raise DatabaseError("disk full")
+
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        record(AuditAction.LOGIN)
+        monkeypatch.setattr(AuditPending.objects, "create", broken_insert)
+        with contextlib.suppress(DatabaseError):
+            record(AuditAction.LOGOUT)
+        AuditEvent.objects.count()  # the transaction is marked for rollback
+
+
+def test_actor_constructors(make_user):
+    user = make_user(username="dora")
+
+    class Token:
+        id = 12
+        name = "nightly"
+
+    Token.user = user
+    assert Actor.for_user(user) == Actor("user", str(user.pk), "dora")
+    assert Actor.for_user(None) == Actor("anonymous", "", "anonymous")
+    assert Actor.for_token(Token()) == Actor("token", "12", "dora (token nightly)")
+    assert Actor.system("worker") == Actor("system", "worker", "worker")
+    with pytest.raises(ValueError, match="Actor kind"):
+        Actor("robot", "1", "x")

@@ -5,30 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.audit import selectors
 from apps.audit.actions import AuditAction
-from apps.audit.chain import GENESIS_HASH, event_hash
-from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import chain_verify
-from apps.audit.services import Actor, anchor_write, record
+from apps.audit.services import Actor, anchor_write, chain_link_pending, record
 from tests.audit.support import tamper
 
 pytestmark = pytest.mark.django_db
 
 
-def _five_events() -> list[AuditEvent]:
-    return [
+def _five_links() -> list[AuditLink]:
+    for n in range(1, 6):
         record(AuditAction.TASK_CLAIMED, actor=Actor.system("test"), task_id=n, data={"n": n})
-        for n in range(1, 6)
-    ]
+    chain_link_pending()
+    return list(AuditLink.objects.select_related("event").order_by("seq"))
+
+
+def _forged_hash(link: AuditLink, **changes) -> str:
+    fields = {name: getattr(link.event, name) for name in EVENT_FIELDS}
+    fields.update(seq=link.seq, prev_hash=link.prev_hash, **changes)
+    return event_hash(fields)
 
 
 def _verify_output() -> str:
-    from io import StringIO
-
     out = StringIO()
     call_command("audit_verify", stdout=out)
     return out.getvalue()
@@ -39,9 +45,9 @@ def test_empty_chain_is_intact():
 
 
 def test_untouched_chain_is_intact():
-    events = _five_events()
+    links = _five_links()
     assert _verify_output().splitlines() == [
-        f"intact, 5 events, head {events[-1].hash}",
+        f"intact, 5 events, head {links[-1].hash}",
         "anchor: no anchor written yet",
     ]
 
@@ -53,130 +59,160 @@ def test_awkward_values_survive_the_database_round_trip():
         after={"nul": "a\x00b", "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)},
         data={"amount": decimal.Decimal("12.30"), "tags": ("x", "y"), 3: "int key"},
     )
+    chain_link_pending()
     stored = AuditEvent.objects.get()
     assert stored.before == {"big": 10**16, "half": 0.5, "tiny": 1.5e-10, "nan": "nan"}
     assert stored.after == {"nul": "a\ufffdb", "when": "2026-01-02T03:04:05+00:00"}
     assert stored.data == {"amount": "12.30", "tags": ["x", "y"], "3": "int key"}
-    assert chain_verify().intact is True
+    assert chain_verify().summary() == f"intact, 1 events, head {AuditLink.objects.get().hash}"
 
 
-def test_tampered_row_is_detected():
-    _five_events()
-    tamper("UPDATE audit_auditevent SET actor_label = %s WHERE position = %s", ("mallory", 3))
+def test_tampered_event_is_detected():
+    links = _five_links()
+    tamper(
+        "UPDATE audit_auditevent SET actor_label = %s WHERE position = %s",
+        ("mallory", links[2].event_id),
+    )
     with pytest.raises(CommandError) as exc:
         call_command("audit_verify")
     assert str(exc.value) == (
-        "broken at position 3: content does not match its hash: the event was altered"
+        f"broken at position 3: event {links[2].event_id} does not match its hash: "
+        "the event or link was altered"
     )
 
 
-def test_tampered_row_with_recomputed_hash_breaks_the_next_link():
-    events = _five_events()
-    target = AuditEvent.objects.get(position=3)
-    target.data = {"n": 99}
-    fields = {f.attname: getattr(target, f.attname) for f in AuditEvent._meta.concrete_fields}
-    new_hash = event_hash(fields)
+def test_tampered_event_with_recomputed_hash_breaks_the_next_link():
+    links = _five_links()
+    forged = _forged_hash(links[2], data={"n": 99})
     tamper(
-        "UPDATE audit_auditevent SET data = %s, hash = %s WHERE position = 3",
-        (json.dumps({"n": 99}), new_hash),
+        "UPDATE audit_auditevent SET data = %s WHERE position = %s",
+        (json.dumps({"n": 99}), links[2].event_id),
     )
-    result = chain_verify()
-    assert result.intact is False
-    assert result.broken_position == 4
-    assert result.reason == (
-        f"prev_hash {events[2].hash[:16]}... does not match the hash of event 3 "
-        f"({new_hash[:16]}...): events re-ordered, removed or inserted"
-    )
-
-
-def test_deleted_row_is_detected():
-    _five_events()
-    tamper("DELETE FROM audit_auditevent WHERE position = %s", (2,))
-    with pytest.raises(CommandError) as exc:
-        call_command("audit_verify")
-    assert str(exc.value) == "broken at position 2: event(s) 2 missing (the next event is 3)"
-
-
-def test_swapped_pair_is_detected():
-    _five_events()
-    for old, new in ((2, -2), (3, 2), (-2, 3)):
-        tamper("UPDATE audit_auditevent SET position = %s WHERE position = %s", (new, old))
-    assert list(AuditEvent.objects.values_list("task_id", flat=True)) == [1, 3, 2, 4, 5]
-    result = chain_verify()
-    assert (result.intact, result.broken_position) == (False, 2)
-
-
-def test_removed_tail_is_detected_by_the_chain_head():
-    _five_events()
-    tamper("DELETE FROM audit_auditevent WHERE position > %s", (3,))
+    tamper("UPDATE audit_auditlink SET hash = %s WHERE seq = 3", (forged,))
     result = chain_verify()
     assert (result.intact, result.broken_position) == (False, 4)
     assert result.reason == (
-        "the chain ends at event 3 but the chain head records event 5: "
-        "events were removed from the end"
+        f"prev_hash {links[2].hash[:16]}... does not match the hash of link 3 "
+        f"({forged[:16]}...): links re-ordered, removed or inserted"
     )
 
 
-def test_removed_tail_with_rewound_head_is_detected_by_the_anchor(anchor_file):
-    events = _five_events()
-    call_command("audit_anchor", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert json.loads(anchor_file.read_text().splitlines()[-1])["position"] == 5
-    # the tail goes, and the head row is rewound to look consistent
-    tamper("DELETE FROM audit_auditevent WHERE position > %s", (3,))
-    AuditChainHead.objects.update(position=3, hash=events[2].hash)
+def test_deleted_event_is_detected():
+    links = _five_links()
+    tamper("DELETE FROM audit_auditevent WHERE position = %s", (links[1].event_id,))
+    with pytest.raises(CommandError) as exc:
+        call_command("audit_verify")
+    assert str(exc.value) == (
+        f"broken at position 2: event {links[1].event_id} of this link is missing: it was deleted"
+    )
+
+
+def test_deleted_event_and_link_are_detected():
+    links = _five_links()
+    tamper("DELETE FROM audit_auditevent WHERE position = %s", (links[1].event_id,))
+    tamper("DELETE FROM audit_auditlink WHERE seq = 2")
+    assert chain_verify().summary() == (
+        "broken at position 2: chain link(s) 2 missing (the next link is 3)"
+    )
+
+
+def test_swapped_pair_is_detected():
+    links = _five_links()
+    # the events of links 2 and 3 trade places in the chain
+    for seq, event_id in ((2, -1), (3, links[1].event_id), (2, links[2].event_id)):
+        tamper("UPDATE audit_auditlink SET event_id = %s WHERE seq = %s", (event_id, seq))
+    assert list(AuditLink.objects.order_by("seq").values_list("event__task_id", flat=True)) == [
+        1,
+        3,
+        2,
+        4,
+        5,
+    ]
     result = chain_verify()
-    assert result.intact is False
-    assert result.broken_position == 4
-    assert "records event 5 but the chain ends at event 3" in result.reason
+    assert (result.intact, result.broken_position) == (False, 2)
+    assert "does not match its hash" in result.reason
+
+
+def test_removed_tail_is_detected_by_the_chain_head():
+    _five_links()
+    tamper("DELETE FROM audit_auditlink WHERE seq > %s", (3,))
+    result = chain_verify()
+    assert (result.intact, result.broken_position) == (False, 4)
+    assert result.reason == (
+        "the chain ends at link 3 but the chain head records link 5: "
+        "links were removed from the end"
+    )
+
+
+def _cut_tail_and_rewind_head(links: list[AuditLink]) -> None:
+    for link in links[3:]:
+        tamper("DELETE FROM audit_auditevent WHERE position = %s", (link.event_id,))
+    tamper("DELETE FROM audit_auditlink WHERE seq > %s", (3,))
+    AuditChainHead.objects.update(position=3, hash=links[2].hash)
+
+
+def test_removed_tail_with_rewound_head_is_detected_by_the_anchor(anchor_file):
+    links = _five_links()
+    call_command("audit_anchor", stdout=StringIO())
+    assert json.loads(anchor_file.read_text().splitlines()[-1])["position"] == 5
+    _cut_tail_and_rewind_head(links)
+    result = chain_verify()
+    assert (result.intact, result.broken_position) == (False, 4)
+    assert "records link 5 but the chain ends at link 3" in result.reason
     with pytest.raises(CommandError, match="broken at position 4"):
         call_command("audit_verify")
 
 
-def test_same_truncation_without_anchor_goes_unnoticed(anchor_file):
+def test_same_truncation_without_anchor_goes_unnoticed():
     # Why anchors exist: the head row alone cannot prove the tail.
-    events = _five_events()
-    tamper("DELETE FROM audit_auditevent WHERE position > %s", (3,))
-    AuditChainHead.objects.update(position=3, hash=events[2].hash)
+    _cut_tail_and_rewind_head(_five_links())
     assert chain_verify().intact is True
 
 
-def test_rewritten_chain_does_not_match_the_anchor(anchor_file):
-    _five_events()
+def test_rewritten_chain_does_not_match_the_anchor():
+    links = _five_links()
     anchor_write()
-    # a rewrite of the last event with a valid hash: only the anchor knows better
-    target = AuditEvent.objects.get(position=5)
-    target.actor_label = "mallory"
-    fields = {f.attname: getattr(target, f.attname) for f in AuditEvent._meta.concrete_fields}
-    forged = event_hash(fields)
+    forged = _forged_hash(links[4], actor_label="mallory")
     tamper(
-        "UPDATE audit_auditevent SET actor_label = 'mallory', hash = %s WHERE position = 5",
-        (forged,),
+        "UPDATE audit_auditevent SET actor_label = 'mallory' WHERE position = %s",
+        (links[4].event_id,),
     )
+    tamper("UPDATE audit_auditlink SET hash = %s WHERE seq = 5", (forged,))
     AuditChainHead.objects.update(hash=forged)
     result = chain_verify()
     assert (result.intact, result.broken_position) == (False, 5)
     assert "does not have the hash recorded by the anchor" in result.reason
 
 
-def test_anchor_command_appends_the_head(anchor_file):
-    from io import StringIO
+def test_event_left_out_of_the_chain_is_detected(monkeypatch):
+    _five_links()
+    orphan = record(AuditAction.LOGIN)
+    AuditPending.objects.filter(event_id=orphan.pk).delete()  # the linker never sees it
+    chain_link_pending()
+    assert chain_verify().intact is True  # young: may still be waiting for its link
+    monkeypatch.setattr(selectors, "UNCHAINED_GRACE", dt.timedelta(0))
+    result = chain_verify()
+    assert (result.intact, result.broken_position) == (False, 6)
+    assert result.reason.startswith(f"event {orphan.pk} is older than 0:00:00 but in no chain link")
 
-    events = _five_events()
+
+def test_anchor_command_links_and_appends_the_head(anchor_file):
+    links = _five_links()
     out = StringIO()
     call_command("audit_anchor", stdout=out)
-    record(AuditAction.LOGOUT)
+    record(AuditAction.LOGOUT)  # not linked yet: the anchor command links it first
     call_command("audit_anchor", stdout=out)
     lines = [json.loads(line) for line in anchor_file.read_text().splitlines()]
     assert [(a["position"], a["hash"]) for a in lines] == [
-        (5, events[-1].hash),
-        (6, AuditEvent.objects.get(position=6).hash),
+        (5, links[-1].hash),
+        (6, AuditLink.objects.get(seq=6).hash),
     ]
-    assert out.getvalue().splitlines()[0] == f"anchored position 5, head {events[-1].hash}"
+    assert out.getvalue().splitlines()[0] == f"anchored position 5, head {links[-1].hash}"
     assert _verify_output().splitlines()[1].startswith("anchor: contains the anchor of ")
 
 
 def test_unreadable_anchor_file_is_reported(anchor_file):
-    _five_events()
+    _five_links()
     anchor_file.write_text("not json\n")
     result = chain_verify()
     assert result.intact is False
@@ -185,11 +221,14 @@ def test_unreadable_anchor_file_is_reported(anchor_file):
     )
 
 
-def test_anchor_task_writes_an_anchor(anchor_file):
-    from apps.audit.tasks import anchor
+def test_periodic_tasks(anchor_file):
+    from apps.audit.tasks import anchor, link
 
-    _five_events()
-    assert anchor.name == "audit.anchor"
-    result = anchor.apply().get()
-    assert result["position"] == 5
-    assert json.loads(anchor_file.read_text())["position"] == 5
+    for n in range(3):
+        record(AuditAction.JOB_ATTEMPTED, job_id=n)
+    assert (link.name, anchor.name) == ("audit.link", "audit.anchor")
+    assert link.apply().get() == 3
+    assert link.apply().get() == 0
+    record(AuditAction.JOB_ATTEMPTED, job_id=9)
+    assert anchor.apply().get()["position"] == 4
+    assert json.loads(anchor_file.read_text())["position"] == 4

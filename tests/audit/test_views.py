@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
-from apps.audit.models import AuditEvent
-from apps.audit.services import Actor, record
+from apps.audit.models import AuditEvent, AuditLink
+from apps.audit.services import Actor, chain_link_pending, record
 from tests.audit.support import tamper
 from tests.factories import DEFAULT_PASSWORD
 
@@ -67,6 +67,7 @@ def trail():
             job_id=80,
         ),
     ]
+    chain_link_pending()  # what the post-commit linker does outside a test transaction
     return events
 
 
@@ -76,6 +77,14 @@ def _events_after(position: int) -> list[str]:
         .order_by("position")
         .values_list("action", flat=True)
     )
+
+
+def _hash(event: AuditEvent) -> str:
+    return AuditLink.objects.get(event=event).hash
+
+
+def _newest() -> AuditEvent:
+    return AuditEvent.objects.order_by("-position").first()
 
 
 def _last() -> int:
@@ -191,13 +200,13 @@ def test_timeline_lists_instance_events_oldest_first(auditor_client, trail):
 
 
 def test_verify_button_shows_intact_and_is_recorded(auditor_client, trail):
-    before = _last()
+    count = AuditEvent.objects.count()
     response = auditor_client.post(reverse("audit:verify"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "Intact." in body
-    assert f"{before} events" in body
-    verified = AuditEvent.objects.get(position=before + 1)
+    assert f"{count} events" in body
+    verified = _newest()
     assert verified.action == "audit.verified"
     assert verified.actor_label == "audrey"
     assert verified.data["intact"] is True
@@ -208,7 +217,8 @@ def test_verify_button_shows_the_break(auditor_client, trail):
     response = auditor_client.post(reverse("audit:verify"))
     body = response.content.decode()
     assert "Broken." in body
-    assert f"broken at position {trail[1].position}" in body
+    seq = AuditLink.objects.get(event=trail[1]).seq
+    assert f"broken at position {seq}: event {trail[1].pk} does not match its hash" in body
 
 
 # --- exports --------------------------------------------------------------------------------------
@@ -223,8 +233,8 @@ def test_csv_export_of_filtered_view_is_audited(auditor_client, trail):
     assert [int(r["position"]) for r in rows] == [e.position for e in trail[:3]]
     assert rows[2]["actor_label"] == "alice (token nightly)"
     assert json.loads(rows[2]["after"]) == {"status": "completed"}
-    assert rows[2]["hash"] == trail[2].hash
-    exported = AuditEvent.objects.get(position=before + 1)
+    assert rows[2]["hash"] == _hash(trail[2])
+    exported = _newest()
     assert exported.action == "audit.exported"
     assert exported.data == {
         "format": "csv",
@@ -241,7 +251,7 @@ def test_json_export_keeps_values_exactly(auditor_client, trail):
     assert len(events) == 1
     assert events[0]["position"] == trail[1].position
     assert events[0]["task_id"] == 70
-    assert events[0]["prev_hash"] == trail[0].hash
+    assert events[0]["prev_hash"] == _hash(trail[0])
     assert AuditEvent.objects.order_by("-position").first().data["format"] == "json"
 
 
@@ -293,10 +303,11 @@ def test_evidence_package_contents(auditor_client):
     proof = json.loads(archive.read("proof.json"))
     assert proof["chain"]["intact"] is True
     assert proof["covers_up_to_position"] == before
-    assert [p["hash"] for p in proof["events"]] == [started.hash, done.hash]
+    assert [p["hash"] for p in proof["events"]] == [_hash(started), _hash(done)]
+    assert [p["seq"] for p in proof["events"]] == [2, 4]
     for item in proof["events"]:
         assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
-    exported = AuditEvent.objects.get(position=before + 1)
+    exported = _newest()
     assert (exported.action, exported.instance_id) == ("audit.exported", 7)
     assert exported.data["format"] == "evidence-zip"
 

@@ -89,6 +89,31 @@ def page(browser_context):
     page.close()
 
 
+@pytest.fixture
+def make_page(browser, live_server):
+    """``make_page(color_scheme="dark", viewport=...)``: another page in its own context."""
+    contexts = []
+
+    def make(*, color_scheme: str = "light", viewport: dict | None = None):
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport=viewport or {"width": 1280, "height": 800},
+            color_scheme=color_scheme,
+            locale="en-US",
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 def _login(page, user, password: str | None = None) -> None:
     from tests.factories import DEFAULT_PASSWORD
 

@@ -353,3 +353,17 @@ def test_a_diagram_drawn_in_the_designer_compiles_in_the_engine(page):
 
     assert compiled.process_id == "expense"
     assert compiled.user_task_ids == frozenset({task_id})
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_designer_and_task_form_pass_axe_in_both_colour_schemes(make_page, axe_check, scheme):
+    page = make_page(color_scheme=scheme)
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    select(page, "Approve")
+    assert axe_check(page) == []
+
+    open_task_form(page)
+    page.get_by_role("button", name="Complete task").click()
+    page.get_by_text("Field is required.").wait_for()
+    assert axe_check(page) == []
+    assert page.js_errors == []

@@ -128,17 +128,14 @@ def test_sign_out_returns_to_the_login_page(page, login_as):
     assert nav_labels(page) == []
 
 
-def test_dark_colour_scheme_follows_the_os_and_stays_accessible(browser, live_server, axe_check):
-    context = browser.new_context(base_url=live_server.url, color_scheme="dark")
-    page = context.new_page()
-    try:
-        page.goto("/accounts/login/")
-        assert page.evaluate("() => document.documentElement.dataset.bsTheme") == "dark"
-        body_bg = page.locator("body").evaluate("el => getComputedStyle(el).backgroundColor")
-        assert body_bg == "rgb(33, 37, 41)"  # Bootstrap's dark --bs-body-bg
-        assert axe_check(page) == []
-    finally:
-        context.close()
+def test_dark_colour_scheme_follows_the_os_and_stays_accessible(make_page, axe_check):
+    page = make_page(color_scheme="dark")
+    page.goto("/accounts/login/")
+
+    assert page.evaluate("() => document.documentElement.dataset.bsTheme") == "dark"
+    body_bg = page.locator("body").evaluate("el => getComputedStyle(el).backgroundColor")
+    assert body_bg == "rgb(33, 37, 41)"  # Bootstrap's dark --bs-body-bg
+    assert axe_check(page) == []
 
 
 def test_narrow_screens_collapse_the_navigation_behind_a_labelled_toggle(page, login_as):

@@ -39,6 +39,10 @@ class ProcessInstance(models.Model):
     )
     variables = models.JSONField(default=dict, blank=True)
     steps = models.PositiveIntegerField(default=0, help_text="Number of advances applied")
+    waits = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Bit set of what the instance waits on: 1 timers, 2 messages, 4 user tasks",
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

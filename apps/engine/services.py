@@ -36,13 +36,14 @@ from apps.engine.models import (
     StartSchedule,
     Timer,
 )
-from apps.engine.runners import runner_for
+from apps.engine.runners import runner_for, runner_for_version
 from apps.inbox.projection import human_tasks_sync
 from apps.processes.models import ProcessVersion, VersionStatus
 
 logger = logging.getLogger(__name__)
 
 WORKER_ACTOR = Actor.system("worker")
+WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
 SCHEDULER_ACTOR = Actor.system("scheduler")
 MAX_VARIABLES_BYTES = 256 * 1024
 
@@ -86,16 +87,24 @@ class Advance:
     claimed_jobs: list[Job]
 
 
+_LOCKED_FIELDS = [f.name for f in ProcessInstance._meta.concrete_fields] + ["version__checksum"]
+
+
 def instance_lock(*, instance_id: int) -> ProcessInstance:
     """Lock and return an instance row. Must be called inside ``transaction.atomic``."""
     try:
-        return ProcessInstance.objects.select_for_update().get(pk=instance_id)
+        return (
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .select_related("version")
+            .only(*_LOCKED_FIELDS)
+            .get(pk=instance_id)
+        )
     except ProcessInstance.DoesNotExist:
         raise NotFound(f"Process instance {instance_id} does not exist.") from None
 
 
 def _load(instance: ProcessInstance) -> core.Instance:
-    return runner_for(instance.version).load(instance.state)
+    return runner_for_version(instance.version_id, instance.version.checksum).load(instance.state)
 
 
 def _persist(
@@ -105,6 +114,7 @@ def _persist(
     actor: Actor,
     claim_for: str | None = None,
     created: bool = False,
+    step_event: tuple[AuditAction, dict] | None = None,
 ) -> Advance:
     """Write the engine's new state and its effects. Requires: the instance row is locked."""
     effects = handle.effects()
@@ -130,16 +140,41 @@ def _persist(
         instance.save(update_fields=update_fields)
 
     claimed = _sync_jobs(instance, effects.service_tasks, now, claim_for=claim_for)
-    _sync_timers(instance, effects.timers)
-    _sync_subscriptions(instance, effects.message_waits)
-    human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
+    # Skip the projections an instance never had and does not need now (saves a query each).
+    had = instance.waits
+    if effects.timers or had & WAIT_TIMERS:
+        _sync_timers(instance, effects.timers)
+    if effects.message_waits or had & WAIT_MESSAGES:
+        _sync_subscriptions(instance, effects.message_waits)
+    if effects.user_tasks or had & WAIT_TASKS:
+        human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
+    waits = (
+        (WAIT_TIMERS if effects.timers else 0)
+        | (WAIT_MESSAGES if effects.message_waits else 0)
+        | (WAIT_TASKS if effects.user_tasks else 0)
+    )
+    if waits != had:
+        instance.waits = waits
+        ProcessInstance.objects.filter(pk=instance.pk).update(waits=waits)
 
     steps = [
         {"kind": e.kind, "activity_id": e.activity_id, "type": e.activity_type}
         for e in effects.events
         if e.kind in ("entered", "completed", "cancelled")
     ]
-    if steps and not created:
+    if step_event is not None:  # the caller's event carries the steps (one event, not two)
+        action, fields = step_event
+        data = {**(fields.pop("data", None) or {}), "steps": steps}
+        record(
+            action,
+            actor=actor,
+            process_key=instance.process_key,
+            version_id=instance.version_id,
+            instance_id=instance.pk,
+            data=data,
+            **fields,
+        )
+    elif steps and not created:
         record(
             AuditAction.STEP_COMPLETED,
             actor=actor,
@@ -621,20 +656,20 @@ def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
             current.finished_at = timezone.now()
             current.lease_expires_at = None
             current.save(update_fields=["status", "finished_at", "lease_expires_at"])
-            record(
+            event = (
                 AuditAction.JOB_SUCCEEDED,
-                actor=WORKER_ACTOR,
-                process_key=instance.process_key,
-                version_id=instance.version_id,
-                instance_id=instance.pk,
-                job_id=current.pk,
-                data={
-                    "activity_id": current.activity_id,
-                    "connector": current.connector,
-                    "attempt": current.attempts,
+                {
+                    "job_id": current.pk,
+                    "data": {
+                        "activity_id": current.activity_id,
+                        "connector": current.connector,
+                        "attempt": current.attempts,
+                    },
                 },
             )
-            advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
+            advance = _persist(
+                instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, step_event=event
+            )
             return advance.claimed_jobs[0] if advance.claimed_jobs else None
     _job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
     return None

@@ -160,7 +160,7 @@ def durable_run(version, *, workers: int, count: int, audit: bool = True) -> dic
     finally:
         _stop(procs)
     instances = ProcessInstance.objects.filter(pk__range=ids)
-    jobs = Job.objects.filter(instance_id__range=ids)
+    jobs = Job.objects.filter(instance__pk__range=ids)
     latencies = [
         (finished - created).total_seconds() * 1000
         for created, finished in jobs.filter(status=JobStatus.DONE).values_list(

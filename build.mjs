@@ -5,10 +5,9 @@
 //   designer.js / designer.css  designer pages only: bpmn-js modeler + Flowgate panel
 //   forms.js / forms.css        task pages only: form-js viewer
 import { build } from "esbuild";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 
 const outdir = "static/dist";
-rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 
 const common = {

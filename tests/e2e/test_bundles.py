@@ -367,3 +367,49 @@ def test_designer_and_task_form_pass_axe_in_both_colour_schemes(make_page, axe_c
     page.get_by_text("Field is required.").wait_for()
     assert axe_check(page) == []
     assert page.js_errors == []
+
+
+GATEWAY_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  id="Definitions_1" targetNamespace="http://flowgate.dev/bpmn">
+  <bpmn:process id="route" isExecutable="true">
+    <bpmn:exclusiveGateway id="Check" default="Small" />
+    <bpmn:endEvent id="Done" />
+    <bpmn:receiveTask id="WaitForPayment" name="Wait for payment" messageRef="Paid" />
+    <bpmn:sequenceFlow id="Big" sourceRef="Check" targetRef="WaitForPayment" />
+    <bpmn:sequenceFlow id="Small" sourceRef="Check" targetRef="Done" />
+  </bpmn:process>
+  <bpmn:message id="Paid" name="paid" />
+  <bpmndi:BPMNDiagram id="d1"><bpmndi:BPMNPlane id="p1" bpmnElement="route">
+    <bpmndi:BPMNShape id="s1" bpmnElement="Check"><dc:Bounds x="100" y="100" width="50" height="50"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s2" bpmnElement="WaitForPayment"><dc:Bounds x="250" y="0" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s3" bpmnElement="Done"><dc:Bounds x="250" y="200" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="e1" bpmnElement="Big"><di:waypoint x="125" y="100"/><di:waypoint x="250" y="40"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e2" bpmnElement="Small"><di:waypoint x="125" y="150"/><di:waypoint x="250" y="218"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
+    open_designer(page, xml_status=200, xml=GATEWAY_XML)
+    panel = page.locator("#designer-flowgate")
+
+    select(page, "Big")
+    panel.get_by_label("Take this flow when").fill("amount > 1000")
+    panel.get_by_label("Take this flow when").blur()
+    select(page, "WaitForPayment")
+    panel.get_by_label("Correlation key").fill("order_id")
+    panel.get_by_label("Correlation key").blur()
+    select(page, "Done")
+
+    xml = designer_xml(page)
+    assert (
+        '<bpmn:sequenceFlow id="Big" sourceRef="Check" targetRef="WaitForPayment">\n'
+        '      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">amount &gt; 1000'
+        "</bpmn:conditionExpression>"
+    ) in xml
+    assert 'flowgate:correlationKey="order_id"' in xml
+    assert panel.inner_text().endswith("This element has no Flowgate settings.")

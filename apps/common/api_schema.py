@@ -6,7 +6,9 @@ It reads the conventions of ``apps.common.api.ApiView`` so endpoint authors rare
 - request body: the view's nested ``InputSerializer`` (POST/PUT/PATCH);
 - response body: the view's nested ``OutputSerializer``; a paginated list for GET when the view
   says ``paginated = True``; no body for DELETE (204); the status per method from
-  ``response_status`` (e.g. ``{"POST": 201}``);
+  ``response_status`` (e.g. ``{"POST": 201}``). On a plain DRF ``APIView`` a GET declared with
+  ``responses=X(many=True)`` is documented as paginated with the default ``Pagination`` (the
+  API-wide convention); an ApiView's ``many=True`` answer without ``paginated`` is a bare array;
 - the error shape (component ``Error``) on every operation: 400/401/403/404/429 always and
   409/415/422 on writes, ``Retry-After`` on 429;
 - an ``Idempotency-Key`` header on the methods listed in ``idempotent_methods``;
@@ -24,6 +26,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 import apps.accounts.api_schema  # noqa: F401 - registers the API token security schemes
 from apps.common.api_errors import ErrorSerializer
@@ -88,9 +91,17 @@ class FlowgateAutoSchema(AutoSchema):
         return self.method == "GET" and bool(self._view_attr("paginated", False))
 
     def _is_list_view(self, serializer: Any = None) -> bool:
-        if self._view_attr("OutputSerializer") is not None or self._view_attr("paginated"):
-            return self._is_paginated_get()
-        return super()._is_list_view(serializer)
+        return self._is_paginated_get() or super()._is_list_view(serializer)
+
+    def _get_paginator(self) -> Any:
+        if hasattr(self.view, "paginated"):
+            # An ApiView is paginated only when it says so; a plain `many=True` answer is an array.
+            return super()._get_paginator() if self._is_paginated_get() else None
+        if getattr(self.view, "pagination_class", None) is None and self.method == "GET":
+            # Plain APIView: list answers follow the API-wide convention (default pagination).
+            pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+            return pagination_class() if pagination_class else None
+        return super()._get_paginator()
 
     def get_filter_backends(self) -> list[Any]:
         if not self._is_list_view():

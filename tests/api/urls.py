@@ -78,6 +78,10 @@ class IdempotentApi(ApiView):
         amount = serializers.IntegerField()
         fail = serializers.ChoiceField(choices=["", "raise", "respond"], required=False)
 
+    class OutputSerializer(serializers.Serializer):
+        call = serializers.IntegerField()
+        amount = serializers.IntegerField()
+
     def post(self, request):
         data = self.validated_input()
 

@@ -1,16 +1,16 @@
 """Writes to the audit trail. ``record()`` is the only way an audit event comes into being.
 
-``record()`` inserts the event in the caller's transaction and takes no lock. After that
-transaction commits, ``chain_link_pending()`` appends the hash-chain links, one linker at a time
-(serialized on the chain-head row). The periodic task ``audit.link`` catches up with anything a
-linker skipped. Why not link inside the caller's transaction: docs/decisions/.
+``record()`` inserts the event (and its place in the linker's queue) in the caller's transaction
+and takes no lock. ``chain_link_pending()`` appends the hash-chain links for everything committed
+so far, one linker at a time (serialized on the chain-head row): every second from the periodic
+task ``audit.link``, and on demand before verification, exports and anchors. Why the chain is not
+extended inside the caller's transaction: docs/decisions/004-audit-chain-linked-after-commit.md.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +36,6 @@ from apps.audit.selectors import (
 )
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.errors import InvalidInput, NotFound
-
-logger = logging.getLogger(__name__)
 
 ACTOR_KINDS = frozenset({"user", "token", "system", "anonymous"})
 
@@ -97,9 +95,9 @@ def record(
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
     back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
-    no lock: the event is chained right after the transaction commits (``chain_link_pending``).
-    No savepoint either: if the insert fails, the whole surrounding transaction must roll back,
-    so a change can never commit without its event.
+    no lock and costs two INSERTs; the event joins the hash chain within about a second of the
+    commit (``chain_link_pending``). No savepoint: if the insert fails, the whole surrounding
+    transaction must roll back, so a change can never commit without its event.
     """
     action = AuditAction(action)
     actor = actor or Actor.system("flowgate")
@@ -123,29 +121,10 @@ def record(
             client_address=_clip(client_ip_var.get(), 45),
         )
         AuditPending.objects.create(event_id=event.position)
-        _link_after_commit_once()
     return event
 
 
 # --- the chain ------------------------------------------------------------------------------------
-
-
-def _link_after_commit_once() -> None:
-    connection = transaction.get_connection()
-    if any(getattr(entry[1], "_audit_linker", False) for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_link_after_commit)
-
-
-def _link_after_commit() -> None:
-    """Chain what just committed. Never fails the caller: the periodic sweep catches up."""
-    try:
-        chain_link_pending(wait=False)
-    except Exception:  # the caller's change is committed; linking is retried by audit.link
-        logger.warning("audit events could not be chained now; audit.link will", exc_info=True)
-
-
-_link_after_commit._audit_linker = True  # type: ignore[attr-defined]
 
 
 def _lock_chain_head(*, wait: bool = True) -> AuditChainHead | None:
@@ -169,7 +148,7 @@ def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
     """Append a chain link for every committed event that has none yet; return how many.
 
     One linker at a time (it locks the chain head): with ``wait=False`` it returns 0 at once if
-    another linker is running, since that one (or the next) picks the events up. Events are
+    another linker is running. Events are
     linked in insertion order among those visible; an event whose transaction commits late simply
     gets a later link. Safe to run any number of times.
     """

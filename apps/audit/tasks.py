@@ -9,7 +9,7 @@ from apps.audit.services import anchor_write, chain_link_pending
 
 @shared_task(name="audit.link")
 def link() -> int:
-    """Chain events a post-commit linker skipped (it found another linker busy)."""
+    """Chain every committed event that has no link yet (beat: every second)."""
     return chain_link_pending()
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
@@ -88,15 +89,22 @@ def test_rolled_back_change_leaves_no_event():
     assert AuditLink.objects.count() == 1
 
 
-def test_event_is_chained_right_after_commit(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            event = record(AuditAction.TASK_CLAIMED, task_id=1)
-            record(AuditAction.TASK_COMPLETED, task_id=1)
-    assert len(callbacks) == 1  # one linker per transaction, however many events
-    assert AuditLink.objects.get(event=event).seq == 1
-    assert AuditLink.objects.count() == 2
-    assert not AuditPending.objects.exists()
+def test_record_takes_no_lock_and_queues_the_event():
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        event = record(AuditAction.TASK_CLAIMED, task_id=1)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("INSERT") == 2
+    assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+    assert list(AuditPending.objects.values_list("event_id", flat=True)) == [event.pk]
+    assert not AuditLink.objects.exists()
+
+
+def test_linker_works_in_batches():
+    events = [record(AuditAction.JOB_ATTEMPTED, job_id=n) for n in range(5)]
+    assert chain_link_pending(batch_size=2) == 5
+    assert list(AuditLink.objects.order_by("seq").values_list("event_id", flat=True)) == [
+        e.pk for e in events
+    ]
 
 
 def test_a_failed_audit_write_dooms_the_callers_transaction(monkeypatch):

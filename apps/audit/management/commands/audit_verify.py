@@ -5,12 +5,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.selectors import chain_verify
+from apps.audit.services import chain_link_pending
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the audit hash chain and report 'intact, N events, head H' or the first broken "
-        "link (exit status 1). Also checks the chain against the latest anchor."
+        "Chain any events still waiting for their link, then recompute the audit hash chain and "
+        "report 'intact, N events, head H' or the first broken link (exit status 1). Also checks "
+        "the chain against the latest anchor."
     )
 
     def add_arguments(self, parser):
@@ -20,8 +22,15 @@ class Command(BaseCommand):
             default=None,
             help="Anchor file to check against (default: settings.AUDIT_ANCHOR_PATH).",
         )
+        parser.add_argument(
+            "--no-link",
+            action="store_true",
+            help="Only read: do not chain waiting events first (e.g. on a read replica).",
+        )
 
     def handle(self, *args, **options):
+        if not options["no_link"]:
+            chain_link_pending()
         result = chain_verify(anchor_file=options["anchor_file"])
         if not result.intact:
             raise CommandError(result.summary())

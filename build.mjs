@@ -4,6 +4,7 @@
 //   app.js / app.css            every page: Bootstrap 5, htmx, live updates (static/src/live.js)
 //   designer.js / designer.css  designer pages only: bpmn-js modeler + Flowgate panel
 //   forms.js / forms.css        task pages only: form-js viewer
+//   form-editor.js / .css       form-js editor, loaded on demand by the designer
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 
@@ -34,6 +35,7 @@ await build({
     app: "static/src/app.js",
     designer: "static/src/designer/index.js",
     forms: "static/src/forms/index.js",
+    "form-editor": "static/src/forms/editor.js",
   },
   format: "iife",
   sourcemap: true,
@@ -45,6 +47,7 @@ await build({
     app: "static/src/app.css",
     designer: "static/src/designer/designer.css",
     forms: "static/src/forms/forms.css",
+    "form-editor": "static/src/forms/editor.css",
   },
 });
 writeFileSync(`${outdir}/.built`, new Date().toISOString());

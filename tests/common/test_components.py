@@ -142,4 +142,5 @@ def test_designer_component_carries_the_data_attribute_contract():
     assert 'data-validate-url="/api/v1/validate"' in html
     assert 'data-deploy-url="/api/v1/deploy"' in html
     assert 'data-process-name="Expense &quot;claims&quot;"' in html
+    assert 'data-form-editor-js="/static/form-editor.js"' in html
     assert '<div id="designer-problems" role="status" aria-live="polite"></div>' in html

@@ -413,3 +413,29 @@ def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
     ) in xml
     assert 'flowgate:correlationKey="order_id"' in xml
     assert panel.inner_text().endswith("This element has no Flowgate settings.")
+
+
+def test_the_form_builder_opens_in_a_dialog_and_saves_into_the_user_task(page):
+    open_designer(page, xml_status=200, xml=USER_TASK_XML)
+    select(page, "Approve")
+    panel = page.locator("#designer-flowgate")
+    textarea = panel.get_by_label("Form schema (form-js JSON)")
+    textarea.fill(json.dumps(FORM_SCHEMA))
+    textarea.blur()
+
+    panel.get_by_role("button", name="Open form builder").click()
+    dialog = page.get_by_role("dialog", name="Form for Approve")
+    dialog.wait_for()
+    assert dialog.locator(".fjs-editor-container").get_by_text("Reason").count() >= 1
+    page.keyboard.press("Escape")  # cancel: nothing changes
+    dialog.wait_for(state="detached")
+    assert json.loads(textarea.input_value()) == FORM_SCHEMA
+
+    panel.get_by_role("button", name="Open form builder").click()
+    dialog.get_by_role("button", name="Use this form").click()
+    dialog.wait_for(state="detached")
+
+    saved = json.loads(panel.get_by_label("Form schema (form-js JSON)").input_value())
+    assert [c["key"] for c in saved["components"]] == ["reason", "amount"]
+    assert saved["type"] == "default" and "schemaVersion" in saved
+    assert '"schemaVersion"' in designer_xml(page)

@@ -42,7 +42,7 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
-export function createFlowgatePanel(container, modeler) {
+export function createFlowgatePanel(container, modeler, { loadFormEditor } = {}) {
   const modeling = modeler.get("modeling");
   const moddle = modeler.get("moddle");
   const eventBus = modeler.get("eventBus");
@@ -159,6 +159,19 @@ export function createFlowgatePanel(container, modeler) {
     });
     schema.value = (form && form.get("schema")) || "";
     const error = el("div", { id: errorId, className: "invalid-feedback", role: "alert" });
+    const saveSchema = (text) => {
+      const target = ensureExtensionElements(bo);
+      const existing = (target.get("values") || []).find((v) => is(v, "flowgate:Form"));
+      if (!text) {
+        if (existing) update(target, { values: target.get("values").filter((v) => v !== existing) });
+      } else if (existing) {
+        update(existing, { schema: text });
+      } else {
+        const created = moddle.create("flowgate:Form", { schema: text });
+        created.$parent = target;
+        update(target, { values: [...(target.get("values") || []), created] });
+      }
+    };
     schema.addEventListener("change", () => {
       const text = schema.value.trim();
       schema.classList.remove("is-invalid");
@@ -171,18 +184,36 @@ export function createFlowgatePanel(container, modeler) {
           error.textContent = `The form schema is not valid JSON: ${exc.message}`;
         }
       }
-      const target = ensureExtensionElements(bo);
-      const existing = (target.get("values") || []).find((v) => is(v, "flowgate:Form"));
-      if (!text) {
-        if (existing) update(target, { values: target.get("values").filter((v) => v !== existing) });
-      } else if (existing) {
-        update(existing, { schema: text });
-      } else {
-        const created = moddle.create("flowgate:Form", { schema: text });
-        created.$parent = target;
-        update(target, { values: [...(target.get("values") || []), created] });
-      }
+      saveSchema(text);
     });
+    if (loadFormEditor) {
+      const open = el("button", { type: "button", className: "btn btn-outline-primary btn-sm mb-2" }, "Open form builder");
+      open.addEventListener("click", async () => {
+        let initial = null;
+        try {
+          initial = schema.value.trim() ? JSON.parse(schema.value) : null;
+        } catch {
+          schema.classList.add("is-invalid");
+          error.textContent = "Fix the JSON below (or clear it) before opening the form builder.";
+          return;
+        }
+        open.disabled = true;
+        try {
+          const builder = await loadFormEditor();
+          const saved = await builder.open({ schema: initial, title: `Form for ${bo.name || bo.id}` });
+          if (saved) {
+            saveSchema(JSON.stringify(saved, null, 2));
+            render();
+          }
+        } catch (exc) {
+          error.textContent = exc.message;
+          schema.classList.add("is-invalid");
+        } finally {
+          open.disabled = false;
+        }
+      });
+      fieldset.append(open);
+    }
     fieldset.append(
       el("label", { className: "form-label small mb-1", for: schemaId }, "Form schema (form-js JSON)"),
       schema,

@@ -20,6 +20,36 @@ import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createProblemList } from "./problems.js";
 
 const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
+// Where designer.js was loaded from: the form builder bundle sits next to it.
+const SCRIPT_SRC = document.currentScript ? document.currentScript.src : "";
+
+function siblingAsset(name) {
+  return SCRIPT_SRC ? new URL(name, SCRIPT_SRC).toString() : `/static/${name}`;
+}
+
+let formEditorLoading = null;
+
+/** Load form-editor.js/.css once (URLs from data-form-editor-js/-css, else next to designer.js). */
+function loadFormEditor(canvasEl) {
+  if (window.FlowgateFormEditor) return Promise.resolve(window.FlowgateFormEditor);
+  if (!formEditorLoading) {
+    formEditorLoading = new Promise((resolve, reject) => {
+      const css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = canvasEl.dataset.formEditorCss || siblingAsset("form-editor.css");
+      document.head.append(css);
+      const script = document.createElement("script");
+      script.src = canvasEl.dataset.formEditorJs || siblingAsset("form-editor.js");
+      script.onload = () => resolve(window.FlowgateFormEditor);
+      script.onerror = () => {
+        formEditorLoading = null;
+        reject(new Error("The form builder could not be loaded. Check your connection and try again."));
+      };
+      document.head.append(script);
+    });
+  }
+  return formEditorLoading;
+}
 
 export function blankDiagram({ key, name } = {}) {
   let xml = blankXml;
@@ -88,7 +118,9 @@ export async function mountDesigner(canvasEl) {
     propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
   });
   const problems = createProblemList(ensureProblemsContainer(canvasEl), modeler);
-  if (flowgateEl) createFlowgatePanel(flowgateEl, modeler);
+  if (flowgateEl) {
+    createFlowgatePanel(flowgateEl, modeler, { loadFormEditor: () => loadFormEditor(canvasEl) });
+  }
 
   const emit = (name, detail) =>
     canvasEl.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));

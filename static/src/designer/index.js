@@ -176,11 +176,16 @@ export async function mountDesigner(canvasEl) {
       const url = canvasEl.dataset.deployUrl;
       if (!url) throw new Error("This page has no deploy address (data-deploy-url).");
       const result = await postJson(url, { xml: await getXml() });
-      if (result.ok && result.body && result.body.version) {
-        const v = result.body.version;
+      if (result.ok && result.body) {
+        // {"version": {...}} or the version object itself; 200 = identical to a deployed version.
+        const v = result.body.version || result.body;
         const label = v.number ?? v.version ?? v.id ?? "";
-        problems.show({ kind: "success", title: `Deployed version ${label}`.trim() + "." });
-        emit("designer:deployed", result.body);
+        const title =
+          result.status === 200
+            ? `No changes: version ${label} is already deployed.`
+            : `Deployed version ${label}.`;
+        problems.show({ kind: "success", title: title.replace(" .", ".") });
+        emit("designer:deployed", { ...result.body, version: v, created: result.status !== 200 });
       } else if (result.status === 422 && result.body) {
         const details = result.body.details || result.body.problems || [];
         problems.show({ kind: "danger", title: errorMessage(result), problems: details });

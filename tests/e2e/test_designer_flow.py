@@ -1,0 +1,58 @@
+"""The designer page against the real server: draw, validate, deploy, reopen."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from apps.processes.models import ProcessVersion
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+APPEND_END_EVENT = """() => {
+    const m = window.FlowgateDesigner.modeler;
+    const start = m.get('elementRegistry').get('StartEvent_1');
+    const end = m.get('elementFactory').createShape({type: 'bpmn:EndEvent'});
+    return m.get('modeling').appendShape(start, end, {x: 320, y: 178}).id;
+}"""
+
+
+def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as, axe_check):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/")
+    canvas = page.locator("#designer-canvas")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert axe_check(page) == []
+
+    page.get_by_role("button", name="Validate").click()
+    problems = page.locator("#designer-problems")
+    problems.get_by_text("must be fixed before deploying").wait_for()
+    assert "has no end event" in problems.inner_text()
+
+    page.evaluate(APPEND_END_EVENT)
+    page.get_by_role("button", name="Validate").click()
+    problems.get_by_text("No problems found: the process can be deployed.").wait_for()
+
+    page.get_by_role("button", name="Deploy").click()
+    problems.get_by_text("Deployed version 1.").wait_for()
+    version = ProcessVersion.objects.get()
+    assert version.definition.key == "Process_1"
+    assert version.number == 1
+    assert 'isExecutable="true"' in version.xml
+
+    page.get_by_role("button", name="Deploy").click()  # unchanged: the same version
+    problems.get_by_text("No changes: version 1 is already deployed.").wait_for()
+    assert ProcessVersion.objects.count() == 1
+
+    page.goto("/designer/Process_1/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert urlsplit(page.url).path == "/designer/Process_1/"
+    end_events = page.evaluate(
+        "() => window.FlowgateDesigner.modeler.get('elementRegistry')"
+        ".filter(e => e.type === 'bpmn:EndEvent').length"
+    )
+    assert end_events == 1  # the deployed diagram, not the blank template
+    assert canvas.get_attribute("data-xml-url") == "/designer/Process_1/xml/"
+    assert page.js_errors == []

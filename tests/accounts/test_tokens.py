@@ -353,3 +353,30 @@ def test_session_writes_need_csrf(make_user):
     assert "CSRF" in body["message"]
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+# --- Django admin ---------------------------------------------------------------------------------
+
+
+def test_admin_lists_tokens_without_hashes_and_revokes_through_the_service(make_user):
+    from django.test import Client
+
+    admin_user = make_user("admin", is_staff=True, is_superuser=True)
+    owner = make_user(username="owner")
+    token, _ = token_for(owner, name="owner's script")
+    client = Client()
+    client.force_login(admin_user)
+    listing = client.get("/admin/accounts/apitoken/")
+    assert listing.status_code == 200
+    assert b"owner&#x27;s script" in listing.content
+    assert token.key_hash.encode() not in listing.content
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke_selected", "_selected_action": [token.pk]},
+        follow=True,
+    )
+    assert b"Revoked 1 API token(s)." in response.content
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.TOKEN_REVOKED.value)
+    assert (event.actor_id, event.on_behalf_of) == (str(admin_user.pk), "owner")

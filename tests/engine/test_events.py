@@ -51,7 +51,9 @@ def deploy_core(name: str):
 def test_a_timer_is_a_row_and_fires_once_when_due():
     version = deploy_core("timer_intermediate.bpmn")
     wake_at = (timezone.now() + timedelta(hours=2)).isoformat()
-    instance = services.instance_start(version=version, variables={"wake_at": wake_at}, actor=SYSTEM)
+    instance = services.instance_start(
+        version=version, variables={"wake_at": wake_at}, actor=SYSTEM
+    )
     timer = Timer.objects.get(instance=instance, fired_at__isnull=True)
     assert timer.activity_id == "cool_off"
     assert timedelta(minutes=29) < timer.due_at - timezone.now() <= timedelta(minutes=30)
@@ -64,24 +66,37 @@ def test_a_timer_is_a_row_and_fires_once_when_due():
     assert services.timers_fire_due(now=timezone.now() + timedelta(hours=3)) == 1
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.COMPLETED
-    assert AuditEvent.objects.filter(instance_id=instance.pk, action=AuditAction.TIMER_FIRED).count() == 2
+    assert (
+        AuditEvent.objects.filter(instance_id=instance.pk, action=AuditAction.TIMER_FIRED).count()
+        == 2
+    )
 
 
 def test_messages_start_and_correlate_by_key():
     deploy_core("messages.bpmn")
-    started = services.message_correlate(name="order_placed", correlation_key="A1",
-                                         variables={"order_id": "A1"}, actor=SYSTEM)
+    started = services.message_correlate(
+        name="order_placed", correlation_key="A1", variables={"order_id": "A1"}, actor=SYSTEM
+    )
     assert len(started) == 1
     instance = started[0]
     assert instance.business_key == "A1"
-    assert list(MessageSubscription.objects.filter(instance=instance).values_list("message_name", "correlation_key")) == [
-        ("order_shipped", "A1")]
+    assert list(
+        MessageSubscription.objects.filter(instance=instance).values_list(
+            "message_name", "correlation_key"
+        )
+    ) == [("order_shipped", "A1")]
     with pytest.raises(NotFound):
         services.message_correlate(name="order_shipped", correlation_key="B2", actor=SYSTEM)
     services.message_correlate(name="order_shipped", correlation_key="A1", actor=SYSTEM)
-    subs = set(MessageSubscription.objects.filter(instance=instance).values_list("message_name", "correlation_key"))
+    subs = set(
+        MessageSubscription.objects.filter(instance=instance).values_list(
+            "message_name", "correlation_key"
+        )
+    )
     assert subs == {("invoice_paid", "INV-A1"), ("order_cancelled", "A1")}
-    services.message_correlate(name="invoice_paid", correlation_key="INV-A1", variables={"paid": 10}, actor=SYSTEM)
+    services.message_correlate(
+        name="invoice_paid", correlation_key="INV-A1", variables={"paid": 10}, actor=SYSTEM
+    )
     instance.refresh_from_db()
     assert (instance.status, instance.variables["paid"]) == (InstanceStatus.COMPLETED, 10)
     assert not MessageSubscription.objects.filter(instance=instance).exists()
@@ -95,7 +110,9 @@ def test_a_business_error_routes_to_the_error_boundary_event():
     job = instance.jobs.get()
     assert (job.status, job.attempts) == (JobStatus.DONE, 1)
     assert "CARD_DECLINED" in job.last_error
-    assert list(HumanTask.objects.filter(instance=instance).values_list("activity_id", flat=True)) == ["fix_payment"]
+    assert list(
+        HumanTask.objects.filter(instance=instance).values_list("activity_id", flat=True)
+    ) == ["fix_payment"]
     assert not instance.incidents.exists()
 
 
@@ -104,7 +121,9 @@ def test_unknown_connectors_are_reported_at_deploy():
     result = process_services.version_deploy(xml=xml, actor=SYSTEM)
     assert result.deployed is False
     assert [p["code"] for p in result.version.problems] == ["unknown_connector"]
-    assert "No connector is registered as 'no_such_connector'" in result.version.problems[0]["message"]
+    assert (
+        "No connector is registered as 'no_such_connector'" in result.version.problems[0]["message"]
+    )
 
 
 def test_timer_start_events_become_schedules_that_start_instances():
@@ -112,11 +131,16 @@ def test_timer_start_events_become_schedules_that_start_instances():
     schedules = {s.event_id: s for s in StartSchedule.objects.filter(version=version)}
     assert set(schedules) == {"nightly", "once", "every_hour"}
     assert schedules["once"].next_due_at.isoformat() == "2030-01-31T09:00:00+00:00"
-    assert (schedules["nightly"].next_due_at.hour, schedules["nightly"].next_due_at.minute) == (2, 0)
+    assert (schedules["nightly"].next_due_at.hour, schedules["nightly"].next_due_at.minute) == (
+        2,
+        0,
+    )
     hourly = schedules["every_hour"]
     due = hourly.next_due_at
     # Only the hourly schedule takes part below (the nightly one may fall due within the hour).
-    StartSchedule.objects.filter(version=version).exclude(event_id="every_hour").update(active=False)
+    StartSchedule.objects.filter(version=version).exclude(event_id="every_hour").update(
+        active=False
+    )
     assert services.start_schedules_fire_due(now=due) == 1
     hourly.refresh_from_db()
     assert hourly.next_due_at == due + timedelta(hours=1)

@@ -83,3 +83,174 @@ def test_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(deploy, fa
     expected_keys = {job.idempotency_key for job in jobs}
     seen_keys = {call["key"] for call in recorder.calls()}
     assert seen_keys == expected_keys
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own (port 6391), so that it can be stopped and started."""
+    import subprocess
+    import time
+
+    import redis as redis_client
+
+    port = 6391
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start():
+        subprocess.run(  # noqa: S603
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(tmp_path),
+                "--pidfile",
+                str(tmp_path / "redis.pid"),
+            ],
+            check=True,
+        )
+        wait_until(lambda: _ping(url), timeout=10, message="private redis up")
+
+    def stop():
+        client = redis_client.Redis.from_url(url)
+        try:
+            client.shutdown(nosave=True)
+        except redis_client.exceptions.ConnectionError:
+            pass
+        wait_until(lambda: not _ping(url), timeout=10, message="private redis down")
+        time.sleep(0.2)
+
+    start()
+    from portal.celery import app
+
+    saved = app.conf.broker_url
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield {"url": url, "start": start, "stop": stop}
+    finally:
+        app.conf.broker_url = saved
+        app._pool = None
+        app.amqp._producer_pool = None
+        stop()
+
+
+def _ping(url: str) -> bool:
+    import redis as redis_client
+
+    try:
+        return bool(redis_client.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis_client.exceptions.ConnectionError:
+        return False
+
+
+@pytest.mark.timeout(600)
+def test_a_ten_second_redis_outage_loses_no_work(deploy, fast_recovery, private_redis):
+    import time
+
+    version = deploy("bench_auto.bpmn")
+    worker = WorkerProcess(concurrency=2, name="outage", REDIS_URL=private_redis["url"]).start()
+    try:
+        before = [
+            services.instance_start(version=version, variables={"n": n}, actor=SYSTEM).pk
+            for n in range(100)
+        ]
+        private_redis["stop"]()
+        outage_started = time.monotonic()
+        # Starts during the outage: the doorbell cannot ring, the rows are written all the same.
+        during = [
+            services.instance_start(version=version, variables={"n": n}, actor=SYSTEM).pk
+            for n in range(100)
+        ]
+        time.sleep(max(0.0, 10 - (time.monotonic() - outage_started)))
+        private_redis["start"]()
+        ids = before + during
+
+        def settled():
+            services.jobs_sweep()
+            return _completed(ids) == 200
+
+        wait_until(settled, timeout=240, interval=1.0, message="all 200 instances after the outage")
+    finally:
+        worker.stop()
+    jobs = Job.objects.filter(instance_id__in=ids)
+    assert jobs.count() == 600
+    assert set(jobs.values_list("status", flat=True)) == {JobStatus.DONE}
+    assert ProcessInstance.objects.get(pk=during[-1]).variables["prepared"] == 99
+
+
+def _restart_postgresql() -> None:
+    import subprocess
+    from pathlib import Path
+
+    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
+    subprocess.run(  # noqa: S603
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            versions[-1],
+            "main",
+            "restart",
+            "-m",
+            "fast",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _sweep_tolerating_outage() -> bool:
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    try:
+        services.jobs_sweep()
+        return True
+    except DatabaseError:
+        connection.close()
+        return False
+
+
+@pytest.mark.timeout(600)
+def test_a_postgresql_restart_mid_run_loses_and_doubles_nothing(deploy, fast_recovery):
+    from django.db import connection
+
+    version = deploy("two_calls.bpmn")
+    worker = WorkerProcess(concurrency=2, name="pg-restart").start()
+    try:
+        ids = [
+            services.instance_start(version=version, variables={"sleep": 0.01}, actor=SYSTEM).pk
+            for n in range(200)
+        ]
+        wait_until(
+            lambda: Job.objects.filter(instance_id__in=ids, status=JobStatus.DONE).count() >= 50,
+            timeout=120,
+            message="some jobs done before the restart",
+        )
+        connection.close()
+        _restart_postgresql()
+
+        def settled():
+            if not _sweep_tolerating_outage():
+                return False
+            return _completed(ids) == 200
+
+        wait_until(
+            settled, timeout=300, interval=1.0, message="all 200 instances after the restart"
+        )
+    finally:
+        worker.stop()
+    jobs = Job.objects.filter(instance_id__in=ids)
+    assert jobs.count() == 400
+    assert set(jobs.values_list("status", flat=True)) == {JobStatus.DONE}
+    assert {call["key"] for call in recorder.calls()} == {job.idempotency_key for job in jobs}

@@ -85,3 +85,52 @@ def remove_append_only_guard(
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name};")
         if connection.vendor == "postgresql" and drop_function:
             cursor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}();")
+
+
+# --- the linker's queue ---------------------------------------------------------------------------
+
+ENQUEUE_TRIGGER = "audit_auditevent_enqueue"
+PENDING_TABLE = "audit_auditpending"
+
+
+def install_enqueue_trigger(connection: Any) -> None:
+    """Every inserted event is queued for linking by the database itself (AFTER INSERT)."""
+    if connection.vendor == "postgresql":
+        statements = [
+            f"""
+            CREATE OR REPLACE FUNCTION {ENQUEUE_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO {PENDING_TABLE} (event_id) SELECT position FROM new_events;
+                RETURN NULL;
+            END;
+            $$;
+            """,  # noqa: S608 - constant identifiers only
+            f"DROP TRIGGER IF EXISTS {ENQUEUE_TRIGGER} ON {EVENT_TABLE};",
+            f"CREATE TRIGGER {ENQUEUE_TRIGGER} AFTER INSERT ON {EVENT_TABLE} "
+            f"REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION {ENQUEUE_TRIGGER}();",
+            f"ALTER TABLE {EVENT_TABLE} ENABLE ALWAYS TRIGGER {ENQUEUE_TRIGGER};",
+        ]
+    elif connection.vendor == "sqlite":
+        statements = [
+            f"""
+            CREATE TRIGGER IF NOT EXISTS {ENQUEUE_TRIGGER} AFTER INSERT ON {EVENT_TABLE}
+            BEGIN
+                INSERT INTO {PENDING_TABLE} (event_id) VALUES (NEW.position);
+            END;
+            """  # noqa: S608 - constant identifiers only
+        ]
+    else:
+        raise NotImplementedError(f"No enqueue trigger for database vendor {connection.vendor}")
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def remove_enqueue_trigger(connection: Any) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {ENQUEUE_TRIGGER} ON {EVENT_TABLE};")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {ENQUEUE_TRIGGER}();")
+        else:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {ENQUEUE_TRIGGER};")

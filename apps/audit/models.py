@@ -73,7 +73,10 @@ class AuditLink(models.Model):
 
 
 class AuditPending(models.Model):
-    """Events committed but not chained yet: the linker's work queue (rows come and go)."""
+    """Events committed but not chained yet: the linker's work queue (rows come and go).
+
+    Filled by an AFTER INSERT trigger on the event table (migration 0004), emptied by the linker.
+    """
 
     event_id = models.BigIntegerField(primary_key=True)
 

@@ -1,10 +1,11 @@
 """Writes to the audit trail. ``record()`` is the only way an audit event comes into being.
 
-``record()`` inserts the event (and its place in the linker's queue) in the caller's transaction
-and takes no lock. ``chain_link_pending()`` appends the hash-chain links for everything committed
-so far, one linker at a time (serialized on the chain-head row): every second from the periodic
-task ``audit.link``, and on demand before verification, exports and anchors. Why the chain is not
-extended inside the caller's transaction: docs/decisions/004-audit-chain-linked-after-commit.md.
+``record()`` inserts the event in the caller's transaction and takes no lock; a database trigger
+puts it in the linker's queue (``AuditPending``, migration 0004). ``chain_link_pending()``
+appends the hash-chain links for everything committed so far, one linker at a time (serialized
+on the chain-head row): every second from the periodic task ``audit.link``, and on demand before
+verification, exports and anchors. Why the chain is not extended inside the caller's
+transaction: docs/decisions/004-audit-chain-linked-after-commit.md.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def record(
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
     back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
-    no lock and costs two INSERTs; the event joins the hash chain within about a second of the
+    no lock and costs one INSERT (a trigger queues it for the linker); the event joins the hash chain within about a second of the
     commit (``chain_link_pending``). No savepoint: if the insert fails, the whole surrounding
     transaction must roll back, so a change can never commit without its event.
     """
@@ -120,7 +121,6 @@ def record(
             request_id=_clip(request_id_var.get(), 64),
             client_address=_clip(client_ip_var.get(), 45),
         )
-        AuditPending.objects.create(event_id=event.position)
     return event
 
 

@@ -14,7 +14,12 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 
-from apps.audit.guard import TABLES, install_append_only_guard, remove_append_only_guard
+from apps.audit.guard import (
+    TABLES,
+    install_append_only_guard,
+    install_enqueue_trigger,
+    remove_append_only_guard,
+)
 
 
 @contextmanager
@@ -54,6 +59,7 @@ def tamper(sql: str, params: tuple = ()) -> None:
             for table in TABLES:
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
             install_append_only_guard(connection, TABLES)  # back to ENABLE ALWAYS
+            install_enqueue_trigger(connection)
         else:
             remove_append_only_guard(connection, TABLES)
             cursor.execute(sql, params)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.models import AuditChainHead, AuditEvent, AuditLink
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.services import chain_link_pending, record
 
 TABLES = ["audit_auditevent", "audit_auditlink"]
@@ -87,10 +88,26 @@ def test_triggers_are_enabled_always():
         )
         rows = cursor.fetchall()
     assert rows == [
-        (table, f"{table}_{name}", "A")
-        for table in TABLES
-        for name in ("no_delete", "no_truncate", "no_update")
+        ("audit_auditevent", "audit_auditevent_enqueue", "A"),
+        *[
+            (table, f"{table}_{name}", "A")
+            for table in TABLES
+            for name in ("no_delete", "no_truncate", "no_update")
+        ],
     ]
+
+
+@pytest.mark.django_db
+def test_every_inserted_event_is_queued_by_the_database():
+    # even one that bypasses record() cannot stay out of the linker's queue
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(time=timezone.now(), actor_kind="system", action="auth.login")
+            for _ in range(3)
+        ]
+    )
+    assert AuditPending.objects.count() == 3
+    assert chain_link_pending() == 3
 
 
 @pytest.mark.django_db

@@ -182,7 +182,7 @@ def fill_chain_to(target: int) -> float:
 
     from apps.audit.chain import event_hash as link_hash
     from apps.audit.chain import normalize_json
-    from apps.audit.models import AuditChainHead, AuditEvent, AuditLink
+    from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
     from apps.audit.services import _lock_chain_head
 
     started = time.perf_counter()
@@ -228,6 +228,7 @@ def fill_chain_to(target: int) -> float:
             AuditEvent.objects.bulk_create(events)
             AuditLink.objects.bulk_create(links)
         AuditChainHead.objects.filter(pk=1).update(position=seq, hash=prev_hash)
+        AuditPending.objects.all().delete()  # the trigger queued them; they are linked already
     return time.perf_counter() - started
 
 
@@ -334,6 +335,11 @@ def write_report(report_dir: Path, results: dict) -> Path:
         "`chain_verify()` (the code behind `manage.py audit_verify`) streams every row "
         "(`values_list(...).iterator()`, server-side cursor) and recomputes each SHA-256.",
         "",
+        f"- Machine load (1-minute load average) {results['load_before']} before and "
+        f"{results['load_after']} after the run: the writers are CPU-bound in Python (the "
+        "database mostly waits for its clients), so figures on a shared machine move with its "
+        "load; compare them with the reference commit rates above, taken in the same run.",
+        "",
         "Engine throughput with auditing on vs off is measured by the engine benchmark "
         "(docs/benchmarks/engine.md), not here.",
         "",
@@ -355,6 +361,7 @@ def run(report_dir: Path) -> dict:
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}",
+        "load_before": round(os.getloadavg()[0], 2),
     }
     with _ScratchDatabase():
         results["database"] = _postgres_version()
@@ -371,6 +378,7 @@ def run(report_dir: Path) -> dict:
             raise RuntimeError(f"chain forked under concurrency: {after_append.summary()}")
         results["fill_seconds"] = fill_chain_to(VERIFY_EVENTS)
         results["verify"] = measure_verify()
+    results["load_after"] = round(os.getloadavg()[0], 2)
     results["report"] = str(write_report(report_dir, results))
     print(
         f"audit: append {results['append']['events_per_second']:,.0f} events/s with "

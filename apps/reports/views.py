@@ -10,6 +10,7 @@ from apps.audit.services import Actor
 from apps.common.pages import paginate, role_required, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
+from apps.reports.selectors import sla_report
 
 
 @role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
@@ -48,4 +49,24 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
         lambda: engine_services.incident_retry(incident_id=incident_id, actor=actor),
         success=f"Incident {incident_id}: the step is scheduled again.",
         back=reverse("reports:incidents"),
+    )
+
+
+@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+def sla(request: HttpRequest) -> HttpResponse:
+    from apps.common.errors import FlowgateError
+    from apps.reports.apis import parse_since
+
+    process_key = request.GET.get("process", "").strip()
+    try:
+        since = parse_since(request.GET.get("since"))
+    except FlowgateError as exc:
+        from django.contrib import messages
+
+        messages.error(request, exc.message)
+        since = None
+    return render(
+        request,
+        "reports/sla.html",
+        {"report": sla_report(process_key=process_key, since=since), "process_key": process_key},
     )

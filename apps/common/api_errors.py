@@ -124,7 +124,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         message = str(exc.detail) if isinstance(exc.detail, str) else str(exc.default_detail)
         if isinstance(exc, exceptions.Throttled):
-            wait = max(1, math.ceil(exc.wait or 1))
+            wait = max(1, math.ceil(getattr(exc, "wait", None) or 1))
             headers["Retry-After"] = str(wait)
             message = f"Too many requests: retry in {wait} second{'s' if wait != 1 else ''}."
         elif isinstance(exc, exceptions.NotFound) and message == str(exc.default_detail):
@@ -193,7 +193,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     try:  # the page must render even when the database is the thing that broke
-        html = render_to_string("500.html", {"request_id": request_id}, request=request)
+        html: str = render_to_string("500.html", {"request_id": request_id}, request=request)
     except Exception:
         logger.exception("500.html could not be rendered")
         html = "<!doctype html><title>Server error</title><h1>Something went wrong</h1>"

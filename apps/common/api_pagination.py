@@ -6,7 +6,7 @@ DRF itself is still loading (``apps.common.api`` re-exports them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import exceptions, filters
@@ -100,7 +100,7 @@ class OrderingFilter(filters.OrderingFilter):
         return [(name, name) for name in fields]
 
     def remove_invalid_fields(
-        self, queryset: Any, fields: Sequence[str], view: Any, request: Any
+        self, queryset: Any, fields: Iterable[str], view: Any, request: Any
     ) -> list[str]:
         allowed = {name for name, _ in self.get_valid_fields(queryset, view)}
         if not allowed:

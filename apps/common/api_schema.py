@@ -99,7 +99,7 @@ class FlowgateAutoSchema(AutoSchema):
             return super()._get_paginator() if self._is_paginated_get() else None
         if getattr(self.view, "pagination_class", None) is None and self.method == "GET":
             # Plain APIView: list answers follow the API-wide convention (default pagination).
-            pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+            pagination_class: Any = api_settings.DEFAULT_PAGINATION_CLASS
             return pagination_class() if pagination_class else None
         return super()._get_paginator()
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
+from apps.common.context import bound
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
@@ -550,7 +551,8 @@ def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
     executed = 0
     limit = _settings_int("FLOWGATE_INLINE_CHAIN_LIMIT", 50)
     while job is not None and executed < limit:
-        job = _job_execute(job, worker_id=worker_id, execute=execute)
+        with bound(instance_id=job.instance_id):
+            job = _job_execute(job, worker_id=worker_id, execute=execute)
         executed += 1
     if job is not None:  # chain limit reached: hand the rest to the broker
         with transaction.atomic():

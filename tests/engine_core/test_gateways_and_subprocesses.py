@@ -34,10 +34,14 @@ def test_exclusive_gateway_with_missing_variable_is_a_runtime_error():
 def test_exclusive_gateway_without_a_matching_condition_is_a_runtime_error():
     r = runner("inclusive.bpmn")  # has a default: never stuck
     assert r.start({"wants_email": False, "wants_sms": False}).effects().status == "running"
-    xml = fixture("exclusive.bpmn").replace(b' default="to_small"', b"").replace(
-        b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small"/>',
-        b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small">'
-        b"<bpmn:conditionExpression>amount &lt; 0</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    xml = (
+        fixture("exclusive.bpmn")
+        .replace(b' default="to_small"', b"")
+        .replace(
+            b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small"/>',
+            b'<bpmn:sequenceFlow id="to_small" sourceRef="amount_check" targetRef="end_small">'
+            b"<bpmn:conditionExpression>amount &lt; 0</bpmn:conditionExpression></bpmn:sequenceFlow>",
+        )
     )
     strict = ProcessRunner(compile_bpmn(xml).spec_json)
     with pytest.raises(WorkflowRuntimeError, match="No conditions satisfied") as info:

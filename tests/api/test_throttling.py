@@ -73,3 +73,9 @@ def test_a_malformed_rate_is_a_configuration_error(settings):
     settings.FLOWGATE_API_WRITE_RATE = "lots"
     with pytest.raises(ImproperlyConfigured, match="FLOWGATE_API_WRITE_RATE"):
         WriteRateThrottle()
+
+
+def test_without_the_setting_the_rate_is_120_per_minute(settings):
+    del settings.FLOWGATE_API_WRITE_RATE
+    throttle = WriteRateThrottle()
+    assert (throttle.num_requests, throttle.duration) == (120, 60)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import traceback
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -220,7 +221,9 @@ def _sync_jobs(
     lease = timedelta(seconds=_settings_int("FLOWGATE_JOB_LEASE_SECONDS", 60))
     jobs = []
     for index, info in enumerate(new):
-        inline = claim_for is not None and index == 0
+        # The first new job runs inline; further ones (parallel branches) too when their connector
+        # is an in-process function (no I/O to overlap), otherwise other workers take them.
+        inline = claim_for is not None and (index == 0 or _runs_in_process(info.connector))
         jobs.append(
             Job(
                 instance=instance,
@@ -248,6 +251,15 @@ def _sync_jobs(
     if instance.status == InstanceStatus.RUNNING:
         _enqueue_after_commit(j.pk for j in created if j.status == JobStatus.PENDING)
     return claimed
+
+
+def _runs_in_process(connector_name: str) -> bool:
+    from apps.connectors.registry import FunctionConnector, get
+
+    try:
+        return isinstance(get(connector_name), FunctionConnector)
+    except NotFound:
+        return False
 
 
 def _sync_timers(instance: ProcessInstance, timers) -> None:
@@ -547,22 +559,25 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
 def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
     """Claim a job, run its connector outside any lock, apply the result; then run the next job
     of the same instance inline (no broker hop). Returns the number of jobs executed."""
-    job = job_claim(job_id=job_id, worker_id=worker_id)
+    first = job_claim(job_id=job_id, worker_id=worker_id)
+    queue: deque[Job] = deque([first] if first is not None else [])
     executed = 0
     limit = _settings_int("FLOWGATE_INLINE_CHAIN_LIMIT", 50)
-    while job is not None and executed < limit:
+    while queue and executed < limit:
+        job = queue.popleft()
         with bound(instance_id=job.instance_id):
-            job = _job_execute(job, worker_id=worker_id, execute=execute)
+            queue.extend(_job_execute(job, worker_id=worker_id, execute=execute))
         executed += 1
-    if job is not None:  # chain limit reached: hand the rest to the broker
+    if queue:  # chain limit reached: hand the rest to the broker
         with transaction.atomic():
-            Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id).update(
-                status=JobStatus.PENDING,
-                attempts=job.attempts - 1,
-                lease_expires_at=None,
-                enqueued_at=timezone.now(),
-            )
-            _enqueue_after_commit([job.pk])
+            for job in queue:
+                Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id).update(
+                    status=JobStatus.PENDING,
+                    attempts=job.attempts - 1,
+                    lease_expires_at=None,
+                    enqueued_at=timezone.now(),
+                )
+            _enqueue_after_commit([job.pk for job in queue])
     return executed
 
 
@@ -586,7 +601,8 @@ def _execute_connector(job: Job) -> dict:
     return result
 
 
-def _job_execute(job: Job, *, worker_id: str, execute=None) -> Job | None:
+def _job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
+    """Run one claimed job; returns the jobs its result created that this worker claimed."""
     from apps.common.errors import NotFound as UnknownConnector
     from apps.connectors.base import BusinessError, ConnectorError
 
@@ -600,10 +616,10 @@ def _job_execute(job: Job, *, worker_id: str, execute=None) -> Job | None:
         _job_failed(
             job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack=""
         )
-        return None
+        return []
     except UnknownConnector as exc:
         _job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
-        return None
+        return []
     except Exception as exc:
         _job_failed(
             job,
@@ -612,7 +628,7 @@ def _job_execute(job: Job, *, worker_id: str, execute=None) -> Job | None:
             permanent=False,
             stack=traceback.format_exc(limit=20),
         )
-        return None
+        return []
     return _job_complete(job, worker_id=worker_id, result=result)
 
 
@@ -635,11 +651,11 @@ def _lock_job_for_result(job: Job, worker_id: str) -> tuple[ProcessInstance, Job
     return instance, current
 
 
-def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
+def _job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
     with transaction.atomic():
         locked = _lock_job_for_result(job, worker_id)
         if locked is None:
-            return None
+            return []
         instance, current = locked
         handle = _load(instance)
         try:
@@ -648,7 +664,7 @@ def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
             current.status = JobStatus.CANCELLED
             current.finished_at = timezone.now()
             current.save(update_fields=["status", "finished_at"])
-            return None
+            return []
         except (core.ExpressionError, core.EngineError) as exc:
             transaction.set_rollback(True)
             failed = f"The result could not be applied: {exc}"
@@ -672,16 +688,16 @@ def _job_complete(job: Job, *, worker_id: str, result: dict) -> Job | None:
             advance = _persist(
                 instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, step_event=event
             )
-            return advance.claimed_jobs[0] if advance.claimed_jobs else None
+            return advance.claimed_jobs
     _job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
-    return None
+    return []
 
 
-def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: str) -> Job | None:
+def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: str) -> list[Job]:
     with transaction.atomic():
         locked = _lock_job_for_result(job, worker_id)
         if locked is None:
-            return None
+            return []
         instance, current = locked
         handle = _load(instance)
         caught = handle.fail_service_task(current.task_id, error_code=error_code, message=message)
@@ -707,7 +723,7 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
                 },
             )
             advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
-            return advance.claimed_jobs[0] if advance.claimed_jobs else None
+            return advance.claimed_jobs
     _job_failed(
         job,
         worker_id=worker_id,
@@ -716,7 +732,7 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
         stack="",
         kind="business_error",
     )
-    return None
+    return []
 
 
 def _open_incident(

@@ -56,3 +56,33 @@ def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as
     assert end_events == 1  # the deployed diagram, not the blank template
     assert canvas.get_attribute("data-xml-url") == "/designer/Process_1/xml/"
     assert page.js_errors == []
+
+
+def test_flash_messages_are_announced_dismissible_and_accessible(page, login_as, axe_check):
+    from tests.e2e.test_task_flow import PROCESS
+
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/")
+    page.get_by_label("Upload a BPMN file").set_input_files(
+        files=[{"name": "expense.bpmn", "mimeType": "application/xml", "buffer": PROCESS.encode()}]
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Deploy", exact=True).click()
+
+    assert urlsplit(page.url).path == "/designer/expense/"
+    alert = page.locator(".fg-messages .alert")
+    assert alert.inner_text().strip() == "Deployed expense version 1."
+    assert alert.get_attribute("role") == "status"
+    assert page.locator(".fg-messages").get_attribute("aria-live") == "polite"
+    assert "alert-success" in alert.get_attribute("class")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert axe_check(page) == []
+    # The uploaded file has no diagram layout: the designer lays it out and keeps our attributes.
+    assert "arranged the elements automatically" in page.inner_text("#designer-problems")
+    xml = page.evaluate("() => window.FlowgateDesigner.getXml()")
+    assert "<bpmndi:BPMNShape" in xml and 'bpmnElement="Explain"' in xml
+    assert 'flowgate:candidateGroups="approver"' in xml
+    assert '<flowgate:form>{"type": "default"' in xml
+
+    alert.get_by_role("button", name="Dismiss message").click()
+    alert.wait_for(state="detached")

@@ -8,6 +8,7 @@
 //   #designer-problems     (optional, created if missing) role="status" list of problems
 //   [data-designer-action="validate|deploy|download|open"]   toolbar buttons
 // Events dispatched on the canvas element: designer:ready, designer:validated, designer:deployed.
+import { layoutProcess } from "bpmn-auto-layout";
 import Modeler from "bpmn-js/lib/Modeler";
 import {
   BpmnPropertiesPanelModule,
@@ -127,10 +128,19 @@ export async function mountDesigner(canvasEl) {
 
   const getXml = async () => (await modeler.saveXML({ format: true })).xml;
 
-  const importXml = async (xml) => {
+  const importXml = async (source) => {
+    // A file without diagram interchange (no BPMNDiagram: generated or written by hand) runs
+    // fine but cannot be drawn: lay it out first.
+    const needsLayout = !/<([\w-]+:)?BPMNPlane[\s>]/.test(source);
+    const xml = needsLayout ? await layoutProcess(source) : source;
     const { warnings } = await modeler.importXML(xml);
     modeler.get("canvas").zoom("fit-viewport", "auto");
-    if (warnings.length) {
+    if (needsLayout) {
+      problems.show({
+        kind: "info",
+        title: "This file had no diagram layout; Flowgate arranged the elements automatically.",
+      });
+    } else if (warnings.length) {
       problems.show({
         kind: "info",
         title: `The diagram was opened with ${warnings.length} warning(s).`,

@@ -20,6 +20,7 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 
 AUDIT_PERMISSIONS = [IsAuthenticated, HasRole(Role.AUDITOR, Role.ADMIN)]
+BIGINT_MAX = 2**63 - 1
 
 
 class FilterSerializer(serializers.Serializer):
@@ -39,9 +40,9 @@ class FilterSerializer(serializers.Serializer):
         help_text="An action (`task.completed`) or a group ending in a dot (`task.`).",
     )
     process_key = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    instance_id = serializers.IntegerField(required=False, min_value=1)
-    task_id = serializers.IntegerField(required=False, min_value=1)
-    job_id = serializers.IntegerField(required=False, min_value=1)
+    instance_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    task_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    job_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     date_from = serializers.DateField(required=False, help_text="First day (inclusive), UTC.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), UTC.")
     q = serializers.CharField(
@@ -246,7 +247,7 @@ class ExportApi(ApiView):
             (200, "application/json"): OpenApiResponse(
                 EventSerializer(many=True),
                 description="A JSON array of events",
-                examples=[OpenApiExample("JSON", value=[EVENT_EXAMPLE])],
+                examples=[OpenApiExample("JSON", value=EVENT_EXAMPLE)],
             ),
         },
     )

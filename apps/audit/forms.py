@@ -7,6 +7,8 @@ from django import forms
 from apps.audit.actions import AuditAction
 from apps.audit.selectors import AuditFilter
 
+BIGINT_MAX = 2**63 - 1
+
 ACTOR_KIND_CHOICES = [
     ("", "Any kind"),
     ("user", "User"),
@@ -32,9 +34,11 @@ class AuditFilterForm(forms.Form):
     actor_kind = forms.ChoiceField(required=False, choices=ACTOR_KIND_CHOICES)
     action = forms.ChoiceField(required=False, choices=action_choices)
     process_key = forms.CharField(required=False, max_length=255, label="Process key")
-    instance_id = forms.IntegerField(required=False, min_value=1, label="Instance id")
-    task_id = forms.IntegerField(required=False, min_value=1, label="Task id")
-    job_id = forms.IntegerField(required=False, min_value=1, label="Job id")
+    instance_id = forms.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX, label="Instance id"
+    )
+    task_id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, label="Task id")
+    job_id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, label="Job id")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -83,7 +83,7 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
         qs = qs.filter(job_id=filters.job_id)
     if filters.date_from is not None:
         qs = qs.filter(time__gte=_day_start(filters.date_from))
-    if filters.date_to is not None:
+    if filters.date_to is not None and filters.date_to < dt.date.max:
         qs = qs.filter(time__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
     if filters.q:
         text = filters.q.strip()
@@ -103,7 +103,7 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
             | Q(_before_text__icontains=text)
             | Q(_after_text__icontains=text)
         )
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             number = int(text)
             match |= (
                 Q(position=number)

@@ -199,3 +199,33 @@ def test_schema_documents_the_audit_endpoints(auditor):
     assert response.status_code == 200
     paths = json.loads(response.content)["paths"]
     assert {"/api/v1/audit/events/", "/api/v1/audit/verify/", "/api/v1/audit/export/"} <= set(paths)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "²"},
+        {"q": "99999999999999999999999"},
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+        {"actor": "x" * 255, "process_key": "'; DROP TABLE audit_auditevent; --"},
+    ],
+)
+def test_odd_but_valid_filters_answer_200(auditor, trail, params):
+    response = auditor.get(EVENTS, params)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"instance_id": str(2**63)}, "instance_id"),
+        ({"task_id": "0"}, "task_id"),
+        ({"date_from": "2026-13-01"}, "date_from"),
+        ({"date_from": "2026-02-02", "date_to": "2026-02-01"}, "date_to"),
+        ({"q": "a\x00b"}, "q"),
+    ],
+)
+def test_invalid_filters_are_400(auditor, trail, params, field):
+    response = auditor.get(EVENTS, params)
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == [field]

@@ -115,6 +115,7 @@ def test_a_missing_diagram_opens_the_executable_blank_template(page):
     assert 'isExecutable="true"' in xml
     assert 'id="StartEvent_1"' in xml
     assert 'id="Start"' not in xml
+    assert '<bpmn:process id="expense" name="New process" isExecutable="true">' in xml
     assert page.locator(".bjs-powered-by").count() == 1  # bpmn.io licence watermark kept
     assert page.js_errors == []
 

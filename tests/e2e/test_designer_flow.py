@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,7 +39,8 @@ def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as
     page.get_by_role("button", name="Deploy").click()
     problems.get_by_text("Deployed version 1.").wait_for()
     version = ProcessVersion.objects.get()
-    assert version.definition.key == "Process_1"
+    key = version.definition.key
+    assert re.fullmatch(r"Process_[0-9a-z]{6,10}", key)  # a fresh id per new diagram
     assert version.number == 1
     assert 'isExecutable="true"' in version.xml
 
@@ -46,15 +48,15 @@ def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as
     problems.get_by_text("No changes: version 1 is already deployed.").wait_for()
     assert ProcessVersion.objects.count() == 1
 
-    page.goto("/designer/Process_1/")
+    page.goto(f"/designer/{key}/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
-    assert urlsplit(page.url).path == "/designer/Process_1/"
+    assert urlsplit(page.url).path == f"/designer/{key}/"
     end_events = page.evaluate(
         "() => window.FlowgateDesigner.modeler.get('elementRegistry')"
         ".filter(e => e.type === 'bpmn:EndEvent').length"
     )
     assert end_events == 1  # the deployed diagram, not the blank template
-    assert canvas.get_attribute("data-xml-url") == "/designer/Process_1/xml/"
+    assert canvas.get_attribute("data-xml-url") == f"/designer/{key}/xml/"
     assert page.js_errors == []
 
 

@@ -52,11 +52,16 @@ function loadFormEditor(canvasEl) {
   return formEditorLoading;
 }
 
+/** A fresh process id, so that two new diagrams never deploy as versions of one process. */
+function newProcessKey() {
+  const random = new Uint32Array(2);
+  window.crypto.getRandomValues(random);
+  return `Process_${[...random].map((n) => n.toString(36)).join("").slice(0, 10)}`;
+}
+
 export function blankDiagram({ key, name } = {}) {
-  let xml = blankXml;
-  if (key && ID_PATTERN.test(key) && key !== "Start") {
-    xml = xml.replaceAll('"Process_1"', `"${key}"`);
-  }
+  const processKey = key && ID_PATTERN.test(key) && key !== "Start" ? key : newProcessKey();
+  let xml = blankXml.replaceAll('"Process_1"', `"${processKey}"`);
   if (name) {
     const escaped = name
       .replaceAll("&", "&amp;")

@@ -1,7 +1,10 @@
 """SQL that makes the audit tables append-only, per database vendor.
 
-Used by migrations 0002 (events) and 0003 (chain links), and by the test-suite helper that empties
-the database between transactional tests. Changing what gets installed needs a new migration.
+Used by migrations 0002 (events), 0003 (chain links) and 0004 (the linker's queue trigger), and
+by the test-suite helper that empties the database between transactional tests. Changing what
+gets installed needs a new migration. On SQLite, a migration that makes Django rebuild one of
+these tables (most field changes) drops its triggers: such a migration must call the install
+functions again afterwards, as 0003 does.
 """
 
 from __future__ import annotations

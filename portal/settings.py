@@ -292,6 +292,8 @@ if PRODUCTION and not FLOWGATE_SECRET_KEYS:
     )
 AUDIT_ANCHOR_PATH = env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl"))
 FLOWGATE_DEMO_ALLOWED = not PRODUCTION
+# Turning the audit trail off exists only to measure its cost (make bench); never in production.
+FLOWGATE_AUDIT_ENABLED = True if PRODUCTION else env.bool("FLOWGATE_AUDIT_ENABLED", default=True)
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 # HTTP connector: largest response body accepted (bigger -> permanent error).
 FLOWGATE_HTTP_MAX_RESPONSE_BYTES = env.int("FLOWGATE_HTTP_MAX_RESPONSE_BYTES", default=1024 * 1024)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -102,26 +103,28 @@ def record(
     """
     action = AuditAction(action)
     actor = actor or Actor.system("flowgate")
+    fields: dict[str, Any] = dict(
+        time=timezone.now(),
+        actor_kind=actor.kind,
+        actor_id=_clip(actor.id, 64),
+        actor_label=_clip(actor.label, 255),
+        on_behalf_of=_clip(on_behalf_of, 255),
+        action=action.value,
+        process_key=_clip(process_key, 255),
+        version_id=None if version_id is None else int(version_id),
+        instance_id=None if instance_id is None else int(instance_id),
+        task_id=None if task_id is None else int(task_id),
+        job_id=None if job_id is None else int(job_id),
+        before=normalize_json(before),
+        after=normalize_json(after),
+        data=normalize_json(data or {}),
+        request_id=_clip(request_id_var.get(), 64),
+        client_address=_clip(client_ip_var.get(), 45),
+    )
+    if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
+        return AuditEvent(**fields)
     with transaction.atomic(savepoint=False):
-        event = AuditEvent.objects.create(
-            time=timezone.now(),
-            actor_kind=actor.kind,
-            actor_id=_clip(actor.id, 64),
-            actor_label=_clip(actor.label, 255),
-            on_behalf_of=_clip(on_behalf_of, 255),
-            action=action.value,
-            process_key=_clip(process_key, 255),
-            version_id=None if version_id is None else int(version_id),
-            instance_id=None if instance_id is None else int(instance_id),
-            task_id=None if task_id is None else int(task_id),
-            job_id=None if job_id is None else int(job_id),
-            before=normalize_json(before),
-            after=normalize_json(after),
-            data=normalize_json(data or {}),
-            request_id=_clip(request_id_var.get(), 64),
-            client_address=_clip(client_ip_var.get(), 45),
-        )
-    return event
+        return AuditEvent.objects.create(**fields)
 
 
 # --- the chain ------------------------------------------------------------------------------------

@@ -215,7 +215,12 @@ class ProcessWebhooksApi(APIView):
             .select_related("definition")
             .order_by("-id")
         )
-        return Response(WebhookOutput(hooks, many=True, context={"request": request}).data)
+        from apps.common.api_pagination import Pagination
+
+        paginator = Pagination()
+        page = paginator.paginate_queryset(hooks, request, view=self)
+        serializer = WebhookOutput(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(serializer.data)
 
     @extend_schema(
         request=WebhookInput,

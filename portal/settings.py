@@ -277,6 +277,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Several resources have a `status`; name each choice set after its resource.
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "apps.engine.models.InstanceStatus",
+        "TaskStatusEnum": "apps.inbox.models.TaskStatus",
+        "TokenStatusEnum": ["active", "revoked", "expired"],
+    },
 }
 # Off by default under tests: ids repeat across rolled-back tests, so counters would leak between
 # them; the throttling tests set a rate explicitly.

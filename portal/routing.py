@@ -1,3 +1,9 @@
 """Websocket routes. Each app that has a consumer adds its route here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.inbox.live import InboxConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/inbox/", InboxConsumer.as_asgi()),
+]

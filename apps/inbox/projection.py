@@ -12,6 +12,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
+from apps.inbox.live import publish_task_changed
 from apps.inbox.models import HumanTask, TaskStatus
 
 
@@ -38,6 +39,7 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         task.status = TaskStatus.CANCELLED
         task.completed_at = now
         task.save(update_fields=["status", "completed_at"])
+        publish_task_changed(task)
     created = []
     for task_id, info in waiting.items():
         if (
@@ -64,6 +66,7 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
             requested_by_id=instance.started_by_id,
         )
         _grant_task_access(task, instance)
+        publish_task_changed(task)
         record(
             AuditAction.TASK_CREATED,
             actor=actor,

@@ -12,6 +12,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
+from apps.inbox.live import publish_task_changed
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.inbox.validation import form_errors
 
@@ -35,6 +36,7 @@ def _lock(task_id: int, user) -> tuple:
 
 
 def _audit(action: AuditAction, task: HumanTask, actor: Actor, **extra) -> None:
+    publish_task_changed(task)
     record(
         action,
         actor=actor,

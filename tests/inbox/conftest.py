@@ -1,0 +1,1 @@
+from tests.engine.conftest import deploy  # noqa: F401 - shared fixture

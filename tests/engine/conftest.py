@@ -43,3 +43,27 @@ def run_jobs(instance, *, worker_id: str = "test-worker", max_rounds: int = 50) 
         for job_id in pending:
             executed += services.job_run(job_id=job_id, worker_id=worker_id)
     return executed
+
+
+@pytest.fixture
+def test_connectors():
+    """The recording test connectors (tests/support/connectors.py), for this test only."""
+    from tests.support import connectors
+
+    names = connectors.register_all()
+    yield connectors
+    connectors.unregister_all(names)
+
+
+@pytest.fixture
+def local_connectors():
+    """Register ``{name: function}`` connectors for one test; removed afterwards."""
+    from tests.support import connectors
+
+    registered: list[str] = []
+
+    def add(functions: dict) -> None:
+        registered.extend(connectors.register_all(functions))
+
+    yield add
+    connectors.unregister_all(registered)

@@ -13,7 +13,6 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.common.errors import NotFound
 from apps.connectors.base import BusinessError
-from apps.connectors.registry import function
 from apps.engine import services
 from apps.engine.models import (
     InstanceStatus,
@@ -32,14 +31,17 @@ SYSTEM = Actor.system("test")
 CORE_BPMN = Path(__file__).resolve().parents[1] / "engine_core" / "bpmn"
 
 
-@function("payments")
 def payments(inputs, context):
     raise BusinessError("CARD_DECLINED", "card declined by the bank")
 
 
-@function("report")
 def report(inputs, context):
     return {"reported": True}
+
+
+@pytest.fixture(autouse=True)
+def _event_connectors(local_connectors):
+    local_connectors({"payments": payments, "report": report})
 
 
 def deploy_core(name: str):

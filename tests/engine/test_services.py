@@ -9,7 +9,6 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.connectors.base import ConnectorError
-from apps.connectors.registry import function
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
 from apps.inbox import services as inbox
@@ -24,7 +23,6 @@ SYSTEM = Actor.system("test")
 CALLS: dict[str, int] = {}
 
 
-@function("unit_flaky")
 def unit_flaky(inputs, context):
     CALLS[context.idempotency_key] = CALLS.get(context.idempotency_key, 0) + 1
     if CALLS[context.idempotency_key] <= int(inputs.get("fail_times", 1)):
@@ -32,9 +30,13 @@ def unit_flaky(inputs, context):
     return {"calls": CALLS[context.idempotency_key]}
 
 
-@function("unit_permanent")
 def unit_permanent(inputs, context):
     raise ConnectorError("400 Bad Request: account unknown", permanent=True)
+
+
+@pytest.fixture(autouse=True)
+def _unit_connectors(local_connectors):
+    local_connectors({"unit_flaky": unit_flaky, "unit_permanent": unit_permanent})
 
 
 def _actions(instance_id: int) -> list[str]:

@@ -15,7 +15,7 @@ SYSTEM = Actor.system("test")
 
 
 @pytest.fixture
-def fast_recovery(settings):
+def fast_recovery(settings, test_connectors):
     settings.FLOWGATE_JOB_LEASE_SECONDS = 4
     settings.FLOWGATE_JOB_LOST_AFTER_SECONDS = 3
     settings.FLOWGATE_JOB_RETRY_BASE_SECONDS = 0.2

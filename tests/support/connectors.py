@@ -1,7 +1,8 @@
-"""Connectors used by the engine's integration tests. They run inside a real worker process, so
+"""Connectors used by the engine's tests. They run inside a real worker process, so
 they report through Redis (the test reads it back): every call is recorded with its idempotency key.
 
-Loaded in the worker with FLOWGATE_CONNECTOR_MODULES=tests.support.connectors.
+The worker loads them with FLOWGATE_CONNECTOR_MODULES=tests.support.worker_connectors; in the
+test process the ``test_connectors`` fixture registers them for one test and removes them after.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 import redis
 
 from apps.connectors.base import BusinessError, ConnectorError
-from apps.connectors.registry import function
+from apps.connectors.registry import FunctionConnector, register, unregister
 
 CALLS_KEY = "flowgate:test:calls"
 
@@ -51,7 +52,6 @@ def _record(inputs, context, name: str) -> int:
     return int(client.incr(f"flowgate:test:attempts:{name}:{context.idempotency_key}"))
 
 
-@function("test_record", label="Test: record the call")
 def test_record(inputs, context):
     """Records the call and echoes its inputs; sleeps `sleep` seconds first when given."""
     if inputs.get("sleep"):
@@ -60,7 +60,6 @@ def test_record(inputs, context):
     return {**inputs, "recorded": True}
 
 
-@function("test_flaky", label="Test: fail the first N calls")
 def test_flaky(inputs, context):
     """Fails (retryably) on the first `fail_times` calls of an activation, then succeeds."""
     seen = _record(inputs, context, "test_flaky")
@@ -69,13 +68,31 @@ def test_flaky(inputs, context):
     return {"succeeded_on": seen}
 
 
-@function("test_permanent", label="Test: always fail permanently")
 def test_permanent(inputs, context):
     _record(inputs, context, "test_permanent")
     raise ConnectorError("the remote system rejected the request (400)", permanent=True)
 
 
-@function("test_business", label="Test: raise a business error")
 def test_business(inputs, context):
     _record(inputs, context, "test_business")
     raise BusinessError(str(inputs.get("code", "CREDIT_DENIED")), "credit check failed")
+
+
+TEST_CONNECTORS = {
+    "test_record": test_record,
+    "test_flaky": test_flaky,
+    "test_permanent": test_permanent,
+    "test_business": test_business,
+}
+
+
+def register_all(functions: dict | None = None) -> list[str]:
+    functions = functions or TEST_CONNECTORS
+    for name, func in functions.items():
+        register(FunctionConnector(func, name=name))
+    return list(functions)
+
+
+def unregister_all(names) -> None:
+    for name in names:
+        unregister(name)

@@ -23,7 +23,7 @@ def worker_env(**overrides: str) -> dict[str, str]:
             "DJANGO_ENV": "test",
             "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
-            "FLOWGATE_CONNECTOR_MODULES": "tests.support.connectors",
+            "FLOWGATE_CONNECTOR_MODULES": "tests.support.worker_connectors",
             "FLOWGATE_JOB_LEASE_SECONDS": str(settings.FLOWGATE_JOB_LEASE_SECONDS),
             "FLOWGATE_JOB_RETRY_BASE_SECONDS": str(settings.FLOWGATE_JOB_RETRY_BASE_SECONDS),
             "FLOWGATE_JOB_RETRY_MAX_SECONDS": str(settings.FLOWGATE_JOB_RETRY_MAX_SECONDS),

@@ -116,6 +116,7 @@ def _persist(
     actor: Actor,
     claim_for: str | None = None,
     created: bool = False,
+    on_created=None,
     step_event: tuple[AuditAction, dict] | None = None,
 ) -> Advance:
     """Write the engine's new state and its effects. Requires: the instance row is locked."""
@@ -137,11 +138,13 @@ def _persist(
         update_fields += ["status", "ended_at"]
         finished = True
     if created:
-        instance.save()
+        instance.save()  # the INSERT carries the first state
+        if on_created is not None:
+            on_created(instance)
     else:
         instance.save(update_fields=update_fields)
 
-    claimed = _sync_jobs(instance, effects.service_tasks, now, claim_for=claim_for)
+    claimed = _sync_jobs(instance, effects.service_tasks, now, claim_for=claim_for, fresh=created)
     # Skip the projections an instance never had and does not need now (saves a query each).
     had = instance.waits
     if effects.timers or had & WAIT_TIMERS:
@@ -200,15 +203,27 @@ def _persist(
 
 
 def _sync_jobs(
-    instance: ProcessInstance, service_tasks, now: datetime, *, claim_for: str | None
+    instance: ProcessInstance,
+    service_tasks,
+    now: datetime,
+    *,
+    claim_for: str | None,
+    fresh: bool = False,
 ) -> list[Job]:
     waiting = {s.task_id: s for s in service_tasks}
-    existing = {
-        j.task_id: j
-        for j in Job.objects.filter(
-            instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
-        )
-    }
+    if fresh and not waiting:
+        return []
+    existing = (
+        {}
+        if fresh
+        else {
+            j.task_id: j
+            for j in Job.objects.filter(
+                instance=instance,
+                status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT],
+            )
+        }
+    )
     gone = [j.pk for task_id, j in existing.items() if task_id not in waiting]
     if gone:
         Job.objects.filter(pk__in=gone).update(status=JobStatus.CANCELLED, finished_at=now)
@@ -397,17 +412,18 @@ def instance_start(
             business_key=business_key,
             started_by=started_by,
         )
-        instance.state = ""
-        instance.save()
-        record(
-            AuditAction.INSTANCE_STARTED,
-            actor=actor,
-            process_key=instance.process_key,
-            version_id=version.pk,
-            instance_id=instance.pk,
-            after={"business_key": business_key, "variables": variables},
-        )
-        _persist(instance, handle, actor=actor)
+
+        def started(created: ProcessInstance) -> None:
+            record(
+                AuditAction.INSTANCE_STARTED,
+                actor=actor,
+                process_key=created.process_key,
+                version_id=version.pk,
+                instance_id=created.pk,
+                after={"business_key": business_key, "variables": variables},
+            )
+
+        _persist(instance, handle, actor=actor, created=True, on_created=started)
         if started_by is not None:
             from apps.accounts import permissions
             from apps.accounts.roles import PERM_VIEW_INSTANCE
@@ -652,36 +668,35 @@ def _lock_job_for_result(job: Job, worker_id: str) -> tuple[ProcessInstance, Job
 
 
 def _job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
+    """Apply a job's result under the instance lock, if the lease is still ours."""
     with transaction.atomic():
-        locked = _lock_job_for_result(job, worker_id)
-        if locked is None:
+        instance = instance_lock(instance_id=job.instance_id)
+        # One conditional UPDATE both checks the lease and marks the job done: the sweeper or
+        # another worker that took the job over makes it match nothing.
+        owned = Job.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
+        ).update(status=JobStatus.DONE, finished_at=timezone.now(), lease_expires_at=None)
+        if not owned:
+            logger.info("job %s: lease lost; result discarded", job.pk)
             return []
-        instance, current = locked
         handle = _load(instance)
         try:
-            handle.complete_service_task(current.task_id, result)
+            handle.complete_service_task(job.task_id, result)
         except (core.TaskNotFound, core.TaskStateError):
-            current.status = JobStatus.CANCELLED
-            current.finished_at = timezone.now()
-            current.save(update_fields=["status", "finished_at"])
+            Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
             return []
         except (core.ExpressionError, core.EngineError) as exc:
             transaction.set_rollback(True)
             failed = f"The result could not be applied: {exc}"
         else:
-            failed = ""
-            current.status = JobStatus.DONE
-            current.finished_at = timezone.now()
-            current.lease_expires_at = None
-            current.save(update_fields=["status", "finished_at", "lease_expires_at"])
             event = (
                 AuditAction.JOB_SUCCEEDED,
                 {
-                    "job_id": current.pk,
+                    "job_id": job.pk,
                     "data": {
-                        "activity_id": current.activity_id,
-                        "connector": current.connector,
-                        "attempt": current.attempts,
+                        "activity_id": job.activity_id,
+                        "connector": job.connector,
+                        "attempt": job.attempts,
                     },
                 },
             )

@@ -9,6 +9,27 @@ from pathlib import Path
 import django
 
 
+def _ensure_database(settings) -> None:
+    """Create the benchmark database on first use (make bench on a fresh machine)."""
+    import psycopg
+    from psycopg import sql
+
+    db = settings.DATABASES["default"]
+    params = {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"] or "postgres",
+    }
+    if db.get("PASSWORD"):
+        params["password"] = db["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()
@@ -18,6 +39,7 @@ def main() -> int:
     if settings.DB_VENDOR != "postgresql" or not settings.REDIS_URL:
         print("make bench needs DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
         return 2
+    _ensure_database(settings)
     call_command("migrate", verbosity=0)
     report_dir = Path(settings.BASE_DIR) / "docs" / "benchmarks"
     report_dir.mkdir(parents=True, exist_ok=True)

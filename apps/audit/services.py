@@ -127,6 +127,20 @@ def record(
         return AuditEvent.objects.create(**fields)
 
 
+def record_for_instance(
+    action: AuditAction, instance: Any, *, actor: Actor, **fields: Any
+) -> AuditEvent:
+    """``record()`` with the process, version and instance references taken from ``instance``."""
+    return record(
+        action,
+        actor=actor,
+        process_key=instance.process_key,
+        version_id=instance.version_id,
+        instance_id=instance.pk,
+        **fields,
+    )
+
+
 # --- the chain ------------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import Actor, record, record_for_instance
 from apps.common.context import bound
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
@@ -170,33 +170,27 @@ def _persist(
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
         data = {**(fields.pop("data", None) or {}), "steps": steps}
-        record(
+        record_for_instance(
             action,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             data=data,
             **fields,
         )
     elif steps and not created:
-        record(
+        record_for_instance(
             AuditAction.STEP_COMPLETED,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             data={"steps": steps},
         )
     if finished:
-        record(
+        record_for_instance(
             AuditAction.INSTANCE_COMPLETED
             if instance.status == InstanceStatus.COMPLETED
             else AuditAction.INSTANCE_CANCELLED,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             after={"status": instance.status, "variables": instance.variables},
         )
     return Advance(instance=instance, claimed_jobs=claimed)
@@ -488,12 +482,10 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
         human_tasks_sync(instance=instance, user_tasks=[], now=now, actor=actor)
-        record(
+        record_for_instance(
             AuditAction.INSTANCE_CANCELLED,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             before={"status": before},
             after={"status": instance.status},
             data={"reason": reason} if reason else None,
@@ -501,41 +493,42 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
     return instance
 
 
-def instance_suspend(*, instance_id: int, actor: Actor) -> ProcessInstance:
+def _instance_pause_or_resume(
+    *, instance_id: int, to: InstanceStatus, action: AuditAction, actor: Actor
+) -> ProcessInstance:
     with transaction.atomic():
         instance = instance_lock(instance_id=instance_id)
-        instance.transition_to(InstanceStatus.SUSPENDED)
+        before = instance.status
+        instance.transition_to(to)
         instance.save(update_fields=["status", "updated_at"])
-        record(
-            AuditAction.INSTANCE_SUSPENDED,
-            actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
-            before={"status": InstanceStatus.RUNNING},
-            after={"status": InstanceStatus.SUSPENDED},
+        if to == InstanceStatus.RUNNING:  # jobs that waited during the suspension ring again
+            pending = list(
+                instance.jobs.filter(status=JobStatus.PENDING).values_list("pk", flat=True)
+            )
+            Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
+            _enqueue_after_commit(pending)
+        record_for_instance(
+            action, instance, actor=actor, before={"status": before}, after={"status": to}
         )
     return instance
+
+
+def instance_suspend(*, instance_id: int, actor: Actor) -> ProcessInstance:
+    return _instance_pause_or_resume(
+        instance_id=instance_id,
+        to=InstanceStatus.SUSPENDED,
+        action=AuditAction.INSTANCE_SUSPENDED,
+        actor=actor,
+    )
 
 
 def instance_resume(*, instance_id: int, actor: Actor) -> ProcessInstance:
-    with transaction.atomic():
-        instance = instance_lock(instance_id=instance_id)
-        instance.transition_to(InstanceStatus.RUNNING)
-        instance.save(update_fields=["status", "updated_at"])
-        pending = list(instance.jobs.filter(status=JobStatus.PENDING).values_list("pk", flat=True))
-        Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
-        _enqueue_after_commit(pending)
-        record(
-            AuditAction.INSTANCE_RESUMED,
-            actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
-            before={"status": InstanceStatus.SUSPENDED},
-            after={"status": InstanceStatus.RUNNING},
-        )
-    return instance
+    return _instance_pause_or_resume(
+        instance_id=instance_id,
+        to=InstanceStatus.RUNNING,
+        action=AuditAction.INSTANCE_RESUMED,
+        actor=actor,
+    )
 
 
 # --- jobs --------------------------------------------------------------------------------------
@@ -723,12 +716,10 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
                 f"business error {error_code}: {message} (routed to its BPMN handler)"
             )
             current.save(update_fields=["status", "finished_at", "last_error"])
-            record(
+            record_for_instance(
                 AuditAction.JOB_FAILED,
+                instance,
                 actor=WORKER_ACTOR,
-                process_key=instance.process_key,
-                version_id=instance.version_id,
-                instance_id=instance.pk,
                 job_id=current.pk,
                 data={
                     "activity_id": current.activity_id,
@@ -761,12 +752,10 @@ def _open_incident(
         message=message,
         stack=stack,
     )
-    record(
+    record_for_instance(
         AuditAction.INCIDENT_OPENED,
+        instance,
         actor=WORKER_ACTOR,
-        process_key=instance.process_key,
-        version_id=instance.version_id,
-        instance_id=instance.pk,
         job_id=job.pk,
         data={
             "incident_id": incident.pk,
@@ -810,12 +799,10 @@ def _job_failed(
                 "enqueued_at",
             ]
         )
-        record(
+        record_for_instance(
             AuditAction.JOB_FAILED,
+            instance,
             actor=WORKER_ACTOR,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             job_id=current.pk,
             data={
                 "activity_id": current.activity_id,
@@ -921,12 +908,10 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
         incident.resolved_at = now
         incident.resolved_by = actor_user(actor)
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
-        record(
+        record_for_instance(
             AuditAction.INCIDENT_RETRIED,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             job_id=job.pk,
             data={"incident_id": incident.pk, "activity_id": incident.activity_id},
         )
@@ -974,12 +959,10 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 100) -> int:
             timer.save(update_fields=["fired_at"])
             handle = _load(instance)
             handle.fire_due_timers(max(now, timezone.now()))
-            record(
+            record_for_instance(
                 AuditAction.TIMER_FIRED,
+                instance,
                 actor=SCHEDULER_ACTOR,
-                process_key=instance.process_key,
-                version_id=instance.version_id,
-                instance_id=instance.pk,
                 data={"activity_id": timer.activity_id, "due_at": timer.due_at.isoformat()},
             )
             _persist(instance, handle, actor=SCHEDULER_ACTOR)
@@ -1069,12 +1052,10 @@ def message_correlate(
             handle = _load(instance)
             if not handle.correlate_message(name, dict(variables), correlation_key or None):
                 continue
-            record(
+            record_for_instance(
                 AuditAction.MESSAGE_CORRELATED,
+                instance,
                 actor=actor,
-                process_key=instance.process_key,
-                version_id=instance.version_id,
-                instance_id=instance.pk,
                 data={"message": name, "correlation_key": correlation_key, "variables": variables},
             )
             _persist(instance, handle, actor=actor)

@@ -11,7 +11,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import Actor, record_for_instance
 from apps.inbox.live import publish_task_changed
 from apps.inbox.models import HumanTask, TaskStatus
 
@@ -67,12 +67,10 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         )
         _grant_task_access(task, instance)
         publish_task_changed(task)
-        record(
+        record_for_instance(
             AuditAction.TASK_CREATED,
+            instance,
             actor=actor,
-            process_key=instance.process_key,
-            version_id=instance.version_id,
-            instance_id=instance.pk,
             task_id=task.pk,
             data={
                 "activity_id": task.activity_id,

@@ -9,7 +9,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import Actor, record_for_instance
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
 from apps.inbox.live import publish_task_changed
@@ -37,15 +37,7 @@ def _lock(task_id: int, user) -> tuple:
 
 def _audit(action: AuditAction, task: HumanTask, actor: Actor, **extra) -> None:
     publish_task_changed(task)
-    record(
-        action,
-        actor=actor,
-        process_key=task.process_key,
-        version_id=task.instance.version_id,
-        instance_id=task.instance_id,
-        task_id=task.pk,
-        **extra,
-    )
+    record_for_instance(action, task.instance, actor=actor, task_id=task.pk, **extra)
 
 
 def task_claim(*, task_id: int, user: User, actor: Actor) -> HumanTask:

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -13,3 +14,16 @@ TRANSPORT_ALIASES.setdefault("flowgate-fs", "apps.common.broker:Transport")
 app = Celery("flowgate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_db_connections(task=None, **kwargs) -> None:
+    """Django's per-request rule for tasks: drop a connection that is broken or older than
+    CONN_MAX_AGE, keep the others. (Celery's own fixup would close it around every task, a new
+    PostgreSQL backend per job; CELERY_DB_REUSE_MAX in settings turns that off.)"""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # runs inside the caller's transaction
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -211,6 +211,9 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Keep database connections across tasks: portal/celery.py recycles them by CONN_MAX_AGE and
+# health, as Django does per request (without this Celery reconnects around every task).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 # Rows are the truth: a message that cannot be sent now is re-sent by the sweeper, so do not block

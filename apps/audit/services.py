@@ -97,10 +97,57 @@ def record(
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
     back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
-    no lock and costs one INSERT (a trigger queues it for the linker); the event joins the hash chain within about a second of the
-    commit (``chain_link_pending``). No savepoint: if the insert fails, the whole surrounding
+    no lock and costs one INSERT (a trigger queues it for the linker); the event joins the hash
+    chain within about a second of the commit (``chain_link_pending``). No savepoint: if the insert fails, the whole surrounding
     transaction must roll back, so a change can never commit without its event.
     """
+    fields = _event_fields(
+        action,
+        actor=actor,
+        process_key=process_key,
+        version_id=version_id,
+        instance_id=instance_id,
+        task_id=task_id,
+        job_id=job_id,
+        before=before,
+        after=after,
+        data=data,
+        on_behalf_of=on_behalf_of,
+    )
+    if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
+        return AuditEvent(**fields)
+    with transaction.atomic(savepoint=False):
+        return AuditEvent.objects.create(**fields)
+
+
+def record_many(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Add several events built by ``audit_event`` in one INSERT, inside the caller's
+    transaction (same rules as ``record``)."""
+    if not events or not settings.FLOWGATE_AUDIT_ENABLED:
+        return events
+    with transaction.atomic(savepoint=False):
+        return AuditEvent.objects.bulk_create(events)
+
+
+def audit_event(action: AuditAction, **fields: Any) -> AuditEvent:
+    """An unsaved event (same arguments as ``record``), for ``record_many``; timed now."""
+    return AuditEvent(**_event_fields(action, **fields))
+
+
+def _event_fields(
+    action: AuditAction,
+    *,
+    actor: Actor | None = None,
+    process_key: str = "",
+    version_id: int | None = None,
+    instance_id: int | None = None,
+    task_id: int | None = None,
+    job_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    data: dict | None = None,
+    on_behalf_of: str = "",
+) -> dict[str, Any]:
     action = AuditAction(action)
     actor = actor or Actor.system("flowgate")
     fields: dict[str, Any] = dict(
@@ -121,10 +168,7 @@ def record(
         request_id=_clip(request_id_var.get(), 64),
         client_address=_clip(client_ip_var.get(), 45),
     )
-    if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
-        return AuditEvent(**fields)
-    with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.create(**fields)
+    return fields
 
 
 def record_for_instance(
@@ -132,6 +176,20 @@ def record_for_instance(
 ) -> AuditEvent:
     """``record()`` with the process, version and instance references taken from ``instance``."""
     return record(
+        action,
+        actor=actor,
+        process_key=instance.process_key,
+        version_id=instance.version_id,
+        instance_id=instance.pk,
+        **fields,
+    )
+
+
+def instance_event(
+    action: AuditAction, instance: Any, *, actor: Actor, **fields: Any
+) -> AuditEvent:
+    """``audit_event()`` with the references taken from ``instance`` (for ``record_many``)."""
+    return audit_event(
         action,
         actor=actor,
         process_key=instance.process_key,

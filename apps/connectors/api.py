@@ -24,6 +24,10 @@ class ConnectorListApi(ApiView):
         label = serializers.CharField()  # type: ignore[assignment]
         description = serializers.CharField(allow_blank=True)
         config_schema = serializers.JSONField(help_text="JSON Schema of the connector's inputs.")
+        transactional = serializers.BooleanField(
+            help_text="Runs inside the instance's transaction with the steps around it "
+            "(fast, local work only); otherwise outside the instance lock, with a lease."
+        )
 
     @extend_schema(
         summary="List the registered connectors",

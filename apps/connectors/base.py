@@ -66,6 +66,12 @@ class Connector(ABC):
     label: str = ""
     description: str = ""
     config_schema: dict[str, Any] = {"type": "object"}  # noqa: RUF012 (read-only by convention)
+    #: True for fast, local work with no side effects outside the process (echo, set_variables, a
+    #: pure calculation). The worker then runs it inside the instance's transaction, under its
+    #: lock, together with the steps around it: one transaction and no broker hop for a chain of
+    #: such steps (Camunda's synchronous delegates). Anything that does I/O or may be slow stays
+    #: False: it runs outside the lock, with a lease.
+    transactional: bool = False
 
     @abstractmethod
     def execute(self, inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
@@ -77,6 +83,7 @@ class Connector(ABC):
             "label": self.label or self.name,
             "description": self.description,
             "config_schema": self.config_schema,
+            "transactional": self.transactional,
         }
 
     def __repr__(self) -> str:

@@ -83,6 +83,12 @@ def get(name: str) -> Connector:
         ) from None
 
 
+def transactional_names() -> list[str]:
+    """Names of the connectors the worker may run inside an instance's transaction."""
+    _ensure_loaded()
+    return [name for name, connector in _connectors.items() if connector.transactional]
+
+
 def all_connectors() -> list[Connector]:
     _ensure_loaded()
     return sorted(_connectors.values(), key=lambda c: c.name)
@@ -92,9 +98,16 @@ class FunctionConnector(Connector):
     """A plain Python function ``(inputs, context) -> dict`` exposed as a connector."""
 
     def __init__(
-        self, func: FunctionType, *, name: str, label: str = "", schema: dict | None = None
+        self,
+        func: FunctionType,
+        *,
+        name: str,
+        label: str = "",
+        schema: dict | None = None,
+        transactional: bool = False,
     ):
         self.func = func
+        self.transactional = transactional
         self.name = name
         self.label = label or name
         self.description = inspect.cleandoc(func.__doc__ or "")
@@ -112,13 +125,18 @@ class FunctionConnector(Connector):
 
 
 def function(
-    name: str, *, label: str = "", schema: dict | None = None
+    name: str, *, label: str = "", schema: dict | None = None, transactional: bool = False
 ) -> Callable[[FunctionType], FunctionType]:
     """Decorator: register ``func(inputs: dict, context: ExecutionContext) -> dict`` as the
-    connector ``name``. The function itself is returned unchanged (still callable in tests)."""
+    connector ``name``. The function itself is returned unchanged (still callable in tests).
+    ``transactional=True`` only for fast, side-effect-free functions (see ``Connector``)."""
 
     def decorate(func: FunctionType) -> FunctionType:
-        register(FunctionConnector(func, name=name, label=label, schema=schema))
+        register(
+            FunctionConnector(
+                func, name=name, label=label, schema=schema, transactional=transactional
+            )
+        )
         return func
 
     return decorate

@@ -8,6 +8,7 @@ sent only after commit and only say "look at job N": the rows are the truth.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import traceback
@@ -18,12 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record, record_for_instance
+from apps.audit.services import Actor, instance_event, record, record_for_instance, record_many
 from apps.common.context import bound
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
@@ -61,17 +62,18 @@ def _settings_float(name: str, default: float) -> float:
 # --- enqueueing (after commit only) -------------------------------------------------------------
 
 
-def _enqueue_after_commit(job_ids: Iterable[int]) -> None:
-    ids = list(job_ids)
-    if not ids:
+def _enqueue_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
+    """Ring the doorbell for (job id, instance id) pairs once the transaction commits."""
+    pairs = list(jobs)
+    if not pairs:
         return
 
     def send() -> None:
         from apps.engine.tasks import run_job
 
-        for job_id in ids:
+        for job_id, instance_id in pairs:
             try:
-                run_job.delay(job_id)
+                run_job.delay(job_id, instance_id)
             except Exception:  # broker down: the sweeper re-enqueues from the rows
                 logger.warning("could not enqueue job %s; the sweeper will pick it up", job_id)
 
@@ -118,8 +120,15 @@ def _persist(
     created: bool = False,
     on_created=None,
     step_event: tuple[AuditAction, dict] | None = None,
+    audit_events: list | None = None,
+    active_jobs: set[str] | None = None,
 ) -> Advance:
-    """Write the engine's new state and its effects. Requires: the instance row is locked."""
+    """Write the engine's new state and its effects. Requires: the instance row is locked.
+
+    ``audit_events`` (unsaved, from a chain) already describe the steps and are written together
+    with the completion event in one INSERT. ``active_jobs`` are the task ids whose job rows are
+    pending, running or incident, when the caller knows them (saves a query).
+    """
     effects = handle.effects()
     now = timezone.now()
     instance.state = handle.dump()
@@ -137,22 +146,7 @@ def _persist(
         instance.ended_at = now
         update_fields += ["status", "ended_at"]
         finished = True
-    if created:
-        instance.save()  # the INSERT carries the first state
-        if on_created is not None:
-            on_created(instance)
-    else:
-        instance.save(update_fields=update_fields)
-
-    claimed = _sync_jobs(instance, effects.service_tasks, now, claim_for=claim_for, fresh=created)
-    # Skip the projections an instance never had and does not need now (saves a query each).
     had = instance.waits
-    if effects.timers or had & WAIT_TIMERS:
-        _sync_timers(instance, effects.timers)
-    if effects.message_waits or had & WAIT_MESSAGES:
-        _sync_subscriptions(instance, effects.message_waits)
-    if effects.user_tasks or had & WAIT_TASKS:
-        human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
     waits = (
         (WAIT_TIMERS if effects.timers else 0)
         | (WAIT_MESSAGES if effects.message_waits else 0)
@@ -160,39 +154,52 @@ def _persist(
     )
     if waits != had:
         instance.waits = waits
-        ProcessInstance.objects.filter(pk=instance.pk).update(waits=waits)
+        update_fields.append("waits")
+    if created:
+        instance.save()  # the INSERT carries the first state
+        if on_created is not None:
+            on_created(instance)
+    else:
+        instance.save(update_fields=update_fields)
 
-    steps = [
-        {"kind": e.kind, "activity_id": e.activity_id, "type": e.activity_type}
-        for e in effects.events
-        if e.kind in ("entered", "completed", "cancelled")
-    ]
+    claimed = _sync_jobs(
+        instance,
+        effects.service_tasks,
+        now,
+        claim_for=claim_for,
+        fresh=created,
+        active=active_jobs,
+    )
+    # Skip the projections an instance never had and does not need now (saves a query each).
+    if effects.timers or had & WAIT_TIMERS:
+        _sync_timers(instance, effects.timers)
+    if effects.message_waits or had & WAIT_MESSAGES:
+        _sync_subscriptions(instance, effects.message_waits)
+    if effects.user_tasks or had & WAIT_TASKS:
+        human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
+
+    events = list(audit_events) if audit_events is not None else []
+    steps = _steps(effects.events) if audit_events is None else []
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
         data = {**(fields.pop("data", None) or {}), "steps": steps}
-        record_for_instance(
-            action,
-            instance,
-            actor=actor,
-            data=data,
-            **fields,
-        )
+        events.append(instance_event(action, instance, actor=actor, data=data, **fields))
     elif steps and not created:
-        record_for_instance(
-            AuditAction.STEP_COMPLETED,
-            instance,
-            actor=actor,
-            data={"steps": steps},
+        events.append(
+            instance_event(AuditAction.STEP_COMPLETED, instance, actor=actor, data={"steps": steps})
         )
     if finished:
-        record_for_instance(
-            AuditAction.INSTANCE_COMPLETED
-            if instance.status == InstanceStatus.COMPLETED
-            else AuditAction.INSTANCE_CANCELLED,
-            instance,
-            actor=actor,
-            after={"status": instance.status, "variables": instance.variables},
+        events.append(
+            instance_event(
+                AuditAction.INSTANCE_COMPLETED
+                if instance.status == InstanceStatus.COMPLETED
+                else AuditAction.INSTANCE_CANCELLED,
+                instance,
+                actor=actor,
+                after={"status": instance.status, "variables": instance.variables},
+            )
         )
+    record_many(events)
     return Advance(instance=instance, claimed_jobs=claimed)
 
 
@@ -203,28 +210,26 @@ def _sync_jobs(
     *,
     claim_for: str | None,
     fresh: bool = False,
+    active: set[str] | None = None,
 ) -> list[Job]:
     waiting = {s.task_id: s for s in service_tasks}
     if fresh and not waiting:
         return []
-    existing = (
-        {}
-        if fresh
-        else {
-            j.task_id: j
-            for j in Job.objects.filter(
-                instance=instance,
-                status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT],
-            )
-        }
-    )
-    gone = [j.pk for task_id, j in existing.items() if task_id not in waiting]
+    live = [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+    if fresh:
+        active = set()
+    elif active is None:
+        active = set(
+            Job.objects.filter(instance=instance, status__in=live).values_list("task_id", flat=True)
+        )
+    gone = [task_id for task_id in active if task_id not in waiting]
     if gone:
-        Job.objects.filter(pk__in=gone).update(status=JobStatus.CANCELLED, finished_at=now)
-        Incident.objects.filter(job_id__in=gone, status=IncidentStatus.OPEN).update(
+        gone_jobs = Job.objects.filter(instance=instance, task_id__in=gone, status__in=live)
+        Incident.objects.filter(job__in=gone_jobs, status=IncidentStatus.OPEN).update(
             status=IncidentStatus.RESOLVED, resolved_at=now
         )
-    new = [s for task_id, s in waiting.items() if task_id not in existing]
+        gone_jobs.update(status=JobStatus.CANCELLED, finished_at=now)
+    new = [s for task_id, s in waiting.items() if task_id not in active]
     if not new:
         return []
     lease = timedelta(seconds=_settings_int("FLOWGATE_JOB_LEASE_SECONDS", 60))
@@ -258,7 +263,7 @@ def _sync_jobs(
         )
     claimed = [j for j in created if j.status == JobStatus.RUNNING]
     if instance.status == InstanceStatus.RUNNING:
-        _enqueue_after_commit(j.pk for j in created if j.status == JobStatus.PENDING)
+        _enqueue_after_commit((j.pk, instance.pk) for j in created if j.status == JobStatus.PENDING)
     return claimed
 
 
@@ -506,7 +511,7 @@ def _instance_pause_or_resume(
                 instance.jobs.filter(status=JobStatus.PENDING).values_list("pk", flat=True)
             )
             Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
-            _enqueue_after_commit(pending)
+            _enqueue_after_commit((pk, instance.pk) for pk in pending)
         record_for_instance(
             action, instance, actor=actor, before={"status": before}, after={"status": to}
         )
@@ -565,16 +570,46 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
     return job
 
 
-def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
-    """Claim a job, run its connector outside any lock, apply the result; then run the next job
-    of the same instance inline (no broker hop). Returns the number of jobs executed."""
-    first = job_claim(job_id=job_id, worker_id=worker_id)
-    queue: deque[Job] = deque([first] if first is not None else [])
-    executed = 0
+def job_run(*, job_id: int, worker_id: str, execute=None, instance_id: int | None = None) -> int:
+    """Run a job and what follows it in the same instance, without a broker hop between steps.
+
+    A job whose connector is transactional runs inside the instance's transaction, together with
+    every transactional step it leads to (``_job_chain``). Any other job is claimed with a lease,
+    run outside the lock, and its result applied afterwards (``_job_execute``). Successors this
+    worker claimed are run the same way, up to FLOWGATE_INLINE_CHAIN_LIMIT jobs. Returns the
+    number of jobs executed.
+    """
     limit = _settings_int("FLOWGATE_INLINE_CHAIN_LIMIT", 50)
+    executed = 0
+    queue: deque[Job] = deque()
+    if instance_id is None:
+        instance_id = Job.objects.filter(pk=job_id).values_list("instance_id", flat=True).first()
+        if instance_id is None:
+            return 0
+    with bound(instance_id=instance_id):
+        chained = _job_chain(job_id, instance_id, worker_id=worker_id, execute=execute, limit=limit)
+    if chained is not None:
+        executed, claimed = chained
+        queue.extend(claimed)
+    else:
+        first = job_claim(job_id=job_id, worker_id=worker_id)
+        queue.extend([first] if first is not None else [])
     while queue and executed < limit:
         job = queue.popleft()
         with bound(instance_id=job.instance_id):
+            chained = _job_chain(
+                job.pk,
+                job.instance_id,
+                worker_id=worker_id,
+                execute=execute,
+                limit=limit - executed,
+                owned=job,
+            )
+            if chained is not None:
+                count, claimed = chained
+                executed += count
+                queue.extend(claimed)
+                continue
             queue.extend(_job_execute(job, worker_id=worker_id, execute=execute))
         executed += 1
     if queue:  # chain limit reached: hand the rest to the broker
@@ -586,8 +621,250 @@ def job_run(*, job_id: int, worker_id: str, execute=None) -> int:
                     lease_expires_at=None,
                     enqueued_at=timezone.now(),
                 )
-            _enqueue_after_commit([job.pk for job in queue])
+            _enqueue_after_commit([(job.pk, job.instance_id) for job in queue])
     return executed
+
+
+class _ChainAbort(Exception):
+    """The engine could not apply a result inside a chain: undo it all, redo step by step."""
+
+
+def _claim_in_transaction(
+    job_id: int, instance_id: int, *, worker_id: str, names: list[str], owned: Job | None
+) -> Job | None:
+    """Mark a transactional job done for this transaction (its outcome commits with it).
+
+    One UPDATE ... RETURNING, so that the claim costs one round trip: a due pending job (or one
+    whose lease expired), or the job this worker already holds (``owned``, same attempt).
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    marks = ", ".join(["%s"] * len(names))
+    table = Job._meta.db_table
+    params: list[Any]
+    if owned is None:
+        condition = "((status = %s AND run_after <= %s) OR (status = %s AND lease_expires_at < %s))"
+        params = [JobStatus.PENDING, now, JobStatus.RUNNING, now]
+        attempts = "attempts + 1"
+    else:
+        condition = "status = %s AND locked_by = %s AND attempts = %s"
+        params = [JobStatus.RUNNING, worker_id, owned.attempts]
+        attempts = "attempts"
+    sql = (
+        f"UPDATE {table} SET status = %s, attempts = {attempts}, locked_by = %s, "  # noqa: S608
+        f"finished_at = %s, lease_expires_at = NULL "
+        f"WHERE id = %s AND instance_id = %s AND connector IN ({marks}) AND {condition} "
+        "RETURNING task_id, activity_id, connector, inputs, attempts, max_attempts"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [JobStatus.DONE, worker_id, now, job_id, instance_id, *names, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    task_id, activity_id, connector_name, inputs, attempts_now, max_attempts = row
+    return Job(
+        pk=job_id,
+        instance_id=instance_id,
+        task_id=task_id,
+        activity_id=activity_id,
+        connector=connector_name,
+        inputs=json.loads(inputs) if isinstance(inputs, str) else inputs,
+        status=JobStatus.DONE,
+        attempts=attempts_now,
+        max_attempts=max_attempts,
+        locked_by=worker_id,
+    )
+
+
+def _job_chain(
+    job_id: int,
+    instance_id: int,
+    *,
+    worker_id: str,
+    execute=None,
+    limit: int,
+    owned: Job | None = None,
+) -> tuple[int, list[Job]] | None:
+    """Run a transactional job, and every transactional step it leads to, in one transaction
+    under the instance lock: one load, one save, one commit for the whole chain.
+
+    Returns (jobs executed, non-transactional jobs this worker claimed to run next), or None
+    when the job is not one for this path (not transactional, not due, or the engine could not
+    apply a result here): the caller then takes the lease path, one step per transaction.
+
+    A step that fails is recorded like any failed job (retry with backoff, or an incident) and the
+    chain goes on with the other branches. Each step has its Job row and audit event, as if it had
+    run on its own; a crash before the commit undoes the whole chain, and the job runs again.
+    """
+    from apps.connectors.registry import transactional_names
+
+    names = transactional_names()
+    if not names or (owned is not None and owned.connector not in names):
+        return None
+    try:
+        with transaction.atomic():
+            instance = instance_lock(instance_id=instance_id)
+            if instance.status != InstanceStatus.RUNNING:
+                return None
+            first = _claim_in_transaction(
+                job_id, instance_id, worker_id=worker_id, names=names, owned=owned
+            )
+            if first is None:
+                return None
+            return _run_chain(instance, first, worker_id=worker_id, execute=execute, limit=limit)
+    except _ChainAbort:
+        return None
+
+
+def _run_chain(
+    instance: ProcessInstance, first: Job, *, worker_id: str, execute, limit: int
+) -> tuple[int, list[Job]]:
+    from apps.connectors.registry import transactional_names
+
+    names = set(transactional_names())
+    handle = _load(instance)
+    # Every waiting service task has an active job row (each save syncs them); the first job's
+    # row is done now. ``active`` ends as the tasks whose rows stay pending/running/incident.
+    active = {s.task_id for s in handle.service_tasks()} - {first.task_id}
+    finished: set[str] = set()
+    events: list = []
+    queue: deque[Job] = deque([first])
+    executed = 0
+    while queue:
+        job = queue.popleft()
+        executed += 1
+        seen = len(handle.events)
+        outcome = _chain_step(instance, handle, job, execute=execute, events=events)
+        if outcome is None:  # failed: the row now says pending (retry) or incident
+            active.add(job.task_id)
+            continue
+        finished.add(job.task_id)
+        action, data = outcome
+        data["steps"] = _steps(handle.events[seen:])
+        events.append(
+            instance_event(action, instance, actor=WORKER_ACTOR, job_id=job.pk, data=data)
+        )
+        if executed + len(queue) >= limit:
+            continue
+        fresh = [
+            s
+            for s in handle.service_tasks()
+            if s.connector in names
+            and s.task_id not in active
+            and s.task_id not in finished
+            and all(q.task_id != s.task_id for q in queue)
+        ][: limit - executed - len(queue)]
+        queue.extend(_insert_chained_jobs(instance, fresh, worker_id=worker_id))
+    advance = _persist(
+        instance,
+        handle,
+        actor=WORKER_ACTOR,
+        claim_for=worker_id,
+        audit_events=events,
+        active_jobs=active,
+    )
+    return executed, advance.claimed_jobs
+
+
+def _steps(activity_events) -> list[dict]:
+    return [
+        {"kind": e.kind, "activity_id": e.activity_id, "type": e.activity_type}
+        for e in activity_events
+        if e.kind in ("entered", "completed", "cancelled")
+    ]
+
+
+def _insert_chained_jobs(instance: ProcessInstance, infos, *, worker_id: str) -> list[Job]:
+    """Rows for the next steps of a chain, written as done: they commit only with the outcome."""
+    if not infos:
+        return []
+    now = timezone.now()
+    jobs = Job.objects.bulk_create(
+        [
+            Job(
+                instance=instance,
+                task_id=info.task_id,
+                activity_id=info.activity_id,
+                connector=info.connector,
+                inputs=info.inputs,
+                max_attempts=max(1, int(info.max_attempts or 1)),
+                run_after=now,
+                status=JobStatus.DONE,
+                attempts=1,
+                locked_by=worker_id,
+                created_at=now,
+                finished_at=now,
+            )
+            for info in infos
+        ]
+    )
+    if any(j.pk is None for j in jobs):  # backends without RETURNING
+        by_task = dict(
+            Job.objects.filter(
+                instance=instance, task_id__in=[j.task_id for j in jobs]
+            ).values_list("task_id", "pk")
+        )
+        for job in jobs:
+            job.pk = by_task[job.task_id]
+    return jobs
+
+
+def _chain_step(
+    instance: ProcessInstance, handle: core.Instance, job: Job, *, execute, events: list
+) -> tuple[AuditAction, dict] | None:
+    """Run one step of a chain: the connector, then its result into ``handle``. Returns the audit
+    event of a success, None after recording a failure (``events``, the chain's unwritten audit
+    events, are written first, to keep the trail in order). Engine errors abort the chain."""
+    from apps.common.errors import NotFound as UnknownConnector
+    from apps.connectors.base import BusinessError, ConnectorError
+
+    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
+        record_many(events)
+        events.clear()
+        _job_failure_apply(
+            instance, job, message=message, permanent=permanent, stack=stack, kind=kind
+        )
+
+    data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
+    try:
+        result = (execute or _execute_connector)(job)
+    except BusinessError as exc:
+        try:
+            caught = handle.fail_service_task(
+                job.task_id, error_code=exc.error_code, message=exc.message
+            )
+        except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
+            raise _ChainAbort from None
+        if not caught:
+            failed(
+                f"Business error '{exc.error_code}' has no matching error event: {exc.message}",
+                permanent=True,
+                kind="business_error",
+            )
+            return None
+        job.last_error = (
+            f"business error {exc.error_code}: {exc.message} (routed to its BPMN handler)"
+        )
+        job.save(update_fields=["last_error"])
+        routed = {**data, "error_code": exc.error_code, "message": exc.message, "routed": True}
+        return AuditAction.JOB_FAILED, routed
+    except ConnectorError as exc:
+        failed(exc.message, permanent=exc.permanent)
+        return None
+    except UnknownConnector as exc:
+        failed(exc.message, permanent=True)
+        return None
+    except Exception as exc:
+        failed(
+            f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            stack=traceback.format_exc(limit=20),
+        )
+        return None
+    try:
+        handle.complete_service_task(job.task_id, result)
+    except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
+        raise _ChainAbort from None
+    return AuditAction.JOB_SUCCEEDED, data
 
 
 def _execute_connector(job: Job) -> dict:
@@ -775,54 +1052,71 @@ def _job_failed(
         if locked is None:
             return
         instance, current = locked
-        exhausted = current.attempts >= current.max_attempts
-        current.last_error = message[:4000]
-        current.lease_expires_at = None
-        current.locked_by = ""
-        if permanent or exhausted:
-            current.status = JobStatus.INCIDENT
-            current.finished_at = timezone.now()
-        else:
-            current.status = JobStatus.PENDING
-            current.run_after = timezone.now() + timedelta(
-                seconds=retry_delay_seconds(current.attempts)
-            )
-            current.enqueued_at = None
-        current.save(
-            update_fields=[
-                "status",
-                "last_error",
-                "lease_expires_at",
-                "locked_by",
-                "finished_at",
-                "run_after",
-                "enqueued_at",
-            ]
+        _job_failure_apply(
+            instance, current, message=message, permanent=permanent, stack=stack, kind=kind
         )
-        record_for_instance(
-            AuditAction.JOB_FAILED,
-            instance,
-            actor=WORKER_ACTOR,
-            job_id=current.pk,
-            data={
-                "activity_id": current.activity_id,
-                "attempt": current.attempts,
-                "message": message[:500],
-                "permanent": permanent,
-                "will_retry": current.status == JobStatus.PENDING,
-            },
+
+
+def _job_failure_apply(
+    instance: ProcessInstance,
+    current: Job,
+    *,
+    message: str,
+    permanent: bool,
+    stack: str,
+    kind: str = "job_failed",
+) -> None:
+    """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
+    Requires: the instance row is locked."""
+    exhausted = current.attempts >= current.max_attempts
+    current.last_error = message[:4000]
+    current.lease_expires_at = None
+    current.locked_by = ""
+    if permanent or exhausted:
+        current.status = JobStatus.INCIDENT
+        current.finished_at = timezone.now()
+    else:
+        current.status = JobStatus.PENDING
+        current.finished_at = None
+        current.run_after = timezone.now() + timedelta(
+            seconds=retry_delay_seconds(current.attempts)
         )
-        if current.status == JobStatus.INCIDENT:
-            if not permanent and kind == "job_failed":
-                message = f"Failed {current.attempts} of {current.max_attempts} attempts; last error: {message}"
-            _open_incident(instance, current, message=message, stack=stack, kind=kind)
+        current.enqueued_at = None
+    current.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "lease_expires_at",
+            "locked_by",
+            "finished_at",
+            "run_after",
+            "enqueued_at",
+        ]
+    )
+    record_for_instance(
+        AuditAction.JOB_FAILED,
+        instance,
+        actor=WORKER_ACTOR,
+        job_id=current.pk,
+        data={
+            "activity_id": current.activity_id,
+            "attempt": current.attempts,
+            "message": message[:500],
+            "permanent": permanent,
+            "will_retry": current.status == JobStatus.PENDING,
+        },
+    )
+    if current.status == JobStatus.INCIDENT:
+        if not permanent and kind == "job_failed":
+            message = f"Failed {current.attempts} of {current.max_attempts} attempts; last error: {message}"
+        _open_incident(instance, current, message=message, stack=stack, kind=kind)
 
 
 def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
     """Recover work: expired leases (worker died) and due jobs whose Celery message was lost."""
     now = timezone.now()
     lost_after = timedelta(seconds=_settings_int("FLOWGATE_JOB_LOST_AFTER_SECONDS", 30))
-    requeued: list[int] = []
+    requeued: list[tuple[int, int]] = []
     expired = 0
     with transaction.atomic():
         for job in (
@@ -860,7 +1154,7 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
                     "last_error",
                 ]
             )
-            requeued.append(job.pk)
+            requeued.append((job.pk, job.instance_id))
         due = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
@@ -870,10 +1164,10 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
             )
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - lost_after))
             .order_by("run_after")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "instance_id")[:limit]
         )
         if due:
-            Job.objects.filter(pk__in=due).update(enqueued_at=now)
+            Job.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
             requeued.extend(due)
         _enqueue_after_commit(requeued)
     return {"expired_leases": expired, "enqueued": len(requeued)}
@@ -916,7 +1210,7 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
             data={"incident_id": incident.pk, "activity_id": incident.activity_id},
         )
         if instance.status == InstanceStatus.RUNNING:
-            _enqueue_after_commit([job.pk])
+            _enqueue_after_commit([(job.pk, instance.pk)])
     return incident
 
 

@@ -11,8 +11,10 @@ from apps.engine import services
 
 
 @shared_task(name="engine.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_job(job_id: int) -> int:
-    return services.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+def run_job(job_id: int, instance_id: int | None = None) -> int:
+    return services.job_run(
+        job_id=job_id, instance_id=instance_id, worker_id=f"{socket.gethostname()}:{os.getpid()}"
+    )
 
 
 @shared_task(name="engine.sweep_jobs", ignore_result=True)

@@ -62,8 +62,8 @@ def local_connectors():
 
     registered: list[str] = []
 
-    def add(functions: dict) -> None:
-        registered.extend(connectors.register_all(functions))
+    def add(functions: dict, *, transactional: bool = False) -> None:
+        registered.extend(connectors.register_all(functions, transactional=transactional))
 
     yield add
     connectors.unregister_all(registered)

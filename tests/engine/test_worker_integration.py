@@ -48,8 +48,15 @@ def test_a_real_worker_runs_automatic_instances_to_completion(deploy, fast_recov
     assert ProcessInstance.objects.get(pk=ids[5]).variables["prepared"] == 5
 
 
-def test_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(deploy, fast_recovery):
-    version = deploy("two_calls.bpmn")
+@pytest.mark.parametrize(
+    "model",
+    [
+        "two_calls.bpmn",  # connector outside the lock, with a lease
+        "two_calls_tx.bpmn",  # transactional connector: both calls in one transaction
+    ],
+)
+def test_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(deploy, fast_recovery, model):
+    version = deploy(model)
     first = WorkerProcess(concurrency=2, name="doomed").start()
     ids = [
         services.instance_start(version=version, variables={"sleep": 0.02}, actor=SYSTEM).pk

@@ -78,18 +78,29 @@ def test_business(inputs, context):
     raise BusinessError(str(inputs.get("code", "CREDIT_DENIED")), "credit check failed")
 
 
+def test_record_tx(inputs, context):
+    """``test_record`` registered as transactional: it runs inside the instance's transaction."""
+    if inputs.get("sleep"):
+        time.sleep(float(inputs["sleep"]))
+    _record(inputs, context, "test_record_tx")
+    return {**inputs, "recorded": True}
+
+
 TEST_CONNECTORS = {
     "test_record": test_record,
     "test_flaky": test_flaky,
     "test_permanent": test_permanent,
     "test_business": test_business,
 }
+TRANSACTIONAL_TEST_CONNECTORS = {"test_record_tx": test_record_tx}
 
 
-def register_all(functions: dict | None = None) -> list[str]:
-    functions = functions or TEST_CONNECTORS
+def register_all(functions: dict | None = None, *, transactional: bool = False) -> list[str]:
+    if functions is None:
+        register_all(TRANSACTIONAL_TEST_CONNECTORS, transactional=True)
+        return [*register_all(TEST_CONNECTORS), *TRANSACTIONAL_TEST_CONNECTORS]
     for name, func in functions.items():
-        register(FunctionConnector(func, name=name))
+        register(FunctionConnector(func, name=name, transactional=transactional))
     return list(functions)
 
 

@@ -471,16 +471,7 @@ class Instance:
             if isinstance(spec, FlowgateUserTask) and task.state == TaskState.READY:
                 user_tasks.append(self._user_task_info(task))
             elif isinstance(spec, FlowgateServiceTask) and task.state == TaskState.STARTED:
-                service_tasks.append(
-                    ServiceTaskInfo(
-                        task_id=str(task.id),
-                        activity_id=spec.bpmn_id,
-                        name=spec.bpmn_name or spec.bpmn_id,
-                        connector=spec.connector or "",
-                        inputs=copy.deepcopy(task.internal_data.get("fg_inputs", {})),
-                        max_attempts=spec.max_attempts,
-                    )
-                )
+                service_tasks.append(_service_task_info(task))
         return Effects(
             status=self._status(),
             variables=self.variables(),
@@ -491,6 +482,19 @@ class Instance:
             events=tuple(self._events),
             messages_sent=tuple(self._sent),
         )
+
+    def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:
+        """The service tasks waiting for a result: ``effects().service_tasks`` without the rest."""
+        return tuple(
+            _service_task_info(task)
+            for task in self._all_tasks()
+            if task.state == TaskState.STARTED and isinstance(task.task_spec, FlowgateServiceTask)
+        )
+
+    @property
+    def events(self) -> tuple[ActivityEvent, ...]:
+        """The activity events of every operation on this handle so far, oldest first."""
+        return tuple(self._events)
 
     def variables(self) -> dict[str, Any]:
         wf = self._wf
@@ -706,6 +710,18 @@ class Instance:
                     key = None if value is None else str(value)
                 result.append(MessageWaitInfo(str(task.id), owner.bpmn_id, definition.name, key))
         return result
+
+
+def _service_task_info(task: Any) -> ServiceTaskInfo:
+    spec = task.task_spec
+    return ServiceTaskInfo(
+        task_id=str(task.id),
+        activity_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        connector=spec.connector or "",
+        inputs=copy.deepcopy(task.internal_data.get("fg_inputs", {})),
+        max_attempts=spec.max_attempts,
+    )
 
 
 def _encode_default(value: Any) -> Any:

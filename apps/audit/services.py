@@ -37,6 +37,7 @@ from apps.audit.selectors import (
     last_position,
 )
 from apps.common.context import client_ip_var, request_id_var
+from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
 
 ACTOR_KINDS = frozenset({"user", "token", "system", "anonymous"})
@@ -126,7 +127,8 @@ def record_many(events: list[AuditEvent]) -> list[AuditEvent]:
     if not events or not settings.FLOWGATE_AUDIT_ENABLED:
         return events
     with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.bulk_create(events)
+        insert_rows(events)
+    return events
 
 
 def audit_event(action: AuditAction, **fields: Any) -> AuditEvent:

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -24,8 +25,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, instance_event, record, record_for_instance, record_many
+from apps.audit.services import Actor, instance_event, record_for_instance, record_many
 from apps.common.context import bound
+from apps.common.db import insert_rows, update_row
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
@@ -91,24 +93,34 @@ class Advance:
     claimed_jobs: list[Job]
 
 
-_LOCKED_FIELDS = [f.name for f in ProcessInstance._meta.concrete_fields] + ["version__checksum"]
+@cache
+def _lock_sql(vendor: str) -> str:
+    """The instance row with its version's checksum (the runner cache key), locked."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(f"i.{qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
+    version_table = ProcessVersion._meta.db_table
+    sql = (
+        f"SELECT {columns}, v.{qn('checksum')} AS version_checksum "  # noqa: S608
+        f"FROM {qn(ProcessInstance._meta.db_table)} i "
+        f"INNER JOIN {qn(version_table)} v ON v.{qn('id')} = i.{qn('version_id')} "
+        f"WHERE i.{qn('id')} = %s"
+    )
+    return sql + (" FOR UPDATE OF i" if connection.features.has_select_for_update_of else "")
 
 
 def instance_lock(*, instance_id: int) -> ProcessInstance:
-    """Lock and return an instance row. Must be called inside ``transaction.atomic``."""
-    try:
-        return (
-            ProcessInstance.objects.select_for_update(of=("self",))
-            .select_related("version")
-            .only(*_LOCKED_FIELDS)
-            .get(pk=instance_id)
-        )
-    except ProcessInstance.DoesNotExist:
-        raise NotFound(f"Process instance {instance_id} does not exist.") from None
+    """Lock and return an instance row (with ``version_checksum``). Must be called inside
+    ``transaction.atomic``. Raw SQL: every engine step starts here, and compiling the ORM query
+    cost as much as running it."""
+    rows = list(ProcessInstance.objects.raw(_lock_sql(connection.vendor), [instance_id]))
+    if not rows:
+        raise NotFound(f"Process instance {instance_id} does not exist.")
+    return rows[0]
 
 
 def _load(instance: ProcessInstance) -> core.Instance:
-    return runner_for_version(instance.version_id, instance.version.checksum).load(instance.state)
+    checksum = getattr(instance, "version_checksum", None) or instance.version.checksum
+    return runner_for_version(instance.version_id, checksum).load(instance.state)
 
 
 def _persist(
@@ -155,12 +167,13 @@ def _persist(
     if waits != had:
         instance.waits = waits
         update_fields.append("waits")
+    events: list = []
     if created:
-        instance.save()  # the INSERT carries the first state
+        insert_rows([instance])  # the INSERT carries the first state
         if on_created is not None:
-            on_created(instance)
+            events.append(on_created(instance))
     else:
-        instance.save(update_fields=update_fields)
+        update_row(instance, update_fields)
 
     claimed = _sync_jobs(
         instance,
@@ -178,7 +191,7 @@ def _persist(
     if effects.user_tasks or had & WAIT_TASKS:
         human_tasks_sync(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
 
-    events = list(audit_events) if audit_events is not None else []
+    events.extend(audit_events or ())
     steps = _steps(effects.events) if audit_events is None else []
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
@@ -254,13 +267,7 @@ def _sync_jobs(
                 enqueued_at=None if inline else now,
             )
         )
-    created = Job.objects.bulk_create(jobs)
-    if any(j.pk is None for j in created):  # backends without RETURNING
-        created = list(
-            Job.objects.filter(instance=instance, task_id__in=[j.task_id for j in jobs]).order_by(
-                "id"
-            )
-        )
+    created = insert_rows(jobs)
     claimed = [j for j in created if j.status == JobStatus.RUNNING]
     if instance.status == InstanceStatus.RUNNING:
         _enqueue_after_commit((j.pk, instance.pk) for j in created if j.status == JobStatus.PENDING)
@@ -412,13 +419,11 @@ def instance_start(
             started_by=started_by,
         )
 
-        def started(created: ProcessInstance) -> None:
-            record(
+        def started(created: ProcessInstance):
+            return instance_event(
                 AuditAction.INSTANCE_STARTED,
+                created,
                 actor=actor,
-                process_key=created.process_key,
-                version_id=version.pk,
-                instance_id=created.pk,
                 after={"business_key": business_key, "variables": variables},
             )
 
@@ -778,7 +783,7 @@ def _insert_chained_jobs(instance: ProcessInstance, infos, *, worker_id: str) ->
     if not infos:
         return []
     now = timezone.now()
-    jobs = Job.objects.bulk_create(
+    jobs = insert_rows(
         [
             Job(
                 instance=instance,
@@ -797,15 +802,7 @@ def _insert_chained_jobs(instance: ProcessInstance, infos, *, worker_id: str) ->
             for info in infos
         ]
     )
-    if any(j.pk is None for j in jobs):  # backends without RETURNING
-        by_task = dict(
-            Job.objects.filter(
-                instance=instance, task_id__in=[j.task_id for j in jobs]
-            ).values_list("task_id", "pk")
-        )
-        for job in jobs:
-            job.pk = by_task[job.task_id]
-    return jobs
+    return list(jobs)
 
 
 def _chain_step(

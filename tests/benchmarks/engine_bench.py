@@ -104,6 +104,8 @@ def _start_workers(count: int, audit: bool) -> list[subprocess.Popen]:
                     "WARNING",
                     "--concurrency",
                     "1",
+                    "--pool",
+                    os.environ.get("BENCH_POOL", "prefork"),
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",

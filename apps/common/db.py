@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
@@ -19,15 +19,19 @@ from django.db.models.fields import AutoFieldMixin
 M = TypeVar("M", bound=models.Model)
 
 
+def _qn(name: str | None) -> str:
+    return connection.ops.quote_name(cast(str, name))
+
+
 @cache
 def _insert_plan(model: type[models.Model], vendor: str) -> tuple[str, str, list, models.Field]:
     opts = model._meta
     pk = opts.pk
     fields = [f for f in opts.concrete_fields if not isinstance(f, AutoFieldMixin)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    head = f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) VALUES "  # noqa: S608
+    columns = ", ".join(_qn(f.column) for f in fields)
+    head = f"INSERT INTO {_qn(opts.db_table)} ({columns}) VALUES "  # noqa: S608
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return head, row, fields, pk
+    return head, row, fields, cast(models.Field, pk)
 
 
 def insert_rows(objs: Sequence[M]) -> Sequence[M]:
@@ -45,7 +49,7 @@ def insert_rows(objs: Sequence[M]) -> Sequence[M]:
     with connection.cursor() as cursor:
         if connection.features.can_return_rows_from_bulk_insert:
             sql = head + ", ".join([row] * len(objs))
-            sql += f" RETURNING {connection.ops.quote_name(pk.column)}"
+            sql += f" RETURNING {_qn(pk.column)}"
             cursor.execute(sql, [value for values in rows for value in values])
             for obj, (value,) in zip(objs, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, value)
@@ -62,11 +66,11 @@ def insert_rows(objs: Sequence[M]) -> Sequence[M]:
 @cache
 def _update_plan(model: type[models.Model], names: tuple[str, ...], vendor: str):
     opts = model._meta
-    fields = [opts.get_field(name) for name in names]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    fields = [cast(models.Field, opts.get_field(name)) for name in names]
+    assignments = ", ".join(f"{_qn(f.column)} = %s" for f in fields)
     sql = (
-        f"UPDATE {connection.ops.quote_name(opts.db_table)} SET {assignments} "  # noqa: S608
-        f"WHERE {connection.ops.quote_name(opts.pk.column)} = %s"
+        f"UPDATE {_qn(opts.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {_qn(cast(models.Field, opts.pk).column)} = %s"
     )
     return sql, fields
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -96,7 +96,10 @@ class Advance:
 @cache
 def _lock_sql(vendor: str) -> str:
     """The instance row with its version's checksum (the runner cache key), locked."""
-    qn = connection.ops.quote_name
+
+    def qn(name: str | None) -> str:
+        return connection.ops.quote_name(cast(str, name))
+
     columns = ", ".join(f"i.{qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
     version_table = ProcessVersion._meta.db_table
     sql = (

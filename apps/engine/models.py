@@ -44,6 +44,12 @@ class ProcessInstance(models.Model):
         default=0,
         help_text="Bit set of what the instance waits on: 1 timers, 2 messages, 4 user tasks",
     )
+    called_versions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Called process key -> version id, where a call activity follows the latest "
+        "version and a newer one than the deployed spec embeds was current at start",
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -123,7 +123,24 @@ def instance_lock(*, instance_id: int) -> ProcessInstance:
 
 def _load(instance: ProcessInstance) -> core.Instance:
     checksum = getattr(instance, "version_checksum", None) or instance.version.checksum
-    return runner_for_version(instance.version_id, checksum).load(instance.state)
+    runner = runner_for_version(instance.version_id, checksum, instance.called_versions or None)
+    return runner.load(instance.state)
+
+
+def _called_versions_now(version: ProcessVersion) -> dict[str, int]:
+    """For call activities bound to the latest version: the called versions newer than those the
+    deployed spec embeds. An instance keeps what it started with."""
+    keys = version.metadata.get("called_latest") or []
+    if not keys:
+        return {}
+    embedded = version.metadata.get("called_versions") or {}
+    latest: dict[str, tuple[int, int]] = {}
+    for key, pk, number in ProcessVersion.objects.filter(
+        definition__key__in=keys, status=VersionStatus.DEPLOYED
+    ).values_list("definition__key", "pk", "number"):
+        if key not in latest or number > latest[key][1]:
+            latest[key] = (pk, number)
+    return {key: pk for key, (pk, _) in latest.items() if embedded.get(key) != pk}
 
 
 def _persist(
@@ -409,8 +426,9 @@ def instance_start(
         raise InvalidInput(
             "The business key is limited to 200 characters.", code="invalid_business_key"
         )
-    runner = runner_for(version)
+    called = _called_versions_now(version)
     try:
+        runner = runner_for(version, called)
         handle = runner.start(dict(variables), start_event_id=start_event_id, message=message)
     except (core.ExpressionError, core.EngineError) as exc:
         raise Unprocessable(f"The process could not start: {exc}", code="start_failed") from None
@@ -420,6 +438,7 @@ def instance_start(
             process_key=version.definition.key,
             business_key=business_key,
             started_by=started_by,
+            called_versions=called,
         )
 
         def started(created: ProcessInstance):

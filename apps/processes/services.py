@@ -17,6 +17,11 @@ from apps.engine.core.xml import parse_xml
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+#: A call activity's binding: None = the latest deployed version when an instance starts;
+#: a number = that version (``flowgate:calledVersion``, or Camunda's calledElementBinding).
+Binding = int | None
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,9 @@ def _as_bytes(xml: bytes | str) -> bytes:
     return data
 
 
-def _read_header(data: bytes) -> tuple[str, str, list[str]]:
-    """(process key, name, called process keys) from the safely parsed XML."""
+def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
+    """(process key, name, {called process key: binding}, binding problems) from the safely
+    parsed XML."""
     try:
         root = parse_xml(data)
     except core.UnsafeXmlError as exc:
@@ -62,43 +68,121 @@ def _read_header(data: bytes) -> tuple[str, str, list[str]]:
     if not key:
         raise Unprocessable("The process element has no id.", code="invalid_bpmn")
     local = {p.get("id") for p in processes}
-    called = sorted(
-        {
-            (el.get("calledElement") or "").strip()
-            for el in root.iter(f"{{{BPMN_NS}}}callActivity")
-            if el.get("calledElement") and el.get("calledElement") not in local
-        }
+    called, problems = _called_bindings(root, local)
+    return key, (chosen.get("name") or "").strip(), called, problems
+
+
+def _called_bindings(root, local: set) -> tuple[dict[str, Binding], list[dict]]:
+    """Which version each call activity calls: ``flowgate:calledVersion="3"``, or Camunda's
+    ``calledElementBinding`` = latest (the default) | deployment (the version deployed now) |
+    version (with ``calledElementVersion``)."""
+    bindings: dict[str, Binding] = {}
+    problems: list[dict] = []
+    for activity in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        key = (activity.get("calledElement") or "").strip()
+        if not key or key in local:
+            continue
+        element = activity.get("id")
+        pinned = activity.get(f"{{{FLOWGATE_NS}}}calledVersion")
+        binding = (activity.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or "latest").strip()
+        if pinned is None and binding == "version":
+            pinned = activity.get(f"{{{CAMUNDA_NS}}}calledElementVersion")
+        number: Binding = None
+        if pinned is not None:
+            if not pinned.strip().isdigit() or int(pinned) < 1:
+                problems.append(
+                    {
+                        "element_id": element,
+                        "code": "invalid_called_version",
+                        "message": f"The called version must be a version number (1, 2, ...), "
+                        f"not '{pinned}'.",
+                    }
+                )
+                continue
+            number = int(pinned)
+        elif binding == "deployment":
+            number = _latest_number(key)
+        elif binding != "latest":
+            problems.append(
+                {
+                    "element_id": element,
+                    "code": "invalid_called_version",
+                    "message": f"calledElementBinding '{binding}' is not supported: use latest, "
+                    "deployment or version.",
+                }
+            )
+            continue
+        if key in bindings and bindings[key] != number:
+            problems.append(
+                {
+                    "element_id": element,
+                    "code": "conflicting_called_versions",
+                    "message": f"Two call activities call process '{key}' in different versions; "
+                    "one process can call one version of it.",
+                }
+            )
+            continue
+        bindings[key] = number
+    return bindings, problems
+
+
+def _latest_number(key: str) -> int | None:
+    return (
+        ProcessVersion.objects.filter(definition__key=key, status=VersionStatus.DEPLOYED)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
     )
-    return key, (chosen.get("name") or "").strip(), called
 
 
-def _called_xml(keys: list[str]) -> dict[str, bytes]:
-    """XML of the latest deployed version of each called process (pinned at deploy time)."""
-    found: dict[str, bytes] = {}
-    for key in keys:
+def _called_versions(bindings: dict[str, Binding]) -> tuple[dict[str, ProcessVersion], list[dict]]:
+    """The deployed version each binding names now (a missing latest version is reported by the
+    compiler, which knows the call activity's id)."""
+    found: dict[str, ProcessVersion] = {}
+    problems: list[dict] = []
+    for key, number in bindings.items():
+        versions = ProcessVersion.objects.filter(
+            definition__key=key, status=VersionStatus.DEPLOYED
+        ).only("pk", "xml", "number")
         version = (
-            ProcessVersion.objects.filter(definition__key=key, status=VersionStatus.DEPLOYED)
-            .order_by("-number")
-            .only("xml")
-            .first()
+            versions.filter(number=number).first()
+            if number is not None
+            else versions.order_by("-number").first()
         )
         if version is not None:
-            found[key] = version.xml.encode("utf-8")
-    return found
+            found[key] = version
+        elif number is not None:
+            problems.append(
+                {
+                    "element_id": None,
+                    "code": "called_version_missing",
+                    "message": f"Version {number} of process '{key}' is not deployed.",
+                }
+            )
+    return found, problems
+
+
+def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
+    """Compile with the called versions; (compiled or None, problems, called versions)."""
+    called, problems = _called_versions(bindings)
+    try:
+        compiled = core.compile_bpmn(
+            data, process_id=key, called={k: v.xml.encode("utf-8") for k, v in called.items()}
+        )
+    except core.BpmnValidationError as exc:
+        return None, problems + [p.as_dict() for p in exc.problems], called
+    problems += _unknown_connectors(compiled.connectors)
+    return (None if problems else compiled), problems, called
 
 
 def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     """All modelling problems of a file, without storing anything. [] when it would deploy."""
     data = _as_bytes(xml)
     try:
-        key, _, called = _read_header(data)
+        key, _, bindings, binding_problems = _read_header(data)
     except Unprocessable as exc:
         return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
-    try:
-        compiled = core.compile_bpmn(data, process_id=key, called=_called_xml(called))
-    except core.BpmnValidationError as exc:
-        return [p.as_dict() for p in exc.problems]
-    return _unknown_connectors(compiled.connectors)
+    return binding_problems + _compile(data, key, bindings)[1]
 
 
 def _unknown_connectors(names) -> list[dict]:
@@ -123,18 +207,11 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
     can be found. A file with modelling problems is stored as a draft: check ``result.deployed``.
     """
     data = _as_bytes(xml)
-    key, name, called = _read_header(data)
+    key, name, bindings, binding_problems = _read_header(data)
     checksum = hashlib.sha256(data).hexdigest()
-    problems: list[dict] = []
-    compiled = None
-    try:
-        compiled = core.compile_bpmn(data, process_id=key, called=_called_xml(called))
-    except core.BpmnValidationError as exc:
-        problems = [p.as_dict() for p in exc.problems]
-    else:
-        problems = _unknown_connectors(compiled.connectors)
-        if problems:
-            compiled = None
+    compiled, problems, called = _compile(data, key, bindings)
+    if binding_problems:
+        compiled, problems = None, binding_problems + problems
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
@@ -171,6 +248,9 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
             "message_starts": list(compiled.message_starts),
             "connectors": sorted(compiled.connectors),
             "called_processes": list(compiled.called_process_ids),
+            # The called versions embedded now, and which calls follow the latest version.
+            "called_versions": {k: v.pk for k, v in called.items()},
+            "called_latest": sorted(k for k, number in bindings.items() if number is None),
             "user_tasks": list(compiled.user_task_ids),
         }
         version.save()

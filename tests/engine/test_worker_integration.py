@@ -48,6 +48,25 @@ def test_a_real_worker_runs_automatic_instances_to_completion(deploy, fast_recov
     assert ProcessInstance.objects.get(pk=ids[5]).variables["prepared"] == 5
 
 
+def test_a_worker_keeps_its_database_connection_across_jobs(deploy, fast_recovery):
+    version = deploy("two_calls_tx.bpmn")
+    worker = WorkerProcess(concurrency=1, name="keeper").start()
+    try:
+        ids = [
+            services.instance_start(version=version, variables={"sleep": 0}, actor=SYSTEM).pk
+            for n in range(20)
+        ]
+        wait_until(lambda: _completed(ids) == 20, timeout=90, message="20 instances to complete")
+    finally:
+        worker.stop()
+    calls = recorder.calls()
+    assert len(calls) == 40
+    # One worker process, one PostgreSQL session for all 20 tasks (Celery alone would reconnect
+    # around every task).
+    assert len({c["pid"] for c in calls}) == 1
+    assert len({c["backend_pid"] for c in calls}) == 1
+
+
 @pytest.mark.parametrize(
     "model",
     [

@@ -34,7 +34,7 @@ def reset() -> None:
         client.delete(key)
 
 
-def _record(inputs, context, name: str) -> int:
+def _record(inputs, context, name: str, **extra) -> int:
     client = _redis()
     client.rpush(
         CALLS_KEY,
@@ -46,6 +46,7 @@ def _record(inputs, context, name: str) -> int:
                 "activity": context.activity_id,
                 "attempt": context.attempt,
                 "pid": os.getpid(),
+                **extra,
             }
         ),
     )
@@ -82,7 +83,10 @@ def test_record_tx(inputs, context):
     """``test_record`` registered as transactional: it runs inside the instance's transaction."""
     if inputs.get("sleep"):
         time.sleep(float(inputs["sleep"]))
-    _record(inputs, context, "test_record_tx")
+    from django.db import connection
+
+    # Runs inside the instance's transaction: the database session it runs in is telling.
+    _record(inputs, context, "test_record_tx", backend_pid=connection.connection.info.backend_pid)
     return {**inputs, "recorded": True}
 
 

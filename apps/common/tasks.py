@@ -12,3 +12,11 @@ from apps.common import services
 @shared_task(name="common.heartbeat", ignore_result=True)
 def heartbeat() -> None:
     services.heartbeat_record(component="worker", detail={"host": socket.gethostname()})
+
+
+@shared_task(name="common.prune_idempotency_records", ignore_result=True)
+def prune_idempotency_records() -> int:
+    """Forget Idempotency-Key answers older than FLOWGATE_IDEMPOTENCY_TTL_HOURS (beat, hourly)."""
+    from apps.common.api_idempotency import idempotency_records_prune
+
+    return idempotency_records_prune()

@@ -213,3 +213,16 @@ def test_concurrent_duplicates_run_the_handler_once(make_user):
     assert "Idempotent-Replayed" not in results["A"]
     assert results["B"]["Idempotent-Replayed"] == "true"
     assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_beat_prunes_expired_answers_hourly(caller, settings):
+    from apps.common.tasks import prune_idempotency_records
+
+    entry = settings.CELERY_BEAT_SCHEDULE["prune-idempotency-records"]
+    assert (entry["task"], entry["schedule"]) == (prune_idempotency_records.name, 3600.0)
+    _, client = caller
+    client.post(URL, {"amount": 1}, HTTP_IDEMPOTENCY_KEY="expired")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=30))
+    assert prune_idempotency_records() == 1
+    assert not IdempotencyRecord.objects.exists()

@@ -305,6 +305,7 @@ FLOWGATE_DEMO_ALLOWED = not PRODUCTION
 # Turning the audit trail off exists only to measure its cost (make bench); never in production.
 FLOWGATE_AUDIT_ENABLED = True if PRODUCTION else env.bool("FLOWGATE_AUDIT_ENABLED", default=True)
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
+FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).
 FLOWGATE_HTTP_MAX_RESPONSE_BYTES = env.int("FLOWGATE_HTTP_MAX_RESPONSE_BYTES", default=1024 * 1024)
 # Modules that register connectors when imported (besides flowgate.connectors entry points).

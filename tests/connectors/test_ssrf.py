@@ -246,3 +246,28 @@ def test_check_url_accepts_public_addresses_without_connecting(settings):
         "/dns?x=1",
     )
     assert str(target.address) == "8.8.8.8"
+
+
+def test_a_dns_lookup_that_hangs_becomes_a_retryable_error_after_the_timeout(
+    context, settings, monkeypatch
+):
+    """The resolver is the edge here: a lookup that never answers must not hold the worker."""
+    import threading
+
+    settings.FLOWGATE_HTTP_ALLOWLIST = []
+    settings.FLOWGATE_HTTP_DNS_TIMEOUT = 0.3
+    release = threading.Event()
+
+    def hanging_getaddrinfo(host, port, *args, **kwargs):
+        release.wait(10)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    try:
+        error = _run("https://slow-dns.flowgate.test/", context)
+    finally:
+        release.set()
+    assert error.permanent is False
+    assert error.message == (
+        "Looking up 'slow-dns.flowgate.test' took longer than 0.3s (DNS); will retry."
+    )

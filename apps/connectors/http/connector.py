@@ -11,6 +11,8 @@ import re
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit
@@ -38,6 +40,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_CONNECT_TIMEOUT = 5.0
 MAX_TIMEOUT = 120.0
 MAX_URL_LENGTH = 8192
+DEFAULT_DNS_TIMEOUT = 5.0
+# getaddrinfo cannot be interrupted: lookups run here so that a step can stop waiting for one.
+_DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="flowgate-dns")
 RESERVED_HEADERS = {
     "host",
     "content-length",
@@ -238,8 +243,17 @@ def _resolve(raw_host: str, *, bracketed: bool, port: int) -> tuple[str, list[IP
         raise _refuse(f"The host name '{raw_host}' is not a valid domain name.") from None
     if not _HOST_NAME_RE.match(host) or len(host) > 253:
         raise _refuse(f"The host name '{raw_host}' is not a valid domain name.")
+    timeout = float(getattr(settings, "FLOWGATE_HTTP_DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT))
+    lookup = _DNS_POOL.submit(
+        socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        infos = lookup.result(timeout=timeout)
+    except FutureTimeout:
+        raise ConnectorError(
+            f"Looking up '{host}' took longer than {timeout:g}s (DNS); will retry.",
+            permanent=False,
+        ) from None
     except socket.gaierror as exc:
         if exc.errno in {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}:
             raise _refuse(f"The host name '{host}' does not resolve (no such domain).") from None

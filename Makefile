@@ -7,7 +7,7 @@ PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres test-sqlite lint bench venv assets migrate demo lock clean
+.PHONY: run test test-postgres test-sqlite lint bench venv assets browser migrate demo lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -28,6 +28,14 @@ static/dist/.built: node_modules/.installed $(shell find static/src -type f 2>/d
 
 assets: static/dist/.built
 
+## Headless Chromium for the browser (e2e) tests: installed with apt-get when we are root on Debian
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "no /usr/bin/chromium (and no root apt-get): the browser tests will be skipped"; fi
+
 migrate: venv
 	$(PYTHON) manage.py migrate --noinput
 
@@ -39,7 +47,7 @@ run: venv assets demo
 	$(PYTHON) manage.py run_portal
 
 ## make test: the full suite; PostgreSQL + Redis + a real Celery worker where reachable, then SQLite
-test: venv assets
+test: venv assets browser
 	@if $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 	  $(MAKE) --no-print-directory test-postgres; \
 	else echo "PostgreSQL not reachable on 127.0.0.1:5432: running the SQLite suite only"; fi

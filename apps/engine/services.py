@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -846,6 +846,10 @@ def _chain_step(
     data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
     try:
         result = (execute or _execute_connector)(job)
+    except DatabaseError:
+        # The connector used the database and failed: our transaction may be unusable now.
+        # Redo step by step, where the connector runs outside any transaction of ours.
+        raise _ChainAbort from None
     except BusinessError as exc:
         try:
             caught = handle.fail_service_task(

@@ -68,6 +68,14 @@ def tx_dies(inputs, context):
     return {"count": int(inputs.get("count", 0)) + 1}
 
 
+def tx_bad_query(inputs, context):
+    """A transactional function that (wrongly) queries the database, and fails."""
+    CALLS.append(("tx_bad_query", context.idempotency_key))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM flowgate_no_such_table")
+    return {}
+
+
 def plain_count(inputs, context):
     """Not transactional: runs outside the lock, with a lease."""
     CALLS.append(("plain_count", context.idempotency_key))
@@ -86,6 +94,7 @@ def _chain_connectors(local_connectors):
             "tx_permanent": tx_permanent,
             "tx_business": tx_business,
             "tx_dies": tx_dies,
+            "tx_bad_query": tx_bad_query,
         },
         transactional=True,
     )
@@ -394,3 +403,16 @@ def test_two_workers_ringing_for_the_same_job_at_once_run_the_chain_once():
     instance.refresh_from_db()
     assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 3)
     assert len(CALLS) == 3
+
+
+@pytest.mark.django_db(transaction=True)  # as in a worker: no transaction around the job
+def test_a_transactional_function_whose_query_fails_is_redone_outside_the_transaction(settings):
+    settings.FLOWGATE_JOB_RETRY_BASE_SECONDS = 0
+    instance, first = _start(_sequence(("a", "tx_count"), ("b", "tx_bad_query")))
+    services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1")
+    instance.refresh_from_db()
+    assert (instance.status, instance.variables["count"]) == (InstanceStatus.RUNNING, 1)
+    failed = _job(instance, "b")
+    assert (failed.status, failed.attempts) == (JobStatus.PENDING, 1)
+    assert "flowgate_no_such_table" in failed.last_error
+    assert _job(instance, "a").status == JobStatus.DONE

@@ -88,3 +88,32 @@ def test_flash_messages_are_announced_dismissible_and_accessible(page, login_as,
 
     alert.get_by_role("button", name="Dismiss message").click()
     alert.wait_for(state="detached")
+
+
+ADD_CALL_ACTIVITY = """() => {
+    const m = window.FlowgateDesigner.modeler;
+    const start = m.get('elementRegistry').get('StartEvent_1');
+    const call = m.get('elementFactory').createShape({type: 'bpmn:CallActivity'});
+    const shape = m.get('modeling').appendShape(start, call, {x: 320, y: 178});
+    m.get('selection').select(shape);
+    return shape.id;
+}"""
+
+
+def test_a_call_activity_gets_its_process_and_version_in_the_panel(page, login_as):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(ADD_CALL_ACTIVITY)
+    page.get_by_label("Called process").fill("pricing")
+    page.get_by_label("Called process").press("Tab")
+    page.get_by_label("Called version").fill("2")
+    page.get_by_label("Called version").press("Tab")
+    xml = page.evaluate("async () => (await window.FlowgateDesigner.modeler.saveXML()).xml")
+    assert 'calledElement="pricing"' in xml
+    assert 'flowgate:calledVersion="2"' in xml
+    # The server reads the binding: version 2 of 'pricing' is not deployed here.
+    page.get_by_role("button", name="Validate").click()
+    page.locator("#designer-problems").get_by_text(
+        "Version 2 of process 'pricing' is not deployed."
+    ).wait_for()

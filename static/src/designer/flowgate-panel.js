@@ -20,6 +20,10 @@ const FIELD_SETS = {
   message: [
     { name: "correlationKey", label: "Correlation key", help: "Expression matched against the message's key, e.g. order_id." },
   ],
+  call: [
+    { name: "calledElement", attr: "calledElement", label: "Called process", help: "Key (process id) of a deployed process." },
+    { name: "calledVersion", label: "Called version", type: "number", min: 1, help: "Empty: the latest version deployed when an instance starts. A number pins that version." },
+  ],
   multi: [
     { name: "collection", label: "Collection variable", help: "Run once per item of this list." },
     { name: "elementVariable", label: "Item variable" },
@@ -62,13 +66,14 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
 
   const field = (parent, target, spec) => {
     const id = nextId(spec.name);
+    const attr = spec.attr || `flowgate:${spec.name}`;
     const wrap = el("div", { className: spec.type === "checkbox" ? "form-check mb-2" : "mb-2" });
-    const value = target.get(`flowgate:${spec.name}`);
+    const value = target.get(attr);
     if (spec.type === "checkbox") {
       const input = el("input", { type: "checkbox", className: "form-check-input", id, name: spec.name });
       input.checked = Boolean(value);
       input.addEventListener("change", () =>
-        update(target, { [`flowgate:${spec.name}`]: input.checked ? true : undefined }),
+        update(target, { [attr]: input.checked ? true : undefined }),
       );
       wrap.append(input, el("label", { className: "form-check-label", for: id }, spec.label));
     } else {
@@ -84,7 +89,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       input.value = value === undefined || value === null ? "" : String(value);
       input.addEventListener("change", () => {
         const raw = input.value.trim();
-        update(target, { [`flowgate:${spec.name}`]: raw === "" ? undefined : raw });
+        update(target, { [attr]: raw === "" ? undefined : raw });
       });
       wrap.append(el("label", { className: "form-label small mb-1", for: id }, spec.label), input);
       if (helpId) wrap.append(el("div", { className: "form-text mt-0", id: helpId }, spec.help));
@@ -259,6 +264,11 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       const fs = group("Assignment");
       FIELD_SETS.user.forEach((spec) => field(fs, bo, spec));
       formSection(bo);
+      shown = true;
+    }
+    if (is(bo, "bpmn:CallActivity")) {
+      const fs = group("Called process");
+      FIELD_SETS.call.forEach((spec) => field(fs, bo, spec));
       shown = true;
     }
     const waitsForMessage =

@@ -24,9 +24,9 @@ class ConnectorListApi(ApiView):
         label = serializers.CharField()  # type: ignore[assignment]
         description = serializers.CharField(allow_blank=True)
         config_schema = serializers.JSONField(help_text="JSON Schema of the connector's inputs.")
-        transactional = serializers.BooleanField(
-            help_text="Runs inside the instance's transaction with the steps around it "
-            "(fast, local work only); otherwise outside the instance lock, with a lease."
+        chainable = serializers.BooleanField(
+            help_text="Run by the worker together with the chainable steps around it, results "
+            "applied in one transaction (fast, local work only); otherwise with a lease."
         )
 
     @extend_schema(

@@ -50,7 +50,7 @@ class ExecutionContext:
     idempotency_key: str
     instance_id: int
     activity_id: str
-    job_id: int
+    job_id: int | None  # None for a chained step: its row is written with its result
     attempt: int
     process_key: str = ""
     timeout: float = 10.0
@@ -66,12 +66,12 @@ class Connector(ABC):
     label: str = ""
     description: str = ""
     config_schema: dict[str, Any] = {"type": "object"}  # noqa: RUF012 (read-only by convention)
-    #: True for fast, local work with no side effects outside the process (echo, set_variables, a
-    #: pure calculation). The worker then runs it inside the instance's transaction, under its
-    #: lock, together with the steps around it: one transaction and no broker hop for a chain of
-    #: such steps (Camunda's synchronous delegates). Anything that does I/O or may be slow stays
-    #: False: it runs outside the lock, with a lease.
-    transactional: bool = False
+    #: True for fast, local work that is safe to run again (echo, set_variables, a calculation).
+    #: The worker then runs it right away, together with the chainable steps that follow, and
+    #: applies all their results in one transaction (optimistically: the instance is locked only
+    #: to write). Anything that does I/O or may be slow stays False: it runs with a lease, and
+    #: other workers may take the steps after it.
+    chainable: bool = False
 
     @abstractmethod
     def execute(self, inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class Connector(ABC):
             "label": self.label or self.name,
             "description": self.description,
             "config_schema": self.config_schema,
-            "transactional": self.transactional,
+            "chainable": self.chainable,
         }
 
     def __repr__(self) -> str:

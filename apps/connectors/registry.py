@@ -83,10 +83,10 @@ def get(name: str) -> Connector:
         ) from None
 
 
-def transactional_names() -> list[str]:
-    """Names of the connectors the worker may run inside an instance's transaction."""
+def chainable_names() -> list[str]:
+    """Names of the connectors whose steps the worker chains (see ``Connector.chainable``)."""
     _ensure_loaded()
-    return [name for name, connector in _connectors.items() if connector.transactional]
+    return [name for name, connector in _connectors.items() if connector.chainable]
 
 
 def all_connectors() -> list[Connector]:
@@ -104,10 +104,10 @@ class FunctionConnector(Connector):
         name: str,
         label: str = "",
         schema: dict | None = None,
-        transactional: bool = False,
+        chainable: bool = False,
     ):
         self.func = func
-        self.transactional = transactional
+        self.chainable = chainable
         self.name = name
         self.label = label or name
         self.description = inspect.cleandoc(func.__doc__ or "")
@@ -125,17 +125,16 @@ class FunctionConnector(Connector):
 
 
 def function(
-    name: str, *, label: str = "", schema: dict | None = None, transactional: bool = False
+    name: str, *, label: str = "", schema: dict | None = None, chainable: bool = False
 ) -> Callable[[FunctionType], FunctionType]:
     """Decorator: register ``func(inputs: dict, context: ExecutionContext) -> dict`` as the
     connector ``name``. The function itself is returned unchanged (still callable in tests).
-    ``transactional=True`` only for fast, side-effect-free functions (see ``Connector``)."""
+    ``chainable=True`` only for fast, local functions that are safe to run again (see
+    ``Connector``)."""
 
     def decorate(func: FunctionType) -> FunctionType:
         register(
-            FunctionConnector(
-                func, name=name, label=label, schema=schema, transactional=transactional
-            )
+            FunctionConnector(func, name=name, label=label, schema=schema, chainable=chainable)
         )
         return func
 

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -600,8 +600,8 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
 def job_run(*, job_id: int, worker_id: str, execute=None, instance_id: int | None = None) -> int:
     """Run a job and what follows it in the same instance, without a broker hop between steps.
 
-    A job whose connector is transactional runs inside the instance's transaction, together with
-    every transactional step it leads to (``_job_chain``). Any other job is claimed with a lease,
+    A job whose connector is chainable runs together with every chainable step it leads to,
+    their results applied in one transaction (``_job_chain``). Any other job is claimed with a lease,
     run outside the lock, and its result applied afterwards (``_job_execute``). Successors this
     worker claimed are run the same way, up to FLOWGATE_INLINE_CHAIN_LIMIT jobs. Returns the
     number of jobs executed.
@@ -653,52 +653,41 @@ def job_run(*, job_id: int, worker_id: str, execute=None, instance_id: int | Non
 
 
 class _ChainAbort(Exception):
-    """The engine could not apply a result inside a chain: undo it all, redo step by step."""
+    """The engine could not apply a result ahead of the lock: redo the job step by step."""
 
 
-def _claim_in_transaction(
-    job_id: int, instance_id: int, *, worker_id: str, names: list[str], owned: Job | None
-) -> Job | None:
-    """Mark a transactional job done for this transaction (its outcome commits with it).
+@dataclass
+class _ChainStep:
+    """One step run ahead: its job (the first one's row, or an unsaved row), and its outcome."""
 
-    One UPDATE ... RETURNING, so that the claim costs one round trip: a due pending job (or one
-    whose lease expired), or the job this worker already holds (``owned``, same attempt).
-    """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    marks = ", ".join(["%s"] * len(names))
-    table = Job._meta.db_table
-    params: list[Any]
-    if owned is None:
-        condition = "((status = %s AND run_after <= %s) OR (status = %s AND lease_expires_at < %s))"
-        params = [JobStatus.PENDING, now, JobStatus.RUNNING, now]
-        attempts = "attempts + 1"
-    else:
-        condition = "status = %s AND locked_by = %s AND attempts = %s"
-        params = [JobStatus.RUNNING, worker_id, owned.attempts]
-        attempts = "attempts"
-    sql = (
-        f"UPDATE {table} SET status = %s, attempts = {attempts}, locked_by = %s, "  # noqa: S608
-        f"finished_at = %s, lease_expires_at = NULL "
-        f"WHERE id = %s AND instance_id = %s AND connector IN ({marks}) AND {condition} "
-        "RETURNING task_id, activity_id, connector, inputs, attempts, max_attempts"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [JobStatus.DONE, worker_id, now, job_id, instance_id, *names, *params])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    task_id, activity_id, connector_name, inputs, attempts_now, max_attempts = row
-    return Job(
-        pk=job_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        activity_id=activity_id,
-        connector=connector_name,
-        inputs=json.loads(inputs) if isinstance(inputs, str) else inputs,
-        status=JobStatus.DONE,
-        attempts=attempts_now,
-        max_attempts=max_attempts,
-        locked_by=worker_id,
+    job: Job
+    action: AuditAction | None = None  # JOB_SUCCEEDED, or JOB_FAILED for a routed business error
+    data: dict | None = None
+    failure: dict | None = None  # _job_failure_apply's arguments when the attempt failed
+
+
+@cache
+def _peek_sql(vendor: str) -> str:
+    """The instance row (unlocked) with its job's claim state: 1 = due for anyone, 2 = leased
+    by the given worker, 0 = neither. For running a chain ahead of the lock."""
+
+    def qn(name: str | None) -> str:
+        return connection.ops.quote_name(cast(str, name))
+
+    columns = ", ".join(f"i.{qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
+    job = {name: f"j.{qn(name)}" for name in ("status", "run_after", "lease_expires_at")}
+    return (
+        f"SELECT {columns}, v.{qn('checksum')} AS version_checksum, "  # noqa: S608
+        f"j.{qn('task_id')} AS job_task_id, j.{qn('activity_id')} AS job_activity_id, "
+        f"j.{qn('connector')} AS job_connector, j.{qn('inputs')} AS job_inputs, "
+        f"j.{qn('attempts')} AS job_attempts, j.{qn('max_attempts')} AS job_max_attempts, "
+        f"CASE WHEN ({job['status']} = %s AND {job['run_after']} <= %s) "
+        f"OR ({job['status']} = %s AND {job['lease_expires_at']} < %s) THEN 1 "
+        f"WHEN {job['status']} = %s AND j.{qn('locked_by')} = %s THEN 2 ELSE 0 END AS job_claim "
+        f"FROM {qn(ProcessInstance._meta.db_table)} i "
+        f"INNER JOIN {qn(ProcessVersion._meta.db_table)} v ON v.{qn('id')} = i.{qn('version_id')} "
+        f"INNER JOIN {qn(Job._meta.db_table)} j ON j.{qn('instance_id')} = i.{qn('id')} "
+        f"WHERE j.{qn('id')} = %s AND i.{qn('id')} = %s"
     )
 
 
@@ -711,85 +700,196 @@ def _job_chain(
     limit: int,
     owned: Job | None = None,
 ) -> tuple[int, list[Job]] | None:
-    """Run a transactional job, and every transactional step it leads to, in one transaction
-    under the instance lock: one load, one save, one commit for the whole chain.
+    """Run a chainable job and every chainable step it leads to, then apply them all at once.
 
-    Returns (jobs executed, non-transactional jobs this worker claimed to run next), or None
-    when the job is not one for this path (not transactional, not due, or the engine could not
-    apply a result here): the caller then takes the lease path, one step per transaction.
+    Optimistic, as Camunda's engine is: the instance is read without a lock, the connectors run
+    (outside any lock or transaction) and their results are applied to that state in memory,
+    step after step. Then one transaction locks the instance, checks that nobody advanced it
+    meanwhile (its ``steps`` counter and status) and that the job is still ours to claim, and
+    writes everything: one save, one commit for the whole chain. Otherwise nothing is written
+    and the chain is run again (the connectors see the same idempotency keys).
 
-    A step that fails is recorded like any failed job (retry with backoff, or an incident) and the
-    chain goes on with the other branches. Each step has its Job row and audit event, as if it had
-    run on its own; a crash before the commit undoes the whole chain, and the job runs again.
+    Returns (jobs executed, non-chainable jobs this worker claimed to run next), or None when
+    the job is not one for this path (not chainable, not due, or the engine could not apply a
+    result here): the caller then takes the lease path, one step per transaction.
     """
-    from apps.connectors.registry import transactional_names
+    from apps.connectors.registry import chainable_names
 
-    names = transactional_names()
+    names = chainable_names()
     if not names or (owned is not None and owned.connector not in names):
         return None
-    try:
-        with transaction.atomic():
-            instance = instance_lock(instance_id=instance_id)
-            if instance.status != InstanceStatus.RUNNING:
-                return None
-            first = _claim_in_transaction(
-                job_id, instance_id, worker_id=worker_id, names=names, owned=owned
+    for _attempt in range(3):
+        try:
+            ahead = _run_ahead(
+                job_id,
+                instance_id,
+                worker_id=worker_id,
+                execute=execute,
+                limit=limit,
+                names=set(names),
+                owned=owned,
             )
-            if first is None:
-                return None
-            return _run_chain(instance, first, worker_id=worker_id, execute=execute, limit=limit)
-    except _ChainAbort:
+        except _ChainAbort:
+            return None
+        if ahead is None:
+            return None
+        applied = _apply_chain(*ahead, worker_id=worker_id, owned=owned)
+        if applied is not None:
+            return applied
+    return None  # the instance kept changing under us: step by step, under the lock
+
+
+def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
+    """Read the instance and the job without locks and run the chain in memory."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [JobStatus.PENDING, now, JobStatus.RUNNING, now, JobStatus.RUNNING, worker_id]
+    rows = list(
+        ProcessInstance.objects.raw(_peek_sql(connection.vendor), [*params, job_id, instance_id])
+    )
+    if not rows:
         return None
-
-
-def _run_chain(
-    instance: ProcessInstance, first: Job, *, worker_id: str, execute, limit: int
-) -> tuple[int, list[Job]]:
-    from apps.connectors.registry import transactional_names
-
-    names = set(transactional_names())
-    handle = _load(instance)
+    snapshot = rows[0]
+    wanted = 2 if owned is not None else 1
+    if (
+        snapshot.status != InstanceStatus.RUNNING
+        or snapshot.job_claim != wanted
+        or snapshot.job_connector not in names
+        or (owned is not None and snapshot.job_attempts != owned.attempts)
+    ):
+        return None
+    inputs = snapshot.job_inputs
+    first = Job(
+        pk=job_id,
+        instance_id=instance_id,
+        task_id=snapshot.job_task_id,
+        activity_id=snapshot.job_activity_id,
+        connector=snapshot.job_connector,
+        inputs=json.loads(inputs) if isinstance(inputs, str) else inputs,
+        status=JobStatus.DONE,
+        attempts=snapshot.job_attempts + (0 if owned is not None else 1),
+        max_attempts=snapshot.job_max_attempts,
+        locked_by=worker_id,
+    )
+    first._state.adding = False
+    handle = _load(snapshot)
     # Every waiting service task has an active job row (each save syncs them); the first job's
-    # row is done now. ``active`` ends as the tasks whose rows stay pending/running/incident.
+    # row becomes done. ``active`` ends as the tasks whose rows stay pending/running/incident.
     active = {s.task_id for s in handle.service_tasks()} - {first.task_id}
-    finished: set[str] = set()
-    events: list = []
     queue: deque[Job] = deque([first])
-    executed = 0
+    steps: list[_ChainStep] = []
+    queued = {first.task_id}
+    now_dt = timezone.now()
     while queue:
         job = queue.popleft()
-        executed += 1
         seen = len(handle.events)
-        outcome = _chain_step(instance, handle, job, execute=execute, events=events)
-        if outcome is None:  # failed: the row now says pending (retry) or incident
+        step = _chain_step(handle, job, execute=execute)
+        steps.append(step)
+        if step.failure is not None or step.data is None:  # the row will say retry or incident
             active.add(job.task_id)
             continue
-        finished.add(job.task_id)
-        action, data = outcome
-        data["steps"] = _steps(handle.events[seen:])
-        events.append(
-            instance_event(action, instance, actor=WORKER_ACTOR, job_id=job.pk, data=data)
-        )
-        if executed + len(queue) >= limit:
+        step.data["steps"] = _steps(handle.events[seen:])
+        room = limit - len(steps) - len(queue)
+        if room <= 0:
             continue
-        fresh = [
-            s
-            for s in handle.service_tasks()
-            if s.connector in names
-            and s.task_id not in active
-            and s.task_id not in finished
-            and all(q.task_id != s.task_id for q in queue)
-        ][: limit - executed - len(queue)]
-        queue.extend(_insert_chained_jobs(instance, fresh, worker_id=worker_id))
-    advance = _persist(
-        instance,
-        handle,
-        actor=WORKER_ACTOR,
-        claim_for=worker_id,
-        audit_events=events,
-        active_jobs=active,
+        for info in handle.service_tasks():
+            if room <= 0:
+                break
+            if info.connector in names and info.task_id not in active | queued:
+                queued.add(info.task_id)
+                room -= 1
+                queue.append(
+                    Job(
+                        instance_id=instance_id,
+                        task_id=info.task_id,
+                        activity_id=info.activity_id,
+                        connector=info.connector,
+                        inputs=info.inputs,
+                        max_attempts=max(1, int(info.max_attempts or 1)),
+                        run_after=now_dt,
+                        status=JobStatus.DONE,
+                        attempts=1,
+                        locked_by=worker_id,
+                        created_at=now_dt,
+                        finished_at=now_dt,
+                    )
+                )
+    return snapshot, handle, first, steps, active
+
+
+def _apply_chain(
+    snapshot: ProcessInstance,
+    handle: core.Instance,
+    first: Job,
+    steps: list[_ChainStep],
+    active: set[str],
+    *,
+    worker_id: str,
+    owned: Job | None,
+) -> tuple[int, list[Job]] | None:
+    """Write a chain run ahead, if the instance and the job are as they were read."""
+    table = connection.ops.quote_name(ProcessInstance._meta.db_table)
+    lock = f"SELECT status, steps FROM {table} WHERE id = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        lock += " FOR UPDATE"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(lock, [snapshot.pk])
+            current = cursor.fetchone()
+        if current is None or tuple(current) != (snapshot.status, snapshot.steps):
+            return None
+        if not _claim(first, worker_id=worker_id, owned=owned):
+            return None
+        chained = [step.job for step in steps[1:]]
+        insert_rows(chained)
+        events: list = []
+        for step in steps:
+            if step.failure is not None:
+                record_many(events)
+                events.clear()
+                _job_failure_apply(snapshot, step.job, **step.failure)
+                continue
+            if step.action == AuditAction.JOB_FAILED:  # a business error, routed
+                update_row(step.job, ["last_error"])
+            events.append(
+                instance_event(
+                    step.action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
+                )
+            )
+        advance = _persist(
+            snapshot,
+            handle,
+            actor=WORKER_ACTOR,
+            claim_for=worker_id,
+            audit_events=events,
+            active_jobs=active,
+        )
+    return len(steps), advance.claimed_jobs
+
+
+def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
+    """Mark the first job of a chain done, if it is still as it was read (one UPDATE)."""
+    now = timezone.now()
+    claimable = Job.objects.filter(pk=job.pk, instance_id=job.instance_id)
+    if owned is None:
+        claimable = claimable.filter(
+            Q(status=JobStatus.PENDING, run_after__lte=now)
+            | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now),
+            attempts=job.attempts - 1,
+        )
+    else:
+        claimable = claimable.filter(
+            status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
+        )
+    job.finished_at = now
+    return bool(
+        claimable.update(
+            status=JobStatus.DONE,
+            attempts=job.attempts,
+            locked_by=worker_id,
+            finished_at=now,
+            lease_expires_at=None,
+        )
     )
-    return executed, advance.claimed_jobs
 
 
 def _steps(activity_events) -> list[dict]:
@@ -800,56 +900,20 @@ def _steps(activity_events) -> list[dict]:
     ]
 
 
-def _insert_chained_jobs(instance: ProcessInstance, infos, *, worker_id: str) -> list[Job]:
-    """Rows for the next steps of a chain, written as done: they commit only with the outcome."""
-    if not infos:
-        return []
-    now = timezone.now()
-    jobs = insert_rows(
-        [
-            Job(
-                instance=instance,
-                task_id=info.task_id,
-                activity_id=info.activity_id,
-                connector=info.connector,
-                inputs=info.inputs,
-                max_attempts=max(1, int(info.max_attempts or 1)),
-                run_after=now,
-                status=JobStatus.DONE,
-                attempts=1,
-                locked_by=worker_id,
-                created_at=now,
-                finished_at=now,
-            )
-            for info in infos
-        ]
-    )
-    return list(jobs)
-
-
-def _chain_step(
-    instance: ProcessInstance, handle: core.Instance, job: Job, *, execute, events: list
-) -> tuple[AuditAction, dict] | None:
-    """Run one step of a chain: the connector, then its result into ``handle``. Returns the audit
-    event of a success, None after recording a failure (``events``, the chain's unwritten audit
-    events, are written first, to keep the trail in order). Engine errors abort the chain."""
+def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
+    """Run one step of a chain ahead of the lock: the connector, then its result into
+    ``handle``. Engine errors abort the chain."""
     from apps.common.errors import NotFound as UnknownConnector
     from apps.connectors.base import BusinessError, ConnectorError
 
-    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
-        record_many(events)
-        events.clear()
-        _job_failure_apply(
-            instance, job, message=message, permanent=permanent, stack=stack, kind=kind
-        )
-
     data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
+
+    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
+        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind}
+        return _ChainStep(job, failure=failure)
+
     try:
         result = (execute or _execute_connector)(job)
-    except DatabaseError:
-        # The connector used the database and failed: our transaction may be unusable now.
-        # Redo step by step, where the connector runs outside any transaction of ours.
-        raise _ChainAbort from None
     except BusinessError as exc:
         try:
             caught = handle.fail_service_task(
@@ -858,36 +922,31 @@ def _chain_step(
         except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
             raise _ChainAbort from None
         if not caught:
-            failed(
+            return failed(
                 f"Business error '{exc.error_code}' has no matching error event: {exc.message}",
                 permanent=True,
                 kind="business_error",
             )
-            return None
         job.last_error = (
             f"business error {exc.error_code}: {exc.message} (routed to its BPMN handler)"
         )
-        job.save(update_fields=["last_error"])
         routed = {**data, "error_code": exc.error_code, "message": exc.message, "routed": True}
-        return AuditAction.JOB_FAILED, routed
+        return _ChainStep(job, action=AuditAction.JOB_FAILED, data=routed)
     except ConnectorError as exc:
-        failed(exc.message, permanent=exc.permanent)
-        return None
+        return failed(exc.message, permanent=exc.permanent)
     except UnknownConnector as exc:
-        failed(exc.message, permanent=True)
-        return None
+        return failed(exc.message, permanent=True)
     except Exception as exc:
-        failed(
+        return failed(
             f"{type(exc).__name__}: {exc}",
             permanent=False,
             stack=traceback.format_exc(limit=20),
         )
-        return None
     try:
         handle.complete_service_task(job.task_id, result)
     except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
         raise _ChainAbort from None
-    return AuditAction.JOB_SUCCEEDED, data
+    return _ChainStep(job, action=AuditAction.JOB_SUCCEEDED, data=data)
 
 
 def _execute_connector(job: Job) -> dict:

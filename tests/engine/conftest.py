@@ -62,8 +62,8 @@ def local_connectors():
 
     registered: list[str] = []
 
-    def add(functions: dict, *, transactional: bool = False) -> None:
-        registered.extend(connectors.register_all(functions, transactional=transactional))
+    def add(functions: dict, *, chainable: bool = False) -> None:
+        registered.extend(connectors.register_all(functions, chainable=chainable))
 
     yield add
     connectors.unregister_all(registered)

@@ -1,10 +1,11 @@
-"""Transactional steps: a chain of them runs in one transaction under the instance lock.
+"""Chainable steps: a worker runs them one after the other and applies them in one transaction.
 
-The worker runs a job whose connector is transactional inside the instance's transaction, and
-goes on with every transactional step that follows, saving once. These tests pin what that must
-keep from the step-by-step path: one row and one audit event per activation, failures recorded
-per step (retry or incident), business errors routed, and nothing of a chain kept when the
-process dies before the commit.
+The worker reads the instance without a lock, runs a job whose connector is chainable and every
+chainable step that follows (outside any lock), then locks the instance once to write it all,
+if nobody advanced it meanwhile. These tests pin what that must keep from the step-by-step path:
+one row and one audit event per activation, failures recorded per step (retry or incident),
+business errors routed, nothing of a chain kept when the process dies before the commit, and a
+chain that lost the race to another change being run again rather than applied twice.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.connectors.base import BusinessError, ConnectorError
-from apps.connectors.registry import get, transactional_names
+from apps.connectors.registry import chainable_names, get
 from apps.engine import services
-from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
+from apps.engine.models import (
+    Incident,
+    IncidentStatus,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    ProcessInstance,
+)
 from apps.processes import services as process_services
 from tests.engine.conftest import run_jobs
 
@@ -69,15 +78,50 @@ def tx_dies(inputs, context):
 
 
 def tx_bad_query(inputs, context):
-    """A transactional function that (wrongly) queries the database, and fails."""
+    """A chainable function that queries the database, and fails."""
     CALLS.append(("tx_bad_query", context.idempotency_key))
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM flowgate_no_such_table")
     return {}
 
 
+RACE = {"pending": False}
+
+
+def tx_racing(inputs, context):
+    """Counts, and on its first call another change advances the instance meanwhile."""
+    CALLS.append(("tx_racing", context.idempotency_key))
+    if RACE["pending"]:
+        RACE["pending"] = False
+        ProcessInstance.objects.filter(pk=context.instance_id).update(steps=F("steps") + 1)
+    return {"count": int(inputs.get("count", 0)) + 1}
+
+
+LOCK_PROBE: list[str] = []
+
+
+def tx_probe_lock(inputs, context):
+    """Tries to lock the instance row from another session while the step runs."""
+    import psycopg
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"], autocommit=False
+    ) as other:
+        try:
+            other.execute(
+                "SELECT id FROM engine_processinstance WHERE id = %s FOR UPDATE NOWAIT",
+                [context.instance_id],
+            )
+            LOCK_PROBE.append("free")
+        except psycopg.errors.LockNotAvailable:
+            LOCK_PROBE.append("locked")
+        other.rollback()
+    return {"count": int(inputs.get("count", 0)) + 1}
+
+
 def plain_count(inputs, context):
-    """Not transactional: runs outside the lock, with a lease."""
+    """Not chainable: runs with a lease."""
     CALLS.append(("plain_count", context.idempotency_key))
     return {"count": int(inputs.get("count", 0)) + 1}
 
@@ -86,6 +130,8 @@ def plain_count(inputs, context):
 def _chain_connectors(local_connectors):
     CALLS.clear()
     FAILED_ONCE.clear()
+    LOCK_PROBE.clear()
+    RACE["pending"] = False
     DIE["now"] = True
     local_connectors(
         {
@@ -95,8 +141,10 @@ def _chain_connectors(local_connectors):
             "tx_business": tx_business,
             "tx_dies": tx_dies,
             "tx_bad_query": tx_bad_query,
+            "tx_racing": tx_racing,
+            "tx_probe_lock": tx_probe_lock,
         },
-        transactional=True,
+        chainable=True,
     )
     local_connectors({"plain_count": plain_count})
 
@@ -155,26 +203,25 @@ def _actions(instance) -> list[tuple[str, int | None]]:
     )
 
 
-def test_builtin_pure_functions_are_transactional_and_say_so():
-    assert {"echo", "set_variables"} <= set(transactional_names())
-    assert "http" not in transactional_names()
-    assert get("echo").describe()["transactional"] is True
-    assert get("http").describe()["transactional"] is False
+def test_builtin_pure_functions_are_chainable_and_say_so():
+    assert {"echo", "set_variables"} <= set(chainable_names())
+    assert "http" not in chainable_names()
+    assert get("echo").describe()["chainable"] is True
+    assert get("http").describe()["chainable"] is False
 
 
-def test_a_chain_of_transactional_steps_runs_in_one_transaction_with_a_row_and_event_each():
+def test_a_chain_of_steps_is_saved_once_with_a_row_and_an_event_for_each_step():
     instance, first = _start(_sequence(("a", "tx_count"), ("b", "tx_count"), ("c", "tx_count")))
     with CaptureQueriesContext(connection) as queries:
         executed = services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1")
     assert executed == 3
-    # One load and one save of the instance for the whole chain.
+    # One save of the instance for the whole chain.
     saves = [
         q
         for q in queries.captured_queries
         if q["sql"].startswith('UPDATE "engine_processinstance"')
     ]
-    loads = [q for q in queries.captured_queries if 'FROM "engine_processinstance"' in q["sql"]]
-    assert (len(loads), len(saves)) == (1, 1)
+    assert len(saves) == 1
     instance.refresh_from_db()
     assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 3)
     jobs = list(Job.objects.filter(instance=instance).order_by("id"))
@@ -204,7 +251,7 @@ def test_a_second_doorbell_for_a_chained_job_does_nothing():
     assert len(CALLS) == 2
 
 
-def test_a_non_transactional_step_between_chains_runs_outside_the_lock():
+def test_a_step_that_is_not_chainable_between_chains_runs_with_a_lease():
     instance, first = _start(_sequence(("a", "tx_count"), ("b", "plain_count"), ("c", "tx_count")))
     assert services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1") == 3
     instance.refresh_from_db()
@@ -380,7 +427,7 @@ def test_a_suspended_instance_runs_no_step_until_resumed():
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_ringing_for_the_same_job_at_once_run_the_chain_once():
+def test_two_workers_ringing_for_the_same_job_at_once_apply_the_chain_once():
     instance, first = _start(_sequence(("a", "tx_count"), ("b", "tx_count"), ("c", "tx_count")))
     barrier = threading.Barrier(2)
     results: list[int] = []
@@ -399,14 +446,19 @@ def test_two_workers_ringing_for_the_same_job_at_once_run_the_chain_once():
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    # Both may run the steps ahead; one applies them, the other finds the instance moved on.
     assert sorted(results) == [0, 3]
     instance.refresh_from_db()
     assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 3)
-    assert len(CALLS) == 3
+    jobs = list(Job.objects.filter(instance=instance))
+    assert [(j.status, j.attempts) for j in jobs] == [(JobStatus.DONE, 1)] * 3
+    keys = [key for _, key in CALLS]
+    assert set(keys) == {j.idempotency_key for j in jobs}
+    assert all(keys.count(key) <= 2 for key in keys)
 
 
 @pytest.mark.django_db(transaction=True)  # as in a worker: no transaction around the job
-def test_a_transactional_function_whose_query_fails_is_redone_outside_the_transaction(settings):
+def test_a_chainable_function_whose_query_fails_is_an_ordinary_failed_attempt(settings):
     settings.FLOWGATE_JOB_RETRY_BASE_SECONDS = 0
     instance, first = _start(_sequence(("a", "tx_count"), ("b", "tx_bad_query")))
     services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1")
@@ -416,3 +468,30 @@ def test_a_transactional_function_whose_query_fails_is_redone_outside_the_transa
     assert (failed.status, failed.attempts) == (JobStatus.PENDING, 1)
     assert "flowgate_no_such_table" in failed.last_error
     assert _job(instance, "a").status == JobStatus.DONE
+
+
+def test_a_chain_that_lost_the_race_to_another_change_runs_again_and_applies_once():
+    instance, first = _start(_sequence(("a", "tx_racing"), ("b", "tx_count")))
+    RACE["pending"] = True
+    assert services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1") == 2
+    instance.refresh_from_db()
+    assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 2)
+    jobs = {j.activity_id: j for j in Job.objects.filter(instance=instance)}
+    assert (jobs["a"].attempts, jobs["b"].attempts) == (1, 1)
+    # The first run was discarded whole and run again: each step twice, with its one key.
+    once = [("tx_racing", jobs["a"].idempotency_key), ("tx_count", jobs["b"].idempotency_key)]
+    assert CALLS == once + once
+    assert (
+        AuditEvent.objects.filter(instance_id=instance.pk, action=AuditAction.JOB_SUCCEEDED).count()
+        == 2
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_chainable_connectors_run_while_the_instance_row_is_not_locked():
+    instance, first = _start(_sequence(("a", "tx_probe_lock"), ("b", "tx_probe_lock")))
+    assert services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1") == 2
+    assert LOCK_PROBE == ["free", "free"]
+    instance.refresh_from_db()
+    assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 2)

@@ -71,7 +71,7 @@ def test_a_worker_keeps_its_database_connection_across_jobs(deploy, fast_recover
     "model",
     [
         "two_calls.bpmn",  # connector outside the lock, with a lease
-        "two_calls_tx.bpmn",  # transactional connector: both calls in one transaction
+        "two_calls_tx.bpmn",  # chainable connector: both calls applied in one transaction
     ],
 )
 def test_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(deploy, fast_recovery, model):

@@ -80,12 +80,13 @@ def test_business(inputs, context):
 
 
 def test_record_tx(inputs, context):
-    """``test_record`` registered as transactional: it runs inside the instance's transaction."""
+    """``test_record`` registered as chainable: run ahead, applied with the steps around it."""
     if inputs.get("sleep"):
         time.sleep(float(inputs["sleep"]))
     from django.db import connection
 
-    # Runs inside the instance's transaction: the database session it runs in is telling.
+    # The worker's database session (the test checks that one session serves every job).
+    connection.ensure_connection()
     _record(inputs, context, "test_record_tx", backend_pid=connection.connection.info.backend_pid)
     return {**inputs, "recorded": True}
 
@@ -96,15 +97,15 @@ TEST_CONNECTORS = {
     "test_permanent": test_permanent,
     "test_business": test_business,
 }
-TRANSACTIONAL_TEST_CONNECTORS = {"test_record_tx": test_record_tx}
+CHAINABLE_TEST_CONNECTORS = {"test_record_tx": test_record_tx}
 
 
-def register_all(functions: dict | None = None, *, transactional: bool = False) -> list[str]:
+def register_all(functions: dict | None = None, *, chainable: bool = False) -> list[str]:
     if functions is None:
-        register_all(TRANSACTIONAL_TEST_CONNECTORS, transactional=True)
-        return [*register_all(TEST_CONNECTORS), *TRANSACTIONAL_TEST_CONNECTORS]
+        register_all(CHAINABLE_TEST_CONNECTORS, chainable=True)
+        return [*register_all(TEST_CONNECTORS), *CHAINABLE_TEST_CONNECTORS]
     for name, func in functions.items():
-        register(FunctionConnector(func, name=name, transactional=transactional))
+        register(FunctionConnector(func, name=name, chainable=chainable))
     return list(functions)
 
 

@@ -11,7 +11,7 @@ from apps.connectors.registry import function
 @function(
     "echo",
     label="Echo",
-    transactional=True,
+    chainable=True,
     schema={
         "type": "object",
         "description": "Any inputs; they come back unchanged as outputs.",
@@ -26,7 +26,7 @@ def echo(inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
 @function(
     "set_variables",
     label="Set variables",
-    transactional=True,
+    chainable=True,
     schema={
         "type": "object",
         "properties": {

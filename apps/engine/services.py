@@ -748,7 +748,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
     )
     if not rows:
         return None
-    snapshot = rows[0]
+    snapshot: Any = rows[0]  # the instance, with the job's columns as extra attributes
     wanted = 2 if owned is not None else 1
     if (
         snapshot.status != InstanceStatus.RUNNING
@@ -848,11 +848,12 @@ def _apply_chain(
                 events.clear()
                 _job_failure_apply(snapshot, step.job, **step.failure)
                 continue
-            if step.action == AuditAction.JOB_FAILED:  # a business error, routed
+            action = step.action or AuditAction.JOB_SUCCEEDED
+            if action == AuditAction.JOB_FAILED:  # a business error, routed
                 update_row(step.job, ["last_error"])
             events.append(
                 instance_event(
-                    step.action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
+                    action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
                 )
             )
         advance = _persist(

@@ -254,8 +254,9 @@ def _write(path: Path, report: dict) -> None:
         f"**{(1 - audit_on / audit_off):.1%}** throughput lost to auditing (goal < 15%).",
         "- Instance starts are made by the benchmark process itself (the API's work) while the workers "
         "drain jobs; the clock runs from the first start to the last completion.",
-        "- `echo` is a transactional connector: a worker runs the first job and the two parallel steps "
-        "after it in one transaction (docs/connectors.md), so those two steps have ~0 ms step latency "
+        "- `echo` is a chainable connector: a worker runs the first job and the two parallel steps "
+        "after it and applies them in one transaction (docs/connectors.md), so those two steps have "
+        "~0 ms step latency "
         "and the p50 is theirs. The step latency of the first job is queueing behind the 2,000 starts; "
         "the instance column is the whole cycle, start to end.",
         "- Workers keep their PostgreSQL connection between tasks (portal/celery.py); Celery's default "

@@ -17,6 +17,7 @@ from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=models.Model)
+PARAMS_CACHED = 50  # psycopg._queries.MAX_CACHED_STATEMENT_PARAMS
 
 
 def _qn(name: str | None) -> str:
@@ -48,11 +49,16 @@ def insert_rows(objs: Sequence[M]) -> Sequence[M]:
     ]
     with connection.cursor() as cursor:
         if connection.features.can_return_rows_from_bulk_insert:
-            sql = head + ", ".join([row] * len(objs))
-            sql += f" RETURNING {_qn(pk.column)}"
-            cursor.execute(sql, [value for values in rows for value in values])
-            for obj, (value,) in zip(objs, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
+            # psycopg caches the parsing of statements with at most 50 parameters: stay under.
+            per_statement = max(1, PARAMS_CACHED // len(fields))
+            for start in range(0, len(objs), per_statement):
+                chunk = rows[start : start + per_statement]
+                sql = head + ", ".join([row] * len(chunk)) + f" RETURNING {_qn(pk.column)}"
+                cursor.execute(sql, [value for values in chunk for value in values])
+                for obj, (value,) in zip(
+                    objs[start : start + per_statement], cursor.fetchall(), strict=True
+                ):
+                    setattr(obj, pk.attname, value)
         else:  # an old SQLite: one row at a time
             for obj, values in zip(objs, rows, strict=True):
                 cursor.execute(head + row, values)

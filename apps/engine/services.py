@@ -870,27 +870,28 @@ def _apply_chain(
 def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
     """Mark the first job of a chain done, if it is still as it was read (one UPDATE)."""
     now = timezone.now()
-    claimable = Job.objects.filter(pk=job.pk, instance_id=job.instance_id)
-    if owned is None:
-        claimable = claimable.filter(
-            Q(status=JobStatus.PENDING, run_after__lte=now)
-            | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now),
-            attempts=job.attempts - 1,
-        )
-    else:
-        claimable = claimable.filter(
-            status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
-        )
     job.finished_at = now
-    return bool(
-        claimable.update(
-            status=JobStatus.DONE,
-            attempts=job.attempts,
-            locked_by=worker_id,
-            finished_at=now,
-            lease_expires_at=None,
+    at = connection.ops.adapt_datetimefield_value(now)
+    if owned is None:  # due (or its lease expired), and not attempted since we read it
+        condition = (
+            "((status = %s AND run_after <= %s) OR (status = %s AND lease_expires_at < %s)) "
+            "AND attempts = %s"
         )
+        params = [JobStatus.PENDING, at, JobStatus.RUNNING, at, job.attempts - 1]
+    else:  # still leased by this worker, same attempt
+        condition = "status = %s AND locked_by = %s AND attempts = %s"
+        params = [JobStatus.RUNNING, worker_id, job.attempts]
+    sql = (
+        f"UPDATE {connection.ops.quote_name(Job._meta.db_table)} "  # noqa: S608
+        "SET status = %s, attempts = %s, locked_by = %s, finished_at = %s, "
+        f"lease_expires_at = NULL WHERE id = %s AND instance_id = %s AND {condition}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [JobStatus.DONE, job.attempts, worker_id, at, job.pk, job.instance_id, *params],
+        )
+        return cursor.rowcount == 1
 
 
 def _steps(activity_events) -> list[dict]:

@@ -1156,6 +1156,7 @@ def _job_failure_apply(
     current.last_error = message[:4000]
     current.lease_expires_at = None
     current.locked_by = ""
+    changed = ["status", "last_error", "lease_expires_at", "locked_by", "finished_at"]
     if permanent or exhausted:
         current.status = JobStatus.INCIDENT
         current.finished_at = timezone.now()
@@ -1166,17 +1167,8 @@ def _job_failure_apply(
             seconds=retry_delay_seconds(current.attempts)
         )
         current.enqueued_at = None
-    current.save(
-        update_fields=[
-            "status",
-            "last_error",
-            "lease_expires_at",
-            "locked_by",
-            "finished_at",
-            "run_after",
-            "enqueued_at",
-        ]
-    )
+        changed += ["run_after", "enqueued_at"]
+    current.save(update_fields=changed)
     record_for_instance(
         AuditAction.JOB_FAILED,
         instance,

@@ -495,3 +495,19 @@ def test_chainable_connectors_run_while_the_instance_row_is_not_locked():
     assert LOCK_PROBE == ["free", "free"]
     instance.refresh_from_db()
     assert (instance.status, instance.variables["count"]) == (InstanceStatus.COMPLETED, 2)
+
+
+def test_a_first_step_that_fails_for_good_opens_an_incident():
+    instance, first = _start(_sequence(("a", "tx_permanent"), ("b", "tx_count")))
+    assert services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1") == 1
+    first.refresh_from_db()
+    assert (first.status, first.attempts, first.last_error) == (
+        JobStatus.INCIDENT,
+        1,
+        "account 42 is closed",
+    )
+    incident = Incident.objects.get(instance=instance)
+    assert (incident.status, incident.job_id) == (IncidentStatus.OPEN, first.pk)
+    instance.refresh_from_db()
+    assert (instance.status, instance.variables["count"]) == (InstanceStatus.RUNNING, 0)
+    assert not Job.objects.filter(instance=instance, activity_id="b").exists()

@@ -13,5 +13,13 @@ def connector_list() -> list[Connector]:
     return registry.all_connectors()
 
 
+def connector_choices() -> list[dict]:
+    """Name, label and whether it is chainable, for the designer's connector field."""
+    return [
+        {"name": c.name, "label": c.label or c.name, "chainable": c.chainable}
+        for c in registry.all_connectors()
+    ]
+
+
 def secret_list() -> QuerySet[Secret]:
     return Secret.objects.select_related("created_by").defer("ciphertext").order_by("name")

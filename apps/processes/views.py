@@ -51,7 +51,14 @@ def process_upload(request: HttpRequest) -> HttpResponse:
 
 @role_required(*DESIGNERS)
 def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
-    context: dict = {"key": key, "versions": [], "definition": None}
+    from apps.connectors.selectors import connector_choices
+
+    context: dict = {
+        "key": key,
+        "versions": [],
+        "definition": None,
+        "connectors": connector_choices(),  # suggestions for the connector field
+    }
     if key:
         try:
             context["definition"] = selectors.definition_get(key=key)

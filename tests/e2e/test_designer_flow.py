@@ -117,3 +117,33 @@ def test_a_call_activity_gets_its_process_and_version_in_the_panel(page, login_a
     page.locator("#designer-problems").get_by_text(
         "Version 2 of process 'pricing' is not deployed."
     ).wait_for()
+
+
+ADD_SERVICE_TASK = """() => {
+    const m = window.FlowgateDesigner.modeler;
+    const start = m.get('elementRegistry').get('StartEvent_1');
+    const task = m.get('elementFactory').createShape({type: 'bpmn:ServiceTask'});
+    const shape = m.get('modeling').appendShape(start, task, {x: 320, y: 178});
+    m.get('selection').select(shape);
+    return shape.id;
+}"""
+
+
+def test_the_connector_field_suggests_the_registered_connectors(page, login_as):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(ADD_SERVICE_TASK)
+    field = page.get_by_label("Connector")
+    options = page.evaluate(
+        """(id) => [...document.getElementById(id).options].map((o) => [o.value, o.label])""",
+        field.get_attribute("list"),
+    )
+    labels = dict(options)
+    assert {"echo", "http", "email", "set_variables"} <= set(labels)
+    assert "chainable" in labels["echo"]
+    assert "lease" in labels["http"]
+    field.fill("echo")
+    field.press("Tab")
+    xml = page.evaluate("async () => (await window.FlowgateDesigner.modeler.saveXML()).xml")
+    assert 'flowgate:connector="echo"' in xml

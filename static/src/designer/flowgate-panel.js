@@ -4,7 +4,7 @@
 
 const FIELD_SETS = {
   service: [
-    { name: "connector", label: "Connector", help: "Registered connector or function name, e.g. http or email." },
+    { name: "connector", label: "Connector", list: "fg-connector-names", help: "Registered connector or function name, e.g. http or email." },
     { name: "maxAttempts", label: "Max attempts", type: "number", min: 1, help: "Tries before an incident is raised (default 3)." },
   ],
   user: [
@@ -46,6 +46,18 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
+// The registered connectors (the page embeds them as JSON), offered in the connector field.
+function connectorDatalist() {
+  const source = document.getElementById("designer-connectors");
+  const list = el("datalist", { id: "fg-connector-names" });
+  if (!source) return list;
+  JSON.parse(source.textContent).forEach((c) => {
+    const hint = c.chainable ? "chainable: runs with the steps around it" : "runs with a lease";
+    list.append(el("option", { value: c.name, label: `${c.label} (${hint})` }));
+  });
+  return list;
+}
+
 export function createFlowgatePanel(container, modeler, { loadFormEditor } = {}) {
   const modeling = modeler.get("modeling");
   const moddle = modeler.get("moddle");
@@ -84,6 +96,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
         id,
         name: spec.name,
         min: spec.min,
+        list: spec.list,
         "aria-describedby": helpId,
       });
       input.value = value === undefined || value === null ? "" : String(value);
@@ -243,8 +256,10 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     );
   };
 
+  const datalist = connectorDatalist();
+
   function render() {
-    container.replaceChildren();
+    container.replaceChildren(datalist);
     container.append(el("h2", { className: "h6 text-uppercase text-body-secondary mb-3" }, "Flowgate settings"));
     if (!current) {
       container.append(el("p", { className: "small text-body-secondary" }, "Select a task, gateway flow or event to edit how Flowgate runs it."));

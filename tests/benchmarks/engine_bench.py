@@ -287,7 +287,12 @@ def _write(path: Path, report: dict) -> None:
         + ", ".join(f"{label.split(', ')[1]}: {rate / bare:.2f}" for label, rate in durable.items())
         + ".",
         f"- Auditing on vs off (1 worker, medians): {audit_on:.1f} vs {audit_off:.1f} instances/s = "
-        f"**{(1 - audit_on / audit_off):.1%}** throughput lost to auditing (goal < 15%).",
+        f"**{(1 - audit_on / audit_off):.1%}** throughput lost to auditing (goal < 15%)"
+        + (
+            "; below zero means the cost is smaller than the run-to-run noise."
+            if audit_on > audit_off
+            else "."
+        ),
         "- Instance starts are made by the benchmark process itself (the API's work) while the workers "
         "drain jobs; the clock runs from the first start to the last completion.",
         "- `echo` is a chainable connector: a worker runs the first job and the two parallel steps "

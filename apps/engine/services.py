@@ -272,14 +272,10 @@ def _sync_jobs(
         # is an in-process function (no I/O to overlap), otherwise other workers take them.
         inline = claim_for is not None and (index == 0 or _runs_in_process(info.connector))
         jobs.append(
-            Job(
-                instance=instance,
-                task_id=info.task_id,
-                activity_id=info.activity_id,
-                connector=info.connector,
-                inputs=info.inputs,
-                max_attempts=max(1, int(info.max_attempts or 1)),
-                run_after=now,
+            _new_job(
+                instance.pk,
+                info,
+                now=now,
                 status=JobStatus.RUNNING if inline else JobStatus.PENDING,
                 attempts=1 if inline else 0,
                 locked_by=claim_for or "" if inline else "",
@@ -292,6 +288,21 @@ def _sync_jobs(
     if instance.status == InstanceStatus.RUNNING:
         _enqueue_after_commit((j.pk, instance.pk) for j in created if j.status == JobStatus.PENDING)
     return claimed
+
+
+def _new_job(instance_id: int, info: core.ServiceTaskInfo, *, now: datetime, **state: Any) -> Job:
+    """An unsaved row for a service task the engine now waits on; ``state`` = status fields."""
+    return Job(
+        instance_id=instance_id,
+        task_id=info.task_id,
+        activity_id=info.activity_id,
+        connector=info.connector,
+        inputs=info.inputs,
+        max_attempts=max(1, int(info.max_attempts or 1)),
+        run_after=now,
+        created_at=now,
+        **state,
+    )
 
 
 def _runs_in_process(connector_name: str) -> bool:
@@ -798,18 +809,13 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
                 queued.add(info.task_id)
                 room -= 1
                 queue.append(
-                    Job(
-                        instance_id=instance_id,
-                        task_id=info.task_id,
-                        activity_id=info.activity_id,
-                        connector=info.connector,
-                        inputs=info.inputs,
-                        max_attempts=max(1, int(info.max_attempts or 1)),
-                        run_after=now_dt,
+                    _new_job(
+                        instance_id,
+                        info,
+                        now=now_dt,
                         status=JobStatus.DONE,
                         attempts=1,
                         locked_by=worker_id,
-                        created_at=now_dt,
                         finished_at=now_dt,
                     )
                 )

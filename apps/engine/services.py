@@ -93,21 +93,26 @@ class Advance:
     claimed_jobs: list[Job]
 
 
+def _qn(name: str | None) -> str:
+    return connection.ops.quote_name(cast(str, name))
+
+
+def _instance_select(extra: str = "") -> str:
+    """SELECT every instance column (alias i) and its version's checksum (the runner cache key,
+    alias v), plus ``extra`` columns; the caller adds FROM's joins and WHERE."""
+    columns = ", ".join(f"i.{_qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
+    return (
+        f"SELECT {columns}, v.{_qn('checksum')} AS version_checksum{extra} "  # noqa: S608
+        f"FROM {_qn(ProcessInstance._meta.db_table)} i "
+        f"INNER JOIN {_qn(ProcessVersion._meta.db_table)} v "
+        f"ON v.{_qn('id')} = i.{_qn('version_id')} "
+    )
+
+
 @cache
 def _lock_sql(vendor: str) -> str:
-    """The instance row with its version's checksum (the runner cache key), locked."""
-
-    def qn(name: str | None) -> str:
-        return connection.ops.quote_name(cast(str, name))
-
-    columns = ", ".join(f"i.{qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
-    version_table = ProcessVersion._meta.db_table
-    sql = (
-        f"SELECT {columns}, v.{qn('checksum')} AS version_checksum "  # noqa: S608
-        f"FROM {qn(ProcessInstance._meta.db_table)} i "
-        f"INNER JOIN {qn(version_table)} v ON v.{qn('id')} = i.{qn('version_id')} "
-        f"WHERE i.{qn('id')} = %s"
-    )
+    """The instance row with its version's checksum, locked."""
+    sql = _instance_select() + f"WHERE i.{_qn('id')} = %s"
     return sql + (" FOR UPDATE OF i" if connection.features.has_select_for_update_of else "")
 
 
@@ -681,24 +686,19 @@ class _ChainStep:
 def _peek_sql(vendor: str) -> str:
     """The instance row (unlocked) with its job's claim state: 1 = due for anyone, 2 = leased
     by the given worker, 0 = neither. For running a chain ahead of the lock."""
-
-    def qn(name: str | None) -> str:
-        return connection.ops.quote_name(cast(str, name))
-
-    columns = ", ".join(f"i.{qn(f.column)}" for f in ProcessInstance._meta.concrete_fields)
-    job = {name: f"j.{qn(name)}" for name in ("status", "run_after", "lease_expires_at")}
+    j = {name: f"j.{_qn(name)}" for name in ("status", "run_after", "lease_expires_at")}
+    extra = (
+        f", j.{_qn('task_id')} AS job_task_id, j.{_qn('activity_id')} AS job_activity_id, "
+        f"j.{_qn('connector')} AS job_connector, j.{_qn('inputs')} AS job_inputs, "
+        f"j.{_qn('attempts')} AS job_attempts, j.{_qn('max_attempts')} AS job_max_attempts, "
+        f"CASE WHEN ({j['status']} = %s AND {j['run_after']} <= %s) "
+        f"OR ({j['status']} = %s AND {j['lease_expires_at']} < %s) THEN 1 "
+        f"WHEN {j['status']} = %s AND j.{_qn('locked_by')} = %s THEN 2 ELSE 0 END AS job_claim"
+    )
     return (
-        f"SELECT {columns}, v.{qn('checksum')} AS version_checksum, "  # noqa: S608
-        f"j.{qn('task_id')} AS job_task_id, j.{qn('activity_id')} AS job_activity_id, "
-        f"j.{qn('connector')} AS job_connector, j.{qn('inputs')} AS job_inputs, "
-        f"j.{qn('attempts')} AS job_attempts, j.{qn('max_attempts')} AS job_max_attempts, "
-        f"CASE WHEN ({job['status']} = %s AND {job['run_after']} <= %s) "
-        f"OR ({job['status']} = %s AND {job['lease_expires_at']} < %s) THEN 1 "
-        f"WHEN {job['status']} = %s AND j.{qn('locked_by')} = %s THEN 2 ELSE 0 END AS job_claim "
-        f"FROM {qn(ProcessInstance._meta.db_table)} i "
-        f"INNER JOIN {qn(ProcessVersion._meta.db_table)} v ON v.{qn('id')} = i.{qn('version_id')} "
-        f"INNER JOIN {qn(Job._meta.db_table)} j ON j.{qn('instance_id')} = i.{qn('id')} "
-        f"WHERE j.{qn('id')} = %s AND i.{qn('id')} = %s"
+        _instance_select(extra)
+        + f"INNER JOIN {_qn(Job._meta.db_table)} j ON j.{_qn('instance_id')} = i.{_qn('id')} "
+        f"WHERE j.{_qn('id')} = %s AND i.{_qn('id')} = %s"
     )
 
 
@@ -833,7 +833,7 @@ def _apply_chain(
     owned: Job | None,
 ) -> tuple[int, list[Job]] | None:
     """Write a chain run ahead, if the instance and the job are as they were read."""
-    table = connection.ops.quote_name(ProcessInstance._meta.db_table)
+    table = _qn(ProcessInstance._meta.db_table)
     lock = f"SELECT status, steps FROM {table} WHERE id = %s"  # noqa: S608
     if connection.features.has_select_for_update:
         lock += " FOR UPDATE"
@@ -888,7 +888,7 @@ def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
         condition = "status = %s AND locked_by = %s AND attempts = %s"
         params = [JobStatus.RUNNING, worker_id, job.attempts]
     sql = (
-        f"UPDATE {connection.ops.quote_name(Job._meta.db_table)} "  # noqa: S608
+        f"UPDATE {_qn(Job._meta.db_table)} "  # noqa: S608
         "SET status = %s, attempts = %s, locked_by = %s, finished_at = %s, "
         f"lease_expires_at = NULL WHERE id = %s AND instance_id = %s AND {condition}"
     )
@@ -935,11 +935,8 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
                 permanent=True,
                 kind="business_error",
             )
-        job.last_error = (
-            f"business error {exc.error_code}: {exc.message} (routed to its BPMN handler)"
-        )
-        routed = {**data, "error_code": exc.error_code, "message": exc.message, "routed": True}
-        return _ChainStep(job, action=AuditAction.JOB_FAILED, data=routed)
+        routed = _business_error_routed(job, error_code=exc.error_code, message=exc.message)
+        return _ChainStep(job, action=AuditAction.JOB_FAILED, data={**data, **routed})
     except ConnectorError as exc:
         return failed(exc.message, permanent=exc.permanent)
     except UnknownConnector as exc:
@@ -1079,21 +1076,14 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
         if caught:
             current.status = JobStatus.DONE
             current.finished_at = timezone.now()
-            current.last_error = (
-                f"business error {error_code}: {message} (routed to its BPMN handler)"
-            )
+            routed = _business_error_routed(current, error_code=error_code, message=message)
             current.save(update_fields=["status", "finished_at", "last_error"])
             record_for_instance(
                 AuditAction.JOB_FAILED,
                 instance,
                 actor=WORKER_ACTOR,
                 job_id=current.pk,
-                data={
-                    "activity_id": current.activity_id,
-                    "error_code": error_code,
-                    "message": message,
-                    "routed": True,
-                },
+                data={"activity_id": current.activity_id, **routed},
             )
             advance = _persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
             return advance.claimed_jobs
@@ -1106,6 +1096,12 @@ def _job_business_error(job: Job, *, worker_id: str, error_code: str, message: s
         kind="business_error",
     )
     return []
+
+
+def _business_error_routed(job: Job, *, error_code: str, message: str) -> dict:
+    """Note on ``job`` that a business error went to its BPMN handler; the audit data of it."""
+    job.last_error = f"business error {error_code}: {message} (routed to its BPMN handler)"
+    return {"error_code": error_code, "message": message, "routed": True}
 
 
 def _open_incident(

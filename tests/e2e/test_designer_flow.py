@@ -90,21 +90,26 @@ def test_flash_messages_are_announced_dismissible_and_accessible(page, login_as,
     alert.wait_for(state="detached")
 
 
-ADD_CALL_ACTIVITY = """() => {
+APPEND_AND_SELECT = """(type) => {
     const m = window.FlowgateDesigner.modeler;
     const start = m.get('elementRegistry').get('StartEvent_1');
-    const call = m.get('elementFactory').createShape({type: 'bpmn:CallActivity'});
-    const shape = m.get('modeling').appendShape(start, call, {x: 320, y: 178});
+    const element = m.get('elementFactory').createShape({type});
+    const shape = m.get('modeling').appendShape(start, element, {x: 320, y: 178});
     m.get('selection').select(shape);
     return shape.id;
 }"""
 
 
-def test_a_call_activity_gets_its_process_and_version_in_the_panel(page, login_as):
+def _new_process_with(page, login_as, element_type: str) -> None:
+    """A designer opens a new process and appends ``element_type`` to its start event."""
     login_as(page, UserFactory(roles=["designer"]))
     page.goto("/designer/new/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
-    page.evaluate(ADD_CALL_ACTIVITY)
+    page.evaluate(APPEND_AND_SELECT, element_type)
+
+
+def test_a_call_activity_gets_its_process_and_version_in_the_panel(page, login_as):
+    _new_process_with(page, login_as, "bpmn:CallActivity")
     page.get_by_label("Called process").fill("pricing")
     page.get_by_label("Called process").press("Tab")
     page.get_by_label("Called version").fill("2")
@@ -119,21 +124,8 @@ def test_a_call_activity_gets_its_process_and_version_in_the_panel(page, login_a
     ).wait_for()
 
 
-ADD_SERVICE_TASK = """() => {
-    const m = window.FlowgateDesigner.modeler;
-    const start = m.get('elementRegistry').get('StartEvent_1');
-    const task = m.get('elementFactory').createShape({type: 'bpmn:ServiceTask'});
-    const shape = m.get('modeling').appendShape(start, task, {x: 320, y: 178});
-    m.get('selection').select(shape);
-    return shape.id;
-}"""
-
-
 def test_the_connector_field_suggests_the_registered_connectors(page, login_as):
-    login_as(page, UserFactory(roles=["designer"]))
-    page.goto("/designer/new/")
-    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
-    page.evaluate(ADD_SERVICE_TASK)
+    _new_process_with(page, login_as, "bpmn:ServiceTask")
     field = page.get_by_label("Connector")
     options = page.evaluate(
         """(id) => [...document.getElementById(id).options].map((o) => [o.value, o.label])""",

@@ -104,6 +104,9 @@ class Job(models.Model):
     last_error = models.TextField(blank=True)
     # Not auto_now_add: a step run inside a chain is created and finished at one instant.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the connector of the last attempt began; with finished_at, the step's working time
+    # (set for chained steps too, each with its own instants).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

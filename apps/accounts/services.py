@@ -17,7 +17,8 @@ from django.utils import timezone
 from apps.accounts.models import ApiToken, User
 from apps.accounts.roles import ALL_ROLES, Role
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import record
+from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput
 
 

@@ -12,7 +12,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import record
+from apps.common.actors import Actor
 
 
 @receiver(user_logged_in, dispatch_uid="audit.login")

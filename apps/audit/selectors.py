@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from apps.audit.actions import AuditAction
 from apps.audit.chain import (
     EVENT_FIELDS,
     GENESIS_HASH,
@@ -114,6 +115,21 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
             )
         qs = qs.filter(match)
     return qs
+
+
+def events_recent_first(*, filters: AuditFilter | None = None) -> QuerySet:
+    """The audit page's list: every event (or the filtered ones), newest first."""
+    queryset = (
+        events_filter(filters=filters) if filters else AuditEvent.objects.select_related("link")
+    )
+    return queryset.order_by("-position")
+
+
+def verification_last() -> AuditEvent | None:
+    """The most recent "audit verified" event, if any."""
+    return (
+        AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFIED).order_by("-position").first()
+    )
 
 
 def instance_timeline(*, instance_id: int) -> QuerySet:

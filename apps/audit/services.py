@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,44 +37,10 @@ from apps.audit.selectors import (
     instance_timeline,
     last_position,
 )
+from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
-
-ACTOR_KINDS = frozenset({"user", "token", "system", "anonymous"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it: a user, an API token (acting for its user), a system component, or nobody."""
-
-    kind: str
-    id: str
-    label: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in ACTOR_KINDS:
-            raise ValueError(f"Actor kind must be one of {sorted(ACTOR_KINDS)}, not {self.kind!r}")
-
-    @classmethod
-    def for_user(cls, user: Any) -> Actor:
-        if user is None or not getattr(user, "is_authenticated", False):
-            return cls.anonymous()
-        return cls(kind="user", id=str(user.pk), label=user.get_username())
-
-    @classmethod
-    def for_token(cls, token: Any) -> Actor:
-        owner = getattr(token, "user", None)
-        owner_name = owner.get_username() if owner is not None else "?"
-        return cls(kind="token", id=str(token.id), label=f"{owner_name} (token {token.name})")
-
-    @classmethod
-    def system(cls, component: str) -> Actor:
-        return cls(kind="system", id=component, label=component)
-
-    @classmethod
-    def anonymous(cls) -> Actor:
-        return cls(kind="anonymous", id="", label="anonymous")
 
 
 def _clip(value: str | None, limit: int) -> str:
@@ -351,21 +318,28 @@ class EvidencePackage:
     events: int
 
 
+# Who supplies the BPMN files of an evidence package: the processes app registers at start-up
+# (it sits above the audit trail, which imports none of it).
+BpmnSource = Callable[[list[int]], dict[int, tuple[str, str]]]
+_bpmn_sources: list[BpmnSource] = []
+
+
+def evidence_bpmn_source_register(source: BpmnSource) -> None:
+    """``source(version_ids)`` -> {version id: (archive name, BPMN XML)} for the versions it has."""
+    if source not in _bpmn_sources:
+        _bpmn_sources.append(source)
+
+
 def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
     """BPMN XML of the given versions, by archive path, plus notes about what is missing."""
     if not version_ids:
         return {}, ["No process version is referenced by these events."]
-    try:
-        from apps.processes.models import ProcessVersion
-    except ImportError:
+    if not _bpmn_sources:
         return {}, ["The processes app is not installed: no BPMN files could be included."]
-    files: dict[str, str] = {}
-    found: set[int] = set()
-    versions = ProcessVersion.objects.filter(pk__in=version_ids).select_related("definition")
-    for version in versions:
-        key = getattr(getattr(version, "definition", None), "key", "process")
-        files[f"bpmn/{key}-v{version.number}-id{version.pk}.bpmn"] = version.xml
-        found.add(version.pk)
+    found: dict[int, tuple[str, str]] = {}
+    for source in _bpmn_sources:
+        found.update(source(version_ids))
+    files = {f"bpmn/{name}": xml for name, xml in found.values()}
     notes = [f"Process version {pk} no longer exists." for pk in version_ids if pk not in found]
     return files, notes
 

@@ -3,45 +3,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
-from apps.audit.actions import AuditAction
 from apps.audit.exporting import csv_rows, json_chunks
 from apps.audit.forms import AuditFilterForm
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import events_filter, instance_timeline
-from apps.audit.services import Actor, evidence_export, export_begin, verification_run
+from apps.audit.selectors import (
+    events_filter,
+    events_recent_first,
+    instance_timeline,
+    verification_last,
+)
+from apps.audit.services import evidence_export, export_begin, verification_run
+from apps.common.actors import Actor
 from apps.common.errors import NotFound
+from apps.common.pages import paginate, role_required
 
 AUDIT_ROLES = (Role.AUDITOR, Role.ADMIN)
 PAGE_SIZE = 50
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous: to the login page. Signed in without the auditor/admin role: 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not has_role(request.user, *AUDIT_ROLES):
-            raise PermissionDenied("The audit trail is open to the auditor and admin roles only.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+auditor_required = role_required(
+    *AUDIT_ROLES, message="The audit trail is open to the auditor and admin roles only."
+)
 
 
 def _with_details(events: Any) -> list[AuditEvent]:
@@ -59,12 +50,7 @@ def index(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "audit/index.html", {"form": form, "page_obj": None}, status=400)
     filters = form.to_filter() if form.is_bound else None
-    queryset = (
-        events_filter(filters=filters) if filters else AuditEvent.objects.select_related("link")
-    )
-    page_obj = Paginator(queryset.order_by("-position"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page_obj = paginate(request, events_recent_first(filters=filters), PAGE_SIZE)
     query = urlencode(filters.as_params()) if filters else ""
     return render(
         request,
@@ -92,10 +78,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST":
         result = verification_run(actor=Actor.for_user(request.user))
-    last = (
-        AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFIED).order_by("-position").first()
-    )
-    return render(request, "audit/verify.html", {"result": result, "last": last})
+    return render(request, "audit/verify.html", {"result": result, "last": verification_last()})
 
 
 @require_GET

@@ -80,9 +80,9 @@ def HasRole(*roles: str) -> type[BasePermission]:  # noqa: N802 - reads like a p
         code = "role_required"
 
         def has_permission(self, request: Any, view: Any) -> bool:
-            from apps.accounts.permissions import has_role
-
-            return has_role(request.user, *names)
+            # The user model's own role check: common sits below accounts and imports none of it.
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_role(*names))
 
     _HasRole.__name__ = _HasRole.__qualname__ = f"HasRole({', '.join(names)})"
     return _HasRole

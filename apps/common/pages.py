@@ -15,8 +15,12 @@ from django.shortcuts import redirect
 from apps.common.errors import FlowgateError
 
 
-def role_required(*roles: str) -> Callable:
-    """Anonymous -> login page; signed in without one of ``roles`` -> 403."""
+def role_required(*roles: str, message: str = "") -> Callable:
+    """The one role check of server-rendered pages (the API's is ``apps.common.api.HasRole``).
+
+    Anonymous -> login page; signed in without one of ``roles`` -> 403 with ``message`` (or one
+    naming the roles).
+    """
 
     def decorate(view):
         @wraps(view)
@@ -24,7 +28,9 @@ def role_required(*roles: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not request.user.has_role(*roles):
-                raise PermissionDenied(f"This page needs one of the roles: {', '.join(roles)}.")
+                raise PermissionDenied(
+                    message or f"This page needs one of the roles: {', '.join(roles)}."
+                )
             return view(request, *args, **kwargs)
 
         return wrapper

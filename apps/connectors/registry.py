@@ -124,6 +124,13 @@ class FunctionConnector(Connector):
         return result
 
 
+def runs_in_process(name: str) -> bool:
+    """Whether a connector is a plain in-process function (no I/O worth overlapping with other
+    workers). An unknown name is not."""
+    _ensure_loaded()
+    return isinstance(_connectors.get(name), FunctionConnector)
+
+
 def function(
     name: str, *, label: str = "", schema: dict | None = None, chainable: bool = False
 ) -> Callable[[FunctionType], FunctionType]:

@@ -10,7 +10,8 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import record
+from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound, Unprocessable
 from apps.connectors.crypto import fernet
 from apps.connectors.models import Secret

@@ -21,6 +21,7 @@ urlpatterns = [
         name="api-instance-resume",
     ),
     path("messages/", apis.MessageApi.as_view(), name="api-messages"),
+    path("hooks/<int:webhook_id>/", apis.WebhookReceiveApi.as_view(), name="api-webhook-receive"),
     path("incidents/", apis.IncidentListApi.as_view(), name="api-incidents"),
     path(
         "incidents/<int:incident_id>/retry/",

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
-from apps.common.api_pagination import Pagination as PageNumberPagination
+from apps.common.api import ApiView
 from apps.common.errors import AccessDenied, InvalidInput
-from apps.engine import selectors, services
+from apps.engine import selectors, services, webhooks
 from apps.engine.models import Incident, ProcessInstance
-
-
-def _idempotent(request: Request, scope: str, handler):
-    """Use the shared Idempotency-Key helper when present (apps.common.api)."""
-    try:
-        from apps.common.api import idempotent
-    except ImportError:  # pragma: no cover - the helper lands with the API infrastructure
-        return handler()
-    return idempotent(request, scope, handler)
-
-
-def _paginate(view: APIView, request: Request, qs, serializer_class) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(qs, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+from apps.processes.selectors import version_get
 
 
 class InstanceOutput(serializers.ModelSerializer):
@@ -79,14 +64,16 @@ class StartInput(serializers.Serializer):
         return attrs
 
 
-class InstanceListApi(APIView):
+class InstanceListApi(ApiView):
+    paginated = True
+    OutputSerializer = InstanceOutput
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str),
             OpenApiParameter("process_key", str),
             OpenApiParameter("business_key", str),
         ],
-        responses=InstanceOutput(many=True),
         summary="List instances visible to you",
     )
     def get(self, request: Request) -> Response:
@@ -96,7 +83,7 @@ class InstanceListApi(APIView):
             process_key=request.query_params.get("process_key", ""),
             business_key=request.query_params.get("business_key", ""),
         )
-        return _paginate(self, request, qs, InstanceOutput)
+        return self.paginated_response(qs)
 
     @extend_schema(
         request=StartInput,
@@ -116,31 +103,24 @@ class InstanceListApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = StartInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated_input(serializer=StartInput)
 
         def start() -> Response:
-            from apps.processes.selectors import version_get
-
-            version = (
-                version_get(version_id=data.validated_data["version_id"])
-                if data.validated_data.get("version_id")
-                else None
-            )
+            version = version_get(version_id=data["version_id"]) if data.get("version_id") else None
             instance = services.instance_start(
                 version=version,
-                process_key=data.validated_data.get("process_key"),
-                variables=data.validated_data["variables"],
-                business_key=data.validated_data["business_key"],
+                process_key=data.get("process_key"),
+                variables=data["variables"],
+                business_key=data["business_key"],
                 actor=actor_for_request(request),
                 started_by=request.user,
             )
             return Response(InstanceDetailOutput(instance).data, status=status.HTTP_201_CREATED)
 
-        return _idempotent(request, "instance-start", start)
+        return self.idempotent("instance-start", start)
 
 
-class InstanceDetailApi(APIView):
+class InstanceDetailApi(ApiView):
     @extend_schema(responses=InstanceDetailOutput, summary="One instance with what it waits on")
     def get(self, request: Request, instance_id: int) -> Response:
         return Response(
@@ -150,7 +130,7 @@ class InstanceDetailApi(APIView):
         )
 
 
-class _InstanceOperation(APIView):
+class _InstanceOperation(ApiView):
     operation = ""
 
     @extend_schema(request=None, responses=InstanceOutput)
@@ -189,7 +169,7 @@ class MessageInput(serializers.Serializer):
     variables = serializers.DictField(required=False, default=dict)
 
 
-class MessageApi(APIView):
+class MessageApi(ApiView):
     @extend_schema(
         request=MessageInput,
         responses={200: serializers.ListSerializer(child=serializers.IntegerField())},
@@ -197,20 +177,19 @@ class MessageApi(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request) -> Response:
-        data = MessageInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated_input(serializer=MessageInput)
 
         def correlate() -> Response:
             instances = services.message_correlate(
-                name=data.validated_data["name"],
-                correlation_key=data.validated_data["correlation_key"],
-                variables=data.validated_data["variables"],
+                name=data["name"],
+                correlation_key=data["correlation_key"],
+                variables=data["variables"],
                 actor=actor_for_request(request),
                 started_by=request.user,
             )
             return Response({"instances": [i.pk for i in instances]})
 
-        return _idempotent(request, "message-correlate", correlate)
+        return self.idempotent("message-correlate", correlate)
 
 
 class IncidentOutput(serializers.ModelSerializer):
@@ -233,10 +212,12 @@ class IncidentOutput(serializers.ModelSerializer):
         ]
 
 
-class IncidentListApi(APIView):
+class IncidentListApi(ApiView):
+    paginated = True
+    OutputSerializer = IncidentOutput
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str)],
-        responses=IncidentOutput(many=True),
         summary="Incidents (failed steps)",
     )
     def get(self, request: Request) -> Response:
@@ -245,12 +226,10 @@ class IncidentListApi(APIView):
         status_filter = request.query_params.get("status", "open")
         if status_filter not in ("", "open", "retried", "resolved"):
             raise InvalidInput("status must be open, retried or resolved.", code="invalid_filter")
-        return _paginate(
-            self, request, selectors.incident_list(status=status_filter), IncidentOutput
-        )
+        return self.paginated_response(selectors.incident_list(status=status_filter))
 
 
-class IncidentRetryApi(APIView):
+class IncidentRetryApi(ApiView):
     @extend_schema(
         request=None, responses=IncidentOutput, summary="Retry the failed job of an incident"
     )
@@ -261,3 +240,31 @@ class IncidentRetryApi(APIView):
             incident_id=incident_id, actor=actor_for_request(request)
         )
         return Response(IncidentOutput(incident).data)
+
+
+class WebhookReceiveApi(ApiView):
+    """Public endpoint: authenticated by the HMAC signature, not by a session or token."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes: list = []
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: inline_serializer(
+                "WebhookAccepted",
+                {
+                    "instances": serializers.ListField(child=serializers.IntegerField()),
+                    "replayed": serializers.BooleanField(),
+                },
+            )
+        },
+        summary="Deliver an event (X-Flowgate-Signature, X-Flowgate-Timestamp, X-Flowgate-Delivery)",
+        auth=[],
+    )
+    def post(self, request: Request, webhook_id: int) -> Response:
+        delivery = webhooks.webhook_receive(
+            trigger_id=webhook_id, body=request.body, headers=request.headers
+        )
+        return Response({"instances": delivery.instance_ids, "replayed": delivery.replayed})

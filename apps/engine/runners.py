@@ -15,7 +15,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
+from apps.engine import core
 from apps.engine.core import ProcessRunner
+from apps.processes.models import ProcessVersion
 
 _CACHE_SIZE = 128
 _cache: OrderedDict[tuple, ProcessRunner] = OrderedDict()
@@ -43,9 +45,6 @@ def runner_for_version(
 
 
 def _spec_json(version_id: int, called: Mapping[str, int] | None) -> str:
-    from apps.engine import core
-    from apps.processes.models import ProcessVersion
-
     if not called:
         return (
             ProcessVersion.objects.filter(pk=version_id).values_list("spec_json", flat=True).get()

@@ -14,6 +14,7 @@ from apps.engine.models import (
     ProcessInstance,
     Timer,
 )
+from apps.engine.runtime.state import WAIT_TASKS, load
 
 OVERSEERS = (Role.ADMIN, Role.MANAGER, Role.AUDITOR)
 
@@ -54,16 +55,27 @@ def can_operate(*, user, instance: ProcessInstance) -> bool:
     return permissions.can(user, PERM_OPERATE_INSTANCE, instance)
 
 
+def instance_waiting_user_tasks(*, instance: ProcessInstance) -> list[dict]:
+    """The user tasks the engine waits on, from its own state (the inbox's HumanTask rows add
+    who holds them)."""
+    if not instance.waits & WAIT_TASKS:
+        return []
+    return [
+        {
+            "task_id": info.task_id,
+            "activity_id": info.activity_id,
+            "name": info.name or info.activity_id,
+            "candidate_groups": list(info.candidate_groups),
+            "assignee": info.assignee,
+        }
+        for info in load(instance).effects().user_tasks
+    ]
+
+
 def instance_activity(*, instance: ProcessInstance) -> dict:
     """What the instance is waiting on now."""
-    from apps.inbox.models import HumanTask, TaskStatus
-
     return {
-        "user_tasks": list(
-            HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).values(
-                "id", "activity_id", "name", "assignee__username", "candidate_groups"
-            )
-        ),
+        "user_tasks": instance_waiting_user_tasks(instance=instance),
         "jobs": list(
             Job.objects.filter(
                 instance=instance,

@@ -17,6 +17,9 @@ def run_job(job_id: int, instance_id: int | None = None) -> int:
     )
 
 
+services.doorbell_install(lambda job_id, instance_id: run_job.delay(job_id, instance_id))
+
+
 @shared_task(name="engine.sweep_jobs", ignore_result=True)
 def sweep_jobs() -> dict:
     return services.jobs_sweep()

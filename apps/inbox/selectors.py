@@ -37,6 +37,15 @@ def inbox_list(
     return qs.order_by("-priority", "due_at", "created_at")
 
 
+def instance_open_tasks(*, instance) -> list[dict]:
+    """The open tasks of an instance with who holds them (the instance page)."""
+    return list(
+        HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).values(
+            "id", "activity_id", "name", "assignee__username", "candidate_groups"
+        )
+    )
+
+
 def task_get_for_user(*, user, task_id: int) -> HumanTask:
     """A task the user may see; NotFound (not 403) otherwise, so ids are not probeable."""
     task = HumanTask.objects.select_related("instance", "assignee").filter(pk=task_id).first()

@@ -9,7 +9,8 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record_for_instance
+from apps.audit.services import record_for_instance
+from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
 from apps.inbox.live import publish_task_changed

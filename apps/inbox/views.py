@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, run_action
 from apps.engine import selectors as engine_selectors
@@ -124,7 +124,10 @@ def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
         "inbox/instance.html",
         {
             "instance": instance,
-            "activity": engine_selectors.instance_activity(instance=instance),
+            "activity": {
+                **engine_selectors.instance_activity(instance=instance),
+                "user_tasks": selectors.instance_open_tasks(instance=instance),
+            },
             "can_operate": engine_selectors.can_operate(user=request.user, instance=instance),
         },
     )

@@ -17,7 +17,6 @@ urlpatterns = [
         name="api-process-webhooks",
     ),
     path("webhooks/<int:webhook_id>/", apis.WebhookDeactivateApi.as_view(), name="api-webhook"),
-    path("hooks/<int:webhook_id>/", apis.WebhookReceiveApi.as_view(), name="api-webhook-receive"),
     path("versions/<int:version_id>/", apis.VersionDetailApi.as_view(), name="api-version"),
     path("versions/<int:version_id>/xml/", apis.VersionXmlApi.as_view(), name="api-version-xml"),
 ]

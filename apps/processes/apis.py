@@ -16,6 +16,7 @@ from apps.common.actors import actor_for_request
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
 from apps.processes import selectors, services
 from apps.processes.models import ProcessVersion
+from apps.processes.webhooks import webhook_create, webhook_deactivate
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -232,8 +233,6 @@ class ProcessWebhooksApi(APIView):
         summary="Attach a webhook to a message start event; the secret is shown once",
     )
     def post(self, request: Request, key: str) -> Response:
-        from apps.processes.webhooks import webhook_create
-
         _require_designer(request)
         data = WebhookInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -253,38 +252,6 @@ class ProcessWebhooksApi(APIView):
 class WebhookDeactivateApi(APIView):
     @extend_schema(request=None, responses=WebhookOutput, summary="Turn a webhook off")
     def delete(self, request: Request, webhook_id: int) -> Response:
-        from apps.processes.webhooks import webhook_deactivate
-
         _require_designer(request)
         trigger = webhook_deactivate(trigger_id=webhook_id, user=request.user)
         return Response(WebhookOutput(trigger, context={"request": request}).data)
-
-
-class WebhookReceiveApi(APIView):
-    """Public endpoint: authenticated by the HMAC signature, not by a session or token."""
-
-    authentication_classes: list = []
-    permission_classes: list = []
-    parser_classes: list = []
-
-    @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={
-            200: inline_serializer(
-                "WebhookAccepted",
-                {
-                    "instances": serializers.ListField(child=serializers.IntegerField()),
-                    "replayed": serializers.BooleanField(),
-                },
-            )
-        },
-        summary="Deliver an event (X-Flowgate-Signature, X-Flowgate-Timestamp, X-Flowgate-Delivery)",
-        auth=[],
-    )
-    def post(self, request: Request, webhook_id: int) -> Response:
-        from apps.processes.webhooks import webhook_receive
-
-        delivery = webhook_receive(
-            trigger_id=webhook_id, body=request.body, headers=request.headers
-        )
-        return Response({"instances": delivery.instance_ids, "replayed": delivery.replayed})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 
 DEMO_DIR = Path(__file__).parent / "demo_bpmn"
 

@@ -6,6 +6,16 @@ from apps.common.errors import NotFound
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 
 
+def versions_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{version id: (file name, BPMN XML)} for the versions that exist (evidence packages)."""
+    return {
+        version.pk: (f"{version.definition.key}-v{version.number}-id{version.pk}.bpmn", version.xml)
+        for version in ProcessVersion.objects.filter(pk__in=version_ids).select_related(
+            "definition"
+        )
+    }
+
+
 def definitions_list(*, search: str = "") -> QuerySet[ProcessDefinition]:
     qs = ProcessDefinition.objects.annotate(
         latest_number=Max("versions__number", filter=Q(versions__status=VersionStatus.DEPLOYED)),

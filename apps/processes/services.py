@@ -10,10 +10,12 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import Actor, record
+from apps.audit.services import record
+from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, Unprocessable
 from apps.engine import core
 from apps.engine.core.xml import parse_xml
+from apps.processes import hooks
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -257,9 +259,7 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
         if name and definition.name != name:
             definition.name = name
             definition.save(update_fields=["name", "updated_at"])
-        from apps.engine.services import start_schedules_create
-
-        start_schedules_create(version=version)
+        hooks.version_deployed(version=version)
         record(
             AuditAction.PROCESS_DEPLOYED,
             actor=actor,

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from apps.accounts.roles import Role
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required
 from apps.processes import selectors, services

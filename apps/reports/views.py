@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.pages import paginate, role_required, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.connectors.models import Secret
 from apps.engine.models import ProcessInstance
 from apps.processes.services import version_deploy

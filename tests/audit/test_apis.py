@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent, AuditLink
-from apps.audit.services import Actor, chain_link_pending, record
+from apps.audit.services import chain_link_pending, record
+from apps.common.actors import Actor
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import chain_verify
-from apps.audit.services import Actor, chain_link_pending, record
+from apps.audit.services import chain_link_pending, record
+from apps.common.actors import Actor
 
 WRITERS = 8
 EVENTS_EACH = 25

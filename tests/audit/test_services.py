@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
-from apps.audit.services import Actor, chain_link_pending, record
+from apps.audit.services import chain_link_pending, record
+from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import chain_verify
-from apps.audit.services import Actor, anchor_write, chain_link_pending, record
+from apps.audit.services import anchor_write, chain_link_pending, record
+from apps.common.actors import Actor
 from tests.audit.support import tamper
 
 pytestmark = pytest.mark.django_db

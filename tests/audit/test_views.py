@@ -16,7 +16,8 @@ from django.utils import timezone
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent, AuditLink
-from apps.audit.services import Actor, chain_link_pending, record
+from apps.audit.services import chain_link_pending, record
+from apps.common.actors import Actor
 from tests.audit.support import tamper
 from tests.factories import DEFAULT_PASSWORD
 

@@ -70,7 +70,8 @@ def _append_worker(n: int, start_at: float, seconds: float, results: Any) -> Non
     from django.db import connection, transaction
 
     from apps.audit.actions import AuditAction
-    from apps.audit.services import Actor, record
+    from apps.audit.services import record
+    from apps.common.actors import Actor
 
     actor = Actor.system(f"bench-{n}")
     count = 0

@@ -25,7 +25,7 @@ STEPS_PER_INSTANCE = 3  # service tasks: prepare, left, right (gateways run insi
 
 
 def _version():
-    from apps.audit.services import Actor
+    from apps.common.actors import Actor
     from apps.processes.services import version_deploy
 
     return version_deploy(xml=BPMN.read_bytes(), actor=Actor.system("bench")).version
@@ -134,7 +134,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def durable_run(version, *, workers: int, count: int, audit: bool = True) -> dict:
-    from apps.audit.services import Actor
+    from apps.common.actors import Actor
     from apps.engine import services
     from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
     from portal.celery import app

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import services as process_services
 
 BPMN_DIR = Path(__file__).parent / "bpmn"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.models import InstanceStatus
 from apps.processes import services as process_services

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.connectors.registry import chainable_names, get
 from apps.engine import services

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.errors import NotFound
 from apps.connectors.base import BusinessError
 from apps.engine import services

@@ -6,7 +6,7 @@ import pytest
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.connectors.base import ConnectorError
 from apps.engine import services

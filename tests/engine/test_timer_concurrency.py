@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.models import Timer
 from apps.processes.services import version_deploy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from tests.support import connectors as recorder

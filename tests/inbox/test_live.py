@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services
 from apps.inbox.live import InboxConsumer
 from apps.inbox.models import HumanTask

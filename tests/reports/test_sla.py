@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.models import ProcessInstance
 from apps.inbox import services as inbox

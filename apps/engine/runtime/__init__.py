@@ -1,0 +1,27 @@
+"""The engine runtime: the Django side of running BPMN, one module per concern.
+
+``apps.engine.services`` is the public face (callers import from there); these modules are read
+in this order:
+
+| module        | concern                                                                  |
+|---------------|--------------------------------------------------------------------------|
+| hooks         | what the engine tells the layers above (doorbell for workers, user-task listeners) |
+| state         | lock an instance, load its core state, persist an advance and its projections |
+| instances     | start, complete a user task, cancel, suspend, resume                     |
+| incidents     | failed attempts: retry with backoff, or an incident; retry an incident   |
+| jobs          | the lease path: claim, run the connector outside the lock, apply; the sweeper |
+| chain         | chainable steps run ahead of the lock and applied in one transaction     |
+| worker        | what a worker does when the doorbell rings (chain, else lease path)      |
+| timers        | timer rows and timer-start schedules                                     |
+| messages      | message correlation and message starts                                   |
+
+The life of a request (``POST /api/v1/tasks/7/complete/``): the API view parses and checks access,
+calls ``inbox.services.task_complete``, which opens a transaction, locks the instance row
+(``state.instance_lock``), records the task's audit event and calls
+``instances.user_task_complete``; that loads the core state (``state.load``), lets
+``apps.engine.core`` advance it, and ``state.persist`` writes the state, job/timer/subscription
+rows, tells the inbox about user tasks (``hooks.user_tasks_changed``) and writes the step's audit
+in the same transaction. After commit, ``hooks.ring_after_commit`` sends "look at job N" to
+the broker; a worker's ``engine.run_job`` task calls ``worker.job_run``. docs/architecture.md has
+the whole picture.
+"""

@@ -1,0 +1,323 @@
+"""Chains: a worker runs a chainable job and every chainable step it leads to ahead of the lock,
+then applies them all in one transaction if nobody advanced the instance meanwhile (optimistic,
+as Camunda's engine is). Why and how it was measured: docs/decisions/010."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.audit.actions import AuditAction
+from apps.audit.services import instance_event, record_many
+from apps.common.db import insert_rows, update_row
+from apps.common.errors import NotFound as UnknownConnector
+from apps.connectors.base import BusinessError, ConnectorError
+from apps.connectors.registry import chainable_names
+from apps.engine import core
+from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.runtime.incidents import business_error_routed, job_failure_apply
+from apps.engine.runtime.jobs import execute_connector
+from apps.engine.runtime.state import (
+    WORKER_ACTOR,
+    activity_steps,
+    instance_select,
+    load,
+    new_job,
+    persist,
+    qn,
+)
+
+
+class _ChainAbort(Exception):
+    """The engine could not apply a result ahead of the lock: redo the job step by step."""
+
+
+@dataclass
+class _ChainStep:
+    """One step run ahead: its job (the first one's row, or an unsaved row), and its outcome."""
+
+    job: Job
+    action: AuditAction | None = None  # JOB_SUCCEEDED, or JOB_FAILED for a routed business error
+    data: dict | None = None
+    failure: dict | None = None  # job_failure_apply's arguments when the attempt failed
+
+
+@cache
+def _peek_sql(vendor: str) -> str:
+    """The instance row (unlocked) with its job's claim state: 1 = due for anyone, 2 = leased
+    by the given worker, 0 = neither. For running a chain ahead of the lock."""
+    j = {name: f"j.{qn(name)}" for name in ("status", "run_after", "lease_expires_at")}
+    extra = (
+        f", j.{qn('task_id')} AS job_task_id, j.{qn('activity_id')} AS job_activity_id, "
+        f"j.{qn('connector')} AS job_connector, j.{qn('inputs')} AS job_inputs, "
+        f"j.{qn('attempts')} AS job_attempts, j.{qn('max_attempts')} AS job_max_attempts, "
+        f"CASE WHEN ({j['status']} = %s AND {j['run_after']} <= %s) "
+        f"OR ({j['status']} = %s AND {j['lease_expires_at']} < %s) THEN 1 "
+        f"WHEN {j['status']} = %s AND j.{qn('locked_by')} = %s THEN 2 ELSE 0 END AS job_claim"
+    )
+    return (
+        instance_select(extra)
+        + f"INNER JOIN {qn(Job._meta.db_table)} j ON j.{qn('instance_id')} = i.{qn('id')} "
+        f"WHERE j.{qn('id')} = %s AND i.{qn('id')} = %s"
+    )
+
+
+def job_chain(
+    job_id: int,
+    instance_id: int,
+    *,
+    worker_id: str,
+    execute=None,
+    limit: int,
+    owned: Job | None = None,
+) -> tuple[int, list[Job]] | None:
+    """Run a chainable job and every chainable step it leads to, then apply them all at once.
+
+    Optimistic, as Camunda's engine is: the instance is read without a lock, the connectors run
+    (outside any lock or transaction) and their results are applied to that state in memory,
+    step after step. Then one transaction locks the instance, checks that nobody advanced it
+    meanwhile (its ``steps`` counter and status) and that the job is still ours to claim, and
+    writes everything: one save, one commit for the whole chain. Otherwise nothing is written
+    and the chain is run again (the connectors see the same idempotency keys).
+
+    Returns (jobs executed, non-chainable jobs this worker claimed to run next), or None when
+    the job is not one for this path (not chainable, not due, or the engine could not apply a
+    result here): the caller then takes the lease path, one step per transaction.
+    """
+
+    names = chainable_names()
+    if not names or (owned is not None and owned.connector not in names):
+        return None
+    for _attempt in range(3):
+        try:
+            ahead = _run_ahead(
+                job_id,
+                instance_id,
+                worker_id=worker_id,
+                execute=execute,
+                limit=limit,
+                names=set(names),
+                owned=owned,
+            )
+        except _ChainAbort:
+            return None
+        if ahead is None:
+            return None
+        applied = _apply_chain(*ahead, worker_id=worker_id, owned=owned)
+        if applied is not None:
+            return applied
+    return None  # the instance kept changing under us: step by step, under the lock
+
+
+def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
+    """Read the instance and the job without locks and run the chain in memory."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [JobStatus.PENDING, now, JobStatus.RUNNING, now, JobStatus.RUNNING, worker_id]
+    rows = list(
+        ProcessInstance.objects.raw(_peek_sql(connection.vendor), [*params, job_id, instance_id])
+    )
+    if not rows:
+        return None
+    snapshot: Any = rows[0]  # the instance, with the job's columns as extra attributes
+    wanted = 2 if owned is not None else 1
+    if (
+        snapshot.status != InstanceStatus.RUNNING
+        or snapshot.job_claim != wanted
+        or snapshot.job_connector not in names
+        or (owned is not None and snapshot.job_attempts != owned.attempts)
+    ):
+        return None
+    inputs = snapshot.job_inputs
+    first = Job(
+        pk=job_id,
+        instance_id=instance_id,
+        task_id=snapshot.job_task_id,
+        activity_id=snapshot.job_activity_id,
+        connector=snapshot.job_connector,
+        inputs=json.loads(inputs) if isinstance(inputs, str) else inputs,
+        status=JobStatus.DONE,
+        attempts=snapshot.job_attempts + (0 if owned is not None else 1),
+        max_attempts=snapshot.job_max_attempts,
+        locked_by=worker_id,
+    )
+    first._state.adding = False
+    handle = load(snapshot)
+    # Every waiting service task has an active job row (each save syncs them); the first job's
+    # row becomes done. ``active`` ends as the tasks whose rows stay pending/running/incident.
+    active = {s.task_id for s in handle.service_tasks()} - {first.task_id}
+    queue: deque[Job] = deque([first])
+    steps: list[_ChainStep] = []
+    queued = {first.task_id}
+    now_dt = timezone.now()
+    while queue:
+        job = queue.popleft()
+        seen = len(handle.events)
+        job.started_at = timezone.now()  # each step carries its own instants
+        step = _chain_step(handle, job, execute=execute)
+        job.finished_at = timezone.now()
+        steps.append(step)
+        if step.failure is not None or step.data is None:  # the row will say retry or incident
+            active.add(job.task_id)
+            continue
+        step.data["steps"] = activity_steps(handle.events[seen:])
+        room = limit - len(steps) - len(queue)
+        if room <= 0:
+            continue
+        for info in handle.service_tasks():
+            if room <= 0:
+                break
+            if info.connector in names and info.task_id not in active | queued:
+                queued.add(info.task_id)
+                room -= 1
+                queue.append(
+                    new_job(
+                        instance_id,
+                        info,
+                        now=now_dt,
+                        status=JobStatus.DONE,
+                        attempts=1,
+                        locked_by=worker_id,
+                        finished_at=now_dt,
+                    )
+                )
+    return snapshot, handle, first, steps, active
+
+
+def _apply_chain(
+    snapshot: ProcessInstance,
+    handle: core.Instance,
+    first: Job,
+    steps: list[_ChainStep],
+    active: set[str],
+    *,
+    worker_id: str,
+    owned: Job | None,
+) -> tuple[int, list[Job]] | None:
+    """Write a chain run ahead, if the instance and the job are as they were read."""
+    table = qn(ProcessInstance._meta.db_table)
+    lock = f"SELECT status, steps FROM {table} WHERE id = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        lock += " FOR UPDATE"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(lock, [snapshot.pk])
+            current = cursor.fetchone()
+        if current is None or tuple(current) != (snapshot.status, snapshot.steps):
+            return None
+        if not _claim(first, worker_id=worker_id, owned=owned):
+            return None
+        chained = [step.job for step in steps[1:]]
+        insert_rows(chained)
+        events: list = []
+        for step in steps:
+            if step.failure is not None:
+                record_many(events)
+                events.clear()
+                job_failure_apply(snapshot, step.job, **step.failure)
+                continue
+            action = step.action or AuditAction.JOB_SUCCEEDED
+            if action == AuditAction.JOB_FAILED:  # a business error, routed
+                update_row(step.job, ["last_error"])
+            events.append(
+                instance_event(
+                    action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
+                )
+            )
+        advance = persist(
+            snapshot,
+            handle,
+            actor=WORKER_ACTOR,
+            claim_for=worker_id,
+            audit_events=events,
+            active_jobs=active,
+        )
+    return len(steps), advance.claimed_jobs
+
+
+def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
+    """Mark the first job of a chain done, if it is still as it was read (one UPDATE)."""
+    now = timezone.now()
+    job.finished_at = job.finished_at or now
+    at = connection.ops.adapt_datetimefield_value(now)
+    started = connection.ops.adapt_datetimefield_value(job.started_at or now)
+    finished = connection.ops.adapt_datetimefield_value(job.finished_at)
+    if owned is None:  # due (or its lease expired), and not attempted since we read it
+        condition = (
+            "((status = %s AND run_after <= %s) OR (status = %s AND lease_expires_at < %s)) "
+            "AND attempts = %s"
+        )
+        params = [JobStatus.PENDING, at, JobStatus.RUNNING, at, job.attempts - 1]
+    else:  # still leased by this worker, same attempt
+        condition = "status = %s AND locked_by = %s AND attempts = %s"
+        params = [JobStatus.RUNNING, worker_id, job.attempts]
+    sql = (
+        f"UPDATE {qn(Job._meta.db_table)} "  # noqa: S608
+        "SET status = %s, attempts = %s, locked_by = %s, started_at = %s, finished_at = %s, "
+        f"lease_expires_at = NULL WHERE id = %s AND instance_id = %s AND {condition}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                JobStatus.DONE,
+                job.attempts,
+                worker_id,
+                started,
+                finished,
+                job.pk,
+                job.instance_id,
+                *params,
+            ],
+        )
+        return cursor.rowcount == 1
+
+
+def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
+    """Run one step of a chain ahead of the lock: the connector, then its result into
+    ``handle``. Engine errors abort the chain."""
+
+    data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
+
+    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
+        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind}
+        return _ChainStep(job, failure=failure)
+
+    try:
+        result = (execute or execute_connector)(job)
+    except BusinessError as exc:
+        try:
+            caught = handle.fail_service_task(
+                job.task_id, error_code=exc.error_code, message=exc.message
+            )
+        except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
+            raise _ChainAbort from None
+        if not caught:
+            return failed(
+                f"Business error '{exc.error_code}' has no matching error event: {exc.message}",
+                permanent=True,
+                kind="business_error",
+            )
+        routed = business_error_routed(job, error_code=exc.error_code, message=exc.message)
+        return _ChainStep(job, action=AuditAction.JOB_FAILED, data={**data, **routed})
+    except ConnectorError as exc:
+        return failed(exc.message, permanent=exc.permanent)
+    except UnknownConnector as exc:
+        return failed(exc.message, permanent=True)
+    except Exception as exc:
+        return failed(
+            f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            stack=traceback.format_exc(limit=20),
+        )
+    try:
+        handle.complete_service_task(job.task_id, result)
+    except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
+        raise _ChainAbort from None
+    return _ChainStep(job, action=AuditAction.JOB_SUCCEEDED, data=data)

@@ -1,0 +1,73 @@
+"""What the engine tells the layers above it, without importing them.
+
+Two outlets, each filled in at start-up by the app that owns the other side:
+
+- the **doorbell**: after commit, "look at job N" for a worker. ``apps.engine.tasks`` installs the
+  Celery task; until it does (or when the broker is down) nothing is lost: the rows are the truth
+  and the sweeper rings again for due jobs.
+- **user-task listeners**: inside the instance lock, the user tasks the engine now waits on. The
+  inbox registers the one that keeps its HumanTask rows (``apps.inbox.apps``).
+
+Decision record: docs/decisions/011-layers.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from django.db import transaction
+
+from apps.common.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+Doorbell = Callable[[int, int], Any]
+
+
+class UserTaskListener(Protocol):
+    def __call__(self, *, instance: Any, user_tasks: list, now: datetime, actor: Actor) -> Any: ...
+
+
+_doorbell: Doorbell | None = None
+_user_task_listeners: list[UserTaskListener] = []
+
+
+def doorbell_install(ring: Doorbell) -> None:
+    """Set how a job is announced to workers: ``ring(job_id, instance_id)``."""
+    global _doorbell
+    _doorbell = ring
+
+
+def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
+    """Ring the doorbell for (job id, instance id) pairs once the transaction commits."""
+    pairs = list(jobs)
+    if not pairs:
+        return
+
+    def send() -> None:
+        if _doorbell is None:
+            logger.warning("no doorbell installed; the sweeper will pick up %d job(s)", len(pairs))
+            return
+        for job_id, instance_id in pairs:
+            try:
+                _doorbell(job_id, instance_id)
+            except Exception:  # broker down: the sweeper re-enqueues from the rows
+                logger.warning("could not enqueue job %s; the sweeper will pick it up", job_id)
+
+    transaction.on_commit(send)
+
+
+def user_task_listener_register(listener: UserTaskListener) -> None:
+    """Called once at start-up by the app that projects user tasks (idempotent)."""
+    if listener not in _user_task_listeners:
+        _user_task_listeners.append(listener)
+
+
+def user_tasks_changed(*, instance: Any, user_tasks: list, now: datetime, actor: Actor) -> None:
+    """Tell the listeners which user tasks ``instance`` now waits on (an empty list: none).
+    Requires: the instance row is locked; listeners write in the same transaction."""
+    for listener in _user_task_listeners:
+        listener(instance=instance, user_tasks=user_tasks, now=now, actor=actor)

@@ -1,0 +1,196 @@
+"""Failed attempts: retry later with backoff and full jitter, or open an incident an operator can
+see and retry."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.audit.actions import AuditAction
+from apps.audit.services import record_for_instance
+from apps.common.actors import Actor
+from apps.common.errors import Conflict, NotFound
+from apps.engine.models import (
+    Incident,
+    IncidentStatus,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    ProcessInstance,
+)
+from apps.engine.runtime.hooks import ring_after_commit
+from apps.engine.runtime.state import WORKER_ACTOR, instance_lock
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    base = settings.FLOWGATE_JOB_RETRY_BASE_SECONDS
+    cap = settings.FLOWGATE_JOB_RETRY_MAX_SECONDS
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311 - jitter
+
+
+def lock_job_for_result(job: Job, worker_id: str) -> tuple[ProcessInstance, Job] | None:
+    """Lock instance then job; None if our lease was lost (someone else owns the job now)."""
+    instance = instance_lock(instance_id=job.instance_id)
+    current = Job.objects.select_for_update().get(pk=job.pk)
+    if (
+        current.status != JobStatus.RUNNING
+        or current.locked_by != worker_id
+        or current.attempts != job.attempts
+    ):
+        logger.info(
+            "job %s: lease lost (now %s by %s); result discarded",
+            job.pk,
+            current.status,
+            current.locked_by,
+        )
+        return None
+    return instance, current
+
+
+def business_error_routed(job: Job, *, error_code: str, message: str) -> dict:
+    """Note on ``job`` that a business error went to its BPMN handler; the audit data of it."""
+    job.last_error = f"business error {error_code}: {message} (routed to its BPMN handler)"
+    return {"error_code": error_code, "message": message, "routed": True}
+
+
+def open_incident(
+    instance: ProcessInstance, job: Job, *, message: str, stack: str, kind: str
+) -> Incident:
+    incident = Incident.objects.create(
+        instance=instance,
+        job=job,
+        activity_id=job.activity_id,
+        kind=kind,
+        message=message,
+        stack=stack,
+    )
+    record_for_instance(
+        AuditAction.INCIDENT_OPENED,
+        instance,
+        actor=WORKER_ACTOR,
+        job_id=job.pk,
+        data={
+            "incident_id": incident.pk,
+            "activity_id": job.activity_id,
+            "kind": kind,
+            "message": message,
+        },
+    )
+    return incident
+
+
+def job_failed(
+    job: Job, *, worker_id: str, message: str, permanent: bool, stack: str, kind: str = "job_failed"
+) -> None:
+    with transaction.atomic():
+        locked = lock_job_for_result(job, worker_id)
+        if locked is None:
+            return
+        instance, current = locked
+        job_failure_apply(
+            instance, current, message=message, permanent=permanent, stack=stack, kind=kind
+        )
+
+
+def job_failure_apply(
+    instance: ProcessInstance,
+    current: Job,
+    *,
+    message: str,
+    permanent: bool,
+    stack: str,
+    kind: str = "job_failed",
+) -> None:
+    """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
+    Requires: the instance row is locked."""
+    exhausted = current.attempts >= current.max_attempts
+    current.last_error = message[:4000]
+    current.lease_expires_at = None
+    current.locked_by = ""
+    changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
+    if permanent or exhausted:
+        current.status = JobStatus.INCIDENT
+        current.finished_at = timezone.now()
+    else:
+        current.status = JobStatus.PENDING
+        current.finished_at = None
+        current.run_after = timezone.now() + timedelta(
+            seconds=retry_delay_seconds(current.attempts)
+        )
+        current.enqueued_at = None
+        changed += ["run_after", "enqueued_at"]
+    current.save(update_fields=changed)
+    record_for_instance(
+        AuditAction.JOB_FAILED,
+        instance,
+        actor=WORKER_ACTOR,
+        job_id=current.pk,
+        data={
+            "activity_id": current.activity_id,
+            "attempt": current.attempts,
+            "message": message[:500],
+            "permanent": permanent,
+            "will_retry": current.status == JobStatus.PENDING,
+        },
+    )
+    if current.status == JobStatus.INCIDENT:
+        if not permanent and kind == "job_failed":
+            message = f"Failed {current.attempts} of {current.max_attempts} attempts; last error: {message}"
+        open_incident(instance, current, message=message, stack=stack, kind=kind)
+
+
+def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
+    with transaction.atomic():
+        incident = Incident.objects.select_related("instance").filter(pk=incident_id).first()
+        if incident is None:
+            raise NotFound(f"Incident {incident_id} does not exist.")
+        instance = instance_lock(instance_id=incident.instance_id)
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status != IncidentStatus.OPEN:
+            raise Conflict(
+                f"Incident {incident_id} is {incident.status}, not open.", code="incident_not_open"
+            )
+        if incident.job_id is None:
+            raise Conflict("This incident has no job to retry.", code="incident_not_retryable")
+        job = Job.objects.select_for_update().get(pk=incident.job_id)
+        if job.status != JobStatus.INCIDENT:
+            raise Conflict(
+                f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable"
+            )
+        now = timezone.now()
+        job.status = JobStatus.PENDING
+        job.attempts = 0
+        job.run_after = now
+        job.enqueued_at = now
+        job.finished_at = None
+        job.save(update_fields=["status", "attempts", "run_after", "enqueued_at", "finished_at"])
+        incident.status = IncidentStatus.RETRIED
+        incident.resolved_at = now
+        incident.resolved_by = actor_user(actor)
+        incident.save(update_fields=["status", "resolved_at", "resolved_by"])
+        record_for_instance(
+            AuditAction.INCIDENT_RETRIED,
+            instance,
+            actor=actor,
+            job_id=job.pk,
+            data={"incident_id": incident.pk, "activity_id": incident.activity_id},
+        )
+        if instance.status == InstanceStatus.RUNNING:
+            ring_after_commit([(job.pk, instance.pk)])
+    return incident
+
+
+def actor_user(actor: Actor):
+    if actor.kind != "user":
+        return None
+
+    return User.objects.filter(pk=actor.id).first()

@@ -1,0 +1,205 @@
+"""Instance lifecycle: start, complete a user task, cancel, suspend, resume."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts import permissions
+from apps.accounts.roles import PERM_VIEW_INSTANCE
+from apps.audit.actions import AuditAction
+from apps.audit.services import instance_event, record_for_instance
+from apps.common.actors import Actor
+from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from apps.engine import core
+from apps.engine.models import IncidentStatus, InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.runners import runner_for
+from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
+from apps.engine.runtime.state import check_variables, instance_lock, load, persist
+from apps.processes.models import ProcessVersion, VersionStatus
+
+
+def _called_versions_now(version: ProcessVersion) -> dict[str, int]:
+    """For call activities bound to the latest version: the called versions newer than those the
+    deployed spec embeds. An instance keeps what it started with."""
+    keys = version.metadata.get("called_latest") or []
+    if not keys:
+        return {}
+    embedded = version.metadata.get("called_versions") or {}
+    latest: dict[str, tuple[int, int]] = {}
+    for key, pk, number in ProcessVersion.objects.filter(
+        definition__key__in=keys, status=VersionStatus.DEPLOYED
+    ).values_list("definition__key", "pk", "number"):
+        if key not in latest or number > latest[key][1]:
+            latest[key] = (pk, number)
+    return {key: pk for key, (pk, _) in latest.items() if embedded.get(key) != pk}
+
+
+def version_latest_deployed(*, process_key: str) -> ProcessVersion:
+    version = (
+        ProcessVersion.objects.filter(definition__key=process_key, status=VersionStatus.DEPLOYED)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        raise NotFound(f"No deployed version of process '{process_key}'.", code="process_not_found")
+    return version
+
+
+def instance_start(
+    *,
+    version: ProcessVersion | None = None,
+    process_key: str | None = None,
+    variables: dict | None = None,
+    business_key: str = "",
+    actor: Actor,
+    started_by=None,
+    start_event_id: str | None = None,
+    message: tuple[str, dict] | None = None,
+) -> ProcessInstance:
+    """Start an instance of ``version`` (or the latest deployed version of ``process_key``)."""
+    variables = check_variables(variables)
+    if version is None:
+        if not process_key:
+            raise InvalidInput("Give a process key or a version.", code="missing_process")
+        version = version_latest_deployed(process_key=process_key)
+    elif version.status != VersionStatus.DEPLOYED:
+        raise Conflict(
+            f"Version {version.pk} is a draft and cannot be started.", code="version_not_deployed"
+        )
+    if len(business_key) > 200:
+        raise InvalidInput(
+            "The business key is limited to 200 characters.", code="invalid_business_key"
+        )
+    called = _called_versions_now(version)
+    try:
+        runner = runner_for(version, called)
+        handle = runner.start(dict(variables), start_event_id=start_event_id, message=message)
+    except (core.ExpressionError, core.EngineError) as exc:
+        raise Unprocessable(f"The process could not start: {exc}", code="start_failed") from None
+    with transaction.atomic():
+        instance = ProcessInstance(
+            version=version,
+            process_key=version.definition.key,
+            business_key=business_key,
+            started_by=started_by,
+            called_versions=called,
+        )
+
+        def started(created: ProcessInstance):
+            return instance_event(
+                AuditAction.INSTANCE_STARTED,
+                created,
+                actor=actor,
+                after={"business_key": business_key, "variables": variables},
+            )
+
+        persist(instance, handle, actor=actor, created=True, on_created=started)
+        if started_by is not None:
+            permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=started_by)
+    return instance
+
+
+def _require_running(instance: ProcessInstance) -> None:
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(
+            f"Instance {instance.pk} is {instance.status}; only running instances can advance.",
+            code="instance_not_running",
+        )
+
+
+def user_task_complete(
+    *, instance: ProcessInstance, task_id: str, data: dict, actor: Actor
+) -> ProcessInstance:
+    """Complete a waiting user task. Requires: ``instance`` locked by the caller (instance_lock)."""
+    _require_running(instance)
+    data = check_variables(data)
+    handle = load(instance)
+    try:
+        handle.complete_user_task(task_id, data)
+    except (core.TaskNotFound, core.TaskStateError):
+        raise Conflict(
+            "This task was already completed or is no longer waiting.", code="task_not_waiting"
+        ) from None
+    except core.TaskDataError as exc:
+        raise InvalidInput(str(exc), code="invalid_data") from None
+    except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
+        raise Unprocessable(
+            f"The process could not continue with this data: {exc}", code="process_stuck"
+        ) from None
+    persist(instance, handle, actor=actor)
+    return instance
+
+
+def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+    with transaction.atomic():
+        instance = instance_lock(instance_id=instance_id)
+        before = instance.status
+        instance.transition_to(InstanceStatus.CANCELLED)
+        handle = load(instance)
+        handle.cancel()
+        now = timezone.now()
+        instance.state = handle.dump()
+        instance.ended_at = now
+        instance.save(update_fields=["status", "state", "ended_at", "updated_at"])
+        jobs = list(
+            instance.jobs.filter(
+                status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+            )
+        )
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(
+            status=JobStatus.CANCELLED, finished_at=now
+        )
+        instance.incidents.filter(status=IncidentStatus.OPEN).update(
+            status=IncidentStatus.RESOLVED, resolved_at=now
+        )
+        instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
+        instance.subscriptions.all().delete()
+        user_tasks_changed(instance=instance, user_tasks=[], now=now, actor=actor)
+        record_for_instance(
+            AuditAction.INSTANCE_CANCELLED,
+            instance,
+            actor=actor,
+            before={"status": before},
+            after={"status": instance.status},
+            data={"reason": reason} if reason else None,
+        )
+    return instance
+
+
+def _instance_pause_or_resume(
+    *, instance_id: int, to: InstanceStatus, action: AuditAction, actor: Actor
+) -> ProcessInstance:
+    with transaction.atomic():
+        instance = instance_lock(instance_id=instance_id)
+        before = instance.status
+        instance.transition_to(to)
+        instance.save(update_fields=["status", "updated_at"])
+        if to == InstanceStatus.RUNNING:  # jobs that waited during the suspension ring again
+            pending = list(
+                instance.jobs.filter(status=JobStatus.PENDING).values_list("pk", flat=True)
+            )
+            Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
+            ring_after_commit((pk, instance.pk) for pk in pending)
+        record_for_instance(
+            action, instance, actor=actor, before={"status": before}, after={"status": to}
+        )
+    return instance
+
+
+def instance_suspend(*, instance_id: int, actor: Actor) -> ProcessInstance:
+    return _instance_pause_or_resume(
+        instance_id=instance_id,
+        to=InstanceStatus.SUSPENDED,
+        action=AuditAction.INSTANCE_SUSPENDED,
+        actor=actor,
+    )
+
+
+def instance_resume(*, instance_id: int, actor: Actor) -> ProcessInstance:
+    return _instance_pause_or_resume(
+        instance_id=instance_id,
+        to=InstanceStatus.RUNNING,
+        action=AuditAction.INSTANCE_RESUMED,
+        actor=actor,
+    )

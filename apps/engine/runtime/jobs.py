@@ -1,0 +1,239 @@
+"""Jobs on the lease path: claim a due job, run its connector outside any lock, apply the
+result under the instance lock if the lease is still ours; the sweeper takes back expired leases
+and rings again for jobs whose message was lost."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.actions import AuditAction
+from apps.audit.services import record_for_instance
+from apps.common.errors import NotFound as UnknownConnector
+from apps.connectors.base import BusinessError, ConnectorError, ExecutionContext
+from apps.connectors.registry import get as connector_get
+from apps.engine import core
+from apps.engine.models import InstanceStatus, Job, JobStatus
+from apps.engine.runtime.hooks import ring_after_commit
+from apps.engine.runtime.incidents import (
+    business_error_routed,
+    job_failed,
+    lock_job_for_result,
+    open_incident,
+)
+from apps.engine.runtime.state import WORKER_ACTOR, instance_lock, load, persist
+
+logger = logging.getLogger(__name__)
+
+
+def job_claim(*, job_id: int, worker_id: str) -> Job | None:
+    """Take a lease on a job that is due (or whose previous lease expired). None if not claimable."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.FLOWGATE_JOB_LEASE_SECONDS)
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=job_id, instance__status=InstanceStatus.RUNNING)
+            .filter(
+                Q(status=JobStatus.PENDING, run_after__lte=now)
+                | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+            )
+            .first()
+        )
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.locked_by = worker_id
+        job.lease_expires_at = now + lease
+        job.started_at = now
+        job.save(
+            update_fields=["status", "attempts", "locked_by", "lease_expires_at", "started_at"]
+        )
+    return job
+
+
+def execute_connector(job: Job) -> dict:
+
+    connector = connector_get(job.connector)
+    context = ExecutionContext(
+        idempotency_key=job.idempotency_key,
+        instance_id=job.instance_id,
+        activity_id=job.activity_id,
+        job_id=job.pk,
+        attempt=job.attempts,
+    )
+    result = connector.execute(dict(job.inputs), context)
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"Connector '{job.connector}' returned {type(result).__name__}, not a JSON object."
+        )
+    return result
+
+
+def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
+    """Run one claimed job; returns the jobs its result created that this worker claimed."""
+
+    try:
+        result = (execute or execute_connector)(job)
+    except BusinessError as exc:
+        return job_business_error(
+            job, worker_id=worker_id, error_code=exc.error_code, message=exc.message
+        )
+    except ConnectorError as exc:
+        job_failed(job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack="")
+        return []
+    except UnknownConnector as exc:
+        job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
+        return []
+    except Exception as exc:
+        job_failed(
+            job,
+            worker_id=worker_id,
+            message=f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            stack=traceback.format_exc(limit=20),
+        )
+        return []
+    return job_complete(job, worker_id=worker_id, result=result)
+
+
+def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
+    """Apply a job's result under the instance lock, if the lease is still ours."""
+    with transaction.atomic():
+        instance = instance_lock(instance_id=job.instance_id)
+        # One conditional UPDATE both checks the lease and marks the job done: the sweeper or
+        # another worker that took the job over makes it match nothing.
+        owned = Job.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
+        ).update(status=JobStatus.DONE, finished_at=timezone.now(), lease_expires_at=None)
+        if not owned:
+            logger.info("job %s: lease lost; result discarded", job.pk)
+            return []
+        handle = load(instance)
+        try:
+            handle.complete_service_task(job.task_id, result)
+        except (core.TaskNotFound, core.TaskStateError):
+            Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
+            return []
+        except (core.ExpressionError, core.EngineError) as exc:
+            transaction.set_rollback(True)
+            failed = f"The result could not be applied: {exc}"
+        else:
+            event = (
+                AuditAction.JOB_SUCCEEDED,
+                {
+                    "job_id": job.pk,
+                    "data": {
+                        "activity_id": job.activity_id,
+                        "connector": job.connector,
+                        "attempt": job.attempts,
+                    },
+                },
+            )
+            advance = persist(
+                instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, step_event=event
+            )
+            return advance.claimed_jobs
+    job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
+    return []
+
+
+def job_business_error(job: Job, *, worker_id: str, error_code: str, message: str) -> list[Job]:
+    with transaction.atomic():
+        locked = lock_job_for_result(job, worker_id)
+        if locked is None:
+            return []
+        instance, current = locked
+        handle = load(instance)
+        caught = handle.fail_service_task(current.task_id, error_code=error_code, message=message)
+        if caught:
+            current.status = JobStatus.DONE
+            current.finished_at = timezone.now()
+            routed = business_error_routed(current, error_code=error_code, message=message)
+            current.save(update_fields=["status", "finished_at", "last_error"])
+            record_for_instance(
+                AuditAction.JOB_FAILED,
+                instance,
+                actor=WORKER_ACTOR,
+                job_id=current.pk,
+                data={"activity_id": current.activity_id, **routed},
+            )
+            advance = persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
+            return advance.claimed_jobs
+    job_failed(
+        job,
+        worker_id=worker_id,
+        message=f"Business error '{error_code}' has no matching error event: {message}",
+        permanent=True,
+        stack="",
+        kind="business_error",
+    )
+    return []
+
+
+def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
+    """Recover work: expired leases (worker died) and due jobs whose Celery message was lost."""
+    now = timezone.now()
+    lost_after = timedelta(seconds=settings.FLOWGATE_JOB_LOST_AFTER_SECONDS)
+    requeued: list[tuple[int, int]] = []
+    expired = 0
+    with transaction.atomic():
+        for job in (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=JobStatus.RUNNING,
+                lease_expires_at__lt=now,
+                instance__status=InstanceStatus.RUNNING,
+            )
+            .order_by("id")[:limit]
+        ):
+            expired += 1
+            if job.attempts >= job.max_attempts:
+                job.status = JobStatus.INCIDENT
+                job.finished_at = now
+                job.last_error = (
+                    "The worker running this job stopped (lease expired) on the last attempt."
+                )
+                job.save(update_fields=["status", "finished_at", "last_error"])
+                open_incident(
+                    job.instance, job, message=job.last_error, stack="", kind="worker_lost"
+                )
+                continue
+            job.status = JobStatus.PENDING
+            job.locked_by = ""
+            job.lease_expires_at = None
+            job.enqueued_at = now
+            job.last_error = "The worker running this job stopped (lease expired); retrying."
+            job.save(
+                update_fields=[
+                    "status",
+                    "locked_by",
+                    "lease_expires_at",
+                    "enqueued_at",
+                    "last_error",
+                ]
+            )
+            requeued.append((job.pk, job.instance_id))
+        due = list(
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=JobStatus.PENDING,
+                run_after__lte=now,
+                instance__status=InstanceStatus.RUNNING,
+            )
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - lost_after))
+            .order_by("run_after")
+            .values_list("pk", "instance_id")[:limit]
+        )
+        if due:
+            Job.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
+            requeued.extend(due)
+        ring_after_commit(requeued)
+    return {"expired_leases": expired, "enqueued": len(requeued)}

@@ -1,5 +1,5 @@
 """OpenAPI security schemes for ``TokenAuthentication`` (registered on import by
-``apps.common.api_schema``, which every schema generation loads)."""
+``AccountsConfig.ready``)."""
 
 from __future__ import annotations
 

@@ -35,6 +35,8 @@ class TokenAuthentication(BaseAuthentication):
         return self.authenticate_key(raw_key)
 
     def authenticate_key(self, raw_key: str) -> tuple[Any, Any]:
+        # DRF imports authentication classes while reading its settings, which can happen before
+        # the app registry is ready; the selector and service import models, so they wait.
         from apps.accounts.selectors import api_token_for_key
         from apps.accounts.services import api_token_touch
 

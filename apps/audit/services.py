@@ -47,45 +47,24 @@ def _clip(value: str | None, limit: int) -> str:
     return (value or "")[:limit]
 
 
-def record(
-    action: AuditAction,
-    *,
-    actor: Actor | None = None,
-    process_key: str = "",
-    version_id: int | None = None,
-    instance_id: int | None = None,
-    task_id: int | None = None,
-    job_id: int | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
-    data: dict | None = None,
-    on_behalf_of: str = "",
-) -> AuditEvent:
-    """Add one event to the trail, inside the caller's transaction.
+def record(action: AuditAction, **fields: Any) -> AuditEvent:
+    """Add one event to the trail, inside the caller's transaction. ``fields``: the references
+    and data of the event (actor, process_key, version_id, instance_id, task_id, job_id, before,
+    after, data, on_behalf_of; see ``_event_fields``).
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
     back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
     no lock and costs one INSERT (a trigger queues it for the linker); the event joins the hash
-    chain within about a second of the commit (``chain_link_pending``). No savepoint: if the insert fails, the whole surrounding
-    transaction must roll back, so a change can never commit without its event.
+    chain within about a second of the commit (``chain_link_pending``). No savepoint: if the
+    insert fails, the whole surrounding transaction must roll back, so a change can never commit
+    without its event.
     """
-    fields = _event_fields(
-        action,
-        actor=actor,
-        process_key=process_key,
-        version_id=version_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        job_id=job_id,
-        before=before,
-        after=after,
-        data=data,
-        on_behalf_of=on_behalf_of,
-    )
+    event = audit_event(action, **fields)
     if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
-        return AuditEvent(**fields)
+        return event
     with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.create(**fields)
+        event.save(force_insert=True)
+    return event
 
 
 def record_many(events: list[AuditEvent]) -> list[AuditEvent]:

@@ -43,7 +43,7 @@ _VALID_KEY = re.compile(r"^[\x20-\x7e]+$")
 
 
 def _ttl() -> timedelta:
-    return timedelta(hours=getattr(settings, "FLOWGATE_IDEMPOTENCY_TTL_HOURS", 24))
+    return timedelta(hours=settings.FLOWGATE_IDEMPOTENCY_TTL_HOURS)
 
 
 def idempotency_owner(request: Any) -> str:

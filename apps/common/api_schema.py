@@ -28,7 +28,6 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-import apps.accounts.api_schema  # noqa: F401 - registers the API token security schemes
 from apps.common.api_errors import ErrorSerializer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

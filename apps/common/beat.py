@@ -19,6 +19,8 @@ class HeartbeatScheduler(PersistentScheduler):
         if now - self._last_beat >= self.heartbeat_every:
             self._last_beat = now
             try:
+                # Imported at the first tick: Celery loads this scheduler class before Django's
+                # app registry is ready, and the service imports models.
                 from django.db import close_old_connections
 
                 from apps.common.services import heartbeat_record

@@ -7,6 +7,7 @@ import socket
 from celery import shared_task
 
 from apps.common import services
+from apps.common.api_idempotency import idempotency_records_prune
 
 
 @shared_task(name="common.heartbeat", ignore_result=True)
@@ -17,6 +18,4 @@ def heartbeat() -> None:
 @shared_task(name="common.prune_idempotency_records", ignore_result=True)
 def prune_idempotency_records() -> int:
     """Forget Idempotency-Key answers older than FLOWGATE_IDEMPOTENCY_TTL_HOURS (beat, hourly)."""
-    from apps.common.api_idempotency import idempotency_records_prune
-
     return idempotency_records_prune()

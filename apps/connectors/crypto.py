@@ -34,10 +34,10 @@ def derive_dev_key(secret_key: str) -> bytes:
 
 
 def configured_keys() -> list[bytes]:
-    keys = [k.strip() for k in getattr(settings, "FLOWGATE_SECRET_KEYS", []) if k.strip()]
+    keys = [k.strip() for k in settings.FLOWGATE_SECRET_KEYS if k.strip()]
     if keys:
         return [k.encode() for k in keys]
-    if getattr(settings, "PRODUCTION", False):
+    if settings.PRODUCTION:
         raise ImproperlyConfigured(
             "FLOWGATE_SECRET_KEYS is empty; production needs at least one Fernet key "
             "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())')."

@@ -171,7 +171,7 @@ def _ensure_loaded() -> None:
                 # One broken plug-in must not take every process down; its name stays unknown
                 # and service tasks using it fail with "Unknown connector".
                 logger.exception("Could not load connector entry point %s", ep.value)
-        for module_name in getattr(settings, "FLOWGATE_CONNECTOR_MODULES", []):
+        for module_name in settings.FLOWGATE_CONNECTOR_MODULES:
             try:
                 importlib.import_module(module_name)
             except ImportError as exc:

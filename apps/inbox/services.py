@@ -158,6 +158,12 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
             "approved": AuditAction.TASK_APPROVED,
             "rejected": AuditAction.TASK_REJECTED,
         }.get(outcome, AuditAction.TASK_COMPLETED)
-        _audit(action, task, actor, after={"data": data, "outcome": outcome})
-        engine.user_task_complete(instance=instance, task_id=task.task_id, data=data, actor=actor)
+        publish_task_changed(task)
+        engine.user_task_complete(
+            instance=instance,
+            task_id=task.task_id,
+            data=data,
+            actor=actor,
+            audit_as=(action, {"task_id": task.pk, "after": {"data": data, "outcome": outcome}}),
+        )
     return task

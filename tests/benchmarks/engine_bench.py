@@ -10,12 +10,13 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import connection
+
+from apps.common.stack import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "tests" / "engine" / "bpmn" / "bench_auto.bpmn"
@@ -93,25 +94,13 @@ def _start_workers(count: int, audit: bool) -> list[subprocess.Popen]:
     for index in range(count):
         procs.append(
             subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "--loglevel",
-                    "WARNING",
-                    "--concurrency",
-                    "1",
-                    "--pool",
-                    os.environ.get("BENCH_POOL", "prefork"),
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-n",
-                    f"bench{index}@%h",
-                ],
+                worker_command(
+                    concurrency=1,
+                    loglevel="WARNING",
+                    pool=os.environ.get("BENCH_POOL", "prefork"),
+                    name=f"bench{index}",
+                    heartbeat=False,
+                ),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

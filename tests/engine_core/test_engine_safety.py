@@ -2,10 +2,10 @@
 
 import pytest
 
-from apps.engine.core.bench import bench_bare, bench_durable
 from apps.engine.core.errors import WorkflowRuntimeError
 from apps.engine.core.expressions import ExpressionError
 from apps.engine.core.specs import SCRIPT_ENGINE, ExpressionEnvironment, ScriptRefusedError
+from tests.benchmarks.core_bench import bench_bare, bench_durable
 from tests.engine_core.helpers import runner
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from apps.common.stack import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,25 +47,9 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            str(self.concurrency),
-            "--pool",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{self.name}@%h",
-        ]
+        cmd = worker_command(
+            concurrency=self.concurrency, loglevel="WARNING", name=self.name, heartbeat=False
+        )
         self.proc = subprocess.Popen(  # noqa: S603
             cmd,
             cwd=ROOT,

@@ -31,16 +31,15 @@ from apps.connectors.http.policy import (
 )
 from apps.connectors.http.transport import PinnedHTTPConnection, PinnedHTTPSConnection
 from apps.connectors.registry import register
+from apps.connectors.services import secret_reveal
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRYABLE_4XX = {408, 429}
-DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_CONNECT_TIMEOUT = 5.0
 MAX_TIMEOUT = 120.0
 MAX_URL_LENGTH = 8192
-DEFAULT_DNS_TIMEOUT = 5.0
 # getaddrinfo cannot be interrupted: lookups run here so that a step can stop waiting for one.
 _DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="flowgate-dns")
 RESERVED_HEADERS = {
@@ -140,7 +139,7 @@ def _refuse(message: str) -> ConnectorError:
 
 def _allowlist() -> list[AllowEntry]:
     try:
-        return parse_allowlist(getattr(settings, "FLOWGATE_HTTP_ALLOWLIST", []))
+        return parse_allowlist(settings.FLOWGATE_HTTP_ALLOWLIST)
     except ValueError as exc:
         raise _refuse(f"{exc} Fix the setting; no request was sent.") from None
 
@@ -243,7 +242,7 @@ def _resolve(raw_host: str, *, bracketed: bool, port: int) -> tuple[str, list[IP
         raise _refuse(f"The host name '{raw_host}' is not a valid domain name.") from None
     if not _HOST_NAME_RE.match(host) or len(host) > 253:
         raise _refuse(f"The host name '{raw_host}' is not a valid domain name.")
-    timeout = float(getattr(settings, "FLOWGATE_HTTP_DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT))
+    timeout = float(settings.FLOWGATE_HTTP_DNS_TIMEOUT)
     lookup = _DNS_POOL.submit(
         socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )
@@ -293,9 +292,7 @@ class HttpConnector(Connector):
         request = _build_request(inputs, context)
         read_timeout = float(inputs.get("timeout") or context.timeout)
         connect_timeout = min(MAX_CONNECT_TIMEOUT, read_timeout)
-        max_bytes = int(
-            getattr(settings, "FLOWGATE_HTTP_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES)
-        )
+        max_bytes = int(settings.FLOWGATE_HTTP_MAX_RESPONSE_BYTES)
         allowlist = _allowlist()
         method, url, body, headers = (
             request["method"],
@@ -434,8 +431,6 @@ def _check_header(name: str, value: Any) -> None:
 
 def _auth_header(auth: Any) -> tuple[str, str, str]:
     """(header name, header value, the secret) for the ``auth`` input."""
-    from apps.connectors.services import secret_reveal
-
     if not isinstance(auth, dict):
         raise _refuse("The 'auth' input must be an object with 'type' and 'secret'.")
     kind, secret_name = auth.get("type"), auth.get("secret")

@@ -4,6 +4,15 @@ The runtime (apps/engine/services.py) uses only what is exported here.
 """
 
 from apps.engine.core.compile import CompiledProcess, compile_bpmn
+from apps.engine.core.effects import (
+    ActivityEvent,
+    Effects,
+    MessageWaitInfo,
+    SentMessage,
+    ServiceTaskInfo,
+    TimerInfo,
+    UserTaskInfo,
+)
 from apps.engine.core.errors import (
     BpmnValidationError,
     EngineError,
@@ -15,17 +24,7 @@ from apps.engine.core.errors import (
     WorkflowRuntimeError,
 )
 from apps.engine.core.expressions import ExpressionError
-from apps.engine.core.runner import (
-    ActivityEvent,
-    Effects,
-    Instance,
-    MessageWaitInfo,
-    ProcessRunner,
-    SentMessage,
-    ServiceTaskInfo,
-    TimerInfo,
-    UserTaskInfo,
-)
+from apps.engine.core.runner import Instance, ProcessRunner
 
 __all__ = [
     "ActivityEvent",

@@ -14,7 +14,7 @@ Decision record: docs/decisions/011-layers.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,7 +28,9 @@ Doorbell = Callable[[int, int], Any]
 
 
 class UserTaskListener(Protocol):
-    def __call__(self, *, instance: Any, user_tasks: list, now: datetime, actor: Actor) -> Any: ...
+    def __call__(
+        self, *, instance: Any, user_tasks: Sequence[Any], now: datetime, actor: Actor
+    ) -> Any: ...
 
 
 _doorbell: Doorbell | None = None
@@ -66,7 +68,9 @@ def user_task_listener_register(listener: UserTaskListener) -> None:
         _user_task_listeners.append(listener)
 
 
-def user_tasks_changed(*, instance: Any, user_tasks: list, now: datetime, actor: Actor) -> None:
+def user_tasks_changed(
+    *, instance: Any, user_tasks: Sequence[Any], now: datetime, actor: Actor
+) -> None:
     """Tell the listeners which user tasks ``instance`` now waits on (an empty list: none).
     Requires: the instance row is locked; listeners write in the same transaction."""
     for listener in _user_task_listeners:

@@ -109,9 +109,18 @@ def _require_running(instance: ProcessInstance) -> None:
 
 
 def user_task_complete(
-    *, instance: ProcessInstance, task_id: str, data: dict, actor: Actor
+    *,
+    instance: ProcessInstance,
+    task_id: str,
+    data: dict,
+    actor: Actor,
+    audit_as: tuple[AuditAction, dict] | None = None,
 ) -> ProcessInstance:
-    """Complete a waiting user task. Requires: ``instance`` locked by the caller (instance_lock)."""
+    """Complete a waiting user task. Requires: ``instance`` locked by the caller (instance_lock).
+
+    ``audit_as`` = (action, event fields): the caller's event for the completion (the inbox's
+    "task approved", say), which then also carries the engine's steps: one event, not two.
+    """
     _require_running(instance)
     data = check_variables(data)
     handle = load(instance)
@@ -127,7 +136,7 @@ def user_task_complete(
         raise Unprocessable(
             f"The process could not continue with this data: {exc}", code="process_stuck"
         ) from None
-    persist(instance, handle, actor=actor)
+    persist(instance, handle, actor=actor, step_event=audit_as)
     return instance
 
 
@@ -168,7 +177,7 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
 
 
 def _instance_pause_or_resume(
-    *, instance_id: int, to: InstanceStatus, action: AuditAction, actor: Actor
+    instance_id: int, to: InstanceStatus, action: AuditAction, *, actor: Actor
 ) -> ProcessInstance:
     with transaction.atomic():
         instance = instance_lock(instance_id=instance_id)
@@ -188,18 +197,10 @@ def _instance_pause_or_resume(
 
 
 def instance_suspend(*, instance_id: int, actor: Actor) -> ProcessInstance:
-    return _instance_pause_or_resume(
-        instance_id=instance_id,
-        to=InstanceStatus.SUSPENDED,
-        action=AuditAction.INSTANCE_SUSPENDED,
-        actor=actor,
-    )
+    suspended = (InstanceStatus.SUSPENDED, AuditAction.INSTANCE_SUSPENDED)
+    return _instance_pause_or_resume(instance_id, *suspended, actor=actor)
 
 
 def instance_resume(*, instance_id: int, actor: Actor) -> ProcessInstance:
-    return _instance_pause_or_resume(
-        instance_id=instance_id,
-        to=InstanceStatus.RUNNING,
-        action=AuditAction.INSTANCE_RESUMED,
-        actor=actor,
-    )
+    running = (InstanceStatus.RUNNING, AuditAction.INSTANCE_RESUMED)
+    return _instance_pause_or_resume(instance_id, *running, actor=actor)

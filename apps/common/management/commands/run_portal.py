@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+from apps.common.stack import beat_command, web_command, worker_command
 
 
 class Command(BaseCommand):
@@ -19,34 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", default="2")
 
     def handle(self, *args, host: str, port: str, concurrency: str, **options):
-        py = sys.executable
         commands = {
-            "web": [
-                py,
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--no-access-log",
-            ],
-            "worker": [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                concurrency,
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            "beat": [py, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
+            "web": web_command(host=host, port=port),
+            "worker": worker_command(concurrency=concurrency),
+            "beat": beat_command(),
         }
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
         self.stdout.write(

@@ -17,8 +17,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from .compile import compile_bpmn
-from .runner import ProcessRunner
+from apps.engine.core.compile import compile_bpmn
+from apps.engine.core.runner import ProcessRunner
 
 #: The issue's benchmark process: service -> parallel split -> 2 services -> join -> end.
 BENCH_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts import services
+from apps.accounts.services import demo_users_ensure
+from apps.processes.demo import demo_processes_ensure
 
 
 class Command(BaseCommand):
@@ -8,11 +9,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            users = services.demo_users_ensure()
+            users = demo_users_ensure()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
-        from apps.processes.demo import demo_processes_ensure
-
         processes = demo_processes_ensure()
         self.stdout.write(self.style.SUCCESS("Demo logins (embedded mode only):"))
         for username, password in users:

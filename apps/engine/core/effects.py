@@ -1,0 +1,80 @@
+"""What an advance produced, for the runtime to persist: the effects of one engine step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["running", "completed", "cancelled", "error"]
+EventKind = Literal["entered", "completed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    task_id: str
+    activity_id: str
+    name: str
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    due: str | None
+    priority: int | None
+    form: dict[str, Any] | None
+    approval: bool
+    documentation: str | None
+    form_key: str | None = None
+    outcome_variable: str = "outcome"
+
+
+@dataclass(frozen=True)
+class ServiceTaskInfo:
+    task_id: str
+    activity_id: str
+    name: str
+    connector: str
+    inputs: dict[str, Any]
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    task_id: str
+    activity_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageWaitInfo:
+    task_id: str
+    activity_id: str
+    message_name: str
+    correlation_key: str | None
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    kind: EventKind
+    task_id: str
+    activity_id: str
+    activity_type: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Effects:
+    status: Status
+    variables: dict[str, Any]
+    user_tasks: tuple[UserTaskInfo, ...]
+    service_tasks: tuple[ServiceTaskInfo, ...]
+    timers: tuple[TimerInfo, ...]
+    message_waits: tuple[MessageWaitInfo, ...]
+    events: tuple[ActivityEvent, ...]
+    messages_sent: tuple[SentMessage, ...] = field(default=())

@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
+DEFAULT_WRITE_RATE = "120/min"
+
 
 class WriteRateThrottle(SimpleRateThrottle):
     """Limits POST/PUT/PATCH/DELETE per API token (per user for browser sessions).
@@ -25,7 +27,7 @@ class WriteRateThrottle(SimpleRateThrottle):
     cache_format = "throttle:write:%(scope)s:%(ident)s"
 
     def get_rate(self) -> str | None:
-        return settings.FLOWGATE_API_WRITE_RATE
+        return getattr(settings, "FLOWGATE_API_WRITE_RATE", DEFAULT_WRITE_RATE)
 
     def parse_rate(self, rate: str | None) -> tuple[int | None, int | None]:
         try:

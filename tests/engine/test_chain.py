@@ -511,3 +511,30 @@ def test_a_first_step_that_fails_for_good_opens_an_incident():
     instance.refresh_from_db()
     assert (instance.status, instance.variables["count"]) == (InstanceStatus.RUNNING, 0)
     assert not Job.objects.filter(instance=instance, activity_id="b").exists()
+
+
+def _slow_count(inputs, context):
+    """Takes a measurable time, so that each step's own instants can be told apart."""
+    import time
+
+    time.sleep(0.02)
+    return {"count": int(inputs.get("count", 0)) + 1}
+
+
+def test_every_step_carries_its_own_start_and_end_chained_or_not(local_connectors):
+    # Given a chain of two steps, a step with a lease, and a chained step after it
+    local_connectors({"tx_slow": _slow_count}, chainable=True)
+    local_connectors({"plain_slow": _slow_count})
+    instance, first = _start(
+        _sequence(("a", "tx_slow"), ("b", "tx_slow"), ("c", "plain_slow"), ("d", "tx_slow"))
+    )
+    # When one worker runs them all
+    assert services.job_run(job_id=first.pk, instance_id=instance.pk, worker_id="w1") == 4
+    # Then each step's row has its own working time, in order, none shorter than the connector
+    jobs = list(Job.objects.filter(instance=instance).order_by("id"))
+    assert [j.activity_id for j in jobs] == ["a", "b", "c", "d"]
+    for job in jobs:
+        assert job.started_at is not None and job.finished_at is not None, job.activity_id
+        assert (job.finished_at - job.started_at).total_seconds() >= 0.02, job.activity_id
+    for earlier, later in zip(jobs, jobs[1:], strict=False):
+        assert earlier.finished_at <= later.started_at, (earlier.activity_id, later.activity_id)

@@ -174,6 +174,31 @@ def test_approval_enforces_four_eyes_and_a_second_completion_conflicts(deploy, m
     assert AuditEvent.objects.filter(action=AuditAction.TASK_APPROVED, task_id=task.pk).count() == 1
 
 
+def test_completing_a_task_writes_one_audit_event_that_carries_the_engines_steps(deploy, make_user):
+    # Given an approval waiting for a decision
+    requester, approver = make_user(username="req3"), make_user("approver", username="boss3")
+    instance = services.instance_start(
+        version=deploy("approval.bpmn"), variables={"amount": 7}, actor=SYSTEM, started_by=requester
+    )
+    task = HumanTask.objects.get(instance=instance)
+    before = AuditEvent.objects.filter(instance_id=instance.pk).count()
+    # When the approver approves
+    inbox.task_complete(
+        task_id=task.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
+    )
+    # Then exactly one event records it, with the task, the decision and what the engine did next
+    new = list(AuditEvent.objects.filter(instance_id=instance.pk).order_by("position")[before:])
+    assert [e.action for e in new] == [AuditAction.TASK_APPROVED]
+    (event,) = new
+    assert (event.task_id, event.actor_label, event.after["outcome"]) == (
+        task.pk,
+        "boss3",
+        "approved",
+    )
+    completed = [s["activity_id"] for s in event.data["steps"] if s["kind"] == "completed"]
+    assert completed[0] == task.activity_id
+
+
 def test_rejection_takes_the_default_flow(deploy, make_user):
     requester, approver = make_user(username="req2"), make_user("approver", username="boss2")
     instance = services.instance_start(

@@ -20,6 +20,7 @@ from apps.audit.guard import (
     install_enqueue_trigger,
     remove_append_only_guard,
 )
+from apps.audit.models import AuditEvent, AuditLink
 
 
 @contextmanager
@@ -64,3 +65,16 @@ def tamper(sql: str, params: tuple = ()) -> None:
             remove_append_only_guard(connection, TABLES)
             cursor.execute(sql, params)
             install_append_only_guard(connection, TABLES)
+
+
+def chain_hash(event: AuditEvent) -> str:
+    """The hash of ``event``'s link in the chain."""
+    return AuditLink.objects.get(event=event).hash
+
+
+def newest_event() -> AuditEvent | None:
+    return AuditEvent.objects.order_by("-position").first()
+
+
+def last_position() -> int:
+    return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0

@@ -11,9 +11,12 @@ from rest_framework.test import APIClient
 
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
-from apps.audit.models import AuditEvent, AuditLink
+from apps.audit.models import AuditEvent
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
+from tests.audit.support import chain_hash as _hash
+from tests.audit.support import last_position as _last
+from tests.audit.support import newest_event as _newest
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +51,6 @@ def trail():
     ]
     chain_link_pending()  # what the post-commit linker does outside a test transaction
     return events
-
-
-def _hash(event: AuditEvent) -> str:
-    return AuditLink.objects.get(event=event).hash
-
-
-def _newest() -> AuditEvent:
-    return AuditEvent.objects.order_by("-position").first()
-
-
-def _last() -> int:
-    return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
 
 
 def _call(client, method, url, params):

@@ -18,6 +18,9 @@ from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent, AuditLink
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
+from tests.audit.support import chain_hash as _hash
+from tests.audit.support import last_position as _last
+from tests.audit.support import newest_event as _newest
 from tests.audit.support import tamper
 from tests.factories import DEFAULT_PASSWORD
 
@@ -78,18 +81,6 @@ def _events_after(position: int) -> list[str]:
         .order_by("position")
         .values_list("action", flat=True)
     )
-
-
-def _hash(event: AuditEvent) -> str:
-    return AuditLink.objects.get(event=event).hash
-
-
-def _newest() -> AuditEvent:
-    return AuditEvent.objects.order_by("-position").first()
-
-
-def _last() -> int:
-    return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
 
 
 # --- access ---------------------------------------------------------------------------------------

@@ -59,12 +59,11 @@ def record(action: AuditAction, **fields: Any) -> AuditEvent:
     insert fails, the whole surrounding transaction must roll back, so a change can never commit
     without its event.
     """
-    event = audit_event(action, **fields)
+    values = _event_fields(action, **fields)
     if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
-        return event
+        return AuditEvent(**values)
     with transaction.atomic(savepoint=False):
-        event.save(force_insert=True)
-    return event
+        return AuditEvent.objects.create(**values)
 
 
 def record_many(events: list[AuditEvent]) -> list[AuditEvent]:

@@ -198,13 +198,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp 4): everything from our own origin, no inline script, no
-# CDN, no inline style element.
+# CDN, no inline style element. Inline style *attributes* only with these exact values: the ones
+# bpmn-js and its properties panel put in HTML strings (tests/security/test_headers.py scans the
+# built bundles and fails naming any new one; print them with
+# `python -m tests.security.csp_hashes`). Styles set through element.style are not inline.
+STYLE_ATTRIBUTE_HASHES = [
+    "'sha256-nR5hyLltSjfvi2rqC26RbcredWrJvTaPA1yqPX96jpY='",  # height: 100%
+    "'sha256-YYsquP+xqomqgdAIk5J+Ecd2u1EqIWPCaE4ltXAtPYE='",  # align icons (four below)
+    "'sha256-yCTUeVKU6CD7LMSHPoB5JSg4Cl/BZ8jCyNCepX770PY='",
+    "'sha256-d2xoiruNEGKe7tm8eQYZ4wZfl8lYgb2Sr9xKlvmCmcU='",
+    "'sha256-HXhQM6ELrVUcZms/DLHL1dH06lIksex0j+VgqIIlSmM='",
+]
 _SELF, _NONE = "'self'", "'none'"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [_SELF],
         "script-src": [_SELF],
         "style-src": [_SELF],
+        "style-src-attr": ["'unsafe-hashes'", *STYLE_ATTRIBUTE_HASHES],
         "img-src": [_SELF, "data:"],
         "font-src": [_SELF, "data:"],
         "connect-src": [_SELF],
@@ -330,10 +341,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    # Swagger UI and ReDoc from the drf-spectacular-sidecar package (our static files), not a CDN.
+    # Swagger UI from the drf-spectacular-sidecar package (our static files), not a CDN. (ReDoc is
+    # not served: its styled-components inject <style> elements, which the CSP refuses.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     # Several resources have a `status`; name each choice set after its resource.
     "ENUM_NAME_OVERRIDES": {
         "InstanceStatusEnum": "apps.engine.models.InstanceStatus",

@@ -103,4 +103,5 @@ def unchanged(**allowed) -> Iterator[None]:
             assert after[key] == expected, (key, after[key])
         before.pop(key)
         after.pop(key)
-    assert after == before
+    changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    assert changed == {}, f"side effects (before, after): {changed}"

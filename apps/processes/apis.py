@@ -80,6 +80,13 @@ def _require_designer(request: Request) -> None:
         raise AccessDenied("Only designers and admins can deploy processes.")
 
 
+def _require_version_reader(request: Request) -> None:
+    """Versions hold the whole BPMN (connector inputs, URLs, secret names): the same readers as the
+    designer's pages, plus auditors (evidence). Found by tests/security/test_idor.py."""
+    if not has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR):
+        raise AccessDenied("Process versions are for designers, auditors and admins.")
+
+
 class ProcessListApi(APIView):
     @extend_schema(responses=DefinitionOutput(many=True), summary="List process definitions")
     def get(self, request: Request) -> Response:
@@ -158,6 +165,7 @@ class ProcessVersionsApi(APIView):
     def get(self, request: Request, key: str) -> Response:
         from apps.common.api_pagination import Pagination as PageNumberPagination
 
+        _require_version_reader(request)
         selectors.definition_get(key=key)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
@@ -169,6 +177,7 @@ class ProcessVersionsApi(APIView):
 class VersionDetailApi(APIView):
     @extend_schema(responses=VersionOutput, summary="One process version")
     def get(self, request: Request, version_id: int) -> Response:
+        _require_version_reader(request)
         return Response(VersionOutput(selectors.version_get(version_id=version_id)).data)
 
 
@@ -177,6 +186,7 @@ class VersionXmlApi(APIView):
         responses={(200, "application/xml"): str}, summary="Download the BPMN XML of a version"
     )
     def get(self, request: Request, version_id: int) -> HttpResponse:
+        _require_version_reader(request)
         version = selectors.version_get(version_id=version_id)
         response = HttpResponse(version.xml, content_type="application/xml")
         response["Content-Disposition"] = (

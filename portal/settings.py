@@ -316,6 +316,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with depth, number and text limits (docs/security.md); form and multipart as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.common.api_parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "apps.common.api_schema.FlowgateAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "apps.common.api_pagination.Pagination",
     "PAGE_SIZE": 25,

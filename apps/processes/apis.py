@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
+from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
 from apps.processes import selectors, services
 from apps.processes.models import ProcessVersion
@@ -99,7 +100,7 @@ class ProcessListApi(APIView):
 
 
 class ProcessDeployApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         request=DeployInput,
@@ -143,7 +144,7 @@ class ProcessDeployApi(APIView):
 
 
 class ProcessValidateApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         request=DeployInput,

@@ -1,4 +1,4 @@
-"""Writes for accounts: login throttling, demo users, API tokens."""
+"""Writes for accounts: demo users, API tokens. (Login brute force: django-axes, see settings.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,29 +19,6 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput
-
-
-def _throttle_key(username: str, client_ip: str | None) -> str:
-    raw = f"{username.lower()}|{client_ip or '-'}".encode()
-    return "login-fail:" + hashlib.sha256(raw).hexdigest()
-
-
-def login_is_throttled(*, username: str, client_ip: str | None) -> bool:
-    return cache.get(_throttle_key(username, client_ip), 0) >= settings.LOGIN_FAILURE_LIMIT
-
-
-def login_failure_record(*, username: str, client_ip: str | None) -> int:
-    key = _throttle_key(username, client_ip)
-    cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-        return 1
-
-
-def login_failures_clear(*, username: str, client_ip: str | None) -> None:
-    cache.delete(_throttle_key(username, client_ip))
 
 
 def roles_ensure() -> None:

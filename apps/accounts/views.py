@@ -1,12 +1,14 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.accounts.forms import ApiTokenForm, ThrottledAuthenticationForm
+from apps.accounts.forms import ApiTokenForm
 from apps.accounts.selectors import api_tokens_of
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.common.errors import FlowgateError
@@ -14,8 +16,34 @@ from apps.common.errors import FlowgateError
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
-    authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+
+LOCKED_OUT_MESSAGE = (
+    "Too many failed sign-in attempts for this account from your address. "
+    "Wait {minutes} minutes and try again, or ask an administrator to unlock it."
+)
+
+
+def login_locked_out(
+    request: HttpRequest, original_response=None, credentials=None
+) -> HttpResponse:
+    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): the sign-in page, a clear message, 429."""
+    minutes = max(1, -(-settings.LOGIN_FAILURE_WINDOW_SECONDS // 60))
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    form = AuthenticationForm(request, initial={"username": username})
+    response = render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "next": request.POST.get("next", ""),
+            "login_error": LOCKED_OUT_MESSAGE.format(minutes=minutes),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -11,7 +11,9 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -174,10 +176,24 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return _too_large(request)
     message = "Bad request: the request could not be understood."
     if _is_api(request):
         return JsonResponse(error_body("bad_request", message), status=status.HTTP_400_BAD_REQUEST)
     return HttpResponse("<!doctype html><title>Bad request</title><h1>Bad request</h1>", status=400)
+
+
+def _too_large(request: HttpRequest) -> HttpResponse:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 (Django's default would be a bare 400)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"The request body is too large: the limit is {limit:,} bytes."
+    if _is_api(request):
+        return JsonResponse(error_body("request_too_large", message), status=413)
+    return HttpResponse(
+        f"<!doctype html><title>Request too large</title><h1>Request too large</h1><p>{message}</p>",
+        status=413,
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.common.context import client_ip_var, new_request_id, request_id_var
@@ -28,4 +29,23 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
             client_ip_var.reset(ip_token)
         response["X-Request-ID"] = rid
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django and django-csp do not set: Permissions-Policy and Cross-Origin-Resource-Policy.
+
+    The rest (CSP, HSTS, X-Frame-Options, Referrer-Policy, X-Content-Type-Options,
+    Cross-Origin-Opener-Policy) come from settings; docs/security.md lists them all.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.permissions_policy = settings.FLOWGATE_PERMISSIONS_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.permissions_policy:
+            response.setdefault("Permissions-Policy", self.permissions_policy)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response

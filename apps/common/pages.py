@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from apps.common.errors import FlowgateError
+from apps.common.errors import FlowgateError, NotFound
 
 
 def role_required(*roles: str, message: str = "") -> Callable:
@@ -45,9 +45,15 @@ def paginate(request: HttpRequest, queryset, per_page: int = 25):
 def run_action(
     request: HttpRequest, action: Callable[[], object], *, success: str, back: str
 ) -> HttpResponse:
-    """Run a service from a form POST: flash its success or its person-readable error, redirect."""
+    """Run a service from a form POST: flash its success or its person-readable error, redirect.
+
+    An object the user may not see (NotFound) is a 404 page, not a redirect back to it: the same
+    answer as for an object that does not exist (docs/security.md, IDOR).
+    """
     try:
         action()
+    except NotFound as exc:
+        raise Http404(exc.message) from None
     except FlowgateError as exc:
         messages.error(request, exc.message)
         for detail in exc.details[:10]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
+from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
 from apps.processes import selectors, services
 from apps.processes.models import ProcessVersion
@@ -81,6 +82,13 @@ def _require_designer(request: Request) -> None:
         raise AccessDenied("Only designers and admins can deploy processes.")
 
 
+def _require_version_reader(request: Request) -> None:
+    """Versions hold the whole BPMN (connector inputs, URLs, secret names): the same readers as the
+    designer's pages, plus auditors (evidence). Found by tests/security/test_idor.py."""
+    if not has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR):
+        raise AccessDenied("Process versions are for designers, auditors and admins.")
+
+
 class ProcessListApi(APIView):
     @extend_schema(responses=DefinitionOutput(many=True), summary="List process definitions")
     def get(self, request: Request) -> Response:
@@ -93,7 +101,7 @@ class ProcessListApi(APIView):
 
 
 class ProcessDeployApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         request=DeployInput,
@@ -137,7 +145,7 @@ class ProcessDeployApi(APIView):
 
 
 class ProcessValidateApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         request=DeployInput,
@@ -159,6 +167,7 @@ class ProcessVersionsApi(APIView):
     def get(self, request: Request, key: str) -> Response:
         from apps.common.api_pagination import Pagination as PageNumberPagination
 
+        _require_version_reader(request)
         selectors.definition_get(key=key)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
@@ -170,6 +179,7 @@ class ProcessVersionsApi(APIView):
 class VersionDetailApi(APIView):
     @extend_schema(responses=VersionOutput, summary="One process version")
     def get(self, request: Request, version_id: int) -> Response:
+        _require_version_reader(request)
         return Response(VersionOutput(selectors.version_get(version_id=version_id)).data)
 
 
@@ -178,6 +188,7 @@ class VersionXmlApi(APIView):
         responses={(200, "application/xml"): str}, summary="Download the BPMN XML of a version"
     )
     def get(self, request: Request, version_id: int) -> HttpResponse:
+        _require_version_reader(request)
         version = selectors.version_get(version_id=version_id)
         response = HttpResponse(version.xml, content_type="application/xml")
         response["Content-Disposition"] = (

@@ -4,6 +4,7 @@ lists all of its problems)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -43,6 +44,10 @@ def _as_bytes(xml: bytes | str) -> bytes:
     return data
 
 
+KEY_MAX_LENGTH = 200  # ProcessDefinition.key / name
+_SAFE_KEY = re.compile(r"[^\W\d][\w.-]*")
+
+
 def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
     """(process key, name, {called process key: binding}, binding problems) from the safely
     parsed XML."""
@@ -69,9 +74,24 @@ def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]
     key = (chosen.get("id") or "").strip()
     if not key:
         raise Unprocessable("The process element has no id.", code="invalid_bpmn")
+    # The id becomes the process key: in URLs (/designer/<key>/), file names and the database
+    # (200 characters). A key with '/', spaces or quotes broke the designer pages for everyone
+    # (tests/security/test_uploads.py); refuse it before anything is stored.
+    if len(key) > KEY_MAX_LENGTH or not _SAFE_KEY.fullmatch(key):
+        raise Unprocessable(
+            f"The process id {key[:80]!r} cannot be a process key: use at most "
+            f"{KEY_MAX_LENGTH} letters, digits, '_', '-' or '.', starting with a letter or '_'.",
+            code="invalid_process_id",
+        )
+    name = (chosen.get("name") or "").strip()
+    if len(name) > KEY_MAX_LENGTH:
+        raise Unprocessable(
+            f"The process name is {len(name):,} characters long; the limit is {KEY_MAX_LENGTH}.",
+            code="invalid_process_name",
+        )
     local = {p.get("id") for p in processes}
     called, problems = _called_bindings(root, local)
-    return key, (chosen.get("name") or "").strip(), called, problems
+    return key, name, called, problems
 
 
 def _called_bindings(root, local: set) -> tuple[dict[str, Binding], list[dict]]:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.inbox",
     "apps.connectors",
     "apps.reports",
+    "apps.invariants",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,39 @@ import time
 from django.core.management.base import BaseCommand
 
 
+def portal_commands(*, host: str, port: str, concurrency: str) -> dict[str, list[str]]:
+    """The web, worker and beat command lines (also started one by one by the chaos suite)."""
+    py = sys.executable
+    return {
+        "web": [
+            py,
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--no-access-log",
+        ],
+        "worker": [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            concurrency,
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        "beat": [py, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
+    }
+
+
 class Command(BaseCommand):
     help = "Run web (uvicorn, ASGI), a Celery worker and Celery beat together; Ctrl-C stops all."
 
@@ -19,35 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", default="2")
 
     def handle(self, *args, host: str, port: str, concurrency: str, **options):
-        py = sys.executable
-        commands = {
-            "web": [
-                py,
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--no-access-log",
-            ],
-            "worker": [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                concurrency,
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            "beat": [py, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
-        }
+        commands = portal_commands(host=host, port=port, concurrency=concurrency)
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
         self.stdout.write(
             self.style.SUCCESS(f"Flowgate is starting at http://{host}:{port}/ (Ctrl-C stops)")

@@ -33,7 +33,7 @@ HTTP_PORT = int(os.environ.get("CHAOS_HTTP_PORT", "18510"))
 DB_NAME = "flowgate_chaos"
 # Engine timing for the run: short leases so a dead worker's job comes back within seconds.
 ENGINE_ENV = {
-    "FLOWGATE_JOB_LEASE_SECONDS": "8",
+    "FLOWGATE_JOB_LEASE_SECONDS": "5",
     "FLOWGATE_JOB_LOST_AFTER_SECONDS": "3",
     "FLOWGATE_JOB_RETRY_BASE_SECONDS": "0.2",
     "FLOWGATE_JOB_RETRY_MAX_SECONDS": "1",

@@ -22,37 +22,46 @@ def chaos_runs() -> int:
     return 20 if os.environ.get("FULL") == "1" else 5
 
 
+class ResultsFile:
+    """The runs of this session, written after every run (an interrupted `make chaos FULL=1`
+    still leaves what it measured); the scenarios this session did not run are kept."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.started = datetime.now(UTC)
+        self.collected: list[dict] = []
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        self.previous = previous.get("runs", [])
+
+    def add(self, run: dict) -> None:
+        self.collected.append(run)
+        ran = {r["scenario"] for r in self.collected}
+        kept = [r for r in self.previous if r["scenario"] not in ran]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(
+            json.dumps(
+                {
+                    "generated_at": self.started.isoformat(timespec="seconds"),
+                    "machine": {
+                        "cpus": os.cpu_count(),
+                        "python": platform.python_version(),
+                        "platform": platform.platform(),
+                    },
+                    "runs_per_scenario": chaos_runs(),
+                    "runs": kept + self.collected,
+                },
+                indent=1,
+            )
+        )
+        if os.environ.get("CHAOS_WRITE_DOCS") == "1":
+            from tests.chaos.report import render
+
+            render(self.path, ROOT / "docs" / "reliability.md")
+
+
 @pytest.fixture(scope="session")
 def chaos_results():
-    collected: list[dict] = []
-    started = datetime.now(UTC)
-    yield collected
-    if not collected:
-        return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    # Keep the scenarios this session did not run (e.g. `-k` on one scenario).
-    ran = {r["scenario"] for r in collected}
-    kept = [r for r in previous.get("runs", []) if r["scenario"] not in ran]
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "generated_at": started.isoformat(timespec="seconds"),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
-                "runs_per_scenario": chaos_runs(),
-                "runs": kept + collected,
-            },
-            indent=1,
-        )
-    )
-    if os.environ.get("CHAOS_WRITE_DOCS") == "1":
-        from tests.chaos.report import render
-
-        render(RESULTS, ROOT / "docs" / "reliability.md")
+    return ResultsFile(RESULTS)
 
 
 @pytest.fixture(scope="session")

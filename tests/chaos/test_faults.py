@@ -40,7 +40,7 @@ def test_the_portal_recovers_from(name, warm_stack, chaos_results):
     for run in range(chaos_runs()):
         result = run_scenario(warm_stack, name, run, session=SESSION)
         results.append(result)
-        chaos_results.append(result.as_dict())
+        chaos_results.add(result.as_dict())
     assert [r.details for r in results if r.violations] == []
     assert [r.violations for r in results] == [0] * len(results)
     slow = [r.recovery_seconds for r in results if r.recovery_seconds >= RECOVERY_BOUND_SECONDS]
@@ -68,7 +68,7 @@ def test_the_embedded_default_survives_a_full_disk(embedded_stack, chaos_results
     for run in range(chaos_runs()):
         result = disk_full_run(embedded_stack, run, session=SESSION)
         results.append(result)
-        chaos_results.append(result.as_dict())
+        chaos_results.add(result.as_dict())
     assert [r.details for r in results if r.violations] == []
     slow = [r.recovery_seconds for r in results if r.recovery_seconds >= RECOVERY_BOUND_SECONDS]
     assert slow == []

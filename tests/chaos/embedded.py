@@ -104,11 +104,16 @@ class EmbeddedStack(Stack):
 
     # --- reads straight from the SQLite file ------------------------------------------------
 
+    immutable = False  # while the disk is full: read without the -shm/-wal files (no writes)
+
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         query = query.replace("%s", "?")
+        mode = "ro&immutable=1" if self.immutable else "ro"
         for attempt in range(20):
             try:
-                with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5) as conn:
+                with sqlite3.connect(
+                    f"file:{self.db_path}?mode={mode}", uri=True, timeout=5
+                ) as conn:
                     return conn.execute(query, params).fetchall()
             except sqlite3.OperationalError:
                 if attempt == 19:
@@ -145,6 +150,7 @@ class EmbeddedStack(Stack):
 
 def disk_full_run(stack: EmbeddedStack, run: int, *, session: str) -> RunResult:
     work = Workload(tag=f"{session}-disk_full-{run}")
+    restarts_before = len(stack.restarts)
     start_workload(stack, work, auto=2, human=1)
     accepted_before = set(work.keys)
     stack.fill_disk()
@@ -175,10 +181,14 @@ def disk_full_run(stack: EmbeddedStack, run: int, *, session: str) -> RunResult:
             )
     time.sleep(2)
     # Nothing half-written: the file is consistent and no refused start left a row behind.
-    integrity = stack.integrity()
+    stack.immutable = True
+    try:
+        integrity = stack.integrity()
+        half = [key for _, key, _ in stack.instances(work.tag) if key in refused]
+    finally:
+        stack.immutable = False
     if integrity != "ok":
         problems.append(f"SQLite integrity_check on a full disk: {integrity}")
-    half = [key for _, key, _ in stack.instances(work.tag) if key in refused]
     if half:
         problems.append(f"refused starts left instances behind: {half}")
     stack.free_disk()
@@ -204,4 +214,5 @@ def disk_full_run(stack: EmbeddedStack, run: int, *, session: str) -> RunResult:
         violations=len(problems),
         recovery_seconds=round(max(0.0, finished - fault_ended), 2),
         details=problems[:20] + [f"refused: {v}" for v in list(refused.values())[:1]],
+        restarts=stack.restarts[restarts_before:],
     )

@@ -88,6 +88,13 @@ FINDINGS = """## Findings and how they were handled
   during a restart), each with a message a person can act on (`apps/common/api_errors.py`,
   tests in `tests/common/test_api_database_errors.py`). Pages outside `/api/` still show the 500
   page in those cases.
+- **The embedded broker broke on a full disk.** A message write that failed left its temporary
+  file behind, and the exchange table `control/celery.pidbox.exchange` stayed empty, after which
+  every worker start died on `JSONDecodeError` (35 restarts in a row in the first disk-full run;
+  nothing recovered). Fixed in `apps/common/broker.py` (temporary file removed on failure; an
+  empty or half-written table reads as no bindings; tests in
+  `tests/common/test_broker_full_disk.py`). While the disk stays full the worker can still exit
+  (`ChannelError: Cannot open .../celery.pidbox.exchange`) and is restarted by the supervisor.
 - Recovery after a lost worker is bounded by the job lease plus one sweep interval (5 s + 5 s
   here; 60 s + 5 s with the default lease): that is the dominant term of the kill and restart rows.
 """

@@ -7,7 +7,7 @@ PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres test-sqlite lint bench venv assets browser migrate demo lock clean
+.PHONY: run test test-postgres test-sqlite lint bench chaos load venv assets browser migrate demo lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -69,6 +69,18 @@ lint: venv
 ## make bench: engine and audit benchmarks on PostgreSQL + Redis into docs/benchmarks/
 bench: venv
 	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.benchmarks
+
+## make chaos: fault injection against the whole portal (private PostgreSQL 5442 + Redis 6395),
+## 5 runs per scenario (FULL=1: 20); writes var/chaos/results.json and docs/reliability.md
+chaos: venv assets
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) CHAOS_WRITE_DOCS=1 FULL=$(FULL) \
+	  CHAOS_RESULTS=$(CURDIR)/var/chaos/results-$(if $(FULL),full,ci).json \
+	  $(PYTHON) -m pytest tests/chaos -m chaos -p no:randomly -p no:cacheprovider -q $(PYTEST_ARGS)
+
+## make load: Locust (designers, requesters, approvers, API clients) against the real stack for a
+## bounded time (LOAD_SECONDS, LOAD_USERS); writes docs/benchmarks/load.md
+load: venv assets
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.load.run
 
 lock:
 	$(PYTHON) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "apps.inbox",
     "apps.connectors",
     "apps.reports",
+    "apps.invariants",
     "apps.demo",
 ]
 

@@ -60,3 +60,14 @@ def worker_command(
 def beat_command(*, loglevel: str = "INFO") -> list[str]:
     """Celery beat: timers, the job sweeper, audit linking and heartbeats."""
     return [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", loglevel]
+
+
+def portal_commands(
+    *, host: str = "127.0.0.1", port: int | str = 8000, concurrency: int | str = 2
+) -> dict[str, list[str]]:
+    """The whole portal: web, worker and beat (``run_portal`` and the chaos suite)."""
+    return {
+        "web": web_command(host=host, port=port),
+        "worker": worker_command(concurrency=concurrency),
+        "beat": beat_command(),
+    }

@@ -8,7 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from apps.common.stack import beat_command, web_command, worker_command
+from apps.common.stack import portal_commands
 
 
 class Command(BaseCommand):
@@ -20,11 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", default="2")
 
     def handle(self, *args, host: str, port: str, concurrency: str, **options):
-        commands = {
-            "web": web_command(host=host, port=port),
-            "worker": worker_command(concurrency=concurrency),
-            "beat": beat_command(),
-        }
+        commands = portal_commands(host=host, port=port, concurrency=concurrency)
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
         self.stdout.write(
             self.style.SUCCESS(f"Flowgate is starting at http://{host}:{port}/ (Ctrl-C stops)")

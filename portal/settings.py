@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.processes",
     "apps.engine",
     "apps.inbox",
+    "apps.designer",
     "apps.connectors",
     "apps.reports",
 ]

@@ -41,7 +41,13 @@ class VersionOutput(serializers.ModelSerializer):
             "problems",
             "metadata",
             "created_at",
+            "created_by",
+            "comment",
+            "rollback_of",
         ]
+
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    rollback_of = serializers.IntegerField(source="rollback_of.number", default=None)
 
 
 class DefinitionOutput(serializers.Serializer):
@@ -54,6 +60,9 @@ class DefinitionOutput(serializers.Serializer):
 class DeployInput(serializers.Serializer):
     xml = serializers.CharField(required=False, help_text="BPMN 2.0 XML (or upload `file`)")
     file = serializers.FileField(required=False)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="Why (version history)"
+    )
 
 
 def _xml_from(request: Request) -> bytes:
@@ -120,7 +129,10 @@ class ProcessDeployApi(APIView):
     def post(self, request: Request) -> Response:
         _require_designer(request)
         result = services.version_deploy(
-            xml=_xml_from(request), actor=actor_for_request(request), user=request.user
+            xml=_xml_from(request),
+            actor=actor_for_request(request),
+            user=request.user,
+            comment=str(request.data.get("comment") or ""),
         )
         if not result.deployed:
             raise Unprocessable(

@@ -49,6 +49,17 @@ class ProcessVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    comment = models.CharField(
+        max_length=500, blank=True, help_text="Why this version was deployed (shown in its history)"
+    )
+    rollback_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The earlier version this one redeploys (a rollback)",
+    )
 
     class Meta:
         ordering = ["definition_id", "-number"]

@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
-from apps.common.errors import InvalidInput, Unprocessable
+from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.core.xml import parse_xml
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
@@ -200,12 +200,29 @@ def _unknown_connectors(names) -> list[dict]:
     ]
 
 
-def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult:
+MAX_COMMENT = 500
+
+
+def version_deploy(
+    *,
+    xml: bytes | str,
+    actor: Actor,
+    user=None,
+    comment: str = "",
+    rollback_of: ProcessVersion | None = None,
+) -> DeployResult:
     """Deploy a BPMN file as a new version, or keep it as a draft with its problems.
 
     Raises InvalidInput for unsafe or empty files (nothing stored) and Unprocessable when no process
     can be found. A file with modelling problems is stored as a draft: check ``result.deployed``.
+    ``comment`` says why (shown in the version history).
     """
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(
+            f"The comment has {len(comment)} characters; the limit is {MAX_COMMENT}.",
+            code="comment_too_long",
+        )
     data = _as_bytes(xml)
     key, name, bindings, binding_problems = _read_header(data)
     checksum = hashlib.sha256(data).hexdigest()
@@ -228,6 +245,8 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
             xml=data.decode("utf-8"),
             checksum=checksum,
             created_by=user,
+            comment=comment,
+            rollback_of=rollback_of,
         )
         if compiled is None:
             version.status = VersionStatus.DRAFT
@@ -269,6 +288,42 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
                 "number": number,
                 "checksum": checksum,
                 "connectors": version.metadata["connectors"],
+                "comment": comment,
+                "rollback_of": rollback_of.number if rollback_of else None,
             },
         )
     return DeployResult(version=version, created=True)
+
+
+def version_rollback(
+    *, version_id: int, actor: Actor, user=None, comment: str = ""
+) -> DeployResult:
+    """Roll back = deploy the XML of an earlier deployed version again, as a new version (the
+    history stays append-only; running instances stay on their versions)."""
+    earlier = (
+        ProcessVersion.objects.select_related("definition")
+        .filter(pk=version_id)
+        .only("pk", "xml", "number", "status", "definition__key")
+        .first()
+    )
+    if earlier is None:
+        raise NotFound(f"Process version {version_id} does not exist.", code="version_not_found")
+    if earlier.status != VersionStatus.DEPLOYED:
+        raise Conflict(
+            f"Version {earlier.number} is a draft with problems; only a deployed version can be "
+            "rolled back to.",
+            code="rollback_to_draft",
+        )
+    latest = _latest_number(earlier.definition.key)
+    if latest == earlier.number:
+        raise Conflict(
+            f"Version {earlier.number} is already the latest deployed version.",
+            code="rollback_to_latest",
+        )
+    return version_deploy(
+        xml=earlier.xml,
+        actor=actor,
+        user=user,
+        comment=comment or f"Rollback to version {earlier.number}",
+        rollback_of=earlier,
+    )

@@ -73,11 +73,22 @@ export function blankDiagram({ key, name } = {}) {
   return xml;
 }
 
+/** A template's XML under a fresh process id (its file's id is the template's key). */
+export function fromTemplate(xml, templateKey) {
+  const random = new Uint32Array(1);
+  window.crypto.getRandomValues(random);
+  const key = `${templateKey}_${random[0].toString(36).slice(0, 6)}`;
+  return xml
+    .replaceAll(`id="${templateKey}"`, `id="${key}"`)
+    .replaceAll(`bpmnElement="${templateKey}"`, `bpmnElement="${key}"`);
+}
+
 async function loadXml(canvasEl) {
   const url = canvasEl.dataset.xmlUrl;
   const blank = () =>
     blankDiagram({ key: canvasEl.dataset.processKey, name: canvasEl.dataset.processName });
   if (!url) return { xml: blank(), isNew: true };
+  const templateKey = canvasEl.dataset.templateKey;
   const response = await fetch(url, {
     credentials: "same-origin",
     headers: { Accept: "application/xml, text/xml" },
@@ -86,7 +97,27 @@ async function loadXml(canvasEl) {
   if (!response.ok) {
     throw new Error(`Could not load the diagram (the server answered ${response.status}).`);
   }
-  return { xml: await response.text(), isNew: false };
+  const xml = await response.text();
+  if (templateKey) return { xml: fromTemplate(xml, templateKey), isNew: true };
+  return { xml, isNew: false };
+}
+
+const FLASH_KEY = "flowgate-designer-flash";
+
+/** After a deploy: the new process's own page (first deploy), else a fresh version history. */
+async function afterDeploy(canvasEl, key, title) {
+  if (!canvasEl.dataset.processKey && canvasEl.dataset.processUrl && key) {
+    window.sessionStorage.setItem(FLASH_KEY, title);
+    window.location.assign(canvasEl.dataset.processUrl.replace("KEY", encodeURIComponent(key)));
+    return;
+  }
+  const history = document.getElementById("designer-versions");
+  if (!history) return;
+  const response = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("designer-versions");
+  if (fresh) history.replaceChildren(...fresh.childNodes);
 }
 
 function ensureProblemsContainer(canvasEl) {
@@ -190,7 +221,9 @@ export async function mountDesigner(canvasEl) {
     busy("deploy", async () => {
       const url = canvasEl.dataset.deployUrl;
       if (!url) throw new Error("This page has no deploy address (data-deploy-url).");
-      const result = await postJson(url, { xml: await getXml() });
+      const commentEl = document.getElementById("designer-deploy-comment");
+      const comment = commentEl ? commentEl.value.trim() : "";
+      const result = await postJson(url, { xml: await getXml(), comment });
       if (result.ok && result.body) {
         // {"version": {...}} or the version object itself; 200 = identical to a deployed version.
         const v = result.body.version || result.body;
@@ -200,7 +233,9 @@ export async function mountDesigner(canvasEl) {
             ? `No changes: version ${label} is already deployed.`
             : `Deployed version ${label}.`;
         problems.show({ kind: "success", title: title.replace(" .", ".") });
+        if (commentEl && result.status !== 200) commentEl.value = "";
         emit("designer:deployed", { ...result.body, version: v, created: result.status !== 200 });
+        if (result.status !== 200) await afterDeploy(canvasEl, v.key, title);
       } else if (result.status === 422 && result.body) {
         const details = result.body.details || result.body.problems || [];
         problems.show({ kind: "danger", title: errorMessage(result), problems: details });
@@ -234,6 +269,11 @@ export async function mountDesigner(canvasEl) {
     const { xml, isNew } = await loadXml(canvasEl);
     await importXml(xml);
     canvasEl.dataset.designerState = "ready";
+    const flash = window.sessionStorage.getItem(FLASH_KEY);
+    if (flash) {
+      window.sessionStorage.removeItem(FLASH_KEY);
+      problems.show({ kind: "success", title: flash });
+    }
     emit("designer:ready", { isNew });
   } catch (exc) {
     canvasEl.dataset.designerState = "error";

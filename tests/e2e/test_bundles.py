@@ -399,19 +399,24 @@ def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
     panel = page.locator("#designer-flowgate")
 
     select(page, "Big")
-    panel.get_by_label("Take this flow when").fill("amount > 1000")
-    panel.get_by_label("Take this flow when").blur()
+    builder = page.locator(".fg-condition-builder[data-flow=Big]")
+    builder.get_by_role("button", name="Edit as expression").click()
+    builder.get_by_label("Condition expression").fill("amount > 1000")
+    builder.get_by_label("Condition expression").blur()
     select(page, "WaitForPayment")
     panel.get_by_label("Correlation key").fill("order_id")
     panel.get_by_label("Correlation key").blur()
     select(page, "Done")
 
     xml = designer_xml(page)
-    assert (
-        '<bpmn:sequenceFlow id="Big" sourceRef="Check" targetRef="WaitForPayment">\n'
+    big = xml[xml.index('<bpmn:sequenceFlow id="Big"') :]
+    big = big[: big.index("</bpmn:sequenceFlow>")]
+    assert big == (
+        '<bpmn:sequenceFlow id="Big" name="amount &#62; 1000" sourceRef="Check" '
+        'targetRef="WaitForPayment">\n'
         '      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">amount &gt; 1000'
-        "</bpmn:conditionExpression>"
-    ) in xml
+        "</bpmn:conditionExpression>\n    "
+    )
     assert 'flowgate:correlationKey="order_id"' in xml
     assert panel.inner_text().endswith("This element has no Flowgate settings.")
 

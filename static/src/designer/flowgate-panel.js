@@ -239,23 +239,6 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     );
   };
 
-  const conditionSection = (bo) => {
-    const fieldset = group("Condition");
-    const id = nextId("condition");
-    const input = el("input", { type: "text", id, className: "form-control form-control-sm font-monospace", "aria-describedby": `${id}-help` });
-    input.value = (bo.conditionExpression && bo.conditionExpression.body) || "";
-    input.addEventListener("change", () => {
-      const body = input.value.trim();
-      const expression = body ? moddle.create("bpmn:FormalExpression", { body }) : undefined;
-      update(bo, { conditionExpression: expression });
-    });
-    fieldset.append(
-      el("label", { className: "form-label small mb-1", for: id }, "Take this flow when"),
-      input,
-      el("div", { className: "form-text mt-0", id: `${id}-help` }, "An expression, e.g. amount > 1000. Leave empty for the default flow."),
-    );
-  };
-
   const datalist = connectorDatalist();
 
   function render() {
@@ -300,9 +283,8 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       FIELD_SETS.multi.forEach((spec) => field(fs, bo.loopCharacteristics, spec));
       shown = true;
     }
-    if (is(bo, "bpmn:SequenceFlow") && bo.sourceRef &&
-        (is(bo.sourceRef, "bpmn:ExclusiveGateway") || is(bo.sourceRef, "bpmn:InclusiveGateway"))) {
-      conditionSection(bo);
+    if (is(bo, "bpmn:SequenceFlow")) {
+      container.append(el("p", { className: "small text-body-secondary" }, "Conditions of a gateway's flows are set in the Condition group above."));
       shown = true;
     }
     if (!shown) {

@@ -19,6 +19,8 @@ import flowgateModdle from "./flowgate-moddle.json";
 import { errorMessage, postJson } from "./api.js";
 import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createProblemList } from "./problems.js";
+import * as conditions from "./properties/conditions.js";
+import { FlowgatePropertiesProviderModule } from "./properties/provider.js";
 
 const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
 // Where designer.js was loaded from: the form builder bundle sits next to it.
@@ -150,7 +152,7 @@ export async function mountDesigner(canvasEl) {
     container: canvasEl,
     moddleExtensions: { flowgate: flowgateModdle },
     additionalModules: propertiesEl
-      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule]
+      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FlowgatePropertiesProviderModule]
       : [],
     propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
   });
@@ -263,7 +265,7 @@ export async function mountDesigner(canvasEl) {
     }
   });
 
-  const api = { modeler, validate, deploy, getXml, importXml, problems };
+  const api = { modeler, validate, deploy, getXml, importXml, problems, conditions };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);

@@ -13,6 +13,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
+from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 
@@ -171,7 +172,7 @@ def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
         )
     except core.BpmnValidationError as exc:
         return None, problems + [p.as_dict() for p in exc.problems], called
-    problems += _unknown_connectors(compiled.connectors)
+    problems += _unknown_connectors(compiled.connectors, data)
     return (None if problems else compiled), problems, called
 
 
@@ -185,19 +186,28 @@ def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     return binding_problems + _compile(data, key, bindings)[1]
 
 
-def _unknown_connectors(names) -> list[dict]:
-    """Service tasks must name a registered connector: say which are unknown, and what exists."""
+def _unknown_connectors(names, data: bytes) -> list[dict]:
+    """Service tasks must name a registered connector: say which are unknown, and what exists,
+    on each service task that names one."""
     from apps.connectors.registry import all_connectors
 
     known = {c.name for c in all_connectors()}
-    return [
-        {
-            "element_id": None,
-            "code": "unknown_connector",
-            "message": f"No connector is registered as '{name}'. Available: {', '.join(sorted(known))}.",
-        }
-        for name in sorted(set(names) - known)
-    ]
+    unknown = set(names) - known
+    if not unknown:
+        return []
+    available = ", ".join(sorted(known))
+    problems = []
+    for node in parse_xml(data).iter(f"{{{BPMN_NS}}}*"):
+        name = service_connector(node) if isinstance(node.tag, str) else None
+        if name in unknown:
+            problems.append(
+                {
+                    "element_id": node.get("id"),
+                    "code": "unknown_connector",
+                    "message": f"No connector is registered as '{name}'. Available: {available}.",
+                }
+            )
+    return problems
 
 
 MAX_COMMENT = 500

@@ -16,6 +16,7 @@ from apps.common.pages import paginate, role_required
 from apps.connectors.selectors import connector_choices
 from apps.designer import selectors as designer_selectors
 from apps.engine import services as engine
+from apps.processes import diff as process_diff
 from apps.processes import gallery, selectors, services
 from apps.processes.selectors import STATUS_FILTERS
 
@@ -148,3 +149,97 @@ def process_test_run(request: HttpRequest, key: str) -> HttpResponse:
         return redirect("designer:edit", key=key)
     messages.success(request, f"Started instance #{instance.pk}.")
     return redirect("inbox:instance", instance_id=instance.pk)
+
+
+def _version_or_404(key: str, number: int):
+    try:
+        return selectors.version_by_number(key=key, number=number)
+    except FlowgateError:
+        raise Http404(f"Process '{key}' has no version {number}.") from None
+
+
+@role_required(*DESIGNERS)
+def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """An earlier (or any) version, read-only, with compare and roll-back actions."""
+    version = _version_or_404(key, number)
+    versions = list(selectors.versions_of(key=key))
+    latest_deployed = next((v.number for v in versions if v.is_deployed), None)
+    return render(
+        request,
+        "designer/version.html",
+        {
+            "key": key,
+            "definition": version.definition,
+            "version": version,
+            "versions": versions,
+            "can_roll_back": version.is_deployed and version.number != latest_deployed,
+        },
+    )
+
+
+@role_required(*DESIGNERS)
+def version_xml(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    version = _version_or_404(key, number)
+    response = HttpResponse(version.xml, content_type="application/xml")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{key}-v{number}.bpmn"'
+    return response
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@role_required(*DESIGNERS)
+def version_compare(request: HttpRequest, key: str) -> HttpResponse:
+    """Two versions side by side: elements added, removed and changed, on both diagrams and as
+    a list of changed properties. Default: the latest version against the one before it."""
+    try:
+        selectors.definition_get(key=key)
+    except FlowgateError:
+        raise Http404(f"No process '{key}'.") from None
+    versions = list(selectors.versions_of(key=key))
+    numbers = [v.number for v in versions]
+    after = _number(request.GET.get("to")) or numbers[0]
+    before = _number(request.GET.get("from")) or next((n for n in numbers if n < after), after)
+    old, new = _version_or_404(key, before), _version_or_404(key, after)
+    diff = process_diff.versions_diff(before=old.xml, after=new.xml)
+    left = {e.id: "fg-removed" for e in diff.removed} | {e.id: "fg-changed" for e in diff.changed}
+    right = {e.id: "fg-added" for e in diff.added} | {e.id: "fg-changed" for e in diff.changed}
+    return render(
+        request,
+        "designer/compare.html",
+        {
+            "key": key,
+            "definition": old.definition,
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "left_markers": json.dumps(left),
+            "right_markers": json.dumps(right),
+        },
+    )
+
+
+@role_required(*DESIGNERS)
+def version_rollback(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """Roll back = deploy version ``number`` again as a new version."""
+    if request.method != "POST":
+        return redirect("designer:version", key=key, number=number)
+    version = _version_or_404(key, number)
+    try:
+        result = services.version_rollback(
+            version_id=version.pk,
+            actor=Actor.for_user(request.user),
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+        )
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:version", key=key, number=number)
+    messages.success(
+        request,
+        f"Rolled back: version {result.version.number} is version {number} deployed again.",
+    )
+    return redirect("designer:edit", key=key)

@@ -20,4 +20,14 @@ urlpatterns = [
     path("hooks/<int:webhook_id>/", apis.WebhookReceiveApi.as_view(), name="api-webhook-receive"),
     path("versions/<int:version_id>/", apis.VersionDetailApi.as_view(), name="api-version"),
     path("versions/<int:version_id>/xml/", apis.VersionXmlApi.as_view(), name="api-version-xml"),
+    path(
+        "versions/<int:version_id>/rollback/",
+        apis.VersionRollbackApi.as_view(),
+        name="api-version-rollback",
+    ),
+    path(
+        "processes/<str:key>/compare/",
+        apis.ProcessCompareApi.as_view(),
+        name="api-process-compare",
+    ),
 ]

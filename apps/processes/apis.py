@@ -15,6 +15,7 @@ from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
 from apps.processes import selectors, services
+from apps.processes.diff import versions_diff
 from apps.processes.models import ProcessVersion
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -300,3 +301,78 @@ class WebhookReceiveApi(APIView):
             trigger_id=webhook_id, body=request.body, headers=request.headers
         )
         return Response({"instances": delivery.instance_ids, "replayed": delivery.replayed})
+
+
+class CompareChangeSerializer(serializers.Serializer):
+    property = serializers.CharField()
+    before = serializers.CharField(allow_null=True)
+    after = serializers.CharField(allow_null=True)
+
+
+class CompareElementSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    name = serializers.CharField()
+    changes = CompareChangeSerializer(many=True)
+
+
+# "from" is a Python keyword: the query parameter's field is declared through type().
+CompareInput = type(
+    "CompareInput",
+    (serializers.Serializer,),
+    {
+        "from": serializers.IntegerField(min_value=1, help_text="Version number (before)"),
+        "to": serializers.IntegerField(min_value=1, help_text="Version number (after)"),
+    },
+)
+
+
+class ProcessCompareApi(APIView):
+    Input = CompareInput
+
+    @extend_schema(
+        parameters=[Input],
+        responses=inline_serializer(
+            "VersionComparison",
+            {
+                "from": serializers.IntegerField(),
+                "to": serializers.IntegerField(),
+                "added": CompareElementSerializer(many=True),
+                "removed": CompareElementSerializer(many=True),
+                "changed": CompareElementSerializer(many=True),
+            },
+        ),
+        summary="Compare two versions: elements added, removed and changed (with properties)",
+    )
+    def get(self, request: Request, key: str) -> Response:
+        data = self.Input(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        before = selectors.version_by_number(key=key, number=data.validated_data["from"])
+        after = selectors.version_by_number(key=key, number=data.validated_data["to"])
+        diff = versions_diff(before=before.xml, after=after.xml)
+        return Response({"from": before.number, "to": after.number, **diff.as_dict()})
+
+
+class VersionRollbackApi(APIView):
+    class Input(serializers.Serializer):
+        comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(
+        request=Input,
+        responses={201: VersionOutput, 200: VersionOutput},
+        summary="Roll back: deploy this earlier version again as a new version",
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        _require_designer(request)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.version_rollback(
+            version_id=version_id,
+            actor=actor_for_request(request),
+            user=request.user,
+            comment=data.validated_data.get("comment", ""),
+        )
+        return Response(
+            VersionOutput(result.version).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -107,3 +107,48 @@ def test_a_template_opens_in_the_editor_and_serves_its_xml(client, make_user):
     assert xml.content.decode() == gallery.template_get(slug="change_request").xml()
     assert client.get("/designer/templates/nope.bpmn").status_code == 404
     assert client.get("/designer/new/nope/").status_code == 404
+
+
+def test_version_pages_compare_and_rollback_views(client, make_user):
+    v1 = _deploy("expense_approval", comment="first")
+    xml2 = v1.xml.replace('flowgate:dueDate="P1D"', 'flowgate:dueDate="P2D"')
+    version_deploy(xml=xml2, actor=Actor.system("test"), comment="two days")
+    approver = make_user("approver")
+    client.force_login(approver)
+    for url in ["/designer/expense_approval/v1/", "/designer/expense_approval/compare/"]:
+        assert client.get(url).status_code == 403
+    assert client.post("/designer/expense_approval/v1/rollback/").status_code == 403
+    client.force_login(make_user("designer"))
+
+    page = client.get("/designer/expense_approval/v1/").content.decode()
+    assert "read-only" in page and "first" in page
+    assert "Roll back to version 1" in page
+    assert (
+        "Roll back to version" not in client.get("/designer/expense_approval/v2/").content.decode()
+    )
+    assert client.get("/designer/expense_approval/v9/").status_code == 404
+    download = client.get("/designer/expense_approval/v1/xml/?download=1")
+    assert download["Content-Disposition"] == 'attachment; filename="expense_approval-v1.bpmn"'
+    assert download.content.decode() == v1.xml
+
+    compare = client.get("/designer/expense_approval/compare/")
+    assert compare.context["old"].number == 1 and compare.context["new"].number == 2
+    assert [(c.id, c.changes) for c in compare.context["diff"].changed] == [
+        ("manager_approval", [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}])
+    ]
+    same = client.get("/designer/expense_approval/compare/?from=2&to=2").content.decode()
+    assert "The two versions do the same" in same
+    assert client.get("/designer/expense_approval/compare/?from=1&to=7").status_code == 404
+    assert client.get("/designer/nope/compare/").status_code == 404
+
+    response = client.post("/designer/expense_approval/v1/rollback/", {"comment": "back"})
+    assert response.status_code == 302 and response["Location"] == "/designer/expense_approval/"
+    again = client.post("/designer/expense_approval/v3/rollback/", follow=True)
+    assert "Version 3 is already the latest deployed version." in again.content.decode()
+    from apps.processes.models import ProcessVersion
+
+    assert list(ProcessVersion.objects.order_by("number").values_list("number", "comment")) == [
+        (1, "first"),
+        (2, "two days"),
+        (3, "back"),
+    ]

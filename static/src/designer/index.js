@@ -21,6 +21,7 @@ import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
 import { FlowgatePropertiesProviderModule } from "./properties/provider.js";
+import { mountViewers } from "./viewer.js";
 
 const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
 // Where designer.js was loaded from: the form builder bundle sits next to it.
@@ -287,6 +288,7 @@ export async function mountDesigner(canvasEl) {
 const start = () => {
   const canvasEl = document.getElementById("designer-canvas");
   if (canvasEl) mountDesigner(canvasEl);
+  if (document.querySelector(".fg-diagram-viewer")) mountViewers();
 };
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();

@@ -6,6 +6,7 @@ urlpatterns = [
     path("processes/", apis.ProcessListApi.as_view(), name="api-processes"),
     path("processes/deploy/", apis.ProcessDeployApi.as_view(), name="api-process-deploy"),
     path("processes/validate/", apis.ProcessValidateApi.as_view(), name="api-process-validate"),
+    path("processes/import/", apis.ProcessImportApi.as_view(), name="api-process-import"),
     path(
         "processes/<str:key>/versions/",
         apis.ProcessVersionsApi.as_view(),

@@ -376,3 +376,46 @@ class VersionRollbackApi(APIView):
             VersionOutput(result.version).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+class MappedSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ProcessImportApi(APIView):
+    """Convert a file from Camunda Modeler 7/8 or another tool; nothing is stored."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses=inline_serializer(
+            "ImportResult",
+            {
+                "xml": serializers.CharField(),
+                "has_diagram": serializers.BooleanField(),
+                "mapped": MappedSerializer(many=True),
+                "problems": ProblemSerializer(many=True),
+            },
+        ),
+        summary="Import a BPMN file: Camunda 7/8 settings mapped to Flowgate's, and what must "
+        "be configured before deploy",
+    )
+    def post(self, request: Request) -> Response:
+        _require_designer(request)
+        imported = services.bpmn_convert(xml=_xml_from(request))
+        problems = services.bpmn_validate(xml=imported.xml)
+        keep = {(p["element_id"], p["code"]) for p in problems}
+        problems = [
+            p for p in imported.problems if (p["element_id"], p["code"]) not in keep
+        ] + problems
+        text = imported.xml.decode("utf-8")
+        return Response(
+            {
+                "xml": text,
+                "has_diagram": "BPMNPlane" in text,
+                "mapped": imported.mapped,
+                "problems": problems,
+            }
+        )

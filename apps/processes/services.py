@@ -15,6 +15,7 @@ from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
+from apps.processes.importer import ImportResult, bpmn_import
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -42,11 +43,9 @@ def _as_bytes(xml: bytes | str) -> bytes:
     return data
 
 
-def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
-    """(process key, name, {called process key: binding}, binding problems) from the safely
-    parsed XML."""
+def _parse(data: bytes):
     try:
-        root = parse_xml(data)
+        return parse_xml(data)
     except core.UnsafeXmlError as exc:
         raise InvalidInput(str(exc), code="unsafe_xml") from None
     except core.BpmnValidationError as exc:
@@ -55,6 +54,39 @@ def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]
             code="invalid_bpmn",
             details=[p.as_dict() for p in exc.problems],
         ) from None
+
+
+def bpmn_convert(*, xml: bytes | str) -> ImportResult:
+    """A file from Camunda Modeler 7/8 (or any tool) with its settings mapped to Flowgate's;
+    unchanged when there is nothing to map. Raises InvalidInput/Unprocessable for files that
+    are not safe, well-formed XML."""
+    data = _as_bytes(xml)
+    return bpmn_import(_parse(data), data)
+
+
+#: Problems the importer reports once for their cause; the compiler's own view of the same
+#: element (a syntax error in a foreign expression) is dropped.
+IMPORT_CAUSES = ("unsupported_condition_language", "unsupported_feel")
+
+
+def _one_per_cause(imported: list[dict], problems: list[dict]) -> list[dict]:
+    flagged = {p["element_id"] for p in imported if p["code"] in IMPORT_CAUSES}
+    rest = [
+        p for p in problems if not (p["code"] == "bad_expression" and p["element_id"] in flagged)
+    ]
+    not_executable = {p["element_id"] for p in rest if p["code"] == "not_executable"}
+    rest = [
+        p
+        for p in rest
+        if not (p["code"] == "unknown_process" and p["element_id"] in not_executable)
+    ]
+    return imported + rest
+
+
+def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
+    """(process key, name, {called process key: binding}, binding problems) from the safely
+    parsed XML."""
+    root = _parse(data)
     processes = list(root.iter(f"{{{BPMN_NS}}}process"))
     if not processes:
         raise Unprocessable(
@@ -178,12 +210,13 @@ def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
 
 def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     """All modelling problems of a file, without storing anything. [] when it would deploy."""
-    data = _as_bytes(xml)
     try:
-        key, _, bindings, binding_problems = _read_header(data)
+        imported = bpmn_convert(xml=xml)
+        key, _, bindings, binding_problems = _read_header(imported.xml)
     except Unprocessable as exc:
         return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
-    return binding_problems + _compile(data, key, bindings)[1]
+    compiled = _compile(imported.xml, key, bindings)[1]
+    return _one_per_cause(imported.problems, binding_problems + compiled)
 
 
 def _unknown_connectors(names, data: bytes) -> list[dict]:
@@ -233,12 +266,14 @@ def version_deploy(
             f"The comment has {len(comment)} characters; the limit is {MAX_COMMENT}.",
             code="comment_too_long",
         )
-    data = _as_bytes(xml)
+    imported = bpmn_convert(xml=xml)
+    data = imported.xml
     key, name, bindings, binding_problems = _read_header(data)
     checksum = hashlib.sha256(data).hexdigest()
     compiled, problems, called = _compile(data, key, bindings)
-    if binding_problems:
-        compiled, problems = None, binding_problems + problems
+    if binding_problems or imported.problems:
+        compiled = None
+    problems = _one_per_cause(imported.problems, binding_problems + problems)
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)

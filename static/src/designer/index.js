@@ -248,17 +248,45 @@ export async function mountDesigner(canvasEl) {
       return result;
     });
 
+  /** Open a file: the server maps Camunda 7/8 settings and lists what must be configured. */
+  const openFile = async (text) => {
+    const url = canvasEl.dataset.importUrl;
+    if (!url) return importXml(text);
+    const result = await postJson(url, { xml: text });
+    if (!result.ok || !result.body) {
+      problems.show({ kind: "danger", title: errorMessage(result), problems: (result.body && result.body.details) || [] });
+      return null;
+    }
+    const { xml, mapped = [], problems: found = [], has_diagram: hasDiagram } = result.body;
+    await importXml(xml);
+    const parts = [];
+    if (!hasDiagram) parts.push("the file had no diagram layout, so Flowgate arranged the elements automatically");
+    if (mapped.length) parts.push(`${mapped.length} setting(s) were mapped to Flowgate settings`);
+    const head = parts.length ? `Imported: ${parts.join("; ")}.` : "Imported.";
+    problems.show({
+      kind: found.length ? "danger" : "success",
+      title: found.length ? `${head} ${found.length} problem(s) must be fixed before deploying.` : `${head} No problems found.`,
+      problems: found,
+      notes: mapped.map((m) => `${m.element_id ? `${m.element_id}: ` : ""}${m.message}`),
+    });
+    emit("designer:imported", result.body);
+    return result.body;
+  };
+
   const actions = {
     validate,
     deploy,
-    download: async () => download(`${(canvasEl.dataset.processKey || "process").replace(/[^\w.-]/g, "_")}.bpmn`, await getXml()),
+    download: async () => {
+      const key = modeler.get("canvas").getRootElement().id || canvasEl.dataset.processKey || "process";
+      download(`${key.replace(/[^\w.-]/g, "_")}.bpmn`, await getXml());
+    },
   };
   document.querySelectorAll("[data-designer-action]").forEach((button) => {
     const name = button.dataset.designerAction;
     if (name === "open") {
       button.addEventListener("change", async () => {
         const file = button.files && button.files[0];
-        if (file) await busy("open", async () => importXml(await file.text()));
+        if (file) await busy("open", async () => openFile(await file.text()));
         button.value = "";
       });
     } else if (actions[name]) {
@@ -266,7 +294,7 @@ export async function mountDesigner(canvasEl) {
     }
   });
 
-  const api = { modeler, validate, deploy, getXml, importXml, problems, conditions };
+  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);

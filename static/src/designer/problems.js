@@ -99,13 +99,27 @@ export function createProblemList(container, modeler) {
   };
 
   /** kind: "success" | "danger" | "info"; problems: [{element_id, code, message}] */
-  const show = ({ kind, title, problems = [] }) => {
+  const show = ({ kind, title, problems = [], notes = [] }) => {
     clearMarkers();
     container.replaceChildren();
     const heading = document.createElement("p");
     heading.className = `mb-2 fw-semibold text-${kind === "danger" ? "danger-emphasis" : kind === "success" ? "success-emphasis" : "body-secondary"}`;
     heading.textContent = title;
     container.append(heading);
+    if (notes.length) {
+      const details = document.createElement("details");
+      details.className = "mb-2 small fg-import-notes";
+      const summary = document.createElement("summary");
+      summary.textContent = `What was mapped (${notes.length})`;
+      const list = document.createElement("ul");
+      notes.forEach((note) => {
+        const li = document.createElement("li");
+        li.textContent = note;
+        list.append(li);
+      });
+      details.append(summary, list);
+      container.append(details);
+    }
     if (!problems.length) return;
     const list = document.createElement("ul");
     list.className = "list-group list-group-flush fg-problem-list";

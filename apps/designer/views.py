@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from apps.accounts.roles import Role
 from apps.audit.services import Actor
-from apps.common.errors import FlowgateError, InvalidInput
+from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required
 from apps.connectors.selectors import connector_choices
 from apps.designer import selectors as designer_selectors
-from apps.engine import services as engine
+from apps.designer import testrun
 from apps.processes import diff as process_diff
 from apps.processes import gallery, selectors, services
 from apps.processes.selectors import STATUS_FILTERS
@@ -107,12 +107,18 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         definition = selectors.definition_get(key=key)
     except FlowgateError:
         raise Http404(f"No process '{key}'.") from None
+    versions = list(selectors.versions_of(key=key)[:50])
+    deployed = next((v for v in versions if v.is_deployed), None)
+    variables, stubs = testrun.testrun_defaults(xml=deployed.xml) if deployed else ({}, {})
     return _editor(
         request,
         key=key,
         definition=definition,
-        versions=list(selectors.versions_of(key=key)[:50]),
+        versions=versions,
+        deployed=deployed,
         xml_url=reverse("designer:xml", args=[key]),
+        run_variables=json.dumps(variables, indent=1),
+        run_stubs=json.dumps(stubs, indent=1),
     )
 
 
@@ -122,33 +128,6 @@ def process_xml(request: HttpRequest, key: str) -> HttpResponse:
     if xml is None:
         raise Http404(f"No process '{key}'.")
     return HttpResponse(xml, content_type="application/xml")
-
-
-@role_required(*DESIGNERS)
-def process_test_run(request: HttpRequest, key: str) -> HttpResponse:
-    """Start an instance of the latest deployed version with variables typed as JSON."""
-    if request.method != "POST":
-        return redirect("designer:edit", key=key)
-    try:
-        raw = request.POST.get("variables", "").strip() or "{}"
-        try:
-            variables = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"Variables are not valid JSON: {exc.msg} (line {exc.lineno})."
-            ) from None
-        instance = engine.instance_start(
-            process_key=key,
-            variables=variables,
-            business_key=request.POST.get("business_key", "")[:200],
-            actor=Actor.for_user(request.user),
-            started_by=request.user,
-        )
-    except FlowgateError as exc:
-        messages.error(request, exc.message)
-        return redirect("designer:edit", key=key)
-    messages.success(request, f"Started instance #{instance.pk}.")
-    return redirect("inbox:instance", instance_id=instance.pk)
 
 
 def _version_or_404(key: str, number: int):

@@ -21,6 +21,7 @@ import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
 import { FlowgatePropertiesProviderModule } from "./properties/provider.js";
+import { mountTestRun } from "./testrun.js";
 import { mountViewers } from "./viewer.js";
 
 const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
@@ -294,7 +295,9 @@ export async function mountDesigner(canvasEl) {
     }
   });
 
-  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions };
+  const testRunEl = document.getElementById("designer-testrun");
+  const testRun = testRunEl ? mountTestRun(testRunEl, modeler) : null;
+  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, testRun };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);

@@ -83,6 +83,8 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context.setdefault("definition", None)
     context.setdefault("versions", [])
     context["connectors"] = connector_choices()  # suggestions for the connector field
+    context["roles"] = designer_selectors.role_names()  # the role and user pickers
+    context["users"] = designer_selectors.usernames()
     return render(request, "designer/edit.html", context)
 
 

@@ -65,6 +65,9 @@ def test_a_camunda_8_file_opens_mapped_laid_out_and_with_its_problem_marked(
         "() => { const m = window.FlowgateDesigner.modeler;"
         " m.get('selection').select(m.get('elementRegistry').get('review')); }"
     )
-    assert page.locator("#designer-flowgate").get_by_label("Assignee").input_value() == "${owner}"
+    people = page.locator("#designer-properties")
+    assert people.get_by_label("Assignee", exact=True).input_value() == "${owner}"
+    assert people.get_by_role("checkbox", name="manager").is_checked()
+    assert people.get_by_role("checkbox", name="approver").is_checked()
     assert axe_check(page) == []
     assert page.js_errors == []

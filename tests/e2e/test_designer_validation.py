@@ -42,12 +42,11 @@ def test_a_problem_is_marked_on_its_element_and_fixed_from_the_list(page, login_
     assert badges.count() == 2 and badges.first.inner_text() == "1"
     assert axe_check(page) == []
 
-    # The user task: selected, its "Candidate roles" field focused; type the role.
+    # The user task: selected, its role picker focused; tick the role.
     problems.locator("button[data-element-id=manager_approval]").click()
-    page.wait_for_function("() => document.activeElement.name === 'candidateGroups'")
+    page.wait_for_function("() => document.activeElement.name === 'candidateRole'")
     assert page.evaluate(SELECTED) == ["manager_approval"]
-    page.keyboard.type("manager")
-    page.keyboard.press("Tab")
+    page.locator("#designer-properties").get_by_role("checkbox", name="manager").check()
 
     # The gateway's flow: selected, the condition builder's "Add condition" focused.
     problems.locator("button[data-element-id=f_high]").click()

@@ -41,9 +41,9 @@ def test_deploy_compare_version_2_with_1_and_roll_back(page, login_as, axe_check
         "() => { const m = window.FlowgateDesigner.modeler;"
         " m.get('selection').select(m.get('elementRegistry').get('manager_approval')); }"
     )
-    roles = page.locator("#designer-flowgate").get_by_label("Candidate roles")
-    roles.fill("approver")
-    roles.press("Tab")
+    people = page.locator("#designer-properties")
+    people.get_by_role("checkbox", name="manager").uncheck()
+    people.get_by_role("checkbox", name="approver").check()
     page.get_by_label("Deploy comment").fill("Approvers instead of managers")
     page.get_by_role("button", name="Deploy").click()
     page.locator("#designer-problems").get_by_text("Deployed version 2.").wait_for()

@@ -8,13 +8,6 @@ const FIELD_SETS = {
     { name: "maxAttempts", label: "Max attempts", type: "number", min: 1, help: "Tries before an incident is raised (default 3)." },
   ],
   user: [
-    { name: "candidateGroups", label: "Candidate roles", help: "Comma-separated roles, e.g. approver, manager." },
-    { name: "candidateUsers", label: "Candidate users", help: "Comma-separated usernames." },
-    { name: "assignee", label: "Assignee", help: "A username or an expression." },
-    { name: "dueDate", label: "Due", help: "ISO-8601 duration or date, e.g. PT8H." },
-    { name: "priority", label: "Priority", help: "A number or ${expression}." },
-    { name: "approval", label: "Approval step (approve / reject)", type: "checkbox" },
-    { name: "outcomeVariable", label: "Outcome variable", help: "Where approve/reject is stored (default: outcome)." },
     { name: "formKey", label: "Form key", help: "A shared form by key, instead of an inline form below." },
   ],
   message: [
@@ -163,8 +156,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     fieldset.append(add);
   };
 
-  const formSection = (bo) => {
-    const fieldset = group("Form");
+  const formSection = (bo, fieldset) => {
     const ext = bo.extensionElements;
     const form = ext ? (ext.get("values") || []).find((v) => is(v, "flowgate:Form")) : undefined;
     const schemaId = nextId("form-schema");
@@ -259,9 +251,10 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       shown = true;
     }
     if (is(bo, "bpmn:UserTask")) {
-      const fs = group("Assignment");
+      container.append(el("p", { className: "small text-body-secondary" }, "People, deadlines and approval are set in the groups above."));
+      const fs = group("Form");
       FIELD_SETS.user.forEach((spec) => field(fs, bo, spec));
-      formSection(bo);
+      formSection(bo, fs);
       shown = true;
     }
     if (is(bo, "bpmn:CallActivity")) {

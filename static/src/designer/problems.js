@@ -8,14 +8,14 @@ const OVERLAY = "fg-problem-badge";
 
 // Which field fixes a problem: a Flowgate panel field (by name) or a properties-panel control.
 const FIX_FIELDS = {
-  user_task_unassigned: '#designer-flowgate [name="candidateGroups"]',
-  unknown_role: '#designer-flowgate [name="candidateGroups"]',
+  user_task_unassigned: '#designer-properties .fg-pp-roles input',
+  unknown_role: '#designer-properties .fg-pp-roles input',
   service_task_without_connector: '#designer-flowgate [name="connector"]',
   unknown_connector: '#designer-flowgate [name="connector"]',
   bad_max_attempts: '#designer-flowgate [name="maxAttempts"]',
-  bad_due_date: '#designer-flowgate [name="dueDate"]',
-  bad_priority: '#designer-flowgate [name="priority"]',
-  bad_outcome_variable: '#designer-flowgate [name="outcomeVariable"]',
+  bad_due_date: '#designer-properties [id$="-due-raw"]',
+  bad_priority: '#designer-properties [id$="-priority"]',
+  bad_outcome_variable: '#designer-properties [id$="-outcome"]',
   call_without_process: '#designer-flowgate [name="calledElement"]',
   invalid_called_version: '#designer-flowgate [name="calledVersion"]',
 };

@@ -20,6 +20,7 @@ import { errorMessage, postJson } from "./api.js";
 import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
+import * as durations from "./properties/durations.js";
 import { FlowgatePropertiesProviderModule } from "./properties/provider.js";
 import { mountTestRun } from "./testrun.js";
 import { mountViewers } from "./viewer.js";
@@ -297,7 +298,7 @@ export async function mountDesigner(canvasEl) {
 
   const testRunEl = document.getElementById("designer-testrun");
   const testRun = testRunEl ? mountTestRun(testRunEl, modeler) : null;
-  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, testRun };
+  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, durations, testRun };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);

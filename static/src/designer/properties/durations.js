@@ -67,17 +67,21 @@ function cronText(cron) {
 /** A person-readable preview of a timer value: kind is "duration" | "date" | "cycle". */
 export function timerPreview(kind, value) {
   const text = (value || "").trim();
-  if (!text) return "Not set yet.";
-  if (/^\$\{.*\}$/.test(text) || /^[A-Za-z_]\w*$/.test(text)) return `When the expression ${text} says (evaluated when the timer starts).`;
+  if (!text) return "not set yet";
+  const expression = () =>
+    /^\$\{.*\}$/.test(text) || /^[A-Za-z_]\w*$/.test(text)
+      ? `when the expression ${text} says (evaluated when the timer starts)`
+      : null;
   if (kind === "duration") {
     const d = durationText(text);
-    return d ? `${d} after it is reached` : null;
+    return d ? `${d} after it is reached` : expression();
   }
   if (kind === "date") {
-    const date = new Date(text);
-    if (Number.isNaN(date.getTime())) return null;
+    const date = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(NaN);
+    if (Number.isNaN(date.getTime())) return expression();
     return `on ${date.toISOString().replace("T", " ").slice(0, 16)} UTC`;
   }
+  if (expression()) return expression();
   const repeat = /^R(\d*)\/(?:([^/]+)\/)?(P[^/]+)$/.exec(text);
   if (repeat) {
     const every = durationText(repeat[3]);

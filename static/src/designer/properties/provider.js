@@ -38,10 +38,12 @@ class FlowgatePropertiesProvider {
       }
       const timer = groups.find((g) => g.id === "timer");
       if (timer && timerDefinition(element)) {
+        timer.shouldOpen = true;
         timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPreviewEntry, element }];
       }
       const multi = groups.find((g) => g.id === "multiInstance");
       if (multi && is(element, "bpmn:UserTask")) {
+        multi.shouldOpen = true;
         multi.entries = [{ id: "flowgate-mi-presets", component: MultiInstancePresetEntry, element }, ...multi.entries];
       }
       return groups;

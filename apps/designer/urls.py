@@ -12,6 +12,7 @@ urlpatterns = [
     path("templates/<slug:slug>.bpmn", views.template_xml, name="template-xml"),
     path("<str:key>/", views.process_edit, name="edit"),
     path("<str:key>/xml/", views.process_xml, name="xml"),
+    path("<str:key>/draft.bpmn", views.draft_xml, name="draft-xml"),
     path("<str:key>/compare/", views.version_compare, name="compare"),
     path("<str:key>/v<int:number>/", views.version_view, name="version"),
     path("<str:key>/v<int:number>/xml/", views.version_xml, name="version-xml"),

@@ -17,7 +17,7 @@ from apps.connectors.selectors import connector_choices
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.processes import diff as process_diff
-from apps.processes import gallery, selectors, services
+from apps.processes import drafts, gallery, selectors, services
 from apps.processes.selectors import STATUS_FILTERS
 
 DESIGNERS = (Role.DESIGNER, Role.ADMIN)
@@ -32,7 +32,9 @@ def process_list(request: HttpRequest) -> HttpResponse:
     counts = designer_selectors.open_instance_counts(keys=[d.key for d in page.object_list])
     for definition in page.object_list:
         definition.open_instances = counts.get(definition.key, 0)
-    return render(request, "designer/list.html", {"page": page, "search": search, "status": status})
+    own_drafts = list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20])
+    context = {"page": page, "search": search, "status": status, "drafts": own_drafts}
+    return render(request, "designer/list.html", context)
 
 
 @role_required(*DESIGNERS)
@@ -105,11 +107,19 @@ def process_from_template(request: HttpRequest, slug: str) -> HttpResponse:
 def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
     if not key:
         return _editor(request)
+    draft = drafts.drafts_of(user=request.user).filter(key=key).first()
     try:
         definition = selectors.definition_get(key=key)
     except FlowgateError:
-        raise Http404(f"No process '{key}'.") from None
+        if draft is None:
+            raise Http404(f"No process '{key}'.") from None
+        # Never deployed: the person's autosaved draft of a new process.
+        return _editor(
+            request, key=key, draft=draft, xml_url=reverse("designer:draft-xml", args=[key])
+        )
     versions = list(selectors.versions_of(key=key)[:50])
+    if draft is not None and versions and draft.updated_at <= versions[0].created_at:
+        draft = None  # deployed since: the draft is older than the latest version
     deployed = next((v for v in versions if v.is_deployed), None)
     variables, stubs = testrun.testrun_defaults(xml=deployed.xml) if deployed else ({}, {})
     return _editor(
@@ -118,10 +128,20 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         definition=definition,
         versions=versions,
         deployed=deployed,
-        xml_url=reverse("designer:xml", args=[key]),
+        draft=draft,
+        xml_url=reverse("designer:draft-xml" if draft else "designer:xml", args=[key]),
         run_variables=json.dumps(variables, indent=1),
         run_stubs=json.dumps(stubs, indent=1),
     )
+
+
+@role_required(*DESIGNERS)
+def draft_xml(request: HttpRequest, key: str) -> HttpResponse:
+    try:
+        draft = drafts.draft_get(key=key, user=request.user)
+    except FlowgateError:
+        raise Http404(f"You have no draft of '{key}'.") from None
+    return HttpResponse(draft.xml, content_type="application/xml")
 
 
 @role_required(*DESIGNERS)

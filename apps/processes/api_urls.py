@@ -26,6 +26,7 @@ urlpatterns = [
         apis.VersionRollbackApi.as_view(),
         name="api-version-rollback",
     ),
+    path("processes/<str:key>/draft/", apis.ProcessDraftApi.as_view(), name="api-process-draft"),
     path(
         "processes/<str:key>/compare/",
         apis.ProcessCompareApi.as_view(),

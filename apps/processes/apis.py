@@ -14,7 +14,7 @@ from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
-from apps.processes import selectors, services
+from apps.processes import drafts, selectors, services
 from apps.processes.diff import versions_diff
 from apps.processes.models import ProcessVersion
 
@@ -419,3 +419,34 @@ class ProcessImportApi(APIView):
                 "problems": problems,
             }
         )
+
+
+class ProcessDraftApi(APIView):
+    """The caller's autosaved draft of a process (the designer saves every few seconds)."""
+
+    class Input(serializers.Serializer):
+        xml = serializers.CharField(trim_whitespace=False)
+
+    class Output(serializers.Serializer):
+        key = serializers.CharField()
+        xml = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(responses=Output, summary="Your autosaved draft of a process")
+    def get(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        return Response(self.Output(drafts.draft_get(key=key, user=request.user)).data)
+
+    @extend_schema(request=Input, responses=Output, summary="Autosave your draft of a process")
+    def put(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = drafts.draft_save(key=key, xml=data.validated_data["xml"], user=request.user)
+        return Response(self.Output(draft).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Discard your draft")
+    def delete(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        drafts.draft_discard(key=key, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -16,7 +16,12 @@ from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
 from apps.processes.importer import ImportResult, bpmn_import
-from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+from apps.processes.models import (
+    ProcessDefinition,
+    ProcessDraft,
+    ProcessVersion,
+    VersionStatus,
+)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
@@ -306,6 +311,8 @@ def version_deploy(
             )
             return DeployResult(version=version, created=True)
         version.status = VersionStatus.DEPLOYED
+        if user is not None:  # deployed: the person's autosaved draft is done with
+            ProcessDraft.objects.filter(key=key, user=user).delete()
         version.spec_json = compiled.spec_json
         version.metadata = {
             "timer_starts": [list(t) for t in compiled.timer_starts],

@@ -18,6 +18,7 @@ import blankXml from "./blank.bpmn";
 import flowgateModdle from "./flowgate-moddle.json";
 import { errorMessage, postJson } from "./api.js";
 import { createFlowgatePanel } from "./flowgate-panel.js";
+import { createAutosave } from "./autosave.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
 import * as durations from "./properties/durations.js";
@@ -190,6 +191,8 @@ export async function mountDesigner(canvasEl) {
     }
   };
 
+  const autosave = createAutosave(canvasEl, modeler, getXml);
+
   const busy = async (action, fn) => {
     const buttons = document.querySelectorAll(`[data-designer-action="${action}"]`);
     buttons.forEach((b) => { b.disabled = true; b.setAttribute("aria-busy", "true"); });
@@ -226,6 +229,7 @@ export async function mountDesigner(canvasEl) {
     busy("deploy", async () => {
       const url = canvasEl.dataset.deployUrl;
       if (!url) throw new Error("This page has no deploy address (data-deploy-url).");
+      if (autosave) await autosave.settle();
       const commentEl = document.getElementById("designer-deploy-comment");
       const comment = commentEl ? commentEl.value.trim() : "";
       const result = await postJson(url, { xml: await getXml(), comment });
@@ -239,6 +243,7 @@ export async function mountDesigner(canvasEl) {
             : `Deployed version ${label}.`;
         problems.show({ kind: "success", title: title.replace(" .", ".") });
         if (commentEl && result.status !== 200) commentEl.value = "";
+        if (autosave) autosave.deployed();
         emit("designer:deployed", { ...result.body, version: v, created: result.status !== 200 });
         if (result.status !== 200) await afterDeploy(canvasEl, v.key, title);
       } else if (result.status === 422 && result.body) {
@@ -291,6 +296,8 @@ export async function mountDesigner(canvasEl) {
         if (file) await busy("open", async () => openFile(await file.text()));
         button.value = "";
       });
+    } else if (name === "discard-draft") {
+      button.addEventListener("click", () => autosave && autosave.discard(button.dataset.next));
     } else if (actions[name]) {
       button.addEventListener("click", () => actions[name]());
     }
@@ -298,12 +305,13 @@ export async function mountDesigner(canvasEl) {
 
   const testRunEl = document.getElementById("designer-testrun");
   const testRun = testRunEl ? mountTestRun(testRunEl, modeler) : null;
-  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, durations, testRun };
+  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, durations, testRun, autosave };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);
     await importXml(xml);
     canvasEl.dataset.designerState = "ready";
+    if (autosave) autosave.enable();
     const flash = window.sessionStorage.getItem(FLASH_KEY);
     if (flash) {
       window.sessionStorage.removeItem(FLASH_KEY);

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("apps.connectors.api_urls")),
     path("", include("apps.audit.api_urls")),
     path("", include("apps.reports.api_urls")),
+    path("", include("apps.designer.api_urls")),
 ]

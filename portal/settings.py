@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.processes",
     "apps.engine",
     "apps.inbox",
+    "apps.designer",
     "apps.connectors",
     "apps.reports",
     "apps.invariants",

@@ -11,7 +11,7 @@ urlpatterns = [
     path("", common_views.home, name="home"),
     path("healthz", common_views.healthz, name="healthz"),
     path("accounts/", include("apps.accounts.urls")),
-    path("designer/", include("apps.processes.urls")),
+    path("designer/", include("apps.designer.urls")),
     path("inbox/", include("apps.inbox.urls")),
     path("admin-reports/", include("apps.reports.urls")),
     path("admin-reports/audit/", include("apps.audit.urls")),

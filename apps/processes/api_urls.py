@@ -6,6 +6,7 @@ urlpatterns = [
     path("processes/", apis.ProcessListApi.as_view(), name="api-processes"),
     path("processes/deploy/", apis.ProcessDeployApi.as_view(), name="api-process-deploy"),
     path("processes/validate/", apis.ProcessValidateApi.as_view(), name="api-process-validate"),
+    path("processes/import/", apis.ProcessImportApi.as_view(), name="api-process-import"),
     path(
         "processes/<str:key>/versions/",
         apis.ProcessVersionsApi.as_view(),
@@ -19,4 +20,15 @@ urlpatterns = [
     path("webhooks/<int:webhook_id>/", apis.WebhookDeactivateApi.as_view(), name="api-webhook"),
     path("versions/<int:version_id>/", apis.VersionDetailApi.as_view(), name="api-version"),
     path("versions/<int:version_id>/xml/", apis.VersionXmlApi.as_view(), name="api-version-xml"),
+    path(
+        "versions/<int:version_id>/rollback/",
+        apis.VersionRollbackApi.as_view(),
+        name="api-version-rollback",
+    ),
+    path("processes/<str:key>/draft/", apis.ProcessDraftApi.as_view(), name="api-process-draft"),
+    path(
+        "processes/<str:key>/compare/",
+        apis.ProcessCompareApi.as_view(),
+        name="api-process-compare",
+    ),
 ]

@@ -8,14 +8,15 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
+from apps.common.api import ApiView
 from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
-from apps.processes import selectors, services
+from apps.processes import drafts, selectors, services
+from apps.processes.diff import versions_diff
 from apps.processes.models import ProcessVersion
 from apps.processes.webhooks import webhook_create, webhook_deactivate
 
@@ -43,7 +44,13 @@ class VersionOutput(serializers.ModelSerializer):
             "problems",
             "metadata",
             "created_at",
+            "created_by",
+            "comment",
+            "rollback_of",
         ]
+
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    rollback_of = serializers.IntegerField(source="rollback_of.number", default=None)
 
 
 class DefinitionOutput(serializers.Serializer):
@@ -56,6 +63,9 @@ class DefinitionOutput(serializers.Serializer):
 class DeployInput(serializers.Serializer):
     xml = serializers.CharField(required=False, help_text="BPMN 2.0 XML (or upload `file`)")
     file = serializers.FileField(required=False)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="Why (version history)"
+    )
 
 
 def _xml_from(request: Request) -> bytes:
@@ -89,18 +99,18 @@ def _require_version_reader(request: Request) -> None:
         raise AccessDenied("Process versions are for designers, auditors and admins.")
 
 
-class ProcessListApi(APIView):
-    @extend_schema(responses=DefinitionOutput(many=True), summary="List process definitions")
+class ProcessListApi(ApiView):
+    paginated = True
+    OutputSerializer = DefinitionOutput
+
+    @extend_schema(summary="List process definitions")
     def get(self, request: Request) -> Response:
-        from apps.common.api_pagination import Pagination as PageNumberPagination
-
-        qs = selectors.definitions_list(search=request.query_params.get("search", ""))
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(DefinitionOutput(page, many=True).data)
+        return self.paginated_response(
+            selectors.definitions_list(search=request.query_params.get("search", ""))
+        )
 
 
-class ProcessDeployApi(APIView):
+class ProcessDeployApi(ApiView):
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -129,7 +139,10 @@ class ProcessDeployApi(APIView):
     def post(self, request: Request) -> Response:
         _require_designer(request)
         result = services.version_deploy(
-            xml=_xml_from(request), actor=actor_for_request(request), user=request.user
+            xml=_xml_from(request),
+            actor=actor_for_request(request),
+            user=request.user,
+            comment=str(request.data.get("comment") or ""),
         )
         if not result.deployed:
             raise Unprocessable(
@@ -144,7 +157,7 @@ class ProcessDeployApi(APIView):
         )
 
 
-class ProcessValidateApi(APIView):
+class ProcessValidateApi(ApiView):
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -160,30 +173,25 @@ class ProcessValidateApi(APIView):
         return Response({"valid": not problems, "problems": problems})
 
 
-class ProcessVersionsApi(APIView):
-    @extend_schema(
-        responses=VersionOutput(many=True), summary="Versions of a process, newest first"
-    )
-    def get(self, request: Request, key: str) -> Response:
-        from apps.common.api_pagination import Pagination as PageNumberPagination
+class ProcessVersionsApi(ApiView):
+    paginated = True
+    OutputSerializer = VersionOutput
 
+    @extend_schema(summary="Versions of a process, newest first")
+    def get(self, request: Request, key: str) -> Response:
         _require_version_reader(request)
         selectors.definition_get(key=key)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.versions_of(key=key).select_related("definition"), request, view=self
-        )
-        return paginator.get_paginated_response(VersionOutput(page, many=True).data)
+        return self.paginated_response(selectors.versions_of(key=key).select_related("definition"))
 
 
-class VersionDetailApi(APIView):
+class VersionDetailApi(ApiView):
     @extend_schema(responses=VersionOutput, summary="One process version")
     def get(self, request: Request, version_id: int) -> Response:
         _require_version_reader(request)
         return Response(VersionOutput(selectors.version_get(version_id=version_id)).data)
 
 
-class VersionXmlApi(APIView):
+class VersionXmlApi(ApiView):
     @extend_schema(
         responses={(200, "application/xml"): str}, summary="Download the BPMN XML of a version"
     )
@@ -216,23 +224,14 @@ class WebhookOutput(serializers.Serializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class ProcessWebhooksApi(APIView):
-    @extend_schema(responses=WebhookOutput(many=True), summary="Webhooks of a process")
+class ProcessWebhooksApi(ApiView):
+    paginated = True
+    OutputSerializer = WebhookOutput
+
+    @extend_schema(summary="Webhooks of a process")
     def get(self, request: Request, key: str) -> Response:
         _require_designer(request)
-        from apps.processes.models import WebhookTrigger
-
-        hooks = (
-            WebhookTrigger.objects.filter(definition__key=key)
-            .select_related("definition")
-            .order_by("-id")
-        )
-        from apps.common.api_pagination import Pagination
-
-        paginator = Pagination()
-        page = paginator.paginate_queryset(hooks, request, view=self)
-        serializer = WebhookOutput(page, many=True, context={"request": request})
-        return paginator.get_paginated_response(serializer.data)
+        return self.paginated_response(selectors.webhooks_of(key=key))
 
     @extend_schema(
         request=WebhookInput,
@@ -260,9 +259,158 @@ class ProcessWebhooksApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class WebhookDeactivateApi(APIView):
+class WebhookDeactivateApi(ApiView):
     @extend_schema(request=None, responses=WebhookOutput, summary="Turn a webhook off")
     def delete(self, request: Request, webhook_id: int) -> Response:
         _require_designer(request)
         trigger = webhook_deactivate(trigger_id=webhook_id, user=request.user)
         return Response(WebhookOutput(trigger, context={"request": request}).data)
+
+
+class CompareChangeSerializer(serializers.Serializer):
+    property = serializers.CharField()
+    before = serializers.CharField(allow_null=True)
+    after = serializers.CharField(allow_null=True)
+
+
+class CompareElementSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    name = serializers.CharField()
+    changes = CompareChangeSerializer(many=True)
+
+
+# "from" is a Python keyword: the query parameter's field is declared through type().
+CompareInput = type(
+    "CompareInput",
+    (serializers.Serializer,),
+    {
+        "from": serializers.IntegerField(min_value=1, help_text="Version number (before)"),
+        "to": serializers.IntegerField(min_value=1, help_text="Version number (after)"),
+    },
+)
+
+
+class ProcessCompareApi(ApiView):
+    Input = CompareInput
+
+    @extend_schema(
+        parameters=[Input],
+        responses=inline_serializer(
+            "VersionComparison",
+            {
+                "from": serializers.IntegerField(),
+                "to": serializers.IntegerField(),
+                "added": CompareElementSerializer(many=True),
+                "removed": CompareElementSerializer(many=True),
+                "changed": CompareElementSerializer(many=True),
+            },
+        ),
+        summary="Compare two versions: elements added, removed and changed (with properties)",
+    )
+    def get(self, request: Request, key: str) -> Response:
+        data = self.Input(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        before = selectors.version_by_number(key=key, number=data.validated_data["from"])
+        after = selectors.version_by_number(key=key, number=data.validated_data["to"])
+        diff = versions_diff(before=before.xml, after=after.xml)
+        return Response({"from": before.number, "to": after.number, **diff.as_dict()})
+
+
+class VersionRollbackApi(ApiView):
+    class Input(serializers.Serializer):
+        comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(
+        request=Input,
+        responses={201: VersionOutput, 200: VersionOutput},
+        summary="Roll back: deploy this earlier version again as a new version",
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        _require_designer(request)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.version_rollback(
+            version_id=version_id,
+            actor=actor_for_request(request),
+            user=request.user,
+            comment=data.validated_data.get("comment", ""),
+        )
+        return Response(
+            VersionOutput(result.version).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class MappedSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ProcessImportApi(ApiView):
+    """Convert a file from Camunda Modeler 7/8 or another tool; nothing is stored."""
+
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses=inline_serializer(
+            "ImportResult",
+            {
+                "xml": serializers.CharField(),
+                "has_diagram": serializers.BooleanField(),
+                "mapped": MappedSerializer(many=True),
+                "problems": ProblemSerializer(many=True),
+            },
+        ),
+        summary="Import a BPMN file: Camunda 7/8 settings mapped to Flowgate's, and what must "
+        "be configured before deploy",
+    )
+    def post(self, request: Request) -> Response:
+        _require_designer(request)
+        imported = services.bpmn_convert(xml=_xml_from(request))
+        problems = services.bpmn_validate(xml=imported.xml)
+        keep = {(p["element_id"], p["code"]) for p in problems}
+        problems = [
+            p for p in imported.problems if (p["element_id"], p["code"]) not in keep
+        ] + problems
+        text = imported.xml.decode("utf-8")
+        return Response(
+            {
+                "xml": text,
+                "has_diagram": "BPMNPlane" in text,
+                "mapped": imported.mapped,
+                "problems": problems,
+            }
+        )
+
+
+class ProcessDraftApi(ApiView):
+    """The caller's autosaved draft of a process (the designer saves every few seconds)."""
+
+    class Input(serializers.Serializer):
+        xml = serializers.CharField(trim_whitespace=False)
+
+    class Output(serializers.Serializer):
+        key = serializers.CharField()
+        xml = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(responses=Output, summary="Your autosaved draft of a process")
+    def get(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        return Response(self.Output(drafts.draft_get(key=key, user=request.user)).data)
+
+    @extend_schema(request=Input, responses=Output, summary="Autosave your draft of a process")
+    def put(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = drafts.draft_save(key=key, xml=data.validated_data["xml"], user=request.user)
+        return Response(self.Output(draft).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Discard your draft")
+    def delete(self, request: Request, key: str) -> Response:
+        _require_designer(request)
+        drafts.draft_discard(key=key, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

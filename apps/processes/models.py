@@ -49,6 +49,17 @@ class ProcessVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    comment = models.CharField(
+        max_length=500, blank=True, help_text="Why this version was deployed (shown in its history)"
+    )
+    rollback_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The earlier version this one redeploys (a rollback)",
+    )
 
     class Meta:
         ordering = ["definition_id", "-number"]
@@ -105,3 +116,23 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.delivery_id} of webhook {self.trigger_id}"
+
+
+class ProcessDraft(models.Model):
+    """A designer's unsaved work on a process (autosave), one per process key and user. Not a
+    version: it is replaced on every save and removed when that user deploys the process."""
+
+    key = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="process_drafts"
+    )
+    xml = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "user"], name="uniq_process_draft"),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft of {self.key} by {self.user_id}"

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from apps.common.errors import NotFound
-from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+from apps.processes.models import (
+    ProcessDefinition,
+    ProcessVersion,
+    VersionStatus,
+    WebhookTrigger,
+)
+
+STATUS_FILTERS = ("deployed", "draft")
 
 
 def versions_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
@@ -16,13 +23,27 @@ def versions_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
     }
 
 
-def definitions_list(*, search: str = "") -> QuerySet[ProcessDefinition]:
+def definitions_list(*, search: str = "", status: str = "") -> QuerySet[ProcessDefinition]:
+    """Definitions with their latest deployed version, last deploy time, owner (who uploaded
+    version 1) and version count. ``status``: "deployed" (has a deployed version) or "draft"
+    (never deployed)."""
+    first_version = ProcessVersion.objects.filter(definition=OuterRef("pk")).order_by("number")
+    deployed = Q(versions__status=VersionStatus.DEPLOYED)
     qs = ProcessDefinition.objects.annotate(
-        latest_number=Max("versions__number", filter=Q(versions__status=VersionStatus.DEPLOYED)),
+        latest_number=Max("versions__number", filter=deployed),
+        last_deployed_at=Max("versions__created_at", filter=deployed),
         version_count=Count("versions"),
+        last_number=Max("versions__number"),
+        owner_username=Subquery(first_version.values("created_by__username")[:1]),
     )
     if search:
-        qs = qs.filter(Q(key__icontains=search) | Q(name__icontains=search))
+        qs = qs.filter(
+            Q(key__icontains=search) | Q(name__icontains=search) | Q(description__icontains=search)
+        )
+    if status == "deployed":
+        qs = qs.filter(latest_number__isnull=False)
+    elif status == "draft":
+        qs = qs.filter(latest_number__isnull=True)
     return qs.order_by("key")
 
 
@@ -34,12 +55,17 @@ def definition_get(*, key: str) -> ProcessDefinition:
 
 
 def versions_of(*, key: str) -> QuerySet[ProcessVersion]:
-    return ProcessVersion.objects.filter(definition__key=key).defer("spec_json").order_by("-number")
+    return (
+        ProcessVersion.objects.filter(definition__key=key)
+        .select_related("created_by", "rollback_of")
+        .defer("spec_json")
+        .order_by("-number")
+    )
 
 
 def version_get(*, version_id: int) -> ProcessVersion:
     version = (
-        ProcessVersion.objects.select_related("definition")
+        ProcessVersion.objects.select_related("definition", "created_by", "rollback_of")
         .defer("spec_json")
         .filter(pk=version_id)
         .first()
@@ -49,8 +75,29 @@ def version_get(*, version_id: int) -> ProcessVersion:
     return version
 
 
+def version_by_number(*, key: str, number: int) -> ProcessVersion:
+    version = (
+        ProcessVersion.objects.select_related("definition", "created_by", "rollback_of")
+        .defer("spec_json")
+        .filter(definition__key=key, number=number)
+        .first()
+    )
+    if version is None:
+        raise NotFound(f"Process '{key}' has no version {number}.", code="version_not_found")
+    return version
+
+
 def latest_xml(*, key: str) -> str | None:
     version = (
         ProcessVersion.objects.filter(definition__key=key).order_by("-number").only("xml").first()
     )
     return version.xml if version else None
+
+
+def webhooks_of(*, key: str) -> QuerySet[WebhookTrigger]:
+    """A process's webhook triggers, newest first."""
+    return (
+        WebhookTrigger.objects.filter(definition__key=key)
+        .select_related("definition")
+        .order_by("-id")
+    )

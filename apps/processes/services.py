@@ -13,11 +13,19 @@ from django.db.models import Max
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
-from apps.common.errors import InvalidInput, Unprocessable
+from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from apps.connectors.registry import all_connectors
 from apps.engine import core
+from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
 from apps.processes import hooks
-from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+from apps.processes.importer import ImportResult, bpmn_import
+from apps.processes.models import (
+    ProcessDefinition,
+    ProcessDraft,
+    ProcessVersion,
+    VersionStatus,
+)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
@@ -48,11 +56,9 @@ KEY_MAX_LENGTH = 200  # ProcessDefinition.key / name
 _SAFE_KEY = re.compile(r"[^\W\d][\w.-]*")
 
 
-def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
-    """(process key, name, {called process key: binding}, binding problems) from the safely
-    parsed XML."""
+def _parse(data: bytes):
     try:
-        root = parse_xml(data)
+        return parse_xml(data)
     except core.UnsafeXmlError as exc:
         raise InvalidInput(str(exc), code="unsafe_xml") from None
     except core.BpmnValidationError as exc:
@@ -61,6 +67,39 @@ def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]
             code="invalid_bpmn",
             details=[p.as_dict() for p in exc.problems],
         ) from None
+
+
+def bpmn_convert(*, xml: bytes | str) -> ImportResult:
+    """A file from Camunda Modeler 7/8 (or any tool) with its settings mapped to Flowgate's;
+    unchanged when there is nothing to map. Raises InvalidInput/Unprocessable for files that
+    are not safe, well-formed XML."""
+    data = _as_bytes(xml)
+    return bpmn_import(_parse(data), data)
+
+
+#: Problems the importer reports once for their cause; the compiler's own view of the same
+#: element (a syntax error in a foreign expression) is dropped.
+IMPORT_CAUSES = ("unsupported_condition_language", "unsupported_feel")
+
+
+def _one_per_cause(imported: list[dict], problems: list[dict]) -> list[dict]:
+    flagged = {p["element_id"] for p in imported if p["code"] in IMPORT_CAUSES}
+    rest = [
+        p for p in problems if not (p["code"] == "bad_expression" and p["element_id"] in flagged)
+    ]
+    not_executable = {p["element_id"] for p in rest if p["code"] == "not_executable"}
+    rest = [
+        p
+        for p in rest
+        if not (p["code"] == "unknown_process" and p["element_id"] in not_executable)
+    ]
+    return imported + rest
+
+
+def _read_header(data: bytes) -> tuple[str, str, dict[str, Binding], list[dict]]:
+    """(process key, name, {called process key: binding}, binding problems) from the safely
+    parsed XML."""
+    root = _parse(data)
     processes = list(root.iter(f"{{{BPMN_NS}}}process"))
     if not processes:
         raise Unprocessable(
@@ -193,47 +232,74 @@ def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
         )
     except core.BpmnValidationError as exc:
         return None, problems + [p.as_dict() for p in exc.problems], called
-    problems += _unknown_connectors(compiled.connectors)
+    problems += _unknown_connectors(compiled.connectors, data)
     return (None if problems else compiled), problems, called
 
 
 def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     """All modelling problems of a file, without storing anything. [] when it would deploy."""
-    data = _as_bytes(xml)
     try:
-        key, _, bindings, binding_problems = _read_header(data)
+        imported = bpmn_convert(xml=xml)
+        key, _, bindings, binding_problems = _read_header(imported.xml)
     except Unprocessable as exc:
         return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
-    return binding_problems + _compile(data, key, bindings)[1]
+    compiled = _compile(imported.xml, key, bindings)[1]
+    return _one_per_cause(imported.problems, binding_problems + compiled)
 
 
-def _unknown_connectors(names) -> list[dict]:
-    """Service tasks must name a registered connector: say which are unknown, and what exists."""
-    from apps.connectors.registry import all_connectors
-
+def _unknown_connectors(names, data: bytes) -> list[dict]:
+    """Service tasks must name a registered connector: say which are unknown, and what exists,
+    on each service task that names one."""
     known = {c.name for c in all_connectors()}
-    return [
-        {
-            "element_id": None,
-            "code": "unknown_connector",
-            "message": f"No connector is registered as '{name}'. Available: {', '.join(sorted(known))}.",
-        }
-        for name in sorted(set(names) - known)
-    ]
+    unknown = set(names) - known
+    if not unknown:
+        return []
+    available = ", ".join(sorted(known))
+    problems = []
+    for node in parse_xml(data).iter(f"{{{BPMN_NS}}}*"):
+        name = service_connector(node) if isinstance(node.tag, str) else None
+        if name in unknown:
+            problems.append(
+                {
+                    "element_id": node.get("id"),
+                    "code": "unknown_connector",
+                    "message": f"No connector is registered as '{name}'. Available: {available}.",
+                }
+            )
+    return problems
 
 
-def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult:
+MAX_COMMENT = 500
+
+
+def version_deploy(
+    *,
+    xml: bytes | str,
+    actor: Actor,
+    user=None,
+    comment: str = "",
+    rollback_of: ProcessVersion | None = None,
+) -> DeployResult:
     """Deploy a BPMN file as a new version, or keep it as a draft with its problems.
 
     Raises InvalidInput for unsafe or empty files (nothing stored) and Unprocessable when no process
     can be found. A file with modelling problems is stored as a draft: check ``result.deployed``.
+    ``comment`` says why (shown in the version history).
     """
-    data = _as_bytes(xml)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(
+            f"The comment has {len(comment)} characters; the limit is {MAX_COMMENT}.",
+            code="comment_too_long",
+        )
+    imported = bpmn_convert(xml=xml)
+    data = imported.xml
     key, name, bindings, binding_problems = _read_header(data)
     checksum = hashlib.sha256(data).hexdigest()
     compiled, problems, called = _compile(data, key, bindings)
-    if binding_problems:
-        compiled, problems = None, binding_problems + problems
+    if binding_problems or imported.problems:
+        compiled = None
+    problems = _one_per_cause(imported.problems, binding_problems + problems)
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
@@ -250,6 +316,8 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
             xml=data.decode("utf-8"),
             checksum=checksum,
             created_by=user,
+            comment=comment,
+            rollback_of=rollback_of,
         )
         if compiled is None:
             version.status = VersionStatus.DRAFT
@@ -264,6 +332,8 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
             )
             return DeployResult(version=version, created=True)
         version.status = VersionStatus.DEPLOYED
+        if user is not None:  # deployed: the person's autosaved draft is done with
+            ProcessDraft.objects.filter(key=key, user=user).delete()
         version.spec_json = compiled.spec_json
         version.metadata = {
             "timer_starts": [list(t) for t in compiled.timer_starts],
@@ -289,6 +359,42 @@ def version_deploy(*, xml: bytes | str, actor: Actor, user=None) -> DeployResult
                 "number": number,
                 "checksum": checksum,
                 "connectors": version.metadata["connectors"],
+                "comment": comment,
+                "rollback_of": rollback_of.number if rollback_of else None,
             },
         )
     return DeployResult(version=version, created=True)
+
+
+def version_rollback(
+    *, version_id: int, actor: Actor, user=None, comment: str = ""
+) -> DeployResult:
+    """Roll back = deploy the XML of an earlier deployed version again, as a new version (the
+    history stays append-only; running instances stay on their versions)."""
+    earlier = (
+        ProcessVersion.objects.select_related("definition")
+        .filter(pk=version_id)
+        .only("pk", "xml", "number", "status", "definition__key")
+        .first()
+    )
+    if earlier is None:
+        raise NotFound(f"Process version {version_id} does not exist.", code="version_not_found")
+    if earlier.status != VersionStatus.DEPLOYED:
+        raise Conflict(
+            f"Version {earlier.number} is a draft with problems; only a deployed version can be "
+            "rolled back to.",
+            code="rollback_to_draft",
+        )
+    latest = _latest_number(earlier.definition.key)
+    if latest == earlier.number:
+        raise Conflict(
+            f"Version {earlier.number} is already the latest deployed version.",
+            code="rollback_to_latest",
+        )
+    return version_deploy(
+        xml=earlier.xml,
+        actor=actor,
+        user=user,
+        comment=comment or f"Rollback to version {earlier.number}",
+        rollback_of=earlier,
+    )

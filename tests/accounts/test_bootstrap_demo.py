@@ -22,7 +22,14 @@ def test_bootstrap_demo_is_idempotent_and_prints_logins(capsys):
     }
     assert User.objects.get(username="manager").role_names() == {"manager", "approver"}
     keys = sorted(ProcessVersion.objects.values_list("definition__key", "number"))
-    assert keys == [("expense_approval", 1), ("order_fulfilment", 1)]
+    assert keys == [
+        ("access_request", 1),
+        ("change_request", 1),
+        ("expense_approval", 1),
+        ("incident_response", 1),
+        ("order_fulfilment", 1),
+        ("server_provisioning", 1),
+    ]
 
 
 def test_bootstrap_demo_refuses_production(settings):

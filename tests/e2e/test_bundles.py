@@ -150,9 +150,9 @@ def test_validate_posts_the_xml_with_the_csrf_token_and_lists_clickable_problems
     assert problems.get_attribute("role") == "status"
     assert problems.locator("li").all_inner_texts() == [
         "Who works on this task?\nApprove · no_assignment",
-        "The process never ends.\nno_end",
+        "The process never ends.\nprocess · no_end",  # no element: it selects the process
     ]
-    problems.get_by_role("button").click()
+    problems.locator("button[data-element-id=Approve]").click()
     selected = page.evaluate(
         "() => window.FlowgateDesigner.modeler.get('selection').get().map(e => e.id)"
     )
@@ -195,22 +195,23 @@ def select(page, element_id: str) -> None:
 def test_the_flowgate_panel_writes_user_task_attributes_and_undo_reverts_them(page):
     open_designer(page, xml_status=200, xml=USER_TASK_XML)
     select(page, "Approve")
+    properties = page.locator("#designer-properties")
     panel = page.locator("#designer-flowgate")
-    groups = panel.get_by_label("Candidate roles")
+    # No role list in this harness page: the roles stay in the free-text field.
+    groups = properties.get_by_label("Other roles or an expression")
     assert groups.input_value() == "manager"
 
     groups.fill("manager, approver")
     groups.blur()
-    panel.get_by_label("Approval step (approve / reject)").check()
-    panel.get_by_label("Priority").fill("5")
-    panel.get_by_label("Priority").blur()
+    properties.get_by_label("This step approves or rejects").check()
+    properties.get_by_label("Priority").select_option("75")
     panel.get_by_label("Form schema (form-js JSON)").fill('{"components": []}')
     panel.get_by_label("Form schema (form-js JSON)").blur()
 
     xml = designer_xml(page)
     assert 'flowgate:candidateGroups="manager, approver"' in xml
     assert 'flowgate:approval="true"' in xml
-    assert 'flowgate:priority="5"' in xml
+    assert 'flowgate:priority="75"' in xml
     assert '<flowgate:form>{"components": []}</flowgate:form>' in xml
     assert 'xmlns:flowgate="http://flowgate.dev/schema/bpmn/1.0"' in xml
 
@@ -344,8 +345,9 @@ def test_a_diagram_drawn_in_the_designer_compiles_in_the_engine(page):
     )
     select(page, task_id)
     panel = page.locator("#designer-flowgate")
-    panel.get_by_label("Candidate roles").fill("approver")
-    panel.get_by_label("Candidate roles").blur()
+    roles = page.locator("#designer-properties").get_by_label("Other roles or an expression")
+    roles.fill("approver")
+    roles.blur()
     schema = '{"components": [{"type": "textfield", "key": "reason", "label": "Reason"}]}'
     panel.get_by_label("Form schema (form-js JSON)").fill(schema)
     panel.get_by_label("Form schema (form-js JSON)").blur()
@@ -399,19 +401,24 @@ def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
     panel = page.locator("#designer-flowgate")
 
     select(page, "Big")
-    panel.get_by_label("Take this flow when").fill("amount > 1000")
-    panel.get_by_label("Take this flow when").blur()
+    builder = page.locator(".fg-condition-builder[data-flow=Big]")
+    builder.get_by_role("button", name="Edit as expression").click()
+    builder.get_by_label("Condition expression").fill("amount > 1000")
+    builder.get_by_label("Condition expression").blur()
     select(page, "WaitForPayment")
     panel.get_by_label("Correlation key").fill("order_id")
     panel.get_by_label("Correlation key").blur()
     select(page, "Done")
 
     xml = designer_xml(page)
-    assert (
-        '<bpmn:sequenceFlow id="Big" sourceRef="Check" targetRef="WaitForPayment">\n'
+    big = xml[xml.index('<bpmn:sequenceFlow id="Big"') :]
+    big = big[: big.index("</bpmn:sequenceFlow>")]
+    assert big == (
+        '<bpmn:sequenceFlow id="Big" name="amount &#62; 1000" sourceRef="Check" '
+        'targetRef="WaitForPayment">\n'
         '      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">amount &gt; 1000'
-        "</bpmn:conditionExpression>"
-    ) in xml
+        "</bpmn:conditionExpression>\n    "
+    )
     assert 'flowgate:correlationKey="order_id"' in xml
     assert panel.inner_text().endswith("This element has no Flowgate settings.")
 

@@ -22,7 +22,7 @@ APPEND_END_EVENT = """() => {
 
 def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as, axe_check):
     login_as(page, UserFactory(roles=["designer"]))
-    page.goto("/designer/new/")
+    page.goto("/designer/new/blank/")
     canvas = page.locator("#designer-canvas")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     assert axe_check(page) == []
@@ -36,21 +36,20 @@ def test_a_designer_draws_validates_deploys_and_reopens_a_process(page, login_as
     page.get_by_role("button", name="Validate").click()
     problems.get_by_text("No problems found: the process can be deployed.").wait_for()
 
-    page.get_by_role("button", name="Deploy").click()
+    with page.expect_navigation():  # the first deploy opens the new process's own page
+        page.get_by_role("button", name="Deploy").click()
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     problems.get_by_text("Deployed version 1.").wait_for()
     version = ProcessVersion.objects.get()
     key = version.definition.key
     assert re.fullmatch(r"Process_[0-9a-z]{6,10}", key)  # a fresh id per new diagram
     assert version.number == 1
     assert 'isExecutable="true"' in version.xml
+    assert urlsplit(page.url).path == f"/designer/{key}/"
 
     page.get_by_role("button", name="Deploy").click()  # unchanged: the same version
     problems.get_by_text("No changes: version 1 is already deployed.").wait_for()
     assert ProcessVersion.objects.count() == 1
-
-    page.goto(f"/designer/{key}/")
-    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
-    assert urlsplit(page.url).path == f"/designer/{key}/"
     end_events = page.evaluate(
         "() => window.FlowgateDesigner.modeler.get('elementRegistry')"
         ".filter(e => e.type === 'bpmn:EndEvent').length"
@@ -103,7 +102,7 @@ APPEND_AND_SELECT = """(type) => {
 def _new_process_with(page, login_as, element_type: str) -> None:
     """A designer opens a new process and appends ``element_type`` to its start event."""
     login_as(page, UserFactory(roles=["designer"]))
-    page.goto("/designer/new/")
+    page.goto("/designer/new/blank/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     page.evaluate(APPEND_AND_SELECT, element_type)
 

@@ -40,3 +40,25 @@ export function errorMessage(result) {
     `The server answered ${result.status}. Please try again.`
   );
 }
+
+/** PUT/DELETE (or any method) with an optional JSON body; same result shape as postJson. */
+export async function sendJson(url, method, payload) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-CSRFToken": csrfToken(),
+      "X-Requested-With": "XMLHttpRequest",
+    },
+    body: payload === undefined ? undefined : JSON.stringify(payload),
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  return { status: response.status, ok: response.ok, body };
+}

@@ -8,13 +8,6 @@ const FIELD_SETS = {
     { name: "maxAttempts", label: "Max attempts", type: "number", min: 1, help: "Tries before an incident is raised (default 3)." },
   ],
   user: [
-    { name: "candidateGroups", label: "Candidate roles", help: "Comma-separated roles, e.g. approver, manager." },
-    { name: "candidateUsers", label: "Candidate users", help: "Comma-separated usernames." },
-    { name: "assignee", label: "Assignee", help: "A username or an expression." },
-    { name: "dueDate", label: "Due", help: "ISO-8601 duration or date, e.g. PT8H." },
-    { name: "priority", label: "Priority", help: "A number or ${expression}." },
-    { name: "approval", label: "Approval step (approve / reject)", type: "checkbox" },
-    { name: "outcomeVariable", label: "Outcome variable", help: "Where approve/reject is stored (default: outcome)." },
     { name: "formKey", label: "Form key", help: "A shared form by key, instead of an inline form below." },
   ],
   message: [
@@ -163,8 +156,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     fieldset.append(add);
   };
 
-  const formSection = (bo) => {
-    const fieldset = group("Form");
+  const formSection = (bo, fieldset) => {
     const ext = bo.extensionElements;
     const form = ext ? (ext.get("values") || []).find((v) => is(v, "flowgate:Form")) : undefined;
     const schemaId = nextId("form-schema");
@@ -239,23 +231,6 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     );
   };
 
-  const conditionSection = (bo) => {
-    const fieldset = group("Condition");
-    const id = nextId("condition");
-    const input = el("input", { type: "text", id, className: "form-control form-control-sm font-monospace", "aria-describedby": `${id}-help` });
-    input.value = (bo.conditionExpression && bo.conditionExpression.body) || "";
-    input.addEventListener("change", () => {
-      const body = input.value.trim();
-      const expression = body ? moddle.create("bpmn:FormalExpression", { body }) : undefined;
-      update(bo, { conditionExpression: expression });
-    });
-    fieldset.append(
-      el("label", { className: "form-label small mb-1", for: id }, "Take this flow when"),
-      input,
-      el("div", { className: "form-text mt-0", id: `${id}-help` }, "An expression, e.g. amount > 1000. Leave empty for the default flow."),
-    );
-  };
-
   const datalist = connectorDatalist();
 
   function render() {
@@ -276,9 +251,10 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       shown = true;
     }
     if (is(bo, "bpmn:UserTask")) {
-      const fs = group("Assignment");
+      container.append(el("p", { className: "small text-body-secondary" }, "People, deadlines and approval are set in the groups above."));
+      const fs = group("Form");
       FIELD_SETS.user.forEach((spec) => field(fs, bo, spec));
-      formSection(bo);
+      formSection(bo, fs);
       shown = true;
     }
     if (is(bo, "bpmn:CallActivity")) {
@@ -300,9 +276,8 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       FIELD_SETS.multi.forEach((spec) => field(fs, bo.loopCharacteristics, spec));
       shown = true;
     }
-    if (is(bo, "bpmn:SequenceFlow") && bo.sourceRef &&
-        (is(bo.sourceRef, "bpmn:ExclusiveGateway") || is(bo.sourceRef, "bpmn:InclusiveGateway"))) {
-      conditionSection(bo);
+    if (is(bo, "bpmn:SequenceFlow")) {
+      container.append(el("p", { className: "small text-body-secondary" }, "Conditions of a gateway's flows are set in the Condition group above."));
       shown = true;
     }
     if (!shown) {

@@ -18,7 +18,13 @@ import blankXml from "./blank.bpmn";
 import flowgateModdle from "./flowgate-moddle.json";
 import { errorMessage, postJson } from "./api.js";
 import { createFlowgatePanel } from "./flowgate-panel.js";
+import { createAutosave } from "./autosave.js";
 import { createProblemList } from "./problems.js";
+import * as conditions from "./properties/conditions.js";
+import * as durations from "./properties/durations.js";
+import { FlowgatePropertiesProviderModule } from "./properties/provider.js";
+import { mountTestRun } from "./testrun.js";
+import { mountViewers } from "./viewer.js";
 
 const ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
 // Where designer.js was loaded from: the form builder bundle sits next to it.
@@ -73,11 +79,22 @@ export function blankDiagram({ key, name } = {}) {
   return xml;
 }
 
+/** A template's XML under a fresh process id (its file's id is the template's key). */
+export function fromTemplate(xml, templateKey) {
+  const random = new Uint32Array(1);
+  window.crypto.getRandomValues(random);
+  const key = `${templateKey}_${random[0].toString(36).slice(0, 6)}`;
+  return xml
+    .replaceAll(`id="${templateKey}"`, `id="${key}"`)
+    .replaceAll(`bpmnElement="${templateKey}"`, `bpmnElement="${key}"`);
+}
+
 async function loadXml(canvasEl) {
   const url = canvasEl.dataset.xmlUrl;
   const blank = () =>
     blankDiagram({ key: canvasEl.dataset.processKey, name: canvasEl.dataset.processName });
   if (!url) return { xml: blank(), isNew: true };
+  const templateKey = canvasEl.dataset.templateKey;
   const response = await fetch(url, {
     credentials: "same-origin",
     headers: { Accept: "application/xml, text/xml" },
@@ -86,7 +103,27 @@ async function loadXml(canvasEl) {
   if (!response.ok) {
     throw new Error(`Could not load the diagram (the server answered ${response.status}).`);
   }
-  return { xml: await response.text(), isNew: false };
+  const xml = await response.text();
+  if (templateKey) return { xml: fromTemplate(xml, templateKey), isNew: true };
+  return { xml, isNew: false };
+}
+
+const FLASH_KEY = "flowgate-designer-flash";
+
+/** After a deploy: the new process's own page (first deploy), else a fresh version history. */
+async function afterDeploy(canvasEl, key, title) {
+  if (!canvasEl.dataset.processKey && canvasEl.dataset.processUrl && key) {
+    window.sessionStorage.setItem(FLASH_KEY, title);
+    window.location.assign(canvasEl.dataset.processUrl.replace("KEY", encodeURIComponent(key)));
+    return;
+  }
+  const history = document.getElementById("designer-versions");
+  if (!history) return;
+  const response = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("designer-versions");
+  if (fresh) history.replaceChildren(...fresh.childNodes);
 }
 
 function ensureProblemsContainer(canvasEl) {
@@ -119,7 +156,7 @@ export async function mountDesigner(canvasEl) {
     container: canvasEl,
     moddleExtensions: { flowgate: flowgateModdle },
     additionalModules: propertiesEl
-      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule]
+      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FlowgatePropertiesProviderModule]
       : [],
     propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
   });
@@ -153,6 +190,8 @@ export async function mountDesigner(canvasEl) {
       });
     }
   };
+
+  const autosave = createAutosave(canvasEl, modeler, getXml);
 
   const busy = async (action, fn) => {
     const buttons = document.querySelectorAll(`[data-designer-action="${action}"]`);
@@ -190,7 +229,10 @@ export async function mountDesigner(canvasEl) {
     busy("deploy", async () => {
       const url = canvasEl.dataset.deployUrl;
       if (!url) throw new Error("This page has no deploy address (data-deploy-url).");
-      const result = await postJson(url, { xml: await getXml() });
+      if (autosave) await autosave.settle();
+      const commentEl = document.getElementById("designer-deploy-comment");
+      const comment = commentEl ? commentEl.value.trim() : "";
+      const result = await postJson(url, { xml: await getXml(), comment });
       if (result.ok && result.body) {
         // {"version": {...}} or the version object itself; 200 = identical to a deployed version.
         const v = result.body.version || result.body;
@@ -200,7 +242,10 @@ export async function mountDesigner(canvasEl) {
             ? `No changes: version ${label} is already deployed.`
             : `Deployed version ${label}.`;
         problems.show({ kind: "success", title: title.replace(" .", ".") });
+        if (commentEl && result.status !== 200) commentEl.value = "";
+        if (autosave) autosave.deployed();
         emit("designer:deployed", { ...result.body, version: v, created: result.status !== 200 });
+        if (result.status !== 200) await afterDeploy(canvasEl, v.key, title);
       } else if (result.status === 422 && result.body) {
         const details = result.body.details || result.body.problems || [];
         problems.show({ kind: "danger", title: errorMessage(result), problems: details });
@@ -210,30 +255,68 @@ export async function mountDesigner(canvasEl) {
       return result;
     });
 
+  /** Open a file: the server maps Camunda 7/8 settings and lists what must be configured. */
+  const openFile = async (text) => {
+    const url = canvasEl.dataset.importUrl;
+    if (!url) return importXml(text);
+    const result = await postJson(url, { xml: text });
+    if (!result.ok || !result.body) {
+      problems.show({ kind: "danger", title: errorMessage(result), problems: (result.body && result.body.details) || [] });
+      return null;
+    }
+    const { xml, mapped = [], problems: found = [], has_diagram: hasDiagram } = result.body;
+    await importXml(xml);
+    const parts = [];
+    if (!hasDiagram) parts.push("the file had no diagram layout, so Flowgate arranged the elements automatically");
+    if (mapped.length) parts.push(`${mapped.length} setting(s) were mapped to Flowgate settings`);
+    const head = parts.length ? `Imported: ${parts.join("; ")}.` : "Imported.";
+    problems.show({
+      kind: found.length ? "danger" : "success",
+      title: found.length ? `${head} ${found.length} problem(s) must be fixed before deploying.` : `${head} No problems found.`,
+      problems: found,
+      notes: mapped.map((m) => `${m.element_id ? `${m.element_id}: ` : ""}${m.message}`),
+    });
+    emit("designer:imported", result.body);
+    return result.body;
+  };
+
   const actions = {
     validate,
     deploy,
-    download: async () => download(`${(canvasEl.dataset.processKey || "process").replace(/[^\w.-]/g, "_")}.bpmn`, await getXml()),
+    download: async () => {
+      const key = modeler.get("canvas").getRootElement().id || canvasEl.dataset.processKey || "process";
+      download(`${key.replace(/[^\w.-]/g, "_")}.bpmn`, await getXml());
+    },
   };
   document.querySelectorAll("[data-designer-action]").forEach((button) => {
     const name = button.dataset.designerAction;
     if (name === "open") {
       button.addEventListener("change", async () => {
         const file = button.files && button.files[0];
-        if (file) await busy("open", async () => importXml(await file.text()));
+        if (file) await busy("open", async () => openFile(await file.text()));
         button.value = "";
       });
+    } else if (name === "discard-draft") {
+      button.addEventListener("click", () => autosave && autosave.discard(button.dataset.next));
     } else if (actions[name]) {
       button.addEventListener("click", () => actions[name]());
     }
   });
 
-  const api = { modeler, validate, deploy, getXml, importXml, problems };
+  const testRunEl = document.getElementById("designer-testrun");
+  const testRun = testRunEl ? mountTestRun(testRunEl, modeler) : null;
+  const api = { modeler, validate, deploy, getXml, importXml, openFile, problems, conditions, durations, testRun, autosave };
   window.FlowgateDesigner = api;
   try {
     const { xml, isNew } = await loadXml(canvasEl);
     await importXml(xml);
     canvasEl.dataset.designerState = "ready";
+    if (autosave) autosave.enable();
+    const flash = window.sessionStorage.getItem(FLASH_KEY);
+    if (flash) {
+      window.sessionStorage.removeItem(FLASH_KEY);
+      problems.show({ kind: "success", title: flash });
+    }
     emit("designer:ready", { isNew });
   } catch (exc) {
     canvasEl.dataset.designerState = "error";
@@ -245,6 +328,7 @@ export async function mountDesigner(canvasEl) {
 const start = () => {
   const canvasEl = document.getElementById("designer-canvas");
   if (canvasEl) mountDesigner(canvasEl);
+  if (document.querySelector(".fg-diagram-viewer")) mountViewers();
 };
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();

@@ -1,68 +1,140 @@
-// The accessible problem list under the designer. Each problem with an element id is a button
-// that selects (and scrolls to) that element in the canvas.
+// The accessible problem list under the designer. Every problem the server reports is listed;
+// a problem on an element marks that element on the canvas (a bpmn-js marker and an overlay
+// badge with the count) and is a button that selects the element and focuses the field that
+// fixes it. Problems without an element (or on the process) select the process.
 
 const MARKER = "fg-problem";
+const OVERLAY = "fg-problem-badge";
+
+// Which field fixes a problem: a Flowgate panel field (by name) or a properties-panel control.
+const FIX_FIELDS = {
+  user_task_unassigned: '#designer-properties .fg-pp-roles input',
+  unknown_role: '#designer-properties .fg-pp-roles input',
+  service_task_without_connector: '#designer-flowgate [name="connector"]',
+  unknown_connector: '#designer-flowgate [name="connector"]',
+  bad_max_attempts: '#designer-flowgate [name="maxAttempts"]',
+  bad_due_date: '#designer-properties [id$="-due-raw"]',
+  bad_priority: '#designer-properties [id$="-priority"]',
+  bad_outcome_variable: '#designer-properties [id$="-outcome"]',
+  call_without_process: '#designer-flowgate [name="calledElement"]',
+  invalid_called_version: '#designer-flowgate [name="calledVersion"]',
+};
+const FLOW_IN_MESSAGE = /outgoing flow '([^']+)'/;
 
 export function createProblemList(container, modeler) {
   const elementRegistry = modeler.get("elementRegistry");
   const selection = modeler.get("selection");
   const canvas = modeler.get("canvas");
+  const overlays = modeler.get("overlays");
   let marked = [];
 
   const clearMarkers = () => {
     marked.forEach((id) => {
       if (elementRegistry.get(id)) canvas.removeMarker(id, MARKER);
     });
+    overlays.remove({ type: OVERLAY });
     marked = [];
   };
 
-  const focusElement = (id) => {
-    const element = elementRegistry.get(id);
+  /** The element a problem is about (the flow named in a gateway problem), else null. */
+  const targetOf = (problem) => {
+    const named = problem.code === "gateway_flow_without_condition" && FLOW_IN_MESSAGE.exec(problem.message || "");
+    if (named && elementRegistry.get(named[1])) return named[1];
+    return problem.element_id && elementRegistry.get(problem.element_id) ? problem.element_id : null;
+  };
+
+  const focusField = (problem) => {
+    let selector = FIX_FIELDS[problem.code];
+    if (problem.code === "gateway_flow_without_condition") selector = ".fg-condition-builder .fg-cb-add";
+    if (!selector) return;
+    // The panels re-render on selection; focus once they have.
+    window.setTimeout(() => {
+      const field = document.querySelector(selector);
+      if (field) {
+        field.scrollIntoView({ block: "nearest" });
+        field.focus();
+      }
+    }, 50);
+  };
+
+  const focusElement = (id, problem) => {
+    const element = id ? elementRegistry.get(id) : canvas.getRootElement();
     if (!element) return false;
     selection.select(element);
-    if (canvas.scrollToElement && element.waypoints === undefined) {
+    if (canvas.scrollToElement && element.waypoints === undefined && element !== canvas.getRootElement()) {
       canvas.scrollToElement(element);
     }
+    if (problem) focusField(problem);
     return true;
   };
 
+  const badge = (id, count, text) => {
+    const html = document.createElement("span");
+    html.className = "fg-problem-count";
+    html.textContent = String(count);
+    html.title = text;
+    html.setAttribute("aria-hidden", "true");
+    overlays.add(id, OVERLAY, { position: { top: -10, right: 10 }, html });
+  };
+
+  const item = (problem, index) => {
+    const li = document.createElement("li");
+    li.className = "list-group-item p-0";
+    const target = targetOf(problem);
+    const text = `${problem.message || problem.code || "Problem"}`;
+    const where = target || (problem.element_id ? `${problem.element_id} (not in the diagram)` : "process");
+    const meta = [where, problem.code].filter(Boolean).join(" · ");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "list-group-item-action btn btn-link text-start w-100 px-3 py-2 text-decoration-none";
+    button.dataset.elementId = target || "";
+    button.dataset.problem = String(index);
+    button.innerHTML = '<span class="d-block"></span><small class="text-body-secondary"></small>';
+    button.firstChild.textContent = text;
+    button.lastChild.textContent = meta;
+    button.setAttribute("aria-label", `${text} (${meta}). Select ${target ? "the element" : "the process"} in the diagram`);
+    button.addEventListener("click", () => focusElement(target, problem));
+    li.append(button);
+    return li;
+  };
+
   /** kind: "success" | "danger" | "info"; problems: [{element_id, code, message}] */
-  const show = ({ kind, title, problems = [] }) => {
+  const show = ({ kind, title, problems = [], notes = [] }) => {
     clearMarkers();
     container.replaceChildren();
     const heading = document.createElement("p");
     heading.className = `mb-2 fw-semibold text-${kind === "danger" ? "danger-emphasis" : kind === "success" ? "success-emphasis" : "body-secondary"}`;
     heading.textContent = title;
     container.append(heading);
+    if (notes.length) {
+      const details = document.createElement("details");
+      details.className = "mb-2 small fg-import-notes";
+      const summary = document.createElement("summary");
+      summary.textContent = `What was mapped (${notes.length})`;
+      const list = document.createElement("ul");
+      notes.forEach((note) => {
+        const li = document.createElement("li");
+        li.textContent = note;
+        list.append(li);
+      });
+      details.append(summary, list);
+      container.append(details);
+    }
     if (!problems.length) return;
     const list = document.createElement("ul");
     list.className = "list-group list-group-flush fg-problem-list";
-    problems.forEach((problem) => {
-      const item = document.createElement("li");
-      item.className = "list-group-item p-0";
-      const id = problem.element_id || "";
-      const text = `${problem.message || problem.code || "Problem"}`;
-      const meta = [id, problem.code].filter(Boolean).join(" · ");
-      if (id && elementRegistry.get(id)) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "list-group-item-action btn btn-link text-start w-100 px-3 py-2 text-decoration-none";
-        button.dataset.elementId = id;
-        button.innerHTML = '<span class="d-block"></span><small class="text-body-secondary"></small>';
-        button.firstChild.textContent = text;
-        button.lastChild.textContent = meta;
-        button.setAttribute("aria-label", `${text} (${meta}). Select element in the diagram`);
-        button.addEventListener("click", () => focusElement(id));
-        item.append(button);
-        canvas.addMarker(id, MARKER);
-        marked.push(id);
-      } else {
-        item.classList.add("px-3", "py-2");
-        item.innerHTML = '<span class="d-block"></span><small class="text-body-secondary"></small>';
-        item.firstChild.textContent = text;
-        item.lastChild.textContent = meta;
+    const perElement = new Map();
+    problems.forEach((problem, index) => {
+      list.append(item(problem, index));
+      const target = targetOf(problem);
+      if (target && target !== canvas.getRootElement().id) {
+        perElement.set(target, [...(perElement.get(target) || []), problem.message || problem.code]);
       }
-      list.append(item);
+    });
+    perElement.forEach((messages, id) => {
+      canvas.addMarker(id, MARKER);
+      marked.push(id);
+      badge(id, messages.length, messages.join("\n"));
     });
     container.append(list);
   };

@@ -1,0 +1,38 @@
+"""Reads the designer pages need from more than one app (processes + engine)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Count
+
+from apps.accounts.roles import ALL_ROLES
+from apps.engine.models import InstanceStatus, ProcessInstance
+
+OPEN_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
+
+
+def open_instance_counts(*, keys: list[str]) -> dict[str, int]:
+    """Running or suspended instances per process key (all versions)."""
+    rows = (
+        ProcessInstance.objects.filter(version__definition__key__in=keys, status__in=OPEN_STATUSES)
+        .values("version__definition__key")
+        .annotate(n=Count("id"))
+    )
+    return {row["version__definition__key"]: row["n"] for row in rows}
+
+
+MAX_PICKER_USERS = 500
+
+
+def role_names() -> list[str]:
+    """Every role a user task can be offered to (Flowgate's roles and any other group), for
+    the role picker."""
+    groups = set(Group.objects.values_list("name", flat=True))
+    return sorted(groups | {role.value for role in ALL_ROLES})
+
+
+def usernames() -> list[str]:
+    """Active users for the candidate-user and assignee pickers (the first 500 by name)."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return list(users.values_list("username", flat=True)[:MAX_PICKER_USERS])

@@ -1,0 +1,317 @@
+"""Test runs from the designer: start an instance with sample variables, stub service tasks with
+fixed results, complete human tasks from the test panel, and read back the path the instance
+took (which elements completed, which flows were taken, where it waits) with each step's
+variables.
+
+The path is read from the instance's engine state (``{"v": 1, "wf": ...}``, the compact task
+tree documented in apps/engine/core/runner.py: one row per task, ``[id, parent index, state, spec name, last state
+change, triggered, internal data, data delta]``), so it needs no extra bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from lxml import etree
+
+from apps.common.actors import Actor
+from apps.common.errors import Conflict, InvalidInput, NotFound
+from apps.engine import services as engine
+from apps.engine.core.xml import parse_xml
+from apps.engine.models import Job, JobStatus, ProcessInstance
+from apps.processes.models import ProcessVersion
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+FG = "{http://flowgate.dev/schema/bpmn/1.0}"
+# SpiffWorkflow task states (SpiffWorkflow.util.task.TaskState)
+WAITING, READY, STARTED, COMPLETED, ERROR = 8, 16, 32, 64, 128
+WAITING_STATES = WAITING | READY | STARTED
+TEST_RUN_KEY = "designer test run"
+MAX_STUB_ROUNDS = 100
+WORKER_ID = "designer-test-run"
+
+
+@dataclass
+class Step:
+    activity_id: str
+    name: str
+    type: str
+    status: str  # completed | waiting | error
+    at: float
+    task_id: str
+    variables: dict[str, Any]
+    approval: bool = False
+    outcome_variable: str = "outcome"
+
+    def as_dict(self) -> dict:
+        return {
+            "activity_id": self.activity_id,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "variables": self.variables,
+            "approval": self.approval,
+            "outcome_variable": self.outcome_variable,
+        }
+
+
+@dataclass
+class Trace:
+    instance_id: int
+    status: str
+    steps: list[Step] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def waiting(self) -> list[Step]:
+        return [s for s in self.steps if s.status == "waiting"]
+
+    def as_dict(self) -> dict:
+        return {
+            "instance_id": self.instance_id,
+            "status": self.status,
+            "steps": [s.as_dict() for s in self.steps],
+            "completed": [s.activity_id for s in self.steps if s.status == "completed"],
+            "waiting": [s.activity_id for s in self.waiting],
+            "errors": [s.activity_id for s in self.steps if s.status == "error"],
+            "flows": self.flows,
+            "variables": self.variables,
+        }
+
+
+def _elements(xml: str) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
+    """BPMN elements by id, and flow id by (source, target)."""
+    root = parse_xml(xml.encode("utf-8"))
+    nodes = {
+        n.get("id"): n
+        for n in root.iter()
+        if isinstance(n.tag, str) and n.tag.startswith(BPMN) and n.get("id")
+    }
+    flows = {
+        (f.get("sourceRef"), f.get("targetRef")): f.get("id")
+        for f in root.iter(f"{BPMN}sequenceFlow")
+    }
+    return nodes, flows
+
+
+def _rows(state: dict) -> list[list[Any]]:
+    rows = list(state.get("tasks", []))
+    for sub in (state.get("subprocesses") or {}).values():
+        rows.extend(sub.get("tasks", []))
+    return rows
+
+
+def _task_data(rows: list[list[Any]]) -> list[dict]:
+    """Each row's full data (the rows store deltas against their parent)."""
+    data: list[dict] = []
+    for row in rows:
+        parent, delta = row[1], row[7]
+        if parent < 0 or parent >= len(data):
+            data.append(dict(delta) if isinstance(delta, dict) else {})
+            continue
+        merged = dict(data[parent])
+        if delta:
+            merged.update(delta[0])
+            for key in delta[1]:
+                merged.pop(key, None)
+        data.append(merged)
+    return data
+
+
+def trace_of(instance: ProcessInstance, xml: str) -> Trace:
+    """The path ``instance`` took through the diagram ``xml`` (its version's)."""
+    nodes, flows = _elements(xml)
+    stored = json.loads(instance.state or "{}")
+    state = stored.get("wf", stored)  # versioned envelope {"v", "status", "wf"}
+    rows = _rows(state)
+    data = _task_data(_rows({"tasks": state.get("tasks", [])}))
+    data += [{} for _ in range(len(rows) - len(data))]
+    steps: list[Step] = []
+    taken: list[str] = []
+    by_index = {}
+    for index, row in enumerate(rows):
+        task_id, parent, task_state, spec = row[0], row[1], row[2], row[3]
+        by_index[index] = spec
+        node = nodes.get(spec)
+        if node is None or node.tag == f"{BPMN}sequenceFlow":
+            continue
+        if task_state & COMPLETED:
+            status = "completed"
+        elif task_state & ERROR:
+            status = "error"
+        elif task_state & WAITING_STATES:
+            status = "waiting"
+        else:
+            continue
+        kind = etree.QName(node).localname
+        variables = {k: v for k, v in data[index].items() if k != "data_objects"}
+        steps.append(
+            Step(
+                activity_id=spec,
+                name=node.get("name") or spec,
+                type=kind,
+                status=status,
+                at=row[4],
+                task_id=task_id,
+                variables=variables,
+                approval=(node.get(f"{FG}approval") or "").lower() == "true",
+                outcome_variable=node.get(f"{FG}outcomeVariable") or "outcome",
+            )
+        )
+        # The flow from the nearest BPMN element above this one in the task tree.
+        source_index = parent
+        while source_index >= 0 and by_index.get(source_index) not in nodes:
+            source_index = rows[source_index][1] if source_index < len(rows) else -1
+        source = by_index.get(source_index)
+        flow = flows.get((source, spec))
+        if flow and flow not in taken:
+            taken.append(flow)
+    steps.sort(key=lambda s: (s.status == "waiting", s.at))
+    return Trace(
+        instance_id=instance.pk,
+        status=instance.status,
+        steps=steps,
+        flows=taken,
+        variables=instance.variables if isinstance(instance.variables, dict) else {},
+    )
+
+
+def _check_stubs(stubs: Any) -> dict[str, dict] | None:
+    if stubs is None:
+        return None
+    if not isinstance(stubs, dict) or not all(isinstance(v, dict) for v in stubs.values()):
+        raise InvalidInput(
+            'Stub results must be a JSON object of task id -> result object, e.g. {"notify": {}}.',
+            code="invalid_stubs",
+        )
+    return stubs
+
+
+def _run_stubbed(instance: ProcessInstance, stubs: dict[str, dict]) -> None:
+    """Complete the instance's due service tasks with their stub results (an empty result for
+    tasks without one), as often as new ones appear."""
+    for _ in range(MAX_STUB_ROUNDS):
+        pending = list(
+            Job.objects.filter(instance=instance, status=JobStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if not pending:
+            return
+        for job_id in pending:
+            engine.job_run(
+                job_id=job_id,
+                worker_id=WORKER_ID,
+                execute=lambda job: dict(stubs.get(job.activity_id, {})),
+                instance_id=instance.pk,
+            )
+
+
+def testrun_start(
+    *,
+    version: ProcessVersion,
+    variables: Any,
+    stubs: Any,
+    actor: Actor,
+    user=None,
+) -> ProcessInstance:
+    """Start a test instance of ``version``. ``stubs`` None: service tasks run for real (by the
+    workers); a dict: they complete at once with ``stubs[task id]`` (or {}), in this request."""
+    stubs = _check_stubs(stubs)
+    with transaction.atomic():
+        instance = engine.instance_start(
+            version=version,
+            variables=variables,
+            business_key=TEST_RUN_KEY,
+            actor=actor,
+            started_by=user,
+        )
+        if stubs is not None:
+            _run_stubbed(instance, stubs)
+    instance.refresh_from_db()
+    return instance
+
+
+def testrun_complete_task(
+    *,
+    instance_id: int,
+    activity_id: str,
+    data: Any,
+    approved: bool | None,
+    stubs: Any,
+    actor: Actor,
+) -> ProcessInstance:
+    """Complete the waiting human task ``activity_id`` of a test run with ``data`` (and, for an
+    approval, its outcome), then run stubbed service tasks that follow."""
+    if not isinstance(data, dict):
+        raise InvalidInput("Task data must be a JSON object.", code="invalid_data")
+    stubs = _check_stubs(stubs)
+    with transaction.atomic():
+        instance = engine.instance_lock(instance_id=instance_id)
+        if instance.business_key != TEST_RUN_KEY:
+            raise NotFound(f"Instance {instance_id} is not a test run.", code="not_a_test_run")
+        trace = trace_of(instance, instance.version.xml)
+        step = next((s for s in trace.waiting if s.activity_id == activity_id), None)
+        if step is None or step.type not in ("userTask", "manualTask", "task"):
+            raise Conflict(
+                f"'{activity_id}' is not a human task waiting in this test run.",
+                code="task_not_waiting",
+            )
+        if step.approval:
+            if approved is None:
+                raise InvalidInput("Approve or reject this approval step.", code="invalid_data")
+            # As the inbox does: the outcome variable holds "approved"/"rejected".
+            outcome = "approved" if approved else "rejected"
+            data = {**data, "approved": approved, step.outcome_variable: outcome}
+        engine.user_task_complete(instance=instance, task_id=step.task_id, data=data, actor=actor)
+        if stubs is not None:
+            _run_stubbed(instance, stubs)
+    instance.refresh_from_db()
+    return instance
+
+
+def testrun_get(*, instance_id: int) -> ProcessInstance:
+    instance = (
+        ProcessInstance.objects.select_related("version", "version__definition")
+        .filter(pk=instance_id, business_key=TEST_RUN_KEY)
+        .first()
+    )
+    if instance is None:
+        raise NotFound(f"There is no test run {instance_id}.", code="not_a_test_run")
+    return instance
+
+
+SAMPLE_VALUES = {"number": 0, "checkbox": False, "checklist": [], "taglist": []}
+
+
+def testrun_defaults(*, xml: str) -> tuple[dict[str, Any], dict[str, dict]]:
+    """Sample variables from the start form (its defaults, else an empty value per type) and an
+    empty stub result per service task, to prefill the test panel."""
+    try:
+        nodes, _ = _elements(xml)
+    except Exception:  # noqa: BLE001 - a broken draft just gets no prefill
+        return {}, {}
+    variables: dict[str, Any] = {}
+    stubs: dict[str, dict] = {}
+    for element_id, node in nodes.items():
+        local = etree.QName(node).localname
+        if local in ("serviceTask", "sendTask", "businessRuleTask"):
+            stubs[element_id] = {}
+        if local != "startEvent":
+            continue
+        form = node.find(f"{BPMN}extensionElements/{FG}form")
+        try:
+            schema = json.loads(form.text) if form is not None and form.text else {}
+        except ValueError:
+            continue
+        for component in schema.get("components", []) if isinstance(schema, dict) else []:
+            key = component.get("key") if isinstance(component, dict) else None
+            if key and key not in variables:
+                variables[key] = component.get(
+                    "defaultValue", SAMPLE_VALUES.get(component.get("type"), "")
+                )
+    return variables, stubs

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from apps.designer import views
+
+app_name = "designer"
+urlpatterns = [
+    path("", views.process_list, name="list"),
+    path("upload/", views.process_upload, name="upload"),
+    path("new/", views.template_gallery, name="new"),
+    path("new/blank/", views.process_edit, name="new-blank"),
+    path("new/<slug:slug>/", views.process_from_template, name="new-from-template"),
+    path("templates/<slug:slug>.bpmn", views.template_xml, name="template-xml"),
+    path("<str:key>/", views.process_edit, name="edit"),
+    path("<str:key>/xml/", views.process_xml, name="xml"),
+    path("<str:key>/draft.bpmn", views.draft_xml, name="draft-xml"),
+    path("<str:key>/compare/", views.version_compare, name="compare"),
+    path("<str:key>/v<int:number>/", views.version_view, name="version"),
+    path("<str:key>/v<int:number>/xml/", views.version_xml, name="version-xml"),
+    path("<str:key>/v<int:number>/rollback/", views.version_rollback, name="rollback"),
+]

@@ -1,0 +1,246 @@
+"""Designer pages: the process list, the template gallery, the bpmn-js editor, the test run."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from apps.accounts.roles import Role
+from apps.common.actors import Actor
+from apps.common.errors import FlowgateError
+from apps.common.pages import paginate, role_required
+from apps.connectors.selectors import connector_choices
+from apps.designer import selectors as designer_selectors
+from apps.designer import testrun
+from apps.processes import diff as process_diff
+from apps.processes import drafts, gallery, selectors, services
+from apps.processes.selectors import STATUS_FILTERS
+
+DESIGNERS = (Role.DESIGNER, Role.ADMIN)
+
+
+@role_required(*DESIGNERS)
+def process_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:200]
+    status = request.GET.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    page = paginate(request, selectors.definitions_list(search=search, status=status))
+    counts = designer_selectors.open_instance_counts(keys=[d.key for d in page.object_list])
+    for definition in page.object_list:
+        definition.open_instances = counts.get(definition.key, 0)
+    own_drafts = list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20])
+    context = {"page": page, "search": search, "status": status, "drafts": own_drafts}
+    return render(request, "designer/list.html", context)
+
+
+@role_required(*DESIGNERS)
+def template_gallery(request: HttpRequest) -> HttpResponse:
+    return render(request, "designer/gallery.html", {"templates": gallery.templates_list()})
+
+
+@role_required(*DESIGNERS)
+def template_xml(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        template = gallery.template_get(slug=slug)
+    except FlowgateError:
+        raise Http404(f"No template '{slug}'.") from None
+    return HttpResponse(template.xml(), content_type="application/xml")
+
+
+@role_required(*DESIGNERS)
+def process_upload(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("designer:list")
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a .bpmn file to upload.")
+        return redirect("designer:list")
+    try:
+        result = services.version_deploy(
+            xml=upload.read(),
+            actor=Actor.for_user(request.user),
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+        )
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:list")
+    version = result.version
+    if result.deployed:
+        messages.success(request, f"Deployed {version.definition.key} version {version.number}.")
+    else:
+        messages.warning(
+            request,
+            f"Saved as draft version {version.number}: {len(version.problems)} problem(s) to fix.",
+        )
+    return redirect("designer:edit", key=version.definition.key)
+
+
+def _editor(request: HttpRequest, **context) -> HttpResponse:
+    context.setdefault("key", None)
+    context.setdefault("definition", None)
+    context.setdefault("versions", [])
+    context["connectors"] = connector_choices()  # suggestions for the connector field
+    context["roles"] = designer_selectors.role_names()  # the role and user pickers
+    context["users"] = designer_selectors.usernames()
+    return render(request, "designer/edit.html", context)
+
+
+@role_required(*DESIGNERS)
+def process_from_template(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        template = gallery.template_get(slug=slug)
+    except FlowgateError:
+        raise Http404(f"No template '{slug}'.") from None
+    return _editor(
+        request,
+        template=template,
+        xml_url=reverse("designer:template-xml", args=[template.slug]),
+    )
+
+
+@role_required(*DESIGNERS)
+def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    if not key:
+        return _editor(request)
+    draft = drafts.drafts_of(user=request.user).filter(key=key).first()
+    try:
+        definition = selectors.definition_get(key=key)
+    except FlowgateError:
+        if draft is None:
+            raise Http404(f"No process '{key}'.") from None
+        # Never deployed: the person's autosaved draft of a new process.
+        return _editor(
+            request, key=key, draft=draft, xml_url=reverse("designer:draft-xml", args=[key])
+        )
+    versions = list(selectors.versions_of(key=key)[:50])
+    if draft is not None and versions and draft.updated_at <= versions[0].created_at:
+        draft = None  # deployed since: the draft is older than the latest version
+    deployed = next((v for v in versions if v.is_deployed), None)
+    variables, stubs = testrun.testrun_defaults(xml=deployed.xml) if deployed else ({}, {})
+    return _editor(
+        request,
+        key=key,
+        definition=definition,
+        versions=versions,
+        deployed=deployed,
+        draft=draft,
+        xml_url=reverse("designer:draft-xml" if draft else "designer:xml", args=[key]),
+        run_variables=json.dumps(variables, indent=1),
+        run_stubs=json.dumps(stubs, indent=1),
+    )
+
+
+@role_required(*DESIGNERS)
+def draft_xml(request: HttpRequest, key: str) -> HttpResponse:
+    try:
+        draft = drafts.draft_get(key=key, user=request.user)
+    except FlowgateError:
+        raise Http404(f"You have no draft of '{key}'.") from None
+    return HttpResponse(draft.xml, content_type="application/xml")
+
+
+@role_required(*DESIGNERS)
+def process_xml(request: HttpRequest, key: str) -> HttpResponse:
+    xml = selectors.latest_xml(key=key)
+    if xml is None:
+        raise Http404(f"No process '{key}'.")
+    return HttpResponse(xml, content_type="application/xml")
+
+
+def _version_or_404(key: str, number: int):
+    try:
+        return selectors.version_by_number(key=key, number=number)
+    except FlowgateError:
+        raise Http404(f"Process '{key}' has no version {number}.") from None
+
+
+@role_required(*DESIGNERS)
+def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """An earlier (or any) version, read-only, with compare and roll-back actions."""
+    version = _version_or_404(key, number)
+    versions = list(selectors.versions_of(key=key))
+    latest_deployed = next((v.number for v in versions if v.is_deployed), None)
+    return render(
+        request,
+        "designer/version.html",
+        {
+            "key": key,
+            "definition": version.definition,
+            "version": version,
+            "versions": versions,
+            "can_roll_back": version.is_deployed and version.number != latest_deployed,
+        },
+    )
+
+
+@role_required(*DESIGNERS)
+def version_xml(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    version = _version_or_404(key, number)
+    response = HttpResponse(version.xml, content_type="application/xml")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{key}-v{number}.bpmn"'
+    return response
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@role_required(*DESIGNERS)
+def version_compare(request: HttpRequest, key: str) -> HttpResponse:
+    """Two versions side by side: elements added, removed and changed, on both diagrams and as
+    a list of changed properties. Default: the latest version against the one before it."""
+    try:
+        selectors.definition_get(key=key)
+    except FlowgateError:
+        raise Http404(f"No process '{key}'.") from None
+    versions = list(selectors.versions_of(key=key))
+    numbers = [v.number for v in versions]
+    after = _number(request.GET.get("to")) or numbers[0]
+    before = _number(request.GET.get("from")) or next((n for n in numbers if n < after), after)
+    old, new = _version_or_404(key, before), _version_or_404(key, after)
+    diff = process_diff.versions_diff(before=old.xml, after=new.xml)
+    left = {e.id: "fg-removed" for e in diff.removed} | {e.id: "fg-changed" for e in diff.changed}
+    right = {e.id: "fg-added" for e in diff.added} | {e.id: "fg-changed" for e in diff.changed}
+    return render(
+        request,
+        "designer/compare.html",
+        {
+            "key": key,
+            "definition": old.definition,
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "left_markers": json.dumps(left),
+            "right_markers": json.dumps(right),
+        },
+    )
+
+
+@role_required(*DESIGNERS)
+def version_rollback(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """Roll back = deploy version ``number`` again as a new version."""
+    if request.method != "POST":
+        return redirect("designer:version", key=key, number=number)
+    version = _version_or_404(key, number)
+    try:
+        result = services.version_rollback(
+            version_id=version.pk,
+            actor=Actor.for_user(request.user),
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+        )
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:version", key=key, number=number)
+    messages.success(
+        request,
+        f"Rolled back: version {result.version.number} is version {number} deployed again.",
+    )
+    return redirect("designer:edit", key=key)

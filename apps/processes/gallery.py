@@ -1,0 +1,79 @@
+"""The template gallery: ready, deployable processes that show what Flowgate is for.
+
+Each template is a BPMN file in ``demo_bpmn/`` with a hand-made diagram layout and labelled
+outgoing flows; ``bootstrap_demo`` deploys them as the demo processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.common.errors import NotFound
+
+DEMO_DIR = Path(__file__).parent / "demo_bpmn"
+
+
+@dataclass(frozen=True)
+class Template:
+    slug: str  # also the process key of the file
+    title: str
+    summary: str
+    shows: tuple[str, ...]
+
+    @property
+    def path(self) -> Path:
+        return DEMO_DIR / f"{self.slug}.bpmn"
+
+    def xml(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+TEMPLATES: tuple[Template, ...] = (
+    Template(
+        "expense_approval",
+        "Expense approval",
+        "Expenses over 1000 go to a manager, who has one day; smaller ones are approved "
+        "automatically. The requester is notified either way.",
+        ("amount-based routing", "manager SLA", "approval"),
+    ),
+    Template(
+        "access_request",
+        "Access request",
+        "The manager and then security approve (never the requester); access is granted "
+        "automatically over HTTP.",
+        ("four-eyes", "security approval", "HTTP connector"),
+    ),
+    Template(
+        "change_request",
+        "Change request",
+        "Two of three CAB members approve; the change waits for its window and is rolled back "
+        "when implementation fails.",
+        ("2 of 3 approval", "timer", "error path"),
+    ),
+    Template(
+        "server_provisioning",
+        "Server provisioning",
+        "A self-service form, a manager's approval, three automated steps in parallel, then the "
+        "requester is told.",
+        ("start form", "parallel steps", "notify"),
+    ),
+    Template(
+        "incident_response",
+        "Incident response",
+        "An alert webhook starts it; triage is automated, escalation timers fire while nobody "
+        "acknowledges, and a review follows.",
+        ("webhook start", "escalation ladder", "review task"),
+    ),
+)
+
+
+def templates_list() -> tuple[Template, ...]:
+    return TEMPLATES
+
+
+def template_get(*, slug: str) -> Template:
+    for template in TEMPLATES:
+        if template.slug == slug:
+            return template
+    raise NotFound(f"There is no template '{slug}'.", code="template_not_found")

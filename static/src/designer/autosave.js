@@ -1,0 +1,87 @@
+// Autosave: every change is saved as the person's draft of the process a moment later
+// (PUT data-draft-url, KEY = the process id), with a "saved" indicator (#designer-save-state)
+// and a warning before leaving the page with changes that are not saved yet.
+import { errorMessage, sendJson } from "./api.js";
+
+const DELAY_MS = 1200;
+
+export function createAutosave(canvasEl, modeler, getXml) {
+  const template = canvasEl.dataset.draftUrl;
+  if (!template) return null;
+  const indicator = document.getElementById("designer-save-state");
+  let dirty = false;
+  let timer = null;
+  let inFlight = Promise.resolve();
+  let enabled = false;
+
+  const key = () => modeler.get("canvas").getRootElement().id;
+  const url = () => template.replace("KEY", encodeURIComponent(key()));
+  const say = (text, state) => {
+    if (!indicator) return;
+    indicator.textContent = text;
+    indicator.dataset.state = state;
+  };
+
+  const save = async () => {
+    timer = null;
+    const xml = await getXml();
+    say("Saving…", "saving");
+    const result = await sendJson(url(), "PUT", { xml });
+    if (!result.ok) {
+      say(`Not saved: ${errorMessage(result)}`, "error");
+      return;
+    }
+    dirty = false;
+    say(`Saved ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`, "saved");
+    // A new process gets its own address once its draft exists, so a reload finds it.
+    if (!canvasEl.dataset.processKey && canvasEl.dataset.processUrl) {
+      window.history.replaceState(null, "", canvasEl.dataset.processUrl.replace("KEY", encodeURIComponent(key())));
+    }
+  };
+
+  const schedule = () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => {
+      inFlight = inFlight.then(save, save);
+    }, DELAY_MS);
+  };
+
+  modeler.get("eventBus").on("commandStack.changed", (event) => {
+    if (!enabled || (event && event.trigger === "clear")) return;
+    dirty = true;
+    say("Unsaved changes", "dirty");
+    schedule();
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
+  return {
+    /** Start watching for changes (after the first import). */
+    enable: () => { enabled = true; },
+    isDirty: () => dirty,
+    /** Before a deploy: no save pending or running. */
+    settle: async () => {
+      window.clearTimeout(timer);
+      timer = null;
+      await inFlight;
+    },
+    /** After a deploy: the draft is gone on the server; nothing is unsaved. */
+    deployed: () => {
+      dirty = false;
+      say("All changes deployed", "saved");
+      sendJson(url(), "DELETE");
+    },
+    /** Throw the draft away and go to ``next`` (default: this page again). */
+    discard: async (next) => {
+      window.clearTimeout(timer);
+      await inFlight;
+      dirty = false;
+      await sendJson(url(), "DELETE");
+      if (next) window.location.assign(next);
+      else window.location.reload();
+    },
+  };
+}

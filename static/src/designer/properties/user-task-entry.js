@@ -1,0 +1,129 @@
+// The "People and deadlines" and "Approval" groups of a user task (properties-panel provider
+// entries): candidate roles and users picked from what the server knows, assignee, due date,
+// priority, SLA targets, and the approval settings. Values are Flowgate moddle attributes.
+import { h } from "@bpmn-io/properties-panel/preact";
+import { useService } from "bpmn-js-properties-panel";
+import { UNITS, readDuration, timerPreview, writeDuration } from "./durations.js";
+
+function serverList(id) {
+  const node = document.getElementById(id);
+  try {
+    return node ? JSON.parse(node.textContent) : [];
+  } catch {
+    return [];
+  }
+}
+
+const splitList = (text) => (text || "").split(",").map((s) => s.trim()).filter(Boolean);
+
+function useSetter(element) {
+  const modeling = useService("modeling");
+  return (attr, value) =>
+    modeling.updateProperties(element, { [`flowgate:${attr}`]: value === "" || value === false ? undefined : value });
+}
+
+function Help({ id, text }) {
+  return h("p", { id, class: "fg-pp-help" }, text);
+}
+
+/** A duration picker (amount + unit) with a free-text fallback and a preview. */
+export function DurationField({ id, label, value, onChange, help }) {
+  const parsed = readDuration(value);
+  const custom = value && !parsed;
+  const preview = value ? timerPreview("duration", value) : null;
+  return h("div", { class: "fg-pp-field", "data-field": id },
+    h("label", { for: `${id}-amount` }, label),
+    h("div", { class: "fg-pp-duration" },
+      h("input", { type: "number", min: 1, id: `${id}-amount`, value: parsed ? parsed.amount : "", disabled: custom,
+        "aria-describedby": `${id}-help`,
+        onChange: (e) => onChange(writeDuration(e.target.value, (parsed && parsed.unit) || document.getElementById(`${id}-unit`).value)) }),
+      h("select", { id: `${id}-unit`, "aria-label": `${label} unit`, value: parsed ? parsed.unit : "D", disabled: custom,
+        onChange: (e) => parsed && onChange(writeDuration(parsed.amount, e.target.value)) },
+        ...UNITS.map((u) => h("option", { value: u.value }, u.label))),
+    ),
+    h("input", { type: "text", class: "fg-pp-raw", id: `${id}-raw`, value: value || "", "aria-label": `${label} (ISO-8601 or expression)`,
+      placeholder: "or ISO-8601 / ${expression}", onChange: (e) => onChange(e.target.value.trim()) }),
+    h(Help, { id: `${id}-help`, text: preview ? `${help} Now: ${preview}.` : help }),
+  );
+}
+
+export function PeopleEntry({ element }) {
+  const set = useSetter(element);
+  const bo = element.businessObject;
+  const roles = serverList("designer-roles");
+  const users = serverList("designer-users");
+  const groups = splitList(bo.get("flowgate:candidateGroups"));
+  const wrapped = /^\$\{/.test((bo.get("flowgate:candidateGroups") || "").trim());
+  const known = wrapped ? [] : groups.filter((g) => roles.includes(g));
+  const other = wrapped ? bo.get("flowgate:candidateGroups") : groups.filter((g) => !roles.includes(g)).join(", ");
+  const prefix = `fg-people-${bo.id}`;
+  const saveGroups = (nextKnown, nextOther) => {
+    const otherText = (nextOther || "").trim();
+    if (/^\$\{/.test(otherText)) return set("candidateGroups", otherText);
+    return set("candidateGroups", [...nextKnown, ...splitList(otherText)].join(", "));
+  };
+  return h("div", { class: "fg-pp" },
+    h("fieldset", { class: "fg-pp-field fg-pp-roles" },
+      h("legend", null, "Candidate roles"),
+      ...roles.map((role) => h("label", { class: "fg-pp-check" },
+        h("input", { type: "checkbox", name: "candidateRole", value: role, checked: known.includes(role),
+          onChange: (e) => saveGroups(e.target.checked ? [...known, role] : known.filter((r) => r !== role), other) }),
+        ` ${role}`)),
+      h("label", { for: `${prefix}-other`, class: "fg-pp-sub" }, "Other roles or an expression"),
+      h("input", { type: "text", id: `${prefix}-other`, value: other, onChange: (e) => saveGroups(known, e.target.value) }),
+    ),
+    h("datalist", { id: `${prefix}-users` }, ...users.map((u) => h("option", { value: u }))),
+    h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-users-input` }, "Candidate users"),
+      h("input", { type: "text", id: `${prefix}-users-input`, list: `${prefix}-users`, value: bo.get("flowgate:candidateUsers") || "",
+        "aria-describedby": `${prefix}-users-help`, onChange: (e) => set("candidateUsers", e.target.value.trim()) }),
+      h(Help, { id: `${prefix}-users-help`, text: "Usernames, comma-separated (suggested from the users Flowgate knows)." }),
+    ),
+    h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-assignee` }, "Assignee"),
+      h("input", { type: "text", id: `${prefix}-assignee`, list: `${prefix}-users`, value: bo.get("flowgate:assignee") || "",
+        "aria-describedby": `${prefix}-assignee-help`, onChange: (e) => set("assignee", e.target.value.trim()) }),
+      h(Help, { id: `${prefix}-assignee-help`, text: "A username, or an expression such as ${requester}." }),
+    ),
+    h(DurationField, { id: `${prefix}-due`, label: "Due", value: bo.get("flowgate:dueDate"), onChange: (v) => set("dueDate", v),
+      help: "How long the task may take." }),
+    h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-priority` }, "Priority"),
+      h("select", { id: `${prefix}-priority`, value: bo.get("flowgate:priority") || "", onChange: (e) => set("priority", e.target.value) },
+        h("option", { value: "" }, "Normal (not set)"),
+        h("option", { value: "25" }, "Low (25)"),
+        h("option", { value: "50" }, "Medium (50)"),
+        h("option", { value: "75" }, "High (75)"),
+        h("option", { value: "90" }, "Urgent (90)"),
+        ...(["", "25", "50", "75", "90"].includes(bo.get("flowgate:priority") || "") ? [] : [h("option", { value: bo.get("flowgate:priority") }, bo.get("flowgate:priority"))]),
+      ),
+    ),
+    h(DurationField, { id: `${prefix}-sla-warning`, label: "SLA warning after", value: bo.get("flowgate:slaWarning"),
+      onChange: (v) => set("slaWarning", v), help: "The task shows as at risk after this long." }),
+    h(DurationField, { id: `${prefix}-sla-breach`, label: "SLA breach after", value: bo.get("flowgate:slaBreach"),
+      onChange: (v) => set("slaBreach", v), help: "The task counts as late after this long." }),
+  );
+}
+
+export function ApprovalEntry({ element }) {
+  const set = useSetter(element);
+  const bo = element.businessObject;
+  const prefix = `fg-approval-${bo.id}`;
+  const approval = Boolean(bo.get("flowgate:approval"));
+  const check = (attr, label, value, onValue) =>
+    h("label", { class: "fg-pp-check" },
+      h("input", { type: "checkbox", name: attr, checked: value, disabled: attr !== "approval" && !approval,
+        onChange: (e) => set(attr, e.target.checked ? onValue : undefined) }),
+      ` ${label}`);
+  return h("div", { class: "fg-pp" },
+    check("approval", "This step approves or rejects", approval, true),
+    h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-outcome` }, "Outcome variable"),
+      h("input", { type: "text", id: `${prefix}-outcome`, value: bo.get("flowgate:outcomeVariable") || "", disabled: !approval,
+        placeholder: "outcome", "aria-describedby": `${prefix}-outcome-help`, onChange: (e) => set("outcomeVariable", e.target.value.trim()) }),
+      h(Help, { id: `${prefix}-outcome-help`, text: "Holds \"approved\" or \"rejected\" for the gateway after this step." }),
+    ),
+    check("rejectCommentRequired", "A comment is required to reject", (bo.get("flowgate:rejectCommentRequired") || false) === true, true),
+    check("fourEyes", "Four-eyes: the requester may not approve", bo.get("flowgate:fourEyes") === "requester", "requester"),
+  );
+}

@@ -1,0 +1,174 @@
+// The designer's test panel: start a test instance of the latest deployed version (sample
+// variables, stubbed service tasks), complete its human tasks, and show on the canvas the path
+// it took (markers on completed elements and taken flows, an overlay where it waits) with each
+// step's variables. DOM contract: #designer-testrun with data-start-url, data-run-url and
+// data-complete-url (ID and TASK are replaced), a .fg-testrun-form, #testrun-result.
+import { errorMessage, postJson } from "./api.js";
+
+const DONE = "fg-run-done";
+const TAKEN = "fg-run-taken";
+const WAITING = "fg-run-waiting";
+const ERROR = "fg-run-error";
+const OVERLAY = "fg-run-overlay";
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs).forEach(([k, v]) => {
+    if (v === undefined || v === null || v === false) return;
+    if (k === "className") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  });
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function parseJson(text, what) {
+  try {
+    const value = JSON.parse(text || "{}");
+    if (value && typeof value === "object" && !Array.isArray(value)) return value;
+  } catch (exc) {
+    throw new Error(`${what} is not valid JSON: ${exc.message}`);
+  }
+  throw new Error(`${what} must be a JSON object.`);
+}
+
+export function mountTestRun(section, modeler) {
+  const form = section.querySelector(".fg-testrun-form");
+  const result = section.querySelector("#testrun-result");
+  if (!form || !result) return null;
+  const canvas = modeler.get("canvas");
+  const registry = modeler.get("elementRegistry");
+  const overlays = modeler.get("overlays");
+  let marked = [];
+  let current = null;
+
+  const clear = () => {
+    marked.forEach(([id, marker]) => registry.get(id) && canvas.removeMarker(id, marker));
+    overlays.remove({ type: OVERLAY });
+    marked = [];
+  };
+
+  const mark = (id, marker) => {
+    if (!registry.get(id)) return;
+    canvas.addMarker(id, marker);
+    marked.push([id, marker]);
+  };
+
+  const stubs = () => (form.elements.stub.checked ? parseJson(form.elements.stubs.value, "Stub results") : null);
+
+  const paint = (trace) => {
+    clear();
+    trace.completed.forEach((id) => mark(id, DONE));
+    trace.flows.forEach((id) => mark(id, TAKEN));
+    trace.errors.forEach((id) => mark(id, ERROR));
+    trace.waiting.forEach((id) => {
+      mark(id, WAITING);
+      if (registry.get(id)) {
+        overlays.add(id, OVERLAY, {
+          position: { bottom: -6, left: -6 },
+          html: el("span", { className: "fg-run-badge" }, "waits here"),
+        });
+      }
+    });
+  };
+
+  const show = (trace) => {
+    current = trace;
+    paint(trace);
+    result.replaceChildren();
+    const status = trace.status === "completed" ? "completed" : trace.waiting.length ? "waiting" : trace.status;
+    result.append(el("p", { className: "fw-semibold mb-2 fg-testrun-status", "data-status": status },
+      `Test run #${trace.instance_id} (v${trace.version}): ${status === "waiting" ? `waits at ${trace.waiting.join(", ")}` : status}.`));
+    const list = el("ol", { className: "list-group list-group-numbered fg-testrun-steps" });
+    trace.steps.forEach((step) => {
+      const item = el("li", { className: "list-group-item", "data-step": step.activity_id, "data-status": step.status });
+      const head = el("div", { className: "d-flex justify-content-between gap-2" });
+      head.append(el("span", {}, `${step.name} `), el("span", {
+        className: `badge ${step.status === "completed" ? "text-bg-success" : step.status === "waiting" ? "text-bg-primary" : "text-bg-danger"}`,
+      }, step.status));
+      item.append(head);
+      const details = el("details", { className: "small" });
+      details.append(el("summary", {}, "Variables"), el("pre", { className: "mb-0 fg-testrun-vars" }, JSON.stringify(step.variables, null, 1)));
+      item.append(details);
+      if (step.status === "waiting" && ["userTask", "manualTask", "task"].includes(step.type)) {
+        item.append(taskForm(step));
+      }
+      list.append(item);
+    });
+    result.append(list);
+    if (trace.status === "running" && !trace.waiting.length) {
+      const refresh = el("button", { type: "button", className: "btn btn-sm btn-outline-secondary mt-2" }, "Refresh");
+      refresh.addEventListener("click", () => reload());
+      result.append(refresh);
+    }
+    section.dispatchEvent(new CustomEvent("designer:testrun", { detail: trace, bubbles: true }));
+  };
+
+  const fail = (message) => {
+    let alert = result.querySelector(".fg-testrun-error");
+    if (!alert) {
+      alert = el("p", { className: "text-danger-emphasis fg-testrun-error", role: "alert" });
+      result.prepend(alert);
+    }
+    alert.textContent = message;
+  };
+
+  const call = async (url, payload) => {
+    const response = payload === undefined
+      ? await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(async (r) => ({ ok: r.ok, status: r.status, body: await r.json().catch(() => null) }))
+      : await postJson(url, payload);
+    if (!response.ok || !response.body) throw new Error(errorMessage(response));
+    show(response.body);
+  };
+
+  const reload = () => current && call(section.dataset.runUrl.replace("ID", current.instance_id)).catch((e) => fail(e.message));
+
+  function taskForm(step) {
+    const box = el("div", { className: "mt-2 fg-testrun-task" });
+    const id = `testrun-data-${step.activity_id}`;
+    box.append(el("label", { className: "form-label small mb-1", for: id }, `Data for ${step.name} (JSON)`));
+    const data = el("textarea", { id, className: "form-control form-control-sm font-monospace", rows: 2 });
+    data.value = "{}";
+    box.append(data);
+    const buttons = el("div", { className: "d-flex gap-2 mt-1" });
+    const complete = async (approved) => {
+      try {
+        const url = section.dataset.completeUrl.replace("ID", current.instance_id).replace("TASK", encodeURIComponent(step.activity_id));
+        await call(url, { data: parseJson(data.value, "Task data"), approved, stubs: stubs() });
+      } catch (exc) {
+        fail(exc.message);
+      }
+    };
+    if (step.approval) {
+      const approve = el("button", { type: "button", className: "btn btn-sm btn-success" }, `Approve ${step.name}`);
+      const reject = el("button", { type: "button", className: "btn btn-sm btn-outline-danger" }, `Reject ${step.name}`);
+      approve.addEventListener("click", () => complete(true));
+      reject.addEventListener("click", () => complete(false));
+      buttons.append(approve, reject);
+    } else {
+      const done = el("button", { type: "button", className: "btn btn-sm btn-primary" }, `Complete ${step.name}`);
+      done.addEventListener("click", () => complete(null));
+      buttons.append(done);
+    }
+    box.append(buttons);
+    return box;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await call(section.dataset.startUrl, { variables: parseJson(form.elements.variables.value, "Sample variables"), stubs: stubs() });
+    } catch (exc) {
+      result.replaceChildren();
+      fail(exc.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  form.elements.stub.addEventListener("change", () => {
+    form.elements.stubs.disabled = !form.elements.stub.checked;
+  });
+  return { show, clear, reload };
+}

@@ -1,0 +1,173 @@
+"""Test runs: sample variables, stubbed service tasks, human tasks completed from the test
+panel, and the path read back (completed elements, taken flows, where it waits, variables)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.audit.services import Actor
+from apps.designer import testrun
+from apps.engine.models import Job, JobStatus, ProcessInstance
+from apps.processes import gallery
+from apps.processes.services import version_deploy
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def expense():
+    cache.clear()
+    return version_deploy(
+        xml=gallery.template_get(slug="expense_approval").xml(), actor=SYSTEM
+    ).version
+
+
+def test_a_small_amount_runs_through_with_stubs(expense):
+    instance = testrun.testrun_start(
+        version=expense,
+        variables={"amount": 50, "description": "pens"},
+        stubs={"auto_approve": {"approved": True}, "notify_requester": {"sent": True}},
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, expense.xml).as_dict()
+    assert trace["status"] == "completed"
+    assert trace["completed"] == [
+        "submit",
+        "amount_check",
+        "auto_approve",
+        "notify_requester",
+        "done",
+    ]
+    assert trace["flows"] == ["f_submit", "f_low", "f_auto", "f_notified"]
+    assert trace["waiting"] == []
+    steps = {s["activity_id"]: s["variables"] for s in trace["steps"]}
+    assert steps["submit"] == {"amount": 50, "description": "pens"}
+    assert steps["done"] == {"amount": 50, "description": "pens", "approved": True, "sent": True}
+    # Nothing was left for the workers: every job ran with its stub.
+    assert set(Job.objects.values_list("status", flat=True)) == {JobStatus.DONE}
+
+
+def test_a_large_amount_waits_for_the_manager_and_is_approved_from_the_panel(expense):
+    instance = testrun.testrun_start(
+        version=expense,
+        variables={"amount": 5000, "description": "laptop"},
+        stubs={},
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, expense.xml)
+    assert trace.as_dict()["waiting"] == ["manager_approval"]
+    assert trace.as_dict()["flows"] == ["f_submit", "f_high"]
+    assert instance.business_key == testrun.TEST_RUN_KEY
+
+    instance = testrun.testrun_complete_task(
+        instance_id=instance.pk,
+        activity_id="manager_approval",
+        data={"note": "ok"},
+        approved=True,
+        stubs={},
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, expense.xml).as_dict()
+    assert (trace["status"], trace["completed"][-3:]) == (
+        "completed",
+        ["approved_check", "notify_requester", "done"],
+    )
+    assert "f_yes" in trace["flows"] and "f_no" not in trace["flows"]
+    assert trace["variables"]["approved"] == "approved"
+
+
+def test_a_rejection_takes_the_rejected_path_and_bad_requests_are_refused(expense):
+    instance = testrun.testrun_start(
+        version=expense, variables={"amount": 5000, "description": "x"}, stubs={}, actor=SYSTEM
+    )
+    from apps.common.errors import Conflict, InvalidInput
+
+    with pytest.raises(InvalidInput, match="Approve or reject"):
+        testrun.testrun_complete_task(
+            instance_id=instance.pk,
+            activity_id="manager_approval",
+            data={},
+            approved=None,
+            stubs={},
+            actor=SYSTEM,
+        )
+    with pytest.raises(Conflict, match="not a human task waiting"):
+        testrun.testrun_complete_task(
+            instance_id=instance.pk,
+            activity_id="auto_approve",
+            data={},
+            approved=True,
+            stubs={},
+            actor=SYSTEM,
+        )
+    with pytest.raises(InvalidInput, match="Stub results must be a JSON object"):
+        testrun.testrun_start(version=expense, variables={}, stubs={"a": 1}, actor=SYSTEM)
+    instance = testrun.testrun_complete_task(
+        instance_id=instance.pk,
+        activity_id="manager_approval",
+        data={},
+        approved=False,
+        stubs={},
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, expense.xml).as_dict()
+    assert trace["completed"][-1] == "rejected" and trace["flows"][-1] == "f_no"
+
+
+def test_without_stubs_service_tasks_wait_for_the_workers(expense):
+    instance = testrun.testrun_start(
+        version=expense, variables={"amount": 1, "description": "x"}, stubs=None, actor=SYSTEM
+    )
+    trace = testrun.trace_of(instance, expense.xml).as_dict()
+    assert trace["waiting"] == ["auto_approve"]
+    assert list(Job.objects.values_list("activity_id", "status")) == [
+        ("auto_approve", JobStatus.PENDING)
+    ]
+
+
+def test_defaults_come_from_the_start_form_and_the_service_tasks(expense):
+    assert testrun.testrun_defaults(xml=expense.xml) == (
+        {"amount": 0, "description": ""},
+        {"auto_approve": {}, "notify_requester": {}},
+    )
+    assert testrun.testrun_defaults(xml="<broken") == ({}, {})
+
+
+def test_the_test_run_api(expense, make_user):
+    client = APIClient()
+    client.force_authenticate(make_user("designer"))
+    started = client.post(
+        "/api/v1/processes/expense_approval/test-runs/",
+        {"variables": {"amount": 5000, "description": "x"}, "stubs": {}},
+        format="json",
+    )
+    assert started.status_code == 201
+    body = started.json()
+    assert (body["key"], body["version"], body["waiting"]) == (
+        "expense_approval",
+        1,
+        ["manager_approval"],
+    )
+    run = client.get(f"/api/v1/test-runs/{body['instance_id']}/")
+    assert run.json()["steps"][-1]["activity_id"] == "manager_approval"
+    done = client.post(
+        f"/api/v1/test-runs/{body['instance_id']}/tasks/manager_approval/complete/",
+        {"approved": True, "stubs": {}},
+        format="json",
+    )
+    assert (done.status_code, done.json()["status"]) == (200, "completed")
+    missing = client.post("/api/v1/processes/nope/test-runs/", {}, format="json")
+    assert missing.status_code == 404
+
+    refused = APIClient()
+    refused.force_authenticate(make_user("approver"))
+    count = ProcessInstance.objects.count()
+    denied = refused.post(
+        "/api/v1/processes/expense_approval/test-runs/", {"variables": {}}, format="json"
+    )
+    assert denied.status_code == 403
+    assert ProcessInstance.objects.count() == count
+    assert APIClient().get(f"/api/v1/test-runs/{body['instance_id']}/").status_code in (401, 403)

@@ -1,0 +1,154 @@
+"""Designer pages: the process list (search, status, latest version, owner, last deployed, open
+instances), the template gallery and a template's XML; designers and admins only."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.audit.services import Actor
+from apps.engine import services as engine
+from apps.processes import gallery
+from apps.processes.services import version_deploy
+
+pytestmark = pytest.mark.django_db
+
+
+def _deploy(slug, user=None, comment=""):
+    return version_deploy(
+        xml=gallery.template_get(slug=slug).xml(),
+        actor=Actor.system("test"),
+        user=user,
+        comment=comment,
+    ).version
+
+
+def _rows(html: str) -> list[list[str]]:
+    from lxml import html as lhtml
+
+    doc = lhtml.fromstring(html)
+    return [
+        [" ".join(td.text_content().split()) for td in tr.findall("td")]
+        for tr in doc.xpath("//table[contains(@class,'fg-process-table')]/tbody/tr")
+    ]
+
+
+@pytest.mark.parametrize("url", ["/designer/", "/designer/new/", "/designer/new/blank/"])
+def test_pages_need_the_designer_or_admin_role(client, make_user, url):
+    assert client.get(url).status_code == 302
+    client.force_login(make_user("approver"))
+    assert client.get(url).status_code == 403
+    client.force_login(make_user("designer"))
+    assert client.get(url).status_code == 200
+
+
+def test_the_list_shows_status_latest_version_owner_last_deploy_and_open_instances(
+    client, make_user
+):
+    designer = make_user("designer", username="dana")
+    version = _deploy("expense_approval", user=designer)
+    engine.instance_start(
+        process_key="expense_approval",
+        variables={"amount": 5000, "description": "laptop"},
+        actor=Actor.system("test"),
+    )
+    _deploy("access_request")
+    draft = (
+        gallery.template_get(slug="server_provisioning")
+        .xml()
+        .replace('flowgate:connector="echo"', "")
+    )
+    version_deploy(xml=draft, actor=Actor.system("test"), user=designer)
+    client.force_login(designer)
+
+    html = client.get("/designer/").content.decode()
+    stamp = version.created_at.strftime("%Y-%m-%d %H:%M")
+    assert _rows(html)[1] == [
+        "Expense approval expense_approval",
+        "Deployed",
+        "v1",
+        "dana",
+        stamp,
+        "1",
+    ]
+    assert _rows(html)[0][1:4] == ["Deployed", "v1", "system"]
+    assert _rows(html)[2] == [
+        "Server provisioning server_provisioning",
+        "Draft",
+        "— (draft v1)",
+        "dana",
+        "never",
+        "0",
+    ]
+    assert [r[0] for r in _rows(client.get("/designer/?status=draft").content.decode())] == [
+        "Server provisioning server_provisioning"
+    ]
+    found = _rows(client.get("/designer/?q=amount-based").content.decode())
+    assert found == []  # the summary is the gallery's, not the process's description
+    found = _rows(client.get("/designer/?q=access").content.decode())
+    assert [r[0] for r in found] == ["Access request access_request"]
+
+
+def test_new_process_opens_the_gallery_with_blank_and_five_templates(client, make_user):
+    client.force_login(make_user("designer"))
+    html = client.get("/designer/new/").content.decode()
+    assert 'href="/designer/new/blank/"' in html
+    for slug in ["expense_approval", "access_request", "change_request"]:
+        assert f'href="/designer/new/{slug}/"' in html
+    assert html.count('aria-label="Use template ') == 5
+
+
+def test_a_template_opens_in_the_editor_and_serves_its_xml(client, make_user):
+    client.force_login(make_user("designer"))
+    html = client.get("/designer/new/change_request/").content.decode()
+    assert 'data-template-key="change_request"' in html
+    assert 'data-xml-url="/designer/templates/change_request.bpmn"' in html
+    xml = client.get("/designer/templates/change_request.bpmn")
+    assert xml["Content-Type"] == "application/xml"
+    assert xml.content.decode() == gallery.template_get(slug="change_request").xml()
+    assert client.get("/designer/templates/nope.bpmn").status_code == 404
+    assert client.get("/designer/new/nope/").status_code == 404
+
+
+def test_version_pages_compare_and_rollback_views(client, make_user):
+    v1 = _deploy("expense_approval", comment="first")
+    xml2 = v1.xml.replace('flowgate:dueDate="P1D"', 'flowgate:dueDate="P2D"')
+    version_deploy(xml=xml2, actor=Actor.system("test"), comment="two days")
+    approver = make_user("approver")
+    client.force_login(approver)
+    for url in ["/designer/expense_approval/v1/", "/designer/expense_approval/compare/"]:
+        assert client.get(url).status_code == 403
+    assert client.post("/designer/expense_approval/v1/rollback/").status_code == 403
+    client.force_login(make_user("designer"))
+
+    page = client.get("/designer/expense_approval/v1/").content.decode()
+    assert "read-only" in page and "first" in page
+    assert "Roll back to version 1" in page
+    assert (
+        "Roll back to version" not in client.get("/designer/expense_approval/v2/").content.decode()
+    )
+    assert client.get("/designer/expense_approval/v9/").status_code == 404
+    download = client.get("/designer/expense_approval/v1/xml/?download=1")
+    assert download["Content-Disposition"] == 'attachment; filename="expense_approval-v1.bpmn"'
+    assert download.content.decode() == v1.xml
+
+    compare = client.get("/designer/expense_approval/compare/")
+    assert compare.context["old"].number == 1 and compare.context["new"].number == 2
+    assert [(c.id, c.changes) for c in compare.context["diff"].changed] == [
+        ("manager_approval", [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}])
+    ]
+    same = client.get("/designer/expense_approval/compare/?from=2&to=2").content.decode()
+    assert "The two versions do the same" in same
+    assert client.get("/designer/expense_approval/compare/?from=1&to=7").status_code == 404
+    assert client.get("/designer/nope/compare/").status_code == 404
+
+    response = client.post("/designer/expense_approval/v1/rollback/", {"comment": "back"})
+    assert response.status_code == 302 and response["Location"] == "/designer/expense_approval/"
+    again = client.post("/designer/expense_approval/v3/rollback/", follow=True)
+    assert "Version 3 is already the latest deployed version." in again.content.decode()
+    from apps.processes.models import ProcessVersion
+
+    assert list(ProcessVersion.objects.order_by("number").values_list("number", "comment")) == [
+        (1, "first"),
+        (2, "two days"),
+        (3, "back"),
+    ]

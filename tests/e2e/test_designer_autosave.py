@@ -1,0 +1,77 @@
+"""Autosave: changes are saved as the person's draft with a "saved" indicator, a reload brings
+them back, leaving with unsaved changes warns, deploying or discarding ends the draft."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from apps.processes.models import ProcessDraft
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+RENAME = """(name) => {
+    const m = window.FlowgateDesigner.modeler;
+    m.get('modeling').updateLabel(m.get('elementRegistry').get('manager_approval'), name);
+}"""
+LABEL = (
+    "() => window.FlowgateDesigner.modeler.get('elementRegistry')"
+    ".get('manager_approval').businessObject.name"
+)
+
+
+def test_changes_are_autosaved_restored_and_deployed(page, login_as):
+    user = UserFactory(roles=["designer"])
+    login_as(page, user)
+    page.goto("/designer/new/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    state = page.locator("#designer-save-state")
+    assert state.inner_text() == "All changes saved"
+
+    page.evaluate(RENAME, "Line manager approval")
+    assert state.inner_text() == "Unsaved changes"
+    unsaved = page.evaluate("() => window.FlowgateDesigner.autosave.isDirty()")
+    assert unsaved is True  # the page asks before it is left (beforeunload)
+    page.wait_for_selector("#designer-save-state[data-state=saved]")
+    assert state.inner_text().startswith("Saved ")
+    draft = ProcessDraft.objects.get(user=user)
+    assert draft.key.startswith("expense_approval_") and "Line manager approval" in draft.xml
+    assert urlsplit(page.url).path == f"/designer/{draft.key}/"  # a reload finds the draft
+
+    page.reload()
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert "You are editing your unsaved draft" in page.locator(".fg-draft-banner").inner_text()
+    assert page.evaluate(LABEL) == "Line manager approval"
+    page.goto("/designer/")
+    assert page.locator(".fg-drafts").get_by_role("link", name=draft.key).count() == 1
+
+    page.goto(f"/designer/{draft.key}/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Deploy").click()
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert not ProcessDraft.objects.exists()
+    assert page.locator(".fg-draft-banner").count() == 0
+    assert page.evaluate(LABEL) == "Line manager approval"
+    assert page.js_errors == []
+
+
+def test_a_draft_can_be_discarded(page, login_as):
+    user = UserFactory(roles=["designer"])
+    login_as(page, user)
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(
+        "() => { const m = window.FlowgateDesigner.modeler;"
+        " m.get('modeling').updateLabel(m.get('elementRegistry').get('StartEvent_1'), 'Go'); }"
+    )
+    page.wait_for_selector("#designer-save-state[data-state=saved]")
+    key = ProcessDraft.objects.get(user=user).key
+    page.goto(f"/designer/{key}/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Discard draft").click()
+    assert urlsplit(page.url).path == "/designer/"
+    assert not ProcessDraft.objects.exists()

@@ -1,42 +1,79 @@
+"""Report figures over HTTP: every number on the report pages, as JSON (and CSV)."""
+
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
-from apps.common.errors import AccessDenied, InvalidInput
-from apps.reports.selectors import sla_report
+from apps.common.api import ApiView, HasRole
+from apps.common.errors import NotFound
+from apps.reports.exports import TABLES, csv_text
+from apps.reports.filters import ReportFilters
+from apps.reports.selectors import sla_dashboard
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 
+FILTER_PARAMETERS = [
+    OpenApiParameter("process_key", str, description="One process (default: all)"),
+    OpenApiParameter(
+        "since", str, description="Date or ISO date-time with zone (default: 30 days ago)"
+    ),
+    OpenApiParameter("until", str, description="Date (inclusive) or ISO date-time (default: now)"),
+    OpenApiParameter(
+        "risk_hours",
+        float,
+        description="Open tasks breaching within this many hours are at risk (default 4)",
+    ),
+    OpenApiParameter("bucket", str, enum=["day", "hour"], description="Throughput bucket"),
+]
 
-def parse_since(raw: str | None):
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None or value.tzinfo is None:
-        raise InvalidInput(
-            "since must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z.",
-            code="invalid_filter",
-        )
-    return value
+
+def dashboard_for(query) -> dict:
+    filters = ReportFilters.parse(query)
+    return sla_dashboard(
+        period=filters.period,
+        process_key=filters.process_key,
+        risk_hours=filters.risk_hours,
+        bucket=filters.bucket,
+    )
 
 
-class SlaReportApi(APIView):
+class SlaReportApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
     @extend_schema(
-        parameters=[OpenApiParameter("process_key", str), OpenApiParameter("since", str)],
+        parameters=FILTER_PARAMETERS,
         responses={200: dict},
-        summary="SLA figures: cycle times per process, durations and backlog per activity",
+        summary="SLA dashboard: per process and activity counts, duration/waiting/working "
+        "percentiles, SLA met/warned/breached, open tasks at risk, throughput, workload, escalations",
     )
     def get(self, request: Request) -> Response:
-        if not has_role(request.user, *REPORT_ROLES):
-            raise AccessDenied("SLA reports are for auditors, managers and admins.")
-        report = sla_report(
-            process_key=request.query_params.get("process_key", "").strip(),
-            since=parse_since(request.query_params.get("since")),
+        return Response(dashboard_for(request.query_params))
+
+
+class SlaReportCsvApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "text/csv"): str},
+        summary="One SLA dashboard table as CSV",
+    )
+    def get(self, request: Request, table: str) -> HttpResponse:
+        if table not in TABLES:
+            raise NotFound(
+                f"No table {table!r}; choose one of {', '.join(TABLES)}.", code="unknown_table"
+            )
+        return csv_response(
+            csv_text(dashboard_for(request.query_params), table), f"sla-{table}.csv"
         )
-        return Response(report)
+
+
+def csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

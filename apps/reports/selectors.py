@@ -118,7 +118,16 @@ def process_summary(*, period: Period, process_key: str = "") -> list[dict[str, 
 IN_PERIOD = "{t}.created_at >= %(since)s AND {t}.created_at < %(until)s"
 
 
-def task_source(*, process_key: str = "") -> str:
+def _version_filter(alias: str, version_id: int | None) -> str:
+    if version_id is None:
+        return ""
+    return (
+        f" AND EXISTS (SELECT 1 FROM engine_processinstance vi WHERE vi.id = {alias}.instance_id"
+        " AND vi.version_id = %(version_id)s)"
+    )
+
+
+def task_source(*, process_key: str = "", version_id: int | None = None) -> str:
     """Human tasks created in the period, plus every open one (judged at ``%(now)s``)."""
     created = IN_PERIOD.format(t="t")
     done = f"t.status = 'completed' AND t.completed_at IS NOT NULL AND {created}"
@@ -140,10 +149,11 @@ def task_source(*, process_key: str = "") -> str:
         FROM inbox_humantask t
         LEFT JOIN reports_activitysla s
                ON s.process_key = t.process_key AND s.activity_id = t.activity_id
-        WHERE (({created}) OR t.status = 'open'){_process_filter("t.process_key", process_key)}"""
+        WHERE (({created}) OR t.status = 'open'){_process_filter("t.process_key", process_key)}
+              {_version_filter("t", version_id)}"""
 
 
-def job_source(*, process_key: str = "") -> str:
+def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
     """Service steps (jobs) created in the period, plus every unfinished one."""
     created = IN_PERIOD.format(t="j")
     done = f"j.status = 'done' AND j.finished_at IS NOT NULL AND {created}"
@@ -160,7 +170,8 @@ def job_source(*, process_key: str = "") -> str:
                CASE WHEN {done} THEN {seconds_between(started, "j.finished_at")} END AS working,
                NULL AS open_age, NULL AS breach_s, NULL AS warning_s
         FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
-        WHERE (({created}) OR {unfinished}){_process_filter("i.process_key", process_key)}"""
+        WHERE (({created}) OR {unfinished}){_process_filter("i.process_key", process_key)}
+              {" AND i.version_id = %(version_id)s" if version_id is not None else ""}"""
 
 
 SLA_COUNTS = {
@@ -204,13 +215,14 @@ def activity_summary(
     process_key: str = "",
     risk_hours: float = DEFAULT_RISK_HOURS,
     now: datetime | None = None,
+    version_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per process and activity: completed/open, duration/waiting/working percentiles, SLA
     counts of tasks completed in the period and the at-risk/breached state of open ones.
     Slowest p95 first (the bottleneck)."""
     sql = percentile_query(
-        source=f"{task_source(process_key=process_key)} UNION ALL "
-        f"{job_source(process_key=process_key)}",
+        source=f"{task_source(process_key=process_key, version_id=version_id)} UNION ALL "
+        f"{job_source(process_key=process_key, version_id=version_id)}",
         keys=["process_key", "activity_id", "kind"],
         measures=["duration", "waiting", "working"],
         extra=SLA_COUNTS,
@@ -222,6 +234,7 @@ def activity_summary(
             now=now or timezone.now(),
             risk_s=float(risk_hours) * 3600,
             process_key=process_key,
+            version_id=version_id,
         ),
     )
     slas = {
@@ -418,3 +431,70 @@ def sla_dashboard(
         "workload_by_user": workload_by_user(period=period, process_key=process_key),
         "escalations": escalations(period=period, process_key=process_key),
     }
+
+
+# --- bottleneck heatmap --------------------------------------------------------------------------
+
+
+def heatmap(*, version_id: int, period: Period, now: datetime | None = None) -> dict[str, Any]:
+    """Per activity of one version: p95 duration, mean waiting time, count waiting now."""
+    rows = activity_summary(period=period, version_id=version_id, now=now)
+    activities = [
+        {
+            "activity_id": a["activity_id"],
+            "kind": a["kind"],
+            "completed": a["completed"],
+            "p95_s": a["duration"]["p95_s"],
+            "mean_waiting_s": a["waiting"]["avg_s"],
+            "count_waiting": a["open"],
+            "breached_rate": a["sla"]["breached_rate"],
+        }
+        for a in rows
+    ]
+    activities.sort(key=lambda a: a["activity_id"])
+    return {"version_id": version_id, "activities": activities}
+
+
+def slowest_instances(
+    *, version_id: int, activity_id: str, now: datetime | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The instances that spent (or are spending) longest at ``activity_id`` of a version:
+    completed tasks/steps by duration and open ones by age, slowest first."""
+    sql = f"""
+        SELECT instance_id, business_key, duration, is_open FROM (
+            SELECT t.instance_id AS instance_id, i.business_key AS business_key,
+                   CASE WHEN t.status = 'open'
+                        THEN {seconds_between("t.created_at", "%(now)s")}
+                        ELSE {seconds_between("t.created_at", "t.completed_at")} END AS duration,
+                   CASE WHEN t.status = 'open' THEN 1 ELSE 0 END AS is_open
+            FROM inbox_humantask t JOIN engine_processinstance i ON i.id = t.instance_id
+            WHERE i.version_id = %(version_id)s AND t.activity_id = %(activity_id)s
+              AND t.status IN ('open', 'completed')
+            UNION ALL
+            SELECT j.instance_id, i.business_key,
+                   CASE WHEN j.finished_at IS NULL
+                        THEN {seconds_between("j.created_at", "%(now)s")}
+                        ELSE {seconds_between("j.created_at", "j.finished_at")} END,
+                   CASE WHEN j.finished_at IS NULL THEN 1 ELSE 0 END
+            FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+            WHERE i.version_id = %(version_id)s AND j.activity_id = %(activity_id)s
+              AND j.status <> 'cancelled'
+        ) AS x ORDER BY duration DESC, instance_id LIMIT %(limit)s"""
+    rows = fetch(
+        sql,
+        {
+            "now": now or timezone.now(),
+            "version_id": version_id,
+            "activity_id": activity_id,
+            "limit": int(limit),
+        },
+    )
+    return [
+        {
+            "instance_id": r["instance_id"],
+            "business_key": r["business_key"],
+            "duration_s": round(float(r["duration"]), 3),
+            "open": bool(r["is_open"]),
+        }
+        for r in rows
+    ]

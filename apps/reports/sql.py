@@ -151,3 +151,10 @@ def stats(row: dict[str, Any], measure: str) -> dict[str, Any]:
     for name, _ in PERCENTILES:
         out[f"{name}_s"] = r(row[f"{measure}_{name}"])
     return out
+
+
+def epoch_seconds(column: str) -> str:
+    """SQL for a timestamp as seconds since 1970 (exact to the ms in SQLite)."""
+    if is_postgres():
+        return f"EXTRACT(EPOCH FROM {column})"
+    return f"({_epoch_ms_sqlite(column)} / 1000.0)"

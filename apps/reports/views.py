@@ -1,5 +1,10 @@
+"""Report pages. Thin: parse the filters, call one selector or service, render."""
+
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -7,24 +12,62 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
 from apps.audit.services import Actor
+from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
-from apps.reports.selectors import sla_report
+from apps.reports.exports import TABLES
+from apps.reports.filters import ReportFilters
+from apps.reports.selectors import sla_dashboard
+
+REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+def _filters(request: HttpRequest) -> ReportFilters:
+    try:
+        return ReportFilters.parse(request.GET)
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return ReportFilters.parse({})
+
+
+@role_required(*REPORT_ROLES)
 def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
-        {
-            "open_incidents": engine_selectors.incident_list().count(),
-        },
+        {"open_incidents": engine_selectors.incident_list().count()},
     )
 
 
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+@role_required(*REPORT_ROLES)
+def sla(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    report = sla_dashboard(
+        period=filters.period,
+        process_key=filters.process_key,
+        risk_hours=filters.risk_hours,
+        bucket=filters.bucket,
+    )
+    query = urlencode(
+        {
+            "process_key": filters.process_key,
+            "since": filters.period.since.isoformat(),
+            "until": filters.period.until.isoformat(),
+            "risk_hours": f"{filters.risk_hours:g}",
+            "bucket": filters.bucket,
+        }
+    )
+    csv_urls = {table: f"{reverse('api-report-sla-csv', args=[table])}?{query}" for table in TABLES}
+    return render(
+        request,
+        "reports/sla.html",
+        {"report": report, "filters": filters, "csv": csv_urls, "query": query},
+    )
+
+
+@role_required(*REPORT_ROLES)
 def incidents(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status not in ("open", "retried", "resolved", ""):
@@ -35,12 +78,12 @@ def incidents(request: HttpRequest) -> HttpResponse:
         {
             "page": paginate(request, engine_selectors.incident_list(status=status)),
             "status": status,
-            "can_retry": request.user.has_role(Role.ADMIN, Role.MANAGER),
+            "can_retry": request.user.has_role(*OPERATOR_ROLES),
         },
     )
 
 
-@role_required(Role.ADMIN, Role.MANAGER)
+@role_required(*OPERATOR_ROLES)
 @require_POST
 def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
@@ -49,24 +92,4 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
         lambda: engine_services.incident_retry(incident_id=incident_id, actor=actor),
         success=f"Incident {incident_id}: the step is scheduled again.",
         back=reverse("reports:incidents"),
-    )
-
-
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
-def sla(request: HttpRequest) -> HttpResponse:
-    from apps.common.errors import FlowgateError
-    from apps.reports.apis import parse_since
-
-    process_key = request.GET.get("process", "").strip()
-    try:
-        since = parse_since(request.GET.get("since"))
-    except FlowgateError as exc:
-        from django.contrib import messages
-
-        messages.error(request, exc.message)
-        since = None
-    return render(
-        request,
-        "reports/sla.html",
-        {"report": sla_report(process_key=process_key, since=since), "process_key": process_key},
     )

@@ -62,7 +62,13 @@ def seeded(now, make_user):
     # warned 7200 (= breach), breached 7201.
     for inst, (duration, claim, who) in zip(
         done,
-        [(3600, 600, alice), (3601, None, alice), (7200, 7000, alice), (7201, 1, bob), (60, 10, bob)],
+        [
+            (3600, 600, alice),
+            (3601, None, alice),
+            (7200, 7000, alice),
+            (7201, 1, bob),
+            (60, 10, bob),
+        ],
         strict=True,
     ):
         ds.task(

@@ -304,6 +304,11 @@ AUDIT_ANCHOR_PATH = env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-an
 FLOWGATE_DEMO_ALLOWED = not PRODUCTION
 # Turning the audit trail off exists only to measure its cost (make bench); never in production.
 FLOWGATE_AUDIT_ENABLED = True if PRODUCTION else env.bool("FLOWGATE_AUDIT_ENABLED", default=True)
+# GET /metrics (Prometheus): a bearer token, or a client address in one of these networks.
+FLOWGATE_METRICS_TOKEN = env.str("FLOWGATE_METRICS_TOKEN", default="")
+FLOWGATE_METRICS_ALLOWED_NETWORKS = env.list(
+    "FLOWGATE_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"]
+)
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).

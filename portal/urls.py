@@ -3,10 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import views as common_views
+from apps.reports import views as report_views
 
 urlpatterns = [
     path("", common_views.home, name="home"),
     path("healthz", common_views.healthz, name="healthz"),
+    path("metrics", report_views.metrics, name="metrics"),
     path("accounts/", include("apps.accounts.urls")),
     path("designer/", include("apps.processes.urls")),
     path("inbox/", include("apps.inbox.urls")),

@@ -18,6 +18,7 @@ from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
+from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from apps.reports.selectors import sla_dashboard
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
@@ -93,3 +94,18 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
         success=f"Incident {incident_id}: the step is scheduled again.",
         back=reverse("reports:incidents"),
     )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """GET /metrics for Prometheus: a bearer token or an allowed network (reports.metrics)."""
+    if not scrape_allowed(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+    ):
+        return HttpResponse(
+            "Metrics need the bearer token (FLOWGATE_METRICS_TOKEN) or an allowed network "
+            "(FLOWGATE_METRICS_ALLOWED_NETWORKS).\n",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE)

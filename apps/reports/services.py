@@ -9,6 +9,8 @@ from django.db import transaction
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
 from apps.common.errors import InvalidInput
+from apps.engine.operations import archived_task_id
+from apps.inbox.models import HumanTask
 from apps.reports.models import ActivitySla, ProcessSlo
 
 
@@ -111,3 +113,14 @@ def activity_sla_set(
             data={"setting": "activity_sla", "activity_id": activity_id},
         )
     return sla
+
+
+def human_task_reactivated(*, instance_id: int, task_id: str) -> None:
+    """A step moved back runs again under its old engine task id: the finished HumanTask of the
+    earlier activation keeps its history under an archived task id, so the inbox projection
+    creates a fresh task. Registered with apps.engine.operations at start-up (apps.py).
+    Requires: the caller holds the instance row lock."""
+    for pk in HumanTask.objects.filter(instance_id=instance_id, task_id=task_id).values_list(
+        "pk", flat=True
+    ):
+        HumanTask.objects.filter(pk=pk).update(task_id=archived_task_id(task_id, pk))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.common.errors import InvalidInput
@@ -16,7 +15,7 @@ BUCKETS = ("day", "hour")
 MAX_RISK_HOURS = 24 * 30
 
 
-def _instant(raw: str, name: str, *, end: bool = False) -> datetime | None:
+def instant(raw: str, name: str, *, end: bool = False) -> datetime | None:
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -30,7 +29,7 @@ def _instant(raw: str, name: str, *, end: bool = False) -> datetime | None:
                 code="invalid_filter",
             )
         value = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-        return value.replace(tzinfo=timezone.UTC)
+        return value.replace(tzinfo=UTC)
     if value.tzinfo is None:
         raise InvalidInput(
             f"{name} needs a time zone, e.g. 2026-01-31T00:00:00Z.", code="invalid_filter"
@@ -49,8 +48,8 @@ class ReportFilters:
     def parse(cls, query: Any) -> ReportFilters:
         """From a QueryDict: ``process_key`` (or ``process``), ``since``, ``until`` (dates are
         whole UTC days, ``until`` inclusive), ``risk_hours``, ``bucket`` (day|hour)."""
-        since = _instant(query.get("since", ""), "since")
-        until = _instant(query.get("until", ""), "until", end=True)
+        since = instant(query.get("since", ""), "since")
+        until = instant(query.get("until", ""), "until", end=True)
         if since and until and since >= until:
             raise InvalidInput("since must be before until.", code="invalid_filter")
         raw_risk = (query.get("risk_hours") or "").strip()

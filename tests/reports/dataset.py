@@ -47,7 +47,9 @@ def instance(
         business_key=business_key,
         variables=variables or {},
     )
-    ProcessInstance.objects.filter(pk=row.pk).update(created_at=created, ended_at=ended)
+    ProcessInstance.objects.filter(pk=row.pk).update(
+        created_at=created, ended_at=ended, updated_at=ended or created
+    )
     row.refresh_from_db()
     return row
 

@@ -26,3 +26,8 @@ def percent(rate) -> str:
     if rate is None or rate == "":
         return "—"
     return f"{float(rate) * 100:.1f}%".replace(".0%", "%")
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

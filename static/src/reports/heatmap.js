@@ -98,5 +98,35 @@ async function start() {
   root.dataset.ready = "1";
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+// The operations console's instance page: the same viewer, with the current tokens (blue),
+// failed steps (red) and completed steps (green) marked.
+async function instanceDiagram() {
+  const root = document.getElementById("instance-diagram");
+  if (!root) return;
+  const info = JSON.parse(document.getElementById("instance-diagram-data").textContent);
+  const viewer = new NavigatedViewer({ container: root.querySelector(".fg-heatmap-canvas") });
+  try {
+    await viewer.importXML(info.xml);
+  } catch (err) {
+    root.querySelector(".fg-heatmap-canvas").textContent = `The diagram could not be shown: ${err.message}`;
+    return;
+  }
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  canvas.zoom("fit-viewport");
+  const mark = (ids, cls) => {
+    for (const id of ids) if (registry.get(id)) canvas.addMarker(id, cls);
+  };
+  mark(info.visited, "fg-visited");
+  mark(info.tokens, "fg-token");
+  mark(info.failed, "fg-failed");
+  root.dataset.ready = "1";
+}
+
+function boot() {
+  start();
+  instanceDiagram();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();

@@ -168,3 +168,18 @@ def test_metrics_access(client, settings, seeded):
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     settings.FLOWGATE_METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+def test_grafana_dashboard_uses_only_exported_metrics(client, seeded):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "grafana" / "flowgate.json").read_text()
+    )
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {re.sub(r"_(total|bucket)$", "", m) for e in exprs for m in re.findall(r"flowgate_\w+", e)}
+    exported = set(_families(client.get("/metrics").content))
+    assert used - exported == set()
+    assert len(used) >= 14

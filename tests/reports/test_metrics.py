@@ -179,7 +179,9 @@ def test_grafana_dashboard_uses_only_exported_metrics(client, seeded):
         (Path(__file__).resolve().parents[2] / "docs" / "grafana" / "flowgate.json").read_text()
     )
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
-    used = {re.sub(r"_(total|bucket)$", "", m) for e in exprs for m in re.findall(r"flowgate_\w+", e)}
+    used = {
+        re.sub(r"_(total|bucket)$", "", m) for e in exprs for m in re.findall(r"flowgate_\w+", e)
+    }
     exported = set(_families(client.get("/metrics").content))
     assert used - exported == set()
     assert len(used) >= 14

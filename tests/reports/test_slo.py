@@ -111,3 +111,20 @@ def test_slis(now):
         "incident_mean_time_to_resolve_s": 120.0,
         "queue_depth": 1,
     }
+
+
+def test_admin_saves_through_the_audited_service(client, make_user):
+    admin_user = make_user("admin", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/reports/processslo/add/",
+        {
+            "process_key": "adm",
+            "objective_percent": "97.5",
+            "target_seconds": "3600",
+            "window_days": "7",
+        },
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.filter(action="admin.settings_changed", process_key="adm").get()
+    assert event.after == {"objective_percent": "97.500", "target_seconds": 3600, "window_days": 7}

@@ -309,6 +309,8 @@ FLOWGATE_METRICS_TOKEN = env.str("FLOWGATE_METRICS_TOKEN", default="")
 FLOWGATE_METRICS_ALLOWED_NETWORKS = env.list(
     "FLOWGATE_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"]
 )
+# Sort memory of one report query (PostgreSQL SET LOCAL work_mem): percentiles sort their rows.
+FLOWGATE_REPORTS_WORK_MEM = env.str("FLOWGATE_REPORTS_WORK_MEM", default="64MB")
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).

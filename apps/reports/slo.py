@@ -30,6 +30,8 @@ BURN_WINDOWS: tuple[tuple[str, int, float], ...] = (
     ("3d", 3 * 86400, 1.0),
 )
 AT_RISK_REMAINING = 0.25
+# The audit actions that record a human task's outcome (one per completion).
+OUTCOME_ACTIONS = "'task.completed', 'task.approved', 'task.rejected'"
 
 
 def _judged_sql(process_filter: str) -> str:
@@ -126,7 +128,9 @@ def slo_states(*, process_keys: list[str] | None = None) -> dict[str, str]:
 
 def slis(*, period_since: datetime, period_until: datetime, process_key: str = "") -> list[dict]:
     """Per process over the period: success rate, task (step) failure rate, retries per
-    instance, escalation rate, mean incident time to resolve, queue depth and job latency."""
+    instance, escalation rate, mean incident time to resolve, queue depth; and for human tasks
+    completed in the period: duplicate outcomes (a task whose outcome was recorded more than
+    once) and audit completeness (share of completed tasks with their outcome event)."""
     pf_i = " AND i.process_key = %(process_key)s" if process_key else ""
     sql = f"""
         SELECT i.process_key AS process_key,
@@ -164,12 +168,28 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
             WHERE j.status = 'pending'
         ) AS e GROUP BY process_key"""
     extra = {r["process_key"]: r for r in fetch(extra_sql, params)}
+    audit_sql = f"""
+        SELECT process_key, COUNT(*) AS completed_tasks,
+               SUM(CASE WHEN events >= 1 THEN 1 ELSE 0 END) AS audited,
+               SUM(CASE WHEN events > 1 THEN 1 ELSE 0 END) AS duplicated
+        FROM (
+            SELECT t.process_key AS process_key,
+                   (SELECT COUNT(*) FROM audit_auditevent e
+                    WHERE e.task_id = t.id AND e.action IN ({OUTCOME_ACTIONS})) AS events
+            FROM inbox_humantask t
+            WHERE t.status = 'completed'
+              AND t.completed_at >= %(since)s AND t.completed_at < %(until)s
+              {" AND t.process_key = %(process_key)s" if process_key else ""}
+        ) AS a GROUP BY process_key"""
+    audit = {r["process_key"]: r for r in fetch(audit_sql, params)}
     out = []
     for r in base:
         e = extra.get(r["process_key"], {})
         instances, tasks, steps = int(r["instances"]), int(r["tasks"] or 0), int(r["steps"] or 0)
         ended = int(r["completed"]) + int(r["cancelled"])
         resolved = int(e.get("resolved") or 0)
+        a = audit.get(r["process_key"], {})
+        completed_tasks = int(a.get("completed_tasks") or 0)
         out.append(
             {
                 "process_key": r["process_key"],
@@ -187,6 +207,10 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
                 if not resolved
                 else round(float(Decimal(str(e["resolve_s"]))) / resolved, 3),
                 "queue_depth": int(e.get("queued") or 0),
+                "duplicate_outcomes": int(a.get("duplicated") or 0),
+                "audit_completeness": None
+                if not completed_tasks
+                else round(int(a.get("audited") or 0) / completed_tasks, 4),
             }
         )
     return out

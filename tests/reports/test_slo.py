@@ -92,8 +92,11 @@ def test_slis(now):
         (d, 1, "pending"),
     ):
         ds.job(inst, "book", created=day, attempts=attempts, status=status)
-    ds.task(a, "approve", created=day, completed=day + S(5))
+    done_task = ds.task(a, "approve", created=day, completed=day + S(5))
+    ds.task(c, "approve", created=day, completed=day + S(5))  # no outcome event
     ds.task(b, "approve", created=day)
+    for _ in range(2):  # recorded twice: a duplicate outcome
+        record(AuditAction.TASK_APPROVED, actor=ADMIN, process_key="sli", task_id=done_task.pk)
     record(AuditAction.TASK_ESCALATED, actor=ADMIN, process_key="sli")
     incident = ds.incident(c, "book")
     Incident.objects.filter(pk=incident.pk).update(
@@ -107,9 +110,11 @@ def test_slis(now):
         "instances_with_incident": 1,
         "step_failure_rate": 0.25,
         "retries_per_instance": 0.75,
-        "escalation_rate": 0.5,
+        "escalation_rate": 0.3333,  # 1 of 3 tasks
         "incident_mean_time_to_resolve_s": 120.0,
         "queue_depth": 1,
+        "duplicate_outcomes": 1,
+        "audit_completeness": 0.5,
     }
 
 

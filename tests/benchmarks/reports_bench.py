@@ -76,7 +76,9 @@ def _fill(now: datetime) -> dict[str, float]:
     for key in PROCESSES:
         for a in range(ACTIVITIES):
             ActivitySla.objects.create(
-                process_key=key, activity_id=f"task_{a}", warning_seconds=20 * 3600,
+                process_key=key,
+                activity_id=f"task_{a}",
+                warning_seconds=20 * 3600,
                 breach_seconds=24 * 3600,
             )
     took: dict[str, float] = {}
@@ -275,11 +277,17 @@ def run(report_dir: Path) -> None:
         pages = []
         for label, url in (
             ("SLA dashboard, all processes, 30 days", "/admin-reports/sla/"),
-            ("SLA dashboard, one process, 30 days", "/admin-reports/sla/?process_key=expense_approval"),
+            (
+                "SLA dashboard, one process, 30 days",
+                "/admin-reports/sla/?process_key=expense_approval",
+            ),
             ("SLOs and SLIs", "/admin-reports/slo/"),
             ("Heatmap (one version)", "/admin-reports/heatmap/"),
             ("Incidents", "/admin-reports/incidents/"),
-            ("Operations console: search by variable", "/admin-reports/instances/?variable=amount&value=4321"),
+            (
+                "Operations console: search by variable",
+                "/admin-reports/instances/?variable=amount&value=4321",
+            ),
             ("Operations console: stuck > 24 h", "/admin-reports/instances/?stuck_hours=24"),
             ("API GET /api/v1/reports/sla/", "/api/v1/reports/sla/"),
         ):

@@ -25,6 +25,7 @@ from apps.reports.filters import ReportFilters
 from apps.reports.selectors import heatmap, sla_dashboard, slowest_instances
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
+from apps.reports.snapshots import is_default_view, snapshot_or_live
 from apps.reports.templatetags.reports_tags import duration
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
@@ -41,11 +42,24 @@ FILTER_PARAMETERS = [
         description="Open tasks breaching within this many hours are at risk (default 4)",
     ),
     OpenApiParameter("bucket", str, enum=["day", "hour"], description="Throughput bucket"),
+    OpenApiParameter(
+        "live",
+        str,
+        enum=["1"],
+        description="Compute the default view now instead of serving its snapshot",
+    ),
 ]
 
 
 def dashboard_for(query) -> dict:
+    """The default view (process_key only) from the background snapshot, unless ``live=1``;
+    any other filter computes live."""
     filters = ReportFilters.parse(query)
+    if is_default_view(query):
+        report, snapshot = snapshot_or_live(
+            kind="sla", process_key=filters.process_key, live=query.get("live") == "1"
+        )
+        return {**report, "computed_at": snapshot.computed_at.isoformat() if snapshot else None}
     return sla_dashboard(
         period=filters.period,
         process_key=filters.process_key,

@@ -67,3 +67,17 @@ class ProcessSlo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_key}: {self.objective_percent}% within {self.target_seconds}s"
+
+
+class ReportSnapshot(models.Model):
+    """The default view of a report page, computed in the background (reports.refresh_snapshots)
+    so that the page answers at once over millions of rows. Figures are exact as of
+    ``computed_at``; any other filter is computed live."""
+
+    key = models.CharField(max_length=250, unique=True)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(help_text="How long the computation took")
+    data = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"

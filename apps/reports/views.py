@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
@@ -28,6 +29,7 @@ from apps.reports.selectors import heatmap as heatmap_figures
 from apps.reports.selectors import sla_dashboard
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
+from apps.reports.snapshots import is_default_view, snapshot_or_live
 from apps.reports.templatetags.reports_tags import duration
 
 MEASURES = {
@@ -60,17 +62,23 @@ def index(request: HttpRequest) -> HttpResponse:
 @role_required(*REPORT_ROLES)
 def sla(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
-    report = sla_dashboard(
-        period=filters.period,
-        process_key=filters.process_key,
-        risk_hours=filters.risk_hours,
-        bucket=filters.bucket,
-    )
+    snapshot = None
+    if is_default_view(request.GET):
+        report, snapshot = snapshot_or_live(
+            kind="sla", process_key=filters.process_key, live=request.GET.get("live") == "1"
+        )
+    else:
+        report = sla_dashboard(
+            period=filters.period,
+            process_key=filters.process_key,
+            risk_hours=filters.risk_hours,
+            bucket=filters.bucket,
+        )
     query = urlencode(
         {
             "process_key": filters.process_key,
-            "since": filters.period.since.isoformat(),
-            "until": filters.period.until.isoformat(),
+            "since": report["period"]["since"],
+            "until": report["period"]["until"],
             "risk_hours": f"{filters.risk_hours:g}",
             "bucket": filters.bucket,
         }
@@ -79,7 +87,15 @@ def sla(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/sla.html",
-        {"report": report, "filters": filters, "csv": csv_urls, "query": query},
+        {
+            "report": report,
+            "filters": filters,
+            "csv": csv_urls,
+            "query": query,
+            "snapshot": snapshot,
+            "since": parse_datetime(report["period"]["since"]),
+            "until": parse_datetime(report["period"]["until"]),
+        },
     )
 
 
@@ -316,17 +332,27 @@ def heatmap(request: HttpRequest) -> HttpResponse:
 @role_required(*REPORT_ROLES)
 def slo(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
+    snapshot = None
+    if is_default_view(request.GET):
+        data, snapshot = snapshot_or_live(
+            kind="slo", process_key=filters.process_key, live=request.GET.get("live") == "1"
+        )
+        slos, indicators = data["slos"], data["slis"]
+    else:
+        slos = slo_status(process_key=filters.process_key)
+        indicators = slis(
+            period_since=filters.period.since,
+            period_until=filters.period.until,
+            process_key=filters.process_key,
+        )
     return render(
         request,
         "reports/slo.html",
         {
-            "slos": slo_status(process_key=filters.process_key),
-            "slis": slis(
-                period_since=filters.period.since,
-                period_until=filters.period.until,
-                process_key=filters.process_key,
-            ),
+            "slos": slos,
+            "slis": indicators,
             "filters": filters,
+            "snapshot": snapshot,
             "can_edit": request.user.has_role(*OPERATOR_ROLES),
         },
     )

@@ -321,3 +321,23 @@ def test_slo_page_and_api(client, make_user):
     listing = client_for(make_user("auditor")).get("/api/v1/reports/slo/").json()["slos"]
     assert [(s["process_key"], s["state"]) for s in listing] == [("p", "no_data")]
     assert client_for(make_user("auditor")).get("/api/v1/reports/sli/").status_code == 200
+
+
+def test_default_views_come_from_the_background_snapshot(client, make_user, seeded):
+    from apps.reports.models import ReportSnapshot
+    from apps.reports.snapshots import snapshots_refresh
+
+    assert snapshots_refresh() == 4  # sla + slo, for all processes and for the one definition
+    ReportSnapshot.objects.filter(key="sla:*").update(
+        data={**ReportSnapshot.objects.get(key="sla:*").data, "processes": []}
+    )
+    client.force_login(make_user("auditor"))
+    page = client.get("/admin-reports/sla/").content.decode()
+    assert 'data-testid="snapshot-note"' in page and 'data-process="exp"' not in page
+    live = client.get("/admin-reports/sla/?live=1").content.decode()
+    assert 'data-process="exp"' in live  # computed now (and stored for the next visitor)
+    assert ReportSnapshot.objects.get(key="sla:*").data["processes"][0]["process_key"] == "exp"
+    api = client_for(make_user("auditor")).get("/api/v1/reports/sla/").json()
+    assert api["computed_at"] is not None and api["processes"][0]["started"] == 4
+    filtered = client.get("/admin-reports/sla/?since=2000-01-01").content.decode()
+    assert 'data-testid="snapshot-note"' not in filtered

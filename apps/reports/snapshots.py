@@ -17,9 +17,15 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from apps.processes.models import ProcessDefinition
+from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
 from apps.reports.models import ReportSnapshot
-from apps.reports.selectors import DEFAULT_PERIOD, DEFAULT_RISK_HOURS, Period, sla_dashboard
+from apps.reports.selectors import (
+    DEFAULT_PERIOD,
+    DEFAULT_RISK_HOURS,
+    Period,
+    heatmap,
+    sla_dashboard,
+)
 from apps.reports.slo import slis, slo_status
 
 ALL = "*"
@@ -51,7 +57,15 @@ def slo_default(*, process_key: str = "", now: datetime | None = None) -> dict[s
     }
 
 
-BUILDERS = {"sla": sla_default, "slo": slo_default}
+def heatmap_default(*, process_key: str = "", now: datetime | None = None) -> dict[str, Any]:
+    """``process_key`` carries the version id here (the subject of a heatmap)."""
+    now = now or timezone.now()
+    return heatmap(
+        version_id=int(process_key), period=Period(since=now - DEFAULT_PERIOD, until=now), now=now
+    )
+
+
+BUILDERS = {"sla": sla_default, "slo": slo_default, "heatmap": heatmap_default}
 
 
 def snapshot_store(*, kind: str, process_key: str = "", now: datetime | None = None) -> dict:
@@ -66,13 +80,24 @@ def snapshot_store(*, kind: str, process_key: str = "", now: datetime | None = N
 
 
 def snapshots_refresh(*, now: datetime | None = None) -> int:
-    """Recompute every default view: all processes, then each process. Safe to run twice."""
+    """Recompute every default view: the SLA and SLO pages for all processes and for each
+    process, the heatmap of each process's latest deployed version. Safe to run twice."""
     keys = ["", *ProcessDefinition.objects.order_by("key").values_list("key", flat=True)]
     count = 0
-    for kind in BUILDERS:
+    for kind in ("sla", "slo"):
         for key in keys:
             snapshot_store(kind=kind, process_key=key, now=now)
             count += 1
+    latest: dict[int, int] = {}
+    for definition_id, version_id in (
+        ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED)
+        .order_by("definition_id", "number")
+        .values_list("definition_id", "pk")
+    ):
+        latest[definition_id] = version_id
+    for version_id in latest.values():
+        snapshot_store(kind="heatmap", process_key=str(version_id), now=now)
+        count += 1
     return count
 
 

@@ -307,9 +307,14 @@ def heatmap(request: HttpRequest) -> HttpResponse:
     measure = request.GET.get("measure", "p95_s")
     if measure not in MEASURES:
         measure = "p95_s"
-    figures = None
-    if version is not None:
+    figures, snapshot = None, None
+    if version is not None and is_default_view(request.GET):
+        figures, snapshot = snapshot_or_live(
+            kind="heatmap", process_key=str(version.pk), live=request.GET.get("live") == "1"
+        )
+    elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
+    if figures is not None:
         for a in figures["activities"]:
             a["p95_s_label"] = duration(a["p95_s"])
             a["mean_waiting_s_label"] = duration(a["mean_waiting_s"])
@@ -325,6 +330,7 @@ def heatmap(request: HttpRequest) -> HttpResponse:
             "measure": measure,
             "measures": MEASURES,
             "xml": version.xml if version else "",
+            "snapshot": snapshot,
         },
     )
 

@@ -327,7 +327,8 @@ def test_default_views_come_from_the_background_snapshot(client, make_user, seed
     from apps.reports.models import ReportSnapshot
     from apps.reports.snapshots import snapshots_refresh
 
-    assert snapshots_refresh() == 4  # sla + slo, for all processes and for the one definition
+    # sla + slo for all processes and for the one definition, the heatmap of its version
+    assert snapshots_refresh() == 5
     ReportSnapshot.objects.filter(key="sla:*").update(
         data={**ReportSnapshot.objects.get(key="sla:*").data, "processes": []}
     )

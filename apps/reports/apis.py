@@ -278,6 +278,8 @@ class IncidentsRetryApi(ApiView):
 
 class InstanceSearchApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+    paginated = True
+    queryset = ProcessInstance.objects.none()  # for the schema only
 
     class OutputSerializer(serializers.ModelSerializer):
         version_number = serializers.IntegerField(source="version.number")

@@ -5,6 +5,8 @@
 //   designer.js / designer.css  designer pages only: bpmn-js modeler + Flowgate panel
 //   forms.js / forms.css        task pages only: form-js viewer
 //   form-editor.js / .css       form-js editor, loaded on demand by the designer
+//   reports.js                  report pages: Chart.js charts
+//   reports-heatmap.js / .css   bottleneck heatmap: bpmn-js NavigatedViewer
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 
@@ -36,6 +38,8 @@ await build({
     designer: "static/src/designer/index.js",
     forms: "static/src/forms/index.js",
     "form-editor": "static/src/forms/editor.js",
+    reports: "static/src/reports/index.js",
+    "reports-heatmap": "static/src/reports/heatmap.js",
   },
   format: "iife",
   sourcemap: true,
@@ -48,6 +52,7 @@ await build({
     designer: "static/src/designer/designer.css",
     forms: "static/src/forms/forms.css",
     "form-editor": "static/src/forms/editor.css",
+    "reports-heatmap": "static/src/reports/heatmap.css",
   },
 });
 writeFileSync(`${outdir}/.built`, new Date().toISOString());

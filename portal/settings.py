@@ -298,6 +298,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "engine-sweep-jobs": {"task": "engine.sweep_jobs", "schedule": 5.0},
     "audit-link": {"task": "audit.link", "schedule": 1.0},
     "prune-idempotency-records": {"task": "common.prune_idempotency_records", "schedule": 3600.0},
+    "reports-refresh-snapshots": {
+        "task": "reports.refresh_snapshots",
+        "schedule": env.float("FLOWGATE_REPORTS_SNAPSHOT_EVERY_SECONDS", default=300.0),
+    },
     "audit-anchor": {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
@@ -377,6 +381,15 @@ AUDIT_ANCHOR_PATH = env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-an
 FLOWGATE_DEMO_ALLOWED = not PRODUCTION
 # Turning the audit trail off exists only to measure its cost (make bench); never in production.
 FLOWGATE_AUDIT_ENABLED = True if PRODUCTION else env.bool("FLOWGATE_AUDIT_ENABLED", default=True)
+# GET /metrics (Prometheus): a bearer token, or a client address in one of these networks.
+FLOWGATE_METRICS_TOKEN = env.str("FLOWGATE_METRICS_TOKEN", default="")
+FLOWGATE_METRICS_ALLOWED_NETWORKS = env.list(
+    "FLOWGATE_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"]
+)
+# Sort memory of one report query (PostgreSQL SET LOCAL work_mem): percentiles sort their rows.
+FLOWGATE_REPORTS_WORK_MEM = env.str("FLOWGATE_REPORTS_WORK_MEM", default="64MB")
+# Report pages serve their default view from a background snapshot younger than this.
+FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE = env.int("FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE", default=900)
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).

@@ -6,10 +6,12 @@ from drf_spectacular.views import (
 )
 
 from apps.common import views as common_views
+from apps.reports import views as report_views
 
 urlpatterns = [
     path("", common_views.home, name="home"),
     path("healthz", common_views.healthz, name="healthz"),
+    path("metrics", report_views.metrics, name="metrics"),
     path("accounts/", include("apps.accounts.urls")),
     path("designer/", include("apps.designer.urls")),
     path("inbox/", include("apps.inbox.urls")),

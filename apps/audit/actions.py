@@ -14,6 +14,8 @@ class AuditAction(StrEnum):
     INSTANCE_SUSPENDED = "instance.suspended"
     INSTANCE_RESUMED = "instance.resumed"
     INSTANCE_FAILED = "instance.failed"
+    INSTANCE_VARIABLE_SET = "instance.variable_set"
+    INSTANCE_TOKEN_MOVED = "instance.token_moved"  # noqa: S105 (an action name)
     STEP_ENTERED = "step.entered"
     STEP_COMPLETED = "step.completed"
     # jobs / incidents

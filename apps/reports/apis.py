@@ -1,42 +1,362 @@
+"""Report figures over HTTP: every number on the report pages, as JSON (and CSV)."""
+
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
-from apps.common.errors import AccessDenied, InvalidInput
-from apps.reports.selectors import sla_report
+from apps.common.actors import actor_for_request
+from apps.common.api import ApiView, HasRole
+from apps.common.errors import InvalidInput, NotFound
+from apps.engine import operations
+from apps.engine.models import ProcessInstance
+from apps.processes.models import ProcessVersion
+from apps.reports import console
+from apps.reports.exports import TABLES, csv_text
+from apps.reports.filters import ReportFilters
+from apps.reports.selectors import heatmap, sla_dashboard, slowest_instances
+from apps.reports.services import slo_set
+from apps.reports.slo import slis, slo_status
+from apps.reports.snapshots import is_default_view, snapshot_or_live
+from apps.reports.templatetags.reports_tags import duration
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 
+FILTER_PARAMETERS = [
+    OpenApiParameter("process_key", str, description="One process (default: all)"),
+    OpenApiParameter(
+        "since", str, description="Date or ISO date-time with zone (default: 30 days ago)"
+    ),
+    OpenApiParameter("until", str, description="Date (inclusive) or ISO date-time (default: now)"),
+    OpenApiParameter(
+        "risk_hours",
+        float,
+        description="Open tasks breaching within this many hours are at risk (default 4)",
+    ),
+    OpenApiParameter("bucket", str, enum=["day", "hour"], description="Throughput bucket"),
+    OpenApiParameter(
+        "live",
+        str,
+        enum=["1"],
+        description="Compute the default view now instead of serving its snapshot",
+    ),
+]
 
-def parse_since(raw: str | None):
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None or value.tzinfo is None:
-        raise InvalidInput(
-            "since must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z.",
-            code="invalid_filter",
+
+def dashboard_for(query) -> dict:
+    """The default view (process_key only) from the background snapshot, unless ``live=1``;
+    any other filter computes live."""
+    filters = ReportFilters.parse(query)
+    if is_default_view(query):
+        report, snapshot = snapshot_or_live(
+            kind="sla", process_key=filters.process_key, live=query.get("live") == "1"
         )
-    return value
+        return {**report, "computed_at": snapshot.computed_at.isoformat() if snapshot else None}
+    return sla_dashboard(
+        period=filters.period,
+        process_key=filters.process_key,
+        risk_hours=filters.risk_hours,
+        bucket=filters.bucket,
+    )
 
 
-class SlaReportApi(APIView):
+class SlaReportApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
     @extend_schema(
-        parameters=[OpenApiParameter("process_key", str), OpenApiParameter("since", str)],
+        parameters=FILTER_PARAMETERS,
         responses={200: dict},
-        summary="SLA figures: cycle times per process, durations and backlog per activity",
+        summary="SLA dashboard: per process and activity counts, duration/waiting/working "
+        "percentiles, SLA met/warned/breached, open tasks at risk, throughput, workload, escalations",
     )
     def get(self, request: Request) -> Response:
-        if not has_role(request.user, *REPORT_ROLES):
-            raise AccessDenied("SLA reports are for auditors, managers and admins.")
-        report = sla_report(
-            process_key=request.query_params.get("process_key", "").strip(),
-            since=parse_since(request.query_params.get("since")),
+        return Response(dashboard_for(request.query_params))
+
+
+class SlaReportCsvApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "text/csv"): str},
+        summary="One SLA dashboard table as CSV",
+    )
+    def get(self, request: Request, table: str) -> HttpResponse:
+        if table not in TABLES:
+            raise NotFound(
+                f"No table {table!r}; choose one of {', '.join(TABLES)}.", code="unknown_table"
+            )
+        return csv_response(
+            csv_text(dashboard_for(request.query_params), table), f"sla-{table}.csv"
         )
-        return Response(report)
+
+
+def csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- heatmap -------------------------------------------------------------------------------------
+
+
+def _version(version_id: int) -> ProcessVersion:
+    version = ProcessVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(f"Process version {version_id} does not exist.", code="version_not_found")
+    return version
+
+
+class HeatmapApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=FILTER_PARAMETERS[1:3],
+        responses={200: dict},
+        summary="Per activity of a version: p95 duration, mean waiting time, count waiting",
+    )
+    def get(self, request: Request, version_id: int) -> Response:
+        version = _version(version_id)
+        filters = ReportFilters.parse(request.query_params)
+        return Response(heatmap(version_id=version.pk, period=filters.period))
+
+
+class HeatmapSlowestApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("activity_id", str, required=True)],
+        responses={200: dict},
+        summary="The slowest instances at one activity of a version (open ones by age)",
+    )
+    def get(self, request: Request, version_id: int) -> Response:
+        version = _version(version_id)
+        activity_id = (request.query_params.get("activity_id") or "").strip()[:200]
+        if not activity_id:
+            raise InvalidInput("Give activity_id.", code="invalid_filter")
+        rows = slowest_instances(version_id=version.pk, activity_id=activity_id)
+        for row in rows:
+            row["url"] = reverse("reports:instance", args=[row["instance_id"]])
+            row["duration_label"] = duration(row["duration_s"])
+        return Response({"version_id": version.pk, "activity_id": activity_id, "instances": rows})
+
+
+# --- SLOs ----------------------------------------------------------------------------------------
+
+
+class SloListApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("process_key", str)],
+        responses={200: dict},
+        summary="SLOs with SLI, error budget remaining, burn rates (1h/6h/3d) and state",
+    )
+    def get(self, request: Request) -> Response:
+        key = (request.query_params.get("process_key") or "").strip()
+        return Response({"slos": slo_status(process_key=key)})
+
+
+class SloSetApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN, Role.MANAGER)]
+
+    class InputSerializer(serializers.Serializer):
+        objective_percent = serializers.DecimalField(
+            max_digits=6, decimal_places=3, min_value=Decimal(1), max_value=Decimal("99.999")
+        )
+        target_seconds = serializers.IntegerField(min_value=1, max_value=365 * 86400)
+        window_days = serializers.IntegerField(min_value=1, max_value=365, default=30)
+
+    @extend_schema(request=InputSerializer, responses={200: dict}, summary="Set a process's SLO")
+    def put(self, request: Request, process_key: str) -> Response:
+        data = self.validated_input()
+        slo_set(
+            process_key=process_key,
+            actor=actor_for_request(request),
+            user=request.user,
+            **data,
+        )
+        return Response({"slos": slo_status(process_key=process_key)})
+
+
+class SliApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=FILTER_PARAMETERS[:3], responses={200: dict}, summary="SLIs per process"
+    )
+    def get(self, request: Request) -> Response:
+        filters = ReportFilters.parse(request.query_params)
+        return Response(
+            {
+                "slis": slis(
+                    period_since=filters.period.since,
+                    period_until=filters.period.until,
+                    process_key=filters.process_key,
+                )
+            }
+        )
+
+
+# --- incidents and operations --------------------------------------------------------------------
+
+
+class IncidentGroupsApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("process_key", str)],
+        responses={200: dict},
+        summary="Open incidents grouped by process, activity and error message",
+    )
+    def get(self, request: Request) -> Response:
+        key = (request.query_params.get("process_key") or "").strip()
+        groups = console.incident_groups(process_key=key)
+        for g in groups:
+            g["incident_ids"] = list(
+                console.incidents_of_group(
+                    process_key=g["process_key"],
+                    activity_id=g["activity_id"],
+                    message=g["message"],
+                    limit=None,
+                ).values_list("pk", flat=True)
+            )
+        return Response({"groups": groups})
+
+
+class IncidentsRetryApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN, Role.MANAGER)]
+
+    class InputSerializer(serializers.Serializer):
+        incident_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, max_length=1000
+        )
+        group = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+        def validate(self, attrs):
+            group = attrs.get("group")
+            if not attrs.get("incident_ids") and not group:
+                raise serializers.ValidationError(
+                    "Give incident_ids, or group {process_key, activity_id, message}."
+                )
+            if group and not {"process_key", "activity_id", "message"} <= set(group):
+                raise serializers.ValidationError(
+                    "group needs process_key, activity_id and message."
+                )
+            return attrs
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: dict},
+        summary="Retry several incidents (or every open one of a group)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated_input()
+        ids = list(data.get("incident_ids") or [])
+        if data.get("group"):
+            g = data["group"]
+            ids += list(
+                console.incidents_of_group(
+                    process_key=g["process_key"],
+                    activity_id=g["activity_id"],
+                    message=g["message"],
+                    limit=None,
+                ).values_list("pk", flat=True)
+            )
+        return Response(
+            operations.incidents_retry(incident_ids=ids, actor=actor_for_request(request))
+        )
+
+
+class InstanceSearchApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+    paginated = True
+    queryset = ProcessInstance.objects.none()  # for the schema only
+
+    class OutputSerializer(serializers.ModelSerializer):
+        version_number = serializers.IntegerField(source="version.number")
+
+        class Meta:
+            model = ProcessInstance
+            fields = [
+                "id",
+                "process_key",
+                "version_id",
+                "version_number",
+                "business_key",
+                "status",
+                "variables",
+                "created_at",
+                "updated_at",
+                "ended_at",
+            ]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str)
+            for name in (
+                "process_key",
+                "version",
+                "status",
+                "business_key",
+                "variable",
+                "value",
+                "started_from",
+                "started_to",
+                "stuck_hours",
+                "waiting_at",
+            )
+        ],
+        summary="Search instances (operations console)",
+    )
+    def get(self, request: Request) -> Response:
+        search = console.InstanceSearch.parse(request.query_params)
+        return self.paginated_response(console.instance_search(search=search))
+
+
+class InstanceVariableSetApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        value = serializers.JSONField()
+
+    @extend_schema(request=InputSerializer, responses={200: dict}, summary="Admins: set a variable")
+    def post(self, request: Request, instance_id: int) -> Response:
+        data = self.validated_input()
+        instance = operations.instance_variable_set(
+            instance_id=instance_id,
+            name=data["name"],
+            value=data["value"],
+            actor=actor_for_request(request),
+        )
+        return Response({"id": instance.pk, "variables": instance.variables})
+
+
+class InstanceTokenMoveApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN, Role.MANAGER)]
+
+    class InputSerializer(serializers.Serializer):
+        activity_id = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: dict},
+        summary="Move a token back to an earlier (completed) user or service task",
+    )
+    def post(self, request: Request, instance_id: int) -> Response:
+        data = self.validated_input()
+        instance = operations.instance_token_move(
+            instance_id=instance_id,
+            activity_id=data["activity_id"],
+            actor=actor_for_request(request),
+        )
+        return Response({"id": instance.pk, "status": instance.status})

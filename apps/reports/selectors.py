@@ -1,138 +1,500 @@
-"""SLA and bottleneck figures, computed from the engine's own rows (instances, tasks, jobs)."""
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""SLA and bottleneck figures, aggregated in the database from the engine's and the inbox's rows.
+
+Every figure is one SQL aggregate (see sql.py for the percentile definition shared by PostgreSQL
+and SQLite); Python only reshapes the handful of grouped rows that come back.
+
+Definitions (docs/reports.md):
+- an instance *started* in the period if created in it; its duration is ``ended_at - created_at``
+  of completed instances; *failing* = has an open incident;
+- a human task's duration is ``completed_at - created_at``, split into *waiting*
+  (until claimed, or until completed when never claimed) and *working* (claimed -> completed);
+  a service step (job) waits ``created_at -> started_at`` and works ``started_at -> finished_at``;
+- SLA: met when ``duration <= warning`` (or ``<= breach`` without a warning threshold), warned
+  when ``warning < duration <= breach``, breached when ``duration > breach``; targets come from
+  ActivitySla, else the task's own due date is its breach deadline;
+- open tasks are judged now, whatever the period: *breached* when older than the breach
+  threshold, *at risk* when not yet breached but breaching within ``risk_hours``.
+"""
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.engine.models import (
-    Incident,
-    IncidentStatus,
-    InstanceStatus,
-    Job,
-    JobStatus,
-    ProcessInstance,
+from apps.audit.actions import AuditAction
+from apps.reports.models import ActivitySla
+from apps.reports.sql import (
+    day_of,
+    fetch,
+    json_text_elements,
+    percentile_query,
+    seconds_between,
+    stats,
 )
-from apps.inbox.models import HumanTask, TaskStatus
 
-SAMPLE_LIMIT = 20_000
-
-
-def _summary(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"count": 0, "avg_s": None, "p50_s": None, "p95_s": None, "max_s": None}
-    ordered = sorted(seconds)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 3)
-
-    return {
-        "count": len(ordered),
-        "avg_s": round(statistics.fmean(ordered), 3),
-        "p50_s": pct(0.50),
-        "p95_s": pct(0.95),
-        "max_s": round(ordered[-1], 3),
-    }
+DEFAULT_PERIOD = timedelta(days=30)
+DEFAULT_RISK_HOURS = 4
 
 
-def sla_report(*, process_key: str = "", since: datetime | None = None) -> dict:
-    """Per process: instance counts and cycle times; per activity: waiting and working times;
-    open and overdue tasks; incidents. ``since`` defaults to 30 days ago."""
-    since = since or timezone.now() - timedelta(days=30)
-    instances = ProcessInstance.objects.filter(created_at__gte=since)
-    tasks = HumanTask.objects.filter(created_at__gte=since)
-    jobs = Job.objects.filter(created_at__gte=since)
-    if process_key:
-        instances = instances.filter(process_key=process_key)
-        tasks = tasks.filter(process_key=process_key)
-        jobs = jobs.filter(instance__process_key=process_key)
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
 
-    counts = {
-        row["process_key"]: row
-        for row in instances.values("process_key").annotate(
-            started=Count("id"),
-            completed=Count("id", filter=Q(status=InstanceStatus.COMPLETED)),
-            running=Count("id", filter=Q(status=InstanceStatus.RUNNING)),
-            cancelled=Count("id", filter=Q(status=InstanceStatus.CANCELLED)),
-        )
-    }
-    durations: dict[str, list[float]] = defaultdict(list)
-    for key, created, ended in instances.filter(status=InstanceStatus.COMPLETED).values_list(
-        "process_key", "created_at", "ended_at"
-    )[:SAMPLE_LIMIT]:
-        if ended:
-            durations[key].append((ended - created).total_seconds())
-    processes = [
+    @classmethod
+    def around(
+        cls,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Period:
+        until = until or now or timezone.now()
+        return cls(since=since or until - DEFAULT_PERIOD, until=until)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if not whole else round(part / whole, 4)
+
+
+def _process_filter(column: str, process_key: str) -> str:
+    return f" AND {column} = %(process_key)s" if process_key else ""
+
+
+def _params(period: Period, **extra: Any) -> dict[str, Any]:
+    return {"since": period.since, "until": period.until, **extra}
+
+
+# --- per process ---------------------------------------------------------------------------------
+
+
+def process_summary(*, period: Period, process_key: str = "") -> list[dict[str, Any]]:
+    """Per process: instances started in the period by status, and end-to-end durations."""
+    where = _process_filter("i.process_key", process_key)
+    source = f"""
+        SELECT i.process_key AS process_key, i.status AS status,
+               CASE WHEN i.status = 'completed' AND i.ended_at IS NOT NULL
+                    THEN {seconds_between("i.created_at", "i.ended_at")} END AS duration,
+               CASE WHEN EXISTS (SELECT 1 FROM engine_incident x
+                                 WHERE x.instance_id = i.id AND x.status = 'open')
+                    THEN 1 ELSE 0 END AS failing
+        FROM engine_processinstance i
+        WHERE i.created_at >= %(since)s AND i.created_at < %(until)s{where}"""
+    sql = percentile_query(
+        source=source,
+        keys=["process_key"],
+        measures=["duration"],
+        extra={
+            "started": "COUNT(*)",
+            "completed": "SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END)",
+            "running": "SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END)",
+            "suspended": "SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END)",
+            "cancelled": "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)",
+            "failing": "SUM(failing)",
+        },
+    )
+    rows = fetch(sql, _params(period, process_key=process_key))
+    return [
         {
-            "process_key": key,
-            "started": row["started"],
-            "completed": row["completed"],
-            "running": row["running"],
-            "cancelled": row["cancelled"],
-            "cycle_time": _summary(durations.get(key, [])),
+            "process_key": row["process_key"],
+            "started": int(row["started"]),
+            "completed": int(row["completed"]),
+            "running": int(row["running"]),
+            "suspended": int(row["suspended"]),
+            "cancelled": int(row["cancelled"]),
+            "failing": int(row["failing"]),
+            "duration": stats(row, "duration"),
         }
-        for key, row in sorted(counts.items())
+        for row in sorted(rows, key=lambda r: r["process_key"])
     ]
 
-    now = timezone.now()
-    task_times: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for key, activity, created, completed in tasks.filter(status=TaskStatus.COMPLETED).values_list(
-        "process_key", "activity_id", "created_at", "completed_at"
-    )[:SAMPLE_LIMIT]:
-        task_times[(key, activity)].append((completed - created).total_seconds())
-    job_times: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for key, activity, created, finished in jobs.filter(status=JobStatus.DONE).values_list(
-        "instance__process_key", "activity_id", "created_at", "finished_at"
-    )[:SAMPLE_LIMIT]:
-        if finished:
-            job_times[(key, activity)].append((finished - created).total_seconds())
-    open_tasks = {
-        (row["process_key"], row["activity_id"]): row
-        for row in tasks.filter(status=TaskStatus.OPEN)
-        .values("process_key", "activity_id")
-        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+
+# --- per activity --------------------------------------------------------------------------------
+
+IN_PERIOD = "{t}.created_at >= %(since)s AND {t}.created_at < %(until)s"
+
+
+def _version_filter(alias: str, version_id: int | None) -> str:
+    if version_id is None:
+        return ""
+    return (
+        f" AND EXISTS (SELECT 1 FROM engine_processinstance vi WHERE vi.id = {alias}.instance_id"
+        " AND vi.version_id = %(version_id)s)"
+    )
+
+
+def task_source(*, process_key: str = "", version_id: int | None = None) -> str:
+    """Human tasks created in the period, plus every open one (judged at ``%(now)s``)."""
+    created = IN_PERIOD.format(t="t")
+    done = f"t.status = 'completed' AND t.completed_at IS NOT NULL AND {created}"
+    claimed = "COALESCE(t.claimed_at, t.completed_at)"
+    return f"""
+        SELECT t.process_key AS process_key, t.activity_id AS activity_id,
+               'user_task' AS kind,
+               CASE WHEN {done} THEN 1 ELSE 0 END AS is_done,
+               CASE WHEN t.status = 'open' THEN 1 ELSE 0 END AS is_open,
+               CASE WHEN {done} THEN {seconds_between("t.created_at", "t.completed_at")} END
+                   AS duration,
+               CASE WHEN {done} THEN {seconds_between("t.created_at", claimed)} END AS waiting,
+               CASE WHEN {done} THEN {seconds_between(claimed, "t.completed_at")} END AS working,
+               CASE WHEN t.status = 'open' THEN {seconds_between("t.created_at", "%(now)s")} END
+                   AS open_age,
+               COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
+                   AS breach_s,
+               s.warning_seconds AS warning_s
+        FROM inbox_humantask t
+        LEFT JOIN reports_activitysla s
+               ON s.process_key = t.process_key AND s.activity_id = t.activity_id
+        WHERE (({created}) OR t.status = 'open'){_process_filter("t.process_key", process_key)}
+              {_version_filter("t", version_id)}"""
+
+
+def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
+    """Service steps (jobs) created in the period, plus every unfinished one."""
+    created = IN_PERIOD.format(t="j")
+    done = f"j.status = 'done' AND j.finished_at IS NOT NULL AND {created}"
+    started = "COALESCE(j.started_at, j.finished_at)"
+    unfinished = "j.status IN ('pending', 'running', 'incident')"
+    return f"""
+        SELECT i.process_key AS process_key, j.activity_id AS activity_id,
+               'service_task' AS kind,
+               CASE WHEN {done} THEN 1 ELSE 0 END AS is_done,
+               CASE WHEN {unfinished} THEN 1 ELSE 0 END AS is_open,
+               CASE WHEN {done} THEN {seconds_between("j.created_at", "j.finished_at")} END
+                   AS duration,
+               CASE WHEN {done} THEN {seconds_between("j.created_at", started)} END AS waiting,
+               CASE WHEN {done} THEN {seconds_between(started, "j.finished_at")} END AS working,
+               NULL AS open_age, NULL AS breach_s, NULL AS warning_s
+        FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+        WHERE (({created}) OR {unfinished}){_process_filter("i.process_key", process_key)}
+              {" AND i.version_id = %(version_id)s" if version_id is not None else ""}"""
+
+
+SLA_COUNTS = {
+    "completed": "SUM(is_done)",
+    "open": "SUM(is_open)",
+    "sla_met": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
+    " AND duration <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
+    "sla_warned": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
+    " AND warning_s IS NOT NULL AND duration > warning_s AND duration <= breach_s"
+    " THEN 1 ELSE 0 END)",
+    "sla_breached": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
+    " AND duration > breach_s THEN 1 ELSE 0 END)",
+    "open_breached": "SUM(CASE WHEN open_age IS NOT NULL AND breach_s IS NOT NULL"
+    " AND open_age > breach_s THEN 1 ELSE 0 END)",
+    "open_at_risk": "SUM(CASE WHEN open_age IS NOT NULL AND breach_s IS NOT NULL"
+    " AND open_age <= breach_s AND open_age + %(risk_s)s >= breach_s THEN 1 ELSE 0 END)",
+}
+
+
+def _sla_block(row: dict[str, Any]) -> dict[str, Any]:
+    met, warned, breached = (
+        int(row.get(k) or 0) for k in ("sla_met", "sla_warned", "sla_breached")
+    )
+    judged = met + warned + breached
+    return {
+        "met": met,
+        "warned": warned,
+        "breached": breached,
+        "judged": judged,
+        "met_rate": _rate(met, judged),
+        "warned_rate": _rate(warned, judged),
+        "breached_rate": _rate(breached, judged),
+        "open_at_risk": int(row.get("open_at_risk") or 0),
+        "open_breached": int(row.get("open_breached") or 0),
     }
-    activities = []
-    for (key, activity), times in [*task_times.items(), *job_times.items()]:
-        waiting = open_tasks.get((key, activity), {})
-        activities.append(
+
+
+def activity_summary(
+    *,
+    period: Period,
+    process_key: str = "",
+    risk_hours: float = DEFAULT_RISK_HOURS,
+    now: datetime | None = None,
+    version_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per process and activity: completed/open, duration/waiting/working percentiles, SLA
+    counts of tasks completed in the period and the at-risk/breached state of open ones.
+    Slowest p95 first (the bottleneck)."""
+    sql = percentile_query(
+        source=f"{task_source(process_key=process_key, version_id=version_id)} UNION ALL "
+        f"{job_source(process_key=process_key, version_id=version_id)}",
+        keys=["process_key", "activity_id", "kind"],
+        measures=["duration", "waiting", "working"],
+        extra=SLA_COUNTS,
+    )
+    rows = fetch(
+        sql,
+        _params(
+            period,
+            now=now or timezone.now(),
+            risk_s=float(risk_hours) * 3600,
+            process_key=process_key,
+            version_id=version_id,
+        ),
+    )
+    slas = {
+        (s.process_key, s.activity_id): s
+        for s in ActivitySla.objects.filter(process_key__in={r["process_key"] for r in rows})
+    }
+    out = []
+    for row in rows:
+        target = slas.get((row["process_key"], row["activity_id"]))
+        out.append(
             {
-                "process_key": key,
-                "activity_id": activity,
-                "kind": "user_task" if (key, activity) in task_times else "service_task",
-                "duration": _summary(times),
-                "open": waiting.get("open", 0),
-                "overdue": waiting.get("overdue", 0),
+                "process_key": row["process_key"],
+                "activity_id": row["activity_id"],
+                "kind": row["kind"],
+                "completed": int(row["completed"] or 0),
+                "open": int(row["open"] or 0),
+                "duration": stats(row, "duration"),
+                "waiting": stats(row, "waiting"),
+                "working": stats(row, "working"),
+                "sla_target": None
+                if target is None
+                else {"warning_s": target.warning_seconds, "breach_s": target.breach_seconds},
+                "sla": _sla_block(row),
             }
         )
-    for (key, activity), row in open_tasks.items():
-        if (key, activity) not in task_times:
-            activities.append(
-                {
-                    "process_key": key,
-                    "activity_id": activity,
-                    "kind": "user_task",
-                    "duration": _summary([]),
-                    "open": row["open"],
-                    "overdue": row["overdue"],
-                }
-            )
-    # Bottlenecks first: the slowest typical step.
-    activities.sort(key=lambda a: (a["duration"]["p95_s"] or 0, a["open"]), reverse=True)
-    incidents = Incident.objects.filter(created_at__gte=since)
-    if process_key:
-        incidents = incidents.filter(instance__process_key=process_key)
+    out.sort(
+        key=lambda a: (
+            -(a["duration"]["p95_s"] or 0),
+            -a["open"],
+            a["process_key"],
+            a["activity_id"],
+        )
+    )
+    return out
+
+
+def sla_by_process(activities: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """SLA counts summed over each process's activities (a few rows already aggregated)."""
+    totals: dict[str, dict[str, int]] = {}
+    for a in activities:
+        t = totals.setdefault(
+            a["process_key"],
+            {
+                "sla_met": 0,
+                "sla_warned": 0,
+                "sla_breached": 0,
+                "open_at_risk": 0,
+                "open_breached": 0,
+            },
+        )
+        t["sla_met"] += a["sla"]["met"]
+        t["sla_warned"] += a["sla"]["warned"]
+        t["sla_breached"] += a["sla"]["breached"]
+        t["open_at_risk"] += a["sla"]["open_at_risk"]
+        t["open_breached"] += a["sla"]["open_breached"]
+    return {key: _sla_block(t) for key, t in totals.items()}
+
+
+# --- over time, per role and user, escalations ---------------------------------------------------
+
+
+def throughput(*, period: Period, process_key: str = "", bucket: str = "day") -> list[dict]:
+    """Instances started and completed per UTC day (or hour) of the period."""
+    pf = _process_filter("process_key", process_key)
+    sql = f"""
+        SELECT bucket, SUM(started) AS started, SUM(completed) AS completed FROM (
+            SELECT {day_of("created_at", bucket=bucket)} AS bucket, 1 AS started, 0 AS completed
+            FROM engine_processinstance
+            WHERE created_at >= %(since)s AND created_at < %(until)s{pf}
+            UNION ALL
+            SELECT {day_of("ended_at", bucket=bucket)}, 0, 1
+            FROM engine_processinstance
+            WHERE status = 'completed' AND ended_at >= %(since)s AND ended_at < %(until)s{pf}
+        ) AS b GROUP BY bucket ORDER BY bucket"""
+    return [
+        {"bucket": r["bucket"], "started": int(r["started"]), "completed": int(r["completed"])}
+        for r in fetch(sql, _params(period, process_key=process_key))
+    ]
+
+
+def workload_by_role(
+    *, process_key: str = "", risk_hours: float = DEFAULT_RISK_HOURS, now: datetime | None = None
+) -> list[dict]:
+    """Open tasks now per candidate role, with how many are at risk or breached."""
+    sql = f"""
+        SELECT g.value AS role, SUM(is_open) AS open_now,
+               {SLA_COUNTS["open_at_risk"]} AS open_at_risk,
+               {SLA_COUNTS["open_breached"]} AS open_breached
+        FROM (
+            SELECT t.candidate_groups AS cgroups, 1 AS is_open,
+                   {seconds_between("t.created_at", "%(now)s")} AS open_age,
+                   COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
+                       AS breach_s
+            FROM inbox_humantask t
+            LEFT JOIN reports_activitysla s
+                   ON s.process_key = t.process_key AND s.activity_id = t.activity_id
+            WHERE t.status = 'open'{_process_filter("t.process_key", process_key)}
+        ) AS o {json_text_elements("o.cgroups", "g")}
+        GROUP BY g.value ORDER BY g.value"""
+    rows = fetch(
+        sql,
+        {
+            "now": now or timezone.now(),
+            "risk_s": float(risk_hours) * 3600,
+            "process_key": process_key,
+        },
+    )
+    return [
+        {
+            "role": r["role"],
+            "open": int(r["open_now"]),
+            "open_at_risk": int(r["open_at_risk"]),
+            "open_breached": int(r["open_breached"]),
+        }
+        for r in rows
+    ]
+
+
+def workload_by_user(*, period: Period, process_key: str = "") -> list[dict]:
+    """Per user: open tasks assigned now; tasks completed in the period and their median time."""
+    pf = _process_filter("t.process_key", process_key)
+    source = f"""
+        SELECT u.username AS username, 1 AS assigned, 0 AS done, NULL AS duration
+        FROM inbox_humantask t JOIN accounts_user u ON u.id = t.assignee_id
+        WHERE t.status = 'open'{pf}
+        UNION ALL
+        SELECT u.username, 0, 1, {seconds_between("t.created_at", "t.completed_at")}
+        FROM inbox_humantask t JOIN accounts_user u ON u.id = t.completed_by_id
+        WHERE t.status = 'completed'
+          AND t.completed_at >= %(since)s AND t.completed_at < %(until)s{pf}"""
+    sql = percentile_query(
+        source=source,
+        keys=["username"],
+        measures=["duration"],
+        extra={"open_assigned": "SUM(assigned)", "completed": "SUM(done)"},
+    )
+    rows = fetch(sql, _params(period, process_key=process_key))
+    return [
+        {
+            "username": r["username"],
+            "open_assigned": int(r["open_assigned"]),
+            "completed": int(r["completed"]),
+            "duration": stats(r, "duration"),
+        }
+        for r in sorted(rows, key=lambda r: r["username"])
+    ]
+
+
+def escalations(*, period: Period, process_key: str = "") -> list[dict]:
+    """Escalated tasks per process in the period (from the audit trail)."""
+    sql = f"""
+        SELECT process_key, COUNT(*) AS escalations FROM audit_auditevent
+        WHERE action = %(action)s AND time >= %(since)s AND time < %(until)s
+              {_process_filter("process_key", process_key)}
+        GROUP BY process_key ORDER BY process_key"""
+    rows = fetch(
+        sql, _params(period, action=AuditAction.TASK_ESCALATED.value, process_key=process_key)
+    )
+    return [{"process_key": r["process_key"], "escalations": int(r["escalations"])} for r in rows]
+
+
+def sla_dashboard(
+    *,
+    period: Period,
+    process_key: str = "",
+    risk_hours: float = DEFAULT_RISK_HOURS,
+    bucket: str = "day",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Every figure of the SLA dashboard (the page and GET /api/v1/reports/sla/)."""
+    now = now or timezone.now()
+    activities = activity_summary(
+        period=period, process_key=process_key, risk_hours=risk_hours, now=now
+    )
+    sla_totals = sla_by_process(activities)
+    escalated = {
+        e["process_key"]: e["escalations"]
+        for e in escalations(period=period, process_key=process_key)
+    }
+    processes = process_summary(period=period, process_key=process_key)
+    for p in processes:
+        p["sla"] = sla_totals.get(p["process_key"], _sla_block({}))
+        p["escalations"] = escalated.get(p["process_key"], 0)
     return {
-        "since": since.isoformat(),
+        "period": {"since": period.since.isoformat(), "until": period.until.isoformat()},
         "process_key": process_key or None,
+        "risk_hours": risk_hours,
         "processes": processes,
         "activities": activities,
-        "incidents": {
-            "open": incidents.filter(status=IncidentStatus.OPEN).count(),
-            "total": incidents.count(),
-        },
+        "throughput": throughput(period=period, process_key=process_key, bucket=bucket),
+        "workload_by_role": workload_by_role(
+            process_key=process_key, risk_hours=risk_hours, now=now
+        ),
+        "workload_by_user": workload_by_user(period=period, process_key=process_key),
+        "escalations": escalations(period=period, process_key=process_key),
     }
+
+
+# --- bottleneck heatmap --------------------------------------------------------------------------
+
+
+def heatmap(*, version_id: int, period: Period, now: datetime | None = None) -> dict[str, Any]:
+    """Per activity of one version: p95 duration, mean waiting time, count waiting now."""
+    rows = activity_summary(period=period, version_id=version_id, now=now)
+    activities = [
+        {
+            "activity_id": a["activity_id"],
+            "kind": a["kind"],
+            "completed": a["completed"],
+            "p95_s": a["duration"]["p95_s"],
+            "mean_waiting_s": a["waiting"]["avg_s"],
+            "count_waiting": a["open"],
+            "breached_rate": a["sla"]["breached_rate"],
+        }
+        for a in rows
+    ]
+    activities.sort(key=lambda a: a["activity_id"])
+    return {"version_id": version_id, "activities": activities}
+
+
+def slowest_instances(
+    *, version_id: int, activity_id: str, now: datetime | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The instances that spent (or are spending) longest at ``activity_id`` of a version:
+    completed tasks/steps by duration and open ones by age, slowest first."""
+    sql = f"""
+        SELECT instance_id, business_key, duration, is_open FROM (
+            SELECT t.instance_id AS instance_id, i.business_key AS business_key,
+                   CASE WHEN t.status = 'open'
+                        THEN {seconds_between("t.created_at", "%(now)s")}
+                        ELSE {seconds_between("t.created_at", "t.completed_at")} END AS duration,
+                   CASE WHEN t.status = 'open' THEN 1 ELSE 0 END AS is_open
+            FROM inbox_humantask t JOIN engine_processinstance i ON i.id = t.instance_id
+            WHERE i.version_id = %(version_id)s AND t.activity_id = %(activity_id)s
+              AND t.status IN ('open', 'completed')
+            UNION ALL
+            SELECT j.instance_id, i.business_key,
+                   CASE WHEN j.finished_at IS NULL
+                        THEN {seconds_between("j.created_at", "%(now)s")}
+                        ELSE {seconds_between("j.created_at", "j.finished_at")} END,
+                   CASE WHEN j.finished_at IS NULL THEN 1 ELSE 0 END
+            FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+            WHERE i.version_id = %(version_id)s AND j.activity_id = %(activity_id)s
+              AND j.status <> 'cancelled'
+        ) AS x ORDER BY duration DESC, instance_id LIMIT %(limit)s"""
+    rows = fetch(
+        sql,
+        {
+            "now": now or timezone.now(),
+            "version_id": version_id,
+            "activity_id": activity_id,
+            "limit": int(limit),
+        },
+    )
+    return [
+        {
+            "instance_id": r["instance_id"],
+            "business_key": r["business_key"],
+            "duration_s": round(float(r["duration"]), 3),
+            "open": bool(r["is_open"]),
+        }
+        for r in rows
+    ]

@@ -5,7 +5,21 @@ from apps.reports import views
 app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("incidents/", views.incidents, name="incidents"),
     path("sla/", views.sla, name="sla"),
+    path("slo/", views.slo, name="slo"),
+    path("slo/save/", views.slo_save, name="slo-save"),
+    path("heatmap/", views.heatmap, name="heatmap"),
+    path("incidents/", views.incidents, name="incidents"),
+    path("incidents/retry/", views.incidents_retry, name="incidents-retry"),
     path("incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
+    path("instances/", views.instances, name="instances"),
+    path("instances/<int:instance_id>/", views.instance, name="instance"),
+    path(
+        "instances/<int:instance_id>/variable/", views.instance_variable, name="instance-variable"
+    ),
+    path(
+        "instances/<int:instance_id>/<slug:action>/",
+        views.instance_action,
+        name="instance-action",
+    ),
 ]

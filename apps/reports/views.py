@@ -1,46 +1,132 @@
+"""Report pages. Thin: parse the filters, call one selector or service, render."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
+from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required, run_action
+from apps.engine import operations
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
-from apps.reports.selectors import sla_report
+from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.processes.models import ProcessVersion, VersionStatus
+from apps.reports import console
+from apps.reports.exports import TABLES
+from apps.reports.filters import ReportFilters
+from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
+from apps.reports.selectors import heatmap as heatmap_figures
+from apps.reports.selectors import sla_dashboard
+from apps.reports.services import slo_set
+from apps.reports.slo import slis, slo_status
+from apps.reports.snapshots import is_default_view, snapshot_or_live
+from apps.reports.templatetags.reports_tags import duration
+
+MEASURES = {
+    "p95_s": "p95 duration",
+    "mean_waiting_s": "mean waiting time",
+    "count_waiting": "count waiting now",
+}
+
+REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
+def _filters(request: HttpRequest) -> ReportFilters:
+    try:
+        return ReportFilters.parse(request.GET)
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return ReportFilters.parse({})
+
+
+@role_required(*REPORT_ROLES)
 def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
-        {
-            "open_incidents": engine_selectors.incident_list().count(),
-        },
+        {"open_incidents": engine_selectors.incident_list().count()},
     )
 
 
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
-def incidents(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    if status not in ("open", "retried", "resolved", ""):
-        status = "open"
+@role_required(*REPORT_ROLES)
+def sla(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    snapshot = None
+    if is_default_view(request.GET):
+        report, snapshot = snapshot_or_live(
+            kind="sla", process_key=filters.process_key, live=request.GET.get("live") == "1"
+        )
+    else:
+        report = sla_dashboard(
+            period=filters.period,
+            process_key=filters.process_key,
+            risk_hours=filters.risk_hours,
+            bucket=filters.bucket,
+        )
+    query = urlencode(
+        {
+            "process_key": filters.process_key,
+            "since": report["period"]["since"],
+            "until": report["period"]["until"],
+            "risk_hours": f"{filters.risk_hours:g}",
+            "bucket": filters.bucket,
+        }
+    )
+    csv_urls = {table: f"{reverse('api-report-sla-csv', args=[table])}?{query}" for table in TABLES}
     return render(
         request,
-        "reports/incidents.html",
+        "reports/sla.html",
         {
-            "page": paginate(request, engine_selectors.incident_list(status=status)),
-            "status": status,
-            "can_retry": request.user.has_role(Role.ADMIN, Role.MANAGER),
+            "report": report,
+            "filters": filters,
+            "csv": csv_urls,
+            "query": query,
+            "snapshot": snapshot,
+            "since": parse_datetime(report["period"]["since"]),
+            "until": parse_datetime(report["period"]["until"]),
         },
     )
 
 
-@role_required(Role.ADMIN, Role.MANAGER)
+@role_required(*REPORT_ROLES)
+def incidents(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    if status not in ("open", "retried", "resolved"):
+        status = "open"
+    process_key = request.GET.get("process_key", "").strip()[:200]
+    context: dict = {
+        "status": status,
+        "process_key": process_key,
+        "can_retry": request.user.has_role(*OPERATOR_ROLES),
+    }
+    if status == "open":
+        groups = console.incident_groups(process_key=process_key)
+        for group in groups:
+            group["incidents"] = list(
+                console.incidents_of_group(
+                    process_key=group["process_key"],
+                    activity_id=group["activity_id"],
+                    message=group["message"],
+                )
+            )
+        context["groups"] = groups
+    else:
+        context["page"] = paginate(request, console.incidents_closed(status=status))
+    return render(request, "reports/incidents.html", context)
+
+
+@role_required(*OPERATOR_ROLES)
 @require_POST
 def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
@@ -52,21 +138,268 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
     )
 
 
-@role_required(Role.AUDITOR, Role.ADMIN, Role.MANAGER)
-def sla(request: HttpRequest) -> HttpResponse:
-    from apps.common.errors import FlowgateError
-    from apps.reports.apis import parse_since
+def _flash_bulk(request: HttpRequest, result: dict) -> None:
+    if result["retried"]:
+        messages.success(
+            request,
+            f"{len(result['retried'])} incident(s) retried: the steps are scheduled again.",
+        )
+    for failure in result["failed"][:10]:
+        messages.error(request, f"Incident {failure['incident_id']}: {failure['message']}")
+    if not result["retried"] and not result["failed"]:
+        messages.error(request, "Select at least one incident to retry.")
 
-    process_key = request.GET.get("process", "").strip()
+
+@role_required(*OPERATOR_ROLES)
+@require_POST
+def incidents_retry(request: HttpRequest) -> HttpResponse:
+    """Retry the selected incidents, or (``group=1``) every open incident of one group."""
+    if request.POST.get("group"):
+        ids = list(
+            console.incidents_of_group(
+                process_key=request.POST.get("process_key", ""),
+                activity_id=request.POST.get("activity_id", ""),
+                message=request.POST.get("message", ""),
+                limit=None,
+            ).values_list("pk", flat=True)
+        )
+    else:
+        ids = [int(i) for i in request.POST.getlist("incident_id") if i.isdigit()]
+    _flash_bulk(
+        request, operations.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user))
+    )
+    return redirect(reverse("reports:incidents"))
+
+
+# --- operations console --------------------------------------------------------------------------
+
+
+@role_required(*REPORT_ROLES)
+def instances(request: HttpRequest) -> HttpResponse:
     try:
-        since = parse_since(request.GET.get("since"))
+        search = console.InstanceSearch.parse(request.GET)
     except FlowgateError as exc:
-        from django.contrib import messages
-
         messages.error(request, exc.message)
-        since = None
+        search = console.InstanceSearch()
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
-        "reports/sla.html",
-        {"report": sla_report(process_key=process_key, since=since), "process_key": process_key},
+        "reports/instances.html",
+        {
+            "search": search,
+            "page": paginate(request, console.instance_search(search=search)),
+            "query": query.urlencode(),
+            "statuses": InstanceStatus.choices,
+        },
     )
+
+
+@role_required(*REPORT_ROLES)
+def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
+    item = get_object_or_404(ProcessInstance.objects.select_related("version"), pk=instance_id)
+    overview = console.instance_overview(instance=item)
+    can_operate = request.user.has_role(*OPERATOR_ROLES)
+    return render(
+        request,
+        "reports/instance.html",
+        {
+            "instance": item,
+            **overview,
+            "variables": sorted((item.variables or {}).items()),
+            "can_operate": can_operate,
+            "can_set_variables": request.user.has_role(Role.ADMIN),
+            "move_targets": operations.instance_move_targets(instance=item) if can_operate else [],
+            "diagram": {
+                "xml": item.version.xml,
+                "tokens": overview["tokens"],
+                "failed": overview["failed_at"],
+                "visited": overview["visited"],
+            },
+        },
+    )
+
+
+def _instance_back(instance_id: int) -> str:
+    return reverse("reports:instance", args=[instance_id])
+
+
+@role_required(*OPERATOR_ROLES)
+@require_POST
+def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
+    """cancel | suspend | resume | move (to activity_id) | retry (incident_id)."""
+    actor = Actor.for_user(request.user)
+    post = request.POST
+    actions = {
+        "cancel": (
+            lambda: engine_services.instance_cancel(
+                instance_id=instance_id, actor=actor, reason=post.get("reason", "")[:500]
+            ),
+            "The instance is cancelled.",
+        ),
+        "suspend": (
+            lambda: engine_services.instance_suspend(instance_id=instance_id, actor=actor),
+            "The instance is suspended: no step runs until it is resumed.",
+        ),
+        "resume": (
+            lambda: engine_services.instance_resume(instance_id=instance_id, actor=actor),
+            "The instance runs again.",
+        ),
+        "move": (
+            lambda: operations.instance_token_move(
+                instance_id=instance_id, activity_id=post.get("activity_id", ""), actor=actor
+            ),
+            f"The token moved back to {post.get('activity_id', '')}.",
+        ),
+        "retry": (
+            lambda: engine_services.incident_retry(
+                incident_id=int(post.get("incident_id") or 0), actor=actor
+            ),
+            "The failed step is scheduled again.",
+        ),
+    }
+    if action not in actions:
+        raise Http404("No such action.")
+    if post.get("confirm") != "yes":
+        messages.error(request, "Confirm the action first (tick the confirmation box).")
+        return redirect(_instance_back(instance_id))
+    run, success = actions[action]
+    return run_action(request, run, success=success, back=_instance_back(instance_id))
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
+    """Admins: set one variable; the value is JSON (a bare word counts as text)."""
+    raw = request.POST.get("value", "")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    name = request.POST.get("name", "").strip()
+    return run_action(
+        request,
+        lambda: operations.instance_variable_set(
+            instance_id=instance_id, name=name, value=value, actor=Actor.for_user(request.user)
+        ),
+        success=f"Variable {name} is set.",
+        back=_instance_back(instance_id),
+    )
+
+
+# --- heatmap and SLOs ----------------------------------------------------------------------------
+
+
+@role_required(*REPORT_ROLES)
+def heatmap(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    versions = ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related(
+        "definition"
+    )
+    if filters.process_key:
+        versions = versions.filter(definition__key=filters.process_key)
+    raw_version = request.GET.get("version_id", "")
+    version = None
+    if raw_version.isdigit():
+        version = versions.filter(pk=int(raw_version)).first()
+    if version is None:
+        version = versions.order_by("definition__key", "-number").first()
+    measure = request.GET.get("measure", "p95_s")
+    if measure not in MEASURES:
+        measure = "p95_s"
+    figures, snapshot = None, None
+    if version is not None and is_default_view(request.GET):
+        figures, snapshot = snapshot_or_live(
+            kind="heatmap", process_key=str(version.pk), live=request.GET.get("live") == "1"
+        )
+    elif version is not None:
+        figures = heatmap_figures(version_id=version.pk, period=filters.period)
+    if figures is not None:
+        for a in figures["activities"]:
+            a["p95_s_label"] = duration(a["p95_s"])
+            a["mean_waiting_s_label"] = duration(a["mean_waiting_s"])
+            a["count_waiting_label"] = f"{a['count_waiting']} waiting"
+    return render(
+        request,
+        "reports/heatmap.html",
+        {
+            "filters": filters,
+            "versions": versions.order_by("definition__key", "-number")[:200],
+            "version": version,
+            "figures": figures,
+            "measure": measure,
+            "measures": MEASURES,
+            "xml": version.xml if version else "",
+            "snapshot": snapshot,
+        },
+    )
+
+
+@role_required(*REPORT_ROLES)
+def slo(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    snapshot = None
+    if is_default_view(request.GET):
+        data, snapshot = snapshot_or_live(
+            kind="slo", process_key=filters.process_key, live=request.GET.get("live") == "1"
+        )
+        slos, indicators = data["slos"], data["slis"]
+    else:
+        slos = slo_status(process_key=filters.process_key)
+        indicators = slis(
+            period_since=filters.period.since,
+            period_until=filters.period.until,
+            process_key=filters.process_key,
+        )
+    return render(
+        request,
+        "reports/slo.html",
+        {
+            "slos": slos,
+            "slis": indicators,
+            "filters": filters,
+            "snapshot": snapshot,
+            "can_edit": request.user.has_role(*OPERATOR_ROLES),
+        },
+    )
+
+
+@role_required(*OPERATOR_ROLES)
+@require_POST
+def slo_save(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+
+    def number(name: str) -> float:
+        try:
+            return float(post.get(name, ""))
+        except ValueError:
+            return -1
+
+    return run_action(
+        request,
+        lambda: slo_set(
+            process_key=post.get("process_key", ""),
+            objective_percent=post.get("objective_percent", ""),
+            target_seconds=int(number("target_hours") * 3600),
+            window_days=int(number("window_days")),
+            actor=Actor.for_user(request.user),
+            user=request.user,
+        ),
+        success="The objective is saved.",
+        back=reverse("reports:slo"),
+    )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """GET /metrics for Prometheus: a bearer token or an allowed network (reports.metrics)."""
+    if not scrape_allowed(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+    ):
+        return HttpResponse(
+            "Metrics need the bearer token (FLOWGATE_METRICS_TOKEN) or an allowed network "
+            "(FLOWGATE_METRICS_ALLOWED_NETWORKS).\n",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE)

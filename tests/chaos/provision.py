@@ -17,7 +17,7 @@ def main() -> None:
     django.setup()
     from apps.accounts.models import User
     from apps.accounts.services import api_token_create, demo_users_ensure
-    from apps.audit.services import Actor
+    from apps.common.actors import Actor
     from apps.processes.demo import demo_processes_ensure
     from apps.processes.services import version_deploy
 

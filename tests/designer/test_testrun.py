@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.designer import testrun
 from apps.engine.models import Job, JobStatus, ProcessInstance
 from apps.processes import gallery

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.processes import gallery
 from apps.processes.services import version_deploy

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import gallery
 from apps.processes.services import version_deploy
 from tests.factories import UserFactory

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import gallery
 from apps.processes.models import ProcessVersion
 from apps.processes.services import version_deploy

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor, chain_link_pending, record_for_instance
+from apps.audit.services import chain_link_pending, record_for_instance
+from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance, Timer
 from apps.inbox import services as inbox

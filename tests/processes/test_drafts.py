@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import gallery
 from apps.processes.models import ProcessDraft
 from apps.processes.services import version_deploy

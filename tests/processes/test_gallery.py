@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import gallery
 from apps.processes.demo import demo_processes_ensure
 from apps.processes.models import ProcessVersion, VersionStatus

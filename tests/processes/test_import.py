@@ -12,7 +12,7 @@ from django.core.cache import cache
 from lxml import etree
 from rest_framework.test import APIClient
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.processes import gallery
 from apps.processes.importer import feel_to_expression
 from apps.processes.services import bpmn_convert, bpmn_validate, version_deploy

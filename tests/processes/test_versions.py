@@ -9,7 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.processes import gallery
 from apps.processes.diff import versions_diff

@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_token_create
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.inbox.models import HumanTask
 from apps.inbox.services import task_claim
 from tests.security.conftest import api_client, page_client

@@ -15,7 +15,7 @@ import pytest
 from django.utils.html import escape
 
 from apps.accounts.services import api_token_create
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.engine import services as engine_services
 from apps.inbox import services as inbox_services
 from apps.inbox.models import HumanTask

@@ -1,0 +1,49 @@
+"""SLA targets and SLOs in the Django admin; saves go through the audited services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.common.actors import Actor
+from apps.reports.models import ActivitySla, ProcessSlo
+from apps.reports.services import activity_sla_set, slo_set
+
+
+@admin.register(ActivitySla)
+class ActivitySlaAdmin(admin.ModelAdmin):
+    list_display = ("process_key", "activity_id", "warning_seconds", "breach_seconds", "updated_at")
+    search_fields = ("process_key", "activity_id")
+
+    def save_model(self, request, obj, form, change):
+        saved = activity_sla_set(
+            process_key=obj.process_key,
+            activity_id=obj.activity_id,
+            warning_seconds=obj.warning_seconds,
+            breach_seconds=obj.breach_seconds,
+            actor=Actor.for_user(request.user),
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(ProcessSlo)
+class ProcessSloAdmin(admin.ModelAdmin):
+    list_display = (
+        "process_key",
+        "objective_percent",
+        "target_seconds",
+        "window_days",
+        "updated_at",
+    )
+    search_fields = ("process_key",)
+    readonly_fields = ("updated_by",)
+
+    def save_model(self, request, obj, form, change):
+        saved = slo_set(
+            process_key=obj.process_key,
+            objective_percent=obj.objective_percent,
+            target_seconds=obj.target_seconds,
+            window_days=obj.window_days,
+            actor=Actor.for_user(request.user),
+            user=request.user,
+        )
+        obj.pk = saved.pk

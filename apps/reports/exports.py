@@ -1,0 +1,89 @@
+"""Flat tables of the SLA dashboard, for the page's tables and their CSV downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+PCTS = ("p50_s", "p90_s", "p95_s", "p99_s")
+
+
+def _stat_cols(prefix: str) -> list[tuple[str, Callable[[dict], Any]]]:
+    return [(f"{prefix}_{k}", lambda r, k=k, p=prefix: r[p][k]) for k in ("avg_s", *PCTS, "max_s")]
+
+
+def _sla_cols() -> list[tuple[str, Callable[[dict], Any]]]:
+    keys = ("met", "warned", "breached", "met_rate", "warned_rate", "breached_rate")
+    keys += ("open_at_risk", "open_breached")
+    return [(f"sla_{k}", lambda r, k=k: r["sla"][k]) for k in keys]
+
+
+TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
+    "processes": (
+        "processes",
+        [
+            ("process_key", lambda r: r["process_key"]),
+            *[(k, lambda r, k=k: r[k]) for k in ("started", "completed", "running", "suspended")],
+            ("cancelled", lambda r: r["cancelled"]),
+            ("failing", lambda r: r["failing"]),
+            *_stat_cols("duration"),
+            *_sla_cols(),
+            ("escalations", lambda r: r["escalations"]),
+        ],
+    ),
+    "activities": (
+        "activities",
+        [
+            ("process_key", lambda r: r["process_key"]),
+            ("activity_id", lambda r: r["activity_id"]),
+            ("kind", lambda r: r["kind"]),
+            ("completed", lambda r: r["completed"]),
+            ("open", lambda r: r["open"]),
+            *_stat_cols("duration"),
+            *_stat_cols("waiting"),
+            *_stat_cols("working"),
+            *_sla_cols(),
+        ],
+    ),
+    "throughput": (
+        "throughput",
+        [(k, lambda r, k=k: r[k]) for k in ("bucket", "started", "completed")],
+    ),
+    "roles": (
+        "workload_by_role",
+        [(k, lambda r, k=k: r[k]) for k in ("role", "open", "open_at_risk", "open_breached")],
+    ),
+    "users": (
+        "workload_by_user",
+        [
+            ("username", lambda r: r["username"]),
+            ("open_assigned", lambda r: r["open_assigned"]),
+            ("completed", lambda r: r["completed"]),
+            *_stat_cols("duration"),
+        ],
+    ),
+    "escalations": (
+        "escalations",
+        [(k, lambda r, k=k: r[k]) for k in ("process_key", "escalations")],
+    ),
+}
+
+
+def csv_text(report: dict[str, Any], table: str) -> str:
+    """One dashboard table as CSV (header row first). ``table`` must be a key of TABLES."""
+    source, columns = TABLES[table]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([name for name, _ in columns])
+    for row in report[source]:
+        writer.writerow(["" if (v := get(row)) is None else _safe(v) for _, get in columns])
+    return out.getvalue()
+
+
+def _safe(value: Any) -> Any:
+    """Keep spreadsheet apps from running a cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -1,0 +1,278 @@
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""Prometheus metrics, read from the database at scrape time.
+
+Web processes and workers are many processes on many machines: in-process counters would each
+see a slice. The rows are the truth, so every metric is an aggregate over them, computed when
+Prometheus scrapes (a handful of grouped queries). Counters are monotonic because the rows they
+count are never deleted (instances, jobs, tasks, audit events); histograms are cumulative bucket
+counts over finished jobs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+from ipaddress import ip_address, ip_network
+
+from django.conf import settings
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from apps.common.models import Heartbeat
+from apps.common.selectors import HEARTBEAT_STALE_AFTER
+from apps.reports.selectors import workload_by_role
+from apps.reports.sql import fetch, seconds_between
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+WORKER_COMPONENTS = ("worker", "scheduler")
+
+
+def _histogram_sql(measure: str, table_filter: str) -> str:
+    buckets = ", ".join(
+        f"SUM(CASE WHEN d <= {b} THEN 1 ELSE 0 END) AS b{i}" for i, b in enumerate(JOB_BUCKETS)
+    )
+    return f"""
+        SELECT connector, COUNT(*) AS n, COALESCE(SUM(d), 0) AS total, {buckets}
+        FROM (SELECT connector, {measure} AS d FROM engine_job j WHERE {table_filter}) AS h
+        GROUP BY connector ORDER BY connector"""
+
+
+def _histogram(name: str, doc: str, rows: list[dict]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=["connector"])
+    for r in rows:
+        buckets = [(str(b), int(r[f"b{i}"] or 0)) for i, b in enumerate(JOB_BUCKETS)]
+        buckets.append(("+Inf", int(r["n"])))
+        family.add_metric([r["connector"]], buckets, float(r["total"] or 0))
+    return family
+
+
+class FlowgateCollector:
+    """Collects every Flowgate metric in one pass of grouped queries."""
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        now = timezone.now()
+        yield from self._instances()
+        yield from self._jobs(now)
+        yield from self._tasks(now)
+        yield from self._audit()
+        yield from self._timers(now)
+        yield from self._workers(now)
+        scrape = GaugeMetricFamily(
+            "flowgate_metrics_scrape_seconds", "Time spent computing these metrics"
+        )
+        scrape.add_metric([], time.perf_counter() - started)
+        yield scrape
+
+    def _instances(self) -> Iterator[Metric]:
+        rows = fetch(
+            """
+            SELECT process_key, COUNT(*) AS started,
+                   SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+                   SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+                   SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+                   SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended,
+                   SUM(CASE WHEN EXISTS (SELECT 1 FROM engine_incident x
+                                         WHERE x.instance_id = i.id) THEN 1 ELSE 0 END) AS failed
+            FROM engine_processinstance i GROUP BY process_key ORDER BY process_key""",
+            {},
+        )
+        families = {
+            "started": CounterMetricFamily(
+                "flowgate_instances_started", "Process instances started", labels=["process_key"]
+            ),
+            "completed": CounterMetricFamily(
+                "flowgate_instances_completed",
+                "Process instances completed",
+                labels=["process_key"],
+            ),
+            "cancelled": CounterMetricFamily(
+                "flowgate_instances_cancelled",
+                "Process instances cancelled",
+                labels=["process_key"],
+            ),
+            "failed": CounterMetricFamily(
+                "flowgate_instances_failed",
+                "Process instances that hit at least one incident",
+                labels=["process_key"],
+            ),
+        }
+        active = GaugeMetricFamily(
+            "flowgate_instances_active",
+            "Process instances running or suspended now",
+            labels=["process_key", "status"],
+        )
+        for r in rows:
+            for key, family in families.items():
+                family.add_metric([r["process_key"]], int(r[key] or 0))
+            active.add_metric([r["process_key"], "running"], int(r["running"] or 0))
+            active.add_metric([r["process_key"], "suspended"], int(r["suspended"] or 0))
+        yield from families.values()
+        yield active
+        incidents = fetch(
+            "SELECT status, COUNT(*) AS n FROM engine_incident GROUP BY status ORDER BY status", {}
+        )
+        family = GaugeMetricFamily("flowgate_incidents", "Incidents by status", labels=["status"])
+        for r in incidents:
+            family.add_metric([r["status"]], int(r["n"]))
+        yield family
+
+    def _jobs(self, now) -> Iterator[Metric]:
+        rows = fetch(
+            """
+            SELECT connector, COALESCE(SUM(attempts), 0) AS attempts,
+                   COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS retries,
+                   SUM(CASE WHEN status = 'pending' AND run_after <= %(now)s THEN 1 ELSE 0 END)
+                       AS due,
+                   SUM(CASE WHEN status = 'pending' AND run_after > %(now)s THEN 1 ELSE 0 END)
+                       AS waiting,
+                   SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running
+            FROM engine_job GROUP BY connector ORDER BY connector""",
+            {"now": now},
+        )
+        attempts = CounterMetricFamily(
+            "flowgate_job_attempts", "Connector attempts of service steps", labels=["connector"]
+        )
+        retries = CounterMetricFamily(
+            "flowgate_job_retries", "Attempts after the first one", labels=["connector"]
+        )
+        depth = GaugeMetricFamily(
+            "flowgate_job_queue_depth",
+            "Jobs now: due (waiting for a worker), backing off (retry later), running",
+            labels=["connector", "state"],
+        )
+        for r in rows:
+            attempts.add_metric([r["connector"]], int(r["attempts"]))
+            retries.add_metric([r["connector"]], int(r["retries"]))
+            depth.add_metric([r["connector"], "due"], int(r["due"] or 0))
+            depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
+            depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
+        yield from (attempts, retries, depth)
+        finished = "j.status = 'done' AND j.started_at IS NOT NULL AND j.finished_at IS NOT NULL"
+        yield _histogram(
+            "flowgate_job_duration_seconds",
+            "Connector time of finished steps (started -> finished)",
+            fetch(_histogram_sql(seconds_between("j.started_at", "j.finished_at"), finished), {}),
+        )
+        yield _histogram(
+            "flowgate_job_queue_latency_seconds",
+            "Wait of finished steps before their connector began (created -> started)",
+            fetch(_histogram_sql(seconds_between("j.created_at", "j.started_at"), finished), {}),
+        )
+
+    def _tasks(self, now) -> Iterator[Metric]:
+        roles = GaugeMetricFamily(
+            "flowgate_open_tasks", "Open human tasks per candidate role", labels=["role"]
+        )
+        breached_open = GaugeMetricFamily(
+            "flowgate_open_tasks_breached",
+            "Open human tasks past their SLA breach threshold, per candidate role",
+            labels=["role"],
+        )
+        for r in workload_by_role(now=now):
+            roles.add_metric([r["role"]], r["open"])
+            breached_open.add_metric([r["role"]], r["open_breached"])
+        yield from (roles, breached_open)
+        sql = f"""
+            SELECT t.process_key AS process_key, t.activity_id AS activity_id, COUNT(*) AS n
+            FROM inbox_humantask t
+            LEFT JOIN reports_activitysla s
+                   ON s.process_key = t.process_key AND s.activity_id = t.activity_id
+            WHERE t.status = 'completed' AND t.completed_at IS NOT NULL
+              AND {seconds_between("t.created_at", "t.completed_at")}
+                  > COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
+            GROUP BY t.process_key, t.activity_id ORDER BY t.process_key, t.activity_id"""
+        breaches = CounterMetricFamily(
+            "flowgate_sla_breaches",
+            "Human tasks completed after their SLA breach threshold",
+            labels=["process_key", "activity_id"],
+        )
+        for r in fetch(sql, {}):
+            breaches.add_metric([r["process_key"], r["activity_id"]], int(r["n"]))
+        yield breaches
+
+    def _audit(self) -> Iterator[Metric]:
+        [row] = fetch(
+            "SELECT COALESCE(MAX(position), 0) AS appended,"
+            " (SELECT COUNT(*) FROM audit_auditpending) AS pending FROM audit_auditevent",
+            {},
+        )
+        appended = CounterMetricFamily(
+            "flowgate_audit_events",
+            "Audit events appended (highest position; use rate() for the append rate)",
+        )
+        appended.add_metric([], int(row["appended"]))
+        pending = GaugeMetricFamily(
+            "flowgate_audit_unlinked_events", "Audit events committed but not yet hash-chained"
+        )
+        pending.add_metric([], int(row["pending"]))
+        yield from (appended, pending)
+
+    def _timers(self, now) -> Iterator[Metric]:
+        [row] = fetch(
+            f"""SELECT COUNT(*) AS due, MAX({seconds_between("due_at", "%(now)s")}) AS lag
+                FROM engine_timer
+                WHERE fired_at IS NULL AND cancelled = %(false)s AND due_at <= %(now)s""",
+            {"now": now, "false": False},
+        )
+        lag = GaugeMetricFamily(
+            "flowgate_timer_lag_seconds", "Age of the oldest due timer not fired yet (0: none)"
+        )
+        lag.add_metric([], float(row["lag"] or 0))
+        due = GaugeMetricFamily("flowgate_timers_overdue", "Timers due but not fired yet")
+        due.add_metric([], int(row["due"]))
+        yield from (lag, due)
+
+    def _workers(self, now) -> Iterator[Metric]:
+        beats = {b.component: b.last_seen for b in Heartbeat.objects.all()}
+        up = GaugeMetricFamily(
+            "flowgate_component_up",
+            f"1 when the component's heartbeat is younger than "
+            f"{int(HEARTBEAT_STALE_AFTER.total_seconds())} s",
+            labels=["component"],
+        )
+        age = GaugeMetricFamily(
+            "flowgate_component_heartbeat_age_seconds",
+            "Seconds since the component's last heartbeat",
+            labels=["component"],
+        )
+        for component in sorted({*WORKER_COMPONENTS, *beats}):
+            seen = beats.get(component)
+            seconds = None if seen is None else (now - seen).total_seconds()
+            up.add_metric(
+                [component],
+                1 if seconds is not None and seconds < HEARTBEAT_STALE_AFTER.total_seconds() else 0,
+            )
+            if seconds is not None:
+                age.add_metric([component], max(0.0, seconds))
+        yield from (up, age)
+
+
+def exposition() -> bytes:
+    """The whole scrape in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FlowgateCollector())
+    return generate_latest(registry)
+
+
+def scrape_allowed(*, remote_addr: str, authorization: str) -> bool:
+    """A bearer token equal to FLOWGATE_METRICS_TOKEN, or a client address inside
+    FLOWGATE_METRICS_ALLOWED_NETWORKS (default: loopback only)."""
+    token = getattr(settings, "FLOWGATE_METRICS_TOKEN", "")
+    if token and authorization.startswith("Bearer "):
+        if hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
+            return True
+    networks = getattr(settings, "FLOWGATE_METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+    try:
+        address = ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in ip_network(net, strict=False) for net in networks)

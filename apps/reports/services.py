@@ -1,0 +1,127 @@
+"""Report settings writes: SLA targets and SLOs, each audited with before/after."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from apps.audit.actions import AuditAction
+from apps.audit.services import record
+from apps.common.actors import Actor
+from apps.common.errors import InvalidInput
+from apps.engine.operations import archived_task_id
+from apps.inbox.models import HumanTask
+from apps.reports.models import ActivitySla, ProcessSlo
+
+
+def _slo_dict(slo: ProcessSlo | None) -> dict | None:
+    if slo is None:
+        return None
+    return {
+        "objective_percent": str(slo.objective_percent),
+        "target_seconds": slo.target_seconds,
+        "window_days": slo.window_days,
+    }
+
+
+def slo_set(
+    *,
+    process_key: str,
+    objective_percent: float | str | Decimal,
+    target_seconds: int,
+    window_days: int = 30,
+    actor: Actor,
+    user=None,
+) -> ProcessSlo:
+    """Create or change the objective of a process ("P % complete within T seconds")."""
+    process_key = (process_key or "").strip()
+    try:
+        objective = Decimal(str(objective_percent)).quantize(Decimal("0.001"))
+    except InvalidOperation:
+        objective = Decimal(-1)
+    if not process_key or len(process_key) > 200:
+        raise InvalidInput("Give the process key (at most 200 characters).", code="invalid_slo")
+    if not Decimal(1) <= objective <= Decimal("99.999"):
+        raise InvalidInput(
+            "The objective is a percentage between 1 and 99.999 (100% leaves no error budget).",
+            code="invalid_slo",
+        )
+    if not 1 <= int(target_seconds) <= 365 * 86400:
+        raise InvalidInput("The target is between 1 second and 365 days.", code="invalid_slo")
+    if not 1 <= int(window_days) <= 365:
+        raise InvalidInput("The window is between 1 and 365 days.", code="invalid_slo")
+    with transaction.atomic():
+        slo = ProcessSlo.objects.select_for_update().filter(process_key=process_key).first()
+        before = _slo_dict(slo)
+        if slo is None:
+            slo = ProcessSlo(process_key=process_key)
+        slo.objective_percent = objective
+        slo.target_seconds = int(target_seconds)
+        slo.window_days = int(window_days)
+        slo.updated_by = user
+        slo.save()
+        record(
+            AuditAction.SETTINGS_CHANGED,
+            actor=actor,
+            process_key=process_key,
+            before=before,
+            after=_slo_dict(slo),
+            data={"setting": "process_slo"},
+        )
+    return slo
+
+
+def activity_sla_set(
+    *,
+    process_key: str,
+    activity_id: str,
+    breach_seconds: int,
+    warning_seconds: int | None = None,
+    actor: Actor,
+) -> ActivitySla:
+    """Create or change the warning/breach thresholds of a user task."""
+    if not process_key or not activity_id:
+        raise InvalidInput("Give the process key and the activity id.", code="invalid_sla")
+    if int(breach_seconds) < 1 or (
+        warning_seconds is not None and not 0 < int(warning_seconds) <= int(breach_seconds)
+    ):
+        raise InvalidInput(
+            "The breach threshold is at least 1 second; a warning comes before it.",
+            code="invalid_sla",
+        )
+    with transaction.atomic():
+        sla = (
+            ActivitySla.objects.select_for_update()
+            .filter(process_key=process_key, activity_id=activity_id)
+            .first()
+        )
+        before = (
+            None
+            if sla is None
+            else {"warning_seconds": sla.warning_seconds, "breach_seconds": sla.breach_seconds}
+        )
+        sla = sla or ActivitySla(process_key=process_key, activity_id=activity_id)
+        sla.warning_seconds = None if warning_seconds is None else int(warning_seconds)
+        sla.breach_seconds = int(breach_seconds)
+        sla.save()
+        record(
+            AuditAction.SETTINGS_CHANGED,
+            actor=actor,
+            process_key=process_key,
+            before=before,
+            after={"warning_seconds": sla.warning_seconds, "breach_seconds": sla.breach_seconds},
+            data={"setting": "activity_sla", "activity_id": activity_id},
+        )
+    return sla
+
+
+def human_task_reactivated(*, instance_id: int, task_id: str) -> None:
+    """A step moved back runs again under its old engine task id: the finished HumanTask of the
+    earlier activation keeps its history under an archived task id, so the inbox projection
+    creates a fresh task. Registered with apps.engine.operations at start-up (apps.py).
+    Requires: the caller holds the instance row lock."""
+    for pk in HumanTask.objects.filter(instance_id=instance_id, task_id=task_id).values_list(
+        "pk", flat=True
+    ):
+        HumanTask.objects.filter(pk=pk).update(task_id=archived_task_id(task_id, pk))

@@ -1,0 +1,216 @@
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""Service-level objectives per process: SLIs, error budget and burn rates, in the database.
+
+An objective "P % of instances complete within T" judges each non-cancelled instance once, at
+its *decision instant*: the completion if it completed within T (good), else ``created + T``,
+the moment it missed (bad) - whether it completed late or is still running. An instance counts
+in a window when its decision instant lies in ``(now - window, now]``.
+
+- error budget = (1 - P) x judged instances of the SLO window; remaining = 1 - bad / budget;
+- burn rate over w = (bad_w / judged_w) / (1 - P): 1 spends the budget exactly over the window;
+- state: ``exhausted`` when nothing remains; ``at_risk`` when under 25 % remains or a window
+  burns fast (1 h > 14.4, 6 h > 6, 3 d > 1: the multi-window thresholds of the Google SRE
+  workbook); else ``ok``; ``no_data`` without judged instances.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from apps.reports.models import ProcessSlo
+from apps.reports.sql import epoch_seconds, fetch, seconds_between
+
+BURN_WINDOWS: tuple[tuple[str, int, float], ...] = (
+    ("1h", 3600, 14.4),
+    ("6h", 6 * 3600, 6.0),
+    ("3d", 3 * 86400, 1.0),
+)
+AT_RISK_REMAINING = 0.25
+# The audit actions that record a human task's outcome (one per completion).
+OUTCOME_ACTIONS = "'task.completed', 'task.approved', 'task.rejected'"
+
+
+def _judged_sql(process_filter: str) -> str:
+    duration = seconds_between("i.created_at", "i.ended_at")
+    good = f"i.status = 'completed' AND i.ended_at IS NOT NULL AND {duration} <= o.target_seconds"
+    decided = (
+        f"CASE WHEN {good} THEN {epoch_seconds('i.ended_at')}"
+        f" ELSE {epoch_seconds('i.created_at')} + o.target_seconds END"
+    )
+    windows = "".join(
+        f", SUM(CASE WHEN decided > %(now)s - {secs} THEN 1 ELSE 0 END) AS judged_{name}"
+        f", SUM(CASE WHEN decided > %(now)s - {secs} THEN bad ELSE 0 END) AS bad_{name}"
+        for name, secs, _ in BURN_WINDOWS
+    )
+    return f"""
+        SELECT process_key, COUNT(*) AS judged, SUM(bad) AS bad{windows}
+        FROM (
+            SELECT o.process_key AS process_key, o.window_days AS window_days,
+                   CASE WHEN {good} THEN 0 ELSE 1 END AS bad, {decided} AS decided
+            FROM engine_processinstance i
+            JOIN reports_processslo o ON o.process_key = i.process_key
+            WHERE i.status <> 'cancelled' AND i.created_at >= %(oldest)s{process_filter}
+        ) AS d
+        WHERE decided <= %(now)s AND decided > %(now)s - window_days * 86400
+        GROUP BY process_key"""
+
+
+def _state(remaining: float | None, burns: dict[str, float | None]) -> str:
+    if remaining is None:
+        return "no_data"
+    if remaining <= 0:
+        return "exhausted"
+    if remaining < AT_RISK_REMAINING or any(
+        (burns[name] or 0) > limit for name, _, limit in BURN_WINDOWS
+    ):
+        return "at_risk"
+    return "ok"
+
+
+def slo_status(*, process_key: str = "", now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every SLO (or one process's) with its SLI, error budget, burn rates and state."""
+    now = now or timezone.now()
+    slos = list(ProcessSlo.objects.filter(**({"process_key": process_key} if process_key else {})))
+    if not slos:
+        return []
+    longest = max(s.window_days * 86400 + s.target_seconds for s in slos)
+    rows = {
+        r["process_key"]: r
+        for r in fetch(
+            _judged_sql(" AND i.process_key = %(process_key)s" if process_key else ""),
+            {
+                "now": now.timestamp(),
+                "oldest": now - timedelta(seconds=longest),
+                "process_key": process_key,
+            },
+        )
+    }
+    out = []
+    for slo in slos:
+        row = rows.get(slo.process_key, {})
+        allowed = 1 - float(slo.objective_percent) / 100
+        judged, bad = int(row.get("judged") or 0), int(row.get("bad") or 0)
+        remaining = None if not judged else round(1 - (bad / judged) / allowed, 4)
+        burns: dict[str, float | None] = {}
+        for name, _, _ in BURN_WINDOWS:
+            n, b = int(row.get(f"judged_{name}") or 0), int(row.get(f"bad_{name}") or 0)
+            burns[name] = None if not n else round((b / n) / allowed, 3)
+        out.append(
+            {
+                "process_key": slo.process_key,
+                "objective_percent": float(slo.objective_percent),
+                "target_seconds": slo.target_seconds,
+                "window_days": slo.window_days,
+                "judged": judged,
+                "good": judged - bad,
+                "bad": bad,
+                "sli": None if not judged else round((judged - bad) / judged, 4),
+                "budget_remaining": remaining,
+                "burn_rates": burns,
+                "state": _state(remaining, burns),
+            }
+        )
+    return out
+
+
+def slo_states(*, process_keys: list[str] | None = None) -> dict[str, str]:
+    """process key -> SLO state, for lists (the designer's process list): one query."""
+    return {
+        s["process_key"]: s["state"]
+        for s in slo_status()
+        if process_keys is None or s["process_key"] in process_keys
+    }
+
+
+def slis(*, period_since: datetime, period_until: datetime, process_key: str = "") -> list[dict]:
+    """Per process over the period: success rate, task (step) failure rate, retries per
+    instance, escalation rate, mean incident time to resolve, queue depth; and for human tasks
+    completed in the period: duplicate outcomes (a task whose outcome was recorded more than
+    once) and audit completeness (share of completed tasks with their outcome event)."""
+    pf_i = " AND i.process_key = %(process_key)s" if process_key else ""
+    sql = f"""
+        SELECT i.process_key AS process_key,
+               COUNT(*) AS instances,
+               SUM(CASE WHEN i.status = 'completed' THEN 1 ELSE 0 END) AS completed,
+               SUM(CASE WHEN i.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+               SUM(CASE WHEN EXISTS (SELECT 1 FROM engine_incident x WHERE x.instance_id = i.id)
+                        THEN 1 ELSE 0 END) AS with_incident,
+               SUM((SELECT COUNT(*) FROM engine_job j WHERE j.instance_id = i.id)) AS steps,
+               SUM((SELECT COUNT(*) FROM engine_job j WHERE j.instance_id = i.id
+                    AND (j.status = 'incident' OR EXISTS (
+                        SELECT 1 FROM engine_incident x WHERE x.job_id = j.id)))) AS failed_steps,
+               SUM((SELECT COALESCE(SUM(CASE WHEN j.attempts > 1 THEN j.attempts - 1 ELSE 0 END), 0)
+                    FROM engine_job j WHERE j.instance_id = i.id)) AS retries,
+               SUM((SELECT COUNT(*) FROM inbox_humantask t WHERE t.instance_id = i.id)) AS tasks
+        FROM engine_processinstance i
+        WHERE i.created_at >= %(since)s AND i.created_at < %(until)s{pf_i}
+        GROUP BY i.process_key ORDER BY i.process_key"""
+    params = {"since": period_since, "until": period_until, "process_key": process_key}
+    base = fetch(sql, params)
+    extra_sql = f"""
+        SELECT process_key, SUM(escalations) AS escalations, SUM(resolved) AS resolved,
+               SUM(resolve_s) AS resolve_s, SUM(queued) AS queued FROM (
+            SELECT process_key, 1 AS escalations, 0 AS resolved, 0 AS resolve_s, 0 AS queued
+            FROM audit_auditevent
+            WHERE action = 'task.escalated' AND time >= %(since)s AND time < %(until)s
+            UNION ALL
+            SELECT i.process_key, 0, 1, {seconds_between("x.created_at", "x.resolved_at")}, 0
+            FROM engine_incident x JOIN engine_processinstance i ON i.id = x.instance_id
+            WHERE x.resolved_at IS NOT NULL
+              AND x.resolved_at >= %(since)s AND x.resolved_at < %(until)s
+            UNION ALL
+            SELECT i.process_key, 0, 0, 0, 1
+            FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+            WHERE j.status = 'pending'
+        ) AS e GROUP BY process_key"""
+    extra = {r["process_key"]: r for r in fetch(extra_sql, params)}
+    audit_sql = f"""
+        SELECT process_key, COUNT(*) AS completed_tasks,
+               SUM(CASE WHEN events >= 1 THEN 1 ELSE 0 END) AS audited,
+               SUM(CASE WHEN events > 1 THEN 1 ELSE 0 END) AS duplicated
+        FROM (
+            SELECT t.process_key AS process_key,
+                   (SELECT COUNT(*) FROM audit_auditevent e
+                    WHERE e.task_id = t.id AND e.action IN ({OUTCOME_ACTIONS})) AS events
+            FROM inbox_humantask t
+            WHERE t.status = 'completed'
+              AND t.completed_at >= %(since)s AND t.completed_at < %(until)s
+              {" AND t.process_key = %(process_key)s" if process_key else ""}
+        ) AS a GROUP BY process_key"""
+    audit = {r["process_key"]: r for r in fetch(audit_sql, params)}
+    out = []
+    for r in base:
+        e = extra.get(r["process_key"], {})
+        instances, tasks, steps = int(r["instances"]), int(r["tasks"] or 0), int(r["steps"] or 0)
+        ended = int(r["completed"]) + int(r["cancelled"])
+        resolved = int(e.get("resolved") or 0)
+        a = audit.get(r["process_key"], {})
+        completed_tasks = int(a.get("completed_tasks") or 0)
+        out.append(
+            {
+                "process_key": r["process_key"],
+                "instances": instances,
+                "success_rate": None if not ended else round(int(r["completed"]) / ended, 4),
+                "instances_with_incident": int(r["with_incident"] or 0),
+                "step_failure_rate": None
+                if not steps
+                else round(int(r["failed_steps"]) / steps, 4),
+                "retries_per_instance": round(int(r["retries"] or 0) / instances, 4),
+                "escalation_rate": None
+                if not tasks
+                else round(int(e.get("escalations") or 0) / tasks, 4),
+                "incident_mean_time_to_resolve_s": None
+                if not resolved
+                else round(float(Decimal(str(e["resolve_s"]))) / resolved, 3),
+                "queue_depth": int(e.get("queued") or 0),
+                "duplicate_outcomes": int(a.get("duplicated") or 0),
+                "audit_completeness": None
+                if not completed_tasks
+                else round(int(a.get("audited") or 0) / completed_tasks, 4),
+            }
+        )
+    return out

@@ -1,0 +1,171 @@
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""SQL building blocks for report aggregates that give the same numbers in PostgreSQL and SQLite.
+
+Percentiles are **continuous** (linear interpolation between the two closest ranks, exactly
+PostgreSQL's ``percentile_cont``): for ``n`` sorted values ``v[0..n-1]`` and a fraction ``p``,
+``h = p * (n - 1)``, ``lo = floor(h)``, the result is ``v[lo] + (h - lo) * (v[lo + 1] - v[lo])``
+(``v[lo]`` when ``h`` is whole). PostgreSQL runs ``percentile_cont`` itself; SQLite gets the same
+arithmetic from window functions (``ROW_NUMBER``/``COUNT`` per group) and one aggregate pass.
+Both compute ``p * (n - 1)`` in IEEE doubles, so even ties at a boundary agree.
+
+Durations are seconds between two timestamps: exact (``EXTRACT(EPOCH FROM interval)``) in
+PostgreSQL, exact to the millisecond in SQLite (integer milliseconds from ``strftime``), so
+threshold comparisons such as "completed exactly at the breach time" are exact in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _epoch_ms_sqlite(column: str) -> str:
+    return (
+        f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000"
+        f" + CAST(substr(strftime('%%f', {column}), 4) AS INTEGER))"
+    )
+
+
+def seconds_between(start: str, end: str) -> str:
+    """SQL for ``end - start`` in seconds (NULL when either is NULL)."""
+    if is_postgres():
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    return f"(({_epoch_ms_sqlite(end)} - {_epoch_ms_sqlite(start)}) / 1000.0)"
+
+
+def day_of(column: str, *, bucket: str = "day") -> str:
+    """SQL for the UTC day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00') of a timestamp."""
+    if is_postgres():
+        fmt = "YYYY-MM-DD" if bucket == "day" else 'YYYY-MM-DD HH24:"00"'
+        return f"to_char({column} AT TIME ZONE 'UTC', '{fmt}')"
+    fmt = "%%Y-%%m-%%d" if bucket == "day" else "%%Y-%%m-%%d %%H:00"
+    return f"strftime('{fmt}', {column})"
+
+
+def json_text_elements(column: str, alias: str) -> str:
+    """A FROM item yielding ``<alias>.value`` for each text element of a JSON array column."""
+    if is_postgres():
+        return f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) AS {alias}(value)"
+    return f"CROSS JOIN json_each({column}) AS {alias}"
+
+
+def param(value: Any) -> Any:
+    """A query parameter as Django would send it (SQLite stores naive UTC text)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``sql`` with named ``%(name)s`` parameters (a literal % is written %%).
+
+    In PostgreSQL the query gets ``FLOWGATE_REPORTS_WORK_MEM`` of sort memory (SET LOCAL, this
+    transaction only): percentiles sort their inputs, and the 4 MB default spills a month of
+    tasks to disk."""
+    bound = {name: param(value) for name, value in params.items()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true)",
+                [getattr(settings, "FLOWGATE_REPORTS_WORK_MEM", "64MB")],
+            )
+        cursor.execute(sql, bound)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def percentile_query(
+    *,
+    source: str,
+    keys: Sequence[str],
+    measures: Sequence[str],
+    extra: dict[str, str] | None = None,
+) -> str:
+    """GROUP BY ``keys`` over the subquery ``source``; for each measure column ``m``:
+    ``m_n`` (non-null count), ``m_avg``, ``m_max`` and ``m_p50``/``m_p90``/``m_p95``/``m_p99``.
+    ``extra`` adds named aggregate expressions over the source's columns (e.g. counts).
+    NULL measures are ignored, as ``percentile_cont`` does."""
+    extra = extra or {}
+    key_list = ", ".join(keys)
+    extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
+    if is_postgres():
+        cols = []
+        for m in measures:
+            cols += [
+                f"COUNT({m}) AS {m}_n",
+                f"AVG({m})::float8 AS {m}_avg",
+                f"MAX({m})::float8 AS {m}_max",
+            ]
+            cols += [
+                f"percentile_cont({p}) WITHIN GROUP (ORDER BY {m}::float8) AS {m}_{name}"
+                for name, p in PERCENTILES
+            ]
+        return (
+            f"SELECT {key_list}{extras}, {', '.join(cols)} FROM ({source}) AS s GROUP BY {key_list}"
+        )
+    ranked = ", ".join(
+        f"ROW_NUMBER() OVER (PARTITION BY {key_list}, ({m} IS NULL) ORDER BY {m}) - 1 AS {m}__rn,"
+        f" COUNT({m}) OVER (PARTITION BY {key_list}) AS {m}__cnt"
+        for m in measures
+    )
+    inner_cols, outer_cols = [], []
+    for m in measures:
+        inner_cols += [f"COUNT({m}) AS {m}_n", f"AVG({m}) AS {m}_avg", f"MAX({m}) AS {m}_max"]
+        outer_cols += [f"{m}_n", f"{m}_avg", f"{m}_max"]
+        for name, p in PERCENTILES:
+            h = f"({p} * ({m}__cnt - 1))"
+            inner_cols += [
+                f"MAX(CASE WHEN {m} IS NOT NULL AND {m}__rn = CAST({h} AS INTEGER) THEN {m} END)"
+                f" AS {m}_{name}_lo",
+                f"MAX(CASE WHEN {m} IS NOT NULL AND {m}__rn = CAST({h} AS INTEGER) + 1 THEN {m} END)"
+                f" AS {m}_{name}_hi",
+            ]
+            h_out = f"({p} * ({m}_n - 1))"
+            outer_cols.append(
+                f"CASE WHEN {m}_n = 0 THEN NULL ELSE {m}_{name}_lo + ({h_out} - CAST({h_out} AS INTEGER))"
+                f" * (COALESCE({m}_{name}_hi, {m}_{name}_lo) - {m}_{name}_lo) END AS {m}_{name}"
+            )
+    extra_names = "".join(f", {name}" for name in extra)
+    return (
+        f"SELECT {key_list}{extra_names}, {', '.join(outer_cols)} FROM ("
+        f"SELECT {key_list}{extras}, {', '.join(inner_cols)} FROM ("
+        f"SELECT s.*, {ranked} FROM ({source}) AS s) AS w GROUP BY {key_list}) AS g"
+    )
+
+
+def stats(row: dict[str, Any], measure: str) -> dict[str, Any]:
+    """The figures of one measure from a ``percentile_query`` row, in seconds to the ms."""
+
+    def r(value):
+        return None if value is None else round(float(value), 3)
+
+    out = {
+        "count": int(row[f"{measure}_n"] or 0),
+        "avg_s": r(row[f"{measure}_avg"]),
+        "max_s": r(row[f"{measure}_max"]),
+    }
+    for name, _ in PERCENTILES:
+        out[f"{name}_s"] = r(row[f"{measure}_{name}"])
+    return out
+
+
+def epoch_seconds(column: str) -> str:
+    """SQL for a timestamp as seconds since 1970 (exact to the ms in SQLite)."""
+    if is_postgres():
+        return f"EXTRACT(EPOCH FROM {column})"
+    return f"({_epoch_ms_sqlite(column)} / 1000.0)"

@@ -5,6 +5,8 @@
 //   designer.js / designer.css  designer pages only: bpmn-js modeler + Flowgate panel
 //   forms.js / forms.css        task pages only: form-js viewer
 //   form-editor.js / .css       form-js editor, loaded on demand by the designer
+//   inbox-start.js              the request catalog's start form (form-js viewer)
+//   inbox-diagram.js / .css     read-only diagram with progress (task and request pages)
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 
@@ -36,6 +38,8 @@ await build({
     designer: "static/src/designer/index.js",
     forms: "static/src/forms/index.js",
     "form-editor": "static/src/forms/editor.js",
+    "inbox-start": "static/src/inbox-start.js",
+    "inbox-diagram": "static/src/inbox-diagram.js",
   },
   format: "iife",
   sourcemap: true,
@@ -48,6 +52,7 @@ await build({
     designer: "static/src/designer/designer.css",
     forms: "static/src/forms/forms.css",
     "form-editor": "static/src/forms/editor.css",
+    "inbox-diagram": "static/src/inbox.css",
   },
 });
 writeFileSync(`${outdir}/.built`, new Date().toISOString());

@@ -36,7 +36,6 @@ class AuditAction(StrEnum):
     TASK_ESCALATED = "task.escalated"
     TASK_REASSIGNED = "task.reassigned"
     TASK_RESOLVED = "task.resolved"  # a delegate resolved a delegated task (back to its owner)
-    TASK_SLA_WARNED = "task.sla_warned"
     REQUEST_COMMENTED = "request.commented"
     REQUEST_ATTACHMENT_ADDED = "request.attachment_added"
     SUBSTITUTION_SET = "substitution.set"

@@ -338,7 +338,9 @@ def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
     done = sorted(
         {
             step.get("activity_id")
-            for event in instance_timeline(instance_id=instance.pk).only("data")
+            for event in instance_timeline(instance_id=instance.pk)
+            .select_related(None)
+            .only("data")
             for step in (event.data or {}).get("steps", [])
             if isinstance(step, dict) and step.get("kind") == "completed"
         }

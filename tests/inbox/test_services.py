@@ -16,6 +16,7 @@ from apps.audit.services import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine.models import InstanceStatus
 from apps.inbox import services
+from apps.inbox.selectors import approval_progress, inbox_list
 from apps.inbox.models import HumanTask, InboxEvent, NotificationSettings, Substitution
 from tests.inbox.conftest import open_task, start
 
@@ -48,7 +49,7 @@ def test_a_new_approval_carries_the_models_rules(expense):
     assert InboxEvent.objects.filter(task_id=task.pk, kind="created").count() == 1
 
 
-def test_approving_continues_the_process_with_the_outcome(expense, people, run_jobs_fixture=None):
+def test_approving_continues_the_process_with_the_outcome(expense, people):
     instance, task = expense
     services.task_complete(
         task_id=task.pk,
@@ -230,8 +231,6 @@ def test_n_of_m_completes_after_two_approvals_and_cancels_the_rest(deploy_inbox,
     services.task_complete(
         task_id=tasks[0].pk, user=voters[0], data={"approved": True}, actor=act(voters[0])
     )
-    from apps.inbox.selectors import approval_progress
-
     assert approval_progress([tasks[1]]) == {(instance.pk, "vote"): 1}
     services.task_complete(
         task_id=tasks[1].pk, user=voters[1], data={"approved": True}, actor=act(voters[1])
@@ -308,8 +307,6 @@ def test_out_of_office_routes_new_tasks_to_the_substitute(deploy_inbox, people, 
     instance = start("expense_approval", people["requester"], amount=2500, description="Desk")
     task = open_task(instance)
     assert task.on_behalf_of_id == boss.pk
-    from apps.inbox.selectors import inbox_list
-
     assert list(inbox_list(user=stand_in)) == [task]
     services.task_complete(
         task_id=task.pk, user=stand_in, data={"approved": True}, actor=act(stand_in)

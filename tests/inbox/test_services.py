@@ -16,8 +16,8 @@ from apps.audit.services import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine.models import InstanceStatus
 from apps.inbox import services
-from apps.inbox.selectors import approval_progress, inbox_list
 from apps.inbox.models import HumanTask, InboxEvent, NotificationSettings, Substitution
+from apps.inbox.selectors import approval_progress, inbox_list
 from tests.inbox.conftest import open_task, start
 
 pytestmark = pytest.mark.django_db(transaction=True)

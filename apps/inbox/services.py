@@ -60,7 +60,9 @@ def _lock(task_id: int, user) -> tuple[ProcessInstance, HumanTask]:
     if head is None:
         raise _not_found(task_id)
     instance = engine.instance_lock(instance_id=head["instance_id"])
-    task = HumanTask.objects.select_for_update().select_related("assignee").get(pk=task_id)
+    task = (
+        HumanTask.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=task_id)
+    )
     if not permissions.can(user, PERM_WORK_TASK, task):
         raise _not_found(task_id)
     if task.status != TaskStatus.OPEN:

@@ -460,7 +460,7 @@ class RequestCommentApi(ApiView):
         request=CommentInput, responses={201: CommentOutput}, summary="Comment on a request"
     )
     def post(self, request: Request, instance_id: int) -> Response:
-        instance = selectors.request_get(user=request.user, instance_id=instance_id)
+        instance = selectors.request_get(user=request.user, instance_id=instance_id, to_write=True)
         data = self.validated_input()
         comment = services.comment_add(
             instance=instance,

@@ -55,9 +55,9 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _request_or_404(request: HttpRequest, instance_id: int):
+def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = False):
     try:
-        return selectors.request_get(user=request.user, instance_id=instance_id)
+        return selectors.request_get(user=request.user, instance_id=instance_id, to_write=to_write)
     except FlowgateError:
         raise Http404("This request does not exist or is not visible to you.") from None
 
@@ -97,7 +97,7 @@ def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def comment(request: HttpRequest, instance_id: int) -> HttpResponse:
-    instance = _request_or_404(request, instance_id)
+    instance = _request_or_404(request, instance_id, to_write=True)
     actor = Actor.for_user(request.user)
     return run_action(
         request,

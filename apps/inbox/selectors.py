@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts import permissions
-from apps.accounts.roles import PERM_WORK_TASK
+from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_WORK_TASK, Role
 from apps.audit.selectors import instance_timeline
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine import selectors as engine_selectors
@@ -88,6 +88,8 @@ def inbox_list(
     else:
         qs = _filtered(tasks_visible(user=user, status=status), user=user, view=view, now=now)
         order = SORTS[sort]
+    # The list needs neither the engine state nor forms and submitted data.
+    qs = qs.defer("instance__state", "instance__variables", "form", "data", "documentation")
     search = (search or "").strip()[:100]
     if search:
         qs = qs.filter(
@@ -273,18 +275,29 @@ def my_requests(*, user, status: str = "") -> QuerySet[ProcessInstance]:
     return qs.defer("state", "version__xml", "version__spec_json").order_by("-id")
 
 
-def request_get(*, user, instance_id: int) -> ProcessInstance:
-    """A request the user started, or may see (approvers, overseers)."""
+def request_get(*, user, instance_id: int, to_write: bool = False) -> ProcessInstance:
+    """A request the user started, or may see (approvers, overseers). ``to_write`` (comments,
+    files): the requester, someone a task of it was offered to, or a manager / admin; auditors
+    read only."""
     instance = (
         ProcessInstance.objects.select_related("version__definition", "started_by")
         .defer("state", "version__spec_json")
         .filter(pk=instance_id)
         .first()
     )
-    if instance is None or (
-        instance.started_by_id != user.pk
-        and not engine_selectors.instances_visible(user=user).filter(pk=instance_id).exists()
-    ):
+    if instance is not None and instance.started_by_id == user.pk:
+        return instance
+    if to_write:
+        allowed = instance is not None and (
+            permissions.has_role(user, Role.ADMIN, Role.MANAGER)
+            or permissions.can(user, PERM_VIEW_INSTANCE, instance)
+        )
+    else:
+        allowed = (
+            instance is not None
+            and engine_selectors.instances_visible(user=user).filter(pk=instance_id).exists()
+        )
+    if not allowed:
         raise NotFound(
             f"Request {instance_id} does not exist or is not visible to you.",
             code="request_not_found",

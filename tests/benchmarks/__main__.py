@@ -1,4 +1,4 @@
-"""`make bench`: engine and audit benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
+"""`make bench`: engine, audit and inbox benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def main() -> int:
         from tests.benchmarks import audit_bench
 
         audit_bench.run(report_dir)
+    if not only or "inbox" in only:
+        from tests.benchmarks import inbox_bench
+
+        inbox_bench.run(report_dir)
     return 0
 
 

@@ -29,13 +29,15 @@ def deploy_inbox(db):
 
 @pytest.fixture
 def people(make_user):
-    """The demo cast: a requester, two approvers, a manager, an outsider."""
+    """The demo cast: a requester, two approvers, a manager, an outsider (a role with no part in
+    these processes) and an auditor (reads everything, changes nothing)."""
     return {
         "requester": make_user("approver", username="requester"),
         "approver": make_user("approver", username="approver1"),
         "approver2": make_user("approver", username="approver2"),
         "manager": make_user("manager", "approver", username="boss"),
-        "outsider": make_user("auditor", username="outsider"),
+        "outsider": make_user("designer", username="outsider"),
+        "auditor": make_user("auditor", username="auditor1"),
     }
 
 

@@ -235,6 +235,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "engine-sweep-jobs": {"task": "engine.sweep_jobs", "schedule": 5.0},
     "audit-link": {"task": "audit.link", "schedule": 1.0},
     "prune-idempotency-records": {"task": "common.prune_idempotency_records", "schedule": 3600.0},
+    "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
     "audit-anchor": {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),

@@ -236,6 +236,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-link": {"task": "audit.link", "schedule": 1.0},
     "prune-idempotency-records": {"task": "common.prune_idempotency_records", "schedule": 3600.0},
     "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
+    "inbox-prune-events": {"task": "inbox.prune_events", "schedule": 3600.0},
     "audit-anchor": {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),

@@ -29,6 +29,7 @@ from apps.inbox.live import publish_task_changed
 from apps.inbox.models import (
     Delegation,
     HumanTask,
+    InboxEvent,
     NotificationSettings,
     Substitution,
     TaskAttachment,
@@ -666,3 +667,10 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
             )
             escalated += 1
     return escalated
+
+
+def inbox_events_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Forget live-feed rows older than ``older_than``: a browser away that long reloads its
+    list anyway (the feed is a doorbell log, not the truth)."""
+    deleted, _ = InboxEvent.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

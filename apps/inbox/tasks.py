@@ -11,3 +11,9 @@ from apps.inbox import services
 def escalate_overdue() -> int:
     """Escalate open tasks past their SLA breach time, each once (beat: every 30 s)."""
     return services.tasks_escalate_due()
+
+
+@shared_task(name="inbox.prune_events", ignore_result=True)
+def prune_events() -> int:
+    """Drop live-feed rows older than a day (beat: hourly)."""
+    return services.inbox_events_prune()

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.engine import services as engine_services
 from apps.engine.models import ProcessInstance
@@ -167,3 +168,41 @@ def test_a_requester_starts_from_the_catalog_and_follows_to_completion(page, log
     run_jobs(instance)
     page.get_by_test_id("request-status").get_by_text("Completed").wait_for(timeout=15_000)
     assert page.js_errors == []
+
+
+def test_an_absent_approvers_substitute_gets_and_decides_the_task(page, make_page, login_as):
+    result = process_services.version_deploy(
+        xml=(BPMN / "expense.bpmn").read_bytes(), actor=Actor.system("test")
+    )
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="requester", roles=["approver"])
+    boss = UserFactory(username="boss", roles=["manager"])
+    standin = UserFactory(username="standin", roles=["approver"])
+
+    login_as(page, boss)
+    page.goto("/inbox/settings/")
+    page.get_by_label("Substitute (username)").fill("standin")
+    page.get_by_label("From").fill("2020-01-01T08:00")
+    page.get_by_label("Until").fill("2099-01-01T08:00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set substitute").click()
+    page.get_by_text("Your substitute is set.").wait_for()
+
+    other = make_page()
+    login_as(other, standin)
+    other.goto("/inbox/")
+    instance = engine_services.instance_start(
+        process_key="expense_approval",
+        variables={"amount": 4000, "description": "Flights"},
+        actor=Actor.for_user(requester),
+        started_by=requester,
+    )
+    other.get_by_text("for boss").wait_for(timeout=10_000)
+    other.get_by_role("link", name="Approve expense").click()
+    other.get_by_text("standing in for boss").wait_for()
+    with other.expect_navigation():
+        other.get_by_role("button", name="Approve").click()
+    task = HumanTask.objects.get(instance=instance)
+    assert (task.status, task.completed_by_id) == ("completed", standin.pk)
+    event = AuditEvent.objects.get(action="task.approved", task_id=task.pk)
+    assert (event.actor_label, event.on_behalf_of) == ("standin", "boss")

@@ -374,3 +374,13 @@ def test_substitution_rules(people):
         services.substitution_end(
             substitution_id=sub.pk, user=people["approver"], actor=act(people["approver"])
         )
+
+
+def test_old_live_feed_rows_are_pruned(expense):
+    _, task = expense
+    InboxEvent.objects.filter(task_id=task.pk).update(created_at=timezone.now() - timedelta(days=2))
+    fresh = InboxEvent.objects.create(
+        task_id=task.pk, instance_id=task.instance_id, kind="x", status="open"
+    )
+    assert services.inbox_events_prune() == 1
+    assert list(InboxEvent.objects.values_list("pk", flat=True)) == [fresh.pk]

@@ -119,9 +119,7 @@ class TaskListApi(ApiView):
 
 
 class TaskCountsApi(ApiView):
-    @extend_schema(
-        responses={200: dict}, summary="Count badges of the inbox views (capped at 1000)"
-    )
+    @extend_schema(responses={200: dict}, summary="Count badges of the inbox views (capped at 100)")
     def get(self, request: Request) -> Response:
         return Response(selectors.inbox_counts(user=request.user))
 

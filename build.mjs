@@ -7,6 +7,8 @@
 //   form-editor.js / .css       form-js editor, loaded on demand by the designer
 //   reports.js                  report pages: Chart.js charts
 //   reports-heatmap.js / .css   bottleneck heatmap: bpmn-js NavigatedViewer
+//   inbox-start.js              the request catalog's start form (form-js viewer)
+//   inbox-diagram.js / .css     read-only diagram with progress (task and request pages)
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
 
@@ -40,6 +42,8 @@ await build({
     "form-editor": "static/src/forms/editor.js",
     reports: "static/src/reports/index.js",
     "reports-heatmap": "static/src/reports/heatmap.js",
+    "inbox-start": "static/src/inbox-start.js",
+    "inbox-diagram": "static/src/inbox-diagram.js",
   },
   format: "iife",
   sourcemap: true,
@@ -53,6 +57,7 @@ await build({
     forms: "static/src/forms/forms.css",
     "form-editor": "static/src/forms/editor.css",
     "reports-heatmap": "static/src/reports/heatmap.css",
+    "inbox-diagram": "static/src/inbox.css",
   },
 });
 writeFileSync(`${outdir}/.built`, new Date().toISOString());

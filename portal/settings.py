@@ -302,6 +302,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.refresh_snapshots",
         "schedule": env.float("FLOWGATE_REPORTS_SNAPSHOT_EVERY_SECONDS", default=300.0),
     },
+    "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
+    "inbox-prune-events": {"task": "inbox.prune_events", "schedule": 3600.0},
     "audit-anchor": {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
@@ -312,6 +314,16 @@ FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", def
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
 FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)
 FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
+
+# --- inbox and requests (docs/inbox.md) ----------------------------------------------------------
+FLOWGATE_BASE_URL = env.str("FLOWGATE_BASE_URL", default="http://127.0.0.1:8000")
+FLOWGATE_ATTACHMENT_MAX_BYTES = env.int("FLOWGATE_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+FLOWGATE_ATTACHMENT_TYPES = env.list(
+    "FLOWGATE_ATTACHMENT_TYPES",
+    default=["application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"],
+)
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/media/"  # attachments are served by a permission-checking view, never directly
 
 # --- REST framework -----------------------------------------------------------------------------
 # Conventions: docs/api.md. The classes live in small modules (apps.common.api_pagination,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("designer/", include("apps.designer.urls")),
     path("inbox/", include("apps.inbox.urls")),
+    path("requests/", include("apps.inbox.request_urls")),
     path("admin-reports/", include("apps.reports.urls")),
     path("admin-reports/audit/", include("apps.audit.urls")),
     path("admin/", admin.site.urls),

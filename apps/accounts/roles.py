@@ -18,6 +18,7 @@ ALL_ROLES: tuple[Role, ...] = tuple(Role)
 # Navigation sections and the roles that see them.
 NAV_SECTIONS: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("Designer", "/designer/", frozenset({Role.DESIGNER, Role.ADMIN})),
+    ("Requests", "/requests/", frozenset(Role)),
     ("Inbox", "/inbox/", frozenset({Role.APPROVER, Role.MANAGER, Role.DESIGNER, Role.ADMIN})),
     ("Reports", "/admin-reports/", frozenset({Role.AUDITOR, Role.ADMIN, Role.MANAGER})),
     ("Admin", "/admin/", frozenset({Role.ADMIN})),

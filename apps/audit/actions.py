@@ -36,6 +36,12 @@ class AuditAction(StrEnum):
     TASK_APPROVED = "task.approved"
     TASK_REJECTED = "task.rejected"
     TASK_ESCALATED = "task.escalated"
+    TASK_REASSIGNED = "task.reassigned"
+    TASK_RESOLVED = "task.resolved"  # a delegate resolved a delegated task (back to its owner)
+    REQUEST_COMMENTED = "request.commented"
+    REQUEST_ATTACHMENT_ADDED = "request.attachment_added"
+    SUBSTITUTION_SET = "substitution.set"
+    SUBSTITUTION_ENDED = "substitution.ended"
     # security / administration
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

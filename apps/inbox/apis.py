@@ -1,23 +1,42 @@
-"""Task API: the caller's open tasks; claim, unclaim, delegate, complete (approve / reject)."""
+"""Inbox and request API (parity with the pages). Thin: parse, check access, call one service
+or selector, answer. Errors are the shared JSON error bodies (apps.common.api_errors)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.common.actors import actor_for_request
-from apps.common.api_pagination import Pagination as PageNumberPagination
+from apps.common.api import ApiView
 from apps.common.errors import InvalidInput
 from apps.inbox import selectors, services
 from apps.inbox.models import HumanTask, TaskStatus
 
 
+def _int_param(request: Request, name: str, default: int = 0) -> int:
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", code="invalid_filter") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative.", code="invalid_filter")
+    return value
+
+
 class TaskOutput(serializers.ModelSerializer):
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    on_behalf_of = serializers.CharField(
+        source="on_behalf_of.username", allow_null=True, default=None
+    )
     business_key = serializers.CharField(source="instance.business_key")
+    approvals_so_far = serializers.SerializerMethodField()
 
     class Meta:
         model = HumanTask
@@ -30,15 +49,31 @@ class TaskOutput(serializers.ModelSerializer):
             "name",
             "status",
             "assignee",
+            "owner",
+            "delegation",
+            "on_behalf_of",
             "candidate_groups",
             "candidate_users",
             "priority",
             "due_at",
+            "sla_warning_at",
+            "escalated_at",
             "is_approval",
+            "comment_required_on_reject",
+            "approvals_needed",
+            "approvals_so_far",
             "outcome",
             "created_at",
             "completed_at",
         ]
+
+    def get_approvals_so_far(self, obj) -> int | None:
+        progress = self.context.get("progress")
+        if not obj.approvals_needed:
+            return None
+        if progress is None:
+            progress = selectors.approval_progress([obj])
+        return progress.get((obj.instance_id, obj.activity_id), 0)
 
 
 class TaskDetailOutput(TaskOutput):
@@ -48,12 +83,17 @@ class TaskDetailOutput(TaskOutput):
         fields = [*TaskOutput.Meta.fields, "documentation", "form", "data", "variables"]
 
 
-class TaskListApi(APIView):
+class TaskListApi(ApiView):
+    OutputSerializer = TaskOutput
+    paginated = True
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("mine", bool),
+            OpenApiParameter("view", str, enum=list(selectors.VIEWS)),
+            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
             OpenApiParameter("search", str),
-            OpenApiParameter("status", str, enum=["open", "completed", "cancelled"]),
+            OpenApiParameter("mine", bool, description="Same as view=mine"),
+            OpenApiParameter("status", str, enum=list(TaskStatus.values)),
         ],
         responses=TaskOutput(many=True),
         summary="Tasks offered to you (your roles, you by name) or assigned to you",
@@ -66,27 +106,50 @@ class TaskListApi(APIView):
             )
         qs = selectors.inbox_list(
             user=request.user,
+            view=request.query_params.get("view", "all"),
+            sort=request.query_params.get("sort", "newest"),
             mine=request.query_params.get("mine") in ("1", "true", "yes"),
             search=request.query_params.get("search", ""),
             status=status,
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TaskOutput(page, many=True).data)
+        paginator = self.pagination_class()
+        page = list(paginator.paginate_queryset(qs, request, view=self))
+        context = {**self.get_serializer_context(), "progress": selectors.approval_progress(page)}
+        return paginator.get_paginated_response(TaskOutput(page, many=True, context=context).data)
 
 
-class TaskDetailApi(APIView):
+class TaskCountsApi(ApiView):
+    @extend_schema(responses={200: dict}, summary="Count badges of the inbox views (capped at 100)")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.inbox_counts(user=request.user))
+
+
+class TaskEventsApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        last = serializers.IntegerField()
+        events = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", int, description="Last event id you saw")],
+        responses=OutputSerializer,
+        summary="Live feed: task changes that concern you after event `since`",
+    )
+    def get(self, request: Request) -> Response:
+        if "since" not in request.query_params:
+            return Response({"last": selectors.last_event_id(), "events": []})
+        last, events = selectors.events_since(user=request.user, since=_int_param(request, "since"))
+        return Response({"last": last, "events": events})
+
+
+class TaskDetailApi(ApiView):
     @extend_schema(responses=TaskDetailOutput, summary="One task with its form and data")
     def get(self, request: Request, task_id: int) -> Response:
-        return Response(
-            TaskDetailOutput(selectors.task_get_for_user(user=request.user, task_id=task_id)).data
-        )
+        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        return Response(TaskDetailOutput(task).data)
 
 
-class TaskClaimApi(APIView):
-    @extend_schema(
-        request=None, responses=TaskOutput, summary="Claim a task (assign it to yourself)"
-    )
+class TaskClaimApi(ApiView):
+    @extend_schema(request=None, responses=TaskOutput, summary="Claim a task")
     def post(self, request: Request, task_id: int) -> Response:
         task = services.task_claim(
             task_id=task_id, user=request.user, actor=actor_for_request(request)
@@ -94,10 +157,8 @@ class TaskClaimApi(APIView):
         return Response(TaskOutput(task).data)
 
 
-class TaskUnclaimApi(APIView):
-    @extend_schema(
-        request=None, responses=TaskOutput, summary="Give a claimed task back to its candidates"
-    )
+class TaskUnclaimApi(ApiView):
+    @extend_schema(request=None, responses=TaskOutput, summary="Give a claimed task back")
     def post(self, request: Request, task_id: int) -> Response:
         task = services.task_unclaim(
             task_id=task_id, user=request.user, actor=actor_for_request(request)
@@ -105,50 +166,364 @@ class TaskUnclaimApi(APIView):
         return Response(TaskOutput(task).data)
 
 
-class DelegateInput(serializers.Serializer):
+class UserInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
 
 
-class TaskDelegateApi(APIView):
+class TaskDelegateApi(ApiView):
+    InputSerializer = UserInput
+
     @extend_schema(
-        request=DelegateInput, responses=TaskOutput, summary="Hand a task to another user"
+        request=UserInput,
+        responses=TaskOutput,
+        summary="Delegate: the task returns to you once the delegate resolves it",
     )
     def post(self, request: Request, task_id: int) -> Response:
-        data = DelegateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated_input()
         task = services.task_delegate(
             task_id=task_id,
             user=request.user,
-            to_username=data.validated_data["username"],
+            to_username=data["username"],
             actor=actor_for_request(request),
         )
         return Response(TaskOutput(task).data)
 
 
-class CompleteInput(serializers.Serializer):
-    data = serializers.DictField(
-        required=False, default=dict, help_text="Form values; approvals need approved"
-    )
+class TaskReassignApi(ApiView):
+    InputSerializer = UserInput
 
-
-class TaskCompleteApi(APIView):
-    @extend_schema(
-        request=CompleteInput,
-        responses={200: TaskOutput},
-        summary="Complete a task; a second completion answers 409",
-        examples=[
-            OpenApiExample(
-                "approve", value={"data": {"approved": True, "comment": "ok"}}, request_only=True
-            )
-        ],
-    )
+    @extend_schema(request=UserInput, responses=TaskOutput, summary="Move a task to another user")
     def post(self, request: Request, task_id: int) -> Response:
-        data = CompleteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        task = services.task_complete(
+        data = self.validated_input()
+        task = services.task_reassign(
             task_id=task_id,
             user=request.user,
-            data=data.validated_data["data"],
+            to_username=data["username"],
             actor=actor_for_request(request),
         )
         return Response(TaskOutput(task).data)
+
+
+class TaskCompleteApi(ApiView):
+    class InputSerializer(serializers.Serializer):
+        data = serializers.DictField(
+            required=False, default=dict, help_text="Form values; approvals need approved"
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TaskOutput},
+        summary="Complete (approve / reject) a task; a second completion answers 409",
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        data = self.validated_input()
+        task = services.task_complete(
+            task_id=task_id, user=request.user, data=data["data"], actor=actor_for_request(request)
+        )
+        return Response(TaskOutput(task).data)
+
+
+class BulkApproveApi(ApiView):
+    class InputSerializer(serializers.Serializer):
+        task_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
+        )
+        comment = serializers.CharField(
+            required=False, default="", allow_blank=True, max_length=4000
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        task_id = serializers.IntegerField()
+        ok = serializers.BooleanField()
+        message = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer(many=True),
+        summary="Approve several tasks that need no form input, each checked on its own",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated_input()
+        results = services.tasks_bulk_approve(
+            task_ids=data["task_ids"],
+            user=request.user,
+            comment=data["comment"],
+            actor=actor_for_request(request),
+        )
+        return Response(self.OutputSerializer(results, many=True).data)
+
+
+class CommentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    task_id = serializers.IntegerField(allow_null=True)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CommentInput(serializers.Serializer):
+    body = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", allow_null=True, default=None
+    )
+    task_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class TaskCommentApi(ApiView):
+    InputSerializer = CommentInput
+
+    @extend_schema(
+        request=CommentInput, responses={201: CommentOutput}, summary="Comment on a task"
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        data = self.validated_input()
+        comment = services.comment_add(
+            instance=task.instance,
+            task=task,
+            user=request.user,
+            body=data["body"],
+            actor=actor_for_request(request),
+        )
+        return Response(CommentOutput(comment).data, status=201)
+
+
+class TaskAttachmentApi(ApiView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={201: AttachmentOutput},
+        summary="Attach a file to a task (size and type limited)",
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        attachment = services.attachment_add(
+            instance=task.instance,
+            task=task,
+            user=request.user,
+            upload=request.FILES.get("file"),
+            actor=actor_for_request(request),
+        )
+        return Response(AttachmentOutput(attachment).data, status=201)
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class CatalogApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        key = serializers.CharField()
+        name = serializers.CharField()
+        category = serializers.CharField()
+        description = serializers.CharField()
+        version_id = serializers.IntegerField()
+        version_number = serializers.IntegerField()
+        start_form = serializers.JSONField(allow_null=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str)],
+        responses=OutputSerializer(many=True),
+        summary="Processes you may start (by role), grouped by category",
+    )
+    def get(self, request: Request) -> Response:
+        entries = selectors.catalog(
+            user=request.user, search=request.query_params.get("search", "")
+        )
+        return Response(self.OutputSerializer(entries, many=True).data)
+
+
+class RequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    process_key = serializers.CharField()
+    process_name = serializers.CharField(source="version.definition.name")
+    status = serializers.CharField()
+    variables = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj) -> str:
+        return f"/requests/{obj.pk}/"
+
+
+class RequestDetailOutput(RequestOutput):
+    current_steps = serializers.SerializerMethodField()
+    cancellable = serializers.SerializerMethodField()
+    comments = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    def _state(self, obj):
+        if not hasattr(obj, "_request_state"):
+            obj._request_state = selectors.request_state(
+                instance=obj, user=self.context.get("user")
+            )
+        return obj._request_state
+
+    def get_current_steps(self, obj) -> list[dict]:
+        return [
+            {**step, "due_at": step["due_at"].isoformat() if step["due_at"] else None}
+            for step in self._state(obj).current_steps
+        ]
+
+    def get_cancellable(self, obj) -> bool:
+        return self._state(obj).cancellable
+
+    def get_comments(self, obj) -> list[dict]:
+        return CommentOutput(selectors.comments_of(instance_id=obj.pk), many=True).data
+
+    def get_history(self, obj) -> list[dict]:
+        return [
+            {
+                "time": e.time,
+                "action": e.action,
+                "actor": e.actor_label,
+                "on_behalf_of": e.on_behalf_of,
+            }
+            for e in selectors.history_of(instance_id=obj.pk)
+        ]
+
+
+class RequestListApi(ApiView):
+    idempotent_methods = ("post",)
+
+    class InputSerializer(serializers.Serializer):
+        process_key = serializers.CharField(max_length=200)
+        data = serializers.DictField(required=False, default=dict)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str)],
+        responses=RequestOutput(many=True),
+        summary="Requests you started",
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.my_requests(user=request.user, status=request.query_params.get("status", ""))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(RequestOutput(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: RequestOutput},
+        summary="Start a request with its start form's data (send an Idempotency-Key)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated_input()
+
+        def start() -> Response:
+            instance = services.request_start(
+                user=request.user,
+                process_key=data["process_key"],
+                data=data["data"],
+                actor=actor_for_request(request),
+            )
+            return Response(RequestOutput(instance).data, status=201)
+
+        return self.idempotent("inbox.request_start", start)
+
+
+class RequestDetailApi(ApiView):
+    @extend_schema(responses=RequestDetailOutput, summary="One request: status, steps, history")
+    def get(self, request: Request, instance_id: int) -> Response:
+        instance = selectors.request_get(user=request.user, instance_id=instance_id)
+        return Response(RequestDetailOutput(instance, context={"user": request.user}).data)
+
+
+class RequestCancelApi(ApiView):
+    @extend_schema(request=None, responses=RequestOutput, summary="Withdraw your request")
+    def post(self, request: Request, instance_id: int) -> Response:
+        instance = services.request_cancel(
+            instance_id=instance_id, user=request.user, actor=actor_for_request(request)
+        )
+        return Response(RequestOutput(instance).data)
+
+
+class RequestCommentApi(ApiView):
+    InputSerializer = CommentInput
+
+    @extend_schema(
+        request=CommentInput, responses={201: CommentOutput}, summary="Comment on a request"
+    )
+    def post(self, request: Request, instance_id: int) -> Response:
+        instance = selectors.request_get(user=request.user, instance_id=instance_id, to_write=True)
+        data = self.validated_input()
+        comment = services.comment_add(
+            instance=instance,
+            user=request.user,
+            body=data["body"],
+            actor=actor_for_request(request),
+        )
+        return Response(CommentOutput(comment).data, status=201)
+
+
+# --- out of office, notifications ---------------------------------------------------------------
+
+
+class SubstitutionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    substitute = serializers.CharField(source="substitute.username")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class SubstitutionListApi(ApiView):
+    class InputSerializer(serializers.Serializer):
+        substitute = serializers.CharField(max_length=150)
+        starts_at = serializers.DateTimeField()
+        ends_at = serializers.DateTimeField()
+
+    @extend_schema(responses=SubstitutionOutput(many=True), summary="Your out-of-office periods")
+    def get(self, request: Request) -> Response:
+        return Response(
+            SubstitutionOutput(selectors.substitutions_of(user=request.user), many=True).data
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: SubstitutionOutput},
+        summary="Name a substitute for a period: new tasks for you go to them",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated_input()
+        substitution = services.substitution_set(
+            user=request.user,
+            substitute_username=data["substitute"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            actor=actor_for_request(request),
+        )
+        return Response(SubstitutionOutput(substitution).data, status=201)
+
+
+class SubstitutionEndApi(ApiView):
+    @extend_schema(request=None, responses=SubstitutionOutput, summary="End a substitution now")
+    def post(self, request: Request, substitution_id: int) -> Response:
+        substitution = services.substitution_end(
+            substitution_id=substitution_id, user=request.user, actor=actor_for_request(request)
+        )
+        return Response(SubstitutionOutput(substitution).data)
+
+
+class NotificationSettingsApi(ApiView):
+    class InputSerializer(serializers.Serializer):
+        email_on_assignment = serializers.BooleanField()
+        email_on_escalation = serializers.BooleanField()
+
+    @extend_schema(request=InputSerializer, responses=InputSerializer, summary="E-mail preferences")
+    def put(self, request: Request) -> Response:
+        data = self.validated_input()
+        prefs = services.notification_settings_update(user=request.user, **data)
+        return Response(self.InputSerializer(prefs).data)

@@ -1,7 +1,8 @@
 """Live inbox updates: after a task changes and the transaction commits, tell the browsers of the
 people who may see it. The message only says "refresh"; the page reloads its list from the database,
-so a lost message never leaves a stale inbox (and polling covers the embedded mode, whose in-memory
-channel layer cannot carry worker events to the web process)."""
+so a lost message never leaves a stale inbox. Every change is also a committed ``InboxEvent`` row:
+browsers poll "events since N" in the embedded mode (whose in-memory channel layer cannot carry
+worker events to the web process) and after every reconnect."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from apps.accounts.models import User
+from apps.inbox.models import InboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -23,30 +27,39 @@ def group_for_user(user_id: int) -> str:
     return f"inbox.user.{user_id}"
 
 
-def publish_task_changed(task) -> None:
-    """Schedule a notification for everyone the task is offered or assigned to (after commit)."""
+def publish_task_changed(task, kind: str = "changed") -> None:
+    """Record a task change in the live feed (same transaction) and ring the doorbell of
+    everyone it concerns after commit.
+
+    The row is what browsers read ("events since N"); the websocket message only says "look".
+    """
+    user_ids = {uid for uid in (task.assignee_id, task.owner_id, task.requested_by_id) if uid}
+    if task.candidate_users:
+        user_ids |= set(
+            User.objects.filter(username__in=list(task.candidate_users)).values_list(
+                "pk", flat=True
+            )
+        )
+    event = InboxEvent.objects.create(
+        task_id=task.pk,
+        instance_id=task.instance_id,
+        kind=kind,
+        status=task.status,
+        roles=sorted(task.candidate_groups),
+        users=sorted(user_ids),
+    )
     groups = [group_for_role(role) for role in task.candidate_groups]
-    if task.assignee_id:
-        groups.append(group_for_user(task.assignee_id))
-    usernames = list(task.candidate_users)
-    payload = {"type": "inbox.changed", "task": task.pk, "status": task.status}
+    groups += [group_for_user(uid) for uid in sorted(user_ids)]
+    payload = {"type": "inbox.changed", "task": task.pk, "status": task.status, "event": event.pk}
 
     def send() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        targets = list(groups)
-        if usernames:
-            from apps.accounts.models import User
-
-            targets += [
-                group_for_user(pk)
-                for pk in User.objects.filter(username__in=usernames).values_list("pk", flat=True)
-            ]
         try:
-            for group in dict.fromkeys(targets):
+            for group in dict.fromkeys(groups):
                 async_to_sync(layer.group_send)(group, payload)
-        except Exception:  # a live update is a courtesy; the page also polls
+        except Exception:  # a live update is a courtesy; browsers also poll the feed
             logger.warning("could not publish an inbox update", exc_info=True)
 
     transaction.on_commit(send)
@@ -71,7 +84,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def inbox_changed(self, event):
-        await self.send_json({"task": event["task"], "status": event["status"]})
+        await self.send_json(
+            {"task": event["task"], "status": event["status"], "event": event.get("event")}
+        )
 
     @staticmethod
     async def _roles(user) -> set[str]:

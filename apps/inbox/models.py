@@ -12,6 +12,11 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Delegation(models.TextChoices):
+    PENDING = "pending", "Delegated, waiting for the delegate"
+    RESOLVED = "resolved", "Resolved by the delegate, back with the owner"
+
+
 class HumanTask(models.Model):
     instance = models.ForeignKey(
         "engine.ProcessInstance", on_delete=models.CASCADE, related_name="human_tasks"
@@ -53,6 +58,41 @@ class HumanTask(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    four_eyes_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="One more user the model names who may not approve (four-eyes)",
+    )
+    # Delegation (Camunda semantics): the owner hands the task to a delegate; when the delegate
+    # resolves it, it returns to the owner, who completes it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who delegated the task (it returns to them once the delegate resolves it)",
+    )
+    delegation = models.CharField(max_length=10, choices=Delegation.choices, blank=True)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The absent user this task was routed away from (out of office)",
+    )
+    comment_required_on_reject = models.BooleanField(default=False)
+    approvals_needed = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="N of an N-of-M approval (multi-instance)"
+    )
+    escalation = models.CharField(max_length=120, blank=True)
+    sla_warning_at = models.DateTimeField(null=True, blank=True)
+    sla_breach_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -71,7 +111,137 @@ class HumanTask(models.Model):
                 ),
                 name="four_eyes_approval",
             ),
+            # ...and neither does the person the model names.
+            models.CheckConstraint(
+                condition=~(
+                    models.Q(is_approval=True)
+                    & models.Q(completed_by__isnull=False)
+                    & models.Q(completed_by=models.F("four_eyes_user"))
+                ),
+                name="four_eyes_named_user",
+            ),
+        ]
+        indexes = [
+            # "open tasks, newest first" per status: the inbox's main query.
+            models.Index(fields=["status", "-created_at", "-id"], name="task_open_newest_idx"),
+            models.Index(fields=["assignee", "status"], name="task_assignee_status_idx"),
+            models.Index(fields=["completed_by", "status"], name="task_completed_by_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.process_key} #{self.instance_id})"
+
+
+class TaskComment(models.Model):
+    """A comment on a request (instance), optionally about one of its tasks."""
+
+    instance = models.ForeignKey(
+        "engine.ProcessInstance", on_delete=models.CASCADE, related_name="comments"
+    )
+    task = models.ForeignKey(
+        HumanTask, null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on #{self.instance_id}"
+
+
+def attachment_path(attachment: TaskAttachment, filename: str) -> str:
+    return f"attachments/{attachment.instance_id}/{filename}"
+
+
+class TaskAttachment(models.Model):
+    """A file on a request, stored through Django's storage API (size and type limited)."""
+
+    instance = models.ForeignKey(
+        "engine.ProcessInstance", on_delete=models.CASCADE, related_name="attachments"
+    )
+    task = models.ForeignKey(
+        HumanTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Substitution(models.Model):
+    """Out of office: while ``starts_at <= now < ends_at`` new tasks for ``user`` go to
+    ``substitute`` (on the user's behalf)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="substitutions"
+    )
+    substitute = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="substituting"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("substitute")), name="substitute_not_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="substitution_period_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substitute_id} for {self.user_id} {self.starts_at:%Y-%m-%d}..{self.ends_at:%Y-%m-%d}"
+
+
+class NotificationSettings(models.Model):
+    """Per-user notification preferences (a missing row means the defaults: e-mail on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_settings"
+    )
+    email_on_assignment = models.BooleanField(default=True)
+    email_on_escalation = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"
+
+
+class InboxEvent(models.Model):
+    """The live feed: one row per task change, written in the change's transaction.
+
+    Browsers ask for "events since N" (polling in the embedded mode, after every reconnect and
+    on a websocket doorbell with Redis): committed rows are the truth, so nothing is missed.
+    ``roles``/``users`` say who may hear about it (the task's candidates and assignee).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    task_id = models.BigIntegerField()
+    instance_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20)
+    status = models.CharField(max_length=10)
+    roles = models.JSONField(default=list)
+    users = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"event {self.pk}: task {self.task_id} {self.kind}"

@@ -1,10 +1,17 @@
-"""Keeps HumanTask rows in step with the engine's waiting user tasks. Called by engine services
-inside the instance lock; never on its own."""
+"""Keeps HumanTask rows in step with the engine's waiting user tasks. Called by the engine inside
+the instance lock (through the handler the inbox registers at start-up); never on its own.
+
+Besides the engine's facts (candidates, due date, form) a new task gets what the model says to
+people (apps.inbox.model_rules: SLA times, reject-comment rule, four-eyes, N of M) and is routed
+to out-of-office substitutes.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts import permissions
@@ -13,8 +20,11 @@ from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TA
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
+from apps.inbox import notifications
 from apps.inbox.live import publish_task_changed
-from apps.inbox.models import HumanTask, TaskStatus
+from apps.inbox.model_rules import ProcessRules, rules_for_version
+from apps.inbox.models import HumanTask, Substitution, TaskStatus
+from apps.processes.models import ProcessVersion
 
 
 def _parse_due(value: str | None) -> datetime | None:
@@ -24,6 +34,33 @@ def _parse_due(value: str | None) -> datetime | None:
         return parse_datetime(value)
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=512)
+def rules_for_version_id(version_id: int) -> ProcessRules:
+    """Versions are immutable, so their rules are cached for the life of the process."""
+    version = (
+        ProcessVersion.objects.select_related("definition")
+        .only("xml", "checksum", "definition__key")
+        .filter(pk=version_id)
+        .first()
+    )
+    return rules_for_version(version) if version is not None else ProcessRules()
+
+
+def substitutions_active(*, usernames, roles, now: datetime) -> list[Substitution]:
+    """Substitutions in force now for anyone named in ``usernames`` or holding one of ``roles``."""
+    if not usernames and not roles:
+        return []
+    absent = Q(user__username__in=list(usernames)) | Q(user__groups__name__in=list(roles))
+    return list(
+        Substitution.objects.filter(
+            absent, starts_at__lte=now, ends_at__gt=now, user__is_active=True
+        )
+        .select_related("user", "substitute")
+        .distinct()
+        .order_by("starts_at", "id")
+    )
 
 
 def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> list[HumanTask]:
@@ -40,48 +77,104 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         task.status = TaskStatus.CANCELLED
         task.completed_at = now
         task.save(update_fields=["status", "completed_at"])
-        publish_task_changed(task)
+        publish_task_changed(task, "cancelled")
+    new = [
+        info
+        for task_id, info in waiting.items()
+        if task_id not in open_tasks
+        and not HumanTask.objects.filter(instance=instance, task_id=task_id).exists()
+    ]
+    if not new:
+        return []
+    rules = rules_for_version_id(instance.version_id)
     created = []
-    for task_id, info in waiting.items():
-        if (
-            task_id in open_tasks
-            or HumanTask.objects.filter(instance=instance, task_id=task_id).exists()
-        ):
-            continue
-        assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
-        task = HumanTask.objects.create(
-            instance=instance,
-            task_id=task_id,
-            activity_id=info.activity_id,
-            name=info.name or info.activity_id,
-            process_key=instance.process_key,
-            documentation=info.documentation or "",
-            candidate_groups=list(info.candidate_groups),
-            candidate_users=list(info.candidate_users),
-            assignee=assignee,
-            priority=info.priority if info.priority is not None else 50,
-            due_at=_parse_due(info.due),
-            form=info.form,
-            is_approval=bool(info.approval),
-            outcome_variable=info.outcome_variable or "outcome",
-            requested_by_id=instance.started_by_id,
-        )
-        _grant_task_access(task, instance)
-        publish_task_changed(task)
-        record_for_instance(
-            AuditAction.TASK_CREATED,
-            instance,
-            actor=actor,
-            task_id=task.pk,
-            data={
-                "activity_id": task.activity_id,
-                "candidate_groups": task.candidate_groups,
-                "candidate_users": task.candidate_users,
-                "assignee": assignee.username if assignee else None,
-            },
-        )
-        created.append(task)
+    for info in new:
+        created.append(_create(instance, info, rules=rules, now=now, actor=actor))
     return created
+
+
+def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor) -> HumanTask:
+    task_rules = rules.task(info.activity_id)
+    assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
+    due_at = _parse_due(info.due)
+    if due_at is None and task_rules.sla_breach is not None:
+        due_at = now + task_rules.sla_breach
+    four_eyes_user = None
+    if info.approval and task_rules.four_eyes_variable:
+        named = (instance.variables or {}).get(task_rules.four_eyes_variable)
+        if isinstance(named, str) and named:
+            four_eyes_user = User.objects.filter(username=named).first()
+    task = HumanTask(
+        instance=instance,
+        task_id=info.task_id,
+        activity_id=info.activity_id,
+        name=info.name or info.activity_id,
+        process_key=instance.process_key,
+        documentation=info.documentation or "",
+        candidate_groups=list(info.candidate_groups),
+        candidate_users=list(info.candidate_users),
+        assignee=assignee,
+        priority=info.priority if info.priority is not None else 50,
+        due_at=due_at,
+        form=info.form,
+        is_approval=bool(info.approval),
+        outcome_variable=info.outcome_variable or "outcome",
+        requested_by_id=instance.started_by_id if task_rules.four_eyes else None,
+        four_eyes_user=four_eyes_user,
+        comment_required_on_reject=task_rules.comment_required_on_reject,
+        approvals_needed=task_rules.approvals_needed,
+        escalation=task_rules.escalation,
+        sla_warning_at=now + task_rules.sla_warning if task_rules.sla_warning else None,
+        sla_breach_at=due_at,
+    )
+    if assignee is not None:
+        task.claimed_at = now
+    substitutes = substitutions_active(
+        usernames={*task.candidate_users, *([assignee.username] if assignee else [])},
+        roles=set(task.candidate_groups),
+        now=now,
+    )
+    routed = None
+    if assignee is not None:
+        routed = next((s for s in substitutes if s.user_id == assignee.pk), None)
+        if routed is not None:
+            task.assignee = routed.substitute
+            task.on_behalf_of = assignee
+    elif substitutes:
+        task.on_behalf_of = substitutes[0].user
+    task.save(force_insert=True)
+    _grant_task_access(task, instance)
+    for substitution in substitutes:
+        _grant_user(task, instance, substitution.substitute)
+    publish_task_changed(task, "created")
+    record_for_instance(
+        AuditAction.TASK_CREATED,
+        instance,
+        actor=actor,
+        task_id=task.pk,
+        data={
+            "activity_id": task.activity_id,
+            "candidate_groups": task.candidate_groups,
+            "candidate_users": task.candidate_users,
+            "assignee": task.assignee.username if task.assignee else None,
+            "substitutes": [
+                {"for": s.user.username, "substitute": s.substitute.username} for s in substitutes
+            ],
+        },
+        on_behalf_of=routed.user.username if routed else "",
+    )
+    if task.assignee is not None:
+        notifications.task_assigned(task=task, user=task.assignee)
+    for substitution in substitutes:
+        if substitution.substitute_id != task.assignee_id:
+            notifications.task_assigned(task=task, user=substitution.substitute)
+    return task
+
+
+def _grant_user(task: HumanTask, instance, user: User) -> None:
+    permissions.grant(PERM_VIEW_TASK, obj=task, user=user)
+    permissions.grant(PERM_WORK_TASK, obj=task, user=user)
+    permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=user)
 
 
 def _grant_task_access(task: HumanTask, instance) -> None:
@@ -91,6 +184,4 @@ def _grant_task_access(task: HumanTask, instance) -> None:
         permissions.grant(PERM_VIEW_INSTANCE, obj=instance, role=role)
     people = set(task.candidate_users) | ({task.assignee.username} if task.assignee else set())
     for user in User.objects.filter(username__in=people):
-        permissions.grant(PERM_VIEW_TASK, obj=task, user=user)
-        permissions.grant(PERM_WORK_TASK, obj=task, user=user)
-        permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=user)
+        _grant_user(task, instance, user)

@@ -1,11 +1,41 @@
+"""Inbox and request reads. Visibility always comes from object permissions (apps.accounts.
+permissions): a task is in someone's inbox because it was offered to one of their roles, to them
+by name, or assigned to them; no global permission shows every task."""
+
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from apps.accounts import permissions
-from apps.accounts.roles import PERM_WORK_TASK
-from apps.common.errors import NotFound
-from apps.inbox.models import HumanTask, TaskStatus
+from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_WORK_TASK, Role
+from apps.audit.selectors import instance_timeline
+from apps.common.errors import InvalidInput, NotFound
+from apps.engine import selectors as engine_selectors
+from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.inbox.model_rules import ProcessRules
+from apps.inbox.models import (
+    Delegation,
+    HumanTask,
+    InboxEvent,
+    Substitution,
+    TaskAttachment,
+    TaskComment,
+    TaskStatus,
+)
+from apps.inbox.projection import rules_for_version_id
+from apps.processes.models import ProcessVersion, VersionStatus
+
+VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk")
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "age": ("created_at", "id"),
+    "due": ("due_at", "-priority", "id"),  # nulls last on both databases (Django: asc)
+    "priority": ("-priority", "due_at", "id"),
+}
 
 
 def tasks_visible(*, user, status: str | None = TaskStatus.OPEN) -> QuerySet[HumanTask]:
@@ -13,28 +43,80 @@ def tasks_visible(*, user, status: str | None = TaskStatus.OPEN) -> QuerySet[Hum
     qs = HumanTask.objects.select_related("instance", "assignee")
     if status:
         qs = qs.filter(status=status)
-    return permissions.filter_visible(user, PERM_WORK_TASK, qs)
+    return permissions.filter_visible_exists(user, PERM_WORK_TASK, qs)
+
+
+def _filtered(qs: QuerySet[HumanTask], *, user, view: str, now: datetime) -> QuerySet[HumanTask]:
+    if view == "mine":
+        return qs.filter(assignee=user)
+    if view == "roles":
+        return qs.filter(assignee__isnull=True)
+    if view == "delegated":
+        return qs.filter(assignee=user, delegation=Delegation.PENDING)
+    if view == "overdue":
+        return qs.filter(due_at__lt=now)
+    if view == "at_risk":
+        return qs.filter(sla_warning_at__lte=now).filter(
+            Q(due_at__isnull=True) | Q(due_at__gte=now)
+        )
+    return qs.filter(Q(assignee__isnull=True) | Q(assignee=user))
 
 
 def inbox_list(
-    *, user, mine: bool = False, search: str = "", status: str | None = TaskStatus.OPEN
+    *,
+    user,
+    view: str = "all",
+    search: str = "",
+    sort: str = "newest",
+    mine: bool = False,
+    status: str | None = TaskStatus.OPEN,
+    now: datetime | None = None,
 ) -> QuerySet[HumanTask]:
-    qs = tasks_visible(user=user, status=status)
+    """The inbox: ``view`` is one of VIEWS, ``sort`` one of SORTS (InvalidInput otherwise)."""
     if mine:
-        qs = qs.filter(assignee=user)
-    else:
-        qs = (
-            qs.filter(Q(assignee__isnull=True) | Q(assignee=user))
-            if status == TaskStatus.OPEN
-            else qs
+        view = "mine"
+    if view not in VIEWS:
+        raise InvalidInput(f"view must be one of: {', '.join(VIEWS)}.", code="invalid_filter")
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}.", code="invalid_filter")
+    now = now or timezone.now()
+    if view == "completed":
+        qs = HumanTask.objects.select_related("instance", "assignee").filter(
+            completed_by=user, status=TaskStatus.COMPLETED
         )
+        order = ("-completed_at", "-id")
+    else:
+        qs = _filtered(tasks_visible(user=user, status=status), user=user, view=view, now=now)
+        order = SORTS[sort]
+    # The list needs neither the engine state nor forms and submitted data.
+    qs = qs.defer("instance__state", "instance__variables", "form", "data", "documentation")
+    search = (search or "").strip()[:100]
     if search:
         qs = qs.filter(
             Q(name__icontains=search)
             | Q(process_key__icontains=search)
             | Q(instance__business_key__icontains=search)
         )
-    return qs.order_by("-priority", "due_at", "created_at")
+    return qs.order_by(*order)
+
+
+COUNT_CAP = 100
+
+
+def inbox_counts(*, user, now: datetime | None = None) -> dict[str, int]:
+    """The count badges of the inbox views, capped at COUNT_CAP each ("99+" is enough to know,
+    and a capped count stops probing permissions after COUNT_CAP hits)."""
+    now = now or timezone.now()
+    counts = {}
+    for view in ("all", "mine", "roles", "delegated", "overdue", "at_risk"):
+        qs = _filtered(tasks_visible(user=user), user=user, view=view, now=now)
+        counts[view] = qs.order_by().values("pk")[:COUNT_CAP].count()
+    return counts
+
+
+def newest_open_for_roles(*, user, limit: int = 50) -> list[HumanTask]:
+    """ "Open tasks for my roles, newest 50": the inbox's main query (benchmarked)."""
+    return list(inbox_list(user=user, view="all", sort="newest")[:limit])
 
 
 def instance_open_tasks(*, instance) -> list[dict]:
@@ -47,10 +129,258 @@ def instance_open_tasks(*, instance) -> list[dict]:
 
 
 def task_get_for_user(*, user, task_id: int) -> HumanTask:
-    """A task the user may see; NotFound (not 403) otherwise, so ids are not probeable."""
-    task = HumanTask.objects.select_related("instance", "assignee").filter(pk=task_id).first()
-    if task is None or not permissions.can(user, PERM_WORK_TASK, task):
+    """A task the user may work on, or has completed; NotFound (not 403) otherwise, so ids are
+    not probeable."""
+    task = (
+        HumanTask.objects.select_related("instance", "assignee", "owner", "on_behalf_of")
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None or not (
+        permissions.can(user, PERM_WORK_TASK, task) or task.completed_by_id == user.pk
+    ):
         raise NotFound(
             f"Task {task_id} does not exist or is not offered to you.", code="task_not_found"
         )
     return task
+
+
+def approval_progress(tasks) -> dict[tuple[int, str], int]:
+    """(instance id, activity id) -> approvals so far, for N-of-M approvals among ``tasks``."""
+    keys = {(t.instance_id, t.activity_id) for t in tasks if t.approvals_needed}
+    if not keys:
+        return {}
+    rows = (
+        HumanTask.objects.filter(
+            instance_id__in={k[0] for k in keys},
+            activity_id__in={k[1] for k in keys},
+            status=TaskStatus.COMPLETED,
+            outcome="approved",
+        )
+        .values("instance_id", "activity_id")
+        .annotate(n=Count("id"))
+    )
+    found = {(r["instance_id"], r["activity_id"]): r["n"] for r in rows}
+    return {key: found.get(key, 0) for key in keys}
+
+
+def events_since(*, user, since: int, limit: int = 200) -> tuple[int, list[dict]]:
+    """Live feed: task changes after event ``since`` that concern ``user`` (their roles, them
+    by name, as assignee, owner or requester). Returns (last event id seen, events)."""
+    rows = list(
+        InboxEvent.objects.filter(pk__gt=since)
+        .order_by("pk")
+        .values("pk", "task_id", "instance_id", "kind", "status", "roles", "users")[:limit]
+    )
+    if not rows:
+        return since, []
+    roles = user.role_names()
+    everything = permissions.has_role(user, "admin")
+    events = [
+        {
+            "id": r["pk"],
+            "task": r["task_id"],
+            "instance": r["instance_id"],
+            "kind": r["kind"],
+            "status": r["status"],
+        }
+        for r in rows
+        if everything or user.pk in r["users"] or roles.intersection(r["roles"])
+    ]
+    return rows[-1]["pk"], events
+
+
+def last_event_id() -> int:
+    return InboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def comments_of(*, instance_id: int) -> QuerySet[TaskComment]:
+    return TaskComment.objects.select_related("author", "task").filter(instance_id=instance_id)
+
+
+def attachments_of(*, instance_id: int) -> QuerySet[TaskAttachment]:
+    return TaskAttachment.objects.select_related("uploaded_by").filter(instance_id=instance_id)
+
+
+def history_of(*, instance_id: int) -> QuerySet:
+    return instance_timeline(instance_id=instance_id)
+
+
+def substitutions_of(*, user) -> QuerySet[Substitution]:
+    return (
+        Substitution.objects.select_related("substitute").filter(user=user).order_by("-starts_at")
+    )
+
+
+# --- requests (the requester's side) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    key: str
+    name: str
+    category: str
+    description: str
+    version_id: int
+    version_number: int
+    start_form: dict | None
+
+
+def catalog(*, user, search: str = "") -> list[CatalogEntry]:
+    """The latest deployed version of every process ``user`` may start (by role), sorted by
+    category then name, filtered by ``search`` (name, key, category, description)."""
+    latest: dict[int, ProcessVersion] = {}
+    versions = (
+        ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED)
+        .select_related("definition")
+        .only(
+            "id",
+            "number",
+            "checksum",
+            "definition__key",
+            "definition__name",
+            "definition__description",
+        )
+        .order_by("definition_id", "-number")
+    )
+    for version in versions:
+        latest.setdefault(version.definition_id, version)
+    roles = user.role_names()
+    needle = (search or "").strip().lower()
+    entries = []
+    for version in latest.values():
+        rules: ProcessRules = rules_for_version_id(version.pk)
+        if not rules.may_start(username=user.get_username(), roles=roles):
+            continue
+        definition = version.definition
+        entry = CatalogEntry(
+            key=definition.key,
+            name=definition.name or rules.name or definition.key,
+            category=rules.category or "Other",
+            description=definition.description or rules.description,
+            version_id=version.pk,
+            version_number=version.number,
+            start_form=rules.start_form,
+        )
+        text = f"{entry.name} {entry.key} {entry.category} {entry.description}".lower()
+        if needle and needle not in text:
+            continue
+        entries.append(entry)
+    return sorted(entries, key=lambda e: (e.category.lower(), e.name.lower()))
+
+
+def catalog_entry(*, user, key: str) -> CatalogEntry:
+    for entry in catalog(user=user):
+        if entry.key == key:
+            return entry
+    raise NotFound(f"No process '{key}' that you may start.", code="process_not_found")
+
+
+def my_requests(*, user, status: str = "") -> QuerySet[ProcessInstance]:
+    qs = ProcessInstance.objects.filter(started_by=user).select_related("version__definition")
+    if status:
+        if status not in InstanceStatus.values:
+            raise InvalidInput(
+                f"status must be one of: {', '.join(InstanceStatus.values)}.",
+                code="invalid_filter",
+            )
+        qs = qs.filter(status=status)
+    return qs.defer("state", "version__xml", "version__spec_json").order_by("-id")
+
+
+def request_get(*, user, instance_id: int, to_write: bool = False) -> ProcessInstance:
+    """A request the user started, or may see (approvers, overseers). ``to_write`` (comments,
+    files): the requester, someone a task of it was offered to, or a manager / admin; auditors
+    read only."""
+    instance = (
+        ProcessInstance.objects.select_related("version__definition", "started_by")
+        .defer("state", "version__spec_json")
+        .filter(pk=instance_id)
+        .first()
+    )
+    if instance is not None and instance.started_by_id == user.pk:
+        return instance
+    if to_write:
+        allowed = instance is not None and (
+            permissions.has_role(user, Role.ADMIN, Role.MANAGER)
+            or permissions.can(user, PERM_VIEW_INSTANCE, instance)
+        )
+    else:
+        allowed = (
+            instance is not None
+            and engine_selectors.instances_visible(user=user).filter(pk=instance_id).exists()
+        )
+    if not allowed:
+        raise NotFound(
+            f"Request {instance_id} does not exist or is not visible to you.",
+            code="request_not_found",
+        )
+    return instance
+
+
+@dataclass(frozen=True)
+class RequestState:
+    current_steps: list[dict]
+    done_activities: list[str]
+    cancellable: bool
+
+
+def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
+    """Where a request stands: open tasks (and who holds them), the activities it went
+    through (for the diagram), and whether the requester may withdraw it."""
+    open_tasks = list(
+        HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+        .select_related("assignee")
+        .order_by("id")
+    )
+    progress = approval_progress(open_tasks)
+    steps = [
+        {
+            "activity_id": t.activity_id,
+            "name": t.name,
+            "holder": t.assignee.username
+            if t.assignee
+            else ", ".join(t.candidate_groups + t.candidate_users) or "—",
+            "claimed": t.assignee_id is not None,
+            "due_at": t.due_at,
+            "approvals": progress.get((t.instance_id, t.activity_id)),
+            "approvals_needed": t.approvals_needed,
+        }
+        for t in open_tasks
+    ]
+    activity = engine_selectors.instance_activity(instance=instance)
+    steps += [
+        {
+            "activity_id": j["activity_id"],
+            "name": j["activity_id"],
+            "holder": "automatic step",
+            "claimed": False,
+            "due_at": None,
+            "approvals": None,
+            "approvals_needed": None,
+        }
+        for j in activity["jobs"]
+    ]
+    done = sorted(
+        {
+            step.get("activity_id")
+            for event in instance_timeline(instance_id=instance.pk)
+            .select_related(None)
+            .only("data")
+            for step in (event.data or {}).get("steps", [])
+            if isinstance(step, dict) and step.get("kind") == "completed"
+        }
+        - {None}
+        | set(
+            HumanTask.objects.filter(instance=instance, status=TaskStatus.COMPLETED).values_list(
+                "activity_id", flat=True
+            )
+        )
+    )
+    cancellable = (
+        user is not None
+        and instance.started_by_id == user.pk
+        and instance.is_active
+        and rules_for_version_id(instance.version_id).cancellable
+    )
+    return RequestState(current_steps=steps, done_activities=done, cancellable=cancellable)

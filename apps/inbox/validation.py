@@ -5,7 +5,11 @@ The browser validates too, but the server is the one that decides.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+MAX_PATTERN = 500
+MAX_TEXT = 100_000
 
 _NUMBER_TYPES = {"number"}
 _BOOL_TYPES = {"checkbox"}
@@ -94,4 +98,25 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
                         "message": f"{label} allows at most {rules['maxLength']} characters.",
                     }
                 )
+            pattern = rules.get("pattern")
+            if isinstance(pattern, str) and pattern and not _matches(pattern, value):
+                errors.append(
+                    {"field": key, "message": f"{label} does not have the expected format."}
+                )
+            if rules.get("validationType") == "email" and not _EMAIL.fullmatch(value):
+                errors.append({"field": key, "message": f"{label} must be an e-mail address."})
     return errors
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """form-js ``validate.pattern``: the whole value must match. Over-long patterns or values
+    never match (a bounded check, not a regex denial of service)."""
+    if len(pattern) > MAX_PATTERN or len(value) > MAX_TEXT:
+        return False
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return True  # the model's pattern is broken; the browser could not enforce it either

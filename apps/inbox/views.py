@@ -1,48 +1,124 @@
+"""Inbox pages: the live task list, the task page and its actions, settings (out of office,
+notifications), instance pages. Thin: parse, call one service or selector, render."""
+
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.common.actors import Actor
-from apps.common.errors import FlowgateError
+from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
+from apps.inbox.models import NotificationSettings
+
+VIEW_LABELS = (
+    ("all", "Available to me"),
+    ("mine", "Mine"),
+    ("roles", "My roles, unclaimed"),
+    ("delegated", "Delegated to me"),
+    ("overdue", "Overdue"),
+    ("at_risk", "At risk"),
+    ("completed", "Completed by me"),
+)
+SORT_LABELS = (
+    ("newest", "Newest"),
+    ("age", "Oldest"),
+    ("due", "Due date"),
+    ("priority", "Priority"),
+)
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    mine = request.GET.get("view") == "mine"
+    view = request.GET.get("view", "all")
+    if request.GET.get("view") == "mine":
+        view = "mine"
+    sort = request.GET.get("sort", "newest")
     search = request.GET.get("q", "").strip()
-    page = paginate(request, selectors.inbox_list(user=request.user, mine=mine, search=search))
-    template = "inbox/_task_rows.html" if request.headers.get("HX-Request") else "inbox/list.html"
-    return render(request, template, {"page": page, "mine": mine, "search": search})
-
-
-@login_required
-def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
-        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        qs = selectors.inbox_list(user=request.user, view=view, sort=sort, search=search)
+    except InvalidInput as exc:
+        context = {"error": exc.message, "page": None, "views": [], "sorts": SORT_LABELS}
+        context.update(view="all", sort="newest", search=search)
+        return render(request, "inbox/list.html", context, status=400)
+    page = paginate(request, qs, per_page=25)
+    progress = selectors.approval_progress(page.object_list)
+    for task in page.object_list:
+        task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
+    counts = selectors.inbox_counts(user=request.user)
+    context = {
+        "page": page,
+        "view": view,
+        "sort": sort,
+        "search": search,
+        "now": timezone.now(),
+        "views": [(key, label, counts.get(key)) for key, label in VIEW_LABELS],
+        "sorts": SORT_LABELS,
+        "query": f"view={view}&sort={sort}&q={search}&",
+        "last_event": selectors.last_event_id(),
+        "hx": bool(request.headers.get("HX-Request")),
+    }
+    template = "inbox/_task_rows.html" if context["hx"] else "inbox/list.html"
+    return render(request, template, context)
+
+
+def _task_or_404(request: HttpRequest, task_id: int):
+    try:
+        return selectors.task_get_for_user(user=request.user, task_id=task_id)
     except FlowgateError:
         raise Http404("This task does not exist or is not offered to you.") from None
+
+
+def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values=None, status=200):
+    instance = task.instance
+    progress = selectors.approval_progress([task])
+    state = selectors.request_state(instance=instance)
     return render(
         request,
         "inbox/task.html",
         {
             "task": task,
-            "four_eyes_blocked": task.is_approval and task.requested_by_id == request.user.pk,
+            "approvals_so_far": progress.get((task.instance_id, task.activity_id)),
+            "four_eyes_blocked": task.is_approval
+            and request.user.pk in (task.requested_by_id, task.four_eyes_user_id),
+            "four_eyes_message": services.four_eyes_message(task, request.user)
+            if task.is_approval
+            else "",
             "complete_url": reverse("api-task-complete", args=[task.pk]),
+            "errors": errors or {},
+            "values": values or {},
+            "comments": selectors.comments_of(instance_id=instance.pk),
+            "attachments": selectors.attachments_of(instance_id=instance.pk),
+            "history": selectors.history_of(instance_id=instance.pk),
+            "diagram_xml": instance.version.xml,
+            "current_activities": sorted({s["activity_id"] for s in state.current_steps}),
+            "done_activities": state.done_activities,
+            "max_upload": services.attachment_limits()[0],
+            "now": timezone.now(),
         },
+        status=status,
     )
 
 
+@login_required
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    return _task_page(request, _task_or_404(request, task_id))
+
+
 def _task_action(request: HttpRequest, task_id: int, action, success: str) -> HttpResponse:
-    back = reverse("inbox:task", args=[task_id])
-    return run_action(request, action, success=success, back=back)
+    return run_action(request, action, success=success, back=reverse("inbox:task", args=[task_id]))
 
 
 @login_required
@@ -80,25 +156,197 @@ def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
         lambda: services.task_delegate(
             task_id=task_id, user=request.user, to_username=to, actor=actor
         ),
-        f"Delegated to {to}.",
+        f"Delegated to {to}; it comes back to you once they resolve it.",
+    )
+
+
+@login_required
+@require_POST
+def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
+    actor = Actor.for_user(request.user)
+    to = request.POST.get("username", "").strip()
+    return _task_action(
+        request,
+        task_id,
+        lambda: services.task_reassign(
+            task_id=task_id, user=request.user, to_username=to, actor=actor
+        ),
+        f"Reassigned to {to}.",
     )
 
 
 @login_required
 @require_POST
 def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
-    """Approve / reject (approval tasks) or complete (tasks without a form) from plain buttons."""
+    """Approve / reject (approval tasks) or complete (tasks without a form) from plain buttons.
+    Errors are shown on the fields of the re-rendered page (400)."""
+    task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
     decision = request.POST.get("decision")
-    data: dict = {"comment": request.POST.get("comment", "")[:2000]}
+    comment = request.POST.get("comment", "")[:4000]
+    data: dict = {"comment": comment}
     if decision in ("approve", "reject"):
         data["approved"] = decision == "approve"
-    success = {"approve": "Approved.", "reject": "Rejected."}.get(decision or "", "Task completed.")
-    return run_action(
+    try:
+        services.task_complete(task_id=task_id, user=request.user, data=data, actor=actor)
+    except InvalidInput as exc:
+        errors = {
+            d["field"]: d["message"] for d in exc.details if isinstance(d, dict) and d.get("field")
+        }
+        messages.error(request, exc.message)
+        return _task_page(request, task, errors=errors, values={"comment": comment}, status=400)
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("inbox:task", task_id=task_id)
+    messages.success(
         request,
-        lambda: services.task_complete(task_id=task_id, user=request.user, data=data, actor=actor),
-        success=success,
-        back=reverse("inbox:list"),
+        {"approve": "Approved.", "reject": "Rejected."}.get(decision or "", "Task completed."),
+    )
+    return redirect("inbox:list")
+
+
+@login_required
+@require_POST
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    ids = []
+    for raw in request.POST.getlist("task"):
+        if raw.isdigit():
+            ids.append(int(raw))
+    if not ids:
+        messages.error(request, "Select at least one task to approve.")
+        return redirect("inbox:list")
+    results = services.tasks_bulk_approve(
+        task_ids=ids[:100], user=request.user, actor=Actor.for_user(request.user)
+    )
+    done = [r for r in results if r.ok]
+    if done:
+        messages.success(request, f"Approved {len(done)} task(s).")
+    for result in results:
+        if not result.ok:
+            messages.error(request, f"Task {result.task_id}: {result.message}")
+    return redirect("inbox:list")
+
+
+@login_required
+@require_POST
+def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _task_or_404(request, task_id)
+    actor = Actor.for_user(request.user)
+    return _task_action(
+        request,
+        task_id,
+        lambda: services.comment_add(
+            instance=task.instance,
+            task=task,
+            user=request.user,
+            body=request.POST.get("body", ""),
+            actor=actor,
+        ),
+        "Comment added.",
+    )
+
+
+@login_required
+@require_POST
+def task_attach(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _task_or_404(request, task_id)
+    actor = Actor.for_user(request.user)
+    return _task_action(
+        request,
+        task_id,
+        lambda: services.attachment_add(
+            instance=task.instance,
+            task=task,
+            user=request.user,
+            upload=request.FILES.get("file"),
+            actor=actor,
+        ),
+        "File attached.",
+    )
+
+
+@login_required
+def attachment_download(request: HttpRequest, instance_id: int, attachment_id: int):
+    try:
+        selectors.request_get(user=request.user, instance_id=instance_id)
+    except FlowgateError:
+        raise Http404("No such file.") from None
+    attachment = selectors.attachments_of(instance_id=instance_id).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+
+
+def _parse_when(raw: str) -> datetime | None:
+    value = parse_datetime(raw.strip()) if raw else None
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+@login_required
+def inbox_settings(request: HttpRequest) -> HttpResponse:
+    """Out of office (substitute and period) and e-mail notification preferences."""
+    errors: dict[str, str] = {}
+    actor = Actor.for_user(request.user)
+    if request.method == "POST":
+        form = request.POST.get("form")
+        if form == "notifications":
+            services.notification_settings_update(
+                user=request.user,
+                email_on_assignment=request.POST.get("email_on_assignment") == "on",
+                email_on_escalation=request.POST.get("email_on_escalation") == "on",
+            )
+            messages.success(request, "Notification settings saved.")
+            return redirect("inbox:settings")
+        if form == "end":
+            raw = request.POST.get("substitution", "")
+            return run_action(
+                request,
+                lambda: services.substitution_end(
+                    substitution_id=int(raw) if raw.isdigit() else 0, user=request.user, actor=actor
+                ),
+                success="Substitution ended.",
+                back=reverse("inbox:settings"),
+            )
+        starts = _parse_when(request.POST.get("starts_at", ""))
+        ends = _parse_when(request.POST.get("ends_at", ""))
+        if starts is None:
+            errors["starts_at"] = "Give a start date and time."
+        if ends is None:
+            errors["ends_at"] = "Give an end date and time."
+        if not errors:
+            try:
+                services.substitution_set(
+                    user=request.user,
+                    substitute_username=request.POST.get("substitute", "").strip(),
+                    starts_at=starts,
+                    ends_at=ends,
+                    actor=actor,
+                )
+            except InvalidInput as exc:
+                errors = {d["field"]: d["message"] for d in exc.details if d.get("field")}
+                errors.setdefault("substitute", exc.message)
+            else:
+                messages.success(request, "Your substitute is set.")
+                return redirect("inbox:settings")
+    prefs = NotificationSettings.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "inbox/settings.html",
+        {
+            "substitutions": selectors.substitutions_of(user=request.user),
+            "prefs": prefs,
+            "errors": errors,
+            "values": request.POST if request.method == "POST" else {},
+            "now": timezone.now(),
+        },
+        status=400 if errors else 200,
     )
 
 
@@ -146,8 +394,6 @@ def instance_operate(request: HttpRequest, instance_id: int, operation: str) -> 
         "suspend",
         "resume",
     ):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("You may not change this instance.")
     service = {
         "cancel": engine_services.instance_cancel,

@@ -2,6 +2,13 @@
 // triggers the htmx event "live-update" on the element (so markup says
 // hx-get="..." hx-trigger="live-update"). After a reconnect the element is refreshed once as
 // well, because messages sent while the socket was down are lost: the server is the truth.
+//
+// An element with data-live-feed="/api/v1/tasks/events/" data-live-since="<event id>" also
+// polls that feed of committed changes ("events since N"): every second while no websocket is
+// open (the embedded mode, whose web process cannot hear the worker), every 15 s as a safety net
+// while one is, and at once on every websocket message. New events fire "live-update" too.
+const FEED_FAST_MS = 1000;
+const FEED_SLOW_MS = 15000;
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
 
@@ -47,7 +54,8 @@ export function connectLive(el) {
       } catch {
         /* plain-text message: pass it on as is */
       }
-      fire(el, { reason: "message", data });
+      if (el.dataset.liveFeed) el.dispatchEvent(new CustomEvent("live:message", { detail: data }));
+      else fire(el, { reason: "message", data });
     });
     socket.addEventListener("close", () => {
       el.dataset.liveState = "closed";
@@ -72,16 +80,72 @@ export function connectLive(el) {
   return handle;
 }
 
-/** Connect every [data-live-url] element inside root (root included). */
+/** Poll an element's data-live-feed; returns {poll(), close()}. */
+export function connectFeed(el) {
+  if (el._flowgateFeed) return el._flowgateFeed;
+  let since = Number(el.dataset.liveSince || 0);
+  let timer = null;
+  let closed = false;
+  let busy = false;
+  const schedule = () => {
+    window.clearTimeout(timer);
+    if (closed) return;
+    const socketOpen = el.dataset.liveState === "open";
+    timer = window.setTimeout(poll, socketOpen ? FEED_SLOW_MS : FEED_FAST_MS);
+  };
+  async function poll() {
+    if (closed || busy) return;
+    if (!el.isConnected) {
+      handle.close();
+      return;
+    }
+    busy = true;
+    try {
+      const response = await fetch(`${el.dataset.liveFeed}?since=${since}`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (response.ok) {
+        const body = await response.json();
+        since = body.last;
+        el.dataset.liveSince = String(since);
+        if (body.events && body.events.length) fire(el, { reason: "feed", events: body.events });
+      }
+    } catch {
+      /* offline: try again later; the next answer catches up from `since` */
+    } finally {
+      busy = false;
+      schedule();
+    }
+  }
+  const handle = {
+    poll,
+    close() {
+      closed = true;
+      window.clearTimeout(timer);
+      delete el._flowgateFeed;
+    },
+  };
+  el._flowgateFeed = handle;
+  el.addEventListener("live:message", () => poll());
+  schedule();
+  return handle;
+}
+
+/** Connect every [data-live-url] / [data-live-feed] element inside root (root included). */
 export function initLive(root) {
   if (!root || !root.querySelectorAll) return;
   const found = [...root.querySelectorAll("[data-live-url]")];
   if (root.matches && root.matches("[data-live-url]")) found.push(root);
   found.forEach(connectLive);
+  const feeds = [...root.querySelectorAll("[data-live-feed]")];
+  if (root.matches && root.matches("[data-live-feed]")) feeds.push(root);
+  feeds.forEach(connectFeed);
 }
 
 // Elements removed by htmx close their socket.
 document.addEventListener("htmx:beforeCleanupElement", (event) => {
   const el = event.target;
   if (el && el._flowgateLive) el._flowgateLive.close();
+  if (el && el._flowgateFeed) el._flowgateFeed.close();
 });

@@ -1,4 +1,4 @@
-"""`make bench`: engine, audit and reports benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
+"""`make bench`: engine, audit, reports and inbox benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
 
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ def main() -> int:
         from tests.benchmarks import reports_bench
 
         reports_bench.run(report_dir)
+    if not only or "inbox" in only:
+        from tests.benchmarks import inbox_bench
+
+        inbox_bench.run(report_dir)
     return 0
 
 

@@ -11,11 +11,11 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 EXPECTED_SECTIONS = {
-    "designer": ["Designer", "Inbox"],
-    "approver": ["Inbox"],
-    "manager": ["Inbox", "Reports"],
-    "auditor": ["Reports"],
-    "admin": ["Designer", "Inbox", "Reports", "Admin"],
+    "designer": ["Designer", "Requests", "Inbox"],
+    "approver": ["Requests", "Inbox"],
+    "manager": ["Requests", "Inbox", "Reports"],
+    "auditor": ["Requests", "Reports"],
+    "admin": ["Designer", "Requests", "Inbox", "Reports", "Admin"],
 }
 
 
@@ -115,7 +115,7 @@ def test_keyboard_only_sign_in(page):
         page.keyboard.press("Enter")
 
     assert path_of(page) == "/"  # the browser keeps the #main fragment through the redirect
-    assert nav_labels(page) == ["Inbox"]
+    assert nav_labels(page) == ["Requests", "Inbox"]
 
 
 def test_sign_out_returns_to_the_login_page(page, login_as):

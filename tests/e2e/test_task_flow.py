@@ -8,11 +8,16 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
+from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.engine import services as engine_services
+from apps.engine.models import ProcessInstance
+from apps.inbox import services as inbox_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services
+from tests.engine.conftest import run_jobs
 from tests.factories import UserFactory
+from tests.inbox.conftest import BPMN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,3 +74,135 @@ def test_an_approver_completes_a_form_task_in_the_browser(page, login_as, axe_ch
     assert task.status == "completed"
     assert instance.variables["reason"] == "Team lunch"
     assert page.js_errors == []
+
+
+TWO_GATES = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowgate="http://flowgate.dev/schema/bpmn/1.0" id="D2" targetNamespace="http://flowgate.dev/t">
+  <bpmn:process id="two_gates" name="Two gates" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="gate_one" name="Manager gate" flowgate:candidateGroups="manager"
+                   flowgate:approval="true" flowgate:commentRequiredOnReject="true">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="gate_two" name="Finance gate" flowgate:candidateGroups="approver"
+                   flowgate:approval="true">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="gate_one" />
+    <bpmn:sequenceFlow id="f2" sourceRef="gate_one" targetRef="gate_two" />
+    <bpmn:sequenceFlow id="f3" sourceRef="gate_two" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_live_inbox_approval_and_the_next_task_appears_elsewhere(
+    page, make_page, login_as, axe_check
+):
+    result = process_services.version_deploy(xml=TWO_GATES, actor=Actor.system("test"))
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="req", roles=["approver"])
+    boss = UserFactory(username="boss", roles=["manager"])
+    finance = UserFactory(username="fin", roles=["approver"])
+
+    login_as(page, boss)
+    page.goto("/inbox/")
+    page.get_by_text("No tasks here").wait_for()
+    other = make_page()
+    login_as(other, finance)
+    other.goto("/inbox/")
+    other.get_by_text("No tasks here").wait_for()
+
+    instance = engine_services.instance_start(
+        process_key="two_gates", variables={}, actor=Actor.for_user(requester), started_by=requester
+    )
+    # No reload: the boss's open inbox shows the new task by itself.
+    page.get_by_role("link", name="Manager gate").wait_for(timeout=10_000)
+    assert axe_check(page) == []
+    page.get_by_role("link", name="Manager gate").click()
+    page.get_by_role("button", name="Reject").click()
+    page.get_by_text("A comment is required to reject.").wait_for()
+    assert page.get_by_label("Comment (required to reject)").get_attribute("aria-invalid") == "true"
+    assert HumanTask.objects.get(instance=instance).status == "open"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve").click()
+    page.get_by_text("Approved.").wait_for()
+
+    # The finance approver's inbox, open all along, shows the next gate without a reload.
+    other.get_by_role("link", name="Finance gate").wait_for(timeout=10_000)
+    assert other.locator("[data-count=all]").inner_text().startswith("1")
+    assert page.js_errors == [] and other.js_errors == []
+
+
+def test_a_requester_starts_from_the_catalog_and_follows_to_completion(page, login_as, axe_check):
+    result = process_services.version_deploy(
+        xml=(BPMN / "expense.bpmn").read_bytes(), actor=Actor.system("test")
+    )
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="requester", roles=["approver"])
+    boss = UserFactory(username="boss", roles=["manager"])
+
+    login_as(page, requester)
+    page.goto("/requests/new/")
+    page.get_by_label("Search the catalog").fill("expense")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    page.get_by_role("heading", name="Finance").wait_for()
+    assert axe_check(page) == []
+    page.get_by_role("link", name="Start Expense approval").click()
+    page.get_by_label("Amount").wait_for()
+    page.get_by_label("Amount").fill("2500")
+    page.get_by_label("Description").fill("Conference ticket")
+    button = page.get_by_role("button", name="Submit request")
+    with page.expect_navigation(url="**/requests/*/"):
+        button.dblclick()  # a double click still starts one request
+    instance = ProcessInstance.objects.get()
+    assert urlsplit(page.url).path == f"/requests/{instance.pk}/"
+    assert instance.variables == {"amount": 2500, "description": "Conference ticket"}
+    page.get_by_test_id("current-step").get_by_text("Approve expense — with manager").wait_for()
+    assert axe_check(page) == []
+
+    task = HumanTask.objects.get(instance=instance)
+    inbox_services.task_complete(
+        task_id=task.pk, user=boss, data={"approved": True}, actor=Actor.for_user(boss)
+    )
+    run_jobs(instance)
+    page.get_by_test_id("request-status").get_by_text("Completed").wait_for(timeout=15_000)
+    assert page.js_errors == []
+
+
+def test_an_absent_approvers_substitute_gets_and_decides_the_task(page, make_page, login_as):
+    result = process_services.version_deploy(
+        xml=(BPMN / "expense.bpmn").read_bytes(), actor=Actor.system("test")
+    )
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="requester", roles=["approver"])
+    boss = UserFactory(username="boss", roles=["manager"])
+    standin = UserFactory(username="standin", roles=["approver"])
+
+    login_as(page, boss)
+    page.goto("/inbox/settings/")
+    page.get_by_label("Substitute (username)").fill("standin")
+    page.get_by_label("From").fill("2020-01-01T08:00")
+    page.get_by_label("Until").fill("2099-01-01T08:00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set substitute").click()
+    page.get_by_text("Your substitute is set.").wait_for()
+
+    other = make_page()
+    login_as(other, standin)
+    other.goto("/inbox/")
+    instance = engine_services.instance_start(
+        process_key="expense_approval",
+        variables={"amount": 4000, "description": "Flights"},
+        actor=Actor.for_user(requester),
+        started_by=requester,
+    )
+    other.get_by_text("for boss").wait_for(timeout=10_000)
+    other.get_by_role("link", name="Approve expense").click()
+    other.get_by_text("standing in for boss").wait_for()
+    with other.expect_navigation():
+        other.get_by_role("button", name="Approve").click()
+    task = HumanTask.objects.get(instance=instance)
+    assert (task.status, task.completed_by_id) == ("completed", standin.pk)
+    event = AuditEvent.objects.get(action="task.approved", task_id=task.pk)
+    assert (event.actor_label, event.on_behalf_of) == ("standin", "boss")

@@ -19,7 +19,7 @@ from django.db import connection
 from apps.common.actors import Actor
 from apps.engine import services
 from apps.inbox.live import InboxConsumer
-from apps.inbox.models import HumanTask
+from apps.inbox.models import HumanTask, InboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,5 +86,7 @@ def test_a_new_task_reaches_its_role_and_nobody_else(deploy, make_user):
     instance, received, silent = run_async(run)
     database.shutdown()
     task = HumanTask.objects.get(instance=instance)
-    assert received == {"task": task.pk, "status": "open"}
+    event = InboxEvent.objects.get(task_id=task.pk)
+    assert received == {"task": task.pk, "status": "open", "event": event.pk}
+    assert (event.kind, event.roles, event.users) == ("created", ["approver"], [])
     assert silent is True

@@ -1,0 +1,178 @@
+"""What the BPMN model says about requests and approvals, read from a deployed version's XML.
+
+The engine core carries what it needs to run a task (candidates, due date, form, approval flag);
+the inbox needs a few more facts that only matter to people: who may start a process, its
+category and start form, SLA warning/breach durations, the reject-comment rule, the extra
+four-eyes person, the escalation action and the N of an N-of-M approval. They are read once per
+version (cached by checksum) from these attributes (Camunda 7 spellings where one exists):
+
+process:   flowgate:category, flowgate:candidateStarterGroups (camunda:candidateStarterGroups),
+           flowgate:candidateStarterUsers, flowgate:cancellable="false",
+           bpmn:documentation (catalog description)
+start:     <flowgate:form> on the none start event (the catalog's start form)
+user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:dueDate),
+           flowgate:commentRequiredOnReject="true" (alias flowgate:rejectCommentRequired),
+           flowgate:fourEyes="false" (turns the requester rule off; default on for approvals),
+           flowgate:fourEyesUser="${cost_owner}" (a variable naming one more user who may not
+           approve), flowgate:escalation="notify:manager" | "reassign:manager" | "none",
+           completionCondition "nrOfApproved >= 2" on a multi-instance approval.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from apps.engine.core.xml import parse_xml
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "flowgate": FLOWGATE_NS, "camunda": CAMUNDA_NS}
+
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_APPROVALS_NEEDED = re.compile(r"nrOfApproved\s*>=\s*(\d+)")
+
+
+def parse_duration(text: str | None) -> timedelta | None:
+    """An ISO-8601 duration (PnW, PnDTnHnMnS) as a timedelta; None when absent or not one."""
+    if not text:
+        return None
+    match = _DURATION.match(text.strip())
+    if not match or text.strip() in ("P", "PT"):
+        return None
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts)
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    sla_warning: timedelta | None = None
+    sla_breach: timedelta | None = None
+    comment_required_on_reject: bool = False
+    four_eyes: bool = True
+    four_eyes_variable: str = ""
+    escalation: str = ""  # "notify:<role>", "reassign:<role>" or ""
+    approvals_needed: int | None = None  # N of an N-of-M multi-instance approval
+
+
+@dataclass(frozen=True)
+class ProcessRules:
+    name: str = ""
+    category: str = ""
+    description: str = ""
+    starter_groups: tuple[str, ...] = ()
+    starter_users: tuple[str, ...] = ()
+    cancellable: bool = True
+    start_form: dict | None = None
+    tasks: dict[str, TaskRules] = field(default_factory=dict)
+
+    def task(self, activity_id: str) -> TaskRules:
+        return self.tasks.get(activity_id, TaskRules())
+
+    def may_start(self, *, username: str, roles: set[str]) -> bool:
+        if not self.starter_groups and not self.starter_users:
+            return True
+        return username in self.starter_users or bool(roles & set(self.starter_groups))
+
+
+def _attr(node: Any, name: str) -> str | None:
+    value = node.get(f"{{{FLOWGATE_NS}}}{name}")
+    return value if value is not None else node.get(f"{{{CAMUNDA_NS}}}{name}")
+
+
+def _truthy(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("true", "yes", "1")
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _variable_name(text: str | None) -> str:
+    value = (text or "").strip()
+    if value.startswith(("${", "#{")) and value.endswith("}"):
+        value = value[2:-1].strip()
+    return value if value.isidentifier() else ""
+
+
+def _form(node: Any) -> dict | None:
+    found = node.find("bpmn:extensionElements/flowgate:form", NS)
+    if found is None or not (found.text or "").strip():
+        return None
+    try:
+        schema = json.loads(found.text)
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
+def _task_rules(node: Any) -> TaskRules:
+    warning = parse_duration(_attr(node, "slaWarning"))
+    breach = parse_duration(_attr(node, "slaBreach")) or parse_duration(_attr(node, "dueDate"))
+    four_eyes_attr = _attr(node, "fourEyes")
+    needed = None
+    condition = node.find("bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", NS)
+    if condition is not None and condition.text:
+        match = _APPROVALS_NEEDED.search(condition.text)
+        needed = int(match.group(1)) if match else None
+    return TaskRules(
+        sla_warning=warning,
+        sla_breach=breach,
+        comment_required_on_reject=_truthy(
+            _attr(node, "commentRequiredOnReject") or _attr(node, "rejectCommentRequired")
+        ),
+        four_eyes=four_eyes_attr is None or _truthy(four_eyes_attr),
+        four_eyes_variable=_variable_name(_attr(node, "fourEyesUser")),
+        escalation=(_attr(node, "escalation") or "").strip(),
+        approvals_needed=needed,
+    )
+
+
+@lru_cache(maxsize=256)
+def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
+    del checksum  # the cache key; the XML of a version never changes
+    root = parse_xml(xml)
+    process = None
+    for candidate in root.iterfind("bpmn:process", NS):
+        if candidate.get("id") == process_key or process is None:
+            process = candidate
+    if process is None:
+        return ProcessRules()
+    documentation = process.find("bpmn:documentation", NS)
+    start_form = None
+    for start in process.iterfind("bpmn:startEvent", NS):
+        if len(start) and start.find("bpmn:messageEventDefinition", NS) is None:
+            start_form = _form(start)
+            if start_form:
+                break
+    tasks = {
+        node.get("id"): _task_rules(node)
+        for node in process.iter(f"{{{BPMN_NS}}}userTask")
+        if node.get("id")
+    }
+    return ProcessRules(
+        name=process.get("name") or "",
+        category=(_attr(process, "category") or "").strip(),
+        description=(documentation.text or "").strip() if documentation is not None else "",
+        starter_groups=_names(_attr(process, "candidateStarterGroups")),
+        starter_users=_names(_attr(process, "candidateStarterUsers")),
+        cancellable=_attr(process, "cancellable") is None or _truthy(_attr(process, "cancellable")),
+        start_form=start_form,
+        tasks=tasks,
+    )
+
+
+def rules_for_version(version) -> ProcessRules:
+    """The rules of a ProcessVersion (needs ``xml``, ``checksum`` and its definition's key)."""
+    try:
+        return _rules_for_xml(version.checksum, version.xml, version.definition.key)
+    except Exception:  # a deployed version parsed once already; never break an inbox on it
+        return ProcessRules()

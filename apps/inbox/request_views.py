@@ -1,0 +1,109 @@
+"""The requester's pages: the catalog (/requests/new/), a start form, My requests (/requests/)
+and one request's page. Thin: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.common.actors import Actor
+from apps.common.errors import FlowgateError, InvalidInput
+from apps.common.pages import paginate, run_action
+from apps.inbox import selectors, services
+
+
+@login_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    entries = selectors.catalog(user=request.user, search=search)
+    groups = [(category, list(items)) for category, items in groupby(entries, lambda e: e.category)]
+    return render(request, "requests/catalog.html", {"groups": groups, "search": search})
+
+
+@login_required
+def start(request: HttpRequest, key: str) -> HttpResponse:
+    try:
+        entry = selectors.catalog_entry(user=request.user, key=key)
+    except FlowgateError:
+        raise Http404("There is no such process that you may start.") from None
+    return render(
+        request,
+        "requests/start.html",
+        {"entry": entry, "submit_url": reverse("api-requests")},
+    )
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    try:
+        qs = selectors.my_requests(user=request.user, status=status)
+    except InvalidInput:
+        status, qs = "", selectors.my_requests(user=request.user)
+    page = paginate(request, qs)
+    for instance in page.object_list:
+        instance.state_now = selectors.request_state(instance=instance, user=request.user)
+    return render(
+        request,
+        "requests/list.html",
+        {"page": page, "status": status, "last_event": selectors.last_event_id()},
+    )
+
+
+def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = False):
+    try:
+        return selectors.request_get(user=request.user, instance_id=instance_id, to_write=to_write)
+    except FlowgateError:
+        raise Http404("This request does not exist or is not visible to you.") from None
+
+
+@login_required
+def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+    instance = _request_or_404(request, instance_id)
+    state = selectors.request_state(instance=instance, user=request.user)
+    return render(
+        request,
+        "requests/detail.html",
+        {
+            "instance": instance,
+            "state": state,
+            "comments": selectors.comments_of(instance_id=instance.pk),
+            "attachments": selectors.attachments_of(instance_id=instance.pk),
+            "history": selectors.history_of(instance_id=instance.pk),
+            "diagram_xml": instance.version.xml,
+            "current_activities": sorted({s["activity_id"] for s in state.current_steps}),
+            "last_event": selectors.last_event_id(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
+    actor = Actor.for_user(request.user)
+    return run_action(
+        request,
+        lambda: services.request_cancel(instance_id=instance_id, user=request.user, actor=actor),
+        success="Your request was withdrawn.",
+        back=reverse("requests:detail", args=[instance_id]),
+    )
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, instance_id: int) -> HttpResponse:
+    instance = _request_or_404(request, instance_id, to_write=True)
+    actor = Actor.for_user(request.user)
+    return run_action(
+        request,
+        lambda: services.comment_add(
+            instance=instance, user=request.user, body=request.POST.get("body", ""), actor=actor
+        ),
+        success="Comment added.",
+        back=reverse("requests:detail", args=[instance_id]),
+    )

@@ -1,0 +1,19 @@
+"""Thin Celery tasks of the inbox: take ids, call one service. Safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.inbox import services
+
+
+@shared_task(name="inbox.escalate_overdue", ignore_result=True)
+def escalate_overdue() -> int:
+    """Escalate open tasks past their SLA breach time, each once (beat: every 30 s)."""
+    return services.tasks_escalate_due()
+
+
+@shared_task(name="inbox.prune_events", ignore_result=True)
+def prune_events() -> int:
+    """Drop live-feed rows older than a day (beat: hourly)."""
+    return services.inbox_events_prune()

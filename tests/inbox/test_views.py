@@ -1,0 +1,129 @@
+"""Inbox and request pages: what they show and how they answer bad input."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.inbox.models import HumanTask, Substitution
+from tests.inbox.conftest import open_task, start
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def expense(deploy_inbox, people):
+    deploy_inbox("expense.bpmn")
+    deploy_inbox("two_step.bpmn")
+    instance = start("expense_approval", people["requester"], amount=2500, description="Laptop")
+    return instance, open_task(instance)
+
+
+def test_inbox_page_lists_tasks_with_badges_and_live_feed(expense, people):
+    _, task = expense
+    html = client_for(people["manager"]).get("/inbox/").content.decode()
+    assert f'data-task="{task.pk}"' in html
+    assert 'id="count-all"' in html and 'data-live-feed="/api/v1/tasks/events/"' in html
+    partial = client_for(people["manager"]).get("/inbox/?view=mine", HTTP_HX_REQUEST="true")
+    body = partial.content.decode()
+    assert "<html" not in body and 'hx-swap-oob="true"' in body
+    assert f'data-task="{task.pk}"' not in body
+    assert client_for(people["manager"]).get("/inbox/?view=bogus").status_code == 400
+
+
+def test_reject_without_comment_shows_the_error_on_the_field(expense, people):
+    _, task = expense
+    response = client_for(people["manager"]).post(
+        f"/inbox/tasks/{task.pk}/decide/", {"decision": "reject", "comment": ""}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="decision-comment_error">A comment is required to reject.</div>' in html
+    assert 'aria-invalid="true"' in html
+    task.refresh_from_db()
+    assert task.status == "open"
+
+
+def test_approve_from_the_page(expense, people):
+    _, task = expense
+    response = client_for(people["manager"]).post(
+        f"/inbox/tasks/{task.pk}/decide/", {"decision": "approve"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/inbox/"
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == ("completed", "approved")
+
+
+def test_the_requester_sees_the_four_eyes_notice_instead_of_buttons(deploy_inbox, people):
+    deploy_inbox("expense.bpmn")
+    instance = start("expense_approval", people["manager"], amount=2500, description="Own")
+    html = client_for(people["manager"]).get(f"/inbox/tasks/{open_task(instance).pk}/").content
+    assert b"Four-eyes rule: you started this request" in html
+    assert b'value="approve"' not in html
+
+
+def test_bulk_approve_page_reports_each_task(expense, people):
+    _, task = expense
+    own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))
+    client = client_for(people["manager"])
+    response = client.post("/inbox/bulk-approve/", {"task": [task.pk, own.pk]}, follow=True)
+    text = response.content.decode()
+    assert "Approved 1 task(s)." in text
+    assert f"Task {own.pk}: Four-eyes rule" in text
+    assert HumanTask.objects.get(pk=own.pk).status == "open"
+
+
+def test_settings_page_sets_a_substitute_and_shows_errors(people):
+    client = client_for(people["manager"])
+    bad = client.post(
+        "/inbox/settings/",
+        {"form": "substitution", "substitute": "ghost", "starts_at": "", "ends_at": ""},
+    )
+    assert bad.status_code == 400
+    assert b"Give a start date and time." in bad.content
+    assert Substitution.objects.count() == 0
+    good = client.post(
+        "/inbox/settings/",
+        {
+            "form": "substitution",
+            "substitute": "approver1",
+            "starts_at": "2030-01-01T08:00",
+            "ends_at": "2030-01-05T18:00",
+        },
+    )
+    assert good.status_code == 302
+    assert Substitution.objects.get().substitute.username == "approver1"
+    client.post("/inbox/settings/", {"form": "notifications", "email_on_escalation": "on"})
+    prefs = people["manager"].inbox_settings
+    assert (prefs.email_on_assignment, prefs.email_on_escalation) == (False, True)
+
+
+def test_catalog_groups_by_category_and_filters_by_role(expense, people):
+    html = client_for(people["manager"]).get("/requests/new/").content.decode()
+    assert html.index(">Finance</h2>") < html.index(">Procurement</h2>")
+    html = client_for(people["requester"]).get("/requests/new/").content.decode()
+    assert ">Finance</h2>" in html and "Procurement" not in html
+    assert client_for(people["requester"]).get("/requests/new/purchase/").status_code == 404
+    searched = client_for(people["manager"]).get("/requests/new/?q=procure").content.decode()
+    assert "Procurement" in searched and ">Finance</h2>" not in searched
+
+
+def test_my_requests_and_the_request_page(expense, people):
+    instance, task = expense
+    client = client_for(people["requester"])
+    html = client.get("/requests/").content.decode()
+    assert f'data-request="{instance.pk}"' in html and "Approve expense" in html
+    page = client.get(f"/requests/{instance.pk}/").content.decode()
+    assert "Approve expense — with manager" in page
+    assert 'data-current="manager_approval"' in page
+    assert "Withdraw request" in page
+    response = client.post(f"/requests/{instance.pk}/cancel/")
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert instance.status == "cancelled"

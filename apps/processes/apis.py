@@ -54,8 +54,14 @@ class VersionOutput(serializers.ModelSerializer):
 class DefinitionOutput(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
+    status = serializers.SerializerMethodField()
     latest_number = serializers.IntegerField(allow_null=True)
     version_count = serializers.IntegerField()
+    owner = serializers.CharField(source="owner_username", allow_null=True)
+    last_deployed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status(self, obj) -> str:
+        return "deployed" if obj.latest_number else "draft"
 
 
 class DeployInput(serializers.Serializer):
@@ -95,7 +101,10 @@ class ProcessListApi(APIView):
     def get(self, request: Request) -> Response:
         from apps.common.api_pagination import Pagination as PageNumberPagination
 
-        qs = selectors.definitions_list(search=request.query_params.get("search", ""))
+        qs = selectors.definitions_list(
+            search=request.query_params.get("search", "")[:200],
+            status=request.query_params.get("status", ""),
+        )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(DefinitionOutput(page, many=True).data)

@@ -12,6 +12,7 @@ from django.db.models import Max
 from apps.audit.actions import AuditAction
 from apps.audit.services import Actor, record
 from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from apps.connectors.registry import all_connectors
 from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
@@ -227,8 +228,6 @@ def bpmn_validate(*, xml: bytes | str) -> list[dict]:
 def _unknown_connectors(names, data: bytes) -> list[dict]:
     """Service tasks must name a registered connector: say which are unknown, and what exists,
     on each service task that names one."""
-    from apps.connectors.registry import all_connectors
-
     known = {c.name for c in all_connectors()}
     unknown = set(names) - known
     if not unknown:

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 
 from apps.accounts.roles import ALL_ROLES
+from apps.connectors.registry import all_connectors
 from apps.engine.models import InstanceStatus, ProcessInstance
 
 OPEN_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
@@ -36,3 +37,29 @@ def usernames() -> list[str]:
     """Active users for the candidate-user and assignee pickers (the first 500 by name)."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
     return list(users.values_list("username", flat=True)[:MAX_PICKER_USERS])
+
+
+def connector_fields() -> list[dict]:
+    """The registered connectors with the inputs their own parameter schema declares, for the
+    connector field and the input mappings of a service task."""
+    result = []
+    for connector in all_connectors():
+        schema = connector.config_schema or {}
+        properties = schema.get("properties") or {}
+        required = set(schema.get("required") or [])
+        result.append(
+            {
+                "name": connector.name,
+                "label": connector.label or connector.name,
+                "chainable": connector.chainable,
+                "inputs": [
+                    {
+                        "name": name,
+                        "required": name in required,
+                        "description": str((spec or {}).get("description", ""))[:200],
+                    }
+                    for name, spec in properties.items()
+                ],
+            }
+        )
+    return result

@@ -191,7 +191,7 @@ def _check_stubs(stubs: Any) -> dict[str, dict] | None:
     return stubs
 
 
-def _run_stubbed(instance: ProcessInstance, stubs: dict[str, dict]) -> None:
+def service_tasks_stub(instance: ProcessInstance, stubs: dict[str, dict]) -> None:
     """Complete the instance's due service tasks with their stub results (an empty result for
     tasks without one), as often as new ones appear."""
     for _ in range(MAX_STUB_ROUNDS):
@@ -231,7 +231,7 @@ def testrun_start(
             started_by=user,
         )
         if stubs is not None:
-            _run_stubbed(instance, stubs)
+            service_tasks_stub(instance, stubs)
     instance.refresh_from_db()
     return instance
 
@@ -269,7 +269,7 @@ def testrun_complete_task(
             data = {**data, "approved": approved, step.outcome_variable: outcome}
         engine.user_task_complete(instance=instance, task_id=step.task_id, data=data, actor=actor)
         if stubs is not None:
-            _run_stubbed(instance, stubs)
+            service_tasks_stub(instance, stubs)
     instance.refresh_from_db()
     return instance
 

@@ -13,7 +13,6 @@ from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required
-from apps.connectors.selectors import connector_choices
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.processes import diff as process_diff
@@ -84,7 +83,8 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context.setdefault("key", None)
     context.setdefault("definition", None)
     context.setdefault("versions", [])
-    context["connectors"] = connector_choices()  # suggestions for the connector field
+    # suggestions for the connector field and its inputs (from each connector's schema)
+    context["connectors"] = designer_selectors.connector_fields()
     context["roles"] = designer_selectors.role_names()  # the role and user pickers
     context["users"] = designer_selectors.usernames()
     return render(request, "designer/edit.html", context)

@@ -56,8 +56,14 @@ class VersionOutput(serializers.ModelSerializer):
 class DefinitionOutput(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
+    status = serializers.SerializerMethodField()
     latest_number = serializers.IntegerField(allow_null=True)
     version_count = serializers.IntegerField()
+    owner = serializers.CharField(source="owner_username", allow_null=True)
+    last_deployed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status(self, obj) -> str:
+        return "deployed" if obj.latest_number else "draft"
 
 
 class DeployInput(serializers.Serializer):
@@ -106,7 +112,10 @@ class ProcessListApi(ApiView):
     @extend_schema(summary="List process definitions")
     def get(self, request: Request) -> Response:
         return self.paginated_response(
-            selectors.definitions_list(search=request.query_params.get("search", ""))
+            selectors.definitions_list(
+                search=request.query_params.get("search", "")[:200],
+                status=request.query_params.get("status", ""),
+            )
         )
 
 

@@ -123,3 +123,35 @@ def test_timer_previews_in_plain_language(page, login_as):
         "when the expression ${wait_for} says (evaluated when the timer starts)",
         "when the expression soon says (evaluated when the timer starts)",
     ]
+
+
+def test_the_connectors_schema_suggests_its_inputs(page, login_as):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(
+        """() => { const m = window.FlowgateDesigner.modeler;
+        const shape = m.get('modeling').appendShape(m.get('elementRegistry').get('StartEvent_1'),
+            m.get('elementFactory').createShape({type: 'bpmn:ServiceTask'}), {x: 320, y: 178});
+        m.get('selection').select(shape); }"""
+    )
+    panel = page.locator("#designer-flowgate")
+    panel.get_by_label("Connector").fill("email")
+    panel.get_by_label("Connector").press("Tab")
+    hint = panel.locator(".fg-connector-params")
+    assert hint.inner_text() == (
+        "Send e-mail takes: subject (required), body (required), to, roles, from_email, "
+        "reply_to. Still missing: subject, body."
+    )
+    panel.get_by_role("button", name="Add input").click()
+    suggestions = page.evaluate(
+        "() => { const input = document.querySelector('[aria-label=\"Inputs 1 name\"]');"
+        " return [...input.list.options].map(o => o.value); }"
+    )
+    assert suggestions == ["subject", "body", "to", "roles", "from_email", "reply_to"]
+    panel.get_by_label("Inputs 1 name").fill("subject")
+    panel.get_by_label("Inputs 1 expression").fill("'Hello'")
+    panel.get_by_label("Inputs 1 expression").press("Tab")
+    panel.get_by_label("Connector").fill("set_variables")
+    panel.get_by_label("Connector").press("Tab")
+    assert hint.inner_text() == "Set variables takes: variables."

@@ -162,3 +162,20 @@ def test_api_rollback_needs_a_designer_and_changes_nothing_otherwise(make_user):
     )
     assert allowed.status_code == 201
     assert ProcessVersion.objects.count() == 3
+
+
+def test_the_process_list_api_gives_status_owner_and_last_deploy(make_user):
+    dana = make_user("designer", username="dana")
+    version = version_deploy(xml=V1, actor=SYSTEM, user=dana).version
+    version_deploy(
+        xml=gallery.template_get(slug="access_request").xml().replace('"http"', '"nope"'),
+        actor=SYSTEM,
+    )
+    rows = _client(dana).get("/api/v1/processes/").json()["results"]
+    assert [(r["key"], r["status"], r["latest_number"], r["owner"]) for r in rows] == [
+        ("access_request", "draft", None, None),
+        ("expense_approval", "deployed", 1, "dana"),
+    ]
+    assert rows[1]["last_deployed_at"].startswith(version.created_at.strftime("%Y-%m-%dT%H:%M"))
+    drafts_only = _client(dana).get("/api/v1/processes/?status=draft").json()["results"]
+    assert [r["key"] for r in drafts_only] == ["access_request"]

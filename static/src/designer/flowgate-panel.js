@@ -4,7 +4,7 @@
 
 const FIELD_SETS = {
   service: [
-    { name: "connector", label: "Connector", list: "fg-connector-names", help: "Registered connector or function name, e.g. http or email." },
+    { name: "connector", label: "Connector", list: "fg-connector-names", rerender: true, help: "Registered connector or function name, e.g. http or email." },
     { name: "maxAttempts", label: "Max attempts", type: "number", min: 1, help: "Tries before an incident is raised (default 3)." },
   ],
   user: [
@@ -39,12 +39,20 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
-// The registered connectors (the page embeds them as JSON), offered in the connector field.
+// The registered connectors (the page embeds them as JSON, with their inputs), offered in the
+// connector field; their parameter schema drives the input suggestions.
+const CONNECTORS = (() => {
+  const source = typeof document !== "undefined" && document.getElementById("designer-connectors");
+  try {
+    return source ? JSON.parse(source.textContent) : [];
+  } catch {
+    return [];
+  }
+})();
+
 function connectorDatalist() {
-  const source = document.getElementById("designer-connectors");
   const list = el("datalist", { id: "fg-connector-names" });
-  if (!source) return list;
-  JSON.parse(source.textContent).forEach((c) => {
+  CONNECTORS.forEach((c) => {
     const hint = c.chainable ? "chainable: runs with the steps around it" : "runs with a lease";
     list.append(el("option", { value: c.name, label: `${c.label} (${hint})` }));
   });
@@ -96,6 +104,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
       input.addEventListener("change", () => {
         const raw = input.value.trim();
         update(target, { [attr]: raw === "" ? undefined : raw });
+        if (spec.rerender) render(); // e.g. the connector's inputs follow the connector
       });
       wrap.append(el("label", { className: "form-label small mb-1", for: id }, spec.label), input);
       if (helpId) wrap.append(el("div", { className: "form-text mt-0", id: helpId }, spec.help));
@@ -123,6 +132,21 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
     const ext = bo.extensionElements;
     const rows = ext ? (ext.get("values") || []).filter((v) => is(v, type)) : [];
     const word = type === "flowgate:Input" ? "input" : "output";
+    // The connector's own parameter schema: suggested input names, required ones named.
+    const connector = CONNECTORS.find((c) => c.name === bo.get("flowgate:connector"));
+    const params = type === "flowgate:Input" && connector ? connector.inputs || [] : [];
+    if (params.length) {
+      const listId = nextId("params");
+      const list = el("datalist", { id: listId });
+      params.forEach((p) => list.append(el("option", { value: p.name, label: p.description || p.name })));
+      fieldset.append(list);
+      fieldset.dataset.paramsList = listId;
+      const have = new Set(rows.map((r) => r.get("name")));
+      const missing = params.filter((p) => p.required && !have.has(p.name)).map((p) => p.name);
+      const names = params.map((p) => (p.required ? `${p.name} (required)` : p.name)).join(", ");
+      fieldset.append(el("p", { className: "form-text mt-0 mb-1 fg-connector-params" },
+        `${connector.label} takes: ${names}.${missing.length ? ` Still missing: ${missing.join(", ")}.` : ""}`));
+    }
     rows.forEach((mapping, index) => {
       const row = el("div", { className: "input-group input-group-sm mb-1" });
       ["name", "expression"].forEach((prop) => {
@@ -131,6 +155,7 @@ export function createFlowgatePanel(container, modeler, { loadFormEditor } = {})
           className: "form-control",
           "aria-label": `${title} ${index + 1} ${prop}`,
           placeholder: prop === "name" ? "variable" : "expression",
+          list: prop === "name" ? fieldset.dataset.paramsList : undefined,
         });
         input.value = mapping.get(prop) || "";
         input.addEventListener("change", () => update(mapping, { [prop]: input.value.trim() || undefined }));

@@ -1,0 +1,65 @@
+"""Sample instances of the demo processes in every state (for the embedded demo): waiting for a
+manager, completed, suspended, cancelled and stopped by an incident. Idempotent."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.audit.services import Actor
+from apps.connectors.base import ConnectorError
+from apps.designer.testrun import service_tasks_stub
+from apps.engine import services as engine
+from apps.engine.models import Job, JobStatus, ProcessInstance
+
+DEMO_PREFIX = "DEMO-"
+ACTOR = Actor.system("demo")
+
+
+def _start(business_key: str, variables: dict) -> ProcessInstance:
+    return engine.instance_start(
+        process_key="expense_approval",
+        variables=variables,
+        business_key=business_key,
+        actor=ACTOR,
+    )
+
+
+def _approve_then_fail(job) -> dict:
+    if job.activity_id == "auto_approve":
+        return {"approved": True}
+    raise ConnectorError(
+        "Demo: the mail server refused the message (550 mailbox unavailable).", permanent=True
+    )
+
+
+def demo_instances_ensure() -> list[str]:
+    """Create the sample instances once; returns '<business key>: <state>' lines."""
+    if ProcessInstance.objects.filter(business_key__startswith=DEMO_PREFIX).exists():
+        return []
+    made = []
+    with transaction.atomic():
+        waiting = _start("DEMO-1 laptop", {"amount": 2400, "description": "Laptop"})
+        made.append(f"{waiting.business_key}: waiting for a manager")
+
+        done = _start("DEMO-2 taxi", {"amount": 38, "description": "Taxi to the airport"})
+        service_tasks_stub(done, {"auto_approve": {"approved": True}, "notify_requester": {}})
+        made.append(f"{done.business_key}: completed")
+
+        paused = _start("DEMO-3 hotel", {"amount": 1800, "description": "Hotel, 3 nights"})
+        engine.instance_suspend(instance_id=paused.pk, actor=ACTOR)
+        made.append(f"{paused.business_key}: suspended")
+
+        cancelled = _start("DEMO-4 duplicate", {"amount": 1500, "description": "Duplicate"})
+        engine.instance_cancel(instance_id=cancelled.pk, actor=ACTOR, reason="Entered twice")
+        made.append(f"{cancelled.business_key}: cancelled")
+
+        broken = _start("DEMO-5 lunch", {"amount": 64, "description": "Team lunch"})
+    # Approved automatically, then the notification fails for good: an incident.
+    for _ in range(3):
+        pending = Job.objects.filter(instance=broken, status=JobStatus.PENDING)
+        for job_id in pending.values_list("pk", flat=True):
+            engine.job_run(
+                job_id=job_id, worker_id="demo", execute=_approve_then_fail, instance_id=broken.pk
+            )
+    made.append(f"{broken.business_key}: incident")
+    return made

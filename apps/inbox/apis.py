@@ -399,21 +399,19 @@ class RequestDetailOutput(RequestOutput):
 
 class RequestListApi(ApiView):
     idempotent_methods = ("post",)
+    paginated = True
+    OutputSerializer = RequestOutput
+    response_status = {"POST": 201}
 
     class InputSerializer(serializers.Serializer):
         process_key = serializers.CharField(max_length=200)
         data = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str)],
-        responses=RequestOutput(many=True),
-        summary="Requests you started",
-    )
+    @extend_schema(parameters=[OpenApiParameter("status", str)], summary="Requests you started")
     def get(self, request: Request) -> Response:
-        qs = selectors.my_requests(user=request.user, status=request.query_params.get("status", ""))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(RequestOutput(page, many=True).data)
+        return self.paginated_response(
+            selectors.my_requests(user=request.user, status=request.query_params.get("status", ""))
+        )
 
     @extend_schema(
         request=InputSerializer,

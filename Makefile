@@ -7,7 +7,7 @@ PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres test-sqlite lint bench venv assets browser migrate demo lock clean
+.PHONY: run test test-postgres test-sqlite lint bench security-report venv assets browser migrate demo lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -69,6 +69,15 @@ lint: venv
 ## make bench: engine and audit benchmarks on PostgreSQL + Redis into docs/benchmarks/
 bench: venv
 	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.benchmarks
+
+## make security-report: the security corpus (and the security tests it references) on
+## PostgreSQL + Redis; writes the per-category table into docs/security.md
+SECURITY_TESTS = tests/security tests/engine_core/test_xml.py tests/engine_core/test_expressions.py tests/connectors/test_ssrf.py
+security-report: venv assets browser
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) \
+	  FLOWGATE_SECURITY_REPORT=$(CURDIR)/var/security-report.json \
+	  $(PYTHON) -m pytest -p tests.security.plugin -q -p no:randomly $(SECURITY_TESTS)
+	$(PYTHON) -m tests.security.report var/security-report.json docs/security.md
 
 lock:
 	$(PYTHON) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

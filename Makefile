@@ -72,7 +72,7 @@ bench: venv
 
 ## make security-report: the security corpus (and the security tests it references) on
 ## PostgreSQL + Redis; writes the per-category table into docs/security.md
-SECURITY_TESTS = tests/security tests/engine_core/test_xml.py tests/engine_core/test_expressions.py tests/connectors/test_ssrf.py
+SECURITY_TESTS = tests/security tests/e2e/test_security_csp.py tests/e2e/test_security_xss.py tests/engine_core/test_xml.py tests/engine_core/test_expressions.py tests/connectors/test_ssrf.py
 security-report: venv assets browser
 	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) \
 	  FLOWGATE_SECURITY_REPORT=$(CURDIR)/var/security-report.json \

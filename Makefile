@@ -7,7 +7,7 @@ PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres test-sqlite lint bench chaos load venv assets browser migrate demo lock clean
+.PHONY: run test test-postgres test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -81,6 +81,15 @@ chaos: venv assets
 ## bounded time (LOAD_SECONDS, LOAD_USERS); writes docs/benchmarks/load.md
 load: venv assets
 	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.load.run
+
+## make security-report: the security corpus (and the security tests it references) on
+## PostgreSQL + Redis; writes the per-category table into docs/security.md
+SECURITY_TESTS = tests/security tests/e2e/test_security_csp.py tests/e2e/test_security_xss.py tests/engine_core/test_xml.py tests/engine_core/test_expressions.py tests/connectors/test_ssrf.py
+security-report: venv assets browser
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) \
+	  FLOWGATE_SECURITY_REPORT=$(CURDIR)/var/security-report.json \
+	  $(PYTHON) -m pytest -p tests.security.plugin -q -p no:randomly $(SECURITY_TESTS)
+	$(PYTHON) -m tests.security.report var/security-report.json docs/security.md
 
 lock:
 	$(PYTHON) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

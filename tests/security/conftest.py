@@ -21,12 +21,6 @@ from tests.factories import UserFactory
 from tests.security import corpus
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "corpus(category): one malicious input of the security regression corpus"
-    )
-
-
 @pytest.fixture(autouse=True)
 def _corpus_test(request):
     corpus.begin(request.node.nodeid)

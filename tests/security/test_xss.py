@@ -2,7 +2,7 @@
 business key, submitted form values, a decision comment and an API token name, then every page
 that shows them is rendered. The markup must come out escaped (shown as text), never as markup.
 
-tests/security/test_xss_browser.py opens the same pages in Chromium and checks no script ran.
+tests/e2e/test_security_xss.py opens the same pages in Chromium and checks no script ran.
 """
 
 from __future__ import annotations

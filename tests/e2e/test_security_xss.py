@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import browser, browser_context, login_as  # noqa: F401 - fixtures
+from tests.e2e.test_security_csp import COLLECT_VIOLATIONS
+from tests.security import corpus as corpus_state
 from tests.security.corpus import corpus, observe
-from tests.security.test_csp_browser import COLLECT_VIOLATIONS
 from tests.security.test_xss import PAGES, PAYLOADS, build_xss_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), corpus("stored XSS")]
+
+
+@pytest.fixture(autouse=True)
+def _corpus_test(request):
+    """Counted with the corpus (tests/security/plugin.py); lives here for the shared browser."""
+    corpus_state.begin(request.node.nodeid)
+
 
 APP_READY = {"task": ".fjs-container", "designer-edit": ".djs-container"}
 
 
 @pytest.mark.parametrize(("payload", "needle"), PAYLOADS, ids=range(len(PAYLOADS)))
-def test_no_stored_payload_runs_in_the_browser(browser_context, login_as, payload, needle):  # noqa: F811
+def test_no_stored_payload_runs_in_the_browser(browser_context, login_as, payload, needle):
     world = build_xss_world(payload)
     browser_context.add_init_script(COLLECT_VIOLATIONS)
     dialogs: list[str] = []

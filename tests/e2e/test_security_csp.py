@@ -15,7 +15,6 @@ from apps.common.actors import Actor
 from apps.engine import services as engine_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services
-from tests.e2e.conftest import browser, browser_context, login_as  # noqa: F401 - fixtures
 from tests.e2e.test_task_flow import PROCESS
 from tests.factories import UserFactory
 
@@ -81,7 +80,7 @@ def _visit(page, url: str, ready: str | None) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_renders_without_csp_violations(browser_context, login_as, objects, role):  # noqa: F811
+def test_every_page_renders_without_csp_violations(browser_context, login_as, objects, role):
     browser_context.add_init_script(COLLECT_VIOLATIONS)
     page = browser_context.new_page()
     errors: list[str] = []
@@ -102,7 +101,7 @@ def test_every_page_renders_without_csp_violations(browser_context, login_as, ob
         assert {n: s for n, s in statuses.items() if s != 200} == {}
 
 
-def test_the_login_page_and_error_pages_render_without_csp_violations(browser_context):  # noqa: F811
+def test_the_login_page_and_error_pages_render_without_csp_violations(browser_context):
     browser_context.add_init_script(COLLECT_VIOLATIONS)
     page = browser_context.new_page()
     assert _visit(page, reverse("accounts:login"), None) == (200, [])

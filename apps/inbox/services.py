@@ -191,13 +191,13 @@ def task_delegate(*, task_id: int, user: User, to_username: str, actor: Actor) -
         if task.delegation == Delegation.PENDING:
             raise Conflict("This task is already delegated.", code="task_delegated")
         target = _target_user(to_username)
-        if target.pk == user.pk:
-            raise InvalidInput("Delegate to someone else.", code="delegate_to_self")
-        if _four_eyes_blocks(task, target.pk):
+        if _four_eyes_blocks(task, target.pk):  # the weightier reason first
             raise InvalidInput(
                 "An approval cannot be delegated to someone who may not approve it (four-eyes).",
                 code="four_eyes",
             )
+        if target.pk == user.pk:
+            raise InvalidInput("Delegate to someone else.", code="delegate_to_self")
         before = task.assignee.username if task.assignee else None
         owner = task.assignee or user
         task.owner = owner

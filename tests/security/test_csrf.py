@@ -47,7 +47,6 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
     ("instance-suspend", lambda w: f"/inbox/instances/{w.approval.pk}/suspend/", {}, "mona"),
     ("audit-verify", lambda w: "/admin-reports/audit/verify/", {}, "audrey"),
     ("process-upload", lambda w: "/designer/upload/", {"file": ""}, "dana"),
-    ("process-run", lambda w: "/designer/expense/run/", {}, "dana"),
     ("incident-retry", lambda w: "/admin-reports/incidents/1/retry/", {}, "mona"),
     ("admin-login", lambda w: "/admin/login/", {"username": "ada", "password": "x"}, None),
 ]
@@ -55,6 +54,7 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
 # The API with a session cookie (no token): DRF's SessionAuthentication enforces CSRF.
 SESSION_API: list[tuple[str, object, dict, str]] = [
     ("api-deploy", lambda w: "/api/v1/processes/deploy/", {"xml": "<x/>"}, "dana"),
+    ("api-test-run", lambda w: "/api/v1/processes/expense/test-runs/", {}, "dana"),
     ("api-start", lambda w: "/api/v1/instances/", {"process_key": "expense"}, "rita"),
     ("api-claim", lambda w: f"/api/v1/tasks/{w.approval_task.pk}/claim/", {}, "alex"),
     (

@@ -146,7 +146,7 @@ def test_requester_cannot_delegate_to_herself_through_the_page_form(world):
             f"/inbox/tasks/{world.approval_task.pk}/delegate/", {"username": "rita"}, follow=True
         )
     refused(response, 200)
-    assert "An approval cannot be delegated to the person who requested it." in (
+    assert "An approval cannot be delegated to someone who may not approve it (four-eyes)." in (
         response.content.decode()
     )
 

@@ -150,6 +150,13 @@ API: list[tuple[str, str, object, dict | None, dict]] = [
         "get",
         lambda w: "/api/v1/reports/sla/",
         None,
+        {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
+    ),
+    (
+        "designer-test-run",
+        "post",
+        lambda w: "/api/v1/processes/expense/test-runs/",
+        {},
         {**dict.fromkeys(BOTH, FORBIDDEN), "alex": FORBIDDEN},
     ),
     ("incidents", "get", lambda w: "/api/v1/incidents/", None, dict.fromkeys(BOTH, FORBIDDEN)),
@@ -276,7 +283,6 @@ PAGES: list[tuple[str, str, object, dict | None, dict]] = [
         None,
         {"mallory": 403, "alex": 403},
     ),
-    ("designer-run", "post", lambda w: "/designer/expense/run/", {}, {"mallory": 403, "alex": 403}),
     (
         "incident-retry-form",
         "post",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("reports/slo/", apis.SloListApi.as_view(), name="api-report-slo"),
     path("reports/slo/<str:process_key>/", apis.SloSetApi.as_view(), name="api-report-slo-set"),
     path("reports/sli/", apis.SliApi.as_view(), name="api-report-sli"),
+    path("reports/<slug:kind>.csv", apis.SloCsvApi.as_view(), name="api-report-slo-csv"),
     path("reports/heatmap/<int:version_id>/", apis.HeatmapApi.as_view(), name="api-report-heatmap"),
     path(
         "reports/heatmap/<int:version_id>/slowest/",

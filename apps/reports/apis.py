@@ -20,7 +20,7 @@ from apps.engine import operations
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
 from apps.reports import console
-from apps.reports.exports import TABLES, csv_text
+from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
 from apps.reports.selectors import heatmap, sla_dashboard, slowest_instances
 from apps.reports.services import slo_set
@@ -185,6 +185,30 @@ class SloSetApi(ApiView):
             **data,
         )
         return Response({"slos": slo_status(process_key=process_key)})
+
+
+class SloCsvApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=FILTER_PARAMETERS[:3],
+        responses={(200, "text/csv"): str},
+        summary="The SLO table (kind=slo) or the SLI table (kind=sli) as CSV",
+    )
+    def get(self, request: Request, kind: str) -> HttpResponse:
+        filters = ReportFilters.parse(request.query_params)
+        if kind == "slo":
+            text = rows_csv(slo_status(process_key=filters.process_key), SLO_COLUMNS)
+        elif kind == "sli":
+            rows = slis(
+                period_since=filters.period.since,
+                period_until=filters.period.until,
+                process_key=filters.process_key,
+            )
+            text = rows_csv(rows, SLI_COLUMNS)
+        else:
+            raise NotFound("Choose slo or sli.", code="unknown_table")
+        return csv_response(text, f"{kind}.csv")
 
 
 class SliApi(ApiView):

@@ -74,12 +74,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
 def csv_text(report: dict[str, Any], table: str) -> str:
     """One dashboard table as CSV (header row first). ``table`` must be a key of TABLES."""
     source, columns = TABLES[table]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([name for name, _ in columns])
-    for row in report[source]:
-        writer.writerow(["" if (v := get(row)) is None else _safe(v) for _, get in columns])
-    return out.getvalue()
+    return rows_csv(report[source], columns)
 
 
 def _safe(value: Any) -> Any:
@@ -87,3 +82,48 @@ def _safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
+
+
+SLO_COLUMNS: list[tuple[str, Callable[[dict], Any]]] = [
+    *[
+        (k, lambda r, k=k: r[k])
+        for k in (
+            "process_key",
+            "objective_percent",
+            "target_seconds",
+            "window_days",
+            "judged",
+            "good",
+            "bad",
+            "sli",
+            "budget_remaining",
+        )
+    ],
+    *[(f"burn_rate_{w}", lambda r, w=w: r["burn_rates"][w]) for w in ("1h", "6h", "3d")],
+    ("state", lambda r: r["state"]),
+]
+SLI_COLUMNS: list[tuple[str, Callable[[dict], Any]]] = [
+    (k, lambda r, k=k: r[k])
+    for k in (
+        "process_key",
+        "instances",
+        "success_rate",
+        "instances_with_incident",
+        "step_failure_rate",
+        "retries_per_instance",
+        "escalation_rate",
+        "incident_mean_time_to_resolve_s",
+        "queue_depth",
+        "duplicate_outcomes",
+        "audit_completeness",
+    )
+]
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: list[tuple[str, Callable[[dict], Any]]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([name for name, _ in columns])
+    for row in rows:
+        writer.writerow(["" if (v := get(row)) is None else _safe(v) for _, get in columns])
+    return out.getvalue()

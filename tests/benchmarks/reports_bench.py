@@ -340,7 +340,7 @@ def _write(path: Path, filled, rows, pages, counts, refresh_s, refreshed) -> Non
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg = cursor.fetchone()[0]
-    cached = [p for p in pages if "live" not in p[0]]
+    cached = [p for p in pages if "live" not in p[0] and p[1] != "/metrics"]
     worst = max(p[2][0] for p in cached)
     lines = [
         "# Reports benchmark",
@@ -382,7 +382,9 @@ def _write(path: Path, filled, rows, pages, counts, refresh_s, refreshed) -> Non
     verdict = "met" if worst < GOAL_PAGE_MS else "NOT met"
     lines += [
         "",
-        f"Slowest page outside the *live* rows: {worst:.0f} ms — goal {verdict}.",
+        f"Slowest dashboard page outside the *live* rows (and the /metrics scrape): {worst:.0f} ms"
+        f" — goal {verdict}. Load average during the run: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs (shared with other work).",
         "",
     ]
     path.write_text("\n".join(lines))

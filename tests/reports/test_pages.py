@@ -342,3 +342,16 @@ def test_default_views_come_from_the_background_snapshot(client, make_user, seed
     assert api["computed_at"] is not None and api["processes"][0]["started"] == 4
     filtered = client.get("/admin-reports/sla/?since=2000-01-01").content.decode()
     assert 'data-testid="snapshot-note"' not in filtered
+
+
+def test_slo_and_sli_csv(make_user):
+    from apps.reports.services import slo_set
+
+    slo_set(process_key="p", objective_percent=99, target_seconds=60, actor=Actor.system("t"))
+    api = client_for(make_user("auditor"))
+    rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/reports/slo.csv").content.decode())))
+    assert [(r["process_key"], r["objective_percent"], r["state"]) for r in rows] == [
+        ("p", "99.0", "no_data")
+    ]
+    assert api.get("/api/v1/reports/sli.csv").content.decode().startswith("process_key,instances")
+    assert api.get("/api/v1/reports/other.csv").status_code == 404

@@ -134,3 +134,17 @@ def test_admin_saves_through_the_audited_service(client, make_user):
     assert response.status_code == 302
     event = AuditEvent.objects.filter(action="admin.settings_changed", process_key="adm").get()
     assert event.after == {"objective_percent": "97.500", "target_seconds": 3600, "window_days": 7}
+
+
+def test_slo_badge_for_process_lists(now):
+    from django.template import Context, Template
+
+    slo_set(process_key="edge", objective_percent="50", target_seconds=100, actor=ADMIN)
+    start = now - timedelta(hours=2)
+    ds.instance("edge", created=start, ended=start + S(101))
+    html = Template("{% load reports_tags %}{% slo_badge 'edge' %}|{% slo_badge 'none' %}").render(
+        Context({})
+    )
+    assert html == (
+        '<span class="badge text-bg-danger" data-slo-state="exhausted">SLO budget exhausted</span>|'
+    )

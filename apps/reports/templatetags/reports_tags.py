@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+
+from apps.reports.slo import slo_states
 
 register = template.Library()
 
@@ -31,3 +34,26 @@ def percent(rate) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+SLO_BADGES = {
+    "ok": ("text-bg-success", "SLO OK"),
+    "at_risk": ("text-bg-warning", "SLO at risk"),
+    "exhausted": ("text-bg-danger", "SLO budget exhausted"),
+}
+
+
+@register.simple_tag(takes_context=True)
+def slo_badge(context, process_key: str) -> str:
+    """``{% load reports_tags %}{% slo_badge definition.key %}`` on any list of processes (the
+    designer's): a badge with the process's SLO state, nothing without an SLO. One query per
+    page (the states are read once and kept in the template context)."""
+    states = context.get("_fg_slo_states")
+    if states is None:
+        states = slo_states()
+        context["_fg_slo_states"] = states
+    state = states.get(process_key)
+    if state not in SLO_BADGES:
+        return ""
+    css, label = SLO_BADGES[state]
+    return format_html('<span class="badge {}" data-slo-state="{}">{}</span>', css, state, label)

@@ -137,6 +137,7 @@ def _generate(version_id: int, requester_id: int) -> dict:
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")  # roles and open/closed: random, reproducible
         cursor.execute(
             """
             INSERT INTO engine_processinstance (version_id, process_key, business_key, status,
@@ -157,20 +158,19 @@ def _generate(version_id: int, requester_id: int) -> dict:
                 comment_required_on_reject, escalation, sla_warning_at, sla_breach_at,
                 completed_at)
             SELECT i.id, 'bench-' || k, 'gate_one', 'Bench task ' || (i.id %% 97), 'bench_inbox',
-                   '', jsonb_build_array(r.roles[1 + ((i.id * %s + k) %% %s)]), '[]'::jsonb,
-                   CASE WHEN (i.id + k) %% 10 = 0 THEN 'open' ELSE 'completed' END,
+                   '', jsonb_build_array(r.roles[1 + floor(random() * %s)::int]), '[]'::jsonb,
+                   CASE WHEN random() < 0.1 THEN 'open' ELSE 'completed' END,
                    (i.id + k) %% 100, true, 'outcome', %s, '{}'::jsonb, '',
                    i.created_at + k * interval '1 second',
                    i.created_at + interval '1 day', '', false, '',
                    i.created_at + interval '20 hours', i.created_at + interval '1 day',
-                   CASE WHEN (i.id + k) %% 10 = 0 THEN NULL
-                        ELSE i.created_at + interval '2 hours' END
+                   NULL
             FROM engine_processinstance i
             CROSS JOIN generate_series(1, %s) k
             CROSS JOIN (SELECT %s::text[] AS roles) r
             WHERE i.process_key = 'bench_inbox'
             """,
-            [per_instance, len(roles), requester_id, per_instance, roles],
+            [len(roles), requester_id, per_instance, roles],
         )
         cursor.execute(
             """

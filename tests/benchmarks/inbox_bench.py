@@ -485,7 +485,12 @@ def run(report_dir: Path) -> dict:
 def _row(name: str, result: dict, raw: dict | None, goal: float | None) -> str:
     ratio = f"{result['p95'] / raw['p95']:.1f}×" if raw and raw["p95"] else "—"
     raw_text = f"{raw['p50']:.2f} / {raw['p95']:.2f}" if raw else "—"
-    verdict = "—" if goal is None else ("met" if result["p95"] < goal else "**missed**")
+    if goal is None:
+        verdict = "—"
+    elif not result["n"]:
+        verdict = "**not measured**"
+    else:
+        verdict = "met" if result["p95"] < goal else "**missed**"
     goal_text = "—" if goal is None else f"< {goal:.0f} ms"
     return (
         f"| {name} | {result['n']} | {result['p50']:.2f} / {result['p95']:.2f} | {raw_text} "
@@ -542,12 +547,15 @@ def _write(path: Path, r: dict) -> None:
         "",
         "## How the selector stays fast",
         "",
-        "Visibility is django-guardian's object permissions, checked per candidate row with two "
-        "correlated `EXISTS` probes on guardian's (content_type, object_pk) index "
-        "(`apps.accounts.permissions.filter_visible_exists`), while PostgreSQL walks the open "
-        "tasks newest first (`task_open_newest_idx`) and stops after 50 hits. guardian's own "
-        "`get_objects_for_user` builds `id IN (every granted id)` and must collect all of them "
-        "first.",
+        "Visibility is django-guardian's object permissions "
+        "(`apps.accounts.permissions.filter_visible_exists`). For a user with many grants (the "
+        "approver here: about 100,000) each candidate row is checked by one correlated `EXISTS` "
+        "over a UNION ALL of guardian's group and user grants, probing guardian's "
+        "(group, content_type, object_pk) index, while PostgreSQL walks the open tasks newest "
+        "first (`task_open_newest_idx`) and stops after 50 hits. For a user with at most 5,000 "
+        "grants (the second user here) the query starts from their granted ids instead. "
+        "guardian's own `get_objects_for_user` (`id IN (every granted id)` under an OR) made "
+        "PostgreSQL hash all 100,000 grants first: 385 ms for the same 50 rows.",
         "",
         "```sql",
         r["sql"],

@@ -505,8 +505,9 @@ def _write(path: Path, r: dict) -> None:
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
         "(`python -m tests.benchmarks inbox`) on this machine "
-        f"({platform.machine()}, {os.cpu_count()} cores shared with other work, PostgreSQL, "
-        "Redis, one uvicorn process).",
+        f"({platform.machine()}, {os.cpu_count()} cores shared with other work — load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run — PostgreSQL, Redis, one uvicorn "
+        "process).",
         "",
         f"Data (generate_series SQL, {g['seconds']:.0f} s): **{g['tasks']:,} tasks** "
         f"({g['open_tasks']:,} open) in **{g['instances']:,} instances**, each task offered to "

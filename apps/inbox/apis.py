@@ -14,6 +14,7 @@ from apps.common.api import ApiView
 from apps.common.errors import InvalidInput
 from apps.inbox import selectors, services
 from apps.inbox.models import HumanTask, TaskStatus
+from apps.inbox.paging import capped
 
 
 def _int_param(request: Request, name: str, default: int = 0) -> int:
@@ -97,6 +98,8 @@ class TaskListApi(ApiView):
         ],
         responses=TaskOutput(many=True),
         summary="Tasks offered to you (your roles, you by name) or assigned to you",
+        description="`count` is exact up to five pages past the requested one, a lower bound "
+        "beyond (counting every visible task of a large inbox would cost more than the page).",
     )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status", TaskStatus.OPEN)
@@ -113,7 +116,14 @@ class TaskListApi(ApiView):
             status=status,
         )
         paginator = self.pagination_class()
-        page = list(paginator.paginate_queryset(qs, request, view=self))
+        size = paginator.get_page_size(request)
+        page = list(
+            paginator.paginate_queryset(
+                capped(qs, page=request.query_params.get("page"), page_size=size),
+                request,
+                view=self,
+            )
+        )
         context = {**self.get_serializer_context(), "progress": selectors.approval_progress(page)}
         return paginator.get_paginated_response(TaskOutput(page, many=True, context=context).data)
 

@@ -27,13 +27,14 @@ def group_for_user(user_id: int) -> str:
     return f"inbox.user.{user_id}"
 
 
-def publish_task_changed(task, kind: str = "changed") -> None:
+def publish_task_changed(task, kind: str = "changed", *, also: tuple[int, ...] = ()) -> None:
     """Record a task change in the live feed (same transaction) and ring the doorbell of
-    everyone it concerns after commit.
+    everyone it concerns after commit (``also``: more user ids, such as substitutes).
 
     The row is what browsers read ("events since N"); the websocket message only says "look".
     """
     user_ids = {uid for uid in (task.assignee_id, task.owner_id, task.requested_by_id) if uid}
+    user_ids |= set(also)  # e.g. out-of-office substitutes granted this task
     if task.candidate_users:
         user_ids |= set(
             User.objects.filter(username__in=list(task.candidate_users)).values_list(

@@ -125,6 +125,8 @@ class HumanTask(models.Model):
             # "open tasks, newest first" per status: the inbox's main query.
             models.Index(fields=["status", "-created_at", "-id"], name="task_open_newest_idx"),
             models.Index(fields=["assignee", "status"], name="task_assignee_status_idx"),
+            # overdue / at risk: open tasks by due date.
+            models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["completed_by", "status"], name="task_completed_by_idx"),
         ]
 

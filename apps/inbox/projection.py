@@ -146,7 +146,7 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     _grant_task_access(task, instance)
     for substitution in substitutes:
         _grant_user(task, instance, substitution.substitute)
-    publish_task_changed(task, "created")
+    publish_task_changed(task, "created", also=tuple(s.substitute_id for s in substitutes))
     record_for_instance(
         AuditAction.TASK_CREATED,
         instance,

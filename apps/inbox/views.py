@@ -22,6 +22,7 @@ from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
 from apps.inbox.models import NotificationSettings
+from apps.inbox.paging import capped
 
 VIEW_LABELS = (
     ("all", "Available to me"),
@@ -53,7 +54,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context = {"error": exc.message, "page": None, "views": [], "sorts": SORT_LABELS}
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
-    page = paginate(request, qs, per_page=25)
+    page = paginate(request, capped(qs, page=request.GET.get("page"), page_size=25), per_page=25)
     progress = selectors.approval_progress(page.object_list)
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))

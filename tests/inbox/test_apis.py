@@ -248,3 +248,27 @@ def test_substitutions_and_notification_settings(people):
         format="json",
     )
     assert prefs.json() == {"email_on_assignment": False, "email_on_escalation": True}
+
+
+def test_both_visibility_strategies_give_the_same_inbox(world, people, monkeypatch):
+    """Few grants: driven from the grants; many: probed row by row. Same answer."""
+    from apps.accounts import permissions
+
+    _, tasks = world
+    boss = client_for(people["manager"])
+    boss.post(f"/api/v1/tasks/{tasks[1].pk}/delegate/", {"username": "approver1"})
+    few = {
+        who: ids(client_for(people[who]).get("/api/v1/tasks/?sort=age"))
+        for who in ("manager", "approver", "outsider")
+    }
+    monkeypatch.setattr(permissions, "FEW_GRANTS", 0)
+    many = {
+        who: ids(client_for(people[who]).get("/api/v1/tasks/?sort=age"))
+        for who in ("manager", "approver", "outsider")
+    }
+    assert few == many
+    assert few == {
+        "manager": [tasks[0].pk, tasks[2].pk],
+        "approver": [tasks[1].pk],
+        "outsider": [],
+    }

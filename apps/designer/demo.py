@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.audit.services import Actor
+from apps.common.actors import Actor
 from apps.connectors.base import ConnectorError
 from apps.designer.testrun import service_tasks_stub
 from apps.engine import services as engine

@@ -58,7 +58,7 @@ test-postgres: venv assets
 
 test-sqlite: venv assets
 	DJANGO_ENV=test DATABASE_URL= REDIS_URL= FLOWGATE_VAR_DIR=$(CURDIR)/var/test-sqlite \
-	  $(PYTHON) -m pytest -m "not integration and not postgres_only" -p no:cacheprovider $(PYTEST_ARGS)
+	  $(PYTHON) -m pytest -m "not integration and not postgres_only and (not e2e or embedded)" -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 EXPECTED_SECTIONS = {
     "designer": ["Designer", "Requests", "Inbox"],

@@ -19,7 +19,7 @@ from tests.engine.conftest import run_jobs
 from tests.factories import UserFactory
 from tests.inbox.conftest import BPMN
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 FORM = {
     "type": "default",

@@ -64,7 +64,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	DJANGO_ENV=test $(BIN)/mypy apps/engine/core apps/engine/runtime apps/*/services.py
+	DJANGO_ENV=test $(BIN)/mypy apps/engine/core apps/engine/runtime apps/*/services.py apps/inbox/services
 
 ## make bench: engine and audit benchmarks on PostgreSQL + Redis into docs/benchmarks/
 bench: venv

@@ -9,7 +9,6 @@ to out-of-office substitutes.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -36,9 +35,9 @@ def _parse_due(value: str | None) -> datetime | None:
         return None
 
 
-@lru_cache(maxsize=512)
 def rules_for_version_id(version_id: int) -> ProcessRules:
-    """Versions are immutable, so their rules are cached for the life of the process."""
+    """The rules of a version. Parsing is cached by the version's checksum (``rules_for_version``),
+    not by its id: an id can come back after a rolled-back transaction (SQLite) with other XML."""
     version = (
         ProcessVersion.objects.select_related("definition")
         .only("xml", "checksum", "definition__key")

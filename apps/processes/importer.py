@@ -513,8 +513,8 @@ class Importer:
                     # A job's result variable: Flowgate outputs read it from `result`.
                     expression = f"get(result, '{source.lstrip('=').strip()}')"
                 elif source.startswith("="):
-                    expression, problem = feel_to_expression(source)
-                    if expression is None:
+                    translated, problem = feel_to_expression(source)
+                    if translated is None:
                         self.problems.append(
                             _problem(
                                 node.get("id"),
@@ -524,6 +524,7 @@ class Importer:
                             )
                         )
                         continue
+                    expression = translated
                 else:
                     expression = repr(source)
                 self.add_mapping(ext, kind, name, expression)

@@ -1,0 +1,162 @@
+"""People around the work: out-of-office substitutions, notification settings, SLA escalation,
+and pruning the live feed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts import permissions
+from apps.accounts.models import User
+from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK, Role
+from apps.audit.actions import AuditAction
+from apps.audit.services import record
+from apps.common.actors import Actor
+from apps.common.errors import Conflict, InvalidInput, NotFound
+from apps.engine import services as engine
+from apps.inbox import notifications
+from apps.inbox.models import (
+    HumanTask,
+    InboxEvent,
+    NotificationSettings,
+    Substitution,
+    TaskStatus,
+)
+from apps.inbox.services.tasks import _audit, _target_user
+
+
+def substitution_set(
+    *, user: User, substitute_username: str, starts_at: datetime, ends_at: datetime, actor: Actor
+) -> Substitution:
+    substitute = _target_user(substitute_username)
+    if substitute.pk == user.pk:
+        raise InvalidInput(
+            "Choose someone else as your substitute.",
+            code="substitute_self",
+            details=[{"field": "substitute", "message": "Not yourself."}],
+        )
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            "The period must end after it starts.",
+            code="invalid_period",
+            details=[{"field": "ends_at", "message": "Must be after the start."}],
+        )
+    with transaction.atomic():
+        substitution = Substitution.objects.create(
+            user=user, substitute=substitute, starts_at=starts_at, ends_at=ends_at
+        )
+        record(
+            AuditAction.SUBSTITUTION_SET,
+            actor=actor,
+            data={
+                "user": user.username,
+                "substitute": substitute.username,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+            },
+        )
+    return substitution
+
+
+def substitution_end(*, substitution_id: int, user: User, actor: Actor) -> Substitution:
+    with transaction.atomic():
+        substitution = (
+            Substitution.objects.select_for_update().filter(pk=substitution_id, user=user).first()
+        )
+        if substitution is None:
+            raise NotFound("No such substitution of yours.", code="substitution_not_found")
+        now = timezone.now()
+        if substitution.ends_at <= now:
+            raise Conflict("This substitution is already over.", code="substitution_over")
+        substitution.ends_at = max(now, substitution.starts_at + timedelta(microseconds=1))
+        substitution.save(update_fields=["ends_at"])
+        record(
+            AuditAction.SUBSTITUTION_ENDED,
+            actor=actor,
+            data={"user": user.username, "substitute": substitution.substitute.username},
+        )
+    return substitution
+
+
+def notification_settings_update(
+    *, user: User, email_on_assignment: bool, email_on_escalation: bool
+) -> NotificationSettings:
+    prefs, _ = NotificationSettings.objects.update_or_create(
+        user=user,
+        defaults={
+            "email_on_assignment": email_on_assignment,
+            "email_on_escalation": email_on_escalation,
+        },
+    )
+    return prefs
+
+
+# --- SLA ----------------------------------------------------------------------------------------
+
+SCHEDULER = Actor.system("scheduler")
+
+
+def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Escalate open tasks past their SLA breach time, each exactly once (run by beat).
+
+    Each task is handled in its own transaction under the instance and task locks and is
+    marked ``escalated_at`` there, so two schedulers never escalate one task twice.
+    Actions (``flowgate:escalation``): ``notify:<role>`` e-mails the role's members,
+    ``reassign:<role>`` offers the task to that role (unclaimed); no action: notify the
+    managers. A boundary timer on the task is the engine's business (its own path).
+    """
+    now = now or timezone.now()
+    due = list(
+        HumanTask.objects.filter(
+            status=TaskStatus.OPEN, escalated_at__isnull=True, sla_breach_at__lte=now
+        )
+        .order_by("sla_breach_at", "id")
+        .values_list("pk", "instance_id")[:limit]
+    )
+    escalated = 0
+    for task_id, instance_id in due:
+        with transaction.atomic():
+            engine.instance_lock(instance_id=instance_id)
+            task = (
+                HumanTask.objects.select_for_update()
+                .filter(pk=task_id, status=TaskStatus.OPEN, escalated_at__isnull=True)
+                .first()
+            )
+            if task is None:
+                continue
+            action, _, role = (task.escalation or f"notify:{Role.MANAGER}").partition(":")
+            role = role or Role.MANAGER
+            task.escalated_at = now
+            fields = ["escalated_at"]
+            if action == "reassign":
+                task.candidate_groups = [role]
+                task.assignee = None
+                task.owner = None
+                task.delegation = ""
+                fields += ["candidate_groups", "assignee", "owner", "delegation"]
+                permissions.grant(PERM_VIEW_TASK, obj=task, role=role)
+                permissions.grant(PERM_WORK_TASK, obj=task, role=role)
+                permissions.grant(PERM_VIEW_INSTANCE, obj=task.instance, role=role)
+            task.save(update_fields=fields)
+            members = list(User.objects.filter(groups__name=role, is_active=True).order_by("pk"))
+            sent = notifications.task_escalated(
+                task=task, users=members, reason=f"passed its SLA ({action} {role})"
+            )
+            _audit(
+                AuditAction.TASK_ESCALATED,
+                task,
+                SCHEDULER,
+                kind="escalated",
+                data={"action": action, "role": role, "notified": sent},
+            )
+            escalated += 1
+    return escalated
+
+
+def inbox_events_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Forget live-feed rows older than ``older_than``: a browser away that long reloads its
+    list anyway (the feed is a doorbell log, not the truth)."""
+    deleted, _ = InboxEvent.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -106,19 +106,10 @@ def _scenario_rows() -> str:
     return "\n".join(rows)
 
 
-def render(results_path: Path, target: Path) -> str:
-    data = json.loads(results_path.read_text())
+def _section(title: str, data: dict) -> list[str]:
     runs = data["runs"]
-    order = [*SCENARIOS, DISK_FULL[0]]
     lines = [
-        INTRO.format(
-            auto=AUTO_PER_RUN,
-            human=HUMAN_PER_RUN,
-            timeout=CONNECTOR_TIMEOUT,
-            engine=", ".join(f"`{k}={v}`" for k, v in ENGINE_ENV.items()),
-            scenario_rows=_scenario_rows(),
-        ),
-        "## Results",
+        f"## {title}",
         "",
         f"Generated {data['generated_at']} on this machine: {data['machine']['cpus']} CPU cores "
         f"(shared with five other engineers' test runs and builds while it ran, so times include "
@@ -129,7 +120,7 @@ def render(results_path: Path, target: Path) -> str:
         "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     totals = [0, 0, 0]
-    for name in order:
+    for name in [*SCENARIOS, DISK_FULL[0]]:
         mine = [r for r in runs if r["scenario"] == name]
         if not mine:
             lines.append(f"| `{name}` | 0 | - | - | - | - | not run | - |")
@@ -159,14 +150,38 @@ def render(results_path: Path, target: Path) -> str:
         lines.append("None in this run.")
     for r in restarted:
         lines.append(f"- `{r['scenario']}` run {r['run']}: " + "; ".join(r["restarts"]))
-    lines += ["", FINDINGS]
+    return [*lines, ""]
+
+
+def render(results_path: Path, target: Path, *, full_path: Path | None = None) -> str:
+    """The page from the bounded form's results, plus the FULL=1 form's when ``full_path``
+    exists (it may be partial: its table counts the runs it holds)."""
+    lines = [
+        INTRO.format(
+            auto=AUTO_PER_RUN,
+            human=HUMAN_PER_RUN,
+            timeout=CONNECTOR_TIMEOUT,
+            engine=", ".join(f"`{k}={v}`" for k, v in ENGINE_ENV.items()),
+            scenario_rows=_scenario_rows(),
+        ),
+        *_section(
+            "Results: bounded form (5 runs per scenario, as in CI)",
+            json.loads(results_path.read_text()),
+        ),
+    ]
+    if full_path is not None and full_path.exists() and full_path != results_path:
+        lines += _section(
+            "Results: `make chaos FULL=1` (20 runs per scenario)", json.loads(full_path.read_text())
+        )
+    lines.append(FINDINGS)
     text = "\n".join(lines) + "\n"
     target.write_text(text)
     return text
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "var" / "chaos" / "results.json"
+    chaos = ROOT / "var" / "chaos"
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else chaos / "results-ci.json"
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "reliability.md"
-    render(source, out)
+    render(source, out, full_path=chaos / "results-full.json")
     print(f"wrote {out}")

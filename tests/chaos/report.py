@@ -98,6 +98,13 @@ FINDINGS = """## Findings and how they were handled
   empty or half-written table reads as no bindings; tests in
   `tests/common/test_broker_full_disk.py`). While the disk stays full the worker can still exit
   (`ChannelError: Cannot open .../celery.pidbox.exchange`) and is restarted by the supervisor.
+- **Harness errors in the first FULL=1 session**: `worker_child_kill` stopped with an exception at
+  its 8th run and `postgres_restart` at its 7th (errors of the test harness, not invariant
+  violations; the session had to be stopped before pytest printed the tracebacks). The likely
+  causes, a pool child that exited between being listed and being killed, or no job seen in
+  flight within 10 s, are now retried or noted instead of raised; both scenarios then ran 20 of
+  20 runs clean (table above). The FULL=1 table holds the scenarios that could be run before the
+  deadline of this work; the others show the runs they have.
 - Recovery after a lost worker is bounded by the job lease plus one sweep interval (5 s + 5 s
   here; 60 s + 5 s with the default lease): that is the dominant term of the kill and restart rows.
 """

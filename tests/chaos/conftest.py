@@ -56,7 +56,11 @@ class ResultsFile:
         if os.environ.get("CHAOS_WRITE_DOCS") == "1":
             from tests.chaos.report import render
 
-            render(self.path, ROOT / "docs" / "reliability.md")
+            chaos = ROOT / "var" / "chaos"
+            ci, full = chaos / "results-ci.json", chaos / "results-full.json"
+            render(
+                ci if ci.exists() else self.path, ROOT / "docs" / "reliability.md", full_path=full
+            )
 
 
 @pytest.fixture(scope="session")

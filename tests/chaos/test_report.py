@@ -52,6 +52,7 @@ def test_the_table_sums_runs_and_takes_median_and_max_recovery(tmp_path):
     assert "| `worker_kill` | 3 | 18 | 1 | 14.0 | 31.0 | **no** | 1 |" in lines
     assert "| `redis_outage` | 0 | - | - | - | - | not run | - |" in lines
     assert "| **total** | 3 | 18 | 1 | | | | |" in lines
+    assert "## Results: bounded form (5 runs per scenario, as in CI)" in lines
     assert "- `worker_kill` run 2: [job_stuck] job 9 ..." in lines
     assert "- `worker_kill` run 2: worker exited by itself (code 1); restarted" in lines
     assert (tmp_path / "reliability.md").read_text() == text

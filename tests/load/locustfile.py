@@ -14,10 +14,12 @@ import random
 import uuid
 from pathlib import Path
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 TOKENS: dict[str, str] = json.loads(os.environ.get("LOAD_TOKENS", "{}"))
 SERVICE_URL = os.environ.get("LOAD_SERVICE_URL", "http://127.0.0.1:18510")
+KEYS_FILE = os.environ.get("LOAD_KEYS_FILE", "")
+STATS_FILE = os.environ.get("LOAD_STATS_FILE", "")
 BPMN = (Path(__file__).resolve().parents[1] / "chaos" / "bpmn" / "chaos_order.bpmn").read_text()
 
 
@@ -44,6 +46,9 @@ class _ApiUser(HttpUser):
         ) as response:
             if response.status_code == 201:
                 response.success()
+                if KEYS_FILE:  # every start the server accepted, to count lost instances after
+                    with open(KEYS_FILE, "a") as keys:
+                        keys.write(key + "\n")
                 return response.json()["id"]
             response.failure(f"{response.status_code}: {response.text[:200]}")
         return None
@@ -140,3 +145,41 @@ class ApiClient(_ApiUser):
     @task(1)
     def incidents(self) -> None:
         self.client.get("/api/v1/incidents/", name="GET /incidents/")
+
+
+@events.quitting.add_listener
+def _write_stats(environment, **kwargs) -> None:
+    """The final statistics, after the in-flight requests of the stop have finished too (the CSV
+    files are written before that)."""
+    if not STATS_FILE:
+        return
+    stats = environment.stats
+
+    def row(entry) -> dict:
+        return {
+            "method": entry.method or "",
+            "name": entry.name,
+            "requests": entry.num_requests,
+            "failures": entry.num_failures,
+            "rps": entry.total_rps,
+            "p50": entry.get_response_time_percentile(0.50),
+            "p95": entry.get_response_time_percentile(0.95),
+            "p99": entry.get_response_time_percentile(0.99),
+            "max": entry.max_response_time,
+        }
+
+    payload = {
+        "endpoints": [row(e) for e in stats.entries.values()],
+        "total": row(stats.total),
+        "errors": [
+            {
+                "method": e.method,
+                "name": e.name,
+                "error": str(e.error),
+                "occurrences": e.occurrences,
+            }
+            for e in stats.errors.values()
+        ],
+    }
+    with open(STATS_FILE, "w") as handle:
+        json.dump(payload, handle, indent=1)

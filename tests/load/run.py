@@ -12,7 +12,6 @@ automatic process (tests/benchmarks/engine_bench.py), so that their ratio compar
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -72,11 +71,6 @@ def _bare_rate(stack) -> dict:
     return bare_spiff_rate(spec, 1000)
 
 
-def _read_stats(prefix: Path) -> list[dict]:
-    with open(f"{prefix}_stats.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=int(os.environ.get("LOAD_USERS", "24")))
@@ -102,6 +96,10 @@ def main() -> None:
         env = dict(os.environ)
         env["LOAD_TOKENS"] = json.dumps(stack.tokens)
         env["LOAD_SERVICE_URL"] = stack.http.url
+        keys_file = OUT / "accepted-keys.txt"
+        keys_file.write_text("")
+        env["LOAD_KEYS_FILE"] = str(keys_file)
+        env["LOAD_STATS_FILE"] = str(OUT / "stats.json")
         prefix = OUT / "locust"
         started = time.monotonic()
         subprocess.run(  # noqa: S603
@@ -148,16 +146,15 @@ def main() -> None:
                 break
             time.sleep(1)
         report = stack.check_invariants()
-        stats = _read_stats(prefix)
-        started_ok = sum(
-            int(row["Request Count"]) - int(row["Failure Count"])
-            for row in stats
-            if row["Name"].startswith("POST /instances/")
-        )
-        in_db = stack.sql(
-            "SELECT count(*) FROM engine_processinstance WHERE business_key LIKE 'load-%%' "
-            "AND business_key NOT LIKE 'load-warmup-%%'"
-        )[0][0]
+        stats = json.loads((OUT / "stats.json").read_text())
+        accepted = set(keys_file.read_text().split())
+        in_db = {
+            key
+            for (key,) in stack.sql(
+                "SELECT business_key FROM engine_processinstance WHERE business_key LIKE 'load-%%' "
+                "AND business_key NOT LIKE 'load-warmup-%%'"
+            )
+        }
         states = dict(
             stack.sql(
                 "SELECT status, count(*) FROM engine_processinstance "
@@ -177,8 +174,10 @@ def main() -> None:
             "after": after,
             "bare": [bare_before, bare_after],
             "invariants": report,
-            "started_ok": started_ok,
-            "in_db": in_db,
+            "accepted": len(accepted),
+            "in_db": len(in_db),
+            "lost": sorted(accepted - in_db),
+            "unacknowledged": sorted(in_db - accepted),
             "states": states,
             "restarts": stack.restarts,
         }
@@ -189,37 +188,23 @@ def main() -> None:
         stack.stop()
 
 
-def _f(value: str) -> str:
-    try:
-        return f"{float(value):.0f}"
-    except ValueError:
-        return value
-
-
 def write_doc(r: dict) -> None:
     stats = r["stats"]
-    rows = [s for s in stats if s["Name"] != "Aggregated"]
-    total = next(s for s in stats if s["Name"] == "Aggregated")
+    rows = stats["endpoints"]
+    total = stats["total"]
     five_xx = 0
-    failures_path = OUT / "locust_failures.csv"
     failure_lines = []
-    if failures_path.exists():
-        with open(failures_path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                failure_lines.append(
-                    f"- `{row['Method']} {row['Name']}` × {row['Occurrences']}: {row['Error'][:160]}"
-                )
-                if any(
-                    f"{code}:" in row["Error"] or f"{code} " in row["Error"]
-                    for code in range(500, 600)
-                ):
-                    five_xx += int(row["Occurrences"])
+    for error in stats["errors"]:
+        failure_lines.append(
+            f"  - `{error['name']}` × {error['occurrences']}: {error['error'][:160]}"
+        )
+        if any(f"{code}:" in error["error"] for code in range(500, 600)):
+            five_xx += error["occurrences"]
     jobs = r["after"]["jobs_done"] - r["before"]["jobs_done"]
     completed = r["after"]["completed"] - r["before"]["completed"]
     steps_per_s = jobs / r["window"]
     bare_steps = [b["instances_per_s"] * STEPS_PER_AUTOMATIC_INSTANCE for b in r["bare"]]
     bare = sum(bare_steps) / len(bare_steps)
-    lost = r["started_ok"] - r["in_db"]
     inv = r["invariants"]
     lines = [
         "# Load test",
@@ -252,28 +237,29 @@ def write_doc(r: dict) -> None:
         "| endpoint | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for s in sorted(rows, key=lambda s: -int(s["Request Count"])):
-        lines.append(
-            f"| `{s['Type']} {s['Name']}` | {s['Request Count']} | {s['Failure Count']} | "
-            f"{float(s['Requests/s']):.1f} | {_f(s['50%'])} | {_f(s['95%'])} | {_f(s['99%'])} | "
-            f"{_f(s['Max Response Time'])} |"
+
+    def line(name: str, s: dict) -> str:
+        return (
+            f"| {name} | {s['requests']} | {s['failures']} | {s['rps']:.1f} | {s['p50']:.0f} | "
+            f"{s['p95']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |"
         )
-    lines.append(
-        f"| **all** | {total['Request Count']} | {total['Failure Count']} | "
-        f"{float(total['Requests/s']):.1f} | {_f(total['50%'])} | {_f(total['95%'])} | "
-        f"{_f(total['99%'])} | {_f(total['Max Response Time'])} |"
-    )
+
+    for s in sorted(rows, key=lambda s: -s["requests"]):
+        lines.append(line(f"`{s['name']}`", s))
+    lines.append(line("**all**", total))
     lines += [
         "",
         "## Verdict",
         "",
-        f"- **5xx answers: {five_xx}** (goal 0). Failures of any kind: {total['Failure Count']}"
+        f"- **5xx answers: {five_xx}** (goal 0). Failures of any kind: {total['failures']}"
         + (":" if failure_lines else "."),
         *failure_lines,
-        f"- **Lost instances: {lost}** (goal 0): {r['started_ok']} starts answered 201, "
-        f"{r['in_db']} instances with the run's business keys in the database "
-        f"(by state after the run: {', '.join(f'{k} {v}' for k, v in sorted(r['states'].items()))}; "
-        "running ones wait on an approver).",
+        f"- **Lost instances: {len(r['lost'])}** (goal 0): {r['accepted']} starts answered 201, "
+        f"{r['accepted'] - len(r['lost'])} of them are in the database; "
+        f"{len(r['unacknowledged'])} more exist whose 201 the client did not receive "
+        "(in flight when Locust stopped). By state after the run: "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(r['states'].items()))} "
+        "(running ones wait on an approver).",
         f"- **Invariant checker after the run: {len(inv['violations'])} violations** over "
         f"{inv['instances']} instances"
         + ("." if inv["ok"] else ": " + "; ".join(v["message"] for v in inv["violations"][:10])),

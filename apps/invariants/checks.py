@@ -33,6 +33,7 @@ from apps.engine.models import (
     Timer,
 )
 from apps.engine.runners import runner_for_version
+from apps.engine.runtime.state import WAIT_MESSAGES, WAIT_TASKS, WAIT_TIMERS
 from apps.inbox.models import HumanTask, TaskStatus
 
 LIVE_JOB = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT)
@@ -43,7 +44,6 @@ TASK_DONE_ACTIONS = (
     AuditAction.TASK_APPROVED,
     AuditAction.TASK_REJECTED,
 )
-WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4  # ProcessInstance.waits bits
 DEFAULT_SLACK_SECONDS = 10.0
 
 

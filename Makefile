@@ -28,13 +28,20 @@ static/dist/.built: node_modules/.installed $(shell find static/src -type f 2>/d
 
 assets: static/dist/.built
 
-## Headless Chromium for the browser (e2e) tests: installed with apt-get when we are root on Debian
+## Headless Chromium for the browser (e2e) tests and promtool for the metrics check: installed
+## with apt-get when we are root on Debian
 browser:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "no /usr/bin/chromium (and no root apt-get): the browser tests will be skipped"; fi
+	@# promtool (Debian's prometheus package) checks the /metrics exposition in tests/reports
+	@if command -v promtool >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing promtool for the metrics test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	else echo "no promtool (and no root apt-get): the promtool metrics check will be skipped"; fi
 
 migrate: venv
 	$(PYTHON) manage.py migrate --noinput

@@ -26,9 +26,10 @@ ROLES = ("designer", "approver", "manager", "auditor", "admin")
 PAGES: list[tuple[str, object, str | None]] = [
     ("home", lambda o: reverse("home"), None),
     ("profile", lambda o: reverse("accounts:profile"), None),
-    ("designer list", lambda o: reverse("processes:list"), None),
-    ("designer new", lambda o: reverse("processes:new"), ".djs-container"),
-    ("designer edit", lambda o: reverse("processes:edit", args=["expense"]), ".djs-container"),
+    ("designer list", lambda o: reverse("designer:list"), None),
+    ("designer gallery", lambda o: reverse("designer:new"), None),
+    ("designer new", lambda o: reverse("designer:new-blank"), ".djs-container"),
+    ("designer edit", lambda o: reverse("designer:edit", args=["expense"]), ".djs-container"),
     ("inbox", lambda o: reverse("inbox:list"), None),
     ("task form", lambda o: reverse("inbox:task", args=[o["task"].pk]), None),
     ("instances", lambda o: reverse("inbox:instances"), None),
@@ -39,6 +40,10 @@ PAGES: list[tuple[str, object, str | None]] = [
     ("reports", lambda o: reverse("reports:index"), None),
     ("sla", lambda o: reverse("reports:sla"), None),
     ("incidents", lambda o: reverse("reports:incidents"), None),
+    ("slo", lambda o: reverse("reports:slo"), None),
+    ("heatmap", lambda o: reverse("reports:heatmap"), None),
+    ("my requests", lambda o: reverse("requests:list"), None),
+    ("request catalog", lambda o: reverse("requests:catalog"), None),
     ("api docs", lambda o: reverse("api-docs"), ".swagger-ui .info"),
 ]
 

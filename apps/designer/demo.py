@@ -11,7 +11,8 @@ from apps.designer.testrun import service_tasks_stub
 from apps.engine import services as engine
 from apps.engine.models import Job, JobStatus, ProcessInstance
 
-DEMO_PREFIX = "DEMO-"
+# The sample instances are "DEMO-<n> <what>" (the report history uses "DEMO-EXP-...").
+DEMO_KEYS = r"^DEMO-[0-9]"
 ACTOR = Actor.system("demo")
 
 
@@ -34,7 +35,7 @@ def _approve_then_fail(job) -> dict:
 
 def demo_instances_ensure() -> list[str]:
     """Create the sample instances once; returns '<business key>: <state>' lines."""
-    if ProcessInstance.objects.filter(business_key__startswith=DEMO_PREFIX).exists():
+    if ProcessInstance.objects.filter(business_key__regex=DEMO_KEYS).exists():
         return []
     made = []
     with transaction.atomic():

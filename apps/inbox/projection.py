@@ -9,6 +9,7 @@ to out-of-office substitutes.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -36,15 +37,23 @@ def _parse_due(value: str | None) -> datetime | None:
 
 
 def rules_for_version_id(version_id: int) -> ProcessRules:
-    """The rules of a version. Parsing is cached by the version's checksum (``rules_for_version``),
-    not by its id: an id can come back after a rolled-back transaction (SQLite) with other XML."""
+    """The rules of a version, parsed once per (id, checksum): an id can come back after a
+    rolled-back transaction (SQLite) with other XML, so the id alone is not a cache key. Costs
+    one indexed one-column query; the XML is read only on a miss."""
+    checksum = (
+        ProcessVersion.objects.filter(pk=version_id).values_list("checksum", flat=True).first()
+    )
+    return ProcessRules() if checksum is None else _rules_cached(version_id, checksum)
+
+
+@lru_cache(maxsize=512)
+def _rules_cached(version_id: int, checksum: str) -> ProcessRules:
     version = (
         ProcessVersion.objects.select_related("definition")
         .only("xml", "checksum", "definition__key")
-        .filter(pk=version_id)
-        .first()
+        .get(pk=version_id)
     )
-    return rules_for_version(version) if version is not None else ProcessRules()
+    return rules_for_version(version)
 
 
 def substitutions_active(*, usernames, roles, now: datetime) -> list[Substitution]:

@@ -7,18 +7,23 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_token_create
 from apps.common.actors import Actor
 from apps.engine import services as engine_services
+from apps.inbox import services as inbox_services
 from apps.inbox.models import HumanTask
 from apps.processes import services as process_services
 from tests.e2e.test_task_flow import PROCESS as FORM_PROCESS
 from tests.engine.conftest import bpmn
 from tests.factories import UserFactory
 from tests.security import corpus
+
+# A small but real PDF (its magic bytes say so), for attachments in the corpus.
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +37,12 @@ def _corpus_test(request):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Attachments of each test land in a folder of its own (the upload tests list it)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 def api_client(user=None) -> APIClient:
@@ -82,11 +93,20 @@ def world(db):
         started_by=people.rita,
     )
     alex_token, _ = api_token_create(user=people.alex, name="alex's script")
+    approval_task = HumanTask.objects.get(instance_id=approval.pk)
+    receipt = inbox_services.attachment_add(
+        instance=approval,
+        task=approval_task,
+        user=people.rita,
+        upload=SimpleUploadedFile("receipt.pdf", PDF, content_type="application/pdf"),
+        actor=Actor.for_user(people.rita),
+    )
     return SimpleNamespace(
         people=people,
         approval=approval,
         form=form,
-        approval_task=HumanTask.objects.get(instance_id=approval.pk),
+        approval_task=approval_task,
+        receipt=receipt,
         form_task=HumanTask.objects.get(instance_id=form.pk),
         alex_token=alex_token,
         version=approval.version,

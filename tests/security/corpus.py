@@ -61,8 +61,15 @@ def world_state() -> dict:
     from apps.audit.models import AuditEvent, AuditPending
     from apps.connectors.models import Secret
     from apps.engine.models import Incident, Job, ProcessInstance, Timer
-    from apps.inbox.models import HumanTask
+    from apps.inbox.models import (
+        HumanTask,
+        NotificationSettings,
+        Substitution,
+        TaskAttachment,
+        TaskComment,
+    )
     from apps.processes.models import ProcessDefinition, ProcessVersion, WebhookTrigger
+    from apps.reports.models import ProcessSlo
 
     def by(model, field: str) -> dict:
         rows = model.objects.values(field).annotate(n=Count("pk")).order_by(field)
@@ -86,6 +93,18 @@ def world_state() -> dict:
             )
         ),
         "webhooks": list(WebhookTrigger.objects.order_by("pk").values_list("pk", "active")),
+        "comments": TaskComment.objects.count(),
+        "attachments": list(TaskAttachment.objects.order_by("pk").values_list("pk", "file")),
+        "substitutions": list(
+            Substitution.objects.order_by("pk").values_list("pk", "substitute_id", "ends_at")
+        ),
+        "notification_settings": list(
+            NotificationSettings.objects.order_by("pk").values_list(
+                "user_id", "email_on_assignment", "email_on_escalation"
+            )
+        ),
+        "slos": list(ProcessSlo.objects.order_by("pk").values()),
+        "variables": list(ProcessInstance.objects.order_by("pk").values_list("pk", "variables")),
         "object_perms": UserObjectPermission.objects.count()
         + GroupObjectPermission.objects.count(),
     }

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from tests.security.conftest import page_client
+from tests.security.conftest import PDF, page_client
 from tests.security.corpus import corpus, refused, unchanged
 
 pytestmark = [pytest.mark.django_db, corpus("CSRF")]
@@ -49,7 +52,106 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
     ("process-upload", lambda w: "/designer/upload/", {"file": ""}, "dana"),
     ("incident-retry", lambda w: "/admin-reports/incidents/1/retry/", {}, "mona"),
     ("admin-login", lambda w: "/admin/login/", {"username": "ada", "password": "x"}, None),
+    (
+        "task-reassign",
+        lambda w: f"/inbox/tasks/{w.approval_task.pk}/reassign/",
+        {"username": "alex"},
+        "mona",
+    ),
+    (
+        "task-comment",
+        lambda w: f"/inbox/tasks/{w.approval_task.pk}/comment/",
+        {"body": "hi"},
+        "alex",
+    ),
+    (
+        "task-attach",
+        lambda w: f"/inbox/tasks/{w.approval_task.pk}/attach/",
+        lambda: {"file": SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")},
+        "alex",
+    ),
+    ("bulk-approve", lambda w: "/inbox/bulk-approve/", lambda: {"task": [1, 2]}, "alex"),
+    ("notification-settings", lambda w: "/inbox/settings/", {"form": "notifications"}, "alex"),
+    (
+        "out-of-office",
+        lambda w: "/inbox/settings/",
+        {
+            "form": "substitution",
+            "substitute": "mona",
+            "starts_at": "2026-01-01T09:00",
+            "ends_at": "2036-01-01T09:00",
+        },
+        "alex",
+    ),
+    ("request-cancel", lambda w: f"/requests/{w.approval.pk}/cancel/", {}, "rita"),
+    ("request-comment", lambda w: f"/requests/{w.approval.pk}/comment/", {"body": "hi"}, "rita"),
+    (
+        "slo-save",
+        lambda w: "/admin-reports/slo/save/",
+        {
+            "process_key": "expense_approval",
+            "objective_percent": "99",
+            "target_hours": "48",
+            "window_days": "30",
+        },
+        "ada",
+    ),
+    ("incidents-retry-selected", lambda w: "/admin-reports/incidents/retry/", {}, "ada"),
+    (
+        "console-set-variable",
+        lambda w: f"/admin-reports/instances/{w.approval.pk}/variable/",
+        {"name": "amount", "value": "1"},
+        "ada",
+    ),
+    (
+        "console-cancel",
+        lambda w: f"/admin-reports/instances/{w.approval.pk}/cancel/",
+        {"reason": "csrf"},
+        "ada",
+    ),
+    ("designer-rollback", lambda w: "/designer/expense/v1/rollback/", {}, "dana"),
 ]
+
+# Routes outside /api/ and /admin/ that change nothing (GET pages, downloads): every other route
+# must have a row in FORMS, so that a new form cannot arrive without its CSRF check.
+READ_ONLY_ROUTES = {
+    "",
+    "healthz",
+    "metrics",
+    "accounts/profile/",
+    "designer/",
+    "designer/new/",
+    "designer/new/blank/",
+    "designer/new/<slug:slug>/",
+    "designer/templates/<slug:slug>.bpmn",
+    "designer/<str:key>/",
+    "designer/<str:key>/xml/",
+    "designer/<str:key>/draft.bpmn",
+    "designer/<str:key>/compare/",
+    "designer/<str:key>/v<int:number>/",
+    "designer/<str:key>/v<int:number>/xml/",
+    "inbox/",
+    "inbox/tasks/<int:task_id>/",
+    "inbox/requests/<int:instance_id>/files/<int:attachment_id>/",
+    "inbox/instances/",
+    "inbox/instances/<int:instance_id>/",
+    "requests/",
+    "requests/new/",
+    "requests/new/<str:key>/",  # the start form posts to the API (SESSION_API: api-request-start)
+    "requests/<int:instance_id>/",
+    "admin-reports/",
+    "admin-reports/sla/",
+    "admin-reports/slo/",
+    "admin-reports/heatmap/",
+    "admin-reports/incidents/",
+    "admin-reports/instances/",
+    "admin-reports/instances/<int:instance_id>/",
+    "admin-reports/audit/",
+    "admin-reports/audit/export.csv",
+    "admin-reports/audit/export.json",
+    "admin-reports/audit/instances/<int:instance_id>/",
+    "admin-reports/audit/instances/<int:instance_id>/evidence.zip",
+}
 
 # The API with a session cookie (no token): DRF's SessionAuthentication enforces CSRF.
 SESSION_API: list[tuple[str, object, dict, str]] = [
@@ -79,7 +181,47 @@ SESSION_API: list[tuple[str, object, dict, str]] = [
         "dana",
     ),
     ("api-message", lambda w: "/api/v1/messages/", {"message_name": "go"}, "alex"),
+    (
+        "api-request-start",
+        lambda w: "/api/v1/requests/",
+        {"process_key": "expense", "data": {"amount": 5}},
+        "rita",
+    ),
+    ("api-request-cancel", lambda w: f"/api/v1/requests/{w.approval.pk}/cancel/", {}, "rita"),
+    (
+        "api-request-comment",
+        lambda w: f"/api/v1/requests/{w.approval.pk}/comments/",
+        {"body": "hi"},
+        "rita",
+    ),
+    (
+        "api-task-comment",
+        lambda w: f"/api/v1/tasks/{w.approval_task.pk}/comments/",
+        {"body": "hi"},
+        "alex",
+    ),
+    (
+        "api-reassign",
+        lambda w: f"/api/v1/tasks/{w.approval_task.pk}/reassign/",
+        {"username": "alex"},
+        "mona",
+    ),
+    (
+        "api-substitution",
+        lambda w: "/api/v1/substitutions/",
+        {
+            "substitute": "mona",
+            "starts_at": "2026-01-01T09:00:00Z",
+            "ends_at": "2036-01-01T09:00:00Z",
+        },
+        "alex",
+    ),
 ]
+
+
+def _body(body) -> dict:
+    """A form body; a callable makes a fresh one (uploads are read once)."""
+    return body() if callable(body) else body
 
 
 def _client(world, who: str | None) -> Client:
@@ -100,7 +242,7 @@ def _token(client: Client) -> str:
 def test_form_post_without_csrf_token_is_refused(world, url, body, who):
     client = _client(world, who)
     with unchanged():
-        response = client.post(url(world), body)
+        response = client.post(url(world), _body(body))
     refused(response, 403)
     assert b"CSRF" in response.content
 
@@ -114,7 +256,7 @@ def test_form_post_with_a_token_from_a_foreign_origin_is_refused(world, url, bod
     with unchanged():
         response = client.post(
             url(world),
-            {**body, "csrfmiddlewaretoken": token},
+            {**_body(body), "csrfmiddlewaretoken": token},
             HTTP_ORIGIN="https://evil.example",
         )
     refused(response, 403)
@@ -163,3 +305,49 @@ def test_control_the_same_post_with_a_token_and_our_origin_goes_through(world):
     assert response.status_code == 302
     world.approval_task.refresh_from_db()
     assert world.approval_task.assignee == world.people.alex
+
+
+def _routes(patterns, prefix: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+@pytest.mark.corpus("controls")
+def test_every_state_changing_page_route_has_a_csrf_row(world):
+    """Completeness: each route outside /api/ and /admin/ is either read-only or in ``FORMS``, and
+    none is exempt from Django's CSRF check."""
+    covered = {resolve(url(world).split("?")[0]).route for _, url, _, _ in FORMS}
+    routes = {
+        route: view
+        for route, view in _routes(get_resolver().url_patterns)
+        if not route.startswith(("api/", "admin/"))
+    }
+    exempt = sorted(route for route, view in routes.items() if getattr(view, "csrf_exempt", False))
+    assert exempt == []
+    missing = sorted(set(routes) - covered - READ_ONLY_ROUTES)
+    assert missing == [], f"state-changing routes without a CSRF row: {missing}"
+    stale = sorted(READ_ONLY_ROUTES - set(routes))
+    assert stale == [], f"READ_ONLY_ROUTES names routes that no longer exist: {stale}"
+
+
+@pytest.mark.corpus("controls")
+def test_every_api_view_but_the_signed_webhook_enforces_csrf_on_sessions():
+    """Every API view authenticates with the defaults (token, then DRF's CSRF-checking session);
+    only the webhook receiver, which is signed by HMAC and reads no session, has none."""
+    defaults = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+    odd = {}
+    for route, view in _routes(get_resolver().url_patterns):
+        cls = getattr(view, "cls", None)
+        if (
+            not route.startswith("api/")
+            or cls is None
+            or not hasattr(cls, "authentication_classes")
+        ):
+            continue
+        names = [f"{c.__module__}.{c.__name__}" for c in cls.authentication_classes]
+        if names != defaults:
+            odd[route] = names
+    assert odd == {"api/v1/hooks/<int:webhook_id>/": []}

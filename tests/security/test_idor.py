@@ -3,7 +3,7 @@
 ``mallory`` has no role at all; ``dave`` is a designer (a real role, but not a candidate, starter
 or assignee of these objects); ``alex`` is an approver (for what approvers may not read). Each
 call gets its specific refusal — 404 where the object's existence is itself private (tasks,
-instances, tokens), 403 where the role is missing — and changes nothing.
+instances, tokens, attachments), 403 where the role is missing — and changes nothing.
 
 To cover a new endpoint, add a row to ``API`` or ``PAGES``: (name, method, url(world), body,
 {actor: (status, error code)}).
@@ -12,8 +12,9 @@ To cover a new endpoint, add a row to ``API`` or ``PAGES``: (name, method, url(w
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.security.conftest import api_client, page_client
+from tests.security.conftest import PDF, api_client, page_client
 from tests.security.corpus import corpus, refused, unchanged
 
 pytestmark = [pytest.mark.django_db, corpus("IDOR")]
@@ -191,6 +192,27 @@ API: list[tuple[str, str, object, dict | None, dict]] = [
         dict.fromkeys(BOTH, ROLE_403),
     ),
     ("secrets", "get", lambda w: "/api/v1/secrets/", None, dict.fromkeys(BOTH, ROLE_403)),
+    (
+        "task-attach",
+        "post",
+        lambda w: f"/api/v1/tasks/{w.approval_task.pk}/attachments/",
+        lambda: {"file": SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")},
+        dict.fromkeys(BOTH, TASK_404),
+    ),
+    (
+        "task-comment",
+        "post",
+        lambda w: f"/api/v1/tasks/{w.approval_task.pk}/comments/",
+        {"body": "mine now"},
+        dict.fromkeys(BOTH, TASK_404),
+    ),
+    (
+        "request-comment",
+        "post",
+        lambda w: f"/api/v1/requests/{w.approval.pk}/comments/",
+        {"body": "mine now"},
+        dict.fromkeys(BOTH, (404, "request_not_found")),
+    ),
 ]
 
 PAGES: list[tuple[str, str, object, dict | None, dict]] = [
@@ -293,6 +315,28 @@ PAGES: list[tuple[str, str, object, dict | None, dict]] = [
         dict.fromkeys(BOTH, 403),
     ),
     (
+        "task-attach-form",
+        "post",
+        lambda w: f"/inbox/tasks/{w.approval_task.pk}/attach/",
+        lambda: {"file": SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")},
+        dict.fromkeys(BOTH, 404),
+    ),
+    (
+        "attachment-download",
+        "get",
+        lambda w: f"/inbox/requests/{w.approval.pk}/files/{w.receipt.pk}/",
+        None,
+        dict.fromkeys(BOTH, 404),
+    ),
+    (
+        # The right instance of the wrong file: a file is reached only through its own request.
+        "attachment-of-another-request",
+        "get",
+        lambda w: f"/inbox/requests/{w.form.pk}/files/{w.receipt.pk}/",
+        None,
+        {"rita": 404, **dict.fromkeys(BOTH, 404)},
+    ),
+    (
         "report-sla-page",
         "get",
         lambda w: "/admin-reports/sla/",
@@ -318,6 +362,8 @@ def test_api_object_endpoint_refuses_a_user_without_rights(
     with unchanged():
         if body is None:
             response = getattr(client, method)(url(world))
+        elif callable(body):  # a multipart upload, made fresh for each call
+            response = getattr(client, method)(url(world), body(), format="multipart")
         else:
             response = getattr(client, method)(url(world), body, format="json")
     refused(response, *expected)
@@ -332,7 +378,7 @@ def test_page_object_endpoint_refuses_a_user_without_rights(
         if body is None:
             response = getattr(client, method)(url(world))
         else:
-            response = getattr(client, method)(url(world), body)
+            response = getattr(client, method)(url(world), body() if callable(body) else body)
     refused(response, expected)
 
 

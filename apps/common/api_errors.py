@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -25,6 +25,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from apps.common.errors import FlowgateError
+from apps.common.outages import current_outage, outage_of, outage_page
 
 logger = logging.getLogger(__name__)
 
@@ -100,47 +101,22 @@ def _code_of(exc: exceptions.APIException) -> str:
     return _CODE_ALIASES.get(str(code), str(code))
 
 
-# Database failures a client can do something about (wait and retry), as SQLite and PostgreSQL
-# word them. Found by the chaos suite (docs/reliability.md): they used to answer a bare 500.
-_STORAGE_FULL = ("database or disk is full", "disk i/o error", "no space left on device")
-_DATABASE_DOWN = (
-    "connection failed",
-    "could not connect",
-    "server closed the connection",
-    "terminating connection",
-    "the database system is",
-    "connection refused",
-)
-
-
 def _database_unavailable(exc: OperationalError) -> Response | None:
-    text = str(exc).lower()
-    if any(marker in text for marker in _STORAGE_FULL):
-        logger.error("storage full or failing: %s", exc)
-        set_rollback()
-        return error_response(
-            status_code=507,
-            code="storage_full",
-            message="The server could not write to its storage (the disk is full or failing), "
-            "so nothing was saved. Try again later; an administrator must free space.",
-        )
-    if any(marker in text for marker in _DATABASE_DOWN):
-        logger.error("database unavailable: %s", exc)
-        set_rollback()
-        response = error_response(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            code="database_unavailable",
-            message="The database is not reachable right now, so nothing was saved. Try again "
-            "in a few seconds.",
-        )
-        response["Retry-After"] = "5"
-        return response
-    return None
+    """A full disk or an unreachable database: 507 / 503 that say nothing was saved (outages)."""
+    outage = outage_of(exc)
+    if outage is None:
+        return None
+    logger.error("%s: %s", outage.code, exc)
+    set_rollback()
+    response = error_response(status_code=outage.status, code=outage.code, message=outage.message)
+    if outage.retry_after:
+        response["Retry-After"] = str(outage.retry_after)
+    return response
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: every API error in the Flowgate shape. Unknown errors -> None (500)."""
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | InterfaceError):
         return _database_unavailable(exc)
     if isinstance(exc, FlowgateError):
         set_rollback()
@@ -239,6 +215,14 @@ def _too_large(request: HttpRequest) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     request_id = getattr(request, "request_id", "")
+    outage = current_outage()  # e.g. a session that could not be saved on a full disk
+    if outage is not None and _is_api(request):
+        response = JsonResponse(error_body(outage.code, outage.message), status=outage.status)
+        if outage.retry_after:
+            response["Retry-After"] = str(outage.retry_after)
+        return response
+    if outage is not None:
+        return outage_page(request, outage)
     if _is_api(request):
         return JsonResponse(
             error_body(

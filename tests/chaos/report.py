@@ -89,8 +89,10 @@ FINDINGS = """## Findings and how they were handled
   `507 storage_full` (SQLite "database or disk is full" / "disk I/O error", PostgreSQL "No space
   left on device") and `503 database_unavailable` with `Retry-After: 5` (connection refused or cut
   during a restart), each with a message a person can act on (`apps/common/api_errors.py`,
-  tests in `tests/common/test_api_database_errors.py`). Pages outside `/api/` still show the 500
-  page in those cases.
+  tests in `tests/common/test_api_database_errors.py`). Pages outside `/api/` answer the same
+  statuses with a page that renders without the database (`apps/common/outages.py`: a middleware
+  for views and the 500 handler for middleware such as a session save; tests in
+  `tests/common/test_page_outages.py`, one against a real unreachable PostgreSQL).
 - **The embedded broker broke on a full disk.** A message write that failed left its temporary
   file behind, and the exchange table `control/celery.pidbox.exchange` stayed empty, after which
   every worker start died on `JSONDecodeError` (35 restarts in a row in the first disk-full run;

@@ -83,8 +83,10 @@ FINDINGS = """## Findings and how they were handled
   run never recovered. It does not happen on every outage (a race in the reconnect). Production
   runs the worker under `restart: unless-stopped` (docker/compose.yaml), so the suite's stack now
   supervises its processes the same way and reports every restart (column above); no work is lost
-  because the rows are the truth and the sweeper re-enqueues. `manage.py run_portal` does **not**
-  restart a component that exits: it stops the whole portal instead (open point).
+  because the rows are the truth and the sweeper re-enqueues. `manage.py run_portal` now does the
+  same: a worker or beat that exits is started again, at most 5 times a minute, after which the
+  portal stops and says why; the web process exiting stops the portal (decision 018,
+  `apps/common/supervisor.py`).
 - **A full disk or an unreachable database answered a bare 500.** The API now answers
   `507 storage_full` (SQLite "database or disk is full" / "disk I/O error", PostgreSQL "No space
   left on device") and `503 database_unavailable` with `Retry-After: 5` (connection refused or cut

@@ -1,14 +1,16 @@
-"""Start the whole portal: ASGI web server, Celery worker and Celery beat. Ctrl-C stops all."""
+"""Start the whole portal: ASGI web server, Celery worker and Celery beat. Ctrl-C stops all.
+
+A worker or beat that exits on its own is started again (bounded; apps/common/supervisor.py).
+"""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import time
 
 from django.core.management.base import BaseCommand
 
 from apps.common.stack import portal_commands
+from apps.common.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -21,34 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: str, concurrency: str, **options):
         commands = portal_commands(host=host, port=port, concurrency=concurrency)
-        procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
+        supervisor = Supervisor(commands, say=self.stderr.write)
+        supervisor.start()
         self.stdout.write(
             self.style.SUCCESS(f"Flowgate is starting at http://{host}:{port}/ (Ctrl-C stops)")
         )
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, supervisor.stop)
+        signal.signal(signal.SIGTERM, supervisor.stop)
         try:
-            while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(
-                            f"{name} exited with {proc.returncode}; stopping the portal."
-                        )
-                        stopping = True
-                time.sleep(0.5)
+            supervisor.run()
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.terminate()
-            deadline = time.monotonic() + 10
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            supervisor.terminate()

@@ -29,6 +29,28 @@ class _ApiUser(HttpUser):
 
     def on_start(self) -> None:
         self.client.headers["Authorization"] = f"Token {TOKENS[self.username]}"
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        """A browser session too (the pages): the login form, with its CSRF token, as a person
+        would; the demo users' passwords are `<username>-demo-pass` (apps.accounts.services)."""
+        self.client.get("/accounts/login/", name="GET /accounts/login/ (page)")
+        token = self.client.cookies.get("csrftoken", "")
+        self.client.post(
+            "/accounts/login/",
+            data={
+                "username": self.username,
+                "password": f"{self.username}-demo-pass",
+                "csrfmiddlewaretoken": token,
+            },
+            headers={"Referer": f"{self.host}/accounts/login/"},
+            name="POST /accounts/login/ (page)",
+        )
+
+    def page(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, catch_response=True) as response:
+            if response.status_code != 200 or "/accounts/login/" in response.url:
+                response.failure(f"{response.status_code} at {response.url}")
 
     def start_instance(self, process: str, name: str) -> int | None:
         key = f"load-{uuid.uuid4().hex[:16]}"
@@ -71,6 +93,10 @@ class Designer(_ApiUser):
             "/api/v1/processes/chaos_order/versions/", name="GET /processes/<key>/versions/"
         )
 
+    @task(2)
+    def designer_page(self) -> None:
+        self.page("/designer/", "GET /designer/ (page)")
+
     @task(1)
     def validate(self) -> None:
         self.client.post(
@@ -99,6 +125,11 @@ class Requester(_ApiUser):
     def my_instances(self) -> None:
         self.client.get("/api/v1/instances/?status=running", name="GET /instances/")
 
+    @task(1)
+    def pages(self) -> None:
+        self.page("/requests/new/", "GET /requests/new/ (page)")
+        self.page("/requests/", "GET /requests/ (page)")
+
 
 class Approver(_ApiUser):
     """Works the inbox: lists open tasks and approves one (another approver may win: 409)."""
@@ -110,7 +141,11 @@ class Approver(_ApiUser):
         self.username = random.choice(["approver", "approver2", "manager"])  # noqa: S311
         super().on_start()
 
-    @task
+    @task(1)
+    def inbox_page(self) -> None:
+        self.page("/inbox/", "GET /inbox/ (page)")
+
+    @task(3)
     def work_inbox(self) -> None:
         response = self.client.get("/api/v1/tasks/?status=open", name="GET /tasks/")
         if response.status_code != 200:
@@ -145,6 +180,10 @@ class ApiClient(_ApiUser):
     @task(1)
     def incidents(self) -> None:
         self.client.get("/api/v1/incidents/", name="GET /incidents/")
+
+    @task(1)
+    def reports_page(self) -> None:
+        self.page("/admin-reports/sla/", "GET /admin-reports/sla/ (page)")
 
 
 @events.quitting.add_listener

@@ -168,6 +168,7 @@ def main() -> None:
             "postgres": _pg_version(stack),
             "users": args.users,
             "seconds": args.seconds,
+            "loadavg": [round(x, 1) for x in os.getloadavg()],
             "window": window,
             "stats": stats,
             "before": before,
@@ -215,22 +216,25 @@ def write_doc(r: dict) -> None:
         f"{r['postgres']} and Redis (private instances started by the run), plus a local HTTP "
         "service for the HTTP service tasks (5% of its answers are 503, retried).",
         "",
-        f"**Machine**: {r['machine']}. The machine was **shared**: five other engineers' test runs "
-        "and builds used the same 2 cores while this ran, and Locust itself, the web server, the "
-        "worker, beat, PostgreSQL and Redis all run on it too, so the figures are a floor, not a "
-        "capacity rating. Settings: `DJANGO_ENV=test` (no API rate limit), job leases 5 s.",
+        f"**Machine**: {r['machine']}; load average at the end of the run "
+        f"{' / '.join(str(x) for x in r.get('loadavg', []))} (1 / 5 / 15 min). Locust itself, "
+        "the web server, the worker, beat, PostgreSQL and Redis all run on these cores, so the "
+        "figures are a floor, not a capacity rating. Settings: `DJANGO_ENV=test` (no API rate "
+        "limit), job leases 5 s.",
         "",
         "## Users",
         "",
         "| user | weight | does |",
         "|---|---:|---|",
-        "| designer | 1 | lists processes and versions, validates a BPMN model |",
-        "| requester | 3 | starts approval requests (human task + HTTP call) and orders "
-        "(HTTP call, 2 s timer, booking) with an Idempotency-Key, reads them back |",
-        "| approver | 2 | lists the inbox, approves/rejects a task (a 409 when another approver "
-        "won the race counts as a correct answer) |",
+        "| designer | 1 | signs in, opens the designer's process list, lists processes and "
+        "versions, validates a BPMN model |",
+        "| requester | 3 | signs in, opens the catalog and My requests pages, starts approval "
+        "requests (human task + HTTP call) and orders (HTTP call, 2 s timer, booking) with an "
+        "Idempotency-Key, reads them back |",
+        "| approver | 2 | signs in, opens the inbox page, lists the inbox, approves/rejects a "
+        "task (a 409 when another approver won the race counts as a correct answer) |",
         "| API client | 2 | starts automatic orders (`order_fulfilment`, 3 steps) back to back, "
-        "lists incidents |",
+        "lists incidents, opens the SLA dashboard page |",
         "",
         "## Results per endpoint",
         "",

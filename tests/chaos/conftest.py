@@ -46,6 +46,7 @@ class ResultsFile:
                         "cpus": os.cpu_count(),
                         "python": platform.python_version(),
                         "platform": platform.platform(),
+                        "loadavg": [round(x, 1) for x in os.getloadavg()],
                     },
                     "runs_per_scenario": chaos_runs(),
                     "runs": kept + self.collected,

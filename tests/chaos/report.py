@@ -120,14 +120,21 @@ def _scenario_rows() -> str:
     return "\n".join(rows)
 
 
+def _load(machine: dict) -> str:
+    load = machine.get("loadavg")
+    if not load:  # results written before the load average was recorded
+        return "shared with other engineers' test runs while it ran, so times include contention"
+    return f"load average {' / '.join(str(x) for x in load)} over 1 / 5 / 15 min at the last run"
+
+
 def _section(title: str, data: dict) -> list[str]:
     runs = data["runs"]
     lines = [
         f"## {title}",
         "",
         f"Generated {data['generated_at']} on this machine: {data['machine']['cpus']} CPU cores "
-        f"(shared with five other engineers' test runs and builds while it ran, so times include "
-        f"CPU contention), {data['machine']['platform']}, Python {data['machine']['python']}. "
+        f"({_load(data['machine'])}), {data['machine']['platform']}, "
+        f"Python {data['machine']['python']}. "
         f"Recovery bound: **{RECOVERY_BOUND_SECONDS:g} s** per run.",
         "",
         "| scenario | runs | instances | violations | recovery median (s) | recovery max (s) | within bound | supervisor restarts |",

@@ -87,6 +87,7 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["connectors"] = designer_selectors.connector_fields()
     context["roles"] = designer_selectors.role_names()  # the role and user pickers
     context["users"] = designer_selectors.usernames()
+    context["processes"] = designer_selectors.process_choices()  # call activity targets
     return render(request, "designer/edit.html", context)
 
 

@@ -248,3 +248,70 @@ def test_a_form_a_message_key_and_an_error_code_are_set_in_the_panel(page, login
     assert 'flowgate:correlationKey="order_id"' in xml
     assert 'errorCode="PAYMENT_FAILED"' in xml
     assert page.js_errors == []
+
+
+TIMERS = """() => { const m = window.FlowgateDesigner.modeler;
+    const modeling = m.get('modeling'), factory = m.get('elementFactory');
+    const reg = m.get('elementRegistry');
+    const start = reg.get('StartEvent_1');
+    const wait = modeling.appendShape(start, factory.createShape(
+        {type: 'bpmn:IntermediateCatchEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'}),
+        {x: 320, y: 178});
+    modeling.updateProperties(wait, {id: 'wait'});
+    const until = modeling.appendShape(wait, factory.createShape(
+        {type: 'bpmn:IntermediateCatchEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'}),
+        {x: 420, y: 178});
+    modeling.updateProperties(until, {id: 'until'});
+    modeling.appendShape(until, factory.createShape({type: 'bpmn:EndEvent'}), {x: 520, y: 178});
+    const replace = m.get('bpmnReplace');
+    const timerStart = replace.replaceElement(start,
+        {type: 'bpmn:StartEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'});
+    modeling.updateProperties(timerStart, {id: 'weekly'}); }"""
+
+
+def _timer_body(xml: str, event_id: str) -> str:
+    event = etree.fromstring(xml.encode()).find(f".//*[@id='{event_id}']")
+    definition = event.find("bpmn:timerEventDefinition", NS)
+    return [(etree.QName(c).localname, c.text) for c in definition][0]
+
+
+def test_timer_pickers_write_durations_dates_and_weekly_schedules(page, login_as, axe_check):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(TIMERS)
+    panel = page.locator("#designer-properties")
+    preview = panel.locator(".fg-timer-preview .fg-pp-preview")
+
+    page.evaluate(SELECT, "wait")  # a duration: amount + unit
+    panel.get_by_label("Type", exact=True).select_option("timeDuration")
+    panel.get_by_label("Wait for", exact=True).fill("2")
+    panel.get_by_label("Wait for unit").select_option("H")
+    panel.get_by_label("Wait for", exact=True).press("Tab")
+    assert preview.inner_text() == "Fires 2 hours after it is reached."
+    assert _timer_body(page.evaluate(XML), "wait") == ("timeDuration", "PT2H")
+
+    page.evaluate(SELECT, "until")  # a date: the datetime-local picker, in UTC
+    panel.get_by_label("Type", exact=True).select_option("timeDate")
+    panel.get_by_label("Date and time (UTC)").fill("2030-01-31T09:00")
+    panel.get_by_label("Date and time (UTC)").press("Tab")
+    assert preview.inner_text() == "Fires on 2030-01-31 09:00 UTC."
+    assert _timer_body(page.evaluate(XML), "until") == ("timeDate", "2030-01-31T09:00:00Z")
+
+    page.evaluate(SELECT, "weekly")  # a cycle on a start event: weekday + time -> cron
+    panel.get_by_label("Type", exact=True).select_option("timeCycle")
+    panel.get_by_label("Repeat on").select_option("1")
+    assert preview.inner_text() == "Fires every Monday at 09:00."
+    panel.get_by_label("At (time of day, UTC)").fill("08:30")
+    panel.get_by_label("At (time of day, UTC)").press("Tab")
+    assert preview.inner_text() == "Fires every Monday at 08:30."
+    assert _timer_body(page.evaluate(XML), "weekly") == ("timeCycle", "30 8 * * 1")
+    panel.get_by_label("Repeat on").select_option("1-5")
+    assert preview.inner_text() == "Fires every weekday at 08:30."
+    assert axe_check(page) == []
+
+    page.get_by_role("button", name="Validate").click()  # the server agrees
+    page.locator("#designer-problems").get_by_text(
+        "No problems found: the process can be deployed."
+    ).wait_for()
+    assert page.js_errors == []

@@ -2,7 +2,7 @@
 // extension point). Each group's entries edit the Flowgate moddle extension through modeling.
 import { Group } from "@bpmn-io/properties-panel";
 import { ConditionEntry, isConditionalFlow } from "./condition-entry.js";
-import { MultiInstancePresetEntry, TimerPreviewEntry, timerDefinition } from "./timer-entry.js";
+import { MultiInstancePresetEntry, TimerPickerEntry, timerDefinition } from "./timer-entry.js";
 import { ApprovalEntry, PeopleEntry } from "./user-task-entry.js";
 import {
   CalledProcessEntry,
@@ -85,7 +85,7 @@ class FlowgatePropertiesProvider {
       const timer = groups.find((g) => g.id === "timer");
       if (timer && timerDefinition(element)) {
         timer.shouldOpen = true;
-        timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPreviewEntry, element }];
+        timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPickerEntry, element }];
       }
       const multi = groups.find((g) => g.id === "multiInstance");
       if (multi && is(element, "bpmn:UserTask")) {

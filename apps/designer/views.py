@@ -179,6 +179,7 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         xml_url=reverse("designer:draft-xml" if draft else "designer:xml", args=[key]),
         run_variables=json.dumps(variables, indent=1),
         run_stubs=json.dumps(stubs, indent=1),
+        run_tasks=testrun.service_tasks_of(xml=deployed.xml) if deployed else [],
     )
 
 

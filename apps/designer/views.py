@@ -19,6 +19,7 @@ from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
+from apps.designer.hooks import process_badges
 from apps.processes import diff as process_diff
 from apps.processes import drafts, gallery, selectors, services, sharing
 from apps.processes.models import ProcessDefinition
@@ -61,9 +62,12 @@ def process_list(request: HttpRequest) -> HttpResponse:
     status = status if status in STATUS_FILTERS else ""
     definitions = selectors.definitions_list(search=search, status=status)
     page = paginate(request, sharing.definitions_visible(request.user, definitions))
-    counts = designer_selectors.open_instance_counts(keys=[d.key for d in page.object_list])
+    keys = [d.key for d in page.object_list]
+    counts = designer_selectors.open_instance_counts(keys=keys)
+    badges = process_badges(keys)  # e.g. "SLO at risk", from reports (designer/hooks.py)
     for definition in page.object_list:
         definition.open_instances = counts.get(definition.key, 0)
+        definition.badges = badges.get(definition.key, [])
     own_drafts = (
         list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20]) if can_edit else []
     )

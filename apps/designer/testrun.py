@@ -213,11 +213,12 @@ def stub_for_job(job: Any) -> dict | None:
     return result if isinstance(result, dict) else {}
 
 
-def service_tasks_stub(instance: ProcessInstance, real=()) -> None:
+def service_tasks_stub(instance: ProcessInstance, real=(), *, execute=None) -> None:
     """Run the instance's due stubbed service tasks now, as often as new ones appear: each
     completes with its stub result (``stub_for_job``, from the instance's TestRunStubs row). Tasks
     in ``real`` are left to the workers; one that directly follows a stubbed step may run in this
-    call, as a worker would run it (the inline chain), with its real connector."""
+    call, as a worker would run it (the inline chain), with its real connector. ``execute``
+    (job -> result) replaces that lookup, for callers that stub without a TestRunStubs row."""
     for _ in range(MAX_STUB_ROUNDS):
         pending = list(
             Job.objects.filter(instance=instance, status=JobStatus.PENDING)
@@ -227,7 +228,9 @@ def service_tasks_stub(instance: ProcessInstance, real=()) -> None:
         if not pending:
             return
         for job_id in pending:
-            engine.job_run(job_id=job_id, worker_id=WORKER_ID, instance_id=instance.pk)
+            engine.job_run(
+                job_id=job_id, worker_id=WORKER_ID, execute=execute, instance_id=instance.pk
+            )
 
 
 def testrun_start(

@@ -124,7 +124,7 @@ export function ConnectorEntry({ element }) {
 /** The summary under the inputs: what the connector takes and which required inputs are missing. */
 export function paramsSummary(connector, mappedNames) {
   const params = connector.inputs || [];
-  if (!params.length) return `${connector.label} takes no inputs.`;
+  if (!params.length) return `${connector.label} declares no inputs of its own: add the ones it needs below.`;
   const names = params.map((p) => (p.required ? `${p.name} (required)` : p.name)).join(", ");
   const missing = params.filter((p) => p.required && !mappedNames.has(p.name)).map((p) => p.name);
   return `${connector.label} takes: ${names}.${missing.length ? ` Still missing: ${missing.join(", ")}.` : ""}`;

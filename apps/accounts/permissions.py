@@ -10,7 +10,13 @@ from django.db import connection
 from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from guardian.models import GroupObjectPermission, UserObjectPermission
-from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from guardian.shortcuts import (
+    assign_perm,
+    get_groups_with_perms,
+    get_objects_for_user,
+    get_users_with_perms,
+    remove_perm,
+)
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
@@ -36,6 +42,18 @@ def revoke(perm: str, *, obj: Model, user: User | None = None, role: str | None 
         group = Group.objects.filter(name=role).first()
         if group is not None:
             remove_perm(perm, group, obj)
+
+
+def holders(perm: str, *, obj: Model) -> tuple[list[str], list[str]]:
+    """(usernames, role names) holding ``perm`` on ``obj`` directly (not through a role for the
+    users), sorted: who an object was shared with."""
+    codename = perm.split(".", 1)[1]
+    users: QuerySet = get_users_with_perms(  # type: ignore[assignment]
+        obj, only_with_perms_in=[codename], with_group_users=False, with_superusers=False
+    )
+    groups: dict[Group, list[str]] = get_groups_with_perms(obj, attach_perms=True)  # type: ignore[assignment]
+    roles = [group.name for group, perms in groups.items() if codename in perms]
+    return sorted(users.values_list("username", flat=True)), sorted(roles)
 
 
 def can(user: Any, perm: str, obj: Model) -> bool:

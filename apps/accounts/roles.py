@@ -25,6 +25,9 @@ NAV_SECTIONS: tuple[tuple[str, str, frozenset[Role]], ...] = (
 )
 
 # Object permissions (codename on the model's Meta.permissions or Django defaults).
+PERM_VIEW_PROCESS = (
+    "processes.view_processdefinition"  # read-only designer view, granted per process
+)
 PERM_VIEW_INSTANCE = "engine.view_processinstance"
 PERM_OPERATE_INSTANCE = "engine.operate_processinstance"  # cancel / suspend / resume / retry
 PERM_VIEW_TASK = "inbox.view_humantask"

@@ -7,6 +7,8 @@ class AuditAction(StrEnum):
     # processes
     PROCESS_DEPLOYED = "process.deployed"
     PROCESS_DRAFT_SAVED = "process.draft_saved"
+    PROCESS_VIEW_GRANTED = "process.view_granted"
+    PROCESS_VIEW_REVOKED = "process.view_revoked"
     # instances
     INSTANCE_STARTED = "instance.started"
     INSTANCE_COMPLETED = "instance.completed"

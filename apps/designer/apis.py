@@ -11,7 +11,6 @@ from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.designer import testrun
-from apps.engine import services as engine
 
 DESIGNERS = [IsAuthenticated, HasRole(Role.DESIGNER, Role.ADMIN)]
 
@@ -57,16 +56,31 @@ class TestRunStartApi(ApiView):
             default=None,
             help_text="Task id -> fixed result; null runs service tasks for real",
         )
+        real = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            required=False,
+            default=list,
+            max_length=500,
+            help_text="With stubs: the service tasks that still run for real",
+        )
+        version = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            help_text="The deployed version to run (default: the latest deployed)",
+        )
 
     OutputSerializer = TraceOutput
 
     def post(self, request: Request, key: str) -> Response:
         data = self.validated_input()
-        version = engine.version_latest_deployed(process_key=key)
+        version = testrun.testrun_version(key=key, number=data["version"])
         instance = testrun.testrun_start(
             version=version,
             variables=data["variables"],
             stubs=data["stubs"],
+            real=data["real"],
             actor=actor_for_request(request),
             user=request.user,
         )

@@ -7,3 +7,10 @@ class DesignerConfig(AppConfig):
 
     name = "apps.designer"
     label = "designer"
+
+    def ready(self) -> None:
+        # Models load only after the app registry is ready, so the resolver is imported here.
+        from apps.designer.testrun import stub_for_job
+        from apps.engine.services import job_stub_register
+
+        job_stub_register(stub_for_job)

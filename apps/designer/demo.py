@@ -43,7 +43,8 @@ def demo_instances_ensure() -> list[str]:
         made.append(f"{waiting.business_key}: waiting for a manager")
 
         done = _start("DEMO-2 taxi", {"amount": 38, "description": "Taxi to the airport"})
-        service_tasks_stub(done, {"auto_approve": {"approved": True}, "notify_requester": {}})
+        results = {"auto_approve": {"approved": True}, "notify_requester": {}}
+        service_tasks_stub(done, execute=lambda job: dict(results.get(job.activity_id, {})))
         made.append(f"{done.business_key}: completed")
 
         paused = _start("DEMO-3 hotel", {"amount": 1800, "description": "Hotel, 3 nights"})

@@ -9,6 +9,7 @@ from django.db.models import Count
 from apps.accounts.roles import ALL_ROLES
 from apps.connectors.registry import all_connectors
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.processes.models import ProcessDefinition, VersionStatus
 
 OPEN_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
 
@@ -39,9 +40,25 @@ def usernames() -> list[str]:
     return list(users.values_list("username", flat=True)[:MAX_PICKER_USERS])
 
 
+def _input_field(name: str, spec: dict, *, required: bool) -> dict:
+    """One input of a connector's parameter schema as the designer's input field shows it."""
+    kind = spec.get("type")
+    examples = spec.get("examples") or []
+    enum = spec.get("enum") or []
+    return {
+        "name": name,
+        "required": required,
+        "description": str(spec.get("description", ""))[:200],
+        "type": kind if isinstance(kind, str) else "",
+        # Inputs are expressions: an example or a choice is offered as a literal.
+        "example": repr(examples[0])[:120] if examples else "",
+        "choices": [repr(value) for value in enum][:20],
+    }
+
+
 def connector_fields() -> list[dict]:
-    """The registered connectors with the inputs their own parameter schema declares, for the
-    connector field and the input mappings of a service task."""
+    """The registered connectors with the inputs their own parameter schema declares: the
+    properties panel shows one field per declared input (required ones marked)."""
     result = []
     for connector in all_connectors():
         schema = connector.config_schema or {}
@@ -51,15 +68,22 @@ def connector_fields() -> list[dict]:
             {
                 "name": connector.name,
                 "label": connector.label or connector.name,
+                "description": (connector.description or "")[:300],
                 "chainable": connector.chainable,
                 "inputs": [
-                    {
-                        "name": name,
-                        "required": name in required,
-                        "description": str((spec or {}).get("description", ""))[:200],
-                    }
+                    _input_field(name, spec or {}, required=name in required)
                     for name, spec in properties.items()
                 ],
             }
         )
     return result
+
+
+def process_choices() -> list[dict]:
+    """Deployed processes (key and name) for the call activity's target process field."""
+    return list(
+        ProcessDefinition.objects.filter(versions__status=VersionStatus.DEPLOYED)
+        .distinct()
+        .order_by("key")
+        .values("key", "name")[:MAX_PICKER_USERS]
+    )

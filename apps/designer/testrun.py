@@ -19,6 +19,7 @@ from lxml import etree
 
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
+from apps.designer.models import TestRunStubs
 from apps.engine import services as engine
 from apps.engine.core.xml import parse_xml
 from apps.engine.models import Job, JobStatus, ProcessInstance
@@ -191,23 +192,44 @@ def _check_stubs(stubs: Any) -> dict[str, dict] | None:
     return stubs
 
 
-def service_tasks_stub(instance: ProcessInstance, stubs: dict[str, dict]) -> None:
-    """Complete the instance's due service tasks with their stub results (an empty result for
-    tasks without one), as often as new ones appear."""
+def _check_real(real: Any) -> list[str]:
+    if real is None:
+        return []
+    if not isinstance(real, list) or not all(isinstance(v, str) for v in real):
+        raise InvalidInput(
+            'Tasks to run for real must be a list of task ids, e.g. ["notify"].',
+            code="invalid_real",
+        )
+    return real
+
+
+def stub_for_job(job: Any) -> dict | None:
+    """The engine's job-stub hook: the stub result of a test run's stubbed service task (on a
+    worker too), None for every other job. One primary-key-sized lookup on a small table."""
+    row = TestRunStubs.objects.filter(instance_id=job.instance_id).values("stubs", "real").first()
+    if row is None or job.activity_id in row["real"]:
+        return None
+    result = row["stubs"].get(job.activity_id, {})
+    return result if isinstance(result, dict) else {}
+
+
+def service_tasks_stub(instance: ProcessInstance, real=(), *, execute=None) -> None:
+    """Run the instance's due stubbed service tasks now, as often as new ones appear: each
+    completes with its stub result (``stub_for_job``, from the instance's TestRunStubs row). Tasks
+    in ``real`` are left to the workers; one that directly follows a stubbed step may run in this
+    call, as a worker would run it (the inline chain), with its real connector. ``execute``
+    (job -> result) replaces that lookup, for callers that stub without a TestRunStubs row."""
     for _ in range(MAX_STUB_ROUNDS):
         pending = list(
-            Job.objects.filter(instance=instance, status=JobStatus.PENDING).values_list(
-                "pk", flat=True
-            )
+            Job.objects.filter(instance=instance, status=JobStatus.PENDING)
+            .exclude(activity_id__in=list(real))
+            .values_list("pk", flat=True)
         )
         if not pending:
             return
         for job_id in pending:
             engine.job_run(
-                job_id=job_id,
-                worker_id=WORKER_ID,
-                execute=lambda job: dict(stubs.get(job.activity_id, {})),
-                instance_id=instance.pk,
+                job_id=job_id, worker_id=WORKER_ID, execute=execute, instance_id=instance.pk
             )
 
 
@@ -218,10 +240,14 @@ def testrun_start(
     stubs: Any,
     actor: Actor,
     user=None,
+    real: Any = None,
 ) -> ProcessInstance:
-    """Start a test instance of ``version``. ``stubs`` None: service tasks run for real (by the
-    workers); a dict: they complete at once with ``stubs[task id]`` (or {}), in this request."""
+    """Start a test instance of ``version`` (any deployed version, not only the latest).
+    ``stubs`` None: service tasks run for real (by the workers); a dict: each service task
+    completes with ``stubs[task id]`` (or {}) instead of calling its connector, except the task
+    ids in ``real``, which run for real; stubbed tasks due now complete in this request."""
     stubs = _check_stubs(stubs)
+    real = _check_real(real)
     with transaction.atomic():
         instance = engine.instance_start(
             version=version,
@@ -231,7 +257,9 @@ def testrun_start(
             started_by=user,
         )
         if stubs is not None:
-            service_tasks_stub(instance, stubs)
+            # Before the first doorbell (rung after commit): workers see the stubs too.
+            TestRunStubs.objects.create(instance=instance, stubs=stubs, real=real)
+            service_tasks_stub(instance, real)
     instance.refresh_from_db()
     return instance
 
@@ -267,11 +295,34 @@ def testrun_complete_task(
             # As the inbox does: the outcome variable holds "approved"/"rejected".
             outcome = "approved" if approved else "rejected"
             data = {**data, "approved": approved, step.outcome_variable: outcome}
+        if stubs is not None:  # new stub results for the steps after this one
+            settings, _ = TestRunStubs.objects.get_or_create(instance=instance)
+            settings.stubs = stubs
+            settings.save(update_fields=["stubs"])
         engine.user_task_complete(instance=instance, task_id=step.task_id, data=data, actor=actor)
         if stubs is not None:
-            service_tasks_stub(instance, stubs)
+            service_tasks_stub(instance, settings.real)
     instance.refresh_from_db()
     return instance
+
+
+def testrun_version(*, key: str, number: int | None) -> ProcessVersion:
+    """Version ``number`` of process ``key`` if it is deployed; the latest deployed without one."""
+    if number is None:
+        return engine.version_latest_deployed(process_key=key)
+    version = (
+        ProcessVersion.objects.select_related("definition")
+        .filter(definition__key=key, number=number)
+        .first()
+    )
+    if version is None:
+        raise NotFound(f"Process '{key}' has no version {number}.", code="version_not_found")
+    if not version.is_deployed:
+        raise Conflict(
+            f"Version {number} of '{key}' is a draft with problems; deploy it to test-run it.",
+            code="version_not_deployed",
+        )
+    return version
 
 
 def testrun_get(*, instance_id: int) -> ProcessInstance:
@@ -283,6 +334,22 @@ def testrun_get(*, instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound(f"There is no test run {instance_id}.", code="not_a_test_run")
     return instance
+
+
+SERVICE_TASKS = ("serviceTask", "sendTask", "businessRuleTask")
+
+
+def service_tasks_of(*, xml: str) -> list[dict[str, str]]:
+    """[{id, name}] of the service tasks of a diagram (the test panel's "run for real" list)."""
+    try:
+        nodes, _ = _elements(xml)
+    except Exception:  # noqa: BLE001 - a broken draft just gets no list
+        return []
+    return [
+        {"id": element_id, "name": node.get("name") or element_id}
+        for element_id, node in nodes.items()
+        if etree.QName(node).localname in SERVICE_TASKS
+    ]
 
 
 SAMPLE_VALUES = {"number": 0, "checkbox": False, "checklist": [], "taglist": []}

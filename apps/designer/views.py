@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,24 +19,65 @@ from apps.common.errors import FlowgateError
 from apps.common.pages import paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
+from apps.designer.hooks import process_badges
 from apps.processes import diff as process_diff
-from apps.processes import drafts, gallery, selectors, services
+from apps.processes import drafts, gallery, selectors, services, sharing
+from apps.processes.models import ProcessDefinition
 from apps.processes.selectors import STATUS_FILTERS
 
 DESIGNERS = (Role.DESIGNER, Role.ADMIN)
+NOT_A_DESIGNER = "This page needs one of the roles: designer, admin."
 
 
-@role_required(*DESIGNERS)
+def viewer_required(view: Callable) -> Callable:
+    """Pages of one process (``key``) that are read-only: designers and admins, and people the
+    process was shared with. Anyone else gets the same 403 whether or not the process exists."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, key: str, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not sharing.can_edit(request.user):
+            definition = ProcessDefinition.objects.filter(key=key).first()
+            if definition is None or not sharing.can_view(request.user, definition):
+                raise PermissionDenied(NOT_A_DESIGNER)
+        return view(request, key, *args, **kwargs)
+
+    return wrapper
+
+
 def process_list(request: HttpRequest) -> HttpResponse:
+    """Designers and admins: every process. Anyone a process was shared with: those, read-only.
+    Everyone else: 403."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    can_edit = sharing.can_edit(request.user)
+    if (
+        not can_edit
+        and not sharing.definitions_visible(request.user, ProcessDefinition.objects.all()).exists()
+    ):
+        raise PermissionDenied(NOT_A_DESIGNER)
     search = request.GET.get("q", "").strip()[:200]
     status = request.GET.get("status", "")
     status = status if status in STATUS_FILTERS else ""
-    page = paginate(request, selectors.definitions_list(search=search, status=status))
-    counts = designer_selectors.open_instance_counts(keys=[d.key for d in page.object_list])
+    definitions = selectors.definitions_list(search=search, status=status)
+    page = paginate(request, sharing.definitions_visible(request.user, definitions))
+    keys = [d.key for d in page.object_list]
+    counts = designer_selectors.open_instance_counts(keys=keys)
+    badges = process_badges(keys)  # e.g. "SLO at risk", from reports (designer/hooks.py)
     for definition in page.object_list:
         definition.open_instances = counts.get(definition.key, 0)
-    own_drafts = list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20])
-    context = {"page": page, "search": search, "status": status, "drafts": own_drafts}
+        definition.badges = badges.get(definition.key, [])
+    own_drafts = (
+        list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20]) if can_edit else []
+    )
+    context = {
+        "page": page,
+        "search": search,
+        "status": status,
+        "drafts": own_drafts,
+        "can_edit": can_edit,
+    }
     return render(request, "designer/list.html", context)
 
 
@@ -87,6 +132,9 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["connectors"] = designer_selectors.connector_fields()
     context["roles"] = designer_selectors.role_names()  # the role and user pickers
     context["users"] = designer_selectors.usernames()
+    context["processes"] = designer_selectors.process_choices()  # call activity targets
+    if context.get("definition") is not None:
+        context["viewers"] = sharing.process_viewers(definition=context["definition"])
     return render(request, "designer/edit.html", context)
 
 
@@ -103,8 +151,11 @@ def process_from_template(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@role_required(*DESIGNERS)
 def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not sharing.can_edit(request.user):
+        return _read_only_process(request, key)
     if not key:
         return _editor(request)
     draft = drafts.drafts_of(user=request.user).filter(key=key).first()
@@ -132,7 +183,20 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         xml_url=reverse("designer:draft-xml" if draft else "designer:xml", args=[key]),
         run_variables=json.dumps(variables, indent=1),
         run_stubs=json.dumps(stubs, indent=1),
+        run_tasks=testrun.service_tasks_of(xml=deployed.xml) if deployed else [],
     )
+
+
+def _read_only_process(request: HttpRequest, key: str | None) -> HttpResponse:
+    """Someone the process was shared with opens it: its latest version, read-only (a viewer,
+    no editor, no save, deploy, roll back or test run). Anyone else: 403."""
+    definition = ProcessDefinition.objects.filter(key=key).first() if key else None
+    if definition is None or not sharing.can_view(request.user, definition):
+        raise PermissionDenied(NOT_A_DESIGNER)
+    latest = selectors.versions_of(key=definition.key).first()
+    if latest is None:
+        raise Http404(f"Process '{key}' has no version yet.")
+    return redirect("designer:version", key=definition.key, number=latest.number)
 
 
 @role_required(*DESIGNERS)
@@ -159,12 +223,13 @@ def _version_or_404(key: str, number: int):
         raise Http404(f"Process '{key}' has no version {number}.") from None
 
 
-@role_required(*DESIGNERS)
+@viewer_required
 def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
-    """An earlier (or any) version, read-only, with compare and roll-back actions."""
+    """An earlier (or any) version, read-only, with compare and (for designers) roll-back."""
     version = _version_or_404(key, number)
     versions = list(selectors.versions_of(key=key))
     latest_deployed = next((v.number for v in versions if v.is_deployed), None)
+    can_edit = sharing.can_edit(request.user)
     return render(
         request,
         "designer/version.html",
@@ -173,12 +238,13 @@ def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
             "definition": version.definition,
             "version": version,
             "versions": versions,
-            "can_roll_back": version.is_deployed and version.number != latest_deployed,
+            "can_edit": can_edit,
+            "can_roll_back": can_edit and version.is_deployed and version.number != latest_deployed,
         },
     )
 
 
-@role_required(*DESIGNERS)
+@viewer_required
 def version_xml(request: HttpRequest, key: str, number: int) -> HttpResponse:
     version = _version_or_404(key, number)
     response = HttpResponse(version.xml, content_type="application/xml")
@@ -191,7 +257,7 @@ def _number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@role_required(*DESIGNERS)
+@viewer_required
 def version_compare(request: HttpRequest, key: str) -> HttpResponse:
     """Two versions side by side: elements added, removed and changed, on both diagrams and as
     a list of changed properties. Default: the latest version against the one before it."""
@@ -219,6 +285,7 @@ def version_compare(request: HttpRequest, key: str) -> HttpResponse:
             "diff": diff,
             "left_markers": json.dumps(left),
             "right_markers": json.dumps(right),
+            "can_edit": sharing.can_edit(request.user),
         },
     )
 
@@ -244,3 +311,39 @@ def version_rollback(request: HttpRequest, key: str, number: int) -> HttpRespons
         f"Rolled back: version {result.version.number} is version {number} deployed again.",
     )
     return redirect("designer:edit", key=key)
+
+
+def _share(request: HttpRequest, key: str, change: Callable) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("designer:edit", key=key)
+    try:
+        definition = selectors.definition_get(key=key)
+        change(
+            definition=definition,
+            actor=Actor.for_user(request.user),
+            by=request.user,
+            user=request.POST.get("user", "")[:150],
+            role=request.POST.get("role", "")[:150],
+        )
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:edit", key=key)
+    who = request.POST.get("user") or f"everyone in the role {request.POST.get('role')}"
+    granted = change is sharing.process_view_grant
+    messages.success(
+        request,
+        f"{who} may now view {key} (read-only)." if granted else f"{who} may no longer view {key}.",
+    )
+    return redirect(f"{reverse('designer:edit', args=[key])}#sharing-title")
+
+
+@role_required(*DESIGNERS)
+def process_share(request: HttpRequest, key: str) -> HttpResponse:
+    """Grant view access to a user or a role (designers and admins)."""
+    return _share(request, key, sharing.process_view_grant)
+
+
+@role_required(*DESIGNERS)
+def process_unshare(request: HttpRequest, key: str) -> HttpResponse:
+    """Take view access back."""
+    return _share(request, key, sharing.process_view_revoke)

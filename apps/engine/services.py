@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from apps.engine.runtime.hooks import (
     doorbell_install,
+    job_stub_register,
     ring_after_commit,
     user_task_listener_register,
 )
@@ -62,5 +63,6 @@ __all__ = [
     "timers_fire_due",
     "user_task_complete",
     "user_task_listener_register",
+    "job_stub_register",
     "version_latest_deployed",
 ]

@@ -17,6 +17,11 @@ urlpatterns = [
         apis.ProcessWebhooksApi.as_view(),
         name="api-process-webhooks",
     ),
+    path(
+        "processes/<str:key>/viewers/",
+        apis.ProcessViewersApi.as_view(),
+        name="api-process-viewers",
+    ),
     path("webhooks/<int:webhook_id>/", apis.WebhookDeactivateApi.as_view(), name="api-webhook"),
     path("versions/<int:version_id>/", apis.VersionDetailApi.as_view(), name="api-version"),
     path("versions/<int:version_id>/xml/", apis.VersionXmlApi.as_view(), name="api-version-xml"),

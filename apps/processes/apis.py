@@ -14,10 +14,10 @@ from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.api_parsers import SafeJSONParser
-from apps.common.errors import AccessDenied, InvalidInput, Unprocessable
-from apps.processes import drafts, selectors, services
+from apps.common.errors import AccessDenied, InvalidInput, NotFound, Unprocessable
+from apps.processes import drafts, selectors, services, sharing
 from apps.processes.diff import versions_diff
-from apps.processes.models import ProcessVersion
+from apps.processes.models import ProcessDefinition, ProcessVersion
 from apps.processes.webhooks import webhook_create, webhook_deactivate
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -98,11 +98,44 @@ def _require_designer(request: Request) -> None:
         raise AccessDenied("Only designers and admins can deploy processes.")
 
 
-def _require_version_reader(request: Request) -> None:
+def _require_reader(request: Request, definition: ProcessDefinition) -> None:
     """Versions hold the whole BPMN (connector inputs, URLs, secret names): the same readers as the
-    designer's pages, plus auditors (evidence). Found by tests/security/test_idor.py."""
-    if not has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR):
+    designer's pages (designers, admins, and whoever was granted view access to this process),
+    plus auditors (evidence). Found by tests/security/test_idor.py."""
+    if has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR):
+        return
+    if not sharing.can_view(request.user, definition):
+        raise AccessDenied(
+            "Process versions are for designers, auditors, admins and people the process was "
+            "shared with."
+        )
+
+
+def _readable_definition(request: Request, key: str) -> ProcessDefinition:
+    """The definition ``key`` if the user may read it. Without access the answer is 403 whether
+    or not the process exists (its existence is not revealed)."""
+    reader = has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR)
+    try:
+        definition = selectors.definition_get(key=key)
+    except NotFound:
+        if reader:
+            raise
+        definition = None
+    if definition is None:
         raise AccessDenied("Process versions are for designers, auditors and admins.")
+    _require_reader(request, definition)
+    return definition
+
+
+def _readable_version(request: Request, version_id: int) -> ProcessVersion:
+    try:
+        version = selectors.version_get(version_id=version_id)
+    except NotFound:
+        if has_role(request.user, Role.DESIGNER, Role.ADMIN, Role.AUDITOR):
+            raise
+        raise AccessDenied("Process versions are for designers, auditors and admins.") from None
+    _require_reader(request, version.definition)
+    return version
 
 
 class ProcessListApi(ApiView):
@@ -188,16 +221,15 @@ class ProcessVersionsApi(ApiView):
 
     @extend_schema(summary="Versions of a process, newest first")
     def get(self, request: Request, key: str) -> Response:
-        _require_version_reader(request)
-        selectors.definition_get(key=key)
+        _readable_definition(request, key)
         return self.paginated_response(selectors.versions_of(key=key).select_related("definition"))
 
 
 class VersionDetailApi(ApiView):
     @extend_schema(responses=VersionOutput, summary="One process version")
     def get(self, request: Request, version_id: int) -> Response:
-        _require_version_reader(request)
-        return Response(VersionOutput(selectors.version_get(version_id=version_id)).data)
+        version = _readable_version(request, version_id)
+        return Response(VersionOutput(version).data)
 
 
 class VersionXmlApi(ApiView):
@@ -205,8 +237,7 @@ class VersionXmlApi(ApiView):
         responses={(200, "application/xml"): str}, summary="Download the BPMN XML of a version"
     )
     def get(self, request: Request, version_id: int) -> HttpResponse:
-        _require_version_reader(request)
-        version = selectors.version_get(version_id=version_id)
+        version = _readable_version(request, version_id)
         response = HttpResponse(version.xml, content_type="application/xml")
         response["Content-Disposition"] = (
             f'attachment; filename="{version.definition.key}-v{version.number}.bpmn"'
@@ -318,6 +349,7 @@ class ProcessCompareApi(ApiView):
         summary="Compare two versions: elements added, removed and changed (with properties)",
     )
     def get(self, request: Request, key: str) -> Response:
+        _readable_definition(request, key)
         data = self.Input(data=request.query_params)
         data.is_valid(raise_exception=True)
         before = selectors.version_by_number(key=key, number=data.validated_data["from"])
@@ -423,3 +455,61 @@ class ProcessDraftApi(ApiView):
         _require_designer(request)
         drafts.draft_discard(key=key, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ViewersOutput(serializers.Serializer):
+    users = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ProcessViewersApi(ApiView):
+    """Who may view a process read-only (besides designers and admins, who see every process).
+    Only designers and admins read or change it."""
+
+    class Input(serializers.Serializer):
+        user = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        role = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    def _definition(self, request: Request, key: str) -> ProcessDefinition:
+        if not sharing.can_edit(request.user):
+            raise AccessDenied("Only designers and admins share processes.")
+        return selectors.definition_get(key=key)
+
+    @extend_schema(responses=ViewersOutput, summary="Users and roles granted view access")
+    def get(self, request: Request, key: str) -> Response:
+        viewers = sharing.process_viewers(definition=self._definition(request, key))
+        return Response(ViewersOutput(viewers).data)
+
+    @extend_schema(
+        request=Input,
+        responses={201: ViewersOutput},
+        summary="Grant a user or a role read-only view access to a process",
+    )
+    def post(self, request: Request, key: str) -> Response:
+        definition = self._definition(request, key)
+        data = self.validated_input(serializer=self.Input)
+        viewers = sharing.process_view_grant(
+            definition=definition,
+            actor=actor_for_request(request),
+            by=request.user,
+            user=data.get("user", ""),
+            role=data.get("role", ""),
+        )
+        return Response(ViewersOutput(viewers).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[Input],
+        responses=ViewersOutput,
+        summary="Take back a user's or a role's view access (?user= or ?role=)",
+    )
+    def delete(self, request: Request, key: str) -> Response:
+        definition = self._definition(request, key)
+        data = self.validated_input(request.query_params, serializer=self.Input)
+        viewers = sharing.process_view_revoke(
+            definition=definition,
+            actor=actor_for_request(request),
+            by=request.user,
+            user=data.get("user", ""),
+            role=data.get("role", ""),
+        )
+        return Response(ViewersOutput(viewers).data)

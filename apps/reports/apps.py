@@ -12,3 +12,9 @@ class ReportsConfig(AppConfig):
         from apps.reports.services import human_task_reactivated
 
         register_reactivation_handler(human_task_reactivated)
+
+        # The designer's process list shows each process's SLO state ("SLO at risk").
+        from apps.designer.hooks import process_badge_provider_register
+        from apps.reports.designer_badges import slo_process_badges
+
+        process_badge_provider_register(slo_process_badges)

@@ -171,3 +171,84 @@ def test_the_test_run_api(expense, make_user):
     assert denied.status_code == 403
     assert ProcessInstance.objects.count() == count
     assert APIClient().get(f"/api/v1/test-runs/{body['instance_id']}/").status_code in (401, 403)
+
+
+def _run_pending_jobs_as_a_worker(instance) -> None:
+    from apps.engine import services as engine
+
+    for job in Job.objects.filter(instance=instance, status=JobStatus.PENDING):
+        engine.job_run(job_id=job.pk, worker_id="test-worker", instance_id=instance.pk)
+
+
+def test_a_stubbed_task_after_a_real_one_is_stubbed_on_the_worker_too(expense):
+    """auto_approve runs for real (set_variables); notify_requester, which follows it on the
+    worker, completes with its stub result instead of calling its connector."""
+    instance = testrun.testrun_start(
+        version=expense,
+        variables={"amount": 10, "description": "pens"},
+        stubs={"notify_requester": {"stubbed": True}},
+        real=["auto_approve"],
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, expense.xml).as_dict()
+    assert trace["waiting"] == ["auto_approve"]  # left to the workers
+    assert list(Job.objects.values_list("activity_id", "status")) == [
+        ("auto_approve", JobStatus.PENDING)
+    ]
+
+    _run_pending_jobs_as_a_worker(instance)
+
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.variables["approved"] is True  # the real connector's result
+    assert instance.variables["stubbed"] is True  # the stub's result
+    echo = Job.objects.get(activity_id="notify_requester")
+    assert echo.status == JobStatus.DONE
+
+
+def test_a_real_task_after_a_stubbed_one_calls_its_connector(expense):
+    instance = testrun.testrun_start(
+        version=expense,
+        variables={"amount": 10, "description": "pens"},
+        stubs={"auto_approve": {"approved": True, "from_stub": 1}},
+        real=["notify_requester"],
+        actor=SYSTEM,
+    )
+    instance.refresh_from_db()
+    _run_pending_jobs_as_a_worker(instance)
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    assert instance.variables["from_stub"] == 1
+    # echo returns its inputs: the real connector ran (a stub would have returned {}).
+    assert "message" in instance.variables
+
+
+def test_instances_that_are_not_test_runs_are_never_stubbed(expense):
+    from apps.engine import services as engine
+
+    instance = engine.instance_start(
+        version=expense, variables={"amount": 10, "description": "pens"}, actor=SYSTEM
+    )
+    job = Job.objects.get(instance=instance)
+    assert testrun.stub_for_job(job) is None
+
+
+def test_a_test_run_of_an_earlier_version(expense, make_user):
+    second = (
+        gallery.template_get(slug="expense_approval")
+        .xml()
+        .replace('name="Expense approval"', 'name="Expense approval v2"')
+    )
+    assert version_deploy(xml=second, actor=SYSTEM).version.number == 2
+    client = APIClient()
+    client.force_authenticate(make_user("designer"))
+    url = "/api/v1/processes/expense_approval/test-runs/"
+    body = {"variables": {"amount": 5000, "description": "x"}, "stubs": {}}
+    assert client.post(url, body, format="json").json()["version"] == 2  # the latest
+    first = client.post(url, {**body, "version": 1}, format="json")
+    assert (first.status_code, first.json()["version"]) == (201, 1)
+    assert ProcessInstance.objects.get(pk=first.json()["instance_id"]).version_id == expense.pk
+    missing = client.post(url, {**body, "version": 9}, format="json")
+    assert (missing.status_code, missing.json()["error"]) == (404, "version_not_found")
+    bad = client.post(url, {**body, "real": "notify"}, format="json")
+    assert bad.status_code == 400

@@ -70,6 +70,9 @@ def test_condition_builder_and_properties_screenshots(page, login_as):
     _shot(page, "condition-builder")
     page.evaluate(SELECT, "manager_approval")
     _shot(page, "user-task")
+    page.evaluate(SELECT, "notify_requester")
+    page.locator("#designer-properties .fg-pp-service").scroll_into_view_if_needed()
+    _shot(page, "service-task")
 
 
 def test_validation_screenshot(page, login_as):

@@ -82,6 +82,8 @@ class JsonStub:
 def designer_html() -> str:
     from django.template.loader import render_to_string
 
+    from apps.designer.selectors import connector_fields
+
     body = render_to_string(
         "components/designer.html",
         {
@@ -89,6 +91,7 @@ def designer_html() -> str:
             "validate_url": f"{HARNESS}/validate",
             "deploy_url": f"{HARNESS}/deploy",
             "process_key": "expense",
+            "connectors": connector_fields(),
         },
     )
     return harness_page("Designer", body, css=("designer.css",), js=("designer.js",))
@@ -192,11 +195,11 @@ def select(page, element_id: str) -> None:
     )
 
 
-def test_the_flowgate_panel_writes_user_task_attributes_and_undo_reverts_them(page):
+def test_the_flowgate_groups_write_user_task_attributes_and_undo_reverts_them(page):
     open_designer(page, xml_status=200, xml=USER_TASK_XML)
     select(page, "Approve")
     properties = page.locator("#designer-properties")
-    panel = page.locator("#designer-flowgate")
+    panel = properties
     # No role list in this harness page: the roles stay in the free-text field.
     groups = properties.get_by_label("Other roles or an expression")
     assert groups.input_value() == "manager"
@@ -219,28 +222,32 @@ def test_the_flowgate_panel_writes_user_task_attributes_and_undo_reverts_them(pa
     assert "<flowgate:form>" not in designer_xml(page)
 
 
-def test_the_flowgate_panel_binds_a_service_task_to_a_connector_with_mappings(page):
+def test_the_connector_group_binds_a_service_task_with_schema_driven_inputs(page):
     open_designer(page, xml_status=200, xml=USER_TASK_XML)
     select(page, "Notify")
-    panel = page.locator("#designer-flowgate")
+    panel = page.locator("#designer-properties")
 
-    panel.get_by_label("Connector").fill("email")
-    panel.get_by_label("Connector").blur()
-    panel.get_by_role("button", name="Add input").click()
-    panel.get_by_label("Inputs 1 name").fill("to")
-    panel.get_by_label("Inputs 1 expression").fill("requester_email")
-    panel.get_by_label("Inputs 1 expression").blur()
+    panel.get_by_label("Connector", exact=True).select_option("email")
+    # The email connector's parameter schema gives one field per input, required ones marked.
+    panel.get_by_label("to", exact=True).fill("requester_email")
+    panel.get_by_label("to", exact=True).blur()
+    panel.get_by_label("Max attempts").fill("5")
+    panel.get_by_label("Max attempts").blur()
     panel.get_by_role("button", name="Add output").click()
-    panel.get_by_label("Outputs 1 name").fill("sent")
-    panel.get_by_label("Outputs 1 name").blur()
+    panel.get_by_label("Output 1 variable").fill("sent")
+    panel.get_by_label("Output 1 variable").blur()
 
     xml = designer_xml(page)
     assert 'flowgate:connector="email"' in xml
+    assert 'flowgate:maxAttempts="5"' in xml
     assert '<flowgate:input name="to" expression="requester_email" />' in xml
     assert '<flowgate:output name="sent" expression="" />' in xml
 
-    panel.get_by_role("button", name="Remove input 1").click()
+    panel.get_by_label("to", exact=True).fill("")  # clearing a field removes its mapping
+    panel.get_by_label("to", exact=True).blur()
     assert "<flowgate:input" not in designer_xml(page)
+    page.evaluate("() => window.FlowgateDesigner.modeler.get('commandStack').undo()")
+    assert '<flowgate:input name="to"' in designer_xml(page)
 
 
 FORM_SCHEMA = {
@@ -344,7 +351,7 @@ def test_a_diagram_drawn_in_the_designer_compiles_in_the_engine(page):
         }"""
     )
     select(page, task_id)
-    panel = page.locator("#designer-flowgate")
+    panel = page.locator("#designer-properties")
     roles = page.locator("#designer-properties").get_by_label("Other roles or an expression")
     roles.fill("approver")
     roles.blur()
@@ -396,9 +403,9 @@ GATEWAY_XML = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
+def test_the_properties_panel_edits_gateway_conditions_and_correlation_keys(page):
     open_designer(page, xml_status=200, xml=GATEWAY_XML)
-    panel = page.locator("#designer-flowgate")
+    panel = page.locator("#designer-properties")
 
     select(page, "Big")
     builder = page.locator(".fg-condition-builder[data-flow=Big]")
@@ -420,13 +427,13 @@ def test_the_flowgate_panel_edits_gateway_conditions_and_correlation_keys(page):
         "</bpmn:conditionExpression>\n    "
     )
     assert 'flowgate:correlationKey="order_id"' in xml
-    assert panel.inner_text().endswith("This element has no Flowgate settings.")
+    assert panel.get_by_label("Correlation key").count() == 0  # an end event has none
 
 
 def test_the_form_builder_opens_in_a_dialog_and_saves_into_the_user_task(page):
     open_designer(page, xml_status=200, xml=USER_TASK_XML)
     select(page, "Approve")
-    panel = page.locator("#designer-flowgate")
+    panel = page.locator("#designer-properties")
     textarea = panel.get_by_label("Form schema (form-js JSON)")
     textarea.fill(json.dumps(FORM_SCHEMA))
     textarea.blur()

@@ -75,3 +75,71 @@ def test_a_draft_can_be_discarded(page, login_as):
         page.get_by_role("button", name="Discard draft").click()
     assert urlsplit(page.url).path == "/designer/"
     assert not ProcessDraft.objects.exists()
+
+
+SELECT_TASK = """() => { const m = window.FlowgateDesigner.modeler;
+    m.get('selection').select(m.get('elementRegistry').get('manager_approval')); }"""
+LEAVE = "() => { window.location.href = '/designer/'; }"
+ASSIGNEE = (
+    "() => window.FlowgateDesigner.modeler.get('elementRegistry')"
+    ".get('manager_approval').businessObject.get('flowgate:assignee')"
+)
+
+
+def test_leaving_with_unsaved_changes_asks_in_the_browser(page, login_as):
+    """The real beforeunload dialog: asked while a change is not saved (dismiss: stay, accept:
+    leave), not asked once everything is saved."""
+    login_as(page, UserFactory(roles=["designer"]))
+    saving = {"fail": True}
+
+    def draft(route):
+        if saving["fail"]:
+            route.abort()  # the server cannot be reached: the change stays unsaved
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/processes/*/draft/", draft)
+    page.goto("/designer/new/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    dialogs: list[str] = []
+
+    def dismiss(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.evaluate(SELECT_TASK)
+    field = page.locator("#designer-properties").get_by_label("Assignee", exact=True)
+    field.click()  # a real click and real keys: the browser only asks after the person acted
+    page.keyboard.type("dana")
+    page.keyboard.press("Tab")
+    page.wait_for_selector("#designer-save-state[data-state=error]")
+    start = page.url
+
+    page.evaluate(LEAVE)
+    page.wait_for_function("() => true")  # the dialog was answered before this runs
+    assert dialogs == ["beforeunload"]
+    assert page.url == start  # dismissed: the person stays, with the change
+    assert page.evaluate(ASSIGNEE) == "dana"
+
+    page.remove_listener("dialog", dismiss)
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    with page.expect_navigation():
+        page.evaluate(LEAVE)
+    assert dialogs == ["beforeunload", "beforeunload"]
+    assert urlsplit(page.url).path == "/designer/"
+
+    # Saved changes: no question.
+    saving["fail"] = False
+    page.goto("/designer/new/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.on("dialog", dismiss)
+    page.evaluate(SELECT_TASK)
+    field.click()
+    page.keyboard.type("olga")
+    page.keyboard.press("Tab")
+    page.wait_for_selector("#designer-save-state[data-state=saved]")
+    with page.expect_navigation():
+        page.evaluate(LEAVE)
+    assert dialogs == ["beforeunload", "beforeunload"]
+    assert urlsplit(page.url).path == "/designer/"

@@ -5,7 +5,9 @@ the result."""
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
+from apps.processes.models import ProcessVersion
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,6 +32,8 @@ SELECT = (
     " m.get('selection').select(m.get('elementRegistry').get(id)); }"
 )
 XML = "() => window.FlowgateDesigner.getXml()"
+FLOWGATE = "http://flowgate.dev/schema/bpmn/1.0"
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
 def test_people_deadlines_approval_presets_and_timer_preview(page, login_as, axe_check):
@@ -125,33 +129,189 @@ def test_timer_previews_in_plain_language(page, login_as):
     ]
 
 
-def test_the_connectors_schema_suggests_its_inputs(page, login_as):
+SERVICE_TASK = """() => { const m = window.FlowgateDesigner.modeler;
+    const modeling = m.get('modeling'), factory = m.get('elementFactory');
+    const shape = modeling.appendShape(m.get('elementRegistry').get('StartEvent_1'),
+        factory.createShape({type: 'bpmn:ServiceTask'}), {x: 320, y: 178});
+    modeling.updateProperties(shape, {id: 'grant', name: 'Grant access'});
+    modeling.appendShape(shape, factory.createShape({type: 'bpmn:EndEvent'}), {x: 480, y: 178});
+    m.get('selection').select(shape); }"""
+
+
+def test_a_service_task_is_bound_to_a_connector_in_the_properties_panel(page, login_as, axe_check):
+    """Connector, schema-driven inputs, retries and an output, all in the panel's groups; the
+    deployed version's XML holds them as Flowgate extension elements."""
     login_as(page, UserFactory(roles=["designer"]))
     page.goto("/designer/new/blank/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
-    page.evaluate(
-        """() => { const m = window.FlowgateDesigner.modeler;
-        const shape = m.get('modeling').appendShape(m.get('elementRegistry').get('StartEvent_1'),
-            m.get('elementFactory').createShape({type: 'bpmn:ServiceTask'}), {x: 320, y: 178});
-        m.get('selection').select(shape); }"""
-    )
-    panel = page.locator("#designer-flowgate")
-    panel.get_by_label("Connector").fill("email")
-    panel.get_by_label("Connector").press("Tab")
+    page.evaluate(SERVICE_TASK)
+    panel = page.locator("#designer-properties")
+    assert page.locator("#designer-flowgate").count() == 0  # the old side panel is gone
+
+    connector = panel.get_by_label("Connector", exact=True)
+    options = connector.locator("option").all_inner_texts()
+    assert options[0] == "Choose a connector…"
+    assert "Send e-mail (email; runs with a lease)" in options
+    connector.select_option("email")
     hint = panel.locator(".fg-connector-params")
     assert hint.inner_text() == (
         "Send e-mail takes: subject (required), body (required), to, roles, from_email, "
         "reply_to. Still missing: subject, body."
     )
-    panel.get_by_role("button", name="Add input").click()
-    suggestions = page.evaluate(
-        "() => { const input = document.querySelector('[aria-label=\"Inputs 1 name\"]');"
-        " return [...input.list.options].map(o => o.value); }"
+    connector.select_option("http")
+    assert hint.inner_text().startswith("HTTP request takes: method, url (required),")
+    assert hint.inner_text().endswith("Still missing: url.")
+    # One field per declared input; a choice list for the method, the schema's help under it.
+    method = panel.get_by_label("method", exact=True)
+    assert page.evaluate(
+        "(id) => [...document.getElementById(id).options].map(o => o.value)",
+        method.get_attribute("list"),
+    )[:2] == ["'GET'", "'POST'"]
+    panel.get_by_label("url (required)").fill("'https://iam.example.com/grants'")
+    panel.get_by_label("url (required)").press("Tab")
+    method.fill("'POST'")
+    method.press("Tab")
+    panel.get_by_label("timeout", exact=True).fill("30")
+    panel.get_by_label("timeout", exact=True).press("Tab")
+    assert "Still missing" not in hint.inner_text()
+    panel.get_by_label("Max attempts").fill("5")
+    panel.get_by_label("Max attempts").press("Tab")
+    panel.get_by_role("button", name="Add output").click()
+    panel.get_by_label("Output 1 variable").fill("grant_status")
+    panel.get_by_label("Output 1 expression").fill("result['status']")
+    panel.get_by_label("Output 1 expression").press("Tab")
+    assert axe_check(page) == []
+
+    page.get_by_label("Deploy comment").fill("Grant over HTTP")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Deploy").click()
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    task = etree.fromstring(ProcessVersion.objects.get().xml.encode()).find(
+        ".//bpmn:serviceTask[@id='grant']", NS
     )
-    assert suggestions == ["subject", "body", "to", "roles", "from_email", "reply_to"]
-    panel.get_by_label("Inputs 1 name").fill("subject")
-    panel.get_by_label("Inputs 1 expression").fill("'Hello'")
-    panel.get_by_label("Inputs 1 expression").press("Tab")
-    panel.get_by_label("Connector").fill("set_variables")
-    panel.get_by_label("Connector").press("Tab")
-    assert hint.inner_text() == "Set variables takes: variables."
+    assert task.get(f"{{{FLOWGATE}}}connector") == "http"
+    assert task.get(f"{{{FLOWGATE}}}maxAttempts") == "5"
+    mappings = [
+        (etree.QName(m).localname, m.get("name"), m.get("expression"))
+        for m in task.find("bpmn:extensionElements", NS)
+    ]
+    assert mappings == [
+        ("input", "url", "'https://iam.example.com/grants'"),
+        ("input", "method", "'POST'"),
+        ("input", "timeout", "30"),
+        ("output", "grant_status", "result['status']"),
+    ]
+    # Reopened, the panel shows what was saved.
+    page.evaluate(SELECT, "grant")
+    assert panel.get_by_label("Connector", exact=True).input_value() == "http"
+    assert panel.get_by_label("timeout", exact=True).input_value() == "30"
+    assert page.js_errors == []
+
+
+def test_a_form_a_message_key_and_an_error_code_are_set_in_the_panel(page, login_as):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(
+        """() => { const m = window.FlowgateDesigner.modeler;
+        const modeling = m.get('modeling'), factory = m.get('elementFactory');
+        const reg = m.get('elementRegistry');
+        const wait = modeling.appendShape(reg.get('StartEvent_1'),
+            factory.createShape({type: 'bpmn:ReceiveTask'}), {x: 320, y: 178});
+        modeling.updateProperties(wait, {id: 'paid'});
+        const end = modeling.appendShape(wait, factory.createShape(
+            {type: 'bpmn:EndEvent', eventDefinitionType: 'bpmn:ErrorEventDefinition'}),
+            {x: 480, y: 178});
+        modeling.updateProperties(end, {id: 'failed'}); }"""
+    )
+    panel = page.locator("#designer-properties")
+    page.evaluate(SELECT, "StartEvent_1")
+    schema = panel.get_by_label("Form schema (form-js JSON)")
+    schema.fill("{not json")
+    schema.press("Tab")
+    assert panel.get_by_role("alert").inner_text().startswith("The form schema is not valid JSON")
+    schema.fill('{"components": [{"type": "number", "key": "amount", "label": "Amount"}]}')
+    schema.press("Tab")
+    assert panel.get_by_role("alert").count() == 0
+
+    page.evaluate(SELECT, "paid")
+    panel.get_by_label("Correlation key").fill("order_id")
+    panel.get_by_label("Correlation key").press("Tab")
+
+    page.evaluate(SELECT, "failed")  # the stock Error group: create an error, give it a code
+    panel.get_by_label("Global error reference").select_option("create-new")
+    panel.get_by_label("Code").fill("PAYMENT_FAILED")
+    panel.get_by_label("Code").press("Tab")
+
+    xml = page.evaluate(XML)
+    assert '<flowgate:form>{"components": [{"type": "number"' in xml
+    assert 'flowgate:correlationKey="order_id"' in xml
+    assert 'errorCode="PAYMENT_FAILED"' in xml
+    assert page.js_errors == []
+
+
+TIMERS = """() => { const m = window.FlowgateDesigner.modeler;
+    const modeling = m.get('modeling'), factory = m.get('elementFactory');
+    const reg = m.get('elementRegistry');
+    const start = reg.get('StartEvent_1');
+    const wait = modeling.appendShape(start, factory.createShape(
+        {type: 'bpmn:IntermediateCatchEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'}),
+        {x: 320, y: 178});
+    modeling.updateProperties(wait, {id: 'wait'});
+    const until = modeling.appendShape(wait, factory.createShape(
+        {type: 'bpmn:IntermediateCatchEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'}),
+        {x: 420, y: 178});
+    modeling.updateProperties(until, {id: 'until'});
+    modeling.appendShape(until, factory.createShape({type: 'bpmn:EndEvent'}), {x: 520, y: 178});
+    const replace = m.get('bpmnReplace');
+    const timerStart = replace.replaceElement(start,
+        {type: 'bpmn:StartEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'});
+    modeling.updateProperties(timerStart, {id: 'weekly'}); }"""
+
+
+def _timer_body(xml: str, event_id: str) -> str:
+    event = etree.fromstring(xml.encode()).find(f".//*[@id='{event_id}']")
+    definition = event.find("bpmn:timerEventDefinition", NS)
+    return [(etree.QName(c).localname, c.text) for c in definition][0]
+
+
+def test_timer_pickers_write_durations_dates_and_weekly_schedules(page, login_as, axe_check):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(TIMERS)
+    panel = page.locator("#designer-properties")
+    preview = panel.locator(".fg-timer-preview .fg-pp-preview")
+
+    page.evaluate(SELECT, "wait")  # a duration: amount + unit
+    panel.get_by_label("Type", exact=True).select_option("timeDuration")
+    panel.get_by_label("Wait for", exact=True).fill("2")
+    panel.get_by_label("Wait for unit").select_option("H")
+    panel.get_by_label("Wait for", exact=True).press("Tab")
+    assert preview.inner_text() == "Fires 2 hours after it is reached."
+    assert _timer_body(page.evaluate(XML), "wait") == ("timeDuration", "PT2H")
+
+    page.evaluate(SELECT, "until")  # a date: the datetime-local picker, in UTC
+    panel.get_by_label("Type", exact=True).select_option("timeDate")
+    panel.get_by_label("Date and time (UTC)").fill("2030-01-31T09:00")
+    panel.get_by_label("Date and time (UTC)").press("Tab")
+    assert preview.inner_text() == "Fires on 2030-01-31 09:00 UTC."
+    assert _timer_body(page.evaluate(XML), "until") == ("timeDate", "2030-01-31T09:00:00Z")
+
+    page.evaluate(SELECT, "weekly")  # a cycle on a start event: weekday + time -> cron
+    panel.get_by_label("Type", exact=True).select_option("timeCycle")
+    panel.get_by_label("Repeat on").select_option("1")
+    assert preview.inner_text() == "Fires every Monday at 09:00."
+    panel.get_by_label("At (time of day, UTC)").fill("08:30")
+    panel.get_by_label("At (time of day, UTC)").press("Tab")
+    assert preview.inner_text() == "Fires every Monday at 08:30."
+    assert _timer_body(page.evaluate(XML), "weekly") == ("timeCycle", "30 8 * * 1")
+    panel.get_by_label("Repeat on").select_option("1-5")
+    assert preview.inner_text() == "Fires every weekday at 08:30."
+    assert axe_check(page) == []
+
+    page.get_by_role("button", name="Validate").click()  # the server agrees
+    page.locator("#designer-problems").get_by_text(
+        "No problems found: the process can be deployed."
+    ).wait_for()
+    assert page.js_errors == []

@@ -67,3 +67,33 @@ def test_a_test_run_shows_its_path_and_where_it_waits(page, login_as, axe_check)
     assert "f_yes" in page.evaluate(MARKED, "fg-run-taken")
     assert page.locator(".djs-overlay .fg-run-badge").count() == 0
     assert page.js_errors == []
+
+
+def test_a_test_run_of_an_earlier_version_with_one_task_run_for_real(page, login_as):
+    from apps.engine.models import Job, JobStatus, ProcessInstance
+
+    xml = gallery.template_get(slug="expense_approval").xml()
+    version_deploy(xml=xml, actor=Actor.system("test"))
+    version_deploy(
+        xml=xml.replace('name="Expense approval"', 'name="Expense v2"'), actor=Actor.system("t")
+    )
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    panel = page.locator("#designer-testrun")
+    picker = panel.get_by_label("Version to run")
+    assert picker.input_value() == "2"
+    picker.select_option("1")
+    panel.get_by_label("Sample variables (JSON object)").fill('{"amount": 10, "description": "x"}')
+    panel.get_by_label("Notify requester notify_requester").check()  # run for real
+    panel.get_by_role("button", name="Start test run").click()
+    status = panel.locator(".fg-testrun-status")
+    status.get_by_text("Test run #").wait_for()
+    assert "(v1)" in status.inner_text()
+    run = ProcessInstance.objects.get()
+    assert run.version.number == 1
+    # auto_approve was stubbed in the request; notify_requester is left to a worker.
+    jobs = dict(Job.objects.filter(instance=run).values_list("activity_id", "status"))
+    assert jobs["auto_approve"] == JobStatus.DONE
+    assert jobs.get("notify_requester") in (JobStatus.PENDING, JobStatus.DONE)
+    assert page.js_errors == []

@@ -75,3 +75,25 @@ def user_tasks_changed(
     Requires: the instance row is locked; listeners write in the same transaction."""
     for listener in _user_task_listeners:
         listener(instance=instance, user_tasks=user_tasks, now=now, actor=actor)
+
+
+# A job's result may come from a fixed stub instead of its connector (the designer's test runs
+# stub some service tasks and run others for real, also on the workers). A resolver answers a
+# result dict for a job it stubs, else None.
+JobStubResolver = Callable[[Any], "dict | None"]
+_job_stub_resolvers: list[JobStubResolver] = []
+
+
+def job_stub_register(resolver: JobStubResolver) -> None:
+    """Called once at start-up by the app that stubs jobs (idempotent)."""
+    if resolver not in _job_stub_resolvers:
+        _job_stub_resolvers.append(resolver)
+
+
+def job_stub_for(job: Any) -> dict | None:
+    """The stub result of ``job``, or None when its connector is to run."""
+    for resolver in _job_stub_resolvers:
+        result = resolver(job)
+        if result is not None:
+            return dict(result)
+    return None

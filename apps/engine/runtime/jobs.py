@@ -20,7 +20,7 @@ from apps.connectors.base import BusinessError, ConnectorError, ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
 from apps.engine.models import InstanceStatus, Job, JobStatus
-from apps.engine.runtime.hooks import ring_after_commit
+from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
 from apps.engine.runtime.incidents import (
     business_error_routed,
     job_failed,
@@ -60,6 +60,9 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
 
 
 def execute_connector(job: Job) -> dict:
+    stub = job_stub_for(job)  # a designer test run's stubbed step: no connector call
+    if stub is not None:
+        return stub
 
     connector = connector_get(job.connector)
     context = ExecutionContext(

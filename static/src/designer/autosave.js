@@ -26,7 +26,13 @@ export function createAutosave(canvasEl, modeler, getXml) {
     timer = null;
     const xml = await getXml();
     say("Saving…", "saving");
-    const result = await sendJson(url(), "PUT", { xml });
+    let result;
+    try {
+      result = await sendJson(url(), "PUT", { xml });
+    } catch {
+      say("Not saved: the server could not be reached. Your changes are still here.", "error");
+      return; // still dirty: leaving the page asks first
+    }
     if (!result.ok) {
       say(`Not saved: ${errorMessage(result)}`, "error");
       return;

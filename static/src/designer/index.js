@@ -4,7 +4,6 @@
 //                     data-deploy-url    POST {"xml"} -> 201 {"version"} | 422 {"error", "message", "details"}
 //                     data-process-key / data-process-name   (optional) id/name for a blank diagram
 //   #designer-properties   (optional) bpmn-js properties panel
-//   #designer-flowgate     (optional) Flowgate settings panel
 //   #designer-problems     (optional, created if missing) role="status" list of problems
 //   [data-designer-action="validate|deploy|download|open"]   toolbar buttons
 // Events dispatched on the canvas element: designer:ready, designer:validated, designer:deployed.
@@ -17,7 +16,6 @@ import {
 import blankXml from "./blank.bpmn";
 import flowgateModdle from "./flowgate-moddle.json";
 import { errorMessage, postJson } from "./api.js";
-import { createFlowgatePanel } from "./flowgate-panel.js";
 import { createAutosave } from "./autosave.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
@@ -151,7 +149,6 @@ function download(filename, text) {
 
 export async function mountDesigner(canvasEl) {
   const propertiesEl = document.getElementById("designer-properties");
-  const flowgateEl = document.getElementById("designer-flowgate");
   const modeler = new Modeler({
     container: canvasEl,
     moddleExtensions: { flowgate: flowgateModdle },
@@ -159,11 +156,10 @@ export async function mountDesigner(canvasEl) {
       ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FlowgatePropertiesProviderModule]
       : [],
     propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
+    // read by the Flowgate properties provider (the "Form" group's form builder)
+    flowgate: { loadFormEditor: () => loadFormEditor(canvasEl) },
   });
   const problems = createProblemList(ensureProblemsContainer(canvasEl), modeler);
-  if (flowgateEl) {
-    createFlowgatePanel(flowgateEl, modeler, { loadFormEditor: () => loadFormEditor(canvasEl) });
-  }
 
   const emit = (name, detail) =>
     canvasEl.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));

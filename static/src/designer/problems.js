@@ -6,18 +6,18 @@
 const MARKER = "fg-problem";
 const OVERLAY = "fg-problem-badge";
 
-// Which field fixes a problem: a Flowgate panel field (by name) or a properties-panel control.
+// Which field fixes a problem: a control of the properties panel's Flowgate groups.
 const FIX_FIELDS = {
   user_task_unassigned: '#designer-properties .fg-pp-roles input',
   unknown_role: '#designer-properties .fg-pp-roles input',
-  service_task_without_connector: '#designer-flowgate [name="connector"]',
-  unknown_connector: '#designer-flowgate [name="connector"]',
-  bad_max_attempts: '#designer-flowgate [name="maxAttempts"]',
+  service_task_without_connector: '#designer-properties [name="connector"]',
+  unknown_connector: '#designer-properties [name="connector"]',
+  bad_max_attempts: '#designer-properties [name="maxAttempts"]',
   bad_due_date: '#designer-properties [id$="-due-raw"]',
   bad_priority: '#designer-properties [id$="-priority"]',
   bad_outcome_variable: '#designer-properties [id$="-outcome"]',
-  call_without_process: '#designer-flowgate [name="calledElement"]',
-  invalid_called_version: '#designer-flowgate [name="calledVersion"]',
+  call_without_process: '#designer-properties [name="calledElement"]',
+  invalid_called_version: '#designer-properties [name="calledVersion"]',
 };
 const FLOW_IN_MESSAGE = /outgoing flow '([^']+)'/;
 

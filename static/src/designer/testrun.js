@@ -1,5 +1,5 @@
-// The designer's test panel: start a test instance of the latest deployed version (sample
-// variables, stubbed service tasks), complete its human tasks, and show on the canvas the path
+// The designer's test panel: start a test instance of a deployed version (the latest unless
+// another is chosen; sample variables, service tasks stubbed or run for real one by one), complete its human tasks, and show on the canvas the path
 // it took (markers on completed elements and taken flows, an overlay where it waits) with each
 // step's variables. DOM contract: #designer-testrun with data-start-url, data-run-url and
 // data-complete-url (ID and TASK are replaced), a .fg-testrun-form, #testrun-result.
@@ -55,6 +55,9 @@ export function mountTestRun(section, modeler) {
   };
 
   const stubs = () => (form.elements.stub.checked ? parseJson(form.elements.stubs.value, "Stub results") : null);
+  // With stubs on: the service tasks checked to run for real anyway.
+  const real = () => [...form.querySelectorAll("input[name=real]:checked")].map((box) => box.value);
+  const version = () => (form.elements.version && form.elements.version.value ? Number(form.elements.version.value) : null);
 
   const paint = (trace) => {
     clear();
@@ -159,7 +162,9 @@ export function mountTestRun(section, modeler) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      await call(section.dataset.startUrl, { variables: parseJson(form.elements.variables.value, "Sample variables"), stubs: stubs() });
+      await call(section.dataset.startUrl, {
+        variables: parseJson(form.elements.variables.value, "Sample variables"), stubs: stubs(), real: real(), version: version(),
+      });
     } catch (exc) {
       result.replaceChildren();
       fail(exc.message);
@@ -169,6 +174,7 @@ export function mountTestRun(section, modeler) {
   });
   form.elements.stub.addEventListener("change", () => {
     form.elements.stubs.disabled = !form.elements.stub.checked;
+    form.querySelectorAll("input[name=real]").forEach((box) => { box.disabled = !form.elements.stub.checked; });
   });
   return { show, clear, reload };
 }

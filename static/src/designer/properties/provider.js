@@ -2,13 +2,32 @@
 // extension point). Each group's entries edit the Flowgate moddle extension through modeling.
 import { Group } from "@bpmn-io/properties-panel";
 import { ConditionEntry, isConditionalFlow } from "./condition-entry.js";
-import { MultiInstancePresetEntry, TimerPreviewEntry, timerDefinition } from "./timer-entry.js";
+import { MultiInstancePresetEntry, TimerPickerEntry, timerDefinition } from "./timer-entry.js";
 import { ApprovalEntry, PeopleEntry } from "./user-task-entry.js";
+import {
+  CalledProcessEntry,
+  CollectionEntry,
+  ConnectorEntry,
+  CorrelationEntry,
+  FormEntry,
+  InputsEntry,
+  OutputsEntry,
+  hasForm,
+  isServiceLike,
+  waitsForMessage,
+} from "./binding-entries.js";
 
 const is = (element, type) => Boolean(element && element.businessObject && element.businessObject.$instanceOf(type));
 
 function group(id, label, component, element) {
   return { id, label, shouldOpen: true, component: Group, entries: [{ id: `${id}-entry`, component, element }] };
+}
+
+function entryGroup(id, label, entries, element) {
+  return {
+    id, label, shouldOpen: true, component: Group,
+    entries: entries.map(([entryId, component]) => ({ id: `${id}-${entryId}`, component, element })),
+  };
 }
 
 function insertAfterGeneral(groups, ...added) {
@@ -29,6 +48,14 @@ class FlowgatePropertiesProvider {
         const kept = groups.filter((g) => g.id !== "condition");
         return insertAfterGeneral(kept, group("flowgate-condition", "Condition", ConditionEntry, element));
       }
+      if (isServiceLike(element)) {
+        insertAfterGeneral(
+          groups,
+          group("flowgate-connector", "Connector and retries", ConnectorEntry, element),
+          group("flowgate-inputs", "Inputs", InputsEntry, element),
+          group("flowgate-outputs", "Outputs", OutputsEntry, element),
+        );
+      }
       if (is(element, "bpmn:UserTask")) {
         insertAfterGeneral(
           groups,
@@ -36,16 +63,36 @@ class FlowgatePropertiesProvider {
           group("flowgate-approval", "Approval", ApprovalEntry, element),
         );
       }
+      if (hasForm(element)) {
+        const at = groups.findIndex((g) => g.id === "flowgate-approval");
+        groups.splice(at >= 0 ? at + 1 : Math.min(1, groups.length), 0, group("flowgate-form", "Form", FormEntry, element));
+      }
+      if (is(element, "bpmn:CallActivity")) {
+        insertAfterGeneral(groups, group("flowgate-call", "Called process", CalledProcessEntry, element));
+      }
+      if (waitsForMessage(element)) {
+        // The stock "Message" group names the message; the correlation key joins it.
+        const message = groups.find((g) => g.id === "message");
+        const entry = { id: "flowgate-correlation-key", component: CorrelationEntry, element };
+        if (message) {
+          message.shouldOpen = true;
+          message.entries = [...message.entries, entry];
+        }
+        else insertAfterGeneral(groups, entryGroup("flowgate-message", "Message", [["key", CorrelationEntry]], element));
+      }
+      const error = groups.find((g) => g.id === "error");
+      if (error) error.shouldOpen = true; // the error code a connector's business error names
       const timer = groups.find((g) => g.id === "timer");
       if (timer && timerDefinition(element)) {
         timer.shouldOpen = true;
-        timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPreviewEntry, element }];
+        timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPickerEntry, element }];
       }
       const multi = groups.find((g) => g.id === "multiInstance");
       if (multi && is(element, "bpmn:UserTask")) {
         multi.shouldOpen = true;
         multi.entries = [{ id: "flowgate-mi-presets", component: MultiInstancePresetEntry, element }, ...multi.entries];
       }
+      if (multi) multi.entries = [...multi.entries, { id: "flowgate-mi-collection", component: CollectionEntry, element }];
       return groups;
     };
   }

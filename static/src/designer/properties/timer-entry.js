@@ -2,7 +2,8 @@
 // and presets for timers, and approval presets ("2 of 3 approve") for multi-instance tasks.
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
-import { timerPreview } from "./durations.js";
+import { UNITS, readDuration, timerPreview } from "./durations.js";
+import { DurationField } from "./user-task-entry.js";
 
 export function timerDefinition(element) {
   const bo = element && element.businessObject;
@@ -21,7 +22,40 @@ const PRESETS = {
   cycle: [["Every weekday 09:00", "0 9 * * 1-5"], ["Every Monday 09:00", "0 9 * * 1"], ["Every hour", "R/PT1H"]],
 };
 
-export function TimerPreviewEntry({ element }) {
+// The cycle builder: cron lines (start events only; the server refuses cron elsewhere) or
+// repeating intervals (R/PT1H) for any timer.
+export const WEEKDAYS = [
+  ["*", "every day"], ["1-5", "every weekday (Monday to Friday)"], ["1", "every Monday"], ["2", "every Tuesday"],
+  ["3", "every Wednesday"], ["4", "every Thursday"], ["5", "every Friday"], ["6", "every Saturday"], ["0", "every Sunday"],
+];
+
+/** {days, time} for a cron line the builder can show ("0 9 * * 1"), else null. */
+export function readCron(text) {
+  const m = /^(\d{1,2}) (\d{1,2}) \* \* (\*|1-5|[0-6])$/.exec((text || "").trim());
+  if (!m || Number(m[1]) > 59 || Number(m[2]) > 23) return null;
+  return { days: m[3], time: `${m[2].padStart(2, "0")}:${m[1].padStart(2, "0")}` };
+}
+
+export function writeCron(days, time) {
+  const m = /^(\d{2}):(\d{2})$/.exec(time || "");
+  if (!m) return "";
+  return `${Number(m[2])} ${Number(m[1])} * * ${days}`;
+}
+
+/** {amount, unit, times} for a repeating interval the builder can show (R/PT1H, R3/P1D), else null. */
+export function readRepeat(text) {
+  const m = /^R(\d*)\/(P.+)$/.exec((text || "").trim().toUpperCase());
+  const every = m && readDuration(m[2]);
+  return every ? { ...every, times: m[1] } : null;
+}
+
+/** The UTC date-time of a timeDate as a datetime-local value ("2030-01-31T09:00"), else "". */
+export function readDate(text) {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::00)?(?:\.0+)?(?:Z|\+00:00)$/.exec((text || "").trim());
+  return m ? m[1] : "";
+}
+
+export function TimerPickerEntry({ element }) {
   const modeling = useService("modeling");
   const bpmnFactory = useService("bpmnFactory");
   const definition = timerDefinition(element);
@@ -32,13 +66,50 @@ export function TimerPreviewEntry({ element }) {
   const preview = timerPreview(kind, value);
   const isStart = element.businessObject.$instanceOf("bpmn:StartEvent");
   const presets = kind === "cycle" || (isStart && !found) ? PRESETS.cycle : PRESETS.duration;
-  const apply = (text) => {
-    const target = /^(R|\d+ |\*)/.test(text) ? "timeCycle" : "timeDuration";
+  const prefix = `fg-timer-${element.businessObject.id}`;
+  const write = (target, text) => {
     const props = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
-    props[target] = bpmnFactory.create("bpmn:FormalExpression", { body: text });
+    props[target] = text ? bpmnFactory.create("bpmn:FormalExpression", { body: text }) : bpmnFactory.create("bpmn:FormalExpression");
     modeling.updateModdleProperties(element, definition, props);
   };
+  const apply = (text) => write(/^(R|\d+ |\*)/.test(text) ? "timeCycle" : "timeDuration", text);
+
+  let picker = null;
+  if (found && kind === "duration") {
+    picker = h(DurationField, { id: `${prefix}-duration`, label: "Wait for", value, help: "How long after the timer is reached it fires.",
+      onChange: (text) => write("timeDuration", text) });
+  } else if (found && kind === "date") {
+    picker = h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-date` }, "Date and time (UTC)"),
+      h("input", { type: "datetime-local", id: `${prefix}-date`, value: readDate(value), "aria-describedby": `${prefix}-date-help`,
+        onChange: (e) => write("timeDate", e.target.value ? `${e.target.value}:00Z` : "") }),
+      h("p", { id: `${prefix}-date-help`, class: "fg-pp-help" }, "Fires once, at this moment (UTC)."),
+    );
+  } else if (found && kind === "cycle") {
+    const cron = readCron(value);
+    const repeat = readRepeat(value);
+    const days = cron ? cron.days : "1";
+    const time = cron ? cron.time : "09:00";
+    picker = h("div", { class: "fg-pp-cycle" },
+      isStart
+        ? h("fieldset", { class: "fg-pp-field" },
+            h("legend", null, "On a schedule (UTC)"),
+            h("div", { class: "fg-pp-duration" },
+              h("input", { type: "time", id: `${prefix}-time`, value: time, "aria-label": "At (time of day, UTC)",
+                onChange: (e) => write("timeCycle", writeCron(days, e.target.value)) }),
+              h("select", { id: `${prefix}-days`, value: cron ? days : "", "aria-label": "Repeat on",
+                onChange: (e) => e.target.value && write("timeCycle", writeCron(e.target.value, time)) },
+                cron ? null : h("option", { value: "" }, "Choose days…"),
+                ...WEEKDAYS.map(([v, label]) => h("option", { value: v }, label))),
+            ))
+        : null,
+      h(DurationField, { id: `${prefix}-every`, label: "Or repeat every", value: repeat ? (UNITS.find((u) => u.value === repeat.unit).iso(repeat.amount)) : "",
+        help: "The timer fires again after each interval.", onChange: (text) => write("timeCycle", !text || /^R/i.test(text) ? text : `R/${text}`) }),
+    );
+  }
+
   return h("div", { class: "fg-pp fg-timer-preview" },
+    picker,
     h("p", { class: "fg-pp-preview", "aria-live": "polite" },
       value ? (preview ? `Fires ${preview}.` : `'${value}' is not a timer Flowgate understands; the server will say why when you validate.`) : "Choose when this timer fires."),
     h("div", { class: "fg-pp-presets", role: "group", "aria-label": "Timer presets" },

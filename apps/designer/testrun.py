@@ -205,7 +205,11 @@ def _check_real(real: Any) -> list[str]:
 
 def stub_for_job(job: Any) -> dict | None:
     """The engine's job-stub hook: the stub result of a test run's stubbed service task (on a
-    worker too), None for every other job. One primary-key-sized lookup on a small table."""
+    worker too), None for every other job. When the engine has the job's instance at hand (the
+    chained path, which runs most automated steps) an instance that is not a test run costs no
+    query; otherwise one primary-key-sized lookup on a small table."""
+    if Job.instance.is_cached(job) and job.instance.business_key != TEST_RUN_KEY:
+        return None
     row = TestRunStubs.objects.filter(instance_id=job.instance_id).values("stubs", "real").first()
     if row is None or job.activity_id in row["real"]:
         return None

@@ -252,3 +252,15 @@ def test_a_test_run_of_an_earlier_version(expense, make_user):
     assert (missing.status_code, missing.json()["error"]) == (404, "version_not_found")
     bad = client.post(url, {**body, "real": "notify"}, format="json")
     assert bad.status_code == 400
+
+
+def test_a_job_whose_instance_the_engine_has_read_is_judged_without_a_query(
+    expense, django_assert_num_queries
+):
+    """The chained path hands the stub hook the instance it has already read: an instance that is
+    not a test run costs the hook no query (most automated steps run there)."""
+    ordinary = ProcessInstance(business_key="order-17")
+    job = Job(activity_id="notify", connector="echo")
+    job.instance = ordinary
+    with django_assert_num_queries(0):
+        assert testrun.stub_for_job(job) is None

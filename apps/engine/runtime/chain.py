@@ -148,6 +148,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
         locked_by=worker_id,
     )
     first._state.adding = False
+    first.instance = snapshot  # read already: hooks that look at it (job stubs) cost no query
     handle = load(snapshot)
     # Every waiting service task has an active job row (each save syncs them); the first job's
     # row becomes done. ``active`` ends as the tasks whose rows stay pending/running/incident.
@@ -176,17 +177,17 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
             if info.connector in names and info.task_id not in active | queued:
                 queued.add(info.task_id)
                 room -= 1
-                queue.append(
-                    new_job(
-                        instance_id,
-                        info,
-                        now=now_dt,
-                        status=JobStatus.DONE,
-                        attempts=1,
-                        locked_by=worker_id,
-                        finished_at=now_dt,
-                    )
+                chained = new_job(
+                    instance_id,
+                    info,
+                    now=now_dt,
+                    status=JobStatus.DONE,
+                    attempts=1,
+                    locked_by=worker_id,
+                    finished_at=now_dt,
                 )
+                chained.instance = snapshot
+                queue.append(chained)
     return snapshot, handle, first, steps, active
 
 

@@ -35,6 +35,7 @@ from apps.engine.models import (
     ProcessInstance,
 )
 from apps.inbox.models import HumanTask, TaskStatus
+from apps.reports.facts import task_facts_for_instance
 from apps.processes import services as process_services
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports.services import activity_sla_set, slo_set
@@ -247,6 +248,7 @@ def _history_instance(
         )
         clock = clock + took
         _backdate(HumanTask, task.pk, created_at=start, claimed_at=claimed, completed_at=clock)
+        task_facts_for_instance(instance.pk)  # written outside the services: record its fact
     else:
         queued, worked = (
             timedelta(seconds=rng.randint(1, 4)),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.engine.models import Incident, Job, JobStatus, ProcessInstance
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+from apps.reports.facts import task_facts_for_instance
 
 
 def fixed_now() -> datetime:
@@ -87,6 +88,8 @@ def task(
     HumanTask.objects.filter(pk=row.pk).update(
         created_at=created, completed_at=completed, claimed_at=claimed
     )
+    # What the completion's listener writes in the same transaction (apps.reports.facts).
+    task_facts_for_instance(inst.pk)
     return row
 
 

@@ -1,0 +1,82 @@
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""The completed-task fact table (``TaskFact``), maintained as tasks complete (decision 017).
+
+- ``task_facts_record`` is a user-task listener (``apps.engine.runtime.hooks``), registered by
+  ``ReportsConfig.ready()``: every engine advance of an instance that waited on user tasks calls
+  it inside the instance lock, after the inbox's own listener and after the inbox marked the task
+  completed, so the fact is written in the completion's transaction. It inserts the instance's
+  completed tasks that have no fact yet: a second call (a retried or doubly delivered
+  completion, a later step of the same instance) inserts nothing, and the one-row-per-task
+  unique key holds it in the database too.
+- ``task_facts_sync`` inserts the facts missing for tasks completed since ``since`` (all time
+  without it): the backfill (``manage.py report_facts_sync``, migration 0004) and the catch-up
+  for rows written outside the services (imports, the demo history, the benchmark), run by the
+  snapshot beat task.
+
+Both are the same ``INSERT … SELECT`` from ``inbox_humantask``, so the figures come from the
+very expressions the live queries use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.common.actors import Actor
+from apps.reports.sql import param, seconds_between
+
+_CLAIMED = "COALESCE(t.claimed_at, t.completed_at)"
+
+
+def _insert_sql(where: str) -> str:
+    return f"""
+        INSERT INTO reports_taskfact (task_id, instance_id, version_id, process_key, activity_id,
+            created_at, completed_at, duration, waiting, working, due_s, completed_by_id)
+        SELECT t.id, t.instance_id, i.version_id, t.process_key, t.activity_id,
+               t.created_at, t.completed_at,
+               {seconds_between("t.created_at", "t.completed_at")},
+               {seconds_between("t.created_at", _CLAIMED)},
+               {seconds_between(_CLAIMED, "t.completed_at")},
+               {seconds_between("t.created_at", "t.due_at")},
+               t.completed_by_id
+        FROM inbox_humantask t JOIN engine_processinstance i ON i.id = t.instance_id
+        WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
+          AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)"""
+
+
+def _execute(sql: str, params: Sequence[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param(p) for p in params])
+        return max(cursor.rowcount, 0)
+
+
+def task_facts_for_instance(instance_id: int) -> int:
+    """Insert the facts missing for ``instance_id``'s completed tasks; returns how many."""
+    return _execute(_insert_sql("t.instance_id = %s"), [instance_id])
+
+
+def task_facts_record(
+    *, instance: Any, user_tasks: Sequence[Any], now: datetime, actor: Actor
+) -> None:
+    """User-task listener: the facts of tasks this advance completed (same transaction).
+    Requires: the instance row is locked (the engine calls listeners inside its lock)."""
+    task_facts_for_instance(instance.pk)
+
+
+def task_facts_sync(*, since: datetime | None = None) -> int:
+    """Insert the facts missing for tasks completed at or after ``since`` (all when None)."""
+    if since is None:
+        return _execute(_insert_sql("1 = 1"), [])
+    return _execute(_insert_sql("t.completed_at >= %s"), [since])
+
+
+def task_facts_catch_up(*, now: datetime | None = None) -> int:
+    """The beat's catch-up: facts missing for tasks completed in the last
+    ``FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS`` (default 48) hours."""
+    hours = float(getattr(settings, "FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS", 48))
+    return task_facts_sync(since=(now or timezone.now()) - timedelta(hours=hours))

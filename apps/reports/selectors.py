@@ -168,7 +168,9 @@ def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
                    AS duration,
                CASE WHEN {done} THEN {seconds_between("j.created_at", started)} END AS waiting,
                CASE WHEN {done} THEN {seconds_between(started, "j.finished_at")} END AS working,
-               NULL AS open_age, NULL AS breach_s, NULL AS warning_s
+               CAST(NULL AS DOUBLE PRECISION) AS open_age,
+               CAST(NULL AS DOUBLE PRECISION) AS breach_s,
+               CAST(NULL AS DOUBLE PRECISION) AS warning_s
         FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
         WHERE (({created}) OR {unfinished}){_process_filter("i.process_key", process_key)}
               {" AND i.version_id = %(version_id)s" if version_id is not None else ""}"""
@@ -215,8 +217,7 @@ FACT_SLA_COUNTS = {
     " AND duration <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
     "sla_warned": "SUM(CASE WHEN breach_s IS NOT NULL AND warning_s IS NOT NULL"
     " AND duration > warning_s AND duration <= breach_s THEN 1 ELSE 0 END)",
-    "sla_breached": "SUM(CASE WHEN breach_s IS NOT NULL AND duration > breach_s"
-    " THEN 1 ELSE 0 END)",
+    "sla_breached": "SUM(CASE WHEN breach_s IS NOT NULL AND duration > breach_s THEN 1 ELSE 0 END)",
 }
 
 
@@ -341,9 +342,7 @@ def activity_rows(
                 }
             ),
         )
-        row.update(
-            open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"]
-        )
+        row.update(open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"])
     return list(merged.values())
 
 

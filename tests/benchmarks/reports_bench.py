@@ -5,6 +5,8 @@ human tasks in PostgreSQL, each beside the raw SQL of the same aggregate, and th
 Run with `make bench` (or `python -m tests.benchmarks reports`). Writes docs/benchmarks/reports.md.
 Works in a scratch database ``<name>_reports_bench`` (created, migrated, filled with
 generate_series, dropped at the end), so the configured database is never touched.
+``BENCH_REPORTS_KEEP=1`` keeps it, and a later run with ``BENCH_REPORTS_KEEP=1`` reuses its rows
+(migrating it first) instead of filling it again: the fill takes minutes on a shared machine.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ TASKS = int(os.environ.get("BENCH_REPORTS_TASKS", "1000000"))
 OPEN_TASKS = int(os.environ.get("BENCH_REPORTS_OPEN_TASKS", "20000"))
 JOBS = int(os.environ.get("BENCH_REPORTS_JOBS", "200000"))
 ROUNDS = int(os.environ.get("BENCH_REPORTS_ROUNDS", "5"))
+KEEP = os.environ.get("BENCH_REPORTS_KEEP", "") == "1"
 GOAL_PAGE_MS = 500.0
 PROCESSES = ("expense_approval", "order_fulfilment", "onboarding", "purchase", "leave_request")
 ACTIVITIES = 8
@@ -44,16 +47,38 @@ class _ScratchDatabase:
         from django.core.management import call_command
 
         self.connection.close()
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
-        self._admin(f'CREATE DATABASE "{self.name}"')
-        self.connection.settings_dict["NAME"] = self.name
-        call_command("migrate", verbosity=0)
+        self.reused = KEEP and self._exists()
+        if self.reused:
+            self.connection.settings_dict["NAME"] = self.name
+            call_command("migrate", verbosity=0)
+            self.reused = self._filled()
+            self.connection.close()
+        if not self.reused:  # a new database, or a kept fill that did not finish
+            self.connection.settings_dict["NAME"] = self.original
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+            self._admin(f'CREATE DATABASE "{self.name}"')
+            self.connection.settings_dict["NAME"] = self.name
+            call_command("migrate", verbosity=0)
         return self.name
+
+    def _filled(self) -> bool:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT COUNT(*) FROM engine_processinstance),"
+                " (SELECT COUNT(*) FROM inbox_humantask), (SELECT COUNT(*) FROM engine_job)"
+            )
+            return cursor.fetchone() == (INSTANCES, TASKS + OPEN_TASKS, JOBS)
+
+    def _exists(self) -> bool:
+        with self.connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name])
+            return cursor.fetchone() is not None
 
     def __exit__(self, *exc: object) -> None:
         self.connection.close()
         self.connection.settings_dict["NAME"] = self.original
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+        if not KEEP:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
 
 
 def _fill(now: datetime) -> dict[str, float]:
@@ -105,7 +130,8 @@ def _fill(now: datetime) -> dict[str, float]:
             INSERT INTO inbox_humantask (instance_id, task_id, activity_id, name, process_key,
                 documentation, candidate_groups, candidate_users, assignee_id, status, priority,
                 due_at, form, is_approval, outcome_variable, requested_by_id, data, outcome,
-                completed_by_id, created_at, claimed_at, completed_at)
+                completed_by_id, created_at, claimed_at, completed_at, delegation,
+                comment_required_on_reject, escalation)
             SELECT i.id, 't' || g, 'task_' || (g % {ACTIVITIES}), 'Task', i.process_key, '',
                    CASE WHEN g % 3 = 0 THEN '["manager"]'::jsonb
                         ELSE '["approver", "clerk"]'::jsonb END,
@@ -117,7 +143,8 @@ def _fill(now: datetime) -> dict[str, float]:
                    i.created_at + (g % 7) * interval '1 hour' + (g % 36000) * interval '1 second',
                    CASE WHEN g <= {OPEN_TASKS} THEN NULL
                         ELSE i.created_at + (g % 7) * interval '1 hour'
-                             + (g % 97200) * interval '1 second' END
+                             + (g % 97200) * interval '1 second' END,
+                   '', false, ''
             FROM generate_series(1, {TASKS + OPEN_TASKS}) AS g
             JOIN engine_processinstance i
               ON i.id = (SELECT MIN(id) FROM engine_processinstance) + (g % {INSTANCES})""",
@@ -139,10 +166,35 @@ def _fill(now: datetime) -> dict[str, float]:
             started = time.perf_counter()
             cursor.execute(sql)
             took[name] = time.perf_counter() - started
-        started = time.perf_counter()
-        cursor.execute("ANALYZE")
-        took["analyze"] = time.perf_counter() - started
+    took.update(_facts_and_analyze())
     return took
+
+
+def _facts_and_analyze() -> dict[str, float]:
+    """The completed-task facts (rows written by generate_series, not by the services, so the
+    backfill writes them) and fresh statistics."""
+    from django.db import connection
+
+    from apps.reports.facts import task_facts_sync
+
+    took = {}
+    started = time.perf_counter()
+    task_facts_sync()
+    took["task facts backfill"] = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute("VACUUM ANALYZE")
+        took["vacuum analyze"] = time.perf_counter() - started
+    return took
+
+
+def _reused_now() -> datetime:
+    """The instant the kept rows were generated for (the newest instance's creation)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(created_at) FROM engine_processinstance")
+        return cursor.fetchone()[0]
 
 
 def _median_ms(fn: Callable[[], Any]) -> tuple[float, float, float]:
@@ -181,11 +233,19 @@ def run(report_dir: Path) -> None:
         raise SystemExit("the reports benchmark needs PostgreSQL")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     now = datetime.now(UTC).replace(microsecond=0)
-    with _ScratchDatabase() as name:
-        print(f"reports bench: filling {name} ...", flush=True)
-        filled = _fill(now)
+    scratch = _ScratchDatabase()
+    with scratch as name:
+        if scratch.reused:
+            print(f"reports bench: reusing the rows of {name} ...", flush=True)
+            now = _reused_now()
+            filled = {"reused rows; " + k: v for k, v in _facts_and_analyze().items()}
+        else:
+            print(f"reports bench: filling {name} ...", flush=True)
+            filled = _fill(now)
         for key in PROCESSES:
-            ProcessSlo.objects.create(process_key=key, objective_percent=95, target_seconds=172800)
+            ProcessSlo.objects.update_or_create(
+                process_key=key, defaults={"objective_percent": 95, "target_seconds": 172800}
+            )
         period = Period(since=now - timedelta(days=30), until=now)
         p = {"since": period.since, "until": period.until, "now": now}
         week = Period(since=now - timedelta(days=7), until=now)
@@ -268,7 +328,9 @@ def run(report_dir: Path) -> None:
             base = _median_ms(raw) if raw else None
             rows.append((label, mine, base))
             print(f"  {label}: {mine[0]:.0f} ms" + (f" (raw {base[0]:.0f} ms)" if base else ""))
-        admin = User.objects.create(username="bench-admin", is_superuser=True)
+        admin, _ = User.objects.get_or_create(
+            username="bench-admin", defaults={"is_superuser": True}
+        )
         from django.contrib.auth.models import Group
 
         admin.groups.add(Group.objects.get_or_create(name="admin")[0])

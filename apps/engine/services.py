@@ -9,6 +9,7 @@ workers only after commit.
 from __future__ import annotations
 
 from apps.engine.runtime.hooks import (
+    advance_listener_register,
     doorbell_install,
     ring_after_commit,
     user_task_listener_register,
@@ -62,5 +63,6 @@ __all__ = [
     "timers_fire_due",
     "user_task_complete",
     "user_task_listener_register",
+    "advance_listener_register",
     "version_latest_deployed",
 ]

@@ -9,10 +9,11 @@ class ReportsConfig(AppConfig):
         # The inbox's task rows must make way when an operator moves a token back (see
         # apps.engine.operations); registered here until the inbox registers it itself.
         from apps.engine.operations import register_reactivation_handler
-        from apps.engine.services import user_task_listener_register
+        from apps.engine.services import advance_listener_register
         from apps.reports.facts import task_facts_record
         from apps.reports.services import human_task_reactivated
 
         register_reactivation_handler(human_task_reactivated)
-        # Completed tasks become report facts in the completion's transaction (decision 017).
-        user_task_listener_register(task_facts_record)
+        # Completed tasks and finished jobs become report facts in the completion's
+        # transaction (decision 017).
+        advance_listener_register(task_facts_record)

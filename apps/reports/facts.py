@@ -1,12 +1,13 @@
 # ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
-"""The completed-task fact table (``TaskFact``), maintained as tasks complete (decision 017).
+"""The fact tables of completed tasks (``TaskFact``) and finished jobs (``JobFact``), maintained
+as they complete (decision 017).
 
-- ``task_facts_record`` is a user-task listener (``apps.engine.runtime.hooks``), registered by
-  ``ReportsConfig.ready()``: every engine advance of an instance that waited on user tasks calls
-  it inside the instance lock, after the inbox's own listener and after the inbox marked the task
-  completed, so the fact is written in the completion's transaction. It inserts the instance's
-  completed tasks that have no fact yet: a second call (a retried or doubly delivered
-  completion, a later step of the same instance) inserts nothing, and the one-row-per-task
+- ``task_facts_record`` is an engine advance listener (``apps.engine.runtime.hooks``),
+  registered by ``ReportsConfig.ready()``: every advance of an existing instance calls it inside
+  the instance lock, after the inbox marked the task completed or the worker marked the job done,
+  so the fact is written in the completion's transaction. It inserts the instance's completed
+  tasks and finished jobs that have no fact yet: a second call (a retried or doubly delivered
+  completion, a later step of the same instance) inserts nothing, and the one-row-per-task (job)
   unique key holds it in the database too.
 - ``task_facts_sync`` inserts the facts missing for tasks completed since ``since`` (all time
   without it): the backfill (``manage.py report_facts_sync``, migration 0004) and the catch-up
@@ -49,6 +50,23 @@ def _insert_sql(where: str) -> str:
           AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)"""
 
 
+_STARTED = "COALESCE(j.started_at, j.finished_at)"
+
+
+def _job_insert_sql(where: str) -> str:
+    return f"""
+        INSERT INTO reports_jobfact (job_id, instance_id, version_id, process_key, activity_id,
+            created_at, finished_at, duration, waiting, working)
+        SELECT j.id, j.instance_id, i.version_id, i.process_key, j.activity_id,
+               j.created_at, j.finished_at,
+               {seconds_between("j.created_at", "j.finished_at")},
+               {seconds_between("j.created_at", _STARTED)},
+               {seconds_between(_STARTED, "j.finished_at")}
+        FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+        WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
+          AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)"""
+
+
 def _execute(sql: str, params: Sequence[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [param(p) for p in params])
@@ -56,23 +74,37 @@ def _execute(sql: str, params: Sequence[Any]) -> int:
 
 
 def task_facts_for_instance(instance_id: int) -> int:
-    """Insert the facts missing for ``instance_id``'s completed tasks; returns how many."""
-    return _execute(_insert_sql("t.instance_id = %s"), [instance_id])
+    """Insert the facts missing for ``instance_id``'s completed tasks and finished jobs;
+    returns how many."""
+    return _execute(_insert_sql("t.instance_id = %s"), [instance_id]) + _execute(
+        _job_insert_sql("j.instance_id = %s"), [instance_id]
+    )
 
 
-def task_facts_record(
-    *, instance: Any, user_tasks: Sequence[Any], now: datetime, actor: Actor
-) -> None:
-    """User-task listener: the facts of tasks this advance completed (same transaction).
-    Requires: the instance row is locked (the engine calls listeners inside its lock)."""
+def task_facts_record(*, instance: Any, now: datetime, actor: Actor) -> None:
+    """Advance listener: the facts of the tasks and jobs this advance completed (same
+    transaction). Requires: the instance row is locked (the engine calls it inside its lock)."""
     task_facts_for_instance(instance.pk)
 
 
+def task_facts_backfill() -> int:
+    """Every missing task fact (migration 0003)."""
+    return _execute(_insert_sql("1 = 1"), [])
+
+
+def job_facts_backfill() -> int:
+    """Every missing job fact (migration 0005)."""
+    return _execute(_job_insert_sql("1 = 1"), [])
+
+
 def task_facts_sync(*, since: datetime | None = None) -> int:
-    """Insert the facts missing for tasks completed at or after ``since`` (all when None)."""
+    """Insert the facts missing for tasks completed and jobs finished at or after ``since``
+    (all when None); returns how many."""
     if since is None:
-        return _execute(_insert_sql("1 = 1"), [])
-    return _execute(_insert_sql("t.completed_at >= %s"), [since])
+        return task_facts_backfill() + job_facts_backfill()
+    return _execute(_insert_sql("t.completed_at >= %s"), [since]) + _execute(
+        _job_insert_sql("j.finished_at >= %s"), [since]
+    )
 
 
 def task_facts_catch_up(*, now: datetime | None = None) -> int:

@@ -124,7 +124,48 @@ class TaskFact(models.Model):
                 include=["duration", "waiting", "working", "due_s"],
                 name="taskfact_version_idx",
             ),
+            models.Index(
+                fields=["completed_by_id", "completed_at"],
+                include=["duration", "process_key"],
+                name="taskfact_user_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.process_key}/{self.activity_id} task {self.task_id}: {self.duration}s"
+
+
+class JobFact(models.Model):
+    """One finished service step (job done), narrowed like ``TaskFact`` (decision 017): written by
+    the engine advance listener in the transaction that marks the job done, at most once per job.
+    Waiting is created -> started (the queue), working started -> finished (the connector)."""
+
+    job = models.OneToOneField(
+        "engine.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    instance_id = models.BigIntegerField()
+    version_id = models.BigIntegerField()
+    process_key = models.CharField(max_length=200)
+    activity_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    duration = models.FloatField(help_text="created -> finished, seconds")
+    waiting = models.FloatField(help_text="created -> started (or finished), seconds")
+    working = models.FloatField(help_text="started -> finished, seconds")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["process_key", "activity_id", "created_at"],
+                include=["duration", "waiting", "working"],
+                name="jobfact_activity_idx",
+            ),
+            models.Index(
+                fields=["version_id", "activity_id", "created_at"],
+                include=["duration", "waiting", "working"],
+                name="jobfact_version_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_key}/{self.activity_id} job {self.job_id}: {self.duration}s"

@@ -25,9 +25,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.audit.actions import AuditAction
 from apps.reports.models import ActivitySla
 from apps.reports.sql import (
+    as_float,
     day_of,
     fetch,
     json_text_elements,
@@ -164,10 +166,12 @@ def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
                'service_task' AS kind,
                CASE WHEN {done} THEN 1 ELSE 0 END AS is_done,
                CASE WHEN {unfinished} THEN 1 ELSE 0 END AS is_open,
-               CASE WHEN {done} THEN {seconds_between("j.created_at", "j.finished_at")} END
-                   AS duration,
-               CASE WHEN {done} THEN {seconds_between("j.created_at", started)} END AS waiting,
-               CASE WHEN {done} THEN {seconds_between(started, "j.finished_at")} END AS working,
+               CASE WHEN {done} THEN {as_float(seconds_between("j.created_at", "j.finished_at"))}
+                   END AS duration,
+               CASE WHEN {done} THEN {as_float(seconds_between("j.created_at", started))} END
+                   AS waiting,
+               CASE WHEN {done} THEN {as_float(seconds_between(started, "j.finished_at"))} END
+                   AS working,
                CAST(NULL AS DOUBLE PRECISION) AS open_age,
                CAST(NULL AS DOUBLE PRECISION) AS breach_s,
                CAST(NULL AS DOUBLE PRECISION) AS warning_s
@@ -238,6 +242,18 @@ def fact_source(*, process_key: str = "", version_id: int | None = None) -> str:
         WHERE {where}"""
 
 
+def job_fact_source(*, process_key: str = "", version_id: int | None = None) -> str:
+    """Finished service steps created in the period, from the job facts (decision 017)."""
+    where = IN_PERIOD.format(t="f")
+    if version_id is not None:
+        where += " AND f.version_id = %(version_id)s"
+    where += _process_filter("f.process_key", process_key)
+    return f"""
+        SELECT f.process_key AS process_key, f.activity_id AS activity_id,
+               f.duration AS duration, f.waiting AS waiting, f.working AS working
+        FROM reports_jobfact f WHERE {where}"""
+
+
 def open_task_source(*, process_key: str = "", version_id: int | None = None) -> str:
     """Human tasks open now (judged at ``%(now)s``), whenever they were created."""
     return f"""
@@ -271,9 +287,10 @@ def activity_rows(
 ) -> list[dict[str, Any]]:
     """The grouped rows behind ``activity_summary``: one per (process, activity, kind).
 
-    With ``facts`` (the default), completed human tasks come from the fact table and the open
-    ones from the inbox in a second small query; with ``facts=False`` everything is computed
-    from the inbox's rows in one pass (the reference the tests compare the fact path with)."""
+    With ``facts`` (the default), completed human tasks and finished steps come from the fact
+    tables (grouped by their covering indexes), open tasks and unfinished steps from two small
+    counts; with ``facts=False`` everything is computed from the inbox's and the engine's rows in
+    one pass (the reference the tests compare the fact path with)."""
     params = _params(
         period,
         now=now or timezone.now(),
@@ -281,54 +298,37 @@ def activity_rows(
         process_key=process_key,
         version_id=version_id,
     )
-    jobs_and_tasks = job_source(process_key=process_key, version_id=version_id)
     if not facts:
-        jobs_and_tasks = (
-            f"{task_source(process_key=process_key, version_id=version_id)} UNION ALL "
-            f"{jobs_and_tasks}"
+        return fetch(
+            percentile_query(
+                source=f"{task_source(process_key=process_key, version_id=version_id)}"
+                f" UNION ALL {job_source(process_key=process_key, version_id=version_id)}",
+                keys=["process_key", "activity_id", "kind"],
+                measures=["duration", "waiting", "working"],
+                extra=SLA_COUNTS,
+            ),
+            params,
         )
-    rows = fetch(
-        percentile_query(
-            source=jobs_and_tasks,
-            keys=["process_key", "activity_id", "kind"],
-            measures=["duration", "waiting", "working"],
-            extra=SLA_COUNTS,
-        ),
-        params,
-    )
-    if not facts:
-        return rows
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {
-        (r["process_key"], r["activity_id"], r["kind"]): r for r in rows
-    }
-    done = fetch(
-        percentile_query(
-            source=fact_source(process_key=process_key, version_id=version_id),
-            keys=["process_key", "activity_id"],
-            measures=["duration", "waiting", "working"],
-            extra=FACT_SLA_COUNTS,
-        ),
-        params,
-    )
-    for r in done:
-        merged[(r["process_key"], r["activity_id"], "user_task")] = {
-            **r,
-            "kind": "user_task",
-            "open": 0,
-            "open_at_risk": 0,
-            "open_breached": 0,
-        }
-    waiting = fetch(
-        f"""SELECT process_key, activity_id, COUNT(*) AS open,
-                   {SLA_COUNTS["open_at_risk"]} AS open_at_risk,
-                   {SLA_COUNTS["open_breached"]} AS open_breached
-            FROM ({open_task_source(process_key=process_key, version_id=version_id)}) AS o
-            GROUP BY process_key, activity_id""",
-        params,
-    )
-    for r in waiting:
-        key = (r["process_key"], r["activity_id"], "user_task")
-        row = merged.setdefault(
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    zero_open = {"open": 0, "open_at_risk": 0, "open_breached": 0}
+    for kind, source, extra in (
+        ("user_task", fact_source, FACT_SLA_COUNTS),
+        ("service_task", job_fact_source, {"completed": "COUNT(*)"}),
+    ):
+        grouped = fetch(
+            percentile_query(
+                source=source(process_key=process_key, version_id=version_id),
+                keys=["process_key", "activity_id"],
+                measures=["duration", "waiting", "working"],
+                extra=extra,
+            ),
+            params,
+        )
+        for r in grouped:
+            merged[(r["process_key"], r["activity_id"], kind)] = {**r, "kind": kind, **zero_open}
+
+    def row_for(key: tuple[str, str, str]) -> dict[str, Any]:
+        return merged.setdefault(
             key,
             _empty_measures(
                 {
@@ -342,7 +342,32 @@ def activity_rows(
                 }
             ),
         )
-        row.update(open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"])
+
+    unfinished = fetch(
+        f"""SELECT i.process_key AS process_key, j.activity_id AS activity_id, COUNT(*) AS open
+            FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+            WHERE j.status IN ('pending', 'running', 'incident')
+                  {_process_filter("i.process_key", process_key)}
+                  {" AND i.version_id = %(version_id)s" if version_id is not None else ""}
+            GROUP BY i.process_key, j.activity_id""",
+        params,
+    )
+    for r in unfinished:
+        row_for((r["process_key"], r["activity_id"], "service_task")).update(
+            open=r["open"], open_at_risk=0, open_breached=0
+        )
+    waiting = fetch(
+        f"""SELECT process_key, activity_id, COUNT(*) AS open,
+                   {SLA_COUNTS["open_at_risk"]} AS open_at_risk,
+                   {SLA_COUNTS["open_breached"]} AS open_breached
+            FROM ({open_task_source(process_key=process_key, version_id=version_id)}) AS o
+            GROUP BY process_key, activity_id""",
+        params,
+    )
+    for r in waiting:
+        row_for((r["process_key"], r["activity_id"], "user_task")).update(
+            open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"]
+        )
     return list(merged.values())
 
 
@@ -483,33 +508,52 @@ def workload_by_role(
 
 
 def workload_by_user(*, period: Period, process_key: str = "") -> list[dict]:
-    """Per user: open tasks assigned now; tasks completed in the period and their median time."""
-    pf = _process_filter("t.process_key", process_key)
-    source = f"""
-        SELECT u.username AS username, 1 AS assigned, 0 AS done, NULL AS duration
-        FROM inbox_humantask t JOIN accounts_user u ON u.id = t.assignee_id
-        WHERE t.status = 'open'{pf}
-        UNION ALL
-        SELECT u.username, 0, 1, {seconds_between("t.created_at", "t.completed_at")}
-        FROM inbox_humantask t JOIN accounts_user u ON u.id = t.completed_by_id
-        WHERE t.status = 'completed'
-          AND t.completed_at >= %(since)s AND t.completed_at < %(until)s{pf}"""
-    sql = percentile_query(
-        source=source,
-        keys=["username"],
-        measures=["duration"],
-        extra={"open_assigned": "SUM(assigned)", "completed": "SUM(done)"},
+    """Per user: open tasks assigned now; tasks completed in the period and their median time.
+
+    The completed part reads the task facts grouped by user through their (user, completed)
+    index (decision 017); the open part is a count over the open tasks."""
+    params = _params(period, process_key=process_key)
+    done = fetch(
+        percentile_query(
+            source=f"""
+                SELECT f.completed_by_id AS user_id, f.duration AS duration
+                FROM reports_taskfact f
+                WHERE f.completed_by_id IS NOT NULL
+                  AND f.completed_at >= %(since)s AND f.completed_at < %(until)s
+                  {_process_filter("f.process_key", process_key)}""",
+            keys=["user_id"],
+            measures=["duration"],
+            extra={"completed": "COUNT(*)"},
+        ),
+        params,
     )
-    rows = fetch(sql, _params(period, process_key=process_key))
-    return [
-        {
-            "username": r["username"],
-            "open_assigned": int(r["open_assigned"]),
-            "completed": int(r["completed"]),
-            "duration": stats(r, "duration"),
-        }
-        for r in sorted(rows, key=lambda r: r["username"])
-    ]
+    assigned = fetch(
+        f"""SELECT t.assignee_id AS user_id, COUNT(*) AS open_assigned FROM inbox_humantask t
+            WHERE t.status = 'open' AND t.assignee_id IS NOT NULL
+                  {_process_filter("t.process_key", process_key)}
+            GROUP BY t.assignee_id""",
+        params,
+    )
+    rows: dict[int, dict[str, Any]] = {r["user_id"]: r for r in done}
+    for r in assigned:
+        rows.setdefault(r["user_id"], {"user_id": r["user_id"], "completed": 0, "duration_n": 0})
+        rows[r["user_id"]]["open_assigned"] = r["open_assigned"]
+    names = dict(User.objects.filter(pk__in=rows).values_list("pk", "username"))
+    out = []
+    for user_id, r in rows.items():
+        if user_id not in names:
+            continue
+        for name in ("avg", "max", "p50", "p90", "p95", "p99"):
+            r.setdefault(f"duration_{name}", None)
+        out.append(
+            {
+                "username": names[user_id],
+                "open_assigned": int(r.get("open_assigned") or 0),
+                "completed": int(r["completed"] or 0),
+                "duration": stats(r, "duration"),
+            }
+        )
+    return sorted(out, key=lambda r: r["username"])
 
 
 def escalations(*, period: Period, process_key: str = "") -> list[dict]:

@@ -104,7 +104,7 @@ def job(
     attempts: int = 1,
 ) -> Job:
     _task_seq[0] += 1
-    return Job.objects.create(
+    row = Job.objects.create(
         instance=inst,
         task_id=f"j{_task_seq[0]}",
         activity_id=activity,
@@ -116,6 +116,8 @@ def job(
         started_at=started,
         finished_at=finished,
     )
+    task_facts_for_instance(inst.pk)  # what the engine's advance listener writes
+    return row
 
 
 def incident(inst: ProcessInstance, activity: str, *, job_row: Job | None = None, message="boom"):

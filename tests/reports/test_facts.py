@@ -12,13 +12,15 @@ from django.db import IntegrityError, transaction
 from apps.common.actors import Actor
 from apps.common.errors import Conflict
 from apps.engine import services as engine
+from apps.engine.models import Job, JobStatus
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes import services as process_services
 from apps.reports.demo import report_demo_seed
 from apps.reports.facts import task_facts_for_instance, task_facts_record, task_facts_sync
-from apps.reports.models import TaskFact
+from apps.reports.models import JobFact, TaskFact
 from apps.reports.selectors import Period, activity_summary, heatmap
+from tests.engine.conftest import run_jobs
 from tests.reports import dataset as ds
 from tests.reports.test_selectors import now, period, seeded  # noqa: F401 - shared fixtures
 
@@ -32,8 +34,9 @@ def _both(**kwargs):
 
 
 def test_fact_path_equals_the_live_computation_on_the_seeded_set(seeded, period, now):  # noqa: F811
-    # given the hand-computed data set (8 completed tasks in the period, one before it)
-    assert TaskFact.objects.count() == 9
+    # given the hand-computed data set (8 completed tasks in the period, one before it;
+    # three finished steps)
+    assert (TaskFact.objects.count(), JobFact.objects.count()) == (9, 3)
     # when the figures come from the facts and from the inbox rows, then they are equal
     for kwargs in (
         {"period": period, "now": now},
@@ -53,8 +56,8 @@ def test_fact_path_equals_the_live_computation_on_the_seeded_set(seeded, period,
 def test_fact_path_equals_the_live_computation_on_the_demo_history():
     report_demo_seed()
     until = ds.fixed_now() + timedelta(hours=1)
-    period = Period(since=until - timedelta(days=31), until=until)
-    facts, live = _both(period=period, now=until)
+    window = Period(since=until - timedelta(days=31), until=until)
+    facts, live = _both(period=window, now=until)
     assert facts == live
     approval = next(a for a in facts if a["activity_id"] == "manager_approval")
     assert (approval["sla"]["met"], approval["sla"]["warned"], approval["sla"]["breached"]) == (
@@ -96,10 +99,27 @@ def test_a_completion_writes_its_fact_once(version, make_user):
         inbox.task_complete(
             task_id=task.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
         )
-    task_facts_record(instance=instance, user_tasks=[], now=task.completed_at, actor=SYSTEM)
+    task_facts_record(instance=instance, now=task.completed_at, actor=SYSTEM)
     assert task_facts_for_instance(instance.pk) == 0
     assert task_facts_sync() == 0
     assert TaskFact.objects.count() == 1
+    # when the worker finishes the next step, its job fact is written once too
+    assert not JobFact.objects.exists()
+    run_jobs(instance)
+    job = Job.objects.get(instance=instance, activity_id="notify_requester")
+    assert job.status == JobStatus.DONE
+    fact = JobFact.objects.get()
+    assert (fact.job_id, fact.process_key, fact.activity_id) == (
+        job.pk,
+        instance.process_key,
+        "notify_requester",
+    )
+    assert fact.duration == pytest.approx(
+        (job.finished_at - job.created_at).total_seconds(), abs=0.001
+    )
+    run_jobs(instance)
+    assert task_facts_sync() == 0
+    assert (TaskFact.objects.count(), JobFact.objects.count()) == (1, 1)
 
 
 def test_a_failed_completion_leaves_no_fact(version, make_user):

@@ -6,9 +6,9 @@ from django.db import migrations, models
 
 def backfill(apps, schema_editor):
     # The facts of every task completed before this migration (same SQL as the live path).
-    from apps.reports.facts import task_facts_sync
+    from apps.reports.facts import task_facts_backfill
 
-    task_facts_sync()
+    task_facts_backfill()
 
 
 class Migration(migrations.Migration):

@@ -51,17 +51,19 @@ def _insert_sql(where: str) -> str:
 
 
 _STARTED = "COALESCE(j.started_at, j.finished_at)"
+_BOOLS = [False, True]  # the values of ``started`` (bound: SQLite has no TRUE before 3.23)
 
 
 def _job_insert_sql(where: str) -> str:
     return f"""
-        INSERT INTO reports_jobfact (job_id, instance_id, version_id, process_key, activity_id,
-            created_at, finished_at, duration, waiting, working)
-        SELECT j.id, j.instance_id, i.version_id, i.process_key, j.activity_id,
+        INSERT INTO reports_jobfact (job_id, connector, instance_id, version_id, process_key,
+            activity_id, created_at, finished_at, duration, waiting, working, started)
+        SELECT j.id, j.connector, j.instance_id, i.version_id, i.process_key, j.activity_id,
                j.created_at, j.finished_at,
                {seconds_between("j.created_at", "j.finished_at")},
                {seconds_between("j.created_at", _STARTED)},
-               {seconds_between(_STARTED, "j.finished_at")}
+               {seconds_between(_STARTED, "j.finished_at")},
+               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
         FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
         WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)"""
@@ -77,7 +79,7 @@ def task_facts_for_instance(instance_id: int) -> int:
     """Insert the facts missing for ``instance_id``'s completed tasks and finished jobs;
     returns how many."""
     return _execute(_insert_sql("t.instance_id = %s"), [instance_id]) + _execute(
-        _job_insert_sql("j.instance_id = %s"), [instance_id]
+        _job_insert_sql("j.instance_id = %s"), [*_BOOLS, instance_id]
     )
 
 
@@ -94,7 +96,7 @@ def task_facts_backfill() -> int:
 
 def job_facts_backfill() -> int:
     """Every missing job fact (migration 0005)."""
-    return _execute(_job_insert_sql("1 = 1"), [])
+    return _execute(_job_insert_sql("1 = 1"), _BOOLS)
 
 
 def task_facts_sync(*, since: datetime | None = None) -> int:
@@ -103,7 +105,7 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
     if since is None:
         return task_facts_backfill() + job_facts_backfill()
     return _execute(_insert_sql("t.completed_at >= %s"), [since]) + _execute(
-        _job_insert_sql("j.finished_at >= %s"), [since]
+        _job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
     )
 
 

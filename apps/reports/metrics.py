@@ -35,13 +35,15 @@ JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 WORKER_COMPONENTS = ("worker", "scheduler")
 
 
-def _histogram_sql(measure: str, table_filter: str) -> str:
+def _histogram_sql(measure: str) -> str:
+    """Cumulative buckets of a job fact measure per connector (one scan of the narrow facts)."""
     buckets = ", ".join(
-        f"SUM(CASE WHEN d <= {b} THEN 1 ELSE 0 END) AS b{i}" for i, b in enumerate(JOB_BUCKETS)
+        f"SUM(CASE WHEN {measure} <= {b} THEN 1 ELSE 0 END) AS b{i}"
+        for i, b in enumerate(JOB_BUCKETS)
     )
     return f"""
-        SELECT connector, COUNT(*) AS n, COALESCE(SUM(d), 0) AS total, {buckets}
-        FROM (SELECT connector, {measure} AS d FROM engine_job j WHERE {table_filter}) AS h
+        SELECT connector, COUNT(*) AS n, COALESCE(SUM({measure}), 0) AS total, {buckets}
+        FROM reports_jobfact WHERE started = %(true)s
         GROUP BY connector ORDER BY connector"""
 
 
@@ -156,16 +158,16 @@ class FlowgateCollector:
             depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
             depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
         yield from (attempts, retries, depth)
-        finished = "j.status = 'done' AND j.started_at IS NOT NULL AND j.finished_at IS NOT NULL"
+        # Finished steps with their own start, from the job facts (decision 017).
         yield _histogram(
             "flowgate_job_duration_seconds",
             "Connector time of finished steps (started -> finished)",
-            fetch(_histogram_sql(seconds_between("j.started_at", "j.finished_at"), finished), {}),
+            fetch(_histogram_sql("working"), {"true": True}),
         )
         yield _histogram(
             "flowgate_job_queue_latency_seconds",
             "Wait of finished steps before their connector began (created -> started)",
-            fetch(_histogram_sql(seconds_between("j.created_at", "j.started_at"), finished), {}),
+            fetch(_histogram_sql("waiting"), {"true": True}),
         )
 
     def _tasks(self, now) -> Iterator[Metric]:

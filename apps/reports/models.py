@@ -143,6 +143,7 @@ class JobFact(models.Model):
     job = models.OneToOneField(
         "engine.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
+    connector = models.CharField(max_length=100)
     instance_id = models.BigIntegerField()
     version_id = models.BigIntegerField()
     process_key = models.CharField(max_length=200)
@@ -152,6 +153,7 @@ class JobFact(models.Model):
     duration = models.FloatField(help_text="created -> finished, seconds")
     waiting = models.FloatField(help_text="created -> started (or finished), seconds")
     working = models.FloatField(help_text="started -> finished, seconds")
+    started = models.BooleanField(help_text="The job has its own start instant")
 
     class Meta:
         indexes = [

@@ -179,19 +179,24 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
             WHERE j.status = 'pending'
         ) AS e GROUP BY process_key"""
     extra = {r["process_key"]: r for r in fetch(extra_sql, params)}
+    # Completed tasks from the facts, their outcome events counted once per task in a grouped
+    # join (not a subquery per task). Outcome events are written in the completion's transaction,
+    # so none of a task completed in the period is older than the period (an hour of slack).
     audit_sql = f"""
-        SELECT process_key, COUNT(*) AS completed_tasks,
-               SUM(CASE WHEN events >= 1 THEN 1 ELSE 0 END) AS audited,
-               SUM(CASE WHEN events > 1 THEN 1 ELSE 0 END) AS duplicated
-        FROM (
-            SELECT t.process_key AS process_key,
-                   (SELECT COUNT(*) FROM audit_auditevent e
-                    WHERE e.task_id = t.id AND e.action IN ({OUTCOME_ACTIONS})) AS events
-            FROM inbox_humantask t
-            WHERE t.status = 'completed'
-              AND t.completed_at >= %(since)s AND t.completed_at < %(until)s
-              {" AND t.process_key = %(process_key)s" if process_key else ""}
-        ) AS a GROUP BY process_key"""
+        SELECT f.process_key AS process_key, COUNT(*) AS completed_tasks,
+               SUM(CASE WHEN e.events >= 1 THEN 1 ELSE 0 END) AS audited,
+               SUM(CASE WHEN e.events > 1 THEN 1 ELSE 0 END) AS duplicated
+        FROM reports_taskfact f
+        LEFT JOIN (
+            SELECT task_id, COUNT(*) AS events FROM audit_auditevent
+            WHERE task_id IS NOT NULL AND action IN ({OUTCOME_ACTIONS})
+              AND time >= %(events_since)s
+            GROUP BY task_id
+        ) AS e ON e.task_id = f.task_id
+        WHERE f.completed_at >= %(since)s AND f.completed_at < %(until)s
+              {" AND f.process_key = %(process_key)s" if process_key else ""}
+        GROUP BY f.process_key"""
+    params["events_since"] = period_since - timedelta(hours=1)
     audit = {r["process_key"]: r for r in fetch(audit_sql, params)}
     out = []
     for r in base:

@@ -4,9 +4,11 @@ per-activity figures read from it equal the ones computed from the inbox's own r
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from apps.common.actors import Actor
@@ -165,3 +167,16 @@ def test_sync_catches_up_rows_written_outside_the_services_once(now):  # noqa: F
             waiting=0,
             working=0,
         )
+
+
+def test_sync_command_reports_what_it_added(now):  # noqa: F811
+    inst = ds.instance("exp", created=now - timedelta(days=1))
+    ds.job(inst, "book", created=now - timedelta(hours=3), started=now, finished=now)
+    JobFact.objects.all().delete()
+    out = StringIO()
+    call_command("report_facts_sync", "--hours", "24", stdout=out)
+    assert "1 added" in out.getvalue()
+    call_command("report_facts_sync", stdout=out)
+    assert "0 added" in out.getvalue()
+    fact = JobFact.objects.get()
+    assert (fact.waiting, fact.working, fact.started) == (3 * 3600, 0, True)

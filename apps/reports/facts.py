@@ -112,5 +112,5 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
 def task_facts_catch_up(*, now: datetime | None = None) -> int:
     """The beat's catch-up: facts missing for tasks completed in the last
     ``FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS`` (default 48) hours."""
-    hours = float(getattr(settings, "FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS", 48))
+    hours = float(settings.FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS)
     return task_facts_sync(since=(now or timezone.now()) - timedelta(hours=hours))

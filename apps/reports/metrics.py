@@ -82,9 +82,11 @@ class FlowgateCollector:
                    SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
                    SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
                    SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended,
-                   SUM(CASE WHEN EXISTS (SELECT 1 FROM engine_incident x
-                                         WHERE x.instance_id = i.id) THEN 1 ELSE 0 END) AS failed
-            FROM engine_processinstance i GROUP BY process_key ORDER BY process_key""",
+                   SUM(CASE WHEN x.instance_id IS NOT NULL THEN 1 ELSE 0 END) AS failed
+            FROM engine_processinstance i
+            LEFT JOIN (SELECT DISTINCT instance_id FROM engine_incident) AS x
+                   ON x.instance_id = i.id
+            GROUP BY process_key ORDER BY process_key""",
             {},
         )
         families = {

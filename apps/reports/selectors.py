@@ -19,6 +19,7 @@ Definitions (docs/reports.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from apps.reports.sql import (
 )
 
 DEFAULT_PERIOD = timedelta(days=30)
+MEASURES = ("duration", "waiting", "working")
 DEFAULT_RISK_HOURS = 4
 
 
@@ -284,6 +286,7 @@ def activity_rows(
     now: datetime | None = None,
     version_id: int | None = None,
     facts: bool = True,
+    measures: Sequence[str] = MEASURES,
 ) -> list[dict[str, Any]]:
     """The grouped rows behind ``activity_summary``: one per (process, activity, kind).
 
@@ -310,6 +313,13 @@ def activity_rows(
             params,
         )
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    # measures without percentiles still get their count and mean (the heatmap's waiting time)
+    averages_only = {
+        f"{m}_{name}": f"{agg}({m})"
+        for m in MEASURES
+        if m not in measures
+        for name, agg in (("n", "COUNT"), ("avg", "AVG"))
+    }
     zero_open = {"open": 0, "open_at_risk": 0, "open_breached": 0}
     for kind, source, extra in (
         ("user_task", fact_source, FACT_SLA_COUNTS),
@@ -319,13 +329,15 @@ def activity_rows(
             percentile_query(
                 source=source(process_key=process_key, version_id=version_id),
                 keys=["process_key", "activity_id"],
-                measures=["duration", "waiting", "working"],
-                extra=extra,
+                measures=list(measures),
+                extra={**extra, **averages_only},
             ),
             params,
         )
         for r in grouped:
-            merged[(r["process_key"], r["activity_id"], kind)] = {**r, "kind": kind, **zero_open}
+            merged[(r["process_key"], r["activity_id"], kind)] = _empty_measures(
+                {**r, "kind": kind, **zero_open}
+            )
 
     def row_for(key: tuple[str, str, str]) -> dict[str, Any]:
         return merged.setdefault(
@@ -379,10 +391,12 @@ def activity_summary(
     now: datetime | None = None,
     version_id: int | None = None,
     facts: bool = True,
+    measures: Sequence[str] = MEASURES,
 ) -> list[dict[str, Any]]:
     """Per process and activity: completed/open, duration/waiting/working percentiles, SLA
     counts of tasks completed in the period and the at-risk/breached state of open ones.
-    Slowest p95 first (the bottleneck)."""
+    Slowest p95 first (the bottleneck). ``measures`` limits the percentiles (each one is a sort)
+    to those named; the others keep their count and mean."""
     rows = activity_rows(
         period=period,
         process_key=process_key,
@@ -390,6 +404,7 @@ def activity_summary(
         now=now,
         version_id=version_id,
         facts=facts,
+        measures=measures,
     )
     slas = {
         (s.process_key, s.activity_id): s
@@ -611,7 +626,8 @@ def sla_dashboard(
 
 def heatmap(*, version_id: int, period: Period, now: datetime | None = None) -> dict[str, Any]:
     """Per activity of one version: p95 duration, mean waiting time, count waiting now."""
-    rows = activity_summary(period=period, version_id=version_id, now=now)
+    # Only the duration's percentiles: waiting needs its mean, working nothing (one sort, not 3).
+    rows = activity_summary(period=period, version_id=version_id, now=now, measures=("duration",))
     activities = [
         {
             "activity_id": a["activity_id"],

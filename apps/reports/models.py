@@ -129,6 +129,11 @@ class TaskFact(models.Model):
                 include=["duration", "process_key"],
                 name="taskfact_user_idx",
             ),
+            models.Index(
+                fields=["process_key", "completed_by_id", "completed_at"],
+                include=["duration"],
+                name="taskfact_process_user_idx",
+            ),
         ]
 
     def __str__(self) -> str:

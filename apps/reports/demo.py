@@ -282,7 +282,7 @@ def _history_instance(
         _job(instance, "notify_requester", "email", clock, queued, worked, rng)
         clock += queued + worked
     _backdate(ProcessInstance, instance.pk, created_at=start, ended_at=clock, updated_at=clock)
-    task_facts_for_instance(instance.pk)  # written outside the services: record its facts
+    task_facts_for_instance(instance)  # written outside the services: record its facts
     events.insert(0, _history_event(AuditAction.INSTANCE_STARTED, instance, start, actor=SYSTEM))
     events.append(
         _history_event(

@@ -34,18 +34,29 @@ from apps.reports.sql import param, seconds_between
 _CLAIMED = "COALESCE(t.claimed_at, t.completed_at)"
 
 
-def _insert_sql(where: str) -> str:
+# The instance's columns: joined when syncing many instances; bound parameters for one instance
+# (the listener's case: no join to plan on every engine advance).
+_JOINED = (
+    "i.version_id",
+    "i.process_key",
+    "JOIN engine_processinstance i ON i.id = {}.instance_id",
+)
+_BOUND = ("%s", "%s", "")
+
+
+def _insert_sql(where: str, instance=_JOINED) -> str:
+    version, _, join = instance
     return f"""
         INSERT INTO reports_taskfact (task_id, instance_id, version_id, process_key, activity_id,
             created_at, completed_at, duration, waiting, working, due_s, completed_by_id)
-        SELECT t.id, t.instance_id, i.version_id, t.process_key, t.activity_id,
+        SELECT t.id, t.instance_id, {version}, t.process_key, t.activity_id,
                t.created_at, t.completed_at,
                {seconds_between("t.created_at", "t.completed_at")},
                {seconds_between("t.created_at", _CLAIMED)},
                {seconds_between(_CLAIMED, "t.completed_at")},
                {seconds_between("t.created_at", "t.due_at")},
                t.completed_by_id
-        FROM inbox_humantask t JOIN engine_processinstance i ON i.id = t.instance_id
+        FROM inbox_humantask t {join.format("t")}
         WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)"""
 
@@ -54,17 +65,18 @@ _STARTED = "COALESCE(j.started_at, j.finished_at)"
 _BOOLS = [False, True]  # the values of ``started`` (bound: SQLite has no TRUE before 3.23)
 
 
-def _job_insert_sql(where: str) -> str:
+def _job_insert_sql(where: str, instance=_JOINED) -> str:
+    version, process_key, join = instance
     return f"""
         INSERT INTO reports_jobfact (job_id, connector, instance_id, version_id, process_key,
             activity_id, created_at, finished_at, duration, waiting, working, started)
-        SELECT j.id, j.connector, j.instance_id, i.version_id, i.process_key, j.activity_id,
+        SELECT j.id, j.connector, j.instance_id, {version}, {process_key}, j.activity_id,
                j.created_at, j.finished_at,
                {seconds_between("j.created_at", "j.finished_at")},
                {seconds_between("j.created_at", _STARTED)},
                {seconds_between(_STARTED, "j.finished_at")},
                CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
-        FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
+        FROM engine_job j {join.format("j")}
         WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)"""
 
@@ -75,18 +87,19 @@ def _execute(sql: str, params: Sequence[Any]) -> int:
         return max(cursor.rowcount, 0)
 
 
-def task_facts_for_instance(instance_id: int) -> int:
-    """Insert the facts missing for ``instance_id``'s completed tasks and finished jobs;
-    returns how many."""
-    return _execute(_insert_sql("t.instance_id = %s"), [instance_id]) + _execute(
-        _job_insert_sql("j.instance_id = %s"), [*_BOOLS, instance_id]
+def task_facts_for_instance(instance: Any) -> int:
+    """Insert the facts missing for ``instance``'s (a ProcessInstance) completed tasks and
+    finished jobs; returns how many."""
+    pk, version_id, key = instance.pk, instance.version_id, instance.process_key
+    return _execute(_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk]) + _execute(
+        _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
     )
 
 
 def task_facts_record(*, instance: Any, now: datetime, actor: Actor) -> None:
     """Advance listener: the facts of the tasks and jobs this advance completed (same
     transaction). Requires: the instance row is locked (the engine calls it inside its lock)."""
-    task_facts_for_instance(instance.pk)
+    task_facts_for_instance(instance)
 
 
 def task_facts_backfill() -> int:

@@ -189,12 +189,14 @@ def _facts_and_analyze() -> dict[str, float]:
     return took
 
 
-def _an_instance_with_a_completed_task() -> int:
+def _an_instance_with_a_completed_task():
     from django.db import connection
+
+    from apps.engine.models import ProcessInstance
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT instance_id FROM reports_taskfact ORDER BY id LIMIT 1")
-        return cursor.fetchone()[0]
+        return ProcessInstance.objects.get(pk=cursor.fetchone()[0])
 
 
 def _reused_now() -> datetime:

@@ -89,7 +89,7 @@ def task(
         created_at=created, completed_at=completed, claimed_at=claimed
     )
     # What the completion's listener writes in the same transaction (apps.reports.facts).
-    task_facts_for_instance(inst.pk)
+    task_facts_for_instance(inst)
     return row
 
 
@@ -116,7 +116,7 @@ def job(
         started_at=started,
         finished_at=finished,
     )
-    task_facts_for_instance(inst.pk)  # what the engine's advance listener writes
+    task_facts_for_instance(inst)  # what the engine's advance listener writes
     return row
 
 

@@ -111,7 +111,7 @@ def test_a_completion_writes_its_fact_once(version, make_user):
             task_id=task.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
         )
     task_facts_record(instance=instance, now=task.completed_at, actor=SYSTEM)
-    assert task_facts_for_instance(instance.pk) == 0
+    assert task_facts_for_instance(instance) == 0
     assert task_facts_sync() == 0
     assert TaskFact.objects.count() == 1
     # when the worker finishes the next step, its job fact is written once too

@@ -22,6 +22,7 @@ from apps.reports.demo import report_demo_seed
 from apps.reports.facts import task_facts_for_instance, task_facts_record, task_facts_sync
 from apps.reports.models import JobFact, TaskFact
 from apps.reports.selectors import Period, activity_summary, heatmap
+from apps.reports.tasks import refresh_snapshots
 from tests.engine.conftest import run_jobs
 from tests.reports import dataset as ds
 from tests.reports.test_selectors import now, period, seeded  # noqa: F401 - shared fixtures
@@ -189,3 +190,13 @@ def test_sync_command_reports_what_it_added(now):  # noqa: F811
     assert "0 added" in out.getvalue()
     fact = JobFact.objects.get()
     assert (fact.waiting, fact.working, fact.started) == (3 * 3600, 0, True)
+
+
+def test_the_beat_task_catches_up_recent_rows_first(now, settings):  # noqa: F811
+    settings.FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS = 2
+    inst = ds.instance("exp", created=now - timedelta(days=1))
+    ds.job(inst, "book", created=now - timedelta(hours=1), started=now, finished=now)
+    ds.job(inst, "book", created=now - timedelta(hours=9), finished=now - timedelta(hours=8))
+    JobFact.objects.all().delete()
+    refresh_snapshots()
+    assert list(JobFact.objects.values_list("finished_at", "started")) == [(now, True)]

@@ -14,8 +14,10 @@ as they complete (decision 017).
   for rows written outside the services (imports, the demo history, the benchmark), run by the
   snapshot beat task.
 
-Both are the same ``INSERT … SELECT`` from ``inbox_humantask``, so the figures come from the
-very expressions the live queries use.
+Both are the same ``INSERT … SELECT`` from ``inbox_humantask`` (``engine_job``), so the figures
+come from the very expressions the live queries use. ``ON CONFLICT DO NOTHING`` covers the one
+race the instance lock does not: the beat's catch-up and an advance inserting the same fact of a
+row written outside the services at the same moment.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def _insert_sql(where: str, instance=_JOINED) -> str:
                t.completed_by_id
         FROM inbox_humantask t {join.format("t")}
         WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
-          AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)"""
+          AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)
+        ON CONFLICT (task_id) DO NOTHING"""
 
 
 _STARTED = "COALESCE(j.started_at, j.finished_at)"
@@ -78,7 +81,8 @@ def _job_insert_sql(where: str, instance=_JOINED) -> str:
                CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
         FROM engine_job j {join.format("j")}
         WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
-          AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)"""
+          AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)
+        ON CONFLICT (job_id) DO NOTHING"""
 
 
 def _execute(sql: str, params: Sequence[Any]) -> int:

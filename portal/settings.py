@@ -404,6 +404,10 @@ FLOWGATE_METRICS_ALLOWED_NETWORKS = env.list(
 FLOWGATE_REPORTS_WORK_MEM = env.str("FLOWGATE_REPORTS_WORK_MEM", default="64MB")
 # Report pages serve their default view from a background snapshot younger than this.
 FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE = env.int("FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE", default=900)
+# The beat writes report facts missing for rows finished in this window (decision 017).
+FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS = env.float(
+    "FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS", default=48.0
+)
 FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).

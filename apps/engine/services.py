@@ -9,6 +9,7 @@ workers only after commit.
 from __future__ import annotations
 
 from apps.engine.runtime.hooks import (
+    advance_listener_register,
     doorbell_install,
     job_stub_register,
     ring_after_commit,
@@ -64,5 +65,6 @@ __all__ = [
     "user_task_complete",
     "user_task_listener_register",
     "job_stub_register",
+    "advance_listener_register",
     "version_latest_deployed",
 ]

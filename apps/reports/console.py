@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
@@ -81,14 +83,24 @@ class InstanceSearch:
 
 
 def _value_matches(name: str, raw: str) -> Q:
-    """A variable equal to ``raw`` as text, or as the JSON value it spells (number, bool)."""
-    q = Q(**{f"variables__{name}": raw})
+    """A variable equal to ``raw`` as text, or as the JSON value it spells (number, bool).
+
+    PostgreSQL: containment of ``{name: value}`` (``@>``), which the GIN index on the variables
+    answers (engine migration 0006); for a scalar value containment is equality. SQLite: the
+    key's value compared row by row, with the same result."""
+    values: list[Any] = [raw]  # (the key's value is the alias ``variable_value`` on SQLite)
     try:
         parsed = json.loads(raw)
     except ValueError:
-        return q
-    if isinstance(parsed, bool | int | float) and not isinstance(parsed, str):
-        q |= Q(**{f"variables__{name}": parsed})
+        parsed = None
+    if isinstance(parsed, bool | int | float):
+        values.append(parsed)
+    q = Q()
+    for value in values:
+        if connection.vendor == "postgresql":
+            q |= Q(variables__contains={name: value})
+        else:
+            q |= Q(variable_value=value)
     return q
 
 
@@ -106,6 +118,8 @@ def instance_search(
         qs = qs.filter(business_key=search.business_key)
     if search.variable:
         if search.value:
+            # an alias, not ``variables__<name>``: a variable may be called ``contains``
+            qs = qs.alias(variable_value=KeyTransform(search.variable, "variables"))
             qs = qs.filter(_value_matches(search.variable, search.value))
         else:
             qs = qs.filter(variables__has_key=search.variable)

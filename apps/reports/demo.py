@@ -25,6 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.audit.actions import AuditAction
+from apps.audit.services import audit_event, record_many
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import (
@@ -37,6 +39,7 @@ from apps.engine.models import (
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes import services as process_services
 from apps.processes.models import ProcessVersion, VersionStatus
+from apps.reports.facts import task_facts_for_instance
 from apps.reports.services import activity_sla_set, slo_set
 
 PROCESS_KEY = "expense_approval"
@@ -145,16 +148,18 @@ def report_demo_seed(*, now: datetime | None = None, seed: int = 12) -> DemoSumm
     rng.shuffle(approvals)
     with transaction.atomic():
         completed = 0
+        events: list = []
         for index, hours in enumerate(approvals):
-            _history_instance(
+            events += _history_instance(
                 version, template, now, rng, index, approval_hours=hours, managers=managers
             )
             completed += 1
         for index in range(AUTO_APPROVED):
-            _history_instance(
+            events += _history_instance(
                 version, template, now, rng, 1000 + index, approval_hours=None, managers=managers
             )
             completed += 1
+        record_many(events)
     open_tasks = 0
     for age in OPEN_AGES_HOURS:
         instance = engine.instance_start(
@@ -214,12 +219,16 @@ def _history_instance(
     *,
     approval_hours: float | None,
     managers: list[User],
-) -> None:
+) -> list:
+    """One finished instance of the history and its audit events (started, the approval's
+    outcome, completed). The trail cannot be backdated: the events are recorded now, each with
+    the historical instant it stands for in ``data.at`` and ``data.demo_history``."""
     start = now - timedelta(days=3 + rng.random() * 25)
     amount = rng.randint(1001, 9000) if approval_hours is not None else rng.randint(20, 1000)
     approved = approval_hours is None or rng.random() < 0.8
     clock = start
     variables = {"amount": amount, "description": f"Demo expense {index}", "approved": approved}
+    events: list = []
     instance = ProcessInstance.objects.create(
         version=version,
         process_key=PROCESS_KEY,
@@ -247,6 +256,17 @@ def _history_instance(
         )
         clock = clock + took
         _backdate(HumanTask, task.pk, created_at=start, claimed_at=claimed, completed_at=clock)
+        manager = managers[index % len(managers)]
+        events.append(
+            _history_event(
+                AuditAction.TASK_APPROVED if approved else AuditAction.TASK_REJECTED,
+                instance,
+                clock,
+                actor=Actor.for_user(manager),
+                task_id=task.pk,
+                after={"data": {"approved": approved}, "outcome": task.outcome},
+            )
+        )
     else:
         queued, worked = (
             timedelta(seconds=rng.randint(1, 4)),
@@ -262,6 +282,30 @@ def _history_instance(
         _job(instance, "notify_requester", "email", clock, queued, worked, rng)
         clock += queued + worked
     _backdate(ProcessInstance, instance.pk, created_at=start, ended_at=clock, updated_at=clock)
+    task_facts_for_instance(instance)  # written outside the services: record its facts
+    events.insert(0, _history_event(AuditAction.INSTANCE_STARTED, instance, start, actor=SYSTEM))
+    events.append(
+        _history_event(
+            AuditAction.INSTANCE_COMPLETED,
+            instance,
+            clock,
+            actor=SYSTEM,
+            after={"status": InstanceStatus.COMPLETED, "variables": variables},
+        )
+    )
+    return events
+
+
+def _history_event(action: AuditAction, instance, at: datetime, *, actor: Actor, **fields):
+    return audit_event(
+        action,
+        actor=actor,
+        process_key=instance.process_key,
+        version_id=instance.version_id,
+        instance_id=instance.pk,
+        data={"at": at.isoformat(), "demo_history": True},
+        **fields,
+    )
 
 
 def _job(instance, activity_id, connector, created, queued, worked, rng) -> None:

@@ -35,13 +35,15 @@ JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 WORKER_COMPONENTS = ("worker", "scheduler")
 
 
-def _histogram_sql(measure: str, table_filter: str) -> str:
+def _histogram_sql(measure: str) -> str:
+    """Cumulative buckets of a job fact measure per connector (one scan of the narrow facts)."""
     buckets = ", ".join(
-        f"SUM(CASE WHEN d <= {b} THEN 1 ELSE 0 END) AS b{i}" for i, b in enumerate(JOB_BUCKETS)
+        f"SUM(CASE WHEN {measure} <= {b} THEN 1 ELSE 0 END) AS b{i}"
+        for i, b in enumerate(JOB_BUCKETS)
     )
     return f"""
-        SELECT connector, COUNT(*) AS n, COALESCE(SUM(d), 0) AS total, {buckets}
-        FROM (SELECT connector, {measure} AS d FROM engine_job j WHERE {table_filter}) AS h
+        SELECT connector, COUNT(*) AS n, COALESCE(SUM({measure}), 0) AS total, {buckets}
+        FROM reports_jobfact WHERE started = %(true)s
         GROUP BY connector ORDER BY connector"""
 
 
@@ -80,9 +82,11 @@ class FlowgateCollector:
                    SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
                    SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
                    SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended,
-                   SUM(CASE WHEN EXISTS (SELECT 1 FROM engine_incident x
-                                         WHERE x.instance_id = i.id) THEN 1 ELSE 0 END) AS failed
-            FROM engine_processinstance i GROUP BY process_key ORDER BY process_key""",
+                   SUM(CASE WHEN x.instance_id IS NOT NULL THEN 1 ELSE 0 END) AS failed
+            FROM engine_processinstance i
+            LEFT JOIN (SELECT DISTINCT instance_id FROM engine_incident) AS x
+                   ON x.instance_id = i.id
+            GROUP BY process_key ORDER BY process_key""",
             {},
         )
         families = {
@@ -156,16 +160,16 @@ class FlowgateCollector:
             depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
             depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
         yield from (attempts, retries, depth)
-        finished = "j.status = 'done' AND j.started_at IS NOT NULL AND j.finished_at IS NOT NULL"
+        # Finished steps with their own start, from the job facts (decision 017).
         yield _histogram(
             "flowgate_job_duration_seconds",
             "Connector time of finished steps (started -> finished)",
-            fetch(_histogram_sql(seconds_between("j.started_at", "j.finished_at"), finished), {}),
+            fetch(_histogram_sql("working"), {"true": True}),
         )
         yield _histogram(
             "flowgate_job_queue_latency_seconds",
             "Wait of finished steps before their connector began (created -> started)",
-            fetch(_histogram_sql(seconds_between("j.created_at", "j.started_at"), finished), {}),
+            fetch(_histogram_sql("waiting"), {"true": True}),
         )
 
     def _tasks(self, now) -> Iterator[Metric]:
@@ -181,15 +185,14 @@ class FlowgateCollector:
             roles.add_metric([r["role"]], r["open"])
             breached_open.add_metric([r["role"]], r["open_breached"])
         yield from (roles, breached_open)
-        sql = f"""
-            SELECT t.process_key AS process_key, t.activity_id AS activity_id, COUNT(*) AS n
-            FROM inbox_humantask t
+        # From the completed-task facts (decision 017): an index-only scan of a narrow table.
+        sql = """
+            SELECT f.process_key AS process_key, f.activity_id AS activity_id, COUNT(*) AS n
+            FROM reports_taskfact f
             LEFT JOIN reports_activitysla s
-                   ON s.process_key = t.process_key AND s.activity_id = t.activity_id
-            WHERE t.status = 'completed' AND t.completed_at IS NOT NULL
-              AND {seconds_between("t.created_at", "t.completed_at")}
-                  > COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
-            GROUP BY t.process_key, t.activity_id ORDER BY t.process_key, t.activity_id"""
+                   ON s.process_key = f.process_key AND s.activity_id = f.activity_id
+            WHERE f.duration > COALESCE(s.breach_seconds, f.due_s)
+            GROUP BY f.process_key, f.activity_id ORDER BY f.process_key, f.activity_id"""
         breaches = CounterMetricFamily(
             "flowgate_sla_breaches",
             "Human tasks completed after their SLA breach threshold",

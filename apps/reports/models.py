@@ -81,3 +81,98 @@ class ReportSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskFact(models.Model):
+    """One completed human task, narrowed to what the report percentiles read (decision 017).
+
+    Written in the same transaction as the completion, by the user-task listener the reports
+    app registers with the engine (``apps.reports.facts.task_facts_record``), at most once per
+    task (one row per ``task``, inserted only when missing); rows written outside the services
+    (imports, the demo history, the benchmark) are caught up by ``task_facts_sync`` (beat and
+    ``manage.py report_facts_sync``). Durations are seconds computed by the same SQL as the live
+    figures (``apps.reports.sql.seconds_between``), so both give the same numbers.
+
+    The covering indexes let PostgreSQL read a period of one activity with an index-only scan,
+    already grouped, so ``percentile_cont`` sorts only each activity's own values.
+    """
+
+    task = models.OneToOneField(
+        "inbox.HumanTask", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    instance_id = models.BigIntegerField()
+    version_id = models.BigIntegerField()
+    process_key = models.CharField(max_length=200)
+    activity_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField()
+    duration = models.FloatField(help_text="created -> completed, seconds")
+    waiting = models.FloatField(help_text="created -> claimed (or completed), seconds")
+    working = models.FloatField(help_text="claimed -> completed, seconds")
+    due_s = models.FloatField(null=True, help_text="created -> the task's due date, seconds")
+    completed_by_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["process_key", "activity_id", "created_at"],
+                include=["duration", "waiting", "working", "due_s"],
+                name="taskfact_activity_idx",
+            ),
+            models.Index(
+                fields=["version_id", "activity_id", "created_at"],
+                include=["duration", "waiting", "working", "due_s"],
+                name="taskfact_version_idx",
+            ),
+            models.Index(
+                fields=["completed_by_id", "completed_at"],
+                include=["duration", "process_key"],
+                name="taskfact_user_idx",
+            ),
+            models.Index(
+                fields=["process_key", "completed_by_id", "completed_at"],
+                include=["duration"],
+                name="taskfact_process_user_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_key}/{self.activity_id} task {self.task_id}: {self.duration}s"
+
+
+class JobFact(models.Model):
+    """One finished service step (job done), narrowed like ``TaskFact`` (decision 017): written by
+    the engine advance listener in the transaction that marks the job done, at most once per job.
+    Waiting is created -> started (the queue), working started -> finished (the connector)."""
+
+    job = models.OneToOneField(
+        "engine.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    connector = models.CharField(max_length=100)
+    instance_id = models.BigIntegerField()
+    version_id = models.BigIntegerField()
+    process_key = models.CharField(max_length=200)
+    activity_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    duration = models.FloatField(help_text="created -> finished, seconds")
+    waiting = models.FloatField(help_text="created -> started (or finished), seconds")
+    working = models.FloatField(help_text="started -> finished, seconds")
+    started = models.BooleanField(help_text="The job has its own start instant")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["process_key", "activity_id", "created_at"],
+                include=["duration", "waiting", "working"],
+                name="jobfact_activity_idx",
+            ),
+            models.Index(
+                fields=["version_id", "activity_id", "created_at"],
+                include=["duration", "waiting", "working"],
+                name="jobfact_version_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_key}/{self.activity_id} job {self.job_id}: {self.duration}s"

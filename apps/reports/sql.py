@@ -48,6 +48,12 @@ def seconds_between(start: str, end: str) -> str:
     return f"(({_epoch_ms_sqlite(end)} - {_epoch_ms_sqlite(start)}) / 1000.0)"
 
 
+def as_float(expression: str) -> str:
+    """SQL casting a number to a double: PostgreSQL's EXTRACT gives numeric, which sorts and
+    averages several times slower than a double (the values are the same to the microsecond)."""
+    return f"CAST({expression} AS DOUBLE PRECISION)"
+
+
 def day_of(column: str, *, bucket: str = "day") -> str:
     """SQL for the UTC day ('YYYY-MM-DD') or hour ('YYYY-MM-DD HH:00') of a timestamp."""
     if is_postgres():
@@ -80,8 +86,9 @@ def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     bound = {name: param(value) for name, value in params.items()}
     with transaction.atomic(), connection.cursor() as cursor:
         if is_postgres():
+            # and no JIT: its compile time (50+ ms) is more than it saves on these few groups
             cursor.execute(
-                "SELECT set_config('work_mem', %s, true)",
+                "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
                 [getattr(settings, "FLOWGATE_REPORTS_WORK_MEM", "64MB")],
             )
         cursor.execute(sql, bound)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.engine.models import Incident, Job, JobStatus, ProcessInstance
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes.models import ProcessDefinition, ProcessVersion, VersionStatus
+from apps.reports.facts import task_facts_for_instance
 
 
 def fixed_now() -> datetime:
@@ -87,6 +88,8 @@ def task(
     HumanTask.objects.filter(pk=row.pk).update(
         created_at=created, completed_at=completed, claimed_at=claimed
     )
+    # What the completion's listener writes in the same transaction (apps.reports.facts).
+    task_facts_for_instance(inst)
     return row
 
 
@@ -101,7 +104,7 @@ def job(
     attempts: int = 1,
 ) -> Job:
     _task_seq[0] += 1
-    return Job.objects.create(
+    row = Job.objects.create(
         instance=inst,
         task_id=f"j{_task_seq[0]}",
         activity_id=activity,
@@ -113,6 +116,8 @@ def job(
         started_at=started,
         finished_at=finished,
     )
+    task_facts_for_instance(inst)  # what the engine's advance listener writes
+    return row
 
 
 def incident(inst: ProcessInstance, activity: str, *, job_row: Job | None = None, message="boom"):

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.engine.models import ProcessInstance
 from apps.processes import services as process_services
 from apps.reports import console
 from apps.reports.demo import report_demo_seed
 from apps.reports.selectors import Period, activity_summary, heatmap
-from apps.reports.slo import slo_status
+from apps.reports.slo import slis, slo_status
 from tests.reports import dataset as ds
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +53,15 @@ def test_demo_history_figures(version, make_user):
     assert hottest["activity_id"] == "manager_approval"
     [group] = console.incident_groups()
     assert group["count"] == 2
+    # the audit trail matches the history: every approval's outcome recorded once
+    [sli] = slis(
+        period_since=period.since, period_until=period.until, process_key="expense_approval"
+    )
+    assert (sli["audit_completeness"], sli["duplicate_outcomes"]) == (1.0, 0)
+    history = AuditEvent.objects.filter(data__demo_history=True)
+    assert history.filter(action__in=["task.approved", "task.rejected"]).count() == 100
+    assert history.filter(action="instance.started").count() == 150
+    assert history.filter(action="instance.completed").count() == 150
     # idempotent
     assert report_demo_seed(now=now).created is False
     call_command("seed_report_demo")

@@ -7,6 +7,9 @@ Two outlets, each filled in at start-up by the app that owns the other side:
   and the sweeper rings again for due jobs.
 - **user-task listeners**: inside the instance lock, the user tasks the engine now waits on. The
   inbox registers the one that keeps its HumanTask rows (``apps.inbox.apps``).
+- **advance listeners**: inside the instance lock, after every advance of an existing instance
+  has been written (its completed tasks and finished jobs included). The reports app registers
+  the one that keeps its fact tables (``apps.reports.apps``, decision 017).
 
 Decision record: docs/decisions/011-layers.md.
 """
@@ -60,6 +63,26 @@ def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
                 logger.warning("could not enqueue job %s; the sweeper will pick it up", job_id)
 
     transaction.on_commit(send)
+
+
+class AdvanceListener(Protocol):
+    def __call__(self, *, instance: Any, now: datetime, actor: Actor) -> Any: ...
+
+
+_advance_listeners: list[AdvanceListener] = []
+
+
+def advance_listener_register(listener: AdvanceListener) -> None:
+    """Called once at start-up by an app that follows every advance (idempotent)."""
+    if listener not in _advance_listeners:
+        _advance_listeners.append(listener)
+
+
+def instance_advanced(*, instance: Any, now: datetime, actor: Actor) -> None:
+    """Tell the listeners that ``instance`` advanced. Requires: the instance row is locked;
+    listeners write in the same transaction."""
+    for listener in _advance_listeners:
+        listener(instance=instance, now=now, actor=actor)
 
 
 def user_task_listener_register(listener: UserTaskListener) -> None:

@@ -36,7 +36,7 @@ from apps.engine.models import (
     Timer,
 )
 from apps.engine.runners import runner_for_version
-from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
+from apps.engine.runtime.hooks import instance_advanced, ring_after_commit, user_tasks_changed
 from apps.processes.models import ProcessVersion
 
 WORKER_ACTOR = Actor.system("worker")
@@ -160,6 +160,8 @@ def persist(
     if effects.user_tasks or had & WAIT_TASKS:
         user_tasks_changed(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
 
+    if not created:
+        instance_advanced(instance=instance, now=now, actor=actor)
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
     if step_event is not None:  # the caller's event carries the steps (one event, not two)

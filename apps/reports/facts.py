@@ -1,0 +1,133 @@
+# ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
+"""The fact tables of completed tasks (``TaskFact``) and finished jobs (``JobFact``), maintained
+as they complete (decision 017).
+
+- ``task_facts_record`` is an engine advance listener (``apps.engine.runtime.hooks``),
+  registered by ``ReportsConfig.ready()``: every advance of an existing instance calls it inside
+  the instance lock, after the inbox marked the task completed or the worker marked the job done,
+  so the fact is written in the completion's transaction. It inserts the instance's completed
+  tasks and finished jobs that have no fact yet: a second call (a retried or doubly delivered
+  completion, a later step of the same instance) inserts nothing, and the one-row-per-task (job)
+  unique key holds it in the database too.
+- ``task_facts_sync`` inserts the facts missing for tasks completed since ``since`` (all time
+  without it): the backfill (``manage.py report_facts_sync``, migration 0004) and the catch-up
+  for rows written outside the services (imports, the demo history, the benchmark), run by the
+  snapshot beat task.
+
+Both are the same ``INSERT … SELECT`` from ``inbox_humantask`` (``engine_job``), so the figures
+come from the very expressions the live queries use. ``ON CONFLICT DO NOTHING`` covers the one
+race the instance lock does not: the beat's catch-up and an advance inserting the same fact of a
+row written outside the services at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.common.actors import Actor
+from apps.reports.sql import param, seconds_between
+
+_CLAIMED = "COALESCE(t.claimed_at, t.completed_at)"
+
+
+# The instance's columns: joined when syncing many instances; bound parameters for one instance
+# (the listener's case: no join to plan on every engine advance).
+_JOINED = (
+    "i.version_id",
+    "i.process_key",
+    "JOIN engine_processinstance i ON i.id = {}.instance_id",
+)
+_BOUND = ("%s", "%s", "")
+
+
+def _insert_sql(where: str, instance=_JOINED) -> str:
+    version, _, join = instance
+    return f"""
+        INSERT INTO reports_taskfact (task_id, instance_id, version_id, process_key, activity_id,
+            created_at, completed_at, duration, waiting, working, due_s, completed_by_id)
+        SELECT t.id, t.instance_id, {version}, t.process_key, t.activity_id,
+               t.created_at, t.completed_at,
+               {seconds_between("t.created_at", "t.completed_at")},
+               {seconds_between("t.created_at", _CLAIMED)},
+               {seconds_between(_CLAIMED, "t.completed_at")},
+               {seconds_between("t.created_at", "t.due_at")},
+               t.completed_by_id
+        FROM inbox_humantask t {join.format("t")}
+        WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
+          AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)
+        ON CONFLICT (task_id) DO NOTHING"""
+
+
+_STARTED = "COALESCE(j.started_at, j.finished_at)"
+_BOOLS = [False, True]  # the values of ``started`` (bound: SQLite has no TRUE before 3.23)
+
+
+def _job_insert_sql(where: str, instance=_JOINED) -> str:
+    version, process_key, join = instance
+    return f"""
+        INSERT INTO reports_jobfact (job_id, connector, instance_id, version_id, process_key,
+            activity_id, created_at, finished_at, duration, waiting, working, started)
+        SELECT j.id, j.connector, j.instance_id, {version}, {process_key}, j.activity_id,
+               j.created_at, j.finished_at,
+               {seconds_between("j.created_at", "j.finished_at")},
+               {seconds_between("j.created_at", _STARTED)},
+               {seconds_between(_STARTED, "j.finished_at")},
+               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
+        FROM engine_job j {join.format("j")}
+        WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
+          AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)
+        ON CONFLICT (job_id) DO NOTHING"""
+
+
+def _execute(sql: str, params: Sequence[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param(p) for p in params])
+        return max(cursor.rowcount, 0)
+
+
+def task_facts_for_instance(instance: Any) -> int:
+    """Insert the facts missing for ``instance``'s (a ProcessInstance) completed tasks and
+    finished jobs; returns how many."""
+    pk, version_id, key = instance.pk, instance.version_id, instance.process_key
+    return _execute(_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk]) + _execute(
+        _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
+    )
+
+
+def task_facts_record(*, instance: Any, now: datetime, actor: Actor) -> None:
+    """Advance listener: the facts of the tasks and jobs this advance completed (same
+    transaction). Requires: the instance row is locked (the engine calls it inside its lock)."""
+    task_facts_for_instance(instance)
+
+
+def task_facts_backfill() -> int:
+    """Every missing task fact (migration 0003)."""
+    return _execute(_insert_sql("1 = 1"), [])
+
+
+def job_facts_backfill() -> int:
+    """Every missing job fact (migration 0005)."""
+    return _execute(_job_insert_sql("1 = 1"), _BOOLS)
+
+
+def task_facts_sync(*, since: datetime | None = None) -> int:
+    """Insert the facts missing for tasks completed and jobs finished at or after ``since``
+    (all when None); returns how many."""
+    if since is None:
+        return task_facts_backfill() + job_facts_backfill()
+    return _execute(_insert_sql("t.completed_at >= %s"), [since]) + _execute(
+        _job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
+    )
+
+
+def task_facts_catch_up(*, now: datetime | None = None) -> int:
+    """The beat's catch-up: facts missing for tasks completed in the last
+    ``FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS`` (default 48) hours."""
+    hours = float(settings.FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS)
+    return task_facts_sync(since=(now or timezone.now()) - timedelta(hours=hours))

@@ -1,7 +1,7 @@
 """Pagination for lists over a million tasks: the total is counted only as far as needed.
 
 Counting every task a user may see means probing a permission for each of them; the inbox
-counts up to five pages past the current one instead, so "Next" and the page numbers ahead
+counts up to two pages past the current one instead, so "Next" and the page numbers ahead
 work while page 1 stays as cheap as the rows it shows. The count is exact when the list is
 shorter than that, a lower bound otherwise.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-PAGES_AHEAD = 5
+PAGES_AHEAD = 2
 
 
 class CappedCount:

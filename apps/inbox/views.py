@@ -33,6 +33,7 @@ VIEW_LABELS = (
     ("at_risk", "At risk"),
     ("completed", "Completed by me"),
 )
+COUNTED = frozenset(("all", "mine", "roles", "delegated", "overdue", "at_risk"))
 SORT_LABELS = (
     ("newest", "Newest"),
     ("age", "Oldest"),
@@ -55,24 +56,40 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
     page = paginate(request, capped(qs, page=request.GET.get("page"), page_size=25), per_page=25)
+    page.object_list = selectors.with_list_refs(page.object_list)
     progress = selectors.approval_progress(page.object_list)
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
-    counts = selectors.inbox_counts(user=request.user)
+    hx = bool(request.headers.get("HX-Request"))
     context = {
         "page": page,
         "view": view,
         "sort": sort,
         "search": search,
         "now": timezone.now(),
-        "views": [(key, label, counts.get(key)) for key, label in VIEW_LABELS],
+        # the badges arrive from inbox_counts right after the page (and after each live update)
+        "views": [(key, label, key in COUNTED) for key, label in VIEW_LABELS],
         "sorts": SORT_LABELS,
         "query": f"view={view}&sort={sort}&q={search}&",
-        "last_event": selectors.last_event_id(),
-        "hx": bool(request.headers.get("HX-Request")),
+        "last_event": 0 if hx else selectors.last_event_id(),
     }
-    template = "inbox/_task_rows.html" if context["hx"] else "inbox/list.html"
-    return render(request, template, context)
+    if hx:
+        response = render(request, "inbox/_task_rows.html", context)
+        response["HX-Trigger"] = "counts-refresh"  # the list changed: the badges follow
+        return response
+    return render(request, "inbox/list.html", context)
+
+
+@login_required
+def inbox_counts(request: HttpRequest) -> HttpResponse:
+    """The count badges (capped at 99+), swapped into the inbox's tabs out of band. Apart from
+    the list, so that the list (and a live update of it) does not wait for six counts."""
+    counts = selectors.inbox_counts(user=request.user)
+    return render(
+        request,
+        "inbox/_counts.html",
+        {"counts": [(key, counts[key]) for key, _ in VIEW_LABELS if key in counts]},
+    )
 
 
 def _task_or_404(request: HttpRequest, task_id: int):

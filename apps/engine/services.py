@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from apps.engine.runtime.hooks import (
     doorbell_install,
+    progress_listener_register,
     ring_after_commit,
     user_task_listener_register,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "start_schedules_fire_due",
     "timers_fire_due",
     "user_task_complete",
+    "progress_listener_register",
     "user_task_listener_register",
     "version_latest_deployed",
 ]

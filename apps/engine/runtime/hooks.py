@@ -7,6 +7,9 @@ Two outlets, each filled in at start-up by the app that owns the other side:
   and the sweeper rings again for due jobs.
 - **user-task listeners**: inside the instance lock, the user tasks the engine now waits on. The
   inbox registers the one that keeps its HumanTask rows (``apps.inbox.apps``).
+- **progress listeners**: inside the instance lock, "this instance moved" (an automated step
+  finished, the instance ended). The inbox registers the one that lets the requester's page
+  update live (``apps.inbox.live.publish_instance_changed``).
 
 Decision record: docs/decisions/011-layers.md.
 """
@@ -33,8 +36,13 @@ class UserTaskListener(Protocol):
     ) -> Any: ...
 
 
+class ProgressListener(Protocol):
+    def __call__(self, *, instance: Any, actor: Actor) -> Any: ...
+
+
 _doorbell: Doorbell | None = None
 _user_task_listeners: list[UserTaskListener] = []
+_progress_listeners: list[ProgressListener] = []
 
 
 def doorbell_install(ring: Doorbell) -> None:
@@ -75,3 +83,16 @@ def user_tasks_changed(
     Requires: the instance row is locked; listeners write in the same transaction."""
     for listener in _user_task_listeners:
         listener(instance=instance, user_tasks=user_tasks, now=now, actor=actor)
+
+
+def progress_listener_register(listener: ProgressListener) -> None:
+    """Called once at start-up by an app that follows instances (idempotent)."""
+    if listener not in _progress_listeners:
+        _progress_listeners.append(listener)
+
+
+def instance_progressed(*, instance: Any, actor: Actor) -> None:
+    """Tell the listeners that ``instance`` moved on (steps done, or ended).
+    Requires: the instance row is locked; listeners write in the same transaction."""
+    for listener in _progress_listeners:
+        listener(instance=instance, actor=actor)

@@ -36,7 +36,11 @@ from apps.engine.models import (
     Timer,
 )
 from apps.engine.runners import runner_for_version
-from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
+from apps.engine.runtime.hooks import (
+    instance_progressed,
+    ring_after_commit,
+    user_tasks_changed,
+)
 from apps.processes.models import ProcessVersion
 
 WORKER_ACTOR = Actor.system("worker")
@@ -162,6 +166,8 @@ def persist(
 
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
+    if not created and (steps or finished):
+        instance_progressed(instance=instance, actor=actor)
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
         data = {**(fields.pop("data", None) or {}), "steps": steps}

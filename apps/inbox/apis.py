@@ -232,8 +232,28 @@ class UserInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
 
 
-class TaskDelegateApi(ApiView):
+class _HandOverApi(ApiView):
+    """Delegate and reassign: the same input, the same answer, one service each."""
+
     InputSerializer = UserInput
+
+    @staticmethod
+    def hand_over(**kwargs):  # the service, set by each subclass
+        raise NotImplementedError
+
+    def post(self, request: Request, task_id: int) -> Response:
+        data = self.validated_input()
+        task = self.hand_over(
+            task_id=task_id,
+            user=request.user,
+            to_username=data["username"],
+            actor=actor_for_request(request),
+        )
+        return Response(TaskOutput(task).data)
+
+
+class TaskDelegateApi(_HandOverApi):
+    hand_over = staticmethod(services.task_delegate)
 
     @extend_schema(
         request=UserInput,
@@ -241,29 +261,15 @@ class TaskDelegateApi(ApiView):
         summary="Delegate: the task returns to you once the delegate resolves it",
     )
     def post(self, request: Request, task_id: int) -> Response:
-        data = self.validated_input()
-        task = services.task_delegate(
-            task_id=task_id,
-            user=request.user,
-            to_username=data["username"],
-            actor=actor_for_request(request),
-        )
-        return Response(TaskOutput(task).data)
+        return super().post(request, task_id)
 
 
-class TaskReassignApi(ApiView):
-    InputSerializer = UserInput
+class TaskReassignApi(_HandOverApi):
+    hand_over = staticmethod(services.task_reassign)
 
     @extend_schema(request=UserInput, responses=TaskOutput, summary="Move a task to another user")
     def post(self, request: Request, task_id: int) -> Response:
-        data = self.validated_input()
-        task = services.task_reassign(
-            task_id=task_id,
-            user=request.user,
-            to_username=data["username"],
-            actor=actor_for_request(request),
-        )
-        return Response(TaskOutput(task).data)
+        return super().post(request, task_id)
 
 
 class TaskCompleteApi(ApiView):

@@ -163,34 +163,33 @@ def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> HttpResponse:
+    """Delegate and reassign from the task page: the same form, one service each."""
     actor = Actor.for_user(request.user)
     to = request.POST.get("username", "").strip()
     return _task_action(
         request,
         task_id,
-        lambda: services.task_delegate(
-            task_id=task_id, user=request.user, to_username=to, actor=actor
-        ),
-        f"Delegated to {to}; it comes back to you once they resolve it.",
+        lambda: service(task_id=task_id, user=request.user, to_username=to, actor=actor),
+        success.format(to=to),
+    )
+
+
+@login_required
+@require_POST
+def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+    return _hand_over(
+        request,
+        task_id,
+        services.task_delegate,
+        "Delegated to {to}; it comes back to you once they resolve it.",
     )
 
 
 @login_required
 @require_POST
 def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = Actor.for_user(request.user)
-    to = request.POST.get("username", "").strip()
-    return _task_action(
-        request,
-        task_id,
-        lambda: services.task_reassign(
-            task_id=task_id, user=request.user, to_username=to, actor=actor
-        ),
-        f"Reassigned to {to}.",
-    )
+    return _hand_over(request, task_id, services.task_reassign, "Reassigned to {to}.")
 
 
 @login_required

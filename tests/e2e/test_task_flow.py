@@ -7,8 +7,8 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor

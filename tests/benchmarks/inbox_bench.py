@@ -440,8 +440,12 @@ def _run(report_dir: Path) -> dict:
         _, token = api_token_create(user=approver, name="bench")
         cookie = _session_cookie(approver)
         finance_cookie = _session_cookie(finance)
+        # the page reads its 25 rows and one more (is there a next page?) in one query
         page_sql, page_params = selectors.inbox_list(user=approver, view="all", sort="newest")[
-            :25
+            :26
+        ].query.sql_with_params()
+        api_sql, api_params = selectors.inbox_list(user=approver, view="all", sort="newest")[
+            :51
         ].query.sql_with_params()
 
         import requests
@@ -468,7 +472,7 @@ def _run(report_dir: Path) -> dict:
             counts = _timed(get_counts, HTTP_REPEAT)
             page_raw = _timed(_raw(page_sql, page_params), HTTP_REPEAT)
             api = _timed(get_api, HTTP_REPEAT)
-            api_raw = raw
+            api_raw = _timed(_raw(api_sql, api_params), HTTP_REPEAT)
 
             # real tasks for the completions and hand-offs (generated rows have no engine state)
             real = [
@@ -555,7 +559,7 @@ def _write(path: Path, r: dict) -> None:
         "(view + work per task).",
         "",
         "All times in milliseconds, p50 / p95. *Raw SQL* is the very SQL the selector "
-        "produces (for the page: the page's own 25-row query), run through a bare cursor in the "
+        "produces (for the page and the API: their own query, 26 and 51 rows: a page and one more), run through a bare cursor in the "
         "same run; for completing a task, a one-row UPDATE of the task table (the floor of any "
         "write). The page's count badges are a second request, made by the page right after it "
         "loads and after each live refresh (docs/decisions/016-inbox-list-cost.md); it has its "

@@ -150,8 +150,9 @@ class TaskListApi(ApiView):
         ],
         responses=TaskOutput(many=True),
         summary="Tasks offered to you (your roles, you by name) or assigned to you",
-        description="`count` is exact up to two pages past the requested one, a lower bound "
-        "beyond (counting every visible task of a large inbox would cost more than the page).",
+        description="`count` is exact when the list ends on the requested page; otherwise it is "
+        "a lower bound (the rows so far and one more, so `next` is set): counting every visible "
+        "task of a large inbox would cost more than the page.",
     )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status", TaskStatus.OPEN)

@@ -552,7 +552,13 @@ def _write(path: Path, r: dict) -> None:
         f"average between {r['load'][0]:.1f} and {r['load'][1]:.1f} during the run, sampled "
         "every 5 s — PostgreSQL, Redis, one uvicorn process).",
         "",
-        f"Data (generate_series SQL, {g['seconds']:.0f} s): **{g['tasks']:,} tasks** "
+        "Data ("
+        + (
+            f"generate_series SQL, {g['seconds']:.0f} s"
+            if g["seconds"]
+            else "generate_series SQL; this run reused the data of an earlier one"
+        )
+        + f"): **{g['tasks']:,} tasks** "
         f"({g['open_tasks']:,} open) in **{g['instances']:,} instances**, each task offered to "
         f"one of {g['roles']} roles (the benchmark user holds one: about 1 open task in "
         f"{g['roles']} is theirs), {g['grants']:,} django-guardian group grants "

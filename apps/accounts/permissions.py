@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Model, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
@@ -29,6 +30,51 @@ def grant(perm: str, *, obj: Model, user: User | None = None, role: str | None =
     if role is not None:
         group, _ = Group.objects.get_or_create(name=role)
         assign_perm(perm, group, obj)
+
+
+def grant_many(
+    grants: Iterable[tuple[str, Model]], *, user: User | None = None, role: str | None = None
+) -> None:
+    """Several object permissions ("app.codename", object) to one user or role at once: one
+    lookup of the permissions, one INSERT; grants that exist already are kept (what ``grant``
+    does one by one, in about eight queries each)."""
+    pairs = [(perm.split(".", 1), obj) for perm, obj in grants]
+    if not pairs or (user is None and role is None):
+        return
+    types = {obj: ContentType.objects.get_for_model(obj) for _, obj in pairs}  # cached
+    wanted = Q()
+    for (_, codename), obj in pairs:
+        wanted |= Q(content_type=types[obj], codename=codename)
+    found = {
+        (p.content_type_id, p.codename): p.pk
+        for p in Permission.objects.filter(wanted).only("id", "content_type_id", "codename")
+    }
+    rows = []
+    for (app_label, codename), obj in pairs:
+        content_type = types[obj]
+        permission_id = found.get((content_type.pk, codename))
+        if permission_id is None or content_type.app_label != app_label:
+            raise ValueError(f"No permission {app_label}.{codename} for {content_type.model}.")
+        rows.append((permission_id, content_type.pk, str(obj.pk)))
+    if user is not None:
+        UserObjectPermission.objects.bulk_create(
+            [
+                UserObjectPermission(user=user, permission_id=p, content_type_id=ct, object_pk=pk)
+                for p, ct, pk in rows
+            ],
+            ignore_conflicts=True,
+        )
+    if role is not None:
+        group, _ = Group.objects.get_or_create(name=role)
+        GroupObjectPermission.objects.bulk_create(
+            [
+                GroupObjectPermission(
+                    group=group, permission_id=p, content_type_id=ct, object_pk=pk
+                )
+                for p, ct, pk in rows
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def revoke(perm: str, *, obj: Model, user: User | None = None, role: str | None = None) -> None:

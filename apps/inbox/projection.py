@@ -212,17 +212,17 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     return task
 
 
+def _access(task: HumanTask, instance) -> list:
+    return [(PERM_VIEW_TASK, task), (PERM_WORK_TASK, task), (PERM_VIEW_INSTANCE, instance)]
+
+
 def _grant_user(task: HumanTask, instance, user: User) -> None:
-    permissions.grant(PERM_VIEW_TASK, obj=task, user=user)
-    permissions.grant(PERM_WORK_TASK, obj=task, user=user)
-    permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=user)
+    permissions.grant_many(_access(task, instance), user=user)
 
 
 def _grant_task_access(task: HumanTask, instance) -> None:
     for role in task.candidate_groups:
-        permissions.grant(PERM_VIEW_TASK, obj=task, role=role)
-        permissions.grant(PERM_WORK_TASK, obj=task, role=role)
-        permissions.grant(PERM_VIEW_INSTANCE, obj=instance, role=role)
+        permissions.grant_many(_access(task, instance), role=role)
     people = set(task.candidate_users) | ({task.assignee.username} if task.assignee else set())
     for user in User.objects.filter(username__in=people):
         _grant_user(task, instance, user)

@@ -137,9 +137,14 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
                 task.owner = None
                 task.delegation = ""
                 fields += ["candidate_groups", "assignee", "owner", "delegation"]
-                permissions.grant(PERM_VIEW_TASK, obj=task, role=role)
-                permissions.grant(PERM_WORK_TASK, obj=task, role=role)
-                permissions.grant(PERM_VIEW_INSTANCE, obj=task.instance, role=role)
+                permissions.grant_many(
+                    [
+                        (PERM_VIEW_TASK, task),
+                        (PERM_WORK_TASK, task),
+                        (PERM_VIEW_INSTANCE, task.instance),
+                    ],
+                    role=role,
+                )
             task.save(update_fields=fields)
             members = list(User.objects.filter(groups__name=role, is_active=True).order_by("pk"))
             sent = notifications.task_escalated(

@@ -305,6 +305,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("FLOWGATE_REPORTS_SNAPSHOT_EVERY_SECONDS", default=300.0),
     },
     "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
+    "inbox-warn-at-risk": {"task": "inbox.warn_at_risk", "schedule": 30.0},
     "inbox-prune-events": {"task": "inbox.prune_events", "schedule": 3600.0},
     "audit-anchor": {
         "task": "audit.anchor",

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     TASK_COMPLETED = "task.completed"
     TASK_APPROVED = "task.approved"
     TASK_REJECTED = "task.rejected"
+    TASK_AT_RISK = "task.at_risk"  # its SLA warning time passed (notified once)
     TASK_ESCALATED = "task.escalated"
     TASK_REASSIGNED = "task.reassigned"
     TASK_RESOLVED = "task.resolved"  # a delegate resolved a delegated task (back to its owner)

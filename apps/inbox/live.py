@@ -66,6 +66,35 @@ def publish_task_changed(task, kind: str = "changed", *, also: tuple[int, ...] =
     transaction.on_commit(send)
 
 
+def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None:
+    """An instance moved on (an automated step finished, it ended): tell its requester's pages
+    (My requests, the request page) through the same feed and doorbell as task changes.
+    The engine's advance listener (registered at start-up); runs under the instance lock."""
+    if not (steps or finished) or not instance.started_by_id:
+        return
+    event = InboxEvent.objects.create(
+        task_id=0,
+        instance_id=instance.pk,
+        kind="instance",
+        status=instance.status[:10],
+        roles=[],
+        users=[instance.started_by_id],
+    )
+    payload = {"type": "inbox.changed", "task": 0, "status": instance.status, "event": event.pk}
+    group = group_for_user(instance.started_by_id)
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, payload)
+        except Exception:  # a courtesy; the page also polls the feed
+            logger.warning("could not publish a request update", exc_info=True)
+
+    transaction.on_commit(send)
+
+
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     """/ws/inbox/: joins the groups of the user and their roles; forwards "changed" events."""
 

@@ -61,6 +61,8 @@ class TaskRules:
     four_eyes_variable: str = ""
     escalation: str = ""  # "notify:<role>", "reassign:<role>" or ""
     approvals_needed: int | None = None  # N of an N-of-M multi-instance approval
+    # ids of the interrupting timer boundary events on the task (an escalation path in the model)
+    boundary_timers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,19 @@ def _form(node: Any) -> dict | None:
     return schema if isinstance(schema, dict) else None
 
 
-def _task_rules(node: Any) -> TaskRules:
+def _boundary_timers(process: Any) -> dict[str, tuple[str, ...]]:
+    """activity id -> the interrupting timer boundary events attached to it."""
+    found: dict[str, list[str]] = {}
+    for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        if event.find("bpmn:timerEventDefinition", NS) is None:
+            continue
+        if (event.get("cancelActivity") or "true").strip().lower() == "false":
+            continue
+        found.setdefault(event.get("attachedToRef") or "", []).append(event.get("id") or "")
+    return {key: tuple(ids) for key, ids in found.items()}
+
+
+def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
     warning = parse_duration(_attr(node, "slaWarning"))
     breach = parse_duration(_attr(node, "slaBreach")) or parse_duration(_attr(node, "dueDate"))
     four_eyes_attr = _attr(node, "fourEyes")
@@ -133,6 +147,7 @@ def _task_rules(node: Any) -> TaskRules:
         four_eyes_variable=_variable_name(_attr(node, "fourEyesUser")),
         escalation=(_attr(node, "escalation") or "").strip(),
         approvals_needed=needed,
+        boundary_timers=boundary_timers,
     )
 
 
@@ -153,8 +168,9 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
             start_form = _form(start)
             if start_form:
                 break
+    timers = _boundary_timers(process)
     tasks = {
-        node.get("id"): _task_rules(node)
+        node.get("id"): _task_rules(node, timers.get(node.get("id"), ()))
         for node in process.iter(f"{{{BPMN_NS}}}userTask")
         if node.get("id")
     }

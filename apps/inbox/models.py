@@ -93,6 +93,9 @@ class HumanTask(models.Model):
     sla_warning_at = models.DateTimeField(null=True, blank=True)
     sla_breach_at = models.DateTimeField(null=True, blank=True, db_index=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    at_risk_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the SLA warning was audited and notified (once)"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -128,6 +131,14 @@ class HumanTask(models.Model):
             # overdue / at risk: open tasks by due date.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["completed_by", "status"], name="task_completed_by_idx"),
+            # the at-risk sweep: open tasks whose SLA warning is still to be announced.
+            models.Index(
+                fields=["sla_warning_at"],
+                condition=models.Q(
+                    status="open", at_risk_notified_at__isnull=True, escalated_at__isnull=True
+                ),
+                name="task_at_risk_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -76,3 +76,24 @@ def task_escalated(*, task, users, reason: str) -> int:
         )
         sent += 1
     return sent
+
+
+def task_at_risk(*, task, users) -> int:
+    """Tell the people who hold (or may pick up) ``task`` that its SLA warning time passed.
+    Follows the escalation preference (SLA e-mails). Returns how many were sent."""
+    sent = 0
+    for user in users:
+        if not _wants(user, "escalation"):
+            continue
+        due = f", due {task.due_at:%Y-%m-%d %H:%M} UTC" if task.due_at else ""
+        _send_after_commit(
+            to=user.email,
+            subject=f"[Flowgate] At risk: {task.name}",
+            body=(
+                f"Hello {user.get_username()},\n\n'{task.name}' in {task.process_key} "
+                f"#{task.instance_id} is at risk of missing its SLA{due}.\n\n"
+                f"Open it: {task_link(task)}\n"
+            ),
+        )
+        sent += 1
+    return sent

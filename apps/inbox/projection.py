@@ -20,6 +20,7 @@ from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TA
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
+from apps.engine.services import SCHEDULER_ACTOR
 from apps.inbox import notifications
 from apps.inbox.live import publish_task_changed
 from apps.inbox.model_rules import ProcessRules, rules_for_version
@@ -81,11 +82,30 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     }
     waiting = {info.task_id: info for info in user_tasks}
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
+    timed_out = _boundary_timer_fired(instance, gone, actor)
     for task in gone:
         task.status = TaskStatus.CANCELLED
         task.completed_at = now
-        task.save(update_fields=["status", "completed_at"])
+        fields = ["status", "completed_at"]
+        timers = timed_out.get(task.pk)
+        if timers and task.escalated_at is None:
+            task.escalated_at = now
+            fields.append("escalated_at")
+        task.save(update_fields=fields)
         publish_task_changed(task, "cancelled")
+        if timers:
+            # the model's escalation path: its interrupting boundary timer took the task away
+            record_for_instance(
+                AuditAction.TASK_ESCALATED,
+                instance,
+                actor=actor,
+                task_id=task.pk,
+                data={
+                    "action": "boundary_timer",
+                    "activity_id": task.activity_id,
+                    "timers": list(timers),
+                },
+            )
     new = [
         info
         for task_id, info in waiting.items()
@@ -99,6 +119,19 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     for info in new:
         created.append(_create(instance, info, rules=rules, now=now, actor=actor))
     return created
+
+
+def _boundary_timer_fired(instance, gone: list[HumanTask], actor: Actor) -> dict[int, tuple]:
+    """The tasks among ``gone`` that an interrupting boundary timer took away: the scheduler
+    fired a timer (the engine calls us with its actor) and the model puts one on the task."""
+    if not gone or actor != SCHEDULER_ACTOR:
+        return {}
+    rules = rules_for_version_id(instance.version_id)
+    return {
+        task.pk: rules.task(task.activity_id).boundary_timers
+        for task in gone
+        if rules.task(task.activity_id).boundary_timers
+    }
 
 
 def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor) -> HumanTask:
@@ -179,17 +212,17 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     return task
 
 
+def _access(task: HumanTask, instance) -> list:
+    return [(PERM_VIEW_TASK, task), (PERM_WORK_TASK, task), (PERM_VIEW_INSTANCE, instance)]
+
+
 def _grant_user(task: HumanTask, instance, user: User) -> None:
-    permissions.grant(PERM_VIEW_TASK, obj=task, user=user)
-    permissions.grant(PERM_WORK_TASK, obj=task, user=user)
-    permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=user)
+    permissions.grant_many(_access(task, instance), user=user)
 
 
 def _grant_task_access(task: HumanTask, instance) -> None:
     for role in task.candidate_groups:
-        permissions.grant(PERM_VIEW_TASK, obj=task, role=role)
-        permissions.grant(PERM_WORK_TASK, obj=task, role=role)
-        permissions.grant(PERM_VIEW_INSTANCE, obj=instance, role=role)
+        permissions.grant_many(_access(task, instance), role=role)
     people = set(task.candidate_users) | ({task.assignee.username} if task.assignee else set())
     for user in User.objects.filter(username__in=people):
         _grant_user(task, instance, user)

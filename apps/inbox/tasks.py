@@ -13,6 +13,12 @@ def escalate_overdue() -> int:
     return services.tasks_escalate_due()
 
 
+@shared_task(name="inbox.warn_at_risk", ignore_result=True)
+def warn_at_risk() -> int:
+    """Audit and notify open tasks past their SLA warning time, each once (beat: every 30 s)."""
+    return services.tasks_warn_at_risk()
+
+
 @shared_task(name="inbox.prune_events", ignore_result=True)
 def prune_events() -> int:
     """Drop live-feed rows older than a day (beat: hourly)."""

@@ -5,6 +5,7 @@ from apps.inbox import views
 app_name = "inbox"
 urlpatterns = [
     path("", views.inbox, name="list"),
+    path("counts/", views.inbox_counts, name="counts"),
     path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("settings/", views.inbox_settings, name="settings"),
     path("tasks/<int:task_id>/", views.task_detail, name="task"),

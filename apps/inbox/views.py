@@ -33,12 +33,22 @@ VIEW_LABELS = (
     ("at_risk", "At risk"),
     ("completed", "Completed by me"),
 )
+COUNTED = frozenset(("all", "mine", "roles", "delegated", "overdue", "at_risk"))
 SORT_LABELS = (
     ("newest", "Newest"),
     ("age", "Oldest"),
     ("due", "Due date"),
     ("priority", "Priority"),
 )
+
+
+def _task_base() -> str:
+    """The task pages' prefix; a row links to prefix + id + "/" (one reverse() per page)."""
+    return reverse("inbox:task", args=[0])[: -len("0/")]
+
+
+def _minute(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @login_required
@@ -55,24 +65,44 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
     page = paginate(request, capped(qs, page=request.GET.get("page"), page_size=25), per_page=25)
+    page.object_list = selectors.with_list_refs(page.object_list)
     progress = selectors.approval_progress(page.object_list)
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
-    counts = selectors.inbox_counts(user=request.user)
+        # 25 rows x 2 dates through the |date filter cost more than the page's query
+        task.due_label = _minute(task.due_at)
+        task.created_label = _minute(task.created_at)
+    hx = bool(request.headers.get("HX-Request"))
     context = {
         "page": page,
         "view": view,
         "sort": sort,
         "search": search,
         "now": timezone.now(),
-        "views": [(key, label, counts.get(key)) for key, label in VIEW_LABELS],
+        # the badges arrive from inbox_counts right after the page (and after each live update)
+        "views": [(key, label, key in COUNTED) for key, label in VIEW_LABELS],
         "sorts": SORT_LABELS,
         "query": f"view={view}&sort={sort}&q={search}&",
-        "last_event": selectors.last_event_id(),
-        "hx": bool(request.headers.get("HX-Request")),
+        "last_event": 0 if hx else selectors.last_event_id(),
+        "task_base": _task_base(),
     }
-    template = "inbox/_task_rows.html" if context["hx"] else "inbox/list.html"
-    return render(request, template, context)
+    if hx:
+        response = render(request, "inbox/_task_rows.html", context)
+        response["HX-Trigger"] = "counts-refresh"  # the list changed: the badges follow
+        return response
+    return render(request, "inbox/list.html", context)
+
+
+@login_required
+def inbox_counts(request: HttpRequest) -> HttpResponse:
+    """The count badges (capped at 99+), swapped into the inbox's tabs out of band. Apart from
+    the list, so that the list (and a live update of it) does not wait for six counts."""
+    counts = selectors.inbox_counts(user=request.user)
+    return render(
+        request,
+        "inbox/_counts.html",
+        {"counts": [(key, counts[key]) for key, _ in VIEW_LABELS if key in counts]},
+    )
 
 
 def _task_or_404(request: HttpRequest, task_id: int):
@@ -146,34 +176,33 @@ def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> HttpResponse:
+    """Delegate and reassign from the task page: the same form, one service each."""
     actor = Actor.for_user(request.user)
     to = request.POST.get("username", "").strip()
     return _task_action(
         request,
         task_id,
-        lambda: services.task_delegate(
-            task_id=task_id, user=request.user, to_username=to, actor=actor
-        ),
-        f"Delegated to {to}; it comes back to you once they resolve it.",
+        lambda: service(task_id=task_id, user=request.user, to_username=to, actor=actor),
+        success.format(to=to),
+    )
+
+
+@login_required
+@require_POST
+def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+    return _hand_over(
+        request,
+        task_id,
+        services.task_delegate,
+        "Delegated to {to}; it comes back to you once they resolve it.",
     )
 
 
 @login_required
 @require_POST
 def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = Actor.for_user(request.user)
-    to = request.POST.get("username", "").strip()
-    return _task_action(
-        request,
-        task_id,
-        lambda: services.task_reassign(
-            task_id=task_id, user=request.user, to_username=to, actor=actor
-        ),
-        f"Reassigned to {to}.",
-    )
+    return _hand_over(request, task_id, services.task_reassign, "Reassigned to {to}.")
 
 
 @login_required

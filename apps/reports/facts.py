@@ -100,7 +100,7 @@ def task_facts_for_instance(instance: Any) -> int:
     )
 
 
-def task_facts_record(*, instance: Any, now: datetime, actor: Actor) -> None:
+def task_facts_record(*, instance: Any, now: datetime, actor: Actor, **_: Any) -> None:
     """Advance listener: the facts of the tasks and jobs this advance completed (same
     transaction). Requires: the instance row is locked (the engine calls it inside its lock)."""
     task_facts_for_instance(instance)

@@ -6,6 +6,7 @@
 // disabled once the server accepted the request, so a double click starts one instance.
 import { Form } from "@bpmn-io/form-js-viewer";
 import { csrfToken, errorMessage } from "./designer/api.js";
+import { showFieldErrors } from "./forms/field-errors.js";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -20,11 +21,6 @@ function readJson(id) {
 function newKey() {
   if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
   return `start-${Date.now()}-${Math.random().toString(16).slice(2)}`;
-}
-
-function detailLines(details) {
-  if (!Array.isArray(details)) return [];
-  return details.map((d) => (typeof d === "string" ? d : [d.field, d.message].filter(Boolean).join(": ")));
 }
 
 export async function mountStartForm(container) {
@@ -92,7 +88,13 @@ export async function mountStartForm(container) {
         show("success", "Request submitted. Opening it…");
         window.location.assign(body.url);
       } else {
-        show("danger", errorMessage({ status: response.status, body }), detailLines((body || {}).details));
+        const { marked, rest } = showFieldErrors(form, (body || {}).details);
+        const message = errorMessage({ status: response.status, body });
+        show(
+          "danger",
+          marked ? `${message} Please correct ${marked} field(s) marked in the form.` : message,
+          rest,
+        );
       }
     } catch (exc) {
       show("danger", `Could not reach the server: ${exc.message}`);

@@ -224,10 +224,16 @@ def _session_cookie(user) -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # the first backend that can load a user (django-axes' comes first and only refuses logins)
+    session[BACKEND_SESSION_KEY] = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(import_string(path), "get_user")
+    )
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
@@ -362,7 +368,35 @@ def _handoffs(server: _Server, approver_token: str, finance_cookie: str, task_id
     return result
 
 
+class _LoadSampler:
+    """The machine's 1-minute load average every 5 s while the benchmark runs."""
+
+    def __enter__(self) -> _LoadSampler:
+        self.samples = [os.getloadavg()[0]]
+        self.stop = threading.Event()
+
+        def sample() -> None:
+            while not self.stop.wait(5):
+                self.samples.append(os.getloadavg()[0])
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.samples.append(os.getloadavg()[0])
+
+
 def run(report_dir: Path) -> dict:
+    with _LoadSampler() as load:
+        results = _run(report_dir)
+    results["load"] = (min(load.samples), max(load.samples))
+    _write(report_dir / "inbox.md", results)
+    return results
+
+
+def _run(report_dir: Path) -> dict:
     from django.contrib.auth.models import Group
     from django.db import connection
 
@@ -406,8 +440,12 @@ def run(report_dir: Path) -> dict:
         _, token = api_token_create(user=approver, name="bench")
         cookie = _session_cookie(approver)
         finance_cookie = _session_cookie(finance)
+        # the page reads its 25 rows and one more (is there a next page?) in one query
         page_sql, page_params = selectors.inbox_list(user=approver, view="all", sort="newest")[
-            :25
+            :26
+        ].query.sql_with_params()
+        api_sql, api_params = selectors.inbox_list(user=approver, view="all", sort="newest")[
+            :51
         ].query.sql_with_params()
 
         import requests
@@ -422,14 +460,19 @@ def run(report_dir: Path) -> dict:
                 response = browser.get(f"{server.url}/inbox/")
                 assert response.status_code == 200 and response.text.count("data-task=") == 25
 
+            def get_counts():
+                response = browser.get(f"{server.url}/inbox/counts/")
+                assert response.status_code == 200 and "99+" in response.text
+
             def get_api():
                 response = client.get(f"{server.url}/api/v1/tasks/?page_size=50")
                 assert response.status_code == 200 and len(response.json()["results"]) == 50
 
             page = _timed(get_page, HTTP_REPEAT)
+            counts = _timed(get_counts, HTTP_REPEAT)
             page_raw = _timed(_raw(page_sql, page_params), HTTP_REPEAT)
             api = _timed(get_api, HTTP_REPEAT)
-            api_raw = raw
+            api_raw = _timed(_raw(api_sql, api_params), HTTP_REPEAT)
 
             # real tasks for the completions and hand-offs (generated rows have no engine state)
             real = [
@@ -470,6 +513,7 @@ def run(report_dir: Path) -> dict:
         "selector_raw": raw,
         "page": page,
         "page_raw": page_raw,
+        "counts": counts,
         "api": api,
         "api_raw": api_raw,
         "complete": complete,
@@ -478,7 +522,6 @@ def run(report_dir: Path) -> dict:
         "plan": plan,
         "sql": sql,
     }
-    _write(report_dir / "inbox.md", results)
     return results
 
 
@@ -505,20 +548,28 @@ def _write(path: Path, r: dict) -> None:
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
         "(`python -m tests.benchmarks inbox`) on this machine "
-        f"({platform.machine()}, {os.cpu_count()} cores shared with other work — load average "
-        f"{os.getloadavg()[0]:.1f} at the end of the run — PostgreSQL, Redis, one uvicorn "
-        "process).",
+        f"({platform.machine()}, {os.cpu_count()} cores shared with other work — 1-minute load "
+        f"average between {r['load'][0]:.1f} and {r['load'][1]:.1f} during the run, sampled "
+        "every 5 s — PostgreSQL, Redis, one uvicorn process).",
         "",
-        f"Data (generate_series SQL, {g['seconds']:.0f} s): **{g['tasks']:,} tasks** "
+        "Data ("
+        + (
+            f"generate_series SQL, {g['seconds']:.0f} s"
+            if g["seconds"]
+            else "generate_series SQL; this run reused the data of an earlier one"
+        )
+        + f"): **{g['tasks']:,} tasks** "
         f"({g['open_tasks']:,} open) in **{g['instances']:,} instances**, each task offered to "
         f"one of {g['roles']} roles (the benchmark user holds one: about 1 open task in "
         f"{g['roles']} is theirs), {g['grants']:,} django-guardian group grants "
         "(view + work per task).",
         "",
         "All times in milliseconds, p50 / p95. *Raw SQL* is the very SQL the selector "
-        "produces (for the page: the page's own 25-row query), run through a bare cursor in the "
+        "produces (for the page and the API: their own query, 26 and 51 rows: a page and one more), run through a bare cursor in the "
         "same run; for completing a task, a one-row UPDATE of the task table (the floor of any "
-        "write).",
+        "write). The page's count badges are a second request, made by the page right after it "
+        "loads and after each live refresh (docs/decisions/016-inbox-list-cost.md); it has its "
+        "own row.",
         "",
         "| what | n | ms p50 / p95 | raw SQL p50 / p95 | p95 vs raw | goal (p95) | |",
         "|---|---|---|---|---|---|---|",
@@ -529,6 +580,7 @@ def _write(path: Path, r: dict) -> None:
             GOALS["selector"],
         ),
         _row("HTTP GET /inbox/ (whole page)", r["page"], r["page_raw"], GOALS["page"]),
+        _row("HTTP GET /inbox/counts/ (the six badges, after the page)", r["counts"], None, None),
         _row("HTTP GET /api/v1/tasks/?page_size=50", r["api"], r["api_raw"], GOALS["api"]),
         _row("HTTP POST complete (approve) a task", r["complete"], r["complete_raw"], None),
         _row(
@@ -551,9 +603,13 @@ def _write(path: Path, r: dict) -> None:
         "Visibility is django-guardian's object permissions "
         "(`apps.accounts.permissions.filter_visible_exists`). For a user with many grants (the "
         "approver here: about 100,000) each candidate row is checked by one correlated `EXISTS` "
-        "over a UNION ALL of guardian's group and user grants, probing guardian's "
-        "(group, content_type, object_pk) index, while PostgreSQL walks the open tasks newest "
-        "first (`task_open_newest_idx`) and stops after 50 hits. For a user with at most 5,000 "
+        "over guardian's group grants (a UNION ALL with the user's own grants when they hold "
+        "any), probing guardian's (group, content_type, object_pk) index, while PostgreSQL walks "
+        "the open tasks newest first (`task_open_newest_idx`) and stops after 50 hits. The row "
+        "reads only the task's own columns; business keys and names are read by primary key for "
+        "the 50 rows afterwards (a five-table join cost more to plan than the walk). One query "
+        "sets the filter up (permission id, group ids, whether the user holds grants of their "
+        "own). For a user with at most 5,000 "
         "grants (the second user here) the query starts from their granted ids instead. "
         "guardian's own `get_objects_for_user` (`id IN (every granted id)` under an OR) made "
         "PostgreSQL hash all 100,000 grants first: 385 ms for the same 50 rows.",

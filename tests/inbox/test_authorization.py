@@ -217,6 +217,7 @@ def test_the_requester_sees_and_may_withdraw_their_request_but_not_the_task(scen
 
 PAGES = [
     "/inbox/",
+    "/inbox/counts/",
     "/inbox/settings/",
     "/inbox/tasks/{task}/",
     "/requests/",
@@ -289,6 +290,17 @@ def test_pages_render_for_the_right_role(scene, people, path):
         ).status_code
         == 200
     )
+
+
+def test_count_badges_count_only_what_the_user_may_see(scene, people):
+    def badge(who: str) -> str:
+        client = Client()
+        client.force_login(people[who])
+        html = client.get("/inbox/counts/").content.decode()
+        return html.split('data-count="all">', 1)[1].split("<", 1)[0]
+
+    assert badge("outsider") == "0"
+    assert int(badge("manager")) >= 1
 
 
 def test_an_auditor_reads_requests_but_changes_nothing(scene, people):

@@ -18,8 +18,12 @@ from django.db import connection
 
 from apps.common.actors import Actor
 from apps.engine import services
+from apps.inbox import selectors
+from apps.inbox import services as inbox_services
 from apps.inbox.live import InboxConsumer
 from apps.inbox.models import HumanTask, InboxEvent
+from tests.engine.conftest import run_jobs
+from tests.inbox.conftest import open_task, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,3 +94,29 @@ def test_a_new_task_reaches_its_role_and_nobody_else(deploy, make_user):
     assert received == {"task": task.pk, "status": "open", "event": event.pk}
     assert (event.kind, event.roles, event.users) == ("created", ["approver"], [])
     assert silent is True
+
+
+def test_automated_steps_reach_the_requesters_feed_and_nobody_elses(deploy_inbox, people):
+    """The requester's page follows automated steps live (no timed refresh): each step the
+    engine finishes for their request is an event for them alone."""
+    deploy_inbox("expense.bpmn")
+    requester, boss = people["requester"], people["manager"]
+    instance = start("expense_approval", requester, amount=2500, description="Laptop")
+    since = selectors.last_event_id()
+    task = open_task(instance, "manager_approval")
+    inbox_services.task_complete(
+        task_id=task.pk, user=boss, data={"approved": True}, actor=Actor.for_user(boss)
+    )
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+
+    rows = InboxEvent.objects.filter(pk__gt=since, kind="instance")
+    assert rows.exists() and {tuple(r.users) for r in rows} == {(requester.pk,)}
+    assert rows.order_by("-pk").first().status == "completed"
+    _, seen = selectors.events_since(user=requester, since=since)
+    assert {"instance": instance.pk, "kind": "instance", "status": "completed"}.items() <= (
+        [e for e in seen if e["kind"] == "instance"][-1].items()
+    )
+    _, other = selectors.events_since(user=people["outsider"], since=since)
+    assert [e for e in other if e["kind"] == "instance"] == []

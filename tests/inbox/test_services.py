@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -14,8 +15,10 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus
 from apps.inbox import services
+from apps.inbox import tasks as inbox_tasks
 from apps.inbox.models import HumanTask, InboxEvent, NotificationSettings, Substitution
 from apps.inbox.selectors import approval_progress, inbox_list
 from tests.inbox.conftest import open_task, start
@@ -292,6 +295,52 @@ def test_comments_and_attachments(expense, people, settings, tmp_path):
     assert AuditEvent.objects.filter(action="request.attachment_added").count() == 1
 
 
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type", "problem"),
+    [
+        ("receipt.pdf", PNG, "application/pdf", "it looks like image/png"),
+        ("scan.png", b"just some words", "image/png", "its content has no such signature"),
+        ("notes.txt", b"%PDF-1.7\n1 0 obj", "text/plain", "it looks like application/pdf"),
+        ("data.csv", b"a,b\x00\x01\x02", "text/csv", "it is binary, not text"),
+        ("photo.jpg", b"MZ\x90\x00" + b"\x00" * 60, "image/jpeg", "application/x-msdownload"),
+    ],
+)
+def test_a_mislabelled_file_is_refused_by_its_content(
+    expense, people, settings, tmp_path, name, content, content_type, problem
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    instance, _ = expense
+    boss = people["manager"]
+    upload = SimpleUploadedFile(name, content, content_type=content_type)
+    with pytest.raises(InvalidInput) as caught:
+        services.attachment_add(instance=instance, user=boss, upload=upload, actor=act(boss))
+    assert caught.value.code == "file_content"
+    assert problem in caught.value.message
+    assert caught.value.details == [
+        {"field": "file", "message": "Content does not match the file type."}
+    ]
+    assert not AuditEvent.objects.filter(action="request.attachment_added").exists()
+
+
+def test_files_whose_content_matches_their_type_are_stored(expense, people, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    instance, _ = expense
+    boss = people["manager"]
+    for name, content, content_type in [
+        ("pixel.png", PNG, "image/png"),
+        ("costs.csv", "item;price\nCafé;3,50\n".encode(), "text/csv"),
+        ("note.txt", b"", "text/plain"),
+    ]:
+        upload = SimpleUploadedFile(name, content, content_type=content_type)
+        stored = services.attachment_add(
+            instance=instance, user=boss, upload=upload, actor=act(boss)
+        )
+        assert stored.file.read() == content  # read from the start after sniffing
+
+
 def test_out_of_office_routes_new_tasks_to_the_substitute(deploy_inbox, people, make_user):
     deploy_inbox("expense.bpmn")
     boss = people["manager"]
@@ -344,6 +393,91 @@ def test_sla_escalation_runs_once_per_task(deploy_inbox, people):
         ("scheduler", "reassign", "manager")
     ]
     assert [m.to for m in mail.outbox] == [[people["manager"].email]]
+
+
+def test_at_risk_is_audited_and_notified_once_even_when_the_sweep_runs_twice(expense, people):
+    _, task = expense  # slaWarning PT20H, slaBreach P1D, offered to the managers
+    boss = people["manager"]
+    mail.outbox.clear()
+    assert services.tasks_warn_at_risk(now=task.sla_warning_at - timedelta(minutes=1)) == 0
+
+    at = task.sla_warning_at + timedelta(minutes=5)
+    assert services.tasks_warn_at_risk(now=at) == 1
+    assert services.tasks_warn_at_risk(now=at + timedelta(minutes=1)) == 0  # the second sweep
+
+    task.refresh_from_db()
+    assert task.at_risk_notified_at == at and task.escalated_at is None
+    events = AuditEvent.objects.filter(action="task.at_risk", task_id=task.pk)
+    assert [(e.actor_label, e.data["notified"]) for e in events] == [("scheduler", 1)]
+    assert [m.to for m in mail.outbox] == [[boss.email]]
+    assert mail.outbox[0].subject == "[Flowgate] At risk: Approve expense"
+    assert f"/inbox/tasks/{task.pk}/" in mail.outbox[0].body
+    # the breach later still escalates, once
+    assert services.tasks_escalate_due(now=task.sla_breach_at + timedelta(minutes=1)) == 1
+
+
+def test_at_risk_mail_goes_to_the_assignee_and_respects_the_opt_out(expense, people):
+    _, task = expense
+    boss = people["manager"]
+    services.task_claim(task_id=task.pk, user=boss, actor=act(boss))
+    NotificationSettings.objects.create(user=boss, email_on_escalation=False)
+    mail.outbox.clear()
+    assert services.tasks_warn_at_risk(now=task.sla_warning_at + timedelta(minutes=1)) == 1
+    assert mail.outbox == []
+    event = AuditEvent.objects.get(action="task.at_risk", task_id=task.pk)
+    assert event.data["notified"] == 0
+
+
+def test_a_task_already_past_its_breach_is_left_to_the_escalation(expense):
+    _, task = expense
+    assert services.tasks_warn_at_risk(now=task.sla_breach_at + timedelta(minutes=1)) == 0
+    assert not AuditEvent.objects.filter(action="task.at_risk").exists()
+
+
+def test_the_scheduler_runs_the_at_risk_sweep():
+    assert settings.CELERY_BEAT_SCHEDULE["inbox-warn-at-risk"]["task"] == "inbox.warn_at_risk"
+    assert inbox_tasks.warn_at_risk.name == "inbox.warn_at_risk"
+
+
+def test_a_boundary_timer_takes_the_escalation_path_once(deploy_inbox, people):
+    deploy_inbox("boundary_timer.bpmn")
+    instance = start("timed_review", people["requester"])
+    review = open_task(instance, "review")
+    assert engine_services.timers_fire_due() == 0  # not due yet
+
+    later = timezone.now() + timedelta(hours=2)
+    assert engine_services.timers_fire_due(now=later) == 1
+    assert engine_services.timers_fire_due(now=later) == 0  # the timer fires once
+    assert services.tasks_escalate_due(now=later) == 0  # and the SLA sweep has nothing to add
+
+    review.refresh_from_db()
+    assert review.status == "cancelled" and review.escalated_at is not None
+    assert list(inbox_list(user=people["approver"])) == []  # gone from the approvers' inbox
+    escalated = open_task(instance, "escalated_review")
+    assert escalated.candidate_groups == ["manager"]
+    assert list(inbox_list(user=people["manager"])) == [escalated]
+    events = AuditEvent.objects.filter(action="task.escalated", instance_id=instance.pk)
+    assert [(e.task_id, e.actor_label, e.data) for e in events] == [
+        (
+            review.pk,
+            "scheduler",
+            {"action": "boundary_timer", "activity_id": "review", "timers": ["too_slow"]},
+        )
+    ]
+
+
+def test_a_task_completed_in_time_is_not_escalated_by_its_boundary_timer(deploy_inbox, people):
+    deploy_inbox("boundary_timer.bpmn")
+    instance = start("timed_review", people["requester"])
+    review = open_task(instance, "review")
+    approver = people["approver"]
+    services.task_complete(
+        task_id=review.pk, user=approver, data={"approved": True}, actor=act(approver)
+    )
+    assert engine_services.timers_fire_due(now=timezone.now() + timedelta(hours=2)) == 0
+    assert not AuditEvent.objects.filter(action="task.escalated").exists()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED
 
 
 def test_substitution_rules(people):

@@ -30,10 +30,14 @@ def test_inbox_page_lists_tasks_with_badges_and_live_feed(expense, people):
     html = client_for(people["manager"]).get("/inbox/").content.decode()
     assert f'data-task="{task.pk}"' in html
     assert 'id="count-all"' in html and 'data-live-feed="/api/v1/tasks/events/"' in html
+    assert 'hx-get="/inbox/counts/"' in html  # the badges follow the page
     partial = client_for(people["manager"]).get("/inbox/?view=mine", HTTP_HX_REQUEST="true")
     body = partial.content.decode()
-    assert "<html" not in body and 'hx-swap-oob="true"' in body
+    assert "<html" not in body and partial["HX-Trigger"] == "counts-refresh"
     assert f'data-task="{task.pk}"' not in body
+    counts = client_for(people["manager"]).get("/inbox/counts/").content.decode()
+    assert 'id="count-all" hx-swap-oob="true"' in counts and 'id="count-completed"' not in counts
+    assert '>1<span class="visually-hidden"> tasks</span>' in counts
     assert client_for(people["manager"]).get("/inbox/?view=bogus").status_code == 400
 
 

@@ -1,6 +1,6 @@
 """What the engine tells the layers above it, without importing them.
 
-Two outlets, each filled in at start-up by the app that owns the other side:
+Outlets, each filled in at start-up by the app that owns the other side:
 
 - the **doorbell**: after commit, "look at job N" for a worker. ``apps.engine.tasks`` installs the
   Celery task; until it does (or when the broker is down) nothing is lost: the rows are the truth
@@ -8,8 +8,11 @@ Two outlets, each filled in at start-up by the app that owns the other side:
 - **user-task listeners**: inside the instance lock, the user tasks the engine now waits on. The
   inbox registers the one that keeps its HumanTask rows (``apps.inbox.apps``).
 - **advance listeners**: inside the instance lock, after every advance of an existing instance
-  has been written (its completed tasks and finished jobs included). The reports app registers
-  the one that keeps its fact tables (``apps.reports.apps``, decision 017).
+  has been written (its completed tasks and finished jobs included), with the activities it
+  stepped through and whether the instance ended. The reports app keeps its fact tables with one
+  (``apps.reports.apps``, decision 017); the inbox lets the requester's pages update live with
+  another (``apps.inbox.live.publish_instance_changed``).
+- **job stubs**: the designer's test runs answer some service tasks with a fixed result.
 
 Decision record: docs/decisions/011-layers.md.
 """
@@ -34,6 +37,7 @@ class UserTaskListener(Protocol):
     def __call__(
         self, *, instance: Any, user_tasks: Sequence[Any], now: datetime, actor: Actor
     ) -> Any: ...
+
 
 
 _doorbell: Doorbell | None = None
@@ -66,7 +70,9 @@ def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
 
 
 class AdvanceListener(Protocol):
-    def __call__(self, *, instance: Any, now: datetime, actor: Actor) -> Any: ...
+    def __call__(
+        self, *, instance: Any, now: datetime, actor: Actor, steps: Sequence[str], finished: bool
+    ) -> Any: ...
 
 
 _advance_listeners: list[AdvanceListener] = []
@@ -78,11 +84,14 @@ def advance_listener_register(listener: AdvanceListener) -> None:
         _advance_listeners.append(listener)
 
 
-def instance_advanced(*, instance: Any, now: datetime, actor: Actor) -> None:
-    """Tell the listeners that ``instance`` advanced. Requires: the instance row is locked;
-    listeners write in the same transaction."""
+def instance_advanced(
+    *, instance: Any, now: datetime, actor: Actor, steps: Sequence[str], finished: bool
+) -> None:
+    """Tell the listeners that ``instance`` advanced: through the activities ``steps`` (empty when
+    the caller audits its own steps), and whether it has ``finished``. Requires: the instance row
+    is locked; listeners write in the same transaction."""
     for listener in _advance_listeners:
-        listener(instance=instance, now=now, actor=actor)
+        listener(instance=instance, now=now, actor=actor, steps=steps, finished=finished)
 
 
 def user_task_listener_register(listener: UserTaskListener) -> None:

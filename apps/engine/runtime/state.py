@@ -160,10 +160,10 @@ def persist(
     if effects.user_tasks or had & WAIT_TASKS:
         user_tasks_changed(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
 
-    if not created:
-        instance_advanced(instance=instance, now=now, actor=actor)
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
+    if not created:
+        instance_advanced(instance=instance, now=now, actor=actor, steps=steps, finished=finished)
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
         data = {**(fields.pop("data", None) or {}), "steps": steps}

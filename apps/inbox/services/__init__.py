@@ -17,6 +17,7 @@ from apps.inbox.services.people import (
     substitution_end,
     substitution_set,
     tasks_escalate_due,
+    tasks_warn_at_risk,
 )
 from apps.inbox.services.requests import (
     DEFAULT_ATTACHMENT_TYPES,
@@ -59,4 +60,5 @@ __all__ = [
     "task_unclaim",
     "tasks_bulk_approve",
     "tasks_escalate_due",
+    "tasks_warn_at_risk",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts import permissions
@@ -136,9 +137,14 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
                 task.owner = None
                 task.delegation = ""
                 fields += ["candidate_groups", "assignee", "owner", "delegation"]
-                permissions.grant(PERM_VIEW_TASK, obj=task, role=role)
-                permissions.grant(PERM_WORK_TASK, obj=task, role=role)
-                permissions.grant(PERM_VIEW_INSTANCE, obj=task.instance, role=role)
+                permissions.grant_many(
+                    [
+                        (PERM_VIEW_TASK, task),
+                        (PERM_WORK_TASK, task),
+                        (PERM_VIEW_INSTANCE, task.instance),
+                    ],
+                    role=role,
+                )
             task.save(update_fields=fields)
             members = list(User.objects.filter(groups__name=role, is_active=True).order_by("pk"))
             sent = notifications.task_escalated(
@@ -153,6 +159,78 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
             )
             escalated += 1
     return escalated
+
+
+def _holders(task: HumanTask) -> list[User]:
+    """Who holds the task: its assignee, else everyone it is offered to (by name or role)."""
+    if task.assignee_id:
+        return list(User.objects.filter(pk=task.assignee_id, is_active=True))
+    return list(
+        User.objects.filter(
+            Q(username__in=list(task.candidate_users))
+            | Q(groups__name__in=list(task.candidate_groups)),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def tasks_warn_at_risk(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Announce open tasks past their SLA warning time ("at risk"), each exactly once (beat).
+
+    Each task is handled in its own transaction under the instance and task locks and marked
+    ``at_risk_notified_at`` there, so a second sweep (or a second scheduler) finds nothing to
+    do. Audited as ``task.at_risk`` by the scheduler; the assignee (or, unclaimed, everyone it
+    is offered to) gets an e-mail unless they turned SLA e-mails off. A task already past its
+    breach is left to the escalation (``tasks_escalate_due``), which says more.
+    """
+    now = now or timezone.now()
+    due = list(
+        HumanTask.objects.filter(
+            status=TaskStatus.OPEN,
+            at_risk_notified_at__isnull=True,
+            escalated_at__isnull=True,
+            sla_warning_at__lte=now,
+        )
+        .filter(Q(sla_breach_at__isnull=True) | Q(sla_breach_at__gt=now))
+        .order_by("sla_warning_at", "id")
+        .values_list("pk", "instance_id")[:limit]
+    )
+    warned = 0
+    for task_id, instance_id in due:
+        with transaction.atomic():
+            engine.instance_lock(instance_id=instance_id)
+            task = (
+                HumanTask.objects.select_for_update(of=("self",))
+                .select_related("instance")
+                .filter(
+                    pk=task_id,
+                    status=TaskStatus.OPEN,
+                    at_risk_notified_at__isnull=True,
+                    escalated_at__isnull=True,
+                )
+                .first()
+            )
+            if task is None:
+                continue
+            task.at_risk_notified_at = now
+            task.save(update_fields=["at_risk_notified_at"])
+            holders = _holders(task)
+            sent = notifications.task_at_risk(task=task, users=holders)
+            _audit(
+                AuditAction.TASK_AT_RISK,
+                task,
+                SCHEDULER,
+                kind="at_risk",
+                data={
+                    "warning_at": task.sla_warning_at.isoformat() if task.sla_warning_at else None,
+                    "breach_at": task.sla_breach_at.isoformat() if task.sla_breach_at else None,
+                    "notified": sent,
+                },
+            )
+            warned += 1
+    return warned
 
 
 def inbox_events_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 
+import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -72,6 +73,28 @@ def attachment_limits() -> tuple[int, tuple[str, ...]]:
     return size, types
 
 
+# Types that carry a signature the sniffer knows (PDF, PNG, JPEG, GIF, ...): their content must
+# show it. Text types have none: their content must not be any known binary format nor hold NULs.
+_SIGNED_TYPES = frozenset(kind.mime for kind in filetype.types)
+_SNIFF_BYTES = 8192
+
+
+def _content_mismatch(upload: UploadedFile, declared_type: str) -> str:
+    """Why the first bytes of ``upload`` contradict ``declared_type`` ("" when they do not)."""
+    head = upload.read(_SNIFF_BYTES)
+    upload.seek(0)
+    if isinstance(head, str):  # an in-memory text upload in tests
+        head = head.encode()
+    found = filetype.guess_mime(head) if head else None
+    if found and found != declared_type:
+        return f"it looks like {found}"
+    if declared_type in _SIGNED_TYPES and found is None:
+        return "its content has no such signature"
+    if declared_type.startswith("text/") and b"\x00" in head:
+        return "it is binary, not text"
+    return ""
+
+
 def attachment_add(
     *,
     instance: ProcessInstance,
@@ -102,6 +125,13 @@ def attachment_add(
             f"Files of this type are not accepted; allowed: {', '.join(allowed)}.",
             code="file_type",
             details=[{"field": "file", "message": "Type not allowed."}],
+        )
+    problem = _content_mismatch(upload, guessed)
+    if problem:
+        raise InvalidInput(
+            f"The file's content does not match its type ({guessed}): {problem}.",
+            code="file_content",
+            details=[{"field": "file", "message": "Content does not match the file type."}],
         )
     with transaction.atomic():
         attachment = TaskAttachment(

@@ -73,9 +73,10 @@ def _is_manager(user: User) -> bool:
 
 
 def _grant(task: HumanTask, user: User) -> None:
-    for perm in (PERM_VIEW_TASK, PERM_WORK_TASK):
-        permissions.grant(perm, obj=task, user=user)
-    permissions.grant(PERM_VIEW_INSTANCE, obj=task.instance, user=user)
+    permissions.grant_many(
+        [(PERM_VIEW_TASK, task), (PERM_WORK_TASK, task), (PERM_VIEW_INSTANCE, task.instance)],
+        user=user,
+    )
 
 
 def _four_eyes_blocks(task: HumanTask, user_id: int | None) -> bool:

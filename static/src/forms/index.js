@@ -6,10 +6,13 @@
 //        data-success-url="/inbox/"   (optional; where to go after a successful submit)
 //        data-submit-label="Complete task"></div>   (optional button label)
 // The server answers 2xx on success, or 4xx with {"message", "details"?} — details may be a list
-// of {"field"|"element_id", "message"} or an object {field: [messages]}.
+// of {"field"|"element_id", "message"} or an object {field: [messages]}. Errors whose field
+// names a form field's key are shown on that field (form-js error state, keyed by field id);
+// the rest are listed under the form.
 // Event on #task-form: form:submitted (detail: response body).
 import { Form } from "@bpmn-io/form-js-viewer";
 import { errorMessage, postJson } from "../designer/api.js";
+import { showFieldErrors } from "./field-errors.js";
 
 function readJson(id, fallback) {
   const node = document.getElementById(id);
@@ -19,21 +22,6 @@ function readJson(id, fallback) {
   } catch {
     return fallback;
   }
-}
-
-function detailLines(details) {
-  if (!details) return [];
-  if (Array.isArray(details)) {
-    return details.map((d) =>
-      typeof d === "string" ? d : [d.field || d.element_id, d.message].filter(Boolean).join(": "),
-    );
-  }
-  if (typeof details === "object") {
-    return Object.entries(details).map(
-      ([key, value]) => `${key}: ${Array.isArray(value) ? value.join(" ") : value}`,
-    );
-  }
-  return [String(details)];
 }
 
 export async function mountTaskForm(container) {
@@ -107,7 +95,11 @@ export async function mountTaskForm(container) {
         if (next) window.location.assign(next);
       } else {
         const b = result.body || {};
-        showStatus("danger", errorMessage(result), detailLines(b.details || b.errors));
+        const { marked, rest } = showFieldErrors(form, b.details || b.errors);
+        const title = marked
+          ? `${errorMessage(result)} Please correct ${marked} field(s) marked in the form.`
+          : errorMessage(result);
+        showStatus("danger", title, rest);
       }
     } catch (exc) {
       showStatus("danger", `Could not reach the server: ${exc.message}`);

@@ -39,7 +39,6 @@ class UserTaskListener(Protocol):
     ) -> Any: ...
 
 
-
 _doorbell: Doorbell | None = None
 _user_task_listeners: list[UserTaskListener] = []
 
@@ -71,7 +70,7 @@ def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
 
 class AdvanceListener(Protocol):
     def __call__(
-        self, *, instance: Any, now: datetime, actor: Actor, steps: Sequence[str], finished: bool
+        self, *, instance: Any, now: datetime, actor: Actor, steps: Sequence[Any], finished: bool
     ) -> Any: ...
 
 
@@ -85,7 +84,7 @@ def advance_listener_register(listener: AdvanceListener) -> None:
 
 
 def instance_advanced(
-    *, instance: Any, now: datetime, actor: Actor, steps: Sequence[str], finished: bool
+    *, instance: Any, now: datetime, actor: Actor, steps: Sequence[Any], finished: bool
 ) -> None:
     """Tell the listeners that ``instance`` advanced: through the activities ``steps`` (empty when
     the caller audits its own steps), and whether it has ``finished``. Requires: the instance row

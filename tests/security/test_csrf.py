@@ -110,6 +110,13 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
         "ada",
     ),
     ("designer-rollback", lambda w: "/designer/expense/v1/rollback/", {}, "dana"),
+    ("designer-share", lambda w: "/designer/expense/viewers/", {"user": "mallory"}, "dana"),
+    (
+        "designer-unshare",
+        lambda w: "/designer/expense/viewers/revoke/",
+        {"role": "approver"},
+        "dana",
+    ),
 ]
 
 # Routes outside /api/ and /admin/ that change nothing (GET pages, downloads): every other route
@@ -131,6 +138,7 @@ READ_ONLY_ROUTES = {
     "designer/<str:key>/v<int:number>/",
     "designer/<str:key>/v<int:number>/xml/",
     "inbox/",
+    "inbox/counts/",
     "inbox/tasks/<int:task_id>/",
     "inbox/requests/<int:instance_id>/files/<int:attachment_id>/",
     "inbox/instances/",

@@ -231,6 +231,20 @@ API: list[tuple[str, str, object, dict | None, dict]] = [
         {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
     ),
     (
+        "process-viewers",
+        "get",
+        lambda w: "/api/v1/processes/expense/viewers/",
+        None,
+        {"mallory": FORBIDDEN, "alex": FORBIDDEN},
+    ),
+    (
+        "process-viewers-grant",
+        "post",
+        lambda w: "/api/v1/processes/expense/viewers/",
+        {"user": "mallory"},
+        {"mallory": FORBIDDEN, "alex": FORBIDDEN},
+    ),
+    (
         # Any designer may test-run any process (designers share the catalogue): the refusal is
         # for everyone without the role.
         "designer-test-run",
@@ -447,6 +461,13 @@ PAGES: list[tuple[str, str, object, dict | None, dict]] = [
         lambda w: f"/admin-reports/instances/{w.approval.pk}/cancel/",
         {"reason": "x"},
         {**dict.fromkeys(BOTH, 403), "alex": 403, "audrey": 403},
+    ),
+    (
+        "designer-share-form",
+        "post",
+        lambda w: "/designer/expense/viewers/",
+        {"user": "mallory"},
+        {"mallory": 403, "alex": 403},
     ),
     (
         "report-sla-page",

@@ -70,7 +70,14 @@ def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
 
 class AdvanceListener(Protocol):
     def __call__(
-        self, *, instance: Any, now: datetime, actor: Actor, steps: Sequence[Any], finished: bool
+        self,
+        *,
+        instance: Any,
+        now: datetime,
+        actor: Actor,
+        steps: Sequence[Any],
+        finished: bool,
+        by_worker: bool,
     ) -> Any: ...
 
 
@@ -84,13 +91,27 @@ def advance_listener_register(listener: AdvanceListener) -> None:
 
 
 def instance_advanced(
-    *, instance: Any, now: datetime, actor: Actor, steps: Sequence[Any], finished: bool
+    *,
+    instance: Any,
+    now: datetime,
+    actor: Actor,
+    steps: Sequence[Any],
+    finished: bool,
+    by_worker: bool,
 ) -> None:
     """Tell the listeners that ``instance`` advanced: through the activities ``steps`` (empty when
-    the caller audits its own steps), and whether it has ``finished``. Requires: the instance row
-    is locked; listeners write in the same transaction."""
+    the caller audits its own steps), whether it has ``finished``, and whether a worker's job
+    result moved it (``by_worker``: then jobs finished, and no user task was completed). Requires:
+    the instance row is locked; listeners write in the same transaction."""
     for listener in _advance_listeners:
-        listener(instance=instance, now=now, actor=actor, steps=steps, finished=finished)
+        listener(
+            instance=instance,
+            now=now,
+            actor=actor,
+            steps=steps,
+            finished=finished,
+            by_worker=by_worker,
+        )
 
 
 def user_task_listener_register(listener: UserTaskListener) -> None:

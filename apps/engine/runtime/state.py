@@ -163,7 +163,14 @@ def persist(
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
     if not created:
-        instance_advanced(instance=instance, now=now, actor=actor, steps=steps, finished=finished)
+        instance_advanced(
+            instance=instance,
+            now=now,
+            actor=actor,
+            steps=steps,
+            finished=finished,
+            by_worker=claim_for is not None,
+        )
     if step_event is not None:  # the caller's event carries the steps (one event, not two)
         action, fields = step_event
         data = {**(fields.pop("data", None) or {}), "steps": steps}

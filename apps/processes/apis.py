@@ -142,14 +142,17 @@ class ProcessListApi(ApiView):
     paginated = True
     OutputSerializer = DefinitionOutput
 
-    @extend_schema(summary="List process definitions")
+    @extend_schema(
+        summary="List process definitions",
+        description="Designers and admins see every process; anyone else only the processes "
+        "shared with them (read-only), or none.",
+    )
     def get(self, request: Request) -> Response:
-        return self.paginated_response(
-            selectors.definitions_list(
-                search=request.query_params.get("search", "")[:200],
-                status=request.query_params.get("status", ""),
-            )
+        definitions = selectors.definitions_list(
+            search=request.query_params.get("search", "")[:200],
+            status=request.query_params.get("status", ""),
         )
+        return self.paginated_response(sharing.definitions_visible(request.user, definitions))
 
 
 class ProcessDeployApi(ApiView):

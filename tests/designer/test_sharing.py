@@ -223,6 +223,16 @@ def test_a_designer_shares_and_unshares_from_the_process_page(client, shared):
 # --- API ----------------------------------------------------------------------------------------
 
 
+def test_the_process_list_api_shows_grantees_their_processes_and_others_none(shared):
+    designer, viewer, other, _expense = shared
+    keys = {r["key"] for r in _api(designer).get("/api/v1/processes/").json()["results"]}
+    assert {"expense_approval", "access_request"} <= keys
+    mine = _api(viewer).get("/api/v1/processes/").json()
+    assert [r["key"] for r in mine["results"]] == ["expense_approval"]
+    nothing = _api(other).get("/api/v1/processes/").json()
+    assert (nothing["count"], nothing["results"]) == (0, [])
+
+
 def test_the_versions_api_answers_grantees_for_their_process_only(shared):
     _designer, viewer, other, expense = shared
     api = _api(viewer)

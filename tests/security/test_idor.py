@@ -523,3 +523,13 @@ def test_lists_show_a_user_without_rights_nothing(world, path, actor):
         response = client.get(path)
     refused(response, 200)
     assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize("actor", ["mallory", "alex"])
+def test_the_process_list_shows_a_user_without_a_grant_nothing(world, actor):
+    """Designers share the catalogue; anyone else sees only processes shared with them."""
+    client = api_client(getattr(world.people, actor))
+    with unchanged():
+        response = client.get("/api/v1/processes/")
+    refused(response, 200)
+    assert response.json()["count"] == 0

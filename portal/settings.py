@@ -304,6 +304,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.refresh_snapshots",
         "schedule": env.float("FLOWGATE_REPORTS_SNAPSHOT_EVERY_SECONDS", default=300.0),
     },
+    "reports-job-facts": {
+        "task": "reports.job_facts_sweep",
+        "schedule": env.float("FLOWGATE_REPORTS_JOB_FACTS_EVERY_SECONDS", default=10.0),
+    },
     "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
     "inbox-warn-at-risk": {"task": "inbox.warn_at_risk", "schedule": 30.0},
     "inbox-prune-events": {"task": "inbox.prune_events", "schedule": 3600.0},
@@ -406,6 +410,9 @@ FLOWGATE_REPORTS_WORK_MEM = env.str("FLOWGATE_REPORTS_WORK_MEM", default="64MB")
 # Report pages serve their default view from a background snapshot younger than this.
 FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE = env.int("FLOWGATE_REPORTS_SNAPSHOT_MAX_AGE", default=900)
 # The beat writes report facts missing for rows finished in this window (decision 017).
+FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS = env.float(
+    "FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS", default=300.0
+)
 FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS = env.float(
     "FLOWGATE_REPORTS_FACTS_CATCH_UP_HOURS", default=48.0
 )

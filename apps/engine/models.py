@@ -114,7 +114,11 @@ class Job(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instance", "task_id"], name="uniq_job_activation"),
         ]
-        indexes = [models.Index(fields=["status", "run_after"], name="job_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "run_after"], name="job_due_idx"),
+            # The report facts' sweep reads the jobs finished in the last minutes (decision 017).
+            models.Index(fields=["finished_at"], name="job_finished_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.connector} ({self.status})"

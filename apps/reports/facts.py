@@ -2,6 +2,8 @@
 """The fact tables of completed tasks (``TaskFact``) and finished jobs (``JobFact``), maintained
 as they complete (decision 017).
 
+- ``job_facts_sweep`` writes the facts of recently finished jobs in batches (beat, every few
+  seconds): off the engine's hot path, at most one sweep interval behind.
 - ``task_facts_record`` is an engine advance listener (``apps.engine.runtime.hooks``),
   registered by ``ReportsConfig.ready()``: every advance of an existing instance calls it inside
   the instance lock, after the inbox marked the task completed or the worker marked the job done,
@@ -91,26 +93,39 @@ def _execute(sql: str, params: Sequence[Any]) -> int:
         return max(cursor.rowcount, 0)
 
 
-def task_facts_for_instance(instance: Any, *, tasks: bool = True) -> int:
-    """Insert the facts missing for ``instance``'s (a ProcessInstance) finished jobs and, unless
-    ``tasks`` is false, its completed tasks; returns how many."""
+def task_facts_for_instance(instance: Any, *, jobs: bool = True) -> int:
+    """Insert the facts missing for ``instance``'s (a ProcessInstance) completed tasks and,
+    unless ``jobs`` is false, its finished jobs; returns how many."""
     pk, version_id, key = instance.pk, instance.version_id, instance.process_key
-    written = _execute(
-        _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
-    )
-    if tasks:
-        written += _execute(_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
+    written = _execute(_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
+    if jobs:
+        written += _execute(
+            _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
+        )
     return written
 
 
 def task_facts_record(
     *, instance: Any, now: datetime, actor: Actor, by_worker: bool = False, **_: Any
 ) -> None:
-    """Advance listener: the facts of the tasks and jobs this advance completed (same
-    transaction). A worker's advance completes no user task, so it looks for jobs only (one
-    statement on the engine's hot path instead of two). Requires: the instance row is locked
-    (the engine calls it inside its lock)."""
-    task_facts_for_instance(instance, tasks=not by_worker)
+    """Advance listener: the facts of the tasks this advance completed (same transaction).
+
+    A worker's advance completes no user task, only jobs, and job facts are written in batches
+    by ``job_facts_sweep`` instead: one ``INSERT … SELECT`` per engine step cost the engine
+    about a fifth of its throughput (decision 017). Requires: the instance row is locked (the
+    engine calls it inside its lock)."""
+    if not by_worker:
+        task_facts_for_instance(instance, jobs=False)
+
+
+def job_facts_sweep(*, now: datetime | None = None) -> int:
+    """The facts of the jobs finished in the last ``FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS``
+    (default 300) that have none yet, in one statement (beat: every
+    ``FLOWGATE_REPORTS_JOB_FACTS_EVERY_SECONDS``, default 10). The window outlasts several missed
+    runs; the 48-hour catch-up of ``task_facts_catch_up`` covers longer gaps."""
+    window = float(settings.FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS)
+    since = (now or timezone.now()) - timedelta(seconds=window)
+    return _execute(_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since])
 
 
 def task_facts_backfill() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.reports.facts import task_facts_catch_up
+from apps.reports.facts import job_facts_sweep, task_facts_catch_up
 from apps.reports.snapshots import snapshots_refresh
 
 
@@ -13,3 +13,9 @@ def refresh_snapshots() -> int:
     """Recompute the report pages' default views (beat: every 5 minutes). Safe to run twice."""
     task_facts_catch_up()
     return snapshots_refresh()
+
+
+@shared_task(name="reports.job_facts_sweep")
+def sweep_job_facts() -> int:
+    """The facts of the jobs finished in the last minutes (beat: every 10 s). Safe to run twice."""
+    return job_facts_sweep()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.common.actors import Actor
 from apps.common.errors import Conflict
@@ -19,7 +20,12 @@ from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes import services as process_services
 from apps.reports.demo import report_demo_seed
-from apps.reports.facts import task_facts_for_instance, task_facts_record, task_facts_sync
+from apps.reports.facts import (
+    job_facts_sweep,
+    task_facts_for_instance,
+    task_facts_record,
+    task_facts_sync,
+)
 from apps.reports.models import JobFact, TaskFact
 from apps.reports.selectors import Period, activity_summary, heatmap
 from apps.reports.tasks import refresh_snapshots
@@ -115,11 +121,14 @@ def test_a_completion_writes_its_fact_once(version, make_user):
     assert task_facts_for_instance(instance) == 0
     assert task_facts_sync() == 0
     assert TaskFact.objects.count() == 1
-    # when the worker finishes the next step, its job fact is written once too
+    # when the worker finishes the next step, its job fact is written by the next sweep, once
     assert not JobFact.objects.exists()
     run_jobs(instance)
     job = Job.objects.get(instance=instance, activity_id="notify_requester")
     assert job.status == JobStatus.DONE
+    assert not JobFact.objects.exists()  # not on the engine's hot path
+    assert job_facts_sweep() == 1
+    assert job_facts_sweep() == 0
     fact = JobFact.objects.get()
     assert (fact.job_id, fact.process_key, fact.activity_id) == (
         job.pk,
@@ -132,6 +141,24 @@ def test_a_completion_writes_its_fact_once(version, make_user):
     run_jobs(instance)
     assert task_facts_sync() == 0
     assert (TaskFact.objects.count(), JobFact.objects.count()) == (1, 1)
+
+
+def test_the_job_sweep_writes_only_recent_jobs_and_each_once(now, settings):  # noqa: F811
+    settings.FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS = 600
+    inst = ds.instance("p", created=now - timedelta(hours=2))
+    ds.job(inst, "recent", created=now - timedelta(minutes=3), started=now, finished=now)
+    ds.job(inst, "old", created=now - timedelta(hours=2), finished=now - timedelta(hours=1))
+    JobFact.objects.all().delete()
+    assert job_facts_sweep(now=now) == 1
+    assert list(JobFact.objects.values_list("activity_id", flat=True)) == ["recent"]
+    assert job_facts_sweep(now=now) == 0
+    assert task_facts_sync() == 1  # the catch-up still finds the older one
+
+
+def test_a_worker_advance_writes_no_fact_on_the_hot_path(version, make_user):
+    instance = engine.instance_start(version=version, variables={"amount": 5}, actor=SYSTEM)
+    task_facts_record(instance=instance, now=timezone.now(), actor=SYSTEM, by_worker=True)
+    assert not JobFact.objects.exists() and not TaskFact.objects.exists()
 
 
 def test_a_failed_completion_leaves_no_fact(version, make_user):

@@ -6,17 +6,12 @@ worker events to the web process) and after every reconnect."""
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.common import broadcast
 from apps.inbox.models import InboxEvent
-
-logger = logging.getLogger(__name__)
 
 
 def group_for_role(role: str) -> str:
@@ -53,17 +48,8 @@ def publish_task_changed(task, kind: str = "changed", *, also: tuple[int, ...] =
     groups += [group_for_user(uid) for uid in sorted(user_ids)]
     payload = {"type": "inbox.changed", "task": task.pk, "status": task.status, "event": event.pk}
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            for group in dict.fromkeys(groups):
-                async_to_sync(layer.group_send)(group, payload)
-        except Exception:  # a live update is a courtesy; browsers also poll the feed
-            logger.warning("could not publish an inbox update", exc_info=True)
-
-    transaction.on_commit(send)
+    # a live update is a courtesy; browsers also read the feed (apps.common.broadcast)
+    transaction.on_commit(lambda: broadcast.group_send(groups, payload))
 
 
 def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None:
@@ -83,16 +69,7 @@ def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None
     payload = {"type": "inbox.changed", "task": 0, "status": instance.status, "event": event.pk}
     group = group_for_user(instance.started_by_id)
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(group, payload)
-        except Exception:  # a courtesy; the page also polls the feed
-            logger.warning("could not publish a request update", exc_info=True)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: broadcast.group_send([group], payload))
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):

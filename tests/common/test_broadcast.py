@@ -1,0 +1,135 @@
+"""Live messages from synchronous code: one long-lived loop per process for Redis, in place for
+the in-memory layer, and never an exception for the caller (apps/common/broadcast.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from concurrent import futures
+
+import pytest
+import redis.exceptions
+from channels.layers import get_channel_layer
+
+from apps.common import broadcast
+
+
+def in_own_thread(coroutine_function):
+    """Run a coroutine on a loop of its own (pytest-django's browser fixtures may hold one)."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine_function())
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.fixture
+def redis_layer(settings):
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis (REDIS_URL); the PostgreSQL pass of make test has it")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+        }
+    }
+    return get_channel_layer()
+
+
+@pytest.mark.integration
+def test_a_send_reaches_every_member_of_each_group_once(redis_layer):
+    async def join():
+        first, second = await redis_layer.new_channel(), await redis_layer.new_channel()
+        await redis_layer.group_add("broadcast.test.a", first)
+        await redis_layer.group_add("broadcast.test.b", second)
+        return first, second
+
+    first, second = in_own_thread(join)
+    message = {"type": "inbox.changed", "task": 7}
+    future = broadcast.group_send(
+        ["broadcast.test.a", "broadcast.test.b", "broadcast.test.a"], message
+    )
+    assert future is not None
+    future.result(timeout=10)
+
+    async def receive():
+        got_first = await asyncio.wait_for(redis_layer.receive(first), 5)
+        got_second = await asyncio.wait_for(redis_layer.receive(second), 5)
+        with pytest.raises(asyncio.TimeoutError):  # the repeated group was sent to once
+            await asyncio.wait_for(redis_layer.receive(first), 0.5)
+        await redis_layer.group_discard("broadcast.test.a", first)
+        await redis_layer.group_discard("broadcast.test.b", second)
+        return got_first, got_second
+
+    assert in_own_thread(receive) == (message, message)
+
+
+@pytest.mark.integration
+def test_sends_reuse_one_loop_in_a_process(redis_layer):
+    futures = [broadcast.group_send([f"broadcast.test.{n}"], {"type": "x"}) for n in range(3)]
+    for future in futures:
+        future.result(timeout=10)
+    loops = {broadcast._background_loop() for _ in range(3)}
+    assert len(loops) == 1
+    assert next(iter(loops)).is_running()
+
+
+def test_an_unreachable_redis_is_logged_not_raised(settings, caplog):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
+        }
+    }
+    with caplog.at_level(logging.WARNING, logger="apps.common.broadcast"):
+        future = broadcast.group_send(["broadcast.test.down"], {"type": "x"})  # does not raise
+        assert future is not None
+        futures.wait([future], timeout=10)
+        assert isinstance(future.exception(), redis.exceptions.ConnectionError)
+        deadline = time.monotonic() + 5  # the logging callback runs on the loop's thread
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert any("could not publish" in record.getMessage() for record in caplog.records)
+
+
+def test_the_in_memory_layer_is_called_in_place(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+    def scenario():
+        layer = get_channel_layer()
+
+        async def join():
+            channel = await layer.new_channel()
+            await layer.group_add("broadcast.test.memory", channel)
+            return channel
+
+        channel = asyncio.run(join())
+        assert broadcast.group_send(["broadcast.test.memory"], {"type": "x", "n": 1}) is None
+
+        async def receive():
+            return await asyncio.wait_for(layer.receive(channel), 5)
+
+        return asyncio.run(receive())
+
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("message", scenario()))
+    thread.start()
+    thread.join(30)
+    assert outcome["message"] == {"type": "x", "n": 1}
+
+
+def test_no_groups_or_no_layer_sends_nothing(settings):
+    settings.CHANNEL_LAYERS = {}
+    assert broadcast.group_send(["broadcast.test.none"], {"type": "x"}) is None

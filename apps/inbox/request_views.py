@@ -46,8 +46,9 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     except InvalidInput:
         status, qs = "", selectors.my_requests(user=request.user)
     page = paginate(request, qs)
+    summaries = selectors.request_summaries(instances=page.object_list, user=request.user)
     for instance in page.object_list:
-        instance.state_now = selectors.request_state(instance=instance, user=request.user)
+        instance.state_now = summaries[instance.pk]
     return render(
         request,
         "requests/list.html",

@@ -371,22 +371,57 @@ def request_get(*, user, instance_id: int, to_write: bool = False) -> ProcessIns
 
 
 @dataclass(frozen=True)
-class RequestState:
+class RequestSummary:
+    """Where a request stands, as a list row shows it: its open steps and who holds them, and
+    whether the requester may withdraw it."""
+
     current_steps: list[dict]
-    done_activities: list[str]
     cancellable: bool
 
 
-def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
-    """Where a request stands: open tasks (and who holds them), the activities it went
-    through (for the diagram), and whether the requester may withdraw it."""
+@dataclass(frozen=True)
+class RequestState(RequestSummary):
+    """A request's page: the summary, plus the activities it went through (the diagram)."""
+
+    done_activities: list[str]
+
+
+def request_summaries(*, instances, user=None) -> dict[int, RequestSummary]:
+    """Instance id -> its summary, for a page of requests in three queries (open tasks with
+    their holders, N-of-M progress, open automated steps), whatever the page's length."""
+    instances = list(instances)
+    ids = [instance.pk for instance in instances]
     open_tasks = list(
-        HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+        HumanTask.objects.filter(instance_id__in=ids, status=TaskStatus.OPEN)
         .select_related("assignee")
         .order_by("id")
     )
     progress = approval_progress(open_tasks)
-    steps = [
+    tasks_of: dict[int, list[HumanTask]] = {}
+    for task in open_tasks:
+        tasks_of.setdefault(task.instance_id, []).append(task)
+    jobs_of = engine_selectors.open_job_activities(instance_ids=ids)
+    withdrawable = [
+        instance
+        for instance in instances
+        if user is not None and instance.started_by_id == user.pk and instance.is_active
+    ]
+    cancellable = {  # the model's rule, once per version on the page
+        version_id: rules_for_version_id(version_id).cancellable
+        for version_id in {instance.version_id for instance in withdrawable}
+    }
+    return {
+        instance.pk: RequestSummary(
+            current_steps=_task_steps(tasks_of.get(instance.pk, []), progress)
+            + _job_steps(jobs_of.get(instance.pk, [])),
+            cancellable=instance in withdrawable and cancellable[instance.version_id],
+        )
+        for instance in instances
+    }
+
+
+def _task_steps(open_tasks, progress) -> list[dict]:
+    return [
         {
             "activity_id": t.activity_id,
             "name": t.name,
@@ -400,19 +435,27 @@ def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
         }
         for t in open_tasks
     ]
-    activity = engine_selectors.instance_activity(instance=instance)
-    steps += [
+
+
+def _job_steps(activity_ids) -> list[dict]:
+    return [
         {
-            "activity_id": j["activity_id"],
-            "name": j["activity_id"],
+            "activity_id": activity_id,
+            "name": activity_id,
             "holder": "automatic step",
             "claimed": False,
             "due_at": None,
             "approvals": None,
             "approvals_needed": None,
         }
-        for j in activity["jobs"]
+        for activity_id in activity_ids
     ]
+
+
+def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
+    """Where a request stands: open tasks (and who holds them), the activities it went
+    through (for the diagram), and whether the requester may withdraw it."""
+    summary = request_summaries(instances=[instance], user=user)[instance.pk]
     done = sorted(
         {
             step.get("activity_id")
@@ -429,10 +472,8 @@ def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
             )
         )
     )
-    cancellable = (
-        user is not None
-        and instance.started_by_id == user.pk
-        and instance.is_active
-        and rules_for_version_id(instance.version_id).cancellable
+    return RequestState(
+        current_steps=summary.current_steps,
+        cancellable=summary.cancellable,
+        done_activities=done,
     )
-    return RequestState(current_steps=steps, done_activities=done, cancellable=cancellable)

@@ -131,3 +131,27 @@ def test_my_requests_and_the_request_page(expense, people):
     assert response.status_code == 302
     instance.refresh_from_db()
     assert instance.status == "cancelled"
+
+
+def test_my_requests_page_reads_its_rows_in_a_fixed_number_of_queries(expense, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(people["requester"])
+    automatic = start("expense_approval", people["requester"], amount=10, description="Pens")
+
+    def page_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get("/requests/").content.decode()
+        return len(captured.captured_queries), html
+
+    few, html = page_queries()
+    # Each row says where the request stands: the approval and who may take it, or the
+    # automated step it waits on (no worker runs in this test).
+    assert html.count("Approve expense") >= 1 and "automatic step" in html
+    assert f'data-request="{automatic.pk}"' in html
+    for n in range(6):
+        start("expense_approval", people["requester"], amount=3000 + n, description=f"Desk {n}")
+    many, html = page_queries()
+    assert html.count("data-request=") == 8
+    assert many == few

@@ -72,7 +72,7 @@ def _insert_sql(where: str, instance=_JOINED) -> str:
 
 def _task_insert_sql(where: str, instance=_JOINED) -> str:
     """The facts' insert; in PostgreSQL the same statement queues them for the per-day bucket
-    counts (``TaskFactPending``, decision 018). SQLite reads the facts directly."""
+    counts (``TaskFactPending``, decision 019). SQLite reads the facts directly."""
     insert = _insert_sql(where, instance)
     if not is_postgres():
         return insert

@@ -263,7 +263,7 @@ SLA_BREACHES_SQL = """
 
 def sla_breach_counts(*, buckets: bool = True) -> list[dict]:
     """Completed tasks ever breached per (process, activity): from the per-day buckets in
-    PostgreSQL (decision 018), else (and with ``buckets=False``) counted over the task facts."""
+    PostgreSQL (decision 019), else (and with ``buckets=False``) counted over the task facts."""
     if buckets and is_postgres():
         return sla_breaches_all_time()
     return fetch(SLA_BREACHES_SQL, {})

@@ -111,7 +111,7 @@ class TaskFact(models.Model):
     working = models.FloatField(help_text="claimed -> completed, seconds")
     due_s = models.FloatField(null=True, help_text="created -> the task's due date, seconds")
     completed_by_id = models.BigIntegerField(null=True)
-    # The log bucket of each measure (``apps.reports.sql.bucket_of``, decision 018): a monotone
+    # The log bucket of each measure (``apps.reports.sql.bucket_of``, decision 019): a monotone
     # function of the value, so (bucket, value) order is value order and the per-day bucket
     # counts of ``TaskFactBucket`` locate the bucket holding any rank.
     duration_b = models.IntegerField(null=True)
@@ -140,7 +140,7 @@ class TaskFact(models.Model):
                 include=["duration"],
                 name="taskfact_process_user_idx",
             ),
-            # The partial days at a period's edges, for the bucket path (decision 018).
+            # The partial days at a period's edges, for the bucket path (decision 019).
             models.Index(
                 fields=["created_at"],
                 include=[
@@ -167,7 +167,7 @@ class TaskFact(models.Model):
                 include=["completed_at", "process_key"],
                 name="taskfact_user_walk_idx",
             ),
-            # Walks in value order from a bucket (exact percentiles, decision 018).
+            # Walks in value order from a bucket (exact percentiles, decision 019).
             *(
                 models.Index(
                     fields=["process_key", "activity_id", f"{m}_b", m],
@@ -183,7 +183,7 @@ class TaskFact(models.Model):
 
 
 class TaskFactPending(models.Model):
-    """A completed-task fact not yet counted into ``TaskFactBucket`` (decision 018): inserted
+    """A completed-task fact not yet counted into ``TaskFactBucket`` (decision 019): inserted
     by the same statement as the fact (PostgreSQL), deleted by the summary run that counts it.
     Keeps the facts themselves insert-only (no flag to update on a million rows)."""
 
@@ -196,7 +196,7 @@ class TaskFactPending(models.Model):
 
 class TaskFactBucket(models.Model):
     """Per UTC day of creation, process version and activity: how many completed-task facts fall
-    into each log bucket of each measure, with their exact sum and maximum (decision 018).
+    into each log bucket of each measure, with their exact sum and maximum (decision 019).
 
     ``measure`` 0/1/2 are duration/waiting/working; 3 and 4 count the facts that met / breached
     their own due date (bucket 0: the SLA of an activity without ``ActivitySla``). Maintained in
@@ -228,7 +228,7 @@ class TaskFactBucket(models.Model):
 
 class TaskFactUserBucket(models.Model):
     """Per UTC day of completion, process and user who completed the tasks: how many durations
-    fall into each log bucket, with their exact sum and maximum (decision 018; workload per
+    fall into each log bucket, with their exact sum and maximum (decision 019; workload per
     user). Maintained with ``TaskFactBucket``, from the same queue."""
 
     day = models.DateField()

@@ -300,7 +300,7 @@ def activity_rows(
     counts; with ``facts=False`` everything is computed from the inbox's and the engine's rows in
     one pass (the reference the tests compare the fact path with). In PostgreSQL the completed
     tasks' figures come from the per-day bucket counts and index walks (``buckets``, decision
-    018); ``buckets=False`` sorts the period's facts (the reference for that path)."""
+    019); ``buckets=False`` sorts the period's facts (the reference for that path)."""
     params = _params(
         period,
         now=now or timezone.now(),
@@ -552,7 +552,7 @@ def workload_by_user(*, period: Period, process_key: str = "", buckets: bool = T
     """Per user: open tasks assigned now; tasks completed in the period and their median time.
 
     The completed part comes from the per-day user buckets and index walks in PostgreSQL
-    (decision 018; ``buckets=False``: sorting the period's task facts, decision 017); the open
+    (decision 019; ``buckets=False``: sorting the period's task facts, decision 017); the open
     part is a count over the open tasks."""
     params = _params(period, process_key=process_key)
     done = workload_done(period=period, process_key=process_key, buckets=buckets)
@@ -568,7 +568,7 @@ def workload_by_user(*, period: Period, process_key: str = "", buckets: bool = T
 
 def workload_done(*, period: Period, process_key: str = "", buckets: bool = True) -> list[dict]:
     """Per user, the tasks completed in the period: count and duration figures (in PostgreSQL
-    from the per-day user buckets, decision 018; ``buckets=False`` sorts the facts)."""
+    from the per-day user buckets, decision 019; ``buckets=False`` sorts the facts)."""
     if buckets and is_postgres():
         return user_bucket_rows(since=period.since, until=period.until, process_key=process_key)
     return fetch(

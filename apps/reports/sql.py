@@ -210,7 +210,7 @@ def stats(row: dict[str, Any], measure: str) -> dict[str, Any]:
     return out
 
 
-BUCKETS_PER_E = 8  # log buckets per factor e (each about 13 % wide): decision 018
+BUCKETS_PER_E = 8  # log buckets per factor e (each about 13 % wide): decision 019
 
 
 def bucket_of(value: str) -> str:

@@ -1,6 +1,6 @@
 # ruff: noqa: S608 - SQL text is built from constants only; every user value is a bound parameter
 """Per-day bucket counts of the completed-task facts, and the exact per-activity figures read
-from them (decision 018).
+from them (decision 019).
 
 ``fact_buckets_summarise`` (beat, and before each snapshot refresh) counts the facts queued in
 ``TaskFactPending`` into ``TaskFactBucket``: per UTC day of creation, version and activity, how many
@@ -134,6 +134,37 @@ def _day_bounds(since: datetime, until: datetime) -> tuple[datetime, datetime]:
     return first, end
 
 
+# For each series and percentile: the bucket holding rank lo = floor(p (n - 1)) and the one
+# holding hi = min(lo + 1, n - 1), found by filtering the cumulative counts (no range join, whose
+# row estimates led the planner astray); the walk goes up from lo's bucket or down from hi's,
+# whichever skips fewer index entries.
+_LOCATED = """located AS (
+        SELECT {keys}, name, h, lo, hi,
+               MAX(CASE WHEN below <= lo AND lo < below + n THEN lo - below END)
+                   <= MAX(CASE WHEN below <= hi AND hi < below + n THEN below + n - 1 - hi END)
+                   AS up,
+               CASE WHEN MAX(CASE WHEN below <= lo AND lo < below + n THEN lo - below END)
+                         <= MAX(CASE WHEN below <= hi AND hi < below + n
+                                     THEN below + n - 1 - hi END)
+                    THEN MAX(CASE WHEN below <= lo AND lo < below + n THEN bucket END)
+                    ELSE MAX(CASE WHEN below <= hi AND hi < below + n THEN bucket END)
+               END AS bucket,
+               LEAST(MAX(CASE WHEN below <= lo AND lo < below + n THEN lo - below END),
+                     MAX(CASE WHEN below <= hi AND hi < below + n THEN below + n - 1 - hi END))
+                   AS skip,
+               hi - lo + 1 AS take
+        FROM (
+            SELECT c.*, p.name, p.frac * CAST(c.cnt - 1 AS DOUBLE PRECISION) AS h,
+                   CAST(FLOOR(p.frac * CAST(c.cnt - 1 AS DOUBLE PRECISION)) AS BIGINT) AS lo,
+                   LEAST(CAST(FLOOR(p.frac * CAST(c.cnt - 1 AS DOUBLE PRECISION)) AS BIGINT) + 1,
+                         c.cnt - 1) AS hi
+            FROM cum c CROSS JOIN (VALUES {pct}) AS p(name, frac)
+        ) AS x
+        WHERE (below <= lo AND lo < below + n) OR (below <= hi AND hi < below + n)
+        GROUP BY {keys}, name, h, lo, hi
+    )"""
+
+
 def _filters(alias: str, *, process_key: str, version_id: int | None) -> str:
     out = f" AND {alias}.process_key = %(process_key)s" if process_key else ""
     if version_id is not None:
@@ -195,8 +226,10 @@ def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[
     ),
     cum AS (
         SELECT h.*, CAST(SUM(n) OVER (PARTITION BY process_key, activity_id, measure
-                                      ORDER BY bucket) AS BIGINT) - n AS below
-        FROM hist h WHERE measure < 3
+                                      ORDER BY bucket) AS BIGINT) - n AS below,
+               CAST(SUM(n) OVER (PARTITION BY process_key, activity_id, measure) AS BIGINT)
+                   AS cnt
+        FROM hist h WHERE measure IN ({wanted_measures})
     ),
     series AS (
         SELECT process_key, activity_id, measure, CAST(SUM(n) AS BIGINT) AS cnt,
@@ -204,32 +237,7 @@ def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[
                MAX(high) AS high
         FROM hist GROUP BY process_key, activity_id, measure
     ),
-    wanted AS (
-        SELECT s.process_key, s.activity_id, s.measure, p.name,
-               p.frac * CAST(s.cnt - 1 AS DOUBLE PRECISION) AS h
-        FROM series s CROSS JOIN (VALUES {pct}) AS p(name, frac)
-        WHERE s.measure IN ({wanted_measures})
-    ),
-    ranked AS (
-        SELECT w.*, CAST(FLOOR(w.h) AS BIGINT) AS lo,
-               LEAST(CAST(FLOOR(w.h) AS BIGINT) + 1, s.cnt - 1) AS hi
-        FROM wanted w JOIN series s
-          ON s.process_key = w.process_key AND s.activity_id = w.activity_id
-         AND s.measure = w.measure
-    ),
-    located AS (
-        SELECT r.process_key, r.activity_id, r.measure, r.name, r.h,
-               (r.lo - a.below) <= (b.below + b.n - 1 - r.hi) AS up,
-               CASE WHEN (r.lo - a.below) <= (b.below + b.n - 1 - r.hi) THEN a.bucket
-                    ELSE b.bucket END AS bucket,
-               LEAST(r.lo - a.below, b.below + b.n - 1 - r.hi) AS skip,
-               r.hi - r.lo + 1 AS take
-        FROM ranked r
-        JOIN cum a ON a.process_key = r.process_key AND a.activity_id = r.activity_id
-         AND a.measure = r.measure AND a.below <= r.lo AND r.lo < a.below + a.n
-        JOIN cum b ON b.process_key = r.process_key AND b.activity_id = r.activity_id
-         AND b.measure = r.measure AND b.below <= r.hi AND r.hi < b.below + b.n
-    ),
+    {_LOCATED.format(keys="process_key, activity_id, measure", pct=pct)},
     thresholds AS (
         SELECT s.process_key, s.activity_id, t.name, t.t
         FROM reports_activitysla s
@@ -396,7 +404,8 @@ def user_bucket_rows(
     ),
     cum AS (
         SELECT h.*, CAST(SUM(n) OVER (PARTITION BY user_id ORDER BY bucket) AS BIGINT) - n
-                    AS below
+                    AS below,
+               CAST(SUM(n) OVER (PARTITION BY user_id) AS BIGINT) AS cnt
         FROM hist h
     ),
     series AS (
@@ -404,24 +413,7 @@ def user_bucket_rows(
                CAST(SUM(total_us) AS BIGINT) AS total_us, MAX(high) AS high
         FROM hist GROUP BY user_id
     ),
-    ranked AS (
-        SELECT s.user_id, p.name, p.frac * CAST(s.cnt - 1 AS DOUBLE PRECISION) AS h,
-               CAST(FLOOR(p.frac * CAST(s.cnt - 1 AS DOUBLE PRECISION)) AS BIGINT) AS lo,
-               LEAST(CAST(FLOOR(p.frac * CAST(s.cnt - 1 AS DOUBLE PRECISION)) AS BIGINT) + 1,
-                     s.cnt - 1) AS hi
-        FROM series s CROSS JOIN (VALUES {pct}) AS p(name, frac)
-    ),
-    located AS (
-        SELECT r.user_id, r.name, r.h,
-               (r.lo - a.below) <= (b.below + b.n - 1 - r.hi) AS up,
-               CASE WHEN (r.lo - a.below) <= (b.below + b.n - 1 - r.hi) THEN a.bucket
-                    ELSE b.bucket END AS bucket,
-               LEAST(r.lo - a.below, b.below + b.n - 1 - r.hi) AS skip,
-               r.hi - r.lo + 1 AS take
-        FROM ranked r
-        JOIN cum a ON a.user_id = r.user_id AND a.below <= r.lo AND r.lo < a.below + a.n
-        JOIN cum b ON b.user_id = r.user_id AND b.below <= r.hi AND r.hi < b.below + b.n
-    )
+    {_LOCATED.format(keys="user_id", pct=pct)}
     SELECT 'series' AS row, user_id, '' AS name, CAST(cnt AS DOUBLE PRECISION) AS a,
            CAST(NULL AS DOUBLE PRECISION) AS b, high AS c, total_us AS s
     FROM series

@@ -25,6 +25,6 @@ def sweep_job_facts() -> int:
 
 @shared_task(name="reports.fact_buckets")
 def summarise_fact_buckets() -> int:
-    """Count the new task facts into the per-day buckets (beat: every minute; decision 018).
+    """Count the new task facts into the per-day buckets (beat: every minute; decision 019).
     Safe to run twice or concurrently."""
     return fact_buckets_summarise()

@@ -296,7 +296,7 @@ def run(report_dir: Path) -> None:
                 ),
             ),
             (
-                "per activity (30 d) sorting the period's facts (decision 017, before 018)",
+                "per activity (30 d) sorting the period's facts (decision 017, before 019)",
                 lambda: selectors.activity_summary(period=period, now=now, buckets=False),
                 None,
             ),
@@ -347,7 +347,7 @@ def run(report_dir: Path) -> None:
                 ),
             ),
             (
-                "workload per user (30 d) sorting the period's facts (before 018)",
+                "workload per user (30 d) sorting the period's facts (before 019)",
                 lambda: selectors.workload_by_user(period=period, buckets=False),
                 None,
             ),
@@ -474,8 +474,8 @@ def _write(path: Path, filled, rows, pages, counts, refresh_s, refreshed) -> Non
         "The raw column is the bare aggregate over the wide source rows (one percentile over one",
         "measure, no SLA logic: `inbox_humantask`); the selector computes three measures' four",
         "percentiles, the SLA counts and the open-task risk. Completed tasks come from the per-day",
-        "bucket counts of the task facts plus index walks for the exact percentiles (decision 018);",
-        "the *before 018* rows sort the period's facts (`buckets=False`, decision 017), the",
+        "bucket counts of the task facts plus index walks for the exact percentiles (decision 019);",
+        "the *before 019* rows sort the period's facts (`buckets=False`, decision 017), the",
         "*before 017* row reads the source rows (`facts=False`). All three give the same numbers.",
         "",
         f"## Pages (goal: under {GOAL_PAGE_MS:.0f} ms each)",

@@ -1,4 +1,4 @@
-"""Per-day bucket counts and index walks (decision 018) give exactly the figures of the
+"""Per-day bucket counts and index walks (decision 019) give exactly the figures of the
 straightforward computation (percentile_cont over the period's facts, and over the inbox rows),
 whatever mix of summarised days, partial edge days and pending facts a window reads."""
 

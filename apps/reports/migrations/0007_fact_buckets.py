@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def bucket_backfill(apps, schema_editor):
     """The log buckets of the facts written before this migration, their queue for the per-day
-    bucket counts (decision 018), then the facts of tasks completed before the fact table (the
+    bucket counts (decision 019), then the facts of tasks completed before the fact table (the
     backfill 0003 used to run; its insert writes these columns)."""
     from apps.reports.facts import task_facts_backfill
     from apps.reports.sql import bucket_of

@@ -70,17 +70,20 @@ def _insert_sql(where: str, instance=_JOINED) -> str:
         ON CONFLICT (task_id) DO NOTHING"""
 
 
-def _task_insert_sql(where: str, instance=_JOINED) -> str:
-    """The facts' insert; in PostgreSQL the same statement queues them for the per-day bucket
-    counts (``TaskFactPending``, decision 019). SQLite reads the facts directly."""
-    insert = _insert_sql(where, instance)
+def _queued(insert: str, pending: str) -> str:
+    """In PostgreSQL the facts' insert also queues them for the per-day bucket counts
+    (``pending``: TaskFactPending / JobFactPending, decision 019), in the same statement.
+    SQLite reads the facts directly."""
     if not is_postgres():
         return insert
     return (
         f"WITH inserted AS ({insert} RETURNING id, created_at)"
-        " INSERT INTO reports_taskfactpending (fact_id, created_at)"
-        " SELECT id, created_at FROM inserted"
+        f" INSERT INTO {pending} (fact_id, created_at) SELECT id, created_at FROM inserted"
     )
+
+
+def _task_insert_sql(where: str, instance=_JOINED) -> str:
+    return _queued(_insert_sql(where, instance), "reports_taskfactpending")
 
 
 _STARTED = "COALESCE(j.started_at, j.finished_at)"
@@ -91,17 +94,25 @@ def _job_insert_sql(where: str, instance=_JOINED) -> str:
     version, process_key, join = instance
     return f"""
         INSERT INTO reports_jobfact (job_id, connector, instance_id, version_id, process_key,
-            activity_id, created_at, finished_at, duration, waiting, working, started)
+            activity_id, created_at, finished_at, duration, waiting, working, started,
+            duration_b, waiting_b, working_b)
         SELECT j.id, j.connector, j.instance_id, {version}, {process_key}, j.activity_id,
                j.created_at, j.finished_at,
                {seconds_between("j.created_at", "j.finished_at")},
                {seconds_between("j.created_at", _STARTED)},
                {seconds_between(_STARTED, "j.finished_at")},
-               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
+               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END,
+               {bucket_of(seconds_between("j.created_at", "j.finished_at"))},
+               {bucket_of(seconds_between("j.created_at", _STARTED))},
+               {bucket_of(seconds_between(_STARTED, "j.finished_at"))}
         FROM engine_job j {join.format("j")}
         WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)
         ON CONFLICT (job_id) DO NOTHING"""
+
+
+def _queued_job_insert_sql(where: str, instance=_JOINED) -> str:
+    return _queued(_job_insert_sql(where, instance), "reports_jobfactpending")
 
 
 def _execute(sql: str, params: Sequence[Any]) -> int:
@@ -117,7 +128,7 @@ def task_facts_for_instance(instance: Any, *, jobs: bool = True) -> int:
     written = _execute(_task_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
     if jobs:
         written += _execute(
-            _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
+            _queued_job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
         )
     return written
 
@@ -142,7 +153,7 @@ def job_facts_sweep(*, now: datetime | None = None) -> int:
     runs; the 48-hour catch-up of ``task_facts_catch_up`` covers longer gaps."""
     window = float(settings.FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS)
     since = (now or timezone.now()) - timedelta(seconds=window)
-    return _execute(_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since])
+    return _execute(_queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since])
 
 
 def task_facts_backfill() -> int:
@@ -152,7 +163,7 @@ def task_facts_backfill() -> int:
 
 def job_facts_backfill() -> int:
     """Every missing job fact (migration 0005)."""
-    return _execute(_job_insert_sql("1 = 1"), _BOOLS)
+    return _execute(_queued_job_insert_sql("1 = 1"), _BOOLS)
 
 
 def task_facts_sync(*, since: datetime | None = None) -> int:
@@ -161,7 +172,7 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
     if since is None:
         return task_facts_backfill() + job_facts_backfill()
     return _execute(_task_insert_sql("t.completed_at >= %s"), [since]) + _execute(
-        _job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
+        _queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
     )
 
 

@@ -270,9 +270,36 @@ class JobFact(models.Model):
     waiting = models.FloatField(help_text="created -> started (or finished), seconds")
     working = models.FloatField(help_text="started -> finished, seconds")
     started = models.BooleanField(help_text="The job has its own start instant")
+    # log buckets of the measures, as on TaskFact (decision 019)
+    duration_b = models.IntegerField(null=True)
+    waiting_b = models.IntegerField(null=True)
+    working_b = models.IntegerField(null=True)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "process_key",
+                    "activity_id",
+                    "version_id",
+                    "duration",
+                    "waiting",
+                    "working",
+                    "duration_b",
+                    "waiting_b",
+                    "working_b",
+                ],
+                name="jobfact_created_idx",
+            ),
+            *(
+                models.Index(
+                    fields=["process_key", "activity_id", f"{m}_b", m],
+                    include=["created_at", "version_id"],
+                    name=f"jobfact_{m}_walk_idx",
+                )
+                for m in ("duration", "waiting", "working")
+            ),
             models.Index(
                 fields=["process_key", "activity_id", "created_at"],
                 include=["duration", "waiting", "working"],
@@ -287,3 +314,39 @@ class JobFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_key}/{self.activity_id} job {self.job_id}: {self.duration}s"
+
+
+class JobFactPending(models.Model):
+    """A finished-step fact not yet counted into ``JobFactBucket`` (as ``TaskFactPending``)."""
+
+    fact_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending job fact {self.fact_id}"
+
+
+class JobFactBucket(models.Model):
+    """Per UTC day of creation, version and service-step activity: the log-bucket counts of the
+    finished steps' duration, waiting and working time (measures 0/1/2; decision 019)."""
+
+    day = models.DateField()
+    process_key = models.CharField(max_length=200)
+    version_id = models.BigIntegerField()
+    activity_id = models.CharField(max_length=200)
+    measure = models.PositiveSmallIntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    total_us = models.BigIntegerField(help_text="Sum of the values, integer microseconds")
+    high = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "process_key", "version_id", "activity_id", "measure", "bucket"],
+                name="uniq_jobfact_bucket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"

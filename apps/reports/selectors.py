@@ -332,13 +332,14 @@ def activity_rows(
         ("user_task", fact_source, FACT_SLA_COUNTS),
         ("service_task", job_fact_source, {"completed": "COUNT(*)"}),
     ):
-        if kind == "user_task" and buckets and is_postgres():
+        if buckets and is_postgres():
             for r in activity_bucket_rows(
                 since=period.since,
                 until=period.until,
                 process_key=process_key,
                 version_id=version_id,
                 measures=measures,
+                kind="task" if kind == "user_task" else "job",
             ):
                 merged[(r["process_key"], r["activity_id"], kind)] = _empty_measures(
                     {**r, "kind": kind, **zero_open}

@@ -43,8 +43,10 @@ def _value(measure: str, prefix: str = "") -> str:
     return f"CASE {measure} {whens} ELSE 0 END"
 
 
-def _unpivot(alias: str) -> str:
+def _unpivot(alias: str, *, due: bool = True) -> str:
     """FROM tail turning each fact row into one row per measure (and its due-date verdict)."""
+    if not due:
+        return "CROSS JOIN (VALUES (0), (1), (2)) AS m(measure)"
     return (
         f"CROSS JOIN (VALUES (0), (1), (2), ({DUE_MET}), ({DUE_BREACHED})) AS m(measure)"
         f" WHERE m.measure < 3"
@@ -96,6 +98,26 @@ _SUMMARISE = f"""
     SELECT (SELECT COUNT(*) FROM by_activity), (SELECT COUNT(*) FROM by_user)"""
 
 
+_SUMMARISE_JOBS = f"""
+    WITH moved AS (
+        DELETE FROM reports_jobfactpending
+        WHERE fact_id IN (SELECT fact_id FROM reports_jobfactpending
+                          ORDER BY fact_id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
+        RETURNING fact_id
+    )
+    INSERT INTO reports_jobfactbucket
+        (day, process_key, version_id, activity_id, measure, bucket, n, total_us, high)
+    SELECT CAST(f.created_at AT TIME ZONE 'UTC' AS DATE), f.process_key, f.version_id,
+           f.activity_id, m.measure, {_bucket_case("f.")}, COUNT(*),
+           SUM({micros(_value("m.measure", "f."))}), MAX({_value("m.measure", "f.")})
+    FROM moved JOIN reports_jobfact f ON f.id = moved.fact_id {_unpivot("f", due=False)}
+    GROUP BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (day, process_key, version_id, activity_id, measure, bucket) DO UPDATE
+    SET n = reports_jobfactbucket.n + EXCLUDED.n,
+        total_us = reports_jobfactbucket.total_us + EXCLUDED.total_us,
+        high = GREATEST(reports_jobfactbucket.high, EXCLUDED.high)"""
+
+
 def fact_buckets_summarise(*, batch: int = SUMMARY_BATCH) -> int:
     """Count the pending facts (``TaskFactPending``) into ``TaskFactBucket``, ``batch`` per
     statement; returns how many. Safe to run twice or concurrently: each pending row is locked
@@ -104,19 +126,22 @@ def fact_buckets_summarise(*, batch: int = SUMMARY_BATCH) -> int:
     if not is_postgres():
         return 0
     moved = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM reports_taskfactpending LIMIT %s) AS p",
-                [batch],
-            )
-            pending = cursor.fetchone()[0]
-            if not pending:
-                return moved
-            cursor.execute(_SUMMARISE, {"batch": batch})
-            moved += pending
-        if pending < batch:
-            return moved
+    for queue, statement in (
+        ("reports_taskfactpending", _SUMMARISE),
+        ("reports_jobfactpending", _SUMMARISE_JOBS),
+    ):
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM {queue} LIMIT %s) AS p", [batch]
+                )
+                pending = cursor.fetchone()[0]
+                if pending:
+                    cursor.execute(statement, {"batch": batch})
+                    moved += pending
+            if pending < batch:
+                break
+    return moved
 
 
 # --- the period's figures -------------------------------------------------------------------
@@ -172,22 +197,27 @@ def _filters(alias: str, *, process_key: str, version_id: int | None) -> str:
     return out
 
 
-def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[str]) -> str:
+def _bucket_sql(
+    *, process_key: str, version_id: int | None, measures: Sequence[str], kind: str = "task"
+) -> str:
+    """``kind``: "task" (TaskFact, with SLA thresholds and due dates) or "job" (JobFact)."""
+    facts, due = f"reports_{kind}fact", kind == "task"
     ff = _filters("f", process_key=process_key, version_id=version_id)
     bf = _filters("b", process_key=process_key, version_id=version_id)
-    cols = "f.process_key, f.activity_id, f.duration, f.waiting, f.working, f.due_s, " + ", ".join(
+    due_s = "f.due_s" if due else "CAST(NULL AS DOUBLE PRECISION) AS due_s"
+    cols = f"f.process_key, f.activity_id, f.duration, f.waiting, f.working, {due_s}, " + ", ".join(
         f"f.{m}_b" for m in MEASURES
     )
     direct = " UNION ALL ".join(
-        f"SELECT {cols} FROM reports_taskfact f WHERE {where}{ff}"
+        f"SELECT {cols} FROM {facts} f WHERE {where}{ff}"
         for where in (
             "f.created_at >= %(since)s AND f.created_at < %(first)s",
             "f.created_at >= %(end)s AND f.created_at < %(until)s",
         )
     )
     direct += (
-        f" UNION ALL SELECT {cols} FROM reports_taskfactpending p"
-        " JOIN reports_taskfact f ON f.id = p.fact_id"
+        f" UNION ALL SELECT {cols} FROM {facts}pending p"
+        f" JOIN {facts} f ON f.id = p.fact_id"
         f" WHERE p.created_at >= %(first)s AND p.created_at < %(end)s{ff}"
     )
     wanted_measures = ", ".join(str(MEASURES.index(m)) for m in measures) or "-1"
@@ -197,7 +227,7 @@ def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[
     # v[lo] and v[lo + 1], walking up from the bucket of rank lo or down from the bucket of
     # rank lo + 1, whichever skips fewer entries
     walks = " UNION ALL ".join(
-        f"""(SELECT w.{m} AS v FROM reports_taskfact w
+        f"""(SELECT w.{m} AS v FROM {facts} w
             WHERE l.measure = {i} AND {"" if up else "NOT "}l.up
               AND w.process_key = l.process_key AND w.activity_id = l.activity_id
               AND w.{m}_b {">=" if up else "<="} l.bucket AND {in_window}{wf}
@@ -215,12 +245,12 @@ def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[
                MAX(high) AS high
         FROM (
             SELECT b.process_key, b.activity_id, b.measure, b.bucket, b.n, b.total_us, b.high
-            FROM reports_taskfactbucket b
+            FROM {facts}bucket b
             WHERE b.day >= %(first_day)s AND b.day < %(end_day)s{bf}
             UNION ALL
             SELECT d.process_key, d.activity_id, m.measure, {_bucket_case("d.")}, 1,
                    {micros(_value("m.measure", "d."))}, {_value("m.measure", "d.")}
-            FROM direct d {_unpivot("d")}
+            FROM direct d {_unpivot("d", due=due)}
         ) AS u
         GROUP BY process_key, activity_id, measure, bucket
     ),
@@ -244,7 +274,7 @@ def _bucket_sql(*, process_key: str, version_id: int | None, measures: Sequence[
         CROSS JOIN LATERAL (VALUES ('warning', CAST(s.warning_seconds AS DOUBLE PRECISION)),
                                    ('breach', CAST(s.breach_seconds AS DOUBLE PRECISION)))
              AS t(name, t)
-        WHERE t.t IS NOT NULL{_filters("s", process_key=process_key, version_id=None)}
+        WHERE t.t IS NOT NULL{"" if due else " AND 1 = 0"}{_filters("s", process_key=process_key, version_id=None)}
     )
     SELECT 'series' AS row, process_key, activity_id, measure, '' AS name,
            CAST(cnt AS DOUBLE PRECISION) AS a, CAST(NULL AS DOUBLE PRECISION) AS b, high AS c,
@@ -286,14 +316,16 @@ def activity_bucket_rows(
     process_key: str = "",
     version_id: int | None = None,
     measures: Sequence[str] = MEASURES,
+    kind: str = "task",
 ) -> list[dict[str, Any]]:
-    """Per (process, activity) of the completed-task facts created in ``[since, until)``: the
+    """Per (process, activity) of the completed-task (``kind="job"``: finished-step) facts
+    created in ``[since, until)``: the
     same keys as ``percentile_query`` over ``selectors.fact_source`` with ``FACT_SLA_COUNTS``
     (``completed``, ``sla_*``, and ``<measure>_n/_sum_us/_max/_p50..``), percentiles only for
     ``measures`` (the others keep count and mean)."""
     first, end = _day_bounds(since, until)
     rows = fetch(
-        _bucket_sql(process_key=process_key, version_id=version_id, measures=measures),
+        _bucket_sql(process_key=process_key, version_id=version_id, measures=measures, kind=kind),
         {
             "since": since,
             "until": until,
@@ -341,7 +373,9 @@ def activity_bucket_rows(
                 row.setdefault(f"{m}_{name}", None)
         n = row["duration_n"]
         row["completed"] = n
-        if key in le:  # judged against the activity's SLA
+        if kind == "job":  # steps have no SLA (as the sorted path: no SLA counts)
+            pass
+        elif key in le:  # judged against the activity's SLA
             breach = le[key]["breach"]
             warning = le[key].get("warning")
             row["sla_met"] = breach if warning is None else warning

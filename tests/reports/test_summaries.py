@@ -11,6 +11,8 @@ import pytest
 from apps.reports.metrics import sla_breach_counts
 from apps.reports.models import (
     ActivitySla,
+    JobFactBucket,
+    JobFactPending,
     TaskFact,
     TaskFactBucket,
     TaskFactPending,
@@ -60,8 +62,9 @@ def test_the_seeded_set_gives_the_same_figures_summarised_pending_and_sorted(
     for window in _windows(now, seeded["day"]):
         _assert_same(period=window, now=now, risk_hours=1)
     # when the facts are counted into the per-day buckets
-    assert fact_buckets_summarise() == 9
+    assert fact_buckets_summarise() == 12  # 9 task facts, 3 job facts
     assert not TaskFactPending.objects.exists()
+    assert not JobFactPending.objects.exists()
     # then every window (whole days, mid-day edges, no whole day, empty) gives the same figures
     for window in _windows(now, seeded["day"]):
         _assert_same(period=window, now=now, risk_hours=1)
@@ -78,10 +81,12 @@ def test_the_seeded_set_gives_the_same_figures_summarised_pending_and_sorted(
 
 
 def test_summarising_twice_counts_each_fact_once(seeded):  # noqa: F811
-    assert fact_buckets_summarise(batch=4) == 9  # three statements of at most 4 facts
+    # tasks: three statements of at most 4 facts; jobs: one
+    assert fact_buckets_summarise(batch=4) == 12
     assert fact_buckets_summarise() == 0
     durations = TaskFactBucket.objects.filter(measure=0)
     assert sum(b.n for b in durations) == 9
+    assert sum(b.n for b in JobFactBucket.objects.filter(measure=0)) == 3
     # the tasks with a completing user (the five approvals) are counted per user too
     assert sum(b.n for b in TaskFactUserBucket.objects.all()) == 5
     due = {m: sum(b.n for b in TaskFactBucket.objects.filter(measure=m)) for m in (3, 4)}
@@ -104,6 +109,14 @@ def _spread(now, *, values, users, activity="spread", days=6):  # noqa: F811
             claimed=created + S(value / 3),
             completed_by=users[i % len(users)],
         )
+        if i % 3 == 0:  # service steps with the same values (JobFact buckets)
+            ds.job(
+                inst,
+                "step",
+                created=created,
+                started=created + S(value / 3),
+                finished=created + S(value),
+            )
     return start
 
 

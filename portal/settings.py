@@ -304,6 +304,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.refresh_snapshots",
         "schedule": env.float("FLOWGATE_REPORTS_SNAPSHOT_EVERY_SECONDS", default=300.0),
     },
+    "reports-fact-buckets": {
+        "task": "reports.fact_buckets",
+        "schedule": env.float("FLOWGATE_REPORTS_BUCKETS_EVERY_SECONDS", default=60.0),
+    },
     "reports-job-facts": {
         "task": "reports.job_facts_sweep",
         "schedule": env.float("FLOWGATE_REPORTS_JOB_FACTS_EVERY_SECONDS", default=10.0),

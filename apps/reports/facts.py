@@ -33,7 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.common.actors import Actor
-from apps.reports.sql import param, seconds_between
+from apps.reports.sql import bucket_of, is_postgres, param, seconds_between
 
 _CLAIMED = "COALESCE(t.claimed_at, t.completed_at)"
 
@@ -52,18 +52,38 @@ def _insert_sql(where: str, instance=_JOINED) -> str:
     version, _, join = instance
     return f"""
         INSERT INTO reports_taskfact (task_id, instance_id, version_id, process_key, activity_id,
-            created_at, completed_at, duration, waiting, working, due_s, completed_by_id)
+            created_at, completed_at, duration, waiting, working, due_s, completed_by_id,
+            duration_b, waiting_b, working_b)
         SELECT t.id, t.instance_id, {version}, t.process_key, t.activity_id,
                t.created_at, t.completed_at,
                {seconds_between("t.created_at", "t.completed_at")},
                {seconds_between("t.created_at", _CLAIMED)},
                {seconds_between(_CLAIMED, "t.completed_at")},
                {seconds_between("t.created_at", "t.due_at")},
-               t.completed_by_id
+               t.completed_by_id,
+               {bucket_of(seconds_between("t.created_at", "t.completed_at"))},
+               {bucket_of(seconds_between("t.created_at", _CLAIMED))},
+               {bucket_of(seconds_between(_CLAIMED, "t.completed_at"))}
         FROM inbox_humantask t {join.format("t")}
         WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)
         ON CONFLICT (task_id) DO NOTHING"""
+
+
+def _queued(insert: str, pending: str) -> str:
+    """In PostgreSQL the facts' insert also queues them for the per-day bucket counts
+    (``pending``: TaskFactPending / JobFactPending, decision 019), in the same statement.
+    SQLite reads the facts directly."""
+    if not is_postgres():
+        return insert
+    return (
+        f"WITH inserted AS ({insert} RETURNING id, created_at)"
+        f" INSERT INTO {pending} (fact_id, created_at) SELECT id, created_at FROM inserted"
+    )
+
+
+def _task_insert_sql(where: str, instance=_JOINED) -> str:
+    return _queued(_insert_sql(where, instance), "reports_taskfactpending")
 
 
 _STARTED = "COALESCE(j.started_at, j.finished_at)"
@@ -74,17 +94,25 @@ def _job_insert_sql(where: str, instance=_JOINED) -> str:
     version, process_key, join = instance
     return f"""
         INSERT INTO reports_jobfact (job_id, connector, instance_id, version_id, process_key,
-            activity_id, created_at, finished_at, duration, waiting, working, started)
+            activity_id, created_at, finished_at, duration, waiting, working, started,
+            duration_b, waiting_b, working_b)
         SELECT j.id, j.connector, j.instance_id, {version}, {process_key}, j.activity_id,
                j.created_at, j.finished_at,
                {seconds_between("j.created_at", "j.finished_at")},
                {seconds_between("j.created_at", _STARTED)},
                {seconds_between(_STARTED, "j.finished_at")},
-               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END
+               CASE WHEN j.started_at IS NULL THEN %s ELSE %s END,
+               {bucket_of(seconds_between("j.created_at", "j.finished_at"))},
+               {bucket_of(seconds_between("j.created_at", _STARTED))},
+               {bucket_of(seconds_between(_STARTED, "j.finished_at"))}
         FROM engine_job j {join.format("j")}
         WHERE j.status = 'done' AND j.finished_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_jobfact f WHERE f.job_id = j.id)
         ON CONFLICT (job_id) DO NOTHING"""
+
+
+def _queued_job_insert_sql(where: str, instance=_JOINED) -> str:
+    return _queued(_job_insert_sql(where, instance), "reports_jobfactpending")
 
 
 def _execute(sql: str, params: Sequence[Any]) -> int:
@@ -97,10 +125,10 @@ def task_facts_for_instance(instance: Any, *, jobs: bool = True) -> int:
     """Insert the facts missing for ``instance``'s (a ProcessInstance) completed tasks and,
     unless ``jobs`` is false, its finished jobs; returns how many."""
     pk, version_id, key = instance.pk, instance.version_id, instance.process_key
-    written = _execute(_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
+    written = _execute(_task_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
     if jobs:
         written += _execute(
-            _job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
+            _queued_job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
         )
     return written
 
@@ -125,17 +153,17 @@ def job_facts_sweep(*, now: datetime | None = None) -> int:
     runs; the 48-hour catch-up of ``task_facts_catch_up`` covers longer gaps."""
     window = float(settings.FLOWGATE_REPORTS_JOB_FACTS_WINDOW_SECONDS)
     since = (now or timezone.now()) - timedelta(seconds=window)
-    return _execute(_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since])
+    return _execute(_queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since])
 
 
 def task_facts_backfill() -> int:
     """Every missing task fact (migration 0003)."""
-    return _execute(_insert_sql("1 = 1"), [])
+    return _execute(_task_insert_sql("1 = 1"), [])
 
 
 def job_facts_backfill() -> int:
     """Every missing job fact (migration 0005)."""
-    return _execute(_job_insert_sql("1 = 1"), _BOOLS)
+    return _execute(_queued_job_insert_sql("1 = 1"), _BOOLS)
 
 
 def task_facts_sync(*, since: datetime | None = None) -> int:
@@ -143,8 +171,8 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
     (all when None); returns how many."""
     if since is None:
         return task_facts_backfill() + job_facts_backfill()
-    return _execute(_insert_sql("t.completed_at >= %s"), [since]) + _execute(
-        _job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
+    return _execute(_task_insert_sql("t.completed_at >= %s"), [since]) + _execute(
+        _queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
     )
 
 

@@ -28,7 +28,8 @@ from prometheus_client.core import (
 from apps.common.models import Heartbeat
 from apps.common.selectors import HEARTBEAT_STALE_AFTER
 from apps.reports.selectors import workload_by_role
-from apps.reports.sql import fetch, seconds_between
+from apps.reports.sql import fetch, is_postgres, seconds_between
+from apps.reports.summaries import sla_breaches_all_time
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -185,20 +186,12 @@ class FlowgateCollector:
             roles.add_metric([r["role"]], r["open"])
             breached_open.add_metric([r["role"]], r["open_breached"])
         yield from (roles, breached_open)
-        # From the completed-task facts (decision 017): an index-only scan of a narrow table.
-        sql = """
-            SELECT f.process_key AS process_key, f.activity_id AS activity_id, COUNT(*) AS n
-            FROM reports_taskfact f
-            LEFT JOIN reports_activitysla s
-                   ON s.process_key = f.process_key AND s.activity_id = f.activity_id
-            WHERE f.duration > COALESCE(s.breach_seconds, f.due_s)
-            GROUP BY f.process_key, f.activity_id ORDER BY f.process_key, f.activity_id"""
         breaches = CounterMetricFamily(
             "flowgate_sla_breaches",
             "Human tasks completed after their SLA breach threshold",
             labels=["process_key", "activity_id"],
         )
-        for r in fetch(sql, {}):
+        for r in sla_breach_counts():
             breaches.add_metric([r["process_key"], r["activity_id"]], int(r["n"]))
         yield breaches
 
@@ -257,6 +250,23 @@ class FlowgateCollector:
             if seconds is not None:
                 age.add_metric([component], max(0.0, seconds))
         yield from (up, age)
+
+
+SLA_BREACHES_SQL = """
+    SELECT f.process_key AS process_key, f.activity_id AS activity_id, COUNT(*) AS n
+    FROM reports_taskfact f
+    LEFT JOIN reports_activitysla s
+           ON s.process_key = f.process_key AND s.activity_id = f.activity_id
+    WHERE f.duration > COALESCE(s.breach_seconds, f.due_s)
+    GROUP BY f.process_key, f.activity_id ORDER BY f.process_key, f.activity_id"""
+
+
+def sla_breach_counts(*, buckets: bool = True) -> list[dict]:
+    """Completed tasks ever breached per (process, activity): from the per-day buckets in
+    PostgreSQL (decision 019), else (and with ``buckets=False``) counted over the task facts."""
+    if buckets and is_postgres():
+        return sla_breaches_all_time()
+    return fetch(SLA_BREACHES_SQL, {})
 
 
 def exposition() -> bytes:

@@ -111,6 +111,12 @@ class TaskFact(models.Model):
     working = models.FloatField(help_text="claimed -> completed, seconds")
     due_s = models.FloatField(null=True, help_text="created -> the task's due date, seconds")
     completed_by_id = models.BigIntegerField(null=True)
+    # The log bucket of each measure (``apps.reports.sql.bucket_of``, decision 019): a monotone
+    # function of the value, so (bucket, value) order is value order and the per-day bucket
+    # counts of ``TaskFactBucket`` locate the bucket holding any rank.
+    duration_b = models.IntegerField(null=True)
+    waiting_b = models.IntegerField(null=True)
+    working_b = models.IntegerField(null=True)
 
     class Meta:
         indexes = [
@@ -134,10 +140,115 @@ class TaskFact(models.Model):
                 include=["duration"],
                 name="taskfact_process_user_idx",
             ),
+            # The partial days at a period's edges, for the bucket path (decision 019).
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "process_key",
+                    "activity_id",
+                    "version_id",
+                    "duration",
+                    "waiting",
+                    "working",
+                    "due_s",
+                    "duration_b",
+                    "waiting_b",
+                    "working_b",
+                ],
+                name="taskfact_created_idx",
+            ),
+            models.Index(
+                fields=["completed_at"],
+                include=["completed_by_id", "process_key", "duration", "duration_b"],
+                name="taskfact_completed_idx",
+            ),
+            models.Index(
+                fields=["completed_by_id", "duration_b", "duration"],
+                include=["completed_at", "process_key"],
+                name="taskfact_user_walk_idx",
+            ),
+            # Walks in value order from a bucket (exact percentiles, decision 019).
+            *(
+                models.Index(
+                    fields=["process_key", "activity_id", f"{m}_b", m],
+                    include=["created_at", "version_id"],
+                    name=f"taskfact_{m}_walk_idx",
+                )
+                for m in ("duration", "waiting", "working")
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.process_key}/{self.activity_id} task {self.task_id}: {self.duration}s"
+
+
+class TaskFactPending(models.Model):
+    """A completed-task fact not yet counted into ``TaskFactBucket`` (decision 019): inserted
+    by the same statement as the fact (PostgreSQL), deleted by the summary run that counts it.
+    Keeps the facts themselves insert-only (no flag to update on a million rows)."""
+
+    fact_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending fact {self.fact_id}"
+
+
+class TaskFactBucket(models.Model):
+    """Per UTC day of creation, process version and activity: how many completed-task facts fall
+    into each log bucket of each measure, with their exact sum and maximum (decision 019).
+
+    ``measure`` 0/1/2 are duration/waiting/working; 3 and 4 count the facts that met / breached
+    their own due date (bucket 0: the SLA of an activity without ``ActivitySla``). Maintained in
+    the background by ``apps.reports.summaries.fact_buckets_summarise`` from ``TaskFactPending``;
+    a window's figures add the buckets of its whole days to the facts of its partial days and
+    the pending facts, so they are exact at any moment."""
+
+    day = models.DateField()
+    process_key = models.CharField(max_length=200)
+    version_id = models.BigIntegerField()
+    activity_id = models.CharField(max_length=200)
+    measure = models.PositiveSmallIntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    total_us = models.BigIntegerField(help_text="Sum of the values, integer microseconds")
+    high = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "process_key", "version_id", "activity_id", "measure", "bucket"],
+                name="uniq_taskfact_bucket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"
+
+
+class TaskFactUserBucket(models.Model):
+    """Per UTC day of completion, process and user who completed the tasks: how many durations
+    fall into each log bucket, with their exact sum and maximum (decision 019; workload per
+    user). Maintained with ``TaskFactBucket``, from the same queue."""
+
+    day = models.DateField()
+    process_key = models.CharField(max_length=200)
+    user_id = models.BigIntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    total_us = models.BigIntegerField(help_text="Sum of the durations, integer microseconds")
+    high = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "process_key", "user_id", "bucket"],
+                name="uniq_taskfact_user_bucket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.process_key} user {self.user_id} b{self.bucket}"
 
 
 class JobFact(models.Model):
@@ -159,9 +270,36 @@ class JobFact(models.Model):
     waiting = models.FloatField(help_text="created -> started (or finished), seconds")
     working = models.FloatField(help_text="started -> finished, seconds")
     started = models.BooleanField(help_text="The job has its own start instant")
+    # log buckets of the measures, as on TaskFact (decision 019)
+    duration_b = models.IntegerField(null=True)
+    waiting_b = models.IntegerField(null=True)
+    working_b = models.IntegerField(null=True)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "process_key",
+                    "activity_id",
+                    "version_id",
+                    "duration",
+                    "waiting",
+                    "working",
+                    "duration_b",
+                    "waiting_b",
+                    "working_b",
+                ],
+                name="jobfact_created_idx",
+            ),
+            *(
+                models.Index(
+                    fields=["process_key", "activity_id", f"{m}_b", m],
+                    include=["created_at", "version_id"],
+                    name=f"jobfact_{m}_walk_idx",
+                )
+                for m in ("duration", "waiting", "working")
+            ),
             models.Index(
                 fields=["process_key", "activity_id", "created_at"],
                 include=["duration", "waiting", "working"],
@@ -176,3 +314,39 @@ class JobFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_key}/{self.activity_id} job {self.job_id}: {self.duration}s"
+
+
+class JobFactPending(models.Model):
+    """A finished-step fact not yet counted into ``JobFactBucket`` (as ``TaskFactPending``)."""
+
+    fact_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending job fact {self.fact_id}"
+
+
+class JobFactBucket(models.Model):
+    """Per UTC day of creation, version and service-step activity: the log-bucket counts of the
+    finished steps' duration, waiting and working time (measures 0/1/2; decision 019)."""
+
+    day = models.DateField()
+    process_key = models.CharField(max_length=200)
+    version_id = models.BigIntegerField()
+    activity_id = models.CharField(max_length=200)
+    measure = models.PositiveSmallIntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    total_us = models.BigIntegerField(help_text="Sum of the values, integer microseconds")
+    high = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "process_key", "version_id", "activity_id", "measure", "bucket"],
+                name="uniq_jobfact_bucket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"

@@ -31,13 +31,17 @@ from apps.audit.actions import AuditAction
 from apps.reports.models import ActivitySla
 from apps.reports.sql import (
     as_float,
-    day_of,
+    bucket_key,
+    bucket_label,
     fetch,
+    is_postgres,
     json_text_elements,
+    micros,
     percentile_query,
     seconds_between,
     stats,
 )
+from apps.reports.summaries import activity_bucket_rows, user_bucket_rows
 
 DEFAULT_PERIOD = timedelta(days=30)
 MEASURES = ("duration", "waiting", "working")
@@ -82,11 +86,11 @@ def process_summary(*, period: Period, process_key: str = "") -> list[dict[str, 
     source = f"""
         SELECT i.process_key AS process_key, i.status AS status,
                CASE WHEN i.status = 'completed' AND i.ended_at IS NOT NULL
-                    THEN {seconds_between("i.created_at", "i.ended_at")} END AS duration,
-               CASE WHEN EXISTS (SELECT 1 FROM engine_incident x
-                                 WHERE x.instance_id = i.id AND x.status = 'open')
-                    THEN 1 ELSE 0 END AS failing
+                    THEN {as_float(seconds_between("i.created_at", "i.ended_at"))} END AS duration,
+               CASE WHEN x.instance_id IS NOT NULL THEN 1 ELSE 0 END AS failing
         FROM engine_processinstance i
+        LEFT JOIN (SELECT DISTINCT instance_id FROM engine_incident WHERE status = 'open') AS x
+               ON x.instance_id = i.id
         WHERE i.created_at >= %(since)s AND i.created_at < %(until)s{where}"""
     sql = percentile_query(
         source=source,
@@ -273,7 +277,7 @@ def open_task_source(*, process_key: str = "", version_id: int | None = None) ->
 def _empty_measures(row: dict[str, Any]) -> dict[str, Any]:
     for m in ("duration", "waiting", "working"):
         row.setdefault(f"{m}_n", 0)
-        for name in ("avg", "max", "p50", "p90", "p95", "p99"):
+        for name in ("sum_us", "max", "p50", "p90", "p95", "p99"):
             row.setdefault(f"{m}_{name}", None)
     return row
 
@@ -287,13 +291,16 @@ def activity_rows(
     version_id: int | None = None,
     facts: bool = True,
     measures: Sequence[str] = MEASURES,
+    buckets: bool = True,
 ) -> list[dict[str, Any]]:
     """The grouped rows behind ``activity_summary``: one per (process, activity, kind).
 
     With ``facts`` (the default), completed human tasks and finished steps come from the fact
     tables (grouped by their covering indexes), open tasks and unfinished steps from two small
     counts; with ``facts=False`` everything is computed from the inbox's and the engine's rows in
-    one pass (the reference the tests compare the fact path with)."""
+    one pass (the reference the tests compare the fact path with). In PostgreSQL the completed
+    tasks' figures come from the per-day bucket counts and index walks (``buckets``, decision
+    019); ``buckets=False`` sorts the period's facts (the reference for that path)."""
     params = _params(
         period,
         now=now or timezone.now(),
@@ -315,16 +322,29 @@ def activity_rows(
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     # measures without percentiles still get their count and mean (the heatmap's waiting time)
     averages_only = {
-        f"{m}_{name}": f"{agg}({m})"
+        f"{m}_{name}": f"{agg}({m if name == 'n' else micros(m)})"
         for m in MEASURES
         if m not in measures
-        for name, agg in (("n", "COUNT"), ("avg", "AVG"))
+        for name, agg in (("n", "COUNT"), ("sum_us", "SUM"))
     }
     zero_open = {"open": 0, "open_at_risk": 0, "open_breached": 0}
     for kind, source, extra in (
         ("user_task", fact_source, FACT_SLA_COUNTS),
         ("service_task", job_fact_source, {"completed": "COUNT(*)"}),
     ):
+        if buckets and is_postgres():
+            for r in activity_bucket_rows(
+                since=period.since,
+                until=period.until,
+                process_key=process_key,
+                version_id=version_id,
+                measures=measures,
+                kind="task" if kind == "user_task" else "job",
+            ):
+                merged[(r["process_key"], r["activity_id"], kind)] = _empty_measures(
+                    {**r, "kind": kind, **zero_open}
+                )
+            continue
         grouped = fetch(
             percentile_query(
                 source=source(process_key=process_key, version_id=version_id),
@@ -392,6 +412,7 @@ def activity_summary(
     version_id: int | None = None,
     facts: bool = True,
     measures: Sequence[str] = MEASURES,
+    buckets: bool = True,
 ) -> list[dict[str, Any]]:
     """Per process and activity: completed/open, duration/waiting/working percentiles, SLA
     counts of tasks completed in the period and the at-risk/breached state of open ones.
@@ -405,6 +426,7 @@ def activity_summary(
         version_id=version_id,
         facts=facts,
         measures=measures,
+        buckets=buckets,
     )
     slas = {
         (s.process_key, s.activity_id): s
@@ -468,16 +490,21 @@ def sla_by_process(activities: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 def throughput(*, period: Period, process_key: str = "", bucket: str = "day") -> list[dict]:
     """Instances started and completed per UTC day (or hour) of the period."""
     pf = _process_filter("process_key", process_key)
+    # grouped by the truncated instant, formatted once per group (not once per row)
     sql = f"""
-        SELECT bucket, SUM(started) AS started, SUM(completed) AS completed FROM (
-            SELECT {day_of("created_at", bucket=bucket)} AS bucket, 1 AS started, 0 AS completed
+        SELECT {bucket_label("b.bucket", bucket=bucket)} AS bucket, SUM(started) AS started,
+               SUM(completed) AS completed FROM (
+            SELECT {bucket_key("created_at", bucket=bucket)} AS bucket, COUNT(*) AS started,
+                   0 AS completed
             FROM engine_processinstance
             WHERE created_at >= %(since)s AND created_at < %(until)s{pf}
+            GROUP BY 1
             UNION ALL
-            SELECT {day_of("ended_at", bucket=bucket)}, 0, 1
+            SELECT {bucket_key("ended_at", bucket=bucket)}, 0, COUNT(*)
             FROM engine_processinstance
             WHERE status = 'completed' AND ended_at >= %(since)s AND ended_at < %(until)s{pf}
-        ) AS b GROUP BY bucket ORDER BY bucket"""
+            GROUP BY 1
+        ) AS b GROUP BY b.bucket ORDER BY b.bucket"""
     return [
         {"bucket": r["bucket"], "started": int(r["started"]), "completed": int(r["completed"])}
         for r in fetch(sql, _params(period, process_key=process_key))
@@ -522,13 +549,30 @@ def workload_by_role(
     ]
 
 
-def workload_by_user(*, period: Period, process_key: str = "") -> list[dict]:
+def workload_by_user(*, period: Period, process_key: str = "", buckets: bool = True) -> list[dict]:
     """Per user: open tasks assigned now; tasks completed in the period and their median time.
 
-    The completed part reads the task facts grouped by user through their (user, completed)
-    index (decision 017); the open part is a count over the open tasks."""
+    The completed part comes from the per-day user buckets and index walks in PostgreSQL
+    (decision 019; ``buckets=False``: sorting the period's task facts, decision 017); the open
+    part is a count over the open tasks."""
     params = _params(period, process_key=process_key)
-    done = fetch(
+    done = workload_done(period=period, process_key=process_key, buckets=buckets)
+    assigned = fetch(
+        f"""SELECT t.assignee_id AS user_id, COUNT(*) AS open_assigned FROM inbox_humantask t
+            WHERE t.status = 'open' AND t.assignee_id IS NOT NULL
+                  {_process_filter("t.process_key", process_key)}
+            GROUP BY t.assignee_id""",
+        params,
+    )
+    return _workload_rows(done, assigned)
+
+
+def workload_done(*, period: Period, process_key: str = "", buckets: bool = True) -> list[dict]:
+    """Per user, the tasks completed in the period: count and duration figures (in PostgreSQL
+    from the per-day user buckets, decision 019; ``buckets=False`` sorts the facts)."""
+    if buckets and is_postgres():
+        return user_bucket_rows(since=period.since, until=period.until, process_key=process_key)
+    return fetch(
         percentile_query(
             source=f"""
                 SELECT f.completed_by_id AS user_id, f.duration AS duration
@@ -540,15 +584,11 @@ def workload_by_user(*, period: Period, process_key: str = "") -> list[dict]:
             measures=["duration"],
             extra={"completed": "COUNT(*)"},
         ),
-        params,
+        _params(period, process_key=process_key),
     )
-    assigned = fetch(
-        f"""SELECT t.assignee_id AS user_id, COUNT(*) AS open_assigned FROM inbox_humantask t
-            WHERE t.status = 'open' AND t.assignee_id IS NOT NULL
-                  {_process_filter("t.process_key", process_key)}
-            GROUP BY t.assignee_id""",
-        params,
-    )
+
+
+def _workload_rows(done: list[dict], assigned: list[dict]) -> list[dict]:
     rows: dict[int, dict[str, Any]] = {r["user_id"]: r for r in done}
     for r in assigned:
         rows.setdefault(r["user_id"], {"user_id": r["user_id"], "completed": 0, "duration_n": 0})
@@ -558,7 +598,7 @@ def workload_by_user(*, period: Period, process_key: str = "") -> list[dict]:
     for user_id, r in rows.items():
         if user_id not in names:
             continue
-        for name in ("avg", "max", "p50", "p90", "p95", "p99"):
+        for name in ("sum_us", "max", "p50", "p90", "p95", "p99"):
             r.setdefault(f"duration_{name}", None)
         out.append(
             {

@@ -63,6 +63,22 @@ def day_of(column: str, *, bucket: str = "day") -> str:
     return f"strftime('{fmt}', {column})"
 
 
+def bucket_key(column: str, *, bucket: str = "day") -> str:
+    """SQL grouping a timestamp by UTC day or hour: a truncated timestamp in PostgreSQL (cheap
+    per row; ``bucket_label`` formats it once per group), the label itself in SQLite."""
+    if is_postgres():
+        return f"date_trunc('{'day' if bucket == 'day' else 'hour'}', {column} AT TIME ZONE 'UTC')"
+    return day_of(column, bucket=bucket)
+
+
+def bucket_label(key: str, *, bucket: str = "day") -> str:
+    """SQL for the label ('YYYY-MM-DD' or 'YYYY-MM-DD HH:00') of a ``bucket_key``."""
+    if is_postgres():
+        fmt = "YYYY-MM-DD" if bucket == "day" else 'YYYY-MM-DD HH24:"00"'
+        return f"to_char({key}, '{fmt}')"
+    return key
+
+
 def json_text_elements(column: str, alias: str) -> str:
     """A FROM item yielding ``<alias>.value`` for each text element of a JSON array column."""
     if is_postgres():
@@ -104,7 +120,8 @@ def percentile_query(
     extra: dict[str, str] | None = None,
 ) -> str:
     """GROUP BY ``keys`` over the subquery ``source``; for each measure column ``m``:
-    ``m_n`` (non-null count), ``m_avg``, ``m_max`` and ``m_p50``/``m_p90``/``m_p95``/``m_p99``.
+    ``m_n`` (non-null count), ``m_sum_us`` (exact sum in integer microseconds, for the mean),
+    ``m_max`` and ``m_p50``/``m_p90``/``m_p95``/``m_p99``.
     ``extra`` adds named aggregate expressions over the source's columns (e.g. counts).
     NULL measures are ignored, as ``percentile_cont`` does."""
     extra = extra or {}
@@ -115,7 +132,7 @@ def percentile_query(
         for m in measures:
             cols += [
                 f"COUNT({m}) AS {m}_n",
-                f"AVG({m})::float8 AS {m}_avg",
+                f"{sum_us(m)} AS {m}_sum_us",
                 f"MAX({m})::float8 AS {m}_max",
             ]
             cols += [
@@ -132,8 +149,8 @@ def percentile_query(
     )
     inner_cols, outer_cols = [], []
     for m in measures:
-        inner_cols += [f"COUNT({m}) AS {m}_n", f"AVG({m}) AS {m}_avg", f"MAX({m}) AS {m}_max"]
-        outer_cols += [f"{m}_n", f"{m}_avg", f"{m}_max"]
+        inner_cols += [f"COUNT({m}) AS {m}_n", f"{sum_us(m)} AS {m}_sum_us", f"MAX({m}) AS {m}_max"]
+        outer_cols += [f"{m}_n", f"{m}_sum_us", f"{m}_max"]
         for name, p in PERCENTILES:
             h = f"({p} * ({m}__cnt - 1))"
             inner_cols += [
@@ -155,20 +172,57 @@ def percentile_query(
     )
 
 
+def micros(value: str) -> str:
+    """SQL for a number of seconds as integer microseconds (exact: values are exact to the us
+    in PostgreSQL and to the ms in SQLite), so sums are exact whatever the order of addition."""
+    return f"CAST(ROUND({value} * 1000000) AS BIGINT)"
+
+
+def sum_us(value: str) -> str:
+    return f"SUM({micros(value)})"
+
+
+def mean_s(total_us: Any, n: int) -> float | None:
+    """The exact mean of values summing to ``total_us`` microseconds, rounded half to even to the
+    millisecond: the same figure however the sum was accumulated (per-day buckets or rows)."""
+    if not n or total_us is None:
+        return None
+    q, r = divmod(int(total_us), n * 1000)  # the mean in ms: q + r / (n * 1000)
+    if 2 * r > n * 1000 or (2 * r == n * 1000 and q % 2):
+        q += 1
+    return q / 1000
+
+
 def stats(row: dict[str, Any], measure: str) -> dict[str, Any]:
     """The figures of one measure from a ``percentile_query`` row, in seconds to the ms."""
 
     def r(value):
         return None if value is None else round(float(value), 3)
 
+    count = int(row[f"{measure}_n"] or 0)
     out = {
-        "count": int(row[f"{measure}_n"] or 0),
-        "avg_s": r(row[f"{measure}_avg"]),
+        "count": count,
+        "avg_s": mean_s(row[f"{measure}_sum_us"], count),
         "max_s": r(row[f"{measure}_max"]),
     }
     for name, _ in PERCENTILES:
         out[f"{name}_s"] = r(row[f"{measure}_{name}"])
     return out
+
+
+BUCKETS_PER_E = 8  # log buckets per factor e (each about 13 % wide): decision 019
+
+
+def bucket_of(value: str) -> str:
+    """SQL for the log bucket of a number of seconds (NULL for NULL): non-decreasing in the value
+    (negatives < 0 < positives), so ordering by (bucket, value) is ordering by value. The value
+    is cast to a double first, so a fact's stored bucket and a threshold's bucket agree."""
+    v = as_float(value)
+    return (
+        f"(CASE WHEN {v} > 0 THEN 1000000 + CAST(FLOOR(LN({v}) * {BUCKETS_PER_E}) AS INTEGER)"
+        f" WHEN {v} < 0 THEN -1000000 - CAST(FLOOR(LN(-{v}) * {BUCKETS_PER_E}) AS INTEGER)"
+        f" WHEN {v} = 0 THEN 0 END)"
+    )
 
 
 def epoch_seconds(column: str) -> str:

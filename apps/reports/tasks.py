@@ -6,12 +6,14 @@ from celery import shared_task
 
 from apps.reports.facts import job_facts_sweep, task_facts_catch_up
 from apps.reports.snapshots import snapshots_refresh
+from apps.reports.summaries import fact_buckets_summarise
 
 
 @shared_task(name="reports.refresh_snapshots")
 def refresh_snapshots() -> int:
     """Recompute the report pages' default views (beat: every 5 minutes). Safe to run twice."""
     task_facts_catch_up()
+    fact_buckets_summarise()
     return snapshots_refresh()
 
 
@@ -19,3 +21,10 @@ def refresh_snapshots() -> int:
 def sweep_job_facts() -> int:
     """The facts of the jobs finished in the last minutes (beat: every 10 s). Safe to run twice."""
     return job_facts_sweep()
+
+
+@shared_task(name="reports.fact_buckets")
+def summarise_fact_buckets() -> int:
+    """Count the new task facts into the per-day buckets (beat: every minute; decision 019).
+    Safe to run twice or concurrently."""
+    return fact_buckets_summarise()

@@ -1,7 +1,7 @@
 """Report settings: SLA targets per activity and service-level objectives per process.
 
 The figures themselves are not stored: they are aggregated from the engine's and the inbox's own
-rows (instances, jobs, human tasks) at query time (see selectors.py and docs/reports.md).
+rows (instances, jobs, human tasks) at query time (see selectors/ and docs/reports.md).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class TaskOutput(serializers.ModelSerializer):
         """Built by hand, field for field as declared above (the declarations are the schema):
         a 50-row page through DRF's per-field machinery cost more than its query."""
         when = _DATETIME.to_representation
-        if hasattr(obj, "business_key"):  # a list row (selectors.with_list_refs)
+        if hasattr(obj, "business_key"):  # a list row (selectors.inbox_list)
             refs = (obj.business_key, obj.assignee_name, obj.owner_name, obj.on_behalf_of_name)
         else:
             refs = (
@@ -170,12 +170,10 @@ class TaskListApi(ApiView):
         )
         paginator = self.pagination_class()
         size = paginator.get_page_size(request)
-        page = selectors.with_list_refs(
-            paginator.paginate_queryset(
-                capped(qs, page=request.query_params.get("page"), page_size=size),
-                request,
-                view=self,
-            )
+        page = paginator.paginate_queryset(
+            capped(selectors.list_rows(qs), page=request.query_params.get("page"), page_size=size),
+            request,
+            view=self,
         )
         context = {**self.get_serializer_context(), "progress": selectors.approval_progress(page)}
         return paginator.get_paginated_response(TaskOutput(page, many=True, context=context).data)

@@ -1,6 +1,6 @@
 """The inbox table's rows built in Python (apps.inbox.row_html) against the template loop they
 replaced (decision 016, amendment 1): the same markup for every badge and cell, every value
-escaped."""
+escaped; and the task API's hand-made dates against DRF's."""
 
 from __future__ import annotations
 
@@ -110,3 +110,27 @@ def test_rows_are_the_markup_the_template_made(view):
     assert _squeeze(html) == _squeeze(expected)
     assert "<script>" not in html and "<b>" not in html
     assert html.count("<tr ") == len(ROWS)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_api_datetimes_are_drf_s(zone, settings):
+    """The task API formats its dates by hand (apps.inbox.apis._datetime_text): as DRF does."""
+    from datetime import UTC, datetime
+
+    from rest_framework import serializers
+
+    from apps.inbox.apis import _datetime_text
+
+    settings.TIME_ZONE = zone
+    timezone.activate(zone)
+    try:
+        text = _datetime_text()
+        drf = serializers.DateTimeField()
+        for value in (
+            datetime(2026, 12, 3, 14, 5, 6, 123456, tzinfo=UTC),
+            datetime(2026, 7, 1, 0, 0, tzinfo=UTC),
+            datetime(2026, 7, 1, 12, 30),  # noqa: DTZ001 - a naive value on purpose
+        ):
+            assert text(value) == drf.to_representation(value)
+    finally:
+        timezone.deactivate()

@@ -161,11 +161,12 @@ def filter_visible_exists(user: Any, perm: str, queryset: QuerySet) -> QuerySet:
     Object primary keys must be integers. Same rules: object permissions of the user or of one
     of their groups; global permissions do not count; admins see everything.
 
-    The permission id, the user's groups and "does the user hold grants of their own" are
-    sub-selects of the same query (PostgreSQL computes each once per query), not a round trip
-    before it: read in the query's own snapshot, so a role taken away or a task just assigned
-    counts at once. The user-grant branch only runs for users who hold user grants (a probe of
-    a small table per candidate row costs more than the rest of the walk).
+    Many grants: the permission id, the user's groups and "does the user hold grants of their
+    own" are sub-selects of the same query (PostgreSQL computes each once per query), not a
+    round trip before it: read in the query's own snapshot, so a role taken away or a task just
+    assigned counts at once. The user-grant branch only runs for users who hold user grants (a
+    probe of a small table per candidate row costs more than the rest of the walk). Few grants:
+    one setup query first (``_scope``), fresh too; that plan needs the group ids as values.
     """
     if not (user and user.is_authenticated):
         return queryset.none()
@@ -191,16 +192,27 @@ def filter_visible_exists(user: Any, perm: str, queryset: QuerySet) -> QuerySet:
     else:
         my_groups = f"IN (SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s)"  # noqa: S608
     if _few_grants(user, ct, codename):
-        # Few grants: drive from them (a handful of ids, then the primary key index).
-        sql = (
-            f"{qn(meta.db_table)}.{qn(meta.pk.column)} IN ("  # noqa: S608 - quoted names
-            f"SELECT CAST(u.object_pk AS integer) FROM {user_table} u "
-            f"WHERE u.user_id = %s AND u.content_type_id = %s AND u.permission_id = {permission} "
-            f"UNION ALL SELECT CAST(g.object_pk AS integer) FROM {group_table} g "
-            f"WHERE g.group_id {my_groups} AND g.content_type_id = %s "
-            f"AND g.permission_id = {permission})"
-        )
-        params = [user.pk, ct, ct, codename, user.pk, ct, ct, codename]
+        # Few grants: drive from them (a handful of ids, then the primary key index). The group
+        # ids go in as values: with a sub-select in their place PostgreSQL cannot tell how
+        # many grants it will read and scans the permission's index instead (250 ms here).
+        scope = _scope(user, ct, codename)
+        if scope is None:
+            return queryset.none()
+        permission_id, group_ids = scope
+        branches = [
+            f"SELECT CAST(u.object_pk AS integer) FROM {user_table} u "  # noqa: S608
+            "WHERE u.user_id = %s AND u.content_type_id = %s AND u.permission_id = %s"
+        ]
+        params: list = [user.pk, ct, permission_id]
+        if group_ids:
+            in_groups = ", ".join(["%s"] * len(group_ids))
+            branches.append(
+                f"SELECT CAST(g.object_pk AS integer) FROM {group_table} g "  # noqa: S608
+                f"WHERE g.group_id IN ({in_groups}) AND g.content_type_id = %s "
+                "AND g.permission_id = %s"
+            )
+            params += [*group_ids, ct, permission_id]
+        sql = f"{qn(meta.db_table)}.{qn(meta.pk.column)} IN ({' UNION ALL '.join(branches)})"
         granted = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - quoted names
         return queryset.filter(granted)
     object_pk = f"CAST({qn(meta.db_table)}.{qn(meta.pk.column)} AS varchar(255))"
@@ -223,15 +235,30 @@ def filter_visible_exists(user: Any, perm: str, queryset: QuerySet) -> QuerySet:
 
 
 def _scope(user: Any, content_type_id: int, codename: str) -> tuple[int, list[int]] | None:
-    """(permission id, the user's group ids); None when the permission does not exist."""
-    permission_id = (
-        Permission.objects.filter(content_type_id=content_type_id, codename=codename)
-        .values_list("pk", flat=True)
-        .first()
+    """(permission id, the user's group ids) in one round trip, read fresh every time: a role
+    taken away counts at once. None when the permission does not exist."""
+    if connection.vendor != "postgresql":
+        permission_id = (
+            Permission.objects.filter(content_type_id=content_type_id, codename=codename)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if permission_id is None:
+            return None
+        return permission_id, sorted(user.groups.values_list("pk", flat=True))
+    perm_table = connection.ops.quote_name(Permission._meta.db_table)
+    member_table = connection.ops.quote_name(User.groups.through._meta.db_table)
+    sql = (
+        f"SELECT (SELECT id FROM {perm_table} "  # noqa: S608 - quoted names, parameters
+        "WHERE content_type_id = %s AND codename = %s), "
+        f"ARRAY(SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s ORDER BY 1)"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [content_type_id, codename, user.pk])
+        permission_id, group_ids = cursor.fetchone()
     if permission_id is None:
         return None
-    return permission_id, sorted(user.groups.values_list("pk", flat=True))
+    return permission_id, [int(g) for g in group_ids or []]
 
 
 FEW_GRANTS_TTL = 300.0

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from asgiref.sync import iscoroutinefunction
+from asgiref.testing import ApplicationCommunicator
 from channels.testing import HttpCommunicator
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
@@ -22,9 +23,12 @@ from portal.asgi import application, django_asgi_app
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+HOST = [(b"host", b"testserver")]
+
+
 def _get(path: str, headers: list | None = None) -> dict:
     async def run():
-        communicator = HttpCommunicator(application, "GET", path, headers=headers or [])
+        communicator = HttpCommunicator(application, "GET", path, headers=HOST + (headers or []))
         return await communicator.get_response(timeout=10)
 
     return asyncio.run(run())
@@ -71,7 +75,7 @@ def test_middlewares_and_view_run_in_one_thread(monkeypatch):
     handler = OneThreadASGIHandler()  # a chain built with the patched classes
 
     async def run():
-        communicator = HttpCommunicator(handler, "GET", "/healthz")
+        communicator = HttpCommunicator(handler, "GET", "/healthz", headers=HOST)
         return await communicator.get_response(timeout=10)
 
     response = asyncio.run(run())
@@ -81,9 +85,35 @@ def test_middlewares_and_view_run_in_one_thread(monkeypatch):
 
 
 def test_static_files_are_still_served():
-    response = _get("/static/rest_framework/css/default.css")
-    assert response["status"] == 200
-    assert b"{" in response["body"]
+    """WhiteNoise stays in the (sync) chain: /static/ is served by the ASGI application."""
+
+    async def run():
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "path": "/static/rest_framework/css/default.css",
+            "raw_path": b"/static/rest_framework/css/default.css",
+            "query_string": b"",
+            "headers": HOST,
+            "scheme": "http",
+            "server": ("testserver", 80),
+            "client": ("127.0.0.1", 1234),
+        }
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": b""})
+        start = await app.receive_output(10)
+        body = b""
+        while True:
+            message = await app.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        return start, body
+
+    start, body = asyncio.run(run())
+    assert start["status"] == 200
+    assert b"{" in body
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -1,20 +1,26 @@
 """The inbox list's table rows as HTML, built in Python.
 
 The template's row loop (about 40 variable and tag nodes a row, 25 rows) was half of the inbox
-page's CPU time — more than its query. This renders the same markup, row for row, with every
-value escaped (``django.utils.html.escape``); ``templates/inbox/_task_rows.html`` keeps the
-table around it. docs/decisions/016-inbox-list-cost.md (amendment 1).
+page's CPU time — more than its query. This renders the same markup, row for row, with
+every value escaped (as ``django.utils.html.escape`` does); ``templates/inbox/_task_rows.html``
+keeps the table around it. docs/decisions/016-inbox-list-cost.md (amendment 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from html import escape as _escape
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.inbox.selectors import TaskRow
+
+
+def escape(value: object) -> str:
+    """``django.utils.html.escape`` without its lazy-string wrapper (same text: it is
+    ``html.escape(str(value))``), called about 15 times a row."""
+    return _escape(str(value))
 
 
 def _badges(t: TaskRow, now: datetime) -> str:

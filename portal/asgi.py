@@ -1,10 +1,12 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (portal.routing)."""
+"""ASGI entry point: HTTP through Django (one worker thread per request: apps.common.asgi),
+websockets through Channels (portal.routing)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+from apps.common.asgi import get_asgi_application  # noqa: E402
+
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -159,8 +158,15 @@ def filter_visible_exists(user: Any, perm: str, queryset: QuerySet) -> QuerySet:
     (group, content_type, object_pk) index: an ordered, limited list stops after about N
     probes. A user with few grants (at most FEW_GRANTS) is served the other way round: their
     granted ids, then the primary key index (walking a big table for rare hits would be slow).
-    Object primary keys must be integers. Same rules: object permissions of the user or of one of their groups; global
-    permissions do not count; admins see everything.
+    Object primary keys must be integers. Same rules: object permissions of the user or of one
+    of their groups; global permissions do not count; admins see everything.
+
+    Many grants: the permission id, the user's groups and "does the user hold grants of their
+    own" are sub-selects of the same query (PostgreSQL computes each once per query), not a
+    round trip before it: read in the query's own snapshot, so a role taken away or a task just
+    assigned counts at once. The user-grant branch only runs for users who hold user grants (a
+    probe of a small table per candidate row costs more than the rest of the walk). Few grants:
+    one setup query first (``_scope``), fresh too; that plan needs the group ids as values.
     """
     if not (user and user.is_authenticated):
         return queryset.none()
@@ -170,62 +176,67 @@ def filter_visible_exists(user: Any, perm: str, queryset: QuerySet) -> QuerySet:
     content_type = ContentType.objects.get_for_model(queryset.model)  # cached by Django
     if content_type.app_label != app_label:
         return queryset.none()
-    scope = _scope(user, content_type.pk, codename)
-    if scope is None:
-        return queryset.none()
-    permission_id, group_ids, has_user_grants = scope
+    ct = content_type.pk
     qn = connection.ops.quote_name
     meta = queryset.model._meta
     group_table = qn(GroupObjectPermission._meta.db_table)
     user_table = qn(UserObjectPermission._meta.db_table)
-    in_groups = ", ".join(["%s"] * len(group_ids))
-    if _few_grants(user.pk, group_ids, content_type.pk, permission_id):
-        # Few grants: drive from them (a handful of ids, then the primary key index).
+    member_table = qn(User.groups.through._meta.db_table)
+    perm_table = qn(Permission._meta.db_table)
+    permission = (
+        f"(SELECT p.id FROM {perm_table} p WHERE p.content_type_id = %s AND p.codename = %s)"  # noqa: S608
+    )
+    if connection.vendor == "postgresql":
+        # ANY(ARRAY(...)): the user's groups once per query (an InitPlan), then an index probe
+        my_groups = f"= ANY(ARRAY(SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s))"  # noqa: S608
+    else:
+        my_groups = f"IN (SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s)"  # noqa: S608
+    if _few_grants(user, ct, codename):
+        # Few grants: drive from them (a handful of ids, then the primary key index). The group
+        # ids go in as values: with a sub-select in their place PostgreSQL cannot tell how
+        # many grants it will read and scans the permission's index instead (250 ms here).
+        scope = _scope(user, ct, codename)
+        if scope is None:
+            return queryset.none()
+        permission_id, group_ids = scope
         branches = [
             f"SELECT CAST(u.object_pk AS integer) FROM {user_table} u "  # noqa: S608
             "WHERE u.user_id = %s AND u.content_type_id = %s AND u.permission_id = %s"
         ]
-        params: list = [user.pk, content_type.pk, permission_id]
+        params: list = [user.pk, ct, permission_id]
         if group_ids:
+            in_groups = ", ".join(["%s"] * len(group_ids))
             branches.append(
                 f"SELECT CAST(g.object_pk AS integer) FROM {group_table} g "  # noqa: S608
                 f"WHERE g.group_id IN ({in_groups}) AND g.content_type_id = %s "
                 "AND g.permission_id = %s"
             )
-            params += [*group_ids, content_type.pk, permission_id]
+            params += [*group_ids, ct, permission_id]
         sql = f"{qn(meta.db_table)}.{qn(meta.pk.column)} IN ({' UNION ALL '.join(branches)})"
         granted = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - quoted names
         return queryset.filter(granted)
     object_pk = f"CAST({qn(meta.db_table)}.{qn(meta.pk.column)} AS varchar(255))"
-    branches, params = [], []
-    if group_ids:
-        branches.append(
-            f"SELECT 1 FROM {group_table} g "  # noqa: S608
-            f"WHERE g.group_id IN ({in_groups}) "
-            f"AND g.content_type_id = %s AND g.object_pk = {object_pk} AND g.permission_id = %s"
-        )
-        params += [*group_ids, content_type.pk, permission_id]
-    if has_user_grants:
-        # Only for users who hold grants of their own: a probe of a small table per candidate
-        # row costs more than the rest of the walk (PostgreSQL scans it each time).
-        branches.append(
-            f"SELECT 1 FROM {user_table} u "  # noqa: S608
-            f"WHERE u.user_id = %s AND u.content_type_id = %s AND u.object_pk = {object_pk} "
-            "AND u.permission_id = %s"
-        )
-        params += [user.pk, content_type.pk, permission_id]
-    if not branches:
-        return queryset.none()
-    granted = RawSQL(  # noqa: S611 - identifiers are quoted names, values are parameters
-        f"EXISTS ({' UNION ALL '.join(branches)})", params, output_field=BooleanField()
+    has_user_grants = (
+        f"EXISTS (SELECT 1 FROM {user_table} h WHERE h.user_id = %s "  # noqa: S608
+        f"AND h.content_type_id = %s AND h.permission_id = {permission})"
     )
+    sql = (
+        f"EXISTS (SELECT 1 FROM {group_table} g "  # noqa: S608 - quoted names, parameters
+        f"WHERE g.group_id {my_groups} AND g.content_type_id = %s "
+        f"AND g.object_pk = {object_pk} AND g.permission_id = {permission} "
+        f"UNION ALL SELECT 1 FROM {user_table} u WHERE {has_user_grants} "
+        f"AND u.user_id = %s AND u.content_type_id = %s AND u.object_pk = {object_pk} "
+        f"AND u.permission_id = {permission})"
+    )
+    params = [user.pk, ct, ct, codename]
+    params += [user.pk, ct, ct, codename, user.pk, ct, ct, codename]
+    granted = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - quoted names
     return queryset.filter(granted)
 
 
-def _scope(user: Any, content_type_id: int, codename: str) -> tuple[int, list[int], bool] | None:
-    """(permission id, the user's group ids, whether they hold object grants of their own) in
-    one round trip, read fresh every time: a role taken away or a task just assigned counts at
-    once. None when the permission does not exist."""
+def _scope(user: Any, content_type_id: int, codename: str) -> tuple[int, list[int]] | None:
+    """(permission id, the user's group ids) in one round trip, read fresh every time: a role
+    taken away counts at once. None when the permission does not exist."""
     if connection.vendor != "postgresql":
         permission_id = (
             Permission.objects.filter(content_type_id=content_type_id, codename=codename)
@@ -234,41 +245,39 @@ def _scope(user: Any, content_type_id: int, codename: str) -> tuple[int, list[in
         )
         if permission_id is None:
             return None
-        group_ids = sorted(user.groups.values_list("pk", flat=True))
-        has_user_grants = UserObjectPermission.objects.filter(
-            user_id=user.pk, content_type_id=content_type_id, permission_id=permission_id
-        ).exists()
-        return permission_id, group_ids, has_user_grants
+        return permission_id, sorted(user.groups.values_list("pk", flat=True))
     perm_table = connection.ops.quote_name(Permission._meta.db_table)
     member_table = connection.ops.quote_name(User.groups.through._meta.db_table)
-    user_table = connection.ops.quote_name(UserObjectPermission._meta.db_table)
     sql = (
-        f"WITH p AS (SELECT id FROM {perm_table} "  # noqa: S608 - quoted names, parameters
-        "WHERE content_type_id = %s AND codename = %s) "
-        "SELECT (SELECT id FROM p), "
-        f"ARRAY(SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s ORDER BY 1), "
-        f"EXISTS (SELECT 1 FROM {user_table} u WHERE u.user_id = %s "
-        "AND u.content_type_id = %s AND u.permission_id = (SELECT id FROM p))"
+        f"SELECT (SELECT id FROM {perm_table} "  # noqa: S608 - quoted names, parameters
+        "WHERE content_type_id = %s AND codename = %s), "
+        f"ARRAY(SELECT m.group_id FROM {member_table} m WHERE m.user_id = %s ORDER BY 1)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [content_type_id, codename, user.pk, user.pk, content_type_id])
-        permission_id, group_ids, has_user_grants = cursor.fetchone()
+        cursor.execute(sql, [content_type_id, codename, user.pk])
+        permission_id, group_ids = cursor.fetchone()
     if permission_id is None:
         return None
-    return permission_id, [int(g) for g in group_ids or []], bool(has_user_grants)
+    return permission_id, [int(g) for g in group_ids or []]
 
 
-FEW_GRANTS_TTL = 300
+FEW_GRANTS_TTL = 300.0
+_few_grants_seen: dict[tuple, tuple[float, bool]] = {}
 
 
-def _few_grants(user_id: int, group_ids: list[int], content_type_id: int, perm_id: int) -> bool:
+def _few_grants(user: Any, content_type_id: int, codename: str) -> bool:
     """Whether to drive the query from the user's grants (at most FEW_GRANTS of them). Only the
-    query's shape depends on it — both shapes answer the same rows — so the answer is cached
-    for a few minutes: counting up to 5,000 grants cost more than the list itself."""
-    groups = hashlib.sha256(",".join(map(str, group_ids)).encode()).hexdigest()[:16]
-    key = f"fg:few:{FEW_GRANTS}:{content_type_id}:{perm_id}:{user_id}:{groups}"
-    few = cache.get(key)
-    if few is None:
-        few = _grants_at_most(group_ids, user_id, content_type_id, perm_id, FEW_GRANTS)
-        cache.set(key, few, FEW_GRANTS_TTL)
-    return bool(few)
+    query's shape depends on it — both shapes answer the same rows — so the answer is kept in
+    this process for a few minutes (no round trip to a cache server on the list's path):
+    counting up to 5,000 grants cost more than the list itself."""
+    key = (FEW_GRANTS, content_type_id, codename, user.pk)
+    now = time.monotonic()
+    seen = _few_grants_seen.get(key)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    scope = _scope(user, content_type_id, codename)
+    few = scope is None or _grants_at_most(scope[1], user.pk, content_type_id, scope[0], FEW_GRANTS)
+    if len(_few_grants_seen) > 10_000:  # many users in one process: start again
+        _few_grants_seen.clear()
+    _few_grants_seen[key] = (now + FEW_GRANTS_TTL, few)
+    return few

@@ -13,12 +13,13 @@ from __future__ import annotations
 import errno
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+
+from apps.common.middleware import SyncAndAsyncMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +95,9 @@ def current_outage() -> Outage | None:
     return outage_of(sys.exc_info()[1])
 
 
-class OutageMiddleware:
-    """Turns an outage raised by a page view into its 503/507 page (the API has its own handler)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+class OutageMiddleware(SyncAndAsyncMiddleware):
+    """Turns an outage raised by a page view into its 503/507 page (the API has its own handler).
+    Django calls ``process_exception`` for an exception raised by the view, in either mode."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         outage = outage_of(exception)

@@ -3,6 +3,10 @@ or selector, answer. Errors are the shared JSON error bodies (apps.common.api_er
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -79,8 +83,8 @@ class TaskOutput(serializers.ModelSerializer):
     def to_representation(self, obj) -> dict:
         """Built by hand, field for field as declared above (the declarations are the schema):
         a 50-row page through DRF's per-field machinery cost more than its query."""
-        when = _DATETIME.to_representation
-        if hasattr(obj, "business_key"):  # a list row (selectors.with_list_refs)
+        when = _datetime_text()
+        if hasattr(obj, "business_key"):  # a list row (selectors.inbox_list)
             refs = (obj.business_key, obj.assignee_name, obj.owner_name, obj.on_behalf_of_name)
         else:
             refs = (
@@ -118,6 +122,21 @@ class TaskOutput(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_text() -> Callable[[datetime], str]:
+    """DRF's ``DateTimeField().to_representation`` (ISO 8601 in the current time zone, ``Z`` for
+    UTC) for one row, with the time zone looked up once instead of per value (through DRF's
+    field, 150 values on a 50-row page cost a sixth of the API's time)."""
+    zone = timezone.get_current_timezone()
+
+    def text(value: datetime) -> str:
+        if value.tzinfo is None:  # not from our database (aware): DRF's own rules
+            return _DATETIME.to_representation(value)
+        iso = value.astimezone(zone).isoformat()
+        return iso[:-6] + "Z" if iso.endswith("+00:00") else iso
+
+    return text
 
 
 class TaskDetailOutput(TaskOutput):
@@ -170,12 +189,10 @@ class TaskListApi(ApiView):
         )
         paginator = self.pagination_class()
         size = paginator.get_page_size(request)
-        page = selectors.with_list_refs(
-            paginator.paginate_queryset(
-                capped(qs, page=request.query_params.get("page"), page_size=size),
-                request,
-                view=self,
-            )
+        page = paginator.paginate_queryset(
+            capped(selectors.list_rows(qs), page=request.query_params.get("page"), page_size=size),
+            request,
+            view=self,
         )
         context = {**self.get_serializer_context(), "progress": selectors.approval_progress(page)}
         return paginator.get_paginated_response(TaskOutput(page, many=True, context=context).data)

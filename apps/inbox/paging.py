@@ -8,7 +8,7 @@ for "Next" (one row past the page). Page 1 costs one walk of 26 visible rows, no
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
 
 
 class CappedCount:
@@ -17,7 +17,7 @@ class CappedCount:
 
     ordered = True
 
-    def __init__(self, queryset: QuerySet, cap: int) -> None:
+    def __init__(self, queryset: Any, cap: int) -> None:
         self.queryset = queryset
         self.cap = cap
         self._rows: list | None = None
@@ -37,7 +37,8 @@ class CappedCount:
         return self.count()
 
 
-def capped(queryset: QuerySet, *, page: object, page_size: int) -> CappedCount:
+def capped(queryset: Any, *, page: object, page_size: int) -> CappedCount:
+    """``queryset``: anything sliced like a queryset (a QuerySet, ``selectors.list_rows``)."""
     try:
         number = max(1, int(str(page or 1)))
     except ValueError:

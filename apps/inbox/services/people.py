@@ -3,6 +3,7 @@ and pruning the live feed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -99,6 +100,30 @@ def notification_settings_update(
 SCHEDULER = Actor.system("scheduler")
 
 
+def _each_still_due(
+    due: list[tuple[int, int]], still_due: dict, act: Callable[[HumanTask], None]
+) -> int:
+    """Run ``act`` on each (task id, instance id) of ``due`` whose task is still open and
+    matches ``still_due``, each in its own transaction under the instance lock, then the task
+    lock (``act`` runs with both held and marks the task, so a second sweep or a second
+    scheduler finds nothing to do). Returns how many tasks were acted on."""
+    done = 0
+    for task_id, instance_id in due:
+        with transaction.atomic():
+            engine.instance_lock(instance_id=instance_id)
+            task = (
+                HumanTask.objects.select_for_update(of=("self",))
+                .select_related("instance")
+                .filter(pk=task_id, status=TaskStatus.OPEN, **still_due)
+                .first()
+            )
+            if task is None:
+                continue
+            act(task)
+            done += 1
+    return done
+
+
 def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """Escalate open tasks past their SLA breach time, each exactly once (run by beat).
 
@@ -116,49 +141,40 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
         .order_by("sla_breach_at", "id")
         .values_list("pk", "instance_id")[:limit]
     )
-    escalated = 0
-    for task_id, instance_id in due:
-        with transaction.atomic():
-            engine.instance_lock(instance_id=instance_id)
-            task = (
-                HumanTask.objects.select_for_update()
-                .filter(pk=task_id, status=TaskStatus.OPEN, escalated_at__isnull=True)
-                .first()
+
+    def escalate(task: HumanTask) -> None:
+        action, _, role = (task.escalation or f"notify:{Role.MANAGER}").partition(":")
+        role = role or Role.MANAGER
+        task.escalated_at = now
+        fields = ["escalated_at"]
+        if action == "reassign":
+            task.candidate_groups = [role]
+            task.assignee = None
+            task.owner = None
+            task.delegation = ""
+            fields += ["candidate_groups", "assignee", "owner", "delegation"]
+            permissions.grant_many(
+                [
+                    (PERM_VIEW_TASK, task),
+                    (PERM_WORK_TASK, task),
+                    (PERM_VIEW_INSTANCE, task.instance),
+                ],
+                role=role,
             )
-            if task is None:
-                continue
-            action, _, role = (task.escalation or f"notify:{Role.MANAGER}").partition(":")
-            role = role or Role.MANAGER
-            task.escalated_at = now
-            fields = ["escalated_at"]
-            if action == "reassign":
-                task.candidate_groups = [role]
-                task.assignee = None
-                task.owner = None
-                task.delegation = ""
-                fields += ["candidate_groups", "assignee", "owner", "delegation"]
-                permissions.grant_many(
-                    [
-                        (PERM_VIEW_TASK, task),
-                        (PERM_WORK_TASK, task),
-                        (PERM_VIEW_INSTANCE, task.instance),
-                    ],
-                    role=role,
-                )
-            task.save(update_fields=fields)
-            members = list(User.objects.filter(groups__name=role, is_active=True).order_by("pk"))
-            sent = notifications.task_escalated(
-                task=task, users=members, reason=f"passed its SLA ({action} {role})"
-            )
-            _audit(
-                AuditAction.TASK_ESCALATED,
-                task,
-                SCHEDULER,
-                kind="escalated",
-                data={"action": action, "role": role, "notified": sent},
-            )
-            escalated += 1
-    return escalated
+        task.save(update_fields=fields)
+        members = list(User.objects.filter(groups__name=role, is_active=True).order_by("pk"))
+        sent = notifications.task_escalated(
+            task=task, users=members, reason=f"passed its SLA ({action} {role})"
+        )
+        _audit(
+            AuditAction.TASK_ESCALATED,
+            task,
+            SCHEDULER,
+            kind="escalated",
+            data={"action": action, "role": role, "notified": sent},
+        )
+
+    return _each_still_due(due, {"escalated_at__isnull": True}, escalate)
 
 
 def _holders(task: HumanTask) -> list[User]:
@@ -197,40 +213,25 @@ def tasks_warn_at_risk(*, now: datetime | None = None, limit: int = 200) -> int:
         .order_by("sla_warning_at", "id")
         .values_list("pk", "instance_id")[:limit]
     )
-    warned = 0
-    for task_id, instance_id in due:
-        with transaction.atomic():
-            engine.instance_lock(instance_id=instance_id)
-            task = (
-                HumanTask.objects.select_for_update(of=("self",))
-                .select_related("instance")
-                .filter(
-                    pk=task_id,
-                    status=TaskStatus.OPEN,
-                    at_risk_notified_at__isnull=True,
-                    escalated_at__isnull=True,
-                )
-                .first()
-            )
-            if task is None:
-                continue
-            task.at_risk_notified_at = now
-            task.save(update_fields=["at_risk_notified_at"])
-            holders = _holders(task)
-            sent = notifications.task_at_risk(task=task, users=holders)
-            _audit(
-                AuditAction.TASK_AT_RISK,
-                task,
-                SCHEDULER,
-                kind="at_risk",
-                data={
-                    "warning_at": task.sla_warning_at.isoformat() if task.sla_warning_at else None,
-                    "breach_at": task.sla_breach_at.isoformat() if task.sla_breach_at else None,
-                    "notified": sent,
-                },
-            )
-            warned += 1
-    return warned
+
+    def warn(task: HumanTask) -> None:
+        task.at_risk_notified_at = now
+        task.save(update_fields=["at_risk_notified_at"])
+        sent = notifications.task_at_risk(task=task, users=_holders(task))
+        _audit(
+            AuditAction.TASK_AT_RISK,
+            task,
+            SCHEDULER,
+            kind="at_risk",
+            data={
+                "warning_at": task.sla_warning_at.isoformat() if task.sla_warning_at else None,
+                "breach_at": task.sla_breach_at.isoformat() if task.sla_breach_at else None,
+                "notified": sent,
+            },
+        )
+
+    still_due = {"at_risk_notified_at__isnull": True, "escalated_at__isnull": True}
+    return _each_still_due(due, still_due, warn)
 
 
 def inbox_events_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

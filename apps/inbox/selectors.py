@@ -119,33 +119,11 @@ def _list_refs() -> dict[str, RawSQL]:
     }
 
 
+# The row of a list page: the task's own columns (attribute names), then the references.
+REF_COLUMNS = ("business_key", "assignee_name", "owner_name", "on_behalf_of_name")
 ROW_COLUMNS = (
-    "id",
-    "instance_id",
-    "activity_id",
-    "name",
-    "process_key",
-    "status",
-    "assignee_id",
-    "owner_id",
-    "delegation",
-    "on_behalf_of_id",
-    "candidate_groups",
-    "candidate_users",
-    "priority",
-    "due_at",
-    "sla_warning_at",
-    "escalated_at",
-    "is_approval",
-    "comment_required_on_reject",
-    "approvals_needed",
-    "outcome",
-    "created_at",
-    "completed_at",
-    "business_key",
-    "assignee_name",
-    "owner_name",
-    "on_behalf_of_name",
+    *(HumanTask._meta.get_field(name).attname for name in LIST_FIELDS),
+    *REF_COLUMNS,
 )
 
 

@@ -15,30 +15,11 @@ import redis.exceptions
 from channels.layers import get_channel_layer
 
 from apps.common import broadcast
-
-
-def in_own_thread(coroutine_function):
-    """Run a coroutine on a loop of its own (pytest-django's browser fixtures may hold one)."""
-    outcome: dict = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coroutine_function())
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from tests.support.loops import run_async
 
 
 @pytest.fixture
 def redis_layer(settings):
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("needs Redis (REDIS_URL); the PostgreSQL pass of make test has it")
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -56,7 +37,7 @@ def test_a_send_reaches_every_member_of_each_group_once(redis_layer):
         await redis_layer.group_add("broadcast.test.b", second)
         return first, second
 
-    first, second = in_own_thread(join)
+    first, second = run_async(join)
     message = {"type": "inbox.changed", "task": 7}
     future = broadcast.group_send(
         ["broadcast.test.a", "broadcast.test.b", "broadcast.test.a"], message
@@ -73,7 +54,7 @@ def test_a_send_reaches_every_member_of_each_group_once(redis_layer):
         await redis_layer.group_discard("broadcast.test.b", second)
         return got_first, got_second
 
-    assert in_own_thread(receive) == (message, message)
+    assert run_async(receive) == (message, message)
 
 
 @pytest.mark.integration

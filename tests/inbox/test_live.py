@@ -6,8 +6,6 @@ leave an event loop running in the main thread, where async_to_sync refuses to w
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,6 +22,7 @@ from apps.inbox.live import InboxConsumer
 from apps.inbox.models import HumanTask, InboxEvent
 from tests.engine.conftest import run_jobs
 from tests.inbox.conftest import open_task, start
+from tests.support.loops import run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,23 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def memory_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
-
-def run_async(coroutine_function):
-    outcome: dict = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coroutine_function())
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _socket(user) -> WebsocketCommunicator:

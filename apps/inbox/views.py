@@ -59,6 +59,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         view = "mine"
     sort = request.GET.get("sort", "newest")
     search = request.GET.get("q", "").strip()
+    # the feed's position before the list: a change committed meanwhile is heard again, not lost
+    last_event = 0 if request.headers.get("HX-Request") else selectors.last_event_id()
     try:
         qs = selectors.inbox_list(user=request.user, view=view, sort=sort, search=search)
     except InvalidInput as exc:
@@ -88,7 +90,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "views": [(key, label, key in COUNTED) for key, label in VIEW_LABELS],
         "sorts": SORT_LABELS,
         "query": f"view={view}&sort={sort}&q={search}&",
-        "last_event": 0 if hx else selectors.last_event_id(),
+        "last_event": last_event,
         "task_base": task_base,
     }
     if hx:

@@ -155,3 +155,45 @@ def test_my_requests_page_reads_its_rows_in_a_fixed_number_of_queries(expense, p
     many, html = page_queries()
     assert html.count("data-request=") == 8
     assert many == few
+
+
+@pytest.mark.parametrize(
+    ("page", "reader"),
+    [
+        ("inbox", "inbox_list"),
+        ("my requests", "request_summaries"),
+        ("request", "request_state"),
+    ],
+)
+def test_a_change_committed_while_a_page_is_read_is_heard_again(
+    expense, people, monkeypatch, page, reader
+):
+    """The page's feed position (data-live-since) is taken before its data: a change that lands
+    between the two must still be after it, or the page would show the older state for good."""
+    import re
+
+    from apps.inbox import selectors
+    from apps.inbox.models import InboxEvent
+
+    instance, task = expense
+    user = people["manager"] if page == "inbox" else people["requester"]
+    url = {"inbox": "/inbox/", "my requests": "/requests/", "request": f"/requests/{instance.pk}/"}
+    read = getattr(selectors, reader)
+    landed = []
+
+    def read_while_a_change_lands(*args, **kwargs):
+        event = InboxEvent.objects.create(
+            task_id=task.pk,
+            instance_id=instance.pk,
+            kind="changed",
+            status="open",
+            roles=["manager"],
+            users=[user.pk],
+        )
+        landed.append(event.pk)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, reader, read_while_a_change_lands)
+    html = client_for(user).get(url[page]).content.decode()
+    since = int(re.search(r'data-live-since="(\d+)"', html).group(1))
+    assert landed and since < landed[0]

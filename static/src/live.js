@@ -7,10 +7,16 @@
 // polls that feed of committed changes ("events since N"): every second while no websocket is
 // open (the embedded mode, whose web process cannot hear the worker), every 15 s as a safety net
 // while one is, and at once on every websocket message. New events fire "live-update" too.
+//
+// Event ids are given out when a change is written but become visible when it commits, so on
+// PostgreSQL event 10 may commit after event 11: a feed that has moved past 11 never returns 10.
+// The doorbell for 10 is rung after its commit and carries its id, so a doorbell for an event
+// at or below the feed's position that the feed never delivered fires "live-update" itself.
 const FEED_FAST_MS = 1000;
 const FEED_SLOW_MS = 15000;
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
+const SEEN_MAX = 500;
 
 function socketUrl(url) {
   const resolved = new URL(url, window.location.href);
@@ -84,6 +90,7 @@ export function connectLive(el) {
 export function connectFeed(el) {
   if (el._flowgateFeed) return el._flowgateFeed;
   let since = Number(el.dataset.liveSince || 0);
+  const delivered = new Set(); // event ids the feed has returned (the latest SEEN_MAX)
   let timer = null;
   let closed = false;
   let busy = false;
@@ -109,7 +116,10 @@ export function connectFeed(el) {
         const body = await response.json();
         since = body.last;
         el.dataset.liveSince = String(since);
-        if (body.events && body.events.length) fire(el, { reason: "feed", events: body.events });
+        const events = body.events || [];
+        events.forEach((event) => delivered.add(event.id));
+        while (delivered.size > SEEN_MAX) delivered.delete(delivered.values().next().value);
+        if (events.length) fire(el, { reason: "feed", events });
       }
     } catch {
       /* offline: try again later; the next answer catches up from `since` */
@@ -127,7 +137,14 @@ export function connectFeed(el) {
     },
   };
   el._flowgateFeed = handle;
-  el.addEventListener("live:message", () => poll());
+  el.addEventListener("live:message", (message) => {
+    const id = message.detail && message.detail.event;
+    if (typeof id === "number" && id <= since && !delivered.has(id)) {
+      delivered.add(id); // committed after a later event: the feed has moved past it
+      fire(el, { reason: "late", event: id });
+    }
+    poll();
+  });
   schedule();
   return handle;
 }

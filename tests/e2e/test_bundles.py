@@ -335,6 +335,56 @@ def test_live_updates_refresh_on_each_message_and_after_a_reconnect(page):
     assert page.get_attribute("#live", "data-live-state") == "open"
 
 
+def test_a_doorbell_for_an_event_that_committed_late_still_refreshes(page):
+    """PostgreSQL gives out event ids at write time, commits in any order: event 10 may commit
+    after 11, when the feed has moved past it. Its doorbell (rung after its commit) refreshes."""
+    fragments: list[int] = []
+    feed_calls: list[str] = []
+
+    def fragment(route):
+        fragments.append(1)
+        route.fulfill(body=f"<p id='count'>refresh {len(fragments)}</p>", content_type="text/html")
+
+    def feed(route):
+        feed_calls.append(route.request.url)
+        first = len(feed_calls) == 1
+        events = [{"id": 11, "task": 5, "instance": 2, "kind": "created", "status": "open"}]
+        body = {"last": 11, "events": events if first else []}
+        route.fulfill(body=json.dumps(body), content_type="application/json")
+
+    sockets = []
+    page.route(f"**{HARNESS}/fragment", fragment)
+    page.route(f"**{HARNESS}/feed*", feed)
+    page.route_web_socket("**/ws/e2e/", lambda ws: sockets.append(ws))
+    body = (
+        f'<div id="live" data-live-url="/ws/e2e/" data-live-feed="{HARNESS}/feed" '
+        f'data-live-since="9" hx-get="{HARNESS}/fragment" hx-trigger="live-update">'
+        '<p id="count">initial</p></div>'
+    )
+    serve_html(page, f"{HARNESS}/live/", harness_page("Live", body))
+    page.goto(f"{HARNESS}/live/")
+    page.wait_for_selector("#live[data-live-state=open]")
+
+    sockets[0].send('{"task": 5, "status": "open", "event": 11}')
+    page.wait_for_selector("#count:text('refresh 1')")  # the feed delivered 11
+    page.wait_for_function("() => document.querySelector('#live').dataset.liveSince === '11'")
+
+    sockets[0].send('{"task": 4, "status": "open", "event": 10}')  # committed after 11
+    page.wait_for_selector("#count:text('refresh 2')")
+
+    calls = len(feed_calls)
+    sockets[0].send('{"task": 5, "status": "open", "event": 11}')  # already delivered
+    for _ in range(100):  # the doorbell makes the page ask the feed again ...
+        if len(feed_calls) > calls:
+            break
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)  # ... which has nothing new: no refresh
+    assert (
+        len(feed_calls) > calls and page.inner_text("#count") == "refresh 2" and len(fragments) == 2
+    )
+    assert feed_calls[0].endswith("?since=9") and feed_calls[-1].endswith("?since=11")
+
+
 def test_a_diagram_drawn_in_the_designer_compiles_in_the_engine(page):
     from apps.engine.core.compile import compile_bpmn
 

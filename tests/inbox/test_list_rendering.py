@@ -114,12 +114,12 @@ def test_rows_are_the_markup_the_template_made(view):
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
 def test_api_datetimes_are_drf_s(zone, settings):
-    """The task API formats its dates by hand (apps.inbox.apis._datetime_text): as DRF does."""
+    """The task API formats its dates by hand (apps.inbox.apis.tasks._datetime_text): as DRF does."""
     from datetime import UTC, datetime
 
     from rest_framework import serializers
 
-    from apps.inbox.apis import _datetime_text
+    from apps.inbox.apis.tasks import _datetime_text
 
     settings.TIME_ZONE = zone
     timezone.activate(zone)

@@ -1,5 +1,5 @@
-"""Inbox and request API (parity with the pages). Thin: parse, check access, call one service
-or selector, answer. Errors are the shared JSON error bodies (apps.common.api_errors)."""
+"""Task API: the list (same filters as the inbox page), the live feed, one task and what
+people do with it (claim, hand over, complete, bulk approve, comments, attachments)."""
 
 from __future__ import annotations
 
@@ -17,21 +17,9 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.errors import InvalidInput
 from apps.inbox import selectors, services
+from apps.inbox.apis.params import int_param
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.inbox.paging import capped
-
-
-def _int_param(request: Request, name: str, default: int = 0) -> int:
-    raw = request.query_params.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.", code="invalid_filter") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative.", code="invalid_filter")
-    return value
 
 
 class TaskOutput(serializers.ModelSerializer):
@@ -217,7 +205,7 @@ class TaskEventsApi(ApiView):
     def get(self, request: Request) -> Response:
         if "since" not in request.query_params:
             return Response({"last": selectors.last_event_id(), "events": []})
-        last, events = selectors.events_since(user=request.user, since=_int_param(request, "since"))
+        last, events = selectors.events_since(user=request.user, since=int_param(request, "since"))
         return Response({"last": last, "events": events})
 
 
@@ -405,209 +393,3 @@ class TaskAttachmentApi(ApiView):
             actor=actor_for_request(request),
         )
         return Response(AttachmentOutput(attachment).data, status=201)
-
-
-# --- requests -----------------------------------------------------------------------------------
-
-
-class CatalogApi(ApiView):
-    class OutputSerializer(serializers.Serializer):
-        key = serializers.CharField()
-        name = serializers.CharField()
-        category = serializers.CharField()
-        description = serializers.CharField()
-        version_id = serializers.IntegerField()
-        version_number = serializers.IntegerField()
-        start_form = serializers.JSONField(allow_null=True)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("search", str)],
-        responses=OutputSerializer(many=True),
-        summary="Processes you may start (by role), grouped by category",
-    )
-    def get(self, request: Request) -> Response:
-        entries = selectors.catalog(
-            user=request.user, search=request.query_params.get("search", "")
-        )
-        return Response(self.OutputSerializer(entries, many=True).data)
-
-
-class RequestOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    process_key = serializers.CharField()
-    process_name = serializers.CharField(source="version.definition.name")
-    status = serializers.CharField()
-    variables = serializers.JSONField()
-    created_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True)
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, obj) -> str:
-        return f"/requests/{obj.pk}/"
-
-
-class RequestDetailOutput(RequestOutput):
-    current_steps = serializers.SerializerMethodField()
-    cancellable = serializers.SerializerMethodField()
-    comments = serializers.SerializerMethodField()
-    history = serializers.SerializerMethodField()
-
-    def _state(self, obj):
-        if not hasattr(obj, "_request_state"):
-            obj._request_state = selectors.request_state(
-                instance=obj, user=self.context.get("user")
-            )
-        return obj._request_state
-
-    def get_current_steps(self, obj) -> list[dict]:
-        return [
-            {**step, "due_at": step["due_at"].isoformat() if step["due_at"] else None}
-            for step in self._state(obj).current_steps
-        ]
-
-    def get_cancellable(self, obj) -> bool:
-        return self._state(obj).cancellable
-
-    def get_comments(self, obj) -> list[dict]:
-        return CommentOutput(selectors.comments_of(instance_id=obj.pk), many=True).data
-
-    def get_history(self, obj) -> list[dict]:
-        return [
-            {
-                "time": e.time,
-                "action": e.action,
-                "actor": e.actor_label,
-                "on_behalf_of": e.on_behalf_of,
-            }
-            for e in selectors.history_of(instance_id=obj.pk)
-        ]
-
-
-class RequestListApi(ApiView):
-    idempotent_methods = ("post",)
-    paginated = True
-    OutputSerializer = RequestOutput
-    response_status = {"POST": 201}
-
-    class InputSerializer(serializers.Serializer):
-        process_key = serializers.CharField(max_length=200)
-        data = serializers.DictField(required=False, default=dict)
-
-    @extend_schema(parameters=[OpenApiParameter("status", str)], summary="Requests you started")
-    def get(self, request: Request) -> Response:
-        return self.paginated_response(
-            selectors.my_requests(user=request.user, status=request.query_params.get("status", ""))
-        )
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={201: RequestOutput},
-        summary="Start a request with its start form's data (send an Idempotency-Key)",
-    )
-    def post(self, request: Request) -> Response:
-        data = self.validated_input()
-
-        def start() -> Response:
-            instance = services.request_start(
-                user=request.user,
-                process_key=data["process_key"],
-                data=data["data"],
-                actor=actor_for_request(request),
-            )
-            return Response(RequestOutput(instance).data, status=201)
-
-        return self.idempotent("inbox.request_start", start)
-
-
-class RequestDetailApi(ApiView):
-    @extend_schema(responses=RequestDetailOutput, summary="One request: status, steps, history")
-    def get(self, request: Request, instance_id: int) -> Response:
-        instance = selectors.request_get(user=request.user, instance_id=instance_id)
-        return Response(RequestDetailOutput(instance, context={"user": request.user}).data)
-
-
-class RequestCancelApi(ApiView):
-    @extend_schema(request=None, responses=RequestOutput, summary="Withdraw your request")
-    def post(self, request: Request, instance_id: int) -> Response:
-        instance = services.request_cancel(
-            instance_id=instance_id, user=request.user, actor=actor_for_request(request)
-        )
-        return Response(RequestOutput(instance).data)
-
-
-class RequestCommentApi(ApiView):
-    InputSerializer = CommentInput
-
-    @extend_schema(
-        request=CommentInput, responses={201: CommentOutput}, summary="Comment on a request"
-    )
-    def post(self, request: Request, instance_id: int) -> Response:
-        instance = selectors.request_get(user=request.user, instance_id=instance_id, to_write=True)
-        data = self.validated_input()
-        comment = services.comment_add(
-            instance=instance,
-            user=request.user,
-            body=data["body"],
-            actor=actor_for_request(request),
-        )
-        return Response(CommentOutput(comment).data, status=201)
-
-
-# --- out of office, notifications ---------------------------------------------------------------
-
-
-class SubstitutionOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    substitute = serializers.CharField(source="substitute.username")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
-
-
-class SubstitutionListApi(ApiView):
-    class InputSerializer(serializers.Serializer):
-        substitute = serializers.CharField(max_length=150)
-        starts_at = serializers.DateTimeField()
-        ends_at = serializers.DateTimeField()
-
-    @extend_schema(responses=SubstitutionOutput(many=True), summary="Your out-of-office periods")
-    def get(self, request: Request) -> Response:
-        return Response(
-            SubstitutionOutput(selectors.substitutions_of(user=request.user), many=True).data
-        )
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={201: SubstitutionOutput},
-        summary="Name a substitute for a period: new tasks for you go to them",
-    )
-    def post(self, request: Request) -> Response:
-        data = self.validated_input()
-        substitution = services.substitution_set(
-            user=request.user,
-            substitute_username=data["substitute"],
-            starts_at=data["starts_at"],
-            ends_at=data["ends_at"],
-            actor=actor_for_request(request),
-        )
-        return Response(SubstitutionOutput(substitution).data, status=201)
-
-
-class SubstitutionEndApi(ApiView):
-    @extend_schema(request=None, responses=SubstitutionOutput, summary="End a substitution now")
-    def post(self, request: Request, substitution_id: int) -> Response:
-        substitution = services.substitution_end(
-            substitution_id=substitution_id, user=request.user, actor=actor_for_request(request)
-        )
-        return Response(SubstitutionOutput(substitution).data)
-
-
-class NotificationSettingsApi(ApiView):
-    class InputSerializer(serializers.Serializer):
-        email_on_assignment = serializers.BooleanField()
-        email_on_escalation = serializers.BooleanField()
-
-    @extend_schema(request=InputSerializer, responses=InputSerializer, summary="E-mail preferences")
-    def put(self, request: Request) -> Response:
-        data = self.validated_input()
-        prefs = services.notification_settings_update(user=request.user, **data)
-        return Response(self.InputSerializer(prefs).data)

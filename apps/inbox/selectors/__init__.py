@@ -1,0 +1,41 @@
+"""Inbox and request reads. Visibility always comes from object permissions (apps.accounts.
+permissions): a task is in someone's inbox because it was offered to one of their roles, to them
+by name, or assigned to them; no global permission shows every task.
+
+``tasks``: the inbox list and everything about a task; ``requests``: the requester's side."""
+
+from apps.inbox.selectors.requests import (  # noqa: F401 - the package's surface
+    CatalogEntry,
+    RequestState,
+    RequestSummary,
+    catalog,
+    catalog_entry,
+    my_requests,
+    request_get,
+    request_state,
+    request_summaries,
+)
+from apps.inbox.selectors.tasks import (  # noqa: F401 - the package's surface
+    COUNT_CAP,
+    LIST_FIELDS,
+    REF_COLUMNS,
+    ROW_COLUMNS,
+    SORTS,
+    VIEWS,
+    ListRows,
+    TaskRow,
+    approval_progress,
+    attachments_of,
+    comments_of,
+    events_since,
+    history_of,
+    inbox_counts,
+    inbox_list,
+    instance_open_tasks,
+    last_event_id,
+    list_rows,
+    newest_open_for_roles,
+    substitutions_of,
+    task_get_for_user,
+    tasks_visible,
+)

@@ -186,7 +186,7 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
         WHERE {started}
         GROUP BY i.process_key ORDER BY i.process_key"""
     params = {"since": period_since, "until": period_until, "process_key": process_key}
-    base = fetch(sql, params)
+    base = fetch(sql, params, serial=True)
     extra_sql = f"""
         SELECT process_key, SUM(escalations) AS escalations, SUM(resolved) AS resolved,
                SUM(resolve_s) AS resolve_s, SUM(queued) AS queued FROM (

@@ -115,6 +115,13 @@ def fetch(sql: str, params: dict[str, Any], *, serial: bool = False) -> list[dic
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def fenced(source: str) -> str:
+    """``source`` (a SELECT) kept a subquery of its own in PostgreSQL (``OFFSET 0``): its computed
+    columns are then computed once per row, not inlined into every aggregate that reads them
+    (decision 020). SQLite has no OFFSET without LIMIT and evaluates it as written."""
+    return f"{source} OFFSET 0" if is_postgres() else source
+
+
 def percentile_query(
     *,
     source: str,
@@ -145,9 +152,9 @@ def percentile_query(
                 f"percentile_cont({p}) WITHIN GROUP (ORDER BY {m}::float8) AS {m}_{name}"
                 for name, p in PERCENTILES
             ]
-        fenced = f"{source} OFFSET 0" if fence else source
+        inner = fenced(source) if fence else source
         return (
-            f"SELECT {key_list}{extras}, {', '.join(cols)} FROM ({fenced}) AS s GROUP BY {key_list}"
+            f"SELECT {key_list}{extras}, {', '.join(cols)} FROM ({inner}) AS s GROUP BY {key_list}"
         )
     ranked = ", ".join(
         f"ROW_NUMBER() OVER (PARTITION BY {key_list}, ({m} IS NULL) ORDER BY {m}) - 1 AS {m}__rn,"

@@ -147,7 +147,7 @@ def fact_buckets_summarise(*, batch: int = SUMMARY_BATCH) -> int:
 # --- the period's figures -------------------------------------------------------------------
 
 
-def _day_bounds(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+def day_bounds(since: datetime, until: datetime) -> tuple[datetime, datetime]:
     """The whole UTC days inside ``[since, until)`` as ``[first, end)`` (empty: both ``until``)."""
     since_utc, until_utc = since.astimezone(UTC), until.astimezone(UTC)
     first = datetime.combine(since_utc.date(), time.min, tzinfo=UTC)
@@ -323,7 +323,7 @@ def activity_bucket_rows(
     same keys as ``percentile_query`` over ``selectors.fact_source`` with ``FACT_SLA_COUNTS``
     (``completed``, ``sla_*``, and ``<measure>_n/_sum_us/_max/_p50..``), percentiles only for
     ``measures`` (the others keep count and mean)."""
-    first, end = _day_bounds(since, until)
+    first, end = day_bounds(since, until)
     rows = fetch(
         _bucket_sql(process_key=process_key, version_id=version_id, measures=measures, kind=kind),
         {
@@ -397,7 +397,7 @@ def user_bucket_rows(
     """Per user, the tasks they completed in ``[since, until)`` (by completion time): the keys
     of ``percentile_query`` over the facts by user (``user_id``, ``completed``,
     ``duration_n/_sum_us/_max/_p50..``), from ``TaskFactUserBucket`` and index walks."""
-    first, end = _day_bounds(since, until)
+    first, end = day_bounds(since, until)
     pf = " AND f.process_key = %(process_key)s" if process_key else ""
     wf = pf.replace("f.", "w.")
     cols = "f.completed_by_id AS user_id, f.duration, f.duration_b"

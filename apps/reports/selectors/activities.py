@@ -22,6 +22,7 @@ from apps.reports.selectors.common import (
 )
 from apps.reports.sql import (
     as_float,
+    fenced,
     fetch,
     is_postgres,
     micros,
@@ -300,7 +301,7 @@ def activity_rows(
         f"""SELECT process_key, activity_id, COUNT(*) AS open,
                    {SLA_COUNTS["open_at_risk"]} AS open_at_risk,
                    {SLA_COUNTS["open_breached"]} AS open_breached
-            FROM ({open_task_source(process_key=process_key, version_id=version_id)}) AS o
+            FROM ({fenced(open_task_source(process_key=process_key, version_id=version_id))}) AS o
             GROUP BY process_key, activity_id""",
         params,
     )

@@ -43,6 +43,7 @@ def process_summary(*, period: Period, process_key: str = "") -> list[dict[str, 
             "cancelled": "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)",
             "failing": "SUM(failing)",
         },
+        fence=True,  # the duration (a numeric EXTRACT) once per instance: 105 -> 75 ms (020)
     )
     rows = fetch(sql, _params(period, process_key=process_key))
     return [

@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.reports.selectors.activities import SLA_COUNTS
 from apps.reports.selectors.common import DEFAULT_RISK_HOURS, Period, _params, _process_filter
 from apps.reports.sql import (
+    fenced,
     fetch,
     is_postgres,
     json_text_elements,
@@ -27,20 +28,21 @@ def workload_by_role(
     *, process_key: str = "", risk_hours: float = DEFAULT_RISK_HOURS, now: datetime | None = None
 ) -> list[dict]:
     """Open tasks now per candidate role, with how many are at risk or breached."""
+    open_tasks = f"""
+        SELECT t.candidate_groups AS cgroups, 1 AS is_open,
+               {seconds_between("t.created_at", "%(now)s")} AS open_age,
+               COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
+                   AS breach_s
+        FROM inbox_humantask t
+        LEFT JOIN reports_activitysla s
+               ON s.process_key = t.process_key AND s.activity_id = t.activity_id
+        WHERE t.status = 'open'{_process_filter("t.process_key", process_key)}"""
+    # fenced: each open task's age and threshold computed once, not per role and count (020)
     sql = f"""
         SELECT g.value AS role, SUM(is_open) AS open_now,
                {SLA_COUNTS["open_at_risk"]} AS open_at_risk,
                {SLA_COUNTS["open_breached"]} AS open_breached
-        FROM (
-            SELECT t.candidate_groups AS cgroups, 1 AS is_open,
-                   {seconds_between("t.created_at", "%(now)s")} AS open_age,
-                   COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
-                       AS breach_s
-            FROM inbox_humantask t
-            LEFT JOIN reports_activitysla s
-                   ON s.process_key = t.process_key AND s.activity_id = t.activity_id
-            WHERE t.status = 'open'{_process_filter("t.process_key", process_key)}
-        ) AS o {json_text_elements("o.cgroups", "g")}
+        FROM ({fenced(open_tasks)}) AS o {json_text_elements("o.cgroups", "g")}
         GROUP BY g.value ORDER BY g.value"""
     rows = fetch(
         sql,

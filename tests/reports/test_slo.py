@@ -125,6 +125,31 @@ def test_slis(now):
     }
 
 
+def test_slis_count_the_periods_instances_only_whatever_their_ids(now):
+    """The SLIs walk the id range of the period's instances (decision 020): an instance of
+    another period inside that range, or just outside it, adds nothing."""
+    day, old = now - timedelta(days=1), now - timedelta(days=10)
+
+    def with_work(inst, attempts):
+        ds.job(inst, "book", created=inst.created_at, attempts=attempts, status="done")
+        ds.task(inst, "approve", created=inst.created_at)
+        return inst
+
+    with_work(ds.instance("sli", created=old, ended=old + S(60)), 5)  # below the range
+    first = with_work(ds.instance("sli", created=day, ended=day + S(60)), 2)
+    with_work(ds.instance("sli", created=old, ended=old + S(60)), 7)  # inside the range
+    last = with_work(ds.instance("sli", created=day, status="running"), 1)
+    with_work(ds.instance("sli", created=old, ended=old + S(60)), 9)  # above the range
+    window = {"period_since": now - timedelta(days=2), "period_until": now + timedelta(hours=1)}
+    [row] = slis(**window)
+    assert first.pk < last.pk and row["instances"] == 2
+    assert row["retries_per_instance"] == 0.5  # (2 - 1) + (1 - 1) retries over 2 instances
+    assert row["success_rate"] == 1.0 and row["step_failure_rate"] == 0.0
+    record(AuditAction.TASK_ESCALATED, actor=ADMIN, process_key="sli")
+    assert slis(**window)[0]["escalation_rate"] == 0.5  # 1 escalation over the 2 tasks
+    assert slis(period_since=now - timedelta(hours=1), period_until=now) == []
+
+
 def test_admin_saves_through_the_audited_service(client, make_user):
     admin_user = make_user("admin", is_staff=True, is_superuser=True)
     client.force_login(admin_user)

@@ -12,7 +12,8 @@ process:   flowgate:category, flowgate:candidateStarterGroups (camunda:candidate
 start:     <flowgate:form> on the none start event (the catalog's start form)
 user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:dueDate),
            flowgate:commentRequiredOnReject="true" (alias flowgate:rejectCommentRequired),
-           flowgate:fourEyes="false" (turns the requester rule off; default on for approvals),
+           flowgate:fourEyes="false" (turns the requester rule off; default on for approvals;
+           any other value, such as the designer's "requester", keeps it on),
            flowgate:fourEyesUser="${cost_owner}" (a variable naming one more user who may not
            approve), flowgate:escalation="notify:manager" | "reassign:manager" | "none",
            completionCondition "nrOfApproved >= 2" on a multi-instance approval.
@@ -94,6 +95,10 @@ def _truthy(text: str | None) -> bool:
     return (text or "").strip().lower() in ("true", "yes", "1")
 
 
+def _falsy(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("false", "no", "0", "off", "none")
+
+
 def _names(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
@@ -143,7 +148,9 @@ def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
         comment_required_on_reject=_truthy(
             _attr(node, "commentRequiredOnReject") or _attr(node, "rejectCommentRequired")
         ),
-        four_eyes=four_eyes_attr is None or _truthy(four_eyes_attr),
+        # Only an explicit "false" turns four-eyes off: the designer and the demo models write
+        # fourEyes="requester", which must keep the requester from approving.
+        four_eyes=not _falsy(four_eyes_attr),
         four_eyes_variable=_variable_name(_attr(node, "fourEyesUser")),
         escalation=(_attr(node, "escalation") or "").strip(),
         approvals_needed=needed,

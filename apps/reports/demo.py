@@ -123,6 +123,11 @@ def _backdate(model, pk: int, **fields) -> None:
     model.objects.filter(pk=pk).update(**fields)
 
 
+def _moved(moment: datetime | None, *, since: datetime, to: datetime) -> datetime | None:
+    """``moment`` kept at the same distance from ``to`` as it was from ``since``."""
+    return to + (moment - since) if moment else None
+
+
 def report_demo_seed(*, now: datetime | None = None, seed: int = 12) -> DemoSummary:
     if ProcessInstance.objects.filter(business_key__startswith=MARKER).exists():
         return DemoSummary(False, 0, 0, 0, 0, 0)
@@ -173,7 +178,17 @@ def report_demo_seed(*, now: datetime | None = None, seed: int = 12) -> DemoSumm
         _backdate(ProcessInstance, instance.pk, created_at=created, updated_at=created)
         task = HumanTask.objects.filter(instance=instance, activity_id=APPROVAL).first()
         if task is not None:
-            _backdate(HumanTask, task.pk, created_at=created)
+            # the task's due and SLA times move back with it, so the inbox's overdue and at-risk
+            # views agree with the dashboard (two breached, two at risk)
+            _backdate(
+                HumanTask,
+                task.pk,
+                created_at=created,
+                **{
+                    name: _moved(getattr(task, name), since=task.created_at, to=created)
+                    for name in ("due_at", "sla_warning_at", "sla_breach_at")
+                },
+            )
             open_tasks += 1
     incidents = 0
     for n in (1, 2):

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.engine.models import ProcessInstance
+from apps.inbox.selectors import inbox_counts
 from apps.processes import services as process_services
 from apps.reports import console
 from apps.reports.demo import report_demo_seed
@@ -21,6 +22,7 @@ from tests.reports import dataset as ds
 
 pytestmark = pytest.mark.django_db
 BPMN = Path(__file__).parent / "bpmn" / "expense_demo.bpmn"
+DEMO_BPMN = Path(__file__).resolve().parents[2] / "apps" / "processes" / "demo_bpmn"
 
 
 @pytest.fixture
@@ -66,3 +68,17 @@ def test_demo_history_figures(version, make_user):
     assert report_demo_seed(now=now).created is False
     call_command("seed_report_demo")
     assert ProcessInstance.objects.filter(business_key__startswith="DEMO-EXP-").count() == 159
+
+
+def test_the_demos_open_approvals_are_late_in_the_inbox_as_on_the_dashboard(make_user):
+    # given the demo model as bootstrap_demo deploys it (SLA: warn after 20 h, breach after 1 d)
+    # and the demo's open approvals, 30, 27, 22, 21, 5 and 1 hours old
+    xml = (DEMO_BPMN / "expense_approval.bpmn").read_bytes()
+    assert process_services.version_deploy(xml=xml, actor=Actor.system("t")).deployed
+    manager = make_user("manager", username="mia")
+    now = ds.fixed_now()
+    report_demo_seed(now=now)
+    # when the manager opens the inbox, then the overdue and at-risk badges show the two
+    # breached and the two at-risk approvals the dashboard counts
+    counts = inbox_counts(user=manager, now=now)
+    assert (counts["overdue"], counts["at_risk"]) == (2, 2)

@@ -63,7 +63,11 @@ def test_people_deadlines_approval_presets_and_timer_preview(page, login_as, axe
     assert panel.get_by_label("SLA warning after", exact=True).input_value() == "20"
     panel.get_by_label("This step approves or rejects").check()
     panel.get_by_label("A comment is required to reject").check()
-    panel.get_by_label("Four-eyes: the requester may not approve").check()
+    four_eyes = panel.get_by_label("Four-eyes: the requester may not approve")
+    assert four_eyes.is_checked()  # on for approvals unless the model turns it off
+    four_eyes.uncheck()
+    assert 'flowgate:fourEyes="false"' in page.evaluate(XML)
+    four_eyes.check()
     panel.get_by_role("button", name="2 of 3 approve").click()
     assert (
         panel.get_by_role("button", name="2 of 3 approve").get_attribute("aria-pressed") == "true"

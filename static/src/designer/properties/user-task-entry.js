@@ -105,6 +105,9 @@ export function PeopleEntry({ element }) {
   );
 }
 
+// the values apps/inbox/model_rules.py reads as "four-eyes off"; anything else keeps it on
+const FOUR_EYES_OFF = ["false", "no", "0", "off", "none"];
+
 export function ApprovalEntry({ element }) {
   const set = useSetter(element);
   const bo = element.businessObject;
@@ -124,6 +127,10 @@ export function ApprovalEntry({ element }) {
       h(Help, { id: `${prefix}-outcome-help`, text: "Holds \"approved\" or \"rejected\" for the gateway after this step." }),
     ),
     check("rejectCommentRequired", "A comment is required to reject", (bo.get("flowgate:rejectCommentRequired") || false) === true, true),
-    check("fourEyes", "Four-eyes: the requester may not approve", bo.get("flowgate:fourEyes") === "requester", "requester"),
+    // On unless the model turns it off (as the inbox reads it): unticking writes "false".
+    h("label", { class: "fg-pp-check" },
+      h("input", { type: "checkbox", name: "fourEyes", checked: !FOUR_EYES_OFF.includes(String(bo.get("flowgate:fourEyes") ?? "").trim().toLowerCase()),
+        disabled: !approval, onChange: (e) => set("fourEyes", e.target.checked ? "requester" : "false") }),
+      " Four-eyes: the requester may not approve"),
   );
 }

@@ -40,6 +40,8 @@ def _badges(t: TaskRow, now: datetime) -> str:
             f' <span class="badge text-bg-light border">for {escape(t.on_behalf_of_name)}</span>'
         )
     html += "\n      "
+    if t.instance_status == "suspended":
+        html += ' <span class="badge text-bg-secondary">suspended</span>'
     if t.status == "open" and t.due_at and t.due_at < now:
         html += ' <span class="badge text-bg-danger">overdue</span>'
     elif t.status == "open" and t.sla_warning_at and t.sla_warning_at <= now:
@@ -47,15 +49,19 @@ def _badges(t: TaskRow, now: datetime) -> str:
     return html
 
 
-def _row(t: TaskRow, *, selectable: bool, now: datetime, task_base: str) -> str:
+def _row(
+    t: TaskRow, *, selectable: bool, now: datetime, task_base: str, user_id: int | None
+) -> str:
     pk = escape(t.pk)
     name = escape(t.name)
     select = ""
     if selectable:
+        # no box where "Approve selected" could only fail: the user's own request (four-eyes),
+        # a suspended instance
         box = (
             f'<input class="form-check-input" type="checkbox" name="task" value="{pk}" '
             f'id="select-{pk}" aria-label="Select {name} #{escape(t.instance_id)}">'
-            if t.is_approval
+            if t.approvable_by(user_id)
             else ""
         )
         select = f"<td>{box}</td>"
@@ -80,10 +86,14 @@ def _row(t: TaskRow, *, selectable: bool, now: datetime, task_base: str) -> str:
 
 
 def task_rows_html(
-    rows: Iterable[TaskRow], *, view: str, now: datetime, task_base: str
+    rows: Iterable[TaskRow], *, view: str, now: datetime, task_base: str, user_id: int | None
 ) -> SafeString:
-    """The ``<tr>`` elements of the inbox table for ``rows`` (every value escaped)."""
+    """The ``<tr>`` elements of the inbox table for ``rows`` (every value escaped); ``user_id``
+    is the reader's (their own requests get no "select" box)."""
     selectable = view != "completed"
     return mark_safe(  # noqa: S308 - every value above goes through escape()
-        "".join(_row(t, selectable=selectable, now=now, task_base=task_base) for t in rows)
+        "".join(
+            _row(t, selectable=selectable, now=now, task_base=task_base, user_id=user_id)
+            for t in rows
+        )
     )

@@ -81,7 +81,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         # the rows in Python: the template's row loop cost half of the page (row_html.py)
-        "rows_html": task_rows_html(page.object_list, view=view, now=now, task_base=task_base),
+        "rows_html": task_rows_html(
+            page.object_list, view=view, now=now, task_base=task_base, user_id=request.user.pk
+        ),
+        # "Approve selected" only where there is something the user may select
+        "bulk": view != "completed"
+        and any(t.approvable_by(request.user.pk) for t in page.object_list),
         "view": view,
         "sort": sort,
         "search": search,

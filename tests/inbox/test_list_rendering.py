@@ -61,10 +61,13 @@ def _row(pk: int, **fields) -> TaskRow:
         "outcome": "",
         "created_at": NOW - timedelta(hours=1),
         "completed_at": None,
+        "requested_by_id": None,
+        "four_eyes_user_id": None,
         "business_key": "",
         "assignee_name": None,
         "owner_name": None,
         "on_behalf_of_name": None,
+        "instance_status": "running",
     }
     values.update(fields)
     row = TaskRow(**values)
@@ -106,10 +109,28 @@ def test_rows_are_the_markup_the_template_made(view):
     expected = template.render(
         {"page": Page, "view": view, "now": NOW, "task_base": "/inbox/tasks/"}
     )
-    html = task_rows_html(ROWS, view=view, now=NOW, task_base="/inbox/tasks/")
+    html = task_rows_html(ROWS, view=view, now=NOW, task_base="/inbox/tasks/", user_id=99)
     assert _squeeze(html) == _squeeze(expected)
     assert "<script>" not in html and "<b>" not in html
     assert html.count("<tr ") == len(ROWS)
+
+
+def test_no_select_box_where_approve_selected_could_only_fail():
+    """The reader's own request (four-eyes: as requester or as the user the model names) and
+    a suspended instance's task get no box; the suspended one says why."""
+    rows = [
+        _row(1, is_approval=True),
+        _row(2, is_approval=True, requested_by_id=7),
+        _row(3, is_approval=True, four_eyes_user_id=7),
+        _row(4, is_approval=True, instance_status="suspended"),
+        _row(5, is_approval=True, requested_by_id=8),
+    ]
+    html = task_rows_html(rows, view="all", now=NOW, task_base="/inbox/tasks/", user_id=7)
+    boxes = re.findall(r'id="select-(\d+)"', html)
+    assert boxes == ["1", "5"]
+    suspended = html.split('data-task="4"')[1].split("</tr>")[0]
+    assert '<span class="badge text-bg-secondary">suspended</span>' in suspended
+    assert html.count(">suspended</span>") == 1
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])

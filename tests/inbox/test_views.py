@@ -72,6 +72,30 @@ def test_the_requester_sees_the_four_eyes_notice_instead_of_buttons(deploy_inbox
     assert b'value="approve"' not in html
 
 
+def test_the_inbox_offers_approve_selected_only_for_tasks_the_reader_may_approve(
+    deploy_inbox, people
+):
+    from apps.common.actors import Actor
+    from apps.engine import services as engine
+
+    deploy_inbox("expense.bpmn")
+    boss, requester = people["manager"], people["requester"]
+    own = open_task(start("expense_approval", boss, amount=2500, description="Own"))
+    html = client_for(boss).get("/inbox/").content.decode()
+    assert f'data-task="{own.pk}"' in html and f'id="select-{own.pk}"' not in html
+    assert "Approve selected" not in html  # nothing on the page may be selected
+
+    theirs = open_task(start("expense_approval", requester, amount=2600, description="Desk"))
+    html = client_for(boss).get("/inbox/").content.decode()
+    assert f'id="select-{theirs.pk}"' in html and "Approve selected" in html
+
+    engine.instance_suspend(instance_id=theirs.instance_id, actor=Actor.system("test"))
+    html = client_for(boss).get("/inbox/").content.decode()
+    row = html.split(f'data-task="{theirs.pk}"')[1].split("</tr>")[0]
+    assert ">suspended</span>" in row and f'id="select-{theirs.pk}"' not in html
+    assert "Approve selected" not in html
+
+
 def test_bulk_approve_page_reports_each_task(expense, people):
     _, task = expense
     own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))

@@ -83,12 +83,15 @@ LIST_FIELDS = (
     "outcome",
     "created_at",
     "completed_at",
+    "requested_by",
+    "four_eyes_user",
 )
 
 
 def _list_refs() -> dict[str, RawSQL]:
-    """What a list row shows besides the task's own columns — ``business_key`` and the
-    ``assignee_name``, ``owner_name``, ``on_behalf_of_name`` — as sub-selects by primary key in
+    """What a list row shows besides the task's own columns — ``business_key``, the
+    ``assignee_name``, ``owner_name``, ``on_behalf_of_name`` and the ``instance_status`` (a
+    suspended instance's task cannot be decided) — as sub-selects by primary key in
     the list's own query: PostgreSQL evaluates them for the rows returned only (after the
     ORDER BY / LIMIT), one round trip for the page instead of a second query for the
     references. (Joining four tables into the walk cost more in planning than the walk itself.)
@@ -106,16 +109,27 @@ def _list_refs() -> dict[str, RawSQL]:
         f"SELECT i.{qn('business_key')} FROM {instances} i "  # noqa: S608 - quoted names
         f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
     )
+    instance_status = (
+        f"SELECT i.{qn('status')} FROM {instances} i "  # noqa: S608 - quoted names
+        f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
+    )
     return {
         "business_key": RawSQL(business_key, [], output_field=CharField()),  # noqa: S611
         "assignee_name": username("assignee_id"),
         "owner_name": username("owner_id"),
         "on_behalf_of_name": username("on_behalf_of_id"),
+        "instance_status": RawSQL(instance_status, [], output_field=CharField()),  # noqa: S611
     }
 
 
 # The row of a list page: the task's own columns (attribute names), then the references.
-REF_COLUMNS = ("business_key", "assignee_name", "owner_name", "on_behalf_of_name")
+REF_COLUMNS = (
+    "business_key",
+    "assignee_name",
+    "owner_name",
+    "on_behalf_of_name",
+    "instance_status",
+)
 ROW_COLUMNS = (
     *(HumanTask._meta.get_field(name).attname for name in LIST_FIELDS),
     *REF_COLUMNS,
@@ -150,10 +164,13 @@ class TaskRow:
     outcome: str
     created_at: datetime
     completed_at: datetime | None
+    requested_by_id: int | None
+    four_eyes_user_id: int | None
     business_key: str | None
     assignee_name: str | None
     owner_name: str | None
     on_behalf_of_name: str | None
+    instance_status: str | None
     # set by the page for its cells
     approvals_so_far: int | None = None
     due_label: str = ""
@@ -162,6 +179,16 @@ class TaskRow:
     @property
     def pk(self) -> int:
         return self.id
+
+    def approvable_by(self, user_id: int | None) -> bool:
+        """Whether ``user_id`` may pick this task for "Approve selected": an open approval of a
+        running instance that four-eyes does not keep from them (the service checks again)."""
+        return (
+            self.is_approval
+            and self.status == "open"
+            and self.instance_status != "suspended"
+            and user_id not in (self.requested_by_id, self.four_eyes_user_id)
+        )
 
 
 class ListRows:

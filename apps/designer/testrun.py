@@ -4,7 +4,7 @@ took (which elements completed, which flows were taken, where it waits) with eac
 variables.
 
 The path is read from the instance's engine state (``{"v": 1, "wf": ...}``, the compact task
-tree documented in apps/engine/core/runner.py: one row per task, ``[id, parent index, state, spec name, last state
+tree documented in apps/engine/core/state.py: one row per task, ``[id, parent index, state, spec name, last state
 change, triggered, internal data, data delta]``), so it needs no extra bookkeeping.
 """
 

@@ -11,7 +11,8 @@ import socket
 import pytest
 
 from apps.connectors.base import ConnectorError
-from apps.connectors.http.connector import HttpConnector, check_url
+from apps.connectors.http.connector import HttpConnector
+from apps.connectors.http.targets import check_url
 
 NUMERIC = "non-canonical numeric IP address forms"
 LOOPBACK = "is loopback"

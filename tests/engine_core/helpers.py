@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apps.engine.core.compile import CompiledProcess, compile_bpmn
-from apps.engine.core.runner import Effects, Instance, ProcessRunner
+from apps.engine.core.effects import Effects
+from apps.engine.core.runner import Instance, ProcessRunner
 
 BPMN_DIR = Path(__file__).parent / "bpmn"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 
 from .errors import EngineError
-from .runner import Instance, _json_safe
+from .runner import Instance, json_safe
 from .specs import FlowgateServiceTask, FlowgateUserTask
 
 FRONTIER = TaskState.READY | TaskState.STARTED | TaskState.WAITING
@@ -31,7 +31,7 @@ class MoveTarget:
 def variable_set(handle: Instance, name: str, value: Any) -> None:
     """Set ``name`` on every waiting task (and the last completed one), so ``variables()``
     shows it and the next step reads it."""
-    value = _json_safe(value)
+    value = json_safe(value)
     wf = handle._wf
     touched = False
     for task in handle._all_tasks():

@@ -1,186 +1,29 @@
-"""Import BPMN files written for Camunda 7 or Camunda 8 (Zeebe): their task settings become
-Flowgate settings (``flowgate:`` attributes and extension elements), FEEL conditions of the
-common subset become Flowgate expressions, and conditions in a language Flowgate does not run
-are reported as exactly that, on their element.
-
-``bpmn_import`` returns the converted file, what was mapped (for the person importing it) and
-the problems found on the way. A file with nothing foreign in it is returned unchanged.
-"""
+"""The element-by-element conversion: Camunda 7 and 8 task settings, forms, messages,
+input/output mappings and conditions become Flowgate ones, or problems on their element."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
-from apps.engine.core.expressions import check
-
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-B = f"{{{BPMN_NS}}}"
-C = f"{{{CAMUNDA_NS}}}"
-Z = f"{{{ZEEBE_NS}}}"
-FG = f"{{{FLOWGATE_NS}}}"
-
-# camunda:<attr> on a user task -> flowgate:<attr> (same meaning, same value syntax)
-CAMUNDA_USER_TASK_ATTRS = (
-    "candidateGroups",
-    "candidateUsers",
-    "assignee",
-    "dueDate",
-    "priority",
-    "formKey",
+from .feel import JUEL_METHOD, feel_to_expression, feel_value, wrapped
+from .vocabulary import (
+    CAMUNDA_USER_TASK_ATTRS,
+    FG,
+    FORM_TYPES,
+    LANGUAGE_NAMES,
+    READ_LANGUAGES,
+    B,
+    C,
+    Z,
 )
-LANGUAGE_NAMES = {
-    "http://www.w3.org/1999/xpath": "XPath",
-    "xpath": "XPath",
-    "javascript": "JavaScript",
-    "js": "JavaScript",
-    "ecmascript": "JavaScript",
-    "groovy": "Groovy",
-    "python": "Python",
-    "jython": "Python",
-    "ruby": "Ruby",
-    "juel": "JUEL",
-    "feel": "FEEL",
-    "http://www.omg.org/spec/feel/20140401": "FEEL",
-}
-# Languages whose common subset Flowgate reads: JUEL ${...} and FEEL.
-READ_LANGUAGES = {"JUEL", "FEEL"}
-FULL_FEEL = (
-    (re.compile(r"\bbetween\b"), "'between'"),
-    (re.compile(r"\bsatisfies\b"), "quantified expressions (some/every ... satisfies)"),
-    (re.compile(r"\bfor\s+\w+\s+in\b"), "'for' loops"),
-    (re.compile(r"\bif\b.*\bthen\b"), "if/then/else"),
-    (re.compile(r"\binstance\s+of\b"), "'instance of'"),
-    (re.compile(r"\bfunction\s*\("), "function definitions"),
-    (re.compile(r"@\""), 'temporal literals (@"...")'),
-    (re.compile(r"\b(date|time|date and time|duration)\s*\("), "date and time functions"),
-)
-FEEL_FUNCTIONS = {
-    "list contains": "contains",
-    "string length": "len",
-    "upper case": "upper",
-    "lower case": "lower",
-    "starts with": "startswith",
-    "ends with": "endswith",
-    "count": "len",
-}
-JUEL_METHOD = re.compile(r"[A-Za-z_]\w*\s*\.\s*[A-Za-z_]\w*\s*\(")
-FORM_TYPES = {
-    "string": "textfield",
-    "long": "number",
-    "double": "number",
-    "boolean": "checkbox",
-    "date": "datetime",
-    "enum": "select",
-}
-
-
-@dataclass
-class ImportResult:
-    xml: bytes
-    mapped: list[dict] = field(default_factory=list)  # {element_id, message}
-    problems: list[dict] = field(default_factory=list)  # {element_id, code, message}
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.mapped)
 
 
 def _problem(element_id: str | None, code: str, message: str) -> dict:
     return {"element_id": element_id, "code": code, "message": message}
-
-
-def _outside_strings(text: str):
-    """(position, char) of characters outside double- and single-quoted strings."""
-    quote = None
-    escaped = False
-    for position, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        if char in "\"'":
-            quote = char
-            continue
-        yield position, char
-
-
-def feel_to_expression(source: str) -> tuple[str | None, str | None]:
-    """(Flowgate expression, None) for a FEEL expression of the common subset, else
-    (None, why not). The leading ``=`` of Camunda 8 is optional."""
-    text = source.strip()
-    if text.startswith("="):
-        text = text[1:].strip()
-    outside = "".join(char if pos >= 0 else "" for pos, char in _outside_strings(text))
-    for pattern, what in FULL_FEEL:
-        if pattern.search(outside):
-            return None, f"it uses {what}, which is full FEEL"
-    for feel, ours in FEEL_FUNCTIONS.items():
-        text = re.sub(rf"\b{feel}\s*\(", f"{ours}(", text)
-    # Single "=" is equality in FEEL; "!=", "<=", ">=" stay.
-    out = []
-    previous = ""
-    positions = {pos for pos, _ in _outside_strings(text)}
-    for position, char in enumerate(text):
-        following = text[position + 1] if position + 1 < len(text) else ""
-        if position in positions and char == "=" and previous not in "!<>=" and following != "=":
-            out.append("==")
-        else:
-            out.append(char)
-        previous = char if position in positions else ""
-    translated = "".join(out)
-    # FEEL paths a.b.c read context entries: a['b']['c'].
-    translated = _replace_outside_strings(
-        translated,
-        re.compile(r"\b([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)\b(?!\s*\()"),
-        lambda m: m.group(1) + "".join(f"['{part}']" for part in m.group(2)[1:].split(".")),
-    )
-    problem = check(translated)
-    if problem:
-        return None, problem
-    return translated, None
-
-
-def _replace_outside_strings(text: str, pattern: re.Pattern, repl) -> str:
-    positions = {pos for pos, _ in _outside_strings(text)}
-    out = []
-    last = 0
-    for match in pattern.finditer(text):
-        if match.start() not in positions:
-            continue
-        out.append(text[last : match.start()])
-        out.append(repl(match))
-        last = match.end()
-    out.append(text[last:])
-    return "".join(out)
-
-
-def _wrapped(value: str) -> bool:
-    text = value.strip()
-    return text.startswith(("${", "#{")) and text.endswith("}")
-
-
-def _feel_value(value: str) -> tuple[str | None, str | None]:
-    """A Zeebe attribute value: ``=expr`` -> ``${expr}`` in Flowgate syntax; literals stay."""
-    text = value.strip()
-    if not text.startswith("="):
-        return text, None
-    expression, problem = feel_to_expression(text)
-    if expression is None:
-        return None, problem
-    return "${" + expression + "}", None
 
 
 def _id(node: Any) -> str | None:
@@ -292,7 +135,7 @@ class Importer:
             ext.remove(definition)
 
     def zeebe_attr(self, node: Any, attr: str, raw: str) -> None:
-        value, problem = _feel_value(raw)
+        value, problem = feel_value(raw)
         if value is None:
             self.problems.append(
                 _problem(
@@ -409,7 +252,7 @@ class Importer:
         for attr in ("collection", "elementVariable"):
             value = node.attrib.pop(f"{C}{attr}", None)
             if value is not None:
-                node.set(f"{FG}{attr}", value.strip()[2:-1].strip() if _wrapped(value) else value)
+                node.set(f"{FG}{attr}", value.strip()[2:-1].strip() if wrapped(value) else value)
                 self.note(node, f"camunda:{attr} -> {attr}")
         ext = _ext(node)
         loop = ext.find(f"{Z}loopCharacteristics") if ext is not None else None
@@ -492,7 +335,7 @@ class Importer:
                     )
                     continue
                 text = (param.text or "").strip()
-                inner = text[2:-1].strip() if _wrapped(text) else None
+                inner = text[2:-1].strip() if wrapped(text) else None
                 if kind == "output" and inner and re.fullmatch(r"[A-Za-z_]\w*", inner):
                     # An external task's result variable: Flowgate outputs read `result`.
                     expression = f"get(result, '{inner}')"
@@ -564,7 +407,7 @@ class Importer:
             node.text = expression
             node.attrib.pop("language", None)
             self.note(owner, f"FEEL {what} '{text}' -> '{expression}'")
-        elif _wrapped(text) and JUEL_METHOD.search(text):
+        elif wrapped(text) and JUEL_METHOD.search(text):
             self.problems.append(
                 _problem(
                     element_id,
@@ -573,27 +416,3 @@ class Importer:
                     "Flowgate does not run: compare variables directly, such as amount > 1000.",
                 )
             )
-
-
-def _with_flowgate_prefix(root: Any) -> Any:
-    """lxml cannot add a namespace declaration to an element: copy the root with one."""
-    if root.nsmap.get("flowgate") == FLOWGATE_NS:
-        return root
-    nsmap = {**root.nsmap, "flowgate": FLOWGATE_NS}
-    fresh = etree.Element(root.tag, nsmap=nsmap, attrib=dict(root.attrib))
-    fresh.text = root.text
-    for child in list(root):
-        fresh.append(child)
-    return fresh
-
-
-def bpmn_import(root: Any, data: bytes) -> ImportResult:
-    """Convert a parsed file (``root``, from the hardened parser; ``data`` its bytes)."""
-    importer = Importer(root)
-    importer.run()
-    if not importer.mapped:
-        return ImportResult(xml=data, problems=importer.problems)
-    out = _with_flowgate_prefix(root)
-    etree.cleanup_namespaces(out, top_nsmap={"flowgate": FLOWGATE_NS})
-    xml = etree.tostring(out, xml_declaration=True, encoding="UTF-8")
-    return ImportResult(xml=xml, mapped=importer.mapped, problems=importer.problems)

@@ -1,19 +1,9 @@
-"""Run compiled processes: one ``ProcessRunner`` per process version, one ``Instance`` per call.
-
-The runner deserializes the spec once and can be cached per version. ``Instance.dump()`` holds only
-the instance state (no spec) and carries a format version. Every operation advances the workflow
-with ``do_engine_steps()`` until it waits, then ``effects()`` tells the runtime what to persist:
-human tasks, jobs, timers, message subscriptions and audit/SLA events.
-
-If an operation raises, the ``Instance`` object must be thrown away and the previously stored state
-kept: Spiff may have advanced part of the way.
-"""
+"""``ProcessRunner`` (one per process version) and ``Instance`` (one per call): starting, loading
+and dumping an instance, and the operations that advance it."""
 
 from __future__ import annotations
 
-import copy
 import json
-import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,78 +12,38 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from .effects import (
+from ..effects import (
     ActivityEvent,
-    Effects,
-    EventKind,
-    MessageWaitInfo,
     SentMessage,
-    ServiceTaskInfo,
-    Status,
-    TimerInfo,
-    UserTaskInfo,
 )
-from .errors import (
+from ..errors import (
     EngineError,
     TaskDataError,
     TaskNotFound,
     TaskStateError,
-    WorkflowRuntimeError,
 )
-from .specs import (
+from ..specs import (
     APPROVED,
     REGISTRY,
     REJECTED,
     SCRIPT_ENGINE,
     FlowgateServiceTask,
-    FlowgateStartEvent,
     FlowgateUserTask,
     ScriptRefusedError,
-    evaluate_in_task,
-    message_definitions,
-    timer_due,
 )
-from .state import decode_state, encode_state
+from ..state import decode_state, encode_state
+from .observe import InstanceView
+from .spiff import (
+    encode_default,
+    is_visible,
+    json_safe,
+    runtime_error,
+)
 
 STATE_FORMAT = 1
-
-_spiff_logger = logging.getLogger("spiff")
-if _spiff_logger.level == logging.NOTSET:
-    # Spiff logs every state change at INFO; at our step rate that is the main cost otherwise.
-    _spiff_logger.setLevel(logging.WARNING)
-
-
-_VISIBLE_STATES = (
-    TaskState.WAITING
-    | TaskState.READY
-    | TaskState.STARTED
-    | TaskState.COMPLETED
-    | TaskState.ERROR
-    | TaskState.CANCELLED
-)
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _activity_type(spec: Any) -> str:
-    name = type(spec).__name__
-    return name[len("Flowgate") :] if name.startswith("Flowgate") else name
-
-
-def _is_visible(task: Any) -> bool:
-    return getattr(task.task_spec, "bpmn_id", None) is not None
-
-
-# --------------------------------------------------------------------------------------------
-# Runner and instance
-# --------------------------------------------------------------------------------------------
 
 
 class ProcessRunner:
@@ -149,7 +99,7 @@ class ProcessRunner:
                 "This process starts only on a timer or a message: name the start event."
             )
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
-        workflow.task_tree.data.update(_json_safe(dict(variables)))
+        workflow.task_tree.data.update(json_safe(dict(variables)))
         instance = Instance(self, workflow, status="running")
         instance._run(lambda: None, forced_start=forced, start_payload=payload)
         return instance
@@ -171,7 +121,7 @@ class ProcessRunner:
         return Instance(self, workflow, status=document.get("status", "running"))
 
 
-class Instance:
+class Instance(InstanceView):
     """A handle on one workflow instance; obtain it from ``ProcessRunner.start`` or ``load``."""
 
     def __init__(self, runner: ProcessRunner, workflow: Any, *, status: str) -> None:
@@ -186,7 +136,7 @@ class Instance:
     def dump(self) -> str:
         """The instance state only (the spec stays with the version), as compact JSON."""
         document = {"v": STATE_FORMAT, "status": self._status(), "wf": encode_state(self._wf)}
-        return json.dumps(document, separators=(",", ":"), default=_encode_default)
+        return json.dumps(document, separators=(",", ":"), default=encode_default)
 
     # -- operations -----------------------------------------------------------------------------
 
@@ -204,7 +154,7 @@ class Instance:
                 )
 
         def act() -> None:
-            task.set_data(**_json_safe(dict(data)))
+            task.set_data(**json_safe(dict(data)))
             task.run()
 
         self._run(act)
@@ -213,7 +163,7 @@ class Instance:
         task = self._service_task(task_id)
 
         def act() -> None:
-            task.task_spec.apply_result(task, _json_safe(result))
+            task.task_spec.apply_result(task, json_safe(result))
             task.complete()
 
         self._run(act)
@@ -248,7 +198,7 @@ class Instance:
             if wait.correlation_key is not None and wait.correlation_key != correlation_key:
                 continue
             task = self._task(wait.task_id)
-            event = BpmnEvent(MessageEventDefinition(name), payload=_json_safe(dict(payload)))
+            event = BpmnEvent(MessageEventDefinition(name), payload=json_safe(dict(payload)))
 
             def act(task: Any = task, event: Any = event) -> None:
                 task.task_spec.catch(task, event)
@@ -265,70 +215,7 @@ class Instance:
 
         self._run(act, advance=False)
 
-    # -- effects --------------------------------------------------------------------------------
-
-    def effects(self) -> Effects:
-        user_tasks: list[UserTaskInfo] = []
-        service_tasks: list[ServiceTaskInfo] = []
-        for task in self._all_tasks():
-            spec = task.task_spec
-            if isinstance(spec, FlowgateUserTask) and task.state == TaskState.READY:
-                user_tasks.append(self._user_task_info(task))
-            elif isinstance(spec, FlowgateServiceTask) and task.state == TaskState.STARTED:
-                service_tasks.append(_service_task_info(task))
-        return Effects(
-            status=self._status(),
-            variables=self.variables(),
-            user_tasks=tuple(user_tasks),
-            service_tasks=tuple(service_tasks),
-            timers=tuple(self._timers()),
-            message_waits=tuple(self._message_waits()),
-            events=tuple(self._events),
-            messages_sent=tuple(self._sent),
-        )
-
-    def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:
-        """The service tasks waiting for a result: ``effects().service_tasks`` without the rest."""
-        return tuple(
-            _service_task_info(task)
-            for task in self._all_tasks()
-            if task.state == TaskState.STARTED and isinstance(task.task_spec, FlowgateServiceTask)
-        )
-
-    @property
-    def events(self) -> tuple[ActivityEvent, ...]:
-        """The activity events of every operation on this handle so far, oldest first."""
-        return tuple(self._events)
-
-    def variables(self) -> dict[str, Any]:
-        wf = self._wf
-        if wf.is_completed() and not self._cancelled:
-            data = dict(wf.data)
-        else:
-            data = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.task_tree.data)
-            frontier = TaskState.READY | TaskState.STARTED | TaskState.WAITING
-            for task in self._all_tasks():
-                if task.state & frontier:
-                    data.update(task.data)
-        data.pop("data_objects", None)
-        return _json_safe(data)
-
     # -- internals ------------------------------------------------------------------------------
-
-    def _status(self) -> Status:
-        if self._cancelled:
-            return "cancelled"
-        if self._wf.is_completed():
-            return "completed"
-        if any(t.state == TaskState.ERROR for t in self._all_tasks()):
-            return "error"
-        return "running"
-
-    def _all_tasks(self) -> list[Any]:
-        tasks = list(self._wf.tasks.values())
-        for sub in self._wf.subprocesses.values():
-            tasks.extend(sub.tasks.values())
-        return tasks
 
     def _task(self, task_id: str) -> Any:
         try:
@@ -377,7 +264,7 @@ class Instance:
         wf.fg_now = now if now is not None else self._now()
         wf.fg_forced_start = forced_start
         wf.fg_start_payload = start_payload
-        before = {t.id: t.state for t in self._all_tasks() if _is_visible(t)}
+        before = {t.id: t.state for t in self._all_tasks() if is_visible(t)}
         try:
             action()
             if advance:
@@ -392,12 +279,12 @@ class Instance:
             TypeError,
             KeyError,
         ) as exc:
-            raise _runtime_error(exc) from exc
+            raise runtime_error(exc) from exc
         except Exception as exc:
-            from .expressions import ExpressionError
+            from ..expressions import ExpressionError
 
             if isinstance(exc, ExpressionError):
-                raise _runtime_error(exc) from exc
+                raise runtime_error(exc) from exc
             raise
         finally:
             wf.fg_forced_start = None
@@ -405,34 +292,10 @@ class Instance:
         for event in wf.get_events():
             if isinstance(event.event_definition, MessageEventDefinition):
                 self._sent.append(
-                    SentMessage(event.event_definition.name, _json_safe(event.payload or {}))
+                    SentMessage(event.event_definition.name, json_safe(event.payload or {}))
                 )
         self._record_events(before, wf.fg_now)
         wf.fg_now = None
-
-    def _record_events(self, before: dict[Any, int], at: datetime) -> None:
-        tasks = sorted(self._all_tasks(), key=lambda t: t.last_state_change)
-        for task in tasks:
-            if not _is_visible(task) or not task.has_state(_VISIBLE_STATES):
-                continue
-            previous = before.get(task.id)
-            if previous == task.state:
-                continue
-            spec = task.task_spec
-            was_entered = previous is not None and previous & _VISIBLE_STATES
-            kinds: list[EventKind] = []
-            if task.state == TaskState.CANCELLED:
-                if was_entered:
-                    kinds.append("cancelled")
-            else:
-                if not was_entered:
-                    kinds.append("entered")
-                if task.state == TaskState.COMPLETED:
-                    kinds.append("completed")
-            for kind in kinds:
-                self._events.append(
-                    ActivityEvent(kind, str(task.id), spec.bpmn_id, _activity_type(spec), at)
-                )
 
     def _has_error_handler(self, task: Any, event: Any) -> bool:
         manager = self._wf.event_manager
@@ -445,103 +308,3 @@ class Instance:
                     return True
             target = target.parent_workflow
         return False
-
-    def _user_task_info(self, task: Any) -> UserTaskInfo:
-        spec = task.task_spec
-        ext = getattr(spec, "extensions", {}) or {}
-        info = task.internal_data.get("fg", {})
-        groups = list(info.get("candidate_groups", []))
-        users = list(info.get("candidate_users", []))
-        assignee = info.get("assignee")
-        if not groups and not users and not assignee and ext.get("lane_role") and spec.lane:
-            groups = [spec.lane]
-        return UserTaskInfo(
-            task_id=str(task.id),
-            activity_id=spec.bpmn_id,
-            name=spec.bpmn_name or spec.bpmn_id,
-            lane=spec.lane,
-            candidate_groups=tuple(groups),
-            candidate_users=tuple(users),
-            assignee=assignee,
-            due=info.get("due"),
-            priority=info.get("priority"),
-            form=copy.deepcopy(ext.get("form")),  # the spec is shared by every instance
-            approval=bool(ext.get("approval")),
-            documentation=spec.documentation,
-            form_key=ext.get("form_key"),
-            outcome_variable=ext.get("outcome_variable", "outcome"),
-        )
-
-    def _timers(self) -> list[TimerInfo]:
-        result: list[TimerInfo] = []
-        for task in self._wf.event_manager.tasks.values():
-            definition = task.task_spec.event_definition
-            if isinstance(definition, TimerEventDefinition):
-                owners = [task.task_spec]
-            elif isinstance(definition, MultipleEventDefinition):
-                owners = [
-                    task.task_spec.outputs[idx]
-                    if idx < len(task.task_spec.outputs)
-                    else task.task_spec
-                    for idx, inner in enumerate(definition.event_definitions)
-                    if isinstance(inner, TimerEventDefinition)
-                ]
-            else:
-                continue
-            due = timer_due(task)
-            if due is None:
-                continue
-            for owner in owners:
-                result.append(TimerInfo(str(task.id), owner.bpmn_id, due))
-        return result
-
-    def _message_waits(self) -> list[MessageWaitInfo]:
-        result: list[MessageWaitInfo] = []
-        for task in self._wf.event_manager.tasks.values():
-            if task.state != TaskState.WAITING:
-                continue
-            if isinstance(task.task_spec, FlowgateStartEvent) and task.workflow is self._wf:
-                continue
-            for definition, owner in message_definitions(task):
-                ext = getattr(owner, "extensions", {}) or {}
-                key_expression = ext.get("correlation_key")
-                key = None
-                if key_expression:
-                    try:
-                        value = evaluate_in_task(task, key_expression)
-                    except SpiffWorkflowException as exc:
-                        raise _runtime_error(exc) from exc
-                    key = None if value is None else str(value)
-                result.append(MessageWaitInfo(str(task.id), owner.bpmn_id, definition.name, key))
-        return result
-
-
-def _service_task_info(task: Any) -> ServiceTaskInfo:
-    spec = task.task_spec
-    return ServiceTaskInfo(
-        task_id=str(task.id),
-        activity_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
-        connector=spec.connector or "",
-        inputs=copy.deepcopy(task.internal_data.get("fg_inputs", {})),
-        max_attempts=spec.max_attempts,
-    )
-
-
-def _encode_default(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _runtime_error(exc: BaseException) -> WorkflowRuntimeError:
-    task = getattr(exc, "task", None)
-    spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
-    activity_id = getattr(spec, "bpmn_id", None)
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
-    inner = exc.__cause__ or exc.__context__
-    if inner is not None and str(inner) and str(inner) not in message:
-        message = f"{message.rstrip('. ')}: {inner}"
-    return WorkflowRuntimeError(message, activity_id=activity_id)

@@ -1,0 +1,153 @@
+"""One request and its response: sending over a pinned connection, reading a capped body, and
+turning the status into a result, a business error, or a permanent or retryable error."""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import re
+import ssl
+import time
+from typing import Any
+
+from apps.connectors.base import BusinessError, ConnectorError
+from apps.connectors.http.errors import refuse
+from apps.connectors.http.targets import Target
+from apps.connectors.http.transport import PinnedHTTPConnection, PinnedHTTPSConnection
+
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+RETRYABLE_4XX = {408, 429}
+REDACTED = "[redacted]"
+
+
+def send(
+    target: Target,
+    method: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_bytes: int,
+) -> tuple[int, dict[str, str], bytes]:
+    connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
+    conn = connection_class(
+        target.host,
+        target.port,
+        address=target.address,
+        connect_timeout=connect_timeout,
+        timeout=read_timeout,
+    )
+    where = f"{method} {target.display}"
+    deadline = time.monotonic() + connect_timeout + 2 * read_timeout
+    try:
+        conn.request(method, target.path, body=body, headers=headers)
+        response = conn.getresponse()
+        resp_headers = {k.lower(): v for k, v in response.getheaders()}
+        raw = b""
+        if method != "HEAD" and response.status not in REDIRECT_STATUSES:
+            raw = _read_capped(response, max_bytes, deadline, where)
+        return response.status, resp_headers, raw
+    except ConnectorError:
+        raise
+    except TimeoutError:
+        raise ConnectorError(
+            f"{where} timed out (connect {connect_timeout:g}s, read {read_timeout:g}s); "
+            "will retry.",
+            permanent=False,
+        ) from None
+    except ssl.SSLCertVerificationError as exc:
+        message = f"{where}: TLS certificate verification failed ({exc.verify_message})."
+        raise refuse(message) from None
+    except ssl.SSLError as exc:
+        raise ConnectorError(f"{where}: TLS error ({exc.reason}); will retry.") from None
+    except ConnectionRefusedError:
+        raise ConnectorError(f"{where}: connection refused; will retry.") from None
+    except (http.client.HTTPException, OSError) as exc:
+        reason = errno.errorcode.get(getattr(exc, "errno", None) or 0, type(exc).__name__)
+        raise ConnectorError(f"{where}: connection failed ({reason}); will retry.") from None
+    finally:
+        conn.close()
+
+
+def _read_capped(
+    response: http.client.HTTPResponse, max_bytes: int, deadline: float, where: str
+) -> bytes:
+    declared = response.getheader("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise refuse(
+            f"{where}: the response is {declared} bytes, more than the {max_bytes}-byte limit."
+        )
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = response.read(min(64 * 1024, max_bytes + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise refuse(f"{where}: the response is larger than the {max_bytes}-byte limit.")
+        if time.monotonic() > deadline:
+            raise ConnectorError(f"{where}: reading the response took too long; will retry.")
+
+
+def result(
+    status: int,
+    headers: dict[str, str],
+    raw: bytes,
+    inputs: dict[str, Any],
+    target: Target,
+    method: str,
+    sensitive: list[str],
+) -> dict[str, Any]:
+    text = raw.decode(_charset(headers.get("content-type", "")), errors="replace")
+    # A server that echoes the request must not smuggle the credential into process variables
+    # or incident messages.
+    for value in sensitive:
+        text = text.replace(value, REDACTED)
+        headers = {k: v.replace(value, REDACTED) for k, v in headers.items()}
+    where = f"{method} {target.display}{target.path.split('?')[0]}"
+    business_errors = inputs.get("business_errors") or {}
+    if str(status) in business_errors:
+        raise BusinessError(
+            business_errors[str(status)], f"{where} answered {status}: {_excerpt(text)}"
+        )
+    if 200 <= status < 300:
+        return {"status": status, "headers": headers, "json": _json(headers, text), "text": text}
+    if status in RETRYABLE_4XX or status >= 500:
+        retry_after = headers.get("retry-after")
+        hint = f" (Retry-After: {retry_after})" if retry_after else ""
+        raise ConnectorError(
+            f"{where} answered {status}{hint}: {_excerpt(text)}; will retry.", permanent=False
+        )
+    if 400 <= status < 500:
+        raise refuse(f"{where} answered {status}: {_excerpt(text)}")
+    raise refuse(f"{where} answered unexpected status {status}.")
+
+
+def _charset(content_type: str) -> str:
+    match = re.search(r"charset=\"?([A-Za-z0-9._-]+)", content_type)
+    if match:
+        try:
+            "".encode(match.group(1))
+            return match.group(1)
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def _json(headers: dict[str, str], text: str) -> Any:
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")

@@ -1,0 +1,218 @@
+"""Process definitions: list, deploy (upload), validate, import from Camunda, autosaved drafts."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.common.actors import actor_for_request
+from apps.common.api import ApiView
+from apps.common.api_parsers import SafeJSONParser
+from apps.common.errors import InvalidInput, Unprocessable
+from apps.processes import drafts, selectors, services, sharing
+from apps.processes.apis.common import VersionOutput, require_designer
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class ProblemSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class DefinitionOutput(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    latest_number = serializers.IntegerField(allow_null=True)
+    version_count = serializers.IntegerField()
+    owner = serializers.CharField(source="owner_username", allow_null=True)
+    last_deployed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status(self, obj) -> str:
+        return "deployed" if obj.latest_number else "draft"
+
+
+class DeployInput(serializers.Serializer):
+    xml = serializers.CharField(required=False, help_text="BPMN 2.0 XML (or upload `file`)")
+    file = serializers.FileField(required=False)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="Why (version history)"
+    )
+
+
+def _xml_from(request: Request) -> bytes:
+    data = DeployInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    upload = data.validated_data.get("file")
+    if upload is not None:
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise InvalidInput(
+                f"The file is {upload.size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}.",
+                code="xml_too_large",
+            )
+        return upload.read()
+    text = data.validated_data.get("xml")
+    if not text:
+        raise InvalidInput(
+            "Send the BPMN XML as `xml` (JSON) or upload it as `file`.", code="missing_xml"
+        )
+    return text.encode("utf-8")
+
+
+class ProcessListApi(ApiView):
+    paginated = True
+    OutputSerializer = DefinitionOutput
+
+    @extend_schema(
+        summary="List process definitions",
+        description="Designers and admins see every process; anyone else only the processes "
+        "shared with them (read-only), or none.",
+    )
+    def get(self, request: Request) -> Response:
+        definitions = selectors.definitions_list(
+            search=request.query_params.get("search", "")[:200],
+            status=request.query_params.get("status", ""),
+        )
+        return self.paginated_response(sharing.definitions_visible(request.user, definitions))
+
+
+class ProcessDeployApi(ApiView):
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses={
+            201: VersionOutput,
+            200: VersionOutput,
+            422: inline_serializer(
+                "DeployProblems",
+                {
+                    "error": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "details": ProblemSerializer(many=True),
+                },
+            ),
+        },
+        summary="Deploy a BPMN file as a new version (kept as a draft with its problems when invalid)",
+        examples=[
+            OpenApiExample(
+                "XML in JSON",
+                value={"xml": "<?xml version='1.0'?><bpmn:definitions ...>"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        require_designer(request)
+        result = services.version_deploy(
+            xml=_xml_from(request),
+            actor=actor_for_request(request),
+            user=request.user,
+            comment=str(request.data.get("comment") or ""),
+        )
+        if not result.deployed:
+            raise Unprocessable(
+                f"The process has {len(result.version.problems)} problem(s); it was kept as draft "
+                f"version {result.version.number}. Fix them and deploy again.",
+                code="invalid_bpmn",
+                details=result.version.problems,
+            )
+        body = VersionOutput(result.version).data
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+class ProcessValidateApi(ApiView):
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses=inline_serializer(
+            "Validation",
+            {"valid": serializers.BooleanField(), "problems": ProblemSerializer(many=True)},
+        ),
+        summary="Validate a BPMN file without deploying it",
+    )
+    def post(self, request: Request) -> Response:
+        problems = services.bpmn_validate(xml=_xml_from(request))
+        return Response({"valid": not problems, "problems": problems})
+
+
+class MappedSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ProcessImportApi(ApiView):
+    """Convert a file from Camunda Modeler 7/8 or another tool; nothing is stored."""
+
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeployInput,
+        responses=inline_serializer(
+            "ImportResult",
+            {
+                "xml": serializers.CharField(),
+                "has_diagram": serializers.BooleanField(),
+                "mapped": MappedSerializer(many=True),
+                "problems": ProblemSerializer(many=True),
+            },
+        ),
+        summary="Import a BPMN file: Camunda 7/8 settings mapped to Flowgate's, and what must "
+        "be configured before deploy",
+    )
+    def post(self, request: Request) -> Response:
+        require_designer(request)
+        imported = services.bpmn_convert(xml=_xml_from(request))
+        problems = services.bpmn_validate(xml=imported.xml)
+        keep = {(p["element_id"], p["code"]) for p in problems}
+        problems = [
+            p for p in imported.problems if (p["element_id"], p["code"]) not in keep
+        ] + problems
+        text = imported.xml.decode("utf-8")
+        return Response(
+            {
+                "xml": text,
+                "has_diagram": "BPMNPlane" in text,
+                "mapped": imported.mapped,
+                "problems": problems,
+            }
+        )
+
+
+class ProcessDraftApi(ApiView):
+    """The caller's autosaved draft of a process (the designer saves every few seconds)."""
+
+    class Input(serializers.Serializer):
+        xml = serializers.CharField(trim_whitespace=False)
+
+    class Output(serializers.Serializer):
+        key = serializers.CharField()
+        xml = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(responses=Output, summary="Your autosaved draft of a process")
+    def get(self, request: Request, key: str) -> Response:
+        require_designer(request)
+        return Response(self.Output(drafts.draft_get(key=key, user=request.user)).data)
+
+    @extend_schema(request=Input, responses=Output, summary="Autosave your draft of a process")
+    def put(self, request: Request, key: str) -> Response:
+        require_designer(request)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = drafts.draft_save(key=key, xml=data.validated_data["xml"], user=request.user)
+        return Response(self.Output(draft).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Discard your draft")
+    def delete(self, request: Request, key: str) -> Response:
+        require_designer(request)
+        drafts.draft_discard(key=key, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

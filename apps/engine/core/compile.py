@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
 from .errors import BpmnValidationError, Problem
+from .expressions import check
 from .lint import dedupe, is_bpmn, lint, local
 from .parser import NSMAP, FlowgateBpmnParser, service_connector, unwrap_name
 from .specs import REGISTRY
@@ -110,8 +111,6 @@ def compile_bpmn(
     version the runtime picked for it. ``known_roles`` / ``known_connectors``, when given, are
     checked against candidate groups, lanes and connector names.
     """
-    from .expressions import check
-
     root = parse_xml(xml)
     problems = lint(
         root,

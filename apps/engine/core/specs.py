@@ -49,6 +49,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
+from .expressions import ExpressionError, compile_expression, evaluate
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -91,8 +92,6 @@ class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(
         self, expression: str, context: Mapping[str, Any], external_context: Any = None
     ) -> Any:
-        from .expressions import evaluate
-
         if external_context:
             variables: Mapping[str, Any] = {**external_context, **context}
         else:
@@ -113,8 +112,6 @@ class FlowgateScriptEngine(PythonScriptEngine):
         super().__init__(environment=ExpressionEnvironment())
 
     def validate(self, expression: str) -> None:
-        from .expressions import compile_expression
-
         compile_expression(expression)
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
@@ -128,8 +125,6 @@ SCRIPT_ENGINE = FlowgateScriptEngine()
 
 def evaluate_in_task(my_task: Any, expression: str, extra: Mapping[str, Any] | None = None) -> Any:
     """Evaluate against the task's variables; failures name the task (for incidents)."""
-    from .expressions import ExpressionError, evaluate
-
     variables: Mapping[str, Any] = {**my_task.data, **extra} if extra else my_task.data
     try:
         return evaluate(expression, variables)

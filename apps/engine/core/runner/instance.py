@@ -25,6 +25,7 @@ from ..errors import (
     TaskNotFound,
     TaskStateError,
 )
+from ..expressions import ExpressionError
 from ..specs import (
     APPROVED,
     REGISTRY,
@@ -281,8 +282,6 @@ class Instance(InstanceView):
         ) as exc:
             raise runtime_error(exc) from exc
         except Exception as exc:
-            from ..expressions import ExpressionError
-
             if isinstance(exc, ExpressionError):
                 raise runtime_error(exc) from exc
             raise

@@ -20,7 +20,7 @@ from apps.engine.models import InstanceStatus
 from apps.inbox import services
 from apps.inbox import tasks as inbox_tasks
 from apps.inbox.models import HumanTask, InboxEvent, NotificationSettings, Substitution
-from apps.inbox.selectors import approval_progress, inbox_list
+from apps.inbox.selectors import approval_progress, history_of, inbox_list
 from tests.inbox.conftest import open_task, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -518,3 +518,11 @@ def test_old_live_feed_rows_are_pruned(expense):
     )
     assert services.inbox_events_prune() == 1
     assert list(InboxEvent.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_a_requests_history_starts_with_its_start(expense):
+    """The history lists the instance's start before the task it opened (the inbox records a
+    task as it is made; the start event used to be written after it)."""
+    instance, task = expense
+    actions = [e.action for e in history_of(instance_id=instance.pk)]
+    assert actions.index("instance.started") < actions.index("task.created"), actions

@@ -140,7 +140,11 @@ def persist(
     if created:
         insert_rows([instance])  # the INSERT carries the first state
         if on_created is not None:
-            events.append(on_created(instance))
+            if effects.user_tasks:
+                # the inbox records each new task at once: "started" goes first (history order)
+                record_many([on_created(instance)])
+            else:
+                events.append(on_created(instance))
     else:
         update_row(instance, update_fields)
 

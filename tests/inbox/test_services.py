@@ -20,7 +20,7 @@ from apps.engine.models import InstanceStatus
 from apps.inbox import services
 from apps.inbox import tasks as inbox_tasks
 from apps.inbox.models import HumanTask, InboxEvent, NotificationSettings, Substitution
-from apps.inbox.selectors import approval_progress, history_of, inbox_list
+from apps.inbox.selectors import approval_progress, history_of, inbox_list, request_state
 from tests.inbox.conftest import open_task, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -526,3 +526,12 @@ def test_a_requests_history_starts_with_its_start(expense):
     instance, task = expense
     actions = [e.action for e in history_of(instance_id=instance.pk)]
     assert actions.index("instance.started") < actions.index("task.created"), actions
+
+
+def test_a_requests_diagram_marks_the_steps_of_its_first_run_done(expense):
+    """The start event and the gateway before the first task are done from the start (the
+    first run's steps were not recorded, so the diagram never marked them)."""
+    instance, _ = expense
+    done = request_state(instance=instance).done_activities
+    assert "submit" in done and "amount_check" in done, done
+    assert "approved_check" not in done

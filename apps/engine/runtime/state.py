@@ -140,11 +140,17 @@ def persist(
     if created:
         insert_rows([instance])  # the INSERT carries the first state
         if on_created is not None:
+            first = on_created(instance)
+            # the first run's steps (the start event, gateways before the first wait): the
+            # diagram marks them done as it does every later step
+            first_steps = activity_steps(effects.events)
+            if first_steps:
+                first.data = {**(first.data or {}), "steps": first_steps}
             if effects.user_tasks:
                 # the inbox records each new task at once: "started" goes first (history order)
-                record_many([on_created(instance)])
+                record_many([first])
             else:
-                events.append(on_created(instance))
+                events.append(first)
     else:
         update_row(instance, update_fields)
 

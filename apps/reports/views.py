@@ -20,13 +20,14 @@ from apps.engine import operations
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
+from apps.reports.selectors import activities_named, sla_dashboard
 from apps.reports.selectors import heatmap as heatmap_figures
-from apps.reports.selectors import sla_dashboard
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
@@ -84,6 +85,7 @@ def sla(request: HttpRequest) -> HttpResponse:
         }
     )
     csv_urls = {table: f"{reverse('api-report-sla-csv', args=[table])}?{query}" for table in TABLES}
+    activities_named(report["activities"])
     return render(
         request,
         "reports/sla.html",
@@ -315,7 +317,9 @@ def heatmap(request: HttpRequest) -> HttpResponse:
     elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
     if figures is not None:
+        names = rules_for_version(version).activity_names if version else {}
         for a in figures["activities"]:
+            a["activity_name"] = names.get(a["activity_id"], "")
             a["p95_s_label"] = duration(a["p95_s"])
             a["mean_waiting_s_label"] = duration(a["mean_waiting_s"])
             a["count_waiting_label"] = f"{a['count_waiting']} waiting"

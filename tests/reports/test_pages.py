@@ -279,6 +279,31 @@ def test_heatmap_page_and_slowest(client, make_user, live_instance):
     assert api.get("/api/v1/reports/heatmap/999999/").status_code == 404
 
 
+def test_sla_and_heatmap_tables_name_the_steps_and_keep_their_ids(client, make_user, live_instance):
+    # given an expense instance waiting at manager_approval ("Manager approval" in the model)
+    client.force_login(make_user("auditor"))
+    named = (
+        '<th scope="row">Manager approval '
+        '<code class="small text-body-secondary">manager_approval</code>'
+    )
+    # when the SLA dashboard and the heatmap are opened
+    sla_page = client.get("/admin-reports/sla/?process_key=expense_approval").content.decode()
+    heatmap_page = client.get(
+        f"/admin-reports/heatmap/?version_id={live_instance.version_id}"
+    ).content.decode()
+    # then their per-step tables show the step's name, with the id as secondary text
+    assert named in sla_page
+    assert named in heatmap_page
+    # and the CSV of the steps has the name next to the id
+    response = client_for(make_user("manager")).get(
+        "/api/v1/reports/sla/activities.csv?process_key=expense_approval"
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["activity_id"], r["activity_name"]) for r in rows if r["kind"] == "user_task"] == [
+        ("manager_approval", "Manager approval")
+    ]
+
+
 def test_slo_page_and_api(client, make_user):
     client.force_login(make_user("auditor"))
     assert client.post("/admin-reports/slo/save/", {"process_key": "p"}).status_code == 403

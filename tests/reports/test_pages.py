@@ -149,6 +149,19 @@ def test_incidents_grouped_and_retried_in_bulk(client, make_user, seeded):
     assert retried.count("<td>mona</td>") == 3
 
 
+def test_the_error_column_shows_the_message_when_an_incident_has_no_stack(
+    client, make_user, seeded
+):
+    # given open incidents with a message and no stack trace
+    assert set(Incident.objects.values_list("stack", flat=True)) == {""}
+    # when an auditor opens the incidents page
+    client.force_login(make_user("auditor"))
+    page = client.get("/admin-reports/incidents/").content.decode()
+    # then every row's Error cell says the error
+    cell = '<td data-testid="incident-error"><span class="small">HTTP 503 from ledger</span></td>'
+    assert page.count(cell) == 3
+
+
 def test_incident_api_groups_and_retry(make_user, seeded):
     groups = (
         client_for(make_user("auditor")).get("/api/v1/reports/incidents/groups/").json()["groups"]

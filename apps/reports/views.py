@@ -26,7 +26,7 @@ from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
-from apps.reports.selectors import activities_named, sla_dashboard
+from apps.reports.selectors import activities_named, busiest_version_id, sla_dashboard
 from apps.reports.selectors import heatmap as heatmap_figures
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
@@ -304,6 +304,11 @@ def heatmap(request: HttpRequest) -> HttpResponse:
     version = None
     if raw_version.isdigit():
         version = versions.filter(pk=int(raw_version)).first()
+    if version is None and not filters.process_key and not raw_version:
+        # no explicit choice: open on the version with the most steps in the period
+        ordered = list(versions.order_by("definition__key", "-number").values_list("pk", flat=True))
+        busiest = busiest_version_id(version_ids=ordered[:200], period=filters.period)
+        version = versions.filter(pk=busiest).first() if busiest else None
     if version is None:
         version = versions.order_by("definition__key", "-number").first()
     measure = request.GET.get("measure", "p95_s")

@@ -317,6 +317,25 @@ def test_sla_and_heatmap_tables_name_the_steps_and_keep_their_ids(client, make_u
     ]
 
 
+def test_the_heatmap_opens_on_the_busiest_process_unless_one_is_chosen(
+    client, make_user, live_instance
+):
+    # given a process without any step ("audit_request", first by key) next to the expense
+    # process, whose instance waits at its approval
+    quiet = BPMN.read_text().replace('"expense_approval"', '"audit_request"')
+    process_services.version_deploy(xml=quiet.encode(), actor=Actor.system("t"))
+    client.force_login(make_user("auditor"))
+    # when the heatmap is opened without a choice
+    page = client.get("/admin-reports/heatmap/").content.decode()
+    # then it shows the process with data
+    assert "expense_approval v1, coloured by" in page
+    assert 'data-activity="manager_approval"' in page
+    # and an explicit choice is kept, even without data
+    chosen = client.get("/admin-reports/heatmap/?process_key=audit_request").content.decode()
+    assert "audit_request v1, coloured by" in chosen
+    assert "No steps in this period." in chosen
+
+
 def test_slo_page_and_api(client, make_user):
     client.force_login(make_user("auditor"))
     assert client.post("/admin-reports/slo/save/", {"process_key": "p"}).status_code == 403

@@ -44,6 +44,7 @@ from apps.reports.selectors.activities import (
     task_source,
 )
 from apps.reports.selectors.bottlenecks import (
+    busiest_version_id,
     heatmap,
     slowest_instances,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "activity_summary",
     "escalations",
     "fact_source",
+    "busiest_version_id",
     "heatmap",
     "job_fact_source",
     "job_source",

@@ -76,6 +76,8 @@ class ProcessRules:
     cancellable: bool = True
     start_form: dict | None = None
     tasks: dict[str, TaskRules] = field(default_factory=dict)
+    # activity id -> its name in the model (only the named ones), for pages that show steps
+    activity_names: dict[str, str] = field(default_factory=dict)
 
     def task(self, activity_id: str) -> TaskRules:
         return self.tasks.get(activity_id, TaskRules())
@@ -190,7 +192,22 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
         cancellable=_attr(process, "cancellable") is None or _truthy(_attr(process, "cancellable")),
         start_form=start_form,
         tasks=tasks,
+        activity_names={
+            node.get("id"): node.get("name").strip()
+            for node in process.iter()
+            if isinstance(node.tag, str)
+            and node is not process
+            and node.get("id")
+            and (node.get("name") or "").strip()
+        },
     )
+
+
+def activity_labels(version, activity_ids) -> list[dict[str, str]]:
+    """Each activity id with its name in the version's model (the id when it has none), so a
+    page can show names and keep the id as secondary text."""
+    names = rules_for_version(version).activity_names
+    return [{"id": a, "name": names.get(a) or a} for a in activity_ids]
 
 
 def rules_for_version(version) -> ProcessRules:

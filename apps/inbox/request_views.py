@@ -15,6 +15,7 @@ from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, run_action
 from apps.inbox import selectors, services
+from apps.inbox.model_rules import activity_labels
 
 
 @login_required
@@ -82,6 +83,10 @@ def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
             "history": selectors.history_of(instance_id=instance.pk),
             "diagram_xml": instance.version.xml,
             "current_activities": sorted({s["activity_id"] for s in state.current_steps}),
+            "current_labels": activity_labels(
+                instance.version, sorted({s["activity_id"] for s in state.current_steps})
+            ),
+            "done_labels": activity_labels(instance.version, state.done_activities),
             "last_event": last_event,
         },
     )

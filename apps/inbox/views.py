@@ -21,6 +21,7 @@ from apps.common.pages import paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
+from apps.inbox.model_rules import activity_labels
 from apps.inbox.models import NotificationSettings
 from apps.inbox.paging import capped
 from apps.inbox.row_html import task_rows_html
@@ -147,6 +148,10 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
             "history": selectors.history_of(instance_id=instance.pk),
             "diagram_xml": instance.version.xml,
             "current_activities": sorted({s["activity_id"] for s in state.current_steps}),
+            "current_labels": activity_labels(
+                instance.version, sorted({s["activity_id"] for s in state.current_steps})
+            ),
+            "done_labels": activity_labels(instance.version, state.done_activities),
             "done_activities": state.done_activities,
             "max_upload": services.attachment_limits()[0],
             "now": timezone.now(),

@@ -22,7 +22,7 @@ from apps.processes.models import ProcessVersion
 from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
-from apps.reports.selectors import heatmap, sla_dashboard, slowest_instances
+from apps.reports.selectors import activities_named, heatmap, sla_dashboard, slowest_instances
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
@@ -94,9 +94,10 @@ class SlaReportCsvApi(ApiView):
             raise NotFound(
                 f"No table {table!r}; choose one of {', '.join(TABLES)}.", code="unknown_table"
             )
-        return csv_response(
-            csv_text(dashboard_for(request.query_params), table), f"sla-{table}.csv"
-        )
+        report = dashboard_for(request.query_params)
+        if table == "activities":
+            activities_named(report["activities"])
+        return csv_response(csv_text(report, table), f"sla-{table}.csv")
 
 
 def csv_response(text: str, filename: str) -> HttpResponse:

@@ -38,6 +38,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
         [
             ("process_key", lambda r: r["process_key"]),
             ("activity_id", lambda r: r["activity_id"]),
+            ("activity_name", lambda r: r.get("activity_name", "")),
             ("kind", lambda r: r["kind"]),
             ("completed", lambda r: r["completed"]),
             ("open", lambda r: r["open"]),

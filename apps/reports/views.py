@@ -20,13 +20,14 @@ from apps.engine import operations
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
+from apps.reports.selectors import activities_named, busiest_version_id, sla_dashboard
 from apps.reports.selectors import heatmap as heatmap_figures
-from apps.reports.selectors import sla_dashboard
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
@@ -84,6 +85,7 @@ def sla(request: HttpRequest) -> HttpResponse:
         }
     )
     csv_urls = {table: f"{reverse('api-report-sla-csv', args=[table])}?{query}" for table in TABLES}
+    activities_named(report["activities"])
     return render(
         request,
         "reports/sla.html",
@@ -302,6 +304,11 @@ def heatmap(request: HttpRequest) -> HttpResponse:
     version = None
     if raw_version.isdigit():
         version = versions.filter(pk=int(raw_version)).first()
+    if version is None and not filters.process_key and not raw_version:
+        # no explicit choice: open on the version with the most steps in the period
+        ordered = list(versions.order_by("definition__key", "-number").values_list("pk", flat=True))
+        busiest = busiest_version_id(version_ids=ordered[:200], period=filters.period)
+        version = versions.filter(pk=busiest).first() if busiest else None
     if version is None:
         version = versions.order_by("definition__key", "-number").first()
     measure = request.GET.get("measure", "p95_s")
@@ -315,7 +322,9 @@ def heatmap(request: HttpRequest) -> HttpResponse:
     elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
     if figures is not None:
+        names = rules_for_version(version).activity_names if version else {}
         for a in figures["activities"]:
+            a["activity_name"] = names.get(a["activity_id"], "")
             a["p95_s_label"] = duration(a["p95_s"])
             a["mean_waiting_s_label"] = duration(a["mean_waiting_s"])
             a["count_waiting_label"] = f"{a['count_waiting']} waiting"

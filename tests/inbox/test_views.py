@@ -157,6 +157,23 @@ def test_my_requests_and_the_request_page(expense, people):
     assert instance.status == "cancelled"
 
 
+def test_the_diagram_names_the_current_step_and_keeps_its_id_as_a_tooltip(expense, people):
+    # given an expense request waiting at manager_approval ("Approve expense" in the model)
+    instance, task = expense
+    named = (
+        'Current step: <span title="manager_approval" data-activity="manager_approval">'
+        "Approve expense</span>"
+    )
+    # when the requester opens the request page and the manager the task page
+    request_page = client_for(people["requester"]).get(f"/requests/{instance.pk}/")
+    task_page = client_for(people["manager"]).get(f"/inbox/tasks/{task.pk}/")
+    # then both say the step's name under the diagram, not its id
+    for page in (request_page.content.decode(), task_page.content.decode()):
+        assert named in page
+        assert "Current step: manager_approval" not in page
+        assert 'data-current="manager_approval"' in page  # the markers still use the id
+
+
 def test_my_requests_page_reads_its_rows_in_a_fixed_number_of_queries(expense, people):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -131,3 +131,14 @@ def test_demo_processes_deploy_once_each():
     demo_processes_ensure()
     assert ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).count() == 6
     assert set(ProcessVersion.objects.values_list("comment", flat=True)) == {"Demo process"}
+
+
+@pytest.mark.parametrize("path", sorted(gallery.DEMO_DIR.glob("*.bpmn")), ids=lambda p: p.stem)
+def test_every_demo_model_has_a_catalog_category_and_description(path):
+    # given a demo model as bootstrap_demo deploys it
+    process = etree.fromstring(path.read_bytes()).find(f"{B}process")
+    # when the catalog reads it (apps/inbox/model_rules.py)
+    documentation = process.find(f"{B}documentation")
+    # then it lands in a named category, with a description, not in "Other" / "No description"
+    assert process.get(f"{FG}category", "").strip() not in ("", "Other")
+    assert documentation is not None and documentation.text.strip()

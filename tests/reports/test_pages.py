@@ -149,6 +149,19 @@ def test_incidents_grouped_and_retried_in_bulk(client, make_user, seeded):
     assert retried.count("<td>mona</td>") == 3
 
 
+def test_the_error_column_shows_the_message_when_an_incident_has_no_stack(
+    client, make_user, seeded
+):
+    # given open incidents with a message and no stack trace
+    assert set(Incident.objects.values_list("stack", flat=True)) == {""}
+    # when an auditor opens the incidents page
+    client.force_login(make_user("auditor"))
+    page = client.get("/admin-reports/incidents/").content.decode()
+    # then every row's Error cell says the error
+    cell = '<td data-testid="incident-error"><span class="small">HTTP 503 from ledger</span></td>'
+    assert page.count(cell) == 3
+
+
 def test_incident_api_groups_and_retry(make_user, seeded):
     groups = (
         client_for(make_user("auditor")).get("/api/v1/reports/incidents/groups/").json()["groups"]
@@ -277,6 +290,50 @@ def test_heatmap_page_and_slowest(client, make_user, live_instance):
     assert slowest["instances"][0]["open"] is True
     assert api.get(f"/api/v1/reports/heatmap/{version_id}/slowest/").status_code == 400
     assert api.get("/api/v1/reports/heatmap/999999/").status_code == 404
+
+
+def test_sla_and_heatmap_tables_name_the_steps_and_keep_their_ids(client, make_user, live_instance):
+    # given an expense instance waiting at manager_approval ("Manager approval" in the model)
+    client.force_login(make_user("auditor"))
+    named = (
+        '<th scope="row">Manager approval '
+        '<code class="small text-body-secondary">manager_approval</code>'
+    )
+    # when the SLA dashboard and the heatmap are opened
+    sla_page = client.get("/admin-reports/sla/?process_key=expense_approval").content.decode()
+    heatmap_page = client.get(
+        f"/admin-reports/heatmap/?version_id={live_instance.version_id}"
+    ).content.decode()
+    # then their per-step tables show the step's name, with the id as secondary text
+    assert named in sla_page
+    assert named in heatmap_page
+    # and the CSV of the steps has the name next to the id
+    response = client_for(make_user("manager")).get(
+        "/api/v1/reports/sla/activities.csv?process_key=expense_approval"
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["activity_id"], r["activity_name"]) for r in rows if r["kind"] == "user_task"] == [
+        ("manager_approval", "Manager approval")
+    ]
+
+
+def test_the_heatmap_opens_on_the_busiest_process_unless_one_is_chosen(
+    client, make_user, live_instance
+):
+    # given a process without any step ("audit_request", first by key) next to the expense
+    # process, whose instance waits at its approval
+    quiet = BPMN.read_text().replace('"expense_approval"', '"audit_request"')
+    process_services.version_deploy(xml=quiet.encode(), actor=Actor.system("t"))
+    client.force_login(make_user("auditor"))
+    # when the heatmap is opened without a choice
+    page = client.get("/admin-reports/heatmap/").content.decode()
+    # then it shows the process with data
+    assert "expense_approval v1, coloured by" in page
+    assert 'data-activity="manager_approval"' in page
+    # and an explicit choice is kept, even without data
+    chosen = client.get("/admin-reports/heatmap/?process_key=audit_request").content.decode()
+    assert "audit_request v1, coloured by" in chosen
+    assert "No steps in this period." in chosen
 
 
 def test_slo_page_and_api(client, make_user):

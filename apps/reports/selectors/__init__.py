@@ -32,6 +32,8 @@ from apps.reports.selectors.activities import (
     FACT_SLA_COUNTS,
     IN_PERIOD,
     SLA_COUNTS,
+    activities_named,
+    activity_names,
     activity_rows,
     activity_summary,
     fact_source,
@@ -42,6 +44,7 @@ from apps.reports.selectors.activities import (
     task_source,
 )
 from apps.reports.selectors.bottlenecks import (
+    busiest_version_id,
     heatmap,
     slowest_instances,
 )
@@ -73,10 +76,13 @@ __all__ = [
     "MEASURES",
     "Period",
     "SLA_COUNTS",
+    "activities_named",
+    "activity_names",
     "activity_rows",
     "activity_summary",
     "escalations",
     "fact_source",
+    "busiest_version_id",
     "heatmap",
     "job_fact_source",
     "job_source",

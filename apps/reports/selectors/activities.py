@@ -11,6 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.inbox.model_rules import rules_for_version
+from apps.processes.models import ProcessVersion
 from apps.reports.models import ActivitySla
 from apps.reports.selectors.common import (
     DEFAULT_RISK_HOURS,
@@ -391,3 +393,41 @@ def sla_by_process(activities: list[dict[str, Any]]) -> dict[str, dict[str, Any]
         t["open_at_risk"] += a["sla"]["open_at_risk"]
         t["open_breached"] += a["sla"]["open_breached"]
     return {key: _sla_block(t) for key, t in totals.items()}
+
+
+NAMED_VERSIONS_READ = 5  # per process: unnamed steps (nameless in every model) stop the search
+
+
+def activity_names(*, steps: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(process key, activity id) -> the activity's name in the model, for the given steps.
+
+    The facts keep ids only; a step's name is read from the newest version of its process that
+    names it (older versions only when a step is gone from the newer ones), so a process with many
+    versions costs one small query plus one parsed XML per process in the usual case (at most
+    NAMED_VERSIONS_READ)."""
+    wanted: dict[str, set[str]] = {}
+    for process_key, activity_id in steps:
+        wanted.setdefault(process_key, set()).add(activity_id)
+    newest_first = ProcessVersion.objects.filter(definition__key__in=list(wanted)).order_by(
+        "definition__key", "-number"
+    )
+    names: dict[tuple[str, str], str] = {}
+    read: dict[str, int] = {}
+    for version_id, process_key in newest_first.values_list("pk", "definition__key"):
+        missing = wanted[process_key] - {a for k, a in names if k == process_key}
+        if not missing or read.get(process_key, 0) >= NAMED_VERSIONS_READ:
+            continue
+        read[process_key] = read.get(process_key, 0) + 1
+        version = ProcessVersion.objects.select_related("definition").get(pk=version_id)
+        found = rules_for_version(version).activity_names
+        names.update({(process_key, a): found[a] for a in missing if a in found})
+    return names
+
+
+def activities_named(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The SLA dashboard's activity rows, each given its ``activity_name`` ("" when the model
+    names none), in place; the rows are returned for convenience."""
+    names = activity_names(steps=[(a["process_key"], a["activity_id"]) for a in activities])
+    for a in activities:
+        a["activity_name"] = names.get((a["process_key"], a["activity_id"]), "")
+    return activities

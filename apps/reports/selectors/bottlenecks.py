@@ -7,8 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Count, F
 from django.utils import timezone
 
+from apps.engine.models import Job, JobStatus
+from apps.inbox.models import HumanTask, TaskStatus
+from apps.reports.models import JobFact, TaskFact
 from apps.reports.selectors.activities import activity_summary
 from apps.reports.selectors.common import Period
 from apps.reports.sql import fetch, seconds_between
@@ -32,6 +36,37 @@ def heatmap(*, version_id: int, period: Period, now: datetime | None = None) -> 
     ]
     activities.sort(key=lambda a: a["activity_id"])
     return {"version_id": version_id, "activities": activities}
+
+
+def busiest_version_id(*, version_ids: list[int], period: Period) -> int | None:
+    """Of the given versions, the one with the most steps created in the period (completed
+    tasks and service steps), else the most open tasks and steps now: the heatmap's default, so
+    it does not open on a process without data. None when none of them has any."""
+    counts: dict[int, int] = {}
+    in_period = {"created_at__gte": period.since, "created_at__lt": period.until}
+    for model in (TaskFact, JobFact):
+        for row in (
+            model.objects.filter(version_id__in=version_ids, **in_period)
+            .values("version_id")
+            .annotate(n=Count("id"))
+        ):
+            counts[row["version_id"]] = counts.get(row["version_id"], 0) + row["n"]
+    if not counts:
+        for rows in (
+            HumanTask.objects.filter(
+                instance__version_id__in=version_ids, status=TaskStatus.OPEN
+            ).values(version_id=F("instance__version_id")),
+            Job.objects.filter(
+                instance__version_id__in=version_ids,
+                status__in=(JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT),
+            ).values(version_id=F("instance__version_id")),
+        ):
+            for row in rows.annotate(n=Count("id")):
+                counts[row["version_id"]] = counts.get(row["version_id"], 0) + row["n"]
+    if not counts:
+        return None
+    # the most steps; on a tie the first of version_ids (the page's own order)
+    return max(version_ids, key=lambda v: (counts.get(v, 0), -version_ids.index(v)))
 
 
 def slowest_instances(

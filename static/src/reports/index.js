@@ -47,7 +47,7 @@ function slaCharts(report) {
   chart("chart-sla", {
     type: "bar",
     data: {
-      labels: judged.map((a) => `${a.process_key}/${a.activity_id}`),
+      labels: judged.map((a) => `${a.process_key}/${a.activity_name || a.activity_id}`),
       datasets: ["met", "warned", "breached"].map((k) => ({
         label: k,
         data: judged.map((a) => a.sla[k]),

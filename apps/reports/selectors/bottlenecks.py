@@ -38,18 +38,24 @@ def heatmap(*, version_id: int, period: Period, now: datetime | None = None) -> 
     return {"version_id": version_id, "activities": activities}
 
 
+BUSIEST_SAMPLE = 2000
+
+
 def busiest_version_id(*, version_ids: list[int], period: Period) -> int | None:
-    """Of the given versions, the one with the most steps created in the period (completed
-    tasks and service steps), else the most open tasks and steps now: the heatmap's default, so
-    it does not open on a process without data. None when none of them has any."""
+    """Of the given versions, the one with the most steps among the period's newest
+    BUSIEST_SAMPLE completed tasks and service steps (each), else the most open tasks and steps
+    now: the heatmap's default, so it does not open on a process without data. None when none
+    of them has any. A sample, not the period: counting a month of facts on every visit cost
+    more than the page (120 ms of 130 on the benchmark's million tasks)."""
     counts: dict[int, int] = {}
     in_period = {"created_at__gte": period.since, "created_at__lt": period.until}
     for model in (TaskFact, JobFact):
-        for row in (
+        newest = (
             model.objects.filter(version_id__in=version_ids, **in_period)
-            .values("version_id")
-            .annotate(n=Count("id"))
-        ):
+            .order_by("-created_at")
+            .values("id")[:BUSIEST_SAMPLE]
+        )
+        for row in model.objects.filter(id__in=newest).values("version_id").annotate(n=Count("id")):
             counts[row["version_id"]] = counts.get(row["version_id"], 0) + row["n"]
     if not counts:
         for rows in (

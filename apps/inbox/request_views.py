@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -95,6 +96,10 @@ def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
+    back = reverse("requests:detail", args=[instance_id])
+    if request.POST.get("confirm") != "yes":  # withdrawing cannot be undone (as the console)
+        messages.error(request, "Confirm first: tick “Yes, withdraw this request”.")
+        return redirect(back)
     actor = Actor.for_user(request.user)
     return run_action(
         request,

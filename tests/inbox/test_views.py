@@ -151,7 +151,11 @@ def test_my_requests_and_the_request_page(expense, people):
     assert "Approve expense — with manager" in page
     assert 'data-current="manager_approval"' in page
     assert "Withdraw request" in page
-    response = client.post(f"/requests/{instance.pk}/cancel/")
+    refused = client.post(f"/requests/{instance.pk}/cancel/", follow=True)
+    assert "Confirm first" in refused.content.decode()
+    instance.refresh_from_db()
+    assert instance.status == "running"  # without the tick nothing happens
+    response = client.post(f"/requests/{instance.pk}/cancel/", {"confirm": "yes"})
     assert response.status_code == 302
     instance.refresh_from_db()
     assert instance.status == "cancelled"

@@ -242,6 +242,9 @@ def test_a_form_a_message_key_and_an_error_code_are_set_in_the_panel(page, login
     panel.get_by_label("Correlation key").fill("order_id")
     panel.get_by_label("Correlation key").press("Tab")
 
+    # Known glitch (not fixed): a "Create new" error reference chosen while the autosave is
+    # saving can leave the Error group without its Code field (1 run in 4-6 here); wait for it.
+    page.wait_for_selector("#designer-save-state[data-state=saved]")
     page.evaluate(SELECT, "failed")  # the stock Error group: create an error, give it a code
     panel.get_by_label("Global error reference").select_option("create-new")
     panel.get_by_label("Code").fill("PAYMENT_FAILED")

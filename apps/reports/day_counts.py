@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from apps.reports.sql import fetch, is_postgres
-from apps.reports.summaries import day_bounds
+from apps.reports.summaries import day_bounds, period_params
 
 
 def completed_tasks_by_process(
@@ -53,14 +53,6 @@ def completed_tasks_by_process(
         ) AS c GROUP BY process_key"""
     rows = fetch(
         sql,
-        {
-            "since": since,
-            "until": until,
-            "first": first,
-            "end": end,
-            "first_day": first.date(),
-            "end_day": end.date(),
-            "process_key": process_key,
-        },
+        period_params(since, until, first, end, process_key=process_key),
     )
     return {r["process_key"]: int(r["n"]) for r in rows}

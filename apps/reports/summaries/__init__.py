@@ -31,7 +31,7 @@ One module per concern (callers keep ``from apps.reports.summaries import ...``)
 from __future__ import annotations
 
 from apps.reports.summaries.activities import activity_bucket_rows, sla_breaches_all_time
-from apps.reports.summaries.common import DUE_BREACHED, DUE_MET, MEASURES, day_bounds
+from apps.reports.summaries.common import DUE_BREACHED, DUE_MET, MEASURES, day_bounds, period_params
 from apps.reports.summaries.summarise import SUMMARY_BATCH, fact_buckets_summarise
 from apps.reports.summaries.users import user_bucket_rows
 
@@ -42,6 +42,7 @@ __all__ = [
     "SUMMARY_BATCH",
     "activity_bucket_rows",
     "day_bounds",
+    "period_params",
     "fact_buckets_summarise",
     "sla_breaches_all_time",
     "user_bucket_rows",

@@ -17,6 +17,7 @@ from apps.reports.summaries.common import (
     bucket_case,
     day_bounds,
     measure_value,
+    period_params,
     unpivot,
 )
 
@@ -157,16 +158,7 @@ def activity_bucket_rows(
     first, end = day_bounds(since, until)
     rows = fetch(
         _bucket_sql(process_key=process_key, version_id=version_id, measures=measures, kind=kind),
-        {
-            "since": since,
-            "until": until,
-            "first": first,
-            "end": end,
-            "first_day": first.date(),
-            "end_day": end.date(),
-            "process_key": process_key,
-            "version_id": version_id,
-        },
+        period_params(since, until, first, end, process_key=process_key, version_id=version_id),
     )
     out: dict[tuple[str, str], dict[str, Any]] = {}
     le: dict[tuple[str, str], dict[str, int]] = {}

@@ -5,6 +5,7 @@ locator and the whole UTC days of a period."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 MEASURES = ("duration", "waiting", "working")
 DUE_MET, DUE_BREACHED = 3, 4
@@ -45,6 +46,22 @@ def day_bounds(since: datetime, until: datetime) -> tuple[datetime, datetime]:
     if first >= end:
         return until, until
     return first, end
+
+
+def period_params(
+    since: datetime, until: datetime, first: datetime, end: datetime, **extra: Any
+) -> dict[str, Any]:
+    """The named parameters of a bucket query over ``[since, until)`` whose whole days are
+    ``[first, end)`` (``day_bounds``), plus ``extra`` (process key, version id ...)."""
+    return {
+        "since": since,
+        "until": until,
+        "first": first,
+        "end": end,
+        "first_day": first.date(),
+        "end_day": end.date(),
+        **extra,
+    }
 
 
 # For each series and percentile: the bucket holding rank lo = floor(p (n - 1)) and the one

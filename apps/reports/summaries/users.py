@@ -10,6 +10,7 @@ from apps.reports.sql import PERCENTILES, fetch, micros
 from apps.reports.summaries.common import (
     LOCATED,
     day_bounds,
+    period_params,
 )
 
 
@@ -79,15 +80,7 @@ def user_bucket_rows(
     GROUP BY l.user_id, l.name, l.h"""
     rows = fetch(
         sql,
-        {
-            "since": since,
-            "until": until,
-            "first": first,
-            "end": end,
-            "first_day": first.date(),
-            "end_day": end.date(),
-            "process_key": process_key,
-        },
+        period_params(since, until, first, end, process_key=process_key),
     )
     out: dict[int, dict[str, Any]] = {}
     for r in rows:

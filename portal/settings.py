@@ -150,6 +150,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The suite makes thousands of users: PBKDF2 (0.25 s each) was most of tests/inbox' time. Only
+# DJANGO_ENV=test uses MD5; tests/accounts puts the real hashers back for the tests of sign-in.
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 # Login brute force: django-axes (docs/security.md). LOGIN_FAILURE_LIMIT failed sign-ins for one

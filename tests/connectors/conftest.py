@@ -38,8 +38,3 @@ def context():
         timeout=5.0,
     )
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are created with a password in many tests here; hashing speed is not under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

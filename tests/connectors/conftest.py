@@ -37,4 +37,3 @@ def context():
         process_key="order",
         timeout=5.0,
     )
-

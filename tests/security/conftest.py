@@ -34,7 +34,6 @@ def _corpus_test(request):
     cache.clear()
 
 
-
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     """Attachments of each test land in a folder of its own (the upload tests list it)."""

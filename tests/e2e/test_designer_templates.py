@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from apps.processes import gallery
 from apps.processes.models import ProcessVersion
 from tests.factories import UserFactory
 
@@ -57,4 +58,28 @@ def test_a_designer_creates_and_deploys_a_process_from_a_template(page, login_as
     history = page.locator("#designer-versions li[data-version='1']")
     assert "First version from the template" in history.inner_text()
     assert "dana" in history.inner_text()
+    assert page.js_errors == []
+
+
+def test_every_template_opens_without_warnings_and_keeps_its_category(page, login_as):
+    """Each gallery template opens with no import warning (the moddle extension knows every
+    flowgate: attribute the templates use), and flowgate:category survives the round trip and
+    is editable in the properties panel (the root element's "Request catalog" group)."""
+    login_as(page, UserFactory(roles=["designer"]))
+    for template in gallery.templates_list():
+        page.goto(f"/designer/new/{template.slug}/")
+        page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+        assert page.locator("#designer-problems").inner_text() == "", template.slug
+        category = re.search(r'flowgate:category="([^"]+)"', template.xml()).group(1)
+        xml = page.evaluate("() => window.FlowgateDesigner.getXml()")
+        assert f'flowgate:category="{category}"' in xml, template.slug
+
+    # the last template's process is the root element: its panel shows the category
+    field = page.locator("#designer-properties").get_by_label("Category")
+    assert field.input_value() == category
+    field.fill("Purchasing")
+    field.press("Tab")
+    xml = page.evaluate("() => window.FlowgateDesigner.getXml()")
+    assert 'flowgate:category="Purchasing"' in xml
+    assert f'flowgate:category="{category}"' not in xml
     assert page.js_errors == []

@@ -3,6 +3,7 @@
 import { Group } from "@bpmn-io/properties-panel";
 import { ConditionEntry, isConditionalFlow } from "./condition-entry.js";
 import { MultiInstancePresetEntry, TimerPickerEntry, timerDefinition } from "./timer-entry.js";
+import { CategoryEntry, processOf } from "./process-entry.js";
 import { ApprovalEntry, PeopleEntry } from "./user-task-entry.js";
 import {
   CalledProcessEntry,
@@ -47,6 +48,9 @@ class FlowgatePropertiesProvider {
         // Our builder replaces the stock "Condition" group (a raw text field).
         const kept = groups.filter((g) => g.id !== "condition");
         return insertAfterGeneral(kept, group("flowgate-condition", "Condition", ConditionEntry, element));
+      }
+      if (processOf(element)) {
+        insertAfterGeneral(groups, group("flowgate-process", "Request catalog", CategoryEntry, element));
       }
       if (isServiceLike(element)) {
         insertAfterGeneral(

@@ -296,6 +296,9 @@ def version_rollback(request: HttpRequest, key: str, number: int) -> HttpRespons
     if request.method != "POST":
         return redirect("designer:version", key=key, number=number)
     version = _version_or_404(key, number)
+    if request.POST.get("confirm") != "yes":  # as the operations console's cancel
+        messages.error(request, "Confirm the rollback first (tick the confirmation box).")
+        return redirect("designer:version", key=key, number=number)
     try:
         result = services.version_rollback(
             version_id=version.pk,

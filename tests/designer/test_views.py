@@ -8,6 +8,7 @@ import pytest
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.processes import gallery
+from apps.processes.models import ProcessVersion
 from apps.processes.services import version_deploy
 
 pytestmark = pytest.mark.django_db
@@ -141,12 +142,15 @@ def test_version_pages_compare_and_rollback_views(client, make_user):
     assert client.get("/designer/expense_approval/compare/?from=1&to=7").status_code == 404
     assert client.get("/designer/nope/compare/").status_code == 404
 
-    response = client.post("/designer/expense_approval/v1/rollback/", {"comment": "back"})
+    unconfirmed = client.post("/designer/expense_approval/v1/rollback/", {"comment": "back"})
+    assert unconfirmed["Location"] == "/designer/expense_approval/v1/"
+    assert ProcessVersion.objects.count() == 2
+    response = client.post(
+        "/designer/expense_approval/v1/rollback/", {"comment": "back", "confirm": "yes"}
+    )
     assert response.status_code == 302 and response["Location"] == "/designer/expense_approval/"
-    again = client.post("/designer/expense_approval/v3/rollback/", follow=True)
+    again = client.post("/designer/expense_approval/v3/rollback/", {"confirm": "yes"}, follow=True)
     assert "Version 3 is already the latest deployed version." in again.content.decode()
-    from apps.processes.models import ProcessVersion
-
     assert list(ProcessVersion.objects.order_by("number").values_list("number", "comment")) == [
         (1, "first"),
         (2, "two days"),

@@ -71,6 +71,20 @@ def test_deploy_compare_version_2_with_1_and_roll_back(page, login_as, axe_check
     assert page.locator(".djs-palette").count() == 0  # a viewer, not the modeler
     assert axe_check(page) == []
     page.get_by_label("Rollback comment").fill("Managers again")
+    # Without the tick the browser does not send the form, and the server refuses it too.
+    page.get_by_role("button", name="Roll back to version 1").click()
+    assert page.evaluate("() => document.getElementById('rollback-confirm').validity.valueMissing")
+    assert urlsplit(page.url).path == "/designer/expense_approval/v1/"
+    csrf = page.locator("form[action$='/rollback/'] input[name=csrfmiddlewaretoken]").input_value()
+    refused = page.request.post(
+        "/designer/expense_approval/v1/rollback/",
+        form={"csrfmiddlewaretoken": csrf, "comment": "no tick"},
+        headers={"Referer": page.url},
+        max_redirects=0,
+    )
+    assert (refused.status, refused.headers["location"]) == (302, "/designer/expense_approval/v1/")
+    assert ProcessVersion.objects.count() == 2
+    page.get_by_label("Confirm: version 1 becomes the deployed version").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Roll back to version 1").click()
     assert urlsplit(page.url).path == "/designer/expense_approval/"

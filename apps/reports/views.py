@@ -25,6 +25,7 @@ from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
+from apps.reports.forms import VariableSetForm, value_type
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from apps.reports.selectors import activities_named, busiest_version_id, sla_dashboard
 from apps.reports.selectors import heatmap as heatmap_figures
@@ -208,7 +209,11 @@ def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
         {
             "instance": item,
             **overview,
-            "variables": sorted((item.variables or {}).items()),
+            "variables": [
+                (name, value, value_type(value))
+                for name, value in sorted((item.variables or {}).items())
+            ],
+            "variable_types": VariableSetForm.TYPES,
             "can_operate": can_operate,
             "can_set_variables": request.user.has_role(Role.ADMIN),
             "move_targets": operations.instance_move_targets(instance=item) if can_operate else [],
@@ -272,19 +277,21 @@ def instance_action(request: HttpRequest, instance_id: int, action: str) -> Http
 @role_required(Role.ADMIN)
 @require_POST
 def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
-    """Admins: set one variable; the value is JSON (a bare word counts as text)."""
-    raw = request.POST.get("value", "")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    name = request.POST.get("name", "").strip()
+    """Admins: set one variable, read as the type the form names (number, text, yes/no, JSON)."""
+    form = VariableSetForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_instance_back(instance_id))
+    name, value = form.cleaned_data["name"], form.cleaned_data["parsed"]
+    shown = json.dumps(value, ensure_ascii=False)
     return run_action(
         request,
         lambda: operations.instance_variable_set(
             instance_id=instance_id, name=name, value=value, actor=Actor.for_user(request.user)
         ),
-        success=f"Variable {name} is set.",
+        success=f"Variable {name} is set to {shown[:200]} ({value_type(value)}).",
         back=_instance_back(instance_id),
     )
 

@@ -245,7 +245,10 @@ def test_instance_page_and_actions(client, make_user, live_instance):
     )
     assert ProcessInstance.objects.get(pk=pk).variables["amount"] == 5000
     client.force_login(make_user("admin"))
-    client.post(f"/admin-reports/instances/{pk}/variable/", {"name": "amount", "value": "7"})
+    client.post(
+        f"/admin-reports/instances/{pk}/variable/",
+        {"name": "amount", "type": "number", "value": "7"},
+    )
     assert ProcessInstance.objects.get(pk=pk).variables["amount"] == 7
     client.post(f"/admin-reports/instances/{pk}/resume/", {"confirm": "yes"})
     client.post(f"/admin-reports/instances/{pk}/cancel/", {"confirm": "yes", "reason": "test"})

@@ -1,0 +1,92 @@
+"""Forms of the operations console's pages.
+
+Setting a variable: the admin says which type the value is (number, text, yes/no, JSON), and the
+value is read as that type or refused with a message that says why. Guessing the type from the
+text ("1,5" or "007" silently became text, "true" a boolean) stored values the process then
+compared wrongly; the console names the type of every stored value too (``value_type``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from django import forms
+
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+INTEGER = re.compile(r"^[+-]?\d+$")
+YES = {"true", "yes"}
+NO = {"false", "no"}
+
+
+def value_type(value: Any) -> str:
+    """The console's name for the JSON type of a stored value."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+class VariableSetForm(forms.Form):
+    TYPES = (
+        ("number", "Number"),
+        ("text", "Text"),
+        ("boolean", "Yes/no (true or false)"),
+        ("json", "JSON (list, object or null)"),
+    )
+
+    name = forms.CharField(max_length=100, strip=True)
+    type = forms.ChoiceField(
+        choices=TYPES,
+        error_messages={
+            "required": "Choose the type of the value: number, text, yes/no or JSON.",
+            "invalid_choice": "The type is one of: number, text, yes/no or JSON.",
+        },
+    )
+    value = forms.CharField(required=False, strip=False, max_length=64 * 1024)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        kind = data.get("type")
+        if kind is None or "value" not in data:
+            return data
+        raw = data["value"]
+        if kind == "number":
+            text = raw.strip()
+            if not NUMBER.match(text):
+                raise forms.ValidationError(
+                    f"'{raw}' is not a number: write digits, with a dot for decimals "
+                    "(for example 1500 or 12.5), or choose the type Text."
+                )
+            number = int(text) if INTEGER.match(text) else float(text)
+            if isinstance(number, float) and not math.isfinite(number):
+                raise forms.ValidationError(f"'{raw}' is too large for a number.")
+            data["parsed"] = number
+        elif kind == "boolean":
+            word = raw.strip().lower()
+            if word not in YES | NO:
+                raise forms.ValidationError(f"'{raw}' is not yes/no: write true or false.")
+            data["parsed"] = word in YES
+        elif kind == "json":
+            try:
+                data["parsed"] = json.loads(raw, parse_constant=_refuse_constant)
+            except ValueError as exc:
+                raise forms.ValidationError(
+                    f"The value is not valid JSON ({exc}); text needs the type Text."
+                ) from None
+        else:
+            data["parsed"] = raw
+        return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")

@@ -10,9 +10,31 @@
 //   inbox-start.js              the request catalog's start form (form-js viewer)
 //   inbox-diagram.js / .css     read-only diagram with progress (task and request pages)
 import { build } from "esbuild";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const outdir = "static/dist";
+
+// CodeMirror (the FEEL fields of form-js's and bpmn-js's properties panels) writes its styles
+// into a <style> element through style-mod, which the portal's CSP (style-src 'self', no inline
+// style element) refuses. style-mod already puts them in a constructed stylesheet
+// (document.adoptedStyleSheets, CSSOM, not governed by style-src) for shadow roots; this makes
+// it do that for the document too. The build fails if style-mod's source no longer matches.
+const STYLE_MOD_TAG_BRANCH = "if (!root.head && root.adoptedStyleSheets && win.CSSStyleSheet) {";
+const adoptedStyleSheets = {
+  name: "style-mod-adopted-stylesheets",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]style-mod[\\/]src[\\/]style-mod\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      if (!source.includes(STYLE_MOD_TAG_BRANCH)) {
+        throw new Error(`${args.path}: style-mod changed; re-check the CSP patch in build.mjs`);
+      }
+      return {
+        contents: source.replace(STYLE_MOD_TAG_BRANCH, "if (root.adoptedStyleSheets && win.CSSStyleSheet) {"),
+        loader: "js",
+      };
+    });
+  },
+};
 mkdirSync(outdir, { recursive: true });
 
 const common = {
@@ -47,6 +69,7 @@ await build({
   },
   format: "iife",
   sourcemap: true,
+  plugins: [adoptedStyleSheets],
   define: { "process.env.NODE_ENV": '"production"' },
 });
 await build({

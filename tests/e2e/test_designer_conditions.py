@@ -156,3 +156,54 @@ def test_the_builder_reads_back_what_it_can_show_and_leaves_the_rest_raw(page, l
         None,
         None,
     ]
+
+
+OPTION_FIT = """(select) => {
+    const style = getComputedStyle(select);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const widest = Math.max(...[...select.options].map(o => ctx.measureText(o.label).width));
+    // text + the select's padding and its arrow (about 20px in Chromium)
+    return [Math.ceil(widest + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + 20),
+            select.clientWidth];
+}"""
+
+
+def test_operator_names_fit_and_an_incomplete_row_is_left_out(page, login_as, axe_check):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(SELECT, "f_high")
+    builder = page.locator(".fg-condition-builder[data-flow=f_high]")
+    operator = builder.get_by_label("Condition 1 operator")
+    needed, width = operator.evaluate(OPTION_FIT)
+    assert needed <= width, f"the operator names need {needed}px, the list is {width}px wide"
+
+    builder.get_by_role("button", name="Add condition").click()
+    builder.get_by_role("button", name="Add condition").click()  # one empty row at a time
+    assert builder.locator(".fg-cb-row").count() == 2
+    builder.get_by_text("Not part of the condition until it has a variable and a value.").wait_for()
+    assert page.evaluate(FLOW, "f_high") == ["amount > 1000", "amount > 1000", "f_low"]
+
+    # a variable without a value is not saved as "region == ''"
+    builder.get_by_label("Condition 2 variable").fill("region")
+    builder.get_by_label("Condition 2 variable").press("Tab")
+    assert page.evaluate(FLOW, "f_high") == ["amount > 1000", "amount > 1000", "f_low"]
+    builder.get_by_label("Condition 2 operator").select_option(label="does not contain")
+    builder.get_by_label("Condition 2 value").fill("EU")
+    builder.get_by_label("Condition 2 value").press("Tab")
+    expected = "amount > 1000 and not contains(region, 'EU')"
+    assert page.evaluate(FLOW, "f_high")[1:] == [expected, "f_low"]
+    assert builder.locator(".fg-cb-incomplete").count() == 0
+    needed, width = builder.get_by_label("Condition 2 operator").evaluate(OPTION_FIT)
+    assert needed <= width
+
+    # emptying a row's value takes it out of the condition again; '' compares with empty text
+    builder.get_by_label("Condition 2 value").fill("")
+    builder.get_by_label("Condition 2 value").press("Tab")
+    assert page.evaluate(FLOW, "f_high")[1] == "amount > 1000"
+    builder.get_by_label("Condition 2 value").fill("''")
+    builder.get_by_label("Condition 2 value").press("Tab")
+    assert page.evaluate(FLOW, "f_high")[1] == "amount > 1000 and not contains(region, '')"
+    assert axe_check(page, context="#designer-properties") == []
+    assert page.js_errors == []

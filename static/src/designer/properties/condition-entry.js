@@ -4,7 +4,7 @@
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useEffect, useState } from "@bpmn-io/properties-panel/preact/hooks";
 import { useService } from "bpmn-js-properties-panel";
-import { OPERATORS, parseExpression, shorten, toExpression } from "./conditions.js";
+import { OPERATORS, isComplete, parseExpression, shorten, toExpression } from "./conditions.js";
 import { upstreamVariables } from "./variables.js";
 
 const EMPTY_ROW = { variable: "", operator: "==", value: "" };
@@ -59,6 +59,12 @@ export function ConditionEntry({ element }) {
     if (text !== stored.trim()) save(text);
   };
 
+  // One empty row at a time: "Add condition" on a form that already has an empty row keeps it.
+  const addRow = () => {
+    const blank = (r) => !(r.variable || "").trim() && !String(r.value ?? "").trim();
+    if (!model.rows.some(blank)) setModel({ ...model, rows: [...model.rows, { ...EMPTY_ROW }] });
+  };
+
   const updateRow = (index, change) =>
     commitRows({ ...model, rows: model.rows.map((r, i) => (i === index ? { ...r, ...change } : r)) });
 
@@ -102,7 +108,7 @@ export function ConditionEntry({ element }) {
 
   const builder = h("fieldset", { class: "fg-cb-rows" },
     h("legend", null, "Take this flow when"),
-    model.rows.length > 1
+    model.rows.filter(isComplete).length > 1
       ? h("div", { class: "fg-cb-join" },
           h("label", { for: `${prefix}-join` }, "Match "),
           h("select", { id: `${prefix}-join`, value: model.join, onChange: (e) => commitRows({ ...model, join: e.target.value }) },
@@ -112,9 +118,11 @@ export function ConditionEntry({ element }) {
       : null,
     ...model.rows.map((row, index) => {
       const n = index + 1;
-      return h("div", { class: "fg-cb-row", "data-row": n, key: n },
+      const complete = isComplete(row);
+      return h("div", { class: "fg-cb-row", "data-row": n, "data-complete": complete ? "true" : "false", key: n },
         index > 0 ? h("span", { class: "fg-cb-joinword", "aria-hidden": "true" }, model.join) : null,
         h("input", { type: "text", list: listId, value: row.variable, "aria-label": `Condition ${n} variable`, placeholder: "variable",
+          "aria-describedby": complete ? undefined : `${prefix}-row-${n}-note`,
           onChange: (e) => updateRow(index, { variable: e.target.value.trim() }) }),
         h("select", { value: row.operator, "aria-label": `Condition ${n} operator`, onChange: (e) => updateRow(index, { operator: e.target.value }) },
           ...OPERATORS.map((op) => h("option", { value: op.value }, op.label))),
@@ -122,11 +130,13 @@ export function ConditionEntry({ element }) {
           onChange: (e) => updateRow(index, { value: e.target.value }) }),
         h("button", { type: "button", class: "fg-cb-remove", "aria-label": `Remove condition ${n}`,
           onClick: () => commitRows({ ...model, rows: model.rows.filter((_, i) => i !== index) }) }, "×"),
+        complete ? null : h("p", { class: "fg-cb-incomplete", id: `${prefix}-row-${n}-note` },
+          "Not part of the condition until it has a variable and a value."),
       );
     }),
     h("datalist", { id: listId }, ...variables.map((v) => h("option", { value: v.name, label: v.source }))),
     h("div", { class: "fg-cb-actions" },
-      h("button", { type: "button", class: "fg-cb-add", onClick: () => setModel({ ...model, rows: [...model.rows, { ...EMPTY_ROW }] }) }, "Add condition"),
+      h("button", { type: "button", class: "fg-cb-add", onClick: addRow }, "Add condition"),
       h("button", { type: "button", class: "fg-cb-mode", onClick: toRaw }, "Edit as expression"),
     ),
     h("p", { class: "fg-cb-preview", "aria-live": "polite" }, stored ? `Expression: ${stored}` : "No condition yet."),

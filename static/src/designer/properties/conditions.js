@@ -49,9 +49,15 @@ export function readLiteral(source) {
     : text;
 }
 
+/** A row is part of the condition once it names a variable and a value (text '' must be
+ * typed as '' to compare with empty text); an incomplete row is left out, never saved. */
+export function isComplete({ variable, value }) {
+  return IDENT.test((variable || "").trim()) && String(value ?? "").trim() !== "";
+}
+
 export function rowToExpression({ variable, operator, value }) {
   const name = (variable || "").trim();
-  if (!IDENT.test(name)) return null;
+  if (!isComplete({ variable, value })) return null;
   if (operator === "contains") return `contains(${name}, ${literal(value)})`;
   if (operator === "not contains") return `not contains(${name}, ${literal(value)})`;
   return `${name} ${operator || "=="} ${literal(value)}`;

@@ -106,6 +106,29 @@ async function loadXml(canvasEl) {
   return { xml, isNew: false };
 }
 
+/** Fit the diagram into the canvas, leaving the palette's strip on the left free: bpmn-js's own
+ * fit-viewport draws from the canvas's left edge, so a start event there sat under the palette. */
+export function fitDiagram(modeler) {
+  const canvas = modeler.get("canvas");
+  canvas.zoom("fit-viewport", "auto");
+  const container = canvas.getContainer();
+  const palette = container.querySelector(".djs-palette");
+  const { inner, outer } = canvas.viewbox();
+  if (!palette || !inner.width || !inner.height) return;
+  const pad = 16;
+  const left = palette.getBoundingClientRect().right - container.getBoundingClientRect().left + pad;
+  const width = outer.width - left - pad;
+  const height = outer.height - 2 * pad;
+  if (width <= 0 || height <= 0) return;
+  const scale = Math.min(1, width / inner.width, height / inner.height);
+  canvas.viewbox({
+    x: inner.x - (left + (width - inner.width * scale) / 2) / scale,
+    y: inner.y - (pad + (height - inner.height * scale) / 2) / scale,
+    width: outer.width / scale,
+    height: outer.height / scale,
+  });
+}
+
 const FLASH_KEY = "flowgate-designer-flash";
 
 /** After a deploy: the new process's own page (first deploy), else a fresh version history. */
@@ -172,7 +195,7 @@ export async function mountDesigner(canvasEl) {
     const needsLayout = !/<([\w-]+:)?BPMNPlane[\s>]/.test(source);
     const xml = needsLayout ? await layoutProcess(source) : source;
     const { warnings } = await modeler.importXML(xml);
-    modeler.get("canvas").zoom("fit-viewport", "auto");
+    fitDiagram(modeler);
     if (needsLayout) {
       problems.show({
         kind: "info",

@@ -17,6 +17,7 @@ import blankXml from "./blank.bpmn";
 import flowgateModdle from "./flowgate-moddle.json";
 import { errorMessage, postJson } from "./api.js";
 import { createAutosave } from "./autosave.js";
+import { FlowLabelPlacementModule } from "./label-placement.js";
 import { createProblemList } from "./problems.js";
 import * as conditions from "./properties/conditions.js";
 import * as durations from "./properties/durations.js";
@@ -176,8 +177,8 @@ export async function mountDesigner(canvasEl) {
     container: canvasEl,
     moddleExtensions: { flowgate: flowgateModdle },
     additionalModules: propertiesEl
-      ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FlowgatePropertiesProviderModule]
-      : [],
+      ? [FlowLabelPlacementModule, BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FlowgatePropertiesProviderModule]
+      : [FlowLabelPlacementModule],
     propertiesPanel: propertiesEl ? { parent: propertiesEl } : undefined,
     // read by the Flowgate properties provider (the "Form" group's form builder)
     flowgate: { loadFormEditor: () => loadFormEditor(canvasEl) },

@@ -90,9 +90,13 @@ def test_an_admin_sets_typed_variables_and_the_page_says_each_type(page, login_a
     assert page.js_errors == []
 
 
-def test_the_console_actions_pass_axe_contrast(page, login_as, instance, axe_check):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_console_actions_pass_axe_contrast(make_page, login_as, instance, axe_check, scheme):
+    page = make_page(color_scheme=scheme)
     login_as(page, UserFactory(roles=["admin"]))
     page.goto(f"/admin-reports/instances/{instance.pk}/")
     suspend = page.get_by_role("button", name="Suspend", exact=True)
     assert suspend.is_visible()
-    assert axe_check(page) == []
+    assert axe_check(page, context=".btn-outline-warning") == []
+    if scheme == "light":  # (dark: the page's legend and other outline buttons are not AA yet)
+        assert axe_check(page) == []

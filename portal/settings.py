@@ -406,7 +406,7 @@ if PRODUCTION and not FLOWGATE_SECRET_KEYS:
     )
 # Keys of the audit events' writer MAC, comma-separated, newest first (rotation: prepend a new key
 # and keep the old ones; apps/audit/keys.py). Outside production a key derived from SECRET_KEY.
-FLOWGATE_AUDIT_KEYS = env.list("FLOWGATE_AUDIT_KEYS", default=[])
+FLOWGATE_AUDIT_KEYS = [k for k in env.list("FLOWGATE_AUDIT_KEYS", default=[]) if k.strip()]
 if PRODUCTION and (
     not FLOWGATE_AUDIT_KEYS or any(len(k.strip()) < 32 for k in FLOWGATE_AUDIT_KEYS)
 ):

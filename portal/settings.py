@@ -404,6 +404,16 @@ if PRODUCTION and not FLOWGATE_SECRET_KEYS:
     raise ImproperlyConfigured(
         "Production needs FLOWGATE_SECRET_KEYS (Fernet keys for connector secrets)."
     )
+# Keys of the audit events' writer MAC, comma-separated, newest first (rotation: prepend a new key
+# and keep the old ones; apps/audit/keys.py). Outside production a key derived from SECRET_KEY.
+FLOWGATE_AUDIT_KEYS = [k for k in env.list("FLOWGATE_AUDIT_KEYS", default=[]) if k.strip()]
+if PRODUCTION and (
+    not FLOWGATE_AUDIT_KEYS or any(len(k.strip()) < 32 for k in FLOWGATE_AUDIT_KEYS)
+):
+    raise ImproperlyConfigured(
+        "Production needs FLOWGATE_AUDIT_KEYS (secrets of at least 32 characters that "
+        "authenticate audit events; newest first, keep retired keys listed)."
+    )
 AUDIT_ANCHOR_PATH = env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl"))
 FLOWGATE_DEMO_ALLOWED = not PRODUCTION
 # Turning the audit trail off exists only to measure its cost (make bench); never in production.

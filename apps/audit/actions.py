@@ -56,3 +56,4 @@ class AuditAction(StrEnum):
     SECRET_CHANGED = "connector.secret_changed"  # noqa: S105
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
+    AUDIT_EVENT_REFUSED = "audit.event_refused"  # the linker met a row record() did not write

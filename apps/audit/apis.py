@@ -154,6 +154,11 @@ class VerificationSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
     anchor = serializers.DictField(allow_null=True, help_text="Latest anchor: position, hash, time")
     anchor_note = serializers.CharField(allow_blank=True)
+    forged = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Positions of events that Flowgate's audit writer did not write (no valid "
+        "writer MAC: inserted into the database directly); empty when there are none.",
+    )
     checked_at = serializers.CharField()
 
     class Meta:
@@ -183,6 +188,7 @@ class VerifyApi(ApiView):
                     "reason": "",
                     "anchor": {"position": 1000, "hash": "31aa…", "time": "2026-11-20T09:10:00Z"},
                     "anchor_note": "contains the anchor of 2026-11-20T09:10:00Z (event 1000)",
+                    "forged": [],
                     "checked_at": "2026-11-20T09:14:05Z",
                 },
                 response_only=True,
@@ -199,6 +205,7 @@ class VerifyApi(ApiView):
                     "reason": "event(s) 17 missing (the next event is 18)",
                     "anchor": None,
                     "anchor_note": "",
+                    "forged": [],
                     "checked_at": "2026-11-20T09:14:05Z",
                 },
                 response_only=True,

@@ -1,4 +1,5 @@
-"""The canonical encoding and hash of a chain link (pure functions, no database access).
+"""The canonical encoding and hash of a chain link, and the writer MAC of an event (pure
+functions, no database access; the MAC's keys come from apps.audit.keys).
 
 Link ``seq``'s hash is SHA-256 over compact, sorted-key JSON of every stored field of its event
 (including the event's ``position``) plus the link's ``seq`` and ``prev_hash``. Values are
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import math
 from collections.abc import Mapping
@@ -85,3 +87,44 @@ def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
 
 def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+# --- the writer MAC ------------------------------------------------------------------------------
+
+# What the writer MAC covers: every stored field but ``position`` (the database assigns it during
+# the INSERT), plus a random nonce stored in the MAC. The nonce makes every MAC unique, so a copy
+# of a genuine row is refused by the unique index on ``mac`` (and flagged by verification).
+MAC_FIELDS: tuple[str, ...] = EVENT_FIELDS[1:]
+
+
+def mac_bytes(fields: Mapping[str, Any], nonce: str) -> bytes:
+    """The exact bytes the writer MAC of an event covers."""
+    payload = {name: fields[name] for name in MAC_FIELDS}
+    payload["time"] = format_time(payload["time"])
+    payload["nonce"] = nonce
+    return _encoder.encode(payload).encode("utf-8")
+
+
+def _digest(secret: bytes, fields: Mapping[str, Any], nonce: str) -> str:
+    return hmac.new(secret, mac_bytes(fields, nonce), hashlib.sha256).hexdigest()
+
+
+def mac_make(fields: Mapping[str, Any], *, key_id: str, secret: bytes, nonce: str) -> str:
+    """The stored writer MAC: ``<key id>.<nonce>.<HMAC-SHA256 hex>``."""
+    return f"{key_id}.{nonce}.{_digest(secret, fields, nonce)}"
+
+
+def mac_problem(fields: Mapping[str, Any], mac: str | None, keys: Mapping[str, bytes]) -> str:
+    """Why ``mac`` does not prove that Flowgate's writer wrote ``fields`` ("" when it does)."""
+    if not mac:
+        return "it carries no writer MAC"
+    parts = mac.split(".")
+    if len(parts) != 3:
+        return "its writer MAC is malformed"
+    key, nonce, digest = parts
+    secret = keys.get(key)
+    if secret is None:
+        return f"its writer MAC names key {key!r}, which is not in FLOWGATE_AUDIT_KEYS"
+    if not hmac.compare_digest(_digest(secret, fields, nonce), digest):
+        return "its writer MAC does not match its content"
+    return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.audit.actions import AuditAction
+from apps.audit.labels import GROUP_LABELS, action_label
 from apps.audit.selectors import AuditFilter
 
 BIGINT_MAX = 2**63 - 1
@@ -19,11 +20,12 @@ ACTOR_KIND_CHOICES = [
 
 
 def action_choices() -> list[tuple[str, str]]:
+    """Human labels, the code (the value) beside each: "Task created (task.created)"."""
     groups = sorted({a.value.split(".")[0] for a in AuditAction})
     return [
         ("", "Any action"),
-        *[(f"{g}.", f"all {g}.*") for g in groups],
-        *[(a.value, a.value) for a in AuditAction],
+        *[(f"{g}.", f"All: {GROUP_LABELS.get(g, g)} ({g}.*)") for g in groups],
+        *[(a.value, f"{action_label(a.value)} ({a.value})") for a in AuditAction],
     ]
 
 

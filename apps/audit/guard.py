@@ -1,6 +1,7 @@
 """SQL that makes the audit tables append-only, per database vendor.
 
-Used by migrations 0002 (events), 0003 (chain links) and 0004 (the linker's queue trigger), and
+Used by migrations 0002 (events), 0003 (chain links), 0004 (the linker's queue trigger) and 0005
+(where writer MACs start), and
 by the test-suite helper that empties the database between transactional tests. Changing what
 gets installed needs a new migration. On SQLite, a migration that makes Django rebuild one of
 these tables (most field changes) drops its triggers: such a migration must call the install
@@ -14,7 +15,8 @@ from typing import Any
 
 EVENT_TABLE = "audit_auditevent"
 LINK_TABLE = "audit_auditlink"
-TABLES = (EVENT_TABLE, LINK_TABLE)
+MAC_START_TABLE = "audit_auditmacstart"
+TABLES = (EVENT_TABLE, LINK_TABLE, MAC_START_TABLE)
 TABLE = EVENT_TABLE  # kept for migration 0002
 PG_FUNCTION = "audit_auditevent_refuse_change"
 

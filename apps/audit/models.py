@@ -1,6 +1,6 @@
 """The audit trail: an append-only, hash-chained log of every state change.
 
-Two append-only tables (the database refuses UPDATE, DELETE and TRUNCATE on both, migrations
+Append-only tables (the database refuses UPDATE, DELETE and TRUNCATE on both, migrations
 0002/0003):
 
 - ``AuditEvent``: what happened. Inserted only by ``apps.audit.services.record`` in the caller's
@@ -41,10 +41,20 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     # Text, not inet: PostgreSQL would re-spell addresses and break the hash.
     client_address = models.CharField(max_length=45, blank=True)
+    # The writer MAC "<key id>.<nonce>.<HMAC-SHA256>" over the content (apps.audit.keys): proves
+    # that record() wrote the row. NULL only on events chained before migration 0005 (up to
+    # AuditMacStart.legacy_up_to_seq).
+    mac = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL = legacy)
 
     class Meta:
         ordering = ["position"]
         indexes = [models.Index(fields=["actor_kind", "actor_id"], name="audit_actor_idx")]
+        constraints = [
+            # A copied genuine row carries the same MAC: the database refuses it.
+            models.UniqueConstraint(
+                fields=["mac"], condition=models.Q(mac__isnull=False), name="audit_event_mac_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.position} {self.action} by {self.actor_label or self.actor_kind}"
@@ -97,3 +107,19 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.position} {self.hash[:12]}"
+
+
+class AuditMacStart(models.Model):
+    """The single row (pk=1) saying where writer MACs begin (append-only, migration 0005).
+
+    Chain links up to ``legacy_up_to_seq`` cover events written before events carried a writer
+    MAC; every later link must cover an event whose MAC verifies. Missing row: 0 (every event
+    needs a MAC). The row cannot be changed (same triggers as the events), and links up to it
+    all exist, so no event can be slipped in under the legacy rule.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    legacy_up_to_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"writer MACs from link {self.legacy_up_to_seq + 1}"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Count, Max, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -20,8 +20,10 @@ from apps.audit.chain import (
     GENESIS_HASH,
     canonical_bytes,
     event_hash,
+    mac_problem,
 )
-from apps.audit.models import AuditChainHead, AuditEvent, AuditLink
+from apps.audit.keys import verifying_keys
+from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditMacStart
 
 # --- filtering ------------------------------------------------------------------------------------
 
@@ -222,11 +224,15 @@ class ChainVerification:
     reason: str = ""
     anchor: Anchor | None = None
     anchor_note: str = ""
+    # Positions of events in the table that Flowgate's writer did not write (no valid MAC).
+    forged: list[int] = field(default_factory=list)
     checked_at: str = field(default_factory=lambda: timezone.now().isoformat())
 
     def summary(self) -> str:
         if self.intact:
             return f"intact, {self.events} events, head {self.head_hash}"
+        if self.forged and self.broken_position is None:
+            return f"not intact: {self.reason}"
         if self.broken_position is None:
             return f"cannot confirm the chain: {self.reason}"
         return f"broken at position {self.broken_position}: {self.reason}"
@@ -242,6 +248,7 @@ class ChainVerification:
             "reason": self.reason,
             "anchor": self.anchor.as_dict() if self.anchor else None,
             "anchor_note": self.anchor_note,
+            "forged": self.forged,
             "checked_at": self.checked_at,
         }
 
@@ -252,7 +259,10 @@ LINK_COLUMNS: tuple[str, ...] = (
     "hash",
     "event_id",
     *(f"event__{name}" for name in EVENT_FIELDS[1:]),  # EVENT_FIELDS[0] is position = event_id
+    "event__mac",
 )
+# Verification reports at most this many events that Flowgate's writer did not write.
+FORGED_LISTED = 20
 # Events may wait this long for their link before the verifier calls them unchained.
 UNCHAINED_GRACE = dt.timedelta(minutes=5)
 
@@ -271,9 +281,12 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
 
     Checks, in chain order: no link is missing, no link points at a missing event, each
     ``prev_hash`` is the previous link's hash, each hash matches the recomputed hash of the
-    event's content. Then: the chain ends where the chain-head row says, contains the latest
-    anchor (a tail cut off after the anchor was written is caught even when the head row was
-    rewritten too), and every event older than a few minutes is in it.
+    event's content, and the event's writer MAC proves that ``record()`` wrote it (links up to
+    ``AuditMacStart.legacy_up_to_seq`` predate MACs). Then: the chain ends where the chain-head
+    row says, contains the latest anchor (a tail cut off after the anchor was written is caught
+    even when the head row was rewritten too), every event outside the chain has a valid MAC
+    (the linker refuses the others), no MAC appears twice, and every event older than a few
+    minutes is in the chain.
     """
     try:  # the anchor first: it is never ahead of the head read after it
         anchor = anchor_latest(path=anchor_file)
@@ -285,7 +298,11 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
     started = timezone.now()
     # Linkers commit the head together with the links: read up to the head we saw.
     up_to = max(head_position, anchor.position if anchor else 0)
-    names = EVENT_FIELDS[1:]
+    names = (*EVENT_FIELDS[1:], "mac")
+    keys = verifying_keys()
+    legacy_up_to = (
+        AuditMacStart.objects.filter(pk=1).values_list("legacy_up_to_seq", flat=True).first() or 0
+    )
     expected = 1
     prev_hash = GENESIS_HASH
     anchored_hash: str | None = None
@@ -322,6 +339,15 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
             return broken(
                 seq, f"event {event_id} does not match its hash: the event or link was altered"
             )
+        mac = fields["mac"]
+        if mac is not None or seq > legacy_up_to:
+            problem = mac_problem(fields, mac, keys)
+            if problem:
+                return broken(
+                    seq,
+                    f"event {event_id} was not written by Flowgate's audit writer: {problem} "
+                    "(a row inserted into the audit table directly, with its link)",
+                )
         if anchor is not None and seq == anchor.position:
             anchored_hash = stored_hash
         prev_hash = stored_hash
@@ -353,6 +379,17 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
                 f"link {anchor.position} does not have the hash recorded by the anchor of "
                 f"{anchor.time}: the chain was rewritten",
             )
+    forged = _unchained_forged(keys) or _copied_macs()
+    if forged:
+        return ChainVerification(
+            intact=False,
+            events=count,
+            head_position=head_position,
+            head_hash=head_hash,
+            reason=_forged_reason(forged),
+            anchor=anchor,
+            forged=[position for position, _problem in forged[:FORGED_LISTED]],
+        )
     unchained = (
         AuditEvent.objects.filter(link__isnull=True, time__lt=started - UNCHAINED_GRACE)
         .order_by("position")
@@ -381,3 +418,42 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
         result.intact = False
         result.reason = anchor_error
     return result
+
+
+def _unchained_forged(keys: dict[str, bytes]) -> list[tuple[int, str]]:
+    """Events outside the chain whose writer MAC does not verify (the linker refused them)."""
+    found = []
+    rows = (
+        AuditEvent.objects.filter(link__isnull=True)
+        .order_by("position")
+        .values(*EVENT_FIELDS, "mac")
+        .iterator(chunk_size=2000)
+    )
+    for fields in rows:
+        problem = mac_problem(fields, fields["mac"], keys)
+        if problem:
+            found.append((fields["position"], problem))
+    return found
+
+
+def _copied_macs() -> list[tuple[int, str]]:
+    """Copies of genuine events (same MAC twice: only if the unique index was dropped)."""
+    copied = (
+        AuditEvent.objects.filter(mac__isnull=False)
+        .values("mac")
+        .annotate(n=Count("position"), newest=Max("position"))
+        .filter(n__gt=1)
+        .order_by("newest")
+        .values_list("newest", flat=True)
+    )
+    return [(position, "it repeats the writer MAC of an earlier event") for position in copied]
+
+
+def _forged_reason(forged: list[tuple[int, str]]) -> str:
+    listed = ", ".join(str(position) for position, _problem in forged[:FORGED_LISTED])
+    more = f" and {len(forged) - FORGED_LISTED} more" if len(forged) > FORGED_LISTED else ""
+    return (
+        f"{len(forged)} event(s) in the audit table were not written by Flowgate's audit writer "
+        f"(event {forged[0][0]}: {forged[0][1]}): events {listed}{more}. They were inserted "
+        "into the database directly; the linker refuses to chain them"
+    )

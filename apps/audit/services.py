@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +25,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash, normalize_json
+from apps.audit.chain import (
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    event_hash,
+    mac_make,
+    mac_problem,
+    normalize_json,
+)
 from apps.audit.exporting import csv_rows, json_chunks, zip_bytes
+from apps.audit.keys import signing_key, verifying_keys
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import (
     Anchor,
@@ -41,6 +51,10 @@ from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+# An audit.event_refused record lists at most this many refused event positions.
+REFUSED_LISTED = 100
 
 
 def _clip(value: str | None, limit: int) -> str:
@@ -63,7 +77,7 @@ def record(action: AuditAction, **fields: Any) -> AuditEvent:
     if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
         return AuditEvent(**values)
     with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.create(**values)
+        return AuditEvent.objects.create(**values, mac=_mac(values))
 
 
 def record_many(events: list[AuditEvent]) -> list[AuditEvent]:
@@ -71,9 +85,24 @@ def record_many(events: list[AuditEvent]) -> list[AuditEvent]:
     transaction (same rules as ``record``)."""
     if not events or not settings.FLOWGATE_AUDIT_ENABLED:
         return events
+    for event in events:
+        _seal(event)
     with transaction.atomic(savepoint=False):
         insert_rows(events)
     return events
+
+
+def _seal(event: AuditEvent) -> None:
+    """Give ``event`` its writer MAC, over its content as it is about to be inserted (callers
+    may add to an unsaved event's data after ``audit_event``; the MAC covers the final form)."""
+    for name in ("before", "after", "data"):
+        setattr(event, name, normalize_json(getattr(event, name)))
+    event.mac = _mac({name: getattr(event, name) for name in EVENT_FIELDS})
+
+
+def _mac(fields: dict[str, Any]) -> str:
+    key = signing_key()
+    return mac_make(fields, key_id=key.id, secret=key.secret, nonce=secrets.token_hex(8))
 
 
 def audit_event(action: AuditAction, **fields: Any) -> AuditEvent:
@@ -173,6 +202,10 @@ def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
     another linker is running. Events are
     linked in insertion order among those visible; an event whose transaction commits late simply
     gets a later link. Safe to run any number of times.
+
+    An event whose writer MAC does not verify (a row inserted into the table by SQL, not by
+    ``record()``) is never linked: it leaves the queue, an ``audit.event_refused`` event records
+    it, and verification reports it for as long as it stays in the table.
     """
     linked = 0
     while True:
@@ -190,12 +223,18 @@ def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
             pending = list(
                 AuditEvent.objects.filter(position__in=waiting, link__isnull=True)
                 .order_by("position")
-                .values(*EVENT_FIELDS)
+                .values(*EVENT_FIELDS, "mac")
             )
             AuditPending.objects.filter(event_id__in=waiting).delete()
+            keys = verifying_keys()
             seq, prev_hash = head.position, head.hash
             links = []
+            refused: list[tuple[int, str]] = []
             for fields in pending:
+                problem = mac_problem(fields, fields.pop("mac"), keys)
+                if problem:
+                    refused.append((fields["position"], problem))
+                    continue
                 seq += 1
                 fields["seq"] = seq
                 fields["prev_hash"] = prev_hash
@@ -211,8 +250,29 @@ def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
             AuditLink.objects.bulk_create(links)
             AuditChainHead.objects.filter(pk=1).update(position=seq, hash=prev_hash)
             linked += len(links)
-        if len(waiting) < batch_size:
+            if refused:
+                _refusal_record(refused)
+        if len(waiting) < batch_size and not refused:
             return linked
+
+
+def _refusal_record(refused: list[tuple[int, str]]) -> None:
+    """Say, in the trail itself, which rows the linker would not chain (the next pass links it)."""
+    positions = [position for position, _problem in refused]
+    logger.error(
+        "audit linker refused %d event(s) not written by record() (first: %s, %s)",
+        len(refused),
+        refused[0][0],
+        refused[0][1],
+    )
+    record(
+        AuditAction.AUDIT_EVENT_REFUSED,
+        data={
+            "count": len(refused),
+            "events": positions[:REFUSED_LISTED],
+            "reasons": {str(p): problem for p, problem in refused[:REFUSED_LISTED]},
+        },
+    )
 
 
 # --- anchoring, verification, exports ------------------------------------------------------------
@@ -253,6 +313,7 @@ def verification_run(*, actor: Actor) -> ChainVerification:
             "broken_position": result.broken_position,
             "reason": result.reason,
             "anchor_note": result.anchor_note,
+            "forged": result.forged,
         },
     )
     return result

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.roles import Role
 from apps.audit.exporting import csv_rows, json_chunks
 from apps.audit.forms import AuditFilterForm
+from apps.audit.labels import version_labels
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import (
     events_filter,
@@ -37,9 +38,11 @@ auditor_required = role_required(
 
 def _with_details(events: Any) -> list[AuditEvent]:
     rows = list(events)
+    versions = version_labels(event.version_id for event in rows)
     for event in rows:
         details = {k: getattr(event, k) for k in ("before", "after", "data") if getattr(event, k)}
         event.details_json = json.dumps(details, indent=2, sort_keys=True) if details else ""
+        event.version_label = versions.get(event.version_id, "")
     return rows
 
 

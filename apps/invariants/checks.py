@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
@@ -35,6 +34,8 @@ from apps.engine.models import (
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.state import WAIT_MESSAGES, WAIT_TASKS, WAIT_TIMERS
 from apps.inbox.models import HumanTask, TaskStatus
+from apps.invariants.end_reached import completed_instances_reached_an_end
+from apps.invariants.violations import DEFAULT_SLACK_SECONDS, Context, Violation
 
 LIVE_JOB = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT)
 FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
@@ -44,40 +45,6 @@ TASK_DONE_ACTIONS = (
     AuditAction.TASK_APPROVED,
     AuditAction.TASK_REJECTED,
 )
-DEFAULT_SLACK_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class Violation:
-    check: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"[{self.check}] {self.message}"
-
-
-def _beat_interval(task: str, default: float) -> float:
-    for entry in getattr(settings, "CELERY_BEAT_SCHEDULE", {}).values():
-        if entry.get("task") == task:
-            schedule = entry.get("schedule")
-            if isinstance(schedule, int | float):
-                return float(schedule)
-    return default
-
-
-@dataclass
-class Context:
-    """What the checks share: one clock reading and the time allowances."""
-
-    now: datetime = field(default_factory=timezone.now)
-    slack: float = DEFAULT_SLACK_SECONDS
-    job_sweep_every: float = field(default_factory=lambda: _beat_interval("engine.sweep_jobs", 5.0))
-    timer_sweep_every: float = field(
-        default_factory=lambda: _beat_interval("engine.fire_timers", 1.0)
-    )
-    lost_after: float = field(
-        default_factory=lambda: float(getattr(settings, "FLOWGATE_JOB_LOST_AFTER_SECONDS", 30))
-    )
 
 
 def _ago(ctx: Context, at: datetime) -> str:
@@ -447,6 +414,7 @@ CHECKS: dict[str, Callable[[Context], list[Violation]]] = {
     "timers": timers_fire_once_and_on_time,
     "task_of_finished_instance": open_tasks_of_finished_instances,
     "instance_tokens": instance_states_match_tokens,
+    "completed_without_end": completed_instances_reached_an_end,
 }
 
 

@@ -23,6 +23,16 @@ def versions_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
     }
 
 
+def versions_names(version_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """{version id: (process name, version number)} for the versions that exist (audit pages)."""
+    return {
+        pk: (name or key, number)
+        for pk, name, key, number in ProcessVersion.objects.filter(pk__in=version_ids).values_list(
+            "pk", "definition__name", "definition__key", "number"
+        )
+    }
+
+
 def definitions_list(*, search: str = "", status: str = "") -> QuerySet[ProcessDefinition]:
     """Definitions with their latest deployed version, last deploy time, owner (who uploaded
     version 1) and version count. ``status``: "deployed" (has a deployed version) or "draft"

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.actions import AuditAction
-from apps.audit.services import audit_event, record_many
+from apps.audit.services import audit_event, record_for_instance, record_many
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import (
@@ -50,6 +50,7 @@ DEMO_BPMN = (
     Path(__file__).resolve().parents[1] / "processes" / "demo_bpmn" / "expense_approval.bpmn"
 )
 SYSTEM = Actor.system("report-demo")
+HISTORY_WORKER = Actor.system("worker")
 
 # Hours the 100 completed approvals took: 60 met (< 20 h), 10 warned (20-24 h),
 # 18 breached within 2 days, 12 breached beyond 2 days (the SLO's late instances).
@@ -222,7 +223,21 @@ def _failed_instance(version: ProcessVersion, now: datetime, n: int) -> int:
         last_error=error,
         finished_at=now - timedelta(minutes=30),
     )
-    Incident.objects.create(instance=instance, job=job, activity_id=job.activity_id, message=error)
+    incident = Incident.objects.create(
+        instance=instance, job=job, activity_id=job.activity_id, message=error
+    )
+    record_for_instance(
+        AuditAction.INCIDENT_OPENED,
+        instance,
+        actor=HISTORY_WORKER,
+        job_id=job.pk,
+        data={
+            "incident_id": incident.pk,
+            "activity_id": job.activity_id,
+            "kind": incident.kind,
+            "message": error,
+        },
+    )
     return 1
 
 
@@ -275,6 +290,16 @@ def _history_instance(
         manager = managers[index % len(managers)]
         events.append(
             _history_event(
+                AuditAction.TASK_CREATED,
+                instance,
+                start,
+                actor=SYSTEM,
+                task_id=task.pk,
+                data={"activity_id": APPROVAL, "candidate_groups": ["manager"]},
+            )
+        )
+        events.append(
+            _history_event(
                 AuditAction.TASK_APPROVED if approved else AuditAction.TASK_REJECTED,
                 instance,
                 clock,
@@ -288,14 +313,14 @@ def _history_instance(
             timedelta(seconds=rng.randint(1, 4)),
             timedelta(milliseconds=rng.randint(5, 80)),
         )
-        _job(instance, "auto_approve", "set_variables", clock, queued, worked, rng)
+        events.append(_job(instance, "auto_approve", "set_variables", clock, queued, worked, rng))
         clock += queued + worked
     if approved:
         queued, worked = (
             timedelta(seconds=rng.randint(1, 20)),
             timedelta(milliseconds=rng.randint(200, 2500)),
         )
-        _job(instance, "notify_requester", "email", clock, queued, worked, rng)
+        events.append(_job(instance, "notify_requester", "email", clock, queued, worked, rng))
         clock += queued + worked
     _backdate(ProcessInstance, instance.pk, created_at=start, ended_at=clock, updated_at=clock)
     task_facts_for_instance(instance)  # written outside the services: record its facts
@@ -312,20 +337,24 @@ def _history_instance(
     return events
 
 
-def _history_event(action: AuditAction, instance, at: datetime, *, actor: Actor, **fields):
+def _history_event(
+    action: AuditAction, instance, at: datetime, *, actor: Actor, data: dict | None = None, **fields
+):
     return audit_event(
         action,
         actor=actor,
         process_key=instance.process_key,
         version_id=instance.version_id,
         instance_id=instance.pk,
-        data={"at": at.isoformat(), "demo_history": True},
+        data={**(data or {}), "at": at.isoformat(), "demo_history": True},
         **fields,
     )
 
 
-def _job(instance, activity_id, connector, created, queued, worked, rng) -> None:
-    Job.objects.create(
+def _job(instance, activity_id, connector, created, queued, worked, rng):
+    """A done job of the history; returns its ``job.succeeded`` event (each applied result has
+    exactly one, as the invariant checker requires)."""
+    job = Job.objects.create(
         instance=instance,
         task_id=str(uuid.UUID(int=rng.getrandbits(128))),
         activity_id=activity_id,
@@ -336,4 +365,12 @@ def _job(instance, activity_id, connector, created, queued, worked, rng) -> None
         created_at=created,
         started_at=created + queued,
         finished_at=created + queued + worked,
+    )
+    return _history_event(
+        AuditAction.JOB_SUCCEEDED,
+        instance,
+        created + queued + worked,
+        actor=HISTORY_WORKER,
+        job_id=job.pk,
+        data={"activity_id": activity_id, "connector": connector, "attempt": 1},
     )

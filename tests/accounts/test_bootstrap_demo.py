@@ -1,7 +1,11 @@
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import User
+from apps.audit.services import chain_link_pending
+from apps.invariants.checks import run_checks
 from apps.processes.models import ProcessVersion
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +43,18 @@ def test_bootstrap_demo_refuses_production(settings):
     with pytest.raises(CommandError, match="refused"):
         call_command("bootstrap_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_satisfies_every_invariant_the_product_checks(settings, tmp_path):
+    # the demo is what a new user first runs check_invariants against: it must come out clean
+    # (it reported 281 violations: history without task.created / job.succeeded /
+    # incident.opened events)
+    settings.AUDIT_ANCHOR_PATH = str(tmp_path / "anchors.jsonl")
+    call_command("bootstrap_demo")
+    chain_link_pending()
+    report = run_checks()
+    assert [str(v) for v in report.violations] == []
+    assert report.instances >= 150
+    out = StringIO()
+    call_command("check_invariants", stdout=out)
+    assert out.getvalue().startswith(f"OK: {len(report.checks)} checks, 0 violations")

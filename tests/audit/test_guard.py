@@ -107,7 +107,13 @@ def test_every_inserted_event_is_queued_by_the_database():
         ]
     )
     assert AuditPending.objects.count() == 3
-    assert chain_link_pending() == 3
+    # ... and the linker takes them off the queue without chaining them (no writer MAC): only
+    # its own audit.event_refused record is linked
+    assert chain_link_pending() == 1
+    assert AuditPending.objects.count() == 0
+    assert list(AuditEvent.objects.filter(link__isnull=False).values_list("action", flat=True)) == [
+        "audit.event_refused"
+    ]
 
 
 @pytest.mark.django_db

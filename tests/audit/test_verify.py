@@ -31,7 +31,8 @@ def _five_links() -> list[AuditLink]:
 
 def _forged_hash(link: AuditLink, **changes) -> str:
     fields = {name: getattr(link.event, name) for name in EVENT_FIELDS}
-    fields.update(seq=link.seq, prev_hash=link.prev_hash, **changes)
+    fields.update(seq=link.seq, prev_hash=link.prev_hash)
+    fields.update(changes)
     return event_hash(fields)
 
 
@@ -82,7 +83,7 @@ def test_tampered_event_is_detected():
     )
 
 
-def test_tampered_event_with_recomputed_hash_breaks_the_next_link():
+def test_tampered_event_with_recomputed_hash_fails_its_writer_mac():
     links = _five_links()
     forged = _forged_hash(links[2], data={"n": 99})
     tamper(
@@ -91,11 +92,26 @@ def test_tampered_event_with_recomputed_hash_breaks_the_next_link():
     )
     tamper("UPDATE audit_auditlink SET hash = %s WHERE seq = 3", (forged,))
     result = chain_verify()
-    assert (result.intact, result.broken_position) == (False, 4)
+    assert (result.intact, result.broken_position) == (False, 3)
     assert result.reason == (
-        f"prev_hash {links[2].hash[:16]}... does not match the hash of link 3 "
-        f"({forged[:16]}...): links re-ordered, removed or inserted"
+        f"event {links[2].event_id} was not written by Flowgate's audit writer: its writer MAC "
+        "does not match its content (a row inserted into the audit table directly, with its link)"
     )
+
+
+def test_recomputed_link_hash_breaks_the_next_link():
+    links = _five_links()
+    forged = _forged_hash(links[2], prev_hash="f" * 64)
+    tamper("UPDATE audit_auditlink SET hash = %s WHERE seq = 3", (forged,))
+    result = chain_verify()
+    assert (result.intact, result.broken_position) == (False, 3)
+    assert result.reason == (
+        f"event {links[2].event_id} does not match its hash: the event or link was altered"
+    )
+    tamper("UPDATE audit_auditlink SET prev_hash = %s WHERE seq = 3", ("f" * 64,))
+    result = chain_verify()
+    assert (result.intact, result.broken_position) == (False, 3)
+    assert result.reason.startswith(f"prev_hash {'f' * 16}... does not match the hash of link 2")
 
 
 def test_deleted_event_is_detected():
@@ -173,13 +189,16 @@ def test_same_truncation_without_anchor_goes_unnoticed():
 def test_rewritten_chain_does_not_match_the_anchor():
     links = _five_links()
     anchor_write()
-    forged = _forged_hash(links[4], actor_label="mallory")
+    # the last two events swap places, with every hash recomputed (their writer MACs still hold)
+    swapped_4 = _forged_hash(links[4], seq=4, prev_hash=links[3].prev_hash)
+    swapped_5 = _forged_hash(links[3], seq=5, prev_hash=swapped_4)
+    tamper("DELETE FROM audit_auditlink WHERE seq >= 4")
     tamper(
-        "UPDATE audit_auditevent SET actor_label = 'mallory' WHERE position = %s",
-        (links[4].event_id,),
+        "INSERT INTO audit_auditlink (seq, event_id, prev_hash, hash) VALUES "
+        "(4, %s, %s, %s), (5, %s, %s, %s)",
+        (links[4].event_id, links[3].prev_hash, swapped_4, links[3].event_id, swapped_4, swapped_5),
     )
-    tamper("UPDATE audit_auditlink SET hash = %s WHERE seq = 5", (forged,))
-    AuditChainHead.objects.update(hash=forged)
+    AuditChainHead.objects.update(hash=swapped_5)
     result = chain_verify()
     assert (result.intact, result.broken_position) == (False, 5)
     assert "does not have the hash recorded by the anchor" in result.reason

@@ -330,3 +330,80 @@ def test_login_logout_and_failed_login_are_recorded(client, make_user):
     assert "wrong" not in json.dumps(events[0].data)
     assert events[1].actor_id == str(user.pk)
     assert events[1].client_address == "127.0.0.1"
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+def _one_version_process(key: str, name: str):
+    from apps.processes.models import ProcessDefinition, ProcessVersion
+
+    # another process's versions first, so that the database id is not the version number
+    other = ProcessDefinition.objects.create(key=f"{key}-other")
+    for number in (1, 2):
+        ProcessVersion.objects.create(
+            definition=other,
+            number=number,
+            status="deployed",
+            xml="<d/>",
+            checksum=str(number) * 64,
+        )
+    definition = ProcessDefinition.objects.create(key=key, name=name)
+    return ProcessVersion.objects.create(
+        definition=definition, number=1, status="deployed", xml="<d/>", checksum="c" * 64
+    )
+
+
+def test_events_name_the_process_version_by_number_and_the_action_by_label(auditor_client):
+    version = _one_version_process("invoice", "Invoice approval")
+    assert version.pk != 1
+    record(AuditAction.TASK_CREATED, process_key="invoice", version_id=version.pk, instance_id=7)
+    record(AuditAction.TIMER_FIRED, process_key="invoice", version_id=10**9, instance_id=7)
+
+    page = auditor_client.get(reverse("audit:list")).content.decode()
+    timeline = auditor_client.get(reverse("audit:instance", args=[7])).content.decode()
+
+    assert f"version {version.pk}" not in page
+    assert (
+        '<td data-testid="event-process">invoice<br><small class="text-body-secondary">'
+        "Invoice approval v1</small></td>"
+    ) in page
+    assert f"version id {10**9}" in page  # a version nobody can name any more
+    assert (
+        '<td data-testid="event-action">Task created<br>'
+        '<code class="small text-body-secondary">task.created</code></td>'
+    ) in page
+    assert '<option value="task.created">Task created (task.created)</option>' in page
+    assert '<option value="task.">All: Tasks (task.*)</option>' in page
+    assert (
+        '<strong class="ms-2">Task created</strong> '
+        '<code class="small text-body-secondary">task.created</code>'
+    ) in timeline
+    assert "Invoice approval v1" in timeline
+
+
+def test_every_action_has_a_label():
+    from apps.audit.labels import ACTION_LABELS, action_label
+
+    assert set(ACTION_LABELS) == {a.value for a in AuditAction}
+    assert action_label("something.new") == "something.new"
+
+
+HISTORY_ROW = {"time": timezone.now(), "actor_kind": "user", "on_behalf_of": "", "data": {}}
+
+
+def test_request_history_shows_labels_with_the_code_as_a_title():
+    from django.template.loader import render_to_string
+
+    html = render_to_string(
+        "inbox/_history.html",
+        {
+            "history": [
+                {**HISTORY_ROW, "action": "task.created", "actor_label": "alice"},
+                {**HISTORY_ROW, "action": "instance.started", "actor_label": "bob"},
+            ]
+        },
+    )
+    assert '<span title="task.created">Task created</span>' in html
+    assert '<span title="instance.started">Request started</span>' in html
+    assert "· task.created ·" not in html

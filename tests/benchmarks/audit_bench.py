@@ -184,7 +184,7 @@ def fill_chain_to(target: int) -> float:
     from apps.audit.chain import event_hash as link_hash
     from apps.audit.chain import normalize_json
     from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
-    from apps.audit.services import _lock_chain_head
+    from apps.audit.services import _lock_chain_head, _mac
 
     started = time.perf_counter()
     with transaction.atomic():
@@ -216,7 +216,7 @@ def fill_chain_to(target: int) -> float:
                 "request_id": f"{seq:032x}",
                 "client_address": "10.0.0.1",
             }
-            events.append(AuditEvent(**fields))
+            events.append(AuditEvent(**fields, mac=_mac(fields)))  # as record() signs
             fields.update(seq=seq, prev_hash=prev_hash)
             new_hash = link_hash(fields)
             links.append(AuditLink(seq=seq, event_id=position, prev_hash=prev_hash, hash=new_hash))

@@ -16,6 +16,7 @@ GOOD = {
     "ALLOWED_HOSTS": "flowgate.example.com",
     "DATABASE_URL": "postgres://flowgate@db.example.com:5432/flowgate",
     "FLOWGATE_SECRET_KEYS": "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=",
+    "FLOWGATE_AUDIT_KEYS": "audit-key-for-tests-only-0123456789abcdef",
 }
 
 
@@ -57,6 +58,8 @@ def test_complete_production_settings_load():
             "Production needs DATABASE_URL pointing at PostgreSQL",
         ),
         ({"FLOWGATE_SECRET_KEYS": "<unset>"}, "Production needs FLOWGATE_SECRET_KEYS"),
+        ({"FLOWGATE_AUDIT_KEYS": "<unset>"}, "Production needs FLOWGATE_AUDIT_KEYS"),
+        ({"FLOWGATE_AUDIT_KEYS": "short-key"}, "Production needs FLOWGATE_AUDIT_KEYS"),
     ],
 )
 def test_production_refuses_to_start_without(override, message):

@@ -44,6 +44,12 @@ def test_an_auditor_searches_verifies_and_downloads_evidence(page, login_as, axe
     rows.first.wait_for()
     text = page.locator("main").inner_text()
     assert "task.rejected" in text
+    # a human label first, the code beside it; the version by its number, not its database id
+    actions = page.get_by_test_id("event-action").all_inner_texts()
+    assert "Rejected\ntask.rejected" in actions, actions
+    name = version.definition.name or version.definition.key
+    assert f"{name} v{version.number}" in page.get_by_test_id("event-process").first.inner_text()
+    assert f"version {version.pk}" not in text
     assert "rita" not in page.locator("table tbody").inner_text()
     assert axe_check(page) == []
 

@@ -1,4 +1,8 @@
-"""A real Celery worker against real PostgreSQL and Redis: nothing lost, nothing doubled."""
+"""A real Celery worker against real PostgreSQL and Redis: nothing lost, nothing doubled.
+
+Tests that break a server break one of their own: a private Redis (port 6391) and a private
+PostgreSQL cluster (port 5444, the chaos suite's ``PrivatePostgres``). The machine's shared
+servers, which other test runs use at the same time, are never stopped or restarted."""
 
 from __future__ import annotations
 
@@ -214,25 +218,54 @@ def test_a_ten_second_redis_outage_loses_no_work(deploy, fast_recovery, private_
     assert ProcessInstance.objects.get(pk=during[-1]).variables["prepared"] == 99
 
 
-def _restart_postgresql() -> None:
-    import subprocess
+@pytest.fixture
+def private_postgres(transactional_db):
+    """A PostgreSQL cluster of this test's own (initdb + pg_ctl on port 5444, as the chaos suite's
+    stack does), migrated, with Django and the workers pointed at it: the test may restart it.
+    The machine's shared cluster (5432), which other test runs use, is never touched."""
+    import os
+    import shutil
+    import tempfile
     from pathlib import Path
 
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
-    subprocess.run(  # noqa: S603
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            versions[-1],
-            "main",
-            "restart",
-            "-m",
-            "fast",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tests.chaos.stack import PrivatePostgres, missing_tools
+
+    why = missing_tools()
+    if why:
+        pytest.fail(f"cannot start a private PostgreSQL cluster: {why}")
+    shared_started = _postmaster_started()
+    base = Path(tempfile.mkdtemp(prefix="flowgate-pg-restart-"))
+    os.chmod(base, 0o755)  # noqa: S103 - the postgres user must reach its data dir
+    cluster = PrivatePostgres(base, port=int(os.environ.get("PG_RESTART_TEST_PORT", "5444")))
+    cluster.init()
+    cluster.start()
+    saved = dict(connection.settings_dict)
+    try:
+        cluster.create_database("flowgate_pg_restart")
+        connection.close()
+        connection.settings_dict.update(
+            HOST="127.0.0.1", PORT=str(cluster.port), NAME="flowgate_pg_restart", USER="postgres"
+        )
+        call_command("migrate", verbosity=0)
+        yield cluster
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    assert _postmaster_started() == shared_started, "the shared PostgreSQL cluster was restarted"
+
+
+def _postmaster_started():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
 
 
 def _sweep_tolerating_outage() -> bool:
@@ -248,7 +281,9 @@ def _sweep_tolerating_outage() -> bool:
 
 
 @pytest.mark.timeout(600)
-def test_a_postgresql_restart_mid_run_loses_and_doubles_nothing(deploy, fast_recovery):
+def test_a_postgresql_restart_mid_run_loses_and_doubles_nothing(
+    private_postgres, deploy, fast_recovery
+):
     from django.db import connection
 
     version = deploy("two_calls.bpmn")
@@ -264,7 +299,7 @@ def test_a_postgresql_restart_mid_run_loses_and_doubles_nothing(deploy, fast_rec
             message="some jobs done before the restart",
         )
         connection.close()
-        _restart_postgresql()
+        private_postgres.restart()
 
         def settled():
             if not _sweep_tolerating_outage():

@@ -3,6 +3,7 @@ reported with its exact message."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_a_clean_data_set_passes_every_check(version, people):
     report = run_checks()
     assert [str(v) for v in report.violations] == []
     assert report.instances == 2
-    assert len(report.checks) == 9
+    assert len(report.checks) == 10
     assert ProcessInstance.objects.get(pk=done.pk).variables["booked"] == 7
     assert HumanTask.objects.get(instance=waiting).status == TaskStatus.OPEN
 
@@ -100,7 +101,7 @@ def test_the_command_says_ok_on_a_clean_data_set(version, people, capsys):
     completed(version, people)
     chain_link_pending()
     call_command("check_invariants")
-    assert capsys.readouterr().out == "OK: 9 checks, 0 violations over 1 instances\n"
+    assert capsys.readouterr().out == "OK: 10 checks, 0 violations over 1 instances\n"
 
 
 def test_a_job_running_past_its_lease_is_stuck(version, people):
@@ -269,3 +270,41 @@ def test_the_command_lists_violations_and_fails(version, people, capsys):
         f"- [task_of_finished_instance] task {task.pk} 'Review' is open but its instance "
         f"{instance.pk} is completed\n"
     )
+
+
+# --- a completed instance reached an end event ---------------------------------------------------
+
+
+def test_a_completed_instance_that_never_reached_an_end_event_is_reported(version, people):
+    # the engine bug's shape: Spiff's depth-limited iterator saw no unfinished task, the instance
+    # was marked completed and its variables erased, but no end event ever ran
+    instance = at_review(version, people)
+    state = json.loads(instance.state)
+    state["status"] = "completed"
+    state["wf"]["completed"] = True
+    HumanTask.objects.filter(instance=instance).update(status=TaskStatus.CANCELLED)
+    ProcessInstance.objects.filter(pk=instance.pk).update(
+        status=InstanceStatus.COMPLETED,
+        ended_at=timezone.now(),
+        waits=0,
+        state=json.dumps(state),
+        variables={},
+    )
+    record_for_instance(AuditAction.INSTANCE_COMPLETED, instance, actor=SYSTEM)
+    chain_link_pending()
+    report = run_checks()
+    # every other check is satisfied: the stored engine state itself says "completed"
+    assert [str(v) for v in report.violations] == [
+        f"[completed_without_end] instance {instance.pk} (mixed) is completed but never reached "
+        "an end event: its stored state shows neither the process's End task nor a terminate "
+        "end event completed"
+    ]
+
+
+def test_an_instance_ended_by_a_terminate_end_event_reached_its_end():
+    result = version_deploy(xml=(BPMN.parent / "terminate.bpmn").read_bytes(), actor=SYSTEM)
+    assert result.deployed, result.version.problems
+    instance = engine.instance_start(version=result.version, variables={}, actor=SYSTEM)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert messages("completed_without_end") == []
+    assert messages("instance_tokens") == []

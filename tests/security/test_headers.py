@@ -147,6 +147,7 @@ def _production_env() -> dict[str, str]:
         ALLOWED_HOSTS="flowgate.example.com",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/flowgate_unused",
         FLOWGATE_SECRET_KEYS="7Hq8nWv2mVb6tq7rJmQy0sXb2c4JqJx3fYk1o9aZb0Q=",
+        FLOWGATE_AUDIT_KEYS="audit-key-for-tests-only-0123456789abcdef",
     )
     return env
 

@@ -1,0 +1,103 @@
+"""What the pages show for an event: a human label per action (the code stays the filter value
+and is shown beside it) and a readable name for a process version (its number, not its id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from apps.audit.actions import AuditAction
+
+ACTION_LABELS: dict[str, str] = {
+    AuditAction.PROCESS_DEPLOYED: "Process deployed",
+    AuditAction.PROCESS_DRAFT_SAVED: "Draft saved",
+    AuditAction.PROCESS_VIEW_GRANTED: "Process access granted",
+    AuditAction.PROCESS_VIEW_REVOKED: "Process access revoked",
+    AuditAction.INSTANCE_STARTED: "Request started",
+    AuditAction.INSTANCE_COMPLETED: "Request completed",
+    AuditAction.INSTANCE_CANCELLED: "Request cancelled",
+    AuditAction.INSTANCE_SUSPENDED: "Request suspended",
+    AuditAction.INSTANCE_RESUMED: "Request resumed",
+    AuditAction.INSTANCE_FAILED: "Request failed",
+    AuditAction.INSTANCE_VARIABLE_SET: "Variable changed",
+    AuditAction.INSTANCE_TOKEN_MOVED: "Moved back to an earlier step",
+    AuditAction.STEP_ENTERED: "Step entered",
+    AuditAction.STEP_COMPLETED: "Steps completed",
+    AuditAction.JOB_ATTEMPTED: "Automatic step attempted",
+    AuditAction.JOB_SUCCEEDED: "Automatic step done",
+    AuditAction.JOB_FAILED: "Automatic step failed",
+    AuditAction.INCIDENT_OPENED: "Incident opened",
+    AuditAction.INCIDENT_RETRIED: "Incident retried",
+    AuditAction.INCIDENT_RESOLVED: "Incident resolved",
+    AuditAction.TIMER_FIRED: "Timer fired",
+    AuditAction.MESSAGE_CORRELATED: "Message received",
+    AuditAction.TASK_CREATED: "Task created",
+    AuditAction.TASK_CLAIMED: "Task claimed",
+    AuditAction.TASK_UNCLAIMED: "Task released",
+    AuditAction.TASK_DELEGATED: "Task delegated",
+    AuditAction.TASK_COMPLETED: "Task completed",
+    AuditAction.TASK_APPROVED: "Approved",
+    AuditAction.TASK_REJECTED: "Rejected",
+    AuditAction.TASK_AT_RISK: "Task at risk of missing its deadline",
+    AuditAction.TASK_ESCALATED: "Task escalated",
+    AuditAction.TASK_REASSIGNED: "Task reassigned",
+    AuditAction.TASK_RESOLVED: "Delegated task resolved",
+    AuditAction.REQUEST_COMMENTED: "Comment added",
+    AuditAction.REQUEST_ATTACHMENT_ADDED: "Attachment added",
+    AuditAction.SUBSTITUTION_SET: "Substitute set",
+    AuditAction.SUBSTITUTION_ENDED: "Substitution ended",
+    AuditAction.LOGIN: "Signed in",
+    AuditAction.LOGOUT: "Signed out",
+    AuditAction.LOGIN_FAILED: "Sign-in failed",
+    AuditAction.PERMISSION_CHANGED: "Permissions changed",
+    AuditAction.SETTINGS_CHANGED: "Settings changed",
+    AuditAction.TOKEN_CREATED: "API token created",
+    AuditAction.TOKEN_REVOKED: "API token revoked",
+    AuditAction.SECRET_CHANGED: "Connector secret changed",
+    AuditAction.AUDIT_EXPORTED: "Audit trail exported",
+    AuditAction.AUDIT_VERIFIED: "Audit chain verified",
+    AuditAction.AUDIT_EVENT_REFUSED: "Event not written by Flowgate refused",
+}
+GROUP_LABELS: dict[str, str] = {
+    "process": "Processes",
+    "instance": "Requests",
+    "step": "Steps",
+    "job": "Automatic steps",
+    "incident": "Incidents",
+    "timer": "Timers",
+    "message": "Messages",
+    "task": "Tasks",
+    "request": "Comments and attachments",
+    "substitution": "Substitutions",
+    "auth": "Sign-in and API tokens",
+    "admin": "Administration",
+    "connector": "Connectors",
+    "audit": "Audit trail",
+}
+
+
+def action_label(code: str) -> str:
+    """The label of an action code; an unknown code (from a newer or older release) as is."""
+    return ACTION_LABELS.get(code, code)
+
+
+# Who names process versions: the processes app registers at start-up (it sits above the audit
+# trail, which imports none of it). ``source(version ids)`` -> {id: (process name, number)}.
+VersionNames = Callable[[list[int]], dict[int, tuple[str, int]]]
+_version_sources: list[VersionNames] = []
+
+
+def version_names_register(source: VersionNames) -> None:
+    if source not in _version_sources:
+        _version_sources.append(source)
+
+
+def version_labels(version_ids: Iterable[int | None]) -> dict[int, str]:
+    """{version id: "<process name> v<number>"}; a version nobody can name reads "version id N"
+    (events outlive what they describe)."""
+    ids = sorted({pk for pk in version_ids if pk is not None})
+    found: dict[int, tuple[str, int]] = {}
+    for source in _version_sources:
+        found.update(source(ids))
+    return {
+        pk: f"{found[pk][0]} v{found[pk][1]}" if pk in found else f"version id {pk}" for pk in ids
+    }

@@ -78,3 +78,6 @@ class Effects:
     message_waits: tuple[MessageWaitInfo, ...]
     events: tuple[ActivityEvent, ...]
     messages_sent: tuple[SentMessage, ...] = field(default=())
+    #: Why the last run stopped before the instance waited (a limit of ``core.limits``), or None.
+    #: The instance still has ready steps: ``Instance.resume()`` runs them with a fresh budget.
+    halted: str | None = None

@@ -97,6 +97,7 @@ def test_an_endless_loop_stops_at_the_step_limit_and_says_so():
     assert effects.halted is not None
     assert "after 300 steps in a row without reaching a wait" in effects.halted
     assert "loops without end" in effects.halted
+    assert effects.halted_at in {"work", "more"}
     # the stopped run is a consistent state: it saves, loads, and runs the next 300 steps
     instance = restore(r, instance)
     size = tree_size(instance._wf)

@@ -81,3 +81,4 @@ class Effects:
     #: Why the last run stopped before the instance waited (a limit of ``core.limits``), or None.
     #: The instance still has ready steps: ``Instance.resume()`` runs them with a fresh budget.
     halted: str | None = None
+    halted_at: str | None = None  # the activity the run stopped at (its id), when it has one

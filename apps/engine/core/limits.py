@@ -65,9 +65,18 @@ def _fmt(value: float) -> str:
 
 
 class _Halt(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, activity_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.activity_id = activity_id
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a run stopped before the instance waited, and at which activity (if it has an id)."""
+
+    reason: str
+    activity_id: str | None
 
 
 class _Budget:
@@ -84,20 +93,23 @@ class _Budget:
             task.task_spec, "bpmn_id", None
         )
         at = f" at '{where}'" if where else ""
+        activity_id = getattr(task.task_spec, "bpmn_id", None)
         if self.steps >= limits.max_steps_per_run:
             raise _Halt(
                 f"The engine stopped{at} after {_fmt(limits.max_steps_per_run)} steps in a row "
                 "without reaching a wait (a user task, a service task, a timer or a message), "
                 "the limit for one run. The process most likely loops without end: cancel this "
                 "instance and deploy a version whose loop ends. If the work is meant to be this "
-                "long, retry the incident to run the next steps."
+                "long, retry the incident to run the next steps.",
+                activity_id,
             )
         if time.monotonic() > self.deadline:
             raise _Halt(
                 f"The engine stopped{at} after {_fmt(limits.max_seconds_per_run)} seconds of "
                 f"steps ({self.steps:,} steps) without reaching a wait, the time limit for one "
                 "run. The process most likely loops without end: cancel this instance and deploy "
-                "a version whose loop ends, or retry the incident to run the next steps."
+                "a version whose loop ends, or retry the incident to run the next steps.",
+                activity_id,
             )
         depth = getattr(task.workflow, "depth", 0) or 0
         if depth > limits.max_nesting:
@@ -105,7 +117,8 @@ class _Budget:
                 f"The engine stopped{at}: subprocesses and called processes are open "
                 f"{depth} levels deep inside each other, the limit is {limits.max_nesting}. "
                 "A process most likely calls itself (directly or through another process): "
-                "cancel this instance and deploy versions that do not call each other in a circle."
+                "cancel this instance and deploy versions that do not call each other in a circle.",
+                activity_id,
             )
         size = tree_size(self.workflow)
         if size >= limits.max_instance_tasks:
@@ -113,12 +126,13 @@ class _Budget:
                 f"The engine stopped{at}: this instance has taken {size:,} steps, the limit for "
                 f"one instance is {_fmt(limits.max_instance_tasks)}. A loop in the process most "
                 "likely runs too often or without end: cancel this instance, and model long "
-                "repetitions as a multi-instance activity or a called process started per item."
+                "repetitions as a multi-instance activity or a called process started per item.",
+                activity_id,
             )
         self.steps += 1
 
 
-def advance(workflow: Any, limits: EngineLimits) -> str | None:
+def advance(workflow: Any, limits: EngineLimits) -> Halt | None:
     """Run ready engine tasks until the instance waits (None) or a limit stops it (the reason).
 
     The same passes as ``BpmnWorkflow.do_engine_steps()`` (deepest subprocesses first, then the
@@ -128,7 +142,7 @@ def advance(workflow: Any, limits: EngineLimits) -> str | None:
         while _engine_pass(workflow, budget):
             pass
     except _Halt as halt:
-        return halt.reason
+        return Halt(halt.reason, halt.activity_id)
     workflow.refresh_timers()
     return None
 

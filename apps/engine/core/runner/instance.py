@@ -26,7 +26,7 @@ from ..errors import (
     TaskStateError,
 )
 from ..expressions import ExpressionError
-from ..limits import DEFAULT_LIMITS, EngineLimits
+from ..limits import DEFAULT_LIMITS, EngineLimits, Halt
 from ..limits import advance as advance_workflow
 from ..specs import (
     APPROVED,
@@ -142,7 +142,7 @@ class Instance(InstanceView):
         self._cancelled = status == "cancelled"
         self._events: list[ActivityEvent] = []
         self._sent: list[SentMessage] = []
-        self._halted: str | None = None
+        self._halted: Halt | None = None
 
     # -- persistence ----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from ..effects import (
     TimerInfo,
     UserTaskInfo,
 )
+from ..limits import Halt
 from ..specs import (
     FlowgateServiceTask,
     FlowgateStartEvent,
@@ -49,7 +50,7 @@ class InstanceView:
     _cancelled: bool
     _events: list[ActivityEvent]
     _sent: list[SentMessage]
-    _halted: str | None
+    _halted: Halt | None
 
     # -- effects --------------------------------------------------------------------------------
 
@@ -71,7 +72,8 @@ class InstanceView:
             message_waits=tuple(self._message_waits()),
             events=tuple(self._events),
             messages_sent=tuple(self._sent),
-            halted=self._halted,
+            halted=self._halted.reason if self._halted else None,
+            halted_at=self._halted.activity_id if self._halted else None,
         )
 
     def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:

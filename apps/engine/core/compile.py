@@ -23,6 +23,7 @@ from .expressions import check
 from .limits import DEFAULT_LIMITS, EngineLimits
 from .lint import dedupe, is_bpmn, lint, local
 from .parser import NSMAP, FlowgateBpmnParser, service_connector, unwrap_name
+from .reserved_ids import rename_reserved, restore_ids
 from .specs import REGISTRY
 from .timers import is_iso_literal
 from .xml import parse_xml
@@ -232,13 +233,17 @@ def _build_spec(
     root: Any, process_id: str, called_roots: Mapping[str, Any], known_roles: Collection[str] | None
 ) -> str:
     parser = FlowgateBpmnParser(known_roles=known_roles)
+    root, originals = rename_reserved(root)
     parser.add_bpmn_xml(root, filename=None)
     for called_id, called_root in called_roots.items():
         if called_id in parser.process_parsers:
             continue
+        called_root, called_originals = rename_reserved(called_root)
+        originals.update(called_originals)
         parser.add_bpmn_xml(called_root, filename=None)
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
+    restore_ids([spec, *(sub for sub in subprocess_specs.values() if sub is not None)], originals)
     for name, sub in subprocess_specs.items():
         if sub is None:
             raise ValidationException(f"The called process '{name}' is missing.")

@@ -117,6 +117,10 @@ class InstanceView:
         """Completed means a token reached the end: the process's End task (after its end
         events) or a terminate end event completed. Never inferred from Spiff's iterators, which
         used to stop 1,000 levels down and report a long loop as finished."""
+        if not self._wf.completed:
+            # Spiff sets ``completed`` whenever End or a terminate end event completes (and on
+            # cancel, or when its iterator finds nothing): False is proof enough of "not ended".
+            return False
         for task in self._wf.tasks.values():
             if task.state != TaskState.COMPLETED:
                 continue

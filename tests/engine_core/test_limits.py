@@ -11,6 +11,7 @@ from apps.engine.core.compile import compile_bpmn
 from apps.engine.core.errors import BpmnValidationError, WorkflowRuntimeError
 from apps.engine.core.limits import EngineLimits, tree_size
 from apps.engine.core.runner import ProcessRunner
+from apps.engine.core.spiff_patches import LIVE_STATES, live_tasks
 from tests.engine_core.helpers import compiled, fixture, restore, runner
 
 
@@ -148,6 +149,38 @@ def test_a_multi_instance_counted_by_a_variable_refuses_more_than_the_limit():
         "the number."
     )
     assert r.start({"n": 1000}).effects().status == "completed"
+
+
+def assert_live_index_matches(instance) -> None:
+    for wf in (instance._wf, *instance._wf.subprocesses.values()):
+        scanned = {t.id for t in wf.tasks.values() if t.state & LIVE_STATES}
+        assert {t.id for t in live_tasks(wf)} == scanned
+
+
+@pytest.mark.parametrize(
+    "name", ["loop_counter.bpmn", "subprocess.bpmn", "inclusive.bpmn", "multi_instance.bpmn"]
+)
+def test_the_index_of_ready_and_waiting_tasks_matches_a_full_scan(name):
+    # the engine finds what to run next from an index kept by every task state change
+    r = runner(name)
+    variables = {"i": 0, "n": 3, "wants_email": True, "wants_sms": True}
+    instance = r.start({**variables, "approvers": ["a", "b", "c"], "signers": ["x", "y"]})
+    for _ in range(10):
+        assert_live_index_matches(instance)
+        instance = restore(r, instance)
+        assert_live_index_matches(instance)
+        effects = instance.effects()
+        if effects.service_tasks:
+            instance.complete_service_task(effects.service_tasks[0].task_id, {"ok": 1})
+        elif effects.user_tasks:
+            instance.complete_user_task(
+                effects.user_tasks[0].task_id, {"outcome": "approved", "document": "d"}
+            )
+        else:
+            break
+    assert_live_index_matches(instance)
+    instance.cancel()
+    assert_live_index_matches(instance)
 
 
 # -- deploy-time bounds -----------------------------------------------------------------------

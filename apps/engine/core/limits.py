@@ -22,7 +22,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
-from . import spiff_patches  # noqa: F401 - lifts the iterator depth, removes deep recursion
+from .spiff_patches import live_tasks
 
 DEFAULT_MAX_STEPS_PER_RUN = 2_000
 DEFAULT_MAX_SECONDS_PER_RUN = 5.0
@@ -151,12 +151,12 @@ def _ready_tasks(wf: Any) -> list[Any]:
     """What ``wf.get_tasks(state=READY)`` returns, in its order. That walks the whole tree (and
     the subprocesses under it); when the flat task maps hold at most one ready task of ``wf``
     itself, the walk can only return that one, so skip it."""
-    own = [t for t in wf.tasks.values() if t.state == TaskState.READY]
+    own = [t for t in live_tasks(wf) if t.state == TaskState.READY]
     if len(own) <= 1 and not any(
         t.state == TaskState.READY
         for sub in wf.top_workflow.subprocesses.values()
         if sub is not wf
-        for t in sub.tasks.values()
+        for t in live_tasks(sub)
     ):
         return own
     return list(wf.get_tasks(state=TaskState.READY))
@@ -183,12 +183,3 @@ def _engine_pass(workflow: Any, budget: _Budget) -> bool:
             task.task_spec._update(task)
     count = _run_ready(workflow, budget)
     return count > 0 or len(workflow.get_active_subprocesses()) > len(active)
-
-
-def has_ready_engine_work(workflow: Any) -> bool:
-    """True when tasks the engine runs by itself are ready (a run was stopped by a limit)."""
-    for wf in (workflow, *workflow.subprocesses.values()):
-        for task in wf.tasks.values():
-            if task.state == TaskState.READY and not task.task_spec.manual:
-                return True
-    return False

@@ -13,7 +13,8 @@ walks that tree in two ways that break there:
   ``RecursionError`` past ~1,000 levels. Both are replaced by iterative versions that visit the
   same tasks in the same order.
 * ``Workflow.update_waiting_tasks`` walks the whole tree after every step; when at most one task
-  waits it is found in the flat task map instead (same result, no walk).
+  waits it is found in an index of READY and WAITING tasks instead (same result, no walk). The
+  index is kept by ``Task._state`` itself (a descriptor), so no state change can miss it.
 
 ``apply()`` runs once when ``apps.engine.core`` is imported; it is idempotent. Each patch checks
 the signature it replaces, so a SpiffWorkflow upgrade that changes them fails loudly at import.
@@ -28,6 +29,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
@@ -81,10 +83,49 @@ def _remove_task(self: Any, task_id: UUID) -> None:
         task = stack.pop()
         order.append(task)
         stack.extend(task.children)
+    live = self.__dict__.get(_LIVE_INDEX, {})
     for task in reversed(order):
         task.parent._children.remove(task.id)
         self.tasks.pop(task.id)
+        live.pop(task.id, None)
         self._task_removed_notify(task)
+
+
+#: The states the engine looks for after every step (what to run next, what to wake up).
+LIVE_STATES = TaskState.READY | TaskState.WAITING
+_LIVE_INDEX = "_fg_live"
+
+
+class _IndexedState:
+    """``Task._state`` as a descriptor: every state change (Spiff's ``_set_state``, the
+    constructor, a deserializer) also keeps ``workflow._fg_live`` = {task id: task} of the tasks
+    that are READY or WAITING, so finding them costs their number, not the tree's size."""
+
+    def __get__(self, task: Any, owner: Any = None) -> Any:
+        if task is None:
+            return self
+        return task.__dict__["_fg_state"]
+
+    def __set__(self, task: Any, value: int) -> None:
+        task.__dict__["_fg_state"] = value
+        workflow = task.__dict__.get("workflow")
+        if workflow is None:
+            return
+        live = workflow.__dict__.get(_LIVE_INDEX)
+        if live is None:
+            live = workflow.__dict__[_LIVE_INDEX] = {}
+        if value & LIVE_STATES:
+            live[task.id] = task
+        else:
+            live.pop(task.id, None)
+
+
+def live_tasks(workflow: Any) -> list[Any]:
+    """The READY and WAITING tasks of ``workflow`` itself (not of its subprocesses)."""
+    live = workflow.__dict__.get(_LIVE_INDEX)
+    if live is None:
+        return [task for task in workflow.tasks.values() if task.state & LIVE_STATES]
+    return list(live.values())
 
 
 _original_update_waiting_tasks = Workflow.update_waiting_tasks
@@ -92,10 +133,10 @@ _original_update_waiting_tasks = Workflow.update_waiting_tasks
 
 def _update_waiting_tasks(self: Any) -> None:
     """``Workflow.update_waiting_tasks`` (run after every completed task) walks the whole tree.
-    When at most one task waits, the walk can only find that one: take it from the flat task
-    map instead (a step then costs a scan of a dict, not a tree walk). Several: Spiff's walk,
-    for its order."""
-    waiting = [task for task in self.tasks.values() if task.state == TaskState.WAITING]
+    When at most one task waits, the walk can only find that one: take it from the index of
+    live tasks instead (a step then costs nothing like a tree walk). Several: Spiff's walk, for
+    its order."""
+    waiting = [task for task in live_tasks(self) if task.state == TaskState.WAITING]
     if len(waiting) > 1:
         _original_update_waiting_tasks(self)
     elif waiting:
@@ -112,6 +153,9 @@ def apply() -> None:
     TaskSpec._predict = _predict  # type: ignore[method-assign]
     Workflow._remove_task = _remove_task  # type: ignore[method-assign]
     Workflow.update_waiting_tasks = _update_waiting_tasks  # type: ignore[method-assign]
+    if "_state" in vars(Task):
+        raise RuntimeError("SpiffWorkflow changed Task._state: review spiff_patches")
+    Task._state = _IndexedState()  # type: ignore[attr-defined]
     setattr(Workflow, _APPLIED, True)
 
 

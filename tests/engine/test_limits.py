@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_token_create
@@ -16,6 +17,7 @@ from apps.common.actors import Actor
 from apps.common.errors import Unprocessable
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, ProcessInstance
+from apps.engine.runtime.state import load
 from apps.processes import services as process_services
 from apps.processes.models import ProcessVersion, VersionStatus
 from tests.engine.conftest import bpmn, run_jobs
@@ -113,6 +115,22 @@ def test_an_endless_loop_stops_with_an_incident_and_a_retry_runs_the_next_steps(
     services.instance_cancel(instance_id=instance.pk, actor=SYSTEM)
     again.refresh_from_db()
     assert again.status == IncidentStatus.RESOLVED
+
+
+def test_a_later_run_that_finishes_the_stopped_work_resolves_its_incident(settings):
+    settings.FLOWGATE_ENGINE_MAX_STEPS_PER_RUN = 10
+    version = deploy_raw(bpmn("branch_long.bpmn"))
+    instance = services.instance_start(version=version, variables={}, actor=SYSTEM)
+    [incident] = Incident.objects.filter(instance=instance)
+    assert "after 10 steps" in incident.message
+    with transaction.atomic():
+        locked = services.instance_lock(instance_id=instance.pk)
+        [task] = load(locked).effects().user_tasks
+        services.user_task_complete(instance=locked, task_id=task.task_id, data={}, actor=SYSTEM)
+    instance.refresh_from_db()
+    incident.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED
+    assert incident.status == IncidentStatus.RESOLVED
 
 
 def test_the_time_limit_stops_a_run(settings):

@@ -174,6 +174,10 @@ def persist(
 
     if effects.halted:
         events.extend(_engine_limit_incident(instance, effects, actor=actor))
+    elif finished:  # a later run did the stopped work: its incident has nothing left to say
+        Incident.objects.filter(
+            instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
+        ).update(status=IncidentStatus.RESOLVED, resolved_at=now)
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
     if not created:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from apps.engine import core
 from apps.engine.core import ProcessRunner
+from apps.processes.limits import engine_limits
 from apps.processes.models import ProcessVersion
 
 _CACHE_SIZE = 128
@@ -31,12 +32,14 @@ def runner_for_version(
     the versions embedded at deploy. Raises ``core.EngineError`` if that combination does not
     compile."""
     key = (version_id, checksum, tuple(sorted(called.items())) if called else ())
+    limits = engine_limits()
     with _lock:
         runner = _cache.get(key)
         if runner is not None:
             _cache.move_to_end(key)
+            runner.limits = limits  # the settings of now (tests change them)
             return runner
-    runner = ProcessRunner(_spec_json(version_id, called))
+    runner = ProcessRunner(_spec_json(version_id, called), limits=limits)
     with _lock:
         _cache[key] = runner
         while len(_cache) > _CACHE_SIZE:
@@ -57,6 +60,7 @@ def _spec_json(version_id: int, called: Mapping[str, int] | None) -> str:
             version.xml,
             process_id=version.definition.key,
             called={key: xml[pk] for key, pk in chosen.items()},
+            limits=engine_limits(),
         ).spec_json
     except (core.BpmnValidationError, KeyError) as exc:
         raise core.EngineError(

@@ -20,6 +20,7 @@ from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
 from apps.processes import hooks
 from apps.processes.importer import ImportResult, bpmn_import
+from apps.processes.limits import engine_limits
 from apps.processes.models import (
     ProcessDefinition,
     ProcessDraft,
@@ -228,7 +229,10 @@ def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
     called, problems = _called_versions(bindings)
     try:
         compiled = core.compile_bpmn(
-            data, process_id=key, called={k: v.xml.encode("utf-8") for k, v in called.items()}
+            data,
+            process_id=key,
+            called={k: v.xml.encode("utf-8") for k, v in called.items()},
+            limits=engine_limits(),
         )
     except core.BpmnValidationError as exc:
         return None, problems + [p.as_dict() for p in exc.problems], called

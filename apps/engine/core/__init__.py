@@ -24,6 +24,7 @@ from apps.engine.core.errors import (
     WorkflowRuntimeError,
 )
 from apps.engine.core.expressions import ExpressionError
+from apps.engine.core.limits import EngineLimits
 from apps.engine.core.runner import Instance, ProcessRunner
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "CompiledProcess",
     "Effects",
     "EngineError",
+    "EngineLimits",
     "ExpressionError",
     "Instance",
     "MessageWaitInfo",

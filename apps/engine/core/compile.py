@@ -11,10 +11,19 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
+from .deploy_bounds import (
+    call_cycle_problems,
+    cardinality_problems,
+    flow_node_count,
+    parse_deep,
+    size_problems,
+)
 from .errors import BpmnValidationError, Problem
 from .expressions import check
+from .limits import DEFAULT_LIMITS, EngineLimits
 from .lint import dedupe, is_bpmn, lint, local
 from .parser import NSMAP, FlowgateBpmnParser, service_connector, unwrap_name
+from .reserved_ids import rename_reserved, restore_ids
 from .specs import REGISTRY
 from .timers import is_iso_literal
 from .xml import parse_xml
@@ -59,11 +68,26 @@ def _schema_problems(root: Any) -> list[tuple[str | None, str, str]]:
 
 
 def _spiff_problem(exc: Exception) -> tuple[str | None, str, str]:
+    """Spiff's error in words for a person: never a Python exception's name or repr (Spiff
+    wraps any other exception as ``ValidationException(repr(exc))``)."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(exc, RecursionError) or isinstance(inner, RecursionError):
+        return (
+            None,
+            "process_too_deep",
+            "This process is too long for the engine to read in one piece; split it into "
+            "processes that call each other (call activities).",
+        )
     if isinstance(exc, ValidationException):
         element_id = getattr(exc, "id", None) or None
-        message = str(exc).split("\n")[0].strip()
+        if inner is not None and not isinstance(inner, ValidationException):
+            detail = str(inner).strip()
+            message = "The engine cannot read this element" + (f": {detail}" if detail else ".")
+        else:
+            message = str(exc).split("\n")[0].strip()
         return (element_id, "engine", message or "The engine cannot read this element.")
-    return (None, "engine", f"The engine cannot read this file: {exc}")
+    detail = str(exc).strip()
+    return (None, "engine", "The engine cannot read this file" + (f": {detail}" if detail else "."))
 
 
 def _timer_starts(process: Any) -> list[tuple[str, TimerStartKind, str]]:
@@ -103,13 +127,15 @@ def compile_bpmn(
     called: Mapping[str, bytes | str] | None = None,
     known_roles: Collection[str] | None = None,
     known_connectors: Collection[str] | None = None,
+    limits: EngineLimits = DEFAULT_LIMITS,
 ) -> CompiledProcess:
     """Validate and compile ``xml``; raise ``BpmnValidationError`` listing every problem.
 
     ``process_id`` picks the process when the file has several executable ones (default: the
     first executable process). ``called`` maps a called process id to the XML of the deployed
     version the runtime picked for it. ``known_roles`` / ``known_connectors``, when given, are
-    checked against candidate groups, lanes and connector names.
+    checked against candidate groups, lanes and connector names. ``limits`` bounds the size of
+    a process and of a literal multi-instance count (``core.limits``).
     """
     root = parse_xml(xml)
     problems = lint(
@@ -121,6 +147,8 @@ def compile_bpmn(
     if problems and any(code in ("not_bpmn",) for _, code, _ in problems):
         raise BpmnValidationError([Problem(*p) for p in problems])
     problems.extend(_schema_problems(root))
+    problems.extend(size_problems(root, limits))
+    problems.extend(cardinality_problems(root, limits))
 
     executable = [
         p for p in root.xpath("./bpmn:process", namespaces=NSMAP) if p.get("isExecutable") == "true"
@@ -165,6 +193,7 @@ def compile_bpmn(
                         f"process '{target}', which is not deployed.",
                     )
                 )
+        problems.extend(call_cycle_problems(root, process_node.get("id"), called_roots))
         for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
             user_task_ids.add(task.get("id"))
         for task in root.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
@@ -175,8 +204,12 @@ def compile_bpmn(
     if process_node is not None and not problems:
         # Spiff stops at its first problem, which is nearly always one the lint pass already
         # explained better; it only gets the word when our own checks found nothing.
+        nodes = flow_node_count(root) + sum(flow_node_count(r) for r in called_roots.values())
         try:
-            spec_json = _build_spec(root, process_node.get("id"), called_roots, known_roles)
+            spec_json = parse_deep(
+                lambda: _build_spec(root, process_node.get("id"), called_roots, known_roles),
+                nodes,
+            )
         except Exception as exc:  # noqa: BLE001 - Spiff raises many types; all become problems
             problems.append(_spiff_problem(exc))
 
@@ -200,13 +233,17 @@ def _build_spec(
     root: Any, process_id: str, called_roots: Mapping[str, Any], known_roles: Collection[str] | None
 ) -> str:
     parser = FlowgateBpmnParser(known_roles=known_roles)
+    root, originals = rename_reserved(root)
     parser.add_bpmn_xml(root, filename=None)
     for called_id, called_root in called_roots.items():
         if called_id in parser.process_parsers:
             continue
+        called_root, called_originals = rename_reserved(called_root)
+        originals.update(called_originals)
         parser.add_bpmn_xml(called_root, filename=None)
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
+    restore_ids([spec, *(sub for sub in subprocess_specs.values() if sub is not None)], originals)
     for name, sub in subprocess_specs.items():
         if sub is None:
             raise ValidationException(f"The called process '{name}' is missing.")

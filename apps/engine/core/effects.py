@@ -78,3 +78,7 @@ class Effects:
     message_waits: tuple[MessageWaitInfo, ...]
     events: tuple[ActivityEvent, ...]
     messages_sent: tuple[SentMessage, ...] = field(default=())
+    #: Why the last run stopped before the instance waited (a limit of ``core.limits``), or None.
+    #: The instance still has ready steps: ``Instance.resume()`` runs them with a fresh budget.
+    halted: str | None = None
+    halted_at: str | None = None  # the activity the run stopped at (its id), when it has one

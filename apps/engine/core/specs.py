@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import timers
 from .expressions import ExpressionError, compile_expression, evaluate
+from .limits import DEFAULT_LIMITS
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -346,6 +347,44 @@ class _MultiInstanceCounters:
     condition: str | None
     input_item: Any
     data_input: Any
+
+    cardinality: Any
+
+    def _update_hook(self, my_task: Any) -> Any:
+        self._check_size(my_task)
+        return super()._update_hook(my_task)  # type: ignore[misc]
+
+    def _check_size(self, my_task: Any) -> None:
+        """Refuse to start more instances than the limit (a cardinality of a million kept a web
+        thread busy for minutes creating them)."""
+        limits = getattr(my_task.workflow.top_workflow, "fg_limits", None) or DEFAULT_LIMITS
+        # runs before Spiff's hook copies the parent's data in: read both
+        variables = {**(my_task.parent.data if my_task.parent else {}), **my_task.data}
+        if self.data_input is not None:
+            items = variables.get(self.data_input.bpmn_id)
+            if not isinstance(items, Collection):
+                return  # Spiff reports a missing or unusable collection in its own words
+            count = len(items)
+        elif self.cardinality is not None:
+            try:
+                value = evaluate(self.cardinality, variables)
+            except ExpressionError:
+                return  # Spiff evaluates it again and reports the failure with the task
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                return
+            try:
+                count = int(value)
+            except ValueError:
+                return
+        else:
+            return
+        if count > limits.max_multi_instance:
+            raise WorkflowTaskException(
+                f"This multi-instance activity would start {count:,} instances; one may start at "
+                f"most {limits.max_multi_instance:,}. Split the work (for example into batches "
+                "handled by a called process) or lower the number.",
+                task=my_task,
+            )
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         my_task = child.parent

@@ -15,7 +15,8 @@ from apps.accounts.models import User
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
-from apps.common.errors import Conflict, NotFound
+from apps.common.errors import Conflict, NotFound, Unprocessable
+from apps.engine import core
 from apps.engine.models import (
     Incident,
     IncidentStatus,
@@ -25,7 +26,13 @@ from apps.engine.models import (
     ProcessInstance,
 )
 from apps.engine.runtime.hooks import ring_after_commit
-from apps.engine.runtime.state import WORKER_ACTOR, instance_lock
+from apps.engine.runtime.state import (
+    ENGINE_LIMIT_INCIDENT,
+    WORKER_ACTOR,
+    instance_lock,
+    load,
+    persist,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +166,8 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
             raise Conflict(
                 f"Incident {incident_id} is {incident.status}, not open.", code="incident_not_open"
             )
+        if incident.job_id is None and incident.kind == ENGINE_LIMIT_INCIDENT:
+            return _engine_limit_retry(instance, incident, actor=actor)
         if incident.job_id is None:
             raise Conflict("This incident has no job to retry.", code="incident_not_retryable")
         job = Job.objects.select_for_update().get(pk=incident.job_id)
@@ -186,6 +195,38 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
         )
         if instance.status == InstanceStatus.RUNNING:
             ring_after_commit([(job.pk, instance.pk)])
+    return incident
+
+
+def _engine_limit_retry(instance: ProcessInstance, incident: Incident, *, actor: Actor) -> Incident:
+    """Run the steps a limit stopped, with a fresh budget; a new incident opens if a limit stops
+    them again. Requires: instance and incident rows locked."""
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(
+            f"Instance {instance.pk} is {instance.status}; only a running instance can go on.",
+            code="instance_not_running",
+        )
+    now = timezone.now()
+    incident.status = IncidentStatus.RETRIED
+    incident.resolved_at = now
+    incident.resolved_by = actor_user(actor)
+    incident.save(update_fields=["status", "resolved_at", "resolved_by"])
+    handle = load(instance)
+    try:
+        handle.resume()
+    except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
+        raise Unprocessable(
+            f"The process could not continue: {exc}", code="process_stuck"
+        ) from None
+    persist(
+        instance,
+        handle,
+        actor=actor,
+        step_event=(
+            AuditAction.INCIDENT_RETRIED,
+            {"data": {"incident_id": incident.pk, "activity_id": incident.activity_id}},
+        ),
+    )
     return incident
 
 

@@ -43,6 +43,8 @@ WORKER_ACTOR = Actor.system("worker")
 SCHEDULER_ACTOR = Actor.system("scheduler")
 WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
 MAX_VARIABLES_BYTES = 256 * 1024
+#: The kind of the incident a run opens when a limit of docs/engine/limits.md stopped it.
+ENGINE_LIMIT_INCIDENT = "engine_limit"
 
 
 @dataclass
@@ -170,6 +172,12 @@ def persist(
     if effects.user_tasks or had & WAIT_TASKS:
         user_tasks_changed(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
 
+    if effects.halted:
+        events.extend(_engine_limit_incident(instance, effects, actor=actor))
+    elif finished:  # a later run did the stopped work: its incident has nothing left to say
+        Incident.objects.filter(
+            instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
+        ).update(status=IncidentStatus.RESOLVED, resolved_at=now)
     events.extend(audit_events or ())
     steps = activity_steps(effects.events) if audit_events is None else []
     if not created:
@@ -202,6 +210,38 @@ def persist(
         )
     record_many(events)
     return Advance(instance=instance, claimed_jobs=claimed)
+
+
+def _engine_limit_incident(instance: ProcessInstance, effects: core.Effects, *, actor: Actor):
+    """A limit stopped the run before the instance waited: open an incident that says which and
+    what to do (its retry runs the next steps), unless one is open already. Returns the audit
+    event to write. Requires: the instance row is locked (or new)."""
+    message = effects.halted or ""
+    open_already = Incident.objects.filter(
+        instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
+    ).exists()
+    if open_already:
+        return []
+    incident = Incident.objects.create(
+        instance=instance,
+        job=None,
+        activity_id=effects.halted_at or "",
+        kind=ENGINE_LIMIT_INCIDENT,
+        message=message,
+    )
+    return [
+        instance_event(
+            AuditAction.INCIDENT_OPENED,
+            instance,
+            actor=actor,
+            data={
+                "incident_id": incident.pk,
+                "activity_id": incident.activity_id,
+                "kind": ENGINE_LIMIT_INCIDENT,
+                "message": message,
+            },
+        )
+    ]
 
 
 def _sync_jobs(

@@ -13,7 +13,6 @@ from ..parser import (
 from .tasks import TaskChecks
 from .vocabulary import (
     ALLOWED_NON_NODES,
-    RESERVED_IDS,
     RESERVED_SUFFIXES,
     SUPPORTED_FLOW_NODES,
     UNSUPPORTED_MESSAGES,
@@ -62,7 +61,7 @@ class Linter(TaskChecks):
             seen.add(element_id)
             if not is_bpmn(node):
                 continue
-            if element_id in RESERVED_IDS or element_id.endswith(RESERVED_SUFFIXES):
+            if element_id.endswith(RESERVED_SUFFIXES):
                 self.add(
                     element_id,
                     "reserved_id",

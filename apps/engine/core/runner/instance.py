@@ -26,6 +26,8 @@ from ..errors import (
     TaskStateError,
 )
 from ..expressions import ExpressionError
+from ..limits import DEFAULT_LIMITS, EngineLimits, Halt
+from ..limits import advance as advance_workflow
 from ..specs import (
     APPROVED,
     REGISTRY,
@@ -50,7 +52,13 @@ STATE_FORMAT = 1
 class ProcessRunner:
     """Holds the deserialized spec of one process version; cheap to keep in a cache."""
 
-    def __init__(self, spec_json: str, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        spec_json: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        limits: EngineLimits = DEFAULT_LIMITS,
+    ) -> None:
         document = json.loads(spec_json)
         if document.get("format") != 1:
             raise EngineError(f"Unsupported spec format {document.get('format')!r}.")
@@ -60,6 +68,7 @@ class ProcessRunner:
             name: REGISTRY.restore(sub) for name, sub in document["subprocess_specs"].items()
         }
         self.clock = clock
+        self.limits = limits
         self._start_events = {
             ts.bpmn_id: ts for ts in self.spec.bpmn_start_events if ts.bpmn_id is not None
         }
@@ -100,6 +109,7 @@ class ProcessRunner:
                 "This process starts only on a timer or a message: name the start event."
             )
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        workflow.fg_limits = self.limits
         workflow.task_tree.data.update(json_safe(dict(variables)))
         instance = Instance(self, workflow, status="running")
         instance._run(lambda: None, forced_start=forced, start_payload=payload)
@@ -119,6 +129,7 @@ class ProcessRunner:
             raise EngineError(
                 f"The stored instance state does not fit this process version ({exc!r})."
             ) from exc
+        workflow.fg_limits = self.limits
         return Instance(self, workflow, status=document.get("status", "running"))
 
 
@@ -131,6 +142,7 @@ class Instance(InstanceView):
         self._cancelled = status == "cancelled"
         self._events: list[ActivityEvent] = []
         self._sent: list[SentMessage] = []
+        self._halted: Halt | None = None
 
     # -- persistence ----------------------------------------------------------------------------
 
@@ -209,6 +221,12 @@ class Instance(InstanceView):
             return True
         return False
 
+    def resume(self) -> None:
+        """Run the ready steps a limit stopped (``Effects.halted``), with a fresh budget."""
+        if self._cancelled:
+            raise TaskStateError("The instance is cancelled.")
+        self._run(lambda: None)
+
     def cancel(self) -> None:
         def act() -> None:
             self._wf.cancel()
@@ -268,8 +286,7 @@ class Instance(InstanceView):
         before = {t.id: t.state for t in self._all_tasks() if is_visible(t)}
         try:
             action()
-            if advance:
-                wf.do_engine_steps()
+            self._halted = advance_workflow(wf, self._runner.limits) if advance else None
         except EngineError:
             raise
         except (

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -23,6 +24,7 @@ from ..effects import (
     TimerInfo,
     UserTaskInfo,
 )
+from ..limits import Halt
 from ..specs import (
     FlowgateServiceTask,
     FlowgateStartEvent,
@@ -48,6 +50,7 @@ class InstanceView:
     _cancelled: bool
     _events: list[ActivityEvent]
     _sent: list[SentMessage]
+    _halted: Halt | None
 
     # -- effects --------------------------------------------------------------------------------
 
@@ -69,6 +72,8 @@ class InstanceView:
             message_waits=tuple(self._message_waits()),
             events=tuple(self._events),
             messages_sent=tuple(self._sent),
+            halted=self._halted.reason if self._halted else None,
+            halted_at=self._halted.activity_id if self._halted else None,
         )
 
     def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:
@@ -86,7 +91,7 @@ class InstanceView:
 
     def variables(self) -> dict[str, Any]:
         wf = self._wf
-        if wf.is_completed() and not self._cancelled:
+        if self._reached_end() and not self._cancelled:
             data = dict(wf.data)
         else:
             data = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.task_tree.data)
@@ -102,11 +107,29 @@ class InstanceView:
     def _status(self) -> Status:
         if self._cancelled:
             return "cancelled"
-        if self._wf.is_completed():
+        if self._reached_end():
             return "completed"
         if any(t.state == TaskState.ERROR for t in self._all_tasks()):
             return "error"
         return "running"
+
+    def _reached_end(self) -> bool:
+        """Completed means a token reached the end: the process's End task (after its end
+        events) or a terminate end event completed. Never inferred from Spiff's iterators, which
+        used to stop 1,000 levels down and report a long loop as finished."""
+        if not self._wf.completed:
+            # Spiff sets ``completed`` whenever End or a terminate end event completes (and on
+            # cancel, or when its iterator finds nothing): False is proof enough of "not ended".
+            return False
+        for task in self._wf.tasks.values():
+            if task.state != TaskState.COMPLETED:
+                continue
+            spec = task.task_spec
+            if spec.name == "End" or isinstance(
+                getattr(spec, "event_definition", None), TerminateEventDefinition
+            ):
+                return True
+        return False
 
     def _all_tasks(self) -> list[Any]:
         tasks = list(self._wf.tasks.values())

@@ -329,7 +329,7 @@ FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", def
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
 FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)
 FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
-# Bounds on engine work (docs/engine/limits.md, decision 021): every run (a start, a task
+# Bounds on engine work (docs/engine/limits.md, decision 022): every run (a start, a task
 # completion, a job result) stops after this many steps or seconds without a wait and opens an
 # incident; an instance stops growing past MAX_INSTANCE_TASKS; deploy refuses bigger models.
 FLOWGATE_ENGINE_MAX_STEPS_PER_RUN = env.int("FLOWGATE_ENGINE_MAX_STEPS_PER_RUN", default=2000)

@@ -1,4 +1,4 @@
-"""Bounds on engine work (decision 021): long loops run to their end, runaway models stop with a
+"""Bounds on engine work (decision 022): long loops run to their end, runaway models stop with a
 reason instead of running for minutes, and "completed" means an end was reached."""
 
 from __future__ import annotations

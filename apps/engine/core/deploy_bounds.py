@@ -1,4 +1,4 @@
-"""Deploy-time bounds (decision 021): refuse what is known to run without end or to exhaust the
+"""Deploy-time bounds (decision 022): refuse what is known to run without end or to exhaust the
 engine before it runs, and parse long processes without Python's recursion limit.
 
 * a call activity that calls its own process, directly or through other processes;

@@ -1,7 +1,7 @@
 """Bounds on engine work: every advance stops after a number of steps or seconds, an instance
 stops growing past a number of tasks, a multi-instance starts a bounded number of instances.
 
-Why (decision 021): SpiffWorkflow runs ``do_engine_steps()`` until nothing is ready, so an
+Why (decision 022): SpiffWorkflow runs ``do_engine_steps()`` until nothing is ready, so an
 endless loop, a recursive call activity or a multi-instance of a million elements kept a web
 thread busy for minutes. Its task iterators also stop at a depth of 1,000, so a long loop used to
 look finished (``is_completed()`` found no unfinished task) with its variables gone. Here:

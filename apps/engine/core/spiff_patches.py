@@ -1,4 +1,4 @@
-"""Make SpiffWorkflow 3.2's walks over the task tree safe for long instances (decision 021).
+"""Make SpiffWorkflow 3.2's walks over the task tree safe for long instances (decision 022).
 
 Spiff's task tree keeps every step an instance took, so a loop of 600 turns makes it ~1,800
 levels deep, and a linear process of 2,000 steps is predicted 2,000 levels deep at start. Spiff

@@ -9,6 +9,7 @@ Three modes, chosen by DJANGO_ENV:
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* count only from TRUSTED_PROXIES (apps/common/proxies.py).
+    "apps.common.middleware.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
@@ -172,11 +175,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.login_locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
-# Behind a proxy, REMOTE_ADDR is the proxy: set AXES_IPWARE_META_PRECEDENCE_ORDER (e.g.
-# HTTP_X_FORWARDED_FOR) there, as for the audit trail's client address.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
-    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
-)
+# REMOTE_ADDR is the client: behind a proxy listed in TRUSTED_PROXIES, ForwardedHeadersMiddleware
+# has already put the forwarded client address there; nobody else's X-Forwarded-For counts.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Addresses or networks of the reverse proxies in front of Flowgate (comma-separated, e.g.
+# "10.0.0.5,172.18.0.0/16"). Only their X-Forwarded-For/-Proto/-Host are believed (client address
+# for the audit trail, login lockout, /metrics; https behind a TLS proxy). Empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (like 10.0.0.5 or "
+            "10.0.0.0/24)."
+        ) from None
 
 # --- i18n / static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

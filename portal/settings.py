@@ -42,7 +42,10 @@ else:
         "SECRET_KEY", default="flowgate-embedded-insecure-key-not-for-production-use-0000"
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-    DEBUG = env.bool("DEBUG", default=not TESTING)
+    # Off unless asked for (DEBUG=true): `make run` shows the portal's own error pages, not
+    # Django's technical 404/500 and debug CSRF page. Static files are served by WhiteNoise
+    # (from the finders outside production) either way.
+    DEBUG = env.bool("DEBUG", default=False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -207,7 +210,7 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = not PRODUCTION  # embedded mode: serve static/ without collectstatic
 if not PRODUCTION:
     STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns when its root is missing
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -216,6 +219,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; keep default
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "apps.common.api_errors.csrf_failure"  # the portal's page, also with DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

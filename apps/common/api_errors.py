@@ -17,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from rest_framework import exceptions, serializers, status
@@ -190,6 +191,18 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     if _is_api(request):
         return JsonResponse(error_body("forbidden", message), status=status.HTTP_403_FORBIDDEN)
     return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted without (or with an expired) CSRF token."""
+    no_cookie = reason == REASON_NO_CSRF_COOKIE
+    if _is_api(request):
+        message = (
+            "CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value, "
+            "or authenticate with a token (Authorization: Token ...)."
+        )
+        return JsonResponse(error_body("csrf_failed", message), status=status.HTTP_403_FORBIDDEN)
+    return render(request, "403_csrf.html", {"no_cookie": no_cookie}, status=403)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -211,6 +211,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION  # embedded mode: serve static/ without collectstatic
+# Files served at the site root by WhiteNoise: /favicon.ico (browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns when its root is missing
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

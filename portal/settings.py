@@ -478,7 +478,11 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.common.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "apps.common.logging.ContextFilter"},
+        "periodic_tasks": {"()": "apps.common.logging.PeriodicTaskFilter"},
+        "client_errors": {"()": "apps.common.logging.ClientErrorFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -491,8 +495,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print every record a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["client_errors"]},
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # The beat's periodic tasks: DEBUG unless a run did something (apps/common/logging.py).
+        "celery.worker.strategy": {"filters": ["periodic_tasks"]},
+        "celery.app.trace": {"filters": ["periodic_tasks"]},
     },
 }
 

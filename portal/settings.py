@@ -387,6 +387,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # JSON only: DRF's browsable HTML renderer needs inline styles the CSP refuses. People
+    # explore the API in Swagger UI (/api/docs/); a browser opening an API URL gets the JSON.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "apps.common.api_schema.FlowgateAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "apps.common.api_pagination.Pagination",
     "PAGE_SIZE": 25,

@@ -30,3 +30,11 @@ def test_every_linked_resource_exists(make_user):
     answers = {key: client.get(link["url"]).status_code for key, link in links.items()}
     assert {key: code for key, code in answers.items() if code not in (200, 405)} == {}
     assert answers["audit_verify"] == 405  # POST only
+
+
+def test_a_browser_asking_for_html_gets_json(make_user):
+    client = client_for(make_user("admin"))
+    response = client.get("/api/v1/processes/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert client.get("/api/v1/processes/?format=api").status_code == 404

@@ -127,6 +127,7 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         sock.settimeout(self.deadline.remaining())
         # SNI and certificate verification use the URL's host name, not the pinned address.
         tls = self.tls_context.wrap_socket(sock, server_hostname=self.host)
+        assert isinstance(tls, DeadlineSSLSocket)  # noqa: S101 - set in __init__ above
         tls.deadline = self.deadline
         self.sock = tls
 

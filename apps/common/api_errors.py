@@ -211,7 +211,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     message = "Bad request: the request could not be understood."
     if _is_api(request):
         return JsonResponse(error_body("bad_request", message), status=status.HTTP_400_BAD_REQUEST)
-    return HttpResponse("<!doctype html><title>Bad request</title><h1>Bad request</h1>", status=400)
+    context = {"heading": "Bad request", "message": "The request could not be understood."}
+    return render(request, "400.html", context, status=400)
 
 
 def _too_large(request: HttpRequest) -> HttpResponse:
@@ -220,10 +221,8 @@ def _too_large(request: HttpRequest) -> HttpResponse:
     message = f"The request body is too large: the limit is {limit:,} bytes."
     if _is_api(request):
         return JsonResponse(error_body("request_too_large", message), status=413)
-    return HttpResponse(
-        f"<!doctype html><title>Request too large</title><h1>Request too large</h1><p>{message}</p>",
-        status=413,
-    )
+    context = {"heading": "Request too large", "message": message}
+    return render(request, "400.html", context, status=413)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

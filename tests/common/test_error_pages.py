@@ -41,3 +41,18 @@ def test_not_found_and_forbidden_pages_use_the_portal_layout(client, make_user):
     forbidden = client.get("/admin-reports/audit/")
     assert forbidden.status_code == 403
     assert LAYOUT in forbidden.content
+
+
+def test_a_bad_request_page_uses_the_portal_layout(client):
+    response = client.get("/accounts/login/", HTTP_HOST="not-allowed.example")
+    assert response.status_code == 400
+    assert LAYOUT in response.content
+    assert b"<title>Bad request \xc2\xb7 Flowgate</title>" in response.content
+
+
+def test_a_too_large_form_gets_the_portal_page_with_the_limit(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/accounts/login/", {"username": "x" * 2000, "password": "y"})
+    assert response.status_code == 413
+    assert LAYOUT in response.content
+    assert b"The request body is too large: the limit is 1,000 bytes." in response.content

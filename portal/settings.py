@@ -494,7 +494,13 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]},
+        # client_errors here too: records of django.security.* (a bad Host header, 400) are
+        # created on child loggers, which a filter on a parent logger does not see.
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context", "client_errors"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

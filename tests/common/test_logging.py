@@ -3,6 +3,8 @@ they did something, and an expected 4xx is one line without a traceback."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
 import pytest
@@ -114,3 +116,22 @@ def test_django_records_reach_the_console_once():
     JSON handler only, so nothing is printed twice."""
     assert logging.getLogger("django").handlers == []
     assert len(logging.getLogger().handlers) >= 1
+
+
+@pytest.mark.django_db
+def test_the_console_prints_an_expected_400_as_one_line(client):
+    """A bad Host header is logged by django.security.DisallowedHost with its exception: the
+    console handler prints one JSON line without the traceback."""
+    [console] = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        assert client.get("/", HTTP_HOST="not-allowed.example").status_code == 400
+    finally:
+        console.setStream(previous)
+    lines = stream.getvalue().splitlines()
+    security = [json.loads(line) for line in lines if "django.security" in line]
+    assert [(r["level"], r["logger"]) for r in security] == [
+        ("ERROR", "django.security.DisallowedHost")
+    ]
+    assert "exc_info" not in security[0] and "Traceback" not in stream.getvalue()

@@ -37,9 +37,9 @@ _Link = inline_serializer(
 
 
 class ApiRootApi(ApiView):
-    """Public: the index carries no data, only addresses."""
+    """Public: the index carries no data, only addresses (the usual authentication still runs,
+    so a session's write would still need its CSRF token; a GET needs none)."""
 
-    authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(

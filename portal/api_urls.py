@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from apps.common.api_root import ApiRootApi
+
 urlpatterns = [
+    path("", ApiRootApi.as_view(), name="api-root"),
     path("", include("apps.accounts.api_urls")),
     path("", include("apps.processes.api_urls")),
     path("", include("apps.engine.api_urls")),

@@ -9,6 +9,7 @@ Three modes, chosen by DJANGO_ENV:
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,7 +42,10 @@ else:
         "SECRET_KEY", default="flowgate-embedded-insecure-key-not-for-production-use-0000"
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-    DEBUG = env.bool("DEBUG", default=not TESTING)
+    # Off unless asked for (DEBUG=true): `make run` shows the portal's own error pages, not
+    # Django's technical 404/500 and debug CSRF page. Static files are served by WhiteNoise
+    # (from the finders outside production) either way.
+    DEBUG = env.bool("DEBUG", default=False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -73,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* count only from TRUSTED_PROXIES (apps/common/proxies.py).
+    "apps.common.middleware.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
@@ -172,11 +178,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.login_locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
-# Behind a proxy, REMOTE_ADDR is the proxy: set AXES_IPWARE_META_PRECEDENCE_ORDER (e.g.
-# HTTP_X_FORWARDED_FOR) there, as for the audit trail's client address.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
-    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
-)
+# REMOTE_ADDR is the client: behind a proxy listed in TRUSTED_PROXIES, ForwardedHeadersMiddleware
+# has already put the forwarded client address there; nobody else's X-Forwarded-For counts.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Addresses or networks of the reverse proxies in front of Flowgate (comma-separated, e.g.
+# "10.0.0.5,172.18.0.0/16"). Only their X-Forwarded-For/-Proto/-Host are believed (client address
+# for the audit trail, login lockout, /metrics; https behind a TLS proxy). Empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (like 10.0.0.5 or "
+            "10.0.0.0/24)."
+        ) from None
 
 # --- i18n / static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -194,7 +210,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = not PRODUCTION  # embedded mode: serve static/ without collectstatic
+# Files served at the site root by WhiteNoise: /favicon.ico (browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns when its root is missing
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -203,6 +221,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; keep default
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "apps.common.api_errors.csrf_failure"  # the portal's page, also with DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -289,6 +308,18 @@ CELERY_TASK_ACKS_LATE = True
 # the request retrying the broker.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# No task holds a worker forever (a connector that hangs in C code, a slow-drip server the
+# connector's own deadline somehow missed). At the soft limit the task gets SoftTimeLimitExceeded:
+# the running step is recorded as a failed attempt ("ran past the worker's time limit", retried
+# with backoff, then an incident). At the hard limit the worker process is killed and replaced;
+# the job's lease expires and the sweeper hands it out again. Both stay above the HTTP
+# connector's largest timeout (120 s, apps/connectors/http/inputs.py MAX_TIMEOUT).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=150)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_SOFT_TIME_LIMIT must be smaller than CELERY_TASK_TIME_LIMIT (seconds)."
+    )
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -365,6 +396,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # JSON only: DRF's browsable HTML renderer needs inline styles the CSP refuses. People
+    # explore the API in Swagger UI (/api/docs/); a browser opening an API URL gets the JSON.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "apps.common.api_schema.FlowgateAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "apps.common.api_pagination.Pagination",
     "PAGE_SIZE": 25,
@@ -466,7 +500,11 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.common.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "apps.common.logging.ContextFilter"},
+        "periodic_tasks": {"()": "apps.common.logging.PeriodicTaskFilter"},
+        "client_errors": {"()": "apps.common.logging.ClientErrorFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -475,12 +513,24 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]},
+        # client_errors here too: records of django.security.* (a bad Host header, 400) are
+        # created on child loggers, which a filter on a parent logger does not see.
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context", "client_errors"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print every record a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["client_errors"]},
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # The beat's periodic tasks: DEBUG unless a run did something (apps/common/logging.py).
+        "celery.worker.strategy": {"filters": ["periodic_tasks"]},
+        "celery.app.trace": {"filters": ["periodic_tasks"]},
     },
 }
 

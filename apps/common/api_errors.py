@@ -17,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from rest_framework import exceptions, serializers, status
@@ -192,13 +193,26 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return render(request, "403.html", status=403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted without (or with an expired) CSRF token."""
+    no_cookie = reason == REASON_NO_CSRF_COOKIE
+    if _is_api(request):
+        message = (
+            "CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value, "
+            "or authenticate with a token (Authorization: Token ...)."
+        )
+        return JsonResponse(error_body("csrf_failed", message), status=status.HTTP_403_FORBIDDEN)
+    return render(request, "403_csrf.html", {"no_cookie": no_cookie}, status=403)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if isinstance(exception, RequestDataTooBig):
         return _too_large(request)
     message = "Bad request: the request could not be understood."
     if _is_api(request):
         return JsonResponse(error_body("bad_request", message), status=status.HTTP_400_BAD_REQUEST)
-    return HttpResponse("<!doctype html><title>Bad request</title><h1>Bad request</h1>", status=400)
+    context = {"heading": "Bad request", "message": "The request could not be understood."}
+    return render(request, "400.html", context, status=400)
 
 
 def _too_large(request: HttpRequest) -> HttpResponse:
@@ -207,10 +221,8 @@ def _too_large(request: HttpRequest) -> HttpResponse:
     message = f"The request body is too large: the limit is {limit:,} bytes."
     if _is_api(request):
         return JsonResponse(error_body("request_too_large", message), status=413)
-    return HttpResponse(
-        f"<!doctype html><title>Request too large</title><h1>Request too large</h1><p>{message}</p>",
-        status=413,
-    )
+    context = {"heading": "Request too large", "message": message}
+    return render(request, "400.html", context, status=413)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

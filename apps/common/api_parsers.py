@@ -69,19 +69,28 @@ def check_json_value(value: Any) -> None:
             stack.extend((child, depth + 1) for child in item)
 
 
+def safe_json_loads(text: str | bytes) -> Any:
+    """``json.loads`` with the limits above; raises ParseError saying what to change. For bodies
+    that do not pass through DRF's parsers (webhook deliveries are verified on the raw bytes)."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ParseError(
+            f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
+        ) from None
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise ParseError(f"JSON parse error - {exc}") from None
+    check_json_value(data)
+    return data
+
+
 class SafeJSONParser(JSONParser):
     """DRF's JSONParser with the limits above (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = get_encoding(parser_context or {})  # DRF's: refuses bytes-to-bytes codecs
         try:
-            decoded = codecs.getreader(encoding)(stream)
-            data = json.load(decoded, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except RecursionError:
-            raise ParseError(
-                f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
-            ) from None
+            text = codecs.getreader(encoding)(stream).read()
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        check_json_value(data)
-        return data
+        return safe_json_loads(text)

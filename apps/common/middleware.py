@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.common.context import client_ip_var, new_request_id, request_id_var
+from apps.common.proxies import apply_trusted_proxies
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -37,6 +38,18 @@ class SyncAndAsyncMiddleware:
     async def ahandle(self, request: HttpRequest) -> HttpResponse:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response
         return await get_response(request)
+
+
+class ForwardedHeadersMiddleware(SyncAndAsyncMiddleware):
+    """First in MIDDLEWARE: X-Forwarded-* count only from TRUSTED_PROXIES (apps/common/proxies.py)."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        apply_trusted_proxies(request.META, tuple(settings.TRUSTED_PROXIES))
+        return self.get_response(request)
+
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
+        apply_trusted_proxies(request.META, tuple(settings.TRUSTED_PROXIES))
+        return await self.get_response(request)
 
 
 class RequestIdMiddleware(SyncAndAsyncMiddleware):

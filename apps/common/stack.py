@@ -10,7 +10,9 @@ import sys
 
 
 def web_command(*, host: str = "127.0.0.1", port: int | str = 8000) -> list[str]:
-    """The ASGI web server (uvicorn; Channels-capable)."""
+    """The ASGI web server (uvicorn; Channels-capable). ``--no-proxy-headers``: uvicorn never
+    believes X-Forwarded-For (by default it does, from 127.0.0.1); Flowgate reads forwarded headers
+    only from TRUSTED_PROXIES, in one place (apps/common/proxies.py)."""
     return [
         sys.executable,
         "-m",
@@ -21,6 +23,7 @@ def web_command(*, host: str = "127.0.0.1", port: int | str = 8000) -> list[str]
         "--port",
         str(port),
         "--no-access-log",
+        "--no-proxy-headers",
     ]
 
 

@@ -261,6 +261,14 @@ class WebhookReceiveApi(ApiView):
             )
         },
         summary="Deliver an event (X-Flowgate-Signature, X-Flowgate-Timestamp, X-Flowgate-Delivery)",
+        description=(
+            '`X-Flowgate-Signature: v2=<hex HMAC-SHA256(secret, "<timestamp>.<delivery id>." + '
+            "body)>`; the timestamp (Unix seconds) may be at most 300 s away. The same delivery "
+            "id with the same body replays the first answer; with another body it is refused "
+            "(422 `delivery_id_reused`). The older `sha256=` signature over "
+            '`"<timestamp>." + body` is still accepted; its signed content sent again under a '
+            "new delivery id is refused (409 `delivery_replayed`). See docs/api.md."
+        ),
         auth=[],
     )
     def post(self, request: Request, webhook_id: int) -> Response:

@@ -106,11 +106,21 @@ class WebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
     instance_ids = models.JSONField(default=list)
+    # SHA-256 of the body: a delivery id sent again with another body is refused (422).
+    body_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # SHA-256 of the signed content (timestamp, [delivery id,] body): the same signed delivery
+    # sent again under a new delivery id is a replay and is refused (409).
+    signed_sha256 = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["trigger", "delivery_id"], name="uniq_webhook_delivery"
+            ),
+            models.UniqueConstraint(
+                fields=["trigger", "signed_sha256"],
+                condition=~models.Q(signed_sha256=""),
+                name="uniq_webhook_signed_content",
             ),
         ]
 

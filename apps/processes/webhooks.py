@@ -1,9 +1,12 @@
 """Webhook triggers: create and turn off; a signed HTTP delivery becomes a message to a process
 (received by ``apps.engine.webhooks``, which runs it).
 
-Signature: ``X-Flowgate-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`` with
-``X-Flowgate-Timestamp`` (Unix seconds, at most ``REPLAY_WINDOW_SECONDS`` away from now) and
-``X-Flowgate-Delivery`` (a unique id per delivery; a repeat replays the first answer).
+Signature (docs/api.md, "Webhook deliveries"): ``X-Flowgate-Signature: v2=<hex HMAC-SHA256(secret,
+"<timestamp>.<delivery id>." + body)>`` with ``X-Flowgate-Timestamp`` (Unix seconds, at most
+``REPLAY_WINDOW_SECONDS`` away from now) and ``X-Flowgate-Delivery`` (a unique id per delivery; a
+repeat with the same body replays the first answer). The older ``sha256=`` signature over
+``"<timestamp>." + body`` is still accepted; it does not cover the delivery id, so the same signed
+timestamp and body under another delivery id is refused as a replay.
 """
 
 from __future__ import annotations
@@ -30,9 +33,24 @@ REPLAY_WINDOW_SECONDS = 300
 MAX_BODY_BYTES = 256 * 1024
 
 
+def signed_content_v1(timestamp: str, body: bytes) -> bytes:
+    return timestamp.encode() + b"." + body
+
+
+def signed_content_v2(timestamp: str, delivery_id: str, body: bytes) -> bytes:
+    return f"{timestamp}.{delivery_id}.".encode() + body
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The original (v1) signature: covers the timestamp and the body, not the delivery id."""
+    content = signed_content_v1(timestamp, body)
+    return "sha256=" + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+
+
+def sign_v2(secret: str, timestamp: str, delivery_id: str, body: bytes) -> str:
+    """The current signature: covers the timestamp, the delivery id and the body."""
+    content = signed_content_v2(timestamp, delivery_id, body)
+    return "v2=" + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
 
 
 def webhook_create(

@@ -13,7 +13,7 @@ from apps.common.actors import Actor
 from apps.connectors.models import Secret
 from apps.engine.models import ProcessInstance
 from apps.processes.services import version_deploy
-from apps.processes.webhooks import sign
+from apps.processes.webhooks import sign, sign_v2
 from tests.api.test_engine_api import client_for
 
 pytestmark = pytest.mark.django_db
@@ -32,16 +32,29 @@ def hook(make_user):
     return response.json()
 
 
-def deliver(hook, payload: dict | bytes, *, delivery="d-1", secret=None, timestamp=None):
+def deliver(
+    hook, payload: dict | bytes, *, delivery="d-1", secret=None, timestamp=None, signature=None
+):
+    """A delivery signed the current way (v2: timestamp, delivery id and body)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
+    return post(
+        hook,
+        body,
+        timestamp=ts,
+        delivery=delivery,
+        signature=signature or sign_v2(secret or hook["secret"], ts, delivery, body),
+    )
+
+
+def post(hook, body: bytes, *, timestamp: str, delivery: str, signature: str):
     return APIClient().post(
         f"/api/v1/hooks/{hook['webhook']['id']}/",
         body,
         content_type="application/json",
-        HTTP_X_FLOWGATE_TIMESTAMP=ts,
+        HTTP_X_FLOWGATE_TIMESTAMP=timestamp,
         HTTP_X_FLOWGATE_DELIVERY=delivery,
-        HTTP_X_FLOWGATE_SIGNATURE=sign(secret or hook["secret"], ts, body),
+        HTTP_X_FLOWGATE_SIGNATURE=signature,
     )
 
 
@@ -92,4 +105,66 @@ def test_non_json_bodies_and_unknown_or_disabled_hooks(hook, make_user):
     designer = client_for(make_user("admin"))
     assert designer.delete(f"/api/v1/webhooks/{hook['webhook']['id']}/").json()["active"] is False
     assert deliver(hook, {"order_id": "Z"}, delivery="d-9").status_code == 404
+    assert ProcessInstance.objects.count() == 0
+
+
+def test_a_captured_v2_delivery_replayed_under_a_new_delivery_id_is_refused(hook):
+    body = json.dumps({"order_id": "A7"}).encode()
+    ts = str(int(time.time()))
+    captured = sign_v2(hook["secret"], ts, "d-1", body)
+    assert post(hook, body, timestamp=ts, delivery="d-1", signature=captured).status_code == 200
+    replay = post(hook, body, timestamp=ts, delivery="d-2", signature=captured)
+    assert (replay.status_code, replay.json()["error"]) == (401, "bad_signature")
+    assert ProcessInstance.objects.count() == 1
+
+
+def test_v1_signatures_still_work_but_a_replay_under_a_new_delivery_id_is_refused(hook):
+    body = json.dumps({"order_id": "A7"}).encode()
+    ts = str(int(time.time()))
+    captured = sign(hook["secret"], ts, body)
+    first = post(hook, body, timestamp=ts, delivery="d-1", signature=captured)
+    assert (first.status_code, first.json()["replayed"]) == (200, False)
+    retried = post(hook, body, timestamp=ts, delivery="d-1", signature=captured)
+    assert retried.json() == {"instances": first.json()["instances"], "replayed": True}
+    replay = post(hook, body, timestamp=ts, delivery="d-2", signature=captured)
+    assert replay.status_code == 409
+    assert replay.json()["error"] == "delivery_replayed"
+    assert replay.json()["message"] == (
+        "This signed delivery was already received as delivery 'd-1'; a new delivery needs its "
+        "own X-Flowgate-Timestamp and signature."
+    )
+    assert ProcessInstance.objects.count() == 1
+
+
+def test_a_delivery_id_reused_with_another_body_is_refused_with_422(hook):
+    assert deliver(hook, {"order_id": "A7"}, delivery="d-1").status_code == 200
+    reused = deliver(hook, {"order_id": "B8"}, delivery="d-1")
+    assert reused.status_code == 422
+    assert reused.json()["error"] == "delivery_id_reused"
+    assert reused.json()["message"] == (
+        "The delivery id 'd-1' was already used for a different body. Use a new "
+        "X-Flowgate-Delivery id for a new event; repeat a delivery only with exactly the same body."
+    )
+    assert ProcessInstance.objects.count() == 1
+    # A retry signed later (new timestamp) with the same body is the same delivery.
+    retry = deliver(hook, {"order_id": "A7"}, delivery="d-1", timestamp=int(time.time()) - 5)
+    assert retry.json()["replayed"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"amount": NaN}', "NaN is not a JSON number"),
+        (b'{"amount": 1e999}', "the number 1e999 is too large"),
+        (b'{"note": "a\\u0000b"}', "text may not contain NUL"),
+        (b'{"note": "\\ud800"}', "unpaired UTF-16 surrogate"),
+        (b'{"deep": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nested more than 64 levels"),
+        (b"\xff\xfe{}", "JSON parse error"),
+    ],
+)
+def test_hostile_json_in_a_signed_delivery_is_a_400(hook, body, reason):
+    response = deliver(hook, body)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_json")
+    assert response.json()["message"].startswith("The body must be a JSON object: JSON parse error")
+    assert reason in response.json()["message"]
     assert ProcessInstance.objects.count() == 0

@@ -66,3 +66,17 @@ def test_production_refuses_to_start_without(override, message):
     result = load_settings(**override)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(("debug", "expected"), [("<unset>", "False"), ("true", "True")])
+def test_the_embedded_default_runs_with_debug_off_unless_asked(debug, expected):
+    result = load_settings(
+        DJANGO_ENV="development",
+        SECRET_KEY="<unset>",
+        ALLOWED_HOSTS="<unset>",
+        DATABASE_URL="",
+        FLOWGATE_SECRET_KEYS="<unset>",
+        DEBUG=debug,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{expected} sqlite"

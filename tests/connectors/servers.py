@@ -21,6 +21,7 @@ class SeenRequest:
 class Recorder:
     requests: list[SeenRequest] = field(default_factory=list)
     connections: int = 0
+    dripped: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +51,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     /loop                    redirects to itself forever
     /text                    200 text/plain
     /echo-headers/<code>     <code> with the request headers as JSON (and Authorization in X-Echo)
+    /drip-body?n=N&every=S   headers at once (Content-Length N), then one body byte every S seconds
+    /drip-headers?every=S    the status line and headers one byte every S seconds, then "{}"
     """
 
     protocol_version = "HTTP/1.1"
@@ -117,10 +120,34 @@ class ScriptedHandler(BaseHTTPRequestHandler):
                 json.dumps(dict(self.headers.items())).encode(),
                 X_Echo=str(self.headers.get("Authorization")),
             )
+        elif path == "/drip-body":
+            size, every = int(query["n"]), float(query["every"])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.wfile.flush()
+            self._drip(b"x" * size, every)
+        elif path == "/drip-headers":
+            every = float(query["every"])
+            head = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+            )
+            self._drip(head, every)
         elif path == "/text":
             self._send(200, "héllo".encode("latin-1"), "text/plain; charset=latin-1")
         else:
             self._send(404, b"no such route", "text/plain")
+
+    def _drip(self, data: bytes, every: float) -> None:
+        """A slow-drip server: one byte at a time, each well inside any per-read timeout."""
+        for byte in data:
+            if self.server.recorder.release.wait(every):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            with self.server.recorder.lock:
+                self.server.recorder.dripped += 1
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 

@@ -117,7 +117,8 @@ def test_read_timeout_is_retryable(allow_server, context):
         run({"url": allow_server.url("/slow"), "timeout": 0.3}, context)
     assert caught.value.permanent is False
     assert caught.value.message == (
-        f"GET http://127.0.0.1:{allow_server.port} timed out (connect 0.3s, read 0.3s); will retry."
+        f"GET http://127.0.0.1:{allow_server.port} did not finish within its 0.3s timeout "
+        "(connecting, sending, and receiving the headers and body together); will retry."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
+import time
 
 import pytest
 from cryptography import x509
@@ -110,3 +111,17 @@ def test_https_by_ip_literal_fails_verification(tls_server, context, settings):
 
     assert caught.value.permanent is True
     assert "TLS certificate verification failed" in caught.value.message
+
+
+def test_a_slow_drip_over_tls_is_cut_at_the_deadline(tls_server, context, settings):
+    settings.FLOWGATE_HTTP_ALLOWLIST = [f"127.0.0.1:{tls_server.port}"]
+    url = f"https://api.flowgate.test:{tls_server.port}/drip-body?n=40&every=0.2"
+    started = time.monotonic()
+    with pytest.raises(ConnectorError) as caught:
+        HttpConnector().execute({"url": url, "timeout": 1}, context)
+    assert time.monotonic() - started < 1.6
+    assert caught.value.permanent is False
+    assert caught.value.message == (
+        f"GET https://api.flowgate.test:{tls_server.port} did not finish within its 1s timeout "
+        "(connecting, sending, and receiving the headers and body together); will retry."
+    )

@@ -9,9 +9,10 @@ from django.conf import settings
 
 from apps.connectors.base import Connector, ExecutionContext
 from apps.connectors.http.errors import refuse
-from apps.connectors.http.exchange import REDIRECT_STATUSES, result, send
+from apps.connectors.http.exchange import REDIRECT_STATUSES, result, send, timed_out
 from apps.connectors.http.inputs import CONFIG_SCHEMA, build_request
 from apps.connectors.http.targets import allowlist_from_settings, check_url
+from apps.connectors.http.transport import Deadline
 from apps.connectors.registry import register
 
 MAX_REDIRECTS = 5
@@ -29,8 +30,9 @@ class HttpConnector(Connector):
 
     def execute(self, inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
         request = build_request(inputs, context)
-        read_timeout = float(inputs.get("timeout") or context.timeout)
-        connect_timeout = min(MAX_CONNECT_TIMEOUT, read_timeout)
+        # One deadline for the whole exchange: DNS, connect, TLS, request, headers, body and
+        # every redirect hop. Each socket operation waits at most what is left of it.
+        deadline = Deadline(float(inputs.get("timeout") or context.timeout))
         max_bytes = int(settings.FLOWGATE_HTTP_MAX_RESPONSE_BYTES)
         allowlist = allowlist_from_settings()
         method, url, body, headers = (
@@ -41,7 +43,10 @@ class HttpConnector(Connector):
         )
         first_origin = None
         for hop in range(MAX_REDIRECTS + 1):
-            target = check_url(url, allowlist=allowlist)
+            try:
+                target = check_url(url, allowlist=allowlist, dns_timeout=deadline.remaining())
+            except TimeoutError:
+                raise timed_out(f"{method} {url.split('?')[0]}", deadline) from None
             first_origin = first_origin or target.origin
             if target.origin != first_origin:
                 # Credentials belong to the first origin only.
@@ -51,8 +56,8 @@ class HttpConnector(Connector):
                 method,
                 body,
                 headers,
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
+                deadline=deadline,
+                connect_timeout=MAX_CONNECT_TIMEOUT,
                 max_bytes=max_bytes,
             )
             location = resp_headers.get("location")

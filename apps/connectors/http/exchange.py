@@ -8,13 +8,16 @@ import http.client
 import json
 import re
 import ssl
-import time
 from typing import Any
 
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.connectors.http.errors import refuse
 from apps.connectors.http.targets import Target
-from apps.connectors.http.transport import PinnedHTTPConnection, PinnedHTTPSConnection
+from apps.connectors.http.transport import (
+    Deadline,
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+)
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRYABLE_4XX = {408, 429}
@@ -27,36 +30,32 @@ def send(
     body: bytes | None,
     headers: dict[str, str],
     *,
+    deadline: Deadline,
     connect_timeout: float,
-    read_timeout: float,
     max_bytes: int,
 ) -> tuple[int, dict[str, str], bytes]:
+    """One request/response, every socket operation bounded by what is left of ``deadline``."""
     connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
     conn = connection_class(
         target.host,
         target.port,
         address=target.address,
+        deadline=deadline,
         connect_timeout=connect_timeout,
-        timeout=read_timeout,
     )
     where = f"{method} {target.display}"
-    deadline = time.monotonic() + connect_timeout + 2 * read_timeout
     try:
         conn.request(method, target.path, body=body, headers=headers)
         response = conn.getresponse()
         resp_headers = {k.lower(): v for k, v in response.getheaders()}
         raw = b""
         if method != "HEAD" and response.status not in REDIRECT_STATUSES:
-            raw = _read_capped(response, max_bytes, deadline, where)
+            raw = _read_capped(response, max_bytes, where)
         return response.status, resp_headers, raw
     except ConnectorError:
         raise
     except TimeoutError:
-        raise ConnectorError(
-            f"{where} timed out (connect {connect_timeout:g}s, read {read_timeout:g}s); "
-            "will retry.",
-            permanent=False,
-        ) from None
+        raise timed_out(where, deadline) from None
     except ssl.SSLCertVerificationError as exc:
         message = f"{where}: TLS certificate verification failed ({exc.verify_message})."
         raise refuse(message) from None
@@ -71,9 +70,15 @@ def send(
         conn.close()
 
 
-def _read_capped(
-    response: http.client.HTTPResponse, max_bytes: int, deadline: float, where: str
-) -> bytes:
+def timed_out(where: str, deadline: Deadline) -> ConnectorError:
+    return ConnectorError(
+        f"{where} did not finish within its {deadline.seconds:g}s timeout (connecting, "
+        "sending, and receiving the headers and body together); will retry.",
+        permanent=False,
+    )
+
+
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, where: str) -> bytes:
     declared = response.getheader("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise refuse(
@@ -89,8 +94,6 @@ def _read_capped(
         total += len(chunk)
         if total > max_bytes:
             raise refuse(f"{where}: the response is larger than the {max_bytes}-byte limit.")
-        if time.monotonic() > deadline:
-            raise ConnectorError(f"{where}: reading the response took too long; will retry.")
 
 
 def result(

@@ -76,7 +76,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": MAX_TIMEOUT,
-            "description": "Read timeout in seconds (default: the step's timeout).",
+            "description": "Seconds the whole exchange may take: DNS, connecting, sending, "
+            "the response headers and body, and any redirects (default: the step's timeout).",
         },
     },
 }

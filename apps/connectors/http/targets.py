@@ -61,9 +61,12 @@ def allowlist_from_settings() -> list[AllowEntry]:
         raise refuse(f"{exc} Fix the setting; no request was sent.") from None
 
 
-def check_url(url: str, *, allowlist: list[AllowEntry] | None = None) -> Target:
+def check_url(
+    url: str, *, allowlist: list[AllowEntry] | None = None, dns_timeout: float | None = None
+) -> Target:
     """Parse ``url``, resolve its host and check every address. Raises a permanent
-    ConnectorError saying why, before any connection is made."""
+    ConnectorError saying why, before any connection is made. The name lookup waits at most
+    ``dns_timeout`` (FLOWGATE_HTTP_DNS_TIMEOUT when not given, and never longer than that)."""
     allowlist = allowlist_from_settings() if allowlist is None else allowlist
     if not isinstance(url, str) or not url:
         raise refuse("The 'url' input must be a non-empty string.")
@@ -102,7 +105,9 @@ def check_url(url: str, *, allowlist: list[AllowEntry] | None = None) -> Target:
             "(loopback), which the HTTP connector does not contact. If this is intended, an "
             "administrator can add it to FLOWGATE_HTTP_ALLOWLIST."
         )
-    host, addresses = _resolve(raw_host, bracketed=parts.netloc.startswith("["), port=port)
+    host, addresses = _resolve(
+        raw_host, bracketed=parts.netloc.startswith("["), port=port, dns_timeout=dns_timeout
+    )
     for address in addresses:
         if is_allowlisted(allowlist, host=host, ip=address, port=port):
             continue
@@ -127,7 +132,9 @@ def _is_loopback_name(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
 
-def _resolve(raw_host: str, *, bracketed: bool, port: int) -> tuple[str, list[IPAddress]]:
+def _resolve(
+    raw_host: str, *, bracketed: bool, port: int, dns_timeout: float | None = None
+) -> tuple[str, list[IPAddress]]:
     """(normalised host, its addresses). IP literals must be canonical; names go to DNS once."""
     if bracketed:
         try:
@@ -158,6 +165,8 @@ def _resolve(raw_host: str, *, bracketed: bool, port: int) -> tuple[str, list[IP
     if not _HOST_NAME_RE.match(host) or len(host) > 253:
         raise refuse(f"The host name '{raw_host}' is not a valid domain name.")
     timeout = float(settings.FLOWGATE_HTTP_DNS_TIMEOUT)
+    if dns_timeout is not None:
+        timeout = min(timeout, dns_timeout)
     lookup = _DNS_POOL.submit(
         socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )

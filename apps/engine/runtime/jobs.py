@@ -8,6 +8,7 @@ import logging
 import traceback
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -94,6 +95,14 @@ def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
         return []
     except UnknownConnector as exc:
         job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
+        return []
+    except SoftTimeLimitExceeded:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        message = (
+            f"The step ran past the worker's {limit}s time limit (CELERY_TASK_SOFT_TIME_LIMIT) "
+            "and was stopped; will retry. Give the connector a shorter timeout."
+        )
+        job_failed(job, worker_id=worker_id, message=message, permanent=False, stack="")
         return []
     except Exception as exc:
         job_failed(

@@ -28,7 +28,7 @@ def test_changes_are_autosaved_restored_and_deployed(page, login_as):
     page.goto("/designer/new/expense_approval/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     state = page.locator("#designer-save-state")
-    assert state.inner_text() == "All changes saved"
+    assert state.inner_text() == "Not saved yet: your first change is saved as your draft"
 
     page.evaluate(RENAME, "Line manager approval")
     assert state.inner_text() == "Unsaved changes"

@@ -13,6 +13,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
   let timer = null;
   let inFlight = Promise.resolve();
   let enabled = false;
+  let lastError = "";
 
   const key = () => modeler.get("canvas").getRootElement().id;
   const url = () => template.replace("KEY", encodeURIComponent(key()));
@@ -30,13 +31,16 @@ export function createAutosave(canvasEl, modeler, getXml) {
     try {
       result = await sendJson(url(), "PUT", { xml });
     } catch {
-      say("Not saved: the server could not be reached. Your changes are still here.", "error");
+      lastError = "the server could not be reached. Your changes are still here.";
+      say(`Not saved: ${lastError}`, "error");
       return; // still dirty: leaving the page asks first
     }
     if (!result.ok) {
-      say(`Not saved: ${errorMessage(result)}`, "error");
+      lastError = errorMessage(result);
+      say(`Not saved: ${lastError}`, "error");
       return;
     }
+    lastError = "";
     dirty = false;
     say(`Saved ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`, "saved");
     // A new process gets its own address once its draft exists, so a reload finds it.
@@ -73,6 +77,18 @@ export function createAutosave(canvasEl, modeler, getXml) {
       window.clearTimeout(timer);
       timer = null;
       await inFlight;
+    },
+    /** Save now, whatever changed (an opened file replaces the diagram without an undoable
+     * command, so the change watcher does not see it). Resolves to "" when the draft is stored,
+     * else to what went wrong. */
+    saveNow: async () => {
+      window.clearTimeout(timer);
+      timer = null;
+      dirty = true;
+      say("Saving…", "saving");
+      inFlight = inFlight.then(save, save);
+      await inFlight;
+      return dirty ? lastError || "the draft was not saved." : "";
     },
     /** After a deploy: the draft is gone on the server; nothing is unsaved. */
     deployed: () => {

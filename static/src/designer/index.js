@@ -254,7 +254,11 @@ export async function mountDesigner(canvasEl) {
   /** Open a file: the server maps Camunda 7/8 settings and lists what must be configured. */
   const openFile = async (text) => {
     const url = canvasEl.dataset.importUrl;
-    if (!url) return importXml(text);
+    if (!url) {
+      await importXml(text);
+      if (autosave) await autosave.saveNow();
+      return null;
+    }
     const result = await postJson(url, { xml: text });
     if (!result.ok || !result.body) {
       problems.show({ kind: "danger", title: errorMessage(result), problems: (result.body && result.body.details) || [] });
@@ -272,6 +276,14 @@ export async function mountDesigner(canvasEl) {
       problems: found,
       notes: mapped.map((m) => `${m.element_id ? `${m.element_id}: ` : ""}${m.message}`),
     });
+    if (autosave) {
+      // Opening a file is a change like any other: store it as the draft now (a new process
+      // gets its address from it), and say so plainly when that fails.
+      const failed = await autosave.saveNow();
+      if (failed) {
+        problems.show({ kind: "danger", title: `The opened file is not saved: ${failed} Try again, or download it to keep a copy.` });
+      }
+    }
     emit("designer:imported", result.body);
     return result.body;
   };

@@ -15,9 +15,12 @@ OPEN_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
 
 
 def open_instance_counts(*, keys: list[str]) -> dict[str, int]:
-    """Running or suspended instances per process key (all versions)."""
+    """Running or suspended instances per process key (all versions); test runs are not
+    counted."""
     rows = (
-        ProcessInstance.objects.filter(version__definition__key__in=keys, status__in=OPEN_STATUSES)
+        ProcessInstance.objects.filter(
+            version__definition__key__in=keys, status__in=OPEN_STATUSES, is_test_run=False
+        )
         .values("version__definition__key")
         .annotate(n=Count("id"))
     )

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from lxml import etree
 
+from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.designer.models import TestRunStubs
@@ -208,7 +209,7 @@ def stub_for_job(job: Any) -> dict | None:
     worker too), None for every other job. When the engine has the job's instance at hand (the
     chained path, which runs most automated steps) an instance that is not a test run costs no
     query; otherwise one primary-key-sized lookup on a small table."""
-    if Job.instance.is_cached(job) and job.instance.business_key != TEST_RUN_KEY:
+    if Job.instance.is_cached(job) and not job.instance.is_test_run:
         return None
     row = TestRunStubs.objects.filter(instance_id=job.instance_id).values("stubs", "real").first()
     if row is None or job.activity_id in row["real"]:
@@ -259,6 +260,7 @@ def testrun_start(
             business_key=TEST_RUN_KEY,
             actor=actor,
             started_by=user,
+            test_run=True,
         )
         if stubs is not None:
             # Before the first doorbell (rung after commit): workers see the stubs too.
@@ -284,7 +286,7 @@ def testrun_complete_task(
     stubs = _check_stubs(stubs)
     with transaction.atomic():
         instance = engine.instance_lock(instance_id=instance_id)
-        if instance.business_key != TEST_RUN_KEY:
+        if not instance.is_test_run:
             raise NotFound(f"Instance {instance_id} is not a test run.", code="not_a_test_run")
         trace = trace_of(instance, instance.version.xml)
         step = next((s for s in trace.waiting if s.activity_id == activity_id), None)
@@ -329,15 +331,23 @@ def testrun_version(*, key: str, number: int | None) -> ProcessVersion:
     return version
 
 
-def testrun_get(*, instance_id: int) -> ProcessInstance:
+def testrun_get(*, instance_id: int, user=None) -> ProcessInstance:
+    """A test run (``ProcessInstance.is_test_run``; the business key proves nothing, a requester
+    may choose it). With ``user``: only the designer who started it, or an admin."""
     instance = (
         ProcessInstance.objects.select_related("version", "version__definition")
-        .filter(pk=instance_id, business_key=TEST_RUN_KEY)
+        .filter(pk=instance_id, is_test_run=True)
         .first()
     )
+    if instance is not None and user is not None and not _may_see(user, instance):
+        instance = None
     if instance is None:
         raise NotFound(f"There is no test run {instance_id}.", code="not_a_test_run")
     return instance
+
+
+def _may_see(user, instance: ProcessInstance) -> bool:
+    return instance.started_by_id == user.pk or Role.ADMIN.value in user.role_names()
 
 
 SERVICE_TASKS = ("serviceTask", "sendTask", "businessRuleTask")

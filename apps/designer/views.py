@@ -119,7 +119,8 @@ def process_upload(request: HttpRequest) -> HttpResponse:
     else:
         messages.warning(
             request,
-            f"Saved as draft version {version.number}: {len(version.problems)} problem(s) to fix.",
+            f"Not deployed: {len(version.problems)} problem(s) to fix. The file is kept as your "
+            "draft of the process; it gets a version number when it deploys.",
         )
     return redirect("designer:edit", key=version.definition.key)
 

@@ -96,3 +96,27 @@ def test_a_file_opened_into_a_new_process_is_stored_as_its_draft(page, login_as)
     assert "You are editing your unsaved draft" in page.locator(".fg-draft-banner").inner_text()
     assert page.locator(".djs-element[data-element-id=f_odd]").count() == 1
     assert page.js_errors == []
+
+
+def test_import_and_validate_agree_on_the_problems(page, login_as):
+    """A Camunda 8 file said "1 problem(s) must be fixed" when opened (a setting the import had
+    dropped) and Validate then found none: both now run the same check on the same diagram, and
+    the dropped setting is listed apart, by the name of its task."""
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    xml = (BPMN / "camunda8_order.bpmn").read_text()
+    dropped = xml.replace('assignee="=owner"', 'assignee="=some x in owners satisfies x.active"')
+    _open(page, "order.bpmn", dropped.encode())
+    problems = page.locator("#designer-problems")
+    problems.get_by_text("1 problem(s) must be fixed before deploying.").wait_for()
+    listed = problems.locator(".fg-problem-list button[data-element-id]")
+    imported = listed.all_inner_texts()
+    assert len(imported) == 1 and "Path · id f_odd" in imported[0]
+    warnings = problems.locator(".fg-import-warnings button")
+    assert warnings.count() == 1
+    assert "User task “Review order” · id review" in warnings.inner_text()
+    page.get_by_role("button", name="Validate").click()
+    problems.get_by_text("1 problem(s) must be fixed before deploying.", exact=True).wait_for()
+    assert listed.all_inner_texts() == imported
+    assert page.js_errors == []

@@ -264,17 +264,21 @@ export async function mountDesigner(canvasEl) {
       problems.show({ kind: "danger", title: errorMessage(result), problems: (result.body && result.body.details) || [] });
       return null;
     }
-    const { xml, mapped = [], problems: found = [], has_diagram: hasDiagram } = result.body;
+    const { xml, mapped = [], problems: found = [], not_imported: dropped = [], has_diagram: hasDiagram } = result.body;
     await importXml(xml);
     const parts = [];
     if (!hasDiagram) parts.push("the file had no diagram layout, so Flowgate arranged the elements automatically");
     if (mapped.length) parts.push(`${mapped.length} setting(s) were mapped to Flowgate settings`);
     const head = parts.length ? `Imported: ${parts.join("; ")}.` : "Imported.";
+    // ``found`` is what Validate says of this diagram (the same check); ``dropped`` are
+    // settings of the file that could not be carried over, to make again by hand.
     problems.show({
       kind: found.length ? "danger" : "success",
       title: found.length ? `${head} ${found.length} problem(s) must be fixed before deploying.` : `${head} No problems found.`,
       problems: found,
       notes: mapped.map((m) => `${m.element_id ? `${m.element_id}: ` : ""}${m.message}`),
+      warnings: dropped,
+      warningsTitle: `${dropped.length} setting(s) of the file could not be imported; set them again in the properties panel:`,
     });
     if (autosave) {
       // Opening a file is a change like any other: store it as the draft now (a new process

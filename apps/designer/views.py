@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
-from apps.common.errors import FlowgateError
+from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
@@ -26,6 +27,7 @@ from apps.processes.models import ProcessDefinition
 from apps.processes.selectors import STATUS_FILTERS
 
 DESIGNERS = (Role.DESIGNER, Role.ADMIN)
+MAX_LISTED_DRAFTS = 50
 NOT_A_DESIGNER = "This page needs one of the roles: designer, admin."
 
 
@@ -69,7 +71,9 @@ def process_list(request: HttpRequest) -> HttpResponse:
         definition.open_instances = counts.get(definition.key, 0)
         definition.badges = badges.get(definition.key, [])
     own_drafts = (
-        list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20]) if can_edit else []
+        list(drafts.drafts_of(user=request.user).defer("xml")[:MAX_LISTED_DRAFTS])
+        if can_edit
+        else []
     )
     context = {
         "page": page,
@@ -207,6 +211,42 @@ def draft_xml(request: HttpRequest, key: str) -> HttpResponse:
     except FlowgateError:
         raise Http404(f"You have no draft of '{key}'.") from None
     return HttpResponse(draft.xml, content_type="application/xml")
+
+
+class DraftNameForm(forms.Form):
+    name = forms.CharField(max_length=drafts.MAX_NAME, strip=True)
+
+
+@role_required(*DESIGNERS)
+def draft_rename(request: HttpRequest, key: str) -> HttpResponse:
+    """Rename one of your drafts (the list's rename form)."""
+    if request.method != "POST":
+        return redirect("designer:list")
+    form = DraftNameForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput("Give the draft a name of at most 200 characters.")
+        draft = drafts.draft_rename(key=key, user=request.user, name=form.cleaned_data["name"])
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('designer:list')}#drafts-title")
+    messages.success(request, f"Renamed the draft to “{draft.name}”.")
+    return redirect(f"{reverse('designer:list')}#drafts-title")
+
+
+@role_required(*DESIGNERS)
+def draft_discard(request: HttpRequest, key: str) -> HttpResponse:
+    """Discard one of your drafts, after the list's confirmation step (POST only)."""
+    if request.method != "POST":
+        return redirect("designer:list")
+    try:
+        draft = drafts.draft_get(key=key, user=request.user)
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:list")
+    drafts.draft_discard(key=key, user=request.user)
+    messages.success(request, f"Discarded the draft “{draft.name or key}”.")
+    return redirect("designer:list")
 
 
 @role_required(*DESIGNERS)

@@ -18,7 +18,7 @@ from apps.connectors.registry import all_connectors
 from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
-from apps.processes import hooks
+from apps.processes import drafts, hooks
 from apps.processes.importer import ImportResult, bpmn_import
 from apps.processes.models import (
     ProcessDefinition,
@@ -388,9 +388,7 @@ def _kept_as_draft(
     unsaved (``pk`` and ``number`` None) and carries the problems."""
     with transaction.atomic():
         if user is not None:
-            ProcessDraft.objects.update_or_create(
-                key=key, user=user, defaults={"xml": data.decode("utf-8")}
-            )
+            drafts.draft_save(key=key, xml=data.decode("utf-8"), user=user)
         record(
             AuditAction.PROCESS_DRAFT_SAVED,
             actor=actor,

@@ -12,7 +12,7 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import InvalidInput, Unprocessable
-from apps.processes import drafts, selectors, services, sharing
+from apps.processes import selectors, services, sharing
 from apps.processes.apis.common import VersionOutput, require_designer
 from apps.processes.problems import problems_for_people
 
@@ -196,34 +196,3 @@ class ProcessImportApi(ApiView):
                 "not_imported": not_imported,
             }
         )
-
-
-class ProcessDraftApi(ApiView):
-    """The caller's autosaved draft of a process (the designer saves every few seconds)."""
-
-    class Input(serializers.Serializer):
-        xml = serializers.CharField(trim_whitespace=False)
-
-    class Output(serializers.Serializer):
-        key = serializers.CharField()
-        xml = serializers.CharField()
-        updated_at = serializers.DateTimeField()
-
-    @extend_schema(responses=Output, summary="Your autosaved draft of a process")
-    def get(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        return Response(self.Output(drafts.draft_get(key=key, user=request.user)).data)
-
-    @extend_schema(request=Input, responses=Output, summary="Autosave your draft of a process")
-    def put(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        draft = drafts.draft_save(key=key, xml=data.validated_data["xml"], user=request.user)
-        return Response(self.Output(draft).data)
-
-    @extend_schema(request=None, responses={204: None}, summary="Discard your draft")
-    def delete(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        drafts.draft_discard(key=key, user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
   let inFlight = Promise.resolve();
   let enabled = false;
   let lastError = "";
+  let firstSave = {}; // {source: file name} for a new draft's default name
 
   const key = () => modeler.get("canvas").getRootElement().id;
   const url = () => template.replace("KEY", encodeURIComponent(key()));
@@ -29,7 +30,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
     say("Saving…", "saving");
     let result;
     try {
-      result = await sendJson(url(), "PUT", { xml });
+      result = await sendJson(url(), "PUT", { xml, ...firstSave });
     } catch {
       lastError = "the server could not be reached. Your changes are still here.";
       say(`Not saved: ${lastError}`, "error");
@@ -41,6 +42,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
       return;
     }
     lastError = "";
+    firstSave = {};
     dirty = false;
     say(`Saved ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`, "saved");
     // A new process gets its own address once its draft exists, so a reload finds it.
@@ -81,7 +83,8 @@ export function createAutosave(canvasEl, modeler, getXml) {
     /** Save now, whatever changed (an opened file replaces the diagram without an undoable
      * command, so the change watcher does not see it). Resolves to "" when the draft is stored,
      * else to what went wrong. */
-    saveNow: async () => {
+    saveNow: async (extra = {}) => {
+      firstSave = extra;
       window.clearTimeout(timer);
       timer = null;
       dirty = true;

@@ -252,11 +252,11 @@ export async function mountDesigner(canvasEl) {
     });
 
   /** Open a file: the server maps Camunda 7/8 settings and lists what must be configured. */
-  const openFile = async (text) => {
+  const openFile = async (text, fileName = "") => {
     const url = canvasEl.dataset.importUrl;
     if (!url) {
       await importXml(text);
-      if (autosave) await autosave.saveNow();
+      if (autosave) await autosave.saveNow({ source: fileName });
       return null;
     }
     const result = await postJson(url, { xml: text });
@@ -283,7 +283,7 @@ export async function mountDesigner(canvasEl) {
     if (autosave) {
       // Opening a file is a change like any other: store it as the draft now (a new process
       // gets its address from it), and say so plainly when that fails.
-      const failed = await autosave.saveNow();
+      const failed = await autosave.saveNow({ source: fileName });
       if (failed) {
         problems.show({ kind: "danger", title: `The opened file is not saved: ${failed} Try again, or download it to keep a copy.` });
       }
@@ -305,11 +305,15 @@ export async function mountDesigner(canvasEl) {
     if (name === "open") {
       button.addEventListener("change", async () => {
         const file = button.files && button.files[0];
-        if (file) await busy("open", async () => openFile(await file.text()));
+        if (file) await busy("open", async () => openFile(await file.text(), file.name));
         button.value = "";
       });
     } else if (name === "discard-draft") {
-      button.addEventListener("click", () => autosave && autosave.discard(button.dataset.next));
+      button.addEventListener("click", () => {
+        // Discarding loses work: ask first (the list page asks with its own confirmation step).
+        if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+        if (autosave) autosave.discard(button.dataset.next);
+      });
     } else if (actions[name]) {
       button.addEventListener("click", () => actions[name]());
     }

@@ -23,6 +23,9 @@ class StepOutput(serializers.Serializer):
     variables = serializers.DictField()
     approval = serializers.BooleanField()
     outcome_variable = serializers.CharField()
+    form = serializers.DictField(
+        allow_null=True, help_text="A waiting user task's form (form-js schema), else null"
+    )
 
 
 class TraceOutput(serializers.Serializer):

@@ -47,6 +47,7 @@ class Step:
     variables: dict[str, Any]
     approval: bool = False
     outcome_variable: str = "outcome"
+    form: dict | None = None  # a waiting user task's form (form-js schema), for the test panel
 
     def as_dict(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class Step:
             "variables": self.variables,
             "approval": self.approval,
             "outcome_variable": self.outcome_variable,
+            "form": self.form,
         }
 
 
@@ -124,6 +126,19 @@ def _task_data(rows: list[list[Any]]) -> list[dict]:
     return data
 
 
+HUMAN_TASKS = ("userTask", "manualTask", "task")
+
+
+def _form_of(node: Any) -> dict | None:
+    """The ``<flowgate:form>`` schema of an element (None without one or when unreadable)."""
+    form = node.find(f"{BPMN}extensionElements/{FG}form")
+    try:
+        schema = json.loads(form.text) if form is not None and form.text else None
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
 def trace_of(instance: ProcessInstance, xml: str) -> Trace:
     """The path ``instance`` took through the diagram ``xml`` (its version's)."""
     nodes, flows = _elements(xml)
@@ -162,6 +177,7 @@ def trace_of(instance: ProcessInstance, xml: str) -> Trace:
                 variables=variables,
                 approval=(node.get(f"{FG}approval") or "").lower() == "true",
                 outcome_variable=node.get(f"{FG}outcomeVariable") or "outcome",
+                form=_form_of(node) if status == "waiting" and kind in HUMAN_TASKS else None,
             )
         )
         # The flow from the nearest BPMN element above this one in the task tree.
@@ -290,7 +306,7 @@ def testrun_complete_task(
             raise NotFound(f"Instance {instance_id} is not a test run.", code="not_a_test_run")
         trace = trace_of(instance, instance.version.xml)
         step = next((s for s in trace.waiting if s.activity_id == activity_id), None)
-        if step is None or step.type not in ("userTask", "manualTask", "task"):
+        if step is None or step.type not in HUMAN_TASKS:
             raise Conflict(
                 f"'{activity_id}' is not a human task waiting in this test run.",
                 code="task_not_waiting",
@@ -366,6 +382,18 @@ def service_tasks_of(*, xml: str) -> list[dict[str, str]]:
     ]
 
 
+def start_form_of(*, xml: str) -> dict | None:
+    """The start event's form (the test panel shows its fields for the sample variables)."""
+    try:
+        nodes, _ = _elements(xml)
+    except Exception:  # noqa: BLE001 - a broken draft just gets no form
+        return None
+    for node in nodes.values():
+        if etree.QName(node).localname == "startEvent" and _form_of(node):
+            return _form_of(node)
+    return None
+
+
 SAMPLE_VALUES = {"number": 0, "checkbox": False, "checklist": [], "taglist": []}
 
 
@@ -384,12 +412,8 @@ def testrun_defaults(*, xml: str) -> tuple[dict[str, Any], dict[str, dict]]:
             stubs[element_id] = {}
         if local != "startEvent":
             continue
-        form = node.find(f"{BPMN}extensionElements/{FG}form")
-        try:
-            schema = json.loads(form.text) if form is not None and form.text else {}
-        except ValueError:
-            continue
-        for component in schema.get("components", []) if isinstance(schema, dict) else []:
+        schema = _form_of(node) or {}
+        for component in schema.get("components", []):
             key = component.get("key") if isinstance(component, dict) else None
             if key and key not in variables:
                 variables[key] = component.get(

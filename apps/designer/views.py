@@ -190,6 +190,7 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         run_stubs=json.dumps(stubs, indent=1),
         run_tasks=testrun.service_tasks_of(xml=deployed.xml) if deployed else [],
         run_start_form=testrun.start_form_of(xml=deployed.xml) if deployed else None,
+        history=designer_selectors.process_history(key=key),
     )
 
 

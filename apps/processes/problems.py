@@ -18,35 +18,9 @@ from typing import Any
 from lxml import etree
 
 from apps.engine.core.xml import parse_xml
+from apps.processes.labels import element_type_label
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-
-#: What a person calls each kind of element (the designer's palette names).
-ELEMENT_TYPES = {
-    "process": "Process",
-    "startEvent": "Start event",
-    "endEvent": "End event",
-    "intermediateCatchEvent": "Waiting event",
-    "intermediateThrowEvent": "Event",
-    "boundaryEvent": "Boundary event",
-    "task": "Task",
-    "userTask": "User task",
-    "manualTask": "Manual task",
-    "serviceTask": "Service task",
-    "sendTask": "Send task",
-    "receiveTask": "Receive task",
-    "scriptTask": "Script task",
-    "businessRuleTask": "Business rule task",
-    "callActivity": "Call activity",
-    "subProcess": "Subprocess",
-    "exclusiveGateway": "Decision",
-    "inclusiveGateway": "Inclusive decision",
-    "parallelGateway": "Parallel split",
-    "eventBasedGateway": "Event decision",
-    "sequenceFlow": "Path",
-    "message": "Message",
-    "lane": "Lane",
-}
 
 #: Codes whose message is rewritten entirely: {what} is the element ("Service task “Send
 #: invoice”"), {detail} the engine's message.
@@ -100,7 +74,7 @@ def _elements(xml: bytes | str | None) -> dict[str, tuple[str, str]]:
 
 
 def _label(kind: str, name: str) -> str:
-    return ELEMENT_TYPES.get(kind, kind[:1].upper() + kind[1:] if kind else "Element")
+    return element_type_label(kind)
 
 
 def problems_for_people(problems: Iterable[dict], xml: bytes | str | None) -> list[dict[str, Any]]:

@@ -127,7 +127,17 @@ def test_version_pages_compare_and_rollback_views(client, make_user):
     compare = client.get("/designer/expense_approval/compare/")
     assert compare.context["old"].number == 1 and compare.context["new"].number == 2
     assert [(c.id, c.changes) for c in compare.context["diff"].changed] == [
-        ("manager_approval", [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}])
+        (
+            "manager_approval",
+            [
+                {
+                    "property": "flowgate:dueDate",
+                    "label": "Due date",
+                    "before": "P1D",
+                    "after": "P2D",
+                }
+            ],
+        )
     ]
     same = client.get("/designer/expense_approval/compare/?from=2&to=2").content.decode()
     assert "The two versions do the same" in same

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from apps.processes.labels import element_type_label, event_label, property_label
 from apps.processes.problems import problems_for_people
 from apps.processes.services import bpmn_validate
 
@@ -125,3 +126,13 @@ def test_import_and_validate_give_the_same_problems(make_user):
     assert [(p["element_id"], p["element_name"], p["code"]) for p in body["not_imported"]] == [
         ("review", "Review order", "unsupported_feel")
     ]
+
+
+def test_settings_and_events_have_the_words_people_read():
+    assert property_label("flowgate:candidateGroups") == "Roles who may do it"
+    assert property_label("flowgate:input 'amount'") == "Input 'amount'"
+    assert property_label("camunda:asyncBefore") == "Async before"
+    assert element_type_label("exclusiveGateway") == "Decision"
+    assert event_label("task.created") == "Task created"
+    assert event_label("process.draft_saved") == "Deploy refused: kept as a draft"
+    assert event_label("incident.retried") == "Incident retried"

@@ -51,21 +51,50 @@ def test_the_diff_lists_added_removed_and_changed_elements_with_their_properties
     v3 = v3.replace('bpmnElement="rejected"', 'bpmnElement="refused"')
     diff = versions_diff(before=V1, after=v3).as_dict()
     assert diff["added"] == [
-        {"id": "refused", "type": "endEvent", "name": "Refused", "changes": []}
+        {
+            "id": "refused",
+            "type": "endEvent",
+            "type_label": "End event",
+            "name": "Refused",
+            "changes": [],
+        }
     ]
     assert diff["removed"] == [
-        {"id": "rejected", "type": "endEvent", "name": "Expense rejected", "changes": []}
+        {
+            "id": "rejected",
+            "type": "endEvent",
+            "type_label": "End event",
+            "name": "Expense rejected",
+            "changes": [],
+        }
     ]
     assert [(c["id"], c["changes"]) for c in diff["changed"]] == [
         (
             "manager_approval",
-            [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}],
+            [
+                {
+                    "property": "flowgate:dueDate",
+                    "label": "Due date",
+                    "before": "P1D",
+                    "after": "P2D",
+                }
+            ],
         ),
         (
             "f_high",
-            [{"property": "condition", "before": "amount > 1000", "after": "amount > 5000"}],
+            [
+                {
+                    "property": "condition",
+                    "label": "Condition",
+                    "before": "amount > 1000",
+                    "after": "amount > 5000",
+                }
+            ],
         ),
-        ("f_no", [{"property": "targetRef", "before": "rejected", "after": "refused"}]),
+        (
+            "f_no",
+            [{"property": "targetRef", "label": "To", "before": "rejected", "after": "refused"}],
+        ),
     ]
 
 

@@ -121,10 +121,13 @@ def process_upload(request: HttpRequest) -> HttpResponse:
     if result.deployed:
         messages.success(request, f"Deployed {version.definition.key} version {version.number}.")
     else:
+        first = " ".join(p["message"] for p in version.problems[:3])
+        more = len(version.problems) - 3
         messages.warning(
             request,
-            f"Not deployed: {len(version.problems)} problem(s) to fix. The file is kept as your "
-            "draft of the process; it gets a version number when it deploys.",
+            f"Not deployed: {len(version.problems)} problem(s) to fix. {first}"
+            f"{f' (and {more} more: Validate lists them all.)' if more > 0 else ''} The file is "
+            "kept as your draft of the process; it gets a version number when it deploys.",
         )
     return redirect("designer:edit", key=version.definition.key)
 

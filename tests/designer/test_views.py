@@ -4,10 +4,12 @@ instances), the template gallery and a template's XML; designers and admins only
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.processes import gallery
+from apps.processes.models import ProcessVersion
 from apps.processes.services import version_deploy
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +157,21 @@ def test_version_pages_compare_and_rollback_views(client, make_user):
         (2, "two days"),
         (3, "back"),
     ]
+
+
+def test_an_uploaded_file_with_problems_is_not_deployed_and_says_why(client, make_user):
+    """It used to be stored as draft version 1 (so the first good deploy was version 2)."""
+    dana = make_user("designer", username="dana")
+    client.force_login(dana)
+    xml = (
+        gallery.template_get(slug="server_provisioning")
+        .xml()
+        .replace('flowgate:connector="echo"', "", 1)
+    )
+    upload = SimpleUploadedFile("server.bpmn", xml.encode(), content_type="application/xml")
+    response = client.post("/designer/upload/", {"file": upload}, follow=True)
+    text = " ".join(m.message for m in response.context["messages"])
+    assert text.startswith("Not deployed: 1 problem(s) to fix. Service task “")
+    assert "does not say what it does: pick a connector" in text
+    assert response.context["draft"].key == "server_provisioning"  # the editor opens the draft
+    assert not ProcessVersion.objects.exists()

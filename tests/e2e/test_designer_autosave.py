@@ -85,7 +85,7 @@ def test_a_draft_can_be_discarded(page, login_as):
     assert not ProcessDraft.objects.exists()
 
 
-def test_drafts_are_named_renamed_and_discarded_from_the_list(page, login_as):
+def test_drafts_are_named_renamed_and_discarded_from_the_list(page, login_as, axe_check):
     """Drafts piled up as bare process ids with no way to throw one away from the list."""
     user = UserFactory(roles=["designer"])
     keep = ProcessDraft.objects.create(key="p_keep", user=user, xml="<x/>", name="Keep me")
@@ -95,6 +95,7 @@ def test_drafts_are_named_renamed_and_discarded_from_the_list(page, login_as):
     drafts = page.locator(".fg-drafts")
     old = drafts.locator("li[data-draft-key=p_old]")
     old.get_by_text("Rename").click()
+    assert axe_check(page) == []
     old.get_by_label("New name for Old try").fill("Second attempt")
     with page.expect_navigation():
         old.get_by_role("button", name="Save name").click()

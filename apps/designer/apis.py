@@ -23,6 +23,9 @@ class StepOutput(serializers.Serializer):
     variables = serializers.DictField()
     approval = serializers.BooleanField()
     outcome_variable = serializers.CharField()
+    form = serializers.DictField(
+        allow_null=True, help_text="A waiting user task's form (form-js schema), else null"
+    )
 
 
 class TraceOutput(serializers.Serializer):
@@ -92,7 +95,7 @@ class TestRunDetailApi(ApiView):
     OutputSerializer = TraceOutput
 
     def get(self, request: Request, instance_id: int) -> Response:
-        return Response(_trace(testrun.testrun_get(instance_id=instance_id)))
+        return Response(_trace(testrun.testrun_get(instance_id=instance_id, user=request.user)))
 
 
 class TestRunTaskCompleteApi(ApiView):
@@ -106,7 +109,7 @@ class TestRunTaskCompleteApi(ApiView):
     OutputSerializer = TraceOutput
 
     def post(self, request: Request, instance_id: int, activity_id: str) -> Response:
-        testrun.testrun_get(instance_id=instance_id)
+        testrun.testrun_get(instance_id=instance_id, user=request.user)
         data = self.validated_input()
         instance = testrun.testrun_complete_task(
             instance_id=instance_id,

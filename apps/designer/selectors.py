@@ -7,17 +7,22 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 
 from apps.accounts.roles import ALL_ROLES
+from apps.audit.models import AuditEvent
 from apps.connectors.registry import all_connectors
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.processes.labels import event_label
 from apps.processes.models import ProcessDefinition, VersionStatus
 
 OPEN_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
 
 
 def open_instance_counts(*, keys: list[str]) -> dict[str, int]:
-    """Running or suspended instances per process key (all versions)."""
+    """Running or suspended instances per process key (all versions); test runs are not
+    counted."""
     rows = (
-        ProcessInstance.objects.filter(version__definition__key__in=keys, status__in=OPEN_STATUSES)
+        ProcessInstance.objects.filter(
+            version__definition__key__in=keys, status__in=OPEN_STATUSES, is_test_run=False
+        )
         .values("version__definition__key")
         .annotate(n=Count("id"))
     )
@@ -87,3 +92,27 @@ def process_choices() -> list[dict]:
         .order_by("key")
         .values("key", "name")[:MAX_PICKER_USERS]
     )
+
+
+PROCESS_HISTORY = 20
+
+
+def process_history(*, key: str, limit: int = PROCESS_HISTORY) -> list[dict]:
+    """The process's own events (deployed, deploys refused, shared), newest first, each with the
+    words a person reads ("Deployed") and its code ("process.deployed") for reference."""
+    events = (
+        AuditEvent.objects.filter(process_key=key, action__startswith="process.")
+        .order_by("-position")
+        .only("time", "action", "actor_label", "actor_kind", "data")[:limit]
+    )
+    return [
+        {
+            "time": event.time,
+            "action": event.action,
+            "label": event_label(event.action),
+            "actor": event.actor_label or event.actor_kind,
+            "number": (event.data or {}).get("number"),
+            "comment": (event.data or {}).get("comment") or "",
+        }
+        for event in events
+    ]

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from lxml import etree
 
+from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.designer.models import TestRunStubs
@@ -46,6 +47,7 @@ class Step:
     variables: dict[str, Any]
     approval: bool = False
     outcome_variable: str = "outcome"
+    form: dict | None = None  # a waiting user task's form (form-js schema), for the test panel
 
     def as_dict(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class Step:
             "variables": self.variables,
             "approval": self.approval,
             "outcome_variable": self.outcome_variable,
+            "form": self.form,
         }
 
 
@@ -123,6 +126,19 @@ def _task_data(rows: list[list[Any]]) -> list[dict]:
     return data
 
 
+HUMAN_TASKS = ("userTask", "manualTask", "task")
+
+
+def _form_of(node: Any) -> dict | None:
+    """The ``<flowgate:form>`` schema of an element (None without one or when unreadable)."""
+    form = node.find(f"{BPMN}extensionElements/{FG}form")
+    try:
+        schema = json.loads(form.text) if form is not None and form.text else None
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
 def trace_of(instance: ProcessInstance, xml: str) -> Trace:
     """The path ``instance`` took through the diagram ``xml`` (its version's)."""
     nodes, flows = _elements(xml)
@@ -161,6 +177,7 @@ def trace_of(instance: ProcessInstance, xml: str) -> Trace:
                 variables=variables,
                 approval=(node.get(f"{FG}approval") or "").lower() == "true",
                 outcome_variable=node.get(f"{FG}outcomeVariable") or "outcome",
+                form=_form_of(node) if status == "waiting" and kind in HUMAN_TASKS else None,
             )
         )
         # The flow from the nearest BPMN element above this one in the task tree.
@@ -208,7 +225,7 @@ def stub_for_job(job: Any) -> dict | None:
     worker too), None for every other job. When the engine has the job's instance at hand (the
     chained path, which runs most automated steps) an instance that is not a test run costs no
     query; otherwise one primary-key-sized lookup on a small table."""
-    if Job.instance.is_cached(job) and job.instance.business_key != TEST_RUN_KEY:
+    if Job.instance.is_cached(job) and not job.instance.is_test_run:
         return None
     row = TestRunStubs.objects.filter(instance_id=job.instance_id).values("stubs", "real").first()
     if row is None or job.activity_id in row["real"]:
@@ -259,6 +276,7 @@ def testrun_start(
             business_key=TEST_RUN_KEY,
             actor=actor,
             started_by=user,
+            test_run=True,
         )
         if stubs is not None:
             # Before the first doorbell (rung after commit): workers see the stubs too.
@@ -284,11 +302,11 @@ def testrun_complete_task(
     stubs = _check_stubs(stubs)
     with transaction.atomic():
         instance = engine.instance_lock(instance_id=instance_id)
-        if instance.business_key != TEST_RUN_KEY:
+        if not instance.is_test_run:
             raise NotFound(f"Instance {instance_id} is not a test run.", code="not_a_test_run")
         trace = trace_of(instance, instance.version.xml)
         step = next((s for s in trace.waiting if s.activity_id == activity_id), None)
-        if step is None or step.type not in ("userTask", "manualTask", "task"):
+        if step is None or step.type not in HUMAN_TASKS:
             raise Conflict(
                 f"'{activity_id}' is not a human task waiting in this test run.",
                 code="task_not_waiting",
@@ -329,15 +347,23 @@ def testrun_version(*, key: str, number: int | None) -> ProcessVersion:
     return version
 
 
-def testrun_get(*, instance_id: int) -> ProcessInstance:
+def testrun_get(*, instance_id: int, user=None) -> ProcessInstance:
+    """A test run (``ProcessInstance.is_test_run``; the business key proves nothing, a requester
+    may choose it). With ``user``: only the designer who started it, or an admin."""
     instance = (
         ProcessInstance.objects.select_related("version", "version__definition")
-        .filter(pk=instance_id, business_key=TEST_RUN_KEY)
+        .filter(pk=instance_id, is_test_run=True)
         .first()
     )
+    if instance is not None and user is not None and not _may_see(user, instance):
+        instance = None
     if instance is None:
         raise NotFound(f"There is no test run {instance_id}.", code="not_a_test_run")
     return instance
+
+
+def _may_see(user, instance: ProcessInstance) -> bool:
+    return instance.started_by_id == user.pk or Role.ADMIN.value in user.role_names()
 
 
 SERVICE_TASKS = ("serviceTask", "sendTask", "businessRuleTask")
@@ -354,6 +380,18 @@ def service_tasks_of(*, xml: str) -> list[dict[str, str]]:
         for element_id, node in nodes.items()
         if etree.QName(node).localname in SERVICE_TASKS
     ]
+
+
+def start_form_of(*, xml: str) -> dict | None:
+    """The start event's form (the test panel shows its fields for the sample variables)."""
+    try:
+        nodes, _ = _elements(xml)
+    except Exception:  # noqa: BLE001 - a broken draft just gets no form
+        return None
+    for node in nodes.values():
+        if etree.QName(node).localname == "startEvent" and _form_of(node):
+            return _form_of(node)
+    return None
 
 
 SAMPLE_VALUES = {"number": 0, "checkbox": False, "checklist": [], "taglist": []}
@@ -374,12 +412,8 @@ def testrun_defaults(*, xml: str) -> tuple[dict[str, Any], dict[str, dict]]:
             stubs[element_id] = {}
         if local != "startEvent":
             continue
-        form = node.find(f"{BPMN}extensionElements/{FG}form")
-        try:
-            schema = json.loads(form.text) if form is not None and form.text else {}
-        except ValueError:
-            continue
-        for component in schema.get("components", []) if isinstance(schema, dict) else []:
+        schema = _form_of(node) or {}
+        for component in schema.get("components", []):
             key = component.get("key") if isinstance(component, dict) else None
             if key and key not in variables:
                 variables[key] = component.get(

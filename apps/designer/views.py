@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
-from apps.common.errors import FlowgateError
+from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
@@ -26,6 +27,7 @@ from apps.processes.models import ProcessDefinition
 from apps.processes.selectors import STATUS_FILTERS
 
 DESIGNERS = (Role.DESIGNER, Role.ADMIN)
+MAX_LISTED_DRAFTS = 50
 NOT_A_DESIGNER = "This page needs one of the roles: designer, admin."
 
 
@@ -69,7 +71,9 @@ def process_list(request: HttpRequest) -> HttpResponse:
         definition.open_instances = counts.get(definition.key, 0)
         definition.badges = badges.get(definition.key, [])
     own_drafts = (
-        list(drafts.drafts_of(user=request.user).only("key", "updated_at")[:20]) if can_edit else []
+        list(drafts.drafts_of(user=request.user).defer("xml")[:MAX_LISTED_DRAFTS])
+        if can_edit
+        else []
     )
     context = {
         "page": page,
@@ -117,9 +121,13 @@ def process_upload(request: HttpRequest) -> HttpResponse:
     if result.deployed:
         messages.success(request, f"Deployed {version.definition.key} version {version.number}.")
     else:
+        first = " ".join(p["message"] for p in version.problems[:3])
+        more = len(version.problems) - 3
         messages.warning(
             request,
-            f"Saved as draft version {version.number}: {len(version.problems)} problem(s) to fix.",
+            f"Not deployed: {len(version.problems)} problem(s) to fix. {first}"
+            f"{f' (and {more} more: Validate lists them all.)' if more > 0 else ''} The file is "
+            "kept as your draft of the process; it gets a version number when it deploys.",
         )
     return redirect("designer:edit", key=version.definition.key)
 
@@ -184,6 +192,8 @@ def process_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         run_variables=json.dumps(variables, indent=1),
         run_stubs=json.dumps(stubs, indent=1),
         run_tasks=testrun.service_tasks_of(xml=deployed.xml) if deployed else [],
+        run_start_form=testrun.start_form_of(xml=deployed.xml) if deployed else None,
+        history=designer_selectors.process_history(key=key),
     )
 
 
@@ -206,6 +216,42 @@ def draft_xml(request: HttpRequest, key: str) -> HttpResponse:
     except FlowgateError:
         raise Http404(f"You have no draft of '{key}'.") from None
     return HttpResponse(draft.xml, content_type="application/xml")
+
+
+class DraftNameForm(forms.Form):
+    name = forms.CharField(max_length=drafts.MAX_NAME, strip=True)
+
+
+@role_required(*DESIGNERS)
+def draft_rename(request: HttpRequest, key: str) -> HttpResponse:
+    """Rename one of your drafts (the list's rename form)."""
+    if request.method != "POST":
+        return redirect("designer:list")
+    form = DraftNameForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput("Give the draft a name of at most 200 characters.")
+        draft = drafts.draft_rename(key=key, user=request.user, name=form.cleaned_data["name"])
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('designer:list')}#drafts-title")
+    messages.success(request, f"Renamed the draft to “{draft.name}”.")
+    return redirect(f"{reverse('designer:list')}#drafts-title")
+
+
+@role_required(*DESIGNERS)
+def draft_discard(request: HttpRequest, key: str) -> HttpResponse:
+    """Discard one of your drafts, after the list's confirmation step (POST only)."""
+    if request.method != "POST":
+        return redirect("designer:list")
+    try:
+        draft = drafts.draft_get(key=key, user=request.user)
+    except FlowgateError as exc:
+        messages.error(request, exc.message)
+        return redirect("designer:list")
+    drafts.draft_discard(key=key, user=request.user)
+    messages.success(request, f"Discarded the draft “{draft.name or key}”.")
+    return redirect("designer:list")
 
 
 @role_required(*DESIGNERS)

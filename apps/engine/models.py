@@ -32,6 +32,12 @@ class ProcessInstance(models.Model):
     )
     process_key = models.CharField(max_length=200, db_index=True)
     business_key = models.CharField(max_length=200, blank=True, db_index=True)
+    is_test_run = models.BooleanField(
+        default=False,
+        db_index=True,
+        help_text="A designer's test run: no inbox tasks, no notifications, and left out of "
+        "reports, SLOs, metrics and My requests (decision 024-test-runs-isolated)",
+    )
     status = models.CharField(
         max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING, db_index=True
     )

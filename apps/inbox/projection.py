@@ -75,8 +75,13 @@ def substitutions_active(*, usernames, roles, now: datetime) -> list[Substitutio
 def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> list[HumanTask]:
     """Create tasks the engine now waits on; cancel open ones it no longer waits on.
 
+    A designer's test run gets no tasks: its user tasks are completed from the test panel
+    (apps.designer.testrun), so no inbox shows them and nobody is notified.
+
     Requires: the caller holds the instance row lock.
     """
+    if instance.is_test_run:
+        return []
     open_tasks = {
         t.task_id: t for t in HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
     }

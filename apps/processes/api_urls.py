@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.processes.apis import definitions, versions, viewers, webhooks
+from apps.processes.apis import definitions, drafts, versions, viewers, webhooks
 
 urlpatterns = [
     path("processes/", definitions.ProcessListApi.as_view(), name="api-processes"),
@@ -9,6 +9,7 @@ urlpatterns = [
         "processes/validate/", definitions.ProcessValidateApi.as_view(), name="api-process-validate"
     ),
     path("processes/import/", definitions.ProcessImportApi.as_view(), name="api-process-import"),
+    path("processes/drafts/", drafts.DraftListApi.as_view(), name="api-process-drafts"),
     path(
         "processes/<str:key>/versions/",
         versions.ProcessVersionsApi.as_view(),
@@ -36,7 +37,7 @@ urlpatterns = [
     ),
     path(
         "processes/<str:key>/draft/",
-        definitions.ProcessDraftApi.as_view(),
+        drafts.ProcessDraftApi.as_view(),
         name="api-process-draft",
     ),
     path(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.engine.core.xml import parse_xml
+from apps.processes.labels import element_type_label, property_label
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 PREFIXES = {
@@ -32,8 +33,18 @@ class ElementChange:
     name: str
     changes: list[dict] = field(default_factory=list)
 
+    @property
+    def type_label(self) -> str:
+        return element_type_label(self.type)
+
     def as_dict(self) -> dict:
-        return {"id": self.id, "type": self.type, "name": self.name, "changes": self.changes}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "type_label": self.type_label,
+            "name": self.name,
+            "changes": self.changes,
+        }
 
 
 @dataclass
@@ -84,6 +95,23 @@ def _text_of(node: Any) -> str:
     return f"{PREFIXES.get(ns, '')}{local}({' '.join(parts)})"
 
 
+def _form_summary(node: Any) -> str:
+    """A form as a person compares it: its fields by label and kind, in order (the exact JSON
+    when it cannot be read)."""
+    try:
+        schema = json.loads((node.text or "").strip())
+        fields = [
+            f"{c.get('label') or c.get('key')} ({c.get('type')}"
+            + (", required" if (c.get("validate") or {}).get("required") else "")
+            + ")"
+            for c in schema.get("components", [])
+            if isinstance(c, dict) and c.get("key")
+        ]
+    except (ValueError, AttributeError):
+        return _text_of(node)
+    return "Fields: " + ", ".join(fields) if fields else "No fields"
+
+
 def _properties(node: Any) -> dict[str, str]:
     props: dict[str, str] = {}
     for key, value in node.attrib.items():
@@ -110,7 +138,7 @@ def _properties(node: Any) -> dict[str, str]:
                 counts[label] = counts.get(label, 0) + 1
                 if counts[label] > 1:
                     label += f" #{counts[label]}"
-                props[label] = _text_of(ext)
+                props[label] = _form_summary(ext) if ext_local == "form" else _text_of(ext)
             continue
         if local == "conditionExpression":
             props["condition"] = (child.text or "").strip()
@@ -168,12 +196,20 @@ def versions_diff(*, before: str | bytes, after: str | bytes) -> VersionDiff:
         new_type, name, new_props = new[element_id]
         changes = []
         if old_type != new_type:
-            changes.append({"property": "type", "before": old_type, "after": new_type})
+            changes.append(
+                {
+                    "property": "type",
+                    "label": property_label("type"),
+                    "before": element_type_label(old_type),
+                    "after": element_type_label(new_type),
+                }
+            )
         for prop in sorted(set(old_props) | set(new_props)):
             if old_props.get(prop) != new_props.get(prop):
                 changes.append(
                     {
                         "property": prop,
+                        "label": property_label(prop),
                         "before": _short(old_props[prop]) if prop in old_props else None,
                         "after": _short(new_props[prop]) if prop in new_props else None,
                     }

@@ -137,6 +137,13 @@ class ProcessDraft(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="process_drafts"
     )
     xml = models.TextField()
+    name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What the person calls this draft (default: the process or file name and the "
+        "time it was started); renamed in the designer's list",
+    )
+    created_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -145,4 +152,4 @@ class ProcessDraft(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"draft of {self.key} by {self.user_id}"
+        return self.name or f"draft of {self.key} by {self.user_id}"

@@ -18,7 +18,7 @@ from apps.connectors.registry import all_connectors
 from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
-from apps.processes import hooks
+from apps.processes import drafts, hooks
 from apps.processes.importer import ImportResult, bpmn_import
 from apps.processes.limits import engine_limits
 from apps.processes.models import (
@@ -27,6 +27,7 @@ from apps.processes.models import (
     ProcessVersion,
     VersionStatus,
 )
+from apps.processes.problems import problems_for_people
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
@@ -248,7 +249,9 @@ def bpmn_validate(*, xml: bytes | str) -> list[dict]:
     except Unprocessable as exc:
         return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
     compiled = _compile(imported.xml, key, bindings)[1]
-    return _one_per_cause(imported.problems, binding_problems + compiled)
+    return problems_for_people(
+        _one_per_cause(imported.problems, binding_problems + compiled), imported.xml
+    )
 
 
 def _unknown_connectors(names, data: bytes) -> list[dict]:
@@ -287,7 +290,8 @@ def version_deploy(
     """Deploy a BPMN file as a new version, or keep it as a draft with its problems.
 
     Raises InvalidInput for unsafe or empty files (nothing stored) and Unprocessable when no process
-    can be found. A file with modelling problems is stored as a draft: check ``result.deployed``.
+    can be found. A file with modelling problems is not deployed and takes no version number: it
+    is kept as ``user``'s draft of the process (``_kept_as_draft``); check ``result.deployed``.
     ``comment`` says why (shown in the version history).
     """
     comment = (comment or "").strip()
@@ -303,14 +307,27 @@ def version_deploy(
     compiled, problems, called = _compile(data, key, bindings)
     if binding_problems or imported.problems:
         compiled = None
-    problems = _one_per_cause(imported.problems, binding_problems + problems)
+    problems = problems_for_people(
+        _one_per_cause(imported.problems, binding_problems + problems), data
+    )
+    if compiled is None:
+        return _kept_as_draft(
+            key=key,
+            name=name,
+            data=data,
+            checksum=checksum,
+            problems=problems,
+            actor=actor,
+            user=user,
+            comment=comment,
+        )
     with transaction.atomic():
         definition, _ = ProcessDefinition.objects.get_or_create(key=key, defaults={"name": name})
         definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
         latest = (
             definition.versions.filter(status=VersionStatus.DEPLOYED).order_by("-number").first()
         )
-        if compiled is not None and latest is not None and latest.checksum == checksum:
+        if latest is not None and latest.checksum == checksum:
             return DeployResult(version=latest, created=False)
         number = (definition.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = ProcessVersion(
@@ -323,18 +340,6 @@ def version_deploy(
             comment=comment,
             rollback_of=rollback_of,
         )
-        if compiled is None:
-            version.status = VersionStatus.DRAFT
-            version.problems = problems
-            version.save()
-            record(
-                AuditAction.PROCESS_DRAFT_SAVED,
-                actor=actor,
-                process_key=key,
-                version_id=version.pk,
-                data={"number": number, "problems": len(problems), "checksum": checksum},
-            )
-            return DeployResult(version=version, created=True)
         version.status = VersionStatus.DEPLOYED
         if user is not None:  # deployed: the person's autosaved draft is done with
             ProcessDraft.objects.filter(key=key, user=user).delete()
@@ -368,6 +373,44 @@ def version_deploy(
             },
         )
     return DeployResult(version=version, created=True)
+
+
+def _kept_as_draft(
+    *,
+    key: str,
+    name: str,
+    data: bytes,
+    checksum: str,
+    problems: list[dict],
+    actor: Actor,
+    user,
+    comment: str,
+) -> DeployResult:
+    """A file with problems is not deployed and gets no version number (numbers count the
+    versions that run, without gaps): it becomes the person's draft of the process, which the
+    designer opens with its problems, and the attempt is audited. The result's version is
+    unsaved (``pk`` and ``number`` None) and carries the problems."""
+    with transaction.atomic():
+        if user is not None:
+            drafts.draft_save(key=key, xml=data.decode("utf-8"), user=user)
+        record(
+            AuditAction.PROCESS_DRAFT_SAVED,
+            actor=actor,
+            process_key=key,
+            data={"number": None, "problems": len(problems), "checksum": checksum},
+        )
+    definition = ProcessDefinition.objects.filter(key=key).first()
+    version = ProcessVersion(
+        definition=definition or ProcessDefinition(key=key, name=name),
+        status=VersionStatus.DRAFT,
+        name=name,
+        xml=data.decode("utf-8"),
+        checksum=checksum,
+        problems=problems,
+        created_by=user,
+        comment=comment,
+    )
+    return DeployResult(version=version, created=False)
 
 
 def version_rollback(

@@ -37,6 +37,8 @@ WORKER_COMPONENTS = ("worker", "scheduler")
 
 
 HISTOGRAM_MEASURES = ("working", "waiting")
+#: Rows (incidents, jobs) of a designer's test run are no business work: left out of /metrics.
+NOT_A_TEST_RUN = "instance_id NOT IN (SELECT id FROM engine_processinstance WHERE is_test_run)"
 
 
 def _histogram_sql() -> str:
@@ -95,6 +97,7 @@ class FlowgateCollector:
             FROM engine_processinstance i
             LEFT JOIN (SELECT DISTINCT instance_id FROM engine_incident) AS x
                    ON x.instance_id = i.id
+            WHERE NOT i.is_test_run
             GROUP BY process_key ORDER BY process_key""",
             {},
         )
@@ -131,7 +134,9 @@ class FlowgateCollector:
         yield from families.values()
         yield active
         incidents = fetch(
-            "SELECT status, COUNT(*) AS n FROM engine_incident GROUP BY status ORDER BY status", {}
+            f"SELECT status, COUNT(*) AS n FROM engine_incident WHERE {NOT_A_TEST_RUN}"
+            " GROUP BY status ORDER BY status",
+            {},
         )
         family = GaugeMetricFamily("flowgate_incidents", "Incidents by status", labels=["status"])
         for r in incidents:
@@ -140,7 +145,7 @@ class FlowgateCollector:
 
     def _jobs(self, now) -> Iterator[Metric]:
         rows = fetch(
-            """
+            f"""
             SELECT connector, COALESCE(SUM(attempts), 0) AS attempts,
                    COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS retries,
                    SUM(CASE WHEN status = 'pending' AND run_after <= %(now)s THEN 1 ELSE 0 END)
@@ -148,7 +153,7 @@ class FlowgateCollector:
                    SUM(CASE WHEN status = 'pending' AND run_after > %(now)s THEN 1 ELSE 0 END)
                        AS waiting,
                    SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running
-            FROM engine_job GROUP BY connector ORDER BY connector""",
+            FROM engine_job WHERE {NOT_A_TEST_RUN} GROUP BY connector ORDER BY connector""",
             {"now": now},
         )
         attempts = CounterMetricFamily(

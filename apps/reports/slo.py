@@ -76,7 +76,8 @@ def _judged_sql(process_filter: str) -> str:
                    CASE WHEN {good} THEN 0 ELSE 1 END AS bad, {decided} AS decided
             FROM engine_processinstance i
             JOIN reports_processslo o ON o.process_key = i.process_key
-            WHERE i.status <> 'cancelled' AND i.created_at >= %(oldest)s{process_filter}
+            WHERE i.status <> 'cancelled' AND i.created_at >= %(oldest)s
+                  AND NOT i.is_test_run{process_filter}
         ) AS d
         WHERE decided <= {now} AND decided > {ago("window_days * 86400")}
         GROUP BY process_key"""
@@ -156,7 +157,7 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
     completed in the period: duplicate outcomes (a task whose outcome was recorded more than
     once) and audit completeness (share of completed tasks with their outcome event)."""
     pf_i = " AND i.process_key = %(process_key)s" if process_key else ""
-    started = f"i.created_at >= %(since)s AND i.created_at < %(until)s{pf_i}"
+    started = f"i.created_at >= %(since)s AND i.created_at < %(until)s AND NOT i.is_test_run{pf_i}"
     # One row per instance started in the period, joined to its tasks and steps counted per
     # instance: each table is read once, the tasks as a grouped walk of their instance index
     # (decisions 017 and 020; a join of every task row with the instances cost twice as much).
@@ -207,12 +208,12 @@ def slis(*, period_since: datetime, period_until: datetime, process_key: str = "
             UNION ALL
             SELECT i.process_key, 0, 1, {seconds_between("x.created_at", "x.resolved_at")}, 0
             FROM engine_incident x JOIN engine_processinstance i ON i.id = x.instance_id
-            WHERE x.resolved_at IS NOT NULL
+            WHERE x.resolved_at IS NOT NULL AND NOT i.is_test_run
               AND x.resolved_at >= %(since)s AND x.resolved_at < %(until)s
             UNION ALL
             SELECT i.process_key, 0, 0, 0, 1
             FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
-            WHERE j.status = 'pending'
+            WHERE j.status = 'pending' AND NOT i.is_test_run
         ) AS e GROUP BY process_key"""
     extra = {r["process_key"]: r for r in fetch(extra_sql, params)}
     # Completed tasks from the per-day counts (decision 020), the audited ones from the other

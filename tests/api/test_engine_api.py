@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from apps.accounts.services import api_token_create
 from apps.engine.models import Incident, ProcessInstance
 from apps.inbox.models import HumanTask
-from apps.processes.models import ProcessVersion
+from apps.processes.models import ProcessDraft, ProcessVersion
 from tests.engine.conftest import bpmn, run_jobs
 
 pytestmark = pytest.mark.django_db
@@ -45,14 +45,15 @@ def test_deploy_requires_a_designer_and_stores_nothing_otherwise(make_user):
 
 def test_invalid_bpmn_answers_422_with_every_problem_and_keeps_a_draft(make_user):
     xml = bpmn("bench_auto.bpmn").replace(b'flowgate:connector="echo"', b"").decode()
-    response = client_for(make_user("designer")).post(
-        "/api/v1/processes/deploy/", {"xml": xml}, format="json"
-    )
+    designer = make_user("designer")
+    response = client_for(designer).post("/api/v1/processes/deploy/", {"xml": xml}, format="json")
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "invalid_bpmn"
     assert {"prepare", "left", "right"} <= {d["element_id"] for d in body["details"]}
-    assert ProcessVersion.objects.get().status == "draft"
+    # Kept as the designer's draft; a version number is only for a deployed version.
+    assert ProcessVersion.objects.count() == 0
+    assert ProcessDraft.objects.get(user=designer).xml == xml.strip()
 
 
 def test_malicious_xml_answers_400_and_validate_reports_without_storing(make_user):

@@ -264,3 +264,24 @@ def test_a_job_whose_instance_the_engine_has_read_is_judged_without_a_query(
     job.instance = ordinary
     with django_assert_num_queries(0):
         assert testrun.stub_for_job(job) is None
+
+
+def test_a_waiting_user_task_carries_its_form_and_the_page_the_start_form(expense):
+    xml = expense.xml.replace(
+        "<bpmn:incoming>f_high</bpmn:incoming>",
+        '<bpmn:extensionElements><flowgate:form>{"components": [{"type": "textfield", '
+        '"key": "note", "label": "Note"}]}</flowgate:form></bpmn:extensionElements>'
+        "<bpmn:incoming>f_high</bpmn:incoming>",
+        1,
+    )
+    version = version_deploy(xml=xml, actor=SYSTEM).version
+    run = testrun.testrun_start(
+        version=version, variables={"amount": 5000, "description": "x"}, stubs={}, actor=SYSTEM
+    )
+    steps = {s["activity_id"]: s for s in testrun.trace_of(run, xml).as_dict()["steps"]}
+    assert steps["manager_approval"]["form"] == {
+        "components": [{"type": "textfield", "key": "note", "label": "Note"}]
+    }
+    assert steps["submit"]["form"] is None  # only a waiting human task offers its form
+    start = testrun.start_form_of(xml=xml)
+    assert [c["key"] for c in start["components"]] == ["amount", "description"]

@@ -4,6 +4,7 @@ instances), the template gallery and a template's XML; designers and admins only
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.common.actors import Actor
 from apps.engine import services as engine
@@ -72,17 +73,10 @@ def test_the_list_shows_status_latest_version_owner_last_deploy_and_open_instanc
         "1",
     ]
     assert _rows(html)[0][1:4] == ["Deployed", "v1", "system"]
-    assert _rows(html)[2] == [
-        "Server provisioning server_provisioning",
-        "Draft",
-        "— (draft v1)",
-        "dana",
-        "never",
-        "0",
-    ]
-    assert [r[0] for r in _rows(client.get("/designer/?status=draft").content.decode())] == [
-        "Server provisioning server_provisioning"
-    ]
+    # The file with a problem is no process version: it is dana's draft, listed as hers.
+    assert len(_rows(html)) == 2
+    assert 'href="/designer/server_provisioning/"' in html.split('fg-drafts"')[1]
+    assert _rows(client.get("/designer/?status=draft").content.decode()) == []
     found = _rows(client.get("/designer/?q=amount-based").content.decode())
     assert found == []  # the summary is the gallery's, not the process's description
     found = _rows(client.get("/designer/?q=access").content.decode())
@@ -135,7 +129,17 @@ def test_version_pages_compare_and_rollback_views(client, make_user):
     compare = client.get("/designer/expense_approval/compare/")
     assert compare.context["old"].number == 1 and compare.context["new"].number == 2
     assert [(c.id, c.changes) for c in compare.context["diff"].changed] == [
-        ("manager_approval", [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}])
+        (
+            "manager_approval",
+            [
+                {
+                    "property": "flowgate:dueDate",
+                    "label": "Due date",
+                    "before": "P1D",
+                    "after": "P2D",
+                }
+            ],
+        )
     ]
     same = client.get("/designer/expense_approval/compare/?from=2&to=2").content.decode()
     assert "The two versions do the same" in same
@@ -156,3 +160,21 @@ def test_version_pages_compare_and_rollback_views(client, make_user):
         (2, "two days"),
         (3, "back"),
     ]
+
+
+def test_an_uploaded_file_with_problems_is_not_deployed_and_says_why(client, make_user):
+    """It used to be stored as draft version 1 (so the first good deploy was version 2)."""
+    dana = make_user("designer", username="dana")
+    client.force_login(dana)
+    xml = (
+        gallery.template_get(slug="server_provisioning")
+        .xml()
+        .replace('flowgate:connector="echo"', "", 1)
+    )
+    upload = SimpleUploadedFile("server.bpmn", xml.encode(), content_type="application/xml")
+    response = client.post("/designer/upload/", {"file": upload}, follow=True)
+    text = " ".join(m.message for m in response.context["messages"])
+    assert text.startswith("Not deployed: 1 problem(s) to fix. Service task “")
+    assert "does not say what it does: pick a connector" in text
+    assert response.context["draft"].key == "server_provisioning"  # the editor opens the draft
+    assert not ProcessVersion.objects.exists()

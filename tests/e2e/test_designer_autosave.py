@@ -28,7 +28,7 @@ def test_changes_are_autosaved_restored_and_deployed(page, login_as):
     page.goto("/designer/new/expense_approval/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     state = page.locator("#designer-save-state")
-    assert state.inner_text() == "All changes saved"
+    assert state.inner_text() == "Not saved yet: your first change is saved as your draft"
 
     page.evaluate(RENAME, "Line manager approval")
     assert state.inner_text() == "Unsaved changes"
@@ -45,7 +45,8 @@ def test_changes_are_autosaved_restored_and_deployed(page, login_as):
     assert "You are editing your unsaved draft" in page.locator(".fg-draft-banner").inner_text()
     assert page.evaluate(LABEL) == "Line manager approval"
     page.goto("/designer/")
-    assert page.locator(".fg-drafts").get_by_role("link", name=draft.key).count() == 1
+    assert draft.name.startswith("Expense approval, ")  # the process's name and the time
+    assert page.locator(".fg-drafts").get_by_role("link", name=draft.name).count() == 1
 
     page.goto(f"/designer/{draft.key}/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
@@ -68,13 +69,54 @@ def test_a_draft_can_be_discarded(page, login_as):
         " m.get('modeling').updateLabel(m.get('elementRegistry').get('StartEvent_1'), 'Go'); }"
     )
     page.wait_for_selector("#designer-save-state[data-state=saved]")
-    key = ProcessDraft.objects.get(user=user).key
-    page.goto(f"/designer/{key}/")
+    draft = ProcessDraft.objects.get(user=user)
+    page.goto(f"/designer/{draft.key}/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Discard draft").click()
+    page.wait_for_timeout(300)  # a dismissed confirmation leaves the draft alone
+    assert asked == [f"Discard the draft “{draft.name}”? Its unsaved changes are lost."]
+    assert ProcessDraft.objects.exists()
+    page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_navigation():
         page.get_by_role("button", name="Discard draft").click()
     assert urlsplit(page.url).path == "/designer/"
     assert not ProcessDraft.objects.exists()
+
+
+def test_drafts_are_named_renamed_and_discarded_from_the_list(page, login_as, axe_check):
+    """Drafts piled up as bare process ids with no way to throw one away from the list."""
+    user = UserFactory(roles=["designer"])
+    keep = ProcessDraft.objects.create(key="p_keep", user=user, xml="<x/>", name="Keep me")
+    ProcessDraft.objects.create(key="p_old", user=user, xml="<x/>", name="Old try")
+    login_as(page, user)
+    page.goto("/designer/")
+    drafts = page.locator(".fg-drafts")
+    old = drafts.locator("li[data-draft-key=p_old]")
+    old.get_by_text("Rename").click()
+    assert axe_check(page) == []
+    old.get_by_label("New name for Old try").fill("Second attempt")
+    with page.expect_navigation():
+        old.get_by_role("button", name="Save name").click()
+    assert (
+        page.get_by_role("alert")
+        .or_(page.get_by_role("status"))
+        .get_by_text("Renamed the draft to “Second attempt”.")
+        .count()
+        == 1
+    )
+    assert ProcessDraft.objects.get(key="p_old").name == "Second attempt"
+    old = drafts.locator("li[data-draft-key=p_old]")
+    assert old.get_by_role("link").inner_text() == "Second attempt"
+    assert old.get_by_role("button", name="Discard draft").is_visible() is False  # confirm first
+    old.get_by_text("Discard…").click()
+    assert "Discard “Second attempt”?" in old.inner_text()
+    with page.expect_navigation():
+        old.get_by_role("button", name="Discard draft").click()
+    assert list(ProcessDraft.objects.values_list("name", flat=True)) == [keep.name]
+    assert drafts.locator("li").count() == 1
+    assert page.js_errors == []
 
 
 SELECT_TASK = """() => { const m = window.FlowgateDesigner.modeler;

@@ -22,35 +22,55 @@ MARKED = """(marker) => {
 }"""
 
 
+FORM = (
+    '<bpmn:extensionElements><flowgate:form>{"components": ['
+    '{"type": "textarea", "key": "note", "label": "Note for the requester"}, '
+    '{"type": "checkbox", "key": "urgent", "label": "Urgent"}]}</flowgate:form>'
+    "</bpmn:extensionElements>\n      <bpmn:incoming>f_high</bpmn:incoming>"
+)
+
+
 def test_a_test_run_shows_its_path_and_where_it_waits(page, login_as, axe_check):
-    version_deploy(
-        xml=gallery.template_get(slug="expense_approval").xml(), actor=Actor.system("test")
-    )
+    """The panel speaks the model's words: step names (not activity ids), variables as a table,
+    the start form's and the user task's fields (the JSON one click away)."""
+    xml = gallery.template_get(slug="expense_approval").xml()
+    xml = xml.replace("<bpmn:incoming>f_high</bpmn:incoming>", FORM, 1)
+    version_deploy(xml=xml, actor=Actor.system("test"))
     login_as(page, UserFactory(roles=["designer"]))
     page.goto("/designer/expense_approval/")
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
     panel = page.locator("#designer-testrun")
-    variables = panel.get_by_label("Sample variables (JSON object)")
-    assert json.loads(variables.input_value()) == {"amount": 0, "description": ""}
+    assert panel.get_by_label("Sample variables (JSON object)").is_visible() is False
     assert json.loads(panel.get_by_label("Stub results (task id → result)").input_value()) == {
         "auto_approve": {},
         "notify_requester": {},
     }
-    variables.fill('{"amount": 5000, "description": "laptop"}')
+    panel.get_by_label("Amount").fill("5000")
+    panel.get_by_label("Description").fill("laptop")
+    panel.get_by_text("Edit as JSON (advanced)").click()  # the JSON shows what the fields hold
+    variables = panel.get_by_label("Sample variables (JSON object)")
+    assert json.loads(variables.input_value()) == {"amount": 5000, "description": "laptop"}
     panel.get_by_role("button", name="Start test run").click()
     status = panel.locator(".fg-testrun-status")
-    status.get_by_text("waits at manager_approval").wait_for()
+    status.get_by_text("waits at Manager approval").wait_for()
 
     assert page.evaluate(MARKED, "fg-run-done") == ["amount_check", "submit"]
     assert page.evaluate(MARKED, "fg-run-taken") == ["f_high", "f_submit"]
     assert page.evaluate(MARKED, "fg-run-waiting") == ["manager_approval"]
     assert page.locator(".djs-overlay .fg-run-badge").inner_text() == "waits here"
     step = panel.locator("li[data-step=submit]")
-    step.get_by_text("Variables").click()
+    assert step.locator("span").first.inner_text().strip() == "Expense submitted"
+    step.get_by_text("Variables (2)").click()
+    rows = step.locator(".fg-testrun-vars-table tbody tr")
+    assert rows.all_inner_texts() == ["amount\t5000", "description\tlaptop"]
+    step.get_by_text("As JSON").click()
     assert json.loads(step.locator(".fg-testrun-vars").inner_text()) == {
         "amount": 5000,
         "description": "laptop",
     }
+    task = panel.locator("li[data-step=manager_approval]")
+    task.get_by_label("Note for the requester").fill("Fine, buy it")
+    task.get_by_label("Urgent").check()
     assert axe_check(page) == []
 
     panel.get_by_role("button", name="Approve Manager approval").click()
@@ -66,6 +86,11 @@ def test_a_test_run_shows_its_path_and_where_it_waits(page, login_as, axe_check)
     ]
     assert "f_yes" in page.evaluate(MARKED, "fg-run-taken")
     assert page.locator(".djs-overlay .fg-run-badge").count() == 0
+    done = panel.locator("li[data-step=done]")
+    done.get_by_text("Variables (").click()
+    table = done.locator(".fg-testrun-vars-table")
+    assert table.locator("tr[data-variable=note] td").inner_text() == "Fine, buy it"
+    assert table.locator("tr[data-variable=urgent] td").inner_text() == "yes"
     assert page.js_errors == []
 
 
@@ -84,7 +109,8 @@ def test_a_test_run_of_an_earlier_version_with_one_task_run_for_real(page, login
     picker = panel.get_by_label("Version to run")
     assert picker.input_value() == "2"
     picker.select_option("1")
-    panel.get_by_label("Sample variables (JSON object)").fill('{"amount": 10, "description": "x"}')
+    panel.get_by_label("Amount").fill("10")
+    panel.get_by_label("Description").fill("x")
     panel.get_by_label("Notify requester notify_requester").check()  # run for real
     panel.get_by_role("button", name="Start test run").click()
     status = panel.locator(".fg-testrun-status")

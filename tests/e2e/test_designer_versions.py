@@ -58,9 +58,11 @@ def test_deploy_compare_version_2_with_1_and_roll_back(page, login_as, axe_check
     assert changes.count() == 1
     assert changes.first.get_attribute("data-element") == "manager_approval"
     row = changes.first.locator("tbody tr")
+    # The setting as the properties panel names it; the file's name of it small underneath.
     assert [" ".join(c.split()) for c in row.all_inner_texts()] == [
-        "flowgate:candidateGroups manager approver"
+        "Roles who may do it flowgate:candidateGroups manager approver"
     ]
+    assert "User task “Manager approval”" in changes.first.locator("button").inner_text()
     assert page.evaluate(MARKED, "after") == [["manager_approval", "changed"]]
     assert page.evaluate(MARKED, "before") == [["manager_approval", "changed"]]
     assert axe_check(page) == []
@@ -89,6 +91,13 @@ def test_deploy_compare_version_2_with_1_and_roll_back(page, login_as, axe_check
         page.get_by_role("button", name="Roll back to version 1").click()
     assert urlsplit(page.url).path == "/designer/expense_approval/"
     assert "Rolled back: version 3 is version 1 deployed again." in page.inner_text(".fg-messages")
+    history = page.locator(".fg-process-history li")
+    assert [h.split(" · ")[1] for h in history.all_inner_texts()] == [
+        "Deployed (version 3)",
+        "Deployed (version 2)",
+        "Deployed (version 1)",
+    ]
+    assert "process.deployed" not in page.locator(".fg-process-history").inner_text()
     item = page.locator("#designer-versions li[data-version='3']")
     assert "Managers again" in item.inner_text() and "Rollback to v1" in item.inner_text()
     latest = ProcessVersion.objects.get(number=3)

@@ -97,6 +97,17 @@ def test_a_clean_data_set_passes_every_check(version, people):
     assert HumanTask.objects.get(instance=waiting).status == TaskStatus.OPEN
 
 
+def test_a_test_run_waiting_on_its_user_task_is_no_violation(version, people):
+    """A designer's test run has no inbox task (decision 024-test-runs-isolated): it waits
+    on its user task without a HumanTask row, and that is how it should be."""
+    instance = at_timer(version, people)
+    ProcessInstance.objects.filter(pk=instance.pk).update(is_test_run=True)
+    engine.timers_fire_due(now=timezone.now() + timedelta(seconds=5))
+    assert not HumanTask.objects.filter(instance=instance).exists()
+    assert messages("instance_idle") == []
+    assert messages("instance_tokens") == []
+
+
 def test_the_command_says_ok_on_a_clean_data_set(version, people, capsys):
     completed(version, people)
     chain_link_pending()

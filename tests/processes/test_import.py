@@ -123,15 +123,17 @@ def test_a_camunda_8_file_maps_and_reports_full_feel_once_on_its_flow():
     assert problems == [
         {
             "element_id": "f_odd",
+            "element_name": None,
+            "element_type": "Path",
             "code": "unsupported_condition_language",
             "message": "The condition of 'f_odd' is FEEL beyond the common subset Flowgate runs "
             "(it uses quantified expressions (some/every ... satisfies), which is full FEEL): "
             "rewrite it as comparisons joined by and/or.",
         }
     ]
-    draft = version_deploy(xml=data, actor=Actor.system("test")).version
-    assert (draft.status, [p["code"] for p in draft.problems]) == (
-        "draft",
+    refused = version_deploy(xml=data, actor=Actor.system("test")).version
+    assert (refused.pk, [p["code"] for p in refused.problems]) == (
+        None,
         ["unsupported_condition_language"],
     )
 
@@ -157,6 +159,8 @@ def test_a_condition_in_another_language_is_reported_as_exactly_that(old, new, l
     assert problems == [
         {
             "element_id": "f_high",
+            "element_name": "amount > 1000",
+            "element_type": "Path",
             "code": "unsupported_condition_language",
             "message": f"The condition of 'amount > 1000' is written in {language}, which "
             "Flowgate does not run: rewrite it as a Flowgate expression such as amount > 1000.",

@@ -13,7 +13,7 @@ from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.processes import gallery
 from apps.processes.diff import versions_diff
-from apps.processes.models import ProcessVersion
+from apps.processes.models import ProcessDefinition, ProcessDraft, ProcessVersion
 from apps.processes.services import version_deploy, version_rollback
 
 pytestmark = pytest.mark.django_db
@@ -51,21 +51,50 @@ def test_the_diff_lists_added_removed_and_changed_elements_with_their_properties
     v3 = v3.replace('bpmnElement="rejected"', 'bpmnElement="refused"')
     diff = versions_diff(before=V1, after=v3).as_dict()
     assert diff["added"] == [
-        {"id": "refused", "type": "endEvent", "name": "Refused", "changes": []}
+        {
+            "id": "refused",
+            "type": "endEvent",
+            "type_label": "End event",
+            "name": "Refused",
+            "changes": [],
+        }
     ]
     assert diff["removed"] == [
-        {"id": "rejected", "type": "endEvent", "name": "Expense rejected", "changes": []}
+        {
+            "id": "rejected",
+            "type": "endEvent",
+            "type_label": "End event",
+            "name": "Expense rejected",
+            "changes": [],
+        }
     ]
     assert [(c["id"], c["changes"]) for c in diff["changed"]] == [
         (
             "manager_approval",
-            [{"property": "flowgate:dueDate", "before": "P1D", "after": "P2D"}],
+            [
+                {
+                    "property": "flowgate:dueDate",
+                    "label": "Due date",
+                    "before": "P1D",
+                    "after": "P2D",
+                }
+            ],
         ),
         (
             "f_high",
-            [{"property": "condition", "before": "amount > 1000", "after": "amount > 5000"}],
+            [
+                {
+                    "property": "condition",
+                    "label": "Condition",
+                    "before": "amount > 1000",
+                    "after": "amount > 5000",
+                }
+            ],
         ),
-        ("f_no", [{"property": "targetRef", "before": "rejected", "after": "refused"}]),
+        (
+            "f_no",
+            [{"property": "targetRef", "label": "To", "before": "rejected", "after": "refused"}],
+        ),
     ]
 
 
@@ -96,12 +125,49 @@ def test_roll_back_redeploys_the_earlier_version_as_a_new_one():
 
 
 def test_a_draft_cannot_be_rolled_back_to():
-    version_deploy(xml=V1, actor=SYSTEM)
-    draft = version_deploy(xml=V1.replace('flowgate:connector="echo"', ""), actor=SYSTEM).version
-    assert draft.status == "draft"
+    first = version_deploy(xml=V1, actor=SYSTEM).version
+    # A draft version from before failed deploys stopped taking numbers.
+    draft = ProcessVersion.objects.create(
+        definition=first.definition, number=2, status="draft", xml=V1, checksum="x"
+    )
     with pytest.raises(Conflict, match="only a deployed version can be rolled back to"):
         version_rollback(version_id=draft.pk, actor=SYSTEM)
     assert ProcessVersion.objects.count() == 2
+
+
+def test_a_failed_deploy_takes_no_version_number_and_is_kept_as_the_draft(make_user):
+    """It used to be stored as draft version 2, so the next good deploy was version 3."""
+    dana = make_user("designer", username="dana")
+    version_deploy(xml=V1, actor=SYSTEM, user=dana)
+    broken = V1.replace('flowgate:connector="echo"', "")
+    failed = version_deploy(xml=broken, actor=SYSTEM, user=dana)
+    assert (failed.deployed, failed.created, failed.version.pk, failed.version.number) == (
+        False,
+        False,
+        None,
+        None,
+    )
+    assert [p["code"] for p in failed.version.problems] == ["service_task_without_connector"]
+    assert ProcessDraft.objects.get(key="expense_approval", user=dana).xml == broken
+    event = AuditEvent.objects.filter(action="process.draft_saved").get()
+    assert (event.process_key, event.version_id, event.data["problems"]) == (
+        "expense_approval",
+        None,
+        1,
+    )
+    second = version_deploy(xml=V2, actor=SYSTEM, user=dana).version
+    assert (second.number, second.status) == (2, "deployed")
+    assert list(ProcessVersion.objects.order_by("number").values_list("number", "status")) == [
+        (1, "deployed"),
+        (2, "deployed"),
+    ]
+    assert not ProcessDraft.objects.exists()  # deployed: the draft is done with
+
+
+def test_a_new_process_that_fails_to_deploy_is_no_definition():
+    broken = V1.replace('flowgate:connector="echo"', "")
+    assert version_deploy(xml=broken, actor=SYSTEM).deployed is False
+    assert not ProcessDefinition.objects.exists() and not ProcessVersion.objects.exists()
 
 
 def _client(user=None) -> APIClient:
@@ -170,12 +236,11 @@ def test_the_process_list_api_gives_status_owner_and_last_deploy(make_user):
     version_deploy(
         xml=gallery.template_get(slug="access_request").xml().replace('"http"', '"nope"'),
         actor=SYSTEM,
-    )
+    )  # refused: no process, no version
     rows = _client(dana).get("/api/v1/processes/").json()["results"]
     assert [(r["key"], r["status"], r["latest_number"], r["owner"]) for r in rows] == [
-        ("access_request", "draft", None, None),
         ("expense_approval", "deployed", 1, "dana"),
     ]
-    assert rows[1]["last_deployed_at"].startswith(version.created_at.strftime("%Y-%m-%dT%H:%M"))
+    assert rows[0]["last_deployed_at"].startswith(version.created_at.strftime("%Y-%m-%dT%H:%M"))
     drafts_only = _client(dana).get("/api/v1/processes/?status=draft").json()["results"]
-    assert [r["key"] for r in drafts_only] == ["access_request"]
+    assert drafts_only == []

@@ -117,6 +117,8 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
         {"role": "approver"},
         "dana",
     ),
+    ("designer-draft-rename", lambda w: "/designer/expense/draft/rename/", {"name": "x"}, "dana"),
+    ("designer-draft-discard", lambda w: "/designer/expense/draft/discard/", {}, "dana"),
 ]
 
 # Routes outside /api/ and /admin/ that change nothing (GET pages, downloads): every other route

@@ -56,8 +56,10 @@ def instance_start(
     started_by=None,
     start_event_id: str | None = None,
     message: tuple[str, dict] | None = None,
+    test_run: bool = False,
 ) -> ProcessInstance:
-    """Start an instance of ``version`` (or the latest deployed version of ``process_key``)."""
+    """Start an instance of ``version`` (or the latest deployed version of ``process_key``).
+    ``test_run``: a designer's test run, which every reader outside the test panel leaves out."""
     variables = check_variables(variables)
     if version is None:
         if not process_key:
@@ -82,6 +84,7 @@ def instance_start(
             version=version,
             process_key=version.definition.key,
             business_key=business_key,
+            is_test_run=test_run,
             started_by=started_by,
             called_versions=called,
         )

@@ -85,7 +85,9 @@ def catalog_entry(*, user, key: str) -> CatalogEntry:
 
 
 def my_requests(*, user, status: str = "") -> QuerySet[ProcessInstance]:
-    qs = ProcessInstance.objects.filter(started_by=user).select_related("version__definition")
+    qs = ProcessInstance.objects.filter(started_by=user, is_test_run=False).select_related(
+        "version__definition"
+    )
     if status:
         if status not in InstanceStatus.values:
             raise InvalidInput(
@@ -103,7 +105,7 @@ def request_get(*, user, instance_id: int, to_write: bool = False) -> ProcessIns
     instance = (
         ProcessInstance.objects.select_related("version__definition", "started_by")
         .defer("state", "version__spec_json")
-        .filter(pk=instance_id)
+        .filter(pk=instance_id, is_test_run=False)  # a designer's test run is no request
         .first()
     )
     if instance is not None and instance.started_by_id == user.pk:

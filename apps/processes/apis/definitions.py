@@ -12,14 +12,18 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import InvalidInput, Unprocessable
-from apps.processes import drafts, selectors, services, sharing
+from apps.processes import selectors, services, sharing
 from apps.processes.apis.common import VersionOutput, require_designer
+from apps.processes.problems import problems_for_people
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class ProblemSerializer(serializers.Serializer):
     element_id = serializers.CharField(allow_null=True)
+    element_name = serializers.CharField(allow_null=True, required=False)
+    element_type = serializers.CharField(allow_null=True, required=False)
+    related_id = serializers.CharField(required=False, help_text="The path a problem is about")
     code = serializers.CharField()
     message = serializers.CharField()
 
@@ -117,8 +121,9 @@ class ProcessDeployApi(ApiView):
         )
         if not result.deployed:
             raise Unprocessable(
-                f"The process has {len(result.version.problems)} problem(s); it was kept as draft "
-                f"version {result.version.number}. Fix them and deploy again.",
+                f"The process has {len(result.version.problems)} problem(s) and was not "
+                "deployed (no version number is used); it is kept as your draft. Fix them and "
+                "deploy again.",
                 code="invalid_bpmn",
                 details=result.version.problems,
             )
@@ -163,6 +168,7 @@ class ProcessImportApi(ApiView):
                 "has_diagram": serializers.BooleanField(),
                 "mapped": MappedSerializer(many=True),
                 "problems": ProblemSerializer(many=True),
+                "not_imported": ProblemSerializer(many=True),
             },
         ),
         summary="Import a BPMN file: Camunda 7/8 settings mapped to Flowgate's, and what must "
@@ -171,11 +177,15 @@ class ProcessImportApi(ApiView):
     def post(self, request: Request) -> Response:
         require_designer(request)
         imported = services.bpmn_convert(xml=_xml_from(request))
+        # The problems are exactly what Validate (and Deploy) will say of the imported diagram:
+        # the same check on the same XML. A foreign setting the import could not carry over is
+        # not in that diagram any more: it is listed apart, as a setting to make again.
         problems = services.bpmn_validate(xml=imported.xml)
-        keep = {(p["element_id"], p["code"]) for p in problems}
-        problems = [
-            p for p in imported.problems if (p["element_id"], p["code"]) not in keep
-        ] + problems
+        found = {(p["element_id"], p["code"]) for p in problems}
+        not_imported = problems_for_people(
+            [p for p in imported.problems if (p["element_id"], p["code"]) not in found],
+            imported.xml,
+        )
         text = imported.xml.decode("utf-8")
         return Response(
             {
@@ -183,36 +193,6 @@ class ProcessImportApi(ApiView):
                 "has_diagram": "BPMNPlane" in text,
                 "mapped": imported.mapped,
                 "problems": problems,
+                "not_imported": not_imported,
             }
         )
-
-
-class ProcessDraftApi(ApiView):
-    """The caller's autosaved draft of a process (the designer saves every few seconds)."""
-
-    class Input(serializers.Serializer):
-        xml = serializers.CharField(trim_whitespace=False)
-
-    class Output(serializers.Serializer):
-        key = serializers.CharField()
-        xml = serializers.CharField()
-        updated_at = serializers.DateTimeField()
-
-    @extend_schema(responses=Output, summary="Your autosaved draft of a process")
-    def get(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        return Response(self.Output(drafts.draft_get(key=key, user=request.user)).data)
-
-    @extend_schema(request=Input, responses=Output, summary="Autosave your draft of a process")
-    def put(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        draft = drafts.draft_save(key=key, xml=data.validated_data["xml"], user=request.user)
-        return Response(self.Output(draft).data)
-
-    @extend_schema(request=None, responses={204: None}, summary="Discard your draft")
-    def delete(self, request: Request, key: str) -> Response:
-        require_designer(request)
-        drafts.draft_discard(key=key, user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -93,7 +93,8 @@ def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
                CAST(NULL AS DOUBLE PRECISION) AS breach_s,
                CAST(NULL AS DOUBLE PRECISION) AS warning_s
         FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
-        WHERE (({created}) OR {unfinished}){_process_filter("i.process_key", process_key)}
+        WHERE (({created}) OR {unfinished}) AND NOT i.is_test_run
+              {_process_filter("i.process_key", process_key)}
               {" AND i.version_id = %(version_id)s" if version_id is not None else ""}"""
 
 
@@ -289,7 +290,7 @@ def activity_rows(
     unfinished = fetch(
         f"""SELECT i.process_key AS process_key, j.activity_id AS activity_id, COUNT(*) AS open
             FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
-            WHERE j.status IN ('pending', 'running', 'incident')
+            WHERE j.status IN ('pending', 'running', 'incident') AND NOT i.is_test_run
                   {_process_filter("i.process_key", process_key)}
                   {" AND i.version_id = %(version_id)s" if version_id is not None else ""}
             GROUP BY i.process_key, j.activity_id""",

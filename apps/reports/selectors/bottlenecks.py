@@ -64,6 +64,7 @@ def busiest_version_id(*, version_ids: list[int], period: Period) -> int | None:
             ).values(version_id=F("instance__version_id")),
             Job.objects.filter(
                 instance__version_id__in=version_ids,
+                instance__is_test_run=False,
                 status__in=(JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT),
             ).values(version_id=F("instance__version_id")),
         ):
@@ -98,7 +99,7 @@ def slowest_instances(
                    CASE WHEN j.finished_at IS NULL THEN 1 ELSE 0 END
             FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
             WHERE i.version_id = %(version_id)s AND j.activity_id = %(activity_id)s
-              AND j.status <> 'cancelled'
+              AND j.status <> 'cancelled' AND NOT i.is_test_run
         ) AS x ORDER BY duration DESC, instance_id LIMIT %(limit)s"""
     rows = fetch(
         sql,

@@ -30,7 +30,7 @@ def process_summary(*, period: Period, process_key: str = "") -> list[dict[str, 
         FROM engine_processinstance i
         LEFT JOIN (SELECT DISTINCT instance_id FROM engine_incident WHERE status = 'open') AS x
                ON x.instance_id = i.id
-        WHERE i.created_at >= %(since)s AND i.created_at < %(until)s{where}"""
+        WHERE i.created_at >= %(since)s AND i.created_at < %(until)s AND NOT i.is_test_run{where}"""
     sql = percentile_query(
         source=source,
         keys=["process_key"],
@@ -71,12 +71,13 @@ def throughput(*, period: Period, process_key: str = "", bucket: str = "day") ->
             SELECT {bucket_key("created_at", bucket=bucket)} AS bucket, COUNT(*) AS started,
                    0 AS completed
             FROM engine_processinstance
-            WHERE created_at >= %(since)s AND created_at < %(until)s{pf}
+            WHERE created_at >= %(since)s AND created_at < %(until)s AND NOT is_test_run{pf}
             GROUP BY 1
             UNION ALL
             SELECT {bucket_key("ended_at", bucket=bucket)}, 0, COUNT(*)
             FROM engine_processinstance
-            WHERE status = 'completed' AND ended_at >= %(since)s AND ended_at < %(until)s{pf}
+            WHERE status = 'completed' AND ended_at >= %(since)s AND ended_at < %(until)s
+                  AND NOT is_test_run{pf}
             GROUP BY 1
         ) AS b GROUP BY b.bucket ORDER BY b.bucket"""
     return [

@@ -13,6 +13,8 @@ export function createAutosave(canvasEl, modeler, getXml) {
   let timer = null;
   let inFlight = Promise.resolve();
   let enabled = false;
+  let lastError = "";
+  let firstSave = {}; // {source: file name} for a new draft's default name
 
   const key = () => modeler.get("canvas").getRootElement().id;
   const url = () => template.replace("KEY", encodeURIComponent(key()));
@@ -28,15 +30,19 @@ export function createAutosave(canvasEl, modeler, getXml) {
     say("Saving…", "saving");
     let result;
     try {
-      result = await sendJson(url(), "PUT", { xml });
+      result = await sendJson(url(), "PUT", { xml, ...firstSave });
     } catch {
-      say("Not saved: the server could not be reached. Your changes are still here.", "error");
+      lastError = "the server could not be reached. Your changes are still here.";
+      say(`Not saved: ${lastError}`, "error");
       return; // still dirty: leaving the page asks first
     }
     if (!result.ok) {
-      say(`Not saved: ${errorMessage(result)}`, "error");
+      lastError = errorMessage(result);
+      say(`Not saved: ${lastError}`, "error");
       return;
     }
+    lastError = "";
+    firstSave = {};
     dirty = false;
     say(`Saved ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`, "saved");
     // A new process gets its own address once its draft exists, so a reload finds it.
@@ -73,6 +79,19 @@ export function createAutosave(canvasEl, modeler, getXml) {
       window.clearTimeout(timer);
       timer = null;
       await inFlight;
+    },
+    /** Save now, whatever changed (an opened file replaces the diagram without an undoable
+     * command, so the change watcher does not see it). Resolves to "" when the draft is stored,
+     * else to what went wrong. */
+    saveNow: async (extra = {}) => {
+      firstSave = extra;
+      window.clearTimeout(timer);
+      timer = null;
+      dirty = true;
+      say("Saving…", "saving");
+      inFlight = inFlight.then(save, save);
+      await inFlight;
+      return dirty ? lastError || "the draft was not saved." : "";
     },
     /** After a deploy: the draft is gone on the server; nothing is unsaved. */
     deployed: () => {

@@ -276,26 +276,42 @@ export async function mountDesigner(canvasEl) {
     });
 
   /** Open a file: the server maps Camunda 7/8 settings and lists what must be configured. */
-  const openFile = async (text) => {
+  const openFile = async (text, fileName = "") => {
     const url = canvasEl.dataset.importUrl;
-    if (!url) return importXml(text);
+    if (!url) {
+      await importXml(text);
+      if (autosave) await autosave.saveNow({ source: fileName });
+      return null;
+    }
     const result = await postJson(url, { xml: text });
     if (!result.ok || !result.body) {
       problems.show({ kind: "danger", title: errorMessage(result), problems: (result.body && result.body.details) || [] });
       return null;
     }
-    const { xml, mapped = [], problems: found = [], has_diagram: hasDiagram } = result.body;
+    const { xml, mapped = [], problems: found = [], not_imported: dropped = [], has_diagram: hasDiagram } = result.body;
     await importXml(xml);
     const parts = [];
     if (!hasDiagram) parts.push("the file had no diagram layout, so Flowgate arranged the elements automatically");
     if (mapped.length) parts.push(`${mapped.length} setting(s) were mapped to Flowgate settings`);
     const head = parts.length ? `Imported: ${parts.join("; ")}.` : "Imported.";
+    // ``found`` is what Validate says of this diagram (the same check); ``dropped`` are
+    // settings of the file that could not be carried over, to make again by hand.
     problems.show({
       kind: found.length ? "danger" : "success",
       title: found.length ? `${head} ${found.length} problem(s) must be fixed before deploying.` : `${head} No problems found.`,
       problems: found,
       notes: mapped.map((m) => `${m.element_id ? `${m.element_id}: ` : ""}${m.message}`),
+      warnings: dropped,
+      warningsTitle: `${dropped.length} setting(s) of the file could not be imported; set them again in the properties panel:`,
     });
+    if (autosave) {
+      // Opening a file is a change like any other: store it as the draft now (a new process
+      // gets its address from it), and say so plainly when that fails.
+      const failed = await autosave.saveNow({ source: fileName });
+      if (failed) {
+        problems.show({ kind: "danger", title: `The opened file is not saved: ${failed} Try again, or download it to keep a copy.` });
+      }
+    }
     emit("designer:imported", result.body);
     return result.body;
   };
@@ -313,11 +329,15 @@ export async function mountDesigner(canvasEl) {
     if (name === "open") {
       button.addEventListener("change", async () => {
         const file = button.files && button.files[0];
-        if (file) await busy("open", async () => openFile(await file.text()));
+        if (file) await busy("open", async () => openFile(await file.text(), file.name));
         button.value = "";
       });
     } else if (name === "discard-draft") {
-      button.addEventListener("click", () => autosave && autosave.discard(button.dataset.next));
+      button.addEventListener("click", () => {
+        // Discarding loses work: ask first (the list page asks with its own confirmation step).
+        if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+        if (autosave) autosave.discard(button.dataset.next);
+      });
     } else if (actions[name]) {
       button.addEventListener("click", () => actions[name]());
     }

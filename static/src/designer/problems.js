@@ -38,6 +38,7 @@ export function createProblemList(container, modeler) {
 
   /** The element a problem is about (the flow named in a gateway problem), else null. */
   const targetOf = (problem) => {
+    if (problem.related_id && elementRegistry.get(problem.related_id)) return problem.related_id;
     const named = problem.code === "gateway_flow_without_condition" && FLOW_IN_MESSAGE.exec(problem.message || "");
     if (named && elementRegistry.get(named[1])) return named[1];
     return problem.element_id && elementRegistry.get(problem.element_id) ? problem.element_id : null;
@@ -82,13 +83,19 @@ export function createProblemList(container, modeler) {
     li.className = "list-group-item p-0";
     const target = targetOf(problem);
     const text = `${problem.message || problem.code || "Problem"}`;
-    const where = target || (problem.element_id ? `${problem.element_id} (not in the diagram)` : "process");
-    const meta = [where, problem.code].filter(Boolean).join(" · ");
+    // The element by its name; the id second, for people who know the file.
+    const id = problem.element_id;
+    const title = [problem.element_type, problem.element_name && `“${problem.element_name}”`].filter(Boolean).join(" ");
+    let meta;
+    if (!id) meta = "The whole process";
+    else if (!elementRegistry.get(id) && !target) meta = `${title || id} (not in the diagram)`;
+    else meta = title ? `${title} · id ${id}` : `id ${id}`;
     const button = document.createElement("button");
     button.type = "button";
     button.className = "list-group-item-action btn btn-link text-start w-100 px-3 py-2 text-decoration-none";
     button.dataset.elementId = target || "";
     button.dataset.problem = String(index);
+    button.dataset.code = problem.code || "";
     button.innerHTML = '<span class="d-block"></span><small class="text-body-secondary"></small>';
     button.firstChild.textContent = text;
     button.lastChild.textContent = meta;
@@ -98,8 +105,9 @@ export function createProblemList(container, modeler) {
     return li;
   };
 
-  /** kind: "success" | "danger" | "info"; problems: [{element_id, code, message}] */
-  const show = ({ kind, title, problems = [], notes = [] }) => {
+  /** kind: "success" | "danger" | "info"; problems: [{element_id, code, message}];
+   * warnings: the same shape, listed apart under warningsTitle (not counted as problems). */
+  const show = ({ kind, title, problems = [], notes = [], warnings = [], warningsTitle = "" }) => {
     clearMarkers();
     container.replaceChildren();
     const heading = document.createElement("p");
@@ -119,6 +127,15 @@ export function createProblemList(container, modeler) {
       });
       details.append(summary, list);
       container.append(details);
+    }
+    if (warnings.length) {
+      const head = document.createElement("p");
+      head.className = "mb-1 small fw-semibold text-warning-emphasis";
+      head.textContent = warningsTitle;
+      const list = document.createElement("ul");
+      list.className = "list-group list-group-flush mb-2 fg-import-warnings";
+      warnings.forEach((warning, index) => list.append(item(warning, `w${index}`)));
+      container.append(head, list);
     }
     if (!problems.length) return;
     const list = document.createElement("ul");

@@ -4,6 +4,7 @@
 // step's variables. DOM contract: #designer-testrun with data-start-url, data-run-url and
 // data-complete-url (ID and TASK are replaced), a .fg-testrun-form, #testrun-result.
 import { errorMessage, postJson } from "./api.js";
+import { formFields, variablesView } from "./testrun-fields.js";
 
 const DONE = "fg-run-done";
 const TAKEN = "fg-run-taken";
@@ -36,6 +37,19 @@ export function mountTestRun(section, modeler) {
   const form = section.querySelector(".fg-testrun-form");
   const result = section.querySelector("#testrun-result");
   if (!form || !result) return null;
+  // The start form's fields for the sample variables; the JSON stays one click away.
+  const startSchemaEl = document.getElementById("testrun-start-form");
+  const startSchema = startSchemaEl ? JSON.parse(startSchemaEl.textContent) : null;
+  const varsArea = form.elements.variables;
+  const spot = document.createComment("start fields");
+  varsArea.parentElement.before(spot);
+  const startFields = formFields(startSchema, {
+    values: (() => { try { return JSON.parse(varsArea.value || "{}"); } catch { return {}; } })(),
+    jsonLabel: "Sample variables (JSON object)",
+    textarea: varsArea,
+    parse: (text) => parseJson(text, "Sample variables"),
+  });
+  spot.replaceWith(startFields.element);
   const canvas = modeler.get("canvas");
   const registry = modeler.get("elementRegistry");
   const overlays = modeler.get("overlays");
@@ -80,8 +94,11 @@ export function mountTestRun(section, modeler) {
     paint(trace);
     result.replaceChildren();
     const status = trace.status === "completed" ? "completed" : trace.waiting.length ? "waiting" : trace.status;
+    // Steps by the names the model gives them (the id only where a step has no name).
+    const nameOf = (id) => (trace.steps.find((s) => s.activity_id === id) || {}).name || id;
+    const where = trace.waiting.map(nameOf).join(", ");
     result.append(el("p", { className: "fw-semibold mb-2 fg-testrun-status", "data-status": status },
-      `Test run #${trace.instance_id} (v${trace.version}): ${status === "waiting" ? `waits at ${trace.waiting.join(", ")}` : status}.`));
+      `Test run #${trace.instance_id} (v${trace.version}): ${status === "waiting" ? `waits at ${where}` : status}.`));
     const list = el("ol", { className: "list-group list-group-numbered fg-testrun-steps" });
     trace.steps.forEach((step) => {
       const item = el("li", { className: "list-group-item", "data-step": step.activity_id, "data-status": step.status });
@@ -90,8 +107,8 @@ export function mountTestRun(section, modeler) {
         className: `badge ${step.status === "completed" ? "text-bg-success" : step.status === "waiting" ? "text-bg-primary" : "text-bg-danger"}`,
       }, step.status));
       item.append(head);
-      const details = el("details", { className: "small" });
-      details.append(el("summary", {}, "Variables"), el("pre", { className: "mb-0 fg-testrun-vars" }, JSON.stringify(step.variables, null, 1)));
+      const details = el("details", { className: "small fg-testrun-step-vars" });
+      details.append(el("summary", {}, `Variables (${Object.keys(step.variables || {}).length})`), variablesView(step.variables));
       item.append(details);
       if (step.status === "waiting" && ["userTask", "manualTask", "task"].includes(step.type)) {
         item.append(taskForm(step));
@@ -128,16 +145,20 @@ export function mountTestRun(section, modeler) {
 
   function taskForm(step) {
     const box = el("div", { className: "mt-2 fg-testrun-task" });
-    const id = `testrun-data-${step.activity_id}`;
-    box.append(el("label", { className: "form-label small mb-1", for: id }, `Data for ${step.name} (JSON)`));
-    const data = el("textarea", { id, className: "form-control form-control-sm font-monospace", rows: 2 });
-    data.value = "{}";
-    box.append(data);
+    // The task's own form (as the inbox would show it, in plain inputs); JSON for the rest.
+    box.append(el("p", { className: "small fw-semibold mb-1" }, `${step.name}: ${step.form ? "the task's form" : "data to complete it with"}`));
+    const fields = formFields(step.form, {
+      values: {},
+      jsonLabel: `Data for ${step.name} (JSON)`,
+      parse: (text) => parseJson(text, "Task data"),
+      openWithoutFields: false,
+    });
+    box.append(fields.element);
     const buttons = el("div", { className: "d-flex gap-2 mt-1" });
     const complete = async (approved) => {
       try {
         const url = section.dataset.completeUrl.replace("ID", current.instance_id).replace("TASK", encodeURIComponent(step.activity_id));
-        await call(url, { data: parseJson(data.value, "Task data"), approved, stubs: stubs() });
+        await call(url, { data: fields.read(), approved, stubs: stubs() });
       } catch (exc) {
         fail(exc.message);
       }
@@ -163,7 +184,7 @@ export function mountTestRun(section, modeler) {
     button.disabled = true;
     try {
       await call(section.dataset.startUrl, {
-        variables: parseJson(form.elements.variables.value, "Sample variables"), stubs: stubs(), real: real(), version: version(),
+        variables: startFields.read(), stubs: stubs(), real: real(), version: version(),
       });
     } catch (exc) {
       result.replaceChildren();

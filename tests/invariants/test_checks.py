@@ -304,8 +304,10 @@ def test_a_completed_instance_that_never_reached_an_end_event_is_reported(versio
     record_for_instance(AuditAction.INSTANCE_COMPLETED, instance, actor=SYSTEM)
     chain_link_pending()
     report = run_checks()
-    # every other check is satisfied: the stored engine state itself says "completed"
+    # the engine no longer believes a stored "completed" flag without an end event (decision 022),
+    # so the token check sees a running state too; the new check names the cause
     assert [str(v) for v in report.violations] == [
+        f"[instance_tokens] instance {instance.pk}: is completed but its engine state is running",
         f"[completed_without_end] instance {instance.pk} (mixed) is completed but never reached "
         "an end event: its stored state shows neither the process's End task nor a terminate "
         "end event completed"

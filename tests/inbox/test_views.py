@@ -96,11 +96,37 @@ def test_the_inbox_offers_approve_selected_only_for_tasks_the_reader_may_approve
     assert "Approve selected" not in html
 
 
+def test_bulk_approve_asks_first_with_the_count_and_names(expense, people):
+    # given two approvals the manager may decide, and one of their own (four-eyes)
+    _, task = expense
+    other = open_task(start("expense_approval", people["requester"], amount=4000, description="y"))
+    own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))
+    client = client_for(people["manager"])
+    # when they press "Approve selected" with all three ticked
+    asked = client.post("/inbox/bulk-approve/", {"task": [task.pk, other.pk, own.pk]})
+    # then nothing is approved yet: a confirmation names the two it would approve
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert '<h1 class="h3" data-testid="bulk-confirm-title">Approve 2 tasks?</h1>' in html
+    assert f'name="task" value="{task.pk}"' in html and f'name="task" value="{other.pk}"' in html
+    assert f'name="task" value="{own.pk}"' not in html
+    assert 'name="confirm" value="yes"' in html and "Yes, approve 2 tasks" in html
+    assert set(HumanTask.objects.values_list("status", flat=True)) == {"open"}
+    # and only the confirming POST approves
+    done = client.post(
+        "/inbox/bulk-approve/", {"task": [task.pk, other.pk], "confirm": "yes"}, follow=True
+    )
+    assert "Approved 2 task(s)." in done.content.decode()
+    assert HumanTask.objects.get(pk=task.pk).status == "completed"
+
+
 def test_bulk_approve_page_reports_each_task(expense, people):
     _, task = expense
     own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))
     client = client_for(people["manager"])
-    response = client.post("/inbox/bulk-approve/", {"task": [task.pk, own.pk]}, follow=True)
+    response = client.post(
+        "/inbox/bulk-approve/", {"task": [task.pk, own.pk], "confirm": "yes"}, follow=True
+    )
     text = response.content.decode()
     assert "Approved 1 task(s)." in text
     assert f"Task {own.pk}: Four-eyes rule" in text

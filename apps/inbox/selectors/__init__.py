@@ -37,5 +37,6 @@ from apps.inbox.selectors.tasks import (  # noqa: F401 - the package's surface
     newest_open_for_roles,
     substitutions_of,
     task_get_for_user,
+    tasks_chosen,
     tasks_visible,
 )

@@ -354,3 +354,10 @@ def substitutions_of(*, user) -> QuerySet[Substitution]:
     return (
         Substitution.objects.select_related("substitute").filter(user=user).order_by("-starts_at")
     )
+
+
+def tasks_chosen(*, user, task_ids: list[int]) -> list[TaskRow]:
+    """The open tasks among ``task_ids`` that ``user`` sees in their inbox, as list rows (the
+    bulk approval's confirmation step names what it will approve)."""
+    qs = inbox_list(user=user, view="all").filter(pk__in=task_ids[:100])
+    return list_rows(qs)[:100]

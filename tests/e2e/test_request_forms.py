@@ -3,13 +3,20 @@ the tab order of a start page."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
 
 from apps.common.actors import Actor
+from apps.engine import services as engine_services
 from apps.engine.models import ProcessInstance
+from apps.inbox.models import HumanTask
 from apps.processes import services as process_services
 from apps.processes.gallery import template_get
 from tests.factories import UserFactory
+from tests.inbox.conftest import BPMN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
@@ -37,4 +44,69 @@ def test_the_expense_start_form_refuses_a_negative_amount(page, login_as):
     assert page.locator(".fjs-form-field-error").first.inner_text().strip() != ""
     assert page.get_by_label("Description").get_attribute("maxlength") in (None, "200")
     assert ProcessInstance.objects.count() == 0
+    assert page.js_errors == []
+
+
+APPROVAL_FORM = {
+    "type": "default",
+    "components": [
+        {
+            "type": "textfield",
+            "key": "cost_centre",
+            "label": "Cost centre",
+            "validate": {"required": True, "pattern": "CC-[0-9]{3}"},
+        }
+    ],
+}
+
+
+def _approval_with_form_xml() -> str:
+    xml = (BPMN / "expense.bpmn").read_text()
+    form = json.dumps(APPROVAL_FORM).replace("&", "&amp;").replace("<", "&lt;")
+    return xml.replace(
+        'flowgate:commentRequiredOnReject="true">',
+        'flowgate:commentRequiredOnReject="true">'
+        f"<bpmn:extensionElements><flowgate:form>{form}</flowgate:form></bpmn:extensionElements>",
+        1,
+    )
+
+
+def test_an_approval_with_a_form_shows_it_and_sends_its_data_with_the_decision(
+    page, login_as, axe_check
+):
+    # given an expense whose manager approval has a form (a cost centre to fill in)
+    result = process_services.version_deploy(
+        xml=_approval_with_form_xml(), actor=Actor.system("test")
+    )
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="requester", roles=["approver"])
+    boss = UserFactory(username="boss", roles=["manager"])
+    instance = engine_services.instance_start(
+        process_key="expense_approval",
+        variables={"amount": 2500, "description": "Laptop"},
+        actor=Actor.for_user(requester),
+        started_by=requester,
+    )
+    task = HumanTask.objects.get(instance=instance)
+    assert task.is_approval and task.form == APPROVAL_FORM
+    # when the manager opens it
+    login_as(page, boss)
+    page.goto(reverse("inbox:task", args=[task.pk]))
+    # then the form is there, with Approve and Reject
+    field = page.get_by_label("Cost centre")
+    field.wait_for()
+    page.get_by_role("button", name="Approve").wait_for()
+    assert axe_check(page) == []
+    # rejecting without the comment the model requires is refused on the comment field
+    field.fill("CC-123")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator("#decision-comment_error")).to_have_text("A comment is required to reject.")
+    task.refresh_from_db()
+    assert task.status == "open"
+    # approving sends the form's data with the decision
+    with page.expect_navigation(url="**/inbox/"):
+        page.get_by_role("button", name="Approve").click()
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == ("completed", "approved")
+    assert task.data["cost_centre"] == "CC-123" and task.data["approved"] is True
     assert page.js_errors == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from apps.inbox.models import HumanTask, Substitution
 from tests.inbox.conftest import open_task, start
@@ -269,3 +270,42 @@ def test_a_change_committed_while_a_page_is_read_is_heard_again(
     html = client_for(user).get(url[page]).content.decode()
     since = int(re.search(r'data-live-since="(\d+)"', html).group(1))
     assert landed and since < landed[0]
+
+
+def test_the_catalog_lists_processes_people_start_once_each(people):
+    # given the gallery's expense process deployed twice (v1, v2), a copy of it under another
+    # key with the same name, and the incident process that only a webhook starts
+    from apps.common.actors import Actor
+    from apps.processes.gallery import template_get
+    from apps.processes.services import version_deploy
+
+    expense = template_get(slug="expense_approval").xml()
+    for xml in (
+        expense,
+        expense.replace("flowgate:category", 'flowgate:candidateStarterUsers="" flowgate:category'),
+        expense.replace('"expense_approval"', '"expense_approval_k3j2"'),
+        template_get(slug="incident_response").xml(),
+    ):
+        assert version_deploy(xml=xml, actor=Actor.system("t")).deployed
+    client = client_for(people["requester"])
+    # when the requester opens the catalog
+    html = client.get("/requests/new/").content.decode()
+    # then the expense process is listed once at its latest version, the copy is told apart by
+    # its key, and the webhook-started process is not offered
+    assert html.count('data-process="expense_approval"') == 1
+    assert html.count('data-process="expense_approval_k3j2"') == 1
+    assert '<span class="small text-body-secondary fw-normal" data-testid="catalog-key">' in html
+    assert "(expense_approval_k3j2)</span>" in html
+    assert 'data-process="incident_response"' not in html
+    assert client.get("/requests/new/incident_response/").status_code == 404
+    api = APIClient()
+    api.force_authenticate(people["requester"])
+    refused = api.post(
+        "/api/v1/requests/", {"process_key": "incident_response", "data": {}}, format="json"
+    )
+    assert refused.status_code == 404 and refused.json()["error"] == "process_not_found"
+    entries = api.get("/api/v1/requests/catalog/").json()
+    assert sorted((e["key"], e["version_number"]) for e in entries) == [
+        ("expense_approval", 2),
+        ("expense_approval_k3j2", 1),
+    ]

@@ -164,7 +164,9 @@ def request_start(*, user: User, process_key: str, data: dict, actor: Actor) -> 
         raise InvalidInput("The request data must be a JSON object.", code="invalid_data")
     version = engine.version_latest_deployed(process_key=process_key)
     rules = rules_for_version_id(version.pk)
-    if not rules.may_start(username=user.username, roles=user.role_names()):
+    if not rules.human_start or not rules.may_start(
+        username=user.username, roles=user.role_names()
+    ):
         raise NotFound(f"No process '{process_key}' that you may start.", code="process_not_found")
     errors = form_errors(rules.start_form, data)
     if errors:

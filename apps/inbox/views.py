@@ -71,6 +71,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = selectors.list_rows(qs)
     page = paginate(request, capped(rows, page=request.GET.get("page"), page_size=25), per_page=25)
     progress = selectors.approval_progress(page.object_list)
+    selectors.rows_describe(page.object_list)  # process names and summary lines
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
         # 25 rows x 2 dates through the |date filter cost more than the page's query

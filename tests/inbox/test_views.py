@@ -309,3 +309,62 @@ def test_the_catalog_lists_processes_people_start_once_each(people):
         ("expense_approval", 2),
         ("expense_approval_k3j2", 1),
     ]
+
+
+def test_rows_say_who_asks_for_what_and_requests_get_a_reference(people, deploy_inbox):
+    # given the gallery's expense process (summary "{amount} — {description}", prefix EXP) and
+    # a test process without a summary, each started from the catalog
+    from apps.common.actors import Actor
+    from apps.inbox import services
+    from apps.processes.gallery import template_get
+    from apps.processes.services import version_deploy
+
+    assert version_deploy(
+        xml=template_get(slug="expense_approval").xml(), actor=Actor.system("t")
+    ).deployed
+    deploy_inbox("two_step.bpmn")
+    requester = people["requester"]
+    actor = Actor.for_user(requester)
+    laptop = services.request_start(
+        user=requester,
+        process_key="expense_approval",
+        data={"amount": 2500, "description": "Laptop <b>pro</b>"},
+        actor=actor,
+    )
+    chair = services.request_start(
+        user=requester,
+        process_key="expense_approval",
+        data={"amount": 1200, "description": "Chair"},
+        actor=actor,
+    )
+    plain = services.request_start(
+        user=people["manager"],
+        process_key="purchase",
+        data={"cost_owner": "x"},
+        actor=Actor.for_user(people["manager"]),
+    )
+    # then each catalog start has its own reference
+    assert (laptop.business_key, chair.business_key) == ("EXP-000001", "EXP-000002")
+    assert plain.business_key == "PUR-000001"
+    # and the manager's inbox row names the process, the requester and the summary (escaped)
+    html = client_for(people["manager"]).get("/inbox/").content.decode()
+    row = html.split(f'data-task="{open_task(laptop).pk}"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        '<div class="small text-body-secondary fg-row-summary" data-testid="row-summary">'
+        "2500 — Laptop &lt;b&gt;pro&lt;/b&gt;</div>"
+    ) in row
+    assert "<td>Expense approval <span" in row and "<td>requester</td>" in row
+    assert "<td>EXP-000001</td>" in row
+    # a model without a summary falls back to the reference
+    approver_html = client_for(people["approver"]).get("/inbox/").content.decode()
+    plain_row = approver_html.split(f'data-task="{open_task(plain).pk}"', 1)[1].split("</tr>")[0]
+    assert 'data-testid="row-summary">PUR-000001</div>' in plain_row
+    # the request page shows the reference, My requests and the inbox search find it
+    client = client_for(requester)
+    detail = client.get(f"/requests/{laptop.pk}/").content.decode()
+    assert '<dd class="col-sm-8" data-testid="business-key">EXP-000001</dd>' in detail
+    found = client.get("/requests/?q=exp-000002").content.decode()
+    assert f'data-request="{chair.pk}"' in found and f'data-request="{laptop.pk}"' not in found
+    searched = client_for(people["manager"]).get("/inbox/?q=EXP-000002").content.decode()
+    assert f'data-task="{open_task(chair).pk}"' in searched
+    assert f'data-task="{open_task(laptop).pk}"' not in searched

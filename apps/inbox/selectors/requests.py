@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE, Role
@@ -94,8 +94,17 @@ def catalog_entry(*, user, key: str) -> CatalogEntry:
     raise NotFound(f"No process '{key}' that you may start.", code="process_not_found")
 
 
-def my_requests(*, user, status: str = "") -> QuerySet[ProcessInstance]:
+def my_requests(*, user, status: str = "", search: str = "") -> QuerySet[ProcessInstance]:
+    """The user's requests, newest first; ``search`` matches the reference (business key), the
+    process key or the process's name."""
     qs = ProcessInstance.objects.filter(started_by=user).select_related("version__definition")
+    needle = (search or "").strip()[:100]
+    if needle:
+        qs = qs.filter(
+            Q(business_key__icontains=needle)
+            | Q(process_key__icontains=needle)
+            | Q(version__definition__name__icontains=needle)
+        )
     if status:
         if status not in InstanceStatus.values:
             raise InvalidInput(

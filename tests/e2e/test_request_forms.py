@@ -110,3 +110,19 @@ def test_an_approval_with_a_form_shows_it_and_sends_its_data_with_the_decision(
     assert (task.status, task.outcome) == ("completed", "approved")
     assert task.data["cost_centre"] == "CC-123" and task.data["approved"] is True
     assert page.js_errors == []
+
+
+def test_tab_on_a_start_form_reaches_submit_before_the_bpmn_io_link(page, login_as):
+    # given the expense start form
+    _deploy_template("expense_approval")
+    login_as(page, UserFactory(username="requester", roles=["approver"]))
+    page.goto("/requests/new/expense_approval/")
+    page.get_by_label("Amount").wait_for()
+    # when the requester tabs on from the last field
+    page.get_by_label("Description").focus()
+    page.keyboard.press("Tab")
+    # then the next stop is the Submit button, and the bpmn.io link comes after it
+    focused = page.evaluate("() => document.activeElement.textContent.trim()")
+    assert focused == "Submit request"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.title") == "Powered by bpmn.io"

@@ -17,6 +17,7 @@
 import { Form } from "@bpmn-io/form-js-viewer";
 import { errorMessage, postJson } from "../designer/api.js";
 import { showFieldErrors } from "./field-errors.js";
+import { withSubmitButton } from "./submit-button.js";
 
 function readJson(id, fallback) {
   const node = document.getElementById(id);
@@ -66,14 +67,14 @@ export async function mountTaskForm(container) {
     return null;
   }
   // No input debounce: a quick click on our submit button must see the last keystrokes.
-  const form = new Form({ container: formHost, debounce: false });
-  await form.importSchema(schema, data);
-
   const decisions = container.dataset.decisions === "approve-reject";
+  const form = new Form({ container: formHost, debounce: false });
+  // our submit button inside the form (before form-js's bpmn.io link: the tab order)
+  const label = container.dataset.submitLabel || "Submit";
+  await form.importSchema(decisions ? schema : withSubmitButton(schema, label), data);
+
   const commentField = decisions ? document.getElementById(container.dataset.commentField) : null;
   const actions = (decisions && document.getElementById(container.dataset.actions)) || container;
-  const hasOwnSubmit = JSON.stringify(schema.components || []).includes('"action":"submit"');
-  let button = null;
   const buttons = [];
   let approved = null; // the decision of the button that submitted (approvals)
   if (decisions) {
@@ -92,14 +93,6 @@ export async function mountTaskForm(container) {
       buttons.push(b);
     }
     actions.replaceChildren(...buttons);
-  } else if (!hasOwnSubmit) {
-    button = document.createElement("button");
-    button.type = "button";
-    button.className = "btn btn-primary mt-2";
-    button.textContent = container.dataset.submitLabel || "Submit";
-    button.addEventListener("click", () => form.submit());
-    buttons.push(button);
-    container.append(button);
   }
   actions.append(status);
 
@@ -142,6 +135,7 @@ export async function mountTaskForm(container) {
     buttons.forEach((b) => {
       b.disabled = true;
     });
+    if (!decisions) form.setProperty("disabled", true);
     try {
       const result = await postJson(container.dataset.submitUrl, body);
       if (result.ok) {
@@ -171,6 +165,7 @@ export async function mountTaskForm(container) {
       buttons.forEach((b) => {
         b.disabled = false;
       });
+      if (!decisions) form.setProperty("disabled", false);
     }
   });
   window.FlowgateTaskForm = form;

@@ -66,7 +66,7 @@ def _row(
         )
         select = f"<td>{box}</td>"
     due = (
-        f'<time datetime="{escape(t.due_at.isoformat())}">{escape(t.due_label)}</time>'
+        f'<time datetime="{escape(t.due_at.isoformat())}" data-fg-when>{escape(t.due_label)}</time>'
         if t.due_at
         else "—"
     )
@@ -87,7 +87,7 @@ def _row(
         f"    <td>{escape(t.assignee_name or 'unclaimed')}</td>\n"
         f"    <td>{due}</td>\n"
         f"    <td>{escape(t.priority)}</td>\n"
-        f'    <td><time datetime="{escape(t.created_at.isoformat())}">'
+        f'    <td><time datetime="{escape(t.created_at.isoformat())}" data-fg-when>'
         f"{escape(t.created_label)}</time></td>\n"
         "  </tr>\n"
     )

@@ -126,3 +126,37 @@ def test_tab_on_a_start_form_reaches_submit_before_the_bpmn_io_link(page, login_
     assert focused == "Submit request"
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.title") == "Powered by bpmn.io"
+
+
+def test_out_of_office_uses_the_browsers_zone_and_one_date_format(browser, live_server, login_as):
+    # given a manager whose browser is in New York, in US English
+    from datetime import UTC, datetime
+
+    from apps.inbox.models import Substitution
+
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", timezone_id="America/New_York"
+    )
+    page = context.new_page()
+    try:
+        UserFactory(username="standin", roles=["approver"])
+        login_as(page, UserFactory(username="boss", roles=["manager"]))
+        page.goto("/inbox/settings/")
+        # the page says which zone its times are in (the cookie is set on the first page)
+        page.reload()
+        expect(page.get_by_test_id("ooo-zone")).to_contain_text("America/New_York")
+        # when they set a substitute from 08:00 to 18:00 on their clock
+        page.get_by_label("Substitute (username)").fill("standin")
+        page.get_by_label("From").fill("2030-01-02T08:00")
+        page.get_by_label("Until").fill("2030-01-03T18:00")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Set substitute").click()
+        # then it is stored as 08:00 New York time (13:00 UTC) and shown back as entered, in the
+        # browser's own date-time format (the one its date-time inputs use)
+        saved = Substitution.objects.get()
+        assert saved.starts_at == datetime(2030, 1, 2, 13, 0, tzinfo=UTC)
+        cells = page.locator("time[data-fg-when]")
+        expect(cells.first).to_have_text("01/02/2030, 08:00 AM")
+        expect(cells.nth(1)).to_have_text("01/03/2030, 06:00 PM")
+    finally:
+        context.close()

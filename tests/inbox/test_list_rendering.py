@@ -28,9 +28,9 @@ TEMPLATE_LOOP = """{% load l10n %}{% localize off %}
     <td>{{ t.business_key|default:"—" }}</td>
     <td>{{ t.requester_name|default:"—" }}</td>
     <td>{{ t.assignee_name|default:"unclaimed" }}</td>
-    <td>{% if t.due_at %}<time datetime="{{ t.due_at.isoformat }}">{{ t.due_label }}</time>{% else %}—{% endif %}</td>
+    <td>{% if t.due_at %}<time datetime="{{ t.due_at.isoformat }}" data-fg-when>{{ t.due_label }}</time>{% else %}—{% endif %}</td>
     <td>{{ t.priority }}</td>
-    <td><time datetime="{{ t.created_at.isoformat }}">{{ t.created_label }}</time></td>
+    <td><time datetime="{{ t.created_at.isoformat }}" data-fg-when>{{ t.created_label }}</time></td>
   </tr>
   {% endfor %}
 {% endlocalize %}"""

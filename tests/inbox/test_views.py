@@ -368,3 +368,37 @@ def test_rows_say_who_asks_for_what_and_requests_get_a_reference(people, deploy_
     searched = client_for(people["manager"]).get("/inbox/?q=EXP-000002").content.decode()
     assert f'data-task="{open_task(chair).pk}"' in searched
     assert f'data-task="{open_task(laptop).pk}"' not in searched
+
+
+def test_out_of_office_times_are_read_and_shown_in_the_readers_time_zone(people):
+    # given a manager whose browser is in Berlin (the fg_tz cookie app.js sets)
+    from datetime import UTC, datetime
+
+    client = client_for(people["manager"])
+    client.cookies["fg_tz"] = "Europe/Berlin"
+    # when they set a substitute from 08:00 to 18:00 local time
+    response = client.post(
+        "/inbox/settings/",
+        {
+            "form": "substitution",
+            "substitute": "approver1",
+            "starts_at": "2030-01-01T08:00",
+            "ends_at": "2030-01-05T18:00",
+        },
+    )
+    assert response.status_code == 302
+    # then those are Berlin times (UTC+1 in January), shown back as entered, the zone stated
+    saved = Substitution.objects.get()
+    assert (saved.starts_at, saved.ends_at) == (
+        datetime(2030, 1, 1, 7, 0, tzinfo=UTC),
+        datetime(2030, 1, 5, 17, 0, tzinfo=UTC),
+    )
+    page = client.get("/inbox/settings/").content.decode()
+    assert "Times are in your time zone, <strong>Europe/Berlin</strong>" in page
+    assert 'datetime="2030-01-01T07:00:00+00:00" data-fg-when>2030-01-01 08:00</time>' in page
+    # a browser that names no zone (or a bogus one) gets the site's zone, stated as such
+    other = client_for(people["manager"])
+    other.cookies["fg_tz"] = "Mars/Olympus_Mons"
+    page = other.get("/inbox/settings/").content.decode()
+    assert "Times are in your time zone, <strong>UTC</strong>" in page
+    assert "data-fg-when>2030-01-01 07:00</time>" in page

@@ -97,6 +97,15 @@ def test_an_approval_with_a_form_shows_it_and_sends_its_data_with_the_decision(
     field.wait_for()
     page.get_by_role("button", name="Approve").wait_for()
     assert axe_check(page) == []
+    # Tab reaches the decision before the diagram (whose viewer holds a bpmn.io link)
+    assert page.evaluate(
+        """() => {
+            const approve = [...document.querySelectorAll("button")]
+                .find((b) => b.textContent.trim() === "Approve");
+            const link = document.querySelector(".fg-diagram");
+            return Boolean(approve.compareDocumentPosition(link) & Node.DOCUMENT_POSITION_FOLLOWING);
+        }"""
+    )
     # rejecting without the comment the model requires is refused on the comment field
     field.fill("CC-123")
     page.get_by_role("button", name="Reject").click()

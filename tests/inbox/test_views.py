@@ -365,6 +365,18 @@ def test_rows_say_who_asks_for_what_and_requests_get_a_reference(people, deploy_
     assert '<dd class="col-sm-8" data-testid="business-key">EXP-000001</dd>' in detail
     found = client.get("/requests/?q=exp-000002").content.decode()
     assert f'data-request="{chair.pk}"' in found and f'data-request="{laptop.pk}"' not in found
+    # the API says the same, in the list and for one task
+    api = APIClient()
+    api.force_authenticate(people["manager"])
+    listed = {r["id"]: r for r in api.get("/api/v1/tasks/").json()["results"]}
+    one = api.get(f"/api/v1/tasks/{open_task(laptop).pk}/").json()
+    for row in (listed[open_task(laptop).pk], one):
+        assert (row["process_name"], row["requester"], row["summary"], row["business_key"]) == (
+            "Expense approval",
+            "requester",
+            "2500 — Laptop <b>pro</b>",
+            "EXP-000001",
+        )
     searched = client_for(people["manager"]).get("/inbox/?q=EXP-000002").content.decode()
     assert f'data-task="{open_task(chair).pk}"' in searched
     assert f'data-task="{open_task(laptop).pk}"' not in searched

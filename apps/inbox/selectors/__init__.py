@@ -37,6 +37,7 @@ from apps.inbox.selectors.tasks import (  # noqa: F401 - the package's surface
     newest_open_for_roles,
     rows_describe,
     substitutions_of,
+    task_describe,
     task_get_for_user,
     tasks_chosen,
     tasks_visible,

@@ -395,3 +395,13 @@ def rows_describe(rows: list[TaskRow]) -> None:
         if model and model.summary_template and isinstance(variables.get(row.instance_id), dict):
             text = request_summary(model.summary_template, variables[row.instance_id])
         row.summary = text or (row.business_key or "")
+
+
+def task_describe(task: HumanTask) -> tuple[str, str]:
+    """(process name, summary line) of one task, as ``rows_describe`` gives a list row."""
+    instance = task.instance
+    model = rules_for_version_id(instance.version_id)
+    summary = ""
+    if model.summary_template and isinstance(instance.variables, dict):
+        summary = request_summary(model.summary_template, instance.variables)
+    return model.name or task.process_key, summary or instance.business_key or ""

@@ -169,3 +169,37 @@ def test_out_of_office_uses_the_browsers_zone_and_one_date_format(browser, live_
         expect(cells.nth(1)).to_have_text("01/03/2030, 06:00 PM")
     finally:
         context.close()
+
+
+def test_approve_selected_asks_with_the_count_before_approving(page, login_as, axe_check):
+    # given two expense approvals waiting for the manager
+    result = process_services.version_deploy(
+        xml=(BPMN / "expense.bpmn").read_bytes(), actor=Actor.system("test")
+    )
+    assert result.deployed, result.version.problems
+    requester = UserFactory(username="requester", roles=["approver"])
+    for amount in (2500, 3500):
+        engine_services.instance_start(
+            process_key="expense_approval",
+            variables={"amount": amount, "description": "Trip"},
+            actor=Actor.for_user(requester),
+            started_by=requester,
+        )
+    login_as(page, UserFactory(username="boss", roles=["manager"]))
+    page.goto("/inbox/")
+    # when the manager ticks both and presses Approve selected
+    boxes = page.locator("input[name=task]")
+    expect(boxes).to_have_count(2)
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve selected").click()
+    # then a confirmation names the count and nothing is approved yet
+    expect(page.get_by_test_id("bulk-confirm-title")).to_have_text("Approve 2 tasks?")
+    assert set(HumanTask.objects.values_list("status", flat=True)) == {"open"}
+    assert axe_check(page) == []
+    with page.expect_navigation(url="**/inbox/"):
+        page.get_by_role("button", name="Yes, approve 2 tasks").click()
+    page.get_by_text("Approved 2 task(s).").wait_for()
+    assert set(HumanTask.objects.values_list("status", flat=True)) == {"completed"}
+    assert page.js_errors == []

@@ -9,7 +9,12 @@ version (cached by checksum) from these attributes (Camunda 7 spellings where on
 process:   flowgate:category, flowgate:candidateStarterGroups (camunda:candidateStarterGroups),
            flowgate:candidateStarterUsers, flowgate:cancellable="false",
            bpmn:documentation (catalog description)
-start:     <flowgate:form> on the none start event (the catalog's start form)
+start:     <flowgate:form> on the none start event (the catalog's start form); a process without
+           a none start event (only message / timer / signal starts: webhooks, schedules) is
+           not in the catalog
+summary:   flowgate:summary="{amount} — {description}" on the process: the line an inbox row
+           shows about the request (variables in braces; model_rules.request_summary);
+           flowgate:businessKeyPrefix="EXP" (catalog starts get EXP-000123)
 user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:dueDate),
            flowgate:commentRequiredOnReject="true" (alias flowgate:rejectCommentRequired),
            flowgate:fourEyes="false" (turns the requester rule off; default on for approvals;
@@ -78,6 +83,10 @@ class ProcessRules:
     tasks: dict[str, TaskRules] = field(default_factory=dict)
     # activity id -> its name in the model (only the named ones), for pages that show steps
     activity_names: dict[str, str] = field(default_factory=dict)
+    # a none start event (no message, timer, signal or condition): people may start it
+    human_start: bool = False
+    summary_template: str = ""
+    business_key_prefix: str = ""
 
     def task(self, activity_id: str) -> TaskRules:
         return self.tasks.get(activity_id, TaskRules())
@@ -177,6 +186,12 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
             start_form = _form(start)
             if start_form:
                 break
+    human_start = any(
+        not any(
+            isinstance(child.tag, str) and child.tag.endswith("EventDefinition") for child in start
+        )
+        for start in process.iterfind("bpmn:startEvent", NS)
+    )
     timers = _boundary_timers(process)
     tasks = {
         node.get("id"): _task_rules(node, timers.get(node.get("id"), ()))
@@ -200,7 +215,41 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
             and node.get("id")
             and (node.get("name") or "").strip()
         },
+        human_start=human_start,
+        summary_template=(_attr(process, "summary") or "").strip()[:500],
+        business_key_prefix=_key_prefix(_attr(process, "businessKeyPrefix")),
     )
+
+
+_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+
+
+def _key_prefix(text: str | None) -> str:
+    """The model's business key prefix when it is 1-10 capitals and digits ("" otherwise)."""
+    value = (text or "").strip().upper()
+    return value if _PREFIX.fullmatch(value) else ""
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,99})\}")
+MAX_SUMMARY = 200
+
+
+def request_summary(template: str, variables: dict) -> str:
+    """The model's summary template over the request's variables: each {name} becomes the
+    variable's text (missing ones become empty), nothing else is evaluated (no attribute access,
+    no format specs: a plain substitution), and the result is one line of at most MAX_SUMMARY
+    characters. Escaping is the page's job."""
+    if not template:
+        return ""
+
+    def value(match: re.Match) -> str:
+        found = variables.get(match.group(1))
+        if found is None or isinstance(found, dict | list):
+            return ""
+        return str(found)[:MAX_SUMMARY]
+
+    text = " ".join(_PLACEHOLDER.sub(value, template).split())
+    return text[: MAX_SUMMARY - 1] + "…" if len(text) > MAX_SUMMARY else text
 
 
 def activity_labels(version, activity_ids) -> list[dict[str, str]]:

@@ -258,3 +258,15 @@ class InboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.pk}: task {self.task_id} {self.kind}"
+
+
+class RequestKeyCounter(models.Model):
+    """The last number given per business key prefix ("EXP" -> 123 gave EXP-000123): a request
+    started from the catalog gets the next one, under this row's lock, in the start's transaction
+    (a start that fails gives its number back)."""
+
+    prefix = models.CharField(max_length=10, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last}"

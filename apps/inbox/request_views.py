@@ -43,10 +43,11 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
+    search = request.GET.get("q", "").strip()[:100]
     try:
-        qs = selectors.my_requests(user=request.user, status=status)
+        qs = selectors.my_requests(user=request.user, status=status, search=search)
     except InvalidInput:
-        status, qs = "", selectors.my_requests(user=request.user)
+        status, qs = "", selectors.my_requests(user=request.user, search=search)
     # the feed's position first: an event committed while the page is read is then heard again
     # (one refresh too many), never skipped (a page showing the older state forever)
     last_event = selectors.last_event_id()
@@ -57,7 +58,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "requests/list.html",
-        {"page": page, "status": status, "last_event": last_event},
+        {"page": page, "status": status, "search": search, "last_event": last_event},
     )
 
 

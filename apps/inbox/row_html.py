@@ -66,20 +66,28 @@ def _row(
         )
         select = f"<td>{box}</td>"
     due = (
-        f'<time datetime="{escape(t.due_at.isoformat())}">{escape(t.due_label)}</time>'
+        f'<time datetime="{escape(t.due_at.isoformat())}" data-fg-when>{escape(t.due_label)}</time>'
         if t.due_at
         else "—"
+    )
+    summary = (
+        f'<div class="small text-body-secondary fg-row-summary" data-testid="row-summary">'
+        f"{escape(t.summary)}</div>"
+        if t.summary
+        else ""
     )
     return (
         f'  <tr data-task="{pk}">\n'
         f"    {select}\n"
-        f'    <td><a href="{escape(task_base)}{pk}/">{name}</a>{_badges(t, now)}</td>\n'
-        f"    <td>{escape(t.process_key)} #{escape(t.instance_id)}</td>\n"
+        f'    <td><a href="{escape(task_base)}{pk}/">{name}</a>{_badges(t, now)}{summary}</td>\n'
+        f'    <td>{escape(t.process_name or t.process_key)} <span class="text-body-secondary">'
+        f"#{escape(t.instance_id)}</span></td>\n"
         f"    <td>{escape(t.business_key or '—')}</td>\n"
+        f"    <td>{escape(t.requester_name or '—')}</td>\n"
         f"    <td>{escape(t.assignee_name or 'unclaimed')}</td>\n"
         f"    <td>{due}</td>\n"
         f"    <td>{escape(t.priority)}</td>\n"
-        f'    <td><time datetime="{escape(t.created_at.isoformat())}">'
+        f'    <td><time datetime="{escape(t.created_at.isoformat())}" data-fg-when>'
         f"{escape(t.created_label)}</time></td>\n"
         "  </tr>\n"
     )

@@ -1,15 +1,22 @@
-"""Server-side validation of task form submissions against their form-js schema.
+"""Server-side validation of form submissions against their form-js schema: the one module that
+both a request's start (``request_start``) and a task's completion (``task_complete``) call.
 
-The browser validates too, but the server is the one that decides.
+The browser validates too (form-js), but the server is the one that decides: ``validate.required``,
+``min``, ``max``, ``minLength``, ``maxLength``, ``pattern``, ``validationType: email`` and the
+options of selects, radios, checklists and tag lists. A text field whose model sets no
+``maxLength`` is still capped (``DEFAULT_MAX_LENGTH``), so no form stores a novel in a variable.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 MAX_PATTERN = 500
 MAX_TEXT = 100_000
+# the cap on text the model did not limit itself (form-js's own fields have no default limit)
+DEFAULT_MAX_LENGTH = {"textfield": 1_000, "textarea": 10_000}
 
 _NUMBER_TYPES = {"number"}
 _BOOL_TYPES = {"checkbox"}
@@ -57,7 +64,11 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
             continue
         kind = component.get("type")
         if kind in _NUMBER_TYPES:
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
+            ):
                 errors.append({"field": key, "message": f"{label} must be a number."})
                 continue
             if rules.get("min") is not None and value < rules["min"]:
@@ -70,7 +81,7 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
             if not isinstance(value, bool):
                 errors.append({"field": key, "message": f"{label} must be true or false."})
         elif kind in _CHOICE_TYPES:
-            allowed = [v.get("value") for v in component.get("values", []) if isinstance(v, dict)]
+            allowed = _options(component)
             if allowed and value not in allowed:
                 errors.append(
                     {
@@ -79,8 +90,16 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
                     }
                 )
         elif kind in _LIST_TYPES:
+            allowed = _options(component)
             if not isinstance(value, list):
                 errors.append({"field": key, "message": f"{label} must be a list."})
+            elif allowed and any(item not in allowed for item in value):
+                errors.append(
+                    {
+                        "field": key,
+                        "message": f"{label} allows only: {', '.join(map(str, allowed))}.",
+                    }
+                )
         elif not isinstance(value, str):
             errors.append({"field": key, "message": f"{label} must be text."})
         else:
@@ -91,12 +110,10 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
                         "message": f"{label} needs at least {rules['minLength']} characters.",
                     }
                 )
-            if rules.get("maxLength") and len(value) > rules["maxLength"]:
+            longest = rules.get("maxLength") or DEFAULT_MAX_LENGTH.get(kind or "")
+            if longest and len(value) > longest:
                 errors.append(
-                    {
-                        "field": key,
-                        "message": f"{label} allows at most {rules['maxLength']} characters.",
-                    }
+                    {"field": key, "message": f"{label} allows at most {longest} characters."}
                 )
             pattern = rules.get("pattern")
             if isinstance(pattern, str) and pattern and not _matches(pattern, value):
@@ -106,6 +123,12 @@ def form_errors(schema: dict | None, data: dict[str, Any]) -> list[dict]:
             if rules.get("validationType") == "email" and not _EMAIL.fullmatch(value):
                 errors.append({"field": key, "message": f"{label} must be an e-mail address."})
     return errors
+
+
+def _options(component: dict) -> list:
+    """The static options of a select, radio, checklist or tag list ([] when they come from a
+    variable: ``valuesKey`` / ``valuesExpression`` are not checked here)."""
+    return [v.get("value") for v in component.get("values", []) or [] if isinstance(v, dict)]
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -71,6 +71,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = selectors.list_rows(qs)
     page = paginate(request, capped(rows, page=request.GET.get("page"), page_size=25), per_page=25)
     progress = selectors.approval_progress(page.object_list)
+    selectors.rows_describe(page.object_list)  # process names and summary lines
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
         # 25 rows x 2 dates through the |date filter cost more than the page's query
@@ -255,15 +256,25 @@ def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def bulk_approve(request: HttpRequest) -> HttpResponse:
-    ids = []
-    for raw in request.POST.getlist("task"):
-        if raw.isdigit():
-            ids.append(int(raw))
+    """Approve the selected tasks in two steps: the first POST shows what would be approved
+    (names and count) and asks; only the confirming POST (``confirm=yes``) approves."""
+    ids = list(dict.fromkeys(int(raw) for raw in request.POST.getlist("task") if raw.isdigit()))
     if not ids:
         messages.error(request, "Select at least one task to approve.")
         return redirect("inbox:list")
+    ids = ids[:100]
+    if request.POST.get("confirm") != "yes":
+        rows = [
+            t
+            for t in selectors.tasks_chosen(user=request.user, task_ids=ids)
+            if t.approvable_by(request.user.pk)
+        ]
+        if not rows:
+            messages.error(request, "None of the selected tasks can be approved by you now.")
+            return redirect("inbox:list")
+        return render(request, "inbox/bulk_confirm.html", {"rows": rows, "count": len(rows)})
     results = services.tasks_bulk_approve(
-        task_ids=ids[:100], user=request.user, actor=Actor.for_user(request.user)
+        task_ids=ids, user=request.user, actor=Actor.for_user(request.user)
     )
     done = [r for r in results if r.ok]
     if done:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from apps.common.actors import Actor
 from apps.reports.models import ActivitySla, ProcessSlo
+from apps.reports.selectors import slo_process_choices
 from apps.reports.services import activity_sla_set, slo_set
 
 
@@ -25,8 +27,19 @@ class ActivitySlaAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
 
+class ProcessSloAdminForm(forms.ModelForm):
+    """The admin's form: the process is one of the deployed ones (as on the SLO page)."""
+
+    process_key = forms.ChoiceField(choices=slo_process_choices)
+
+    class Meta:
+        model = ProcessSlo
+        fields = ("process_key", "objective_percent", "target_seconds", "window_days")
+
+
 @admin.register(ProcessSlo)
 class ProcessSloAdmin(admin.ModelAdmin):
+    form = ProcessSloAdminForm
     list_display = (
         "process_key",
         "objective_percent",

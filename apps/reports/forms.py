@@ -1,4 +1,5 @@
-"""Forms of the operations console's pages.
+"""Forms of the report and operations console pages: the page's input, checked before the service
+(which checks again).
 
 Setting a variable: the admin says which type the value is (number, text, yes/no, JSON), and the
 value is read as that type or refused with a message that says why. Guessing the type from the
@@ -11,9 +12,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+
+from apps.reports.selectors import slo_process_choices
 
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 INTEGER = re.compile(r"^[+-]?\d+$")
@@ -90,3 +94,23 @@ class VariableSetForm(forms.Form):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+class SloForm(forms.Form):
+    """Set an objective: "P % of the process's instances complete within T hours", over a window.
+    The process is a choice among the deployed ones (an objective for a process that does not
+    exist would never be judged)."""
+
+    process_key = forms.ChoiceField(label="Process", choices=slo_process_choices)
+    objective_percent = forms.DecimalField(
+        label="Objective (%)",
+        max_digits=6,
+        decimal_places=3,
+        min_value=Decimal(1),
+        max_value=Decimal("99.999"),
+    )
+    target_hours = forms.FloatField(label="Within (hours)", min_value=1 / 3600, max_value=365 * 24)
+    window_days = forms.IntegerField(label="Window (days)", min_value=1, max_value=365)
+
+    def field_errors(self) -> dict[str, str]:
+        return {name: " ".join(messages) for name, messages in self.errors.items()}

@@ -12,6 +12,7 @@ from apps.common.actors import Actor
 from apps.common.errors import InvalidInput
 from apps.engine.operations import archived_task_id
 from apps.inbox.models import HumanTask
+from apps.processes.models import ProcessDefinition
 from apps.reports.models import ActivitySla, ProcessSlo
 
 
@@ -41,7 +42,17 @@ def slo_set(
     except InvalidOperation:
         objective = Decimal(-1)
     if not process_key or len(process_key) > 200:
-        raise InvalidInput("Give the process key (at most 200 characters).", code="invalid_slo")
+        raise InvalidInput(
+            "Give the process key (at most 200 characters).",
+            code="invalid_slo",
+            details=[{"field": "process_key", "message": "Choose a process."}],
+        )
+    if not ProcessDefinition.objects.filter(key=process_key).exists():
+        raise InvalidInput(
+            f"There is no process '{process_key}': an objective is set for a deployed process.",
+            code="unknown_process",
+            details=[{"field": "process_key", "message": "Choose one of the deployed processes."}],
+        )
     if not Decimal(1) <= objective <= Decimal("99.999"):
         raise InvalidInput(
             "The objective is a percentage between 1 and 99.999 (100% leaves no error budget).",

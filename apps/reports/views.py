@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
-from apps.common.errors import FlowgateError
+from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required, run_action
 from apps.engine import operations
 from apps.engine import selectors as engine_selectors
@@ -25,9 +25,14 @@ from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
-from apps.reports.forms import VariableSetForm, value_type
+from apps.reports.forms import SloForm, VariableSetForm, value_type
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
-from apps.reports.selectors import activities_named, busiest_version_id, sla_dashboard
+from apps.reports.selectors import (
+    activities_named,
+    busiest_version_id,
+    sla_dashboard,
+    slo_process_choices,
+)
 from apps.reports.selectors import heatmap as heatmap_figures
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
@@ -353,6 +358,12 @@ def heatmap(request: HttpRequest) -> HttpResponse:
 
 @role_required(*REPORT_ROLES)
 def slo(request: HttpRequest) -> HttpResponse:
+    return _slo_page(request)
+
+
+def _slo_page(
+    request: HttpRequest, *, form: SloForm | None = None, errors: dict | None = None, status=200
+) -> HttpResponse:
     filters = _filters(request)
     snapshot = None
     if is_default_view(request.GET):
@@ -367,6 +378,7 @@ def slo(request: HttpRequest) -> HttpResponse:
             period_until=filters.period.until,
             process_key=filters.process_key,
         )
+    can_edit = request.user.has_role(*OPERATOR_ROLES)
     return render(
         request,
         "reports/slo.html",
@@ -375,35 +387,39 @@ def slo(request: HttpRequest) -> HttpResponse:
             "slis": indicators,
             "filters": filters,
             "snapshot": snapshot,
-            "can_edit": request.user.has_role(*OPERATOR_ROLES),
+            "can_edit": can_edit,
+            "processes": slo_process_choices() if can_edit else [],
+            "values": form.data if form is not None else {},
+            "errors": errors or {},
         },
+        status=status,
     )
 
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
 def slo_save(request: HttpRequest) -> HttpResponse:
-    post = request.POST
-
-    def number(name: str) -> float:
-        try:
-            return float(post.get(name, ""))
-        except ValueError:
-            return -1
-
-    return run_action(
-        request,
-        lambda: slo_set(
-            process_key=post.get("process_key", ""),
-            objective_percent=post.get("objective_percent", ""),
-            target_seconds=int(number("target_hours") * 3600),
-            window_days=int(number("window_days")),
+    """Errors are shown on the form's fields of the re-rendered page (400)."""
+    form = SloForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The objective was not saved: correct the marked fields.")
+        return _slo_page(request, form=form, errors=form.field_errors(), status=400)
+    data = form.cleaned_data
+    try:
+        slo_set(
+            process_key=data["process_key"],
+            objective_percent=data["objective_percent"],
+            target_seconds=max(1, round(data["target_hours"] * 3600)),
+            window_days=data["window_days"],
             actor=Actor.for_user(request.user),
             user=request.user,
-        ),
-        success="The objective is saved.",
-        back=reverse("reports:slo"),
-    )
+        )
+    except InvalidInput as exc:
+        errors = {d["field"]: d["message"] for d in exc.details if d.get("field")}
+        messages.error(request, exc.message)
+        return _slo_page(request, form=form, errors=errors, status=400)
+    messages.success(request, "The objective is saved.")
+    return redirect("reports:slo")
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

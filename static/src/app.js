@@ -2,6 +2,7 @@
 import "bootstrap/dist/js/bootstrap.bundle.min.js";
 import htmx from "htmx.org";
 import { connectLive, initLive } from "./live.js";
+import { localizeTimes, rememberTimeZone } from "./when.js";
 
 window.htmx = htmx;
 window.Flowgate = Object.assign(window.Flowgate || {}, { connectLive });
@@ -14,10 +15,18 @@ const applyTheme = () =>
 applyTheme();
 dark.addEventListener("change", applyTheme);
 
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => initLive(document));
-} else {
+rememberTimeZone();
+const ready = () => {
   initLive(document);
+  localizeTimes(document);
+};
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", ready);
+} else {
+  ready();
 }
-// Content swapped in by htmx may carry its own data-live-url elements.
-document.addEventListener("htmx:load", (event) => initLive(event.target));
+// Content swapped in by htmx may carry its own data-live-url elements and times.
+document.addEventListener("htmx:load", (event) => {
+  initLive(event.target);
+  localizeTimes(event.target);
+});

@@ -7,6 +7,7 @@
 import { Form } from "@bpmn-io/form-js-viewer";
 import { csrfToken, errorMessage } from "./designer/api.js";
 import { showFieldErrors } from "./forms/field-errors.js";
+import { withSubmitButton } from "./forms/submit-button.js";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -31,11 +32,7 @@ export async function mountStartForm(container) {
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   status.className = "mt-3";
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "btn btn-primary mt-2";
-  button.textContent = container.dataset.submitLabel || "Submit request";
-  container.replaceChildren(host, button, status);
+  container.replaceChildren(host, status);
 
   const show = (kind, title, lines = []) => {
     status.replaceChildren();
@@ -52,10 +49,12 @@ export async function mountStartForm(container) {
   };
 
   const form = new Form({ container: host, debounce: false });
-  await form.importSchema(schema, {});
+  await form.importSchema(
+    withSubmitButton(schema, container.dataset.submitLabel || "Submit request"),
+    {},
+  );
   let inFlight = false;
   let accepted = false;
-  button.addEventListener("click", () => form.submit());
   form.on("submit", async ({ data, errors }) => {
     if (inFlight || accepted) return;
     const invalid = Object.keys(errors || {});
@@ -64,7 +63,6 @@ export async function mountStartForm(container) {
       return;
     }
     inFlight = true;
-    button.disabled = true;
     try {
       const response = await fetch(container.dataset.submitUrl, {
         method: "POST",
@@ -85,6 +83,7 @@ export async function mountStartForm(container) {
       }
       if (response.ok) {
         accepted = true;
+        form.setProperty("disabled", true);
         show("success", "Request submitted. Opening it…");
         window.location.assign(body.url);
       } else {
@@ -100,7 +99,6 @@ export async function mountStartForm(container) {
       show("danger", `Could not reach the server: ${exc.message}`);
     } finally {
       inFlight = false;
-      if (!accepted) button.disabled = false;
     }
   });
   window.FlowgateStartForm = form;

@@ -36,6 +36,8 @@ def test_reports_registers_the_slo_badge_provider():
 
 def test_the_list_shows_slo_at_risk_and_exhausted(client, make_user):
     now = ds.fixed_now()
+    ds.version_for("risky")
+    ds.version_for("edge")
     slo_set(process_key="risky", objective_percent=90, target_seconds=1000, actor=ADMIN)
     two_days = now - timedelta(days=2)
     for _ in range(36):

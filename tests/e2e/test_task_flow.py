@@ -99,7 +99,15 @@ def test_the_servers_validation_errors_are_shown_on_their_fields(page, login_as)
         """async (schema) => {
             await window.FlowgateTaskForm.importSchema(schema, {amount: 80});
         }""",
-        {**FORM, "components": [{**FORM["components"][0], "validate": {}}, FORM["components"][1]]},
+        {
+            **FORM,
+            "components": [
+                {**FORM["components"][0], "validate": {}},
+                FORM["components"][1],
+                # the page's submit button is part of the form (forms/submit-button.js)
+                {"type": "button", "action": "submit", "label": "Complete task"},
+            ],
+        },
     )
     with page.expect_response(lambda r: "/complete/" in r.url) as answer:
         page.get_by_role("button", name="Complete task").click()

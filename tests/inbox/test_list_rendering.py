@@ -23,13 +23,14 @@ TEMPLATE_LOOP = """{% load l10n %}{% localize off %}
       {% if t.approvals_needed %} <span class="badge text-bg-light border">{{ t.approvals_so_far|default:0 }} of {{ t.approvals_needed }} approvals so far</span>{% endif %}
       {% if t.delegation == "pending" %} <span class="badge text-bg-secondary">delegated by {{ t.owner_name }}</span>{% endif %}
       {% if t.on_behalf_of_name %} <span class="badge text-bg-light border">for {{ t.on_behalf_of_name }}</span>{% endif %}
-      {% if t.status == "open" and t.due_at and t.due_at < now %} <span class="badge text-bg-danger">overdue</span>{% elif t.status == "open" and t.sla_warning_at and t.sla_warning_at <= now %} <span class="badge text-bg-warning">at risk</span>{% endif %}</td>
-    <td>{{ t.process_key }} #{{ t.instance_id }}</td>
+      {% if t.status == "open" and t.due_at and t.due_at < now %} <span class="badge text-bg-danger">overdue</span>{% elif t.status == "open" and t.sla_warning_at and t.sla_warning_at <= now %} <span class="badge text-bg-warning">at risk</span>{% endif %}{% if t.summary %}<div class="small text-body-secondary fg-row-summary" data-testid="row-summary">{{ t.summary }}</div>{% endif %}</td>
+    <td>{{ t.process_name|default:t.process_key }} <span class="text-body-secondary">#{{ t.instance_id }}</span></td>
     <td>{{ t.business_key|default:"—" }}</td>
+    <td>{{ t.requester_name|default:"—" }}</td>
     <td>{{ t.assignee_name|default:"unclaimed" }}</td>
-    <td>{% if t.due_at %}<time datetime="{{ t.due_at.isoformat }}">{{ t.due_label }}</time>{% else %}—{% endif %}</td>
+    <td>{% if t.due_at %}<time datetime="{{ t.due_at.isoformat }}" data-fg-when>{{ t.due_label }}</time>{% else %}—{% endif %}</td>
     <td>{{ t.priority }}</td>
-    <td><time datetime="{{ t.created_at.isoformat }}">{{ t.created_label }}</time></td>
+    <td><time datetime="{{ t.created_at.isoformat }}" data-fg-when>{{ t.created_label }}</time></td>
   </tr>
   {% endfor %}
 {% endlocalize %}"""
@@ -88,6 +89,9 @@ ROWS = [
         due_at=NOW - timedelta(minutes=1),
         business_key="B-<1>",
         assignee_name='ann"',
+        requester_name="r<e>q",
+        process_name="Expense & <co>",
+        summary="2500 — <laptop>",
     ),
     _row(5, sla_warning_at=NOW - timedelta(minutes=1), due_at=NOW + timedelta(hours=1)),
     _row(6, status="completed", due_at=NOW - timedelta(days=1)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from apps.inbox.models import HumanTask, Substitution
 from tests.inbox.conftest import open_task, start
@@ -96,11 +97,37 @@ def test_the_inbox_offers_approve_selected_only_for_tasks_the_reader_may_approve
     assert "Approve selected" not in html
 
 
+def test_bulk_approve_asks_first_with_the_count_and_names(expense, people):
+    # given two approvals the manager may decide, and one of their own (four-eyes)
+    _, task = expense
+    other = open_task(start("expense_approval", people["requester"], amount=4000, description="y"))
+    own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))
+    client = client_for(people["manager"])
+    # when they press "Approve selected" with all three ticked
+    asked = client.post("/inbox/bulk-approve/", {"task": [task.pk, other.pk, own.pk]})
+    # then nothing is approved yet: a confirmation names the two it would approve
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert '<h1 class="h3" data-testid="bulk-confirm-title">Approve 2 tasks?</h1>' in html
+    assert f'name="task" value="{task.pk}"' in html and f'name="task" value="{other.pk}"' in html
+    assert f'name="task" value="{own.pk}"' not in html
+    assert 'name="confirm" value="yes"' in html and "Yes, approve 2 tasks" in html
+    assert set(HumanTask.objects.values_list("status", flat=True)) == {"open"}
+    # and only the confirming POST approves
+    done = client.post(
+        "/inbox/bulk-approve/", {"task": [task.pk, other.pk], "confirm": "yes"}, follow=True
+    )
+    assert "Approved 2 task(s)." in done.content.decode()
+    assert HumanTask.objects.get(pk=task.pk).status == "completed"
+
+
 def test_bulk_approve_page_reports_each_task(expense, people):
     _, task = expense
     own = open_task(start("expense_approval", people["manager"], amount=3000, description="x"))
     client = client_for(people["manager"])
-    response = client.post("/inbox/bulk-approve/", {"task": [task.pk, own.pk]}, follow=True)
+    response = client.post(
+        "/inbox/bulk-approve/", {"task": [task.pk, own.pk], "confirm": "yes"}, follow=True
+    )
     text = response.content.decode()
     assert "Approved 1 task(s)." in text
     assert f"Task {own.pk}: Four-eyes rule" in text
@@ -176,6 +203,7 @@ def test_the_diagram_names_the_current_step_and_keeps_its_id_as_a_tooltip(expens
         assert named in page
         assert "Current step: manager_approval" not in page
         assert 'data-current="manager_approval"' in page  # the markers still use the id
+        assert "{#" not in page and "A read-only diagram with progress" not in page
 
 
 def test_my_requests_page_reads_its_rows_in_a_fixed_number_of_queries(expense, people):
@@ -242,3 +270,147 @@ def test_a_change_committed_while_a_page_is_read_is_heard_again(
     html = client_for(user).get(url[page]).content.decode()
     since = int(re.search(r'data-live-since="(\d+)"', html).group(1))
     assert landed and since < landed[0]
+
+
+def test_the_catalog_lists_processes_people_start_once_each(people):
+    # given the gallery's expense process deployed twice (v1, v2), a copy of it under another
+    # key with the same name, and the incident process that only a webhook starts
+    from apps.common.actors import Actor
+    from apps.processes.gallery import template_get
+    from apps.processes.services import version_deploy
+
+    expense = template_get(slug="expense_approval").xml()
+    for xml in (
+        expense,
+        expense.replace("flowgate:category", 'flowgate:candidateStarterUsers="" flowgate:category'),
+        expense.replace('"expense_approval"', '"expense_approval_k3j2"'),
+        template_get(slug="incident_response").xml(),
+    ):
+        assert version_deploy(xml=xml, actor=Actor.system("t")).deployed
+    client = client_for(people["requester"])
+    # when the requester opens the catalog
+    html = client.get("/requests/new/").content.decode()
+    # then the expense process is listed once at its latest version, the copy is told apart by
+    # its key, and the webhook-started process is not offered
+    assert html.count('data-process="expense_approval"') == 1
+    assert html.count('data-process="expense_approval_k3j2"') == 1
+    assert '<span class="small text-body-secondary fw-normal" data-testid="catalog-key">' in html
+    assert "(expense_approval_k3j2)</span>" in html
+    assert 'data-process="incident_response"' not in html
+    assert client.get("/requests/new/incident_response/").status_code == 404
+    api = APIClient()
+    api.force_authenticate(people["requester"])
+    refused = api.post(
+        "/api/v1/requests/", {"process_key": "incident_response", "data": {}}, format="json"
+    )
+    assert refused.status_code == 404 and refused.json()["error"] == "process_not_found"
+    entries = api.get("/api/v1/requests/catalog/").json()
+    assert sorted((e["key"], e["version_number"]) for e in entries) == [
+        ("expense_approval", 2),
+        ("expense_approval_k3j2", 1),
+    ]
+
+
+def test_rows_say_who_asks_for_what_and_requests_get_a_reference(people, deploy_inbox):
+    # given the gallery's expense process (summary "{amount} — {description}", prefix EXP) and
+    # a test process without a summary, each started from the catalog
+    from apps.common.actors import Actor
+    from apps.inbox import services
+    from apps.processes.gallery import template_get
+    from apps.processes.services import version_deploy
+
+    assert version_deploy(
+        xml=template_get(slug="expense_approval").xml(), actor=Actor.system("t")
+    ).deployed
+    deploy_inbox("two_step.bpmn")
+    requester = people["requester"]
+    actor = Actor.for_user(requester)
+    laptop = services.request_start(
+        user=requester,
+        process_key="expense_approval",
+        data={"amount": 2500, "description": "Laptop <b>pro</b>"},
+        actor=actor,
+    )
+    chair = services.request_start(
+        user=requester,
+        process_key="expense_approval",
+        data={"amount": 1200, "description": "Chair"},
+        actor=actor,
+    )
+    plain = services.request_start(
+        user=people["manager"],
+        process_key="purchase",
+        data={"cost_owner": "x"},
+        actor=Actor.for_user(people["manager"]),
+    )
+    # then each catalog start has its own reference
+    assert (laptop.business_key, chair.business_key) == ("EXP-000001", "EXP-000002")
+    assert plain.business_key == "PUR-000001"
+    # and the manager's inbox row names the process, the requester and the summary (escaped)
+    html = client_for(people["manager"]).get("/inbox/").content.decode()
+    row = html.split(f'data-task="{open_task(laptop).pk}"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        '<div class="small text-body-secondary fg-row-summary" data-testid="row-summary">'
+        "2500 — Laptop &lt;b&gt;pro&lt;/b&gt;</div>"
+    ) in row
+    assert "<td>Expense approval <span" in row and "<td>requester</td>" in row
+    assert "<td>EXP-000001</td>" in row
+    # a model without a summary falls back to the reference
+    approver_html = client_for(people["approver"]).get("/inbox/").content.decode()
+    plain_row = approver_html.split(f'data-task="{open_task(plain).pk}"', 1)[1].split("</tr>")[0]
+    assert 'data-testid="row-summary">PUR-000001</div>' in plain_row
+    # the request page shows the reference, My requests and the inbox search find it
+    client = client_for(requester)
+    detail = client.get(f"/requests/{laptop.pk}/").content.decode()
+    assert '<dd class="col-sm-8" data-testid="business-key">EXP-000001</dd>' in detail
+    found = client.get("/requests/?q=exp-000002").content.decode()
+    assert f'data-request="{chair.pk}"' in found and f'data-request="{laptop.pk}"' not in found
+    # the API says the same, in the list and for one task
+    api = APIClient()
+    api.force_authenticate(people["manager"])
+    listed = {r["id"]: r for r in api.get("/api/v1/tasks/").json()["results"]}
+    one = api.get(f"/api/v1/tasks/{open_task(laptop).pk}/").json()
+    for row in (listed[open_task(laptop).pk], one):
+        assert (row["process_name"], row["requester"], row["summary"], row["business_key"]) == (
+            "Expense approval",
+            "requester",
+            "2500 — Laptop <b>pro</b>",
+            "EXP-000001",
+        )
+    searched = client_for(people["manager"]).get("/inbox/?q=EXP-000002").content.decode()
+    assert f'data-task="{open_task(chair).pk}"' in searched
+    assert f'data-task="{open_task(laptop).pk}"' not in searched
+
+
+def test_out_of_office_times_are_read_and_shown_in_the_readers_time_zone(people):
+    # given a manager whose browser is in Berlin (the fg_tz cookie app.js sets)
+    from datetime import UTC, datetime
+
+    client = client_for(people["manager"])
+    client.cookies["fg_tz"] = "Europe/Berlin"
+    # when they set a substitute from 08:00 to 18:00 local time
+    response = client.post(
+        "/inbox/settings/",
+        {
+            "form": "substitution",
+            "substitute": "approver1",
+            "starts_at": "2030-01-01T08:00",
+            "ends_at": "2030-01-05T18:00",
+        },
+    )
+    assert response.status_code == 302
+    # then those are Berlin times (UTC+1 in January), shown back as entered, the zone stated
+    saved = Substitution.objects.get()
+    assert (saved.starts_at, saved.ends_at) == (
+        datetime(2030, 1, 1, 7, 0, tzinfo=UTC),
+        datetime(2030, 1, 5, 17, 0, tzinfo=UTC),
+    )
+    page = client.get("/inbox/settings/").content.decode()
+    assert "Times are in your time zone, <strong>Europe/Berlin</strong>" in page
+    assert 'datetime="2030-01-01T07:00:00+00:00" data-fg-when>2030-01-01 08:00</time>' in page
+    # a browser that names no zone (or a bogus one) gets the site's zone, stated as such
+    other = client_for(people["manager"])
+    other.cookies["fg_tz"] = "Mars/Olympus_Mons"
+    page = other.get("/inbox/settings/").content.decode()
+    assert "Times are in your time zone, <strong>UTC</strong>" in page
+    assert "data-fg-when>2030-01-01 07:00</time>" in page

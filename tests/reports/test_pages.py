@@ -17,6 +17,7 @@ from apps.inbox.models import HumanTask
 from apps.processes import services as process_services
 from apps.reports.models import ActivitySla, ProcessSlo
 from apps.reports.selectors import Period, sla_dashboard
+from tests.api.helpers import assert_error
 from tests.api.test_engine_api import client_for
 from tests.reports import dataset as ds
 
@@ -340,6 +341,7 @@ def test_the_heatmap_opens_on_the_busiest_process_unless_one_is_chosen(
 
 
 def test_slo_page_and_api(client, make_user):
+    ds.version_for("p")  # a deployed process "p"
     client.force_login(make_user("auditor"))
     assert client.post("/admin-reports/slo/save/", {"process_key": "p"}).status_code == 403
     client.force_login(make_user("manager"))
@@ -352,9 +354,11 @@ def test_slo_page_and_api(client, make_user):
     bad = client.post(
         "/admin-reports/slo/save/",
         {"process_key": "p", "objective_percent": "100", "target_hours": "1", "window_days": "30"},
-        follow=True,
     )
-    assert b"100% leaves no error budget" in bad.content
+    assert bad.status_code == 400
+    assert 'id="slo-obj_error">Ensure this value is less than or equal to 99.999.</div>' in (
+        bad.content.decode()
+    )
     api = client_for(make_user("manager"))
     put = api.put(
         "/api/v1/reports/slo/p/", {"objective_percent": "95", "target_seconds": 3600}, format="json"
@@ -407,6 +411,7 @@ def test_default_views_come_from_the_background_snapshot(client, make_user, seed
 def test_slo_and_sli_csv(make_user):
     from apps.reports.services import slo_set
 
+    ds.version_for("p")
     slo_set(process_key="p", objective_percent=99, target_seconds=60, actor=Actor.system("t"))
     api = client_for(make_user("auditor"))
     rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/reports/slo.csv").content.decode())))
@@ -415,3 +420,32 @@ def test_slo_and_sli_csv(make_user):
     ]
     assert api.get("/api/v1/reports/sli.csv").content.decode().startswith("process_key,instances")
     assert api.get("/api/v1/reports/other.csv").status_code == 404
+
+
+def test_an_objective_for_a_process_that_does_not_exist_is_refused(client, make_user):
+    # given a deployed process "exp" and a manager on the SLO page
+    ds.version_for("exp")
+    manager = make_user("manager")
+    client.force_login(manager)
+    page = client.get("/admin-reports/slo/").content.decode()
+    # then the form offers the deployed processes to choose from
+    assert '<option value="exp">exp</option>' in page and 'name="process_key" required' in page
+    # when an objective is posted for a process that does not exist (page and API)
+    fields = {"objective_percent": "99", "target_hours": "48", "window_days": "30"}
+    response = client.post("/admin-reports/slo/save/", {"process_key": "nope", **fields})
+    api = client_for(manager).put(
+        "/api/v1/reports/slo/nope/", {"objective_percent": "95", "target_seconds": 60}, "json"
+    )
+    # then both answer 400 with the error on the process field, and nothing is saved
+    assert response.status_code == 400
+    assert (
+        'id="slo-key_error">Select a valid choice. nope is not one of the available choices.</div>'
+        in response.content.decode()
+    )
+    assert assert_error(api, 400, "unknown_process")["details"] == [
+        {"field": "process_key", "message": "Choose one of the deployed processes."}
+    ]
+    assert not ProcessSlo.objects.exists()
+    # and a deployed one is saved
+    ok = client.post("/admin-reports/slo/save/", {"process_key": "exp", **fields})
+    assert ok.status_code == 302 and ProcessSlo.objects.get().process_key == "exp"

@@ -28,6 +28,7 @@ def now():
 
 
 def test_error_budget_burn_rates_and_at_risk(now):
+    ds.version_for("slo")
     slo_set(process_key="slo", objective_percent=90, target_seconds=1000, actor=ADMIN)
     two_days = now - timedelta(days=2)
     for _ in range(36):
@@ -52,6 +53,8 @@ def test_error_budget_burn_rates_and_at_risk(now):
 
 
 def test_completion_exactly_at_target_is_good_and_empty_budget_is_exhausted(now):
+    ds.version_for("edge")
+    ds.version_for("quiet")
     slo_set(process_key="edge", objective_percent="50", target_seconds=100, actor=ADMIN)
     slo_set(process_key="quiet", objective_percent="99.5", target_seconds=100, actor=ADMIN)
     start = now - timedelta(hours=2)
@@ -68,6 +71,10 @@ def test_completion_exactly_at_target_is_good_and_empty_budget_is_exhausted(now)
 
 
 def test_slo_set_validates_and_audits_before_after():
+    with pytest.raises(InvalidInput) as unknown:
+        slo_set(process_key="p", objective_percent=99, target_seconds=10, actor=ADMIN)
+    assert unknown.value.code == "unknown_process"
+    ds.version_for("p")
     with pytest.raises(InvalidInput):
         slo_set(process_key="p", objective_percent=100, target_seconds=10, actor=ADMIN)
     with pytest.raises(InvalidInput):
@@ -151,6 +158,7 @@ def test_slis_count_the_periods_instances_only_whatever_their_ids(now):
 
 
 def test_admin_saves_through_the_audited_service(client, make_user):
+    ds.version_for("adm")
     admin_user = make_user("admin", is_staff=True, is_superuser=True)
     client.force_login(admin_user)
     response = client.post(
@@ -163,6 +171,11 @@ def test_admin_saves_through_the_audited_service(client, make_user):
         },
     )
     assert response.status_code == 302
+    unknown = client.post(
+        "/admin/reports/processslo/add/",
+        {"process_key": "nope", "objective_percent": "97.5", "target_seconds": "60"},
+    )
+    assert unknown.status_code == 200 and b"Select a valid choice" in unknown.content
     event = AuditEvent.objects.filter(action="admin.settings_changed", process_key="adm").get()
     assert event.after == {"objective_percent": "97.500", "target_seconds": 3600, "window_days": 7}
 
@@ -170,6 +183,7 @@ def test_admin_saves_through_the_audited_service(client, make_user):
 def test_slo_badge_for_process_lists(now):
     from django.template import Context, Template
 
+    ds.version_for("edge")
     slo_set(process_key="edge", objective_percent="50", target_seconds=100, actor=ADMIN)
     start = now - timedelta(hours=2)
     ds.instance("edge", created=start, ended=start + S(101))

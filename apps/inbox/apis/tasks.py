@@ -29,6 +29,18 @@ class TaskOutput(serializers.ModelSerializer):
         source="on_behalf_of.username", allow_null=True, default=None
     )
     business_key = serializers.CharField(source="instance.business_key")
+    requester = serializers.CharField(
+        source="requested_by.username",
+        allow_null=True,
+        default=None,
+        help_text="Who started the request",
+    )
+    process_name = serializers.CharField(read_only=True, help_text="The process's name")
+    summary = serializers.CharField(
+        read_only=True,
+        help_text="The model's summary line over the request's data (flowgate:summary), "
+        "else the business key",
+    )
     approvals_so_far = serializers.SerializerMethodField()
 
     class Meta:
@@ -37,7 +49,10 @@ class TaskOutput(serializers.ModelSerializer):
             "id",
             "instance_id",
             "process_key",
+            "process_name",
             "business_key",
+            "requester",
+            "summary",
             "activity_id",
             "name",
             "status",
@@ -74,6 +89,7 @@ class TaskOutput(serializers.ModelSerializer):
         when = _datetime_text()
         if hasattr(obj, "business_key"):  # a list row (selectors.inbox_list)
             refs = (obj.business_key, obj.assignee_name, obj.owner_name, obj.on_behalf_of_name)
+            about = (obj.requester_name, obj.process_name or obj.process_key, obj.summary)
         else:
             refs = (
                 obj.instance.business_key,
@@ -81,11 +97,18 @@ class TaskOutput(serializers.ModelSerializer):
                 obj.owner.username if obj.owner_id else None,
                 obj.on_behalf_of.username if obj.on_behalf_of_id else None,
             )
+            about = (
+                obj.requested_by.username if obj.requested_by_id else None,
+                *selectors.task_describe(obj),
+            )
         return {
             "id": obj.pk,
             "instance_id": obj.instance_id,
             "process_key": obj.process_key,
+            "process_name": about[1],
             "business_key": refs[0],
+            "requester": about[0],
+            "summary": about[2],
             "activity_id": obj.activity_id,
             "name": obj.name,
             "status": obj.status,
@@ -182,6 +205,7 @@ class TaskListApi(ApiView):
             request,
             view=self,
         )
+        selectors.rows_describe(page)  # process names and summary lines
         context = {**self.get_serializer_context(), "progress": selectors.approval_progress(page)}
         return paginator.get_paginated_response(TaskOutput(page, many=True, context=context).data)
 

@@ -35,7 +35,10 @@ from apps.inbox.selectors.tasks import (  # noqa: F401 - the package's surface
     last_event_id,
     list_rows,
     newest_open_for_roles,
+    rows_describe,
     substitutions_of,
+    task_describe,
     task_get_for_user,
+    tasks_chosen,
     tasks_visible,
 )

@@ -3,9 +3,10 @@ each request stands (who holds it, which automated step it waits on)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE, Role
@@ -32,11 +33,16 @@ class CatalogEntry:
     version_id: int
     version_number: int
     start_form: dict | None
+    # another entry has the same name (a copy of a template, say): the card also shows the key
+    name_shared: bool = False
 
 
 def catalog(*, user, search: str = "") -> list[CatalogEntry]:
-    """The latest deployed version of every process ``user`` may start (by role), sorted by
-    category then name, filtered by ``search`` (name, key, category, description)."""
+    """The latest deployed version of every process ``user`` may start (by role) that people
+    start at all (a none start event: not a process only webhooks, messages or timers start),
+    once each, sorted by category then name, filtered by ``search`` (name, key, category,
+    description). Entries that share a name are marked (``name_shared``) so the page can tell
+    them apart."""
     latest: dict[int, ProcessVersion] = {}
     versions = (
         ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED)
@@ -58,6 +64,8 @@ def catalog(*, user, search: str = "") -> list[CatalogEntry]:
     entries = []
     for version in latest.values():
         rules: ProcessRules = rules_for_version_id(version.pk)
+        if not rules.human_start:
+            continue
         if not rules.may_start(username=user.get_username(), roles=roles):
             continue
         definition = version.definition
@@ -74,7 +82,9 @@ def catalog(*, user, search: str = "") -> list[CatalogEntry]:
         if needle and needle not in text:
             continue
         entries.append(entry)
-    return sorted(entries, key=lambda e: (e.category.lower(), e.name.lower()))
+    names = Counter(e.name.casefold() for e in entries)
+    entries = [replace(e, name_shared=True) if names[e.name.casefold()] > 1 else e for e in entries]
+    return sorted(entries, key=lambda e: (e.category.lower(), e.name.lower(), e.key))
 
 
 def catalog_entry(*, user, key: str) -> CatalogEntry:
@@ -84,10 +94,19 @@ def catalog_entry(*, user, key: str) -> CatalogEntry:
     raise NotFound(f"No process '{key}' that you may start.", code="process_not_found")
 
 
-def my_requests(*, user, status: str = "") -> QuerySet[ProcessInstance]:
+def my_requests(*, user, status: str = "", search: str = "") -> QuerySet[ProcessInstance]:
+    """The user's requests, newest first (designer test runs left out); ``search`` matches the
+    reference (business key), the process key or the process's name."""
     qs = ProcessInstance.objects.filter(started_by=user, is_test_run=False).select_related(
         "version__definition"
     )
+    needle = (search or "").strip()[:100]
+    if needle:
+        qs = qs.filter(
+            Q(business_key__icontains=needle)
+            | Q(process_key__icontains=needle)
+            | Q(version__definition__name__icontains=needle)
+        )
     if status:
         if status not in InstanceStatus.values:
             raise InvalidInput(

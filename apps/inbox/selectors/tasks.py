@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import CharField, Count, Q, QuerySet
+from django.db.models import CharField, Count, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from apps.accounts.roles import PERM_WORK_TASK
 from apps.audit.selectors import instance_timeline
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import ProcessInstance
+from apps.inbox.model_rules import request_summary
 from apps.inbox.models import (
     Delegation,
     HumanTask,
@@ -26,6 +27,7 @@ from apps.inbox.models import (
     TaskComment,
     TaskStatus,
 )
+from apps.inbox.projection import rules_for_version_id
 
 VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk")
 SORTS = {
@@ -113,12 +115,18 @@ def _list_refs() -> dict[str, RawSQL]:
         f"SELECT i.{qn('status')} FROM {instances} i "  # noqa: S608 - quoted names
         f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
     )
+    version_id = (
+        f"SELECT i.{qn('version_id')} FROM {instances} i "  # noqa: S608 - quoted names
+        f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
+    )
     return {
         "business_key": RawSQL(business_key, [], output_field=CharField()),  # noqa: S611
         "assignee_name": username("assignee_id"),
         "owner_name": username("owner_id"),
         "on_behalf_of_name": username("on_behalf_of_id"),
         "instance_status": RawSQL(instance_status, [], output_field=CharField()),  # noqa: S611
+        "requester_name": username("requested_by_id"),
+        "version_id": RawSQL(version_id, [], output_field=IntegerField()),  # noqa: S611
     }
 
 
@@ -129,6 +137,8 @@ REF_COLUMNS = (
     "owner_name",
     "on_behalf_of_name",
     "instance_status",
+    "requester_name",
+    "version_id",
 )
 ROW_COLUMNS = (
     *(HumanTask._meta.get_field(name).attname for name in LIST_FIELDS),
@@ -171,8 +181,12 @@ class TaskRow:
     owner_name: str | None
     on_behalf_of_name: str | None
     instance_status: str | None
+    requester_name: str | None = None
+    version_id: int | None = None
     # set by the page for its cells
     approvals_so_far: int | None = None
+    process_name: str = ""
+    summary: str = ""
     due_label: str = ""
     created_label: str = ""
 
@@ -354,3 +368,40 @@ def substitutions_of(*, user) -> QuerySet[Substitution]:
     return (
         Substitution.objects.select_related("substitute").filter(user=user).order_by("-starts_at")
     )
+
+
+def tasks_chosen(*, user, task_ids: list[int]) -> list[TaskRow]:
+    """The open tasks among ``task_ids`` that ``user`` sees in their inbox, as list rows (the
+    bulk approval's confirmation step names what it will approve)."""
+    qs = inbox_list(user=user, view="all").filter(pk__in=task_ids[:100])
+    return list_rows(qs)[:100]
+
+
+def rows_describe(rows: list[TaskRow]) -> None:
+    """Fill each row's ``process_name`` (the model's name, else the key) and ``summary`` (the
+    model's ``flowgate:summary`` over the request's variables, else its business key): one query
+    for the variables of the page's requests whose model has a summary."""
+    rules = {v: rules_for_version_id(v) for v in {r.version_id for r in rows if r.version_id}}
+    wanted = {r.instance_id for r in rows if r.version_id and rules[r.version_id].summary_template}
+    variables = (
+        dict(ProcessInstance.objects.filter(pk__in=wanted).values_list("id", "variables"))
+        if wanted
+        else {}
+    )
+    for row in rows:
+        model = rules.get(row.version_id) if row.version_id else None
+        row.process_name = (model.name if model else "") or row.process_key
+        text = ""
+        if model and model.summary_template and isinstance(variables.get(row.instance_id), dict):
+            text = request_summary(model.summary_template, variables[row.instance_id])
+        row.summary = text or (row.business_key or "")
+
+
+def task_describe(task: HumanTask) -> tuple[str, str]:
+    """(process name, summary line) of one task, as ``rows_describe`` gives a list row."""
+    instance = task.instance
+    model = rules_for_version_id(instance.version_id)
+    summary = ""
+    if model.summary_template and isinstance(instance.variables, dict):
+        summary = request_summary(model.summary_template, instance.variables)
+    return model.name or task.process_key, summary or instance.business_key or ""

@@ -18,6 +18,7 @@ from apps.engine import services as engine
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.inbox.models import (
     HumanTask,
+    RequestKeyCounter,
     TaskAttachment,
     TaskComment,
 )
@@ -164,7 +165,9 @@ def request_start(*, user: User, process_key: str, data: dict, actor: Actor) -> 
         raise InvalidInput("The request data must be a JSON object.", code="invalid_data")
     version = engine.version_latest_deployed(process_key=process_key)
     rules = rules_for_version_id(version.pk)
-    if not rules.may_start(username=user.username, roles=user.role_names()):
+    if not rules.human_start or not rules.may_start(
+        username=user.username, roles=user.role_names()
+    ):
         raise NotFound(f"No process '{process_key}' that you may start.", code="process_not_found")
     errors = form_errors(rules.start_form, data)
     if errors:
@@ -173,7 +176,36 @@ def request_start(*, user: User, process_key: str, data: dict, actor: Actor) -> 
             code="invalid_form",
             details=errors,
         )
-    return engine.instance_start(version=version, variables=data, actor=actor, started_by=user)
+    with transaction.atomic():
+        business_key = _next_business_key(
+            rules.business_key_prefix or default_key_prefix(process_key)
+        )
+        return engine.instance_start(
+            version=version,
+            variables=data,
+            business_key=business_key,
+            actor=actor,
+            started_by=user,
+        )
+
+
+def default_key_prefix(process_key: str) -> str:
+    """EXP for expense_approval: the first three letters or digits of the key, in capitals
+    (REQ when it has none)."""
+    letters = "".join(c for c in process_key if c.isascii() and c.isalnum())[:3].upper()
+    return letters if letters and letters[0].isalpha() else "REQ"
+
+
+def _next_business_key(prefix: str) -> str:
+    """The next business key of ``prefix`` (PREFIX-000123), unique: the counter row is created
+    once (a concurrent creation is ignored) and locked until the caller's transaction ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("_next_business_key needs the start's transaction (it locks a row)")
+    RequestKeyCounter.objects.bulk_create([RequestKeyCounter(prefix=prefix)], ignore_conflicts=True)
+    counter = RequestKeyCounter.objects.select_for_update().get(prefix=prefix)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{prefix}-{counter.last:06d}"
 
 
 def request_cancel(*, instance_id: int, user: User, actor: Actor) -> ProcessInstance:

@@ -60,6 +60,7 @@ from apps.reports.selectors.dashboard import (
 from apps.reports.selectors.processes import (
     escalations,
     process_summary,
+    slo_process_choices,
     throughput,
 )
 from apps.reports.selectors.workload import (
@@ -90,6 +91,7 @@ __all__ = [
     "process_summary",
     "sla_by_process",
     "sla_dashboard",
+    "slo_process_choices",
     "slowest_instances",
     "task_source",
     "throughput",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.audit.actions import AuditAction
+from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports.selectors.common import Period, _params, _process_filter
 from apps.reports.sql import (
     as_float,
@@ -97,3 +98,15 @@ def escalations(*, period: Period, process_key: str = "") -> list[dict]:
         sql, _params(period, action=AuditAction.TASK_ESCALATED.value, process_key=process_key)
     )
     return [{"process_key": r["process_key"], "escalations": int(r["escalations"])} for r in rows]
+
+
+def slo_process_choices() -> list[tuple[str, str]]:
+    """(key, "Name (key)") of every process with a deployed version: what an objective may be
+    set for."""
+    keys = (
+        ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED)
+        .values_list("definition__key", "definition__name")
+        .distinct()
+        .order_by("definition__key")
+    )
+    return [(key, f"{name} ({key})" if name and name != key else key) for key, name in keys]

@@ -310,7 +310,7 @@ def test_a_completed_instance_that_never_reached_an_end_event_is_reported(versio
         f"[instance_tokens] instance {instance.pk}: is completed but its engine state is running",
         f"[completed_without_end] instance {instance.pk} (mixed) is completed but never reached "
         "an end event: its stored state shows neither the process's End task nor a terminate "
-        "end event completed"
+        "end event completed",
     ]
 
 

@@ -16,6 +16,8 @@ user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:
            any other value, such as the designer's "requester", keeps it on),
            flowgate:fourEyesUser="${cost_owner}" (a variable naming one more user who may not
            approve), flowgate:escalation="notify:manager" | "reassign:manager" | "none",
+           flowgate:allowSameApprover="true" (whoever approved another approval step of the
+           request may decide this one too; off by default: one person, one approval level),
            completionCondition "nrOfApproved >= 2" on a multi-instance approval.
 """
 
@@ -62,6 +64,7 @@ class TaskRules:
     four_eyes_variable: str = ""
     escalation: str = ""  # "notify:<role>", "reassign:<role>" or ""
     approvals_needed: int | None = None  # N of an N-of-M multi-instance approval
+    allow_same_approver: bool = False  # flowgate:allowSameApprover="true"
     # ids of the interrupting timer boundary events on the task (an escalation path in the model)
     boundary_timers: tuple[str, ...] = ()
 
@@ -156,6 +159,7 @@ def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
         four_eyes_variable=_variable_name(_attr(node, "fourEyesUser")),
         escalation=(_attr(node, "escalation") or "").strip(),
         approvals_needed=needed,
+        allow_same_approver=_truthy(_attr(node, "allowSameApprover")),
         boundary_timers=boundary_timers,
     )
 

@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from apps.engine.core.xml import parse_xml
+from apps.processes.start_rules import StartRestriction, starters_of
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
@@ -86,9 +87,11 @@ class ProcessRules:
         return self.tasks.get(activity_id, TaskRules())
 
     def may_start(self, *, username: str, roles: set[str]) -> bool:
-        if not self.starter_groups and not self.starter_users:
-            return True
-        return username in self.starter_users or bool(roles & set(self.starter_groups))
+        """The catalog's question (to list what a user may start); the start service itself
+        asks apps.processes.start_rules, from the same attributes, on every start."""
+        return StartRestriction(self.starter_groups, self.starter_users).allows(
+            username=username, roles=roles
+        )
 
 
 def _attr(node: Any, name: str) -> str | None:
@@ -102,10 +105,6 @@ def _truthy(text: str | None) -> bool:
 
 def _falsy(text: str | None) -> bool:
     return (text or "").strip().lower() in ("false", "no", "0", "off", "none")
-
-
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _variable_name(text: str | None) -> str:
@@ -182,6 +181,7 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
             if start_form:
                 break
     timers = _boundary_timers(process)
+    starters = starters_of(process)  # the same reading the start service applies
     tasks = {
         node.get("id"): _task_rules(node, timers.get(node.get("id"), ()))
         for node in process.iter(f"{{{BPMN_NS}}}userTask")
@@ -191,8 +191,8 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
         name=process.get("name") or "",
         category=(_attr(process, "category") or "").strip(),
         description=(documentation.text or "").strip() if documentation is not None else "",
-        starter_groups=_names(_attr(process, "candidateStarterGroups")),
-        starter_users=_names(_attr(process, "candidateStarterUsers")),
+        starter_groups=starters.groups,
+        starter_users=starters.users,
         cancellable=_attr(process, "cancellable") is None or _truthy(_attr(process, "cancellable")),
         start_form=start_form,
         tasks=tasks,

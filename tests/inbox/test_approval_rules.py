@@ -23,8 +23,10 @@ from apps.common.errors import AccessDenied, NotFound
 from apps.engine.models import ProcessInstance
 from apps.inbox import services
 from apps.inbox.models import HumanTask
+from apps.inbox.selectors import request_state
 from apps.processes import gallery
 from apps.processes import services as process_services
+from tests.engine.conftest import run_jobs
 from tests.inbox.conftest import open_task, start
 
 pytestmark = pytest.mark.django_db
@@ -283,3 +285,56 @@ def test_an_ineligible_substitute_gets_nothing_routed(deploy_inbox, people, make
         {"for": "boss", "substitute": "friend", "reason": "not_candidate"}
     ]
     assert ProcessInstance.objects.get(pk=instance.pk).status == "running"
+
+
+# --- 'approved' is a boolean on every path ------------------------------------------------------
+
+EXPENSE = gallery.template_get(slug="expense_approval")
+
+
+@pytest.mark.parametrize("outcome_variable", [None, "approved"])
+@pytest.mark.parametrize("decision", [True, False])
+def test_approved_is_a_boolean_after_a_person_decides(people, outcome_variable, decision):
+    """The gallery's expense template names 'approved' as its outcome variable (and the same
+    model with the default one): the gateway compares with True and routes right."""
+    xml = EXPENSE.xml()
+    assert ' flowgate:outcomeVariable="approved"' in xml  # the template names it so
+    if outcome_variable is None:
+        xml = xml.replace(' flowgate:outcomeVariable="approved"', "")
+    deploy_xml(xml)
+    instance = start("expense_approval", people["requester"], amount=5000, description="Desk")
+    boss = people["manager"]
+    services.task_complete(
+        task_id=open_task(instance).pk,
+        user=boss,
+        data={"approved": decision, "comment": "ok" if decision else "too much"},
+        actor=act(boss),
+    )
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.variables["approved"] is decision
+    assert instance.status == "completed"
+    reached = set(request_state(instance=instance).done_activities)
+    assert ("done" in reached, "rejected" in reached) == (decision, not decision)
+
+
+def test_approved_is_a_boolean_after_the_automatic_approval(people):
+    deploy_xml(EXPENSE.xml())
+    instance = start("expense_approval", people["requester"], amount=10, description="Pens")
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.variables["approved"] is True
+    assert "done" in request_state(instance=instance).done_activities
+
+
+def test_the_engine_refuses_approved_as_text(expense, people):
+    _, task = expense
+    boss = people["manager"]
+    response = api(boss).post(
+        f"/api/v1/tasks/{task.pk}/complete/", {"data": {"approved": "yes"}}, format="json"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_data")
+    done = services.task_complete(
+        task_id=task.pk, user=boss, data={"outcome": "approved"}, actor=act(boss)
+    )
+    assert done.data["approved"] is True and done.data["outcome"] == "approved"

@@ -19,6 +19,7 @@ from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
+from apps.engine.core.approvals import decision_of, decision_variables
 from apps.engine.models import ProcessInstance
 from apps.inbox import eligibility, notifications
 from apps.inbox.live import publish_task_changed
@@ -260,11 +261,8 @@ def task_reassign(*, task_id: int, user: User, to_username: str, actor: Actor) -
 
 def _approval_data(task: HumanTask, data: dict) -> tuple[dict, str]:
     approved = data.get("approved")
-    if not isinstance(approved, bool) and data.get(task.outcome_variable) in (
-        "approved",
-        "rejected",
-    ):
-        approved = data[task.outcome_variable] == "approved"
+    if not isinstance(approved, bool):  # also read the outcome variable's text, as sent before
+        approved = decision_of(data.get(task.outcome_variable))
     if not isinstance(approved, bool):
         raise InvalidInput(
             "Approve or reject: 'approved' must be true or false.",
@@ -283,7 +281,10 @@ def _approval_data(task: HumanTask, data: dict) -> tuple[dict, str]:
             code="comment_required",
             details=[{"field": "comment", "message": "A comment is required to reject."}],
         )
-    return {**data, "approved": approved, task.outcome_variable: outcome}, outcome
+    # 'approved' is a boolean, the outcome variable "approved"/"rejected" (one rule, in the core)
+    return decision_variables(
+        data, approved=approved, outcome_variable=task.outcome_variable
+    ), outcome
 
 
 def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> HumanTask:

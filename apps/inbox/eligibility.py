@@ -105,18 +105,9 @@ class Eligibility:
                 f"({self.offered_to()}).",
             )
         if user.pk in self._decided_sibling:
-            return Refusal(
-                "already_decided",
-                f"{who} already decided one of the parallel approvals of '{task.name}' in this "
-                "request; each person decides once, so another person must decide this one.",
-            )
+            return _already_decided(who, task.name)
         if user.pk in self._approved_step:
-            return Refusal(
-                "approved_other_step",
-                f"{who} approved '{self._approved_step[user.pk]}' of this request; another "
-                "person must decide this step (the process asks for a different approver at "
-                "each level).",
-            )
+            return _approved_other_step(who, self._approved_step[user.pk])
         return None
 
     def offered_to(self) -> str:
@@ -138,6 +129,67 @@ class Eligibility:
         )
         found = User.objects.filter(wanted, is_active=True).distinct().order_by("username")
         return [user for user in found[:MAX_PEOPLE] if self.refusal(user, candidate=True) is None]
+
+
+def _already_decided(who: str, step: str) -> Refusal:
+    return Refusal(
+        "already_decided",
+        f"{who} already decided one of the parallel approvals of '{step}' in this request; "
+        "each person decides once, so another person must decide this one.",
+    )
+
+
+def _approved_other_step(who: str, step: str) -> Refusal:
+    return Refusal(
+        "approved_other_step",
+        f"{who} approved '{step}' of this request; another person must decide this step (the "
+        "process asks for a different approver at each level).",
+    )
+
+
+def decided_elsewhere(user: User, task_ids: list[int]) -> dict[int, Refusal]:
+    """For a list page: which of the open approvals ``task_ids`` the user may not decide because
+    of what they decided before in the same request (the last two rules above), in two queries.
+    Four-eyes and candidacy are the rows' own business (``TaskRow.approvable_by``)."""
+    if not task_ids or not user.is_authenticated:
+        return {}
+    facts = list(
+        HumanTask.objects.filter(
+            pk__in=task_ids, is_approval=True, status=TaskStatus.OPEN
+        ).values_list(
+            "pk",
+            "instance_id",
+            "activity_id",
+            "name",
+            "multi_instance_id",
+            "approvals_needed",
+            "allow_same_approver",
+        )
+    )
+    if not facts:
+        return {}
+    mine = list(
+        HumanTask.objects.filter(
+            instance_id__in={f[1] for f in facts},
+            completed_by=user,
+            is_approval=True,
+            status=TaskStatus.COMPLETED,
+        )
+        .order_by("completed_at", "pk")
+        .values_list("instance_id", "activity_id", "multi_instance_id", "outcome", "name")
+    )
+    found: dict[int, Refusal] = {}
+    for pk, instance_id, activity_id, name, group, needed, allow_same in facts:
+        for done_instance, done_activity, done_group, outcome, done_name in mine:
+            if done_instance != instance_id:
+                continue
+            if (group or needed) and (done_activity, done_group) == (activity_id, group):
+                found[pk] = _already_decided("You", name)
+                break
+            if not allow_same and done_activity != activity_id and outcome == "approved":
+                found[pk] = _approved_other_step("You", done_name)
+                break
+    return found
 
 
 def refusal(task: HumanTask, user: User | None, *, you: bool = False) -> Refusal | None:

@@ -71,8 +71,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = selectors.list_rows(qs)
     page = paginate(request, capped(rows, page=request.GET.get("page"), page_size=25), per_page=25)
     progress = selectors.approval_progress(page.object_list)
+    # approvals the user decided a sibling of, or approved another level of: not selectable
+    decided = selectors.decided_elsewhere(request.user, [t.pk for t in page.object_list])
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
+        if task.pk in decided:
+            task.not_decidable = decided[task.pk].message
         # 25 rows x 2 dates through the |date filter cost more than the page's query
         task.due_label = _minute(task.due_at)
         task.created_label = _minute(task.created_at)

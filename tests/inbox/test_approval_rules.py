@@ -147,6 +147,21 @@ def test_the_person_who_decided_is_not_offered_to_take_a_sibling(change, people)
     assert '<option value="boss">' in shown
 
 
+def test_the_inbox_list_offers_no_sibling_to_approve_in_bulk(change, people):
+    _, cab = change
+    alice, bob = people["approver"], people["approver2"]
+    page = APIClient()
+    page.force_login(alice)
+    assert f'id="select-{cab[1].pk}"' in page.get("/inbox/").content.decode()
+    services.task_complete(task_id=cab[0].pk, user=alice, data={"approved": True}, actor=act(alice))
+    listed = page.get("/inbox/").content.decode()
+    assert f'data-task="{cab[1].pk}"' in listed  # still listed (it is offered to her role)...
+    assert f'id="select-{cab[1].pk}"' not in listed  # ...but not selectable to approve
+    assert f'id="select-{cab[2].pk}"' not in listed
+    page.force_login(bob)
+    assert f'id="select-{cab[1].pk}"' in page.get("/inbox/").content.decode()
+
+
 # --- one approval level per person --------------------------------------------------------------
 
 ACCESS = gallery.template_get(slug="access_request")

@@ -173,6 +173,9 @@ class TaskRow:
     instance_status: str | None
     # set by the page for its cells
     approvals_so_far: int | None = None
+    # why the user may not decide it for what they decided before in the request (the page sets
+    # it from eligibility.decided_elsewhere; "" when nothing keeps them)
+    not_decidable: str = ""
     due_label: str = ""
     created_label: str = ""
 
@@ -188,6 +191,7 @@ class TaskRow:
             and self.status == "open"
             and self.instance_status != "suspended"
             and user_id not in (self.requested_by_id, self.four_eyes_user_id)
+            and not self.not_decidable
         )
 
 

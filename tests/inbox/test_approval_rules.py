@@ -232,6 +232,21 @@ def expense(deploy_inbox, people):
     return instance, open_task(instance)
 
 
+def test_the_api_lists_the_people_a_task_may_go_to(expense, people, make_user):
+    make_user("manager", username="deputy", first_name="Dee", last_name="Puty")
+    make_user(username="norole")
+    _, task = expense
+    response = api(people["manager"]).get(f"/api/v1/tasks/{task.pk}/eligible-people/")
+    assert response.status_code == 200
+    assert response.json() == [
+        {"username": "boss", "name": ""},
+        {"username": "deputy", "name": "Dee Puty"},
+    ]  # the managers: not the auditor, nor a user without a role
+    assert (
+        api(people["auditor"]).get(f"/api/v1/tasks/{task.pk}/eligible-people/").status_code == 404
+    )
+
+
 @pytest.mark.parametrize("service", ["reassign", "delegate"])
 @pytest.mark.parametrize(
     ("target", "code"),

@@ -22,6 +22,7 @@ from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, NotFound
 from apps.designer.models import TestRunStubs
 from apps.engine import services as engine
+from apps.engine.core.approvals import decision_variables
 from apps.engine.core.xml import parse_xml
 from apps.engine.models import Job, JobStatus, ProcessInstance
 from apps.processes.models import ProcessVersion
@@ -314,9 +315,10 @@ def testrun_complete_task(
         if step.approval:
             if approved is None:
                 raise InvalidInput("Approve or reject this approval step.", code="invalid_data")
-            # As the inbox does: the outcome variable holds "approved"/"rejected".
-            outcome = "approved" if approved else "rejected"
-            data = {**data, "approved": approved, step.outcome_variable: outcome}
+            # As the inbox does (one rule): 'approved' boolean, the outcome variable's text.
+            data = decision_variables(
+                data, approved=approved, outcome_variable=step.outcome_variable
+            )
         if stubs is not None:  # new stub results for the steps after this one
             settings, _ = TestRunStubs.objects.get_or_create(instance=instance)
             settings.stubs = stubs

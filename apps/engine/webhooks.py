@@ -148,6 +148,8 @@ def webhook_receive(*, trigger_id: int, body: bytes, headers) -> Delivery:
                 correlation_key=str(variables.get("correlation_key", ""))[:200],
                 variables={k: v for k, v in variables.items() if k != "correlation_key"},
                 actor=Actor.system(f"webhook:{trigger.pk}"),
+                # a webhook starts as its creator may: the process's start restriction holds
+                authorized_by=trigger.created_by,
             )
             delivery.instance_ids = [i.pk for i in instances]
             delivery.save(update_fields=["instance_ids"])

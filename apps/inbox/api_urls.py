@@ -14,6 +14,11 @@ urlpatterns = [
         "tasks/<int:task_id>/delegate/", tasks.TaskDelegateApi.as_view(), name="api-task-delegate"
     ),
     path(
+        "tasks/<int:task_id>/eligible-people/",
+        tasks.TaskEligiblePeopleApi.as_view(),
+        name="api-task-eligible-people",
+    ),
+    path(
         "tasks/<int:task_id>/reassign/", tasks.TaskReassignApi.as_view(), name="api-task-reassign"
     ),
     path(

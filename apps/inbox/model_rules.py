@@ -21,6 +21,8 @@ user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:
            any other value, such as the designer's "requester", keeps it on),
            flowgate:fourEyesUser="${cost_owner}" (a variable naming one more user who may not
            approve), flowgate:escalation="notify:manager" | "reassign:manager" | "none",
+           flowgate:allowSameApprover="true" (whoever approved another approval step of the
+           request may decide this one too; off by default: one person, one approval level),
            completionCondition "nrOfApproved >= 2" on a multi-instance approval.
 """
 
@@ -34,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from apps.engine.core.xml import parse_xml
+from apps.processes.start_rules import StartRestriction, starters_of
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
@@ -67,6 +70,7 @@ class TaskRules:
     four_eyes_variable: str = ""
     escalation: str = ""  # "notify:<role>", "reassign:<role>" or ""
     approvals_needed: int | None = None  # N of an N-of-M multi-instance approval
+    allow_same_approver: bool = False  # flowgate:allowSameApprover="true"
     # ids of the interrupting timer boundary events on the task (an escalation path in the model)
     boundary_timers: tuple[str, ...] = ()
 
@@ -92,9 +96,11 @@ class ProcessRules:
         return self.tasks.get(activity_id, TaskRules())
 
     def may_start(self, *, username: str, roles: set[str]) -> bool:
-        if not self.starter_groups and not self.starter_users:
-            return True
-        return username in self.starter_users or bool(roles & set(self.starter_groups))
+        """The catalog's question (to list what a user may start); the start service itself
+        asks apps.processes.start_rules, from the same attributes, on every start."""
+        return StartRestriction(self.starter_groups, self.starter_users).allows(
+            username=username, roles=roles
+        )
 
 
 def _attr(node: Any, name: str) -> str | None:
@@ -108,10 +114,6 @@ def _truthy(text: str | None) -> bool:
 
 def _falsy(text: str | None) -> bool:
     return (text or "").strip().lower() in ("false", "no", "0", "off", "none")
-
-
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _variable_name(text: str | None) -> str:
@@ -165,6 +167,7 @@ def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
         four_eyes_variable=_variable_name(_attr(node, "fourEyesUser")),
         escalation=(_attr(node, "escalation") or "").strip(),
         approvals_needed=needed,
+        allow_same_approver=_truthy(_attr(node, "allowSameApprover")),
         boundary_timers=boundary_timers,
     )
 
@@ -193,6 +196,7 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
         for start in process.iterfind("bpmn:startEvent", NS)
     )
     timers = _boundary_timers(process)
+    starters = starters_of(process)  # the same reading the start service applies
     tasks = {
         node.get("id"): _task_rules(node, timers.get(node.get("id"), ()))
         for node in process.iter(f"{{{BPMN_NS}}}userTask")
@@ -202,8 +206,8 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
         name=process.get("name") or "",
         category=(_attr(process, "category") or "").strip(),
         description=(documentation.text or "").strip() if documentation is not None else "",
-        starter_groups=_names(_attr(process, "candidateStarterGroups")),
-        starter_users=_names(_attr(process, "candidateStarterUsers")),
+        starter_groups=starters.groups,
+        starter_users=starters.users,
         cancellable=_attr(process, "cancellable") is None or _truthy(_attr(process, "cancellable")),
         start_form=start_form,
         tasks=tasks,

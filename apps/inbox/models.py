@@ -86,6 +86,16 @@ class HumanTask(models.Model):
         help_text="The absent user this task was routed away from (out of office)",
     )
     comment_required_on_reject = models.BooleanField(default=False)
+    multi_instance_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Engine id of the multi-instance approval this task is one instance of",
+    )
+    allow_same_approver = models.BooleanField(
+        default=False,
+        help_text="flowgate:allowSameApprover: whoever approved another step may decide this one",
+    )
     approvals_needed = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="N of an N-of-M approval (multi-instance)"
     )
@@ -122,6 +132,15 @@ class HumanTask(models.Model):
                     & models.Q(completed_by=models.F("four_eyes_user"))
                 ),
                 name="four_eyes_named_user",
+            ),
+            # One decision per person among the instances of one multi-instance approval
+            # ("2 of 3" means two people). The service refuses first, with the reason.
+            models.UniqueConstraint(
+                fields=["instance", "multi_instance_id", "completed_by"],
+                condition=models.Q(is_approval=True)
+                & models.Q(completed_by__isnull=False)
+                & ~models.Q(multi_instance_id=""),
+                name="one_decision_per_multi_instance",
             ),
         ]
         indexes = [

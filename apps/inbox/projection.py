@@ -22,6 +22,7 @@ from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
 from apps.engine.services import SCHEDULER_ACTOR
 from apps.inbox import notifications
+from apps.inbox.eligibility import Eligibility
 from apps.inbox.live import publish_task_changed
 from apps.inbox.model_rules import ProcessRules, rules_for_version
 from apps.inbox.models import HumanTask, Substitution, TaskStatus
@@ -139,6 +140,14 @@ def _boundary_timer_fired(instance, gone: list[HumanTask], actor: Actor) -> dict
     }
 
 
+def _candidate_users(info) -> list[str]:
+    """The users a task is offered to by name; the person the model assigns it to is one."""
+    named = list(info.candidate_users)
+    if info.assignee and info.assignee not in named:
+        named.append(info.assignee)
+    return named
+
+
 def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor) -> HumanTask:
     task_rules = rules.task(info.activity_id)
     assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
@@ -158,7 +167,7 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
         process_key=instance.process_key,
         documentation=info.documentation or "",
         candidate_groups=list(info.candidate_groups),
-        candidate_users=list(info.candidate_users),
+        candidate_users=_candidate_users(info),
         assignee=assignee,
         priority=info.priority if info.priority is not None else 50,
         due_at=due_at,
@@ -169,6 +178,8 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
         four_eyes_user=four_eyes_user,
         comment_required_on_reject=task_rules.comment_required_on_reject,
         approvals_needed=task_rules.approvals_needed,
+        multi_instance_id=info.multi_instance_id,
+        allow_same_approver=task_rules.allow_same_approver,
         escalation=task_rules.escalation,
         sla_warning_at=now + task_rules.sla_warning if task_rules.sla_warning else None,
         sla_breach_at=due_at,
@@ -180,6 +191,18 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
         roles=set(task.candidate_groups),
         now=now,
     )
+    # A substitute stands in only where they could hold the task themselves (a candidate, and
+    # for an approval not its requester...): the one eligibility rule, as for a reassignment.
+    rule = Eligibility(task)
+    refused: list[tuple[Substitution, str]] = []
+    eligible = []
+    for substitution in substitutes:
+        why = rule.refusal(substitution.substitute)
+        if why is None:
+            eligible.append(substitution)
+        else:
+            refused.append((substitution, why.code))
+    substitutes = eligible
     routed = None
     if assignee is not None:
         routed = next((s for s in substitutes if s.user_id == assignee.pk), None)
@@ -206,6 +229,20 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
             "substitutes": [
                 {"for": s.user.username, "substitute": s.substitute.username} for s in substitutes
             ],
+            **(
+                {
+                    "substitutes_refused": [
+                        {
+                            "for": s.user.username,
+                            "substitute": s.substitute.username,
+                            "reason": why,
+                        }
+                        for s, why in refused
+                    ]
+                }
+                if refused
+                else {}
+            ),
         },
         on_behalf_of=routed.user.username if routed else "",
     )

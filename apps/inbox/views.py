@@ -72,8 +72,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = paginate(request, capped(rows, page=request.GET.get("page"), page_size=25), per_page=25)
     progress = selectors.approval_progress(page.object_list)
     selectors.rows_describe(page.object_list)  # process names and summary lines
+    # approvals the user decided a sibling of, or approved another level of: not selectable
+    decided = selectors.decided_elsewhere(request.user, [t.pk for t in page.object_list])
     for task in page.object_list:
         task.approvals_so_far = progress.get((task.instance_id, task.activity_id))
+        if task.pk in decided:
+            task.not_decidable = decided[task.pk].message
         # 25 rows x 2 dates through the |date filter cost more than the page's query
         task.due_label = _minute(task.due_at)
         task.created_label = _minute(task.created_at)
@@ -129,6 +133,12 @@ def _task_or_404(request: HttpRequest, task_id: int):
 def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values=None, status=200):
     instance = task.instance
     progress = selectors.approval_progress([task])
+    # Who may hold and decide it (the rule every service applies): why not this user, and the
+    # people the delegate / reassign pickers offer.
+    rule = selectors.task_eligibility(task)
+    open_task = task.status == "open"
+    refused = rule.refusal(request.user, you=True) if open_task and task.is_approval else None
+    handover = [p for p in rule.people() if p.pk != request.user.pk] if open_task else []
     state = selectors.request_state(instance=instance)
     return render(
         request,
@@ -136,11 +146,9 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
         {
             "task": task,
             "approvals_so_far": progress.get((task.instance_id, task.activity_id)),
-            "four_eyes_blocked": task.is_approval
-            and request.user.pk in (task.requested_by_id, task.four_eyes_user_id),
-            "four_eyes_message": services.four_eyes_message(task, request.user)
-            if task.is_approval
-            else "",
+            "four_eyes_blocked": refused is not None,
+            "four_eyes_message": refused.message if refused else "",
+            "handover_people": handover,
             "complete_url": reverse("api-task-complete", args=[task.pk]),
             "errors": errors or {},
             "values": values or {},

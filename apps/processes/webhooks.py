@@ -28,6 +28,7 @@ from apps.processes.models import (
     VersionStatus,
     WebhookTrigger,
 )
+from apps.processes.start_rules import start_restriction
 
 REPLAY_WINDOW_SECONDS = 300
 MAX_BODY_BYTES = 256 * 1024
@@ -71,6 +72,14 @@ def webhook_create(
             f"The latest deployed version of '{process_key}' has no message start event named "
             f"'{message_name}'" + (f" (it has: {', '.join(starts)})." if starts else "."),
             code="no_message_start",
+        )
+    restriction = start_restriction(latest)
+    if not restriction.allows(username=user.get_username(), roles=user.role_names()):
+        # deliveries start the process as its creator may (apps.engine.webhooks)
+        raise AccessDenied(
+            f"Process '{process_key}' may only be started by {restriction.describe()}, so you "
+            "cannot attach a webhook that starts it.",
+            code="start_not_allowed",
         )
     raw_secret = secrets.token_urlsafe(32)
     with transaction.atomic():

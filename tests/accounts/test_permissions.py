@@ -16,11 +16,15 @@ from tests.inbox.conftest import BPMN
 
 
 @pytest.fixture
-def task(db):
+def task(db, make_user):
     result = version_deploy(xml=(BPMN / "two_step.bpmn").read_bytes(), actor=Actor.system("t"))
     assert result.deployed, result.version.problems
+    buyer = make_user("manager", username="buyer")  # 'purchase' is started by managers only
     instance = engine.instance_start(
-        process_key="purchase", variables={"cost_owner": "x"}, actor=Actor.system("t")
+        process_key="purchase",
+        variables={"cost_owner": "x"},
+        actor=Actor.for_user(buyer),
+        started_by=buyer,
     )
     return HumanTask.objects.get(instance=instance, status="open")
 

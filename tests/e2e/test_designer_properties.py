@@ -68,6 +68,14 @@ def test_people_deadlines_approval_presets_and_timer_preview(page, login_as, axe
     four_eyes.uncheck()
     assert 'flowgate:fourEyes="false"' in page.evaluate(XML)
     four_eyes.check()
+    same = panel.get_by_label(
+        "Someone who approved another step of this request may decide this one too"
+    )
+    assert not same.is_checked()  # one approval level per person unless the model says so
+    same.check()
+    assert 'flowgate:allowSameApprover="true"' in page.evaluate(XML)
+    same.uncheck()
+    assert "allowSameApprover" not in page.evaluate(XML)
     panel.get_by_role("button", name="2 of 3 approve").click()
     assert (
         panel.get_by_role("button", name="2 of 3 approve").get_attribute("aria-pressed") == "true"

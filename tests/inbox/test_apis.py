@@ -100,15 +100,17 @@ def test_global_permission_does_not_leak_tasks(world, make_user):
     assert_error(client_for(user).get(f"/api/v1/tasks/{tasks[0].pk}/"), 404, "task_not_found")
 
 
-def test_delegate_reassign_comment_attach_bulk(world, people, settings, tmp_path):
+def test_delegate_reassign_comment_attach_bulk(world, people, settings, tmp_path, make_user):
     settings.MEDIA_ROOT = str(tmp_path)
     _, tasks = world
+    deputy = make_user("manager", username="deputy1")  # eligible: the tasks are the managers'
+    make_user("manager", username="deputy2")
     boss = client_for(people["manager"])
-    response = boss.post(f"/api/v1/tasks/{tasks[0].pk}/delegate/", {"username": "approver1"})
-    assert response.json()["assignee"] == "approver1" and response.json()["owner"] == "boss"
-    assert ids(client_for(people["approver"]).get("/api/v1/tasks/?view=delegated")) == [tasks[0].pk]
-    response = boss.post(f"/api/v1/tasks/{tasks[1].pk}/reassign/", {"username": "approver2"})
-    assert response.json()["assignee"] == "approver2"
+    response = boss.post(f"/api/v1/tasks/{tasks[0].pk}/delegate/", {"username": "deputy1"})
+    assert response.json()["assignee"] == "deputy1" and response.json()["owner"] == "boss"
+    assert ids(client_for(deputy).get("/api/v1/tasks/?view=delegated")) == [tasks[0].pk]
+    response = boss.post(f"/api/v1/tasks/{tasks[1].pk}/reassign/", {"username": "deputy2"})
+    assert response.json()["assignee"] == "deputy2"
     assert_error(
         boss.post(f"/api/v1/tasks/{tasks[1].pk}/reassign/", {"username": "ghost"}),
         400,
@@ -250,25 +252,27 @@ def test_substitutions_and_notification_settings(people):
     assert prefs.json() == {"email_on_assignment": False, "email_on_escalation": True}
 
 
-def test_both_visibility_strategies_give_the_same_inbox(world, people, monkeypatch):
+def test_both_visibility_strategies_give_the_same_inbox(world, people, monkeypatch, make_user):
     """Few grants: driven from the grants; many: probed row by row. Same answer."""
     from apps.accounts import permissions
 
     _, tasks = world
+    cast = {**people, "deputy": make_user("manager", username="deputy")}
     boss = client_for(people["manager"])
-    boss.post(f"/api/v1/tasks/{tasks[1].pk}/delegate/", {"username": "approver1"})
+    boss.post(f"/api/v1/tasks/{tasks[1].pk}/delegate/", {"username": "deputy"})
     few = {
-        who: ids(client_for(people[who]).get("/api/v1/tasks/?sort=age"))
-        for who in ("manager", "approver", "outsider")
+        who: ids(client_for(cast[who]).get("/api/v1/tasks/?sort=age"))
+        for who in ("manager", "deputy", "approver", "outsider")
     }
     monkeypatch.setattr(permissions, "FEW_GRANTS", 0)
     many = {
-        who: ids(client_for(people[who]).get("/api/v1/tasks/?sort=age"))
-        for who in ("manager", "approver", "outsider")
+        who: ids(client_for(cast[who]).get("/api/v1/tasks/?sort=age"))
+        for who in ("manager", "deputy", "approver", "outsider")
     }
     assert few == many
     assert few == {
         "manager": [tasks[0].pk, tasks[2].pk],
-        "approver": [tasks[1].pk],
+        "deputy": [tasks[0].pk, tasks[1].pk, tasks[2].pk],
+        "approver": [],
         "outsider": [],
     }

@@ -21,6 +21,7 @@ def scene(deploy_inbox, people, make_user, settings, tmp_path):
     """requester's expense waits on the manager role; boss's own expense (four-eyes);
     a purchase task claimed by approver1 (the assignee)."""
     settings.MEDIA_ROOT = str(tmp_path)
+    make_user("manager", username="boss2")  # another manager: someone eligible to hand to
     deploy_inbox("expense.bpmn")
     deploy_inbox("two_step.bpmn")
     theirs = start("expense_approval", people["requester"], amount=2000, description="a")
@@ -158,8 +159,8 @@ def test_a_wrong_role_cannot_start_a_process_reserved_for_another(scene, people)
         ("post", "/api/v1/tasks/{task}/complete/", APPROVE, 200),
         ("post", "/api/v1/tasks/{task}/comments/", {"body": "ok"}, 201),
         ("post", "/api/v1/tasks/{task}/attachments/", "file", 201),
-        ("post", "/api/v1/tasks/{task}/delegate/", {"username": "approver2"}, 200),
-        ("post", "/api/v1/tasks/{task}/reassign/", {"username": "approver2"}, 200),
+        ("post", "/api/v1/tasks/{task}/delegate/", {"username": "boss2"}, 200),
+        ("post", "/api/v1/tasks/{task}/reassign/", {"username": "boss2"}, 200),
         ("get", "/api/v1/requests/{request}/", None, 200),
     ],
 )

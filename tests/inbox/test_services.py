@@ -169,7 +169,7 @@ def test_claim_then_someone_else_cannot_complete(expense, people, make_user):
 def test_delegate_returns_to_the_delegator_after_the_delegate_resolves(expense, people, make_user):
     _, task = expense
     boss = people["manager"]
-    helper = make_user("approver", username="helper")
+    helper = make_user("manager", username="helper")
     services.task_claim(task_id=task.pk, user=boss, actor=act(boss))
     services.task_delegate(task_id=task.pk, user=boss, to_username="helper", actor=act(boss))
     task.refresh_from_db()
@@ -191,9 +191,9 @@ def test_delegate_returns_to_the_delegator_after_the_delegate_resolves(expense, 
     assert (task.status, task.completed_by_id) == ("completed", boss.pk)
 
 
-def test_reassign_needs_a_manager_and_records_both_principals(deploy_inbox, people):
+def test_reassign_needs_a_manager_and_records_both_principals(deploy_inbox, people, make_user):
     deploy_inbox("two_step.bpmn")
-    instance = start("purchase", people["manager"], cost_owner="nobody")
+    instance = start("purchase", make_user("manager", username="buyer"), cost_owner="nobody")
     task = open_task(instance, "first")
     with pytest.raises(AccessDenied):
         services.task_reassign(
@@ -344,7 +344,7 @@ def test_files_whose_content_matches_their_type_are_stored(expense, people, sett
 def test_out_of_office_routes_new_tasks_to_the_substitute(deploy_inbox, people, make_user):
     deploy_inbox("expense.bpmn")
     boss = people["manager"]
-    stand_in = make_user("approver", username="standin")
+    stand_in = make_user("manager", username="standin")
     now = timezone.now()
     services.substitution_set(
         user=boss,
@@ -367,7 +367,7 @@ def test_out_of_office_routes_new_tasks_to_the_substitute(deploy_inbox, people, 
 def test_assignment_mail_has_a_direct_link_and_respects_the_opt_out(expense, people, make_user):
     _, task = expense
     boss = people["manager"]
-    helper = make_user("approver", username="helper", email="helper@example.test")
+    helper = make_user("manager", username="helper", email="helper@example.test")
     mail.outbox.clear()
     services.task_delegate(task_id=task.pk, user=boss, to_username="helper", actor=act(boss))
     assert [m.to for m in mail.outbox] == [["helper@example.test"]]

@@ -90,14 +90,9 @@ def test_expense_approval_follows_the_shared_contract():
 
     assert flow("f_high") == ("amount_check", "manager_approval", "amount > 1000", "amount > 1000")
     assert flow("f_low") == ("amount_check", "auto_approve", "amount <= 1000", None)
-    # The engine stores an approval's outcome as "approved"/"rejected" in the outcome variable;
-    # the condition also holds if that variable ever becomes a boolean (the contract's wording).
-    assert flow("f_yes") == (
-        "approved_check",
-        "notify_requester",
-        "approved",
-        "approved == True or approved == 'approved'",
-    )
+    # 'approved' is a boolean on every path (apps.engine.core.approvals): the automatic approval
+    # writes True, and so does a manager's decision, even with 'approved' as outcome variable.
+    assert flow("f_yes") == ("approved_check", "notify_requester", "approved", "approved == True")
     assert flow("f_no") == ("approved_check", "rejected", "rejected", None)
     assert by_id["amount_check"].get("default") == "f_low"
     assert by_id["approved_check"].get("default") == "f_no"

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from apps.common.actors import Actor
+from apps.common.errors import AccessDenied
 from apps.inbox.models import HumanTask
 from apps.inbox.services import task_claim
 from tests.security.conftest import api_client, page_client
@@ -43,8 +44,10 @@ def test_requester_cannot_decide_her_own_request_whatever_the_payload(world, dat
     refused(response, *FOUR_EYES)
 
 
-def test_requester_cannot_decide_after_claiming_it_herself(world):
-    task_claim(task_id=world.approval_task.pk, user=world.people.rita, actor=Actor.system("t"))
+def test_requester_can_neither_claim_nor_then_decide_it(world):
+    with unchanged(), pytest.raises(AccessDenied) as caught:
+        task_claim(task_id=world.approval_task.pk, user=world.people.rita, actor=Actor.system("t"))
+    assert caught.value.code == "four_eyes"
     client = api_client(world.people.rita)
     with unchanged():
         response = _complete(client, world.approval_task, {"approved": True})
@@ -146,7 +149,7 @@ def test_requester_cannot_delegate_to_herself_through_the_page_form(world):
             f"/inbox/tasks/{world.approval_task.pk}/delegate/", {"username": "rita"}, follow=True
         )
     refused(response, 200)
-    assert "An approval cannot be delegated to someone who may not approve it (four-eyes)." in (
+    assert "Four-eyes rule: rita started this request and may not decide it." in (
         response.content.decode()
     )
 
@@ -173,3 +176,33 @@ def test_starting_on_behalf_of_someone_else_keeps_the_real_requester(world, body
     with unchanged():
         response = _complete(client, task, {"approved": True})
     refused(response, *FOUR_EYES)
+
+
+@pytest.mark.parametrize("action", ["delegate", "reassign"])
+@pytest.mark.parametrize("target", ["audrey", "mallory", "dave", "ada"])
+def test_an_approval_goes_to_nobody_outside_its_candidates(world, action, target):
+    """mona (a manager and an approver) hands the approvers' task to an auditor, a user with no
+    role, a designer or an admin: none of them is a candidate, so none may hold or decide it."""
+    client = api_client(world.people.mona)
+    with unchanged():
+        response = client.post(
+            f"/api/v1/tasks/{world.approval_task.pk}/{action}/", {"username": target}, format="json"
+        )
+    refused(response, 400, "not_eligible")
+
+
+def test_the_requester_cannot_hand_her_approval_to_a_friend(world):
+    client = api_client(world.people.rita)
+    with unchanged():
+        response = client.post(
+            f"/api/v1/tasks/{world.approval_task.pk}/delegate/", {"username": "alex"}, format="json"
+        )
+    refused(response, 403, "four_eyes")
+
+
+def test_a_friend_of_the_requester_outside_the_role_cannot_approve(world):
+    for who in ("audrey", "mallory", "dave"):
+        client = api_client(getattr(world.people, who))
+        with unchanged():
+            response = _complete(client, world.approval_task, {"approved": True})
+        refused(response, 404, "task_not_found")  # not offered to them: not even visible

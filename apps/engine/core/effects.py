@@ -26,6 +26,9 @@ class UserTaskInfo:
     documentation: str | None
     form_key: str | None = None
     outcome_variable: str = "outcome"
+    # The engine id of the multi-instance activity this task is one instance of ("" when it is
+    # not): the siblings of one N-of-M approval share it (one decision per person among them).
+    multi_instance_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,9 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
+from .approvals import APPROVED, REJECTED, decision_of  # noqa: F401 - APPROVED/REJECTED re-exported
 from .expressions import ExpressionError, compile_expression, evaluate
 from .limits import DEFAULT_LIMITS
-
-APPROVED = "approved"
-REJECTED = "rejected"
 
 
 class ScriptRefusedError(Exception):
@@ -414,9 +412,9 @@ class _MultiInstanceCounters:
         approved = rejected = 0
         for child in instances:
             if str(child.id) in merged:
-                outcome = child.data.get(outcome_var)
-                approved += outcome == APPROVED
-                rejected += outcome == REJECTED
+                decision = decision_of(child.data.get(outcome_var))
+                approved += decision is True
+                rejected += decision is False
         if isinstance(self, ParallelMultiInstanceTask):
             total = len(instances)
             active = len([c for c in instances if not c.has_state(TaskState.FINISHED_MASK)])

@@ -10,13 +10,20 @@ from apps.accounts.roles import PERM_VIEW_INSTANCE
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_for_instance
 from apps.common.actors import Actor
-from apps.common.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import IncidentStatus, InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runners import runner_for
 from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
-from apps.engine.runtime.state import check_variables, instance_lock, load, persist
+from apps.engine.runtime.state import (
+    SCHEDULER_ACTOR,
+    check_variables,
+    instance_lock,
+    load,
+    persist,
+)
 from apps.processes.models import ProcessVersion, VersionStatus
+from apps.processes.start_rules import StartRestrictions, start_restriction
 
 
 def _called_versions_now(version: ProcessVersion) -> dict[str, int]:
@@ -46,6 +53,51 @@ def version_latest_deployed(*, process_key: str) -> ProcessVersion:
     return version
 
 
+def start_allowed_check(
+    *, version: ProcessVersion, actor: Actor, started_by=None, authorized_by=None
+) -> None:
+    """Refuse (403, nothing created) a start the model does not allow: every entry point —
+    the API (by key or version id), the request catalog, messages, webhooks, timers, the
+    designer's test run — comes through ``instance_start``, which calls this first.
+
+    The restriction is the started version's ``candidateStarterGroups``/``candidateStarterUsers``
+    and, when an older version is started by id, also its process's latest deployed version's
+    (today's policy). Who counts: the person starting it (``started_by``), else the person a
+    system entry point acts for (``authorized_by``: a webhook's creator). With neither, only the
+    scheduler firing the model's own timer start event may start a restricted process.
+    """
+    restrictions = [start_restriction(version)]
+    latest = (
+        ProcessVersion.objects.filter(
+            definition_id=version.definition_id, status=VersionStatus.DEPLOYED
+        )
+        .order_by("-number")
+        .select_related("definition")
+        .first()
+    )
+    if latest is not None and latest.pk != version.pk:
+        restrictions.append(start_restriction(latest))
+    rule = StartRestrictions(tuple(restrictions))
+    if not rule.restricted:
+        return
+    person = started_by if started_by is not None else authorized_by
+    key = version.definition.key
+    if person is None:
+        if actor == SCHEDULER_ACTOR:
+            return  # a timer start event: part of the model its deployer put in force
+        raise AccessDenied(
+            f"Process '{key}' may only be started by {rule.describe()}; this start names no "
+            "person who may.",
+            code="start_not_allowed",
+        )
+    if not (person.is_active and rule.allows(username=person.username, roles=person.role_names())):
+        raise AccessDenied(
+            f"Process '{key}' may only be started by {rule.describe()}; "
+            f"{person.username} may not start it.",
+            code="start_not_allowed",
+        )
+
+
 def instance_start(
     *,
     version: ProcessVersion | None = None,
@@ -57,9 +109,12 @@ def instance_start(
     start_event_id: str | None = None,
     message: tuple[str, dict] | None = None,
     test_run: bool = False,
+    authorized_by=None,
 ) -> ProcessInstance:
-    """Start an instance of ``version`` (or the latest deployed version of ``process_key``).
-    ``test_run``: a designer's test run, which every reader outside the test panel leaves out."""
+    """Start an instance of ``version`` (or the latest deployed version of ``process_key``),
+    if the model lets ``started_by`` (or ``authorized_by``, see ``start_allowed_check``) start
+    it: 403 ``start_not_allowed`` otherwise, and nothing is created. ``test_run``: a designer's
+    test run, which every reader outside the test panel leaves out."""
     variables = check_variables(variables)
     if version is None:
         if not process_key:
@@ -69,6 +124,9 @@ def instance_start(
         raise Conflict(
             f"Version {version.pk} is a draft and cannot be started.", code="version_not_deployed"
         )
+    start_allowed_check(
+        version=version, actor=actor, started_by=started_by, authorized_by=authorized_by
+    )
     if len(business_key) > 200:
         raise InvalidInput(
             "The business key is limited to 200 characters.", code="invalid_business_key"

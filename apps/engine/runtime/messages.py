@@ -10,7 +10,7 @@ from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, MessageSubscription, ProcessInstance
-from apps.engine.runtime.instances import instance_start
+from apps.engine.runtime.instances import instance_start, start_allowed_check
 from apps.engine.runtime.state import check_variables, instance_lock, load, persist
 from apps.processes.models import ProcessVersion, VersionStatus
 
@@ -22,9 +22,14 @@ def message_correlate(
     variables: dict | None = None,
     actor: Actor,
     started_by=None,
+    authorized_by=None,
 ) -> list[ProcessInstance]:
     """Deliver a message to every instance waiting for it with this key, or start the processes
-    whose message start event has this name. NotFound if nobody is waiting."""
+    whose message start event has this name. NotFound if nobody is waiting.
+
+    Starting obeys each process's start restriction for ``started_by`` (or ``authorized_by``, a
+    webhook's creator): all of them are checked before any starts, so a refusal (403) creates
+    nothing."""
     variables = check_variables(variables)
     if not name:
         raise InvalidInput("A message needs a name.", code="missing_message_name")
@@ -55,6 +60,10 @@ def message_correlate(
         return delivered
     versions = _versions_with_message_start(name)
     for version in versions:
+        start_allowed_check(
+            version=version, actor=actor, started_by=started_by, authorized_by=authorized_by
+        )
+    for version in versions:
         delivered.append(
             instance_start(
                 version=version,
@@ -62,6 +71,7 @@ def message_correlate(
                 business_key=correlation_key,
                 actor=actor,
                 started_by=started_by,
+                authorized_by=authorized_by,
                 message=(name, variables),
             )
         )

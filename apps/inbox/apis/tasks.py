@@ -262,6 +262,22 @@ class UserInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
 
 
+class PersonOutput(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+
+
+class TaskEligiblePeopleApi(ApiView):
+    @extend_schema(
+        responses=PersonOutput(many=True),
+        summary="Who the task may be delegated or reassigned to (the page's picker)",
+    )
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        people = selectors.task_eligibility(task).people() if task.status == TaskStatus.OPEN else []
+        return Response(PersonOutput(people, many=True).data)
+
+
 class _HandOverApi(ApiView):
     """Delegate and reassign: the same input, the same answer, one service each."""
 

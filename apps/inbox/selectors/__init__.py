@@ -4,6 +4,8 @@ by name, or assigned to them; no global permission shows every task.
 
 ``tasks``: the inbox list and everything about a task; ``requests``: the requester's side."""
 
+from apps.inbox.eligibility import Eligibility as task_eligibility  # noqa: F401 - who may hold it
+from apps.inbox.eligibility import decided_elsewhere  # noqa: F401
 from apps.inbox.selectors.requests import (  # noqa: F401 - the package's surface
     CatalogEntry,
     RequestState,

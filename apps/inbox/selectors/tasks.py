@@ -187,6 +187,9 @@ class TaskRow:
     approvals_so_far: int | None = None
     process_name: str = ""
     summary: str = ""
+    # why the user may not decide it for what they decided before in the request (the page sets
+    # it from eligibility.decided_elsewhere; "" when nothing keeps them)
+    not_decidable: str = ""
     due_label: str = ""
     created_label: str = ""
 
@@ -202,6 +205,7 @@ class TaskRow:
             and self.status == "open"
             and self.instance_status != "suspended"
             and user_id not in (self.requested_by_id, self.four_eyes_user_id)
+            and not self.not_decidable
         )
 
 

@@ -19,8 +19,9 @@ from apps.audit.services import record_for_instance
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
+from apps.engine.core.approvals import decision_of, decision_variables
 from apps.engine.models import ProcessInstance
-from apps.inbox import notifications
+from apps.inbox import eligibility, notifications
 from apps.inbox.live import publish_task_changed
 from apps.inbox.models import (
     Delegation,
@@ -79,22 +80,46 @@ def _grant(task: HumanTask, user: User) -> None:
     )
 
 
-def _four_eyes_blocks(task: HumanTask, user_id: int | None) -> bool:
-    return (
-        task.is_approval
-        and user_id is not None
-        and user_id
-        in (
-            task.requested_by_id,
-            task.four_eyes_user_id,
-        )
-    )
-
-
 def four_eyes_message(task: HumanTask, user: User) -> str:
     if user.pk == task.requested_by_id:
         return "Four-eyes rule: you started this request, so another approver must decide it."
     return "Four-eyes rule: the process names you as someone who may not approve this request."
+
+
+def _require_eligible(task: HumanTask, user: User) -> None:
+    """The user may hold and decide the task (apps.inbox.eligibility), else 403 with why."""
+    refused = eligibility.refusal(task, user, you=True)
+    if refused is not None:
+        raise AccessDenied(refused.message, code=refused.code)
+
+
+def _require_not_requester(task: HumanTask, user: User, verb: str) -> None:
+    """Whoever four-eyes keeps from an approval does not choose who decides it either."""
+    if task.is_approval and user.pk in (task.requested_by_id, task.four_eyes_user_id):
+        raise AccessDenied(
+            f"Four-eyes rule: you may not decide this approval, so you may not {verb} it either.",
+            code="four_eyes",
+        )
+
+
+def _eligible_target(task: HumanTask, username: str) -> User:
+    """The active user ``username``, if eligible for the task; else 400 saying why (nothing
+    changes)."""
+    target = User.objects.filter(username=username, is_active=True).first() if username else None
+    if target is None:
+        raise InvalidInput(
+            f"There is no active user '{username}'." if username else "Choose a person.",
+            code="unknown_user",
+            details=[{"field": "username", "message": "Choose a person from the list."}],
+        )
+    refused = eligibility.refusal(task, target)
+    if refused is not None:
+        raise InvalidInput(
+            refused.message,
+            code="four_eyes" if refused.code == "four_eyes" else "not_eligible",
+            details=[{"field": "username", "message": refused.message, "reason": refused.code}],
+        )
+    return target
 
 
 def _target_user(username: str) -> User:
@@ -117,6 +142,7 @@ def task_claim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
             )
         if task.assignee_id == user.pk:
             return task
+        _require_eligible(task, user)
         task.assignee = user
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "claimed_at"])
@@ -174,12 +200,8 @@ def task_delegate(*, task_id: int, user: User, to_username: str, actor: Actor) -
             )
         if task.delegation == Delegation.PENDING:
             raise Conflict("This task is already delegated.", code="task_delegated")
-        target = _target_user(to_username)
-        if _four_eyes_blocks(task, target.pk):  # the weightier reason first
-            raise InvalidInput(
-                "An approval cannot be delegated to someone who may not approve it (four-eyes).",
-                code="four_eyes",
-            )
+        target = _eligible_target(task, to_username)  # the weightier reason first
+        _require_not_requester(task, user, "delegate")
         if target.pk == user.pk:
             raise InvalidInput("Delegate to someone else.", code="delegate_to_self")
         before = getattr(task.assignee, "username", "") if task.assignee else None
@@ -212,12 +234,8 @@ def task_reassign(*, task_id: int, user: User, to_username: str, actor: Actor) -
                 "Only a manager or the current assignee can reassign this task.",
                 code="task_not_yours",
             )
-        target = _target_user(to_username)
-        if _four_eyes_blocks(task, target.pk):
-            raise InvalidInput(
-                "An approval cannot be given to someone who may not approve it (four-eyes).",
-                code="four_eyes",
-            )
+        target = _eligible_target(task, to_username)  # the weightier reason first
+        _require_not_requester(task, user, "reassign")
         before = getattr(task.assignee, "username", "") if task.assignee else None
         task.assignee = target
         task.owner = None
@@ -243,11 +261,8 @@ def task_reassign(*, task_id: int, user: User, to_username: str, actor: Actor) -
 
 def _approval_data(task: HumanTask, data: dict) -> tuple[dict, str]:
     approved = data.get("approved")
-    if not isinstance(approved, bool) and data.get(task.outcome_variable) in (
-        "approved",
-        "rejected",
-    ):
-        approved = data[task.outcome_variable] == "approved"
+    if not isinstance(approved, bool):  # also read the outcome variable's text, as sent before
+        approved = decision_of(data.get(task.outcome_variable))
     if not isinstance(approved, bool):
         raise InvalidInput(
             "Approve or reject: 'approved' must be true or false.",
@@ -266,7 +281,10 @@ def _approval_data(task: HumanTask, data: dict) -> tuple[dict, str]:
             code="comment_required",
             details=[{"field": "comment", "message": "A comment is required to reject."}],
         )
-    return {**data, "approved": approved, task.outcome_variable: outcome}, outcome
+    # 'approved' is a boolean, the outcome variable "approved"/"rejected" (one rule, in the core)
+    return decision_variables(
+        data, approved=approved, outcome_variable=task.outcome_variable
+    ), outcome
 
 
 def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> HumanTask:
@@ -292,8 +310,7 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
                 f"Task {task_id} is claimed by {getattr(task.assignee, 'username', '')}.",
                 code="task_claimed",
             )
-        if _four_eyes_blocks(task, user.pk):
-            raise AccessDenied(four_eyes_message(task, user), code="four_eyes")
+        _require_eligible(task, user)
         outcome = ""
         if task.is_approval:
             data, outcome = _approval_data(task, data)

@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from ..approvals import DECISION_VARIABLE, decision_of
 from ..effects import (
     ActivityEvent,
     SentMessage,
@@ -161,7 +162,10 @@ class Instance(InstanceView):
         ext = getattr(task.task_spec, "extensions", {}) or {}
         if ext.get("approval"):
             variable = ext.get("outcome_variable", "outcome")
-            if data.get(variable) not in (APPROVED, REJECTED):
+            # 'approved' is a boolean wherever it appears (apps.engine.core.approvals)
+            if DECISION_VARIABLE in data and not isinstance(data[DECISION_VARIABLE], bool):
+                raise TaskDataError(f"This is an approval: '{DECISION_VARIABLE}' is true or false.")
+            if decision_of(data.get(variable)) is None:
                 raise TaskDataError(
                     f"This is an approval: set '{variable}' to '{APPROVED}' or '{REJECTED}'."
                 )

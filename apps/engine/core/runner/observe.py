@@ -10,6 +10,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -185,6 +186,7 @@ class InstanceView:
             documentation=spec.documentation,
             form_key=ext.get("form_key"),
             outcome_variable=ext.get("outcome_variable", "outcome"),
+            multi_instance_id=_multi_instance_id(task),
         )
 
     def _timers(self) -> list[TimerInfo]:
@@ -229,3 +231,14 @@ class InstanceView:
                     key = None if value is None else str(value)
                 result.append(MessageWaitInfo(str(task.id), owner.bpmn_id, definition.name, key))
         return result
+
+
+def _multi_instance_id(task: Any) -> str:
+    """The id of the multi-instance task whose instance ``task`` is ("" otherwise): Spiff adds
+    each instance as a child of the multi-instance task, whose spec names the instance spec."""
+    parent = task.parent
+    if parent is None:
+        return ""
+    if isinstance(parent.task_spec, MultiInstanceTask):
+        return str(parent.id)
+    return ""

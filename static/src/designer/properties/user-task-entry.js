@@ -124,7 +124,7 @@ export function ApprovalEntry({ element }) {
       h("label", { for: `${prefix}-outcome` }, "Outcome variable"),
       h("input", { type: "text", id: `${prefix}-outcome`, value: bo.get("flowgate:outcomeVariable") || "", disabled: !approval,
         placeholder: "outcome", "aria-describedby": `${prefix}-outcome-help`, onChange: (e) => set("outcomeVariable", e.target.value.trim()) }),
-      h(Help, { id: `${prefix}-outcome-help`, text: "Holds \"approved\" or \"rejected\" for the gateway after this step." }),
+      h(Help, { id: `${prefix}-outcome-help`, text: "Holds \"approved\" or \"rejected\" for the gateway after this step (named approved: true or false, like the variable approved, which every approval sets)." }),
     ),
     check("rejectCommentRequired", "A comment is required to reject", (bo.get("flowgate:rejectCommentRequired") || false) === true, true),
     // On unless the model turns it off (as the inbox reads it): unticking writes "false".
@@ -132,5 +132,8 @@ export function ApprovalEntry({ element }) {
       h("input", { type: "checkbox", name: "fourEyes", checked: !FOUR_EYES_OFF.includes(String(bo.get("flowgate:fourEyes") ?? "").trim().toLowerCase()),
         disabled: !approval, onChange: (e) => set("fourEyes", e.target.checked ? "requester" : "false") }),
       " Four-eyes: the requester may not approve"),
+    // Off by default: one person approves at one level of a request (docs/inbox.md).
+    check("allowSameApprover", "Someone who approved another step of this request may decide this one too",
+      (bo.get("flowgate:allowSameApprover") || false) === true, true),
   );
 }

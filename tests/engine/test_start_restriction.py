@@ -23,7 +23,7 @@ from apps.designer import testrun
 from apps.engine import services
 from apps.engine.models import ProcessInstance, StartSchedule
 from apps.processes.services import version_deploy
-from apps.processes.webhooks import sign
+from apps.processes.webhooks import sign_v2
 
 pytestmark = pytest.mark.django_db
 CORE = Path(__file__).resolve().parents[1] / "engine_core" / "bpmn"
@@ -137,7 +137,7 @@ def _deliver(hook: dict, delivery: str):
         content_type="application/json",
         HTTP_X_FLOWGATE_TIMESTAMP=ts,
         HTTP_X_FLOWGATE_DELIVERY=delivery,
-        HTTP_X_FLOWGATE_SIGNATURE=sign(hook["secret"], ts, body),
+        HTTP_X_FLOWGATE_SIGNATURE=sign_v2(hook["secret"], ts, delivery, body),
     )
 
 

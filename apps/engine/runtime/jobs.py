@@ -5,7 +5,6 @@ and rings again for jobs whose message was lost."""
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,11 +14,11 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
-from apps.common.errors import NotFound as UnknownConnector
-from apps.connectors.base import BusinessError, ConnectorError, ExecutionContext
+from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
 from apps.engine.models import InstanceStatus, Job, JobStatus
+from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
 from apps.engine.runtime.incidents import (
     business_error_routed,
@@ -85,23 +84,18 @@ def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
 
     try:
         result = (execute or execute_connector)(job)
-    except BusinessError as exc:
-        return job_business_error(
-            job, worker_id=worker_id, error_code=exc.error_code, message=exc.message
-        )
-    except ConnectorError as exc:
-        job_failed(job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack="")
-        return []
-    except UnknownConnector as exc:
-        job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
-        return []
     except Exception as exc:
+        failure = classify_connector_error(exc)
+        if failure.error_code is not None:  # a business error: a BPMN error event may catch it
+            return job_business_error(
+                job, worker_id=worker_id, error_code=failure.error_code, message=failure.message
+            )
         job_failed(
             job,
             worker_id=worker_id,
-            message=f"{type(exc).__name__}: {exc}",
-            permanent=False,
-            stack=traceback.format_exc(limit=20),
+            message=failure.message,
+            permanent=failure.permanent,
+            stack=failure.stack,
         )
         return []
     return job_complete(job, worker_id=worker_id, result=result)
@@ -173,7 +167,7 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
     job_failed(
         job,
         worker_id=worker_id,
-        message=f"Business error '{error_code}' has no matching error event: {message}",
+        message=unmatched_business_error(error_code, message),
         permanent=True,
         stack="",
         kind="business_error",

@@ -28,7 +28,7 @@ from apps.engine.runtime.state import (
     instance_select,
     load,
     new_job,
-    persist,
+    persist_chain,
     qn,
 )
 
@@ -229,15 +229,10 @@ def _apply_chain(
                     action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
                 )
             )
-        advance = persist(
-            snapshot,
-            handle,
-            actor=WORKER_ACTOR,
-            claim_for=worker_id,
-            audit_events=events,
-            active_jobs=active,
+        claimed = persist_chain(
+            snapshot, handle, worker_id=worker_id, job_events=events, active_jobs=active
         )
-    return len(steps), advance.claimed_jobs
+    return len(steps), claimed
 
 
 def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:

@@ -15,7 +15,13 @@ from apps.engine import core
 from apps.engine.models import IncidentStatus, InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runners import runner_for
 from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
-from apps.engine.runtime.state import check_variables, instance_lock, load, persist
+from apps.engine.runtime.state import (
+    check_variables,
+    instance_lock,
+    load,
+    persist_advance,
+    persist_start,
+)
 from apps.processes.models import ProcessVersion, VersionStatus
 
 
@@ -94,7 +100,7 @@ def instance_start(
                 after={"business_key": business_key, "variables": variables},
             )
 
-        persist(instance, handle, actor=actor, created=True, on_created=started)
+        persist_start(instance, handle, actor=actor, started=started)
         if started_by is not None:
             permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=started_by)
     return instance
@@ -136,7 +142,7 @@ def user_task_complete(
         raise Unprocessable(
             f"The process could not continue with this data: {exc}", code="process_stuck"
         ) from None
-    persist(instance, handle, actor=actor, step_event=audit_as)
+    persist_advance(instance, handle, actor=actor, event=audit_as)
     return instance
 
 

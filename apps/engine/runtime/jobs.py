@@ -26,7 +26,12 @@ from apps.engine.runtime.incidents import (
     lock_job_for_result,
     open_incident,
 )
-from apps.engine.runtime.state import WORKER_ACTOR, instance_lock, load, persist
+from apps.engine.runtime.state import (
+    WORKER_ACTOR,
+    instance_lock,
+    load,
+    persist_job_result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +139,7 @@ def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
                     },
                 },
             )
-            advance = persist(
-                instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, step_event=event
-            )
-            return advance.claimed_jobs
+            return persist_job_result(instance, handle, worker_id=worker_id, event=event)
     job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
     return []
 
@@ -162,8 +164,7 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
                 job_id=current.pk,
                 data={"activity_id": current.activity_id, **routed},
             )
-            advance = persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
-            return advance.claimed_jobs
+            return persist_job_result(instance, handle, worker_id=worker_id)
     job_failed(
         job,
         worker_id=worker_id,

@@ -25,7 +25,7 @@ from apps.engine.core import operations as core_ops
 from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runtime.incidents import incident_retry
-from apps.engine.runtime.state import instance_lock, load, persist
+from apps.engine.runtime.state import instance_lock, load, persist_advance
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 MAX_VALUE_BYTES = 64 * 1024
@@ -161,11 +161,11 @@ def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> 
             Job.objects.filter(pk=job.pk).update(task_id=archived_task_id(task_id, job.pk))
         for handler in _reactivation_handlers:
             handler(instance_id=instance.pk, task_id=task_id)
-        persist(
+        persist_advance(
             instance,
             handle,
             actor=actor,
-            step_event=(
+            event=(
                 AuditAction.INSTANCE_TOKEN_MOVED,
                 {
                     "before": before,

@@ -22,12 +22,12 @@ from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.incidents import business_error_routed, job_failure_apply
 from apps.engine.runtime.jobs import execute_connector
+from apps.engine.runtime.projections import new_job
 from apps.engine.runtime.state import (
     WORKER_ACTOR,
     activity_steps,
     instance_select,
     load,
-    new_job,
     persist_chain,
     qn,
 )

@@ -170,7 +170,7 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         )
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
-        user_tasks_changed(instance=instance, user_tasks=[], now=now, actor=actor)
+        user_tasks_changed.send(instance=instance, user_tasks=[], now=now, actor=actor)
         record_for_instance(
             AuditAction.INSTANCE_CANCELLED,
             instance,

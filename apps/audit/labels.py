@@ -3,9 +3,10 @@ and is shown beside it) and a readable name for a process version (its number, n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from apps.audit.actions import AuditAction
+from apps.common.hooks import RAISE, hook
 
 ACTION_LABELS: dict[str, str] = {
     AuditAction.PROCESS_DEPLOYED: "Process deployed",
@@ -82,13 +83,10 @@ def action_label(code: str) -> str:
 
 # Who names process versions: the processes app registers at start-up (it sits above the audit
 # trail, which imports none of it). ``source(version ids)`` -> {id: (process name, number)}.
-VersionNames = Callable[[list[int]], dict[int, tuple[str, int]]]
-_version_sources: list[VersionNames] = []
-
-
-def version_names_register(source: VersionNames) -> None:
-    if source not in _version_sources:
-        _version_sources.append(source)
+@hook("audit.version_names", errors=RAISE)
+def version_names(version_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """{version id: (process name, number)} for the versions the receiver knows."""
+    raise NotImplementedError  # a prototype: never called
 
 
 def version_labels(version_ids: Iterable[int | None]) -> dict[int, str]:
@@ -96,8 +94,8 @@ def version_labels(version_ids: Iterable[int | None]) -> dict[int, str]:
     (events outlive what they describe)."""
     ids = sorted({pk for pk in version_ids if pk is not None})
     found: dict[int, tuple[str, int]] = {}
-    for source in _version_sources:
-        found.update(source(ids))
+    for named in version_names.send(ids):
+        found.update(named)
     return {
         pk: f"{found[pk][0]} v{found[pk][1]}" if pk in found else f"version id {pk}" for pk in ids
     }

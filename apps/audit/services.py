@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
+from apps.common.hooks import RAISE, hook
 
 logger = logging.getLogger(__name__)
 # An audit.event_refused record lists at most this many refused event positions.
@@ -359,25 +359,21 @@ class EvidencePackage:
 
 # Who supplies the BPMN files of an evidence package: the processes app registers at start-up
 # (it sits above the audit trail, which imports none of it).
-BpmnSource = Callable[[list[int]], dict[int, tuple[str, str]]]
-_bpmn_sources: list[BpmnSource] = []
-
-
-def evidence_bpmn_source_register(source: BpmnSource) -> None:
-    """``source(version_ids)`` -> {version id: (archive name, BPMN XML)} for the versions it has."""
-    if source not in _bpmn_sources:
-        _bpmn_sources.append(source)
+@hook("audit.evidence_bpmn_files", errors=RAISE)
+def evidence_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{version id: (archive name, BPMN XML)} for the versions the receiver has."""
+    raise NotImplementedError  # a prototype: never called
 
 
 def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
     """BPMN XML of the given versions, by archive path, plus notes about what is missing."""
     if not version_ids:
         return {}, ["No process version is referenced by these events."]
-    if not _bpmn_sources:
+    if not evidence_bpmn_files:
         return {}, ["The processes app is not installed: no BPMN files could be included."]
     found: dict[int, tuple[str, str]] = {}
-    for source in _bpmn_sources:
-        found.update(source(version_ids))
+    for files_of in evidence_bpmn_files.send(version_ids):
+        found.update(files_of)
     files = {f"bpmn/{name}": xml for name, xml in found.values()}
     notes = [f"Process version {pk} no longer exists." for pk in version_ids if pk not in found]
     return files, notes

@@ -11,6 +11,6 @@ class DesignerConfig(AppConfig):
     def ready(self) -> None:
         # Models load only after the app registry is ready, so the resolver is imported here.
         from apps.designer.testrun import stub_for_job
-        from apps.engine.services import job_stub_register
+        from apps.engine.services import job_stub
 
-        job_stub_register(stub_for_job)
+        job_stub.connect(stub_for_job)

@@ -6,10 +6,11 @@ class EngineConfig(AppConfig):
     label = "engine"
 
     def ready(self) -> None:
-        # Importing the tasks module installs the doorbell (apps.engine.runtime.hooks): the
-        # runtime rings through it without importing the Celery layer above it.
-        from apps.engine import tasks  # noqa: F401
-        from apps.engine.services import start_schedules_create
-        from apps.processes.hooks import version_deployed_listener_register
+        # The engine's hooks (apps.engine.runtime.hooks) and the deploy hook it listens to:
+        # connected here, at start-up, never as a side effect of an import. Decision 027.
+        from apps.engine.services import job_announced, start_schedules_create
+        from apps.engine.tasks import announce_job
+        from apps.processes.hooks import version_deployed
 
-        version_deployed_listener_register(start_schedules_create)
+        job_announced.connect(announce_job)
+        version_deployed.connect(start_schedules_create)

@@ -9,7 +9,6 @@ from apps.engine.runtime.operations import (
     instance_move_targets,
     instance_token_move,
     instance_variable_set,
-    register_reactivation_handler,
 )
 
 __all__ = [
@@ -18,5 +17,4 @@ __all__ = [
     "instance_move_targets",
     "instance_token_move",
     "instance_variable_set",
-    "register_reactivation_handler",
 ]

@@ -9,11 +9,12 @@ workers only after commit.
 from __future__ import annotations
 
 from apps.engine.runtime.hooks import (
-    advance_listener_register,
-    doorbell_install,
-    job_stub_register,
+    instance_advanced,
+    job_announced,
+    job_stub,
     ring_after_commit,
-    user_task_listener_register,
+    step_reactivated,
+    user_tasks_changed,
 )
 from apps.engine.runtime.incidents import actor_user, incident_retry, retry_delay_seconds
 from apps.engine.runtime.instances import (
@@ -46,7 +47,6 @@ __all__ = [
     "Advance",
     "actor_user",
     "check_variables",
-    "doorbell_install",
     "incident_retry",
     "instance_cancel",
     "instance_lock",
@@ -63,8 +63,10 @@ __all__ = [
     "start_schedules_fire_due",
     "timers_fire_due",
     "user_task_complete",
-    "user_task_listener_register",
-    "job_stub_register",
-    "advance_listener_register",
+    "instance_advanced",
+    "job_announced",
+    "job_stub",
+    "step_reactivated",
+    "user_tasks_changed",
     "version_latest_deployed",
 ]

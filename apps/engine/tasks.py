@@ -17,7 +17,10 @@ def run_job(job_id: int, instance_id: int | None = None) -> int:
     )
 
 
-services.doorbell_install(lambda job_id, instance_id: run_job.delay(job_id, instance_id))
+def announce_job(job_id: int, instance_id: int) -> None:
+    """The receiver of the engine's doorbell (``job_announced``): a message for a worker.
+    Connected in ``EngineConfig.ready()``."""
+    run_job.delay(job_id, instance_id)
 
 
 @shared_task(name="engine.sweep_jobs", ignore_result=True)

@@ -1,26 +1,17 @@
-"""What a deploy tells the layers above it, without importing them.
+"""What a deploy tells the layers above it, without importing them (``apps.common.hooks``).
 
-The engine registers a listener at start-up (``apps.engine.apps``) that replaces the timer-start
-schedules of the process with the new version's. Listeners run inside the deploy's transaction.
+The engine connects a receiver at start-up (``apps.engine.apps``) that replaces the timer-start
+schedules of the process with the new version's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-VersionListener = Callable[..., Any]
-_deployed_listeners: list[VersionListener] = []
+from apps.common.hooks import RAISE, hook
 
 
-def version_deployed_listener_register(listener: VersionListener) -> None:
-    """Called once at start-up by each app that reacts to deploys (idempotent)."""
-    if listener not in _deployed_listeners:
-        _deployed_listeners.append(listener)
-
-
-def version_deployed(*, version: Any) -> None:
-    """Tell the listeners that ``version`` is now deployed. Requires: inside the deploy's
-    transaction."""
-    for listener in _deployed_listeners:
-        listener(version=version)
+@hook("processes.version_deployed", errors=RAISE)
+def version_deployed(*, version: Any) -> object:
+    """``version`` is now deployed. Sent inside the deploy's transaction; a receiver's error
+    rolls the deploy back."""

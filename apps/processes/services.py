@@ -358,7 +358,7 @@ def version_deploy(
         if name and definition.name != name:
             definition.name = name
             definition.save(update_fields=["name", "updated_at"])
-        hooks.version_deployed(version=version)
+        hooks.version_deployed.send(version=version)
         record(
             AuditAction.PROCESS_DEPLOYED,
             actor=actor,

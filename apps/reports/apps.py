@@ -8,18 +8,17 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         # The inbox's task rows must make way when an operator moves a token back (see
         # apps.engine.operations); registered here until the inbox registers it itself.
-        from apps.engine.operations import register_reactivation_handler
-        from apps.engine.services import advance_listener_register
+        from apps.engine.services import instance_advanced, step_reactivated
         from apps.reports.facts import task_facts_record
         from apps.reports.services import human_task_reactivated
 
-        register_reactivation_handler(human_task_reactivated)
+        step_reactivated.connect(human_task_reactivated)
         # Completed tasks and finished jobs become report facts in the completion's
         # transaction (decision 017).
-        advance_listener_register(task_facts_record)
+        instance_advanced.connect(task_facts_record)
 
         # The designer's process list shows each process's SLO state ("SLO at risk").
-        from apps.designer.hooks import process_badge_provider_register
+        from apps.designer.hooks import process_badge_providers
         from apps.reports.designer_badges import slo_process_badges
 
-        process_badge_provider_register(slo_process_badges)
+        process_badge_providers.connect(slo_process_badges)

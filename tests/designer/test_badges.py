@@ -31,7 +31,7 @@ def _badges(client) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def test_reports_registers_the_slo_badge_provider():
-    assert slo_process_badges in hooks._providers
+    assert slo_process_badges in hooks.process_badge_providers
 
 
 def test_the_list_shows_slo_at_risk_and_exhausted(client, make_user):
@@ -67,7 +67,7 @@ def test_a_failing_provider_costs_its_badges_not_the_page(client, make_user, mon
             for key in keys
         } | {"elsewhere": hooks.Badge(label="x", tone="info", kind="x", state="x")}
 
-    monkeypatch.setattr(hooks, "_providers", [broken, extra])
+    monkeypatch.setattr(hooks.process_badge_providers, "_receivers", [broken, extra])
     ds.instance("calm", created=ds.fixed_now(), ended=ds.fixed_now())
     client.force_login(make_user("designer"))
     assert _badges(client) == {"calm": [("review", "yes", "Reviewed")]}

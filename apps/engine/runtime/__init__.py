@@ -5,8 +5,10 @@ in this order:
 
 | module        | concern                                                                  |
 |---------------|--------------------------------------------------------------------------|
-| hooks         | what the engine tells the layers above (doorbell for workers, user-task listeners) |
-| state         | lock an instance, load its core state, persist an advance and its projections |
+| hooks         | what the engine tells the layers above (``apps.common.hooks``: doorbell, user tasks, advances) |
+| state         | lock an instance, load its core state; the write path (``persist_start``, ``persist_advance``, ``persist_job_result``, ``persist_chain``) |
+| projections   | job rows, timer rows, message subscriptions, user tasks in step with the core |
+| failures      | what a connector's exception means: business error, permanent, retryable |
 | instances     | start, complete a user task, cancel, suspend, resume                     |
 | incidents     | failed attempts: retry with backoff, or an incident; retry an incident   |
 | jobs          | the lease path: claim, run the connector outside the lock, apply; the sweeper |
@@ -19,9 +21,9 @@ The life of a request (``POST /api/v1/tasks/7/complete/``): the API view parses 
 calls ``inbox.services.task_complete``, which opens a transaction, locks the instance row
 (``state.instance_lock``), records the task's audit event and calls
 ``instances.user_task_complete``; that loads the core state (``state.load``), lets
-``apps.engine.core`` advance it, and ``state.persist`` writes the state, job/timer/subscription
-rows, tells the inbox about user tasks (``hooks.user_tasks_changed``) and writes the step's audit
-in the same transaction. After commit, ``hooks.ring_after_commit`` sends "look at job N" to
+``apps.engine.core`` advance it, and ``state.persist_advance`` writes the state, job/timer/subscription
+rows, tells the inbox about user tasks (``hooks.user_tasks_changed.send``) and writes the step's audit
+in the same transaction. After commit, ``hooks.ring_after_commit`` sends "look at job N" (``hooks.job_announced``) to
 the broker; a worker's ``engine.run_job`` task calls ``worker.job_run``. docs/architecture.md has
 the whole picture.
 """

@@ -5,7 +5,6 @@ as Camunda's engine is). Why and how it was measured: docs/decisions/010."""
 from __future__ import annotations
 
 import json
-import traceback
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
@@ -17,20 +16,19 @@ from django.utils import timezone
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_many
 from apps.common.db import insert_rows, update_row
-from apps.common.errors import NotFound as UnknownConnector
-from apps.connectors.base import BusinessError, ConnectorError
 from apps.connectors.registry import chainable_names
 from apps.engine import core
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.incidents import business_error_routed, job_failure_apply
 from apps.engine.runtime.jobs import execute_connector
+from apps.engine.runtime.projections import new_job
 from apps.engine.runtime.state import (
     WORKER_ACTOR,
     activity_steps,
     instance_select,
     load,
-    new_job,
-    persist,
+    persist_chain,
     qn,
 )
 
@@ -231,15 +229,10 @@ def _apply_chain(
                     action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
                 )
             )
-        advance = persist(
-            snapshot,
-            handle,
-            actor=WORKER_ACTOR,
-            claim_for=worker_id,
-            audit_events=events,
-            active_jobs=active,
+        claimed = persist_chain(
+            snapshot, handle, worker_id=worker_id, job_events=events, active_jobs=active
         )
-    return len(steps), advance.claimed_jobs
+    return len(steps), claimed
 
 
 def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
@@ -292,31 +285,24 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
 
     try:
         result = (execute or execute_connector)(job)
-    except BusinessError as exc:
+    except Exception as exc:
+        failure = classify_connector_error(exc)
+        if failure.error_code is None:
+            return failed(failure.message, permanent=failure.permanent, stack=failure.stack)
         try:
             caught = handle.fail_service_task(
-                job.task_id, error_code=exc.error_code, message=exc.message
+                job.task_id, error_code=failure.error_code, message=failure.message
             )
         except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
             raise _ChainAbort from None
         if not caught:
             return failed(
-                f"Business error '{exc.error_code}' has no matching error event: {exc.message}",
+                unmatched_business_error(failure.error_code, failure.message),
                 permanent=True,
                 kind="business_error",
             )
-        routed = business_error_routed(job, error_code=exc.error_code, message=exc.message)
+        routed = business_error_routed(job, error_code=failure.error_code, message=failure.message)
         return _ChainStep(job, action=AuditAction.JOB_FAILED, data={**data, **routed})
-    except ConnectorError as exc:
-        return failed(exc.message, permanent=exc.permanent)
-    except UnknownConnector as exc:
-        return failed(exc.message, permanent=True)
-    except Exception as exc:
-        return failed(
-            f"{type(exc).__name__}: {exc}",
-            permanent=False,
-            stack=traceback.format_exc(limit=20),
-        )
     try:
         handle.complete_service_task(job.task_id, result)
     except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):

@@ -31,7 +31,7 @@ from apps.engine.runtime.state import (
     WORKER_ACTOR,
     instance_lock,
     load,
-    persist,
+    persist_advance,
 )
 
 logger = logging.getLogger(__name__)
@@ -218,11 +218,11 @@ def _engine_limit_retry(instance: ProcessInstance, incident: Incident, *, actor:
         raise Unprocessable(
             f"The process could not continue: {exc}", code="process_stuck"
         ) from None
-    persist(
+    persist_advance(
         instance,
         handle,
         actor=actor,
-        step_event=(
+        event=(
             AuditAction.INCIDENT_RETRIED,
             {"data": {"incident_id": incident.pk, "activity_id": incident.activity_id}},
         ),

@@ -20,7 +20,8 @@ from apps.engine.runtime.state import (
     check_variables,
     instance_lock,
     load,
-    persist,
+    persist_advance,
+    persist_start,
 )
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.processes.start_rules import StartRestrictions, start_restriction
@@ -155,7 +156,7 @@ def instance_start(
                 after={"business_key": business_key, "variables": variables},
             )
 
-        persist(instance, handle, actor=actor, created=True, on_created=started)
+        persist_start(instance, handle, actor=actor, started=started)
         if started_by is not None:
             permissions.grant(PERM_VIEW_INSTANCE, obj=instance, user=started_by)
     return instance
@@ -197,7 +198,7 @@ def user_task_complete(
         raise Unprocessable(
             f"The process could not continue with this data: {exc}", code="process_stuck"
         ) from None
-    persist(instance, handle, actor=actor, step_event=audit_as)
+    persist_advance(instance, handle, actor=actor, event=audit_as)
     return instance
 
 
@@ -225,7 +226,7 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         )
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
-        user_tasks_changed(instance=instance, user_tasks=[], now=now, actor=actor)
+        user_tasks_changed.send(instance=instance, user_tasks=[], now=now, actor=actor)
         record_for_instance(
             AuditAction.INSTANCE_CANCELLED,
             instance,

@@ -5,10 +5,8 @@ and rings again for jobs whose message was lost."""
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import timedelta
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -16,11 +14,11 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
-from apps.common.errors import NotFound as UnknownConnector
-from apps.connectors.base import BusinessError, ConnectorError, ExecutionContext
+from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
 from apps.engine.models import InstanceStatus, Job, JobStatus
+from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
 from apps.engine.runtime.incidents import (
     business_error_routed,
@@ -28,7 +26,12 @@ from apps.engine.runtime.incidents import (
     lock_job_for_result,
     open_incident,
 )
-from apps.engine.runtime.state import WORKER_ACTOR, instance_lock, load, persist
+from apps.engine.runtime.state import (
+    WORKER_ACTOR,
+    instance_lock,
+    load,
+    persist_job_result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,31 +89,18 @@ def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
 
     try:
         result = (execute or execute_connector)(job)
-    except BusinessError as exc:
-        return job_business_error(
-            job, worker_id=worker_id, error_code=exc.error_code, message=exc.message
-        )
-    except ConnectorError as exc:
-        job_failed(job, worker_id=worker_id, message=exc.message, permanent=exc.permanent, stack="")
-        return []
-    except UnknownConnector as exc:
-        job_failed(job, worker_id=worker_id, message=exc.message, permanent=True, stack="")
-        return []
-    except SoftTimeLimitExceeded:
-        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-        message = (
-            f"The step ran past the worker's {limit}s time limit (CELERY_TASK_SOFT_TIME_LIMIT) "
-            "and was stopped; will retry. Give the connector a shorter timeout."
-        )
-        job_failed(job, worker_id=worker_id, message=message, permanent=False, stack="")
-        return []
     except Exception as exc:
+        failure = classify_connector_error(exc)
+        if failure.error_code is not None:  # a business error: a BPMN error event may catch it
+            return job_business_error(
+                job, worker_id=worker_id, error_code=failure.error_code, message=failure.message
+            )
         job_failed(
             job,
             worker_id=worker_id,
-            message=f"{type(exc).__name__}: {exc}",
-            permanent=False,
-            stack=traceback.format_exc(limit=20),
+            message=failure.message,
+            permanent=failure.permanent,
+            stack=failure.stack,
         )
         return []
     return job_complete(job, worker_id=worker_id, result=result)
@@ -149,10 +139,7 @@ def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
                     },
                 },
             )
-            advance = persist(
-                instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, step_event=event
-            )
-            return advance.claimed_jobs
+            return persist_job_result(instance, handle, worker_id=worker_id, event=event)
     job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
     return []
 
@@ -177,12 +164,11 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
                 job_id=current.pk,
                 data={"activity_id": current.activity_id, **routed},
             )
-            advance = persist(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
-            return advance.claimed_jobs
+            return persist_job_result(instance, handle, worker_id=worker_id)
     job_failed(
         job,
         worker_id=worker_id,
-        message=f"Business error '{error_code}' has no matching error event: {message}",
+        message=unmatched_business_error(error_code, message),
         permanent=True,
         stack="",
         kind="business_error",

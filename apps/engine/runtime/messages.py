@@ -11,7 +11,7 @@ from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, MessageSubscription, ProcessInstance
 from apps.engine.runtime.instances import instance_start, start_allowed_check
-from apps.engine.runtime.state import check_variables, instance_lock, load, persist
+from apps.engine.runtime.state import check_variables, instance_lock, load, persist_advance
 from apps.processes.models import ProcessVersion, VersionStatus
 
 
@@ -54,7 +54,7 @@ def message_correlate(
                 actor=actor,
                 data={"message": name, "correlation_key": correlation_key, "variables": variables},
             )
-            persist(instance, handle, actor=actor)
+            persist_advance(instance, handle, actor=actor)
             delivered.append(instance)
     if delivered:
         return delivered

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -24,22 +24,12 @@ from apps.common.errors import Conflict, FlowgateError, InvalidInput
 from apps.engine.core import operations as core_ops
 from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.runtime.hooks import step_reactivated
 from apps.engine.runtime.incidents import incident_retry
-from apps.engine.runtime.state import instance_lock, load, persist
+from apps.engine.runtime.state import instance_lock, load, persist_advance
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 MAX_VALUE_BYTES = 64 * 1024
-
-# Called as handler(instance_id=..., task_id=...) inside the transaction when a step is
-# activated again under its old engine task id: projections keyed by task id (the inbox's
-# HumanTask) move their old row aside so the new activation gets a fresh one. Registered at
-# start-up by the app that owns the projection (the engine imports no higher app).
-_reactivation_handlers: list[Callable[..., None]] = []
-
-
-def register_reactivation_handler(handler: Callable[..., None]) -> None:
-    if handler not in _reactivation_handlers:
-        _reactivation_handlers.append(handler)
 
 
 def archived_task_id(task_id: str, row_id: int) -> str:
@@ -159,13 +149,12 @@ def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> 
         # The step runs again under its old engine task id: move the old rows aside.
         for job in Job.objects.filter(instance=instance, task_id=task_id):
             Job.objects.filter(pk=job.pk).update(task_id=archived_task_id(task_id, job.pk))
-        for handler in _reactivation_handlers:
-            handler(instance_id=instance.pk, task_id=task_id)
-        persist(
+        step_reactivated.send(instance_id=instance.pk, task_id=task_id)
+        persist_advance(
             instance,
             handle,
             actor=actor,
-            step_event=(
+            event=(
                 AuditAction.INSTANCE_TOKEN_MOVED,
                 {
                     "before": before,

@@ -1,20 +1,28 @@
 """An instance's state and its projections: lock it, load it, persist what the core produced.
 
-Every engine action ends in ``persist()``: it writes the new state and brings the projection rows
-in step with what the core now waits on — job rows (service tasks), timer rows, message
-subscriptions — tells the registered listeners about user tasks (the inbox keeps its HumanTask
-rows), and writes the audit events of the advance, all in the caller's transaction.
+Every engine action ends in one of four named writes, by what caused it:
+
+- ``persist_start``: a new instance (INSERT, "instance started" first);
+- ``persist_advance``: a person or the scheduler advanced it (user task, operator, timer, message);
+- ``persist_job_result``: a job's result on the lease path (the worker claims the next job inline);
+- ``persist_chain``: a chain run ahead of the lock (its job events are already built).
+
+Each writes the new state and brings the projection rows in step with what the core now waits
+on — job rows (service tasks), timer rows, message subscriptions — tells the user-task hook
+(the inbox keeps its HumanTask rows) and the advance hook, and writes the audit events of the
+advance, all in the caller's transaction. The order is the same on every path: state row, jobs,
+waits, engine-limit incident, advance hook, audit events (one INSERT).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -23,25 +31,27 @@ from apps.audit.services import instance_event, record_many
 from apps.common.actors import Actor
 from apps.common.db import insert_rows, update_row
 from apps.common.errors import InvalidInput, NotFound
-from apps.connectors.registry import runs_in_process
 from apps.engine import core
 from apps.engine.models import (
     Incident,
     IncidentStatus,
     InstanceStatus,
     Job,
-    JobStatus,
-    MessageSubscription,
     ProcessInstance,
-    Timer,
 )
 from apps.engine.runners import runner_for_version
-from apps.engine.runtime.hooks import instance_advanced, ring_after_commit, user_tasks_changed
+from apps.engine.runtime.hooks import instance_advanced
+from apps.engine.runtime.projections import (
+    WAIT_MESSAGES,
+    WAIT_TASKS,
+    WAIT_TIMERS,
+    sync_jobs,
+    sync_waits,
+)
 from apps.processes.models import ProcessVersion
 
 WORKER_ACTOR = Actor.system("worker")
 SCHEDULER_ACTOR = Actor.system("scheduler")
-WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
 MAX_VARIABLES_BYTES = 256 * 1024
 #: The kind of the incident a run opens when a limit of docs/engine/limits.md stopped it.
 ENGINE_LIMIT_INCIDENT = "engine_limit"
@@ -94,26 +104,158 @@ def load(instance: ProcessInstance) -> core.Instance:
     return runner.load(instance.state)
 
 
-def persist(
+#: The caller's audit event for an advance, as (action, instance_event fields): it also carries
+#: the activities the advance stepped through (one event, not two).
+StepEvent = tuple[AuditAction, dict]
+
+
+# --- the write path: one entry per kind of caller ------------------------------------------------
+
+
+def persist_start(
     instance: ProcessInstance,
     handle: core.Instance,
     *,
     actor: Actor,
-    claim_for: str | None = None,
-    created: bool = False,
-    on_created=None,
-    step_event: tuple[AuditAction, dict] | None = None,
-    audit_events: list | None = None,
-    active_jobs: set[str] | None = None,
-) -> Advance:
-    """Write the engine's new state and its effects. Requires: the instance row is locked.
-
-    ``audit_events`` (unsaved, from a chain) already describe the steps and are written together
-    with the completion event in one INSERT. ``active_jobs`` are the task ids whose job rows are
-    pending, running or incident, when the caller knows them (saves a query).
-    """
+    started: Callable[[ProcessInstance], Any],
+) -> None:
+    """Insert a new instance with its first state and effects. ``started(instance)`` builds the
+    "instance started" audit event once the row has its id; it also carries the first run's
+    steps (the start event, gateways before the first wait). Requires: inside the caller's
+    transaction."""
     effects = handle.effects()
     now = timezone.now()
+    had = instance.waits
+    finished, _ = _apply_state(instance, handle, effects, now)
+    insert_rows([instance])  # the INSERT carries the first state
+    first = started(instance)
+    first_steps = activity_steps(effects.events)
+    if first_steps:
+        first.data = {**(first.data or {}), "steps": first_steps}
+    events: list = []
+    if effects.user_tasks:
+        record_many([first])  # the inbox records each new task at once: "started" goes first
+    else:
+        events.append(first)
+    sync_jobs(instance, effects.service_tasks, now, claim_for=None, fresh=True)
+    sync_waits(instance, effects, had=had, now=now, actor=actor)
+    events += _limit_events(instance, effects, finished=finished, now=now, actor=actor)
+    events += _finished_events(instance, finished=finished, actor=actor)
+    record_many(events)
+
+
+def persist_advance(
+    instance: ProcessInstance,
+    handle: core.Instance,
+    *,
+    actor: Actor,
+    event: StepEvent | None = None,
+) -> None:
+    """Write an advance a person or the scheduler caused (a completed user task, an operator's
+    retry or token move, a fired timer, a correlated message). ``event`` is the caller's audit
+    event; without one, the steps are audited as "step completed". New jobs go to the workers.
+    Requires: the instance row is locked."""
+    written = _write(instance, handle, actor=actor, claim_for=None)
+    steps = activity_steps(written.effects.events)
+    _announce(instance, written, actor=actor, steps=steps, by_worker=False)
+    record_many(
+        [
+            *written.events,
+            *_step_events(instance, event, steps=steps, actor=actor),
+            *_finished_events(instance, finished=written.finished, actor=actor),
+        ]
+    )
+
+
+def persist_job_result(
+    instance: ProcessInstance,
+    handle: core.Instance,
+    *,
+    worker_id: str,
+    event: StepEvent | None = None,
+) -> list[Job]:
+    """Write an advance a job's result caused (on the lease path), as the worker. Returns the
+    new jobs this worker claimed to run next (inline). Requires: the instance row is locked."""
+    written = _write(instance, handle, actor=WORKER_ACTOR, claim_for=worker_id)
+    steps = activity_steps(written.effects.events)
+    _announce(instance, written, actor=WORKER_ACTOR, steps=steps, by_worker=True)
+    record_many(
+        [
+            *written.events,
+            *_step_events(instance, event, steps=steps, actor=WORKER_ACTOR),
+            *_finished_events(instance, finished=written.finished, actor=WORKER_ACTOR),
+        ]
+    )
+    return written.claimed
+
+
+def persist_chain(
+    instance: ProcessInstance,
+    handle: core.Instance,
+    *,
+    worker_id: str,
+    job_events: list,
+    active_jobs: set[str],
+) -> list[Job]:
+    """Write the advance of a chain run ahead of the lock. ``job_events`` (unsaved) already
+    describe each step and are written with the completion event in one INSERT; ``active_jobs``
+    are the task ids whose job rows stay pending, running or incident (saves a query). Returns
+    the new jobs this worker claimed. Requires: the instance row is locked."""
+    written = _write(
+        instance, handle, actor=WORKER_ACTOR, claim_for=worker_id, active_jobs=active_jobs
+    )
+    _announce(instance, written, actor=WORKER_ACTOR, steps=[], by_worker=True)
+    record_many(
+        [
+            *written.events,
+            *job_events,
+            *_finished_events(instance, finished=written.finished, actor=WORKER_ACTOR),
+        ]
+    )
+    return written.claimed
+
+
+# --- shared steps of the write path --------------------------------------------------------------
+
+
+@dataclass
+class _Written:
+    """What writing an existing instance's advance did, for the rest of its path."""
+
+    effects: core.Effects
+    now: datetime
+    finished: bool
+    claimed: list[Job]
+    events: list  # unsaved audit events so far (an engine-limit incident opened)
+
+
+def _write(
+    instance: ProcessInstance,
+    handle: core.Instance,
+    *,
+    actor: Actor,
+    claim_for: str | None,
+    active_jobs: set[str] | None = None,
+) -> _Written:
+    """Update an existing instance's row and bring its projections in step; ``claim_for`` (a
+    worker id) claims the new jobs it runs inline."""
+    effects = handle.effects()
+    now = timezone.now()
+    had = instance.waits
+    finished, update_fields = _apply_state(instance, handle, effects, now)
+    update_row(instance, update_fields)
+    claimed = sync_jobs(
+        instance, effects.service_tasks, now, claim_for=claim_for, active=active_jobs
+    )
+    sync_waits(instance, effects, had=had, now=now, actor=actor)
+    events = _limit_events(instance, effects, finished=finished, now=now, actor=actor)
+    return _Written(effects=effects, now=now, finished=finished, claimed=claimed, events=events)
+
+
+def _apply_state(
+    instance: ProcessInstance, handle: core.Instance, effects: core.Effects, now: datetime
+) -> tuple[bool, list[str]]:
+    """Copy the engine's state onto the row (unsaved). Returns (finished now, changed fields)."""
     instance.state = handle.dump()
     instance.variables = effects.variables
     instance.steps += 1
@@ -129,87 +271,73 @@ def persist(
         instance.ended_at = now
         update_fields += ["status", "ended_at"]
         finished = True
-    had = instance.waits
     waits = (
         (WAIT_TIMERS if effects.timers else 0)
         | (WAIT_MESSAGES if effects.message_waits else 0)
         | (WAIT_TASKS if effects.user_tasks else 0)
     )
-    if waits != had:
+    if waits != instance.waits:
         instance.waits = waits
         update_fields.append("waits")
-    events: list = []
-    if created:
-        insert_rows([instance])  # the INSERT carries the first state
-        if on_created is not None:
-            first = on_created(instance)
-            # the first run's steps (the start event, gateways before the first wait): the
-            # diagram marks them done as it does every later step
-            first_steps = activity_steps(effects.events)
-            if first_steps:
-                first.data = {**(first.data or {}), "steps": first_steps}
-            if effects.user_tasks:
-                # the inbox records each new task at once: "started" goes first (history order)
-                record_many([first])
-            else:
-                events.append(first)
-    else:
-        update_row(instance, update_fields)
+    return finished, update_fields
 
-    claimed = _sync_jobs(
-        instance,
-        effects.service_tasks,
-        now,
-        claim_for=claim_for,
-        fresh=created,
-        active=active_jobs,
-    )
-    # Skip the projections an instance never had and does not need now (saves a query each).
-    if effects.timers or had & WAIT_TIMERS:
-        _sync_timers(instance, effects.timers)
-    if effects.message_waits or had & WAIT_MESSAGES:
-        _sync_subscriptions(instance, effects.message_waits)
-    if effects.user_tasks or had & WAIT_TASKS:
-        user_tasks_changed(instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor)
 
+def _limit_events(
+    instance: ProcessInstance, effects: core.Effects, *, finished: bool, now: datetime, actor: Actor
+) -> list:
+    """A run a limit stopped opens its incident; a run that finished resolves the open one (a
+    later run did the stopped work). Returns the audit events to write."""
     if effects.halted:
-        events.extend(_engine_limit_incident(instance, effects, actor=actor))
-    elif finished:  # a later run did the stopped work: its incident has nothing left to say
+        return _engine_limit_incident(instance, effects, actor=actor)
+    if finished:
         Incident.objects.filter(
             instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
         ).update(status=IncidentStatus.RESOLVED, resolved_at=now)
-    events.extend(audit_events or ())
-    steps = activity_steps(effects.events) if audit_events is None else []
-    if not created:
-        instance_advanced(
-            instance=instance,
-            now=now,
-            actor=actor,
-            steps=steps,
-            finished=finished,
-            by_worker=claim_for is not None,
-        )
-    if step_event is not None:  # the caller's event carries the steps (one event, not two)
-        action, fields = step_event
+    return []
+
+
+def _announce(
+    instance: ProcessInstance, written: _Written, *, actor: Actor, steps: list, by_worker: bool
+) -> None:
+    instance_advanced.send(
+        instance=instance,
+        now=written.now,
+        actor=actor,
+        steps=steps,
+        finished=written.finished,
+        by_worker=by_worker,
+    )
+
+
+def _step_events(
+    instance: ProcessInstance, event: StepEvent | None, *, steps: list, actor: Actor
+) -> list:
+    """The caller's event carrying the steps, or "step completed" when there were steps."""
+    if event is not None:
+        action, fields = event
+        fields = dict(fields)
         data = {**(fields.pop("data", None) or {}), "steps": steps}
-        events.append(instance_event(action, instance, actor=actor, data=data, **fields))
-    elif steps and not created:
-        events.append(
+        return [instance_event(action, instance, actor=actor, data=data, **fields)]
+    if steps:
+        return [
             instance_event(AuditAction.STEP_COMPLETED, instance, actor=actor, data={"steps": steps})
+        ]
+    return []
+
+
+def _finished_events(instance: ProcessInstance, *, finished: bool, actor: Actor) -> list:
+    if not finished:
+        return []
+    return [
+        instance_event(
+            AuditAction.INSTANCE_COMPLETED
+            if instance.status == InstanceStatus.COMPLETED
+            else AuditAction.INSTANCE_CANCELLED,
+            instance,
+            actor=actor,
+            after={"status": instance.status, "variables": instance.variables},
         )
-    if finished:
-        events.append(
-            instance_event(
-                AuditAction.INSTANCE_COMPLETED
-                if instance.status == InstanceStatus.COMPLETED
-                else AuditAction.INSTANCE_CANCELLED,
-                instance,
-                actor=actor,
-                after={"status": instance.status, "variables": instance.variables},
-            )
-        )
-    record_many(events)
-    return Advance(instance=instance, claimed_jobs=claimed)
+    ]
 
 
 def _engine_limit_incident(instance: ProcessInstance, effects: core.Effects, *, actor: Actor):
@@ -242,128 +370,6 @@ def _engine_limit_incident(instance: ProcessInstance, effects: core.Effects, *, 
             },
         )
     ]
-
-
-def _sync_jobs(
-    instance: ProcessInstance,
-    service_tasks,
-    now: datetime,
-    *,
-    claim_for: str | None,
-    fresh: bool = False,
-    active: set[str] | None = None,
-) -> list[Job]:
-    waiting = {s.task_id: s for s in service_tasks}
-    if fresh and not waiting:
-        return []
-    live = [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
-    if fresh:
-        active = set()
-    elif active is None:
-        active = set(
-            Job.objects.filter(instance=instance, status__in=live).values_list("task_id", flat=True)
-        )
-    gone = [task_id for task_id in active if task_id not in waiting]
-    if gone:
-        gone_jobs = Job.objects.filter(instance=instance, task_id__in=gone, status__in=live)
-        Incident.objects.filter(job__in=gone_jobs, status=IncidentStatus.OPEN).update(
-            status=IncidentStatus.RESOLVED, resolved_at=now
-        )
-        gone_jobs.update(status=JobStatus.CANCELLED, finished_at=now)
-    new = [s for task_id, s in waiting.items() if task_id not in active]
-    if not new:
-        return []
-    lease = timedelta(seconds=settings.FLOWGATE_JOB_LEASE_SECONDS)
-    jobs = []
-    for index, info in enumerate(new):
-        # The first new job runs inline; further ones (parallel branches) too when their connector
-        # is an in-process function (no I/O to overlap), otherwise other workers take them.
-        inline = claim_for is not None and (index == 0 or runs_in_process(info.connector))
-        jobs.append(
-            new_job(
-                instance.pk,
-                info,
-                now=now,
-                status=JobStatus.RUNNING if inline else JobStatus.PENDING,
-                attempts=1 if inline else 0,
-                locked_by=claim_for or "" if inline else "",
-                lease_expires_at=now + lease if inline else None,
-                started_at=now if inline else None,
-                enqueued_at=None if inline else now,
-            )
-        )
-    created = insert_rows(jobs)
-    claimed = [j for j in created if j.status == JobStatus.RUNNING]
-    if instance.status == InstanceStatus.RUNNING:
-        ring_after_commit((j.pk, instance.pk) for j in created if j.status == JobStatus.PENDING)
-    return claimed
-
-
-def new_job(instance_id: int, info: core.ServiceTaskInfo, *, now: datetime, **state: Any) -> Job:
-    """An unsaved row for a service task the engine now waits on; ``state`` = status fields."""
-    return Job(
-        instance_id=instance_id,
-        task_id=info.task_id,
-        activity_id=info.activity_id,
-        connector=info.connector,
-        inputs=info.inputs,
-        max_attempts=max(1, int(info.max_attempts or 1)),
-        run_after=now,
-        created_at=now,
-        **state,
-    )
-
-
-def _sync_timers(instance: ProcessInstance, timers) -> None:
-    waiting = {t.task_id: t for t in timers}
-    active = {
-        t.task_id: t
-        for t in Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False)
-    }
-    gone = [t.pk for task_id, t in active.items() if task_id not in waiting]
-    if gone:
-        Timer.objects.filter(pk__in=gone).update(cancelled=True)
-    for task_id, info in waiting.items():
-        current = active.get(task_id)
-        if current is not None:
-            if current.due_at != info.due_at:
-                current.due_at = info.due_at
-                current.save(update_fields=["due_at"])
-            continue
-        # A cycle timer re-arms under the same activity-instance id.
-        Timer.objects.update_or_create(
-            instance=instance,
-            task_id=task_id,
-            defaults={
-                "activity_id": info.activity_id,
-                "due_at": info.due_at,
-                "fired_at": None,
-                "cancelled": False,
-            },
-        )
-
-
-def _sync_subscriptions(instance: ProcessInstance, waits) -> None:
-    waiting = {w.task_id: w for w in waits}
-    existing = set(
-        MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True)
-    )
-    gone = existing - set(waiting)
-    if gone:
-        MessageSubscription.objects.filter(instance=instance, task_id__in=gone).delete()
-    MessageSubscription.objects.bulk_create(
-        [
-            MessageSubscription(
-                instance=instance,
-                task_id=w.task_id,
-                activity_id=w.activity_id,
-                message_name=w.message_name,
-                correlation_key=w.correlation_key or "",
-            )
-            for task_id, w in waiting.items()
-            if task_id not in existing
-        ]
-    )
 
 
 def activity_steps(activity_events) -> list[dict]:

@@ -12,7 +12,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
 from apps.engine.models import InstanceStatus, StartSchedule, Timer
 from apps.engine.runtime.instances import instance_start
-from apps.engine.runtime.state import SCHEDULER_ACTOR, instance_lock, load, persist
+from apps.engine.runtime.state import SCHEDULER_ACTOR, instance_lock, load, persist_advance
 from apps.engine.schedules import first_due, next_due
 from apps.processes.models import ProcessVersion
 
@@ -51,7 +51,7 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 100) -> int:
                 actor=SCHEDULER_ACTOR,
                 data={"activity_id": timer.activity_id, "due_at": timer.due_at.isoformat()},
             )
-            persist(instance, handle, actor=SCHEDULER_ACTOR)
+            persist_advance(instance, handle, actor=SCHEDULER_ACTOR)
             fired += 1
     return fired
 

@@ -1,0 +1,167 @@
+"""The projection rows of an instance, in step with what the engine core now waits on: job rows
+(service tasks), timer rows, message subscriptions, and the user tasks (through the
+``user_tasks_changed`` hook: the inbox keeps its HumanTask rows). Called by the write path
+(``state.persist_*``) under the instance lock, in its transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from apps.common.actors import Actor
+from apps.common.db import insert_rows
+from apps.connectors.registry import runs_in_process
+from apps.engine import core
+from apps.engine.models import (
+    Incident,
+    IncidentStatus,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    MessageSubscription,
+    ProcessInstance,
+    Timer,
+)
+from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
+
+WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
+
+
+def sync_jobs(
+    instance: ProcessInstance,
+    service_tasks,
+    now: datetime,
+    *,
+    claim_for: str | None,
+    fresh: bool = False,
+    active: set[str] | None = None,
+) -> list[Job]:
+    waiting = {s.task_id: s for s in service_tasks}
+    if fresh and not waiting:
+        return []
+    live = [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+    if fresh:
+        active = set()
+    elif active is None:
+        active = set(
+            Job.objects.filter(instance=instance, status__in=live).values_list("task_id", flat=True)
+        )
+    gone = [task_id for task_id in active if task_id not in waiting]
+    if gone:
+        gone_jobs = Job.objects.filter(instance=instance, task_id__in=gone, status__in=live)
+        Incident.objects.filter(job__in=gone_jobs, status=IncidentStatus.OPEN).update(
+            status=IncidentStatus.RESOLVED, resolved_at=now
+        )
+        gone_jobs.update(status=JobStatus.CANCELLED, finished_at=now)
+    new = [s for task_id, s in waiting.items() if task_id not in active]
+    if not new:
+        return []
+    lease = timedelta(seconds=settings.FLOWGATE_JOB_LEASE_SECONDS)
+    jobs = []
+    for index, info in enumerate(new):
+        # The first new job runs inline; further ones (parallel branches) too when their connector
+        # is an in-process function (no I/O to overlap), otherwise other workers take them.
+        inline = claim_for is not None and (index == 0 or runs_in_process(info.connector))
+        jobs.append(
+            new_job(
+                instance.pk,
+                info,
+                now=now,
+                status=JobStatus.RUNNING if inline else JobStatus.PENDING,
+                attempts=1 if inline else 0,
+                locked_by=claim_for or "" if inline else "",
+                lease_expires_at=now + lease if inline else None,
+                started_at=now if inline else None,
+                enqueued_at=None if inline else now,
+            )
+        )
+    created = insert_rows(jobs)
+    claimed = [j for j in created if j.status == JobStatus.RUNNING]
+    if instance.status == InstanceStatus.RUNNING:
+        ring_after_commit((j.pk, instance.pk) for j in created if j.status == JobStatus.PENDING)
+    return claimed
+
+
+def new_job(instance_id: int, info: core.ServiceTaskInfo, *, now: datetime, **state: Any) -> Job:
+    """An unsaved row for a service task the engine now waits on; ``state`` = status fields."""
+    return Job(
+        instance_id=instance_id,
+        task_id=info.task_id,
+        activity_id=info.activity_id,
+        connector=info.connector,
+        inputs=info.inputs,
+        max_attempts=max(1, int(info.max_attempts or 1)),
+        run_after=now,
+        created_at=now,
+        **state,
+    )
+
+
+def _sync_timers(instance: ProcessInstance, timers) -> None:
+    waiting = {t.task_id: t for t in timers}
+    active = {
+        t.task_id: t
+        for t in Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled=False)
+    }
+    gone = [t.pk for task_id, t in active.items() if task_id not in waiting]
+    if gone:
+        Timer.objects.filter(pk__in=gone).update(cancelled=True)
+    for task_id, info in waiting.items():
+        current = active.get(task_id)
+        if current is not None:
+            if current.due_at != info.due_at:
+                current.due_at = info.due_at
+                current.save(update_fields=["due_at"])
+            continue
+        # A cycle timer re-arms under the same activity-instance id.
+        Timer.objects.update_or_create(
+            instance=instance,
+            task_id=task_id,
+            defaults={
+                "activity_id": info.activity_id,
+                "due_at": info.due_at,
+                "fired_at": None,
+                "cancelled": False,
+            },
+        )
+
+
+def _sync_subscriptions(instance: ProcessInstance, waits) -> None:
+    waiting = {w.task_id: w for w in waits}
+    existing = set(
+        MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True)
+    )
+    gone = existing - set(waiting)
+    if gone:
+        MessageSubscription.objects.filter(instance=instance, task_id__in=gone).delete()
+    MessageSubscription.objects.bulk_create(
+        [
+            MessageSubscription(
+                instance=instance,
+                task_id=w.task_id,
+                activity_id=w.activity_id,
+                message_name=w.message_name,
+                correlation_key=w.correlation_key or "",
+            )
+            for task_id, w in waiting.items()
+            if task_id not in existing
+        ]
+    )
+
+
+def sync_waits(
+    instance: ProcessInstance, effects: core.Effects, *, had: int, now: datetime, actor: Actor
+) -> None:
+    """Timer rows, message subscriptions and user tasks (through the hook) in step with what the
+    engine waits on. Skips the kinds the instance never had and does not need now (a query
+    each)."""
+    if effects.timers or had & WAIT_TIMERS:
+        _sync_timers(instance, effects.timers)
+    if effects.message_waits or had & WAIT_MESSAGES:
+        _sync_subscriptions(instance, effects.message_waits)
+    if effects.user_tasks or had & WAIT_TASKS:
+        user_tasks_changed.send(
+            instance=instance, user_tasks=effects.user_tasks, now=now, actor=actor
+        )

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
-from apps.common.errors import NotFound
+from apps.common.errors import NotFound, Unprocessable
 from apps.connectors.base import BusinessError
 from apps.engine import services
 from apps.engine.models import (
@@ -102,6 +103,28 @@ def test_messages_start_and_correlate_by_key():
     instance.refresh_from_db()
     assert (instance.status, instance.variables["paid"]) == (InstanceStatus.COMPLETED, 10)
     assert not MessageSubscription.objects.filter(instance=instance).exists()
+
+
+def test_a_message_start_whose_next_wait_cannot_read_its_key_is_refused_and_creates_nothing(
+    make_user,
+):
+    # the process waits next on a message keyed by `order_id`; a start without it used to be a 500
+    deploy_core("messages.bpmn")
+    with pytest.raises(Unprocessable) as refused:
+        services.message_correlate(name="order_placed", variables={}, actor=SYSTEM)
+    assert (refused.value.code, refused.value.message) == (
+        "process_stuck",
+        "The process could not continue with this data: Expression 'order_id' failed: unknown "
+        "variable 'order_id'",
+    )
+    assert not ProcessInstance.objects.exists()
+    assert not MessageSubscription.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.INSTANCE_STARTED).exists()
+    client = APIClient()
+    client.force_authenticate(make_user("approver"))
+    response = client.post("/api/v1/messages/", {"name": "order_placed"}, format="json")
+    assert (response.status_code, response.json()["error"]) == (422, "process_stuck")
+    assert not ProcessInstance.objects.exists()
 
 
 def test_a_business_error_routes_to_the_error_boundary_event():

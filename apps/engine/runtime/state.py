@@ -30,7 +30,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_many
 from apps.common.actors import Actor
 from apps.common.db import insert_rows, update_row
-from apps.common.errors import InvalidInput, NotFound
+from apps.common.errors import InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
     Incident,
@@ -112,6 +112,18 @@ StepEvent = tuple[AuditAction, dict]
 # --- the write path: one entry per kind of caller ------------------------------------------------
 
 
+def _effects(handle: core.Instance) -> core.Effects:
+    """What the engine now waits on. Reading it evaluates the model's expressions for the new
+    waits (a message's correlation key, a timer's date): one that fails on this instance's data
+    is the caller's 422 with the model's words, and the transaction writes nothing."""
+    try:
+        return handle.effects()
+    except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
+        raise Unprocessable(
+            f"The process could not continue with this data: {exc}", code="process_stuck"
+        ) from None
+
+
 def persist_start(
     instance: ProcessInstance,
     handle: core.Instance,
@@ -123,7 +135,7 @@ def persist_start(
     "instance started" audit event once the row has its id; it also carries the first run's
     steps (the start event, gateways before the first wait). Requires: inside the caller's
     transaction."""
-    effects = handle.effects()
+    effects = _effects(handle)
     now = timezone.now()
     had = instance.waits
     finished, _ = _apply_state(instance, handle, effects, now)
@@ -239,7 +251,7 @@ def _write(
 ) -> _Written:
     """Update an existing instance's row and bring its projections in step; ``claim_for`` (a
     worker id) claims the new jobs it runs inline."""
-    effects = handle.effects()
+    effects = _effects(handle)
     now = timezone.now()
     had = instance.waits
     finished, update_fields = _apply_state(instance, handle, effects, now)

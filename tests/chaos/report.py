@@ -49,10 +49,11 @@ the database and lists every violation, exit status 1 if there is one:
 | `job_applied_once` | a done job's result was applied exactly once (one `job.succeeded`, or one routed business error); other jobs none |
 | `one_completion_per_task` | a completed task has exactly one completion event (completed/approved/rejected); others none |
 | `one_event_per_change` | one `instance.started` per instance, one `instance.completed`/`instance.cancelled` per finished instance and none for running ones, one `task.created` per task, one `incident.opened` per incident |
-| `audit_chain` | the audit hash chain verifies (`apps.audit` verifier, read-only) |
+| `audit_chain` | the audit hash chain verifies and every event carries a valid writer MAC (`apps.audit` verifier, read-only; decision 021) |
 | `timers` | each timer fired at most once (one `timer.fired` per instance, activity and due time; every fired row has its event); none overdue by more than the timer sweep (1 s) + slack |
 | `task_of_finished_instance` | no open task whose instance has finished |
 | `instance_tokens` | every instance's status, `ended_at` and `waits` bits, and its job, timer, subscription and open-task rows, match what its engine state (the tokens) waits on |
+| `completed_without_end` | a completed instance's stored state shows its process's `End` task, or a terminate end event, completed (read from the stored task table, not through SpiffWorkflow's depth-limited iterator) |
 
 Each check has a test with a clean data set and a deliberately broken row
 (`tests/invariants/test_checks.py`, exact messages).
@@ -75,7 +76,50 @@ Engine settings: {engine}.
 """
 
 
-FINDINGS = """## Findings and how they were handled
+FINDINGS = """## Found from outside (issue 19): bounded engine work and truthful completion
+
+- **Long loops ended "completed" with every variable erased.** A counted loop of 600 turns, or an
+  endless loop, ended after about 1,000 steps with status completed, `variables: {}` and no
+  incident: SpiffWorkflow 3.2's task search stops 1,000 levels down, so the engine saw "no
+  unfinished task". Now (decision 022): the depth limit is lifted and two recursive walks are
+  iterative (`apps/engine/core/spiff_patches.py`, each patch checks the signature it replaces);
+  **completed means an end event or a terminate end event completed**, never an empty search;
+  and **every run has a budget** (`core.limits.advance`, settings `FLOWGATE_ENGINE_MAX_*`: 2,000
+  steps and 2 s per run, 20,000 tasks per instance, 1,000 multi-instance items, 25 nesting levels,
+  5,000 flow nodes per process). A run that reaches a limit stops between two steps, saves the
+  instance as it stands (still running) and opens an `engine_limit` incident that names the
+  limit and what to do; retrying runs the next budget. Deploy refuses recursive call graphs and
+  literal cardinalities over the maximum. The 600-turn loop completes with `{i: 600, n: 600}`.
+  Guards: `tests/engine_core/test_limits.py`, `tests/engine/test_limits.py`.
+- **The invariant checker now has `completed_without_end`**: a completed instance whose stored
+  task table shows neither its `End` task nor a terminate end event completed is a violation
+  (`apps/invariants/end_reached.py`, read from the stored state, not through Spiff's iterator).
+- **A long linear process (about 460 steps) could not be deployed** (a raw `RecursionError` in
+  the problem text): large processes are parsed on a thread with a stack sized to them, under the
+  5,000-element cap; no Python exception name reaches a user. A 2,000-step process deploys and
+  runs in bounded runs.
+- **Runaway models pinned web threads for 13 minutes** (a call activity calling its own process,
+  `loopCardinality` 1,000,000): refused at deploy when the model says so literally, and bounded at
+  run time otherwise; starting either over the API now answers in about a second.
+- **A slow-drip server pinned both workers** (one byte every 5 s; the deadline was checked only
+  between 64 KiB chunks, and Celery had no time limit): the HTTP connector's timeout is one
+  monotonic deadline for the whole exchange, armed as the socket timeout before every read and
+  write; Celery's soft (150 s) and hard (180 s) task limits stand behind it, and a step stopped by
+  the soft limit is a retried attempt, then an incident, with a message that says which limit.
+  Guard: `tests/connectors/test_deadline.py` (a real slow-drip server on 127.0.0.1).
+- **A message start whose next wait could not evaluate its correlation key was a 500**: the write
+  path now turns an expression that fails on the instance's data into 422 `process_stuck` with
+  the model's words, and writes nothing (`tests/engine/test_events.py`).
+- **`check_invariants` reported 281 violations right after `bootstrap_demo`**: the demo's
+  synthetic history now writes the events the checks expect; a test runs `bootstrap_demo` and
+  then the whole checker on both databases and asserts zero violations.
+- **A worker test restarted the machine's shared PostgreSQL**: it now restarts a private cluster
+  (the chaos suite's `PrivatePostgres`, port 5444) and asserts the shared cluster's start time did
+  not change. Tests that break a service use their own.
+- **Logs**: the scheduler logged about 8 lines a second and every 403 its traceback twice; idle
+  periodic runs are DEBUG now, an expected 4xx is one line, each record is printed once.
+
+## Findings and how they were handled
 
 - **Celery worker exits when Redis goes away** (Celery 5.7 / kombu 5.7): during the first Redis
   outage run the worker logged `Unrecoverable error: AttributeError("'NoneType' object has no

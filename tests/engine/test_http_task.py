@@ -3,11 +3,14 @@ idempotency key on the wire, the answer mapped into variables, 4xx -> incident, 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db.models import F
 
 from apps.common.actors import Actor
 from apps.engine import services
-from apps.engine.models import Incident, InstanceStatus, JobStatus
+from apps.engine.models import Incident, InstanceStatus, Job, JobStatus
 from apps.processes.services import version_deploy
 from tests.connectors.servers import LocalServer
 from tests.engine.conftest import run_jobs
@@ -92,3 +95,30 @@ def test_an_internal_address_is_refused_without_the_allow_list(settings, api_ser
     assert api_server.recorder.requests == []
     incident = Incident.objects.get(instance=instance)
     assert "FLOWGATE_HTTP_ALLOWLIST" in incident.message
+
+
+def test_a_step_with_a_long_timeout_keeps_its_lease_past_that_timeout(api_server, settings):
+    # the sweeper takes back expired leases: a lease shorter than the call's own timeout handed a
+    # call still running to a second worker, and the other system saw the request twice
+    settings.FLOWGATE_JOB_LEASE_SECONDS = 60
+    instance = start(api_server, "'/ok'")
+    job = instance.jobs.get()
+    job.inputs = {**job.inputs, "timeout": 100}
+    job.save(update_fields=["inputs"])
+    claimed = services.job_claim(job_id=job.pk, worker_id="w1")
+    assert claimed is not None
+    lease = (claimed.lease_expires_at - claimed.started_at).total_seconds()
+    assert lease == 115  # the step's 100 s timeout + a 15 s margin
+    # 90 s later the call may still be running: the sweeper leaves it alone
+    Job.objects.filter(pk=job.pk).update(
+        lease_expires_at=F("lease_expires_at") - timedelta(seconds=90)
+    )
+    assert services.jobs_sweep()["expired_leases"] == 0
+
+
+def test_a_step_with_a_short_timeout_keeps_the_configured_lease(api_server, settings):
+    settings.FLOWGATE_JOB_LEASE_SECONDS = 60
+    instance = start(api_server, "'/ok'")
+    claimed = services.job_claim(job_id=instance.jobs.get().pk, worker_id="w1")
+    assert claimed is not None
+    assert (claimed.lease_expires_at - claimed.started_at).total_seconds() == 60

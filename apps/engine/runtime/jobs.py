@@ -26,6 +26,7 @@ from apps.engine.runtime.incidents import (
     lock_job_for_result,
     open_incident,
 )
+from apps.engine.runtime.projections import job_lease
 from apps.engine.runtime.state import (
     WORKER_ACTOR,
     instance_lock,
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 def job_claim(*, job_id: int, worker_id: str) -> Job | None:
     """Take a lease on a job that is due (or whose previous lease expired). None if not claimable."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.FLOWGATE_JOB_LEASE_SECONDS)
     with transaction.atomic():
         job = (
             Job.objects.select_for_update(skip_locked=True, of=("self",))
@@ -55,7 +55,7 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
         job.status = JobStatus.RUNNING
         job.attempts += 1
         job.locked_by = worker_id
-        job.lease_expires_at = now + lease
+        job.lease_expires_at = now + job_lease(job.inputs)
         job.started_at = now
         job.save(
             update_fields=["status", "attempts", "locked_by", "lease_expires_at", "started_at"]

@@ -29,6 +29,22 @@ from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
 WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
 
 
+#: Time a worker keeps a job past its connector's own timeout before the lease may be taken back.
+LEASE_MARGIN_SECONDS = 15
+
+
+def job_lease(inputs: dict[str, Any]) -> timedelta:
+    """How long a claimed job's lease lasts: the configured lease, or longer when the step's own
+    ``timeout`` input (the HTTP connector allows up to 120 s) plus a margin exceeds it. A lease
+    shorter than the call let the sweeper hand a still-running call to a second worker, which
+    made the call twice (its result was applied once, but the other system saw two requests)."""
+    lease = float(settings.FLOWGATE_JOB_LEASE_SECONDS)
+    timeout = inputs.get("timeout") if isinstance(inputs, dict) else None
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        lease = max(lease, float(timeout) + LEASE_MARGIN_SECONDS)
+    return timedelta(seconds=lease)
+
+
 def sync_jobs(
     instance: ProcessInstance,
     service_tasks,
@@ -58,7 +74,6 @@ def sync_jobs(
     new = [s for task_id, s in waiting.items() if task_id not in active]
     if not new:
         return []
-    lease = timedelta(seconds=settings.FLOWGATE_JOB_LEASE_SECONDS)
     jobs = []
     for index, info in enumerate(new):
         # The first new job runs inline; further ones (parallel branches) too when their connector
@@ -72,7 +87,7 @@ def sync_jobs(
                 status=JobStatus.RUNNING if inline else JobStatus.PENDING,
                 attempts=1 if inline else 0,
                 locked_by=claim_for or "" if inline else "",
-                lease_expires_at=now + lease if inline else None,
+                lease_expires_at=now + job_lease(info.inputs) if inline else None,
                 started_at=now if inline else None,
                 enqueued_at=None if inline else now,
             )

@@ -357,6 +357,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
     },
 }
+# A step whose own `timeout` input is longer gets that + 15 s (runtime.projections.job_lease).
 FLOWGATE_JOB_LEASE_SECONDS = env.int("FLOWGATE_JOB_LEASE_SECONDS", default=60)
 FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)

@@ -130,11 +130,13 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
     instance = task.instance
     progress = selectors.approval_progress([task])
     state = selectors.request_state(instance=instance)
+    process_name, _summary = selectors.task_describe(task)
     return render(
         request,
         "inbox/task.html",
         {
             "task": task,
+            "process_name": process_name,
             "approvals_so_far": progress.get((task.instance_id, task.activity_id)),
             "four_eyes_blocked": task.is_approval
             and request.user.pk in (task.requested_by_id, task.four_eyes_user_id),
@@ -272,6 +274,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         if not rows:
             messages.error(request, "None of the selected tasks can be approved by you now.")
             return redirect("inbox:list")
+        selectors.rows_describe(rows)  # the process names the inbox rows show
         return render(request, "inbox/bulk_confirm.html", {"rows": rows, "count": len(rows)})
     results = services.tasks_bulk_approve(
         task_ids=ids, user=request.user, actor=Actor.for_user(request.user)

@@ -414,3 +414,19 @@ def test_out_of_office_times_are_read_and_shown_in_the_readers_time_zone(people)
     page = other.get("/inbox/settings/").content.decode()
     assert "Times are in your time zone, <strong>UTC</strong>" in page
     assert "data-fg-when>2030-01-01 07:00</time>" in page
+
+
+def test_the_task_page_and_the_bulk_confirmation_name_the_process_as_the_rows_do(expense, people):
+    # given an open approval of the "Expense approval" model (key expense_approval)
+    instance, task = expense
+    client = client_for(people["manager"])
+    # then its page links the request by the model's name, as the inbox row does, not by the key
+    html = client.get(f"/inbox/tasks/{task.pk}/").content.decode()
+    assert f'<a href="/requests/{instance.pk}/">Expense approval #{instance.pk}</a>' in html
+    assert f"expense_approval #{instance.pk}" not in html
+    # and so does the bulk approval's confirmation step
+    asked = client.post("/inbox/bulk-approve/", {"task": [task.pk]}).content.decode()
+    assert f'<span class="text-body-secondary small">Expense approval #{instance.pk}</span>' in (
+        asked
+    )
+    assert f"expense_approval #{instance.pk}" not in asked

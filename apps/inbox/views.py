@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
-from apps.common.pages import paginate, run_action
+from apps.common.pages import page_query, paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
@@ -96,7 +96,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         # the badges arrive from inbox_counts right after the page (and after each live update)
         "views": [(key, label, key in COUNTED) for key, label in VIEW_LABELS],
         "sorts": SORT_LABELS,
-        "query": f"view={view}&sort={sort}&q={search}&",
+        "query": page_query(view=view, sort=sort, q=search),
         "last_event": last_event,
         "task_base": task_base,
     }

@@ -6,6 +6,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from apps.common.actors import Actor as _Actor
+from apps.engine import services as engine
 from apps.inbox.models import HumanTask, Substitution
 from tests.inbox.conftest import open_task, start
 
@@ -430,3 +432,25 @@ def test_the_task_page_and_the_bulk_confirmation_name_the_process_as_the_rows_do
         asked
     )
     assert f"expense_approval #{instance.pk}" not in asked
+
+
+def test_page_links_keep_the_search_and_the_filters_url_encoded(deploy_inbox, people):
+    # given 26 running requests of the requester whose reference holds "&" and "#"
+    deploy_inbox("expense.bpmn")
+    for n in range(26):
+        engine.instance_start(
+            process_key="expense_approval",
+            variables={"amount": 2500, "description": "Lab"},
+            business_key=f"R&D #{n}",
+            actor=_Actor.for_user(people["requester"]),
+            started_by=people["requester"],
+        )
+    # then the inbox's page links carry the search as one encoded value (a raw "&" split it,
+    # a raw "#" cut "page=2" off into the fragment)
+    inbox = client_for(people["manager"]).get("/inbox/?q=R%26D+%23").content.decode()
+    assert 'href="?view=all&amp;sort=newest&amp;q=R%26D+%23&amp;page=2"' in inbox
+    # and My requests' page links keep its status filter and search (they kept neither)
+    mine = client_for(people["requester"]).get("/requests/?status=running&q=R%26D").content
+    assert 'href="?status=running&amp;q=R%26D&amp;page=2"' in mine.decode()
+    second = client_for(people["requester"]).get("/requests/?status=running&q=R%26D&page=2")
+    assert second.content.decode().count("data-request=") == 1

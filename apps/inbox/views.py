@@ -414,11 +414,16 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def instance_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    qs = engine_selectors.instance_list(
-        user=request.user, status=status, process_key=request.GET.get("process", "").strip()
-    )
+    process_key = request.GET.get("process", "").strip()
+    qs = engine_selectors.instance_list(user=request.user, status=status, process_key=process_key)
     return render(
-        request, "inbox/instances.html", {"page": paginate(request, qs), "status": status}
+        request,
+        "inbox/instances.html",
+        {
+            "page": paginate(request, qs),
+            "status": status,
+            "query": page_query(status=status, process=process_key),  # page links keep them
+        },
     )
 
 

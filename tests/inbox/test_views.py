@@ -454,3 +454,14 @@ def test_page_links_keep_the_search_and_the_filters_url_encoded(deploy_inbox, pe
     assert 'href="?status=running&amp;q=R%26D&amp;page=2"' in mine.decode()
     second = client_for(people["requester"]).get("/requests/?status=running&q=R%26D&page=2")
     assert second.content.decode().count("data-request=") == 1
+
+
+def test_page_links_of_the_instance_list_keep_its_filters(deploy_inbox, people):
+    # given 26 running expense requests the manager may see
+    deploy_inbox("expense.bpmn")
+    for _ in range(26):
+        start("expense_approval", people["requester"], amount=2500, description="Lab")
+    # then page 2's link keeps the status and process filters (it dropped both)
+    client = client_for(people["manager"])
+    html = client.get("/inbox/instances/?status=running&process=expense_approval").content
+    assert 'href="?status=running&amp;process=expense_approval&amp;page=2"' in html.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -40,6 +41,14 @@ def role_required(*roles: str, message: str = "") -> Callable:
 
 def paginate(request: HttpRequest, queryset, per_page: int = 25):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def page_query(**params: str) -> str:
+    """The filters a list page keeps on its page links (components/pagination.html's ``query``):
+    the non-empty ones, URL-encoded (a search for "R&D" or "#160" stays one value), ending in "&"
+    so that "page=N" follows; "" without filters."""
+    kept = {name: value for name, value in params.items() if value}
+    return urlencode(kept) + "&" if kept else ""
 
 
 def run_action(

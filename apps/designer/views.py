@@ -17,7 +17,7 @@ from django.urls import reverse
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
-from apps.common.pages import paginate, role_required
+from apps.common.pages import page_query, paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.designer.hooks import process_badges
@@ -79,6 +79,7 @@ def process_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "search": search,
         "status": status,
+        "query": page_query(q=search, status=status),  # page links keep the filters
         "drafts": own_drafts,
         "can_edit": can_edit,
     }

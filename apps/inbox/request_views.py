@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
-from apps.common.pages import paginate, run_action
+from apps.common.pages import page_query, paginate, run_action
 from apps.inbox import selectors, services
 from apps.inbox.model_rules import activity_labels
 
@@ -58,7 +58,13 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "requests/list.html",
-        {"page": page, "status": status, "search": search, "last_event": last_event},
+        {
+            "page": page,
+            "status": status,
+            "search": search,
+            "query": page_query(status=status, q=search),  # page links keep the filters
+            "last_event": last_event,
+        },
     )
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
-from apps.common.pages import paginate, run_action
+from apps.common.pages import page_query, paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
@@ -100,7 +100,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         # the badges arrive from inbox_counts right after the page (and after each live update)
         "views": [(key, label, key in COUNTED) for key, label in VIEW_LABELS],
         "sorts": SORT_LABELS,
-        "query": f"view={view}&sort={sort}&q={search}&",
+        "query": page_query(view=view, sort=sort, q=search),
         "last_event": last_event,
         "task_base": task_base,
     }
@@ -140,11 +140,13 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
     refused = rule.refusal(request.user, you=True) if open_task and task.is_approval else None
     handover = [p for p in rule.people() if p.pk != request.user.pk] if open_task else []
     state = selectors.request_state(instance=instance)
+    process_name, _summary = selectors.task_describe(task)
     return render(
         request,
         "inbox/task.html",
         {
             "task": task,
+            "process_name": process_name,
             "approvals_so_far": progress.get((task.instance_id, task.activity_id)),
             "four_eyes_blocked": refused is not None,
             "four_eyes_message": refused.message if refused else "",
@@ -280,6 +282,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         if not rows:
             messages.error(request, "None of the selected tasks can be approved by you now.")
             return redirect("inbox:list")
+        selectors.rows_describe(rows)  # the process names the inbox rows show
         return render(request, "inbox/bulk_confirm.html", {"rows": rows, "count": len(rows)})
     results = services.tasks_bulk_approve(
         task_ids=ids, user=request.user, actor=Actor.for_user(request.user)
@@ -419,11 +422,16 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def instance_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    qs = engine_selectors.instance_list(
-        user=request.user, status=status, process_key=request.GET.get("process", "").strip()
-    )
+    process_key = request.GET.get("process", "").strip()
+    qs = engine_selectors.instance_list(user=request.user, status=status, process_key=process_key)
     return render(
-        request, "inbox/instances.html", {"page": paginate(request, qs), "status": status}
+        request,
+        "inbox/instances.html",
+        {
+            "page": paginate(request, qs),
+            "status": status,
+            "query": page_query(status=status, process=process_key),  # page links keep them
+        },
     )
 
 

@@ -62,7 +62,12 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
-        {"open_incidents": engine_selectors.incident_list().count()},
+        {
+            "open_incidents": engine_selectors.incident_list().count(),
+            # the audit trail is the auditor's and admin's only (apps/audit/views.py): no card
+            # that leads a manager to a refusal
+            "may_audit": bool(request.user.role_names() & {Role.AUDITOR.value, Role.ADMIN.value}),
+        },
     )
 
 

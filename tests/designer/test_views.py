@@ -178,3 +178,19 @@ def test_an_uploaded_file_with_problems_is_not_deployed_and_says_why(client, mak
     assert "does not say what it does: pick a connector" in text
     assert response.context["draft"].key == "server_provisioning"  # the editor opens the draft
     assert not ProcessVersion.objects.exists()
+
+
+def test_page_links_of_the_process_list_keep_the_search_and_the_status(client, make_user):
+    # given 26 deployed processes named "R&D <n>" (the expense template under new keys)
+    xml = gallery.template_get(slug="expense_approval").xml()
+    for n in range(26):
+        renamed = xml.replace('id="expense_approval"', f'id="rd_{n}"').replace(
+            'name="Expense approval"', f'name="R&amp;D {n}"'
+        )
+        assert version_deploy(xml=renamed, actor=Actor.system("test")).deployed
+    client.force_login(make_user("designer"))
+    # then page 2's link keeps the search, encoded, and the status filter (they were dropped)
+    html = client.get("/designer/?q=R%26D&status=deployed").content.decode()
+    assert 'href="?q=R%26D&amp;status=deployed&amp;page=2"' in html
+    second = client.get("/designer/?q=R%26D&status=deployed&page=2").content.decode()
+    assert len(_rows(second)) == 1

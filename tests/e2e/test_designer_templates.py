@@ -83,3 +83,26 @@ def test_every_template_opens_without_warnings_and_keeps_its_category(page, logi
     assert 'flowgate:category="Purchasing"' in xml
     assert f'flowgate:category="{category}"' not in xml
     assert page.js_errors == []
+
+
+def test_a_template_opens_without_warnings_and_its_request_settings_are_editable(page, login_as):
+    """The demo templates carry flowgate:summary and flowgate:businessKeyPrefix: the designer knows
+    both (no "unknown attribute" import warnings), shows them in the Request catalog group and
+    writes what the designer types back to the XML."""
+    login_as(page, UserFactory(roles=["designer"], username="dana"))
+    page.goto("/designer/new/expense_approval/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    assert page.locator("#designer-problems").inner_text().strip() == ""
+    assert page.get_by_label("Summary line").input_value() == "{amount} — {description}"
+    assert page.get_by_label("Reference prefix").input_value() == "EXP"
+
+    page.get_by_label("Summary line").fill("{description} ({amount} EUR)")
+    page.get_by_label("Summary line").press("Tab")
+    page.get_by_label("Reference prefix").fill("inv")
+    page.get_by_label("Reference prefix").press("Tab")
+    xml = page.evaluate(
+        "async () => (await window.FlowgateDesigner.modeler.saveXML({ format: false })).xml"
+    )
+    assert 'flowgate:summary="{description} ({amount} EUR)"' in xml
+    assert 'flowgate:businessKeyPrefix="INV"' in xml
+    assert "unknown attribute" not in page.locator("main").inner_text()

@@ -6,6 +6,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from apps.common.actors import Actor as _Actor
+from apps.engine import services as engine
 from apps.inbox.models import HumanTask, Substitution
 from tests.inbox.conftest import open_task, start
 
@@ -414,3 +416,52 @@ def test_out_of_office_times_are_read_and_shown_in_the_readers_time_zone(people)
     page = other.get("/inbox/settings/").content.decode()
     assert "Times are in your time zone, <strong>UTC</strong>" in page
     assert "data-fg-when>2030-01-01 07:00</time>" in page
+
+
+def test_the_task_page_and_the_bulk_confirmation_name_the_process_as_the_rows_do(expense, people):
+    # given an open approval of the "Expense approval" model (key expense_approval)
+    instance, task = expense
+    client = client_for(people["manager"])
+    # then its page links the request by the model's name, as the inbox row does, not by the key
+    html = client.get(f"/inbox/tasks/{task.pk}/").content.decode()
+    assert f'<a href="/requests/{instance.pk}/">Expense approval #{instance.pk}</a>' in html
+    assert f"expense_approval #{instance.pk}" not in html
+    # and so does the bulk approval's confirmation step
+    asked = client.post("/inbox/bulk-approve/", {"task": [task.pk]}).content.decode()
+    assert f'<span class="text-body-secondary small">Expense approval #{instance.pk}</span>' in (
+        asked
+    )
+    assert f"expense_approval #{instance.pk}" not in asked
+
+
+def test_page_links_keep_the_search_and_the_filters_url_encoded(deploy_inbox, people):
+    # given 26 running requests of the requester whose reference holds "&" and "#"
+    deploy_inbox("expense.bpmn")
+    for n in range(26):
+        engine.instance_start(
+            process_key="expense_approval",
+            variables={"amount": 2500, "description": "Lab"},
+            business_key=f"R&D #{n}",
+            actor=_Actor.for_user(people["requester"]),
+            started_by=people["requester"],
+        )
+    # then the inbox's page links carry the search as one encoded value (a raw "&" split it,
+    # a raw "#" cut "page=2" off into the fragment)
+    inbox = client_for(people["manager"]).get("/inbox/?q=R%26D+%23").content.decode()
+    assert 'href="?view=all&amp;sort=newest&amp;q=R%26D+%23&amp;page=2"' in inbox
+    # and My requests' page links keep its status filter and search (they kept neither)
+    mine = client_for(people["requester"]).get("/requests/?status=running&q=R%26D").content
+    assert 'href="?status=running&amp;q=R%26D&amp;page=2"' in mine.decode()
+    second = client_for(people["requester"]).get("/requests/?status=running&q=R%26D&page=2")
+    assert second.content.decode().count("data-request=") == 1
+
+
+def test_page_links_of_the_instance_list_keep_its_filters(deploy_inbox, people):
+    # given 26 running expense requests the manager may see
+    deploy_inbox("expense.bpmn")
+    for _ in range(26):
+        start("expense_approval", people["requester"], amount=2500, description="Lab")
+    # then page 2's link keeps the status and process filters (it dropped both)
+    client = client_for(people["manager"])
+    html = client.get("/inbox/instances/?status=running&process=expense_approval").content
+    assert 'href="?status=running&amp;process=expense_approval&amp;page=2"' in html.decode()

@@ -449,3 +449,24 @@ def test_an_objective_for_a_process_that_does_not_exist_is_refused(client, make_
     # and a deployed one is saved
     ok = client.post("/admin-reports/slo/save/", {"process_key": "exp", **fields})
     assert ok.status_code == 302 and ProcessSlo.objects.get().process_key == "exp"
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_audit"), [("manager", False), ("auditor", True), ("admin", True)]
+)
+def test_the_reports_index_links_only_to_pages_the_reader_may_open(
+    client, make_user, role, sees_audit
+):
+    # given a reader of the reports index
+    client.force_login(make_user(role))
+    html = client.get("/admin-reports/").content.decode()
+    # then every card's link opens for them: the audit trail card is there only for the auditor
+    # and admin roles (a manager was sent to a refusal)
+    links = [
+        part.split('"', 1)[0]
+        for part in html.split('class="card h-100 text-decoration-none" href="')[1:]
+    ]
+    assert ("/admin-reports/audit/" in links) is sees_audit
+    assert len(links) == 5 + sees_audit
+    for url in links:
+        assert client.get(url).status_code == 200, url

@@ -1,6 +1,7 @@
 // The process's own Flowgate settings (the root element, or a pool's process): its category in
-// the request catalog. Stored as flowgate:category on bpmn:process (see flowgate-moddle.json);
-// the inbox reads it from the deployed XML (apps/inbox/model_rules.py).
+// the request catalog, the summary line inbox rows show and the prefix of request references.
+// Stored as flowgate:category, flowgate:summary and flowgate:businessKeyPrefix on bpmn:process
+// (see flowgate-moddle.json); the inbox reads them from the deployed XML (apps/inbox/model_rules.py).
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
 
@@ -14,18 +15,28 @@ export function processOf(element) {
   return null;
 }
 
-export function CategoryEntry({ element }) {
+function textField({ element, process, name, label, maxlength, help, normalise = (v) => v }) {
   const modeling = useService("modeling");
+  const id = `fg-process-${process.id}-${name}`;
+  return h("div", { class: "fg-pp-field" },
+    h("label", { for: id }, label),
+    h("input", { type: "text", id, name, maxlength, value: process.get(`flowgate:${name}`) || "",
+      "aria-describedby": `${id}-help`,
+      onChange: (e) => modeling.updateModdleProperties(element, process, { [`flowgate:${name}`]: normalise(e.target.value.trim()) || undefined }) }),
+    h("p", { id: `${id}-help`, class: "fg-pp-help" }, help),
+  );
+}
+
+export function CategoryEntry({ element }) {
   const process = processOf(element);
   if (!process) return null;
-  const id = `fg-process-${process.id}-category`;
   return h("div", { class: "fg-pp" },
-    h("div", { class: "fg-pp-field" },
-      h("label", { for: id }, "Category"),
-      h("input", { type: "text", id, name: "category", maxlength: 100, value: process.get("flowgate:category") || "",
-        "aria-describedby": `${id}-help`,
-        onChange: (e) => modeling.updateModdleProperties(element, process, { "flowgate:category": e.target.value.trim() || undefined }) }),
-      h("p", { id: `${id}-help`, class: "fg-pp-help" }, "The heading this process is listed under in the request catalog; empty: Other."),
-    ),
+    textField({ element, process, name: "category", label: "Category", maxlength: 100,
+      help: "The heading this process is listed under in the request catalog; empty: Other." }),
+    textField({ element, process, name: "summary", label: "Summary line", maxlength: 500,
+      help: "What inbox rows say about a request, with variables in braces, e.g. {amount} — {description}; empty: its reference." }),
+    textField({ element, process, name: "businessKeyPrefix", label: "Reference prefix", maxlength: 10,
+      normalise: (v) => v.toUpperCase(),
+      help: "1 to 10 capitals and digits, starting with a letter: requests get references like EXP-000123; empty: none." }),
   );
 }

@@ -213,6 +213,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION  # embedded mode: serve static/ without collectstatic
+# Embedded and development: re-read files on each request, so an `npm run build` while the portal
+# runs serves the new bundle (WhiteNoise otherwise keeps the sizes it saw at start-up and answers
+# "Response content longer than Content-Length"). Production serves collected, immutable files.
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 # Files served at the site root by WhiteNoise: /favicon.ico (browsers ask for it on every page).
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 if not PRODUCTION:

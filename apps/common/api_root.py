@@ -17,7 +17,7 @@ RESOURCES = (
     ("tokens", "api-tokens", "your API tokens"),
     ("processes", "api-processes", "process definitions, deploy, import, versions, webhooks"),
     ("instances", "api-instances", "running and finished instances"),
-    ("messages", "api-messages", "send a message to waiting or starting processes"),
+    ("messages", "api-messages", "POST only: send a message to waiting or starting processes"),
     ("incidents", "api-incidents", "failed steps waiting for an operator"),
     ("tasks", "api-tasks", "your inbox: claim, complete, approve, reject, delegate"),
     ("requests", "api-requests", "requests you started"),
@@ -26,7 +26,7 @@ RESOURCES = (
     ("connectors", "connector-list", "registered connectors and their inputs"),
     ("secrets", "secret-list", "encrypted connector secrets (admin)"),
     ("audit_events", "api-audit-events", "the audit trail (auditor, admin)"),
-    ("audit_verify", "api-audit-verify", "verify the audit chain"),
+    ("audit_verify", "api-audit-verify", "POST only: verify the audit chain"),
     ("reports_sla", "api-report-sla", "SLA report"),
     ("reports_slo", "api-report-slo", "service level objectives"),
 )

@@ -361,6 +361,14 @@ def test_rows_say_who_asks_for_what_and_requests_get_a_reference(people, deploy_
     approver_html = client_for(people["approver"]).get("/inbox/").content.decode()
     plain_row = approver_html.split(f'data-task="{open_task(plain).pk}"', 1)[1].split("</tr>")[0]
     assert 'data-testid="row-summary">PUR-000001</div>' in plain_row
+    # a task without a four-eyes requester (no approval, or fourEyes="false") names the person
+    # who started the request
+    from apps.inbox.models import HumanTask
+
+    HumanTask.objects.filter(pk=open_task(plain).pk).update(requested_by=None)
+    approver_html = client_for(people["approver"]).get("/inbox/").content.decode()
+    plain_row = approver_html.split(f'data-task="{open_task(plain).pk}"', 1)[1].split("</tr>")[0]
+    assert "<td>boss</td>" in plain_row
     # the request page shows the reference, My requests and the inbox search find it
     client = client_for(requester)
     detail = client.get(f"/requests/{laptop.pk}/").content.decode()

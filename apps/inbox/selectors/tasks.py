@@ -115,6 +115,12 @@ def _list_refs() -> dict[str, RawSQL]:
         f"SELECT i.{qn('status')} FROM {instances} i "  # noqa: S608 - quoted names
         f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
     )
+    # who asked: the approval's requester (four-eyes), else the person who started the instance
+    requester = (
+        f"SELECT u.{qn('username')} FROM {users} u WHERE u.{qn('id')} = COALESCE("  # noqa: S608
+        f"{task}.{qn('requested_by_id')}, (SELECT i.{qn('started_by_id')} FROM {instances} i "
+        f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}))"
+    )
     version_id = (
         f"SELECT i.{qn('version_id')} FROM {instances} i "  # noqa: S608 - quoted names
         f"WHERE i.{qn('id')} = {task}.{qn('instance_id')}"
@@ -125,7 +131,7 @@ def _list_refs() -> dict[str, RawSQL]:
         "owner_name": username("owner_id"),
         "on_behalf_of_name": username("on_behalf_of_id"),
         "instance_status": RawSQL(instance_status, [], output_field=CharField()),  # noqa: S611
-        "requester_name": username("requested_by_id"),
+        "requester_name": RawSQL(requester, [], output_field=CharField()),  # noqa: S611
         "version_id": RawSQL(version_id, [], output_field=IntegerField()),  # noqa: S611
     }
 

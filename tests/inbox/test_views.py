@@ -473,3 +473,11 @@ def test_page_links_of_the_instance_list_keep_its_filters(deploy_inbox, people):
     client = client_for(people["manager"])
     html = client.get("/inbox/instances/?status=running&process=expense_approval").content
     assert 'href="?status=running&amp;process=expense_approval&amp;page=2"' in html.decode()
+
+
+def test_a_search_that_finds_nothing_says_so_and_not_that_tasks_will_come(deploy_inbox, people):
+    client = client_for(people["approver"])
+    html = client.get("/inbox/", {"q": "no such thing"}).content.decode()
+    assert "No tasks match your search" in html and "New tasks for your roles" not in html
+    html = client.get("/inbox/").content.decode()
+    assert "No tasks here" in html and "No tasks match your search" not in html

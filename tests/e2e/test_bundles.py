@@ -133,6 +133,8 @@ def test_validate_posts_the_xml_with_the_csrf_token_and_lists_clickable_problems
             "problems": [
                 {
                     "element_id": "Approve",
+                    "element_type": "User task",
+                    "element_name": "Approve",
                     "code": "no_assignment",
                     "message": "Who works on this task?",
                 },
@@ -152,8 +154,9 @@ def test_validate_posts_the_xml_with_the_csrf_token_and_lists_clickable_problems
     assert 'id="Approve"' in validate.requests[0]["json"]["xml"]
     assert problems.get_attribute("role") == "status"
     assert problems.locator("li").all_inner_texts() == [
-        "Who works on this task?\nApprove · no_assignment",
-        "The process never ends.\nprocess · no_end",  # no element: it selects the process
+        # the element by its kind and name, the id second (problems in people's words)
+        "Who works on this task?\nUser task “Approve” · id Approve",
+        "The process never ends.\nThe whole process",  # no element: it selects the process
     ]
     problems.locator("button[data-element-id=Approve]").click()
     selected = page.evaluate(
@@ -181,7 +184,8 @@ def test_deploy_shows_the_new_version_or_the_422_details(page):
     problems = page.locator("#designer-problems")
     problems.get_by_text("The process has 1 problem.").wait_for()
     assert (
-        problems.get_by_role("button").inner_text() == "Nothing follows.\nStartEvent_1 · dead_end"
+        problems.get_by_role("button").inner_text()
+        == "Nothing follows.\nid StartEvent_1"  # no name or kind given: the id
     )
 
 

@@ -5,7 +5,8 @@
 const LABELLED = new Set(["textfield", "textarea", "number", "checkbox", "select", "radio", "datetime", "checklist", "taglist"]);
 let counter = 0;
 
-function el(tag, attrs = {}, text) {
+/** A DOM element with attributes (false/null/undefined left out) and text content. */
+export function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
   Object.entries(attrs).forEach(([k, v]) => {
     if (v === undefined || v === null || v === false) return;

@@ -4,24 +4,13 @@
 // step's variables. DOM contract: #designer-testrun with data-start-url, data-run-url and
 // data-complete-url (ID and TASK are replaced), a .fg-testrun-form, #testrun-result.
 import { errorMessage, postJson } from "./api.js";
-import { formFields, variablesView } from "./testrun-fields.js";
+import { el, formFields, variablesView } from "./testrun-fields.js";
 
 const DONE = "fg-run-done";
 const TAKEN = "fg-run-taken";
 const WAITING = "fg-run-waiting";
 const ERROR = "fg-run-error";
 const OVERLAY = "fg-run-overlay";
-
-function el(tag, attrs = {}, text) {
-  const node = document.createElement(tag);
-  Object.entries(attrs).forEach(([k, v]) => {
-    if (v === undefined || v === null || v === false) return;
-    if (k === "className") node.className = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  });
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function parseJson(text, what) {
   try {

@@ -137,12 +137,19 @@ export function formFields(schema, { values = {}, jsonLabel, textarea, parse, op
     const block = json.parentElement;
     advanced.append(block);
   }
-  // Opening the JSON shows what the fields hold; without fields the JSON is the only input.
-  advanced.addEventListener("toggle", () => {
-    if (advanced.open && fields.length) {
-      json.value = JSON.stringify({ ...parse(json.value), ...fromFields() }, null, 1);
-    }
+  // The JSON always shows what the fields hold: synced as a field changes (at once, so the JSON
+  // is right the moment it is opened) and again on opening; without fields it is the only input.
+  const sync = () => {
+    if (!fields.length) return;
+    let data;
+    try { data = parse(json.value); } catch { return; } // JSON typed by hand stays until it is fixed
+    json.value = JSON.stringify({ ...data, ...fromFields() }, null, 1);
+  };
+  fields.forEach(({ field }) => {
+    field.addEventListener("input", sync);
+    field.addEventListener("change", sync);
   });
+  advanced.addEventListener("toggle", () => { if (advanced.open) sync(); });
   if (!fields.length && openWithoutFields) advanced.open = true;
   element.append(advanced);
   return {

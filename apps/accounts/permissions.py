@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import (
@@ -104,12 +104,31 @@ def holders(perm: str, *, obj: Model) -> tuple[list[str], list[str]]:
 
 
 def can(user: Any, perm: str, obj: Model) -> bool:
-    """Object permission check; admins may do everything. Global perms do not count."""
+    """Object permission check; admins may do everything. Global perms do not count.
+
+    What django-guardian's ``user.has_perm(perm, obj)`` answers (an active user's grant on the
+    object, directly or through a role), in one query instead of its two (the user's grants,
+    then their roles'): it runs on every task action and page."""
     if not (user and user.is_authenticated):
         return False
     if user.has_role(Role.ADMIN):
         return True
-    return bool(user.has_perm(perm, obj))
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    app_label, codename = perm.split(".", 1)
+    content_type = ContentType.objects.get_for_model(obj)  # cached
+    if content_type.app_label != app_label:
+        return False
+    grants = {"permission": OuterRef("pk"), "content_type": content_type, "object_pk": str(obj.pk)}
+    direct = UserObjectPermission.objects.filter(user_id=user.pk, **grants)
+    via_role = GroupObjectPermission.objects.filter(group__user=user.pk, **grants)
+    return (
+        Permission.objects.filter(content_type=content_type, codename=codename)
+        .filter(Exists(direct) | Exists(via_role))
+        .exists()
+    )
 
 
 def filter_visible(user: Any, perm: str, queryset: QuerySet) -> QuerySet:

@@ -26,6 +26,7 @@ from django.db import connection
 from tests.benchmarks.engine_bench import STEPS_PER_INSTANCE, _FreshDatabases, _version
 
 COUNT = int(os.environ.get("PROFILE_INSTANCES", "300"))
+TASKS = int(os.environ.get("PROFILE_TASKS", "200"))
 
 AREAS = (  # (area, pattern on the file name), first match wins
     ("SpiffWorkflow (engine)", r"SpiffWorkflow/(?!bpmn/serializer|serializer)"),
@@ -144,10 +145,51 @@ def profile_run() -> dict:
     }
 
 
+def profile_completions() -> tuple:
+    """Approve the first gate of TASKS two-gate requests through the inbox service, as the
+    approve button does (the second gate's task is created in the same transaction)."""
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.models import User
+    from apps.common.actors import Actor
+    from apps.engine import services
+    from apps.inbox.models import HumanTask, TaskStatus
+    from apps.inbox.services import task_complete
+    from apps.processes.services import version_deploy
+    from tests.benchmarks.inbox_bench import PROCESS
+
+    version = version_deploy(xml=PROCESS, actor=Actor.system("profile")).version
+    requester = User.objects.create(username="profile-requester")
+    approver = User.objects.create(username="profile-approver")
+    for n in range(TASKS):
+        services.instance_start(
+            version=version,
+            variables={"amount": n},
+            actor=Actor.for_user(requester),
+            started_by=requester,
+        )
+    approver.groups.add(Group.objects.get(name="approver"))  # made with the first task's grants
+    approver = User.objects.get(pk=approver.pk)
+    tasks = list(
+        HumanTask.objects.filter(activity_id="gate_one", status=TaskStatus.OPEN).values_list(
+            "pk", flat=True
+        )
+    )
+    actor = Actor.for_user(approver)
+    with _measured() as (profile, statements):
+        for task_id in tasks:
+            task_complete(task_id=task_id, user=approver, data={"approved": True}, actor=actor)
+    assert HumanTask.objects.filter(activity_id="gate_two", status=TaskStatus.OPEN).count() == len(
+        tasks
+    )
+    return profile, statements, len(tasks)
+
+
 def run(report_dir: Path) -> dict:
     with _FreshDatabases() as databases:
         databases.fresh()
         result = profile_run()
+        result["complete"] = profile_completions()
     _write(report_dir / "engine-profile.md", result)
     return result
 
@@ -202,6 +244,15 @@ def _write(path: Path, result: dict) -> None:
     lines += _section("Instance start (the API's work)", start_profile, start_sql, COUNT, "start")
     lines += _section(
         "Engine steps (a worker's work)", step_profile, step_sql, result["jobs"], "step"
+    )
+    complete_profile, complete_sql, completed = result["complete"]
+    lines += _section(
+        f"Approving a task (the inbox service; {completed} approvals of a two-gate request, "
+        "each creating the next gate's task)",
+        complete_profile,
+        complete_sql,
+        completed,
+        "approval",
     )
     path.write_text("\n".join(lines))
     print("\n".join(lines))

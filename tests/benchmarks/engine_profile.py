@@ -227,11 +227,21 @@ def _section(title: str, profile, statements, per: int, unit: str) -> list[str]:
     return lines + [""]
 
 
+MARKER = "<!-- Everything below is written by `python -m tests.benchmarks profile`. -->"
+
+
 def _write(path: Path, result: dict) -> None:
+    """The generated tables go below MARKER; the text above it (the reading of the figures,
+    before/after) is kept."""
+    kept = ""
+    if path.exists() and MARKER in path.read_text():
+        kept = path.read_text().split(MARKER)[0]
     start_profile, start_sql = result["start"]
     step_profile, step_sql = result["steps"]
     lines = [
-        "# Engine profile",
+        kept.rstrip() if kept else "# Engine profile",
+        "",
+        MARKER,
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
         f"({os.cpu_count()} cores) by `python -m tests.benchmarks profile` "

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.audit",
+    "apps.calendars",
     "apps.processes",
     "apps.engine",
     "apps.inbox",

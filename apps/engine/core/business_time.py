@@ -21,7 +21,7 @@ Conventions (each one tested in tests/engine_core/test_business_time.py):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,7 +106,8 @@ class BusinessCalendar:
     zone: str
     # weekday (0 = Monday) -> its working periods; a missing weekday is a day off
     week: dict[int, tuple[Period, ...]]
-    closed: frozenset[date] = field(default_factory=frozenset)
+    # closed dates: any container (a frozenset, or a lazily expanding holidays.HolidayBase)
+    closed: Container[date] = field(default_factory=frozenset, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -118,13 +119,13 @@ class BusinessCalendar:
 
     @classmethod
     def from_texts(
-        cls, zone: str, week: dict[str, str], closed: Iterable[date] = ()
+        cls, zone: str, week: dict[str, str], closed: Iterable[date] | Container[date] = ()
     ) -> BusinessCalendar:
         """``{"mon": "09:00-17:00", ...}`` (weekday names as in WEEKDAYS)."""
         return cls(
             zone=zone,
             week={i: parse_periods(week.get(name, "")) for i, name in enumerate(WEEKDAYS)},
-            closed=frozenset(closed),
+            closed=closed if isinstance(closed, Container) else frozenset(closed),
         )
 
     @property

@@ -121,3 +121,13 @@ def test_a_task_created_by_the_engine_gets_its_business_deadlines(make_user):
     assert abs(task.sla_breach_at - one_day) < timedelta(seconds=2)
     assert abs(task.sla_warning_at - four_hours) < timedelta(seconds=2)
     assert task.due_at == task.sla_breach_at
+
+
+@pytest.mark.parametrize("value", ["2 buisness days", "tomorrow", "PT"])
+def test_a_deploy_refuses_an_sla_that_is_neither_business_time_nor_iso(value):
+    xml = XML.replace('flowgate:slaBreach="1 business day"', f'flowgate:slaBreach="{value}"')
+    result = process_services.version_deploy(xml=xml.encode(), actor=ADMIN)
+    assert not result.deployed
+    problems = [p for p in result.version.problems if p["code"] == "bad_sla"]
+    assert [p["element_id"] for p in problems] == ["review"]
+    assert f"the SLA breach '{value}' is neither business time" in problems[0]["message"]

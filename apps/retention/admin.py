@@ -48,6 +48,12 @@ class InstanceHoldAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None
 
+    def get_actions(self, request):
+        # the bulk delete skips delete_model (and so the audit event): one at a time
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
 
 @admin.register(ArchivedInstance)
 class ArchivedInstanceAdmin(admin.ModelAdmin):

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("apps.reports.api_urls")),
     path("", include("apps.designer.api_urls")),
     path("", include("apps.calendars.api_urls")),
+    path("", include("apps.retention.api_urls")),
 ]

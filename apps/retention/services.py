@@ -16,7 +16,7 @@ from apps.accounts.permissions import forget_objects
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
-from apps.common.errors import InvalidInput
+from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.inbox.models import HumanTask, InboxEvent, TaskAttachment
 from apps.retention.archive import archive_write
@@ -74,11 +74,13 @@ def instance_hold_set(*, instance_id: int, hold: bool, reason: str = "", actor: 
     if hold and not reason.strip():
         raise InvalidInput("A legal hold needs a reason.", code="invalid_hold")
     if hold:
+        if not ProcessInstance.objects.filter(pk=instance_id).exists():
+            raise NotFound(f"There is no instance {instance_id} (a purged one cannot be held).")
         InstanceHold.objects.update_or_create(
             instance_id=instance_id, defaults={"reason": reason[:500], "created_by": user}
         )
-    else:
-        InstanceHold.objects.filter(instance_id=instance_id).delete()
+    elif not InstanceHold.objects.filter(instance_id=instance_id).delete()[0]:
+        raise NotFound(f"Instance {instance_id} has no legal hold.")
     record(
         AuditAction.SETTINGS_CHANGED,
         actor=actor,

@@ -38,54 +38,49 @@ def _fields(row, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
-def _rows(queryset) -> list[dict[str, Any]]:
-    return [_fields(row) for row in queryset]
+_EVENT_COLUMNS = (
+    "position", "time", "actor_kind", "actor_id", "actor_label", "on_behalf_of", "action",
+    "process_key", "version_id", "instance_id", "task_id", "job_id", "before", "after", "data",
+    "request_id", "link__seq", "link__hash",
+)  # fmt: skip
+_RELATED = (
+    ("task", HumanTask),
+    ("comment", TaskComment),
+    ("attachment", TaskAttachment),
+    ("job", Job),
+    ("incident", Incident),
+)
 
 
-def archive_bytes(instance: ProcessInstance) -> tuple[bytes, int]:
-    """The archive of ``instance`` and the number of audit events in it."""
+def archives_bytes(instances: list[ProcessInstance]) -> dict[int, tuple[bytes, int]]:
+    """The archive of each instance and the number of its audit events (one query per kind of
+    row for the whole batch, not per instance)."""
+    pks = [i.pk for i in instances]
     # the engine state is the engine's working memory, not a record: variables carry the data
-    head = {"format": FORMAT, **_fields(instance, exclude=("state",))}
-    parts = [_line("instance", head)]
-    parts += [
-        _line("task", r) for r in _rows(HumanTask.objects.filter(instance=instance).order_by("pk"))
-    ]
-    parts += [
-        _line("comment", r)
-        for r in _rows(TaskComment.objects.filter(instance=instance).order_by("pk"))
-    ]
-    parts += [
-        _line("attachment", {**r, "file": str(r.get("file") or "")})
-        for r in _rows(TaskAttachment.objects.filter(instance=instance).order_by("pk"))
-    ]
-    parts += [_line("job", r) for r in _rows(Job.objects.filter(instance=instance).order_by("pk"))]
-    parts += [
-        _line("incident", r)
-        for r in _rows(Incident.objects.filter(instance=instance).order_by("pk"))
-    ]
-    events = (
-        AuditEvent.objects.filter(instance_id=instance.pk)
-        .order_by("position")
-        .values(
-            "position", "time", "actor_kind", "actor_id", "actor_label", "on_behalf_of",
-            "action", "process_key", "version_id", "instance_id", "task_id", "job_id",
-            "before", "after", "data", "request_id", "link__seq", "link__hash",
-        )
-    )  # fmt: skip
-    count = 0
-    for event in events:
-        parts.append(_line("audit_event", event))
-        count += 1
-    return b"".join(parts), count
+    parts: dict[int, list[bytes]] = {
+        i.pk: [_line("instance", {"format": FORMAT, **_fields(i, exclude=("state",))})]
+        for i in instances
+    }
+    for kind, model in _RELATED:
+        for row in model.objects.filter(instance_id__in=pks).order_by("pk"):
+            fields = _fields(row)
+            if kind == "attachment":
+                fields["file"] = str(fields.get("file") or "")
+            parts[row.instance_id].append(_line(kind, fields))
+    counts = dict.fromkeys(pks, 0)
+    events = AuditEvent.objects.filter(instance_id__in=pks).order_by("position")
+    for event in events.values(*_EVENT_COLUMNS):
+        parts[event["instance_id"]].append(_line("audit_event", event))
+        counts[event["instance_id"]] += 1
+    return {pk: (b"".join(lines), counts[pk]) for pk, lines in parts.items()}
 
 
 def archive_name(instance: ProcessInstance) -> str:
     return f"retention/{instance.process_key}/{instance.pk}.jsonl"
 
 
-def archive_write(instance: ProcessInstance) -> tuple[str, str, int]:
+def archive_write(instance: ProcessInstance, content: bytes, events: int) -> tuple[str, str, int]:
     """Write the archive (replacing one a rolled-back run left); (name, sha256, events)."""
-    content, events = archive_bytes(instance)
     name = archive_name(instance)
     if default_storage.exists(name):
         default_storage.delete(name)

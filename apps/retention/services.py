@@ -19,7 +19,7 @@ from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.inbox.models import HumanTask, InboxEvent, TaskAttachment
-from apps.retention.archive import archive_write
+from apps.retention.archive import archive_write, archives_bytes
 from apps.retention.models import ArchivedInstance, InstanceHold, RetentionPolicy
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,9 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
     if not instances:
         return []
     done = []
+    contents = archives_bytes(instances)
     for instance in instances:
-        name, digest, events = archive_write(instance)
+        name, digest, events = archive_write(instance, *contents[instance.pk])
         done.append(
             {
                 "instance_id": instance.pk,

@@ -63,10 +63,10 @@ def calendar_clean(values: dict[str, Any]) -> dict[str, Any]:
     own = []
     for item in clean.get("own_days") or []:
         try:
-            day = date.fromisoformat(str(item.get("date")))
+            closed = date.fromisoformat(str(item.get("date")))
         except (AttributeError, TypeError, ValueError):
             raise _invalid("own_days", f"“{item}” is not a date like 2026-12-24.") from None
-        own.append({"date": day.isoformat(), "name": str(item.get("name") or "")[:100]})
+        own.append({"date": closed.isoformat(), "name": str(item.get("name") or "")[:100]})
     if len(own) > 1000:
         raise _invalid("own_days", "At most 1,000 own days.")
     clean["own_days"] = sorted(own, key=lambda d: d["date"])

@@ -132,7 +132,7 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
     )
     if not instances:
         return []
-    done = []
+    done: list[dict[str, Any]] = []
     contents = archives_bytes(instances)
     for instance in instances:
         name, digest, events = archive_write(instance, *contents[instance.pk])

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -153,7 +153,7 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
         HumanTask, HumanTask.objects.filter(instance_id__in=pks).values_list("pk", flat=True)
     )
     InboxEvent.objects.filter(instance_id__in=pks).delete()
-    ProcessInstance.objects.filter(pk__in=pks).delete()  # cascades to tasks, jobs, timers ...
+    _delete_instance_rows(pks)
     event = record(
         AuditAction.RETENTION_PURGED,
         actor=actor,
@@ -185,6 +185,35 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
     )
     transaction.on_commit(lambda: _delete_files(files))
     return done
+
+
+def _delete_instance_rows(pks: list[int]) -> None:
+    """Delete the instances and every row with a database foreign key to them (tasks, comments,
+    attachments, jobs, timers, subscriptions, incidents, test-run stubs), in plain DELETEs.
+
+    Not ``QuerySet.delete()``: Django would also cascade to the report facts, whose one-to-one
+    link to their task or job has no database constraint on purpose (decision 017) — the facts
+    and their per-day bucket counts must stay in step, so they are kept. A new table that
+    points at instances with a constraint is picked up here by itself; one that points at tasks
+    or jobs only would make the commit fail (the constraints are checked), never orphan rows."""
+    if not pks:
+        return
+    children = [
+        (field.related_model._meta.db_table, field.field.column)
+        for field in ProcessInstance._meta.get_fields(include_hidden=True)
+        if field.one_to_many or field.one_to_one
+        if field.auto_created and not field.concrete and field.field.db_constraint
+    ]
+    marks = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        for table, column in children:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(table)} "  # noqa: S608 (names from _meta)
+                f"WHERE {connection.ops.quote_name(column)} IN ({marks})",
+                pks,
+            )
+        table = connection.ops.quote_name(ProcessInstance._meta.db_table)
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", pks)  # noqa: S608
 
 
 def _delete_files(names: list[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -23,6 +24,10 @@ from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import Job, ProcessInstance
 from apps.inbox.models import HumanTask, InboxEvent, TaskComment
+from apps.inbox.services.requests import attachment_add
+from apps.inbox.services.tasks import task_complete
+from apps.reports.facts import task_facts_catch_up
+from apps.reports.models import TaskFact
 from apps.retention.models import ArchivedInstance
 from apps.retention.selectors import archive_check
 from apps.retention.services import instance_hold_set, retention_policy_set, retention_purge
@@ -157,3 +162,41 @@ def test_the_command_counts_purges_and_checks(finished, settings, capsys):
     assert capsys.readouterr().out.count("archive ok") == 2
     with pytest.raises(Exception, match="at least 1"):
         call_command("retention_purge", "--batch-size", "0")
+
+
+def test_a_completed_request_with_an_attachment_is_purged_and_its_facts_stay(
+    finished, settings, make_user
+):
+    finished(0)  # deploys the model
+    worker = make_user("approver", username="worker")
+    instance = engine.instance_start(
+        process_key="business_sla", variables={}, actor=ADMIN, started_by=worker
+    )
+    upload = SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")
+    attachment = attachment_add(instance=instance, user=worker, upload=upload, actor=ADMIN)
+    stored = Path(settings.MEDIA_ROOT) / attachment.file.name
+    assert stored.exists()
+    for activity in ("review", "night_check"):
+        task = HumanTask.objects.get(instance=instance, activity_id=activity)
+        task_complete(task_id=task.pk, user=worker, data={}, actor=Actor.for_user(worker))
+    instance.refresh_from_db()
+    assert instance.status == "completed"
+    task_facts_catch_up()
+    facts = TaskFact.objects.filter(instance_id=instance.pk).count()
+    assert facts == 2
+    ProcessInstance.objects.filter(pk=instance.pk).update(
+        ended_at=timezone.now() - timedelta(days=10)
+    )
+    retention_policy_set(process_key="business_sla", days=7, actor=ADMIN)
+
+    assert retention_purge()["purged"] == 1  # the fixture's cancelled one ended just now
+    assert not ProcessInstance.objects.filter(pk=instance.pk).exists()
+    assert not stored.exists()  # the attachment's file went after the commit
+    assert TaskFact.objects.filter(instance_id=instance.pk).count() == facts  # reports keep it
+    archived = ArchivedInstance.objects.get(instance_id=instance.pk)
+    with default_storage.open(archived.name) as handle:
+        lines = [json.loads(line) for line in handle.read().decode().splitlines()]
+    [meta] = [line for line in lines if line["kind"] == "attachment"]
+    assert (meta["name"], meta["size"], meta["content_type"]) == ("note.txt", 5, "text/plain")
+    assert [t["status"] for t in lines if t["kind"] == "task"] == ["completed", "completed"]
+    assert archive_check(instance.pk)["ok"] is True

@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("apps.audit.api_urls")),
     path("", include("apps.reports.api_urls")),
     path("", include("apps.designer.api_urls")),
+    path("", include("apps.calendars.api_urls")),
+    path("", include("apps.retention.api_urls")),
 ]

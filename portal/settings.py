@@ -66,12 +66,14 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.audit",
+    "apps.calendars",
     "apps.processes",
     "apps.engine",
     "apps.inbox",
     "apps.designer",
     "apps.connectors",
     "apps.reports",
+    "apps.retention",
     "apps.invariants",
     "apps.demo",
 ]
@@ -361,11 +363,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     "inbox-escalate-overdue": {"task": "inbox.escalate_overdue", "schedule": 30.0},
     "inbox-warn-at-risk": {"task": "inbox.warn_at_risk", "schedule": 30.0},
     "inbox-prune-events": {"task": "inbox.prune_events", "schedule": 3600.0},
+    "retention-purge": {"task": "retention.purge", "schedule": 3600.0},
     "audit-anchor": {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
     },
 }
+# Retention (docs/retention.md): finished instances older than this many days are archived and
+# purged, for processes without their own policy; 0 keeps everything (the default).
+FLOWGATE_RETENTION_DAYS = env.int("FLOWGATE_RETENTION_DAYS", default=0)
+FLOWGATE_RETENTION_BATCH = env.int("FLOWGATE_RETENTION_BATCH", default=500)
+FLOWGATE_RETENTION_MAX_BATCHES = env.int("FLOWGATE_RETENTION_MAX_BATCHES", default=20)
 # A step whose own `timeout` input is longer gets that + 15 s (runtime.projections.job_lease).
 FLOWGATE_JOB_LEASE_SECONDS = env.int("FLOWGATE_JOB_LEASE_SECONDS", default=60)
 FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)

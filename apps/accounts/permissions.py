@@ -123,6 +123,19 @@ def revoke(perm: str, *, obj: Model, user: User | None = None, role: str | None 
             remove_perm(perm, group, obj)
 
 
+def forget_objects(model: type[Model], pks: Iterable[Any]) -> int:
+    """Remove every object permission on the rows ``pks`` of ``model`` (rows about to be purged:
+    guardian's generic rows have no foreign key that would cascade). Returns the rows removed."""
+    keys = [str(pk) for pk in pks]
+    if not keys:
+        return 0
+    content_type = ContentType.objects.get_for_model(model)
+    removed = 0
+    for table in (UserObjectPermission, GroupObjectPermission):
+        removed += table.objects.filter(content_type=content_type, object_pk__in=keys).delete()[0]
+    return removed
+
+
 def holders(perm: str, *, obj: Model) -> tuple[list[str], list[str]]:
     """(usernames, role names) holding ``perm`` on ``obj`` directly (not through a role for the
     users), sorted: who an object was shared with."""

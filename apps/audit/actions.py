@@ -54,6 +54,7 @@ class AuditAction(StrEnum):
     TOKEN_CREATED = "auth.token_created"  # noqa: S105 (an action name)
     TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105
     SECRET_CHANGED = "connector.secret_changed"  # noqa: S105
+    RETENTION_PURGED = "retention.purged"  # finished instances archived, then their rows purged
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_EVENT_REFUSED = "audit.event_refused"  # the linker met a row record() did not write

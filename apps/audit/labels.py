@@ -51,6 +51,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.LOGIN_FAILED: "Sign-in failed",
     AuditAction.PERMISSION_CHANGED: "Permissions changed",
     AuditAction.SETTINGS_CHANGED: "Settings changed",
+    AuditAction.RETENTION_PURGED: "Finished requests archived and purged",
     AuditAction.TOKEN_CREATED: "API token created",
     AuditAction.TOKEN_REVOKED: "API token revoked",
     AuditAction.SECRET_CHANGED: "Connector secret changed",

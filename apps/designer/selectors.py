@@ -8,6 +8,7 @@ from django.db.models import Count
 
 from apps.accounts.roles import ALL_ROLES
 from apps.audit.models import AuditEvent
+from apps.calendars.models import BusinessCalendar
 from apps.connectors.registry import all_connectors
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.processes.labels import event_label
@@ -37,6 +38,11 @@ def role_names() -> list[str]:
     the role picker."""
     groups = set(Group.objects.values_list("name", flat=True))
     return sorted(groups | {role.value for role in ALL_ROLES})
+
+
+def calendar_names() -> list[str]:
+    """The business calendars' short names, for the calendar fields (docs/calendars.md)."""
+    return list(BusinessCalendar.objects.order_by("slug").values_list("slug", flat=True)[:200])
 
 
 def usernames() -> list[str]:

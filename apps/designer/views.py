@@ -141,6 +141,7 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["connectors"] = designer_selectors.connector_fields()
     context["roles"] = designer_selectors.role_names()  # the role and user pickers
     context["users"] = designer_selectors.usernames()
+    context["calendars"] = designer_selectors.calendar_names()  # business calendar suggestions
     context["processes"] = designer_selectors.process_choices()  # call activity targets
     if context.get("definition") is not None:
         context["viewers"] = sharing.process_viewers(definition=context["definition"])

@@ -15,7 +15,10 @@ start:     <flowgate:form> on the none start event (the catalog's start form); a
 summary:   flowgate:summary="{amount} — {description}" on the process: the line an inbox row
            shows about the request (variables in braces; model_rules.request_summary);
            flowgate:businessKeyPrefix="EXP" (catalog starts get EXP-000123)
-user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:dueDate),
+user task: flowgate:slaWarning="PT20H", flowgate:slaBreach="P1D" (also flowgate:dueDate);
+           the two SLA attributes may be business time: "4 business hours", "2 business days",
+           counted by the task's flowgate:calendar, else the process's, else the portal default
+           (apps.calendars; docs/calendars.md),
            flowgate:commentRequiredOnReject="true" (alias flowgate:rejectCommentRequired),
            flowgate:fourEyes="false" (turns the requester rule off; default on for approvals;
            any other value, such as the designer's "requester", keeps it on),
@@ -35,6 +38,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+from apps.engine.core.business_time import BusinessDuration, parse_business_duration
 from apps.engine.core.xml import parse_xml
 from apps.processes.start_rules import StartRestriction, starters_of
 
@@ -65,6 +69,10 @@ def parse_duration(text: str | None) -> timedelta | None:
 class TaskRules:
     sla_warning: timedelta | None = None
     sla_breach: timedelta | None = None
+    # the same thresholds given in business time (then the timedeltas above are None)
+    sla_warning_business: BusinessDuration | None = None
+    sla_breach_business: BusinessDuration | None = None
+    calendar: str = ""  # flowgate:calendar on the task: overrides the process's
     comment_required_on_reject: bool = False
     four_eyes: bool = True
     four_eyes_variable: str = ""
@@ -91,6 +99,7 @@ class ProcessRules:
     human_start: bool = False
     summary_template: str = ""
     business_key_prefix: str = ""
+    calendar: str = ""  # flowgate:calendar on the process: its tasks' business calendar
 
     def task(self, activity_id: str) -> TaskRules:
         return self.tasks.get(activity_id, TaskRules())
@@ -149,6 +158,8 @@ def _boundary_timers(process: Any) -> dict[str, tuple[str, ...]]:
 def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
     warning = parse_duration(_attr(node, "slaWarning"))
     breach = parse_duration(_attr(node, "slaBreach")) or parse_duration(_attr(node, "dueDate"))
+    warning_business = parse_business_duration(_attr(node, "slaWarning"))
+    breach_business = parse_business_duration(_attr(node, "slaBreach"))
     four_eyes_attr = _attr(node, "fourEyes")
     needed = None
     condition = node.find("bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", NS)
@@ -158,6 +169,9 @@ def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
     return TaskRules(
         sla_warning=warning,
         sla_breach=breach,
+        sla_warning_business=warning_business,
+        sla_breach_business=breach_business if breach is None else None,
+        calendar=(_attr(node, "calendar") or "").strip(),
         comment_required_on_reject=_truthy(
             _attr(node, "commentRequiredOnReject") or _attr(node, "rejectCommentRequired")
         ),
@@ -222,6 +236,7 @@ def _rules_for_xml(checksum: str, xml: str, process_key: str) -> ProcessRules:
         human_start=human_start,
         summary_template=(_attr(process, "summary") or "").strip()[:500],
         business_key_prefix=_key_prefix(_attr(process, "businessKeyPrefix")),
+        calendar=(_attr(process, "calendar") or "").strip(),
     )
 
 

@@ -26,6 +26,7 @@ from apps.inbox.eligibility import Eligibility
 from apps.inbox.live import publish_task_changed
 from apps.inbox.model_rules import ProcessRules, rules_for_version
 from apps.inbox.models import HumanTask, Substitution, TaskStatus
+from apps.inbox.sla_times import sla_deadlines
 from apps.processes.models import ProcessVersion
 
 
@@ -157,8 +158,9 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     task_rules = rules.task(info.activity_id)
     assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
     due_at = _parse_due(info.due)
-    if due_at is None and task_rules.sla_breach is not None:
-        due_at = now + task_rules.sla_breach
+    warning_at, breach_at = sla_deadlines(rules, task_rules, now=now)
+    if due_at is None:
+        due_at = breach_at
     four_eyes_user = None
     if info.approval and task_rules.four_eyes_variable:
         named = (instance.variables or {}).get(task_rules.four_eyes_variable)
@@ -186,7 +188,7 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
         multi_instance_id=info.multi_instance_id,
         allow_same_approver=task_rules.allow_same_approver,
         escalation=task_rules.escalation,
-        sla_warning_at=now + task_rules.sla_warning if task_rules.sla_warning else None,
+        sla_warning_at=warning_at,
         sla_breach_at=due_at,
     )
     if assignee is not None:

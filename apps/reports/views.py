@@ -67,6 +67,7 @@ def index(request: HttpRequest) -> HttpResponse:
             # the audit trail is the auditor's and admin's only (apps/audit/views.py): no card
             # that leads a manager to a refusal
             "may_audit": bool(request.user.role_names() & {Role.AUDITOR.value, Role.ADMIN.value}),
+            "may_admin": Role.ADMIN.value in request.user.role_names(),
         },
     )
 

@@ -98,6 +98,18 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
     ),
     ("incidents-retry-selected", lambda w: "/admin-reports/incidents/retry/", {}, "ada"),
     (
+        "calendar-new",
+        lambda w: "/admin-reports/calendars/new/",
+        {"slug": "csrf", "name": "CSRF", "time_zone": "UTC", "mon": "09:00-17:00"},
+        "ada",
+    ),
+    (
+        "calendar-edit",
+        lambda w: "/admin-reports/calendars/csrf/",
+        {"name": "CSRF", "time_zone": "UTC", "mon": "09:00-17:00"},
+        "ada",
+    ),
+    (
         "console-set-variable",
         lambda w: f"/admin-reports/instances/{w.approval.pk}/variable/",
         {"name": "amount", "value": "1"},
@@ -152,6 +164,7 @@ READ_ONLY_ROUTES = {
     "admin-reports/",
     "admin-reports/sla/",
     "admin-reports/slo/",
+    "admin-reports/calendars/",
     "admin-reports/heatmap/",
     "admin-reports/incidents/",
     "admin-reports/instances/",
@@ -215,6 +228,12 @@ SESSION_API: list[tuple[str, object, dict, str]] = [
         lambda w: f"/api/v1/tasks/{w.approval_task.pk}/reassign/",
         {"username": "alex"},
         "mona",
+    ),
+    (
+        "api-calendar-create",
+        lambda w: "/api/v1/calendars/",
+        {"slug": "csrf", "name": "CSRF", "time_zone": "UTC", "mon": "09:00-17:00"},
+        "ada",
     ),
     (
         "api-substitution",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..business_time import parse_business_duration
 from ..parser import (
     NSMAP,
     camunda_attr,
@@ -67,6 +68,18 @@ class TaskChecks(LinterBase):
                 problem = validate_timer_value(kind, spec, allow_cron=False)
                 if problem:
                     self.add(node_id, "bad_due_date", f"The due date is invalid: {problem}")
+        for attribute, what in (("slaWarning", "SLA warning"), ("slaBreach", "SLA breach")):
+            text = (fg_attr(node, attribute) or "").strip()
+            if not text or parse_business_duration(text) is not None:
+                continue
+            problem = validate_timer_value("duration", text, allow_cron=False)
+            if problem or not text.upper().startswith("P"):
+                self.add(
+                    node_id,
+                    "bad_sla",
+                    f"User task {self.label(node)}: the {what} '{text}' is neither business time "
+                    "('4 business hours', '2 business days') nor an ISO-8601 duration (PT4H, P2D).",
+                )
         _form, problem = form_schema(node)
         if problem:
             self.add(node_id, "bad_form", f"User task {self.label(node)}: {problem}")

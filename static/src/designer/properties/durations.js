@@ -7,6 +7,20 @@ export const UNITS = [
   { value: "W", label: "weeks", iso: (n) => `P${n}W` },
 ];
 
+// Business time for SLA fields ("4 business hours", "2 business days"): counted by the task's
+// calendar on the server (apps/engine/core/business_time.py; docs/calendars.md).
+export const BUSINESS_UNITS = [
+  { value: "BH", label: "business hours", iso: (n) => `${n} business hour${n === 1 ? "" : "s"}` },
+  { value: "BD", label: "business days", iso: (n) => `${n} business day${n === 1 ? "" : "s"}` },
+];
+
+/** {amount, unit} for "N business hours/days", else null. */
+export function readBusiness(text) {
+  const m = /^\s*(\d+)\s+business\s+(hour|day)s?\s*$/i.exec(text || "");
+  if (!m) return null;
+  return { amount: Number(m[1]), unit: m[2].toLowerCase() === "hour" ? "BH" : "BD" };
+}
+
 /** {amount, unit} for a simple duration (PT15M, PT8H, P1D, P2W), else null. */
 export function readDuration(text) {
   const value = (text || "").trim().toUpperCase();
@@ -20,7 +34,7 @@ export function readDuration(text) {
 export function writeDuration(amount, unit) {
   const n = Number(amount);
   if (!Number.isInteger(n) || n < 1) return "";
-  return UNITS.find((u) => u.value === unit).iso(n);
+  return [...UNITS, ...BUSINESS_UNITS].find((u) => u.value === unit).iso(n);
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -38,5 +38,7 @@ export function CategoryEntry({ element }) {
     textField({ element, process, name: "businessKeyPrefix", label: "Reference prefix", maxlength: 10,
       normalise: (v) => v.toUpperCase(),
       help: "1 to 10 capitals and digits, starting with a letter: requests get references like EXP-000123; empty: none." }),
+    textField({ element, process, name: "calendar", label: "Business calendar", maxlength: 60,
+      help: "The short name of the calendar that counts its tasks' SLAs in business hours and days (a task may name its own); empty: the portal's default calendar." }),
   );
 }

@@ -2,8 +2,9 @@
 // entries): candidate roles and users picked from what the server knows, assignee, due date,
 // priority, SLA targets, and the approval settings. Values are Flowgate moddle attributes.
 import { h } from "@bpmn-io/properties-panel/preact";
+import { useEffect, useState } from "@bpmn-io/properties-panel/preact/hooks";
 import { useService } from "bpmn-js-properties-panel";
-import { UNITS, readDuration, timerPreview, writeDuration } from "./durations.js";
+import { BUSINESS_UNITS, UNITS, readBusiness, readDuration, timerPreview, writeDuration } from "./durations.js";
 
 function serverList(id) {
   const node = document.getElementById(id);
@@ -22,15 +23,46 @@ function useSetter(element) {
     modeling.updateProperties(element, { [`flowgate:${attr}`]: value === "" || value === false ? undefined : value });
 }
 
+/** The flowgate:calendar of the process a flow element belongs to ("" when none). */
+function processCalendar(bo) {
+  let parent = bo.$parent;
+  while (parent && !(parent.$instanceOf && parent.$instanceOf("bpmn:Process"))) parent = parent.$parent;
+  return (parent && parent.get("flowgate:calendar")) || "";
+}
+
 function Help({ id, text }) {
   return h("p", { id, class: "fg-pp-help" }, text);
 }
 
-/** A duration picker (amount + unit) with a free-text fallback and a preview. */
-export function DurationField({ id, label, value, onChange, help }) {
-  const parsed = readDuration(value);
+/** The server's answer to "if the task were created now, when would this be due?" under the
+ * task's (else the process's, else the default) business calendar; "" while asking. */
+function useBusinessPreview(value, calendar) {
+  const [text, setText] = useState("");
+  useEffect(() => {
+    if (!readBusiness(value)) return setText("");
+    const query = new URLSearchParams({ duration: value, calendar: calendar || "" });
+    let live = true;
+    fetch(`/api/v1/calendar-preview/?${query}`, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
+      .then(({ ok, body }) => {
+        if (!live) return;
+        const named = body.calendar ? `the ${body.calendar} calendar` : "Monday–Friday 09:00–17:00";
+        setText(ok ? `If created now: due ${body.in_words} (${named}).` : body.message || "");
+      })
+      .catch(() => live && setText(""));
+    return () => { live = false; };
+  }, [value, calendar]);
+  return text;
+}
+
+/** A duration picker (amount + unit) with a free-text fallback and a preview; ``business``
+ * adds business hours/days (SLA fields), previewed by the server under ``calendar``. */
+export function DurationField({ id, label, value, onChange, help, business = false, calendar = "" }) {
+  const parsed = readDuration(value) || (business ? readBusiness(value) : null);
+  const units = business ? [...UNITS, ...BUSINESS_UNITS] : UNITS;
   const custom = value && !parsed;
-  const preview = value ? timerPreview("duration", value) : null;
+  const businessPreview = useBusinessPreview(business ? value : "", calendar);
+  const preview = businessPreview || (value && !readBusiness(value) ? timerPreview("duration", value) : null);
   return h("div", { class: "fg-pp-field", "data-field": id },
     h("label", { for: `${id}-amount` }, label),
     h("div", { class: "fg-pp-duration" },
@@ -39,11 +71,11 @@ export function DurationField({ id, label, value, onChange, help }) {
         onChange: (e) => onChange(writeDuration(e.target.value, (parsed && parsed.unit) || document.getElementById(`${id}-unit`).value)) }),
       h("select", { id: `${id}-unit`, "aria-label": `${label} unit`, value: parsed ? parsed.unit : "D", disabled: custom,
         onChange: (e) => parsed && onChange(writeDuration(parsed.amount, e.target.value)) },
-        ...UNITS.map((u) => h("option", { value: u.value }, u.label))),
+        ...units.map((u) => h("option", { value: u.value }, u.label))),
     ),
     h("input", { type: "text", class: "fg-pp-raw", id: `${id}-raw`, value: value || "", "aria-label": `${label} (ISO-8601 or expression)`,
       placeholder: "or ISO-8601 / ${expression}", onChange: (e) => onChange(e.target.value.trim()) }),
-    h(Help, { id: `${id}-help`, text: preview ? `${help} Now: ${preview}.` : help }),
+    h(Help, { id: `${id}-help`, text: businessPreview ? `${help} ${businessPreview}` : preview ? `${help} Now: ${preview}.` : help }),
   );
 }
 
@@ -52,6 +84,8 @@ export function PeopleEntry({ element }) {
   const bo = element.businessObject;
   const roles = serverList("designer-roles");
   const users = serverList("designer-users");
+  const calendars = serverList("designer-calendars");
+  const taskCalendar = bo.get("flowgate:calendar") || processCalendar(bo);
   const groups = splitList(bo.get("flowgate:candidateGroups"));
   const wrapped = /^\$\{/.test((bo.get("flowgate:candidateGroups") || "").trim());
   const known = wrapped ? [] : groups.filter((g) => roles.includes(g));
@@ -99,9 +133,16 @@ export function PeopleEntry({ element }) {
       ),
     ),
     h(DurationField, { id: `${prefix}-sla-warning`, label: "SLA warning after", value: bo.get("flowgate:slaWarning"),
-      onChange: (v) => set("slaWarning", v), help: "The task shows as at risk after this long." }),
+      onChange: (v) => set("slaWarning", v), help: "The task shows as at risk after this long.", business: true, calendar: taskCalendar }),
     h(DurationField, { id: `${prefix}-sla-breach`, label: "SLA breach after", value: bo.get("flowgate:slaBreach"),
-      onChange: (v) => set("slaBreach", v), help: "The task counts as late after this long." }),
+      onChange: (v) => set("slaBreach", v), help: "The task counts as late after this long.", business: true, calendar: taskCalendar }),
+    h("div", { class: "fg-pp-field" },
+      h("label", { for: `${prefix}-calendar` }, "Business calendar"),
+      h("input", { type: "text", id: `${prefix}-calendar`, list: `${prefix}-calendars`, value: bo.get("flowgate:calendar") || "",
+        "aria-describedby": `${prefix}-calendar-help`, onChange: (e) => set("calendar", e.target.value.trim()) }),
+      h("datalist", { id: `${prefix}-calendars` }, ...calendars.map((c) => h("option", { value: c }))),
+      h(Help, { id: `${prefix}-calendar-help`, text: "Counts business hours and days of this task's SLA; empty: the process's calendar." }),
+    ),
   );
 }
 

@@ -1,0 +1,99 @@
+"""One instance as JSON lines: what is kept of it once its rows are purged.
+
+Line 1 is the instance; then its tasks, comments, attachments' metadata (the files themselves
+are deleted), jobs, incidents and audit events (with their chain position and hash). The file's
+SHA-256 goes into the purge run's audit event, so the chain vouches for the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
+
+from apps.audit.models import AuditEvent
+from apps.engine.models import Incident, Job, ProcessInstance
+from apps.inbox.models import HumanTask, TaskAttachment, TaskComment
+
+FORMAT = "flowgate-archive/1"
+
+
+def _line(kind: str, row: dict[str, Any]) -> bytes:
+    return (
+        json.dumps({"kind": kind, **row}, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    ).encode()
+
+
+def _fields(row, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every stored column of ``row`` (foreign keys as their ids)."""
+    return {
+        f.attname: getattr(row, f.attname)
+        for f in row._meta.concrete_fields
+        if f.attname not in exclude
+    }
+
+
+_EVENT_COLUMNS = (
+    "position", "time", "actor_kind", "actor_id", "actor_label", "on_behalf_of", "action",
+    "process_key", "version_id", "instance_id", "task_id", "job_id", "before", "after", "data",
+    "request_id", "link__seq", "link__hash",
+)  # fmt: skip
+_RELATED = (
+    ("task", HumanTask),
+    ("comment", TaskComment),
+    ("attachment", TaskAttachment),
+    ("job", Job),
+    ("incident", Incident),
+)
+
+
+def archives_bytes(instances: list[ProcessInstance]) -> dict[int, tuple[bytes, int]]:
+    """The archive of each instance and the number of its audit events (one query per kind of
+    row for the whole batch, not per instance)."""
+    pks = [i.pk for i in instances]
+    # the engine state is the engine's working memory, not a record: variables carry the data
+    parts: dict[int, list[bytes]] = {
+        i.pk: [_line("instance", {"format": FORMAT, **_fields(i, exclude=("state",))})]
+        for i in instances
+    }
+    for kind, model in _RELATED:
+        for row in model.objects.filter(instance_id__in=pks).order_by("pk"):
+            fields = _fields(row)
+            if kind == "attachment":
+                fields["file"] = str(fields.get("file") or "")
+            parts[row.instance_id].append(_line(kind, fields))
+    counts = dict.fromkeys(pks, 0)
+    events = AuditEvent.objects.filter(instance_id__in=pks).order_by("position")
+    for event in events.values(*_EVENT_COLUMNS):
+        parts[event["instance_id"]].append(_line("audit_event", event))
+        counts[event["instance_id"]] += 1
+    return {pk: (b"".join(lines), counts[pk]) for pk, lines in parts.items()}
+
+
+def archive_name(instance: ProcessInstance) -> str:
+    return f"retention/{instance.process_key}/{instance.pk}.jsonl"
+
+
+def archive_write(instance: ProcessInstance, content: bytes, events: int) -> tuple[str, str, int]:
+    """Write the archive (replacing one a rolled-back run left); (name, sha256, events)."""
+    name = archive_name(instance)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(content))
+    return saved, hashlib.sha256(content).hexdigest(), events
+
+
+def archive_digest(name: str) -> str | None:
+    """The SHA-256 of a stored archive; None when the file is gone."""
+    if not default_storage.exists(name):
+        return None
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,45 @@
+"""Retention reads: check an archive against the audit chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.audit.models import AuditEvent, AuditLink
+from apps.retention.archive import archive_digest
+from apps.retention.models import ArchivedInstance
+
+
+def archive_check(instance_id: int) -> dict[str, Any]:
+    """Is the archive of a purged instance the one its purge run recorded in the audit chain?
+
+    The purge event (action retention.purged) is a chained audit event: its SHA-256 of the
+    archive is as tamper-evident as the rest of the trail. The archive file is recomputed and
+    compared with it; the index row is compared too (it is not chained, so it alone proves
+    nothing)."""
+    archived = ArchivedInstance.objects.filter(instance_id=instance_id).first()
+    if archived is None:
+        return {"ok": False, "reason": "not_archived"}
+    event = AuditEvent.objects.filter(
+        position=archived.audit_position, action="retention.purged"
+    ).first()
+    recorded = None
+    if event is not None:
+        recorded = next(
+            (
+                a.get("sha256")
+                for a in (event.data or {}).get("archives", [])
+                if a.get("instance_id") == instance_id
+            ),
+            None,
+        )
+    linked = event is not None and AuditLink.objects.filter(event_id=event.pk).exists()
+    if recorded is None:
+        return {"ok": False, "reason": "no_purge_event"}
+    actual = archive_digest(archived.name)
+    if actual is None:
+        return {"ok": False, "reason": "archive_missing", "name": archived.name}
+    if actual != recorded:
+        return {"ok": False, "reason": "archive_changed", "name": archived.name}
+    if archived.sha256 != recorded:
+        return {"ok": False, "reason": "index_changed", "name": archived.name}
+    return {"ok": True, "name": archived.name, "sha256": actual, "chained": linked}

@@ -488,6 +488,14 @@ FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).
 FLOWGATE_HTTP_MAX_RESPONSE_BYTES = env.int("FLOWGATE_HTTP_MAX_RESPONSE_BYTES", default=1024 * 1024)
+# Circuit breaker per target origin (docs/connectors.md, "Protecting the services we call"):
+# opens after this many consecutive failures (5xx, 408/429, timeouts, connection errors), lets one
+# probe through after the cool-down; the probe holds the half-open circuit at most PROBE seconds.
+FLOWGATE_HTTP_BREAKER_FAILURES = env.int("FLOWGATE_HTTP_BREAKER_FAILURES", default=5)
+FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS = env.float(
+    "FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS", default=30.0
+)
+FLOWGATE_HTTP_BREAKER_PROBE_SECONDS = env.float("FLOWGATE_HTTP_BREAKER_PROBE_SECONDS", default=150.0)
 # Modules that register connectors when imported (besides flowgate.connectors entry points).
 FLOWGATE_CONNECTOR_MODULES = env.list("FLOWGATE_CONNECTOR_MODULES", default=[])
 

@@ -1,0 +1,91 @@
+"""One trace from the caller to the service a worker calls: the start API honours the caller's
+``traceparent``, the instance keeps the trace id (API, instance page, console), the worker's step
+is a span of that trace (in-memory exporter), and the HTTP connector sends a ``traceparent``
+with the same trace id and the step's own span id."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.common import tracing
+from apps.engine.models import ProcessInstance
+from apps.processes.services import version_deploy
+from tests.engine.conftest import run_jobs
+from tests.engine.test_http_task import SYSTEM, api_server, process  # noqa: F401 - fixture
+from tests.support.tracing import spans  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+CALLER = f"00-{TRACE_ID}-{CALLER_SPAN}-01"
+
+
+@pytest.fixture
+def admin_client(make_user, settings):
+    settings.FLOWGATE_TRACE_URL_TEMPLATE = "https://tempo.example.com/trace/{trace_id}"
+    client = APIClient()
+    client.force_login(make_user("admin", username="ops"))
+    return client
+
+
+def start_over_api(client, server, **headers):
+    result = version_deploy(xml=process("'/echo-headers/200'"), actor=SYSTEM)
+    assert result.deployed, result.version.problems
+    response = client.post(
+        "/api/v1/instances/",
+        {
+            "process_key": "call_api",
+            "variables": {"base": server.url("/").rstrip("/"), "sku": "A-1", "qty": 1},
+        },
+        format="json",
+        headers=headers,
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_the_callers_trace_reaches_the_called_service_and_the_instance_shows_it(
+    admin_client,
+    api_server,  # noqa: F811
+    spans,  # noqa: F811
+):
+    body = start_over_api(admin_client, api_server, traceparent=CALLER)
+    assert (body["trace_id"], body["trace_url"]) == (
+        TRACE_ID,
+        f"https://tempo.example.com/trace/{TRACE_ID}",
+    )
+    instance = ProcessInstance.objects.get(pk=body["id"])
+    job = instance.jobs.get()
+    assert job.traceparent == CALLER  # the context travels on the row, not in a held span
+    run_jobs(instance)
+
+    [step] = [s for s in spans.get_finished_spans() if s.name == "flowgate.step create_order"]
+    assert f"{step.context.trace_id:032x}" == TRACE_ID
+    assert f"{step.parent.span_id:016x}" == CALLER_SPAN
+    assert step.attributes["flowgate.instance_id"] == instance.pk
+    assert step.attributes["flowgate.attempt"] == 1
+
+    [request] = api_server.recorder.requests
+    sent = request.headers["traceparent"]
+    assert sent == f"00-{TRACE_ID}-{step.context.span_id:016x}-01"
+
+    detail = admin_client.get(f"/api/v1/instances/{instance.pk}/").json()
+    assert detail["trace_id"] == TRACE_ID
+    link = f'href="https://tempo.example.com/trace/{TRACE_ID}" data-testid="trace-link"'
+    for page in (f"/inbox/instances/{instance.pk}/", f"/admin-reports/instances/{instance.pk}/"):
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        assert link in response.content.decode(), page
+
+
+def test_without_a_traceparent_an_instance_starts_its_own_trace(admin_client, api_server):  # noqa: F811
+    body = start_over_api(admin_client, api_server)
+    assert len(body["trace_id"]) == 32 and body["trace_id"] != TRACE_ID
+    int(body["trace_id"], 16)
+
+
+def test_a_malformed_traceparent_is_ignored_not_refused(admin_client, api_server):  # noqa: F811
+    body = start_over_api(admin_client, api_server, traceparent="00-nonsense-01")
+    assert len(body["trace_id"]) == 32
+    assert tracing.parse_traceparent("00-nonsense-01") is None

@@ -208,7 +208,7 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_STORE_ERRORS = (redis.RedisError, DatabaseError, OSError)
+STORE_ERRORS = (redis.RedisError, DatabaseError, OSError)
 
 
 # --- what the connector calls ------------------------------------------------------------------
@@ -220,7 +220,7 @@ def before_call(key: str, *, now: float | None = None) -> bool:
     config = BreakerConfig.from_settings()
     try:
         admission = cast(Admission, store().update(key, lambda state: admit(state, now, config)))
-    except _STORE_ERRORS:
+    except STORE_ERRORS:
         logger.warning("circuit breaker store unavailable; calling %s unprotected", key)
         return False
     if not admission.allowed:
@@ -244,7 +244,7 @@ def after_call(key: str, *, ok: bool, error: str = "", now: float | None = None)
 
     try:
         store().update(key, change)
-    except _STORE_ERRORS:
+    except STORE_ERRORS:
         logger.warning("circuit breaker store unavailable; outcome for %s not recorded", key)
 
 

@@ -31,6 +31,9 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from apps.audit.actions import AuditAction
+from apps.audit.services import record as audit_record
+from apps.common.actors import Actor
 from apps.connectors.base import CircuitOpen
 from apps.connectors.models import Circuit
 
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 REDIS_PREFIX = "flowgate:circuit:"
 REDIS_TTL_SECONDS = 7 * 24 * 3600
+BREAKER_ACTOR = Actor.system("circuit-breaker")
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,10 @@ def _from_row(row: Circuit | None) -> CircuitState:
     )
 
 
+def as_datetime(epoch: float) -> datetime | None:
+    return _dt(epoch)
+
+
 def _dt(epoch: float) -> datetime | None:
     return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None
 
@@ -238,14 +246,33 @@ def after_call(key: str, *, ok: bool, error: str = "", now: float | None = None)
 
     def change(state: CircuitState) -> tuple[object, CircuitState | None]:
         new = record(state, ok=ok, now=now, config=config, error=error[:500])
-        if new is not None and new.state != state.state:
-            logger.warning("circuit for %s: %s -> %s", key, state.state, new.state)
-        return None, new
+        return (state, new), new
 
     try:
-        store().update(key, change)
+        old, new = cast(tuple[CircuitState, CircuitState | None], store().update(key, change))
     except STORE_ERRORS:
         logger.warning("circuit breaker store unavailable; outcome for %s not recorded", key)
+        return
+    if new is None or new.state == old.state:
+        return
+    logger.warning("circuit for %s: %s -> %s", key, old.state, new.state)
+    # Audited: opening, and closing again. A failed probe (half-open -> open) is not: it would
+    # write an event every cool-down while a target stays down.
+    if new.state == OPEN and old.state == CLOSED:
+        audit_record(
+            AuditAction.CIRCUIT_OPENED,
+            actor=BREAKER_ACTOR,
+            data={
+                "target": key,
+                "failures": new.failures,
+                "open_until": _iso(new.open_until),
+                "last_error": new.last_error,
+            },
+        )
+    elif new.state == CLOSED:
+        audit_record(
+            AuditAction.CIRCUIT_CLOSED, actor=BREAKER_ACTOR, data={"target": key, "by": "probe"}
+        )
 
 
 def circuits() -> dict[str, CircuitState]:
@@ -254,5 +281,6 @@ def circuits() -> dict[str, CircuitState]:
 
 
 def circuit_reset(key: str) -> bool:
-    """Close a circuit by hand (an operator knows the target is back)."""
+    """Forget a circuit's state (closed, no failures). Not audited: the service
+    ``connectors.services.circuit_close`` is the operator's way, and audits."""
     return store().delete(key)

@@ -13,6 +13,7 @@ from apps.engine.models import ProcessInstance
 from apps.processes.services import version_deploy
 from tests.engine.conftest import run_jobs
 from tests.engine.test_http_task import SYSTEM, api_server, process  # noqa: F401 - fixture
+from tests.engine.test_start_restriction import CORE, ORDER, deploy
 from tests.support.tracing import spans  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +90,13 @@ def test_a_malformed_traceparent_is_ignored_not_refused(admin_client, api_server
     body = start_over_api(admin_client, api_server, traceparent="00-nonsense-01")
     assert len(body["trace_id"]) == 32
     assert tracing.parse_traceparent("00-nonsense-01") is None
+
+
+def test_a_message_start_joins_the_senders_trace(admin_client):
+    deploy((CORE / "messages.bpmn").read_bytes())
+    response = admin_client.post(
+        "/api/v1/messages/", ORDER, format="json", headers={"traceparent": CALLER}
+    )
+    assert response.status_code == 200, response.content
+    [started] = response.json()["instances"]
+    assert ProcessInstance.objects.get(pk=started).trace_id == TRACE_ID

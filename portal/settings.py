@@ -503,6 +503,8 @@ FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS = env.float(
 FLOWGATE_HTTP_BREAKER_PROBE_SECONDS = env.float(
     "FLOWGATE_HTTP_BREAKER_PROBE_SECONDS", default=150.0
 )
+# Per target (JSON): {"https://api.example.com:443": {"failures": 10, "cooldown": 60}}.
+FLOWGATE_HTTP_BREAKER_TARGETS = env.json("FLOWGATE_HTTP_BREAKER_TARGETS", default={})
 # Modules that register connectors when imported (besides flowgate.connectors entry points).
 FLOWGATE_CONNECTOR_MODULES = env.list("FLOWGATE_CONNECTOR_MODULES", default=[])
 

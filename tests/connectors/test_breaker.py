@@ -107,3 +107,18 @@ def test_a_manual_reset_closes_an_open_circuit(shared_store):
         breaker.after_call(key, ok=False, now=T0)
     assert breaker.circuit_reset(key) is True
     assert breaker.before_call(key, now=T0 + 1) is False
+
+
+def test_thresholds_can_be_set_per_target(settings):
+    settings.FLOWGATE_HTTP_BREAKER_FAILURES = 5
+    settings.FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS = 30
+    settings.FLOWGATE_HTTP_BREAKER_PROBE_SECONDS = 150
+    settings.FLOWGATE_HTTP_BREAKER_TARGETS = {
+        "https://fragile.example:443": {"failures": 2, "cooldown": 120}
+    }
+    assert BreakerConfig.from_settings("https://fragile.example:443") == BreakerConfig(
+        failures=2, cooldown=120.0, probe=150.0
+    )
+    assert BreakerConfig.from_settings("https://other.example:443") == BreakerConfig(
+        failures=5, cooldown=30.0, probe=150.0
+    )

@@ -52,11 +52,15 @@ class BreakerConfig:
     probe: float
 
     @classmethod
-    def from_settings(cls) -> BreakerConfig:
+    def from_settings(cls, key: str = "") -> BreakerConfig:
+        """The thresholds for target ``key``: FLOWGATE_HTTP_BREAKER_TARGETS[key] where set,
+        else the global settings."""
+        targets = settings.FLOWGATE_HTTP_BREAKER_TARGETS
+        own = targets.get(key, {}) if isinstance(targets, dict) else {}
         return cls(
-            failures=max(1, int(settings.FLOWGATE_HTTP_BREAKER_FAILURES)),
-            cooldown=float(settings.FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS),
-            probe=float(settings.FLOWGATE_HTTP_BREAKER_PROBE_SECONDS),
+            failures=max(1, int(own.get("failures", settings.FLOWGATE_HTTP_BREAKER_FAILURES))),
+            cooldown=float(own.get("cooldown", settings.FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS)),
+            probe=float(own.get("probe", settings.FLOWGATE_HTTP_BREAKER_PROBE_SECONDS)),
         )
 
 
@@ -225,7 +229,7 @@ STORE_ERRORS = (redis.RedisError, DatabaseError, OSError)
 def before_call(key: str, *, now: float | None = None) -> bool:
     """Raise :class:`CircuitOpen` if a call to ``key`` must wait; True if this call is the probe."""
     now = time.time() if now is None else now
-    config = BreakerConfig.from_settings()
+    config = BreakerConfig.from_settings(key)
     try:
         admission = cast(Admission, store().update(key, lambda state: admit(state, now, config)))
     except STORE_ERRORS:
@@ -242,7 +246,7 @@ def before_call(key: str, *, now: float | None = None) -> bool:
 
 def after_call(key: str, *, ok: bool, error: str = "", now: float | None = None) -> None:
     now = time.time() if now is None else now
-    config = BreakerConfig.from_settings()
+    config = BreakerConfig.from_settings(key)
 
     def change(state: CircuitState) -> tuple[object, CircuitState | None]:
         new = record(state, ok=ok, now=now, config=config, error=error[:500])

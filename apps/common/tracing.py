@@ -237,3 +237,15 @@ def trace_url(trace_id: str) -> str:
     if not template or not trace_id:
         return ""
     return template.replace("{trace_id}", trace_id)
+
+
+def link_current_to(traceparent: str) -> None:
+    """Link the current (recording) span to an instance's trace: a person's request, a timer or a
+    message that continues an instance after a wait stays in its own trace and points to the
+    instance's (the OpenTelemetry messaging conventions' way across long gaps)."""
+    target = parse_traceparent(traceparent)
+    span = trace.get_current_span()
+    if target is None or not span.is_recording():
+        return
+    if span.get_span_context().trace_id != target.trace_id:
+        span.add_link(target, {"flowgate.link": "instance"})

@@ -9,7 +9,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.common import tracing
+from apps.common.actors import Actor
+from apps.engine import services
 from apps.engine.models import ProcessInstance
+from apps.inbox import services as inbox
+from apps.inbox.models import HumanTask
 from apps.processes.services import version_deploy
 from tests.engine.conftest import run_jobs
 from tests.engine.test_http_task import SYSTEM, api_server, process  # noqa: F401 - fixture
@@ -20,6 +24,11 @@ pytestmark = pytest.mark.django_db
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 CALLER = f"00-{TRACE_ID}-{CALLER_SPAN}-01"
+
+
+@pytest.fixture
+def deploy_approval(deploy):
+    return deploy("approval.bpmn")
 
 
 @pytest.fixture
@@ -100,3 +109,31 @@ def test_a_message_start_joins_the_senders_trace(admin_client):
     assert response.status_code == 200, response.content
     [started] = response.json()["instances"]
     assert ProcessInstance.objects.get(pk=started).trace_id == TRACE_ID
+
+
+def test_a_task_completion_after_a_wait_links_its_request_to_the_instance_trace(
+    deploy_approval,
+    make_user,
+    spans,  # noqa: F811
+):
+    requester, approver = make_user(username="req"), make_user("approver", username="boss")
+    with tracing.incoming({"traceparent": CALLER}):
+        instance = services.instance_start(
+            version=deploy_approval, variables={"amount": 7}, actor=SYSTEM, started_by=requester
+        )
+    assert instance.trace_id == TRACE_ID
+    task = HumanTask.objects.get(instance=instance)
+    # a later request of its own trace completes the task: no span was held open meanwhile
+    with tracing.tracer().start_as_current_span("POST /inbox/tasks/complete") as request_span:
+        inbox.task_complete(
+            task_id=task.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
+        )
+    [finished] = [s for s in spans.get_finished_spans() if s.name == "POST /inbox/tasks/complete"]
+    assert (
+        finished.context.trace_id == request_span.get_span_context().trace_id != int(TRACE_ID, 16)
+    )
+    [link] = finished.links
+    assert (f"{link.context.trace_id:032x}", f"{link.context.span_id:016x}") == (
+        TRACE_ID,
+        CALLER_SPAN,
+    )

@@ -269,7 +269,6 @@ class FlowgateCollector:
                 age.add_metric([component], max(0.0, seconds))
         yield from (up, age)
 
-
     def _circuits(self) -> Iterator[Metric]:
         """The HTTP connector's circuit breakers (decision 028): open (1) or not, per target."""
         state = GaugeMetricFamily(

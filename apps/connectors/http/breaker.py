@@ -156,19 +156,23 @@ class DatabaseStore:
     def update(self, key: str, fn: Update) -> object:
         with transaction.atomic():
             row = Circuit.objects.select_for_update().filter(key=key).first()
+            if row is None:
+                result, new = fn(CircuitState())
+                if new is None:
+                    return result
+                # First write for this target: several processes may get here at once. Insert
+                # or find the row (ON CONFLICT DO NOTHING), then decide again under its lock.
+                Circuit.objects.bulk_create([Circuit(key=key)], ignore_conflicts=True)
+                row = Circuit.objects.select_for_update().get(key=key)
             result, new = fn(_from_row(row))
             if new is not None:
-                fields = {
-                    "state": new.state,
-                    "failures": new.failures,
-                    "open_until": _dt(new.open_until),
-                    "probe_until": _dt(new.probe_until),
-                    "last_error": new.last_error[:500],
-                }
-                if row is None:
-                    Circuit.objects.create(key=key, **fields)
-                else:
-                    Circuit.objects.filter(pk=row.pk).update(**fields)
+                Circuit.objects.filter(pk=row.pk).update(
+                    state=new.state,
+                    failures=new.failures,
+                    open_until=_dt(new.open_until),
+                    probe_until=_dt(new.probe_until),
+                    last_error=new.last_error[:500],
+                )
         return result
 
     def all(self) -> dict[str, CircuitState]:

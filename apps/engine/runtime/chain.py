@@ -279,8 +279,11 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
 
     data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
 
-    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
-        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind}
+    def failed(
+        message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed", **wait: Any
+    ):
+        # ``wait``: retry_after / spends_attempt, as the connector asked (Retry-After, a circuit)
+        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind, **wait}
         return _ChainStep(job, failure=failure)
 
     try:
@@ -288,7 +291,13 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
     except Exception as exc:
         failure = classify_connector_error(exc)
         if failure.error_code is None:
-            return failed(failure.message, permanent=failure.permanent, stack=failure.stack)
+            return failed(
+                failure.message,
+                permanent=failure.permanent,
+                stack=failure.stack,
+                retry_after=failure.retry_after,
+                spends_attempt=failure.spends_attempt,
+            )
         try:
             caught = handle.fail_service_task(
                 job.task_id, error_code=failure.error_code, message=failure.message

@@ -191,7 +191,7 @@ def store() -> RedisStore | DatabaseStore:
     return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
 
 
-def _decode(raw: bytes | None) -> CircuitState:
+def _decode(raw: bytes | str | None) -> CircuitState:
     if not raw:
         return CircuitState()
     try:

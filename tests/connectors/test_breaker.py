@@ -122,3 +122,11 @@ def test_thresholds_can_be_set_per_target(settings):
     assert BreakerConfig.from_settings("https://other.example:443") == BreakerConfig(
         failures=5, cooldown=30.0, probe=150.0
     )
+
+
+def test_an_unreachable_store_lets_the_call_through(settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    key = "http://store-down.test:80"
+    assert breaker.before_call(key) is False  # called, unprotected
+    breaker.after_call(key, ok=False)
+    assert "circuit breaker store unavailable (ConnectionError); calling" in caplog.text

@@ -236,8 +236,12 @@ def before_call(key: str, *, now: float | None = None) -> bool:
     config = BreakerConfig.from_settings(key)
     try:
         admission = cast(Admission, store().update(key, lambda state: admit(state, now, config)))
-    except STORE_ERRORS:
-        logger.warning("circuit breaker store unavailable; calling %s unprotected", key)
+    except Exception as exc:  # noqa: BLE001 - fail open: the breaker must never stop the work
+        logger.warning(
+            "circuit breaker store unavailable (%s); calling %s unprotected",
+            type(exc).__name__,
+            key,
+        )
         return False
     if not admission.allowed:
         raise CircuitOpen(
@@ -258,8 +262,12 @@ def after_call(key: str, *, ok: bool, error: str = "", now: float | None = None)
 
     try:
         old, new = cast(tuple[CircuitState, CircuitState | None], store().update(key, change))
-    except STORE_ERRORS:
-        logger.warning("circuit breaker store unavailable; outcome for %s not recorded", key)
+    except Exception as exc:  # noqa: BLE001 - fail open, as in before_call
+        logger.warning(
+            "circuit breaker store unavailable (%s); outcome for %s not recorded",
+            type(exc).__name__,
+            key,
+        )
         return
     if new is None or new.state == old.state:
         return

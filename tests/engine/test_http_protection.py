@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.connectors.http import breaker
 from apps.engine.models import Incident, Job, JobStatus
@@ -35,7 +36,11 @@ def run_all(instances) -> None:
         run_jobs(instance)
 
 
-def test_ten_instances_against_an_always_503_service_stop_calling_it(api_server, circuit):  # noqa: F811
+def test_ten_instances_against_an_always_503_service_stop_calling_it(
+    api_server,  # noqa: F811
+    circuit,
+    make_user,
+):  # noqa: F811
     # the worst case for a retry storm: the server asks for no pause (Retry-After: 0) and the
     # backoff base is 0, so without a breaker 10 instances x 3 attempts = 30 calls at once
     instances = [start(api_server, "'/status/503?retry_after=0'") for _ in range(10)]
@@ -56,6 +61,16 @@ def test_ten_instances_against_an_always_503_service_stop_calling_it(api_server,
     for job in held:
         assert job.last_error.startswith(f"circuit open for host {circuit} until ")
         assert job.run_after.timestamp() >= before + 29  # waits for the cool-down
+
+    # an operator sees why a step waits, in the API and on the console page
+    waiting = held[-1]
+    admin = APIClient()
+    admin.force_login(make_user("admin", username="ops"))
+    [job_row] = admin.get(f"/api/v1/instances/{waiting.instance_id}/").json()["activity"]["jobs"]
+    assert job_row["last_error"] == waiting.last_error
+    assert job_row["last_error"].startswith(f"circuit open for host {circuit} until ")
+    page = admin.get(f"/admin-reports/instances/{waiting.instance_id}/").content.decode()
+    assert f"circuit open for host {circuit} until " in page
 
     # the cool-down passes (moved, not slept): exactly one call, the probe, decides; it fails
     # and the circuit opens again

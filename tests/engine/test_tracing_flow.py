@@ -16,6 +16,7 @@ from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask
 from apps.processes.services import version_deploy
 from tests.engine.conftest import run_jobs
+from tests.engine.test_chain import _sequence, _start
 from tests.engine.test_http_task import SYSTEM, api_server, process  # noqa: F401 - fixture
 from tests.engine.test_start_restriction import CORE, ORDER, deploy
 from tests.support.tracing import spans  # noqa: F401 - fixture
@@ -137,3 +138,22 @@ def test_a_task_completion_after_a_wait_links_its_request_to_the_instance_trace(
         TRACE_ID,
         CALLER_SPAN,
     )
+
+
+def test_chained_steps_are_spans_of_the_instance_trace(local_connectors, spans):  # noqa: F811
+    local_connectors(
+        {"add_one": lambda inputs, context: {"count": inputs["count"] + 1}}, chainable=True
+    )
+    with tracing.incoming({"traceparent": CALLER}):
+        instance, _ = _start(_sequence(("s1", "add_one"), ("s2", "add_one")))
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.variables["count"] == 2
+    chained = sorted(
+        (s for s in spans.get_finished_spans() if s.attributes.get("flowgate.chained")),
+        key=lambda s: s.name,
+    )
+    assert [s.name for s in chained] == ["flowgate.step s1", "flowgate.step s2"]
+    for span in chained:
+        assert f"{span.context.trace_id:032x}" == TRACE_ID
+        assert f"{span.parent.span_id:016x}" == CALLER_SPAN

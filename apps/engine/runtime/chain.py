@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_many
+from apps.common import tracing
 from apps.common.db import insert_rows, update_row
 from apps.connectors.registry import chainable_names
 from apps.engine import core
@@ -159,7 +160,18 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
         job = queue.popleft()
         seen = len(handle.events)
         job.started_at = timezone.now()  # each step carries its own instants
-        step = _chain_step(handle, job, execute=execute)
+        with tracing.step_span(
+            f"flowgate.step {job.activity_id}",
+            snapshot.traceparent,
+            attributes={
+                "flowgate.instance_id": instance_id,
+                "flowgate.activity_id": job.activity_id,
+                "flowgate.connector": job.connector,
+                "flowgate.attempt": job.attempts,
+                "flowgate.chained": True,
+            },
+        ):
+            step = _chain_step(handle, job, execute=execute)
         job.finished_at = timezone.now()
         steps.append(step)
         if step.failure is not None or step.data is None:  # the row will say retry or incident
@@ -183,6 +195,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
                     attempts=1,
                     locked_by=worker_id,
                     finished_at=now_dt,
+                    traceparent=snapshot.traceparent,
                 )
                 chained.instance = snapshot
                 queue.append(chained)

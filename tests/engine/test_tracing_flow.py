@@ -5,6 +5,9 @@ with the same trace id and the step's own span id."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -15,6 +18,7 @@ from apps.engine.models import ProcessInstance
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask
 from apps.processes.services import version_deploy
+from apps.processes.webhooks import sign_v2
 from tests.engine.conftest import run_jobs
 from tests.engine.test_chain import _sequence, _start
 from tests.engine.test_http_task import SYSTEM, api_server, process  # noqa: F401 - fixture
@@ -157,3 +161,25 @@ def test_chained_steps_are_spans_of_the_instance_trace(local_connectors, spans):
     for span in chained:
         assert f"{span.context.trace_id:032x}" == TRACE_ID
         assert f"{span.parent.span_id:016x}" == CALLER_SPAN
+
+
+def test_a_webhook_start_joins_the_senders_trace(make_user):
+    deploy((CORE / "messages.bpmn").read_bytes())
+    creator = APIClient()
+    creator.force_authenticate(make_user("designer", "manager", username="hooker"))
+    hook = creator.post(
+        "/api/v1/processes/messages/webhooks/", {"message_name": "order_placed"}, format="json"
+    ).json()
+    body = json.dumps({"order_id": "A-1"}).encode()
+    ts, delivery = str(int(time.time())), "d-trace"
+    response = APIClient().post(
+        f"/api/v1/hooks/{hook['webhook']['id']}/",
+        body,
+        content_type="application/json",
+        HTTP_X_FLOWGATE_TIMESTAMP=ts,
+        HTTP_X_FLOWGATE_DELIVERY=delivery,
+        HTTP_X_FLOWGATE_SIGNATURE=sign_v2(hook["secret"], ts, delivery, body),
+        HTTP_TRACEPARENT=CALLER,
+    )
+    assert response.status_code in (200, 201, 202), response.content
+    assert ProcessInstance.objects.get().trace_id == TRACE_ID

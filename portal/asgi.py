@@ -5,7 +5,10 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
+from apps.common import tracing  # noqa: E402
 from apps.common.asgi import get_asgi_application  # noqa: E402
+
+tracing.configure()  # before the handler loads MIDDLEWARE: the Django instrumentation adds to it
 
 django_asgi_app = get_asgi_application()
 

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.conf import settings
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -17,6 +17,15 @@ TRANSPORT_ALIASES.setdefault("flowgate-fs", "apps.common.broker:Transport")
 app = Celery("flowgate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def start_tracing(**kwargs) -> None:
+    """OpenTelemetry in each pool process (after the fork: the exporter's thread would not survive
+    it), when the OTEL_* variables ask for it (apps/common/tracing.py)."""
+    from apps.common import tracing
+
+    tracing.configure(worker=True)
 
 
 @task_prerun.connect

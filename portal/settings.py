@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
+    # An incoming W3C traceparent becomes the current trace (decision 029).
+    "apps.common.middleware.TraceContextMiddleware",
     # A full disk or an unreachable database: a 507/503 page, not a 500 (apps/common/outages.py).
     "apps.common.outages.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -501,6 +503,21 @@ FLOWGATE_HTTP_ALLOWLIST = env.list("FLOWGATE_HTTP_ALLOWLIST", default=[])
 FLOWGATE_HTTP_DNS_TIMEOUT = env.float("FLOWGATE_HTTP_DNS_TIMEOUT", default=5.0)
 # HTTP connector: largest response body accepted (bigger -> permanent error).
 FLOWGATE_HTTP_MAX_RESPONSE_BYTES = env.int("FLOWGATE_HTTP_MAX_RESPONSE_BYTES", default=1024 * 1024)
+# A link from an instance's trace id to the tracing backend, e.g.
+# "https://jaeger.example.com/trace/{trace_id}" or a Grafana Tempo explore URL; empty: no link.
+FLOWGATE_TRACE_URL_TEMPLATE = env.str("FLOWGATE_TRACE_URL_TEMPLATE", default="")
+# Circuit breaker per target origin (docs/connectors.md, "Protecting the services we call"):
+# opens after this many consecutive failures (5xx, 408/429, timeouts, connection errors), lets one
+# probe through after the cool-down; the probe holds the half-open circuit at most PROBE seconds.
+FLOWGATE_HTTP_BREAKER_FAILURES = env.int("FLOWGATE_HTTP_BREAKER_FAILURES", default=5)
+FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS = env.float(
+    "FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS", default=30.0
+)
+FLOWGATE_HTTP_BREAKER_PROBE_SECONDS = env.float(
+    "FLOWGATE_HTTP_BREAKER_PROBE_SECONDS", default=150.0
+)
+# Per target (JSON): {"https://api.example.com:443": {"failures": 10, "cooldown": 60}}.
+FLOWGATE_HTTP_BREAKER_TARGETS = env.json("FLOWGATE_HTTP_BREAKER_TARGETS", default={})
 # Modules that register connectors when imported (besides flowgate.connectors entry points).
 FLOWGATE_CONNECTOR_MODULES = env.list("FLOWGATE_CONNECTOR_MODULES", default=[])
 
@@ -528,7 +545,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(instance_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(instance_id)s %(trace_id)s %(span_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },

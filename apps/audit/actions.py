@@ -55,6 +55,8 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105
     SECRET_CHANGED = "connector.secret_changed"  # noqa: S105
     RETENTION_PURGED = "retention.purged"  # finished instances archived, then their rows purged
+    CIRCUIT_OPENED = "connector.circuit_opened"  # an HTTP target failed N times in a row
+    CIRCUIT_CLOSED = "connector.circuit_closed"  # a probe succeeded, or an admin closed it
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_EVENT_REFUSED = "audit.event_refused"  # the linker met a row record() did not write

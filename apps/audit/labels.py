@@ -55,6 +55,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.TOKEN_CREATED: "API token created",
     AuditAction.TOKEN_REVOKED: "API token revoked",
     AuditAction.SECRET_CHANGED: "Connector secret changed",
+    AuditAction.CIRCUIT_OPENED: "Connector circuit opened",
+    AuditAction.CIRCUIT_CLOSED: "Connector circuit closed",
     AuditAction.AUDIT_EXPORTED: "Audit trail exported",
     AuditAction.AUDIT_VERIFIED: "Audit chain verified",
     AuditAction.AUDIT_EVENT_REFUSED: "Event not written by Flowgate refused",

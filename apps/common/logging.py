@@ -13,6 +13,7 @@ from functools import cache
 
 from django.conf import settings
 
+from apps.common import tracing
 from apps.common.context import instance_id_var, request_id_var
 
 
@@ -22,6 +23,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         record.instance_id = getattr(record, "instance_id", None) or instance_id_var.get()
+        record.trace_id, record.span_id = tracing.log_ids()
         return True
 
 

@@ -8,6 +8,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from apps.common import tracing
 from apps.common.context import client_ip_var, new_request_id, request_id_var
 from apps.common.proxies import apply_trusted_proxies
 
@@ -80,6 +81,27 @@ class RequestIdMiddleware(SyncAndAsyncMiddleware):
             client_ip_var.reset(ip_token)
         response["X-Request-ID"] = rid
         return response
+
+
+class TraceContextMiddleware(SyncAndAsyncMiddleware):
+    """Honours an incoming W3C ``traceparent``: it becomes the current trace context, so an
+    instance started by this request joins the caller's trace (apps/common/tracing.py). With the
+    OpenTelemetry Django instrumentation on, its server span is already current and wins."""
+
+    @staticmethod
+    def _carrier(request: HttpRequest) -> dict[str, str]:
+        return {
+            "traceparent": request.headers.get("traceparent", ""),
+            "tracestate": request.headers.get("tracestate", ""),
+        }
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        with tracing.incoming(self._carrier(request)):
+            return self.get_response(request)
+
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
+        with tracing.incoming(self._carrier(request)):
+            return await self.get_response(request)
 
 
 class SecurityHeadersMiddleware(SyncAndAsyncMiddleware):

@@ -108,3 +108,47 @@ class SecretDeleteApi(ApiView):
     def delete(self, request, name: str):
         services.secret_delete(name=name, actor_user=request.user)
         return Response(status=204)
+
+
+class CircuitListApi(ApiView):
+    """The HTTP connector's circuit breakers (administrators only)."""
+
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN)]
+    paginated = True
+
+    class OutputSerializer(serializers.Serializer):
+        target = serializers.CharField(help_text="scheme://host:port of the called service")
+        state = serializers.ChoiceField(choices=["closed", "open", "half_open"])
+        failures = serializers.IntegerField(help_text="Consecutive failed calls")
+        open_until = serializers.DateTimeField(
+            allow_null=True, help_text="When the next probe may go (open or half-open)"
+        )
+        last_error = serializers.CharField(allow_blank=True)
+
+    @extend_schema(
+        summary="List the HTTP connector's circuit breakers",
+        description="Administrators only. A circuit opens after repeated failures of its target; "
+        "while open, steps calling it wait without calling (decision 029).",
+    )
+    def get(self, request):
+        return self.paginated_response(selectors.circuit_list())
+
+
+class CircuitCloseApi(ApiView):
+    """Close a circuit by hand (administrators only); audited."""
+
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        target = serializers.CharField(max_length=300, help_text="As listed, scheme://host:port")
+
+    @extend_schema(
+        summary="Close an HTTP connector circuit",
+        description="Administrators only. The waiting steps call the target at their next run; "
+        "a failing target opens the circuit again after the threshold.",
+        responses={204: None},
+    )
+    def post(self, request):
+        data = self.validated_input()
+        services.circuit_close(target=data["target"], actor_user=request.user)
+        return Response(status=204)

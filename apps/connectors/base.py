@@ -18,13 +18,30 @@ class ConnectorError(Exception):
     (5xx, timeouts, connection errors). ``message`` ends up in the incident a person reads, so it
     says what went wrong and what to fix, and never contains a secret."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    #: False when the call was not made (a circuit is open): the runtime then waits without
+    #: spending one of the step's attempts and without opening an incident.
+    spends_attempt: bool = True
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        #: Seconds the other side asked us to wait (``Retry-After``) or until a circuit half-opens:
+        #: the runtime schedules the next attempt then (capped by FLOWGATE_JOB_RETRY_MAX_SECONDS)
+        #: instead of its own backoff.
+        self.retry_after = retry_after
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, permanent={self.permanent})"
+
+
+class CircuitOpen(ConnectorError):
+    """The call was not made: the circuit for its target is open (or a probe is in flight)."""
+
+    spends_attempt = False
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, permanent=False, retry_after=retry_after)
 
 
 class BusinessError(ConnectorError):

@@ -28,3 +28,18 @@ class Secret(TimeStampedModel):
 
     def __repr__(self) -> str:  # never the ciphertext, let alone the value
         return f"<Secret {self.name!r}>"
+
+
+class Circuit(models.Model):
+    """The circuit breaker's state for one target origin, when no Redis is configured (embedded
+    mode). Written only by ``apps.connectors.http.breaker``; decision 029."""
+
+    key = models.CharField(max_length=300, unique=True, help_text="scheme://host:port")
+    state = models.CharField(max_length=10, default="closed")
+    failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    probe_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"circuit {self.key} ({self.state})"

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from apps.connectors import registry
 from apps.connectors.base import Connector
+from apps.connectors.http import breaker
 from apps.connectors.models import Secret
 
 
@@ -23,3 +24,19 @@ def connector_choices() -> list[dict]:
 
 def secret_list() -> QuerySet[Secret]:
     return Secret.objects.select_related("created_by").defer("ciphertext").order_by("name")
+
+
+def circuit_list() -> list[dict]:
+    """The HTTP connector's circuits, by target (decision 029)."""
+    return [
+        {
+            "target": target,
+            "state": circuit.state,
+            "failures": circuit.failures,
+            "open_until": breaker.as_datetime(circuit.open_until)
+            if circuit.state != breaker.CLOSED
+            else None,
+            "last_error": circuit.last_error,
+        }
+        for target, circuit in sorted(breaker.circuits().items())
+    ]

@@ -14,6 +14,7 @@ from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound, Unprocessable
 from apps.connectors.crypto import fernet
+from apps.connectors.http import breaker
 from apps.connectors.models import Secret
 
 SECRET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
@@ -123,3 +124,18 @@ def secrets_rotate(*, actor_user: Any = None) -> int:
 
 def _is_user(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def circuit_close(*, target: str, actor_user: Any) -> bool:
+    """Close the HTTP connector's circuit for ``target`` by hand (the operator knows the service
+    is back); the waiting steps then call it at their next run. False if it was not known."""
+    known = target in breaker.circuits()
+    if not known:
+        raise NotFound(f"No circuit is known for {target!r}.", code="circuit_not_found")
+    breaker.circuit_reset(target)
+    record(
+        AuditAction.CIRCUIT_CLOSED,
+        actor=Actor.for_user(actor_user),
+        data={"target": target, "by": "operator"},
+    )
+    return True

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import has_role
 from apps.accounts.roles import Role
+from apps.common import tracing
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.errors import AccessDenied, InvalidInput
@@ -20,6 +21,9 @@ from apps.processes.selectors import version_get
 class InstanceOutput(serializers.ModelSerializer):
     version_number = serializers.IntegerField(source="version.number")
     started_by = serializers.CharField(source="started_by.username", allow_null=True, default=None)
+    trace_url = serializers.SerializerMethodField(
+        help_text="The trace in the tracing backend (FLOWGATE_TRACE_URL_TEMPLATE); empty if unset"
+    )
 
     class Meta:
         model = ProcessInstance
@@ -35,7 +39,12 @@ class InstanceOutput(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "ended_at",
+            "trace_id",
+            "trace_url",
         ]
+
+    def get_trace_url(self, obj) -> str:
+        return tracing.trace_url(obj.trace_id)
 
 
 class InstanceDetailOutput(InstanceOutput):

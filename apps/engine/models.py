@@ -53,6 +53,9 @@ class ProcessInstance(models.Model):
             "8 an engine-limit incident"
         ),
     )
+    # W3C trace context (decision 029): the caller's traceparent at start, or a new trace.
+    trace_id = models.CharField(max_length=32, blank=True, db_index=True)
+    traceparent = models.CharField(max_length=55, blank=True)
     called_versions = models.JSONField(
         default=dict,
         blank=True,
@@ -111,6 +114,8 @@ class Job(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.CharField(max_length=120, blank=True)
     last_error = models.TextField(blank=True)
+    # The parent of this step's span: the instance's trace, carried on the row (decision 029).
+    traceparent = models.CharField(max_length=55, blank=True)
     # Not auto_now_add: a step run inside a chain is created and finished at one instant.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # When the connector of the last attempt began; with finished_at, the step's working time

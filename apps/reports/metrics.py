@@ -27,6 +27,7 @@ from prometheus_client.core import (
 
 from apps.common.models import Heartbeat
 from apps.common.selectors import HEARTBEAT_STALE_AFTER
+from apps.connectors.http import breaker
 from apps.reports.selectors import workload_by_role
 from apps.reports.sql import fetch, is_postgres, seconds_between
 from apps.reports.summaries import sla_breaches_all_time
@@ -79,6 +80,7 @@ class FlowgateCollector:
         yield from self._audit()
         yield from self._timers(now)
         yield from self._workers(now)
+        yield from self._circuits()
         scrape = GaugeMetricFamily(
             "flowgate_metrics_scrape_seconds", "Time spent computing these metrics"
         )
@@ -266,6 +268,27 @@ class FlowgateCollector:
             if seconds is not None:
                 age.add_metric([component], max(0.0, seconds))
         yield from (up, age)
+
+    def _circuits(self) -> Iterator[Metric]:
+        """The HTTP connector's circuit breakers (decision 029): open (1) or not, per target."""
+        state = GaugeMetricFamily(
+            "flowgate_http_circuit_open",
+            "1 while the circuit breaker for the target holds calls back (open or half-open)",
+            labels=["target"],
+        )
+        failures = GaugeMetricFamily(
+            "flowgate_http_circuit_failures",
+            "Consecutive failed calls to the target (0 after a success)",
+            labels=["target"],
+        )
+        try:
+            circuits = breaker.circuits()
+        except breaker.STORE_ERRORS:
+            circuits = {}
+        for target, circuit in sorted(circuits.items()):
+            state.add_metric([target], 0 if circuit.state == breaker.CLOSED else 1)
+            failures.add_metric([target], circuit.failures)
+        yield from (state, failures)
 
 
 SLA_BREACHES_SQL = """

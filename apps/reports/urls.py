@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports import views
+from apps.reports import circuit_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/retry/", views.incidents_retry, name="incidents-retry"),
     path("incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
+    path("circuits/", circuit_views.circuits, name="circuits"),
+    path("circuits/close/", circuit_views.circuit_close, name="circuit-close"),
     path("instances/", views.instances, name="instances"),
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(

@@ -64,6 +64,10 @@ def main() -> int:
         from tests.benchmarks import inbox_bench
 
         inbox_bench.run(report_dir)
+    if "tracing" in only:  # on request only: it installs the OpenTelemetry SDK in this process
+        from tests.benchmarks import tracing_bench
+
+        tracing_bench.run(report_dir)
     return 0
 
 

@@ -43,7 +43,7 @@ class _Server(ThreadingHTTPServer):
 class ScriptedHandler(BaseHTTPRequestHandler):
     """Routes (all answers are deterministic):
     /ok                      200 JSON echo of the request
-    /status/<code>           <code> with a short text body
+    /status/<code>           <code> with a short text body (Retry-After: 7, or ?retry_after=V)
     /slow                    waits until the test ends (read timeout)
     /big?size=N              N bytes with Content-Length
     /big-unsized?size=N      N bytes, no Content-Length (connection close)
@@ -95,7 +95,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(payload).encode(), X_Test="yes")
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
-            self._send(code, f"status {code} body".encode(), "text/plain", Retry_After="7")
+            retry_after = query.get("retry_after", "7")
+            self._send(code, f"status {code} body".encode(), "text/plain", Retry_After=retry_after)
         elif path == "/slow":
             self.server.recorder.release.wait(10)
             self._send(200, b"{}")

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 from django.core import mail
 
+from apps.common import tracing
 from apps.connectors import registry
 from apps.connectors.base import ConnectorError
 from apps.connectors.email.connector import EmailConnector
@@ -107,3 +108,13 @@ def test_transport_failure_is_retryable(context, settings):
         run({"subject": "s", "body": "b", "to": "a@example.test"}, context)
     assert caught.value.permanent is False
     assert caught.value.message.startswith("Could not send e-mail (ConnectionRefusedError")
+
+
+def test_a_mail_sent_in_a_step_carries_the_trace_id(context):
+    inputs = {"subject": "s", "body": "b", "to": "x@example.test"}
+    with tracing.step_span("step", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"):
+        run(inputs, context)
+    run(inputs, context)  # outside a step: no header
+    traced, untraced = mail.outbox
+    assert traced.extra_headers["X-Flowgate-Trace-Id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert "X-Flowgate-Trace-Id" not in untraced.extra_headers

@@ -80,7 +80,7 @@ def test_a_4xx_answer_is_a_permanent_incident(api_server):
 
 
 def test_a_5xx_answer_is_retried_with_the_same_key_then_an_incident(api_server):
-    instance = start(api_server, "'/status/503'")
+    instance = start(api_server, "'/status/503?retry_after=0'")
     run_jobs(instance)
     job = instance.jobs.get()
     assert (job.status, job.attempts) == (JobStatus.INCIDENT, 2)

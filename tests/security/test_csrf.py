@@ -110,6 +110,12 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
         "ada",
     ),
     (
+        "circuit-close",
+        lambda w: "/admin-reports/circuits/close/",
+        {"target": "http://down.example:80"},
+        "ada",
+    ),
+    (
         "console-set-variable",
         lambda w: f"/admin-reports/instances/{w.approval.pk}/variable/",
         {"name": "amount", "value": "1"},
@@ -167,6 +173,7 @@ READ_ONLY_ROUTES = {
     "admin-reports/calendars/",
     "admin-reports/heatmap/",
     "admin-reports/incidents/",
+    "admin-reports/circuits/",
     "admin-reports/instances/",
     "admin-reports/instances/<int:instance_id>/",
     "admin-reports/audit/",

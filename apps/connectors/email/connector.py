@@ -13,6 +13,7 @@ from django.core.mail import BadHeaderError, EmailMessage
 from django.core.validators import validate_email
 from django.template import Context, Engine, TemplateSyntaxError
 
+from apps.common import tracing
 from apps.connectors.base import Connector, ConnectorError, ExecutionContext
 from apps.connectors.registry import register
 
@@ -76,7 +77,7 @@ class EmailConnector(Connector):
             to=recipients,
             reply_to=[reply_to] if reply_to else None,
             # Same activation -> same Message-ID, so mail systems can drop a retried duplicate.
-            headers={"Message-ID": message_id, "Idempotency-Key": context.idempotency_key},
+            headers=_headers(message_id, context),
         )
         try:
             sent = message.send(fail_silently=False)
@@ -169,3 +170,11 @@ def _domain(address: str) -> str:
 
 
 register(EmailConnector())
+
+
+def _headers(message_id: str, context: ExecutionContext) -> dict[str, str]:
+    headers = {"Message-ID": message_id, "Idempotency-Key": context.idempotency_key}
+    trace_id, _ = tracing.log_ids()
+    if trace_id:  # the step's trace (the instance's): find the mail from the trace and back
+        headers["X-Flowgate-Trace-Id"] = trace_id
+    return headers

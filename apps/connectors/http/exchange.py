@@ -8,6 +8,8 @@ import http.client
 import json
 import re
 import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from apps.connectors.base import BusinessError, ConnectorError
@@ -21,6 +23,7 @@ from apps.connectors.http.transport import (
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRYABLE_4XX = {408, 429}
+RETRY_AFTER_STATUSES = {429, 503}
 REDACTED = "[redacted]"
 
 
@@ -122,12 +125,32 @@ def result(
     if status in RETRYABLE_4XX or status >= 500:
         retry_after = headers.get("retry-after")
         hint = f" (Retry-After: {retry_after})" if retry_after else ""
+        wait = parse_retry_after(retry_after) if status in RETRY_AFTER_STATUSES else None
         raise ConnectorError(
-            f"{where} answered {status}{hint}: {_excerpt(text)}; will retry.", permanent=False
+            f"{where} answered {status}{hint}: {_excerpt(text)}; will retry.",
+            permanent=False,
+            retry_after=wait,
         )
     if 400 <= status < 500:
         raise refuse(f"{where} answered {status}: {_excerpt(text)}")
     raise refuse(f"{where} answered unexpected status {status}.")
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (RFC 9110
+    10.2.3). None when absent or unreadable (then the step's own backoff applies)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _charset(content_type: str) -> str:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from apps.common import tracing
 from apps.common.errors import FlowgateError
 from apps.connectors.base import ExecutionContext
 from apps.connectors.http.errors import refuse
@@ -22,6 +23,8 @@ RESERVED_HEADERS = {
     "transfer-encoding",
     "connection",
     "idempotency-key",
+    "traceparent",
+    "tracestate",
     "te",
     "upgrade",
     "proxy-authorization",
@@ -130,6 +133,7 @@ def build_request(inputs: dict[str, Any], context: ExecutionContext) -> dict[str
         auth_header_names.add(name.lower())
         sensitive = [v for v in {value, secret, value.partition(" ")[2]} if len(v) >= 4]
     headers["Idempotency-Key"] = context.idempotency_key
+    tracing.inject(headers)  # traceparent/tracestate of the step's span: the instance's trace
     business_errors = inputs.get("business_errors") or {}
     if not isinstance(business_errors, dict) or not all(
         isinstance(v, str) and v for v in business_errors.values()

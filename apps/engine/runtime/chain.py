@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_many
+from apps.common import tracing
 from apps.common.db import insert_rows, update_row
 from apps.connectors.registry import chainable_names
 from apps.engine import core
@@ -159,7 +160,18 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
         job = queue.popleft()
         seen = len(handle.events)
         job.started_at = timezone.now()  # each step carries its own instants
-        step = _chain_step(handle, job, execute=execute)
+        with tracing.step_span(
+            f"flowgate.step {job.activity_id}",
+            snapshot.traceparent,
+            attributes={
+                "flowgate.instance_id": instance_id,
+                "flowgate.activity_id": job.activity_id,
+                "flowgate.connector": job.connector,
+                "flowgate.attempt": job.attempts,
+                "flowgate.chained": True,
+            },
+        ):
+            step = _chain_step(handle, job, execute=execute)
         job.finished_at = timezone.now()
         steps.append(step)
         if step.failure is not None or step.data is None:  # the row will say retry or incident
@@ -183,6 +195,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
                     attempts=1,
                     locked_by=worker_id,
                     finished_at=now_dt,
+                    traceparent=snapshot.traceparent,
                 )
                 chained.instance = snapshot
                 queue.append(chained)
@@ -279,8 +292,11 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
 
     data = {"activity_id": job.activity_id, "connector": job.connector, "attempt": job.attempts}
 
-    def failed(message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed"):
-        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind}
+    def failed(
+        message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed", **wait: Any
+    ):
+        # ``wait``: retry_after / spends_attempt, as the connector asked (Retry-After, a circuit)
+        failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind, **wait}
         return _ChainStep(job, failure=failure)
 
     try:
@@ -288,7 +304,13 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
     except Exception as exc:
         failure = classify_connector_error(exc)
         if failure.error_code is None:
-            return failed(failure.message, permanent=failure.permanent, stack=failure.stack)
+            return failed(
+                failure.message,
+                permanent=failure.permanent,
+                stack=failure.stack,
+                retry_after=failure.retry_after,
+                spends_attempt=failure.spends_attempt,
+            )
         try:
             caught = handle.fail_service_task(
                 job.task_id, error_code=failure.error_code, message=failure.message

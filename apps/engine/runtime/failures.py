@@ -32,6 +32,10 @@ class ConnectorFailure:
     permanent: bool
     stack: str = ""
     error_code: str | None = None
+    #: the next attempt's delay the connector asks for (Retry-After, an open circuit)
+    retry_after: float | None = None
+    #: False when no call was made (open circuit): no attempt is spent, no incident opens
+    spends_attempt: bool = True
 
     @property
     def is_business_error(self) -> bool:
@@ -48,7 +52,12 @@ def classify_connector_error(exc: Exception) -> ConnectorFailure:
     if isinstance(exc, BusinessError):
         return ConnectorFailure(message=exc.message, permanent=True, error_code=exc.error_code)
     if isinstance(exc, ConnectorError):
-        return ConnectorFailure(message=exc.message, permanent=exc.permanent)
+        return ConnectorFailure(
+            message=exc.message,
+            permanent=exc.permanent,
+            retry_after=exc.retry_after,
+            spends_attempt=exc.spends_attempt,
+        )
     if isinstance(exc, UnknownConnector):
         return ConnectorFailure(message=exc.message, permanent=True)
     if isinstance(exc, SoftTimeLimitExceeded):

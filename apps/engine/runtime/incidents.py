@@ -96,7 +96,15 @@ def open_incident(
 
 
 def job_failed(
-    job: Job, *, worker_id: str, message: str, permanent: bool, stack: str, kind: str = "job_failed"
+    job: Job,
+    *,
+    worker_id: str,
+    message: str,
+    permanent: bool,
+    stack: str,
+    kind: str = "job_failed",
+    retry_after: float | None = None,
+    spends_attempt: bool = True,
 ) -> None:
     with transaction.atomic():
         locked = lock_job_for_result(job, worker_id)
@@ -104,8 +112,23 @@ def job_failed(
             return
         instance, current = locked
         job_failure_apply(
-            instance, current, message=message, permanent=permanent, stack=stack, kind=kind
+            instance,
+            current,
+            message=message,
+            permanent=permanent,
+            stack=stack,
+            kind=kind,
+            retry_after=retry_after,
+            spends_attempt=spends_attempt,
         )
+
+
+def next_attempt_delay(attempt: int, retry_after: float | None) -> float:
+    """The connector's wish (Retry-After, an open circuit) when it names one, capped by
+    FLOWGATE_JOB_RETRY_MAX_SECONDS; otherwise the backoff with jitter."""
+    if retry_after is None:
+        return retry_delay_seconds(attempt)
+    return min(max(0.0, retry_after), settings.FLOWGATE_JOB_RETRY_MAX_SECONDS)
 
 
 def job_failure_apply(
@@ -116,14 +139,20 @@ def job_failure_apply(
     permanent: bool,
     stack: str,
     kind: str = "job_failed",
+    retry_after: float | None = None,
+    spends_attempt: bool = True,
 ) -> None:
     """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
-    Requires: the instance row is locked."""
-    exhausted = current.attempts >= current.max_attempts
+    A call that was not made (``spends_attempt=False``: an open circuit) gives its attempt back
+    and waits. Requires: the instance row is locked."""
+    changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
+    if not spends_attempt:
+        current.attempts = max(0, current.attempts - 1)
+        changed.append("attempts")
+    exhausted = spends_attempt and current.attempts >= current.max_attempts
     current.last_error = message[:4000]
     current.lease_expires_at = None
     current.locked_by = ""
-    changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
     if permanent or exhausted:
         current.status = JobStatus.INCIDENT
         current.finished_at = timezone.now()
@@ -131,7 +160,7 @@ def job_failure_apply(
         current.status = JobStatus.PENDING
         current.finished_at = None
         current.run_after = timezone.now() + timedelta(
-            seconds=retry_delay_seconds(current.attempts)
+            seconds=next_attempt_delay(current.attempts, retry_after)
         )
         current.enqueued_at = None
         changed += ["run_after", "enqueued_at"]
@@ -147,6 +176,10 @@ def job_failure_apply(
             "message": message[:500],
             "permanent": permanent,
             "will_retry": current.status == JobStatus.PENDING,
+            "attempt_spent": spends_attempt,
+            "retry_at": current.run_after.isoformat()
+            if current.status == JobStatus.PENDING
+            else None,
         },
     )
     if current.status == JobStatus.INCIDENT:

@@ -9,6 +9,7 @@ from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_for_instance
+from apps.common import tracing
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
@@ -150,7 +151,9 @@ def instance_start(
             is_test_run=test_run,
             started_by=started_by,
             called_versions=called,
+            traceparent=tracing.instance_traceparent(),
         )
+        instance.trace_id = tracing.trace_id_of(instance.traceparent)
 
         def started(created: ProcessInstance):
             return instance_event(

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
+from apps.common import tracing
 from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
@@ -85,8 +86,23 @@ def execute_connector(job: Job) -> dict:
 
 
 def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
-    """Run one claimed job; returns the jobs its result created that this worker claimed."""
+    """Run one claimed job; returns the jobs its result created that this worker claimed.
+    The step is a span of the instance's trace (its parent is carried on the job row)."""
+    with tracing.step_span(
+        f"flowgate.step {job.activity_id}",
+        job.traceparent,
+        attributes={
+            "flowgate.instance_id": job.instance_id,
+            "flowgate.job_id": job.pk,
+            "flowgate.activity_id": job.activity_id,
+            "flowgate.connector": job.connector,
+            "flowgate.attempt": job.attempts,
+        },
+    ):
+        return _job_execute(job, worker_id=worker_id, execute=execute)
 
+
+def _job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
     try:
         result = (execute or execute_connector)(job)
     except Exception as exc:
@@ -101,6 +117,8 @@ def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
             message=failure.message,
             permanent=failure.permanent,
             stack=failure.stack,
+            retry_after=failure.retry_after,
+            spends_attempt=failure.spends_attempt,
         )
         return []
     return job_complete(job, worker_id=worker_id, result=result)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.common import tracing
 from apps.common.actors import Actor
 from apps.common.db import insert_rows
 from apps.connectors.registry import runs_in_process
@@ -78,6 +79,7 @@ def sync_jobs(
     if not new:
         return []
     jobs = []
+    traceparent = tracing.job_traceparent(instance.traceparent)
     for index, info in enumerate(new):
         # The first new job runs inline; further ones (parallel branches) too when their connector
         # is an in-process function (no I/O to overlap), otherwise other workers take them.
@@ -93,6 +95,7 @@ def sync_jobs(
                 lease_expires_at=now + job_lease(info.inputs) if inline else None,
                 started_at=now if inline else None,
                 enqueued_at=None if inline else now,
+                traceparent=traceparent,
             )
         )
     created = insert_rows(jobs)

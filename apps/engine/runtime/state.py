@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import instance_event, record_many
+from apps.common import tracing
 from apps.common.actors import Actor
 from apps.common.db import insert_rows, update_row
 from apps.common.errors import InvalidInput, NotFound, Unprocessable
@@ -168,6 +169,7 @@ def persist_advance(
     retry or token move, a fired timer, a correlated message). ``event`` is the caller's audit
     event; without one, the steps are audited as "step completed". New jobs go to the workers.
     Requires: the instance row is locked."""
+    tracing.link_current_to(instance.traceparent)
     written = _write(instance, handle, actor=actor, claim_for=None)
     steps = activity_steps(written.effects.events)
     _announce(instance, written, actor=actor, steps=steps, by_worker=False)

@@ -17,7 +17,7 @@ def mark_open_limit_incidents(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engine", "0008_instance_is_test_run"),
+        ("engine", "0009_instance_and_job_trace_context"),
     ]
 
     operations = [

@@ -1,0 +1,81 @@
+"""Reads of deployed decisions, and their parsed form (cached per deployment: a deployed file
+never changes)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, QuerySet
+
+from apps.common.errors import NotFound
+from apps.engine.core.dmn import DmnDefinitions, parse_dmn
+from apps.processes.models import DecisionVersion
+
+
+def decisions_list() -> list[dict]:
+    """One row per decision key: latest number and name, how many versions."""
+    rows = (
+        DecisionVersion.objects.values("key")
+        .annotate(latest_number=Max("number"), version_count=Count("pk"))
+        .order_by("key")
+    )
+    latest = {
+        (v.key, v.number): v
+        for v in DecisionVersion.objects.filter(key__in=[r["key"] for r in rows]).select_related(
+            "deployment"
+        )
+    }
+    out = []
+    for row in rows:
+        version = latest[(row["key"], row["latest_number"])]
+        out.append(
+            {
+                "key": row["key"],
+                "name": version.name,
+                "kind": version.kind,
+                "hit_policy": version.hit_policy,
+                "latest_number": row["latest_number"],
+                "version_count": row["version_count"],
+                "deployed_at": version.created_at,
+            }
+        )
+    return out
+
+
+def versions_of(*, key: str) -> QuerySet[DecisionVersion]:
+    versions = DecisionVersion.objects.filter(key=key).select_related("deployment")
+    if not versions.exists():
+        raise NotFound(f"No decision '{key}' is deployed.", code="decision_not_found")
+    return versions.order_by("-number")
+
+
+def version_get(*, key: str, number: int | None = None) -> DecisionVersion:
+    """The latest deployed version of ``key``, or version ``number``; NotFound names which."""
+    versions = DecisionVersion.objects.filter(key=key).select_related("deployment")
+    version = (
+        versions.filter(number=number).first()
+        if number is not None
+        else versions.order_by("-number").first()
+    )
+    if version is None:
+        if number is not None and versions.exists():
+            raise NotFound(
+                f"Decision '{key}' has no version {number}.", code="decision_version_not_found"
+            )
+        raise NotFound(f"No decision '{key}' is deployed.", code="decision_not_found")
+    return version
+
+
+_PARSED: dict[tuple[int, str], DmnDefinitions] = {}
+_PARSED_MAX = 128
+
+
+def definitions_of(version: DecisionVersion) -> DmnDefinitions:
+    """The parsed file of ``version`` (parsed once per process and deployment)."""
+    deployment = version.deployment
+    cache_key = (deployment.pk, deployment.checksum)
+    parsed = _PARSED.get(cache_key)
+    if parsed is None:
+        parsed = parse_dmn(deployment.xml.encode("utf-8"))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[cache_key] = parsed
+    return parsed

@@ -22,6 +22,7 @@ from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput, Unprocessable
 from apps.engine import core
+from apps.engine.core.business_rules import BPMN_NS, decision_ref
 from apps.engine.core.dmn import (
     DecisionResult,
     DmnEvaluationError,
@@ -232,3 +233,28 @@ def decision_evaluate(
         data=audit_data(evaluation, source="api", inputs=variables),
     )
     return evaluation
+
+
+def business_rule_problems(data: bytes) -> list[dict]:
+    """A business rule task whose decision (or pinned version) is not deployed is a deploy
+    problem on that task."""
+    problems = []
+    for node in parse_xml(data).iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        ref = decision_ref(node)
+        if ref is None or ref.problem:
+            continue  # the lint names it
+        versions = DecisionVersion.objects.filter(key=ref.key)
+        if ref.version is not None:
+            versions = versions.filter(number=ref.version)
+        if not versions.exists():
+            which = f"version {ref.version} of " if ref.version is not None else ""
+            problems.append(
+                {
+                    "element_id": node.get("id"),
+                    "code": "decision_missing",
+                    "message": f"Business rule task '{node.get('name') or node.get('id')}' runs "
+                    f"{which}decision '{ref.key}', which is not deployed. Deploy its .dmn file "
+                    "first.",
+                }
+            )
+    return problems

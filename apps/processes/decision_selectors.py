@@ -7,6 +7,7 @@ from django.db.models import Count, Max, QuerySet
 
 from apps.common.errors import NotFound
 from apps.engine.core.dmn import DmnDefinitions, parse_dmn
+from apps.engine.core.dmn.model import DecisionTable
 from apps.processes.models import DecisionVersion
 
 
@@ -79,3 +80,51 @@ def definitions_of(version: DecisionVersion) -> DmnDefinitions:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[cache_key] = parsed
     return parsed
+
+
+def decision_view(version: DecisionVersion) -> dict:
+    """What the read-only decision page shows: the table's columns and cells as written, or the
+    literal expression, and what the decision requires."""
+    decision = definitions_of(version).decisions[version.key]
+    view: dict = {
+        "kind": decision.kind,
+        "required_decisions": list(decision.required_decisions),
+        "required_inputs": list(decision.required_inputs),
+    }
+    logic = decision.logic
+    if isinstance(logic, DecisionTable):
+        view.update(
+            hit_policy=logic.hit_policy.value,
+            aggregation=logic.aggregation.value if logic.aggregation else "",
+            inputs=[
+                {
+                    "label": c.title,
+                    "expression": c.expression.source,
+                    "type": c.type_ref or "",
+                    "allowed": c.allowed.source if c.allowed else "",
+                }
+                for c in logic.inputs
+            ],
+            outputs=[
+                {
+                    "label": c.title,
+                    "name": c.name,
+                    "type": c.type_ref or "",
+                    "allowed": c.allowed.source if c.allowed else "",
+                }
+                for c in logic.outputs
+            ],
+            rules=[
+                {
+                    "id": r.id,
+                    "index": r.index,
+                    "inputs": [e.source or "-" for e in r.input_entries],
+                    "outputs": [e.source for e in r.output_entries],
+                    "description": r.description,
+                }
+                for r in logic.rules
+            ],
+        )
+    else:
+        view["expression"] = logic.expression.source
+    return view

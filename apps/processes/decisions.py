@@ -198,6 +198,7 @@ def audit_data(evaluation: DecisionEvaluation, **extra: Any) -> dict[str, Any]:
         explanation["matched_rules"] = rules[:AUDIT_MAX_RULES]
         explanation["matched_rules_omitted"] = len(rules) - AUDIT_MAX_RULES
     return {
+        "summary": evaluation_summary(evaluation),
         "decision": evaluation.version.key,
         "decision_name": evaluation.version.name,
         "version": evaluation.version.number,
@@ -207,6 +208,19 @@ def audit_data(evaluation: DecisionEvaluation, **extra: Any) -> dict[str, Any]:
         "explanation": explanation,
         **extra,
     }
+
+
+def evaluation_summary(evaluation: DecisionEvaluation) -> str:
+    """One line for people: "Decided by rule 3 of Approval level v2"."""
+    version = evaluation.version
+    name = f"{version.name or version.key} v{version.number}"
+    if evaluation.outcome.explanation.get("kind") == "literal":
+        return f"Evaluated {name}"
+    indexes = [str(r["index"]) for r in evaluation.outcome.matched_rules]
+    if not indexes:
+        return f"No rule of {name} matched"
+    plural = "s" if len(indexes) > 1 else ""
+    return f"Decided by rule{plural} {', '.join(indexes)} of {name}"
 
 
 def decision_run(*, version: DecisionVersion, variables: dict[str, Any]) -> DecisionEvaluation:

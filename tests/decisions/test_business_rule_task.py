@@ -50,6 +50,7 @@ def test_the_task_runs_the_latest_decision_and_the_audit_trail_says_why():
         "reason": "over 100k or high risk",
     }
     event = AuditEvent.objects.get(action="decision.evaluated", instance_id=instance.pk)
+    assert event.data["summary"] == "Decided by rule 3 of Approval level v1"
     assert event.data["decision"] == "approval_level"
     assert event.data["version"] == 1
     assert event.data["matched_rule_ids"] == ["Rule_cfo"]

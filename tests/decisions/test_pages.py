@@ -1,0 +1,56 @@
+"""The read-only decision pages: who sees them, the list, a version's table."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.common.actors import Actor
+from apps.processes.decisions import dmn_deploy
+from tests.engine_core.dmn.support import dmn_file
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def deployed():
+    dmn_deploy(xml=dmn_file("approval.dmn"), actor=SYSTEM)
+    dmn_deploy(xml=dmn_file("approval.dmn").replace(b'"cfo"', b'"board"'), actor=SYSTEM)
+
+
+def test_the_list_shows_every_decision_with_its_latest_version(client, make_user, deployed):
+    client.force_login(make_user("auditor"))
+    html = client.get(reverse("designer:decisions")).content.decode()
+    assert 'data-decision-key="approval_level"' in html
+    assert "Approval level" in html and "v2" in html and "FIRST" in html
+
+
+def test_a_version_shows_its_table_as_written(client, make_user, deployed):
+    client.force_login(make_user("designer"))
+    latest = client.get(reverse("designer:decision", args=["approval_level"])).content.decode()
+    assert "version 2" in latest
+    assert 'data-rule-id="Rule_cfo"' in latest
+    assert "&quot;board&quot;" in latest
+    assert "[1000..100000]" in latest and "not(&quot;high&quot;)" in latest
+    first = client.get(
+        reverse("designer:decision-version", args=["approval_level", 1])
+    ).content.decode()
+    assert "&quot;cfo&quot;" in first and "&quot;board&quot;" not in first
+    literal = client.get(reverse("designer:decision", args=["greeting"])).content.decode()
+    assert "upper case(name)" in literal
+
+
+def test_unknown_decisions_and_versions_are_404(client, make_user, deployed):
+    client.force_login(make_user("designer"))
+    assert client.get(reverse("designer:decision", args=["nope"])).status_code == 404
+    missing = reverse("designer:decision-version", args=["approval_level", 9])
+    assert client.get(missing).status_code == 404
+
+
+def test_the_pages_need_a_designer_auditor_or_admin(client, make_user, deployed):
+    url = reverse("designer:decisions")
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(make_user("approver"))
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("designer:decision", args=["approval_level"])).status_code == 403

@@ -82,6 +82,8 @@ def test_unary_test_matches(cell, value, expected):
         ('> duration("P1Y")', "P6M", False),
         ('< date("2024-01-01")', "not a date", False),
         ('< date("2024-01-01")', 5, False),
+        ('[time("09:00:00")..time("17:00:00")[', "16:59:59", True),
+        ('[time("09:00:00")..time("17:00:00")[', "17:00:00", False),
     ],
 )
 def test_dates_and_durations(cell, value, expected):

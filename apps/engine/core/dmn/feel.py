@@ -276,6 +276,11 @@ def coerce_like(value: Any, example: Any) -> Any:
         if isinstance(value, dt.datetime):
             return value.date()
         return parse_date(value) if isinstance(value, str) and len(value.strip()) == 10 else value
+    if isinstance(example, dt.time) and isinstance(value, str) and len(value) <= 20:
+        try:
+            return dt.time.fromisoformat(value.strip())
+        except ValueError:
+            return value
     if isinstance(example, dt.timedelta | YearsMonths) and isinstance(value, str):
         return parse_duration(value) or value
     return value

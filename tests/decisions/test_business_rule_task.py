@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
@@ -185,3 +186,19 @@ def test_result_mappings():
         map_decision_result("singleEntry", result=[1, 2], rule_outputs=two)
     with pytest.raises(DecisionResultMappingError):
         map_decision_result("singleEntry", result={}, rule_outputs=[{"a": 1, "b": 2}])
+
+
+def test_the_request_page_says_which_rule_decided(client, make_user):
+    dmn_deploy(xml=dmn_file("approval.dmn"), actor=SYSTEM)
+    requester = make_user()
+    instance = services.instance_start(
+        version=_deploy_process(),
+        variables={"amount": 500, "country": "US"},
+        actor=Actor.for_user(requester),
+        started_by=requester,
+    )
+    run_jobs(instance)
+    client.force_login(requester)
+    html = client.get(reverse("requests:detail", args=[instance.pk])).content.decode()
+    assert "Decision evaluated" in html
+    assert "Decided by rule 3 of Approval level v1" in html

@@ -17,9 +17,10 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import NotFound
-from apps.connectors.base import Connector, ConnectorError, ExecutionContext
+from apps.connectors.base import BusinessError, Connector, ConnectorError, ExecutionContext
 from apps.engine.core.business_rules import (
     DECISION_CONNECTOR,
+    POLICY_DENIED,
     DecisionResultMappingError,
     map_decision_result,
 )
@@ -77,6 +78,9 @@ class DecisionConnector(Connector):
                 permanent=True,
             ) from None
         variable = str(inputs.get("result_variable") or key)
+        gate = (
+            _gate_verdict(evaluation.outcome.result, where, version) if inputs.get("gate") else None
+        )
         record(
             AuditAction.DECISION_EVALUATED,
             actor=WORKER,
@@ -88,6 +92,24 @@ class DecisionConnector(Connector):
                 activity_id=context.activity_id,
                 result_variable=variable,
                 stored=value,
+                **({"policy_gate": {"allow": gate[0], "reason": gate[1]}} if gate else {}),
             ),
         )
+        if gate is not None and not gate[0]:
+            raise BusinessError(POLICY_DENIED, gate[1] or f"Denied by decision '{version.key}'.")
         return {variable: value}
+
+
+def _gate_verdict(result: Any, where: str, version) -> tuple[bool, str]:
+    """(allow, reason) from a policy gate's decision: one rule's ``allow`` (true/false) and
+    ``reason``. No matching rule denies (a gate fails closed)."""
+    if result is None:
+        return False, f"No rule of decision '{version.key}' v{version.number} allows this."
+    if not isinstance(result, dict) or not isinstance(result.get("allow"), bool):
+        raise ConnectorError(
+            f"{where} is a policy gate, but decision '{version.key}' v{version.number} does not "
+            "give one result with a true/false 'allow' output (and a 'reason'); use a single-hit "
+            "policy (UNIQUE, FIRST, PRIORITY, ANY) with those outputs.",
+            permanent=True,
+        )
+    return result["allow"], str(result.get("reason") or "")

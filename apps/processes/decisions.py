@@ -260,7 +260,10 @@ def business_rule_problems(data: bytes) -> list[dict]:
         versions = DecisionVersion.objects.filter(key=ref.key)
         if ref.version is not None:
             versions = versions.filter(number=ref.version)
-        if not versions.exists():
+        found = versions.order_by("-number").select_related("deployment").first()
+        if found is not None and ref.gate:
+            problems += _gate_problems(node, found)
+        if found is None:
             which = f"version {ref.version} of " if ref.version is not None else ""
             problems.append(
                 {
@@ -272,3 +275,25 @@ def business_rule_problems(data: bytes) -> list[dict]:
                 }
             )
     return problems
+
+
+def _gate_problems(node, version: DecisionVersion) -> list[dict]:
+    """A policy gate's decision must be a table with outputs ``allow`` and ``reason``."""
+    decision = decision_selectors.definitions_of(version).decisions[version.key]
+    names = {o.name for o in getattr(decision.logic, "outputs", ())}
+    if {"allow", "reason"} <= names and version.hit_policy in (
+        "UNIQUE",
+        "FIRST",
+        "PRIORITY",
+        "ANY",
+    ):
+        return []
+    return [
+        {
+            "element_id": node.get("id"),
+            "code": "policy_gate_decision",
+            "message": f"Policy gate '{node.get('name') or node.get('id')}': decision "
+            f"'{version.key}' v{version.number} must be a single-hit decision table with the "
+            "outputs 'allow' (true/false) and 'reason'.",
+        }
+    ]

@@ -24,6 +24,8 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 #: The connector that evaluates decisions for business rule tasks.
 DECISION_CONNECTOR = "decision"
+#: The BPMN error code a denying policy gate throws (an error boundary may catch it).
+POLICY_DENIED = "policy_denied"
 #: mapDecisionResult values (Camunda 7); "dmn" (Flowgate's and Camunda 8's default) keeps DMN's
 #: own result shape: one output -> value, several -> object, list policies -> list.
 MAP_MODES = ("dmn", "singleEntry", "singleResult", "collectEntries", "resultList")
@@ -44,6 +46,9 @@ class DecisionRef:
     result_variable: str
     map_result: str
     problem: str | None = None  # set when the reference is unusable (the lint reports it)
+    #: A policy gate (``flowgate:policyGate="true"``): the decision yields ``allow`` and
+    #: ``reason``; a deny throws the BPMN error ``policy_denied`` with the reason.
+    gate: bool = False
 
 
 def _attr(node: Any, ns: str, name: str) -> str | None:
@@ -88,7 +93,8 @@ def decision_ref(node: Any) -> DecisionRef | None:
     variable = result_variable or key
     if not variable.isidentifier():
         problem = f"The result variable '{variable}' is not a valid variable name."
-    return DecisionRef(key, version, variable, mode, problem)
+    gate = (_attr(node, FLOWGATE_NS, "policyGate") or "").lower() == "true"
+    return DecisionRef(key, version, variable, mode, problem, gate)
 
 
 def map_decision_result(mode: str, *, result: Any, rule_outputs: list[dict[str, Any]]) -> Any:

@@ -288,6 +288,7 @@ class FgBusinessRuleTaskParser(_FlowgateNodeMixin, TaskParser):
             ["version", repr(ref.version) if ref.version is not None else "null"],
             ["result_variable", repr(ref.result_variable)],
             ["map_result", repr(ref.map_result)],
+            ["gate", "true" if ref.gate else "false"],
         ]
         try:
             attempts = max_attempts_of(self.node)

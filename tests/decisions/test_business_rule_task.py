@@ -202,3 +202,17 @@ def test_the_request_page_says_which_rule_decided(client, make_user):
     html = client.get(reverse("requests:detail", args=[instance.pk])).content.decode()
     assert "Decision evaluated" in html
     assert "Decided by rule 3 of Approval level v1" in html
+
+
+def test_the_instance_page_and_the_audit_timeline_say_which_rule_decided(client, make_user):
+    dmn_deploy(xml=dmn_file("approval.dmn"), actor=SYSTEM)
+    instance = services.instance_start(
+        version=_deploy_process(), variables={"amount": 500, "country": "US"}, actor=SYSTEM
+    )
+    run_jobs(instance)
+    client.force_login(make_user("admin"))
+    summary = "Decided by rule 3 of Approval level v1"
+    assert summary in client.get(reverse("reports:instance", args=[instance.pk])).content.decode()
+    timeline = client.get(reverse("audit:instance", args=[instance.pk])).content.decode()
+    assert summary in timeline
+    assert "Rule_cfo" in timeline  # the explanation is in the event's details

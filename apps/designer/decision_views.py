@@ -27,9 +27,9 @@ def decision_detail(request: HttpRequest, key: str, number: int | None = None) -
         versions = list(decision_selectors.versions_of(key=key))
     except NotFound as exc:
         raise Http404(exc.message) from None
-    context = {
-        "version": version,
-        "versions": versions,
-        "view": decision_selectors.decision_view(version),
-    }
+    view = decision_selectors.decision_view(version)
+    usage = decision_selectors.rule_match_counts(version=version)
+    for rule in view.get("rules", []):
+        rule["matches"] = usage["rules"].get(rule["id"], 0)
+    context = {"version": version, "versions": versions, "view": view, "usage": usage}
     return render(request, "designer/decision.html", context)

@@ -52,6 +52,11 @@ urlpatterns = [
         name="api-decision-versions",
     ),
     path(
+        "decisions/<str:key>/rule-stats/",
+        decisions.DecisionRuleStatsApi.as_view(),
+        name="api-decision-rule-stats",
+    ),
+    path(
         "decisions/<str:key>/evaluate/",
         decisions.DecisionEvaluateApi.as_view(),
         name="api-decision-evaluate",

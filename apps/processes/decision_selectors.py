@@ -3,8 +3,14 @@ never changes)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, QuerySet
+import datetime as dt
+from collections import Counter
 
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from apps.audit.actions import AuditAction
+from apps.audit.models import AuditEvent
 from apps.common.errors import NotFound
 from apps.engine.core.dmn import DmnDefinitions, parse_dmn
 from apps.engine.core.dmn.model import DecisionTable
@@ -128,3 +134,30 @@ def decision_view(version: DecisionVersion) -> dict:
     else:
         view["expression"] = logic.expression.source
     return view
+
+
+def rule_match_counts(*, version: DecisionVersion, days: int = 30) -> dict:
+    """How often each rule of ``version`` matched in the last ``days`` days, from the
+    ``decision.evaluated`` audit events: ``{"evaluations", "since", "rules": {rule id: count}}``
+    (every rule of the version listed, never-matched ones with 0)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    events = AuditEvent.objects.filter(
+        action=AuditAction.DECISION_EVALUATED,
+        time__gte=since,
+        data__decision=version.key,
+        data__version=version.number,
+    )
+    counts: Counter[str] = Counter()
+    evaluations = 0
+    for matched in events.values_list("data__matched_rule_ids", flat=True).iterator():
+        evaluations += 1
+        if isinstance(matched, list):
+            counts.update(str(rule_id) for rule_id in matched)
+    decision = definitions_of(version).decisions[version.key]
+    rule_ids = [r.id for r in getattr(decision.logic, "rules", ())]
+    return {
+        "evaluations": evaluations,
+        "since": since,
+        "days": days,
+        "rules": {rule_id: counts.get(rule_id, 0) for rule_id in rule_ids},
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from apps.common.actors import Actor
 from apps.processes.decisions import dmn_deploy
@@ -54,3 +55,30 @@ def test_the_pages_need_a_designer_auditor_or_admin(client, make_user, deployed)
     client.force_login(make_user("approver"))
     assert client.get(url).status_code == 403
     assert client.get(reverse("designer:decision", args=["approval_level"])).status_code == 403
+
+
+def test_rule_match_counts_from_the_audit_trail(client, make_user, deployed):
+    designer = make_user("designer")
+    api = APIClient()
+    api.force_authenticate(designer)
+    url = reverse("api-decision-evaluate", args=["approval_level"])
+    for variables in ({"amount": 500, "country": "US"}, {"amount": 5000, "country": "DE"}) * 2:
+        assert api.post(url, {"variables": variables}, format="json").status_code == 200
+    stats = api.get(reverse("api-decision-rule-stats", args=["approval_level"])).json()
+    assert stats["decision"] == {"id": "approval_level", "version": 2}
+    assert stats["evaluations"] == 4
+    assert stats["rules"] == [
+        {"id": "Rule_small", "matched": 0},
+        {"id": "Rule_mid", "matched": 2},
+        {"id": "Rule_cfo", "matched": 2},
+    ]
+    older = api.get(reverse("api-decision-rule-stats", args=["approval_level"]), {"version": 1})
+    assert older.json()["evaluations"] == 0
+    client.force_login(designer)
+    html = client.get(reverse("designer:decision", args=["approval_level"])).content.decode()
+    assert 'evaluated <span class="fg-evaluations">4</span> times' in html
+    assert html.count("never matched") == 1
+    refused = APIClient()
+    refused.force_authenticate(make_user("approver"))
+    stats_url = reverse("api-decision-rule-stats", args=["approval_level"])
+    assert refused.get(stats_url).status_code == 403

@@ -116,3 +116,40 @@ class DecisionEvaluateApi(ApiView):
             actor=actor_for_request(request),
         )
         return Response(evaluation.as_dict())
+
+
+class DecisionRuleStatsApi(ApiView):
+    class Input(serializers.Serializer):
+        version = serializers.IntegerField(required=False, min_value=1)
+        days = serializers.IntegerField(required=False, min_value=1, max_value=366, default=30)
+
+    @extend_schema(
+        parameters=[Input],
+        responses=inline_serializer(
+            "DecisionRuleStats",
+            {
+                "decision": serializers.DictField(),
+                "days": serializers.IntegerField(),
+                "evaluations": serializers.IntegerField(),
+                "rules": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        summary="How often each rule of a decision version matched (from the audit trail); "
+        "rules that never matched have 0",
+    )
+    def get(self, request: Request, key: str) -> Response:
+        require_reader(request)
+        data = self.Input(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        version = decision_selectors.version_get(key=key, number=data.validated_data.get("version"))
+        usage = decision_selectors.rule_match_counts(
+            version=version, days=data.validated_data["days"]
+        )
+        return Response(
+            {
+                "decision": {"id": version.key, "version": version.number},
+                "days": usage["days"],
+                "evaluations": usage["evaluations"],
+                "rules": [{"id": rule_id, "matched": n} for rule_id, n in usage["rules"].items()],
+            }
+        )

@@ -21,7 +21,15 @@ from apps.common.pages import page_query, paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.designer.hooks import process_badges
-from apps.processes import decisions, drafts, gallery, selectors, services, sharing
+from apps.processes import (
+    decision_selectors,
+    decisions,
+    drafts,
+    gallery,
+    selectors,
+    services,
+    sharing,
+)
 from apps.processes import diff as process_diff
 from apps.processes.models import ProcessDefinition
 from apps.processes.selectors import STATUS_FILTERS
@@ -166,6 +174,7 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["roles"] = designer_selectors.role_names()  # the role and user pickers
     context["users"] = designer_selectors.usernames()
     context["processes"] = designer_selectors.process_choices()  # call activity targets
+    context["decisions"] = decision_selectors.decisions_list()  # business rule task targets
     if context.get("definition") is not None:
         context["viewers"] = sharing.process_viewers(definition=context["definition"])
     return render(request, "designer/edit.html", context)

@@ -35,6 +35,7 @@ class DecisionConnector(Connector):
     name = DECISION_CONNECTOR
     label = "Decision (DMN)"
     description = "Evaluates a deployed DMN decision; used by business rule tasks."
+    internal = True  # business rule tasks only: not offered to service tasks
     config_schema = {  # noqa: RUF012
         "type": "object",
         "properties": {

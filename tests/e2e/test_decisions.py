@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.common.actors import Actor
+from apps.processes.decisions import dmn_deploy
 from tests.engine_core.dmn.support import FILES
 from tests.factories import UserFactory
 
@@ -25,3 +27,46 @@ def test_upload_a_dmn_file_and_read_its_table(page, live_server, login_as, axe_c
     assert table.locator("tbody tr").count() == 3
     assert '"cfo"' in table.locator('tr[data-rule-id="Rule_cfo"]').inner_text()
     assert axe_check(page) == []
+
+
+BUILD = """() => {
+    const m = window.FlowgateDesigner.modeler;
+    const reg = m.get('elementRegistry'), factory = m.get('elementFactory');
+    const modeling = m.get('modeling');
+    const task = modeling.appendShape(reg.get('StartEvent_1'),
+        factory.createShape({type: 'bpmn:BusinessRuleTask'}), {x: 320, y: 178});
+    modeling.updateProperties(task, {id: 'decide', name: 'Decide approver'});
+    modeling.appendShape(task, factory.createShape({type: 'bpmn:EndEvent'}), {x: 480, y: 178});
+    m.get('selection').select(task);
+}"""
+
+
+def test_a_business_rule_task_picks_a_deployed_decision(page, login_as, axe_check):
+    dmn_deploy(xml=(FILES / "approval.dmn").read_bytes(), actor=Actor.system("test"))
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(BUILD)
+    panel = page.locator("#designer-properties")
+    assert panel.get_by_label("Connector").count() == 0  # a decision, not a connector
+    options = page.evaluate(
+        "() => [...document.querySelectorAll('#designer-properties datalist option')]"
+        ".map(o => o.value)"
+    )
+    assert options == ["approval_level", "greeting", "risk_class"]
+    decision = panel.get_by_label("Decision", exact=True)
+    decision.fill("approval_level")
+    decision.press("Tab")
+    result = panel.get_by_label("Result variable")
+    result.fill("routing")
+    result.press("Tab")
+    panel.get_by_label("Policy gate").check()
+    xml = page.evaluate("() => window.FlowgateDesigner.getXml()")
+    assert 'flowgate:decisionRef="approval_level"' in xml
+    assert 'flowgate:resultVariable="routing"' in xml
+    assert 'flowgate:policyGate="true"' in xml
+    assert "FIRST table, latest version 1" in panel.inner_text()
+    assert panel.get_by_role("link", name="Open the decision table").get_attribute("href") == (
+        "/designer/decisions/approval_level/"
+    )
+    assert axe_check(page, context="#designer-properties") == []

@@ -20,7 +20,7 @@ from apps.engine.core.business_rules import (
 from apps.engine.core.xml import parse_xml
 from apps.engine.models import IncidentStatus, InstanceStatus, JobStatus
 from apps.processes.decisions import dmn_deploy
-from apps.processes.services import version_deploy
+from apps.processes.services import bpmn_convert, version_deploy
 from tests.engine.conftest import run_jobs
 from tests.engine_core.dmn.support import dmn_file, table_dmn
 
@@ -216,3 +216,58 @@ def test_the_instance_page_and_the_audit_timeline_say_which_rule_decided(client,
     timeline = client.get(reverse("audit:instance", args=[instance.pk])).content.decode()
     assert summary in timeline
     assert "Rule_cfo" in timeline  # the explanation is in the event's details
+
+
+CAMUNDA_PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="camunda_rules" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:businessRuleTask id="c7" name="Risk (Camunda 7)" camunda:decisionRef="risk_class"
+        camunda:resultVariable="risks">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:businessRuleTask>
+    <bpmn:businessRuleTask id="c8" name="Approver (Camunda 8)">
+      <bpmn:extensionElements>
+        <zeebe:calledDecision decisionId="approval_level" resultVariable="routing"/>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:businessRuleTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="c7"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="c7" targetRef="c8"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="c8" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_camunda_7_and_8_models_import_and_run():
+    imported = bpmn_convert(xml=CAMUNDA_PROCESS)
+    assert imported.problems == []
+    root = parse_xml(imported.xml)
+    tasks = {
+        n.get("id"): n
+        for n in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}businessRuleTask")
+    }
+    fg = "{http://flowgate.dev/schema/bpmn/1.0}"
+    assert {k[len(fg) :]: v for k, v in tasks["c7"].attrib.items() if k.startswith(fg)} == {
+        "decisionRef": "risk_class",
+        "mapDecisionResult": "resultList",
+        "resultVariable": "risks",
+    }
+    assert {k[len(fg) :]: v for k, v in tasks["c8"].attrib.items() if k.startswith(fg)} == {
+        "decisionRef": "approval_level",
+        "resultVariable": "routing",
+    }
+    dmn_deploy(xml=dmn_file("approval.dmn"), actor=SYSTEM)
+    instance = services.instance_start(
+        version=_deploy_process(CAMUNDA_PROCESS),
+        variables={"amount": 5000, "country": "FR"},
+        actor=SYSTEM,
+    )
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["risks"] == [{"risk": "low"}]  # Camunda 7's resultList
+    assert instance.variables["routing"]["approver"] == "manager"  # DMN's own shape

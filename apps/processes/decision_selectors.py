@@ -133,7 +133,33 @@ def decision_view(version: DecisionVersion) -> dict:
         )
     else:
         view["expression"] = logic.expression.source
+    view["try_variables"] = _try_template(decision, definitions_of(version))
     return view
+
+
+def _try_template(decision, definitions) -> dict:
+    """Variables for the "try it" form: the input data and the plain names the decision and
+    the decisions it requires read (not the results of those required decisions)."""
+    closure, pending = {}, [decision]
+    while pending:
+        current = pending.pop()
+        if current.id not in closure:
+            closure[current.id] = current
+            pending.extend(definitions.decisions[d] for d in current.required_decisions)
+    produced = set()
+    for required in closure.values():
+        if required is not decision:
+            produced.add(required.variable_name)
+            produced.update(o.name for o in getattr(required.logic, "outputs", ()))
+    names: dict = {}
+    for current in closure.values():
+        for data_id in current.required_inputs:
+            names[definitions.input_data[data_id].name] = None
+        for clause in getattr(current.logic, "inputs", ()):
+            path = clause.expression.path
+            if path and path[0] not in produced:
+                names[path[0]] = None
+    return names
 
 
 def rule_match_counts(*, version: DecisionVersion, days: int = 30) -> dict:

@@ -230,6 +230,19 @@ def decision_run(*, version: DecisionVersion, variables: dict[str, Any]) -> Deci
     return DecisionEvaluation(version, evaluate_decision(definitions, version.key, variables))
 
 
+def decision_try(
+    *, key: str, variables: dict[str, Any], number: int | None = None
+) -> DecisionEvaluation:
+    """The designer's "try it": evaluate without recording anything (a preview with no business
+    effect, like a test run; rule-match counts stay those of real evaluations). Unprocessable
+    naming the input, rule or cause for an evaluation error."""
+    version = decision_selectors.version_get(key=key, number=number)
+    try:
+        return decision_run(version=version, variables=variables)
+    except DmnEvaluationError as exc:
+        raise Unprocessable(exc.message, code=exc.code, details=[exc.as_dict()]) from None
+
+
 def decision_evaluate(
     *, key: str, variables: dict[str, Any], actor: Actor, number: int | None = None
 ) -> DecisionEvaluation:

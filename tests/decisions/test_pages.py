@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.processes.decisions import dmn_deploy
 from tests.engine_core.dmn.support import dmn_file
@@ -82,3 +83,29 @@ def test_rule_match_counts_from_the_audit_trail(client, make_user, deployed):
     refused.force_authenticate(make_user("approver"))
     stats_url = reverse("api-decision-rule-stats", args=["approval_level"])
     assert refused.get(stats_url).status_code == 403
+
+
+def test_try_it_evaluates_highlights_and_records_nothing(client, make_user, deployed):
+    client.force_login(make_user("designer"))
+    url = reverse("designer:decision-version", args=["approval_level", 1])
+    page = client.get(url).content.decode()
+    assert "&quot;amount&quot;: null" in page and "&quot;country&quot;: null" in page
+    assert "&quot;risk&quot;" not in page  # produced by the required decision
+    html = client.post(url, {"variables": '{"amount": 500, "country": "US"}'}).content.decode()
+    assert 'data-rule-id="Rule_cfo" class="fg-rule-tried"' in html
+    assert "Matched rule <strong>3</strong>" in html
+    assert "&quot;approver&quot;: &quot;cfo&quot;" in html
+    assert not AuditEvent.objects.filter(action="decision.evaluated").exists()
+    bad = client.post(url, {"variables": '{"amount": "lots"}'})
+    assert bad.status_code == 422
+    assert "input &#x27;Amount&#x27; must be a number" in bad.content.decode()
+    not_json = client.post(url, {"variables": "{amount: 5"})
+    assert not_json.status_code == 400
+    assert "This is not JSON" in not_json.content.decode()
+    assert client.post(url, {"variables": "[1]"}).status_code == 400
+
+
+def test_try_it_needs_a_reader(client, make_user, deployed):
+    client.force_login(make_user("approver"))
+    url = reverse("designer:decision", args=["approval_level"])
+    assert client.post(url, {"variables": "{}"}).status_code == 403

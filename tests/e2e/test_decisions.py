@@ -27,6 +27,11 @@ def test_upload_a_dmn_file_and_read_its_table(page, live_server, login_as, axe_c
     assert table.locator("tbody tr").count() == 3
     assert '"cfo"' in table.locator('tr[data-rule-id="Rule_cfo"]').inner_text()
     assert axe_check(page) == []
+    page.get_by_label("Variables (JSON)").fill('{"amount": 500, "country": "US"}')
+    page.get_by_role("button", name="Evaluate").click()
+    page.get_by_role("status").get_by_text("Matched rule 3").wait_for()
+    assert table.locator("tr.fg-rule-tried").get_attribute("data-rule-id") == "Rule_cfo"
+    assert axe_check(page) == []
 
 
 BUILD = """() => {

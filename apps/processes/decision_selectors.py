@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.common.errors import NotFound
 from apps.engine.core.dmn import DmnDefinitions, parse_dmn
 from apps.engine.core.dmn.model import DecisionTable
-from apps.processes.models import DecisionVersion
+from apps.processes.models import DecisionVersion, DmnDeployment
 
 
 def decisions_list() -> list[dict]:
@@ -186,4 +186,14 @@ def rule_match_counts(*, version: DecisionVersion, days: int = 30) -> dict:
         "since": since,
         "days": days,
         "rules": {rule_id: counts.get(rule_id, 0) for rule_id in rule_ids},
+    }
+
+
+def deployments_dmn_files(deployment_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{deployment id: (file name, DMN XML)} (evidence packages)."""
+    return {
+        pk: (f"{key}-deployment{pk}.dmn", xml)
+        for pk, key, xml in DmnDeployment.objects.filter(pk__in=deployment_ids).values_list(
+            "pk", "definitions_key", "xml"
+        )
     }

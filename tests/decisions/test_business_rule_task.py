@@ -4,12 +4,16 @@ problem or an incident that names it."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import evidence_export
 from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.core.business_rules import (
@@ -271,3 +275,19 @@ def test_camunda_7_and_8_models_import_and_run():
     assert instance.status == InstanceStatus.COMPLETED
     assert instance.variables["risks"] == [{"risk": "low"}]  # Camunda 7's resultList
     assert instance.variables["routing"]["approver"] == "manager"  # DMN's own shape
+
+
+def test_the_evidence_package_holds_the_dmn_file_of_each_decision_evaluated():
+    dmn_deploy(xml=dmn_file("approval.dmn"), actor=SYSTEM)
+    instance = services.instance_start(
+        version=_deploy_process(), variables={"amount": 500, "country": "US"}, actor=SYSTEM
+    )
+    run_jobs(instance)
+    package = evidence_export(actor=SYSTEM, instance_id=instance.pk)
+    archive = zipfile.ZipFile(io.BytesIO(package.content))
+    dmn_names = [n for n in archive.namelist() if n.startswith("dmn/")]
+    assert len(dmn_names) == 1 and dmn_names[0].startswith("dmn/approval_rules-deployment")
+    assert archive.read(dmn_names[0]) == dmn_file("approval.dmn")
+    events = json.loads(archive.read("events.json"))
+    evaluated = next(e for e in events if e["action"] == "decision.evaluated")
+    assert evaluated["data"]["summary"] == "Decided by rule 3 of Approval level v1"

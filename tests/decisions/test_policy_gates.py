@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.engine import services
-from apps.engine.models import InstanceStatus
+from apps.engine.models import IncidentStatus, InstanceStatus
 from apps.processes.decisions import dmn_deploy
 from apps.processes.services import version_deploy
 from tests.engine.conftest import run_jobs
@@ -68,14 +69,29 @@ def test_a_denial_is_caught_by_the_error_boundary_and_audited_with_its_rule():
     assert routed.data["activity_id"] == "policy"
 
 
-def test_an_uncaught_denial_is_an_incident_with_the_reason():
-    instance = _run({"role": "payroll", "region": "US"}, xml=UNCAUGHT)
-    assert instance.status == InstanceStatus.RUNNING
-    incident = instance.incidents.get()
-    assert incident.kind == "business_error"
+def test_an_uncaught_denial_ends_the_request_as_rejected_by_policy(client, make_user):
+    requester = make_user()
+    dmn_deploy(xml=dmn_file("access_policy.dmn"), actor=SYSTEM)
+    result = version_deploy(xml=UNCAUGHT, actor=SYSTEM)
+    instance = services.instance_start(
+        version=result.version,
+        variables={"role": "payroll", "region": "US"},
+        actor=Actor.for_user(requester),
+        started_by=requester,
+    )
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    incident = instance.incidents.get()  # opened, then resolved by the end
+    assert incident.status == IncidentStatus.RESOLVED
     assert incident.message == (
         "Business error 'policy_denied' has no matching error event: payroll access only in the EU"
     )
+    cancelled = AuditEvent.objects.get(action="instance.cancelled", instance_id=instance.pk)
+    assert cancelled.data["reason"] == "Rejected by policy: payroll access only in the EU"
+    client.force_login(requester)
+    page = client.get(reverse("requests:detail", args=[instance.pk])).content.decode()
+    assert "Rejected by policy: payroll access only in the EU" in page
 
 
 def test_a_gate_needs_a_decision_with_allow_and_reason():

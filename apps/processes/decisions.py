@@ -71,8 +71,8 @@ def is_dmn_file(xml: bytes | str) -> bool:
     """True when ``xml`` is a DMN 1.1-1.5 file (its root element's namespace), whatever its name.
     Unsafe or malformed XML is not DMN here: the BPMN path then refuses it with its own message."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
-    if b"DMN" not in data[:4096]:
-        return False
+    if b"DMN" not in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # cheap: every DMN namespace names DMN near the top (UTF-16 aside)
     try:
         return is_dmn(parse_xml(data))
     except (core.UnsafeXmlError, core.BpmnValidationError):

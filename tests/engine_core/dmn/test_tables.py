@@ -54,8 +54,19 @@ def test_rule_order_lists_every_match_in_rule_order():
     assert result.result == ["A", "B"]
 
 
-def test_rule_order_with_no_match_is_an_empty_list():
-    assert run({"score": None}, hit_policy="RULE ORDER", **SCORES).result == []
+@pytest.mark.parametrize("policy", ["RULE ORDER", "OUTPUT ORDER", "COLLECT"])
+def test_a_list_policy_with_no_match_is_null(policy):
+    table = dict(SCORES, outputs=[("grade", '"A","B","C"')])
+    assert run({"score": None}, hit_policy=policy, **table).result is None
+
+
+def test_no_match_gives_the_default_output_entries():
+    xml = table_dmn(**SCORES, hit_policy="COLLECT").replace(
+        b'<output id="out1" name="grade">',
+        b'<output id="out1" name="grade"><defaultOutputEntry><text>"none"</text>'
+        b"</defaultOutputEntry>",
+    )
+    assert evaluate_decision(parse_dmn(xml), "d", {"score": None}).result == "none"
 
 
 def test_several_outputs_make_an_object_by_output_name():
@@ -111,7 +122,7 @@ FEES = {
         ("MIN", 2000, 10),
         ("MAX", 10000, 100.0),
         ("COUNT", 2000, 3),
-        ("COUNT", -1, 0),
+        ("COUNT", -1, None),
         ("SUM", -1, None),
         ("MAX", -1, None),
     ],

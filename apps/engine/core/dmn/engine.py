@@ -1,9 +1,10 @@
 """Evaluating a decision: inputs, rules, hit policies, required decisions, and the explanation.
 
 The result has DMN's shape: one output -> its value, several -> an object by output name;
-COLLECT / RULE ORDER / OUTPUT ORDER -> a list of those (empty when no rule matched); COLLECT
-with an aggregator -> a number (COUNT of no match is 0, SUM/MIN/MAX of no match is null);
-no match of a single-hit policy -> the outputs' defaults, else null.
+COLLECT / RULE ORDER / OUTPUT ORDER -> a list of those; COLLECT with an aggregator -> a number
+(COUNT: how many rules matched; SUM/MIN/MAX over the non-null outputs). When no rule matches,
+whatever the policy: the outputs' default entries if the table has them, else null (as Camunda
+8's engine, dmn-scala, answers).
 
 Every evaluation returns an explanation (JSON-ready): the decision, the inputs it saw, the rules
 that matched with their outputs, the result, and the same for every required decision. That is
@@ -21,7 +22,6 @@ from ..expressions import ExpressionError
 from .errors import DmnEvaluationError
 from .feel import CompiledExpression, YearsMonths, parse_date, parse_datetime
 from .model import (
-    LIST_POLICIES,
     Aggregation,
     Decision,
     DecisionTable,
@@ -322,7 +322,7 @@ class _Run:
 
     def _apply_policy(self, decision, table: DecisionTable, matched, scope):
         policy = table.hit_policy
-        if not matched and policy not in LIST_POLICIES:
+        if not matched:  # every policy (as Camunda 8's engine): the defaults, else null
             defaults = {
                 c.name: (
                     self.expression(decision, c.default, scope, f"default of '{c.title}'")
@@ -375,10 +375,10 @@ def _rank(clause: OutputClause, value: Any, scope) -> int:
 
 
 def _aggregate(decision: Decision, aggregation: Aggregation, matched) -> Any:
+    if aggregation is Aggregation.COUNT:
+        return len(matched)  # the matched rules (Camunda 8 counts them, nulls included)
     values = [next(iter(o.values())) for _, o in matched]
     values = [v for v in values if v is not None]
-    if aggregation is Aggregation.COUNT:
-        return len(values)
     if not values:
         return None
     if aggregation is Aggregation.SUM and not all(

@@ -223,3 +223,12 @@ def test_unknown_decision_at_evaluation():
     with pytest.raises(DmnEvaluationError) as caught:
         evaluate_decision(definitions, "nope", {})
     assert caught.value.code == "unknown_decision"
+
+
+def test_a_required_decision_is_read_by_its_id_or_variable_name():
+    definitions = parse_dmn(dmn_file("approval.dmn"))
+    assert definitions.decisions["risk_class"].variable_name == "risk_class"
+    assert definitions.decisions["greeting"].variable_name == "greeting"
+    by_id = dmn_file("approval.dmn").replace(b"<text>risk</text>", b"<text>risk_class</text>")
+    result = evaluate_decision(parse_dmn(by_id), "approval_level", {"amount": 5, "country": "US"})
+    assert result.result["approver"] == "cfo"

@@ -281,7 +281,9 @@ class _Reader:
             return None
         name = (node.get("name") or "").strip()
         variable = node.find(self.q("variable"))
-        variable_name = (variable.get("name") if variable is not None else None) or name
+        # As Camunda 8's engine: the <variable> name, else the decision id (FEEL can name an id;
+        # a name like "Risk class" it cannot).
+        variable_name = (variable.get("name") if variable is not None else None) or decision_id
         table_node = node.find(self.q("decisionTable"))
         literal_node = node.find(self.q("literalExpression"))
         logic: DecisionTable | LiteralExpression | None

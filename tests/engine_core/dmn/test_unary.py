@@ -132,3 +132,10 @@ def test_unreadable_cells_are_refused_when_compiled(cell):
 def test_literal_values_keep_their_order():
     tests = compile_unary_tests('"high","medium","low"')
     assert tests.literal_values == ["high", "medium", "low"]
+
+
+def test_a_boolean_expression_decides_by_itself():
+    assert matches("amount > limit", "gold", amount=10, limit=5) is True
+    assert matches("amount > limit", "gold", amount=1, limit=5) is False
+    assert matches("flag", True, flag=True) is True  # a boolean input: equality
+    assert matches("flag", False, flag=True) is False

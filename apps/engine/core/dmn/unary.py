@@ -129,7 +129,16 @@ class Test:
         if kind == "eq":
             if isinstance(bound, list):  # FEEL: an input equal to a list's item
                 return any(self._equal(value, item) for item in bound)
-            return self._equal(value, bound)
+            if self._equal(value, bound):
+                return True
+            # FEEL (as Camunda 8 reads it): an expression that is true or false decides by
+            # itself, e.g. `amount > limit` in a column about something else.
+            return (
+                self.low.expr is not None
+                and isinstance(bound, bool)
+                and not isinstance(value, bool)
+                and bound
+            )
         if kind == "ne":
             return value is not None and bound is not None and not self._equal(value, bound)
         pair = _prepare(value, bound)

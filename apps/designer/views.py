@@ -160,6 +160,8 @@ def _dmn_upload(request: HttpRequest, data: bytes) -> HttpResponse:
     names = ", ".join(f"{v.key} version {v.number}" for v in result.versions)
     if result.created:
         messages.success(request, f"Deployed decisions: {names}.")
+        for warning in result.warnings[:3]:
+            messages.warning(request, warning["message"])
     else:
         messages.info(request, f"Unchanged: the latest deployment is the same file ({names}).")
     return redirect("designer:list")

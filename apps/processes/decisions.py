@@ -31,6 +31,7 @@ from apps.engine.core.dmn import (
     is_dmn,
     parse_dmn,
 )
+from apps.engine.core.dmn.analysis import definitions_warnings
 from apps.engine.core.xml import parse_xml
 from apps.processes import decision_selectors
 from apps.processes.models import DecisionVersion, DmnDeployment
@@ -47,6 +48,11 @@ class DmnDeployResult:
     deployment: DmnDeployment
     versions: list[DecisionVersion]
     created: bool  # False when the same file was already the latest deployment of its id
+
+    @property
+    def warnings(self) -> list[dict]:
+        """What deploys but deserves a look (UNIQUE rules that can both match)."""
+        return list(self.deployment.summary.get("warnings", []))
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,7 @@ def dmn_deploy(*, xml: bytes | str, actor: Actor, user=None, comment: str = "") 
         )
     checksum = hashlib.sha256(data).hexdigest()
     summary = definitions.summary()
+    summary["warnings"] = [w.as_dict() for w in definitions_warnings(definitions)]
     try:
         with transaction.atomic():
             latest = (

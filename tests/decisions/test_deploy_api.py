@@ -187,3 +187,22 @@ def test_the_designer_upload_takes_a_dmn_file(make_user, client):
     assert response.status_code == 200
     assert "Deployed decisions: approval_level version 1" in response.content.decode()
     assert DecisionVersion.objects.count() == 3
+
+
+def test_a_unique_overlap_deploys_with_a_warning(make_user):
+    xml = table_dmn(
+        inputs=[("x", "number")],
+        outputs=["y"],
+        rules=[(["<= 10"], ['"a"']), ([">= 10"], ['"b"'])],
+    )
+    response = _deploy(_client(make_user("designer")), xml)
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        {
+            "element_id": "r2",
+            "code": "unique_overlap_possible",
+            "message": "Decision 'd' (UNIQUE): rules 1 and 2 can match the same inputs; an "
+            "evaluation that hits both fails. Narrow one of them or choose another hit policy "
+            "(FIRST, PRIORITY).",
+        }
+    ]

@@ -51,11 +51,18 @@ class DecisionVersionOutput(serializers.Serializer):
     comment = serializers.CharField(source="deployment.comment")
 
 
+class DmnWarningOutput(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class DmnDeployOutput(serializers.Serializer):
     kind = serializers.CharField(default="dmn")
     deployment_id = serializers.IntegerField()
     definitions_key = serializers.CharField()
     decisions = DecisionVersionOutput(many=True)
+    warnings = DmnWarningOutput(many=True)
 
 
 def deploy_output(result: decisions.DmnDeployResult) -> dict:
@@ -64,6 +71,7 @@ def deploy_output(result: decisions.DmnDeployResult) -> dict:
         "deployment_id": result.deployment.pk,
         "definitions_key": result.deployment.definitions_key,
         "decisions": DecisionVersionOutput(result.versions, many=True).data,
+        "warnings": result.warnings,
     }
 
 

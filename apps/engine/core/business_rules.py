@@ -104,7 +104,7 @@ def map_decision_result(mode: str, *, result: Any, rule_outputs: list[dict[str, 
     if mode == "resultList":
         return rule_outputs
     if mode == "collectEntries":
-        values = []
+        values: list[Any] = []
         for outputs in rule_outputs:
             if len(outputs) > 1:
                 raise DecisionResultMappingError(

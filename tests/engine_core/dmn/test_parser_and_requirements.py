@@ -232,3 +232,19 @@ def test_a_required_decision_is_read_by_its_id_or_variable_name():
     by_id = dmn_file("approval.dmn").replace(b"<text>risk</text>", b"<text>risk_class</text>")
     result = evaluate_decision(parse_dmn(by_id), "approval_level", {"amount": 5, "country": "US"})
     assert result.result["approver"] == "cfo"
+
+
+def test_a_literal_decision_result_must_fit_its_type():
+    definitions = parse_dmn(dmn_file("approval.dmn"))  # greeting: typeRef string
+    with pytest.raises(DmnEvaluationError) as caught:
+        evaluate_decision(definitions, "greeting", {"name": 5})
+    assert caught.value.code == "bad_expression"  # upper case(5) fails first
+    typed = _requirements_file(
+        '<decision id="n"><variable name="n" typeRef="number"/>'
+        "<literalExpression><text>label</text></literalExpression></decision>"
+    )
+    with pytest.raises(DmnEvaluationError) as caught:
+        evaluate_decision(parse_dmn(typed), "n", {"label": "ten"})
+    assert caught.value.code == "result_type"
+    assert "the result must be a number, not text 'ten'" in caught.value.message
+    assert evaluate_decision(parse_dmn(typed), "n", {"label": 10}).result == 10

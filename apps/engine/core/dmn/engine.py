@@ -96,8 +96,15 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _typed(value: Any, type_ref: str | None, what: str, decision_id: str, input_id: str) -> Any:
-    """Check (and, for dates, read) an input against its typeRef; raise input_type if wrong."""
+def _typed(
+    value: Any,
+    type_ref: str | None,
+    what: str,
+    decision_id: str,
+    input_id: str | None,
+    code: str = "input_type",
+) -> Any:
+    """Check (and, for dates, read) a value against its typeRef; raise ``code`` if wrong."""
     if value is None or not type_ref:
         return value
     kind = type_ref.strip()
@@ -128,7 +135,7 @@ def _typed(value: Any, type_ref: str | None, what: str, decision_id: str, input_
         shown = repr(value)[:60] if isinstance(value, str | int | float) else ""
         raise DmnEvaluationError(
             f"Decision '{decision_id}': {what} must be {expected}, not {_kind(value)} {shown}".strip(),
-            code="input_type",
+            code=code,
             decision_id=decision_id,
             input_id=input_id,
         )
@@ -176,6 +183,9 @@ class _Run:
         else:
             value = self.expression(
                 decision, decision.logic.expression, scope, "literal expression"
+            )
+            value = _typed(
+                value, decision.logic.type_ref, "the result", decision.id, None, "result_type"
             )
             result = DecisionResult(decision.id, to_json(value), [{decision.variable_name: value}])
             result.explanation = {"expression": decision.logic.expression.source}

@@ -121,6 +121,16 @@ def _key_problems(definitions) -> list[dict]:
     return problems
 
 
+def dmn_validate(*, xml: bytes | str) -> list[dict]:
+    """Every problem of a DMN file, without storing anything; [] when it would deploy."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    try:
+        definitions = _parse(data)
+    except (InvalidInput, Unprocessable) as exc:
+        return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
+    return _key_problems(definitions)
+
+
 def dmn_deploy(*, xml: bytes | str, actor: Actor, user=None, comment: str = "") -> DmnDeployResult:
     """Deploy a DMN file: a new version of every decision in it. Nothing is stored for a file
     with problems: InvalidInput (unsafe XML) or Unprocessable with every problem named."""

@@ -206,3 +206,15 @@ def test_a_unique_overlap_deploys_with_a_warning(make_user):
             "(FIRST, PRIORITY).",
         }
     ]
+
+
+def test_validate_takes_a_dmn_file_too(make_user):
+    client = _client(make_user("designer"))
+    url = reverse("api-process-validate")
+    good = client.post(url, {"xml": APPROVAL.decode()}, format="json").json()
+    assert good == {"valid": True, "problems": []}
+    broken = table_dmn(inputs=[("x", None)], outputs=["y"], rules=[(["[1.."], ['"a"'])])
+    bad = client.post(url, {"xml": broken.decode()}, format="json").json()
+    assert bad["valid"] is False
+    assert [(p["element_id"], p["code"]) for p in bad["problems"]] == [("r1", "bad_feel")]
+    assert DmnDeployment.objects.count() == 0

@@ -165,10 +165,14 @@ class ProcessValidateApi(ApiView):
             "Validation",
             {"valid": serializers.BooleanField(), "problems": ProblemSerializer(many=True)},
         ),
-        summary="Validate a BPMN file without deploying it",
+        summary="Validate a BPMN or DMN file without deploying it",
     )
     def post(self, request: Request) -> Response:
-        problems = services.bpmn_validate(xml=_xml_from(request))
+        xml = _xml_from(request)
+        if decisions.is_dmn_file(xml):
+            problems = decisions.dmn_validate(xml=xml)
+        else:
+            problems = services.bpmn_validate(xml=xml)
         return Response({"valid": not problems, "problems": problems})
 
 

@@ -13,7 +13,8 @@ from .support import dmn_file, table_dmn
 def warned(rules, inputs=None, hit_policy="UNIQUE"):
     inputs = inputs or [("x", "number"), ("y", "string")]
     xml = table_dmn(inputs=inputs, outputs=["o"], rules=rules, hit_policy=hit_policy)
-    return [(p.element_id, p.code) for p in definitions_warnings(parse_dmn(xml))]
+    found = definitions_warnings(parse_dmn(xml))
+    return [(p.element_id, p.code) for p in found if p.code == "unique_overlap_possible"]
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,41 @@ def test_dates_compare():
 
 def test_the_camunda_example_has_no_warning():
     assert definitions_warnings(parse_dmn(dmn_file("approval.dmn"))) == []
+
+
+def uncovered(cells, hit_policy="FIRST"):
+    xml = table_dmn(
+        inputs=[("x", "number")],
+        outputs=["o"],
+        rules=[([c], ['"r"']) for c in cells],
+        hit_policy=hit_policy,
+    )
+    return [
+        p.message.split("'In 1' ", 1)[1].split(";")[0] for p in definitions_warnings(parse_dmn(xml))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "gaps"),
+    [
+        (["< 10", ">= 10"], []),
+        (["< 10", "> 10"], ["10"]),
+        (["[0..10]", "]10..100]"], ["< 0, > 100"]),
+        (["< 0", "[0..5[", "[7..9]", "> 9"], ["[5..7["]),
+        (["-"], []),
+        (["< 10", "-"], []),
+        (["1", "2", "3"], ["< 1, ]1..2[, ]2..3[, > 3"]),
+    ],
+)
+def test_numbers_no_rule_covers(cells, gaps):
+    assert uncovered(cells) == gaps
+
+
+def test_coverage_is_not_judged_on_text_or_unknown_cells():
+    xml = table_dmn(
+        inputs=[("s", "string"), ("x", "number")],
+        outputs=["o"],
+        rules=[(['"a"', "< limit"], ['"r"'])],
+        hit_policy="FIRST",
+    )
+    assert definitions_warnings(parse_dmn(xml)) == []

@@ -1,5 +1,6 @@
 """Static checks of a decision table that are warnings, not errors: rules that can both match
-under UNIQUE (the evaluation would fail at run time for such inputs).
+under UNIQUE (the evaluation would fail at run time for such inputs), and numbers a numeric
+input column leaves to no rule.
 
 Only what is certain is reported: each cell is read as a set of intervals when it is made of
 literals (`-`, values, comparisons, intervals, lists of those); a cell with `not(...)`, `?` or
@@ -122,10 +123,75 @@ def table_warnings(decision_id: str, table: DecisionTable) -> list[Problem]:
     return warnings
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _bound_text(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _gaps(spans: list[_Span]) -> list[str]:
+    """The numbers no span covers, as FEEL-like text (``< 0``, ``10``, ``]5..7[``)."""
+    ordered = sorted(spans, key=lambda s: (float("-inf") if s.low is None else s.low, s.low_open))
+    gaps: list[str] = []
+    first = ordered[0]
+    if first.low is not None:
+        gaps.append(f"{'<=' if first.low_open else '<'} {_bound_text(first.low)}")
+    high, high_open = first.high, first.high_open
+    for span in ordered[1:]:
+        if high is None:
+            return gaps
+        if span.low is None or span.low < high:
+            pass
+        elif span.low == high:
+            if high_open and span.low_open:
+                gaps.append(_bound_text(high))
+        else:
+            low_mark = "[" if high_open else "]"
+            high_mark = "]" if span.low_open else "["
+            gaps.append(f"{low_mark}{_bound_text(high)}..{_bound_text(span.low)}{high_mark}")
+        if span.high is None:
+            high = None
+        elif span.high > high or (span.high == high and not span.high_open):
+            high, high_open = span.high, span.high_open
+    if high is not None:
+        gaps.append(f"{'>=' if high_open else '>'} {_bound_text(high)}")
+    return gaps
+
+
+def coverage_warnings(decision_id: str, table: DecisionTable) -> list[Problem]:
+    """Numbers a numeric column leaves to no rule at all: such inputs match nothing (null, or
+    the defaults). Judged per column, only when every cell of it is literal numbers or ``-``."""
+    if not table.rules or any(o.default for o in table.outputs):
+        return []
+    warnings = []
+    for position, clause in enumerate(table.inputs):
+        column = [_spans(rule.input_entries[position]) for rule in table.rules]
+        if any(c is None or c == _ANY for c in column):
+            continue
+        spans = [span for cell in column for span in cell]  # type: ignore[union-attr]
+        bounds = [v for s in spans for v in (s.low, s.high) if v is not None]
+        if not spans or not all(_number(v) for v in bounds):
+            continue
+        gaps = _gaps(spans)
+        if gaps:
+            warnings.append(
+                Problem(
+                    clause.id,
+                    "input_not_covered",
+                    f"Decision '{decision_id}': no rule covers input '{clause.title}' "
+                    f"{', '.join(gaps[:5])}; such inputs match no rule (the result is null).",
+                )
+            )
+    return warnings
+
+
 def definitions_warnings(definitions: DmnDefinitions) -> list[Problem]:
     """Every warning of every decision table in the file."""
     found = []
     for decision in definitions.decisions.values():
         if isinstance(decision.logic, DecisionTable):
             found += table_warnings(decision.id, decision.logic)
+            found += coverage_warnings(decision.id, decision.logic)
     return found

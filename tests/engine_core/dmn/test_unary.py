@@ -139,3 +139,13 @@ def test_a_boolean_expression_decides_by_itself():
     assert matches("amount > limit", "gold", amount=1, limit=5) is False
     assert matches("flag", True, flag=True) is True  # a boolean input: equality
     assert matches("flag", False, flag=True) is False
+
+
+def test_camunda_7_cell_input_reads_like_a_question_mark():
+    tests = compile_unary_tests("cellInput > 5 and cellInput < 10", "cellInput")
+    assert tests.source == "cellInput > 5 and cellInput < 10"
+    assert tests.matches(7, {}) is True
+    assert tests.matches(10, {}) is False
+    named = compile_unary_tests('contains(text, "x")', "text")
+    assert named.matches("xyz", {}) is True
+    assert compile_unary_tests('"cellInput"', "cellInput").matches("cellInput", {}) is True

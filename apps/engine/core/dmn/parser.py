@@ -35,6 +35,7 @@ DMN_NAMESPACES = {
     "www.omg.org/spec/DMN/20211108/MODEL": "1.4",
     "www.omg.org/spec/DMN/20230324/MODEL": "1.5",
 }
+CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 MAX_DECISIONS = 200
 MAX_RULES = 5000
 MAX_CLAUSES = 50
@@ -88,9 +89,11 @@ class _Reader:
             )
             return CompiledExpression(source=text)
 
-    def unary(self, text: str, where: str, element_id: str | None) -> UnaryTests:
+    def unary(
+        self, text: str, where: str, element_id: str | None, input_variable: str | None = None
+    ) -> UnaryTests:
         try:
-            return compile_unary_tests(text)
+            return compile_unary_tests(text, input_variable)
         except FeelError as error:
             self.problem(
                 element_id, "bad_feel", f"{where}: '{text[:120]}' cannot be read: {error.message}"
@@ -142,8 +145,12 @@ class _Reader:
                     f"An aggregation only applies to COLLECT, not {policy.value}.",
                 )
         inputs = []
+        input_variables = []  # Camunda 7: the name input entries use for the input value
         for position, clause in enumerate(self.children(node, "input"), start=1):
             clause_id = clause.get("id") or f"{decision_id}_input{position}"
+            input_variables.append(
+                (clause.get(f"{{{CAMUNDA_DMN_NS}}}inputVariable") or "cellInput").strip()
+            )
             expression_node = clause.find(self.q("inputExpression"))
             label = (clause.get("label") or "").strip()
             where = f"Decision '{decision_id}', input {position} ({label or clause_id})"
@@ -213,8 +220,11 @@ class _Reader:
                             self.text_of(entry),
                             f"Decision '{decision_id}', rule {index}, input '{clause.title}'",
                             rule_id,
+                            variable,
                         )
-                        for entry, clause in zip(entries, inputs, strict=True)
+                        for entry, clause, variable in zip(
+                            entries, inputs, input_variables, strict=True
+                        )
                     ),
                     output_entries=tuple(
                         self.feel(

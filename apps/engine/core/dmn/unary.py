@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..expressions import ExpressionError
@@ -251,11 +251,35 @@ def _has_question_mark(text: str) -> bool:
     return any(char == "?" for _, char in outside_strings(text))
 
 
-def compile_unary_tests(source: str | None) -> UnaryTests:
-    """Parse an input entry; raises FeelError with a message for a person."""
+def _input_variable_at(text: str, name: str | None) -> set[int]:
+    """Where Camunda 7's input variable (``cellInput``, or the input's camunda:inputVariable)
+    stands for the input value outside strings: read like ``?``."""
+    if not name:
+        return set()
+    outside = {pos for pos, _ in outside_strings(text)}
+    return {
+        m.start()
+        for m in re.finditer(rf"(?<![\w.]){re.escape(name)}(?![\w(])", text)
+        if m.start() in outside
+    }
+
+
+def compile_unary_tests(source: str | None, input_variable: str | None = None) -> UnaryTests:
+    """Parse an input entry; raises FeelError with a message for a person. ``input_variable``:
+    the name (Camunda 7: ``cellInput``) that stands for the input value, like ``?``."""
     text = (source or "").strip()
     if text in ("", "-"):
         return UnaryTests(source=text, any=True)
+    named = _input_variable_at(text, input_variable)
+    if named:
+        assert input_variable is not None  # noqa: S101 - found only when given
+        out, position = [], 0
+        for start in sorted(named):
+            out.append(text[position:start])
+            out.append("?")
+            position = start + len(input_variable)
+        out.append(text[position:])
+        return replace(compile_unary_tests("".join(out)), source=text)
     if _has_question_mark(text):
         marks = {pos for pos, char in outside_strings(text) if char == "?"}
         masked = "".join(QUESTION_NAME if pos in marks else char for pos, char in enumerate(text))

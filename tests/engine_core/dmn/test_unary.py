@@ -149,3 +149,10 @@ def test_camunda_7_cell_input_reads_like_a_question_mark():
     named = compile_unary_tests('contains(text, "x")', "text")
     assert named.matches("xyz", {}) is True
     assert compile_unary_tests('"cellInput"', "cellInput").matches("cellInput", {}) is True
+
+
+def test_a_list_of_values_matches_any_item():
+    assert matches("[1, 2, 3]", 2) is True
+    assert matches("[1, 2, 3], 7", 7) is True
+    assert matches('["a", "b"]', "c") is False
+    assert matches("[1..3], [5, 6]", 6) is True

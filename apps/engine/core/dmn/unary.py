@@ -195,9 +195,28 @@ def _split(text: str) -> list[str]:
         if not char.isspace():
             previous = char
     parts.append(text[start:])
-    out = [p.strip() for p in parts]
+    out = _lists_rejoined([p.strip() for p in parts])
     if any(not p for p in out):
         raise FeelError("an empty test between commas")
+    return out
+
+
+def _lists_rejoined(parts: list[str]) -> list[str]:
+    """A list literal (``[1, 2, 3]``: brackets without ``..``) was split at its commas: join it."""
+    out: list[str] = []
+    pending: str | None = None
+    for part in parts:
+        if pending is not None:
+            pending += ", " + part
+            if part.endswith("]"):
+                out.append(pending)
+                pending = None
+        elif part.startswith("[") and ".." not in part and not part.endswith("]"):
+            pending = part
+        else:
+            out.append(part)
+    if pending is not None:
+        out.append(pending)
     return out
 
 

@@ -4,6 +4,7 @@ never changes)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 
 from django.db.models import Count, Max, QuerySet
@@ -73,6 +74,7 @@ def version_get(*, key: str, number: int | None = None) -> DecisionVersion:
 
 _PARSED: dict[tuple[int, str], DmnDefinitions] = {}
 _PARSED_MAX = 128
+_PARSED_LOCK = threading.Lock()
 
 
 def definitions_of(version: DecisionVersion) -> DmnDefinitions:
@@ -82,9 +84,10 @@ def definitions_of(version: DecisionVersion) -> DmnDefinitions:
     parsed = _PARSED.get(cache_key)
     if parsed is None:
         parsed = parse_dmn(deployment.xml.encode("utf-8"))
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[cache_key] = parsed
+        with _PARSED_LOCK:
+            while len(_PARSED) >= _PARSED_MAX:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[cache_key] = parsed
     return parsed
 
 

@@ -9,6 +9,9 @@ class AuditAction(StrEnum):
     PROCESS_DRAFT_SAVED = "process.draft_saved"
     PROCESS_VIEW_GRANTED = "process.view_granted"
     PROCESS_VIEW_REVOKED = "process.view_revoked"
+    # decisions (DMN)
+    DECISION_DEPLOYED = "decision.deployed"
+    DECISION_EVALUATED = "decision.evaluated"
     # instances
     INSTANCE_STARTED = "instance.started"
     INSTANCE_COMPLETED = "instance.completed"

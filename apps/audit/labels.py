@@ -13,6 +13,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.PROCESS_DRAFT_SAVED: "Draft saved",
     AuditAction.PROCESS_VIEW_GRANTED: "Process access granted",
     AuditAction.PROCESS_VIEW_REVOKED: "Process access revoked",
+    AuditAction.DECISION_DEPLOYED: "Decision deployed",
+    AuditAction.DECISION_EVALUATED: "Decision evaluated",
     AuditAction.INSTANCE_STARTED: "Request started",
     AuditAction.INSTANCE_COMPLETED: "Request completed",
     AuditAction.INSTANCE_CANCELLED: "Request cancelled",

@@ -379,11 +379,36 @@ def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
     return files, notes
 
 
+# Who supplies the DMN files of the decisions an instance evaluated (the processes app).
+@hook("audit.evidence_dmn_files", errors=RAISE)
+def evidence_dmn_files(deployment_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{DMN deployment id: (archive name, DMN XML)} for the deployments the receiver has."""
+    raise NotImplementedError  # a prototype: never called
+
+
+def _dmn_files(events: list[AuditEvent]) -> dict[str, str]:
+    """The DMN files of the decisions evaluated in ``events`` (``decision.evaluated``)."""
+    ids = sorted(
+        {
+            e.data["deployment_id"]
+            for e in events
+            if e.action == AuditAction.DECISION_EVALUATED
+            and isinstance(e.data, dict)
+            and isinstance(e.data.get("deployment_id"), int)
+        }
+    )
+    found: dict[int, tuple[str, str]] = {}
+    for files_of in evidence_dmn_files.send(ids) if ids else ():
+        found.update(files_of)
+    return {f"dmn/{name}": xml for name, xml in found.values()}
+
+
 _EVIDENCE_README = """Flowgate evidence package for process instance {instance_id}
 
 events.json   every audit event about the instance, up to chain position {up_to}
 events.csv    the same events as a table (text cells starting with = + - @ get a leading ')
 bpmn/         the BPMN XML of each process version the events refer to
+dmn/          the DMN XML of each decision deployment the events evaluated (if any)
 proof.json    the verification proof:
               - "chain": the result of verifying the WHOLE audit chain when this package was made
               - "events": per event its chain link (seq, prev_hash, hash) and the canonical
@@ -440,6 +465,7 @@ def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
         "events.csv": csv_buffer.getvalue(),
         "proof.json": json.dumps(proof, indent=2, ensure_ascii=False),
         **bpmn,
+        **_dmn_files(events),
     }
     content = zip_bytes(files)
     record(

@@ -89,6 +89,9 @@ class Connector(ABC):
     #: to write). Anything that does I/O or may be slow stays False: it runs with a lease, and
     #: other workers may take the steps after it.
     chainable: bool = False
+    #: True for a connector the engine runs for another element (the ``decision`` connector of
+    #: business rule tasks): it is not offered to service tasks, listed, or named as available.
+    internal: bool = False
 
     @abstractmethod
     def execute(self, inputs: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:

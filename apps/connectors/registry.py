@@ -75,7 +75,7 @@ def get(name: str) -> Connector:
     try:
         return _connectors[name]
     except KeyError:
-        known = ", ".join(sorted(_connectors)) or "none"
+        known = ", ".join(sorted(n for n, c in _connectors.items() if not c.internal)) or "none"
         raise NotFound(
             f"Unknown connector {name!r}. Registered connectors: {known}. Check the service "
             "task's connector/topic name or install the plug-in that provides it.",
@@ -90,8 +90,9 @@ def chainable_names() -> list[str]:
 
 
 def all_connectors() -> list[Connector]:
+    """The connectors a service task may name (not the engine's internal ones)."""
     _ensure_loaded()
-    return sorted(_connectors.values(), key=lambda c: c.name)
+    return sorted((c for c in _connectors.values() if not c.internal), key=lambda c: c.name)
 
 
 class FunctionConnector(Connector):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.designer import views
+from apps.designer import decision_views, views
 
 app_name = "designer"
 urlpatterns = [
@@ -10,6 +10,13 @@ urlpatterns = [
     path("new/blank/", views.process_edit, name="new-blank"),
     path("new/<slug:slug>/", views.process_from_template, name="new-from-template"),
     path("templates/<slug:slug>.bpmn", views.template_xml, name="template-xml"),
+    path("decisions/", decision_views.decision_list, name="decisions"),
+    path("decisions/<str:key>/", decision_views.decision_detail, name="decision"),
+    path(
+        "decisions/<str:key>/v<int:number>/",
+        decision_views.decision_detail,
+        name="decision-version",
+    ),
     path("<str:key>/", views.process_edit, name="edit"),
     path("<str:key>/xml/", views.process_xml, name="xml"),
     path("<str:key>/draft.bpmn", views.draft_xml, name="draft-xml"),

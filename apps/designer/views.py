@@ -21,8 +21,16 @@ from apps.common.pages import page_query, paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.designer.hooks import process_badges
+from apps.processes import (
+    decision_selectors,
+    decisions,
+    drafts,
+    gallery,
+    selectors,
+    services,
+    sharing,
+)
 from apps.processes import diff as process_diff
-from apps.processes import drafts, gallery, selectors, services, sharing
 from apps.processes.models import ProcessDefinition
 from apps.processes.selectors import STATUS_FILTERS
 
@@ -108,9 +116,12 @@ def process_upload(request: HttpRequest) -> HttpResponse:
     if upload is None:
         messages.error(request, "Choose a .bpmn file to upload.")
         return redirect("designer:list")
+    data = upload.read()
+    if decisions.is_dmn_file(data):
+        return _dmn_upload(request, data)
     try:
         result = services.version_deploy(
-            xml=upload.read(),
+            xml=data,
             actor=Actor.for_user(request.user),
             user=request.user,
             comment=request.POST.get("comment", ""),
@@ -133,6 +144,29 @@ def process_upload(request: HttpRequest) -> HttpResponse:
     return redirect("designer:edit", key=version.definition.key)
 
 
+def _dmn_upload(request: HttpRequest, data: bytes) -> HttpResponse:
+    """A DMN file on the same upload: every decision in it gets a new version."""
+    try:
+        result = decisions.dmn_deploy(
+            xml=data,
+            actor=Actor.for_user(request.user),
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+        )
+    except FlowgateError as exc:
+        found = " ".join(str(p.get("message", "")) for p in (exc.details or [])[:3])
+        messages.error(request, f"{exc.message} {found}".strip())
+        return redirect("designer:list")
+    names = ", ".join(f"{v.key} version {v.number}" for v in result.versions)
+    if result.created:
+        messages.success(request, f"Deployed decisions: {names}.")
+        for warning in result.warnings[:3]:
+            messages.warning(request, warning["message"])
+    else:
+        messages.info(request, f"Unchanged: the latest deployment is the same file ({names}).")
+    return redirect("designer:list")
+
+
 def _editor(request: HttpRequest, **context) -> HttpResponse:
     context.setdefault("key", None)
     context.setdefault("definition", None)
@@ -143,6 +177,7 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["users"] = designer_selectors.usernames()
     context["calendars"] = designer_selectors.calendar_names()  # business calendar suggestions
     context["processes"] = designer_selectors.process_choices()  # call activity targets
+    context["decisions"] = decision_selectors.decisions_list()  # business rule task targets
     if context.get("definition") is not None:
         context["viewers"] = sharing.process_viewers(definition=context["definition"])
     return render(request, "designer/edit.html", context)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.processes.apis import definitions, drafts, versions, viewers, webhooks
+from apps.processes.apis import decisions, definitions, drafts, versions, viewers, webhooks
 
 urlpatterns = [
     path("processes/", definitions.ProcessListApi.as_view(), name="api-processes"),
@@ -44,5 +44,21 @@ urlpatterns = [
         "processes/<str:key>/compare/",
         versions.ProcessCompareApi.as_view(),
         name="api-process-compare",
+    ),
+    path("decisions/", decisions.DecisionListApi.as_view(), name="api-decisions"),
+    path(
+        "decisions/<str:key>/versions/",
+        decisions.DecisionVersionsApi.as_view(),
+        name="api-decision-versions",
+    ),
+    path(
+        "decisions/<str:key>/rule-stats/",
+        decisions.DecisionRuleStatsApi.as_view(),
+        name="api-decision-rule-stats",
+    ),
+    path(
+        "decisions/<str:key>/evaluate/",
+        decisions.DecisionEvaluateApi.as_view(),
+        name="api-decision-evaluate",
     ),
 ]

@@ -153,3 +153,45 @@ class ProcessDraft(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"draft of {self.key} by {self.user_id}"
+
+
+class DmnDeployment(models.Model):
+    """One deployed DMN file (immutable). Each decision in it becomes a DecisionVersion."""
+
+    definitions_key = models.CharField(max_length=200, help_text="The DMN <definitions> id")
+    name = models.CharField(max_length=200, blank=True)
+    xml = models.TextField()
+    checksum = models.CharField(max_length=64, db_index=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="Decisions, requirements")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    comment = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"DMN {self.definitions_key} ({self.pk})"
+
+
+class DecisionVersion(models.Model):
+    """Version ``number`` of decision ``key`` (the DMN decision id), 1, 2, 3 ... per key. A
+    deployment that changes a file gives every decision in it a new version."""
+
+    key = models.CharField(max_length=200)
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    deployment = models.ForeignKey(
+        DmnDeployment, on_delete=models.PROTECT, related_name="decisions"
+    )
+    kind = models.CharField(max_length=12, help_text="table or literal")
+    hit_policy = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "number"], name="uniq_decision_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"decision {self.key} v{self.number}"

@@ -18,7 +18,7 @@ from apps.connectors.registry import all_connectors
 from apps.engine import core
 from apps.engine.core.parser import service_connector
 from apps.engine.core.xml import parse_xml
-from apps.processes import drafts, hooks
+from apps.processes import decisions, drafts, hooks
 from apps.processes.importer import ImportResult, bpmn_import
 from apps.processes.limits import engine_limits
 from apps.processes.models import (
@@ -238,6 +238,7 @@ def _compile(data: bytes, key: str, bindings: dict[str, Binding]):
     except core.BpmnValidationError as exc:
         return None, problems + [p.as_dict() for p in exc.problems], called
     problems += _unknown_connectors(compiled.connectors, data)
+    problems += decisions.business_rule_problems(data)
     return (None if problems else compiled), problems, called
 
 

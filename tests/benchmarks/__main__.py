@@ -60,6 +60,10 @@ def main() -> int:
         from tests.benchmarks import reports_bench
 
         reports_bench.run(report_dir)
+    if not only or "dmn" in only:
+        from tests.benchmarks import dmn_bench
+
+        dmn_bench.run(report_dir)
     if not only or "inbox" in only:
         from tests.benchmarks import inbox_bench
 

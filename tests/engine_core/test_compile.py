@@ -61,7 +61,8 @@ def test_validation_reports_every_problem_at_once():
     found = problems_of(fixture("invalid.bpmn"))
     assert found == {
         ("compute", "unsupported_scriptTask"),
-        ("rules", "unsupported_businessRuleTask"),
+        ("rules", "business_rule_task_without_decision"),
+        ("rules", "unreachable"),
         ("orphan", "unreachable"),
         ("f3", "bad_expression"),
         ("decide", "gateway_flow_without_condition"),

@@ -157,6 +157,10 @@ READ_ONLY_ROUTES = {
     "designer/<str:key>/compare/",
     "designer/<str:key>/v<int:number>/",
     "designer/<str:key>/v<int:number>/xml/",
+    "designer/decisions/",
+    # the decision page's "try it" form POSTs, but records nothing (Django's CSRF check applies)
+    "designer/decisions/<str:key>/",
+    "designer/decisions/<str:key>/v<int:number>/",
     "inbox/",
     "inbox/counts/",
     "inbox/tasks/<int:task_id>/",

@@ -47,8 +47,10 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     SubWorkflowTask,
 )
 
+from .business_rules import DECISION_CONNECTOR, decision_ref
 from .specs import (
     TIMER_CLASSES,
+    FlowgateBusinessRuleTask,
     FlowgateManualTask,
     FlowgateNoneTask,
     FlowgateParallelMultiInstance,
@@ -273,6 +275,36 @@ class FgServiceTaskParser(_FlowgateNodeMixin, TaskParser):
         )
 
 
+class FgBusinessRuleTaskParser(_FlowgateNodeMixin, TaskParser):
+    """A business rule task becomes a job of the ``decision`` connector (business_rules.py)."""
+
+    def create_task(self) -> Any:
+        ref = decision_ref(self.node)
+        if ref is None or ref.problem:
+            message = ref.problem if ref else "A business rule task needs a decision (decisionRef)."
+            raise ValidationException(message, node=self.node, file_name=self.filename)
+        inputs = [
+            ["decision", repr(ref.key)],
+            ["version", repr(ref.version) if ref.version is not None else "null"],
+            ["result_variable", repr(ref.result_variable)],
+            ["map_result", repr(ref.map_result)],
+            ["gate", "true" if ref.gate else "false"],
+        ]
+        try:
+            attempts = max_attempts_of(self.node)
+        except ValueError as exc:
+            raise ValidationException(str(exc), node=self.node, file_name=self.filename) from exc
+        return self.spec_class(
+            self.spec,
+            self.bpmn_id,
+            connector=DECISION_CONNECTOR,
+            input_mappings=inputs,
+            output_mappings=[],
+            max_attempts=attempts,
+            **self.bpmn_attributes,
+        )
+
+
 class FgGatewayParser(_FlowgateNodeMixin, GatewayParser):
     pass
 
@@ -327,6 +359,7 @@ class FlowgateBpmnParser(BpmnParser):
         full_tag("task"): (FgTaskParser, FlowgateNoneTask),
         full_tag("manualTask"): (FgTaskParser, FlowgateManualTask),
         full_tag("serviceTask"): (FgServiceTaskParser, FlowgateServiceTask),
+        full_tag("businessRuleTask"): (FgBusinessRuleTaskParser, FlowgateBusinessRuleTask),
         full_tag("scriptTask"): (None, None),
         full_tag("transaction"): (None, None),
         full_tag("adHocSubProcess"): (None, None),

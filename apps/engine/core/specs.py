@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -313,6 +314,16 @@ class FlowgateServiceTask(ServiceTask):
             task.data.update(result)
 
 
+class FlowgateBusinessRuleTask(FlowgateServiceTask):
+    """A business rule task: a job of the ``decision`` connector (business_rules.py). Its inputs
+    are the decision reference plus a copy of the variables the decision reads."""
+
+    def _execute(self, task: Any) -> None:
+        super()._execute(task)
+        task.internal_data["fg_inputs"]["variables"] = copy.deepcopy(dict(task.data))
+        return None
+
+
 class FlowgateStartEvent(StartEvent):
     """Start event that honours an explicit start (timer/message start chosen by the runtime)."""
 
@@ -485,6 +496,7 @@ class ServiceTaskConverter(BpmnTaskSpecConverter):
 def build_registry() -> Any:
     registry = BpmnWorkflowSerializer.configure()
     ServiceTaskConverter(FlowgateServiceTask, registry)
+    ServiceTaskConverter(FlowgateBusinessRuleTask, registry)
     BpmnTaskSpecConverter(FlowgateUserTask, registry)
     BpmnTaskSpecConverter(FlowgateNoneTask, registry)
     BpmnTaskSpecConverter(FlowgateManualTask, registry)

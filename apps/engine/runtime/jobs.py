@@ -15,9 +15,11 @@ from django.utils import timezone
 from apps.audit.actions import AuditAction
 from apps.audit.services import record_for_instance
 from apps.common import tracing
+from apps.common.errors import Conflict
 from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
+from apps.engine.core.business_rules import POLICY_DENIED
 from apps.engine.models import InstanceStatus, Job, JobStatus
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
@@ -27,6 +29,7 @@ from apps.engine.runtime.incidents import (
     lock_job_for_result,
     open_incident,
 )
+from apps.engine.runtime.instances import instance_cancel
 from apps.engine.runtime.projections import job_lease
 from apps.engine.runtime.state import (
     WORKER_ACTOR,
@@ -191,7 +194,20 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
         stack="",
         kind="business_error",
     )
+    if error_code == POLICY_DENIED:
+        policy_denied_end(job, message)
     return []
+
+
+def policy_denied_end(job: Job, reason: str) -> None:
+    """A policy gate's denial that no error event caught ends the request as rejected by policy
+    (cancelled, with the reason; its incident is resolved with it). docs/dmn.md#policy-gates"""
+    try:
+        instance_cancel(
+            instance_id=job.instance_id, actor=WORKER_ACTOR, reason=f"Rejected by policy: {reason}"
+        )
+    except Conflict:
+        logger.info("job %s: policy denial, but the instance is no longer running", job.pk)
 
 
 def jobs_sweep(*, limit: int = 500) -> dict[str, int]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -12,8 +17,9 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.api_parsers import SafeJSONParser
 from apps.common.errors import InvalidInput, Unprocessable
-from apps.processes import selectors, services, sharing
+from apps.processes import decisions, selectors, services, sharing
 from apps.processes.apis.common import VersionOutput, require_designer
+from apps.processes.apis.decisions import DmnDeployOutput, deploy_output
 from apps.processes.problems import problems_for_people
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -91,7 +97,11 @@ class ProcessDeployApi(ApiView):
     @extend_schema(
         request=DeployInput,
         responses={
-            201: VersionOutput,
+            201: PolymorphicProxySerializer(
+                "Deployed",
+                serializers=[VersionOutput, DmnDeployOutput],
+                resource_type_field_name=None,
+            ),
             200: VersionOutput,
             422: inline_serializer(
                 "DeployProblems",
@@ -102,7 +112,8 @@ class ProcessDeployApi(ApiView):
                 },
             ),
         },
-        summary="Deploy a BPMN file as a new version (kept as a draft with its problems when invalid)",
+        summary="Deploy a BPMN file as a new version (kept as a draft with its problems when invalid), "
+        "or a DMN file (recognised by content): a new version of each decision in it",
         examples=[
             OpenApiExample(
                 "XML in JSON",
@@ -113,8 +124,20 @@ class ProcessDeployApi(ApiView):
     )
     def post(self, request: Request) -> Response:
         require_designer(request)
+        xml = _xml_from(request)
+        if decisions.is_dmn_file(xml):
+            deployed = decisions.dmn_deploy(
+                xml=xml,
+                actor=actor_for_request(request),
+                user=request.user,
+                comment=str(request.data.get("comment") or ""),
+            )
+            return Response(
+                deploy_output(deployed),
+                status=status.HTTP_201_CREATED if deployed.created else status.HTTP_200_OK,
+            )
         result = services.version_deploy(
-            xml=_xml_from(request),
+            xml=xml,
             actor=actor_for_request(request),
             user=request.user,
             comment=str(request.data.get("comment") or ""),
@@ -142,10 +165,14 @@ class ProcessValidateApi(ApiView):
             "Validation",
             {"valid": serializers.BooleanField(), "problems": ProblemSerializer(many=True)},
         ),
-        summary="Validate a BPMN file without deploying it",
+        summary="Validate a BPMN or DMN file without deploying it",
     )
     def post(self, request: Request) -> Response:
-        problems = services.bpmn_validate(xml=_xml_from(request))
+        xml = _xml_from(request)
+        if decisions.is_dmn_file(xml):
+            problems = decisions.dmn_validate(xml=xml)
+        else:
+            problems = services.bpmn_validate(xml=xml)
         return Response({"valid": not problems, "problems": problems})
 
 

@@ -85,6 +85,8 @@ class Importer:
             self.user_task(node)
         if tag in (f"{B}serviceTask", f"{B}sendTask", f"{B}businessRuleTask", f"{B}scriptTask"):
             self.service_task(node)
+        if tag == f"{B}businessRuleTask":
+            self.business_rule_task(node)
         if tag == f"{B}callActivity":
             self.call_activity(node)
         if tag == f"{B}multiInstanceLoopCharacteristics":
@@ -237,6 +239,49 @@ class Importer:
                 node.set(f"{FG}maxAttempts", retries)
                 self.note(node, f"zeebe retries {retries} -> max attempts")
             ext.remove(definition)
+
+    def business_rule_task(self, node: Any) -> None:
+        """camunda:decisionRef & co. and zeebe:calledDecision -> flowgate: decision attributes
+        (Camunda 7's default result mapping, resultList, is kept explicitly)."""
+        key = node.attrib.pop(f"{C}decisionRef", None)
+        if key is not None and node.get(f"{FG}decisionRef") is None:
+            node.set(f"{FG}decisionRef", key.strip())
+            self.note(node, f"camunda:decisionRef '{key}' -> decision")
+            mode = node.attrib.pop(f"{C}mapDecisionResult", None) or "resultList"
+            node.set(f"{FG}mapDecisionResult", mode.strip())
+            binding = node.attrib.pop(f"{C}decisionRefBinding", None)
+            version = node.attrib.pop(f"{C}decisionRefVersion", None)
+            if (binding or "").strip() == "version" and version is not None:
+                node.set(f"{FG}decisionVersion", version.strip())
+                self.note(node, f"decision version {version} pinned")
+            elif binding is not None and binding.strip() not in ("latest", "deployment"):
+                node.set(f"{C}decisionRefBinding", binding)  # the lint names it
+        elif key is not None:
+            node.set(f"{C}decisionRef", key)
+        result = node.attrib.pop(f"{C}resultVariable", None)
+        if result is not None and node.get(f"{FG}resultVariable") is None:
+            node.set(f"{FG}resultVariable", result.strip())
+        ext = _ext(node)
+        called = ext.find(f"{Z}calledDecision") if ext is not None else None
+        if called is not None:
+            decision_id = (called.get("decisionId") or "").strip()
+            if decision_id.startswith("="):
+                self.problems.append(
+                    _problem(
+                        node.get("id"),
+                        "unsupported_feel",
+                        f"{_label(node)}: the decision id '{decision_id}' is an expression; "
+                        "choose the decision in the properties panel.",
+                    )
+                )
+                return
+            if decision_id and node.get(f"{FG}decisionRef") is None:
+                node.set(f"{FG}decisionRef", decision_id)
+                variable = (called.get("resultVariable") or "").strip()
+                if variable and node.get(f"{FG}resultVariable") is None:
+                    node.set(f"{FG}resultVariable", variable)
+                self.note(node, f"zeebe:calledDecision '{decision_id}' -> decision")
+            ext.remove(called)
 
     def call_activity(self, node: Any) -> None:
         ext = _ext(node)

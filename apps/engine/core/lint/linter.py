@@ -218,6 +218,8 @@ class Linter(TaskChecks):
             self.check_user_task(node)
         elif tag == "serviceTask":
             self.check_service_task(node)
+        elif tag == "businessRuleTask":
+            self.check_business_rule_task(node)
         elif tag == "callActivity":
             if not (node.get("calledElement") or "").strip():
                 self.add(

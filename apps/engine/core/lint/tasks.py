@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..business_rules import decision_ref
 from ..business_time import parse_business_duration
 from ..parser import (
     NSMAP,
@@ -86,6 +87,18 @@ class TaskChecks(LinterBase):
         outcome = fg_attr(node, "outcomeVariable")
         if outcome is not None and not _IDENT_RE.match(outcome.strip()):
             self.add(node_id, "bad_outcome_variable", f"'{outcome}' is not a valid variable name.")
+
+    def check_business_rule_task(self, node: Any) -> None:
+        ref = decision_ref(node)
+        if ref is None:
+            self.add(
+                node.get("id"),
+                "business_rule_task_without_decision",
+                f"Business rule task {self.label(node)} does not name a decision: choose one "
+                "(flowgate:decisionRef, camunda:decisionRef or zeebe:calledDecision).",
+            )
+        elif ref.problem:
+            self.add(node.get("id"), "bad_decision_ref", f"{self.label(node)}: {ref.problem}")
 
     def check_service_task(self, node: Any) -> None:
         node_id = node.get("id")

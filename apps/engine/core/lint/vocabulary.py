@@ -19,6 +19,7 @@ SUPPORTED_FLOW_NODES = {
     "userTask",
     "manualTask",
     "serviceTask",
+    "businessRuleTask",
     "sendTask",
     "receiveTask",
     "exclusiveGateway",
@@ -47,8 +48,6 @@ ALLOWED_NON_NODES = {
 }
 UNSUPPORTED_MESSAGES = {
     "scriptTask": "Script tasks are not allowed: use a service task bound to a connector.",
-    "businessRuleTask": "Business rule tasks are not supported: use a service task bound to a "
-    "connector, or a gateway with conditions.",
     "complexGateway": "Complex gateways are not supported: use an inclusive or exclusive gateway.",
     "transaction": "Transaction subprocesses are not supported: use an embedded subprocess.",
     "adHocSubProcess": "Ad-hoc subprocesses are not supported: use an embedded subprocess.",

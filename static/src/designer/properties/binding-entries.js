@@ -27,7 +27,11 @@ export function extensionValues(bo, type) {
 
 export function isServiceLike(element) {
   const bo = element && element.businessObject;
-  return isA(bo, "bpmn:ServiceTask") || isA(bo, "bpmn:SendTask") || isA(bo, "bpmn:BusinessRuleTask");
+  return isA(bo, "bpmn:ServiceTask") || isA(bo, "bpmn:SendTask");
+}
+
+export function isBusinessRuleTask(element) {
+  return isA(element && element.businessObject, "bpmn:BusinessRuleTask");
 }
 
 export function hasForm(element) {
@@ -330,6 +334,40 @@ export function CalledProcessEntry({ element }) {
         "aria-describedby": `${prefix}-version-help`, onChange: (e) => setAttr(modeling, element, bo, "flowgate:calledVersion", e.target.value.trim()) }),
       h(Help, { id: `${prefix}-version-help`, text: "Empty: the latest version deployed when an instance starts. A number pins that version." }),
     ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Business rule task: the deployed decision it runs, its version, result variable, policy gate
+
+export function DecisionEntry({ element }) {
+  const modeling = useService("modeling");
+  const bo = element.businessObject;
+  const decisions = serverJson("designer-decisions");
+  const key = bo.get("flowgate:decisionRef") || "";
+  const known = decisions.find((d) => d.key === key);
+  const prefix = `fg-decision-${bo.id}`;
+  const field = (attr, label, help, props = {}) => h("div", { class: "fg-pp-field" },
+    h("label", { for: `${prefix}-${attr}` }, label),
+    h("input", { type: "text", id: `${prefix}-${attr}`, name: attr, value: bo.get(`flowgate:${attr}`) || "",
+      "aria-describedby": `${prefix}-${attr}-help`, ...props,
+      onChange: (e) => setAttr(modeling, element, bo, `flowgate:${attr}`, e.target.value.trim()) }),
+    h(Help, { id: `${prefix}-${attr}-help`, text: help }),
+  );
+  const gate = (bo.get("flowgate:policyGate") || "") === "true";
+  return h("div", { class: "fg-pp fg-pp-decision" },
+    h("datalist", { id: `${prefix}-decisions` }, ...decisions.map((d) => h("option", { value: d.key, label: `${d.name || d.key} (v${d.latest_number})` }))),
+    field("decisionRef", "Decision", known
+      ? `${known.name || known.key}: ${known.kind === "table" ? `${known.hit_policy} table` : "literal expression"}, latest version ${known.latest_number}.`
+      : "The id of a deployed DMN decision (upload its .dmn file on the process list).", { list: `${prefix}-decisions` }),
+    known ? h("p", { class: "fg-pp-help" }, h("a", { href: `/designer/decisions/${encodeURIComponent(key)}/`, target: "_blank", rel: "noopener" }, "Open the decision table")) : null,
+    field("decisionVersion", "Decision version", "Empty: the latest version deployed when the task runs. A number pins that version.", { type: "number", min: 1 }),
+    field("resultVariable", "Result variable", "Where the result goes; empty means the decision id."),
+    h("label", { class: "fg-pp-check" },
+      h("input", { type: "checkbox", name: "policyGate", checked: gate, "aria-describedby": `${prefix}-gate-help`,
+        onChange: (e) => setAttr(modeling, element, bo, "flowgate:policyGate", e.target.checked ? "true" : "") }),
+      " Policy gate"),
+    h(Help, { id: `${prefix}-gate-help`, text: "The decision gives allow and reason; a deny throws the error policy_denied (catch it with an error boundary event)." }),
   );
 }
 

@@ -10,10 +10,12 @@ import {
   CollectionEntry,
   ConnectorEntry,
   CorrelationEntry,
+  DecisionEntry,
   FormEntry,
   InputsEntry,
   OutputsEntry,
   hasForm,
+  isBusinessRuleTask,
   isServiceLike,
   waitsForMessage,
 } from "./binding-entries.js";
@@ -59,6 +61,9 @@ class FlowgatePropertiesProvider {
           group("flowgate-inputs", "Inputs", InputsEntry, element),
           group("flowgate-outputs", "Outputs", OutputsEntry, element),
         );
+      }
+      if (isBusinessRuleTask(element)) {
+        insertAfterGeneral(groups, group("flowgate-decision", "Decision", DecisionEntry, element));
       }
       if (is(element, "bpmn:UserTask")) {
         insertAfterGeneral(

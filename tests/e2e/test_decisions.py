@@ -1,0 +1,77 @@
+"""A designer uploads a DMN file on the process list and reads the deployed table."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.common.actors import Actor
+from apps.processes.decisions import dmn_deploy
+from tests.engine_core.dmn.support import FILES
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_a_dmn_file_and_read_its_table(page, live_server, login_as, axe_check):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto(f"{live_server.url}/designer/")
+    page.get_by_label("Upload a BPMN file").set_input_files(str(FILES / "approval.dmn"))
+    page.get_by_role("button", name="Deploy").click()
+    page.get_by_text("Deployed decisions: approval_level version 1").wait_for()
+    page.get_by_role("link", name="Decisions").click()
+    page.get_by_role("heading", name="Decisions", level=1).wait_for()
+    assert axe_check(page) == []
+    page.get_by_role("link", name="Approval level").click()
+    table = page.get_by_role("table", name="Decision table approval_level version 1")
+    table.wait_for()
+    assert table.locator("tbody tr").count() == 3
+    assert '"cfo"' in table.locator('tr[data-rule-id="Rule_cfo"]').inner_text()
+    assert axe_check(page) == []
+    page.get_by_label("Variables (JSON)").fill('{"amount": 500, "country": "US"}')
+    page.get_by_role("button", name="Evaluate").click()
+    page.get_by_role("status").get_by_text("Matched rule 3").wait_for()
+    assert table.locator("tr.fg-rule-tried").get_attribute("data-rule-id") == "Rule_cfo"
+    assert axe_check(page) == []
+
+
+BUILD = """() => {
+    const m = window.FlowgateDesigner.modeler;
+    const reg = m.get('elementRegistry'), factory = m.get('elementFactory');
+    const modeling = m.get('modeling');
+    const task = modeling.appendShape(reg.get('StartEvent_1'),
+        factory.createShape({type: 'bpmn:BusinessRuleTask'}), {x: 320, y: 178});
+    modeling.updateProperties(task, {id: 'decide', name: 'Decide approver'});
+    modeling.appendShape(task, factory.createShape({type: 'bpmn:EndEvent'}), {x: 480, y: 178});
+    m.get('selection').select(task);
+}"""
+
+
+def test_a_business_rule_task_picks_a_deployed_decision(page, login_as, axe_check):
+    dmn_deploy(xml=(FILES / "approval.dmn").read_bytes(), actor=Actor.system("test"))
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(BUILD)
+    panel = page.locator("#designer-properties")
+    assert panel.get_by_label("Connector").count() == 0  # a decision, not a connector
+    options = page.evaluate(
+        "() => [...document.querySelectorAll('#designer-properties datalist option')]"
+        ".map(o => o.value)"
+    )
+    assert options == ["approval_level", "greeting", "risk_class"]
+    decision = panel.get_by_label("Decision", exact=True)
+    decision.fill("approval_level")
+    decision.press("Tab")
+    result = panel.get_by_label("Result variable")
+    result.fill("routing")
+    result.press("Tab")
+    panel.get_by_label("Policy gate").check()
+    xml = page.evaluate("() => window.FlowgateDesigner.getXml()")
+    assert 'flowgate:decisionRef="approval_level"' in xml
+    assert 'flowgate:resultVariable="routing"' in xml
+    assert 'flowgate:policyGate="true"' in xml
+    assert "FIRST table, latest version 1" in panel.inner_text()
+    assert panel.get_by_role("link", name="Open the decision table").get_attribute("href") == (
+        "/designer/decisions/approval_level/"
+    )
+    assert axe_check(page, context="#designer-properties") == []

@@ -51,8 +51,8 @@ def grant_many(
         for (app_label, _codename), obj in pairs:
             if types[obj].app_label != app_label:
                 raise ValueError(f"No permission {app_label}.{_codename} for {types[obj].model}.")
-        grants = [(types[obj].pk, codename, str(obj.pk)) for (_, codename), obj in pairs]
-        if _grant_role_at_once(role, grants):
+        role_grants = [(types[obj].pk, codename, str(obj.pk)) for (_, codename), obj in pairs]
+        if _grant_role_at_once(role, role_grants):
             return
     wanted = Q()
     for (_, codename), obj in pairs:

@@ -198,11 +198,11 @@ def _delete_instance_rows(pks: list[int]) -> None:
     or jobs only would make the commit fail (the constraints are checked), never orphan rows."""
     if not pks:
         return
-    children = [
-        (field.related_model._meta.db_table, field.field.column)
+    children: list[tuple[str, str]] = [
+        (field.related_model._meta.db_table, field.field.column)  # type: ignore[union-attr,misc]
         for field in ProcessInstance._meta.get_fields(include_hidden=True)
         if field.one_to_many or field.one_to_one
-        if field.auto_created and not field.concrete and field.field.db_constraint
+        if field.auto_created and not field.concrete and field.field.db_constraint  # type: ignore[union-attr]
     ]
     marks = ", ".join(["%s"] * len(pks))
     with connection.cursor() as cursor:

@@ -170,7 +170,7 @@ def coverage_warnings(decision_id: str, table: DecisionTable) -> list[Problem]:
         column = [_spans(rule.input_entries[position]) for rule in table.rules]
         if any(c is None or c == _ANY for c in column):
             continue
-        spans = [span for cell in column for span in cell]  # type: ignore[union-attr]
+        spans: list[_Span] = [span for cell in column for span in cell]  # type: ignore[union-attr,misc]
         bounds = [v for s in spans for v in (s.low, s.high) if v is not None]
         if not spans or not all(_number(v) for v in bounds):
             continue

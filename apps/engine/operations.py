@@ -1,8 +1,10 @@
 """The operators' facade: writes beyond the everyday actions of ``apps.engine.services`` (bulk
-incident retry, set a variable, move a token back). The work is in ``runtime/operations.py``."""
+incident retry, set a variable, move a token back, move instances to another version). The work
+is in ``runtime/operations.py`` and ``runtime/migration.py``."""
 
 from __future__ import annotations
 
+from apps.engine.runtime.migration import instance_migrate, instances_migrate
 from apps.engine.runtime.operations import (
     archived_task_id,
     incidents_retry,
@@ -14,7 +16,9 @@ from apps.engine.runtime.operations import (
 __all__ = [
     "archived_task_id",
     "incidents_retry",
+    "instance_migrate",
     "instance_move_targets",
     "instance_token_move",
     "instance_variable_set",
+    "instances_migrate",
 ]

@@ -4,7 +4,13 @@ is in ``runtime/operations.py`` and ``runtime/migration.py``."""
 
 from __future__ import annotations
 
-from apps.engine.runtime.migration import instance_migrate, instances_migrate
+from apps.engine.runtime.migration import (
+    MAX_BATCH,
+    instance_migrate,
+    instances_migrate,
+    migration_elements,
+    target_version,
+)
 from apps.engine.runtime.operations import (
     archived_task_id,
     incidents_retry,
@@ -14,6 +20,9 @@ from apps.engine.runtime.operations import (
 )
 
 __all__ = [
+    "MAX_BATCH",
+    "migration_elements",
+    "target_version",
     "archived_task_id",
     "incidents_retry",
     "instance_migrate",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports import views
+from apps.reports import migration_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -13,6 +13,11 @@ urlpatterns = [
     path("incidents/retry/", views.incidents_retry, name="incidents-retry"),
     path("incidents/<int:incident_id>/retry/", views.incident_retry, name="incident-retry"),
     path("instances/", views.instances, name="instances"),
+    path(
+        "processes/<str:key>/migrate/",
+        migration_views.process_migrate,
+        name="process-migrate",
+    ),
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(
         "instances/<int:instance_id>/variable/", views.instance_variable, name="instance-variable"

@@ -73,6 +73,17 @@ def _by_bpmn_id(spec: Any) -> dict[str, Any]:
     return result
 
 
+def elements(runner: ProcessRunner) -> list[tuple[str, str, str]]:
+    """(element id, type, name) of every element of ``runner``'s process and its subprocesses:
+    the targets an operator may map an active element to."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for spec in (runner.spec, *runner.subprocess_specs.values()):
+        for bpmn_id, task_spec in _by_bpmn_id(spec).items():
+            name = getattr(task_spec, "bpmn_name", None) or ""
+            found.setdefault(bpmn_id, (bpmn_id, activity_type(task_spec), name))
+    return sorted(found.values())
+
+
 def align(old: Any, new: Any, mapping: Mapping[str, str]) -> dict[Any, Any]:
     """Old task spec -> new task spec (or None) by the operator's ``mapping`` of element ids
     (an id not in the mapping maps to itself)."""

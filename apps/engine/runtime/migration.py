@@ -72,6 +72,11 @@ def target_version(*, process_key: str, number: int) -> ProcessVersion:
     return version
 
 
+def migration_elements(*, version: ProcessVersion) -> list[tuple[str, str, str]]:
+    """(element id, type, name) of a deployed version's elements: the mapping page's choices."""
+    return core_migration.elements(runner_for_version(version.pk, version.checksum))
+
+
 def _report(
     instance: ProcessInstance, plan: core_migration.MigrationPlan, *, moved: bool
 ) -> dict[str, Any]:

@@ -30,6 +30,11 @@ urlpatterns = [
         migration_apis.ProcessMigrationApi.as_view(),
         name="api-process-migrations",
     ),
+    path(
+        "migrations/<int:run_id>/",
+        migration_apis.MigrationRunApi.as_view(),
+        name="api-migration-run",
+    ),
     path("messages/", apis.MessageApi.as_view(), name="api-messages"),
     path("hooks/<int:webhook_id>/", apis.WebhookReceiveApi.as_view(), name="api-webhook-receive"),
     path("incidents/", apis.IncidentListApi.as_view(), name="api-incidents"),

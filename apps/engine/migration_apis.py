@@ -72,6 +72,22 @@ class InstanceMigrateApi(ApiView):
         return Response(InstanceReportOutput(report).data)
 
 
+class MigrationRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    process_key = serializers.CharField()
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    mapping = MappingField()
+    status = serializers.CharField(help_text="queued, running, finished")
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    moved = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    report = InstanceReportOutput(many=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class ProcessMigrationApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*OPERATOR_ROLES)]
 
@@ -87,6 +103,7 @@ class ProcessMigrationApi(ApiView):
     @extend_schema(
         request=InputSerializer,
         responses={
+            202: MigrationRunOutput,
             200: inline_serializer(
                 "MigrationReport",
                 {
@@ -100,12 +117,23 @@ class ProcessMigrationApi(ApiView):
                     "refused": serializers.IntegerField(),
                     "instances": InstanceReportOutput(many=True),
                 },
-            )
+            ),
         },
-        summary="Move the running instances of one version to another (batch, or dry-run it)",
+        summary="Move the running instances of one version to another: a dry run answers at "
+        "once (200); a real run is queued for a worker (202, follow it at /migrations/{id}/)",
     )
     def post(self, request: Request, key: str) -> Response:
         data = self.validated_input()
+        if not data["dry_run"]:
+            run = operations.migration_run_start(
+                process_key=key,
+                from_version=data["from_version"],
+                to_version=data["to_version"],
+                instance_ids=data.get("instance_ids"),
+                mapping=data["mapping"],
+                user=request.user,
+            )
+            return Response(MigrationRunOutput(run).data, status=202)
         report = operations.instances_migrate(
             process_key=key,
             from_version=data["from_version"],
@@ -116,3 +144,11 @@ class ProcessMigrationApi(ApiView):
             actor=actor_for_request(request),
         )
         return Response(report)
+
+
+class MigrationRunApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*OPERATOR_ROLES)]
+
+    @extend_schema(responses={200: MigrationRunOutput}, summary="A batch migration's progress")
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(MigrationRunOutput(operations.migration_run_get(run_id=run_id)).data)

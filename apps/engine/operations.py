@@ -11,6 +11,11 @@ from apps.engine.runtime.migration import (
     migration_elements,
     target_version,
 )
+from apps.engine.runtime.migration_runs import (
+    migration_run_execute,
+    migration_run_get,
+    migration_run_start,
+)
 from apps.engine.runtime.operations import (
     archived_task_id,
     incidents_retry,
@@ -22,6 +27,9 @@ from apps.engine.runtime.operations import (
 __all__ = [
     "MAX_BATCH",
     "migration_elements",
+    "migration_run_execute",
+    "migration_run_get",
+    "migration_run_start",
     "target_version",
     "archived_task_id",
     "incidents_retry",

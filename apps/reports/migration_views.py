@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, NotFound
@@ -126,18 +126,27 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
     report = None
     if request.method == "POST" and form.is_valid():
         action = form.cleaned_data["action"]
-        if action in ("dry_run", "migrate"):
-            try:
+        try:
+            if action == "dry_run":
                 report = operations.instances_migrate(
                     process_key=key,
                     from_version=from_number,
                     to_version=to_number,
                     mapping=form.mapping(),
-                    dry_run=action == "dry_run",
+                    dry_run=True,
                     actor=actor,
                 )
-            except FlowgateError as exc:
-                form.add_error(None, exc.message)
+            elif action == "migrate":
+                run = operations.migration_run_start(
+                    process_key=key,
+                    from_version=from_number,
+                    to_version=to_number,
+                    mapping=form.mapping(),
+                    user=request.user,
+                )
+                return redirect("reports:migration-run", run_id=run.pk)
+        except FlowgateError as exc:
+            form.add_error(None, exc.message)
     running = engine_selectors.active_counts_by_version(process_key=key)
     from_id = (
         ProcessVersion.objects.filter(definition__key=key, number=from_number)
@@ -161,3 +170,19 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
 
 def _int(value: str | None, *, default: int) -> int:
     return int(value) if value and value.isdigit() else default
+
+
+@role_required(*OPERATOR_ROLES)
+def migration_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A batch migration's progress and, when it has finished, its report. While it runs the
+    page asks for its progress fragment every second (htmx)."""
+    try:
+        run = operations.migration_run_get(run_id=run_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    template = (
+        "reports/_migration_run.html"
+        if request.headers.get("HX-Request")
+        else "reports/migration_run.html"
+    )
+    return render(request, template, {"run": run})

@@ -18,6 +18,7 @@ urlpatterns = [
         migration_views.process_migrate,
         name="process-migrate",
     ),
+    path("migrations/<int:run_id>/", migration_views.migration_run, name="migration-run"),
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(
         "instances/<int:instance_id>/variable/", views.instance_variable, name="instance-variable"

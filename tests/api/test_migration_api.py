@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
+from apps.engine import operations
 from apps.engine import services as engine
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
@@ -55,9 +56,48 @@ def test_only_operators_may_migrate_and_a_refusal_changes_nothing(waiting, make_
     assert not AuditEvent.objects.filter(action="instance.migrated").exists()
 
     response = client_for(make_user, "manager").post(url, body, format="json")
-    assert response.status_code == 200, response.content
+    if "/processes/" in url:  # a batch is queued for a worker: 202, then the worker moves it
+        assert response.status_code == 202, response.content
+        assert (response.json()["status"], response.json()["total"]) == ("queued", 1)
+        operations.migration_run_execute(run_id=response.json()["id"])
+    else:
+        assert response.status_code == 200, response.content
     assert version_of(waiting) == 2
     assert AuditEvent.objects.filter(action="instance.migrated").count() == 1
+
+
+def test_a_batch_run_reports_progress_and_the_final_report(waiting, make_user):
+    client = client_for(make_user, "admin")
+    queued = client.post(
+        "/api/v1/processes/leave/migrations/",
+        {
+            "from_version": 1,
+            "to_version": 2,
+            "mapping": RENAMED,
+            "instance_ids": [waiting.pk, 999999],
+        },
+        format="json",
+    ).json()
+    url = f"/api/v1/migrations/{queued['id']}/"
+    before = client.get(url).json()
+    assert (before["status"], before["done"], before["total"]) == ("queued", 0, 2)
+    operations.migration_run_execute(run_id=queued["id"])
+    operations.migration_run_execute(run_id=queued["id"])  # a second delivery changes nothing
+    after = client.get(url).json()
+    assert (after["status"], after["done"], after["moved"], after["refused"]) == (
+        "finished",
+        2,
+        1,
+        1,
+    )
+    assert [(r["instance_id"], r["moved"]) for r in after["report"]] == [
+        (waiting.pk, True),
+        (999999, False),
+    ]
+    assert after["report"][1]["problems"][0]["code"] == "not_found"
+    assert AuditEvent.objects.filter(action="instance.migrated").count() == 1
+    assert_error(client_for(make_user, "approver").get(url), 403, "role_required")
+    assert_error(client.get("/api/v1/migrations/424242/"), 404, "not_found")
 
 
 def test_the_dry_run_report_names_what_blocks_and_the_real_run_is_a_409(waiting, make_user):

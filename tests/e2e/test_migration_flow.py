@@ -1,16 +1,19 @@
 """Moving instances to another version in the browser (issue #21): from the designer's version
 history ("2 instances running on this version") to the migration page, a dry run that names
-what blocks, a mapping chosen in the table, the confirmation and the result."""
+what blocks, a mapping chosen in the table, the confirmation, the progress page following the
+worker, and the result."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.common.actors import Actor
+from apps.engine import operations
 from apps.engine import services as engine_services
-from apps.engine.models import ProcessInstance
+from apps.engine.models import MigrationRun, ProcessInstance
 from apps.processes import services as process_services
 from apps.processes.models import ProcessVersion
 from tests.factories import UserFactory
@@ -70,7 +73,11 @@ def test_an_operator_moves_the_instances_of_a_version_from_its_history(
     page.get_by_label("Confirm: move the instances").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Migrate").click()
-    assert page.get_by_test_id("migrate-summary").inner_text() == "2 moved, 0 refused."
+    assert page.get_by_test_id("migrate-summary").inner_text() == "Queued: 0 of 2 handled…"
+    run = MigrationRun.objects.get()
+    operations.migration_run_execute(run_id=run.pk)  # the worker; the page polls its progress
+    expect(page.get_by_test_id("migrate-summary")).to_have_text("2 moved, 0 refused.")
+    assert page.get_by_test_id("migration-run").get_attribute("data-status") == "finished"
     assert axe_check(page) == []
     assert page.js_errors == []
     assert [

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from apps.common.actors import Actor
+from apps.engine import operations
 from apps.engine import services as engine
-from apps.engine.models import ProcessInstance
+from apps.engine.models import MigrationRun, ProcessInstance
 from apps.processes.models import ProcessVersion
 from tests.engine.conftest import deploy  # noqa: F401 - shared fixture
 
@@ -53,8 +54,19 @@ def test_dry_run_then_confirmed_migration(client, make_user, waiting):
     assert "Tick the confirmation box" in unconfirmed
     assert numbers(waiting) == [1, 1]
 
-    done = client.post(URL, {**form, "action": "migrate", "confirm": "on"}).content.decode()
-    assert "2 moved, 0 refused." in done
+    queued = client.post(URL, {**form, "action": "migrate", "confirm": "on"})
+    [run] = MigrationRun.objects.all()
+    assert queued.url == f"/admin-reports/migrations/{run.pk}/"
+    progress = client.get(queued.url).content.decode()
+    assert "Queued: 0 of 2 handled" in progress
+    assert 'hx-trigger="every 1s"' in progress
+    assert numbers(waiting) == [1, 1]
+
+    operations.migration_run_execute(run_id=run.pk)  # the worker
+
+    fragment = client.get(queued.url, headers={"HX-Request": "true"}).content.decode()
+    assert "2 moved, 0 refused." in fragment
+    assert "hx-trigger" not in fragment  # finished: the page stops asking
     assert numbers(waiting) == [2, 2]
 
 
@@ -75,6 +87,7 @@ def test_only_operators_see_the_page(client, make_user, waiting):
         )
         assert response.status_code == 403
     assert numbers(waiting) == [1, 1]
+    assert not MigrationRun.objects.exists()
 
 
 def test_version_history_and_console_link_to_the_page(client, make_user, waiting):

@@ -112,7 +112,7 @@ def _move_one(
 ) -> dict[str, Any]:
     """Plan (and unless ``dry_run``, do) one instance's move, in its own transaction."""
     with transaction.atomic():
-        instance = instance_lock(instance_id=instance_id)
+        instance = instance_lock(instance_id=instance_id)  # NotFound: the batch reports it
         if instance.process_key != to.definition.key:
             return _refusal(
                 instance,
@@ -220,20 +220,15 @@ def instance_migrate(
     return report
 
 
-def instances_migrate(
+def batch_instances(
     *,
     process_key: str,
     from_version: int,
     to_version: int,
     instance_ids: Iterable[int] | None = None,
-    mapping: Any = None,
-    dry_run: bool = False,
-    actor: Actor,
-) -> dict[str, Any]:
-    """Move the running (and suspended) instances of ``from_version`` (or those of
-    ``instance_ids``) to ``to_version``, each in its own transaction. Returns the report:
-    ``{"moved": n, "refused": n, "instances": [per-instance report]}``."""
-    mapping = check_mapping(mapping)
+) -> tuple[ProcessVersion, list[int]]:
+    """The target version and the ids a batch moves: ``instance_ids``, else the running and
+    suspended instances of ``from_version``. More than ``MAX_BATCH`` is a 400."""
     source = target_version(process_key=process_key, number=from_version)
     to = target_version(process_key=process_key, number=to_version)
     if instance_ids is None:
@@ -250,49 +245,60 @@ def instances_migrate(
             "instance_ids, in several batches.",
             code="batch_too_large",
         )
-    known = set(ProcessInstance.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    reports: list[dict[str, Any]] = []
-    for instance_id in ids:
-        if instance_id not in known:
-            reports.append(
-                {
-                    "instance_id": instance_id,
-                    "status": None,
-                    "can_move": False,
-                    "moved": False,
-                    "active": [],
-                    "problems": [
-                        {
-                            "activity_id": "",
-                            "code": "not_found",
-                            "message": f"Process instance {instance_id} does not exist.",
-                        }
-                    ],
-                }
-            )
-            continue
-        try:
-            reports.append(
-                _move_one(
-                    instance_id,
-                    to,
-                    mapping,
-                    actor=actor,
-                    dry_run=dry_run,
-                    from_version=from_version,
-                )
-            )
-        except FlowgateError as exc:
-            reports.append(
-                {
-                    "instance_id": instance_id,
-                    "status": None,
-                    "can_move": False,
-                    "moved": False,
-                    "active": [],
-                    "problems": [{"activity_id": "", "code": exc.code, "message": exc.message}],
-                }
-            )
+    return to, ids
+
+
+def batch_item(
+    instance_id: int,
+    to: ProcessVersion,
+    mapping: Mapping[str, str],
+    *,
+    actor: Actor,
+    dry_run: bool,
+    from_version: int,
+) -> dict[str, Any]:
+    """One instance of a batch, in its own transaction: its report, also when it is refused or
+    does not exist (one refusal stops no other)."""
+    try:
+        return _move_one(
+            instance_id, to, mapping, actor=actor, dry_run=dry_run, from_version=from_version
+        )
+    except FlowgateError as exc:
+        return {
+            "instance_id": instance_id,
+            "status": None,
+            "can_move": False,
+            "moved": False,
+            "active": [],
+            "problems": [{"activity_id": "", "code": exc.code, "message": exc.message}],
+        }
+
+
+def instances_migrate(
+    *,
+    process_key: str,
+    from_version: int,
+    to_version: int,
+    instance_ids: Iterable[int] | None = None,
+    mapping: Any = None,
+    dry_run: bool = False,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Move the running (and suspended) instances of ``from_version`` (or those of
+    ``instance_ids``) to ``to_version`` in this request, each in its own transaction. Returns
+    the report: ``{"movable", "moved", "refused", "instances": [per-instance report]}``. (A
+    worker runs real batches from the API and the page: ``migration_runs``.)"""
+    mapping = check_mapping(mapping)
+    to, ids = batch_instances(
+        process_key=process_key,
+        from_version=from_version,
+        to_version=to_version,
+        instance_ids=instance_ids,
+    )
+    reports = [
+        batch_item(i, to, mapping, actor=actor, dry_run=dry_run, from_version=from_version)
+        for i in ids
+    ]
     return {
         "process_key": process_key,
         "from_version": from_version,

@@ -1,0 +1,97 @@
+"""Batch migrations run by a worker, with progress and a final report (issue #21).
+
+``migration_run_start`` checks the request (versions, mapping, the instances and their bound),
+stores the run and rings for a worker after commit; ``migration_run_execute`` (the Celery task
+``engine.run_migration``) moves each instance in its own transaction (``migration.batch_item``)
+and records its report and the counts after each one, so the page and the API show progress.
+Running it twice resumes: instances already in the report are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.common.actors import Actor
+from apps.common.errors import NotFound
+from apps.engine.models import MigrationRun, MigrationRunStatus
+from apps.engine.runtime.hooks import migration_run_announced
+from apps.engine.runtime.migration import batch_instances, batch_item, check_mapping, target_version
+
+
+def migration_run_start(
+    *,
+    process_key: str,
+    from_version: int,
+    to_version: int,
+    instance_ids: Iterable[int] | None = None,
+    mapping: Any = None,
+    user: Any = None,
+) -> MigrationRun:
+    """Queue a batch migration (the same checks as a batch in the request); a worker runs it."""
+    mapping = check_mapping(mapping)
+    _, ids = batch_instances(
+        process_key=process_key,
+        from_version=from_version,
+        to_version=to_version,
+        instance_ids=instance_ids,
+    )
+    with transaction.atomic():
+        run = MigrationRun.objects.create(
+            process_key=process_key,
+            from_version=from_version,
+            to_version=to_version,
+            mapping=mapping,
+            instance_ids=ids,
+            total=len(ids),
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        transaction.on_commit(lambda: migration_run_announced.send(run.pk))
+    return run
+
+
+def migration_run_get(*, run_id: int) -> MigrationRun:
+    run = MigrationRun.objects.filter(pk=run_id).select_related("created_by").first()
+    if run is None:
+        raise NotFound(f"Migration run {run_id} does not exist.")
+    return run
+
+
+def migration_run_execute(*, run_id: int) -> MigrationRun:
+    """Move the run's instances not yet in its report, one transaction each, recording each
+    report and the counts as it goes; finish the run. Safe to run twice (it resumes)."""
+    with transaction.atomic():
+        run = MigrationRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise NotFound(f"Migration run {run_id} does not exist.")
+        if run.status == MigrationRunStatus.FINISHED:
+            return run
+        if run.status == MigrationRunStatus.QUEUED:
+            run.transition_to(MigrationRunStatus.RUNNING)
+            run.save(update_fields=["status"])
+    actor = Actor.for_user(run.created_by) if run.created_by else Actor.system("migration")
+    to = target_version(process_key=run.process_key, number=run.to_version)
+    seen = {r["instance_id"] for r in run.report}
+    for instance_id in run.instance_ids:
+        if instance_id in seen:
+            continue
+        report = batch_item(
+            instance_id,
+            to,
+            run.mapping,
+            actor=actor,
+            dry_run=False,
+            from_version=run.from_version,
+        )
+        run.report.append(report)
+        run.done = len(run.report)
+        run.moved += 1 if report["moved"] else 0
+        run.refused += 0 if report["moved"] else 1
+        run.save(update_fields=["report", "done", "moved", "refused"])
+    run.transition_to(MigrationRunStatus.FINISHED)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    return run

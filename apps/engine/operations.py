@@ -15,6 +15,7 @@ from apps.engine.runtime.migration_runs import (
     migration_run_execute,
     migration_run_get,
     migration_run_start,
+    migration_runs_sweep,
 )
 from apps.engine.runtime.operations import (
     archived_task_id,
@@ -30,6 +31,7 @@ __all__ = [
     "migration_run_execute",
     "migration_run_get",
     "migration_run_start",
+    "migration_runs_sweep",
     "target_version",
     "archived_task_id",
     "incidents_retry",

@@ -41,6 +41,11 @@ def run_migration(run_id: int) -> int:
     return operations.migration_run_execute(run_id=run_id).done
 
 
+@shared_task(name="engine.sweep_migrations", ignore_result=True)
+def sweep_migrations() -> int:
+    return operations.migration_runs_sweep()
+
+
 def announce_migration_run(run_id: int) -> None:
     """The receiver of ``migration_run_announced``: a message for a worker. Connected in
     ``EngineConfig.ready()``."""

@@ -3,7 +3,10 @@ their waits re-created from the new version, refusals with reasons."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
@@ -12,6 +15,7 @@ from apps.engine import operations
 from apps.engine import services as engine
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance, Timer
 from apps.engine.runtime import migration
+from apps.engine.runtime.hooks import migration_run_announced
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes.models import ProcessVersion
@@ -219,3 +223,20 @@ def test_bad_requests_are_specific_errors(versions, kwargs, code):
     with pytest.raises(Exception) as info:  # noqa: B017 - the FlowgateError subclass varies
         operations.instance_migrate(instance_id=instance.pk, actor=OPERATOR, **kwargs)
     assert info.value.code == code
+
+
+def test_a_queued_run_whose_message_was_lost_is_rung_again(versions, monkeypatch):
+    rung: list[int] = []
+    monkeypatch.setattr(migration_run_announced, "_receivers", [rung.append])  # the doorbell
+    start(days=1)
+    run = operations.migration_run_start(
+        process_key="leave", from_version=1, to_version=2, mapping=RENAMED
+    )
+    assert rung == [run.pk]  # rung after commit
+    assert operations.migration_runs_sweep() == 0  # just queued: its message is on its way
+    later = timezone.now() + timedelta(minutes=2)
+    assert operations.migration_runs_sweep(now=later) == 1
+    assert rung == [run.pk, run.pk]
+    run = operations.migration_run_execute(run_id=run.pk)
+    assert (run.status, run.moved, run.refused) == ("finished", 1, 0)
+    assert operations.migration_runs_sweep(now=later) == 0

@@ -4,12 +4,14 @@
 stores the run and rings for a worker after commit; ``migration_run_execute`` (the Celery task
 ``engine.run_migration``) moves each instance in its own transaction (``migration.batch_item``)
 and records its report and the counts after each one, so the page and the API show progress.
-Running it twice resumes: instances already in the report are skipped.
+Running it twice resumes: instances already in the report are skipped. A run whose message was
+lost (Redis is a doorbell) is rung again by ``migration_runs_sweep`` (beat, every 30 s).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -95,3 +97,21 @@ def migration_run_execute(*, run_id: int) -> MigrationRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     return run
+
+
+#: A queued run no worker has taken after this long is announced again.
+STALE_QUEUED = timedelta(seconds=60)
+
+
+def migration_runs_sweep(*, now: datetime | None = None) -> int:
+    """Ring again for runs still queued after ``STALE_QUEUED`` (their message was lost).
+    Returns how many."""
+    cutoff = (now or timezone.now()) - STALE_QUEUED
+    ids = list(
+        MigrationRun.objects.filter(
+            status=MigrationRunStatus.QUEUED, created_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for run_id in ids:
+        migration_run_announced.send(run_id)
+    return len(ids)

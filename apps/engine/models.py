@@ -253,6 +253,9 @@ class MigrationRun(models.Model):
     moved = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker runs it until then (renewed after each move)"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -13,7 +13,14 @@ from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput
 from apps.engine import operations
 from apps.engine import services as engine
-from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance, Timer
+from apps.engine.models import (
+    InstanceStatus,
+    Job,
+    JobStatus,
+    MigrationRun,
+    ProcessInstance,
+    Timer,
+)
 from apps.engine.runtime import migration
 from apps.engine.runtime.hooks import migration_run_announced
 from apps.inbox import services as inbox
@@ -240,3 +247,35 @@ def test_a_queued_run_whose_message_was_lost_is_rung_again(versions, monkeypatch
     run = operations.migration_run_execute(run_id=run.pk)
     assert (run.status, run.moved, run.refused) == ("finished", 1, 0)
     assert operations.migration_runs_sweep(now=later) == 0
+
+
+def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_run(
+    versions, monkeypatch
+):
+    monkeypatch.setattr(migration_run_announced, "_receivers", [])
+    ids = [start(days=i).pk for i in range(3)]
+    run = operations.migration_run_start(
+        process_key="leave", from_version=1, to_version=2, mapping=RENAMED
+    )
+    # a worker holds the run and has moved the first instance
+    first = migration.batch_item(
+        ids[0], versions[1], RENAMED, actor=OPERATOR, dry_run=False, from_version=1
+    )
+    MigrationRun.objects.filter(pk=run.pk).update(
+        status="running",
+        report=[first],
+        done=1,
+        moved=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    held = operations.migration_run_execute(run_id=run.pk)
+    assert (held.status, held.done) == ("running", 1)  # the other worker's: left alone
+    assert operations.migration_runs_sweep() == 0
+
+    # that worker died: its lease runs out, the sweeper rings, the next delivery resumes
+    MigrationRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now())
+    assert operations.migration_runs_sweep(now=timezone.now() + timedelta(seconds=1)) == 1
+    done = operations.migration_run_execute(run_id=run.pk)
+    assert (done.status, done.done, done.moved, done.refused) == ("finished", 3, 3, 0)
+    assert [r["instance_id"] for r in done.report] == ids
+    assert AuditEvent.objects.filter(action="instance.migrated").count() == 3

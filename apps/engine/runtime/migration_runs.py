@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.common.actors import Actor
@@ -62,18 +63,34 @@ def migration_run_get(*, run_id: int) -> MigrationRun:
     return run
 
 
+#: How long a worker holds a run without reporting progress before another may take it over.
+RUN_LEASE = timedelta(minutes=5)
+
+
+def _claim(run_id: int) -> bool:
+    """Take (or renew) the run's lease for this worker: one conditional UPDATE, so two
+    deliveries of the same run never move instances side by side. The status moves along
+    ``MIGRATION_RUN_TRANSITIONS`` (queued -> running) in the same UPDATE."""
+    now = timezone.now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    return bool(
+        MigrationRun.objects.filter(pk=run_id, status=MigrationRunStatus.QUEUED)
+        .filter(free)
+        .update(status=MigrationRunStatus.RUNNING, lease_expires_at=now + RUN_LEASE)
+        or MigrationRun.objects.filter(pk=run_id, status=MigrationRunStatus.RUNNING)
+        .filter(free)
+        .update(lease_expires_at=now + RUN_LEASE)
+    )
+
+
 def migration_run_execute(*, run_id: int) -> MigrationRun:
     """Move the run's instances not yet in its report, one transaction each, recording each
-    report and the counts as it goes; finish the run. Safe to run twice (it resumes)."""
-    with transaction.atomic():
-        run = MigrationRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None:
-            raise NotFound(f"Migration run {run_id} does not exist.")
-        if run.status == MigrationRunStatus.FINISHED:
-            return run
-        if run.status == MigrationRunStatus.QUEUED:
-            run.transition_to(MigrationRunStatus.RUNNING)
-            run.save(update_fields=["status"])
+    report and the counts as it goes; finish the run. Safe to run twice: a second delivery
+    while the first holds the lease does nothing; after a lost worker it resumes."""
+    run = migration_run_get(run_id=run_id)
+    if run.status == MigrationRunStatus.FINISHED or not _claim(run_id):
+        return run
+    run.refresh_from_db()
     actor = Actor.for_user(run.created_by) if run.created_by else Actor.system("migration")
     to = target_version(process_key=run.process_key, number=run.to_version)
     seen = {r["instance_id"] for r in run.report}
@@ -92,10 +109,12 @@ def migration_run_execute(*, run_id: int) -> MigrationRun:
         run.done = len(run.report)
         run.moved += 1 if report["moved"] else 0
         run.refused += 0 if report["moved"] else 1
-        run.save(update_fields=["report", "done", "moved", "refused"])
+        run.lease_expires_at = timezone.now() + RUN_LEASE
+        run.save(update_fields=["report", "done", "moved", "refused", "lease_expires_at"])
     run.transition_to(MigrationRunStatus.FINISHED)
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at"])
+    run.lease_expires_at = None
+    run.save(update_fields=["status", "finished_at", "lease_expires_at"])
     return run
 
 
@@ -104,12 +123,13 @@ STALE_QUEUED = timedelta(seconds=60)
 
 
 def migration_runs_sweep(*, now: datetime | None = None) -> int:
-    """Ring again for runs still queued after ``STALE_QUEUED`` (their message was lost).
-    Returns how many."""
-    cutoff = (now or timezone.now()) - STALE_QUEUED
+    """Ring again for runs still queued after ``STALE_QUEUED`` (their message was lost) and for
+    running ones whose worker's lease expired (it died). Returns how many."""
+    now = now or timezone.now()
     ids = list(
         MigrationRun.objects.filter(
-            status=MigrationRunStatus.QUEUED, created_at__lt=cutoff
+            Q(status=MigrationRunStatus.QUEUED, created_at__lt=now - STALE_QUEUED)
+            | Q(status=MigrationRunStatus.RUNNING, lease_expires_at__lt=now)
         ).values_list("pk", flat=True)
     )
     for run_id in ids:

@@ -25,6 +25,7 @@ from apps.engine.runtime import migration
 from apps.engine.runtime.hooks import migration_run_announced
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
+from apps.invariants.checks import run_checks
 from apps.processes.models import ProcessVersion
 from tests.engine.conftest import run_jobs
 
@@ -138,6 +139,7 @@ def test_a_move_recreates_the_inbox_task_from_the_new_version_and_keeps_the_rest
     run_jobs(instance)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.COMPLETED
+    assert run_checks().violations == []
 
 
 def test_a_move_recreates_a_pending_job_with_the_new_versions_inputs(versions, make_user):
@@ -202,6 +204,7 @@ def test_a_batch_moves_each_instance_and_reports_the_refused(versions, make_user
         ProcessInstance.objects.filter(version=versions[1]).values_list("pk", flat=True)
     ) == {*(i.pk for i in waiting), at_job.pk}
     assert AuditEvent.objects.filter(action="instance.migrated").count() == 4
+    assert run_checks().violations == []  # the projections match the moved states
 
 
 def test_a_batch_over_the_bound_is_refused_before_it_starts(versions, monkeypatch):

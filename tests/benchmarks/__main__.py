@@ -1,4 +1,4 @@
-"""`make bench`: engine, audit, reports and inbox benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
+"""`make bench`: engine, audit, reports, inbox and migration benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
 
 from __future__ import annotations
 
@@ -60,6 +60,10 @@ def main() -> int:
         from tests.benchmarks import inbox_bench
 
         inbox_bench.run(report_dir)
+    if not only or "migration" in only:
+        from tests.benchmarks import migration_bench
+
+        migration_bench.run(report_dir)
     return 0
 
 

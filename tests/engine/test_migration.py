@@ -275,7 +275,11 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
     assert (held.status, held.done) == ("running", 1)  # the other worker's: left alone
     assert operations.migration_runs_sweep() == 0
 
-    # that worker died: its lease runs out, the sweeper rings, the next delivery resumes
+    # that worker moved the second instance too, and died before writing its report: its lease
+    # runs out, the sweeper rings, the next delivery resumes (and counts the second as moved)
+    migration.batch_item(
+        ids[1], versions[1], RENAMED, actor=OPERATOR, dry_run=False, from_version=1
+    )
     MigrationRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now())
     assert operations.migration_runs_sweep(now=timezone.now() + timedelta(seconds=1)) == 1
     done = operations.migration_run_execute(run_id=run.pk)

@@ -14,6 +14,7 @@ the element they belong to (decision record: docs/decisions/028-version-migratio
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,8 +112,29 @@ def align(old: Any, new: Any, mapping: Mapping[str, str]) -> dict[Any, Any]:
     return result
 
 
+#: Recent spec diffs: every instance of a batch compares the same two cached specs.
+_DIFFS: OrderedDict[tuple[int, int, tuple[tuple[str, str], ...]], tuple[Any, Any, SpecDiff]] = (
+    OrderedDict()
+)
+_DIFFS_SIZE = 32
+
+
 def _spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:
-    """Spiff's SpecDiff with the operator's alignment instead of its own guess."""
+    """Spiff's SpecDiff with the operator's alignment instead of its own guess (cached per pair
+    of specs and mapping; the entry holds both specs, so their ids stay theirs)."""
+    key = (id(old), id(new), tuple(sorted(mapping.items())))
+    cached = _DIFFS.get(key)
+    if cached is not None and cached[0] is old and cached[1] is new:
+        _DIFFS.move_to_end(key)
+        return cached[2]
+    diff = _new_spec_diff(old, new, mapping)
+    _DIFFS[key] = (old, new, diff)
+    while len(_DIFFS) > _DIFFS_SIZE:
+        _DIFFS.popitem(last=False)
+    return diff
+
+
+def _new_spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:
     diff = SpecDiff(REGISTRY, old, new)
     diff.alignment = align(old, new, mapping)
     diff.comparisons = {
@@ -293,13 +315,19 @@ def _prune(workflow: Any) -> None:
         workflow.last_task = None
 
 
-def migrate(handle: Instance, new: ProcessRunner, mapping: Mapping[str, str]) -> Instance:
+def migrate(
+    handle: Instance,
+    new: ProcessRunner,
+    mapping: Mapping[str, str],
+    *,
+    plan: MigrationPlan | None = None,
+) -> Instance:
     """Move ``handle``'s workflow onto ``new``'s spec and return the handle on the new version,
     advanced until it waits. Its variables stay; its waiting steps (user tasks, service tasks
     whose job has not run) start again from the new model under their engine task ids; waiting
     events (timers, messages) keep their due time and subscription. Raises ``EngineError`` when the plan has
-    problems."""
-    plan = migration_plan(handle, new, mapping)
+    problems (``plan``: the one the caller already made for this handle)."""
+    plan = plan or migration_plan(handle, new, mapping)
     if not plan.can_move:
         raise EngineError("; ".join(p.message for p in plan.problems))
     wf = handle._wf

@@ -155,7 +155,7 @@ def _move_one(
             return _report(instance, plan, moved=False)
         old_user_tasks = [t.task_id for t in handle.effects().user_tasks]
         try:
-            moved = core_migration.migrate(handle, runner, mapping)
+            moved = core_migration.migrate(handle, runner, mapping, plan=plan)
         except EngineError as exc:
             return _refusal(instance, "migration_failed", str(exc))
         _retire_waits(instance, old_user_tasks)

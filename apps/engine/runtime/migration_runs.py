@@ -3,13 +3,15 @@
 ``migration_run_start`` checks the request (versions, mapping, the instances and their bound),
 stores the run and rings for a worker after commit; ``migration_run_execute`` (the Celery task
 ``engine.run_migration``) moves each instance in its own transaction (``migration.batch_item``)
-and records its report and the counts after each one, so the page and the API show progress.
+and records the counts after each one (the growing report at most once a second), so the page
+and the API show progress.
 Running it twice resumes: instances already in the report are skipped. A run whose message was
 lost (Redis is a doorbell) is rung again by ``migration_runs_sweep`` (beat, every 30 s).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from django.utils import timezone
 
 from apps.common.actors import Actor
 from apps.common.errors import NotFound
-from apps.engine.models import MigrationRun, MigrationRunStatus
+from apps.engine.models import MigrationRun, MigrationRunStatus, ProcessInstance
 from apps.engine.runtime.hooks import migration_run_announced
 from apps.engine.runtime.migration import batch_instances, batch_item, check_mapping, target_version
 
@@ -63,6 +65,8 @@ def migration_run_get(*, run_id: int) -> MigrationRun:
     return run
 
 
+#: The report (it grows with the batch) is written at most this often while the run goes on.
+REPORT_EVERY_SECONDS = 1.0
 #: How long a worker holds a run without reporting progress before another may take it over.
 RUN_LEASE = timedelta(minutes=5)
 
@@ -94,6 +98,7 @@ def migration_run_execute(*, run_id: int) -> MigrationRun:
     actor = Actor.for_user(run.created_by) if run.created_by else Actor.system("migration")
     to = target_version(process_key=run.process_key, number=run.to_version)
     seen = {r["instance_id"] for r in run.report}
+    saved_at = time.monotonic()
     for instance_id in run.instance_ids:
         if instance_id in seen:
             continue
@@ -105,17 +110,34 @@ def migration_run_execute(*, run_id: int) -> MigrationRun:
             dry_run=False,
             from_version=run.from_version,
         )
-        run.report.append(report)
+        run.report.append(_moved_before(report, run))
         run.done = len(run.report)
-        run.moved += 1 if report["moved"] else 0
-        run.refused += 0 if report["moved"] else 1
+        run.moved += 1 if run.report[-1]["moved"] else 0
+        run.refused += 0 if run.report[-1]["moved"] else 1
         run.lease_expires_at = timezone.now() + RUN_LEASE
-        run.save(update_fields=["report", "done", "moved", "refused", "lease_expires_at"])
+        fields = ["done", "moved", "refused", "lease_expires_at"]
+        if time.monotonic() - saved_at >= REPORT_EVERY_SECONDS:
+            # The report grows with the batch: written once a second, not after every move.
+            fields.append("report")
+            saved_at = time.monotonic()
+        run.save(update_fields=fields)
     run.transition_to(MigrationRunStatus.FINISHED)
     run.finished_at = timezone.now()
     run.lease_expires_at = None
-    run.save(update_fields=["status", "finished_at", "lease_expires_at"])
+    run.save(update_fields=["status", "finished_at", "lease_expires_at", "report"])
     return run
+
+
+def _moved_before(report: dict[str, Any], run: MigrationRun) -> dict[str, Any]:
+    """An instance a dead worker moved after its last report write is on the to-version now:
+    the resumed run reports it as moved, not as refused."""
+    codes = [p["code"] for p in report["problems"]]
+    if codes != ["other_version"] or report["moved"]:
+        return report
+    instance = ProcessInstance.objects.filter(pk=report["instance_id"]).only("version").first()
+    if instance is None or instance.version.number != run.to_version:
+        return report
+    return {**report, "can_move": True, "moved": True, "problems": []}
 
 
 #: A queued run no worker has taken after this long is announced again.

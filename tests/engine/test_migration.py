@@ -286,3 +286,17 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
     assert (done.status, done.done, done.moved, done.refused) == ("finished", 3, 3, 0)
     assert [r["instance_id"] for r in done.report] == ids
     assert AuditEvent.objects.filter(action="instance.migrated").count() == 3
+
+
+def test_a_suspended_instance_moves_and_stays_suspended(versions):
+    instance = start(days=4)
+    engine.instance_suspend(instance_id=instance.pk, actor=OPERATOR)
+    report = operations.instance_migrate(
+        instance_id=instance.pk, to_version=2, mapping=RENAMED, actor=OPERATOR
+    )
+    assert report["moved"] is True
+    instance.refresh_from_db()
+    assert (instance.status, instance.version_id) == (InstanceStatus.SUSPENDED, versions[1].pk)
+    assert open_tasks(instance) == [("check", ["manager"])]
+    engine.instance_resume(instance_id=instance.pk, actor=OPERATOR)
+    assert run_checks().violations == []

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, NotFound
@@ -173,6 +174,7 @@ def _int(value: str | None, *, default: int) -> int:
 
 
 @role_required(*OPERATOR_ROLES)
+@require_GET
 def migration_run(request: HttpRequest, run_id: int) -> HttpResponse:
     """A batch migration's progress and, when it has finished, its report. While it runs the
     page asks for its progress fragment every second (htmx)."""

@@ -77,8 +77,11 @@ class MigrationForm(forms.Form):
         return result
 
 
-def _active_sources(key: str, from_number: int, to_number: int, actor: Actor) -> list[str]:
-    """The element ids active in the from-version's instances (the rows of the mapping table)."""
+def _active_sources(
+    key: str, from_number: int, to_number: int, actor: Actor
+) -> tuple[list[str], str]:
+    """The element ids active in the from-version's instances (the rows of the mapping table),
+    and why there are none when the batch cannot be planned (too many instances...)."""
     try:
         report = operations.instances_migrate(
             process_key=key,
@@ -87,9 +90,9 @@ def _active_sources(key: str, from_number: int, to_number: int, actor: Actor) ->
             dry_run=True,
             actor=actor,
         )
-    except FlowgateError:
-        return []
-    return sorted({a["activity_id"] for r in report["instances"] for a in r["active"]})
+    except FlowgateError as exc:
+        return [], exc.message
+    return sorted({a["activity_id"] for r in report["instances"] for a in r["active"]}), ""
 
 
 @role_required(*OPERATOR_ROLES)
@@ -115,7 +118,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
         (element_id, f"{element_id} · {name or element_type}")
         for element_id, element_type, name in operations.migration_elements(version=to)
     ]
-    sources = _active_sources(key, from_number, to_number, actor)
+    sources, unplanned = _active_sources(key, from_number, to_number, actor)
     initial = {"from_version": from_number, "to_version": to_number, "action": "plan"}
     form = MigrationForm(
         source if request.method == "POST" else None,
@@ -165,6 +168,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "running": running.get(from_id, 0),
             "max_batch": operations.MAX_BATCH,
             "report": report,
+            "unplanned": unplanned,
         },
     )
 

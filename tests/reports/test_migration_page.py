@@ -9,6 +9,7 @@ from apps.common.actors import Actor
 from apps.engine import operations
 from apps.engine import services as engine
 from apps.engine.models import MigrationRun, ProcessInstance
+from apps.engine.runtime import migration
 from apps.processes.models import ProcessVersion
 from tests.engine.conftest import deploy  # noqa: F401 - shared fixture
 
@@ -97,3 +98,11 @@ def test_version_history_and_console_link_to_the_page(client, make_user, waiting
     assert "/admin-reports/processes/leave/migrate/?from_version=1" in history
     console = client.get("/admin-reports/instances/", {"process_key": "leave", "version": 1})
     assert "/admin-reports/processes/leave/migrate/?from_version=1" in console.content.decode()
+
+
+def test_a_version_with_too_many_instances_says_so(client, make_user, waiting, monkeypatch):
+    monkeypatch.setattr(migration, "MAX_BATCH", 1)
+    client.force_login(make_user("manager"))
+    page = client.get(URL, {"from_version": 1, "to_version": 2}).content.decode()
+    assert "moves at most 1 instances at once" in page
+    assert "nothing to map" not in page

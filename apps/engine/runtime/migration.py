@@ -160,6 +160,8 @@ def _move_one(
             return _refusal(instance, "migration_failed", str(exc))
         _retire_waits(instance, old_user_tasks)
         instance.version_id = to.pk
+        # the locked row carries its version's checksum (instance_lock); the projections read it
+        setattr(instance, "version_checksum", to.checksum)  # noqa: B010
         instance.called_versions = {}
         update_row(instance, ["version", "called_versions"])
         persist_advance(

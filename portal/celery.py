@@ -4,7 +4,10 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings
 from kombu.transport import TRANSPORT_ALIASES
+
+from apps.common import task_limits
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -27,3 +30,21 @@ def recycle_db_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@task_prerun.connect
+def arm_time_limits(task=None, **kwargs) -> None:
+    """Every task runs under FLOWGATE_TASK_SOFT_TIME_LIMIT / FLOWGATE_TASK_TIME_LIMIT
+    (apps/common/task_limits.py); an eager task runs in its caller and is not bounded here."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    task_limits.start(
+        soft=settings.FLOWGATE_TASK_SOFT_TIME_LIMIT, hard=settings.FLOWGATE_TASK_TIME_LIMIT
+    )
+
+
+@task_postrun.connect
+def disarm_time_limits(task=None, **kwargs) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    task_limits.stop()

@@ -317,15 +317,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # No task holds a worker forever (a connector that hangs in C code, a slow-drip server the
 # connector's own deadline somehow missed). At the soft limit the task gets SoftTimeLimitExceeded:
 # the running step is recorded as a failed attempt ("ran past the worker's time limit", retried
-# with backoff, then an incident). At the hard limit the worker process is killed and replaced;
+# with backoff, then an incident). At the hard limit the worker process ends and is replaced;
 # the job's lease expires and the sweeper hands it out again. Both stay above the HTTP
-# connector's largest timeout (120 s, apps/connectors/http/inputs.py MAX_TIMEOUT).
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=150)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+# connector's largest timeout (120 s, apps/connectors/http/inputs.py MAX_TIMEOUT). Enforced in
+# the worker process itself (apps/common/task_limits.py, armed in portal/celery.py): Celery's
+# own task_soft_time_limit/task_time_limit cost about a fifth of a worker's throughput.
+FLOWGATE_TASK_SOFT_TIME_LIMIT = env.int("FLOWGATE_TASK_SOFT_TIME_LIMIT", default=150)
+FLOWGATE_TASK_TIME_LIMIT = env.int("FLOWGATE_TASK_TIME_LIMIT", default=180)
+if not 0 < FLOWGATE_TASK_SOFT_TIME_LIMIT < FLOWGATE_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
-        "CELERY_TASK_SOFT_TIME_LIMIT must be smaller than CELERY_TASK_TIME_LIMIT (seconds)."
+        "FLOWGATE_TASK_SOFT_TIME_LIMIT must be above 0 and smaller than FLOWGATE_TASK_TIME_LIMIT "
+        "(seconds)."
     )
+CELERY_TASK_SOFT_TIME_LIMIT = None  # see FLOWGATE_TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, Exists, Model, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import (
@@ -47,6 +47,13 @@ def grant_many(
     if not pairs or (user is None and role is None):
         return
     types = {obj: ContentType.objects.get_for_model(obj) for _, obj in pairs}  # cached
+    if user is None and role is not None:
+        for (app_label, _codename), obj in pairs:
+            if types[obj].app_label != app_label:
+                raise ValueError(f"No permission {app_label}.{_codename} for {types[obj].model}.")
+        grants = [(types[obj].pk, codename, str(obj.pk)) for (_, codename), obj in pairs]
+        if _grant_role_at_once(role, grants):
+            return
     wanted = Q()
     for (_, codename), obj in pairs:
         wanted |= Q(content_type=types[obj], codename=codename)
@@ -82,6 +89,31 @@ def grant_many(
         )
 
 
+def _grant_role_at_once(role: str, grants: list[tuple[int, str, str]]) -> bool:
+    """Insert a role's grants ((content type id, codename, object pk)) in one statement that
+    finds the group and the permissions itself (``grant_many`` otherwise needs three: the
+    permissions, the group, the insert). True when every grant was inserted; False (nothing to
+    undo, the caller takes the long way) when the group is missing, a permission is unknown or
+    some grant existed already."""
+    table, permissions, groups = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (GroupObjectPermission, Permission, Group)
+    )
+    values = ", ".join(["(CAST(%s AS INTEGER), %s, %s)"] * len(grants))
+    sql = (
+        f"INSERT INTO {table} (permission_id, group_id, content_type_id, object_pk) "  # noqa: S608
+        "SELECT p.id, g.id, p.content_type_id, v.column3 "
+        f"FROM (VALUES {values}) v "
+        f"INNER JOIN {permissions} p ON p.content_type_id = v.column1 AND p.codename = v.column2 "
+        f"INNER JOIN {groups} g ON g.name = %s "
+        "WHERE 1 = 1 ON CONFLICT DO NOTHING"
+    )
+    params = [value for grant in grants for value in grant] + [role]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == len(grants)
+
+
 def revoke(perm: str, *, obj: Model, user: User | None = None, role: str | None = None) -> None:
     if user is not None:
         remove_perm(perm, user, obj)
@@ -104,12 +136,31 @@ def holders(perm: str, *, obj: Model) -> tuple[list[str], list[str]]:
 
 
 def can(user: Any, perm: str, obj: Model) -> bool:
-    """Object permission check; admins may do everything. Global perms do not count."""
+    """Object permission check; admins may do everything. Global perms do not count.
+
+    What django-guardian's ``user.has_perm(perm, obj)`` answers (an active user's grant on the
+    object, directly or through a role), in one query instead of its two (the user's grants,
+    then their roles'): it runs on every task action and page."""
     if not (user and user.is_authenticated):
         return False
     if user.has_role(Role.ADMIN):
         return True
-    return bool(user.has_perm(perm, obj))
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    app_label, codename = perm.split(".", 1)
+    content_type = ContentType.objects.get_for_model(obj)  # cached
+    if content_type.app_label != app_label:
+        return False
+    grants = {"permission": OuterRef("pk"), "content_type": content_type, "object_pk": str(obj.pk)}
+    direct = UserObjectPermission.objects.filter(user_id=user.pk, **grants)
+    via_role = GroupObjectPermission.objects.filter(group__user=user.pk, **grants)
+    return (
+        Permission.objects.filter(content_type=content_type, codename=codename)
+        .filter(Exists(direct) | Exists(via_role))
+        .exists()
+    )
 
 
 def filter_visible(user: Any, perm: str, queryset: QuerySet) -> QuerySet:

@@ -50,6 +50,24 @@ HASHED_FIELDS: tuple[str, ...] = ("seq", *EVENT_FIELDS, "prev_hash")
 
 def normalize_json(value: Any) -> Any:
     """A JSON-safe copy of ``value`` that survives a round trip through jsonb unchanged."""
+    # The plain JSON types by exact type first: every audit event goes through here twice
+    # (built, then sealed), and these are nearly all it holds.
+    kind = type(value)
+    if kind is str:
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is dict:
+        return {
+            (k if type(k) is str and "\x00" not in k else str(normalize_json(k))): normalize_json(v)
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [normalize_json(v) for v in value]
+    return _normalize_other(value)
+
+
+def _normalize_other(value: Any) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, str):

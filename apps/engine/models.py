@@ -48,7 +48,10 @@ class ProcessInstance(models.Model):
     steps = models.PositiveIntegerField(default=0, help_text="Number of advances applied")
     waits = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Bit set of what the instance waits on: 1 timers, 2 messages, 4 user tasks",
+        help_text=(
+            "Bit set of what the instance waits on: 1 timers, 2 messages, 4 user tasks, "
+            "8 an engine-limit incident"
+        ),
     )
     called_versions = models.JSONField(
         default=dict,

@@ -83,10 +83,15 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     """
     if instance.is_test_run:
         return []
-    open_tasks = {
-        t.task_id: t for t in HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
-    }
     waiting = {info.task_id: info for info in user_tasks}
+    # One query: the open rows, and any row (open or not) of a task the engine waits on.
+    rows = list(
+        HumanTask.objects.filter(instance=instance).filter(
+            Q(status=TaskStatus.OPEN) | Q(task_id__in=list(waiting))
+        )
+    )
+    open_tasks = {t.task_id: t for t in rows if t.status == TaskStatus.OPEN}
+    known = {t.task_id for t in rows}
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
     timed_out = _boundary_timer_fired(instance, gone, actor)
     for task in gone:
@@ -112,15 +117,15 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
                     "timers": list(timers),
                 },
             )
-    new = [
-        info
-        for task_id, info in waiting.items()
-        if task_id not in open_tasks
-        and not HumanTask.objects.filter(instance=instance, task_id=task_id).exists()
-    ]
+    new = [info for task_id, info in waiting.items() if task_id not in known]
     if not new:
         return []
-    rules = rules_for_version_id(instance.version_id)
+    checksum = getattr(instance, "version_checksum", None)  # read with the instance lock
+    rules = (
+        _rules_cached(instance.version_id, checksum)
+        if checksum
+        else rules_for_version_id(instance.version_id)
+    )
     created = []
     for info in new:
         created.append(_create(instance, info, rules=rules, now=now, actor=actor))

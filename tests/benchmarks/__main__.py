@@ -48,6 +48,10 @@ def main() -> int:
         from tests.benchmarks import engine_bench
 
         engine_bench.run(report_dir)
+    if "profile" in only:  # not part of a plain `make bench`: cProfile slows the run
+        from tests.benchmarks import engine_profile
+
+        engine_profile.run(report_dir)
     if not only or "audit" in only:
         from tests.benchmarks import audit_bench
 

@@ -315,3 +315,29 @@ def test_a_postgresql_restart_mid_run_loses_and_doubles_nothing(
     assert jobs.count() == 400
     assert set(jobs.values_list("status", flat=True)) == {JobStatus.DONE}
     assert {call["key"] for call in recorder.calls()} == {job.idempotency_key for job in jobs}
+
+
+def test_a_real_worker_stops_a_step_at_its_time_limit_and_retries_it(deploy, fast_recovery):
+    """The worker process arms FLOWGATE_TASK_SOFT_TIME_LIMIT itself (apps/common/task_limits.py):
+    a step that sleeps past it is stopped, recorded as a failed attempt and retried, and the
+    worker goes on with other work."""
+    version = deploy("two_calls.bpmn")
+    worker = WorkerProcess(
+        concurrency=1,
+        name="limits",
+        FLOWGATE_TASK_SOFT_TIME_LIMIT="1",
+        FLOWGATE_TASK_TIME_LIMIT="3",
+    ).start()
+    try:
+        slow = services.instance_start(version=version, variables={"sleep": 30}, actor=SYSTEM)
+        wait_until(
+            lambda: "time limit" in (Job.objects.filter(instance=slow).first().last_error or ""),
+            timeout=60,
+            message="the slow step to be stopped at the soft limit",
+        )
+        job = Job.objects.get(instance=slow)
+        assert job.last_error.startswith("The step ran past the worker's 1s time limit")
+        quick = services.instance_start(version=version, variables={"sleep": 0}, actor=SYSTEM)
+        wait_until(lambda: _completed([quick.pk]) == 1, timeout=60, message="the next instance")
+    finally:
+        worker.stop()

@@ -5,7 +5,7 @@ path in ``jobs`` and the chain in ``chain``).
   event, or (none matches) opens a ``business_error`` incident;
 - a ``ConnectorError`` fails the attempt, **permanent** when the connector says so;
 - an unknown connector is **permanent** (retrying does not install it);
-- the worker's soft time limit (``SoftTimeLimitExceeded``, settings.CELERY_TASK_SOFT_TIME_LIMIT)
+- the worker's soft time limit (``SoftTimeLimitExceeded``, settings.FLOWGATE_TASK_SOFT_TIME_LIMIT, apps/common/task_limits.py)
   is **retryable**, with a message that says which limit stopped the step;
 - any other exception is **retryable** and keeps its stack for the incident.
 """
@@ -52,10 +52,10 @@ def classify_connector_error(exc: Exception) -> ConnectorFailure:
     if isinstance(exc, UnknownConnector):
         return ConnectorFailure(message=exc.message, permanent=True)
     if isinstance(exc, SoftTimeLimitExceeded):
-        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        limit = settings.FLOWGATE_TASK_SOFT_TIME_LIMIT
         return ConnectorFailure(
             message=(
-                f"The step ran past the worker's {limit}s time limit (CELERY_TASK_SOFT_TIME_LIMIT) "
+                f"The step ran past the worker's {limit}s time limit (FLOWGATE_TASK_SOFT_TIME_LIMIT) "
                 "and was stopped; will retry. Give the connector a shorter timeout."
             ),
             permanent=False,

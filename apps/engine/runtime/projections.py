@@ -27,6 +27,9 @@ from apps.engine.models import (
 from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
 
 WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
+#: An engine run limit stopped the instance and its incident may still be open: the run that
+#: finishes the instance resolves it (without the bit, no query is needed at the end).
+WAIT_LIMIT = 8
 
 
 #: Time a worker keeps a job past its connector's own timeout before the lease may be taken back.

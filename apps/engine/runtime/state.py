@@ -42,6 +42,7 @@ from apps.engine.models import (
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.hooks import instance_advanced
 from apps.engine.runtime.projections import (
+    WAIT_LIMIT,
     WAIT_MESSAGES,
     WAIT_TASKS,
     WAIT_TIMERS,
@@ -151,7 +152,7 @@ def persist_start(
         events.append(first)
     sync_jobs(instance, effects.service_tasks, now, claim_for=None, fresh=True)
     sync_waits(instance, effects, had=had, now=now, actor=actor)
-    events += _limit_events(instance, effects, finished=finished, now=now, actor=actor)
+    events += _limit_events(instance, effects, had=had, finished=finished, now=now, actor=actor)
     events += _finished_events(instance, finished=finished, actor=actor)
     record_many(events)
 
@@ -260,7 +261,7 @@ def _write(
         instance, effects.service_tasks, now, claim_for=claim_for, active=active_jobs
     )
     sync_waits(instance, effects, had=had, now=now, actor=actor)
-    events = _limit_events(instance, effects, finished=finished, now=now, actor=actor)
+    events = _limit_events(instance, effects, had=had, finished=finished, now=now, actor=actor)
     return _Written(effects=effects, now=now, finished=finished, claimed=claimed, events=events)
 
 
@@ -283,10 +284,12 @@ def _apply_state(
         instance.ended_at = now
         update_fields += ["status", "ended_at"]
         finished = True
+    halted = bool(effects.halted) or bool(instance.waits & WAIT_LIMIT)
     waits = (
         (WAIT_TIMERS if effects.timers else 0)
         | (WAIT_MESSAGES if effects.message_waits else 0)
         | (WAIT_TASKS if effects.user_tasks else 0)
+        | (WAIT_LIMIT if halted and not finished else 0)
     )
     if waits != instance.waits:
         instance.waits = waits
@@ -295,13 +298,20 @@ def _apply_state(
 
 
 def _limit_events(
-    instance: ProcessInstance, effects: core.Effects, *, finished: bool, now: datetime, actor: Actor
+    instance: ProcessInstance,
+    effects: core.Effects,
+    *,
+    had: int,
+    finished: bool,
+    now: datetime,
+    actor: Actor,
 ) -> list:
     """A run a limit stopped opens its incident; a run that finished resolves the open one (a
-    later run did the stopped work). Returns the audit events to write."""
+    later run did the stopped work; ``had``: the instance's wait bits before this run, whose
+    WAIT_LIMIT says one may be open). Returns the audit events to write."""
     if effects.halted:
         return _engine_limit_incident(instance, effects, actor=actor)
-    if finished:
+    if finished and had & WAIT_LIMIT:
         Incident.objects.filter(
             instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
         ).update(status=IncidentStatus.RESOLVED, resolved_at=now)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0008_instance_is_test_run'),
+        ('engine', '0009_waits_engine_limit_bit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

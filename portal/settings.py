@@ -348,6 +348,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "common.heartbeat", "schedule": 5.0},
     "engine-fire-timers": {"task": "engine.fire_timers", "schedule": 1.0},
     "engine-sweep-jobs": {"task": "engine.sweep_jobs", "schedule": 5.0},
+    "engine-sweep-migrations": {"task": "engine.sweep_migrations", "schedule": 30.0},
     "audit-link": {"task": "audit.link", "schedule": 1.0},
     "prune-idempotency-records": {"task": "common.prune_idempotency_records", "schedule": 3600.0},
     "reports-refresh-snapshots": {

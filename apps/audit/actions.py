@@ -21,6 +21,7 @@ class AuditAction(StrEnum):
     INSTANCE_FAILED = "instance.failed"
     INSTANCE_VARIABLE_SET = "instance.variable_set"
     INSTANCE_TOKEN_MOVED = "instance.token_moved"  # noqa: S105 (an action name)
+    INSTANCE_MIGRATED = "instance.migrated"
     STEP_ENTERED = "step.entered"
     STEP_COMPLETED = "step.completed"
     # jobs / incidents

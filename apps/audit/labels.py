@@ -23,6 +23,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.INSTANCE_FAILED: "Request failed",
     AuditAction.INSTANCE_VARIABLE_SET: "Variable changed",
     AuditAction.INSTANCE_TOKEN_MOVED: "Moved back to an earlier step",
+    AuditAction.INSTANCE_MIGRATED: "Moved to another version",
     AuditAction.STEP_ENTERED: "Step entered",
     AuditAction.STEP_COMPLETED: "Steps completed",
     AuditAction.JOB_ATTEMPTED: "Automatic step attempted",

@@ -21,6 +21,7 @@ from apps.common.pages import page_query, paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
 from apps.designer.hooks import process_badges
+from apps.engine import selectors as engine_selectors
 from apps.processes import (
     decision_selectors,
     decisions,
@@ -180,7 +181,19 @@ def _editor(request: HttpRequest, **context) -> HttpResponse:
     context["decisions"] = decision_selectors.decisions_list()  # business rule task targets
     if context.get("definition") is not None:
         context["viewers"] = sharing.process_viewers(definition=context["definition"])
+    _with_running(request, context)
     return render(request, "designer/edit.html", context)
+
+
+def _with_running(request: HttpRequest, context: dict) -> None:
+    """Each version in the history says how many instances run on it; operators (admins and
+    managers) get the link to move them to another version (issue #21)."""
+    if not context.get("key") or not context.get("versions"):
+        return
+    running = engine_selectors.active_counts_by_version(process_key=context["key"])
+    for version in context["versions"]:
+        version.running = running.get(version.pk, 0)
+    context["can_migrate"] = request.user.has_role(Role.ADMIN, Role.MANAGER)
 
 
 @role_required(*DESIGNERS)
@@ -313,18 +326,16 @@ def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
     versions = list(selectors.versions_of(key=key))
     latest_deployed = next((v.number for v in versions if v.is_deployed), None)
     can_edit = sharing.can_edit(request.user)
-    return render(
-        request,
-        "designer/version.html",
-        {
-            "key": key,
-            "definition": version.definition,
-            "version": version,
-            "versions": versions,
-            "can_edit": can_edit,
-            "can_roll_back": can_edit and version.is_deployed and version.number != latest_deployed,
-        },
-    )
+    context = {
+        "key": key,
+        "definition": version.definition,
+        "version": version,
+        "versions": versions,
+        "can_edit": can_edit,
+        "can_roll_back": can_edit and version.is_deployed and version.number != latest_deployed,
+    }
+    _with_running(request, context)
+    return render(request, "designer/version.html", context)
 
 
 @viewer_required

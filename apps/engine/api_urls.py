@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.engine import apis
+from apps.engine import apis, migration_apis
 
 urlpatterns = [
     path("instances/", apis.InstanceListApi.as_view(), name="api-instances"),
@@ -19,6 +19,21 @@ urlpatterns = [
         "instances/<int:instance_id>/resume/",
         apis.InstanceResumeApi.as_view(),
         name="api-instance-resume",
+    ),
+    path(
+        "instances/<int:instance_id>/migrate/",
+        migration_apis.InstanceMigrateApi.as_view(),
+        name="api-instance-migrate",
+    ),
+    path(
+        "processes/<str:key>/migrations/",
+        migration_apis.ProcessMigrationApi.as_view(),
+        name="api-process-migrations",
+    ),
+    path(
+        "migrations/<int:run_id>/",
+        migration_apis.MigrationRunApi.as_view(),
+        name="api-migration-run",
     ),
     path("messages/", apis.MessageApi.as_view(), name="api-messages"),
     path("hooks/<int:webhook_id>/", apis.WebhookReceiveApi.as_view(), name="api-webhook-receive"),

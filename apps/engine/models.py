@@ -229,3 +229,58 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"incident {self.pk} on {self.activity_id}: {self.message[:60]}"
+
+
+class MigrationRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+MIGRATION_RUN_TRANSITIONS: dict[str, frozenset[str]] = {
+    MigrationRunStatus.QUEUED: frozenset({MigrationRunStatus.RUNNING}),
+    MigrationRunStatus.RUNNING: frozenset({MigrationRunStatus.FINISHED}),
+    MigrationRunStatus.FINISHED: frozenset(),
+}
+
+
+class MigrationRun(models.Model):
+    """A batch move of instances to another version, run by a worker (issue #21): the instances
+    it names, its progress, and the per-instance report as it grows."""
+
+    process_key = models.CharField(max_length=200, db_index=True)
+    from_version = models.PositiveIntegerField()
+    to_version = models.PositiveIntegerField()
+    mapping = models.JSONField(default=dict, blank=True)
+    instance_ids = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=MigrationRunStatus.choices, default=MigrationRunStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker runs it until then (renewed after each move)"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"migration {self.pk} {self.process_key} v{self.from_version}->v{self.to_version}"
+
+    def transition_to(self, status: str) -> None:
+        """Change status along the transition table; an illegal transition raises Conflict."""
+        if status not in MIGRATION_RUN_TRANSITIONS[self.status]:
+            raise Conflict(
+                f"Migration run {self.pk} is {self.status}; it cannot become {status}.",
+                code="illegal_transition",
+            )
+        self.status = status

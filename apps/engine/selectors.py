@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_OPERATE_INSTANCE, PERM_VIEW_INSTANCE, Role
@@ -8,6 +8,7 @@ from apps.common.errors import NotFound
 from apps.engine.models import (
     Incident,
     IncidentStatus,
+    InstanceStatus,
     Job,
     JobStatus,
     MessageSubscription,
@@ -124,3 +125,17 @@ def incident_list(*, status: str = IncidentStatus.OPEN) -> QuerySet[Incident]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-id")
+
+
+def active_counts_by_version(*, process_key: str) -> dict[int, int]:
+    """{version id: running or suspended instances} of one process (the versions' history)."""
+    rows = (
+        ProcessInstance.objects.filter(
+            process_key=process_key,
+            status__in=[InstanceStatus.RUNNING, InstanceStatus.SUSPENDED],
+            is_test_run=False,
+        )
+        .values("version_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["version_id"]: row["n"] for row in rows}

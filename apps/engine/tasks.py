@@ -7,7 +7,7 @@ import socket
 
 from celery import shared_task
 
-from apps.engine import services
+from apps.engine import operations, services
 
 
 @shared_task(name="engine.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -31,3 +31,22 @@ def sweep_jobs() -> dict:
 @shared_task(name="engine.fire_timers", ignore_result=True)
 def fire_timers() -> int:
     return services.timers_fire_due() + services.start_schedules_fire_due()
+
+
+@shared_task(
+    name="engine.run_migration", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def run_migration(run_id: int) -> int:
+    """A batch migration; resumes where it stopped when run twice."""
+    return operations.migration_run_execute(run_id=run_id).done
+
+
+@shared_task(name="engine.sweep_migrations", ignore_result=True)
+def sweep_migrations() -> int:
+    return operations.migration_runs_sweep()
+
+
+def announce_migration_run(run_id: int) -> None:
+    """The receiver of ``migration_run_announced``: a message for a worker. Connected in
+    ``EngineConfig.ready()``."""
+    run_migration.delay(run_id)

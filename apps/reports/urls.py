@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports import circuit_views, views
+from apps.reports import circuit_views, migration_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -15,6 +15,12 @@ urlpatterns = [
     path("circuits/", circuit_views.circuits, name="circuits"),
     path("circuits/close/", circuit_views.circuit_close, name="circuit-close"),
     path("instances/", views.instances, name="instances"),
+    path(
+        "processes/<str:key>/migrate/",
+        migration_views.process_migrate,
+        name="process-migrate",
+    ),
+    path("migrations/<int:run_id>/", migration_views.migration_run, name="migration-run"),
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(
         "instances/<int:instance_id>/variable/", views.instance_variable, name="instance-variable"

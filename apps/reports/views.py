@@ -205,6 +205,7 @@ def instances(request: HttpRequest) -> HttpResponse:
             "page": paginate(request, console.instance_search(search=search)),
             "query": query.urlencode(),
             "statuses": InstanceStatus.choices,
+            "can_migrate": request.user.has_role(*OPERATOR_ROLES),
         },
     )
 

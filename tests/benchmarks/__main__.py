@@ -1,4 +1,4 @@
-"""`make bench`: engine, audit, reports and inbox benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
+"""`make bench`: engine, audit, reports, inbox and migration benchmarks on PostgreSQL + Redis, written to docs/benchmarks/."""
 
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ def main() -> int:
         from tests.benchmarks import inbox_bench
 
         inbox_bench.run(report_dir)
+    if not only or "migration" in only:
+        from tests.benchmarks import migration_bench
+
+        migration_bench.run(report_dir)
     if "tracing" in only:  # on request only: it installs the OpenTelemetry SDK in this process
         from tests.benchmarks import tracing_bench
 

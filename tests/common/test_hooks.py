@@ -14,7 +14,7 @@ from apps.designer.hooks import process_badge_providers
 from apps.designer.testrun import stub_for_job
 from apps.engine.runtime import hooks as engine_hooks
 from apps.engine.runtime.timers import start_schedules_create
-from apps.engine.tasks import announce_job
+from apps.engine.tasks import announce_job, announce_migration_run
 from apps.inbox.live import publish_instance_changed
 from apps.inbox.projection import human_tasks_sync
 from apps.processes.hooks import version_deployed
@@ -126,6 +126,7 @@ def test_send_on_commit_sends_after_commit_and_never_after_a_rollback():
 
 def test_every_app_connects_its_receivers_at_start_up():
     assert engine_hooks.job_announced.receivers == (announce_job,)
+    assert engine_hooks.migration_run_announced.receivers == (announce_migration_run,)
     assert engine_hooks.user_tasks_changed.receivers == (human_tasks_sync,)
     assert set(engine_hooks.instance_advanced.receivers) == {
         task_facts_record,
@@ -141,6 +142,7 @@ def test_every_app_connects_its_receivers_at_start_up():
         h.name: h.errors
         for h in (
             engine_hooks.job_announced,
+            engine_hooks.migration_run_announced,
             engine_hooks.user_tasks_changed,
             engine_hooks.instance_advanced,
             engine_hooks.step_reactivated,
@@ -153,6 +155,7 @@ def test_every_app_connects_its_receivers_at_start_up():
     }
     assert policies == {
         "engine.job_announced": LOG,  # after commit: nothing left to roll back
+        "engine.migration_run_announced": LOG,
         "engine.user_tasks_changed": RAISE,
         "engine.instance_advanced": RAISE,
         "engine.step_reactivated": RAISE,

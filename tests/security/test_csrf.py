@@ -127,6 +127,12 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
         {"reason": "csrf"},
         "ada",
     ),
+    (
+        "console-migrate",
+        lambda w: "/admin-reports/processes/expense/migrate/",
+        {"from_version": "1", "to_version": "1", "action": "migrate", "confirm": "on"},
+        "ada",
+    ),
     ("designer-rollback", lambda w: "/designer/expense/v1/rollback/", {}, "dana"),
     ("designer-share", lambda w: "/designer/expense/viewers/", {"user": "mallory"}, "dana"),
     (
@@ -180,6 +186,7 @@ READ_ONLY_ROUTES = {
     "admin-reports/circuits/",
     "admin-reports/instances/",
     "admin-reports/instances/<int:instance_id>/",
+    "admin-reports/migrations/<int:run_id>/",
     "admin-reports/audit/",
     "admin-reports/audit/export.csv",
     "admin-reports/audit/export.json",
@@ -192,6 +199,18 @@ SESSION_API: list[tuple[str, object, dict, str]] = [
     ("api-deploy", lambda w: "/api/v1/processes/deploy/", {"xml": "<x/>"}, "dana"),
     ("api-test-run", lambda w: "/api/v1/processes/expense/test-runs/", {}, "dana"),
     ("api-start", lambda w: "/api/v1/instances/", {"process_key": "expense"}, "rita"),
+    (
+        "api-instance-migrate",
+        lambda w: f"/api/v1/instances/{w.approval.pk}/migrate/",
+        {"to_version": 1},
+        "ada",
+    ),
+    (
+        "api-process-migrations",
+        lambda w: "/api/v1/processes/expense/migrations/",
+        {"from_version": 1, "to_version": 1},
+        "ada",
+    ),
     ("api-claim", lambda w: f"/api/v1/tasks/{w.approval_task.pk}/claim/", {}, "alex"),
     (
         "api-complete",

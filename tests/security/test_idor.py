@@ -231,6 +231,20 @@ API: list[tuple[str, str, object, dict | None, dict]] = [
         {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
     ),
     (
+        "instance-migrate",
+        "post",
+        lambda w: f"/api/v1/instances/{w.approval.pk}/migrate/",
+        {"to_version": 1, "dry_run": True},
+        {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
+    ),
+    (
+        "process-migrations",
+        "post",
+        lambda w: "/api/v1/processes/expense/migrations/",
+        {"from_version": 1, "to_version": 1, "dry_run": True},
+        {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
+    ),
+    (
         "process-viewers",
         "get",
         lambda w: "/api/v1/processes/expense/viewers/",

@@ -1,6 +1,8 @@
 """Element ids that SpiffWorkflow uses for its own tasks (``Start``, ``End``, ...) are renamed for
 the parse only, then given back as each task's ``bpmn_id``: a model may call its start event
-``Start`` (Camunda's and bpmn-js' users do), and the instance still reports ``Start``.
+``Start`` (Camunda's and bpmn-js' users do), and the instance still reports ``Start``. Ids ending
+in one of Spiff's suffixes (``Review.BoundaryEventSplit``, ``p.EndJoin``: legal BPMN ids) are
+renamed the same way, so no id a modeller may write is refused.
 
 The internal name (``Start_fg``) is the task spec's ``name``, the key Spiff looks specs up by; the
 serializer keeps ``bpmn_id`` and ``name`` apart, so a stored spec keeps both.
@@ -12,7 +14,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from .lint.vocabulary import RESERVED_IDS, local
+from .lint.vocabulary import RESERVED_IDS, RESERVED_SUFFIXES, local
 
 #: Attributes that hold an element id (references from flows, boundary events, diagrams).
 _ID_ATTRIBUTES = ("id", "sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement")
@@ -22,6 +24,13 @@ _ID_TEXT = ("flowNodeRef", "incoming", "outgoing")
 _NOT_TASKS = ("definitions", "process", "collaboration", "participant")
 
 
+def is_reserved(element_id: str | None) -> bool:
+    """True when Spiff could mistake ``element_id`` for the name of one of its own task specs."""
+    return bool(element_id) and (
+        element_id in RESERVED_IDS or element_id.endswith(RESERVED_SUFFIXES)  # type: ignore[union-attr]
+    )
+
+
 def rename_reserved(root: Any) -> tuple[Any, dict[str, str]]:
     """(a copy of ``root`` with reserved ids renamed, {internal name: original id}); ``root``
     itself when nothing needs renaming."""
@@ -29,13 +38,13 @@ def rename_reserved(root: Any) -> tuple[Any, dict[str, str]]:
     reserved = {
         n.get("id")
         for n in root.iter()
-        if isinstance(n.tag, str) and n.get("id") in RESERVED_IDS and local(n.tag) not in _NOT_TASKS
+        if isinstance(n.tag, str) and is_reserved(n.get("id")) and local(n.tag) not in _NOT_TASKS
     }
     if not reserved:
         return root, {}
     mapping: dict[str, str] = {}
     for old in sorted(reserved):
-        new = f"{old}_fg"
+        new = f"{old.replace('.', '_')}_fg"
         while new in ids:
             new += "_"
         ids.add(new)

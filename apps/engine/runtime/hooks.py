@@ -9,6 +9,7 @@ receiver in its ``AppConfig.ready()``. Error policy per hook (decision 027):
 | ``user_tasks_changed`` | under the instance lock, in the write's transaction | RAISE | inbox (HumanTask rows) |
 | ``instance_advanced`` | under the instance lock, after every advance of an existing instance | RAISE | reports (facts, decision 017), inbox (live pages) |
 | ``step_reactivated`` | under the instance lock, when a token moves back     | RAISE  | reports (moves the old HumanTask aside) |
+| ``migration_run_announced`` | after commit: "run migration batch N" for a worker | LOG | engine (Celery task, ``apps.engine.apps``) |
 | ``job_stub``         | on a worker, before a connector runs (a question)    | RAISE  | designer (test runs' stubs) |
 
 A doorbell that cannot ring (no receiver, broker down) loses nothing: the rows are the truth
@@ -35,6 +36,11 @@ logger = logging.getLogger(__name__)
 @hook("engine.job_announced", errors=LOG)
 def job_announced(job_id: int, instance_id: int) -> object:
     """A job is due: a worker should look at it. Sent after commit only."""
+
+
+@hook("engine.migration_run_announced", errors=LOG)
+def migration_run_announced(run_id: int) -> object:
+    """A batch migration is queued: a worker should run it. Sent after commit only."""
 
 
 @hook("engine.user_tasks_changed", errors=RAISE)

@@ -13,7 +13,6 @@ from ..parser import (
 from .tasks import TaskChecks
 from .vocabulary import (
     ALLOWED_NON_NODES,
-    RESERVED_SUFFIXES,
     SUPPORTED_FLOW_NODES,
     UNSUPPORTED_MESSAGES,
     is_bpmn,
@@ -59,15 +58,6 @@ class Linter(TaskChecks):
                     element_id, "duplicate_id", f"The id '{element_id}' is used more than once."
                 )
             seen.add(element_id)
-            if not is_bpmn(node):
-                continue
-            if element_id.endswith(RESERVED_SUFFIXES):
-                self.add(
-                    element_id,
-                    "reserved_id",
-                    f"The id '{element_id}' is reserved by the engine; rename the element "
-                    f"(for example '{element_id.replace('.', '_').replace(' ', '_')}_1').",
-                )
 
     def check_definitions_refs(self) -> None:
         ids = {

@@ -53,10 +53,11 @@ UNSUPPORTED_MESSAGES = {
     "adHocSubProcess": "Ad-hoc subprocesses are not supported: use an embedded subprocess.",
     "dataStoreReference": "Data stores are not supported: keep data in process variables.",
 }
-# Names of Spiff's own task specs: elements with these ids are renamed for the parse and get
-# their id back afterwards (reserved_ids.py). Ids ending in a reserved suffix are refused.
+# Names of Spiff's own task specs: elements with these ids, or ids ending in one of Spiff's
+# suffixes, are renamed for the parse and get their id back afterwards (reserved_ids.py).
+# (Spiff's fourth suffix, " [child]", holds a space, which no BPMN id may: the schema refuses it.)
 RESERVED_IDS = {"Start", "End", "Root", "StartEventSplit", "StartEventJoin"}
-RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
+RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")
 
 
 def local(tag: Any) -> str:

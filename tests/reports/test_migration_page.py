@@ -1,0 +1,108 @@
+"""The migration page (issue #21): mapping table, dry run, confirmation, result; operators only;
+reached from the designer's version history and the console's filter."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.common.actors import Actor
+from apps.engine import operations
+from apps.engine import services as engine
+from apps.engine.models import MigrationRun, ProcessInstance
+from apps.engine.runtime import migration
+from apps.processes.models import ProcessVersion
+from tests.engine.conftest import deploy  # noqa: F401 - shared fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/admin-reports/processes/leave/migrate/"
+
+
+@pytest.fixture
+def waiting(deploy):  # noqa: F811
+    deploy("migrate_v1.bpmn")
+    deploy("migrate_v2.bpmn")
+    v1 = ProcessVersion.objects.get(definition__key="leave", number=1)
+    return [
+        engine.instance_start(version=v1, variables={"days": d}, actor=Actor.system("t"))
+        for d in (1, 2)
+    ]
+
+
+def numbers(instances) -> list[int]:
+    return [ProcessInstance.objects.get(pk=i.pk).version.number for i in instances]
+
+
+def test_the_page_maps_same_ids_and_asks_for_the_rest(client, make_user, waiting):
+    client.force_login(make_user("manager"))
+    page = client.get(URL, {"from_version": 1, "to_version": 2}).content.decode()
+    assert "2 instances running on v1" in page
+    assert 'data-source="remind"' in page and 'data-source="review"' in page
+    assert '<option value="remind" selected>' in page  # auto-mapped by id
+    assert "choose" in page  # review has no element of the same id in v2
+
+
+def test_dry_run_then_confirmed_migration(client, make_user, waiting):
+    client.force_login(make_user("admin"))
+    form = {"from_version": 1, "to_version": 2, "map_0": "remind", "map_1": ""}
+    dry = client.post(URL, {**form, "action": "dry_run"}).content.decode()
+    assert "Dry run: nothing was changed" in dry
+    assert "0 can move, 2 cannot." in dry
+    assert "has no counterpart" in dry
+    assert numbers(waiting) == [1, 1]
+
+    form["map_1"] = "check"
+    unconfirmed = client.post(URL, {**form, "action": "migrate"}).content.decode()
+    assert "Tick the confirmation box" in unconfirmed
+    assert numbers(waiting) == [1, 1]
+
+    queued = client.post(URL, {**form, "action": "migrate", "confirm": "on"})
+    [run] = MigrationRun.objects.all()
+    assert queued.url == f"/admin-reports/migrations/{run.pk}/"
+    progress = client.get(queued.url).content.decode()
+    assert "Queued: 0 of 2 handled" in progress
+    assert 'hx-trigger="every 1s"' in progress
+    assert numbers(waiting) == [1, 1]
+
+    operations.migration_run_execute(run_id=run.pk)  # the worker
+
+    fragment = client.get(queued.url, headers={"HX-Request": "true"}).content.decode()
+    assert "2 moved, 0 refused." in fragment
+    assert "hx-trigger" not in fragment  # finished: the page stops asking
+    assert numbers(waiting) == [2, 2]
+
+
+def test_only_operators_see_the_page(client, make_user, waiting):
+    assert client.get(URL).status_code == 302  # to the login page
+    for role in ("approver", "designer", "auditor"):
+        client.force_login(make_user(role))
+        assert client.get(URL).status_code == 403
+        response = client.post(
+            URL,
+            {
+                "from_version": 1,
+                "to_version": 2,
+                "map_1": "check",
+                "action": "migrate",
+                "confirm": "on",
+            },
+        )
+        assert response.status_code == 403
+    assert numbers(waiting) == [1, 1]
+    assert not MigrationRun.objects.exists()
+
+
+def test_version_history_and_console_link_to_the_page(client, make_user, waiting):
+    client.force_login(make_user("designer", "manager"))
+    history = client.get("/designer/leave/").content.decode()
+    assert "2 instances running on this version" in history
+    assert "/admin-reports/processes/leave/migrate/?from_version=1" in history
+    console = client.get("/admin-reports/instances/", {"process_key": "leave", "version": 1})
+    assert "/admin-reports/processes/leave/migrate/?from_version=1" in console.content.decode()
+
+
+def test_a_version_with_too_many_instances_says_so(client, make_user, waiting, monkeypatch):
+    monkeypatch.setattr(migration, "MAX_BATCH", 1)
+    client.force_login(make_user("manager"))
+    page = client.get(URL, {"from_version": 1, "to_version": 2}).content.decode()
+    assert "moves at most 1 instances at once" in page
+    assert "nothing to map" not in page

@@ -104,9 +104,11 @@ FINDINGS = """## Found from outside (issue 19): bounded engine work and truthful
 - **A slow-drip server pinned both workers** (one byte every 5 s; the deadline was checked only
   between 64 KiB chunks, and Celery had no time limit): the HTTP connector's timeout is one
   monotonic deadline for the whole exchange, armed as the socket timeout before every read and
-  write; Celery's soft (150 s) and hard (180 s) task limits stand behind it, and a step stopped by
-  the soft limit is a retried attempt, then an incident, with a message that says which limit.
-  Guard: `tests/connectors/test_deadline.py` (a real slow-drip server on 127.0.0.1).
+  write; a soft (150 s) and a hard (180 s) task limit, armed in the worker process itself
+  (apps/common/task_limits.py), stand behind it, and a step stopped by the soft limit is a
+  retried attempt, then an incident, with a message that says which limit.
+  Guards: `tests/connectors/test_deadline.py` (a real slow-drip server on 127.0.0.1),
+  `tests/common/test_task_limits.py` and a real worker in `tests/engine/test_worker_integration.py`.
 - **A message start whose next wait could not evaluate its correlation key was a 500**: the write
   path now turns an expression that fails on the instance's data into 422 `process_stuck` with
   the model's words, and writes nothing (`tests/engine/test_events.py`).

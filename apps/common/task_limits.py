@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import faulthandler
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 # to run, with when it was read), put back when they are disarmed: a host such as
 # pytest-timeout may use it too.
 _previous: list[tuple] = []
+STDERR_FD = 2  # where the hard limit writes the task's stack before the process ends
 
 
 def _soft_limit_reached(signum, frame) -> None:
@@ -53,7 +53,8 @@ def start(*, soft: float, hard: float) -> bool:
     delay, _interval = signal.setitimer(signal.ITIMER_REAL, soft)
     if not _previous:
         _previous.append((handler, delay, time.monotonic()))
-    faulthandler.dump_traceback_later(hard, exit=True, file=sys.stderr)
+    # fd 2, not sys.stderr: a Celery worker replaces sys.stderr by a logging proxy with no file
+    faulthandler.dump_traceback_later(hard, exit=True, file=STDERR_FD)
     return True
 
 

@@ -11,8 +11,10 @@ import pytest
 from apps.common.actors import Actor
 from apps.engine import services
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.processes.services import version_deploy
+from tests.engine.conftest import bpmn
 from tests.support import connectors as recorder
-from tests.support.worker import WorkerProcess, wait_until
+from tests.support.worker import ROOT, WorkerProcess, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system("test")
@@ -341,3 +343,41 @@ def test_a_real_worker_stops_a_step_at_its_time_limit_and_retries_it(deploy, fas
         wait_until(lambda: _completed([quick.pk]) == 1, timeout=60, message="the next instance")
     finally:
         worker.stop()
+
+
+def test_a_step_that_ignores_the_soft_limit_ends_its_worker_process_at_the_hard_limit(
+    fast_recovery,
+):
+    """At FLOWGATE_TASK_TIME_LIMIT the watchdog writes the step's stack to the worker's log and
+    ends the pool process; the job's lease expires and the sweeper hands the job out again."""
+    xml = bpmn("two_calls.bpmn").replace(b"test_record", b"test_stubborn")
+    version = version_deploy(xml=xml, actor=SYSTEM).version
+    worker = WorkerProcess(
+        concurrency=1,
+        name="hardlimit",
+        FLOWGATE_TASK_SOFT_TIME_LIMIT="1",
+        FLOWGATE_TASK_TIME_LIMIT="2",
+    ).start()
+    log = ROOT / "var" / "test-worker-hardlimit.log"
+    try:
+        instance = services.instance_start(version=version, variables={"sleep": 60}, actor=SYSTEM)
+        wait_until(
+            lambda: "test_stubborn" in log.read_text(),
+            timeout=60,
+            message="the hard limit's stack dump in the worker log",
+        )
+        job = Job.objects.get(instance=instance)
+        assert job.status == JobStatus.RUNNING  # the process ended mid-step; the lease says so
+        wait_until(
+            lambda: (
+                services.jobs_sweep()["expired_leases"] == 1
+                or Job.objects.get(pk=job.pk).attempts > 1
+            ),
+            timeout=30,
+            message="the sweeper to take the job back after its lease",
+        )
+    finally:
+        worker.stop()
+    assert "Timeout (0:00:02)" in log.read_text()
+    job.refresh_from_db()
+    assert "lease expired" in job.last_error or job.attempts > 1

@@ -91,8 +91,22 @@ def test_record_tx(inputs, context):
     return {**inputs, "recorded": True}
 
 
+def test_stubborn(inputs, context):
+    """Sleeps `sleep` seconds and swallows anything that tries to stop it (the soft time limit
+    included): only the hard limit, which ends the process, gets it out."""
+    _record(inputs, context, "test_stubborn")
+    until = time.monotonic() + float(inputs.get("sleep", 60))
+    while time.monotonic() < until:
+        try:
+            time.sleep(0.5)
+        except BaseException:  # noqa: S110 (the point of this connector)
+            pass
+    return {"recorded": True}
+
+
 TEST_CONNECTORS = {
     "test_record": test_record,
+    "test_stubborn": test_stubborn,
     "test_flaky": test_flaky,
     "test_permanent": test_permanent,
     "test_business": test_business,

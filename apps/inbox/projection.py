@@ -90,7 +90,7 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
     timed_out = _boundary_timer_fired(instance, gone, actor)
     for task in gone:
-        task.status = TaskStatus.CANCELLED
+        task.transition_to(TaskStatus.CANCELLED)
         task.completed_at = now
         fields = ["status", "completed_at"]
         timers = timed_out.get(task.pk)

@@ -125,10 +125,10 @@ def job_failure_apply(
     current.locked_by = ""
     changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
     if permanent or exhausted:
-        current.status = JobStatus.INCIDENT
+        current.transition_to(JobStatus.INCIDENT)
         current.finished_at = timezone.now()
     else:
-        current.status = JobStatus.PENDING
+        current.transition_to(JobStatus.PENDING)
         current.finished_at = None
         current.run_after = timezone.now() + timedelta(
             seconds=retry_delay_seconds(current.attempts)
@@ -176,13 +176,13 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
                 f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable"
             )
         now = timezone.now()
-        job.status = JobStatus.PENDING
+        job.transition_to(JobStatus.PENDING)
         job.attempts = 0
         job.run_after = now
         job.enqueued_at = now
         job.finished_at = None
         job.save(update_fields=["status", "attempts", "run_after", "enqueued_at", "finished_at"])
-        incident.status = IncidentStatus.RETRIED
+        incident.transition_to(IncidentStatus.RETRIED)
         incident.resolved_at = now
         incident.resolved_by = actor_user(actor)
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
@@ -207,7 +207,7 @@ def _engine_limit_retry(instance: ProcessInstance, incident: Incident, *, actor:
             code="instance_not_running",
         )
     now = timezone.now()
-    incident.status = IncidentStatus.RETRIED
+    incident.transition_to(IncidentStatus.RETRIED)
     incident.resolved_at = now
     incident.resolved_by = actor_user(actor)
     incident.save(update_fields=["status", "resolved_at", "resolved_by"])

@@ -12,7 +12,15 @@ from apps.audit.services import instance_event, record_for_instance
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
-from apps.engine.models import IncidentStatus, InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.models import (
+    INCIDENT_TRANSITIONS,
+    JOB_TRANSITIONS,
+    IncidentStatus,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    ProcessInstance,
+)
 from apps.engine.runners import runner_for
 from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
 from apps.engine.runtime.state import (
@@ -218,11 +226,13 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
                 status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
             )
         )
-        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(
-            status=JobStatus.CANCELLED, finished_at=now
+        JOB_TRANSITIONS.update(
+            Job.objects.filter(pk__in=[j.pk for j in jobs]), JobStatus.CANCELLED, finished_at=now
         )
-        instance.incidents.filter(status=IncidentStatus.OPEN).update(
-            status=IncidentStatus.RESOLVED, resolved_at=now
+        INCIDENT_TRANSITIONS.update(
+            instance.incidents.filter(status=IncidentStatus.OPEN),
+            IncidentStatus.RESOLVED,
+            resolved_at=now,
         )
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()

@@ -33,6 +33,7 @@ from apps.common.db import insert_rows, update_row
 from apps.common.errors import InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
+    INCIDENT_TRANSITIONS,
     Incident,
     IncidentStatus,
     InstanceStatus,
@@ -302,9 +303,13 @@ def _limit_events(
     if effects.halted:
         return _engine_limit_incident(instance, effects, actor=actor)
     if finished:
-        Incident.objects.filter(
-            instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
-        ).update(status=IncidentStatus.RESOLVED, resolved_at=now)
+        INCIDENT_TRANSITIONS.update(
+            Incident.objects.filter(
+                instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
+            ),
+            IncidentStatus.RESOLVED,
+            resolved_at=now,
+        )
     return []
 
 

@@ -324,7 +324,7 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
         if task.delegation == Delegation.PENDING and task.owner_id:
             return _resolve(task, user=user, data=data, outcome=outcome, actor=actor)
         now = timezone.now()
-        task.status = TaskStatus.COMPLETED
+        task.transition_to(TaskStatus.COMPLETED)
         task.assignee = user
         task.completed_by = user
         task.completed_at = now

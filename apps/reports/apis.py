@@ -244,16 +244,9 @@ class IncidentGroupsApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         key = (request.query_params.get("process_key") or "").strip()
-        groups = console.incident_groups(process_key=key)
+        groups = console.incident_groups(process_key=key, per_group=None)
         for g in groups:
-            g["incident_ids"] = list(
-                console.incidents_of_group(
-                    process_key=g["process_key"],
-                    activity_id=g["activity_id"],
-                    message=g["message"],
-                    limit=None,
-                ).values_list("pk", flat=True)
-            )
+            g["incident_ids"] = [incident.pk for incident in g.pop("incidents")]
         return Response({"groups": groups})
 
 

@@ -124,16 +124,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
         "can_retry": request.user.has_role(*OPERATOR_ROLES),
     }
     if status == "open":
-        groups = console.incident_groups(process_key=process_key)
-        for group in groups:
-            group["incidents"] = list(
-                console.incidents_of_group(
-                    process_key=group["process_key"],
-                    activity_id=group["activity_id"],
-                    message=group["message"],
-                )
-            )
-        context["groups"] = groups
+        context["groups"] = console.incident_groups(process_key=process_key)
     else:
         context["page"] = paginate(request, console.incidents_closed(status=status))
     return render(request, "reports/incidents.html", context)

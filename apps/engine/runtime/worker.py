@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.common.context import bound
 from apps.engine.models import JOB_TRANSITIONS, Job, JobStatus
-from apps.engine.runtime.chain import job_chain
+from apps.engine.runtime.continuation import job_chain
 from apps.engine.runtime.hooks import ring_after_commit
 from apps.engine.runtime.jobs import job_claim, job_execute
 

@@ -1,4 +1,4 @@
-"""Chains: a worker runs a chainable job and every chainable step it leads to ahead of the lock,
+"""Job chains (the worker's continuation; not the audit hash chain): a worker runs a chainable job and every chainable step it leads to ahead of the lock,
 then applies them all in one transaction if nobody advanced the instance meanwhile (optimistic,
 as Camunda's engine is). Why and how it was measured: docs/decisions/010."""
 

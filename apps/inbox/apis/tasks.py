@@ -166,18 +166,42 @@ class TaskDetailOutput(TaskOutput):
         }
 
 
+class TaskListQuery(serializers.Serializer):
+    """The task list's query parameters. ``view`` and ``sort`` are checked by the selector (one
+    message for the page and the API); ``status`` by the view, with its own message."""
+
+    view = serializers.CharField(
+        required=False, default="all", help_text="One of: " + ", ".join(selectors.VIEWS)
+    )
+    sort = serializers.CharField(
+        required=False, default="newest", help_text="One of: " + ", ".join(selectors.SORTS)
+    )
+    search = serializers.CharField(required=False, default="", allow_blank=True)
+    mine = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="1, true or yes: same as view=mine"
+    )
+    status = serializers.CharField(
+        required=False, default=TaskStatus.OPEN, help_text="open, completed or cancelled"
+    )
+
+
+class TaskCountsOut(serializers.Serializer):
+    """How many tasks each inbox view holds, capped at 100 each."""
+
+    all = serializers.IntegerField()
+    mine = serializers.IntegerField()
+    roles = serializers.IntegerField()
+    delegated = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    at_risk = serializers.IntegerField()
+
+
 class TaskListApi(ApiView):
     OutputSerializer = TaskOutput
     paginated = True
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("view", str, enum=list(selectors.VIEWS)),
-            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-            OpenApiParameter("search", str),
-            OpenApiParameter("mine", bool, description="Same as view=mine"),
-            OpenApiParameter("status", str, enum=list(TaskStatus.values)),
-        ],
+        parameters=[TaskListQuery],
         responses=TaskOutput(many=True),
         summary="Tasks offered to you (your roles, you by name) or assigned to you",
         description="`count` is exact when the list ends on the requested page; otherwise it is "
@@ -185,18 +209,18 @@ class TaskListApi(ApiView):
         "task of a large inbox would cost more than the page.",
     )
     def get(self, request: Request) -> Response:
-        status = request.query_params.get("status", TaskStatus.OPEN)
-        if status not in TaskStatus.values:
+        query = self.validated_input(request.query_params, serializer=TaskListQuery)
+        if query["status"] not in TaskStatus.values:
             raise InvalidInput(
                 "status must be open, completed or cancelled.", code="invalid_filter"
             )
         qs = selectors.inbox_list(
             user=request.user,
-            view=request.query_params.get("view", "all"),
-            sort=request.query_params.get("sort", "newest"),
-            mine=request.query_params.get("mine") in ("1", "true", "yes"),
-            search=request.query_params.get("search", ""),
-            status=status,
+            view=query["view"],
+            sort=query["sort"],
+            mine=query["mine"] in ("1", "true", "yes"),
+            search=query["search"],
+            status=query["status"],
         )
         paginator = self.pagination_class()
         size = paginator.get_page_size(request)
@@ -211,7 +235,9 @@ class TaskListApi(ApiView):
 
 
 class TaskCountsApi(ApiView):
-    @extend_schema(responses={200: dict}, summary="Count badges of the inbox views (capped at 100)")
+    @extend_schema(
+        responses=TaskCountsOut, summary="Count badges of the inbox views (capped at 100)"
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.inbox_counts(user=request.user))
 

@@ -16,12 +16,13 @@ from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
 from apps.inbox import selectors, services
+from apps.inbox.forms import SearchForm
 from apps.inbox.model_rules import activity_labels
 
 
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:100]
+    search = SearchForm(request.GET).search()
     entries = selectors.catalog(user=request.user, search=search)
     groups = [(category, list(items)) for category, items in groupby(entries, lambda e: e.category)]
     return render(request, "requests/catalog.html", {"groups": groups, "search": search})
@@ -42,8 +43,8 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
 
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    search = request.GET.get("q", "").strip()[:100]
+    filters = SearchForm(request.GET)
+    status, search = filters.status_filter(), filters.search()
     try:
         qs = selectors.my_requests(user=request.user, status=status, search=search)
     except InvalidInput:

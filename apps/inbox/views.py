@@ -21,6 +21,14 @@ from apps.common.pages import page_query, paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
+from apps.inbox.forms import (
+    BulkApproveForm,
+    CommentForm,
+    DecisionForm,
+    HandOverForm,
+    InboxListForm,
+    InstanceListForm,
+)
 from apps.inbox.model_rules import activity_labels
 from apps.inbox.models import NotificationSettings
 from apps.inbox.paging import capped
@@ -55,11 +63,7 @@ def _minute(value: datetime | None) -> str:
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    view = request.GET.get("view", "all")
-    if request.GET.get("view") == "mine":
-        view = "mine"
-    sort = request.GET.get("sort", "newest")
-    search = request.GET.get("q", "").strip()
+    view, sort, search = InboxListForm(request.GET).filters()
     # the feed's position before the list: a change committed meanwhile is heard again, not lost
     last_event = 0 if request.headers.get("HX-Request") else selectors.last_event_id()
     try:
@@ -207,7 +211,8 @@ def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
 def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> HttpResponse:
     """Delegate and reassign from the task page: the same form, one service each."""
     actor = Actor.for_user(request.user)
-    to = request.POST.get("username", "").strip()
+    form = HandOverForm(request.POST)
+    to = form.cleaned_data["username"] if form.is_valid() else ""
     return _task_action(
         request,
         task_id,
@@ -240,8 +245,10 @@ def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
     Errors are shown on the fields of the re-rendered page (400)."""
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
-    decision = request.POST.get("decision")
-    comment = request.POST.get("comment", "")[:4000]
+    form = DecisionForm(request.POST)
+    form.is_valid()  # every field is optional text: always valid
+    decision = form.cleaned_data.get("decision") or None
+    comment = form.comment_text()
     data: dict = {"comment": comment}
     if decision in ("approve", "reject"):
         data["approved"] = decision == "approve"
@@ -268,12 +275,13 @@ def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     """Approve the selected tasks in two steps: the first POST shows what would be approved
     (names and count) and asks; only the confirming POST (``confirm=yes``) approves."""
-    ids = list(dict.fromkeys(int(raw) for raw in request.POST.getlist("task") if raw.isdigit()))
+    form = BulkApproveForm(request.POST)
+    ids = form.task_ids()
     if not ids:
         messages.error(request, "Select at least one task to approve.")
         return redirect("inbox:list")
     ids = ids[:100]
-    if request.POST.get("confirm") != "yes":
+    if not form.confirmed():
         rows = [
             t
             for t in selectors.tasks_chosen(user=request.user, task_ids=ids)
@@ -301,6 +309,8 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
+    form = CommentForm(request.POST)
+    body = form.cleaned_data["body"] if form.is_valid() else ""
     return _task_action(
         request,
         task_id,
@@ -308,7 +318,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
             instance=task.instance,
             task=task,
             user=request.user,
-            body=request.POST.get("body", ""),
+            body=body,
             actor=actor,
         ),
         "Comment added.",
@@ -421,8 +431,10 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def instance_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    process_key = request.GET.get("process", "").strip()
+    form = InstanceListForm(request.GET)
+    form.is_valid()  # optional text fields: always valid
+    status = form.cleaned_data.get("status") or ""
+    process_key = form.cleaned_data.get("process") or ""
     qs = engine_selectors.instance_list(user=request.user, status=status, process_key=process_key)
     return render(
         request,

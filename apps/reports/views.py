@@ -25,7 +25,14 @@ from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
-from apps.reports.forms import SloForm, VariableSetForm, value_type
+from apps.reports.forms import (
+    IncidentListForm,
+    IncidentsRetryForm,
+    InstanceActionForm,
+    SloForm,
+    VariableSetForm,
+    value_type,
+)
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from apps.reports.selectors import (
     activities_named,
@@ -114,10 +121,7 @@ def sla(request: HttpRequest) -> HttpResponse:
 
 @role_required(*REPORT_ROLES)
 def incidents(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    if status not in ("open", "retried", "resolved"):
-        status = "open"
-    process_key = request.GET.get("process_key", "").strip()[:200]
+    status, process_key = IncidentListForm(request.GET).filters()
     context: dict = {
         "status": status,
         "process_key": process_key,
@@ -158,17 +162,20 @@ def _flash_bulk(request: HttpRequest, result: dict) -> None:
 @require_POST
 def incidents_retry(request: HttpRequest) -> HttpResponse:
     """Retry the selected incidents, or (``group=1``) every open incident of one group."""
-    if request.POST.get("group"):
+    form = IncidentsRetryForm(request.POST)
+    form.is_valid()  # optional text fields: always valid
+    chosen = form.cleaned_data
+    if chosen["group"]:
         ids = list(
             console.incidents_of_group(
-                process_key=request.POST.get("process_key", ""),
-                activity_id=request.POST.get("activity_id", ""),
-                message=request.POST.get("message", ""),
+                process_key=chosen["process_key"],
+                activity_id=chosen["activity_id"],
+                message=chosen["message"],
                 limit=None,
             ).values_list("pk", flat=True)
         )
     else:
-        ids = [int(i) for i in request.POST.getlist("incident_id") if i.isdigit()]
+        ids = form.incident_ids()
     _flash_bulk(
         request, operations.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user))
     )
@@ -237,11 +244,11 @@ def _instance_back(instance_id: int) -> str:
 def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
     """cancel | suspend | resume | move (to activity_id) | retry (incident_id)."""
     actor = Actor.for_user(request.user)
-    post = request.POST
+    post = InstanceActionForm(request.POST)
     actions = {
         "cancel": (
             lambda: engine_services.instance_cancel(
-                instance_id=instance_id, actor=actor, reason=post.get("reason", "")[:500]
+                instance_id=instance_id, actor=actor, reason=post.value("reason")[:500]
             ),
             "The instance is cancelled.",
         ),
@@ -255,20 +262,20 @@ def instance_action(request: HttpRequest, instance_id: int, action: str) -> Http
         ),
         "move": (
             lambda: operations.instance_token_move(
-                instance_id=instance_id, activity_id=post.get("activity_id", ""), actor=actor
+                instance_id=instance_id, activity_id=post.value("activity_id"), actor=actor
             ),
-            f"The token moved back to {post.get('activity_id', '')}.",
+            f"The token moved back to {post.value('activity_id')}.",
         ),
         "retry": (
             lambda: engine_services.incident_retry(
-                incident_id=int(post.get("incident_id") or 0), actor=actor
+                incident_id=post.value("incident_id"), actor=actor
             ),
             "The failed step is scheduled again.",
         ),
     }
     if action not in actions:
         raise Http404("No such action.")
-    if post.get("confirm") != "yes":
+    if post.value("confirm") != "yes":
         messages.error(request, "Confirm the action first (tick the confirmation box).")
         return redirect(_instance_back(instance_id))
     run, success = actions[action]

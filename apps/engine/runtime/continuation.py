@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import instance_event, record_many
+from apps.audit.services import audit_event, record_many
 from apps.common.db import insert_rows, update_row
 from apps.connectors.registry import chainable_names
 from apps.engine import core
@@ -225,8 +225,12 @@ def _apply_chain(
             if action == AuditAction.JOB_FAILED:  # a business error, routed
                 update_row(step.job, ["last_error"])
             events.append(
-                instance_event(
-                    action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
+                audit_event(
+                    action,
+                    instance=snapshot,
+                    actor=WORKER_ACTOR,
+                    job_id=step.job.pk,
+                    data=step.data,
                 )
             )
         claimed = persist_chain(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, NotFound, Unprocessable
 from apps.engine import core
@@ -80,9 +80,9 @@ def open_incident(
         message=message,
         stack=stack,
     )
-    record_for_instance(
+    record(
         AuditAction.INCIDENT_OPENED,
-        instance,
+        instance=instance,
         actor=WORKER_ACTOR,
         job_id=job.pk,
         data={
@@ -136,9 +136,9 @@ def job_failure_apply(
         current.enqueued_at = None
         changed += ["run_after", "enqueued_at"]
     current.save(update_fields=changed)
-    record_for_instance(
+    record(
         AuditAction.JOB_FAILED,
-        instance,
+        instance=instance,
         actor=WORKER_ACTOR,
         job_id=current.pk,
         data={
@@ -186,9 +186,9 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
         incident.resolved_at = now
         incident.resolved_by = actor_user(actor)
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
-        record_for_instance(
+        record(
             AuditAction.INCIDENT_RETRIED,
-            instance,
+            instance=instance,
             actor=actor,
             job_id=job.pk,
             data={"incident_id": incident.pk, "activity_id": incident.activity_id},

@@ -8,7 +8,7 @@ from django.utils import timezone
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE
 from apps.audit.actions import AuditAction
-from apps.audit.services import instance_event, record_for_instance
+from apps.audit.services import audit_event, record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
@@ -157,9 +157,9 @@ def instance_start(
         )
 
         def started(created: ProcessInstance):
-            return instance_event(
+            return audit_event(
                 AuditAction.INSTANCE_STARTED,
-                created,
+                instance=created,
                 actor=actor,
                 after={"business_key": business_key, "variables": variables},
             )
@@ -237,9 +237,9 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
         user_tasks_changed.send(instance=instance, user_tasks=[], now=now, actor=actor)
-        record_for_instance(
+        record(
             AuditAction.INSTANCE_CANCELLED,
-            instance,
+            instance=instance,
             actor=actor,
             before={"status": before},
             after={"status": instance.status},
@@ -262,8 +262,8 @@ def _instance_pause_or_resume(
             )
             Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
             ring_after_commit((pk, instance.pk) for pk in pending)
-        record_for_instance(
-            action, instance, actor=actor, before={"status": before}, after={"status": to}
+        record(
+            action, instance=instance, actor=actor, before={"status": before}, after={"status": to}
         )
     return instance
 

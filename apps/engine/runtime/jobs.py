@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
@@ -162,9 +162,9 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
             current.finished_at = timezone.now()
             routed = business_error_routed(current, error_code=error_code, message=message)
             current.save(update_fields=["status", "finished_at", "last_error"])
-            record_for_instance(
+            record(
                 AuditAction.JOB_FAILED,
-                instance,
+                instance=instance,
                 actor=WORKER_ACTOR,
                 job_id=current.pk,
                 data={"activity_id": current.activity_id, **routed},

@@ -15,7 +15,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK, Role
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
@@ -66,7 +66,7 @@ def _behalf(task: HumanTask, user: User) -> str:
 
 def _audit(action: AuditAction, task: HumanTask, actor: Actor, *, kind: str, **extra) -> None:
     publish_task_changed(task, kind)
-    record_for_instance(action, task.instance, actor=actor, task_id=task.pk, **extra)
+    record(action, instance=task.instance, actor=actor, task_id=task.pk, **extra)
 
 
 def _is_manager(user: User) -> bool:

@@ -7,11 +7,12 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
@@ -21,7 +22,7 @@ from apps.inbox.model_rules import activity_labels
 
 
 @login_required
-def catalog(request: HttpRequest) -> HttpResponse:
+def catalog(request: AuthenticatedHttpRequest) -> HttpResponse:
     search = SearchForm(request.GET).search()
     entries = selectors.catalog(user=request.user, search=search)
     groups = [(category, list(items)) for category, items in groupby(entries, lambda e: e.category)]
@@ -29,7 +30,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def start(request: HttpRequest, key: str) -> HttpResponse:
+def start(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     try:
         entry = selectors.catalog_entry(user=request.user, key=key)
     except FlowgateError:
@@ -42,7 +43,7 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_required
-def my_requests(request: HttpRequest) -> HttpResponse:
+def my_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = SearchForm(request.GET)
     status, search = filters.status_filter(), filters.search()
     try:
@@ -69,7 +70,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = False):
+def _request_or_404(request: AuthenticatedHttpRequest, instance_id: int, *, to_write: bool = False):
     try:
         return selectors.request_get(user=request.user, instance_id=instance_id, to_write=to_write)
     except FlowgateError:
@@ -77,7 +78,7 @@ def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = 
 
 
 @login_required
-def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     last_event = selectors.last_event_id()  # before the state: see my_requests
     instance = _request_or_404(request, instance_id)
     state = selectors.request_state(instance=instance, user=request.user)
@@ -103,7 +104,7 @@ def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     back = reverse("requests:detail", args=[instance_id])
     if request.POST.get("confirm") != "yes":  # withdrawing cannot be undone (as the console)
         messages.error(request, "Confirm first: tick “Yes, withdraw this request”.")
@@ -119,7 +120,7 @@ def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment(request: HttpRequest, instance_id: int) -> HttpResponse:
+def comment(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     instance = _request_or_404(request, instance_id, to_write=True)
     actor = Actor.for_user(request.user)
     return run_action(

@@ -4,17 +4,19 @@ notifications), instance pages. Thin: parse, call one service or selector, rende
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
@@ -62,14 +64,19 @@ def _minute(value: datetime | None) -> str:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     view, sort, search = InboxListForm(request.GET).filters()
     # the feed's position before the list: a change committed meanwhile is heard again, not lost
     last_event = 0 if request.headers.get("HX-Request") else selectors.last_event_id()
     try:
         qs = selectors.inbox_list(user=request.user, view=view, sort=sort, search=search)
     except InvalidInput as exc:
-        context = {"error": exc.message, "page": None, "views": [], "sorts": SORT_LABELS}
+        context: dict[str, Any] = {
+            "error": exc.message,
+            "page": None,
+            "views": [],
+            "sorts": SORT_LABELS,
+        }
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
     rows = selectors.list_rows(qs)
@@ -116,7 +123,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def inbox_counts(request: HttpRequest) -> HttpResponse:
+def inbox_counts(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The count badges (capped at 99+), swapped into the inbox's tabs out of band. Apart from
     the list, so that the list (and a live update of it) does not wait for six counts."""
     counts = selectors.inbox_counts(user=request.user)
@@ -127,14 +134,16 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _task_or_404(request: HttpRequest, task_id: int):
+def _task_or_404(request: AuthenticatedHttpRequest, task_id: int):
     try:
         return selectors.task_get_for_user(user=request.user, task_id=task_id)
     except FlowgateError:
         raise Http404("This task does not exist or is not offered to you.") from None
 
 
-def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values=None, status=200):
+def _task_page(
+    request: AuthenticatedHttpRequest, task, *, errors: dict | None = None, values=None, status=200
+):
     instance = task.instance
     progress = selectors.approval_progress([task])
     # Who may hold and decide it (the rule every service applies): why not this user, and the
@@ -176,17 +185,19 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
 
 
 @login_required
-def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_detail(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _task_page(request, _task_or_404(request, task_id))
 
 
-def _task_action(request: HttpRequest, task_id: int, action, success: str) -> HttpResponse:
+def _task_action(
+    request: AuthenticatedHttpRequest, task_id: int, action, success: str
+) -> HttpResponse:
     return run_action(request, action, success=success, back=reverse("inbox:task", args=[task_id]))
 
 
 @login_required
 @require_POST
-def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_claim(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return _task_action(
         request,
@@ -198,7 +209,7 @@ def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_unclaim(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return _task_action(
         request,
@@ -208,7 +219,9 @@ def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
     )
 
 
-def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> HttpResponse:
+def _hand_over(
+    request: AuthenticatedHttpRequest, task_id: int, service, success: str
+) -> HttpResponse:
     """Delegate and reassign from the task page: the same form, one service each."""
     actor = Actor.for_user(request.user)
     form = HandOverForm(request.POST)
@@ -223,7 +236,7 @@ def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> Htt
 
 @login_required
 @require_POST
-def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_delegate(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _hand_over(
         request,
         task_id,
@@ -234,13 +247,13 @@ def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_reassign(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _hand_over(request, task_id, services.task_reassign, "Reassigned to {to}.")
 
 
 @login_required
 @require_POST
-def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_decide(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     """Approve / reject (approval tasks) or complete (tasks without a form) from plain buttons.
     Errors are shown on the fields of the re-rendered page (400)."""
     task = _task_or_404(request, task_id)
@@ -272,7 +285,7 @@ def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bulk_approve(request: HttpRequest) -> HttpResponse:
+def bulk_approve(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Approve the selected tasks in two steps: the first POST shows what would be approved
     (names and count) and asks; only the confirming POST (``confirm=yes``) approves."""
     form = BulkApproveForm(request.POST)
@@ -306,7 +319,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_comment(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
     form = CommentForm(request.POST)
@@ -327,7 +340,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_attach(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_attach(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
     return _task_action(
@@ -345,7 +358,7 @@ def task_attach(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @login_required
-def attachment_download(request: HttpRequest, instance_id: int, attachment_id: int):
+def attachment_download(request: AuthenticatedHttpRequest, instance_id: int, attachment_id: int):
     try:
         selectors.request_get(user=request.user, instance_id=instance_id)
     except FlowgateError:
@@ -369,7 +382,7 @@ def _parse_when(raw: str) -> datetime | None:
 
 
 @login_required
-def inbox_settings(request: HttpRequest) -> HttpResponse:
+def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Out of office (substitute and period) and e-mail notification preferences."""
     errors: dict[str, str] = {}
     actor = Actor.for_user(request.user)
@@ -430,7 +443,7 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def instance_list(request: HttpRequest) -> HttpResponse:
+def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InstanceListForm(request.GET)
     form.is_valid()  # optional text fields: always valid
     status = form.cleaned_data.get("status") or ""
@@ -448,7 +461,7 @@ def instance_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance_detail(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     try:
         instance = engine_selectors.instance_get(user=request.user, instance_id=instance_id)
     except FlowgateError:
@@ -469,7 +482,9 @@ def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def instance_operate(request: HttpRequest, instance_id: int, operation: str) -> HttpResponse:
+def instance_operate(
+    request: AuthenticatedHttpRequest, instance_id: int, operation: str
+) -> HttpResponse:
     back = reverse("inbox:instance", args=[instance_id])
     try:
         instance = engine_selectors.instance_get(user=request.user, instance_id=instance_id)

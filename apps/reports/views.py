@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
@@ -56,7 +57,7 @@ REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
-def _filters(request: HttpRequest) -> ReportFilters:
+def _filters(request: AuthenticatedHttpRequest) -> ReportFilters:
     try:
         return ReportFilters.parse(request.GET)
     except FlowgateError as exc:
@@ -65,7 +66,7 @@ def _filters(request: HttpRequest) -> ReportFilters:
 
 
 @role_required(*REPORT_ROLES)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
@@ -79,7 +80,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def sla(request: HttpRequest) -> HttpResponse:
+def sla(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     snapshot = None
     if is_default_view(request.GET):
@@ -120,7 +121,7 @@ def sla(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def incidents(request: HttpRequest) -> HttpResponse:
+def incidents(request: AuthenticatedHttpRequest) -> HttpResponse:
     status, process_key = IncidentListForm(request.GET).filters()
     context: dict = {
         "status": status,
@@ -136,7 +137,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
+def incident_retry(request: AuthenticatedHttpRequest, incident_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return run_action(
         request,
@@ -146,7 +147,7 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
     )
 
 
-def _flash_bulk(request: HttpRequest, result: dict) -> None:
+def _flash_bulk(request: AuthenticatedHttpRequest, result: dict) -> None:
     if result["retried"]:
         messages.success(
             request,
@@ -160,7 +161,7 @@ def _flash_bulk(request: HttpRequest, result: dict) -> None:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def incidents_retry(request: HttpRequest) -> HttpResponse:
+def incidents_retry(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Retry the selected incidents, or (``group=1``) every open incident of one group."""
     form = IncidentsRetryForm(request.POST)
     form.is_valid()  # optional text fields: always valid
@@ -186,7 +187,7 @@ def incidents_retry(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def instances(request: HttpRequest) -> HttpResponse:
+def instances(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         search = console.InstanceSearch.parse(request.GET)
     except FlowgateError as exc:
@@ -207,7 +208,7 @@ def instances(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     item = get_object_or_404(ProcessInstance.objects.select_related("version"), pk=instance_id)
     overview = console.instance_overview(instance=item)
     can_operate = request.user.has_role(*OPERATOR_ROLES)
@@ -241,7 +242,9 @@ def _instance_back(instance_id: int) -> str:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
+def instance_action(
+    request: AuthenticatedHttpRequest, instance_id: int, action: str
+) -> HttpResponse:
     """cancel | suspend | resume | move (to activity_id) | retry (incident_id)."""
     actor = Actor.for_user(request.user)
     post = InstanceActionForm(request.POST)
@@ -284,7 +287,7 @@ def instance_action(request: HttpRequest, instance_id: int, action: str) -> Http
 
 @role_required(Role.ADMIN)
 @require_POST
-def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     """Admins: set one variable, read as the type the form names (number, text, yes/no, JSON)."""
     form = VariableSetForm(request.POST)
     if not form.is_valid():
@@ -308,7 +311,7 @@ def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def heatmap(request: HttpRequest) -> HttpResponse:
+def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     versions = ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related(
         "definition"
@@ -360,12 +363,16 @@ def heatmap(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def slo(request: HttpRequest) -> HttpResponse:
+def slo(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _slo_page(request)
 
 
 def _slo_page(
-    request: HttpRequest, *, form: SloForm | None = None, errors: dict | None = None, status=200
+    request: AuthenticatedHttpRequest,
+    *,
+    form: SloForm | None = None,
+    errors: dict | None = None,
+    status=200,
 ) -> HttpResponse:
     filters = _filters(request)
     snapshot = None
@@ -401,7 +408,7 @@ def _slo_page(
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def slo_save(request: HttpRequest) -> HttpResponse:
+def slo_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Errors are shown on the form's fields of the re-rendered page (400)."""
     form = SloForm(request.POST)
     if not form.is_valid():

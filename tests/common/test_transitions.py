@@ -17,6 +17,7 @@ from apps.engine.models import (
     ProcessInstance,
 )
 from apps.inbox.models import TASK_TRANSITIONS, HumanTask, TaskStatus
+from apps.processes.models import VERSION_TRANSITIONS, VersionStatus
 
 
 def pairs(table: Transitions) -> set[tuple[str, str]]:
@@ -116,3 +117,8 @@ def test_sources_and_require():
 def test_a_table_naming_an_unknown_target_is_refused():
     with pytest.raises(ValueError, match="targets without a row"):
         Transitions("Thing", {"a": {"b"}})
+
+
+def test_a_version_never_changes_status():
+    assert pairs(VERSION_TRANSITIONS) == set()
+    assert set(VERSION_TRANSITIONS.table) == set(VersionStatus.values)

@@ -71,3 +71,38 @@ class DecisionForm(forms.Form):
 
     def comment_text(self) -> str:
         return (self.cleaned_data.get("comment") or "")[:4000]
+
+
+class NotificationSettingsForm(forms.Form):
+    email_on_assignment = forms.BooleanField(required=False)
+    email_on_escalation = forms.BooleanField(required=False)
+
+
+class SubstitutionEndForm(forms.Form):
+    substitution = forms.IntegerField(required=False, min_value=0)
+
+    def substitution_id(self) -> int:
+        """The substitution to end; 0 (none such: the service's 404) when absent or malformed."""
+        return (self.cleaned_data.get("substitution") or 0) if self.is_valid() else 0
+
+
+class SubstitutionForm(forms.Form):
+    """Out of office: the substitute and the period (a time without zone is the user's zone)."""
+
+    substitute = forms.CharField(required=False)
+    starts_at = forms.DateTimeField(
+        error_messages={
+            "required": "Give a start date and time.",
+            "invalid": "Give a start date and time.",
+        }
+    )
+    ends_at = forms.DateTimeField(
+        error_messages={
+            "required": "Give an end date and time.",
+            "invalid": "Give an end date and time.",
+        }
+    )
+
+    def field_errors(self) -> dict[str, str]:
+        """The first message of each field in error, as the page shows them."""
+        return {name: str(messages[0]) for name, messages in self.errors.items()}

@@ -13,7 +13,6 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.accounts.requests import AuthenticatedHttpRequest
@@ -30,6 +29,9 @@ from apps.inbox.forms import (
     HandOverForm,
     InboxListForm,
     InstanceListForm,
+    NotificationSettingsForm,
+    SubstitutionEndForm,
+    SubstitutionForm,
 )
 from apps.inbox.model_rules import activity_labels
 from apps.inbox.models import NotificationSettings
@@ -374,13 +376,6 @@ def attachment_download(request: AuthenticatedHttpRequest, instance_id: int, att
     )
 
 
-def _parse_when(raw: str) -> datetime | None:
-    value = parse_datetime(raw.strip()) if raw else None
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
-
-
 @login_required
 def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Out of office (substitute and period) and e-mail notification preferences."""
@@ -389,36 +384,34 @@ def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = request.POST.get("form")
         if form == "notifications":
+            prefs_form = NotificationSettingsForm(request.POST)
+            prefs_form.is_valid()  # two check boxes: always valid
             services.notification_settings_update(
                 user=request.user,
-                email_on_assignment=request.POST.get("email_on_assignment") == "on",
-                email_on_escalation=request.POST.get("email_on_escalation") == "on",
+                email_on_assignment=prefs_form.cleaned_data["email_on_assignment"],
+                email_on_escalation=prefs_form.cleaned_data["email_on_escalation"],
             )
             messages.success(request, "Notification settings saved.")
             return redirect("inbox:settings")
         if form == "end":
-            raw = request.POST.get("substitution", "")
+            substitution_id = SubstitutionEndForm(request.POST).substitution_id()
             return run_action(
                 request,
                 lambda: services.substitution_end(
-                    substitution_id=int(raw) if raw.isdigit() else 0, user=request.user, actor=actor
+                    substitution_id=substitution_id, user=request.user, actor=actor
                 ),
                 success="Substitution ended.",
                 back=reverse("inbox:settings"),
             )
-        starts = _parse_when(request.POST.get("starts_at", ""))
-        ends = _parse_when(request.POST.get("ends_at", ""))
-        if starts is None:
-            errors["starts_at"] = "Give a start date and time."
-        if ends is None:
-            errors["ends_at"] = "Give an end date and time."
+        period = SubstitutionForm(request.POST)
+        errors = {} if period.is_valid() else period.field_errors()
         if not errors:
             try:
                 services.substitution_set(
                     user=request.user,
-                    substitute_username=request.POST.get("substitute", "").strip(),
-                    starts_at=starts,
-                    ends_at=ends,
+                    substitute_username=period.cleaned_data["substitute"],
+                    starts_at=period.cleaned_data["starts_at"],
+                    ends_at=period.cleaned_data["ends_at"],
                     actor=actor,
                 )
             except InvalidInput as exc:

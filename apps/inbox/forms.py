@@ -59,8 +59,21 @@ class BulkApproveForm(forms.Form):
         return self.data.get("confirm") == "yes"
 
 
+class ConfirmForm(forms.Form):
+    """An action that is not undone (withdrawing a request): only ``confirm=yes`` confirms."""
+
+    confirm = forms.CharField(required=False)
+
+    def confirmed(self) -> bool:
+        return self.is_valid() and self.cleaned_data["confirm"] == "yes"
+
+
 class CommentForm(forms.Form):
     body = forms.CharField(required=False, strip=False)
+
+    def body_text(self) -> str:
+        """The comment as typed (the service refuses an empty one with its own message)."""
+        return self.cleaned_data["body"] if self.is_valid() else ""
 
 
 class DecisionForm(forms.Form):

@@ -17,7 +17,7 @@ from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
 from apps.inbox import selectors, services
-from apps.inbox.forms import SearchForm
+from apps.inbox.forms import CommentForm, ConfirmForm, SearchForm
 from apps.inbox.model_rules import activity_labels
 
 
@@ -106,7 +106,7 @@ def detail(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
 @require_POST
 def cancel(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     back = reverse("requests:detail", args=[instance_id])
-    if request.POST.get("confirm") != "yes":  # withdrawing cannot be undone (as the console)
+    if not ConfirmForm(request.POST).confirmed():  # withdrawing cannot be undone (as the console)
         messages.error(request, "Confirm first: tick “Yes, withdraw this request”.")
         return redirect(back)
     actor = Actor.for_user(request.user)
@@ -123,11 +123,10 @@ def cancel(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
 def comment(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     instance = _request_or_404(request, instance_id, to_write=True)
     actor = Actor.for_user(request.user)
+    body = CommentForm(request.POST).body_text()
     return run_action(
         request,
-        lambda: services.comment_add(
-            instance=instance, user=request.user, body=request.POST.get("body", ""), actor=actor
-        ),
+        lambda: services.comment_add(instance=instance, user=request.user, body=body, actor=actor),
         success="Comment added.",
         back=reverse("requests:detail", args=[instance_id]),
     )

@@ -324,8 +324,7 @@ def bulk_approve(request: AuthenticatedHttpRequest) -> HttpResponse:
 def task_comment(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
-    form = CommentForm(request.POST)
-    body = form.cleaned_data["body"] if form.is_valid() else ""
+    body = CommentForm(request.POST).body_text()
     return _task_action(
         request,
         task_id,

@@ -159,3 +159,26 @@ class InstanceActionForm(forms.Form):
         default = 0 if name == "incident_id" else ""
         value = self.cleaned_data.get(name)
         return default if value in (None, "") else value
+
+
+class HeatmapForm(forms.Form):
+    """The heatmap page's own choices (the period and process come from ``ReportFilters``):
+    ``version_id`` (absent: the busiest version; not a number: the first one), ``measure``
+    (unknown: p95 duration) and ``live=1`` (compute the default view now)."""
+
+    version_id = forms.CharField(required=False)
+    measure = forms.CharField(required=False)
+    live = forms.CharField(required=False)
+
+    def choices(self, measures: Any) -> tuple[str, int | None, str, bool]:
+        """(version_id as given, as a number or None, measure, live)."""
+        self.is_valid()
+        data = self.cleaned_data
+        raw = data.get("version_id") or ""
+        measure = data.get("measure") or "p95_s"
+        return (
+            raw,
+            int(raw) if raw.isdigit() else None,
+            measure if measure in measures else "p95_s",
+            data.get("live") == "1",
+        )

@@ -27,6 +27,7 @@ from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
 from apps.reports.forms import (
+    HeatmapForm,
     IncidentListForm,
     IncidentsRetryForm,
     InstanceActionForm,
@@ -318,10 +319,10 @@ def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     if filters.process_key:
         versions = versions.filter(definition__key=filters.process_key)
-    raw_version = request.GET.get("version_id", "")
+    raw_version, version_id, measure, live = HeatmapForm(request.GET).choices(MEASURES)
     version = None
-    if raw_version.isdigit():
-        version = versions.filter(pk=int(raw_version)).first()
+    if version_id is not None:
+        version = versions.filter(pk=version_id).first()
     if version is None and not filters.process_key and not raw_version:
         # no explicit choice: open on the version with the most steps in the period
         ordered = list(versions.order_by("definition__key", "-number").values_list("pk", flat=True))
@@ -329,14 +330,9 @@ def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
         version = versions.filter(pk=busiest).first() if busiest else None
     if version is None:
         version = versions.order_by("definition__key", "-number").first()
-    measure = request.GET.get("measure", "p95_s")
-    if measure not in MEASURES:
-        measure = "p95_s"
     figures, snapshot = None, None
     if version is not None and is_default_view(request.GET):
-        figures, snapshot = snapshot_or_live(
-            kind="heatmap", process_key=str(version.pk), live=request.GET.get("live") == "1"
-        )
+        figures, snapshot = snapshot_or_live(kind="heatmap", process_key=str(version.pk), live=live)
     elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
     if figures is not None:

@@ -64,7 +64,9 @@ def _clip(value: str | None, limit: int) -> str:
 def record(action: AuditAction, **fields: Any) -> AuditEvent:
     """Add one event to the trail, inside the caller's transaction. ``fields``: the references
     and data of the event (actor, process_key, version_id, instance_id, task_id, job_id, before,
-    after, data, on_behalf_of; see ``_event_fields``).
+    after, data, on_behalf_of; see ``_event_fields``); ``instance=`` gives the process, version
+    and instance references at once. The trail's one write entry for one event; ``record_many``
+    writes several built by ``audit_event`` in one INSERT.
 
     Call it in the same ``transaction.atomic()`` block as the change it records: if that rolls
     back, the event goes with it. Outside a transaction it opens (and commits) its own. It takes
@@ -113,6 +115,7 @@ def audit_event(action: AuditAction, **fields: Any) -> AuditEvent:
 def _event_fields(
     action: AuditAction,
     *,
+    instance: Any = None,
     actor: Actor | None = None,
     process_key: str = "",
     version_id: int | None = None,
@@ -125,6 +128,10 @@ def _event_fields(
     on_behalf_of: str = "",
 ) -> dict[str, Any]:
     action = AuditAction(action)
+    if instance is not None:  # the process, version and instance references, from the instance
+        process_key = instance.process_key
+        version_id = instance.version_id
+        instance_id = instance.pk
     actor = actor or Actor.system("flowgate")
     fields: dict[str, Any] = dict(
         time=timezone.now(),
@@ -145,34 +152,6 @@ def _event_fields(
         client_address=_clip(client_ip_var.get(), 45),
     )
     return fields
-
-
-def record_for_instance(
-    action: AuditAction, instance: Any, *, actor: Actor, **fields: Any
-) -> AuditEvent:
-    """``record()`` with the process, version and instance references taken from ``instance``."""
-    return record(
-        action,
-        actor=actor,
-        process_key=instance.process_key,
-        version_id=instance.version_id,
-        instance_id=instance.pk,
-        **fields,
-    )
-
-
-def instance_event(
-    action: AuditAction, instance: Any, *, actor: Actor, **fields: Any
-) -> AuditEvent:
-    """``audit_event()`` with the references taken from ``instance`` (for ``record_many``)."""
-    return audit_event(
-        action,
-        actor=actor,
-        process_key=instance.process_key,
-        version_id=instance.version_id,
-        instance_id=instance.pk,
-        **fields,
-    )
 
 
 # --- the chain ------------------------------------------------------------------------------------

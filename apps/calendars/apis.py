@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -40,7 +41,7 @@ class CalendarSerializer(serializers.ModelSerializer):
 class CalendarInputSerializer(CalendarSerializer):
     class Meta(CalendarSerializer.Meta):
         fields = [*FIELDS]
-        extra_kwargs = {
+        extra_kwargs: dict[str, dict[str, Any]] = {
             **CalendarSerializer.Meta.extra_kwargs,
             # the service checks them, with the page's messages
             "time_zone": {"validators": []},

@@ -97,4 +97,4 @@ class CalendarForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if k != "slug"}
 
     def field_errors(self) -> dict[str, str]:
-        return {name: " ".join(messages) for name, messages in self.errors.items()}
+        return {name: " ".join(str(m) for m in messages) for name, messages in self.errors.items()}

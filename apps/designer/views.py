@@ -193,7 +193,8 @@ def _with_running(request: HttpRequest, context: dict) -> None:
     running = engine_selectors.active_counts_by_version(process_key=context["key"])
     for version in context["versions"]:
         version.running = running.get(version.pk, 0)
-    context["can_migrate"] = request.user.has_role(Role.ADMIN, Role.MANAGER)
+    user = request.user
+    context["can_migrate"] = user.is_authenticated and user.has_role(Role.ADMIN, Role.MANAGER)
 
 
 @role_required(*DESIGNERS)

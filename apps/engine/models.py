@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from apps.common.errors import Conflict
+from apps.common.transitions import Transitions
 
 
 class InstanceStatus(models.TextChoices):
@@ -16,14 +16,19 @@ class InstanceStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-INSTANCE_TRANSITIONS: dict[str, frozenset[str]] = {
-    InstanceStatus.RUNNING: frozenset(
-        {InstanceStatus.SUSPENDED, InstanceStatus.COMPLETED, InstanceStatus.CANCELLED}
-    ),
-    InstanceStatus.SUSPENDED: frozenset({InstanceStatus.RUNNING, InstanceStatus.CANCELLED}),
-    InstanceStatus.COMPLETED: frozenset(),
-    InstanceStatus.CANCELLED: frozenset(),
-}
+INSTANCE_TRANSITIONS = Transitions(
+    "Instance",
+    {
+        InstanceStatus.RUNNING: {
+            InstanceStatus.SUSPENDED,
+            InstanceStatus.COMPLETED,
+            InstanceStatus.CANCELLED,
+        },
+        InstanceStatus.SUSPENDED: {InstanceStatus.RUNNING, InstanceStatus.CANCELLED},
+        InstanceStatus.COMPLETED: set(),
+        InstanceStatus.CANCELLED: set(),
+    },
+)
 
 
 class ProcessInstance(models.Model):
@@ -78,12 +83,7 @@ class ProcessInstance(models.Model):
 
     def transition_to(self, status: str) -> None:
         """Change status along the transition table; an illegal transition raises Conflict."""
-        if status not in INSTANCE_TRANSITIONS[self.status]:
-            raise Conflict(
-                f"Instance {self.pk} is {self.status}; it cannot become {status}.",
-                code="illegal_transition",
-            )
-        self.status = status
+        INSTANCE_TRANSITIONS.move(self, status)
 
     @property
     def is_active(self) -> bool:
@@ -96,6 +96,27 @@ class JobStatus(models.TextChoices):
     DONE = "done", "Done"
     INCIDENT = "incident", "Incident"
     CANCELLED = "cancelled", "Cancelled"
+
+
+JOB_TRANSITIONS = Transitions(
+    "Job",
+    {
+        # A chain may run a due job and write its result in one UPDATE (pending -> done).
+        JobStatus.PENDING: {JobStatus.RUNNING, JobStatus.DONE, JobStatus.CANCELLED},
+        # running -> running: a worker takes over a job whose lease expired.
+        JobStatus.RUNNING: {
+            JobStatus.RUNNING,
+            JobStatus.PENDING,
+            JobStatus.DONE,
+            JobStatus.INCIDENT,
+            JobStatus.CANCELLED,
+        },
+        JobStatus.INCIDENT: {JobStatus.PENDING, JobStatus.CANCELLED},
+        # A result whose task went away meanwhile is withdrawn in the same transaction.
+        JobStatus.DONE: {JobStatus.CANCELLED},
+        JobStatus.CANCELLED: set(),
+    },
+)
 
 
 class Job(models.Model):
@@ -136,6 +157,10 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.connector} ({self.status})"
+
+    def transition_to(self, status: str) -> None:
+        """Change status along JOB_TRANSITIONS; an illegal transition raises Conflict."""
+        JOB_TRANSITIONS.move(self, status)
 
     @property
     def idempotency_key(self) -> str:
@@ -204,6 +229,16 @@ class IncidentStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+INCIDENT_TRANSITIONS = Transitions(
+    "Incident",
+    {
+        IncidentStatus.OPEN: {IncidentStatus.RETRIED, IncidentStatus.RESOLVED},
+        IncidentStatus.RETRIED: set(),
+        IncidentStatus.RESOLVED: set(),
+    },
+)
+
+
 class Incident(models.Model):
     instance = models.ForeignKey(
         ProcessInstance, on_delete=models.CASCADE, related_name="incidents"
@@ -230,6 +265,10 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"incident {self.pk} on {self.activity_id}: {self.message[:60]}"
 
+    def transition_to(self, status: str) -> None:
+        """Change status along INCIDENT_TRANSITIONS; an illegal transition raises Conflict."""
+        INCIDENT_TRANSITIONS.move(self, status)
+
 
 class MigrationRunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -237,11 +276,14 @@ class MigrationRunStatus(models.TextChoices):
     FINISHED = "finished", "Finished"
 
 
-MIGRATION_RUN_TRANSITIONS: dict[str, frozenset[str]] = {
-    MigrationRunStatus.QUEUED: frozenset({MigrationRunStatus.RUNNING}),
-    MigrationRunStatus.RUNNING: frozenset({MigrationRunStatus.FINISHED}),
-    MigrationRunStatus.FINISHED: frozenset(),
-}
+MIGRATION_RUN_TRANSITIONS = Transitions(
+    "Migration run",
+    {
+        MigrationRunStatus.QUEUED: {MigrationRunStatus.RUNNING},
+        MigrationRunStatus.RUNNING: {MigrationRunStatus.FINISHED},
+        MigrationRunStatus.FINISHED: set(),
+    },
+)
 
 
 class MigrationRun(models.Model):
@@ -277,10 +319,5 @@ class MigrationRun(models.Model):
         return f"migration {self.pk} {self.process_key} v{self.from_version}->v{self.to_version}"
 
     def transition_to(self, status: str) -> None:
-        """Change status along the transition table; an illegal transition raises Conflict."""
-        if status not in MIGRATION_RUN_TRANSITIONS[self.status]:
-            raise Conflict(
-                f"Migration run {self.pk} is {self.status}; it cannot become {status}.",
-                code="illegal_transition",
-            )
-        self.status = status
+        """Change status along MIGRATION_RUN_TRANSITIONS; an illegal transition raises Conflict."""
+        MIGRATION_RUN_TRANSITIONS.move(self, status)

@@ -17,7 +17,12 @@ from apps.engine.runtime.hooks import (
     step_reactivated,
     user_tasks_changed,
 )
-from apps.engine.runtime.incidents import actor_user, incident_retry, retry_delay_seconds
+from apps.engine.runtime.incidents import (
+    actor_user,
+    incident_retry,
+    open_incident,
+    retry_delay_seconds,
+)
 from apps.engine.runtime.instances import (
     instance_cancel,
     instance_resume,
@@ -49,6 +54,7 @@ __all__ = [
     "actor_user",
     "check_variables",
     "incident_retry",
+    "open_incident",
     "instance_cancel",
     "instance_lock",
     "instance_resume",

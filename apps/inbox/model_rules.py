@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import Any
 
 from apps.engine.core.business_time import BusinessDuration, parse_business_duration
+from apps.engine.core.timers import TimerValueError, fixed_duration
 from apps.engine.core.xml import parse_xml
 from apps.processes.start_rules import StartRestriction, starters_of
 
@@ -47,22 +48,18 @@ FLOWGATE_NS = "http://flowgate.dev/schema/bpmn/1.0"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN_NS, "flowgate": FLOWGATE_NS, "camunda": CAMUNDA_NS}
 
-_DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
 _APPROVALS_NEEDED = re.compile(r"nrOfApproved\s*>=\s*(\d+)")
 
 
 def parse_duration(text: str | None) -> timedelta | None:
-    """An ISO-8601 duration (PnW, PnDTnHnMnS) as a timedelta; None when absent or not one."""
+    """An ISO-8601 duration of fixed length (PnW, PnDTnHnMnS) as a timedelta; None when absent
+    or not one. Read by the engine's one ISO-8601 reader (``engine.core.timers``)."""
     if not text:
         return None
-    match = _DURATION.match(text.strip())
-    if not match or text.strip() in ("P", "PT"):
+    try:
+        return fixed_duration(text)
+    except TimerValueError:
         return None
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(**parts)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from apps.common.transitions import Transitions
+
 
 class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+TASK_TRANSITIONS = Transitions(
+    "Task",
+    {
+        TaskStatus.OPEN: {TaskStatus.COMPLETED, TaskStatus.CANCELLED},
+        TaskStatus.COMPLETED: set(),
+        TaskStatus.CANCELLED: set(),
+    },
+)
 
 
 class Delegation(models.TextChoices):
@@ -162,6 +174,10 @@ class HumanTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.process_key} #{self.instance_id})"
+
+    def transition_to(self, status: str) -> None:
+        """Change status along TASK_TRANSITIONS; an illegal transition raises Conflict."""
+        TASK_TRANSITIONS.move(self, status)
 
 
 class TaskComment(models.Model):

@@ -18,7 +18,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.engine.services import SCHEDULER_ACTOR
 from apps.inbox import notifications
@@ -96,7 +96,7 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
     timed_out = _boundary_timer_fired(instance, gone, actor)
     for task in gone:
-        task.status = TaskStatus.CANCELLED
+        task.transition_to(TaskStatus.CANCELLED)
         task.completed_at = now
         fields = ["status", "completed_at"]
         timers = timed_out.get(task.pk)
@@ -107,9 +107,9 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         publish_task_changed(task, "cancelled")
         if timers:
             # the model's escalation path: its interrupting boundary timer took the task away
-            record_for_instance(
+            record(
                 AuditAction.TASK_ESCALATED,
-                instance,
+                instance=instance,
                 actor=actor,
                 task_id=task.pk,
                 data={
@@ -223,9 +223,9 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     for substitution in substitutes:
         _grant_user(task, instance, substitution.substitute)
     publish_task_changed(task, "created", also=tuple(s.substitute_id for s in substitutes))
-    record_for_instance(
+    record(
         AuditAction.TASK_CREATED,
-        instance,
+        instance=instance,
         actor=actor,
         task_id=task.pk,
         data={

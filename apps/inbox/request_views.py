@@ -7,28 +7,30 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
 from apps.inbox import selectors, services
+from apps.inbox.forms import CommentForm, ConfirmForm, SearchForm
 from apps.inbox.model_rules import activity_labels
 
 
 @login_required
-def catalog(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:100]
+def catalog(request: AuthenticatedHttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET).search()
     entries = selectors.catalog(user=request.user, search=search)
     groups = [(category, list(items)) for category, items in groupby(entries, lambda e: e.category)]
     return render(request, "requests/catalog.html", {"groups": groups, "search": search})
 
 
 @login_required
-def start(request: HttpRequest, key: str) -> HttpResponse:
+def start(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     try:
         entry = selectors.catalog_entry(user=request.user, key=key)
     except FlowgateError:
@@ -41,9 +43,9 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_required
-def my_requests(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    search = request.GET.get("q", "").strip()[:100]
+def my_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
+    filters = SearchForm(request.GET)
+    status, search = filters.status_filter(), filters.search()
     try:
         qs = selectors.my_requests(user=request.user, status=status, search=search)
     except InvalidInput:
@@ -68,7 +70,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = False):
+def _request_or_404(request: AuthenticatedHttpRequest, instance_id: int, *, to_write: bool = False):
     try:
         return selectors.request_get(user=request.user, instance_id=instance_id, to_write=to_write)
     except FlowgateError:
@@ -76,7 +78,7 @@ def _request_or_404(request: HttpRequest, instance_id: int, *, to_write: bool = 
 
 
 @login_required
-def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     last_event = selectors.last_event_id()  # before the state: see my_requests
     instance = _request_or_404(request, instance_id)
     state = selectors.request_state(instance=instance, user=request.user)
@@ -102,9 +104,9 @@ def detail(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     back = reverse("requests:detail", args=[instance_id])
-    if request.POST.get("confirm") != "yes":  # withdrawing cannot be undone (as the console)
+    if not ConfirmForm(request.POST).confirmed():  # withdrawing cannot be undone (as the console)
         messages.error(request, "Confirm first: tick “Yes, withdraw this request”.")
         return redirect(back)
     actor = Actor.for_user(request.user)
@@ -118,14 +120,13 @@ def cancel(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment(request: HttpRequest, instance_id: int) -> HttpResponse:
+def comment(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     instance = _request_or_404(request, instance_id, to_write=True)
     actor = Actor.for_user(request.user)
+    body = CommentForm(request.POST).body_text()
     return run_action(
         request,
-        lambda: services.comment_add(
-            instance=instance, user=request.user, body=request.POST.get("body", ""), actor=actor
-        ),
+        lambda: services.comment_add(instance=instance, user=request.user, body=body, actor=actor),
         success="Comment added.",
         back=reverse("requests:detail", args=[instance_id]),
     )

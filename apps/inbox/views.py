@@ -4,23 +4,35 @@ notifications), instance pages. Thin: parse, call one service or selector, rende
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
+from apps.inbox.forms import (
+    BulkApproveForm,
+    CommentForm,
+    DecisionForm,
+    HandOverForm,
+    InboxListForm,
+    InstanceListForm,
+    NotificationSettingsForm,
+    SubstitutionEndForm,
+    SubstitutionForm,
+)
 from apps.inbox.model_rules import activity_labels
 from apps.inbox.models import NotificationSettings
 from apps.inbox.paging import capped
@@ -54,18 +66,19 @@ def _minute(value: datetime | None) -> str:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    view = request.GET.get("view", "all")
-    if request.GET.get("view") == "mine":
-        view = "mine"
-    sort = request.GET.get("sort", "newest")
-    search = request.GET.get("q", "").strip()
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    view, sort, search = InboxListForm(request.GET).filters()
     # the feed's position before the list: a change committed meanwhile is heard again, not lost
     last_event = 0 if request.headers.get("HX-Request") else selectors.last_event_id()
     try:
         qs = selectors.inbox_list(user=request.user, view=view, sort=sort, search=search)
     except InvalidInput as exc:
-        context = {"error": exc.message, "page": None, "views": [], "sorts": SORT_LABELS}
+        context: dict[str, Any] = {
+            "error": exc.message,
+            "page": None,
+            "views": [],
+            "sorts": SORT_LABELS,
+        }
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
     rows = selectors.list_rows(qs)
@@ -112,7 +125,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def inbox_counts(request: HttpRequest) -> HttpResponse:
+def inbox_counts(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The count badges (capped at 99+), swapped into the inbox's tabs out of band. Apart from
     the list, so that the list (and a live update of it) does not wait for six counts."""
     counts = selectors.inbox_counts(user=request.user)
@@ -123,14 +136,16 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _task_or_404(request: HttpRequest, task_id: int):
+def _task_or_404(request: AuthenticatedHttpRequest, task_id: int):
     try:
         return selectors.task_get_for_user(user=request.user, task_id=task_id)
     except FlowgateError:
         raise Http404("This task does not exist or is not offered to you.") from None
 
 
-def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values=None, status=200):
+def _task_page(
+    request: AuthenticatedHttpRequest, task, *, errors: dict | None = None, values=None, status=200
+):
     instance = task.instance
     progress = selectors.approval_progress([task])
     # Who may hold and decide it (the rule every service applies): why not this user, and the
@@ -172,17 +187,19 @@ def _task_page(request: HttpRequest, task, *, errors: dict | None = None, values
 
 
 @login_required
-def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_detail(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _task_page(request, _task_or_404(request, task_id))
 
 
-def _task_action(request: HttpRequest, task_id: int, action, success: str) -> HttpResponse:
+def _task_action(
+    request: AuthenticatedHttpRequest, task_id: int, action, success: str
+) -> HttpResponse:
     return run_action(request, action, success=success, back=reverse("inbox:task", args=[task_id]))
 
 
 @login_required
 @require_POST
-def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_claim(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return _task_action(
         request,
@@ -194,7 +211,7 @@ def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_unclaim(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return _task_action(
         request,
@@ -204,10 +221,13 @@ def task_unclaim(request: HttpRequest, task_id: int) -> HttpResponse:
     )
 
 
-def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> HttpResponse:
+def _hand_over(
+    request: AuthenticatedHttpRequest, task_id: int, service, success: str
+) -> HttpResponse:
     """Delegate and reassign from the task page: the same form, one service each."""
     actor = Actor.for_user(request.user)
-    to = request.POST.get("username", "").strip()
+    form = HandOverForm(request.POST)
+    to = form.cleaned_data["username"] if form.is_valid() else ""
     return _task_action(
         request,
         task_id,
@@ -218,7 +238,7 @@ def _hand_over(request: HttpRequest, task_id: int, service, success: str) -> Htt
 
 @login_required
 @require_POST
-def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_delegate(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _hand_over(
         request,
         task_id,
@@ -229,19 +249,21 @@ def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_reassign(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     return _hand_over(request, task_id, services.task_reassign, "Reassigned to {to}.")
 
 
 @login_required
 @require_POST
-def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_decide(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     """Approve / reject (approval tasks) or complete (tasks without a form) from plain buttons.
     Errors are shown on the fields of the re-rendered page (400)."""
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
-    decision = request.POST.get("decision")
-    comment = request.POST.get("comment", "")[:4000]
+    form = DecisionForm(request.POST)
+    form.is_valid()  # every field is optional text: always valid
+    decision = form.cleaned_data.get("decision") or None
+    comment = form.comment_text()
     data: dict = {"comment": comment}
     if decision in ("approve", "reject"):
         data["approved"] = decision == "approve"
@@ -265,15 +287,16 @@ def task_decide(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bulk_approve(request: HttpRequest) -> HttpResponse:
+def bulk_approve(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Approve the selected tasks in two steps: the first POST shows what would be approved
     (names and count) and asks; only the confirming POST (``confirm=yes``) approves."""
-    ids = list(dict.fromkeys(int(raw) for raw in request.POST.getlist("task") if raw.isdigit()))
+    form = BulkApproveForm(request.POST)
+    ids = form.task_ids()
     if not ids:
         messages.error(request, "Select at least one task to approve.")
         return redirect("inbox:list")
     ids = ids[:100]
-    if request.POST.get("confirm") != "yes":
+    if not form.confirmed():
         rows = [
             t
             for t in selectors.tasks_chosen(user=request.user, task_ids=ids)
@@ -298,9 +321,10 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_comment(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
+    body = CommentForm(request.POST).body_text()
     return _task_action(
         request,
         task_id,
@@ -308,7 +332,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
             instance=task.instance,
             task=task,
             user=request.user,
-            body=request.POST.get("body", ""),
+            body=body,
             actor=actor,
         ),
         "Comment added.",
@@ -317,7 +341,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_attach(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_attach(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = _task_or_404(request, task_id)
     actor = Actor.for_user(request.user)
     return _task_action(
@@ -335,7 +359,7 @@ def task_attach(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @login_required
-def attachment_download(request: HttpRequest, instance_id: int, attachment_id: int):
+def attachment_download(request: AuthenticatedHttpRequest, instance_id: int, attachment_id: int):
     try:
         selectors.request_get(user=request.user, instance_id=instance_id)
     except FlowgateError:
@@ -351,51 +375,42 @@ def attachment_download(request: HttpRequest, instance_id: int, attachment_id: i
     )
 
 
-def _parse_when(raw: str) -> datetime | None:
-    value = parse_datetime(raw.strip()) if raw else None
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
-
-
 @login_required
-def inbox_settings(request: HttpRequest) -> HttpResponse:
+def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Out of office (substitute and period) and e-mail notification preferences."""
     errors: dict[str, str] = {}
     actor = Actor.for_user(request.user)
     if request.method == "POST":
         form = request.POST.get("form")
         if form == "notifications":
+            prefs_form = NotificationSettingsForm(request.POST)
+            prefs_form.is_valid()  # two check boxes: always valid
             services.notification_settings_update(
                 user=request.user,
-                email_on_assignment=request.POST.get("email_on_assignment") == "on",
-                email_on_escalation=request.POST.get("email_on_escalation") == "on",
+                email_on_assignment=prefs_form.cleaned_data["email_on_assignment"],
+                email_on_escalation=prefs_form.cleaned_data["email_on_escalation"],
             )
             messages.success(request, "Notification settings saved.")
             return redirect("inbox:settings")
         if form == "end":
-            raw = request.POST.get("substitution", "")
+            substitution_id = SubstitutionEndForm(request.POST).substitution_id()
             return run_action(
                 request,
                 lambda: services.substitution_end(
-                    substitution_id=int(raw) if raw.isdigit() else 0, user=request.user, actor=actor
+                    substitution_id=substitution_id, user=request.user, actor=actor
                 ),
                 success="Substitution ended.",
                 back=reverse("inbox:settings"),
             )
-        starts = _parse_when(request.POST.get("starts_at", ""))
-        ends = _parse_when(request.POST.get("ends_at", ""))
-        if starts is None:
-            errors["starts_at"] = "Give a start date and time."
-        if ends is None:
-            errors["ends_at"] = "Give an end date and time."
+        period = SubstitutionForm(request.POST)
+        errors = {} if period.is_valid() else period.field_errors()
         if not errors:
             try:
                 services.substitution_set(
                     user=request.user,
-                    substitute_username=request.POST.get("substitute", "").strip(),
-                    starts_at=starts,
-                    ends_at=ends,
+                    substitute_username=period.cleaned_data["substitute"],
+                    starts_at=period.cleaned_data["starts_at"],
+                    ends_at=period.cleaned_data["ends_at"],
                     actor=actor,
                 )
             except InvalidInput as exc:
@@ -420,9 +435,11 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def instance_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    process_key = request.GET.get("process", "").strip()
+def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = InstanceListForm(request.GET)
+    form.is_valid()  # optional text fields: always valid
+    status = form.cleaned_data.get("status") or ""
+    process_key = form.cleaned_data.get("process") or ""
     qs = engine_selectors.instance_list(user=request.user, status=status, process_key=process_key)
     return render(
         request,
@@ -436,7 +453,7 @@ def instance_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance_detail(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     try:
         instance = engine_selectors.instance_get(user=request.user, instance_id=instance_id)
     except FlowgateError:
@@ -457,7 +474,9 @@ def instance_detail(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def instance_operate(request: HttpRequest, instance_id: int, operation: str) -> HttpResponse:
+def instance_operate(
+    request: AuthenticatedHttpRequest, instance_id: int, operation: str
+) -> HttpResponse:
     back = reverse("inbox:instance", args=[instance_id])
     try:
         instance = engine_selectors.instance_get(user=request.user, instance_id=instance_id)

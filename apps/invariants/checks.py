@@ -64,11 +64,12 @@ def jobs_stuck(ctx: Context) -> list[Violation]:
         instance__status=InstanceStatus.RUNNING,
         lease_expires_at__lt=ctx.now - timedelta(seconds=lease_bound),
     ).order_by("pk"):
+        expired = job.lease_expires_at or ctx.now  # never null here: the filter compared it
         found.append(
             Violation(
                 "job_stuck",
                 f"job {job.pk} ({job.activity_id}, instance {job.instance_id}) is running on a "
-                f"lease that expired {_ago(ctx, job.lease_expires_at)} ago; the sweeper should "
+                f"lease that expired {_ago(ctx, expired)} ago; the sweeper should "
                 f"have taken it back within {lease_bound:g}s",
             )
         )

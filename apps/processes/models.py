@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.common.models import TimeStampedModel
+from apps.common.transitions import Transitions
 
 
 class ProcessDefinition(TimeStampedModel):
@@ -23,6 +24,12 @@ class ProcessDefinition(TimeStampedModel):
 class VersionStatus(models.TextChoices):
     DRAFT = "draft", "Draft (has problems)"
     DEPLOYED = "deployed", "Deployed"
+
+
+# A version is immutable: created as a draft (with problems) or deployed, it stays so.
+VERSION_TRANSITIONS = Transitions(
+    "Version", {VersionStatus.DRAFT: set(), VersionStatus.DEPLOYED: set()}
+)
 
 
 class ProcessVersion(models.Model):

@@ -340,8 +340,8 @@ def version_deploy(
             created_by=user,
             comment=comment,
             rollback_of=rollback_of,
+            status=VersionStatus.DEPLOYED,  # created deployed; a version's status never changes
         )
-        version.status = VersionStatus.DEPLOYED
         if user is not None:  # deployed: the person's autosaved draft is done with
             ProcessDraft.objects.filter(key=key, user=user).delete()
         version.spec_json = compiled.spec_json

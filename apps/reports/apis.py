@@ -19,6 +19,7 @@ from apps.common.errors import InvalidInput, NotFound
 from apps.engine import operations
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
+from apps.reports import api_schemas as schemas
 from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
@@ -73,7 +74,7 @@ class SlaReportApi(ApiView):
 
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses={200: dict},
+        responses={200: schemas.SlaDashboardOut},
         summary="SLA dashboard: per process and activity counts, duration/waiting/working "
         "percentiles, SLA met/warned/breached, open tasks at risk, throughput, workload, escalations",
     )
@@ -121,7 +122,7 @@ class HeatmapApi(ApiView):
 
     @extend_schema(
         parameters=FILTER_PARAMETERS[1:3],
-        responses={200: dict},
+        responses={200: schemas.HeatmapOut},
         summary="Per activity of a version: p95 duration, mean waiting time, count waiting",
     )
     def get(self, request: Request, version_id: int) -> Response:
@@ -135,7 +136,7 @@ class HeatmapSlowestApi(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("activity_id", str, required=True)],
-        responses={200: dict},
+        responses={200: schemas.SlowestOut},
         summary="The slowest instances at one activity of a version (open ones by age)",
     )
     def get(self, request: Request, version_id: int) -> Response:
@@ -158,7 +159,7 @@ class SloListApi(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("process_key", str)],
-        responses={200: dict},
+        responses={200: schemas.SloListOut},
         summary="SLOs with SLI, error budget remaining, burn rates (1h/6h/3d) and state",
     )
     def get(self, request: Request) -> Response:
@@ -176,7 +177,9 @@ class SloSetApi(ApiView):
         target_seconds = serializers.IntegerField(min_value=1, max_value=365 * 86400)
         window_days = serializers.IntegerField(min_value=1, max_value=365, default=30)
 
-    @extend_schema(request=InputSerializer, responses={200: dict}, summary="Set a process's SLO")
+    @extend_schema(
+        request=InputSerializer, responses={200: schemas.SloListOut}, summary="Set a process's SLO"
+    )
     def put(self, request: Request, process_key: str) -> Response:
         data = self.validated_input()
         slo_set(
@@ -216,7 +219,9 @@ class SliApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS[:3], responses={200: dict}, summary="SLIs per process"
+        parameters=FILTER_PARAMETERS[:3],
+        responses={200: schemas.SliListOut},
+        summary="SLIs per process",
     )
     def get(self, request: Request) -> Response:
         filters = ReportFilters.parse(request.query_params)
@@ -239,21 +244,14 @@ class IncidentGroupsApi(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("process_key", str)],
-        responses={200: dict},
+        responses={200: schemas.IncidentGroupsOut},
         summary="Open incidents grouped by process, activity and error message",
     )
     def get(self, request: Request) -> Response:
         key = (request.query_params.get("process_key") or "").strip()
-        groups = console.incident_groups(process_key=key)
+        groups = console.incident_groups(process_key=key, per_group=None)
         for g in groups:
-            g["incident_ids"] = list(
-                console.incidents_of_group(
-                    process_key=g["process_key"],
-                    activity_id=g["activity_id"],
-                    message=g["message"],
-                    limit=None,
-                ).values_list("pk", flat=True)
-            )
+            g["incident_ids"] = [incident.pk for incident in g.pop("incidents")]
         return Response({"groups": groups})
 
 
@@ -280,7 +278,7 @@ class IncidentsRetryApi(ApiView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: dict},
+        responses={200: schemas.IncidentsRetryOut},
         summary="Retry several incidents (or every open one of a group)",
     )
     def post(self, request: Request) -> Response:
@@ -354,7 +352,11 @@ class InstanceVariableSetApi(ApiView):
         name = serializers.CharField(max_length=100)
         value = serializers.JSONField()
 
-    @extend_schema(request=InputSerializer, responses={200: dict}, summary="Admins: set a variable")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: schemas.InstanceVariablesOut},
+        summary="Admins: set a variable",
+    )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
         instance = operations.instance_variable_set(
@@ -374,7 +376,7 @@ class InstanceTokenMoveApi(ApiView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: dict},
+        responses={200: schemas.InstanceStatusOut},
         summary="Move a token back to an earlier (completed) user or service task",
     )
     def post(self, request: Request, instance_id: int) -> Response:

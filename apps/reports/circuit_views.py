@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.accounts.roles import Role
 from apps.common.pages import role_required, run_action
 from apps.connectors import selectors as connector_selectors
@@ -23,7 +24,7 @@ class CircuitCloseForm(forms.Form):
 
 
 @role_required(*REPORT_ROLES)
-def circuits(request: HttpRequest) -> HttpResponse:
+def circuits(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/circuits.html",

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
@@ -169,27 +170,41 @@ def instance_overview(*, instance: ProcessInstance, audit_limit: int = 200) -> d
     }
 
 
-def incident_groups(*, process_key: str = "") -> list[dict[str, Any]]:
-    """Open incidents grouped by process, activity and error message, largest group first."""
+def incident_groups(*, process_key: str = "", per_group: int | None = 50) -> list[dict[str, Any]]:
+    """Open incidents grouped by process, activity and error message, largest group first; each
+    group carries its oldest ``per_group`` incidents (all of them when None). One query: window
+    functions count each group and number its rows."""
     qs = Incident.objects.filter(status=IncidentStatus.OPEN)
     if process_key:
         qs = qs.filter(instance__process_key=process_key)
-    groups = (
-        qs.values("instance__process_key", "activity_id", "message")
-        .annotate(count=Count("id"), first=Min("created_at"), last=Max("created_at"))
-        .order_by("-count", "instance__process_key", "activity_id", "message")
+    group = [F("instance__process_key"), F("activity_id"), F("message")]
+    qs = (
+        qs.select_related("instance", "job")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=group, order_by=F("pk").asc()),
+            group_count=Window(Count("id"), partition_by=group),
+            group_first=Window(Min("created_at"), partition_by=group),
+            group_last=Window(Max("created_at"), partition_by=group),
+        )
+        .order_by("-group_count", "instance__process_key", "activity_id", "message", "pk")
     )
-    return [
-        {
-            "process_key": g["instance__process_key"],
-            "activity_id": g["activity_id"],
-            "message": g["message"],
-            "count": g["count"],
-            "first_at": g["first"],
-            "last_at": g["last"],
-        }
-        for g in groups
-    ]
+    if per_group is not None:
+        qs = qs.filter(rank__lte=per_group)
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for incident in qs:
+        key = (incident.instance.process_key, incident.activity_id, incident.message)
+        if key not in groups:
+            groups[key] = {
+                "process_key": key[0],
+                "activity_id": key[1],
+                "message": key[2],
+                "count": incident.group_count,
+                "first_at": incident.group_first,
+                "last_at": incident.group_last,
+                "incidents": [],
+            }
+        groups[key]["incidents"].append(incident)
+    return list(groups.values())
 
 
 def incidents_of_group(

@@ -26,11 +26,11 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.actions import AuditAction
-from apps.audit.services import audit_event, record_for_instance, record_many
+from apps.audit.services import audit_event, record_many
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import (
-    Incident,
+    JOB_TRANSITIONS,
     InstanceStatus,
     Job,
     JobStatus,
@@ -217,27 +217,13 @@ def _failed_instance(version: ProcessVersion, now: datetime, n: int) -> int:
     if job is None:
         return 0
     error = "ConnectionError: the ledger service did not answer (demo)"
-    Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.INCIDENT,
-        attempts=job.max_attempts,
-        last_error=error,
-        finished_at=now - timedelta(minutes=30),
+    rows = Job.objects.filter(pk=job.pk)
+    # its last attempt ran and failed: pending -> running -> incident, along the job table
+    JOB_TRANSITIONS.update(rows, JobStatus.RUNNING, attempts=job.max_attempts)
+    JOB_TRANSITIONS.update(
+        rows, JobStatus.INCIDENT, last_error=error, finished_at=now - timedelta(minutes=30)
     )
-    incident = Incident.objects.create(
-        instance=instance, job=job, activity_id=job.activity_id, message=error
-    )
-    record_for_instance(
-        AuditAction.INCIDENT_OPENED,
-        instance,
-        actor=HISTORY_WORKER,
-        job_id=job.pk,
-        data={
-            "incident_id": incident.pk,
-            "activity_id": job.activity_id,
-            "kind": incident.kind,
-            "message": error,
-        },
-    )
+    engine.open_incident(instance, job, message=error, stack="", kind="job_failed")
     return 1
 
 

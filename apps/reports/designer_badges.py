@@ -7,13 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apps.designer.hooks import Badge
-from apps.reports.slo import slo_states
-
-SLO_BADGES = {
-    "ok": ("success", "SLO OK"),
-    "at_risk": ("warning", "SLO at risk"),
-    "exhausted": ("danger", "SLO budget exhausted"),
-}
+from apps.reports.slo import SLO_BADGES, slo_states
 
 
 def slo_process_badges(keys: Sequence[str]) -> dict[str, Badge]:

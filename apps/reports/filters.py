@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -15,13 +16,22 @@ BUCKETS = ("day", "hour")
 MAX_RISK_HOURS = 24 * 30
 
 
+def _parsed(parse: Callable[[str], Any], raw: str) -> Any:
+    """Django's date parsers return None for text of another shape but raise ValueError for a
+    well-shaped impossible one (2026-02-30): both are "not a date" here."""
+    try:
+        return parse(raw)
+    except ValueError:
+        return None
+
+
 def instant(raw: str, name: str, *, end: bool = False) -> datetime | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    value = parse_datetime(raw.replace(" ", "+")) if "T" in raw else None
+    value = _parsed(parse_datetime, raw.replace(" ", "+")) if "T" in raw else None
     if value is None:
-        day = parse_date(raw) if "T" not in raw else None
+        day = _parsed(parse_date, raw) if "T" not in raw else None
         if day is None:
             raise InvalidInput(
                 f"{name} must be a date (2026-01-31) or an ISO 8601 date-time with a time zone "

@@ -114,3 +114,71 @@ class SloForm(forms.Form):
 
     def field_errors(self) -> dict[str, str]:
         return {name: " ".join(messages) for name, messages in self.errors.items()}
+
+
+class IncidentListForm(forms.Form):
+    """``/admin-reports/incidents/?status=&process_key=``: an unknown status shows the open ones."""
+
+    status = forms.ChoiceField(
+        choices=[(s, s) for s in ("open", "retried", "resolved")], required=False
+    )
+    process_key = forms.CharField(required=False)
+
+    def filters(self) -> tuple[str, str]:
+        """(status, process_key); each falls back to its default alone when it is not valid."""
+        self.is_valid()
+        data = self.cleaned_data
+        return data.get("status") or "open", (data.get("process_key") or "")[:200]
+
+
+class IncidentsRetryForm(forms.Form):
+    """Retry the chosen incidents (``incident_id``, repeated), or with ``group`` every open
+    incident of the group the three other fields name."""
+
+    group = forms.CharField(required=False)
+    process_key = forms.CharField(required=False, strip=False)
+    activity_id = forms.CharField(required=False, strip=False)
+    message = forms.CharField(required=False, strip=False)
+
+    def incident_ids(self) -> list[int]:
+        raw = self.data.getlist("incident_id") if hasattr(self.data, "getlist") else []
+        return [int(value) for value in raw if value.isdigit()]
+
+
+class InstanceActionForm(forms.Form):
+    """The console's instance actions: the confirmation box and each action's one argument."""
+
+    confirm = forms.CharField(required=False)
+    reason = forms.CharField(required=False, strip=False)
+    activity_id = forms.CharField(required=False, strip=False)
+    incident_id = forms.IntegerField(required=False, min_value=0)
+
+    def value(self, name: str) -> Any:
+        """A field's cleaned value, or its empty default when it is absent or not valid."""
+        self.is_valid()
+        default = 0 if name == "incident_id" else ""
+        value = self.cleaned_data.get(name)
+        return default if value in (None, "") else value
+
+
+class HeatmapForm(forms.Form):
+    """The heatmap page's own choices (the period and process come from ``ReportFilters``):
+    ``version_id`` (absent: the busiest version; not a number: the first one), ``measure``
+    (unknown: p95 duration) and ``live=1`` (compute the default view now)."""
+
+    version_id = forms.CharField(required=False)
+    measure = forms.CharField(required=False)
+    live = forms.CharField(required=False)
+
+    def choices(self, measures: Any) -> tuple[str, int | None, str, bool]:
+        """(version_id as given, as a number or None, measure, live)."""
+        self.is_valid()
+        data = self.cleaned_data
+        raw = data.get("version_id") or ""
+        measure = data.get("measure") or "p95_s"
+        return (
+            raw,
+            int(raw) if raw.isdigit() else None,
+            measure if measure in measures else "p95_s",
+            data.get("live") == "1",
+        )

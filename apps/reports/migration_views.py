@@ -5,7 +5,7 @@ and managers), as for moving a token. Thin: the form parses, ``apps.engine.opera
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -44,8 +44,8 @@ class MigrationForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         choices = [(n, f"v{n}") for n in versions]
-        self.fields["from_version"].choices = choices
-        self.fields["to_version"].choices = choices
+        cast(forms.ChoiceField, self.fields["from_version"]).choices = choices
+        cast(forms.ChoiceField, self.fields["to_version"]).choices = choices
         target_ids = {t for t, _ in targets}
         self.rows = []
         for index, source in enumerate(sources):
@@ -59,7 +59,7 @@ class MigrationForm(forms.Form):
             self.rows.append((source, self[name], source in target_ids))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("action") == "migrate" and not data.get("confirm"):
             raise forms.ValidationError("Tick the confirmation box to move the instances.")
         if data.get("from_version") == data.get("to_version") and data.get("from_version"):
@@ -165,7 +165,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "form": form,
             "from_number": from_number,
             "to_number": to_number,
-            "running": running.get(from_id, 0),
+            "running": running.get(from_id, 0) if from_id is not None else 0,
             "max_batch": operations.MAX_BATCH,
             "report": report,
             "unplanned": unplanned,

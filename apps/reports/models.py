@@ -182,27 +182,20 @@ class TaskFact(models.Model):
         return f"{self.process_key}/{self.activity_id} task {self.task_id}: {self.duration}s"
 
 
-class TaskFactPending(models.Model):
-    """A completed-task fact not yet counted into ``TaskFactBucket`` (decision 019): inserted
-    by the same statement as the fact (PostgreSQL), deleted by the summary run that counts it.
-    Keeps the facts themselves insert-only (no flag to update on a million rows)."""
+class FactPendingBase(models.Model):
+    """A fact not yet counted into its buckets (decision 019): one row per fact id."""
 
     fact_id = models.BigIntegerField(primary_key=True)
     created_at = models.DateTimeField(db_index=True)
 
-    def __str__(self) -> str:
-        return f"pending fact {self.fact_id}"
+    class Meta:
+        abstract = True
 
 
-class TaskFactBucket(models.Model):
-    """Per UTC day of creation, process version and activity: how many completed-task facts fall
-    into each log bucket of each measure, with their exact sum and maximum (decision 019).
-
-    ``measure`` 0/1/2 are duration/waiting/working; 3 and 4 count the facts that met / breached
-    their own due date (bucket 0: the SLA of an activity without ``ActivitySla``). Maintained in
-    the background by ``apps.reports.summaries.fact_buckets_summarise`` from ``TaskFactPending``;
-    a window's figures add the buckets of its whole days to the facts of its partial days and
-    the pending facts, so they are exact at any moment."""
+class FactBucketBase(models.Model):
+    """Per UTC day of creation, process version and activity: how many facts of one measure fall
+    into each log bucket, with their exact sum and maximum (decision 019). One shape for the
+    completed tasks' and the finished steps' buckets; each subclass names its constraint."""
 
     day = models.DateField()
     process_key = models.CharField(max_length=200)
@@ -215,15 +208,38 @@ class TaskFactBucket(models.Model):
     high = models.FloatField()
 
     class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"
+
+
+class TaskFactPending(FactPendingBase):
+    """A completed-task fact not yet counted into ``TaskFactBucket`` (decision 019): inserted
+    by the same statement as the fact (PostgreSQL), deleted by the summary run that counts it.
+    Keeps the facts themselves insert-only (no flag to update on a million rows)."""
+
+    def __str__(self) -> str:
+        return f"pending fact {self.fact_id}"
+
+
+class TaskFactBucket(FactBucketBase):
+    """Per UTC day of creation, process version and activity: how many completed-task facts fall
+    into each log bucket of each measure, with their exact sum and maximum (decision 019).
+
+    ``measure`` 0/1/2 are duration/waiting/working; 3 and 4 count the facts that met / breached
+    their own due date (bucket 0: the SLA of an activity without ``ActivitySla``). Maintained in
+    the background by ``apps.reports.summaries.fact_buckets_summarise`` from ``TaskFactPending``;
+    a window's figures add the buckets of its whole days to the facts of its partial days and
+    the pending facts, so they are exact at any moment."""
+
+    class Meta(FactBucketBase.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "process_key", "version_id", "activity_id", "measure", "bucket"],
                 name="uniq_taskfact_bucket",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"
 
 
 class TaskFactUserBucket(models.Model):
@@ -316,37 +332,21 @@ class JobFact(models.Model):
         return f"{self.process_key}/{self.activity_id} job {self.job_id}: {self.duration}s"
 
 
-class JobFactPending(models.Model):
+class JobFactPending(FactPendingBase):
     """A finished-step fact not yet counted into ``JobFactBucket`` (as ``TaskFactPending``)."""
-
-    fact_id = models.BigIntegerField(primary_key=True)
-    created_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
         return f"pending job fact {self.fact_id}"
 
 
-class JobFactBucket(models.Model):
+class JobFactBucket(FactBucketBase):
     """Per UTC day of creation, version and service-step activity: the log-bucket counts of the
     finished steps' duration, waiting and working time (measures 0/1/2; decision 019)."""
 
-    day = models.DateField()
-    process_key = models.CharField(max_length=200)
-    version_id = models.BigIntegerField()
-    activity_id = models.CharField(max_length=200)
-    measure = models.PositiveSmallIntegerField()
-    bucket = models.IntegerField()
-    n = models.BigIntegerField()
-    total_us = models.BigIntegerField(help_text="Sum of the values, integer microseconds")
-    high = models.FloatField()
-
-    class Meta:
+    class Meta(FactBucketBase.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "process_key", "version_id", "activity_id", "measure", "bucket"],
                 name="uniq_jobfact_bucket",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.process_key}/{self.activity_id} m{self.measure} b{self.bucket}"

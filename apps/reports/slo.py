@@ -31,6 +31,12 @@ BURN_WINDOWS: tuple[tuple[str, int, float], ...] = (
     ("3d", 3 * 86400, 1.0),
 )
 AT_RISK_REMAINING = 0.25
+# How each SLO state shows on a badge: (Bootstrap tone, label); a state not here shows none.
+SLO_BADGES = {
+    "ok": ("success", "SLO OK"),
+    "at_risk": ("warning", "SLO at risk"),
+    "exhausted": ("danger", "SLO budget exhausted"),
+}
 # The audit actions that record a human task's outcome (one per completion).
 OUTCOME_ACTIONS = "'task.completed', 'task.approved', 'task.rejected'"
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
@@ -25,7 +26,15 @@ from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
 from apps.reports.filters import ReportFilters
-from apps.reports.forms import SloForm, VariableSetForm, value_type
+from apps.reports.forms import (
+    HeatmapForm,
+    IncidentListForm,
+    IncidentsRetryForm,
+    InstanceActionForm,
+    SloForm,
+    VariableSetForm,
+    value_type,
+)
 from apps.reports.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from apps.reports.selectors import (
     activities_named,
@@ -49,7 +58,7 @@ REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
-def _filters(request: HttpRequest) -> ReportFilters:
+def _filters(request: AuthenticatedHttpRequest) -> ReportFilters:
     try:
         return ReportFilters.parse(request.GET)
     except FlowgateError as exc:
@@ -58,7 +67,7 @@ def _filters(request: HttpRequest) -> ReportFilters:
 
 
 @role_required(*REPORT_ROLES)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
@@ -73,7 +82,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def sla(request: HttpRequest) -> HttpResponse:
+def sla(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     snapshot = None
     if is_default_view(request.GET):
@@ -114,27 +123,15 @@ def sla(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def incidents(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    if status not in ("open", "retried", "resolved"):
-        status = "open"
-    process_key = request.GET.get("process_key", "").strip()[:200]
+def incidents(request: AuthenticatedHttpRequest) -> HttpResponse:
+    status, process_key = IncidentListForm(request.GET).filters()
     context: dict = {
         "status": status,
         "process_key": process_key,
         "can_retry": request.user.has_role(*OPERATOR_ROLES),
     }
     if status == "open":
-        groups = console.incident_groups(process_key=process_key)
-        for group in groups:
-            group["incidents"] = list(
-                console.incidents_of_group(
-                    process_key=group["process_key"],
-                    activity_id=group["activity_id"],
-                    message=group["message"],
-                )
-            )
-        context["groups"] = groups
+        context["groups"] = console.incident_groups(process_key=process_key)
     else:
         context["page"] = paginate(request, console.incidents_closed(status=status))
     return render(request, "reports/incidents.html", context)
@@ -142,7 +139,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
+def incident_retry(request: AuthenticatedHttpRequest, incident_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     return run_action(
         request,
@@ -152,7 +149,7 @@ def incident_retry(request: HttpRequest, incident_id: int) -> HttpResponse:
     )
 
 
-def _flash_bulk(request: HttpRequest, result: dict) -> None:
+def _flash_bulk(request: AuthenticatedHttpRequest, result: dict) -> None:
     if result["retried"]:
         messages.success(
             request,
@@ -166,19 +163,22 @@ def _flash_bulk(request: HttpRequest, result: dict) -> None:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def incidents_retry(request: HttpRequest) -> HttpResponse:
+def incidents_retry(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Retry the selected incidents, or (``group=1``) every open incident of one group."""
-    if request.POST.get("group"):
+    form = IncidentsRetryForm(request.POST)
+    form.is_valid()  # optional text fields: always valid
+    chosen = form.cleaned_data
+    if chosen["group"]:
         ids = list(
             console.incidents_of_group(
-                process_key=request.POST.get("process_key", ""),
-                activity_id=request.POST.get("activity_id", ""),
-                message=request.POST.get("message", ""),
+                process_key=chosen["process_key"],
+                activity_id=chosen["activity_id"],
+                message=chosen["message"],
                 limit=None,
             ).values_list("pk", flat=True)
         )
     else:
-        ids = [int(i) for i in request.POST.getlist("incident_id") if i.isdigit()]
+        ids = form.incident_ids()
     _flash_bulk(
         request, operations.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user))
     )
@@ -189,7 +189,7 @@ def incidents_retry(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def instances(request: HttpRequest) -> HttpResponse:
+def instances(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         search = console.InstanceSearch.parse(request.GET)
     except FlowgateError as exc:
@@ -211,7 +211,7 @@ def instances(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     item = get_object_or_404(ProcessInstance.objects.select_related("version"), pk=instance_id)
     overview = console.instance_overview(instance=item)
     can_operate = request.user.has_role(*OPERATOR_ROLES)
@@ -245,14 +245,16 @@ def _instance_back(instance_id: int) -> str:
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
+def instance_action(
+    request: AuthenticatedHttpRequest, instance_id: int, action: str
+) -> HttpResponse:
     """cancel | suspend | resume | move (to activity_id) | retry (incident_id)."""
     actor = Actor.for_user(request.user)
-    post = request.POST
+    post = InstanceActionForm(request.POST)
     actions = {
         "cancel": (
             lambda: engine_services.instance_cancel(
-                instance_id=instance_id, actor=actor, reason=post.get("reason", "")[:500]
+                instance_id=instance_id, actor=actor, reason=post.value("reason")[:500]
             ),
             "The instance is cancelled.",
         ),
@@ -266,20 +268,20 @@ def instance_action(request: HttpRequest, instance_id: int, action: str) -> Http
         ),
         "move": (
             lambda: operations.instance_token_move(
-                instance_id=instance_id, activity_id=post.get("activity_id", ""), actor=actor
+                instance_id=instance_id, activity_id=post.value("activity_id"), actor=actor
             ),
-            f"The token moved back to {post.get('activity_id', '')}.",
+            f"The token moved back to {post.value('activity_id')}.",
         ),
         "retry": (
             lambda: engine_services.incident_retry(
-                incident_id=int(post.get("incident_id") or 0), actor=actor
+                incident_id=post.value("incident_id"), actor=actor
             ),
             "The failed step is scheduled again.",
         ),
     }
     if action not in actions:
         raise Http404("No such action.")
-    if post.get("confirm") != "yes":
+    if post.value("confirm") != "yes":
         messages.error(request, "Confirm the action first (tick the confirmation box).")
         return redirect(_instance_back(instance_id))
     run, success = actions[action]
@@ -288,7 +290,7 @@ def instance_action(request: HttpRequest, instance_id: int, action: str) -> Http
 
 @role_required(Role.ADMIN)
 @require_POST
-def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
+def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> HttpResponse:
     """Admins: set one variable, read as the type the form names (number, text, yes/no, JSON)."""
     form = VariableSetForm(request.POST)
     if not form.is_valid():
@@ -312,17 +314,17 @@ def instance_variable(request: HttpRequest, instance_id: int) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def heatmap(request: HttpRequest) -> HttpResponse:
+def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     versions = ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related(
         "definition"
     )
     if filters.process_key:
         versions = versions.filter(definition__key=filters.process_key)
-    raw_version = request.GET.get("version_id", "")
+    raw_version, version_id, measure, live = HeatmapForm(request.GET).choices(MEASURES)
     version = None
-    if raw_version.isdigit():
-        version = versions.filter(pk=int(raw_version)).first()
+    if version_id is not None:
+        version = versions.filter(pk=version_id).first()
     if version is None and not filters.process_key and not raw_version:
         # no explicit choice: open on the version with the most steps in the period
         ordered = list(versions.order_by("definition__key", "-number").values_list("pk", flat=True))
@@ -330,14 +332,9 @@ def heatmap(request: HttpRequest) -> HttpResponse:
         version = versions.filter(pk=busiest).first() if busiest else None
     if version is None:
         version = versions.order_by("definition__key", "-number").first()
-    measure = request.GET.get("measure", "p95_s")
-    if measure not in MEASURES:
-        measure = "p95_s"
     figures, snapshot = None, None
     if version is not None and is_default_view(request.GET):
-        figures, snapshot = snapshot_or_live(
-            kind="heatmap", process_key=str(version.pk), live=request.GET.get("live") == "1"
-        )
+        figures, snapshot = snapshot_or_live(kind="heatmap", process_key=str(version.pk), live=live)
     elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
     if figures is not None:
@@ -364,12 +361,16 @@ def heatmap(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORT_ROLES)
-def slo(request: HttpRequest) -> HttpResponse:
+def slo(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _slo_page(request)
 
 
 def _slo_page(
-    request: HttpRequest, *, form: SloForm | None = None, errors: dict | None = None, status=200
+    request: AuthenticatedHttpRequest,
+    *,
+    form: SloForm | None = None,
+    errors: dict | None = None,
+    status=200,
 ) -> HttpResponse:
     filters = _filters(request)
     snapshot = None
@@ -405,7 +406,7 @@ def _slo_page(
 
 @role_required(*OPERATOR_ROLES)
 @require_POST
-def slo_save(request: HttpRequest) -> HttpResponse:
+def slo_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Errors are shown on the form's fields of the re-rendered page (400)."""
     form = SloForm(request.POST)
     if not form.is_valid():

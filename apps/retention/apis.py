@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -15,7 +17,7 @@ from apps.retention.models import InstanceHold, RetentionPolicy
 from apps.retention.selectors import archive_check
 from apps.retention.services import instance_hold_set, retention_policy_set
 
-ADMIN_ONLY = [IsAuthenticated, HasRole(Role.ADMIN)]
+ADMIN_ONLY: list[Any] = [IsAuthenticated, HasRole(Role.ADMIN)]
 
 
 class PolicySerializer(serializers.ModelSerializer):

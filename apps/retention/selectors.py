@@ -17,7 +17,7 @@ def archive_check(instance_id: int) -> dict[str, Any]:
     compared with it; the index row is compared too (it is not chained, so it alone proves
     nothing)."""
     archived = ArchivedInstance.objects.filter(instance_id=instance_id).first()
-    if archived is None:
+    if archived is None or archived.audit_position is None:
         return {"ok": False, "reason": "not_archived"}
     event = AuditEvent.objects.filter(
         position=archived.audit_position, action="retention.purged"

@@ -136,3 +136,17 @@ def test_bare_iso_literals_are_normalized_to_string_expressions(text, expected):
 )
 def test_invalid_timer_values_are_explained(kind, value):
     assert timers.validate_timer_value(kind, value, allow_cron=True) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("PT1H", 3600), ("P1W", 604800), ("P2DT3H4M5.5S", 183845.5), ("pt90m", 5400)],
+)
+def test_a_fixed_duration_has_one_length_whatever_the_start(text, seconds):
+    assert timers.fixed_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "P1M", "P1Y", "1H", ""])
+def test_a_calendar_or_malformed_duration_is_not_a_fixed_one(text):
+    with pytest.raises(timers.TimerValueError):
+        timers.fixed_duration(text)

@@ -136,6 +136,22 @@ def test_bulk_approve_page_reports_each_task(expense, people):
     assert HumanTask.objects.get(pk=own.pk).status == "open"
 
 
+def test_an_impossible_substitution_date_is_a_form_error_not_a_500(people):
+    client = client_for(people["manager"])
+    response = client.post(
+        "/inbox/settings/",
+        {
+            "form": "substitution",
+            "substitute": "approver1",
+            "starts_at": "2030-13-45T08:00",
+            "ends_at": "2030-01-05T18:00",
+        },
+    )
+    assert response.status_code == 400
+    assert b"Give a start date and time." in response.content
+    assert Substitution.objects.count() == 0
+
+
 def test_settings_page_sets_a_substitute_and_shows_errors(people):
     client = client_for(people["manager"])
     bad = client.post(

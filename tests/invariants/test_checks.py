@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.services import chain_link_pending, record_for_instance
+from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance, Timer
@@ -153,7 +153,7 @@ def test_a_running_instance_waiting_on_nothing_is_reported(version, people):
 def test_a_job_result_applied_twice_is_reported(version, people):
     instance = completed(version, people)
     job = Job.objects.get(instance=instance, activity_id="prepare")
-    record_for_instance(AuditAction.JOB_SUCCEEDED, instance, actor=SYSTEM, job_id=job.pk)
+    record(AuditAction.JOB_SUCCEEDED, instance=instance, actor=SYSTEM, job_id=job.pk)
     assert messages("job_applied_once") == [
         f"job {job.pk} (prepare) is done but its result was applied 2 times (job.succeeded or "
         "routed job.failed events), not once"
@@ -179,7 +179,7 @@ def test_a_job_done_without_its_result_is_reported(version, people):
 def test_a_task_completed_twice_is_reported(version, people):
     instance = completed(version, people)
     task = HumanTask.objects.get(instance=instance)
-    record_for_instance(AuditAction.TASK_APPROVED, instance, actor=SYSTEM, task_id=task.pk)
+    record(AuditAction.TASK_APPROVED, instance=instance, actor=SYSTEM, task_id=task.pk)
     assert messages("one_completion_per_task") == [
         f"task {task.pk} (completed) has 2 completion event(s), expected 1"
     ]
@@ -188,8 +188,8 @@ def test_a_task_completed_twice_is_reported(version, people):
 def test_a_state_change_with_two_events_or_none_is_reported(version, people):
     instance = completed(version, people)
     waiting = at_review(version, people)
-    record_for_instance(AuditAction.INSTANCE_STARTED, instance, actor=SYSTEM)
-    record_for_instance(AuditAction.INSTANCE_COMPLETED, waiting, actor=SYSTEM)
+    record(AuditAction.INSTANCE_STARTED, instance=instance, actor=SYSTEM)
+    record(AuditAction.INSTANCE_COMPLETED, instance=waiting, actor=SYSTEM)
     assert messages("one_event_per_change") == [
         f"instance {instance.pk} (completed) has 2 instance.started event(s), expected 1",
         f"instance {waiting.pk} (running) has 1 instance.completed event(s), expected 0",
@@ -212,7 +212,7 @@ def test_a_timer_fired_twice_is_reported(version, people):
     instance = at_review(version, people)
     timer = Timer.objects.get(instance=instance)
     data = {"activity_id": "wait", "due_at": timer.due_at.isoformat()}
-    record_for_instance(AuditAction.TIMER_FIRED, instance, actor=SYSTEM, data=data)
+    record(AuditAction.TIMER_FIRED, instance=instance, actor=SYSTEM, data=data)
     assert messages("timers") == [
         f"timer wait of instance {instance.pk} due {timer.due_at.isoformat()} fired 2 times"
     ]
@@ -301,7 +301,7 @@ def test_a_completed_instance_that_never_reached_an_end_event_is_reported(versio
         state=json.dumps(state),
         variables={},
     )
-    record_for_instance(AuditAction.INSTANCE_COMPLETED, instance, actor=SYSTEM)
+    record(AuditAction.INSTANCE_COMPLETED, instance=instance, actor=SYSTEM)
     chain_link_pending()
     report = run_checks()
     # the engine no longer believes a stored "completed" flag without an end event (decision 022),

@@ -15,6 +15,7 @@ from apps.engine.models import Incident, IncidentStatus, Job, JobStatus, Process
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.processes import services as process_services
+from apps.reports import console
 from tests.engine.conftest import run_jobs
 from tests.reports import dataset as ds
 
@@ -117,3 +118,27 @@ def test_token_moves_back_to_the_approval(version, make_user):
         task_id=second.pk, user=approver, data={"approved": False}, actor=Actor.for_user(approver)
     )
     assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
+
+
+def test_incident_groups_are_read_in_one_query(django_assert_num_queries):
+    # given open incidents in three groups (two in one), and one closed incident
+    now = ds.fixed_now()
+    inst = ds.instance("exp", created=now)
+    jobs = [ds.job(inst, f"s{i}", created=now, status=JobStatus.INCIDENT) for i in range(3)]
+    a1 = ds.incident(inst, "s0", job_row=jobs[0], message="boom")
+    a2 = ds.incident(inst, "s0", job_row=jobs[1], message="boom")
+    b = ds.incident(inst, "s1", job_row=jobs[2], message="boom")
+    c = ds.incident(inst, "s2", message="other")
+    closed = ds.incident(inst, "s9")
+    Incident.objects.filter(pk=closed.pk).update(status=IncidentStatus.RESOLVED)
+    # when the groups are read, with at most one incident each
+    with django_assert_num_queries(1):
+        groups = console.incident_groups(per_group=1)
+        # then the largest group comes first, each with its oldest incident and its instance
+        assert [
+            (g["activity_id"], g["message"], g["count"], [i.pk for i in g["incidents"]])
+            for g in groups
+        ] == [("s0", "boom", 2, [a1.pk]), ("s1", "boom", 1, [b.pk]), ("s2", "other", 1, [c.pk])]
+        assert groups[0]["incidents"][0].instance.process_key == "exp"
+    assert [i.pk for i in console.incident_groups(per_group=None)[0]["incidents"]] == [a1.pk, a2.pk]
+    assert console.incident_groups(process_key="nope") == []

@@ -472,3 +472,35 @@ def test_the_reports_index_links_only_to_pages_the_reader_may_open(
     assert len(links) == 5 + sees_audit + (role == "admin")
     for url in links:
         assert client.get(url).status_code == 200, url
+
+
+def test_a_retry_with_a_malformed_incident_id_is_a_404_not_a_500(client, make_user, live_instance):
+    # given a manager on a live instance's console page
+    client.force_login(make_user("manager"))
+    # when the retry form arrives with an incident id that is not a number
+    response = client.post(
+        f"/admin-reports/instances/{live_instance.pk}/retry/",
+        {"confirm": "yes", "incident_id": "12abc"},
+    )
+    # then it is the page for an incident that does not exist, and nothing changed
+    assert response.status_code == 404
+    assert ProcessInstance.objects.get(pk=live_instance.pk).status == "running"
+
+
+def test_the_incidents_page_falls_back_to_open_for_an_unknown_status(client, make_user, seeded):
+    client.force_login(make_user("auditor"))
+    page = client.get("/admin-reports/incidents/?status=bogus&process_key=+").content.decode()
+    assert page.count('data-testid="incident-group"') == 1
+
+
+def test_an_impossible_date_is_a_filter_error_not_a_500(client, make_user):
+    # given a manager on the API and an auditor on the pages
+    api = client_for(make_user("manager"))
+    client.force_login(make_user("auditor"))
+    for query in ("since=2026-02-30", "until=2026-13-45T00:00:00Z"):
+        # when a filter is shaped like a date but is not one
+        answer = api.get(f"/api/v1/reports/sla/?{query}")
+        page = client.get(f"/admin-reports/sla/?{query}")
+        # then both say which filter is wrong, as for any other bad date
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_filter"
+        assert page.status_code == 200 and b"must be a date" in page.content

@@ -87,6 +87,15 @@ def parse_duration(text: str, *, start: datetime) -> timedelta:
     )
 
 
+def fixed_duration(text: str) -> timedelta:
+    """An ISO-8601 duration of fixed length (weeks, days, hours, minutes, seconds); a calendar
+    length (years, months) depends on its start, so it is refused here."""
+    match = _DURATION_RE.match(text.strip())
+    if not match or match["years"] or match["months"]:
+        raise TimerValueError(f"'{text}' is not a fixed ISO-8601 duration such as PT1H or P3D.")
+    return parse_duration(text, start=datetime(2000, 1, 1, tzinfo=UTC))
+
+
 def parse_datetime(text: str) -> datetime:
     value = text.strip()
     if value.upper().endswith("Z"):

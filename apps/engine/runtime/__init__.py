@@ -12,7 +12,7 @@ in this order:
 | instances     | start, complete a user task, cancel, suspend, resume                     |
 | incidents     | failed attempts: retry with backoff, or an incident; retry an incident   |
 | jobs          | the lease path: claim, run the connector outside the lock, apply; the sweeper |
-| chain         | chainable steps run ahead of the lock and applied in one transaction     |
+| continuation  | job chains: chainable steps run ahead of the lock, applied in one transaction |
 | worker        | what a worker does when the doorbell rings (chain, else lease path)      |
 | timers        | timer rows and timer-start schedules                                     |
 | messages      | message correlation and message starts                                   |

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, NotFound, Unprocessable
 from apps.engine import core
@@ -80,9 +80,9 @@ def open_incident(
         message=message,
         stack=stack,
     )
-    record_for_instance(
+    record(
         AuditAction.INCIDENT_OPENED,
-        instance,
+        instance=instance,
         actor=WORKER_ACTOR,
         job_id=job.pk,
         data={
@@ -154,10 +154,10 @@ def job_failure_apply(
     current.lease_expires_at = None
     current.locked_by = ""
     if permanent or exhausted:
-        current.status = JobStatus.INCIDENT
+        current.transition_to(JobStatus.INCIDENT)
         current.finished_at = timezone.now()
     else:
-        current.status = JobStatus.PENDING
+        current.transition_to(JobStatus.PENDING)
         current.finished_at = None
         current.run_after = timezone.now() + timedelta(
             seconds=next_attempt_delay(current.attempts, retry_after)
@@ -165,9 +165,9 @@ def job_failure_apply(
         current.enqueued_at = None
         changed += ["run_after", "enqueued_at"]
     current.save(update_fields=changed)
-    record_for_instance(
+    record(
         AuditAction.JOB_FAILED,
-        instance,
+        instance=instance,
         actor=WORKER_ACTOR,
         job_id=current.pk,
         data={
@@ -209,19 +209,19 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
                 f"Job {job.pk} is {job.status}; nothing to retry.", code="incident_not_retryable"
             )
         now = timezone.now()
-        job.status = JobStatus.PENDING
+        job.transition_to(JobStatus.PENDING)
         job.attempts = 0
         job.run_after = now
         job.enqueued_at = now
         job.finished_at = None
         job.save(update_fields=["status", "attempts", "run_after", "enqueued_at", "finished_at"])
-        incident.status = IncidentStatus.RETRIED
+        incident.transition_to(IncidentStatus.RETRIED)
         incident.resolved_at = now
         incident.resolved_by = actor_user(actor)
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
-        record_for_instance(
+        record(
             AuditAction.INCIDENT_RETRIED,
-            instance,
+            instance=instance,
             actor=actor,
             job_id=job.pk,
             data={"incident_id": incident.pk, "activity_id": incident.activity_id},
@@ -240,7 +240,7 @@ def _engine_limit_retry(instance: ProcessInstance, incident: Incident, *, actor:
             code="instance_not_running",
         )
     now = timezone.now()
-    incident.status = IncidentStatus.RETRIED
+    incident.transition_to(IncidentStatus.RETRIED)
     incident.resolved_at = now
     incident.resolved_by = actor_user(actor)
     incident.save(update_fields=["status", "resolved_at", "resolved_by"])

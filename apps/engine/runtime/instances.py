@@ -8,12 +8,20 @@ from django.utils import timezone
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE
 from apps.audit.actions import AuditAction
-from apps.audit.services import instance_event, record_for_instance
+from apps.audit.services import audit_event, record
 from apps.common import tracing
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unprocessable
 from apps.engine import core
-from apps.engine.models import IncidentStatus, InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.models import (
+    INCIDENT_TRANSITIONS,
+    JOB_TRANSITIONS,
+    IncidentStatus,
+    InstanceStatus,
+    Job,
+    JobStatus,
+    ProcessInstance,
+)
 from apps.engine.runners import runner_for
 from apps.engine.runtime.hooks import ring_after_commit, user_tasks_changed
 from apps.engine.runtime.state import (
@@ -156,9 +164,9 @@ def instance_start(
         instance.trace_id = tracing.trace_id_of(instance.traceparent)
 
         def started(created: ProcessInstance):
-            return instance_event(
+            return audit_event(
                 AuditAction.INSTANCE_STARTED,
-                created,
+                instance=created,
                 actor=actor,
                 after={"business_key": business_key, "variables": variables},
             )
@@ -225,18 +233,20 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
                 status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
             )
         )
-        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(
-            status=JobStatus.CANCELLED, finished_at=now
+        JOB_TRANSITIONS.update(
+            Job.objects.filter(pk__in=[j.pk for j in jobs]), JobStatus.CANCELLED, finished_at=now
         )
-        instance.incidents.filter(status=IncidentStatus.OPEN).update(
-            status=IncidentStatus.RESOLVED, resolved_at=now
+        INCIDENT_TRANSITIONS.update(
+            instance.incidents.filter(status=IncidentStatus.OPEN),
+            IncidentStatus.RESOLVED,
+            resolved_at=now,
         )
         instance.timers.filter(fired_at__isnull=True).update(cancelled=True)
         instance.subscriptions.all().delete()
         user_tasks_changed.send(instance=instance, user_tasks=[], now=now, actor=actor)
-        record_for_instance(
+        record(
             AuditAction.INSTANCE_CANCELLED,
-            instance,
+            instance=instance,
             actor=actor,
             before={"status": before},
             after={"status": instance.status},
@@ -259,8 +269,8 @@ def _instance_pause_or_resume(
             )
             Job.objects.filter(pk__in=pending).update(enqueued_at=timezone.now())
             ring_after_commit((pk, instance.pk) for pk in pending)
-        record_for_instance(
-            action, instance, actor=actor, before={"status": before}, after={"status": to}
+        record(
+            action, instance=instance, actor=actor, before={"status": before}, after={"status": to}
         )
     return instance
 

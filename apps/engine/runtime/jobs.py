@@ -13,14 +13,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common import tracing
 from apps.common.errors import Conflict
 from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
 from apps.engine.core.business_rules import POLICY_DENIED
-from apps.engine.models import InstanceStatus, Job, JobStatus
+from apps.engine.models import JOB_TRANSITIONS, InstanceStatus, Job, JobStatus
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
 from apps.engine.runtime.incidents import (
@@ -56,7 +56,7 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
         )
         if job is None:
             return None
-        job.status = JobStatus.RUNNING
+        job.transition_to(JobStatus.RUNNING)
         job.attempts += 1
         job.locked_by = worker_id
         job.lease_expires_at = now + job_lease(job.inputs)
@@ -133,9 +133,14 @@ def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
         instance = instance_lock(instance_id=job.instance_id)
         # One conditional UPDATE both checks the lease and marks the job done: the sweeper or
         # another worker that took the job over makes it match nothing.
-        owned = Job.objects.filter(
-            pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
-        ).update(status=JobStatus.DONE, finished_at=timezone.now(), lease_expires_at=None)
+        owned = JOB_TRANSITIONS.update(
+            Job.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id, attempts=job.attempts
+            ),
+            JobStatus.DONE,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
         if not owned:
             logger.info("job %s: lease lost; result discarded", job.pk)
             return []
@@ -143,7 +148,7 @@ def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
         try:
             handle.complete_service_task(job.task_id, result)
         except (core.TaskNotFound, core.TaskStateError):
-            Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
+            JOB_TRANSITIONS.update(Job.objects.filter(pk=job.pk), JobStatus.CANCELLED)
             return []
         except (core.ExpressionError, core.EngineError) as exc:
             transaction.set_rollback(True)
@@ -174,13 +179,13 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
         handle = load(instance)
         caught = handle.fail_service_task(current.task_id, error_code=error_code, message=message)
         if caught:
-            current.status = JobStatus.DONE
+            current.transition_to(JobStatus.DONE)
             current.finished_at = timezone.now()
             routed = business_error_routed(current, error_code=error_code, message=message)
             current.save(update_fields=["status", "finished_at", "last_error"])
-            record_for_instance(
+            record(
                 AuditAction.JOB_FAILED,
-                instance,
+                instance=instance,
                 actor=WORKER_ACTOR,
                 job_id=current.pk,
                 data={"activity_id": current.activity_id, **routed},
@@ -228,7 +233,7 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
         ):
             expired += 1
             if job.attempts >= job.max_attempts:
-                job.status = JobStatus.INCIDENT
+                job.transition_to(JobStatus.INCIDENT)
                 job.finished_at = now
                 job.last_error = (
                     "The worker running this job stopped (lease expired) on the last attempt."
@@ -238,7 +243,7 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
                     job.instance, job, message=job.last_error, stack="", kind="worker_lost"
                 )
                 continue
-            job.status = JobStatus.PENDING
+            job.transition_to(JobStatus.PENDING)
             job.locked_by = ""
             job.lease_expires_at = None
             job.enqueued_at = now

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, MessageSubscription, ProcessInstance
@@ -48,9 +48,9 @@ def message_correlate(
             handle = load(instance)
             if not handle.correlate_message(name, dict(variables), correlation_key or None):
                 continue
-            record_for_instance(
+            record(
                 AuditAction.MESSAGE_CORRELATED,
-                instance,
+                instance=instance,
                 actor=actor,
                 data={"message": name, "correlation_key": correlation_key, "variables": variables},
             )

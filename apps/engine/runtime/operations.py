@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, FlowgateError, InvalidInput
 from apps.engine.core import operations as core_ops
@@ -94,9 +94,9 @@ def instance_variable_set(
         instance.state = handle.dump()
         instance.variables = handle.variables()
         instance.save(update_fields=["state", "variables", "updated_at"])
-        record_for_instance(
+        record(
             AuditAction.INSTANCE_VARIABLE_SET,
-            instance,
+            instance=instance,
             actor=actor,
             before={name: before} if existed else {},
             after={name: instance.variables.get(name)},

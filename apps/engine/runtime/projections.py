@@ -16,6 +16,8 @@ from apps.common.db import insert_rows
 from apps.connectors.registry import runs_in_process
 from apps.engine import core
 from apps.engine.models import (
+    INCIDENT_TRANSITIONS,
+    JOB_TRANSITIONS,
     Incident,
     IncidentStatus,
     InstanceStatus,
@@ -71,10 +73,12 @@ def sync_jobs(
     gone = [task_id for task_id in active if task_id not in waiting]
     if gone:
         gone_jobs = Job.objects.filter(instance=instance, task_id__in=gone, status__in=live)
-        Incident.objects.filter(job__in=gone_jobs, status=IncidentStatus.OPEN).update(
-            status=IncidentStatus.RESOLVED, resolved_at=now
+        INCIDENT_TRANSITIONS.update(
+            Incident.objects.filter(job__in=gone_jobs, status=IncidentStatus.OPEN),
+            IncidentStatus.RESOLVED,
+            resolved_at=now,
         )
-        gone_jobs.update(status=JobStatus.CANCELLED, finished_at=now)
+        JOB_TRANSITIONS.update(gone_jobs, JobStatus.CANCELLED, finished_at=now)
     new = [s for task_id, s in waiting.items() if task_id not in active]
     if not new:
         return []

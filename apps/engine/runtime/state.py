@@ -27,13 +27,14 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import instance_event, record_many
+from apps.audit.services import audit_event, record_many
 from apps.common import tracing
 from apps.common.actors import Actor
 from apps.common.db import insert_rows, update_row
 from apps.common.errors import InvalidInput, NotFound, Unprocessable
 from apps.engine import core
 from apps.engine.models import (
+    INCIDENT_TRANSITIONS,
     Incident,
     IncidentStatus,
     InstanceStatus,
@@ -106,7 +107,7 @@ def load(instance: ProcessInstance) -> core.Instance:
     return runner.load(instance.state)
 
 
-#: The caller's audit event for an advance, as (action, instance_event fields): it also carries
+#: The caller's audit event for an advance, as (action, audit_event fields): it also carries
 #: the activities the advance stepped through (one event, not two).
 StepEvent = tuple[AuditAction, dict]
 
@@ -314,9 +315,13 @@ def _limit_events(
     if effects.halted:
         return _engine_limit_incident(instance, effects, actor=actor)
     if finished and had & WAIT_LIMIT:
-        Incident.objects.filter(
-            instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
-        ).update(status=IncidentStatus.RESOLVED, resolved_at=now)
+        INCIDENT_TRANSITIONS.update(
+            Incident.objects.filter(
+                instance=instance, kind=ENGINE_LIMIT_INCIDENT, status=IncidentStatus.OPEN
+            ),
+            IncidentStatus.RESOLVED,
+            resolved_at=now,
+        )
     return []
 
 
@@ -341,10 +346,12 @@ def _step_events(
         action, fields = event
         fields = dict(fields)
         data = {**(fields.pop("data", None) or {}), "steps": steps}
-        return [instance_event(action, instance, actor=actor, data=data, **fields)]
+        return [audit_event(action, instance=instance, actor=actor, data=data, **fields)]
     if steps:
         return [
-            instance_event(AuditAction.STEP_COMPLETED, instance, actor=actor, data={"steps": steps})
+            audit_event(
+                AuditAction.STEP_COMPLETED, instance=instance, actor=actor, data={"steps": steps}
+            )
         ]
     return []
 
@@ -353,11 +360,11 @@ def _finished_events(instance: ProcessInstance, *, finished: bool, actor: Actor)
     if not finished:
         return []
     return [
-        instance_event(
+        audit_event(
             AuditAction.INSTANCE_COMPLETED
             if instance.status == InstanceStatus.COMPLETED
             else AuditAction.INSTANCE_CANCELLED,
-            instance,
+            instance=instance,
             actor=actor,
             after={"status": instance.status, "variables": instance.variables},
         )
@@ -382,9 +389,9 @@ def _engine_limit_incident(instance: ProcessInstance, effects: core.Effects, *, 
         message=message,
     )
     return [
-        instance_event(
+        audit_event(
             AuditAction.INCIDENT_OPENED,
-            instance,
+            instance=instance,
             actor=actor,
             data={
                 "incident_id": incident.pk,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.engine.models import InstanceStatus, StartSchedule, Timer
 from apps.engine.runtime.instances import instance_start
 from apps.engine.runtime.state import SCHEDULER_ACTOR, instance_lock, load, persist_advance
@@ -45,9 +45,9 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 100) -> int:
             timer.save(update_fields=["fired_at"])
             handle = load(instance)
             handle.fire_due_timers(max(now, timezone.now()))
-            record_for_instance(
+            record(
                 AuditAction.TIMER_FIRED,
-                instance,
+                instance=instance,
                 actor=SCHEDULER_ACTOR,
                 data={"activity_id": timer.activity_id, "due_at": timer.due_at.isoformat()},
             )

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.common.context import bound
-from apps.engine.models import Job, JobStatus
-from apps.engine.runtime.chain import job_chain
+from apps.engine.models import JOB_TRANSITIONS, Job, JobStatus
+from apps.engine.runtime.continuation import job_chain
 from apps.engine.runtime.hooks import ring_after_commit
 from apps.engine.runtime.jobs import job_claim, job_execute
 
@@ -61,8 +61,9 @@ def job_run(*, job_id: int, worker_id: str, execute=None, instance_id: int | Non
     if queue:  # chain limit reached: hand the rest to the broker
         with transaction.atomic():
             for job in queue:
-                Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id).update(
-                    status=JobStatus.PENDING,
+                JOB_TRANSITIONS.update(
+                    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id),
+                    JobStatus.PENDING,
                     attempts=job.attempts - 1,
                     lease_expires_at=None,
                     enqueued_at=timezone.now(),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.requests import AuthenticatedRequest
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.inbox import selectors, services
@@ -26,7 +26,7 @@ class SubstitutionListApi(ApiView):
         ends_at = serializers.DateTimeField()
 
     @extend_schema(responses=SubstitutionOutput(many=True), summary="Your out-of-office periods")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(
             SubstitutionOutput(selectors.substitutions_of(user=request.user), many=True).data
         )
@@ -36,7 +36,7 @@ class SubstitutionListApi(ApiView):
         responses={201: SubstitutionOutput},
         summary="Name a substitute for a period: new tasks for you go to them",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.validated_input()
         substitution = services.substitution_set(
             user=request.user,
@@ -50,7 +50,7 @@ class SubstitutionListApi(ApiView):
 
 class SubstitutionEndApi(ApiView):
     @extend_schema(request=None, responses=SubstitutionOutput, summary="End a substitution now")
-    def post(self, request: Request, substitution_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, substitution_id: int) -> Response:
         substitution = services.substitution_end(
             substitution_id=substitution_id, user=request.user, actor=actor_for_request(request)
         )
@@ -63,7 +63,7 @@ class NotificationSettingsApi(ApiView):
         email_on_escalation = serializers.BooleanField()
 
     @extend_schema(request=InputSerializer, responses=InputSerializer, summary="E-mail preferences")
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         data = self.validated_input()
         prefs = services.notification_settings_update(user=request.user, **data)
         return Response(self.InputSerializer(prefs).data)

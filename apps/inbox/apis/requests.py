@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.requests import AuthenticatedRequest
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.inbox import selectors, services
@@ -28,7 +28,7 @@ class CatalogApi(ApiView):
         responses=OutputSerializer(many=True),
         summary="Processes you may start (by role), grouped by category",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         entries = selectors.catalog(
             user=request.user, search=request.query_params.get("search", "")
         )
@@ -97,7 +97,7 @@ class RequestListApi(ApiView):
         data = serializers.DictField(required=False, default=dict)
 
     @extend_schema(parameters=[OpenApiParameter("status", str)], summary="Requests you started")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return self.paginated_response(
             selectors.my_requests(user=request.user, status=request.query_params.get("status", ""))
         )
@@ -107,7 +107,7 @@ class RequestListApi(ApiView):
         responses={201: RequestOutput},
         summary="Start a request with its start form's data (send an Idempotency-Key)",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.validated_input()
 
         def start() -> Response:
@@ -124,14 +124,14 @@ class RequestListApi(ApiView):
 
 class RequestDetailApi(ApiView):
     @extend_schema(responses=RequestDetailOutput, summary="One request: status, steps, history")
-    def get(self, request: Request, instance_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, instance_id: int) -> Response:
         instance = selectors.request_get(user=request.user, instance_id=instance_id)
         return Response(RequestDetailOutput(instance, context={"user": request.user}).data)
 
 
 class RequestCancelApi(ApiView):
     @extend_schema(request=None, responses=RequestOutput, summary="Withdraw your request")
-    def post(self, request: Request, instance_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, instance_id: int) -> Response:
         instance = services.request_cancel(
             instance_id=instance_id, user=request.user, actor=actor_for_request(request)
         )
@@ -144,7 +144,7 @@ class RequestCommentApi(ApiView):
     @extend_schema(
         request=CommentInput, responses={201: CommentOutput}, summary="Comment on a request"
     )
-    def post(self, request: Request, instance_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, instance_id: int) -> Response:
         instance = selectors.request_get(user=request.user, instance_id=instance_id, to_write=True)
         data = self.validated_input()
         comment = services.comment_add(

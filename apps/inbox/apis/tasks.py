@@ -10,9 +10,9 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.requests import AuthenticatedRequest
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.errors import InvalidInput
@@ -166,37 +166,61 @@ class TaskDetailOutput(TaskOutput):
         }
 
 
+class TaskListQuery(serializers.Serializer):
+    """The task list's query parameters. ``view`` and ``sort`` are checked by the selector (one
+    message for the page and the API); ``status`` by the view, with its own message."""
+
+    view = serializers.CharField(
+        required=False, default="all", help_text="One of: " + ", ".join(selectors.VIEWS)
+    )
+    sort = serializers.CharField(
+        required=False, default="newest", help_text="One of: " + ", ".join(selectors.SORTS)
+    )
+    search = serializers.CharField(required=False, default="", allow_blank=True)
+    mine = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="1, true or yes: same as view=mine"
+    )
+    status = serializers.CharField(
+        required=False, default=TaskStatus.OPEN, help_text="open, completed or cancelled"
+    )
+
+
+class TaskCountsOut(serializers.Serializer):
+    """How many tasks each inbox view holds, capped at 100 each."""
+
+    all = serializers.IntegerField()
+    mine = serializers.IntegerField()
+    roles = serializers.IntegerField()
+    delegated = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    at_risk = serializers.IntegerField()
+
+
 class TaskListApi(ApiView):
     OutputSerializer = TaskOutput
     paginated = True
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("view", str, enum=list(selectors.VIEWS)),
-            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-            OpenApiParameter("search", str),
-            OpenApiParameter("mine", bool, description="Same as view=mine"),
-            OpenApiParameter("status", str, enum=list(TaskStatus.values)),
-        ],
+        parameters=[TaskListQuery],
         responses=TaskOutput(many=True),
         summary="Tasks offered to you (your roles, you by name) or assigned to you",
         description="`count` is exact when the list ends on the requested page; otherwise it is "
         "a lower bound (the rows so far and one more, so `next` is set): counting every visible "
         "task of a large inbox would cost more than the page.",
     )
-    def get(self, request: Request) -> Response:
-        status = request.query_params.get("status", TaskStatus.OPEN)
-        if status not in TaskStatus.values:
+    def get(self, request: AuthenticatedRequest) -> Response:
+        query = self.validated_input(request.query_params, serializer=TaskListQuery)
+        if query["status"] not in TaskStatus.values:
             raise InvalidInput(
                 "status must be open, completed or cancelled.", code="invalid_filter"
             )
         qs = selectors.inbox_list(
             user=request.user,
-            view=request.query_params.get("view", "all"),
-            sort=request.query_params.get("sort", "newest"),
-            mine=request.query_params.get("mine") in ("1", "true", "yes"),
-            search=request.query_params.get("search", ""),
-            status=status,
+            view=query["view"],
+            sort=query["sort"],
+            mine=query["mine"] in ("1", "true", "yes"),
+            search=query["search"],
+            status=query["status"],
         )
         paginator = self.pagination_class()
         size = paginator.get_page_size(request)
@@ -211,8 +235,10 @@ class TaskListApi(ApiView):
 
 
 class TaskCountsApi(ApiView):
-    @extend_schema(responses={200: dict}, summary="Count badges of the inbox views (capped at 100)")
-    def get(self, request: Request) -> Response:
+    @extend_schema(
+        responses=TaskCountsOut, summary="Count badges of the inbox views (capped at 100)"
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(selectors.inbox_counts(user=request.user))
 
 
@@ -226,7 +252,7 @@ class TaskEventsApi(ApiView):
         responses=OutputSerializer,
         summary="Live feed: task changes that concern you after event `since`",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         if "since" not in request.query_params:
             return Response({"last": selectors.last_event_id(), "events": []})
         last, events = selectors.events_since(user=request.user, since=int_param(request, "since"))
@@ -235,14 +261,14 @@ class TaskEventsApi(ApiView):
 
 class TaskDetailApi(ApiView):
     @extend_schema(responses=TaskDetailOutput, summary="One task with its form and data")
-    def get(self, request: Request, task_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         return Response(TaskDetailOutput(task).data)
 
 
 class TaskClaimApi(ApiView):
     @extend_schema(request=None, responses=TaskOutput, summary="Claim a task")
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = services.task_claim(
             task_id=task_id, user=request.user, actor=actor_for_request(request)
         )
@@ -251,7 +277,7 @@ class TaskClaimApi(ApiView):
 
 class TaskUnclaimApi(ApiView):
     @extend_schema(request=None, responses=TaskOutput, summary="Give a claimed task back")
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = services.task_unclaim(
             task_id=task_id, user=request.user, actor=actor_for_request(request)
         )
@@ -272,7 +298,7 @@ class TaskEligiblePeopleApi(ApiView):
         responses=PersonOutput(many=True),
         summary="Who the task may be delegated or reassigned to (the page's picker)",
     )
-    def get(self, request: Request, task_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         people = selectors.task_eligibility(task).people() if task.status == TaskStatus.OPEN else []
         return Response(PersonOutput(people, many=True).data)
@@ -287,7 +313,7 @@ class _HandOverApi(ApiView):
     def hand_over(**kwargs):  # the service, set by each subclass
         raise NotImplementedError
 
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         data = self.validated_input()
         task = self.hand_over(
             task_id=task_id,
@@ -306,7 +332,7 @@ class TaskDelegateApi(_HandOverApi):
         responses=TaskOutput,
         summary="Delegate: the task returns to you once the delegate resolves it",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         return super().post(request, task_id)
 
 
@@ -314,7 +340,7 @@ class TaskReassignApi(_HandOverApi):
     hand_over = staticmethod(services.task_reassign)
 
     @extend_schema(request=UserInput, responses=TaskOutput, summary="Move a task to another user")
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         return super().post(request, task_id)
 
 
@@ -329,7 +355,7 @@ class TaskCompleteApi(ApiView):
         responses={200: TaskOutput},
         summary="Complete (approve / reject) a task; a second completion answers 409",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         data = self.validated_input()
         task = services.task_complete(
             task_id=task_id, user=request.user, data=data["data"], actor=actor_for_request(request)
@@ -356,7 +382,7 @@ class BulkApproveApi(ApiView):
         responses=OutputSerializer(many=True),
         summary="Approve several tasks that need no form input, each checked on its own",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.validated_input()
         results = services.tasks_bulk_approve(
             task_ids=data["task_ids"],
@@ -397,7 +423,7 @@ class TaskCommentApi(ApiView):
     @extend_schema(
         request=CommentInput, responses={201: CommentOutput}, summary="Comment on a task"
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         data = self.validated_input()
         comment = services.comment_add(
@@ -423,7 +449,7 @@ class TaskAttachmentApi(ApiView):
         responses={201: AttachmentOutput},
         summary="Attach a file to a task (size and type limited)",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         attachment = services.attachment_add(
             instance=task.instance,

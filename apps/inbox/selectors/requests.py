@@ -139,7 +139,7 @@ def request_get(*, user, instance_id: int, to_write: bool = False) -> ProcessIns
             instance is not None
             and engine_selectors.instances_visible(user=user).filter(pk=instance_id).exists()
         )
-    if not allowed:
+    if not allowed or instance is None:
         raise NotFound(
             f"Request {instance_id} does not exist or is not visible to you.",
             code="request_not_found",

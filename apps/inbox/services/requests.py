@@ -11,7 +11,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
@@ -58,9 +58,9 @@ def comment_add(
         )
     with transaction.atomic():
         comment = TaskComment.objects.create(instance=instance, task=task, author=user, body=text)
-        record_for_instance(
+        record(
             AuditAction.REQUEST_COMMENTED,
-            instance,
+            instance=instance,
             actor=actor,
             task_id=task.pk if task else None,
             data={"comment_id": comment.pk, "body": text},
@@ -145,9 +145,9 @@ def attachment_add(
         )
         attachment.file.save(name, upload, save=False)
         attachment.save()
-        record_for_instance(
+        record(
             AuditAction.REQUEST_ATTACHMENT_ADDED,
-            instance,
+            instance=instance,
             actor=actor,
             task_id=task.pk if task else None,
             data={"attachment_id": attachment.pk, "name": name, "size": size},

@@ -15,7 +15,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK, Role
 from apps.audit.actions import AuditAction
-from apps.audit.services import record_for_instance
+from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
@@ -66,7 +66,7 @@ def _behalf(task: HumanTask, user: User) -> str:
 
 def _audit(action: AuditAction, task: HumanTask, actor: Actor, *, kind: str, **extra) -> None:
     publish_task_changed(task, kind)
-    record_for_instance(action, task.instance, actor=actor, task_id=task.pk, **extra)
+    record(action, instance=task.instance, actor=actor, task_id=task.pk, **extra)
 
 
 def _is_manager(user: User) -> bool:
@@ -324,7 +324,7 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
         if task.delegation == Delegation.PENDING and task.owner_id:
             return _resolve(task, user=user, data=data, outcome=outcome, actor=actor)
         now = timezone.now()
-        task.status = TaskStatus.COMPLETED
+        task.transition_to(TaskStatus.COMPLETED)
         task.assignee = user
         task.completed_by = user
         task.completed_at = now

@@ -125,12 +125,13 @@ class ProcessDeployApi(ApiView):
     def post(self, request: Request) -> Response:
         require_designer(request)
         xml = _xml_from(request)
+        comment = str(request.data.get("comment") or "") if isinstance(request.data, dict) else ""
         if decisions.is_dmn_file(xml):
             deployed = decisions.dmn_deploy(
                 xml=xml,
                 actor=actor_for_request(request),
                 user=request.user,
-                comment=str(request.data.get("comment") or ""),
+                comment=comment,
             )
             return Response(
                 deploy_output(deployed),
@@ -140,7 +141,7 @@ class ProcessDeployApi(ApiView):
             xml=xml,
             actor=actor_for_request(request),
             user=request.user,
-            comment=str(request.data.get("comment") or ""),
+            comment=comment,
         )
         if not result.deployed:
             raise Unprocessable(

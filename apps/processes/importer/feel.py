@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from apps.engine.core.expressions import check
+from apps.engine.core.expressions import check, outside_strings
 
 FULL_FEEL = (
     (re.compile(r"\bbetween\b"), "'between'"),
@@ -29,32 +29,13 @@ FEEL_FUNCTIONS = {
 JUEL_METHOD = re.compile(r"[A-Za-z_]\w*\s*\.\s*[A-Za-z_]\w*\s*\(")
 
 
-def _outside_strings(text: str):
-    """(position, char) of characters outside double- and single-quoted strings."""
-    quote = None
-    escaped = False
-    for position, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        if char in "\"'":
-            quote = char
-            continue
-        yield position, char
-
-
 def feel_to_expression(source: str) -> tuple[str | None, str | None]:
     """(Flowgate expression, None) for a FEEL expression of the common subset, else
     (None, why not). The leading ``=`` of Camunda 8 is optional."""
     text = source.strip()
     if text.startswith("="):
         text = text[1:].strip()
-    outside = "".join(char if pos >= 0 else "" for pos, char in _outside_strings(text))
+    outside = "".join(char if pos >= 0 else "" for pos, char in outside_strings(text))
     for pattern, what in FULL_FEEL:
         if pattern.search(outside):
             return None, f"it uses {what}, which is full FEEL"
@@ -63,7 +44,7 @@ def feel_to_expression(source: str) -> tuple[str | None, str | None]:
     # Single "=" is equality in FEEL; "!=", "<=", ">=" stay.
     out = []
     previous = ""
-    positions = {pos for pos, _ in _outside_strings(text)}
+    positions = {pos for pos, _ in outside_strings(text)}
     for position, char in enumerate(text):
         following = text[position + 1] if position + 1 < len(text) else ""
         if position in positions and char == "=" and previous not in "!<>=" and following != "=":
@@ -85,7 +66,7 @@ def feel_to_expression(source: str) -> tuple[str | None, str | None]:
 
 
 def _replace_outside_strings(text: str, pattern: re.Pattern, repl) -> str:
-    positions = {pos for pos, _ in _outside_strings(text)}
+    positions = {pos for pos, _ in outside_strings(text)}
     out = []
     last = 0
     for match in pattern.finditer(text):

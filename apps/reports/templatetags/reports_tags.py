@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 
-from apps.reports.slo import slo_states
+from apps.reports.slo import SLO_BADGES, slo_states
 
 register = template.Library()
 
@@ -36,13 +36,6 @@ def get_item(mapping, key):
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
 
 
-SLO_BADGES = {
-    "ok": ("text-bg-success", "SLO OK"),
-    "at_risk": ("text-bg-warning", "SLO at risk"),
-    "exhausted": ("text-bg-danger", "SLO budget exhausted"),
-}
-
-
 @register.simple_tag(takes_context=True)
 def slo_badge(context, process_key: str) -> str:
     """``{% load reports_tags %}{% slo_badge definition.key %}`` on any list of processes (the
@@ -55,5 +48,7 @@ def slo_badge(context, process_key: str) -> str:
     state = states.get(process_key)
     if state not in SLO_BADGES:
         return ""
-    css, label = SLO_BADGES[state]
-    return format_html('<span class="badge {}" data-slo-state="{}">{}</span>', css, state, label)
+    tone, label = SLO_BADGES[state]
+    return format_html(
+        '<span class="badge text-bg-{}" data-slo-state="{}">{}</span>', tone, state, label
+    )

@@ -37,6 +37,7 @@ from .compiler import Expression, check, compile_expression, names_used
 from .errors import ExpressionError
 from .evaluator import evaluate
 from .functions import FUNCTIONS
+from .syntax import outside_strings
 
 __all__ = [
     "MAX_AST_NODES",
@@ -54,4 +55,5 @@ __all__ = [
     "compile_expression",
     "evaluate",
     "names_used",
+    "outside_strings",
 ]

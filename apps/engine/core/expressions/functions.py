@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..timers import TimerValueError, parse_datetime
 from .bounds import (
     MAX_NUMBER_TEXT,
     MAX_ROUND_DIGITS,
@@ -262,15 +263,14 @@ def _parse_datetime(value: Any, func: str) -> dt.datetime:
     elif isinstance(value, dt.date):
         parsed = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     elif isinstance(value, str):
-        text = value.strip()
-        if len(text) > 64:
+        if len(value.strip()) > 64:
             raise Fail(f"{func}() text is too long to be a date")
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
         try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
+            return parse_datetime(value)  # the one ISO-8601 reader (engine.core.timers)
+        except TimerValueError:
             raise Fail(f"{func}() cannot read {short(value)} as an ISO-8601 date") from None
+        except OverflowError:
+            raise Fail(f"{func}() date {short(value)} is out of range") from None
     else:
         raise Fail(f"{func}() needs an ISO-8601 text, not {kind_of(value)}")
     if parsed.tzinfo is None:

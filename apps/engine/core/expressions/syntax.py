@@ -20,7 +20,7 @@ def _translate_camunda(text: str) -> str:
     """Rewrite ``&&``, ``||`` and ``!x`` (not ``!=``) outside string literals."""
     replacements: dict[int, tuple[int, str]] = {}  # position -> (characters replaced, new text)
     skip_until = -1
-    for position, char in _outside_strings(text):
+    for position, char in outside_strings(text):
         if position < skip_until:
             continue
         if text.startswith("&&", position):
@@ -46,7 +46,7 @@ def _syntax_message(error: SyntaxError, text: str) -> str:
     detail = error.msg or "invalid syntax"
     where = f" at column {error.offset}" if error.offset else ""
     hint = ""
-    outside = "".join(char for _, char in _outside_strings(text))
+    outside = "".join(char for _, char in outside_strings(text))
     if "&&" in outside or "||" in outside:
         hint = "; use 'and'/'or' (or wrap Camunda syntax in ${...})"
     elif outside.replace("!=", "").count("!"):
@@ -80,8 +80,10 @@ def parse(source: str) -> tuple[str, ast.expr]:
     return text, tree.body
 
 
-def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
-    """(position, character) for every character outside '...' and "..." literals."""
+def outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """(position, character) for every character outside '...' and "..." literals (a backslash
+    escapes the next character inside one). The one quote-aware scanner: the FEEL importer uses
+    it too."""
     quote = ""
     escaped = False
     for position, char in enumerate(text):
@@ -101,7 +103,7 @@ def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
 def _check_bracket_depth(text: str) -> None:
     """Reject absurd bracket nesting before the parser recurses into it."""
     depth = 0
-    for _, char in _outside_strings(text):
+    for _, char in outside_strings(text):
         if char in "([{":
             depth += 1
             if depth > MAX_DEPTH:

@@ -1,4 +1,4 @@
-"""Chains: a worker runs a chainable job and every chainable step it leads to ahead of the lock,
+"""Job chains (the worker's continuation; not the audit hash chain): a worker runs a chainable job and every chainable step it leads to ahead of the lock,
 then applies them all in one transaction if nobody advanced the instance meanwhile (optimistic,
 as Camunda's engine is). Why and how it was measured: docs/decisions/010."""
 
@@ -14,12 +14,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import instance_event, record_many
+from apps.audit.services import audit_event, record_many
 from apps.common import tracing
 from apps.common.db import insert_rows, update_row
 from apps.connectors.registry import chainable_names
 from apps.engine import core
-from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
+from apps.engine.models import JOB_TRANSITIONS, InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.incidents import business_error_routed, job_failure_apply
 from apps.engine.runtime.jobs import execute_connector
@@ -141,7 +141,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
         activity_id=snapshot.job_activity_id,
         connector=snapshot.job_connector,
         inputs=json.loads(inputs) if isinstance(inputs, str) else inputs,
-        status=JobStatus.DONE,
+        status=JobStatus.RUNNING,  # this attempt; done or failed once its step has run
         attempts=snapshot.job_attempts + (0 if owned is not None else 1),
         max_attempts=snapshot.job_max_attempts,
         locked_by=worker_id,
@@ -191,7 +191,7 @@ def _run_ahead(job_id, instance_id, *, worker_id, execute, limit, names, owned):
                     instance_id,
                     info,
                     now=now_dt,
-                    status=JobStatus.DONE,
+                    status=JobStatus.RUNNING,
                     attempts=1,
                     locked_by=worker_id,
                     finished_at=now_dt,
@@ -238,8 +238,12 @@ def _apply_chain(
             if action == AuditAction.JOB_FAILED:  # a business error, routed
                 update_row(step.job, ["last_error"])
             events.append(
-                instance_event(
-                    action, snapshot, actor=WORKER_ACTOR, job_id=step.job.pk, data=step.data
+                audit_event(
+                    action,
+                    instance=snapshot,
+                    actor=WORKER_ACTOR,
+                    job_id=step.job.pk,
+                    data=step.data,
                 )
             )
         claimed = persist_chain(
@@ -249,7 +253,8 @@ def _apply_chain(
 
 
 def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
-    """Mark the first job of a chain done, if it is still as it was read (one UPDATE)."""
+    """Write the first job of a chain as its step left it (done; running when the attempt failed,
+    for job_failure_apply to move on), if it is still as it was read (one UPDATE)."""
     now = timezone.now()
     job.finished_at = job.finished_at or now
     at = connection.ops.adapt_datetimefield_value(now)
@@ -261,9 +266,11 @@ def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
             "AND attempts = %s"
         )
         params = [JobStatus.PENDING, at, JobStatus.RUNNING, at, job.attempts - 1]
+        JOB_TRANSITIONS.require([JobStatus.PENDING, JobStatus.RUNNING], job.status)
     else:  # still leased by this worker, same attempt
         condition = "status = %s AND locked_by = %s AND attempts = %s"
         params = [JobStatus.RUNNING, worker_id, job.attempts]
+        JOB_TRANSITIONS.require([JobStatus.RUNNING], job.status)
     sql = (
         f"UPDATE {qn(Job._meta.db_table)} "  # noqa: S608
         "SET status = %s, attempts = %s, locked_by = %s, started_at = %s, finished_at = %s, "
@@ -273,7 +280,7 @@ def _claim(job: Job, *, worker_id: str, owned: Job | None) -> bool:
         cursor.execute(
             sql,
             [
-                JobStatus.DONE,
+                job.status,  # done, or running when its attempt failed (job_failure_apply follows)
                 job.attempts,
                 worker_id,
                 started,
@@ -324,9 +331,11 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
                 kind="business_error",
             )
         routed = business_error_routed(job, error_code=failure.error_code, message=failure.message)
+        job.transition_to(JobStatus.DONE)
         return _ChainStep(job, action=AuditAction.JOB_FAILED, data={**data, **routed})
     try:
         handle.complete_service_task(job.task_id, result)
     except (core.TaskNotFound, core.TaskStateError, core.ExpressionError, core.EngineError):
         raise _ChainAbort from None
+    job.transition_to(JobStatus.DONE)
     return _ChainStep(job, action=AuditAction.JOB_SUCCEEDED, data=data)

@@ -1,0 +1,226 @@
+"""What the report API answers, for the OpenAPI schema (drf-spectacular).
+
+The report figures are built as plain dicts by the selectors (the pages render the same dicts);
+these serializers describe them field by field so that `/api/schema/` says what each endpoint
+returns. They describe, they do not convert: the views return the selectors' dicts as they are.
+``tests/reports/test_api_schemas.py`` checks that every answer has exactly these fields.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+S = serializers
+
+
+def _num(**kwargs) -> S.FloatField:
+    return S.FloatField(allow_null=True, **kwargs)
+
+
+class PeriodOut(S.Serializer):
+    since = S.DateTimeField()
+    until = S.DateTimeField()
+
+
+class DistributionOut(S.Serializer):
+    """Seconds: count, mean, maximum and percentiles (null when nothing was measured)."""
+
+    count = S.IntegerField()
+    avg_s = _num()
+    max_s = _num()
+    p50_s = _num()
+    p90_s = _num()
+    p95_s = _num()
+    p99_s = _num()
+
+
+class SlaOut(S.Serializer):
+    met = S.IntegerField()
+    warned = S.IntegerField()
+    breached = S.IntegerField()
+    judged = S.IntegerField()
+    met_rate = _num()
+    warned_rate = _num()
+    breached_rate = _num()
+    open_at_risk = S.IntegerField()
+    open_breached = S.IntegerField()
+
+
+class ProcessRowOut(S.Serializer):
+    process_key = S.CharField()
+    started = S.IntegerField()
+    completed = S.IntegerField()
+    running = S.IntegerField()
+    suspended = S.IntegerField()
+    cancelled = S.IntegerField()
+    failing = S.IntegerField()
+    duration = DistributionOut()
+    sla = SlaOut()
+    escalations = S.IntegerField()
+
+
+class SlaTargetOut(S.Serializer):
+    warning_s = S.IntegerField(allow_null=True)
+    breach_s = S.IntegerField(allow_null=True)
+
+
+class ActivityRowOut(S.Serializer):
+    process_key = S.CharField()
+    activity_id = S.CharField()
+    kind = S.CharField(help_text="user or service")
+    completed = S.IntegerField()
+    open = S.IntegerField()
+    duration = DistributionOut()
+    waiting = DistributionOut()
+    working = DistributionOut()
+    sla_target = SlaTargetOut(allow_null=True)
+    sla = SlaOut()
+
+
+class ThroughputOut(S.Serializer):
+    bucket = S.CharField(help_text="Day or hour the counts fall into")
+    started = S.IntegerField()
+    completed = S.IntegerField()
+
+
+class RoleWorkloadOut(S.Serializer):
+    role = S.CharField()
+    open = S.IntegerField()
+    open_at_risk = S.IntegerField()
+    open_breached = S.IntegerField()
+
+
+class UserWorkloadOut(S.Serializer):
+    username = S.CharField()
+    open_assigned = S.IntegerField()
+    completed = S.IntegerField()
+    duration = DistributionOut()
+
+
+class EscalationsOut(S.Serializer):
+    process_key = S.CharField()
+    escalations = S.IntegerField()
+
+
+class SlaDashboardOut(S.Serializer):
+    period = PeriodOut()
+    process_key = S.CharField(allow_null=True, help_text="The one process, or null for all")
+    risk_hours = S.FloatField()
+    processes = ProcessRowOut(many=True)
+    activities = ActivityRowOut(many=True)
+    throughput = ThroughputOut(many=True)
+    workload_by_role = RoleWorkloadOut(many=True)
+    workload_by_user = UserWorkloadOut(many=True)
+    escalations = EscalationsOut(many=True)
+    computed_at = S.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="The default view only: when its background snapshot was computed (null: "
+        "computed now)",
+    )
+
+
+class HeatmapActivityOut(S.Serializer):
+    activity_id = S.CharField()
+    kind = S.CharField()
+    completed = S.IntegerField()
+    p95_s = _num()
+    mean_waiting_s = _num()
+    count_waiting = S.IntegerField()
+    breached_rate = _num()
+
+
+class HeatmapOut(S.Serializer):
+    version_id = S.IntegerField()
+    activities = HeatmapActivityOut(many=True)
+
+
+class SlowInstanceOut(S.Serializer):
+    instance_id = S.IntegerField()
+    business_key = S.CharField(allow_blank=True, allow_null=True)
+    duration_s = _num()
+    open = S.BooleanField()
+    url = S.CharField()
+    duration_label = S.CharField()
+
+
+class SlowestOut(S.Serializer):
+    version_id = S.IntegerField()
+    activity_id = S.CharField()
+    instances = SlowInstanceOut(many=True)
+
+
+class BurnRatesOut(S.Serializer):
+    def get_fields(self):
+        # "1h", "6h" and "3d" are not Python names
+        return {name: _num() for name in ("1h", "6h", "3d")}
+
+
+class SloOut(S.Serializer):
+    process_key = S.CharField()
+    objective_percent = S.FloatField()
+    target_seconds = S.IntegerField()
+    window_days = S.IntegerField()
+    judged = S.IntegerField()
+    good = S.IntegerField()
+    bad = S.IntegerField()
+    sli = _num()
+    budget_remaining = _num()
+    burn_rates = BurnRatesOut()
+    state = S.CharField(help_text="ok, at_risk, exhausted or no_data")
+
+
+class SloListOut(S.Serializer):
+    slos = SloOut(many=True)
+
+
+class SliOut(S.Serializer):
+    process_key = S.CharField()
+    instances = S.IntegerField()
+    success_rate = _num()
+    instances_with_incident = S.IntegerField()
+    step_failure_rate = _num()
+    retries_per_instance = _num()
+    escalation_rate = _num()
+    incident_mean_time_to_resolve_s = _num()
+    queue_depth = S.IntegerField()
+    duplicate_outcomes = S.IntegerField()
+    audit_completeness = _num()
+
+
+class SliListOut(S.Serializer):
+    slis = SliOut(many=True)
+
+
+class IncidentGroupOut(S.Serializer):
+    process_key = S.CharField()
+    activity_id = S.CharField()
+    message = S.CharField()
+    count = S.IntegerField()
+    first_at = S.DateTimeField()
+    last_at = S.DateTimeField()
+    incident_ids = S.ListField(child=S.IntegerField())
+
+
+class IncidentGroupsOut(S.Serializer):
+    groups = IncidentGroupOut(many=True)
+
+
+class RetryFailureOut(S.Serializer):
+    incident_id = S.IntegerField()
+    message = S.CharField()
+
+
+class IncidentsRetryOut(S.Serializer):
+    retried = S.ListField(child=S.IntegerField())
+    failed = RetryFailureOut(many=True)
+
+
+class InstanceVariablesOut(S.Serializer):
+    id = S.IntegerField()
+    variables = S.DictField()
+
+
+class InstanceStatusOut(S.Serializer):
+    id = S.IntegerField()
+    status = S.CharField()

@@ -169,6 +169,8 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "max_batch": operations.MAX_BATCH,
             "report": report,
             "unplanned": unplanned,
+            "only_version": len(deployed) == 1,
+            "same_version": from_number == to_number,
         },
     )
 

@@ -106,3 +106,21 @@ def test_a_version_with_too_many_instances_says_so(client, make_user, waiting, m
     page = client.get(URL, {"from_version": 1, "to_version": 2}).content.decode()
     assert "moves at most 1 instances at once" in page
     assert "nothing to map" not in page
+
+
+def test_one_deployed_version_says_what_to_do_instead_of_offering_a_move(client, make_user, deploy):  # noqa: F811
+    """Found using the page: with one version the page offered v1 -> v1, said "N instances
+    running" and then "No instance of v1 is running", with a Migrate button."""
+    deploy("migrate_v1.bpmn")
+    client.force_login(make_user("manager"))
+    page = client.get(URL).content.decode()
+    assert 'data-testid="migrate-only-version"' in page
+    assert "deploy a new version in the" in page and 'href="/designer/leave/"' in page
+    assert 'value="migrate"' not in page
+
+
+def test_the_same_version_twice_is_not_offered_as_a_move(client, make_user, waiting):
+    client.force_login(make_user("manager"))
+    page = client.get(URL, {"from_version": 1, "to_version": 1}).content.decode()
+    assert 'data-testid="migrate-same-version"' in page
+    assert 'value="migrate"' not in page

@@ -519,6 +519,9 @@ FLOWGATE_HTTP_BREAKER_PROBE_SECONDS = env.float(
 )
 # Per target (JSON): {"https://api.example.com:443": {"failures": 10, "cooldown": 60}}.
 FLOWGATE_HTTP_BREAKER_TARGETS = env.json("FLOWGATE_HTTP_BREAKER_TARGETS", default={})
+# Concurrency and rate limits per target origin (JSON; docs/connectors.md, "Limits per target"):
+# {"https://api.example.com:443": {"concurrency": 5, "rate": 10, "period": 1}}; unlisted: no limit.
+FLOWGATE_HTTP_LIMIT_TARGETS = env.json("FLOWGATE_HTTP_LIMIT_TARGETS", default={})
 # Modules that register connectors when imported (besides flowgate.connectors entry points).
 FLOWGATE_CONNECTOR_MODULES = env.list("FLOWGATE_CONNECTOR_MODULES", default=[])
 

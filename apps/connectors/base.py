@@ -44,6 +44,16 @@ class CircuitOpen(ConnectorError):
         super().__init__(message, permanent=False, retry_after=retry_after)
 
 
+class TargetLimited(ConnectorError):
+    """The call was not made: its target is at its concurrency or rate limit. Like an open
+    circuit, the step waits (``retry_after``) without spending an attempt."""
+
+    spends_attempt = False
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, permanent=False, retry_after=retry_after)
+
+
 class BusinessError(ConnectorError):
     """An expected business outcome ("credit refused"), not a technical failure. Always permanent;
     the runtime routes it to the BPMN error boundary event whose errorCode equals ``error_code``

@@ -43,3 +43,14 @@ class Circuit(models.Model):
 
     def __str__(self) -> str:
         return f"circuit {self.key} ({self.state})"
+
+
+class TargetLimitState(models.Model):
+    """The concurrency leases and recent call starts for one limited target origin, when no Redis
+    is configured (embedded mode). Written only by ``apps.connectors.http.limits``; decision 029."""
+
+    key = models.CharField(max_length=300, unique=True, help_text="scheme://host:port")
+    state = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"limits {self.key}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # when the server read it (epoch seconds)
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Recorder:
     requests: list[SeenRequest] = field(default_factory=list)
     connections: int = 0
     dripped: int = 0
+    in_flight: int = 0  # /hold requests being answered right now
+    max_in_flight: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +54,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     /redirect?to=URL[&code=302]
     /loop                    redirects to itself forever
     /text                    200 text/plain
+    /hold?seconds=S          200 after S seconds (or when the test ends); counts concurrent calls
     /echo-headers/<code>     <code> with the request headers as JSON (and Authorization in X-Echo)
     /drip-body?n=N&every=S   headers at once (Content-Length N), then one body byte every S seconds
     /drip-headers?every=S    the status line and headers one byte every S seconds, then "{}"
@@ -66,7 +71,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with self.server.recorder.lock:
             self.server.recorder.requests.append(
-                SeenRequest(self.command, self.path, dict(self.headers.items()), body)
+                SeenRequest(self.command, self.path, dict(self.headers.items()), body, time.time())
             )
         self._body = body
 
@@ -135,6 +140,17 @@ class ScriptedHandler(BaseHTTPRequestHandler):
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
             )
             self._drip(head, every)
+        elif path == "/hold":
+            recorder = self.server.recorder
+            with recorder.lock:
+                recorder.in_flight += 1
+                recorder.max_in_flight = max(recorder.max_in_flight, recorder.in_flight)
+            try:
+                recorder.release.wait(float(query.get("seconds", "0.2")))
+            finally:
+                with recorder.lock:
+                    recorder.in_flight -= 1
+            self._send(200, b"{}")
         elif path == "/text":
             self._send(200, "héllo".encode("latin-1"), "text/plain; charset=latin-1")
         else:

@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 
 from apps.connectors.base import Connector, ConnectorError, ExecutionContext
-from apps.connectors.http import breaker
+from apps.connectors.http import breaker, limits
 from apps.connectors.http.errors import refuse
 from apps.connectors.http.exchange import REDIRECT_STATUSES, result, send, timed_out
 from apps.connectors.http.inputs import CONFIG_SCHEMA, build_request
@@ -44,53 +44,65 @@ class HttpConnector(Connector):
         )
         first_origin = None
         circuit: str | None = None  # the first target's breaker key: its health is at stake
-        for hop in range(MAX_REDIRECTS + 1):
-            try:
-                target = check_url(url, allowlist=allowlist, dns_timeout=deadline.remaining())
-            except TimeoutError:
-                raise timed_out(f"{method} {url.split('?')[0]}", deadline) from None
-            first_origin = first_origin or target.origin
-            if circuit is None:
-                # After the SSRF check (a refused URL is refused, open circuit or not) and
-                # before any byte goes out: an open circuit raises CircuitOpen here.
-                circuit = target.display
-                breaker.before_call(circuit)
-            if target.origin != first_origin:
-                # Credentials belong to the first origin only.
-                headers = {k: v for k, v in headers.items() if k.lower() not in request["auth"]}
-            try:
-                status, resp_headers, raw = send(
-                    target,
-                    method,
-                    body,
-                    headers,
-                    deadline=deadline,
-                    connect_timeout=MAX_CONNECT_TIMEOUT,
-                    max_bytes=max_bytes,
-                )
-                location = resp_headers.get("location")
-                if status in REDIRECT_STATUSES and location:
-                    if hop == MAX_REDIRECTS:
-                        raise refuse(
-                            f"Too many redirects (more than {MAX_REDIRECTS}) starting at "
-                            f"{request['url']}."
-                        )
-                    url = urljoin(url, location)
-                    if status == 303 or (status in {301, 302} and method not in {"GET", "HEAD"}):
-                        method, body = "GET", None
-                        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-                    continue
-                answer = result(
-                    status, resp_headers, raw, inputs, target, method, request["sensitive"]
-                )
-            except ConnectorError as exc:
-                # Retryable (5xx, 408/429, timeouts, connection errors) counts against the
-                # circuit; a permanent error or business error means the service answered.
-                breaker.after_call(circuit, ok=exc.permanent, error=exc.message)
-                raise
-            breaker.after_call(circuit, ok=True)
-            return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+        slot: str | None = None  # the first target's concurrency lease, if it has a limit
+        try:
+            for hop in range(MAX_REDIRECTS + 1):
+                try:
+                    target = check_url(url, allowlist=allowlist, dns_timeout=deadline.remaining())
+                except TimeoutError:
+                    raise timed_out(f"{method} {url.split('?')[0]}", deadline) from None
+                first_origin = first_origin or target.origin
+                if circuit is None:
+                    # After the SSRF check (a refused URL is refused, open circuit or not) and
+                    # before any byte goes out: a target at its concurrency or rate limit raises
+                    # TargetLimited, an open circuit CircuitOpen (giving the slot back below).
+                    circuit = target.display
+                    slot = limits.acquire(circuit, lease_seconds=deadline.remaining())
+                    breaker.before_call(circuit)
+                if target.origin != first_origin:
+                    # Credentials belong to the first origin only.
+                    headers = {k: v for k, v in headers.items() if k.lower() not in request["auth"]}
+                try:
+                    status, resp_headers, raw = send(
+                        target,
+                        method,
+                        body,
+                        headers,
+                        deadline=deadline,
+                        connect_timeout=MAX_CONNECT_TIMEOUT,
+                        max_bytes=max_bytes,
+                    )
+                    location = resp_headers.get("location")
+                    if status in REDIRECT_STATUSES and location:
+                        if hop == MAX_REDIRECTS:
+                            raise refuse(
+                                f"Too many redirects (more than {MAX_REDIRECTS}) starting at "
+                                f"{request['url']}."
+                            )
+                        url = urljoin(url, location)
+                        if status == 303 or (
+                            status in {301, 302} and method not in {"GET", "HEAD"}
+                        ):
+                            method, body = "GET", None
+                            headers = {
+                                k: v for k, v in headers.items() if k.lower() != "content-type"
+                            }
+                        continue
+                    answer = result(
+                        status, resp_headers, raw, inputs, target, method, request["sensitive"]
+                    )
+                except ConnectorError as exc:
+                    # Retryable (5xx, 408/429, timeouts, connection errors) counts against the
+                    # circuit; a permanent error or business error means the service answered.
+                    breaker.after_call(circuit, ok=exc.permanent, error=exc.message)
+                    raise
+                breaker.after_call(circuit, ok=True)
+                return answer
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            # Released on success, failure and timeout alike; a killed worker's lease expires.
+            if circuit is not None:
+                limits.release_slot(circuit, slot)
 
 
 register(HttpConnector())

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from django.db import connections
 
-from apps.connectors.base import ConnectorError, ExecutionContext, TargetLimited
-from apps.connectors.http import limits
+from apps.connectors.base import CircuitOpen, ConnectorError, ExecutionContext, TargetLimited
+from apps.connectors.http import breaker, limits
 from apps.connectors.http.connector import HttpConnector
 from apps.connectors.http.limits import Decision, LimitState, TargetLimit, admit, release
 from tests.connectors.servers import LocalServer
@@ -274,3 +274,28 @@ def test_a_slot_held_by_a_killed_worker_frees_itself_after_its_lease(settings, s
             limits.limits_reset(target)
             if worker.is_alive():
                 worker.kill()
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_the_slot_is_released_on_success_failure_timeout_and_an_open_circuit(
+    allow_server, settings, store, db
+):
+    _use_store(settings, store)
+    target = f"http://127.0.0.1:{allow_server.port}"
+    settings.FLOWGATE_HTTP_LIMIT_TARGETS = {target: {"concurrency": 1}}
+    settings.FLOWGATE_HTTP_BREAKER_FAILURES = 2
+    connector = HttpConnector()
+    try:
+        assert connector.execute({"url": allow_server.url("/ok")}, _context(0))["status"] == 200
+        with pytest.raises(ConnectorError, match="503"):
+            connector.execute({"url": allow_server.url("/status/503")}, _context(1))
+        with pytest.raises(ConnectorError, match="did not finish within its 0.3s timeout"):
+            connector.execute({"url": allow_server.url("/slow"), "timeout": 0.3}, _context(2))
+        with pytest.raises(CircuitOpen):  # two failures in a row opened it: no call, no slot
+            connector.execute({"url": allow_server.url("/ok")}, _context(3))
+        # after all that, the one slot is free: a call is neither held nor refused
+        assert limits.acquire(target, lease_seconds=5) is not None
+        assert len(allow_server.recorder.requests) == 3
+    finally:
+        limits.limits_reset(target)
+        breaker.circuit_reset(target)

@@ -67,10 +67,10 @@ def test_the_rate_limit_keeps_the_starts_of_the_last_period():
 def test_limits_are_set_per_target(settings):
     settings.FLOWGATE_HTTP_LIMIT_TARGETS = {
         "https://api.example:443": {"concurrency": 5, "rate": 10},
-        "https://slow.example:443": {"rate": 2, "period": 60},
+        "https://slow.example:443": {"rate": 2, "period": 60, "retry": 5},
     }
-    assert TargetLimit.from_settings("https://api.example:443") == TargetLimit(5, 10, 1.0)
-    assert TargetLimit.from_settings("https://slow.example:443") == TargetLimit(0, 2, 60.0)
+    assert TargetLimit.from_settings("https://api.example:443") == TargetLimit(5, 10, 1.0, 1.0)
+    assert TargetLimit.from_settings("https://slow.example:443") == TargetLimit(0, 2, 60.0, 5.0)
     assert TargetLimit.from_settings("https://other.example:443").active is False
 
 

@@ -40,7 +40,7 @@ REDIS_PREFIX = "flowgate:limits:"
 #: How long after its call's deadline a lease still holds its slot (the call's own cleanup).
 LEASE_MARGIN_SECONDS = 5.0
 #: A step refused by the concurrency limit tries again this soon (or when the oldest lease
-#: expires, if sooner): nobody knows when a call in flight will end.
+#: expires, if sooner): nobody knows when a call in flight will end. Per target: "retry".
 SLOT_RETRY_SECONDS = 1.0
 
 
@@ -49,6 +49,7 @@ class TargetLimit:
     concurrency: int = 0  # 0: no concurrency limit
     rate: int = 0  # 0: no rate limit
     period: float = 1.0
+    retry: float = SLOT_RETRY_SECONDS  # seconds a step over the concurrency limit waits
 
     @property
     def active(self) -> bool:
@@ -62,6 +63,7 @@ class TargetLimit:
             concurrency=max(0, int(own.get("concurrency", 0))),
             rate=max(0, int(own.get("rate", 0))),
             period=max(0.001, float(own.get("period", 1.0))),
+            retry=max(0.05, float(own.get("retry", SLOT_RETRY_SECONDS))),
         )
 
 
@@ -103,7 +105,7 @@ def admit(
     pruned = LimitState(leases, starts)
     changed = pruned if pruned != state else None
     if limit.concurrency and len(leases) >= limit.concurrency:
-        wait = min(min(leases.values()), now + SLOT_RETRY_SECONDS)
+        wait = min(min(leases.values()), now + limit.retry)
         return Decision(False, "concurrency", wait), changed
     if limit.rate and len(starts) >= limit.rate:
         wait = starts[len(starts) - limit.rate] + limit.period

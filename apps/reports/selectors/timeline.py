@@ -1,0 +1,210 @@
+"""One instance's steps on a time axis, for operators without a tracing backend (issue 23).
+
+Built only from rows Flowgate already keeps: each service step (Job) waits in the queue
+``created_at -> started_at`` and works ``started_at -> finished_at`` (its attempts and last error
+are carried along: the row keeps no time per attempt); each human task waits for a person
+``created_at -> completed_at``; each incident is open ``created_at -> resolved_at``; each timer
+waits until ``fired_at`` (or ``due_at`` while it has not fired). A segment without an end is
+still going on: it is drawn up to ``now`` and says so.
+
+Four queries, one per table, whatever the number of steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from apps.engine.models import Incident, Job, ProcessInstance, Timer
+from apps.inbox.models import HumanTask
+from apps.reports.templatetags.reports_tags import duration
+
+SEGMENT_WORDS = {
+    "queue": "waited in the queue",
+    "work": "worked",
+    "person": "waited for a person",
+    "incident": "incident open",
+    "timer": "timer",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # one of SEGMENT_WORDS
+    start: datetime
+    end: datetime | None  # None: still going on
+    seconds: float
+    offset_pct: float  # where the bar starts on the instance's axis, 0..100
+    width_pct: float
+    text: str  # "worked 1 min 5 s", "waited for a person 2 h 3 min (still waiting)"
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    kind: str  # job | task | incident | timer
+    activity_id: str
+    label: str
+    status: str
+    start: datetime
+    segments: list[Segment]
+    detail: str = ""  # attempts and last error, who completed a task, the incident's message
+
+
+@dataclass(frozen=True)
+class Timeline:
+    instance_id: int
+    start: datetime
+    end: datetime
+    seconds: float
+    ongoing: bool
+    rows: list[TimelineRow] = field(default_factory=list)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0), 3)
+
+
+class _Axis:
+    def __init__(self, start: datetime, end: datetime, now: datetime):
+        self.start, self.end, self.now = start, end, now
+        self.span = max((end - start).total_seconds(), 0.001)
+
+    def segment(self, kind: str, start: datetime | None, end: datetime | None) -> Segment | None:
+        if start is None:
+            return None
+        stop = end or self.now
+        seconds = _seconds(start, stop)
+        offset = min(max((start - self.start).total_seconds() / self.span * 100, 0.0), 99.5)
+        width = min(seconds / self.span * 100, 100.0 - offset)
+        text = f"{SEGMENT_WORDS[kind]} {duration(seconds)}"
+        if end is None:
+            text += " (still going on)"
+        return Segment(
+            kind=kind,
+            start=start,
+            end=end,
+            seconds=seconds,
+            offset_pct=round(offset, 2),
+            width_pct=round(max(width, 0.5), 2),  # a step of no length stays visible
+            text=text,
+        )
+
+
+def _job_detail(job: Job) -> str:
+    detail = f"attempt {job.attempts} of {job.max_attempts}"
+    if job.attempts > 1:
+        detail += f" ({job.attempts - 1} {'retry' if job.attempts == 2 else 'retries'})"
+    if job.last_error:
+        detail += f"; last error: {job.last_error[:200]}"
+    return detail
+
+
+def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None) -> Timeline:
+    """The instance's jobs, human tasks, incidents and timers as rows of time segments, in the
+    order they began. The axis runs from the instance's start to its end (or now)."""
+    now = now or timezone.now()
+    jobs = list(Job.objects.filter(instance=instance).order_by("created_at", "pk"))
+    tasks = list(
+        HumanTask.objects.filter(instance=instance)
+        .annotate(
+            completed_by_name=F("completed_by__username"), assignee_name=F("assignee__username")
+        )
+        .order_by("created_at", "pk")
+    )
+    incidents = list(Incident.objects.filter(instance=instance).order_by("created_at", "pk"))
+    timers = list(Timer.objects.filter(instance=instance).order_by("due_at", "pk"))
+
+    ongoing = instance.ended_at is None
+    ends = [instance.ended_at or now]
+    ends += [t for j in jobs for t in (j.started_at, j.finished_at) if t]
+    ends += [t.completed_at for t in tasks if t.completed_at]
+    ends += [i.resolved_at for i in incidents if i.resolved_at]
+    ends += [t.fired_at for t in timers if t.fired_at]
+    axis = _Axis(instance.created_at, max(ends), now)
+
+    rows: list[TimelineRow] = []
+    for job in jobs:
+        # A step that is no longer pending or running has stopped waiting (and working) at the
+        # latest when it finished, else when the instance ended.
+        settled = (
+            None if job.status in ("pending", "running") else job.finished_at or instance.ended_at
+        )
+        segments = [axis.segment("queue", job.created_at, job.started_at or settled)]
+        if job.started_at:
+            segments.append(axis.segment("work", job.started_at, job.finished_at or settled))
+        rows.append(
+            TimelineRow(
+                kind="job",
+                activity_id=job.activity_id,
+                label=f"{job.activity_id} ({job.connector})",
+                status=job.get_status_display(),
+                start=job.created_at,
+                segments=[s for s in segments if s],
+                detail=_job_detail(job),
+            )
+        )
+    for task in tasks:
+        who = task.completed_by_name or task.assignee_name
+        rows.append(
+            TimelineRow(
+                kind="task",
+                activity_id=task.activity_id,
+                label=task.name or task.activity_id,
+                status=task.get_status_display(),
+                start=task.created_at,
+                segments=[
+                    axis.segment(
+                        "person",
+                        task.created_at,
+                        task.completed_at or (None if task.status == "open" else instance.ended_at),
+                    )
+                ],
+                detail=(f"completed by {who}" if task.completed_by_name else f"assigned to {who}")
+                if who
+                else "",
+            )
+        )
+    for item in incidents:
+        rows.append(
+            TimelineRow(
+                kind="incident",
+                activity_id=item.activity_id,
+                label=f"Incident #{item.pk} at {item.activity_id}",
+                status=item.get_status_display(),
+                start=item.created_at,
+                segments=[axis.segment("incident", item.created_at, item.resolved_at)],
+                detail=item.message[:200],
+            )
+        )
+    for timer in timers:
+        # A timer row keeps no creation time, so when its wait began cannot be told: it is drawn
+        # as a mark at the time it fired (or is due).
+        at = timer.fired_at or timer.due_at
+        state = "fired" if timer.fired_at else "cancelled" if timer.cancelled else "waiting"
+        segment = axis.segment("timer", at, at)
+        if segment:
+            verb = {"fired": "fired at", "cancelled": "was due at", "waiting": "due at"}[state]
+            segment = replace(segment, text=f"timer {verb} {at:%Y-%m-%d %H:%M:%S}")
+        rows.append(
+            TimelineRow(
+                kind="timer",
+                activity_id=timer.activity_id,
+                label=f"Timer {timer.activity_id}",
+                status=state,
+                start=at,
+                segments=[segment] if segment else [],
+                detail=f"due {timer.due_at:%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    rows.sort(key=lambda r: r.start)
+    return Timeline(
+        instance_id=instance.pk,
+        start=instance.created_at,
+        end=axis.end,
+        seconds=_seconds(instance.created_at, axis.end),
+        ongoing=ongoing,
+        rows=rows,
+    )

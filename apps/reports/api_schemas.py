@@ -231,7 +231,9 @@ class InstanceStatusOut(S.Serializer):
 
 
 class TimelineSegmentOut(S.Serializer):
-    kind = S.ChoiceField(choices=["queue", "work", "person", "incident", "timer"])
+    kind = S.ChoiceField(
+        choices=["attempt", "retry", "queue", "work", "person", "incident", "timer"]
+    )
     start = S.DateTimeField()
     end = S.DateTimeField(allow_null=True, help_text="null: still going on")
     seconds = S.FloatField()

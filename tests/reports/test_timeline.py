@@ -7,10 +7,16 @@ from datetime import timedelta
 
 import pytest
 
+from apps.audit.actions import AuditAction
+from apps.audit.services import audit_event, record_many
+from apps.common.actors import Actor
+from apps.engine import services as engine_services
 from apps.engine.models import Incident, Job, JobStatus, Timer
 from apps.reports.selectors.timeline import instance_timeline
 from tests.api.helpers import assert_error
 from tests.api.test_engine_api import client_for
+from tests.engine.conftest import local_connectors, run_jobs  # noqa: F401 - shared fixture
+from tests.engine.test_services import _deploy_xml, _single_service_process, unit_flaky
 from tests.reports import dataset as ds
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +25,8 @@ S = ds.seconds
 
 @pytest.fixture
 def story(make_user):
-    """An instance started 100 s ago: a quick step, a step retried into an incident that is still
-    open, a person who took a minute, a timer that fired."""
+    """An instance started 100 s ago: a quick step, a step that failed twice, was retried and
+    failed into an incident that is still open, a person who took a minute, a timer that fired."""
     t0 = ds.fixed_now() - timedelta(seconds=100)
     inst = ds.instance("exp", created=t0, business_key="story")
     ds.job(inst, "fetch", created=t0, started=t0 + S(2), finished=t0 + S(5))
@@ -34,6 +40,8 @@ def story(make_user):
         attempts=3,
     )
     Job.objects.filter(pk=book.pk).update(last_error="HTTP 503 from ledger")
+    _failed(book, at=t0 + S(7), retry_at=t0 + S(9), attempt=1)
+    _failed(book, at=t0 + S(11), retry_at=t0 + S(13), attempt=2)
     incident = ds.incident(inst, "book", job_row=book, message="HTTP 503 from ledger")
     Incident.objects.filter(pk=incident.pk).update(created_at=t0 + S(16))
     ann = make_user("approver", username="ann")
@@ -42,6 +50,25 @@ def story(make_user):
         instance=inst, task_id="tm1", activity_id="wait", due_at=t0 + S(30), fired_at=t0 + S(30)
     )
     return {"instance": inst, "t0": t0, "now": t0 + S(100), "incident": incident}
+
+
+def _failed(job: Job, *, at, retry_at, attempt: int) -> None:
+    """The audit event the engine writes when an attempt fails and will be retried."""
+    event = audit_event(
+        AuditAction.JOB_FAILED,
+        instance=job.instance,
+        actor=Actor.system("worker"),
+        job_id=job.pk,
+        data={
+            "activity_id": job.activity_id,
+            "attempt": attempt,
+            "message": "HTTP 503 from ledger",
+            "will_retry": True,
+            "retry_at": retry_at.isoformat(),
+        },
+    )
+    event.time = at
+    record_many([event])
 
 
 def _segments(timeline):
@@ -53,14 +80,18 @@ def _segments(timeline):
 
 
 def test_timeline_puts_each_wait_and_work_on_the_instance_axis(story, django_assert_num_queries):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         timeline = instance_timeline(instance=story["instance"], now=story["now"])
     assert timeline.seconds == 100.0
     assert timeline.ongoing is True
     assert _segments(timeline) == [
         ("job", "fetch", "queue", 0.0, 2.0, "waited in the queue 2 s"),
         ("job", "fetch", "work", 2.0, 3.0, "worked 3 s"),
-        ("job", "book", "queue", 5.0, 10.0, "waited in the queue 10 s"),
+        ("job", "book", "attempt", 5.0, 2.0, "attempt 1 failed after 2 s (queue and work)"),
+        ("job", "book", "retry", 7.0, 2.0, "waited 2 s to retry"),
+        ("job", "book", "attempt", 9.0, 2.0, "attempt 2 failed after 2 s (queue and work)"),
+        ("job", "book", "retry", 11.0, 2.0, "waited 2 s to retry"),
+        ("job", "book", "queue", 13.0, 2.0, "waited in the queue 2 s"),
         ("job", "book", "work", 15.0, 1.0, "worked 1 s"),
         ("incident", "book", "incident", 16.0, 84.0, "incident open 1 min 24 s (still going on)"),
         ("task", "approve", "person", 20.0, 60.0, "waited for a person 1 min 0 s"),
@@ -93,13 +124,66 @@ def test_a_finished_instance_ends_its_axis_and_closes_its_waits():
     ]
 
 
+def test_a_step_waiting_to_retry_says_so_and_is_not_queued_yet():
+    now = ds.fixed_now()
+    t0 = now - timedelta(seconds=60)
+    inst = ds.instance("exp", created=t0)
+    step = ds.job(
+        inst, "call", created=t0, started=t0 + S(30), status=JobStatus.PENDING, attempts=1
+    )
+    _failed(step, at=t0 + S(40), retry_at=now + S(20), attempt=1)
+    timeline = instance_timeline(instance=inst, now=now)
+    assert [(s.kind, s.offset_pct, s.width_pct, s.text) for s in timeline.rows[0].segments] == [
+        ("attempt", 0.0, 66.67, "attempt 1 failed after 40 s (queue and work)"),
+        ("retry", 66.67, 33.33, "waited 20 s to retry (still waiting)"),
+    ]
+
+
+def test_the_engines_own_retries_appear_in_order(settings, local_connectors):  # noqa: F811
+    """Through the real engine: a step that fails twice and then succeeds."""
+    settings.FLOWGATE_JOB_RETRY_BASE_SECONDS = 0
+    local_connectors({"unit_flaky": unit_flaky})
+    inst = engine_services.instance_start(
+        version=_deploy_xml(_single_service_process("unit_flaky")),
+        variables={"fail_times": 2},
+        actor=Actor.system("test"),
+    )
+    run_jobs(inst)
+    inst.refresh_from_db()
+    timeline = instance_timeline(instance=inst)
+    assert timeline.ongoing is False
+    (row,) = timeline.rows
+    assert (row.kind, row.status, row.detail) == (
+        "job",
+        "Done",
+        "attempt 3 of 3 (2 retries); last error: temporarily unavailable",
+    )
+    assert [s.kind for s in row.segments] == [
+        "attempt",
+        "retry",
+        "attempt",
+        "retry",
+        "queue",
+        "work",
+    ]
+    texts = [s.text for s in row.segments]
+    assert texts[0].startswith("attempt 1 failed after ") and texts[2].startswith("attempt 2 ")
+    assert texts[1].startswith("waited ") and texts[1].endswith(" to retry")
+    assert texts[4].startswith("waited in the queue ") and texts[5].startswith("worked ")
+    for before, after in zip(row.segments, row.segments[1:], strict=False):
+        assert before.end is not None and before.end <= after.start  # one after the other
+
+
 def test_instance_page_shows_the_timeline_in_words_and_as_a_table(client, make_user, story):
     client.force_login(make_user("auditor"))
     page = client.get(f"/admin-reports/instances/{story['instance'].pk}/")
     assert page.status_code == 200
     html = page.content.decode()
     assert 'data-testid="instance-timeline"' in html
-    assert "waited in the queue 10 s, worked 1 s" in html
+    assert (
+        "attempt 1 failed after 2 s (queue and work), waited 2 s to retry, attempt 2 failed after"
+        " 2 s (queue and work), waited 2 s to retry, waited in the queue 2 s, worked 1 s"
+    ) in html
     assert "attempt 3 of 3 (2 retries); last error: HTTP 503 from ledger" in html
     assert "completed by ann" in html
     assert 'data-testid="timeline-table"' in html
@@ -131,14 +215,23 @@ def test_timeline_api_answers_the_same_rows(make_user, story):
     ]
     book = body["rows"][1]
     assert set(book) == {"kind", "activity_id", "label", "status", "start", "detail", "segments"}
-    assert book["segments"][0] == {
+    assert [s["kind"] for s in book["segments"]] == [
+        "attempt",
+        "retry",
+        "attempt",
+        "retry",
+        "queue",
+        "work",
+    ]
+    assert book["segments"][4] == {
         "kind": "queue",
-        "start": book["segments"][0]["start"],
-        "end": book["segments"][1]["start"],
-        "seconds": 10.0,
-        "offset_pct": book["segments"][0]["offset_pct"],
-        "width_pct": book["segments"][0]["width_pct"],
-        "text": "waited in the queue 10 s",
+        "start": book["segments"][3]["end"],
+        "end": book["segments"][5]["start"],
+        "seconds": 2.0,
+        # the API's axis ends at the real now, a little after the story's 100 s
+        "offset_pct": pytest.approx(13 / body["seconds"] * 100, abs=0.011),
+        "width_pct": pytest.approx(2 / body["seconds"] * 100, abs=0.011),
+        "text": "waited in the queue 2 s",
     }
     incident = body["rows"][2]["segments"][0]
     assert incident["end"] is None

@@ -7,7 +7,11 @@ are carried along: the row keeps no time per attempt); each human task waits for
 waits until ``fired_at`` (or ``due_at`` while it has not fired). A segment without an end is
 still going on: it is drawn up to ``now`` and says so.
 
-Four queries, one per table, whatever the number of steps.
+Retries come from the audit trail: each failed attempt that will be retried is a ``job.failed``
+event with its time and ``retry_at``, so a retried step reads: attempt 1 (queued and ran) ->
+waited to retry -> ... -> the last attempt's queue and work.
+
+Five queries, one per table, whatever the number of steps.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
+from apps.audit.actions import AuditAction
+from apps.audit.models import AuditEvent
 from apps.engine.models import Incident, Job, ProcessInstance, Timer
 from apps.inbox.models import HumanTask
 from apps.reports.templatetags.reports_tags import duration
 
 SEGMENT_WORDS = {
+    "attempt": "failed attempt",
+    "retry": "waited to retry",
     "queue": "waited in the queue",
     "work": "worked",
     "person": "waited for a person",
@@ -102,6 +110,42 @@ def _job_detail(job: Job) -> str:
     return detail
 
 
+def _parse_time(value: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _job_segments(
+    axis: _Axis, job: Job, instance: ProcessInstance, failures: list[tuple[datetime, datetime]]
+) -> list[Segment]:
+    """Each failed attempt (from its queueing to its failure) and the wait before the next one,
+    then the last attempt's wait in the queue and its work."""
+    segments: list[Segment | None] = []
+    due = job.created_at  # when the current attempt became due
+    for number, (failed_at, retry_at) in enumerate(failures, start=1):
+        attempt = axis.segment("attempt", due, failed_at)
+        if attempt:
+            text = f"attempt {number} failed after {duration(attempt.seconds)} (queue and work)"
+            segments.append(replace(attempt, text=text))
+        wait = axis.segment("retry", failed_at, retry_at if retry_at <= axis.now else None)
+        if wait:
+            still = " (still waiting)" if wait.end is None else ""
+            segments.append(replace(wait, text=f"waited {duration(wait.seconds)} to retry{still}"))
+        due = retry_at
+    # A step that is no longer pending or running has stopped waiting (and working) at the
+    # latest when it finished, else when the instance ended.
+    settled = None if job.status in ("pending", "running") else job.finished_at or instance.ended_at
+    started = job.started_at if job.started_at and job.started_at >= due else None
+    if due <= axis.now:
+        segments.append(axis.segment("queue", due, started or settled))
+    if started:
+        segments.append(axis.segment("work", started, job.finished_at or settled))
+    return [s for s in segments if s]
+
+
 def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None) -> Timeline:
     """The instance's jobs, human tasks, incidents and timers as rows of time segments, in the
     order they began. The axis runs from the instance's start to its end (or now)."""
@@ -116,6 +160,13 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
     )
     incidents = list(Incident.objects.filter(instance=instance).order_by("created_at", "pk"))
     timers = list(Timer.objects.filter(instance=instance).order_by("due_at", "pk"))
+    failures: dict[int, list[tuple[datetime, datetime]]] = {}
+    for event in AuditEvent.objects.filter(
+        instance_id=instance.pk, action=AuditAction.JOB_FAILED, data__will_retry=True
+    ).order_by("position"):
+        retry_at = _parse_time(event.data.get("retry_at"))
+        if event.job_id is not None and retry_at is not None:
+            failures.setdefault(event.job_id, []).append((event.time, retry_at))
 
     ongoing = instance.ended_at is None
     ends = [instance.ended_at or now]
@@ -127,14 +178,6 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
 
     rows: list[TimelineRow] = []
     for job in jobs:
-        # A step that is no longer pending or running has stopped waiting (and working) at the
-        # latest when it finished, else when the instance ended.
-        settled = (
-            None if job.status in ("pending", "running") else job.finished_at or instance.ended_at
-        )
-        segments = [axis.segment("queue", job.created_at, job.started_at or settled)]
-        if job.started_at:
-            segments.append(axis.segment("work", job.started_at, job.finished_at or settled))
         rows.append(
             TimelineRow(
                 kind="job",
@@ -142,7 +185,7 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
                 label=f"{job.activity_id} ({job.connector})",
                 status=job.get_status_display(),
                 start=job.created_at,
-                segments=[s for s in segments if s],
+                segments=_job_segments(axis, job, instance, failures.get(job.pk, [])),
                 detail=_job_detail(job),
             )
         )

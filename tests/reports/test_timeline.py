@@ -174,6 +174,52 @@ def test_the_engines_own_retries_appear_in_order(settings, local_connectors):  #
         assert before.end is not None and before.end <= after.start  # one after the other
 
 
+def test_an_incident_and_the_operators_retry_split_the_attempts(
+    settings,
+    local_connectors,  # noqa: F811
+):
+    settings.FLOWGATE_JOB_RETRY_BASE_SECONDS = 0
+    local_connectors({"unit_flaky": unit_flaky})
+    inst = engine_services.instance_start(
+        version=_deploy_xml(_single_service_process("unit_flaky")),
+        variables={"fail_times": 3},
+        actor=Actor.system("test"),
+    )
+    run_jobs(inst)
+    (row,) = instance_timeline(instance=inst).rows[:1]
+    assert row.status == "Incident"
+    # The third attempt opened the incident: its own queue and work are known.
+    assert [s.kind for s in row.segments] == [
+        "attempt",
+        "retry",
+        "attempt",
+        "retry",
+        "queue",
+        "work",
+    ]
+    incident = Incident.objects.get(instance=inst)
+    engine_services.incident_retry(incident_id=incident.pk, actor=Actor.system("test"))
+    run_jobs(inst)
+    inst.refresh_from_db()
+    timeline = instance_timeline(instance=inst)
+    (row,) = [r for r in timeline.rows if r.kind == "job"]
+    assert row.status == "Done"
+    assert [s.kind for s in row.segments] == [
+        "attempt",
+        "retry",
+        "attempt",
+        "retry",
+        "attempt",
+        "queue",
+        "work",
+    ]
+    incident.refresh_from_db()
+    assert row.segments[4].text.startswith("attempt 3 failed after ")
+    assert row.segments[5].start == incident.resolved_at  # due again when the operator retried
+    (incident_row,) = [r for r in timeline.rows if r.kind == "incident"]
+    assert incident_row.segments[0].end == incident.resolved_at
+
+
 def test_instance_page_shows_the_timeline_in_words_and_as_a_table(client, make_user, story):
     client.force_login(make_user("auditor"))
     page = client.get(f"/admin-reports/instances/{story['instance'].pk}/")

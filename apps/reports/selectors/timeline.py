@@ -7,11 +7,12 @@ are carried along: the row keeps no time per attempt); each human task waits for
 waits until ``fired_at`` (or ``due_at`` while it has not fired). A segment without an end is
 still going on: it is drawn up to ``now`` and says so.
 
-Retries come from the audit trail: each failed attempt that will be retried is a ``job.failed``
-event with its time and ``retry_at``, so a retried step reads: attempt 1 (queued and ran) ->
-waited to retry -> ... -> the last attempt's queue and work.
+Retries come from the audit trail: each failed attempt is a ``job.failed`` event with its time
+(and ``retry_at`` when it will be retried), so a retried step reads: attempt 1 (queued and ran)
+-> waited to retry -> ... -> the last attempt's queue and work. After a failure that opened an
+incident, the next attempt is due when the incident was resolved (an operator's retry).
 
-Five queries, one per table, whatever the number of steps.
+Five queries (jobs, tasks, incidents, timers, audit events), whatever the number of steps.
 """
 
 from __future__ import annotations
@@ -119,17 +120,29 @@ def _parse_time(value: object) -> datetime | None:
 
 
 def _job_segments(
-    axis: _Axis, job: Job, instance: ProcessInstance, failures: list[tuple[datetime, datetime]]
+    axis: _Axis,
+    job: Job,
+    instance: ProcessInstance,
+    failures: list[tuple[datetime, datetime | None]],
+    resolutions: list[datetime],
 ) -> list[Segment]:
-    """Each failed attempt (from its queueing to its failure) and the wait before the next one,
-    then the last attempt's wait in the queue and its work."""
+    """Each failed attempt (from when it became due to its failure) and the wait before the next
+    one, then the last attempt's wait in the queue and its work. ``failures``: (failed at, retry
+    at, None when the failure opened an incident); ``resolutions``: when the job's incidents were
+    resolved (an operator's retry makes the next attempt due then)."""
     segments: list[Segment | None] = []
     due = job.created_at  # when the current attempt became due
     for number, (failed_at, retry_at) in enumerate(failures, start=1):
+        final = number == len(failures) and retry_at is None and job.status == "incident"
+        if final and job.started_at and due <= job.started_at <= failed_at:
+            break  # the failure that opened the incident: its queue and work are known below
         attempt = axis.segment("attempt", due, failed_at)
         if attempt:
             text = f"attempt {number} failed after {duration(attempt.seconds)} (queue and work)"
             segments.append(replace(attempt, text=text))
+        if retry_at is None:  # an incident (its own row) until an operator retried it
+            due = next((at for at in resolutions if at >= failed_at), failed_at)
+            continue
         wait = axis.segment("retry", failed_at, retry_at if retry_at <= axis.now else None)
         if wait:
             still = " (still waiting)" if wait.end is None else ""
@@ -139,7 +152,7 @@ def _job_segments(
     # latest when it finished, else when the instance ended.
     settled = None if job.status in ("pending", "running") else job.finished_at or instance.ended_at
     started = job.started_at if job.started_at and job.started_at >= due else None
-    if due <= axis.now:
+    if due <= axis.now and not (job.status == "incident" and not started):
         segments.append(axis.segment("queue", due, started or settled))
     if started:
         segments.append(axis.segment("work", started, job.finished_at or settled))
@@ -160,13 +173,18 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
     )
     incidents = list(Incident.objects.filter(instance=instance).order_by("created_at", "pk"))
     timers = list(Timer.objects.filter(instance=instance).order_by("due_at", "pk"))
-    failures: dict[int, list[tuple[datetime, datetime]]] = {}
+    failures: dict[int, list[tuple[datetime, datetime | None]]] = {}
     for event in AuditEvent.objects.filter(
-        instance_id=instance.pk, action=AuditAction.JOB_FAILED, data__will_retry=True
+        instance_id=instance.pk, action=AuditAction.JOB_FAILED
     ).order_by("position"):
-        retry_at = _parse_time(event.data.get("retry_at"))
-        if event.job_id is not None and retry_at is not None:
-            failures.setdefault(event.job_id, []).append((event.time, retry_at))
+        if event.job_id is None or event.data.get("routed"):  # a business error went on in BPMN
+            continue
+        retry_at = _parse_time(event.data.get("retry_at")) if event.data.get("will_retry") else None
+        failures.setdefault(event.job_id, []).append((event.time, retry_at))
+    resolutions: dict[int, list[datetime]] = {}
+    for item in incidents:
+        if item.job_id is not None and item.resolved_at is not None:
+            resolutions.setdefault(item.job_id, []).append(item.resolved_at)
 
     ongoing = instance.ended_at is None
     ends = [instance.ended_at or now]
@@ -185,7 +203,13 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
                 label=f"{job.activity_id} ({job.connector})",
                 status=job.get_status_display(),
                 start=job.created_at,
-                segments=_job_segments(axis, job, instance, failures.get(job.pk, [])),
+                segments=_job_segments(
+                    axis,
+                    job,
+                    instance,
+                    failures.get(job.pk, []),
+                    sorted(resolutions.get(job.pk, [])),
+                ),
                 detail=_job_detail(job),
             )
         )

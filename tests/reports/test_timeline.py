@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import audit_event, record_many
@@ -101,7 +102,7 @@ def test_timeline_puts_each_wait_and_work_on_the_instance_axis(story, django_ass
             "timer",
             30.0,
             0.5,
-            f"timer fired at {story['t0'] + S(30):%Y-%m-%d %H:%M:%S}",
+            f"timer fired at {timezone.localtime(story['t0'] + S(30)):%Y-%m-%d %H:%M:%S}",
         ),
     ]
     details = {(row.kind, row.activity_id): row.detail for row in timeline.rows}

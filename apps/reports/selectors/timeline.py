@@ -81,9 +81,7 @@ class _Axis:
         self.start, self.end, self.now = start, end, now
         self.span = max((end - start).total_seconds(), 0.001)
 
-    def segment(self, kind: str, start: datetime | None, end: datetime | None) -> Segment | None:
-        if start is None:
-            return None
+    def segment(self, kind: str, start: datetime, end: datetime | None) -> Segment:
         stop = end or self.now
         seconds = _seconds(start, stop)
         offset = min(max((start - self.start).total_seconds() / self.span * 100, 0.0), 99.5)
@@ -130,23 +128,21 @@ def _job_segments(
     one, then the last attempt's wait in the queue and its work. ``failures``: (failed at, retry
     at, None when the failure opened an incident); ``resolutions``: when the job's incidents were
     resolved (an operator's retry makes the next attempt due then)."""
-    segments: list[Segment | None] = []
+    segments: list[Segment] = []
     due = job.created_at  # when the current attempt became due
     for number, (failed_at, retry_at) in enumerate(failures, start=1):
         final = number == len(failures) and retry_at is None and job.status == "incident"
         if final and job.started_at and due <= job.started_at <= failed_at:
             break  # the failure that opened the incident: its queue and work are known below
         attempt = axis.segment("attempt", due, failed_at)
-        if attempt:
-            text = f"attempt {number} failed after {duration(attempt.seconds)} (queue and work)"
-            segments.append(replace(attempt, text=text))
+        text = f"attempt {number} failed after {duration(attempt.seconds)} (queue and work)"
+        segments.append(replace(attempt, text=text))
         if retry_at is None:  # an incident (its own row) until an operator retried it
             due = next((at for at in resolutions if at >= failed_at), failed_at)
             continue
         wait = axis.segment("retry", failed_at, retry_at if retry_at <= axis.now else None)
-        if wait:
-            still = " (still waiting)" if wait.end is None else ""
-            segments.append(replace(wait, text=f"waited {duration(wait.seconds)} to retry{still}"))
+        still = " (still waiting)" if wait.end is None else ""
+        segments.append(replace(wait, text=f"waited {duration(wait.seconds)} to retry{still}"))
         due = retry_at
     # A step that is no longer pending or running has stopped waiting (and working) at the
     # latest when it finished, else when the instance ended.
@@ -156,7 +152,7 @@ def _job_segments(
         segments.append(axis.segment("queue", due, started or settled))
     if started:
         segments.append(axis.segment("work", started, job.finished_at or settled))
-    return [s for s in segments if s]
+    return segments
 
 
 def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None) -> Timeline:
@@ -251,10 +247,11 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
         # as a mark at the time it fired (or is due).
         at = timer.fired_at or timer.due_at
         state = "fired" if timer.fired_at else "cancelled" if timer.cancelled else "waiting"
-        segment = axis.segment("timer", at, at)
-        if segment:
-            verb = {"fired": "fired at", "cancelled": "was due at", "waiting": "due at"}[state]
-            segment = replace(segment, text=f"timer {verb} {at:%Y-%m-%d %H:%M:%S}")
+        verb = {"fired": "fired at", "cancelled": "was due at", "waiting": "due at"}[state]
+        segment = replace(
+            axis.segment("timer", at, at),
+            text=f"timer {verb} {timezone.localtime(at):%Y-%m-%d %H:%M:%S}",
+        )
         rows.append(
             TimelineRow(
                 kind="timer",
@@ -262,8 +259,8 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
                 label=f"Timer {timer.activity_id}",
                 status=state,
                 start=at,
-                segments=[segment] if segment else [],
-                detail=f"due {timer.due_at:%Y-%m-%d %H:%M:%S}",
+                segments=[segment],
+                detail=f"due {timezone.localtime(timer.due_at):%Y-%m-%d %H:%M:%S}",
             )
         )
     rows.sort(key=lambda r: r.start)

@@ -232,7 +232,7 @@ class InstanceStatusOut(S.Serializer):
 
 class TimelineSegmentOut(S.Serializer):
     kind = S.ChoiceField(
-        choices=["attempt", "retry", "queue", "work", "person", "incident", "timer"]
+        choices=["attempt", "retry", "queue", "work", "person", "incident", "timer", "message"]
     )
     start = S.DateTimeField()
     end = S.DateTimeField(allow_null=True, help_text="null: still going on")
@@ -243,7 +243,7 @@ class TimelineSegmentOut(S.Serializer):
 
 
 class TimelineRowOut(S.Serializer):
-    kind = S.ChoiceField(choices=["job", "task", "incident", "timer"])
+    kind = S.ChoiceField(choices=["job", "task", "incident", "timer", "message"])
     activity_id = S.CharField()
     label = S.CharField()
     status = S.CharField()

@@ -50,6 +50,14 @@ def story(make_user):
     Timer.objects.create(
         instance=inst, task_id="tm1", activity_id="wait", due_at=t0 + S(30), fired_at=t0 + S(30)
     )
+    received = audit_event(
+        AuditAction.MESSAGE_CORRELATED,
+        instance=inst,
+        actor=Actor.system("api"),
+        data={"message": "payment", "correlation_key": "o-1", "variables": {}},
+    )
+    received.time = t0 + S(50)
+    record_many([received])
     return {"instance": inst, "t0": t0, "now": t0 + S(100), "incident": incident}
 
 
@@ -104,6 +112,14 @@ def test_timeline_puts_each_wait_and_work_on_the_instance_axis(story, django_ass
             0.5,
             f"timer fired at {timezone.localtime(story['t0'] + S(30)):%Y-%m-%d %H:%M:%S}",
         ),
+        (
+            "message",
+            "",
+            "message",
+            50.0,
+            0.5,
+            f"message payment received at {timezone.localtime(story['t0'] + S(50)):%Y-%m-%d %H:%M:%S}",
+        ),
     ]
     details = {(row.kind, row.activity_id): row.detail for row in timeline.rows}
     assert details[("job", "fetch")] == "attempt 1 of 3"
@@ -112,6 +128,7 @@ def test_timeline_puts_each_wait_and_work_on_the_instance_axis(story, django_ass
     )
     assert details[("task", "approve")] == "completed by ann"
     assert details[("incident", "book")] == "HTTP 503 from ledger"
+    assert details[("message", "")] == "correlation key o-1"
 
 
 def test_a_finished_instance_ends_its_axis_and_closes_its_waits():
@@ -259,6 +276,7 @@ def test_timeline_api_answers_the_same_rows(make_user, story):
         ("incident", "book"),
         ("task", "approve"),
         ("timer", "wait"),
+        ("message", ""),
     ]
     book = body["rows"][1]
     assert set(book) == {"kind", "activity_id", "label", "status", "start", "detail", "segments"}

@@ -1,18 +1,20 @@
 """One instance's steps on a time axis, for operators without a tracing backend (issue 23).
 
 Built only from rows Flowgate already keeps: each service step (Job) waits in the queue
-``created_at -> started_at`` and works ``started_at -> finished_at`` (its attempts and last error
-are carried along: the row keeps no time per attempt); each human task waits for a person
-``created_at -> completed_at``; each incident is open ``created_at -> resolved_at``; each timer
-waits until ``fired_at`` (or ``due_at`` while it has not fired). A segment without an end is
-still going on: it is drawn up to ``now`` and says so.
+``created_at -> started_at`` and works ``started_at -> finished_at`` (its last attempt: the row
+keeps no time per attempt); each human task waits for a person ``created_at -> completed_at``;
+each incident is open ``created_at -> resolved_at``; each timer is a mark at ``fired_at`` (or
+``due_at`` while it has not fired); each message the instance received (a
+``message.correlated`` audit event) is a mark at that time. A segment without an end is still
+going on: it is drawn up to ``now`` and says so.
 
 Retries come from the audit trail: each failed attempt is a ``job.failed`` event with its time
 (and ``retry_at`` when it will be retried), so a retried step reads: attempt 1 (queued and ran)
 -> waited to retry -> ... -> the last attempt's queue and work. After a failure that opened an
 incident, the next attempt is due when the incident was resolved (an operator's retry).
 
-Five queries (jobs, tasks, incidents, timers, audit events), whatever the number of steps.
+Five queries (jobs, tasks, incidents, timers, audit events: failures and messages), whatever
+the number of steps.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ SEGMENT_WORDS = {
     "person": "waited for a person",
     "incident": "incident open",
     "timer": "timer",
+    "message": "message received",
 }
 
 
@@ -53,7 +56,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class TimelineRow:
-    kind: str  # job | task | incident | timer
+    kind: str  # job | task | incident | timer | message
     activity_id: str
     label: str
     status: str
@@ -170,9 +173,14 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
     incidents = list(Incident.objects.filter(instance=instance).order_by("created_at", "pk"))
     timers = list(Timer.objects.filter(instance=instance).order_by("due_at", "pk"))
     failures: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    messages: list[AuditEvent] = []
     for event in AuditEvent.objects.filter(
-        instance_id=instance.pk, action=AuditAction.JOB_FAILED
+        instance_id=instance.pk,
+        action__in=[AuditAction.JOB_FAILED, AuditAction.MESSAGE_CORRELATED],
     ).order_by("position"):
+        if event.action == AuditAction.MESSAGE_CORRELATED:
+            messages.append(event)
+            continue
         if event.job_id is None or event.data.get("routed"):  # a business error went on in BPMN
             continue
         retry_at = _parse_time(event.data.get("retry_at")) if event.data.get("will_retry") else None
@@ -261,6 +269,25 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
                 start=at,
                 segments=[segment],
                 detail=f"due {timezone.localtime(timer.due_at):%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    for event in messages:
+        name = str(event.data.get("message", ""))
+        segment = axis.segment("message", event.time, event.time)
+        local = timezone.localtime(event.time)
+        rows.append(
+            TimelineRow(
+                kind="message",
+                activity_id="",
+                label=f"Message {name}",
+                status="received",
+                start=event.time,
+                segments=[
+                    replace(segment, text=f"message {name} received at {local:%Y-%m-%d %H:%M:%S}")
+                ],
+                detail=f"correlation key {event.data['correlation_key']}"
+                if event.data.get("correlation_key")
+                else "",
             )
         )
     rows.sort(key=lambda r: r.start)

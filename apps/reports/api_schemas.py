@@ -232,7 +232,17 @@ class InstanceStatusOut(S.Serializer):
 
 class TimelineSegmentOut(S.Serializer):
     kind = S.ChoiceField(
-        choices=["attempt", "retry", "queue", "work", "person", "incident", "timer", "message"]
+        choices=[
+            "attempt",
+            "retry",
+            "held",
+            "queue",
+            "work",
+            "person",
+            "incident",
+            "timer",
+            "message",
+        ]
     )
     start = S.DateTimeField()
     end = S.DateTimeField(allow_null=True, help_text="null: still going on")

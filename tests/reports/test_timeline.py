@@ -61,7 +61,7 @@ def story(make_user):
     return {"instance": inst, "t0": t0, "now": t0 + S(100), "incident": incident}
 
 
-def _failed(job: Job, *, at, retry_at, attempt: int) -> None:
+def _failed(job: Job, *, at, retry_at, attempt: int, spent: bool = True) -> None:
     """The audit event the engine writes when an attempt fails and will be retried."""
     event = audit_event(
         AuditAction.JOB_FAILED,
@@ -73,6 +73,7 @@ def _failed(job: Job, *, at, retry_at, attempt: int) -> None:
             "attempt": attempt,
             "message": "HTTP 503 from ledger",
             "will_retry": True,
+            "attempt_spent": spent,
             "retry_at": retry_at.isoformat(),
         },
     )
@@ -236,6 +237,28 @@ def test_an_incident_and_the_operators_retry_split_the_attempts(
     assert row.segments[5].start == incident.resolved_at  # due again when the operator retried
     (incident_row,) = [r for r in timeline.rows if r.kind == "incident"]
     assert incident_row.segments[0].end == incident.resolved_at
+
+
+def test_waits_without_a_call_are_one_held_segment_not_failed_attempts():
+    """An open circuit (or a target's limit) refuses the call three times, then it succeeds."""
+    now = ds.fixed_now()
+    t0 = now - timedelta(seconds=100)
+    inst = ds.instance("exp", created=t0)
+    step = ds.job(inst, "call", created=t0, started=t0 + S(45), finished=t0 + S(50))
+    for at in (10, 20, 30):
+        _failed(step, at=t0 + S(at), retry_at=t0 + S(at + 10), attempt=0, spent=False)
+    timeline = instance_timeline(instance=inst, now=now)
+    assert [(s.kind, s.offset_pct, s.width_pct, s.text) for s in timeline.rows[0].segments] == [
+        ("queue", 0.0, 10.0, "waited in the queue 10 s"),
+        (
+            "held",
+            10.0,
+            30.0,
+            "held back 30 s without calling (3 checks: circuit open or limit)",
+        ),
+        ("queue", 40.0, 5.0, "waited in the queue 5 s"),
+        ("work", 45.0, 5.0, "worked 5 s"),
+    ]
 
 
 def test_instance_page_shows_the_timeline_in_words_and_as_a_table(client, make_user, story):

@@ -34,6 +34,7 @@ from apps.reports.templatetags.reports_tags import duration
 SEGMENT_WORDS = {
     "attempt": "failed attempt",
     "retry": "waited to retry",
+    "held": "held back without calling",
     "queue": "waited in the queue",
     "work": "worked",
     "person": "waited for a person",
@@ -120,33 +121,74 @@ def _parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+@dataclass(frozen=True)
+class Failure:
+    """One ``job.failed`` audit event of a job."""
+
+    at: datetime
+    retry_at: datetime | None  # None: the failure opened an incident
+    spent: bool  # False: no call was made (an open circuit, a target's limit): a wait
+
+
+def _held(axis: _Axis, since: datetime, until: datetime, count: int) -> Segment:
+    segment = axis.segment("held", since, until if until <= axis.now else None)
+    checks = f"{count} {'check' if count == 1 else 'checks'}"
+    text = (
+        f"held back {duration(segment.seconds)} without calling ({checks}: circuit open or limit)"
+    )
+    return replace(segment, text=text + (" (still waiting)" if segment.end is None else ""))
+
+
 def _job_segments(
     axis: _Axis,
     job: Job,
     instance: ProcessInstance,
-    failures: list[tuple[datetime, datetime | None]],
+    failures: list[Failure],
     resolutions: list[datetime],
 ) -> list[Segment]:
     """Each failed attempt (from when it became due to its failure) and the wait before the next
-    one, then the last attempt's wait in the queue and its work. ``failures``: (failed at, retry
-    at, None when the failure opened an incident); ``resolutions``: when the job's incidents were
-    resolved (an operator's retry makes the next attempt due then)."""
+    one, then the last attempt's wait in the queue and its work. Waits without a call (an open
+    circuit, a target's limit) in a row are one ``held`` segment. ``resolutions``: when the job's
+    incidents were resolved (an operator's retry makes the next attempt due then)."""
     segments: list[Segment] = []
     due = job.created_at  # when the current attempt became due
-    for number, (failed_at, retry_at) in enumerate(failures, start=1):
-        final = number == len(failures) and retry_at is None and job.status == "incident"
-        if final and job.started_at and due <= job.started_at <= failed_at:
+    number = 0
+    held_since: datetime | None = None
+    held_count = 0
+    for index, failure in enumerate(failures):
+        if not failure.spent and failure.retry_at is not None:
+            if held_since is None:
+                segments.append(axis.segment("queue", due, failure.at))
+                held_since, held_count = failure.at, 0
+            held_count += 1
+            due = failure.retry_at
+            continue
+        if held_since is not None:
+            segments.append(_held(axis, held_since, due, held_count))
+            held_since = None
+        final = index == len(failures) - 1 and failure.retry_at is None
+        if (
+            final
+            and job.status == "incident"
+            and job.started_at
+            and due <= job.started_at <= failure.at
+        ):
             break  # the failure that opened the incident: its queue and work are known below
-        attempt = axis.segment("attempt", due, failed_at)
+        number += 1
+        attempt = axis.segment("attempt", due, failure.at)
         text = f"attempt {number} failed after {duration(attempt.seconds)} (queue and work)"
         segments.append(replace(attempt, text=text))
-        if retry_at is None:  # an incident (its own row) until an operator retried it
-            due = next((at for at in resolutions if at >= failed_at), failed_at)
+        if failure.retry_at is None:  # an incident (its own row) until an operator retried it
+            due = next((at for at in resolutions if at >= failure.at), failure.at)
             continue
-        wait = axis.segment("retry", failed_at, retry_at if retry_at <= axis.now else None)
+        wait = axis.segment(
+            "retry", failure.at, failure.retry_at if failure.retry_at <= axis.now else None
+        )
         still = " (still waiting)" if wait.end is None else ""
         segments.append(replace(wait, text=f"waited {duration(wait.seconds)} to retry{still}"))
-        due = retry_at
+        due = failure.retry_at
+    if held_since is not None:
+        segments.append(_held(axis, held_since, due, held_count))
     # A step that is no longer pending or running has stopped waiting (and working) at the
     # latest when it finished, else when the instance ended.
     settled = None if job.status in ("pending", "running") else job.finished_at or instance.ended_at
@@ -172,7 +214,7 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
     )
     incidents = list(Incident.objects.filter(instance=instance).order_by("created_at", "pk"))
     timers = list(Timer.objects.filter(instance=instance).order_by("due_at", "pk"))
-    failures: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    failures: dict[int, list[Failure]] = {}
     messages: list[AuditEvent] = []
     for event in AuditEvent.objects.filter(
         instance_id=instance.pk,
@@ -184,7 +226,8 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
         if event.job_id is None or event.data.get("routed"):  # a business error went on in BPMN
             continue
         retry_at = _parse_time(event.data.get("retry_at")) if event.data.get("will_retry") else None
-        failures.setdefault(event.job_id, []).append((event.time, retry_at))
+        spent = event.data.get("attempt_spent", True) is not False
+        failures.setdefault(event.job_id, []).append(Failure(event.time, retry_at, spent))
     resolutions: dict[int, list[datetime]] = {}
     for item in incidents:
         if item.job_id is not None and item.resolved_at is not None:

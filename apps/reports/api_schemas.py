@@ -224,3 +224,50 @@ class InstanceVariablesOut(S.Serializer):
 class InstanceStatusOut(S.Serializer):
     id = S.IntegerField()
     status = S.CharField()
+
+
+# The timeline's serializers read the selector's dataclasses (apps/reports/selectors/timeline.py):
+# they convert as well as describe.
+
+
+class TimelineSegmentOut(S.Serializer):
+    kind = S.ChoiceField(
+        choices=[
+            "attempt",
+            "retry",
+            "held",
+            "queue",
+            "work",
+            "person",
+            "incident",
+            "timer",
+            "message",
+        ]
+    )
+    start = S.DateTimeField()
+    end = S.DateTimeField(allow_null=True, help_text="null: still going on")
+    seconds = S.FloatField()
+    offset_pct = S.FloatField(help_text="Where the segment starts on the instance's axis, 0-100")
+    width_pct = S.FloatField()
+    text = S.CharField(help_text="The segment in words, e.g. 'worked 1 min 5 s'")
+
+
+class TimelineRowOut(S.Serializer):
+    kind = S.ChoiceField(choices=["job", "task", "incident", "timer", "message"])
+    activity_id = S.CharField()
+    label = S.CharField()
+    status = S.CharField()
+    start = S.DateTimeField()
+    detail = S.CharField(
+        help_text="Attempts and last error, who completed a task, an incident's error"
+    )
+    segments = TimelineSegmentOut(many=True)
+
+
+class InstanceTimelineOut(S.Serializer):
+    instance_id = S.IntegerField()
+    start = S.DateTimeField()
+    end = S.DateTimeField(help_text="The instance's end, or now while it runs")
+    seconds = S.FloatField()
+    ongoing = S.BooleanField()
+    rows = TimelineRowOut(many=True)

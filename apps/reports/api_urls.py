@@ -24,6 +24,11 @@ urlpatterns = [
         name="api-instance-variable-set",
     ),
     path(
+        "reports/instances/<int:instance_id>/timeline/",
+        apis.InstanceTimelineApi.as_view(),
+        name="api-instance-timeline",
+    ),
+    path(
         "reports/instances/<int:instance_id>/move/",
         apis.InstanceTokenMoveApi.as_view(),
         name="api-instance-token-move",

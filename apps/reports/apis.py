@@ -24,6 +24,7 @@ from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
 from apps.reports.selectors import activities_named, heatmap, sla_dashboard, slowest_instances
+from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
@@ -387,3 +388,24 @@ class InstanceTokenMoveApi(ApiView):
             actor=actor_for_request(request),
         )
         return Response({"id": instance.pk, "status": instance.status})
+
+
+# --- instance timeline ---------------------------------------------------------------------------
+
+
+class InstanceTimelineApi(ApiView):
+    """The instance page's timeline as JSON: each step's waiting, working, human waits, incidents
+    and timers, from the rows Flowgate keeps (no tracing backend needed)."""
+
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    OutputSerializer = schemas.InstanceTimelineOut
+
+    @extend_schema(
+        responses={200: schemas.InstanceTimelineOut}, summary="One instance's steps on a time axis"
+    )
+    def get(self, request: Request, instance_id: int) -> Response:
+        instance = ProcessInstance.objects.filter(pk=instance_id).first()
+        if instance is None:
+            raise NotFound(f"Instance {instance_id} does not exist.", code="instance_not_found")
+        return self.respond(instance_timeline(instance=instance))

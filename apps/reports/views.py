@@ -43,6 +43,7 @@ from apps.reports.selectors import (
     slo_process_choices,
 )
 from apps.reports.selectors import heatmap as heatmap_figures
+from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
@@ -226,6 +227,7 @@ def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpRespons
                 for name, value in sorted((item.variables or {}).items())
             ],
             "variable_types": VariableSetForm.TYPES,
+            "timeline": instance_timeline(instance=item),
             "can_operate": can_operate,
             "can_set_variables": request.user.has_role(Role.ADMIN),
             "move_targets": operations.instance_move_targets(instance=item) if can_operate else [],

@@ -255,7 +255,8 @@ class TimelineSegmentOut(S.Serializer):
 class TimelineRowOut(S.Serializer):
     kind = S.ChoiceField(choices=["job", "task", "incident", "timer", "message"])
     activity_id = S.CharField()
-    label = S.CharField()
+    # a field named like Field.label: fine for DRF, which collects declared fields by name
+    label = S.CharField()  # type: ignore[assignment]
     status = S.CharField()
     start = S.DateTimeField()
     detail = S.CharField(

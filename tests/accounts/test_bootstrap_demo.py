@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from apps.accounts.models import User
 from apps.audit.services import chain_link_pending
+from apps.calendars.models import BusinessCalendar
 from apps.invariants.checks import run_checks
 from apps.processes.models import ProcessVersion
 
@@ -34,6 +35,15 @@ def test_bootstrap_demo_is_idempotent_and_prints_logins(capsys):
         ("order_fulfilment", 1),
         ("server_provisioning", 1),
     ]
+    # a worked calendar example, created once, not the portal default (the demo's SLAs keep it)
+    assert out.count("Business calendar: Head office") == 1
+    calendar = BusinessCalendar.objects.get()
+    assert (calendar.slug, calendar.holiday_country, calendar.is_default) == (
+        "head-office",
+        "GB",
+        False,
+    )
+    assert calendar.fri == "09:00-12:30, 13:30-17:30"
 
 
 def test_bootstrap_demo_refuses_production(settings):

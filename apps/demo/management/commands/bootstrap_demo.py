@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.services import demo_users_ensure
+from apps.calendars.demo import demo_calendar_ensure
 from apps.designer.demo import demo_instances_ensure
 from apps.processes.demo import demo_processes_ensure
 from apps.reports.demo import report_demo_seed
@@ -17,6 +18,7 @@ class Command(BaseCommand):
             users = demo_users_ensure()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        calendar = demo_calendar_ensure()
         processes = demo_processes_ensure()
         try:
             history = report_demo_seed()
@@ -28,6 +30,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<10} {password}")
         if processes:
             self.stdout.write("Demo processes: " + ", ".join(processes))
+        if calendar:
+            self.stdout.write(f"Business calendar: {calendar}")
         if instances:
             self.stdout.write("Demo instances: " + "; ".join(instances))
         if history.created:

@@ -1,5 +1,5 @@
 """The operators' facade: writes beyond the everyday actions of ``apps.engine.services`` (bulk
-incident retry, set a variable, move a token back, move instances to another version). The work
+incident retry, set a variable, move a token, move instances to another version). The work
 is in ``runtime/operations.py`` and ``runtime/migration.py``."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from apps.engine.runtime.migration_runs import (
 from apps.engine.runtime.operations import (
     archived_task_id,
     incidents_retry,
-    instance_move_targets,
+    instance_move_options,
     instance_token_move,
     instance_variable_set,
 )
@@ -36,7 +36,7 @@ __all__ = [
     "archived_task_id",
     "incidents_retry",
     "instance_migrate",
-    "instance_move_targets",
+    "instance_move_options",
     "instance_token_move",
     "instance_variable_set",
     "instances_migrate",

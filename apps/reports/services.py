@@ -128,7 +128,7 @@ def activity_sla_set(
 
 
 def human_task_reactivated(*, instance_id: int, task_id: str) -> None:
-    """A step moved back runs again under its old engine task id: the finished HumanTask of the
+    """A step of a migrated instance runs again under its old engine task id: the finished HumanTask of the
     earlier activation keeps its history under an archived task id, so the inbox projection
     creates a fresh task. Registered with apps.engine.operations at start-up (apps.py).
     Requires: the caller holds the instance row lock."""

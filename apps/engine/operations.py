@@ -19,6 +19,7 @@ from apps.engine.runtime.migration_runs import (
 )
 from apps.engine.runtime.operations import (
     archived_task_id,
+    archived_task_id_sql,
     incidents_retry,
     instance_move_options,
     instance_token_move,
@@ -34,6 +35,7 @@ __all__ = [
     "migration_runs_sweep",
     "target_version",
     "archived_task_id",
+    "archived_task_id_sql",
     "incidents_retry",
     "instance_migrate",
     "instance_move_options",

@@ -14,6 +14,7 @@ the element they belong to (decision record: docs/decisions/031-version-migratio
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,21 +119,23 @@ _DIFFS: OrderedDict[tuple[int, int, tuple[tuple[str, str], ...]], tuple[Any, Any
     OrderedDict()
 )
 _DIFFS_SIZE = 32
+_DIFFS_LOCK = threading.Lock()
 
 
 def _spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:
     """Spiff's SpecDiff with the operator's alignment instead of its own guess (cached per pair
     of specs and mapping; the entry holds both specs, so their ids stay theirs)."""
     key = (id(old), id(new), tuple(sorted(mapping.items())))
-    cached = _DIFFS.get(key)
-    if cached is not None and cached[0] is old and cached[1] is new:
-        _DIFFS.move_to_end(key)
-        return cached[2]
-    diff = _new_spec_diff(old, new, mapping)
-    _DIFFS[key] = (old, new, diff)
-    while len(_DIFFS) > _DIFFS_SIZE:
-        _DIFFS.popitem(last=False)
-    return diff
+    with _DIFFS_LOCK:  # a batch may move instances in several threads
+        cached = _DIFFS.get(key)
+        if cached is not None and cached[0] is old and cached[1] is new:
+            _DIFFS.move_to_end(key)
+            return cached[2]
+        diff = _new_spec_diff(old, new, mapping)
+        _DIFFS[key] = (old, new, diff)
+        while len(_DIFFS) > _DIFFS_SIZE:
+            _DIFFS.popitem(last=False)
+        return diff
 
 
 def _new_spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:

@@ -18,6 +18,7 @@ from apps.engine.runtime.migration_runs import (
     migration_runs_sweep,
 )
 from apps.engine.runtime.operations import (
+    MoveOptions,
     archived_task_id,
     archived_task_id_sql,
     incidents_retry,
@@ -27,6 +28,7 @@ from apps.engine.runtime.operations import (
 )
 
 __all__ = [
+    "MoveOptions",
     "MAX_BATCH",
     "migration_elements",
     "migration_run_execute",

@@ -5,11 +5,11 @@ then confirm. Operators only (admins and managers). Thin: the form parses,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.accounts.requests import AuthenticatedHttpRequest
@@ -31,8 +31,10 @@ class TokenMoveForm(forms.Form):
 
     def __init__(self, *args: Any, options: operations.MoveOptions, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [(e.activity_id, _label(e)) for e in options.active]  # type: ignore[attr-defined]
-        self.fields["target"].choices = [(e.activity_id, _label(e)) for e in options.targets]  # type: ignore[attr-defined]
+        source = cast(forms.ChoiceField, self.fields["source"])
+        source.choices = [(e.activity_id, _label(e)) for e in options.active]
+        target = cast(forms.ChoiceField, self.fields["target"])
+        target.choices = [(e.activity_id, _label(e)) for e in options.targets]
 
 
 def _label(element: Any) -> str:
@@ -62,8 +64,8 @@ def instance_move_token(request: AuthenticatedHttpRequest, instance_id: int) -> 
                     dry_run=not posted,
                     actor=Actor.for_user(request.user),
                 )
-            except NotFound:
-                raise
+            except NotFound as exc:
+                raise Http404(exc.message) from None
             except FlowgateError as exc:
                 form.add_error(None, exc.message)
             else:

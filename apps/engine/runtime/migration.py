@@ -20,7 +20,6 @@ from django.db import transaction
 
 from apps.audit.actions import AuditAction
 from apps.common.actors import Actor
-from apps.common.db import update_row
 from apps.common.errors import Conflict, FlowgateError, InvalidInput, NotFound
 from apps.engine.core import migration as core_migration
 from apps.engine.core.errors import EngineError
@@ -174,11 +173,11 @@ def _move_one(
         # the locked row carries its version's checksum (instance_lock); the projections read it
         setattr(instance, "version_checksum", to.checksum)  # noqa: B010
         instance.called_versions = {}
-        update_row(instance, ["version", "called_versions"])
         persist_advance(
             instance,
             moved,
             actor=actor,
+            row_fields=("version", "called_versions"),
             event=(
                 AuditAction.INSTANCE_MIGRATED,
                 {

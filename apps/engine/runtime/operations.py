@@ -137,7 +137,10 @@ def instance_move_options(*, instance: ProcessInstance) -> MoveOptions:
     between (both empty unless it is running or suspended)."""
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
         return MoveOptions([], [])
-    handle = load(instance)
+    try:
+        handle = load(instance)
+    except core.EngineError:  # a state this version cannot load: the page shows no move
+        return MoveOptions([], [])
     return MoveOptions(
         core_modification.active_elements(handle), core_modification.move_targets(handle)
     )

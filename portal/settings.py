@@ -379,6 +379,9 @@ FLOWGATE_RETENTION_BATCH = env.int("FLOWGATE_RETENTION_BATCH", default=500)
 FLOWGATE_RETENTION_MAX_BATCHES = env.int("FLOWGATE_RETENTION_MAX_BATCHES", default=20)
 # A step whose own `timeout` input is longer gets that + 15 s (runtime.projections.job_lease).
 FLOWGATE_JOB_LEASE_SECONDS = env.int("FLOWGATE_JOB_LEASE_SECONDS", default=60)
+# A batch migration moves this many instances side by side (each in its own transaction and
+# database connection; PostgreSQL only, SQLite moves one at a time). Decision 035.
+FLOWGATE_MIGRATION_THREADS = env.int("FLOWGATE_MIGRATION_THREADS", default=4)
 FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
 FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.engine import apis, migration_apis
+from apps.engine import apis, migration_apis, modification_apis
 
 urlpatterns = [
     path("instances/", apis.InstanceListApi.as_view(), name="api-instances"),
@@ -24,6 +24,11 @@ urlpatterns = [
         "instances/<int:instance_id>/migrate/",
         migration_apis.InstanceMigrateApi.as_view(),
         name="api-instance-migrate",
+    ),
+    path(
+        "instances/<int:instance_id>/move-token/",
+        modification_apis.InstanceTokenMoveApi.as_view(),
+        name="api-instance-move-token",
     ),
     path(
         "processes/<str:key>/migrations/",

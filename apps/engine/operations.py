@@ -1,5 +1,5 @@
 """The operators' facade: writes beyond the everyday actions of ``apps.engine.services`` (bulk
-incident retry, set a variable, move a token back, move instances to another version). The work
+incident retry, set a variable, move a token, move instances to another version). The work
 is in ``runtime/operations.py`` and ``runtime/migration.py``."""
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from apps.engine.runtime.migration_runs import (
     migration_runs_sweep,
 )
 from apps.engine.runtime.operations import (
+    MoveOptions,
     archived_task_id,
+    archived_task_id_sql,
     incidents_retry,
-    instance_move_targets,
+    instance_move_options,
     instance_token_move,
     instance_variable_set,
 )
 
 __all__ = [
+    "MoveOptions",
     "MAX_BATCH",
     "migration_elements",
     "migration_run_execute",
@@ -34,9 +37,10 @@ __all__ = [
     "migration_runs_sweep",
     "target_version",
     "archived_task_id",
+    "archived_task_id_sql",
     "incidents_retry",
     "instance_migrate",
-    "instance_move_targets",
+    "instance_move_options",
     "instance_token_move",
     "instance_variable_set",
     "instances_migrate",

@@ -127,9 +127,21 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
         if checksum
         else rules_for_version_id(instance.version_id)
     )
+    # A task re-created under the same engine task id (its instance moved to another version:
+    # the old row was set aside as ``<task id>~<row id>`` and is cancelled above) keeps its claim
+    # when the person is still eligible for the new version's task.
+    claims = {
+        t.task_id.partition("~")[0]: t
+        for t in gone
+        if "~" in t.task_id and t.assignee_id is not None
+    }
     created = []
     for info in new:
-        created.append(_create(instance, info, rules=rules, now=now, actor=actor))
+        created.append(
+            _create(
+                instance, info, rules=rules, now=now, actor=actor, previous=claims.get(info.task_id)
+            )
+        )
     return created
 
 
@@ -146,6 +158,20 @@ def _boundary_timer_fired(instance, gone: list[HumanTask], actor: Actor) -> dict
     }
 
 
+def _kept_claim(task: HumanTask, previous: HumanTask | None) -> bool:
+    """Give ``task`` (unsaved, not assigned by its model) the claim of the row it replaces when
+    that person is still eligible for it (a candidate of the new version, four-eyes...).
+    Returns whether it did."""
+    if previous is None or task.assignee_id is not None or previous.assignee is None:
+        return False
+    if Eligibility(task).refusal(previous.assignee) is not None:
+        return False
+    task.assignee = previous.assignee
+    task.claimed_at = previous.claimed_at
+    task.on_behalf_of = previous.on_behalf_of
+    return True
+
+
 def _candidate_users(info) -> list[str]:
     """The users a task is offered to by name; the person the model assigns it to is one."""
     named = list(info.candidate_users)
@@ -154,7 +180,16 @@ def _candidate_users(info) -> list[str]:
     return named
 
 
-def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor) -> HumanTask:
+def _create(
+    instance,
+    info,
+    *,
+    rules: ProcessRules,
+    now: datetime,
+    actor: Actor,
+    previous: HumanTask | None = None,
+) -> HumanTask:
+    """One new inbox task; ``previous``: the claimed row it replaces (same engine task id)."""
     task_rules = rules.task(info.activity_id)
     assignee = User.objects.filter(username=info.assignee).first() if info.assignee else None
     due_at = _parse_due(info.due)
@@ -193,6 +228,7 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
     )
     if assignee is not None:
         task.claimed_at = now
+    kept_claim = _kept_claim(task, previous)
     substitutes = substitutions_active(
         usernames={*task.candidate_users, *([assignee.username] if assignee else [])},
         roles=set(task.candidate_groups),
@@ -233,6 +269,7 @@ def _create(instance, info, *, rules: ProcessRules, now: datetime, actor: Actor)
             "candidate_groups": task.candidate_groups,
             "candidate_users": task.candidate_users,
             "assignee": task.assignee.username if task.assignee else None,
+            **({"claim_kept_from_task": previous.pk} if kept_claim and previous else {}),
             "substitutes": [
                 {"for": s.user.username, "substitute": s.substitute.username} for s in substitutes
             ],

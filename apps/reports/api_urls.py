@@ -28,9 +28,4 @@ urlpatterns = [
         apis.InstanceTimelineApi.as_view(),
         name="api-instance-timeline",
     ),
-    path(
-        "reports/instances/<int:instance_id>/move/",
-        apis.InstanceTokenMoveApi.as_view(),
-        name="api-instance-token-move",
-    ),
 ]

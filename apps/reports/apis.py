@@ -369,27 +369,6 @@ class InstanceVariableSetApi(ApiView):
         return Response({"id": instance.pk, "variables": instance.variables})
 
 
-class InstanceTokenMoveApi(ApiView):
-    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN, Role.MANAGER)]
-
-    class InputSerializer(serializers.Serializer):
-        activity_id = serializers.CharField(max_length=200)
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={200: schemas.InstanceStatusOut},
-        summary="Move a token back to an earlier (completed) user or service task",
-    )
-    def post(self, request: Request, instance_id: int) -> Response:
-        data = self.validated_input()
-        instance = operations.instance_token_move(
-            instance_id=instance_id,
-            activity_id=data["activity_id"],
-            actor=actor_for_request(request),
-        )
-        return Response({"id": instance.pk, "status": instance.status})
-
-
 # --- instance timeline ---------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from apps.common.errors import FlowgateError, NotFound
 from apps.common.pages import role_required
 from apps.engine import operations
 from apps.engine import selectors as engine_selectors
+from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports.views import OPERATOR_ROLES
 
@@ -78,7 +79,7 @@ class MigrationForm(forms.Form):
 
 
 def _active_sources(
-    key: str, from_number: int, to_number: int, actor: Actor
+    key: str, from_number: int, to_number: int, actor: Actor, instance_ids: list[int] | None
 ) -> tuple[list[str], str]:
     """The element ids active in the from-version's instances (the rows of the mapping table),
     and why there are none when the batch cannot be planned (too many instances...)."""
@@ -87,6 +88,7 @@ def _active_sources(
             process_key=key,
             from_version=from_number,
             to_version=to_number,
+            instance_ids=instance_ids,
             dry_run=True,
             actor=actor,
         )
@@ -105,7 +107,13 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
     if len(deployed) < 1:
         raise Http404(f"No deployed process '{key}'.")
     source = request.POST if request.method == "POST" else request.GET
-    from_number = _int(source.get("from_version"), default=deployed[-1])
+    # From an instance's page: that one instance only, from its version (to the latest).
+    one = _one_instance(key, source.get("instance"))
+    instance_ids = [one.pk] if one is not None else None
+    from_number = _int(
+        source.get("from_version"),
+        default=one.version.number if one is not None else deployed[-1],
+    )
     to_number = _int(source.get("to_version"), default=deployed[0])
     if from_number not in deployed or to_number not in deployed:
         raise Http404("No such deployed version.")
@@ -118,7 +126,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
         (element_id, f"{element_id} · {name or element_type}")
         for element_id, element_type, name in operations.migration_elements(version=to)
     ]
-    sources, unplanned = _active_sources(key, from_number, to_number, actor)
+    sources, unplanned = _active_sources(key, from_number, to_number, actor, instance_ids)
     initial = {"from_version": from_number, "to_version": to_number, "action": "plan"}
     form = MigrationForm(
         source if request.method == "POST" else None,
@@ -136,6 +144,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
                     process_key=key,
                     from_version=from_number,
                     to_version=to_number,
+                    instance_ids=instance_ids,
                     mapping=form.mapping(),
                     dry_run=True,
                     actor=actor,
@@ -145,6 +154,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
                     process_key=key,
                     from_version=from_number,
                     to_version=to_number,
+                    instance_ids=instance_ids,
                     mapping=form.mapping(),
                     user=request.user,
                 )
@@ -166,6 +176,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "from_number": from_number,
             "to_number": to_number,
             "running": running.get(from_id, 0) if from_id is not None else 0,
+            "one": one,
             "max_batch": operations.MAX_BATCH,
             "report": report,
             "unplanned": unplanned,
@@ -173,6 +184,22 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "same_version": from_number == to_number,
         },
     )
+
+
+def _one_instance(key: str, value: str | None) -> ProcessInstance | None:
+    """The instance named by ``?instance=`` (the console's per-instance "Migrate" button)."""
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404("No such instance.")
+    one = (
+        ProcessInstance.objects.select_related("version")
+        .filter(pk=int(value), process_key=key)
+        .first()
+    )
+    if one is None:
+        raise Http404(f"No instance {value} of '{key}'.")
+    return one
 
 
 def _int(value: str | None, *, default: int) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports import circuit_views, migration_views, views
+from apps.reports import circuit_views, migration_views, modification_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -24,6 +24,11 @@ urlpatterns = [
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(
         "instances/<int:instance_id>/variable/", views.instance_variable, name="instance-variable"
+    ),
+    path(
+        "instances/<int:instance_id>/move-token/",
+        modification_views.instance_move_token,
+        name="instance-move-token",
     ),
     path(
         "instances/<int:instance_id>/<slug:action>/",

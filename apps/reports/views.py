@@ -230,7 +230,9 @@ def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpRespons
             "timeline": instance_timeline(instance=item),
             "can_operate": can_operate,
             "can_set_variables": request.user.has_role(Role.ADMIN),
-            "move_targets": operations.instance_move_targets(instance=item) if can_operate else [],
+            "move_options": operations.instance_move_options(instance=item)
+            if can_operate
+            else None,
             "diagram": {
                 "xml": item.version.xml,
                 "tokens": overview["tokens"],
@@ -250,7 +252,7 @@ def _instance_back(instance_id: int) -> str:
 def instance_action(
     request: AuthenticatedHttpRequest, instance_id: int, action: str
 ) -> HttpResponse:
-    """cancel | suspend | resume | move (to activity_id) | retry (incident_id)."""
+    """cancel | suspend | resume | retry (incident_id); moving a token has its own page."""
     actor = Actor.for_user(request.user)
     post = InstanceActionForm(request.POST)
     actions = {
@@ -267,12 +269,6 @@ def instance_action(
         "resume": (
             lambda: engine_services.instance_resume(instance_id=instance_id, actor=actor),
             "The instance runs again.",
-        ),
-        "move": (
-            lambda: operations.instance_token_move(
-                instance_id=instance_id, activity_id=post.value("activity_id"), actor=actor
-            ),
-            f"The token moved back to {post.value('activity_id')}.",
         ),
         "retry": (
             lambda: engine_services.incident_retry(

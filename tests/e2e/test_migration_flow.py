@@ -83,3 +83,29 @@ def test_an_operator_moves_the_instances_of_a_version_from_its_history(
     assert [
         i.version.number for i in ProcessInstance.objects.filter(pk__in=[w.pk for w in waiting])
     ] == [2, 2]
+
+
+def test_the_console_s_migrate_button_moves_one_instance(page, login_as, waiting):
+    first, second = waiting
+    login_as(page, UserFactory(roles=["manager"]))
+    page.goto(f"/admin-reports/instances/{first.pk}/")
+    with page.expect_navigation():
+        page.get_by_test_id("instance-migrate").click()
+    assert (
+        page.get_by_test_id("migrate-running")
+        .inner_text()
+        .startswith("This instance only (running, on v1).")
+    )
+    page.get_by_label("New element for review").select_option("check")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Dry run").click()
+    assert page.get_by_test_id("migrate-summary").inner_text() == "1 can move, 0 cannot."
+    page.get_by_label("New element for review").select_option("check")
+    page.get_by_label("Confirm: move the instances").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Migrate").click()
+    operations.migration_run_execute(run_id=MigrationRun.objects.get().pk)
+    expect(page.get_by_test_id("migrate-summary")).to_have_text("1 moved, 0 refused.")
+    versions = {i.pk: i.version.number for i in ProcessInstance.objects.filter(process_key="leave")}
+    assert versions == {first.pk: 2, second.pk: 1}
+    assert page.js_errors == []

@@ -124,3 +124,32 @@ def test_the_same_version_twice_is_not_offered_as_a_move(client, make_user, wait
     page = client.get(URL, {"from_version": 1, "to_version": 1}).content.decode()
     assert 'data-testid="migrate-same-version"' in page
     assert 'value="migrate"' not in page
+
+
+def test_the_instance_page_s_migrate_button_moves_that_instance_only(client, make_user, waiting):
+    first, second = waiting
+    client.force_login(make_user("manager"))
+    console = client.get(f"/admin-reports/instances/{first.pk}/").content.decode()
+    assert f'href="{URL}?instance={first.pk}" data-testid="instance-migrate"' in console
+
+    page = client.get(URL, {"instance": first.pk}).content.decode()
+    assert "This instance only (running, on v1)" in page
+    assert f'<input type="hidden" name="instance" value="{first.pk}">' in page
+    assert '<option value="2" selected>' in page  # to the latest version
+    form = {
+        "instance": first.pk,
+        "from_version": 1,
+        "to_version": 2,
+        "map_0": "remind",
+        "map_1": "check",
+    }
+    dry = client.post(URL, {**form, "action": "dry_run"}).content.decode()
+    assert "1 can move, 0 cannot." in dry
+    queued = client.post(URL, {**form, "action": "migrate", "confirm": "on"})
+    [run] = MigrationRun.objects.all()
+    assert (queued.status_code, run.instance_ids) == (302, [first.pk])
+    operations.migration_run_execute(run_id=run.pk)
+    assert numbers(waiting) == [2, 1]
+
+    assert client.get(URL, {"instance": 999999}).status_code == 404
+    assert client.get(URL, {"instance": "x"}).status_code == 404

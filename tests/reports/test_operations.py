@@ -91,15 +91,24 @@ def test_token_moves_back_to_the_approval(version, make_user):
     )
     instance.refresh_from_db()
     assert Job.objects.get(instance=instance, activity_id="notify_requester").status == "pending"
-    targets = [t.activity_id for t in operations.instance_move_targets(instance=instance)]
-    assert targets == ["manager_approval"]
+    options = operations.instance_move_options(instance=instance)
+    assert [e.activity_id for e in options.active] == ["notify_requester"]
+    assert "manager_approval" in [e.activity_id for e in options.targets]
     operator = Actor.for_user(make_user("admin"))
     with pytest.raises(Conflict):
         operations.instance_token_move(
-            instance_id=instance.pk, activity_id="notify_requester", actor=operator
+            instance_id=instance.pk,
+            from_activity_id="manager_approval",
+            to_activity_id="notify_requester",
+            reason="test",
+            actor=operator,
         )
     operations.instance_token_move(
-        instance_id=instance.pk, activity_id="manager_approval", actor=operator
+        instance_id=instance.pk,
+        from_activity_id="notify_requester",
+        to_activity_id="manager_approval",
+        reason="approved by mistake",
+        actor=operator,
     )
     # the pending notification is cancelled, the approval is open again (a fresh task row)
     assert Job.objects.get(instance=instance, activity_id="notify_requester").status == "cancelled"
@@ -108,10 +117,11 @@ def test_token_moves_back_to_the_approval(version, make_user):
         ("manager_approval", TaskStatus.COMPLETED),
         ("manager_approval", TaskStatus.OPEN),
     ]
-    assert tasks[0].task_id.startswith(tasks[1].task_id + "~")
+    assert tasks[0].task_id != tasks[1].task_id
     event = AuditEvent.objects.filter(action="instance.token_moved").get()
     assert event.before["waiting_at"] == ["notify_requester"]
     assert event.after == {"waiting_at": ["manager_approval"]}
+    assert event.data["reason"] == "approved by mistake"
     # and the instance can finish from there
     second = tasks[1]
     inbox.task_complete(

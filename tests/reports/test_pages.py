@@ -272,9 +272,11 @@ def test_variable_and_move_api(make_user, live_instance):
     ok = client_for(make_user("admin")).post(url, {"name": "x", "value": [1, 2]}, format="json")
     assert ok.status_code == 200 and ok.json()["variables"]["x"] == [1, 2]
     move = client_for(make_user("manager")).post(
-        f"/api/v1/reports/instances/{pk}/move/", {"activity_id": "notify_requester"}, format="json"
+        f"/api/v1/instances/{pk}/move-token/",
+        {"from": "notify_requester", "to": "manager_approval", "reason": "x"},
+        format="json",
     )
-    assert move.status_code == 409 and move.json()["error"] == "token_move_refused"
+    assert move.status_code == 409 and move.json()["error"] == "not_active"
     assert HumanTask.objects.filter(instance_id=pk).count() == 1
 
 

@@ -128,6 +128,12 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
         "ada",
     ),
     (
+        "console-move-token",
+        lambda w: f"/admin-reports/instances/{w.approval.pk}/move-token/",
+        {"source": "start", "target": "start", "reason": "csrf", "confirm": "on"},
+        "ada",
+    ),
+    (
         "console-migrate",
         lambda w: "/admin-reports/processes/expense/migrate/",
         {"from_version": "1", "to_version": "1", "action": "migrate", "confirm": "on"},
@@ -203,6 +209,12 @@ SESSION_API: list[tuple[str, object, dict, str]] = [
         "api-instance-migrate",
         lambda w: f"/api/v1/instances/{w.approval.pk}/migrate/",
         {"to_version": 1},
+        "ada",
+    ),
+    (
+        "api-instance-move-token",
+        lambda w: f"/api/v1/instances/{w.approval.pk}/move-token/",
+        {"from": "start", "to": "start", "reason": "csrf"},
         "ada",
     ),
     (

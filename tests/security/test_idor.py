@@ -226,8 +226,8 @@ API: list[tuple[str, str, object, dict | None, dict]] = [
     (
         "console-token-move",
         "post",
-        lambda w: f"/api/v1/reports/instances/{w.approval.pk}/move/",
-        {"activity_id": "start"},
+        lambda w: f"/api/v1/instances/{w.approval.pk}/move-token/",
+        {"from": "start", "to": "start", "reason": "x", "dry_run": True},
         {**dict.fromkeys(BOTH, ROLE_403), "alex": ROLE_403},
     ),
     (

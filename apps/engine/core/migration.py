@@ -14,11 +14,13 @@ the element they belong to (decision record: docs/decisions/031-version-migratio
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
@@ -117,21 +119,23 @@ _DIFFS: OrderedDict[tuple[int, int, tuple[tuple[str, str], ...]], tuple[Any, Any
     OrderedDict()
 )
 _DIFFS_SIZE = 32
+_DIFFS_LOCK = threading.Lock()
 
 
 def _spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:
     """Spiff's SpecDiff with the operator's alignment instead of its own guess (cached per pair
     of specs and mapping; the entry holds both specs, so their ids stay theirs)."""
     key = (id(old), id(new), tuple(sorted(mapping.items())))
-    cached = _DIFFS.get(key)
-    if cached is not None and cached[0] is old and cached[1] is new:
-        _DIFFS.move_to_end(key)
-        return cached[2]
-    diff = _new_spec_diff(old, new, mapping)
-    _DIFFS[key] = (old, new, diff)
-    while len(_DIFFS) > _DIFFS_SIZE:
-        _DIFFS.popitem(last=False)
-    return diff
+    with _DIFFS_LOCK:  # a batch may move instances in several threads
+        cached = _DIFFS.get(key)
+        if cached is not None and cached[0] is old and cached[1] is new:
+            _DIFFS.move_to_end(key)
+            return cached[2]
+        diff = _new_spec_diff(old, new, mapping)
+        _DIFFS[key] = (old, new, diff)
+        while len(_DIFFS) > _DIFFS_SIZE:
+            _DIFFS.popitem(last=False)
+        return diff
 
 
 def _new_spec_diff(old: Any, new: Any, mapping: Mapping[str, str]) -> SpecDiff:
@@ -325,12 +329,18 @@ def migrate(
     """Move ``handle``'s workflow onto ``new``'s spec and return the handle on the new version,
     advanced until it waits. Its variables stay; its waiting steps (user tasks, service tasks
     whose job has not run) start again from the new model under their engine task ids; waiting
-    events (timers, messages) keep their due time and subscription. Raises ``EngineError`` when the plan has
+    timers keep their due time unless their definition changed (then they start again from
+    now); message catches keep waiting (the runtime re-reads their correlation key). Raises ``EngineError`` when the plan has
     problems (``plan``: the one the caller already made for this handle)."""
     plan = plan or migration_plan(handle, new, mapping)
     if not plan.can_move:
         raise EngineError("; ".join(p.message for p in plan.problems))
     wf = handle._wf
+    timers = {
+        t.id: _timer_signature(t.task_spec)
+        for t in handle._all_tasks()
+        if t.state == TaskState.WAITING and _timer_signature(t.task_spec) is not None
+    }
     diff = WorkflowDiff(wf, _spec_diff(wf.spec, new.spec, mapping))
     for sub in wf.subprocesses.values():
         new_sub = new.subprocess_specs[sub.spec.name]
@@ -349,9 +359,32 @@ def migrate(
     for task in handle._all_tasks():
         if task.state == TaskState.STARTED and isinstance(task.task_spec, FlowgateServiceTask):
             task.reset_branch(None)
+    # A waiting timer whose definition is unchanged keeps its due time; one whose definition
+    # changed is armed again from now with the new version's value (decision 035).
+    rearm = [
+        t
+        for t in handle._all_tasks()
+        if t.id in timers
+        and t.state == TaskState.WAITING
+        and _timer_signature(t.task_spec) != timers[t.id]
+    ]
+
+    def arm_again() -> None:
+        for task in rearm:
+            task.internal_data.pop("event_value", None)
+            task.task_spec._update(task)
+
     moved = Instance(new, wf, status=handle._status())
-    moved._run(lambda: None)
+    moved._run(arm_again)
     return moved
+
+
+def _timer_signature(spec: Any) -> tuple[str, str] | None:
+    """A timer event's definition as (kind, expression), or None when ``spec`` is no timer."""
+    definition = getattr(spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    return type(definition).__name__, str(definition.expression)
 
 
 __all__ = [

@@ -69,8 +69,9 @@ def instance_advanced(
 
 @hook("engine.step_reactivated", errors=RAISE)
 def step_reactivated(*, instance_id: int, task_id: str) -> object:
-    """A step is activated again under its old engine task id (a token moved back): projections
-    keyed by task id move their old row aside so the new activation gets a fresh one."""
+    """A step is activated again under its old engine task id (an instance moved to another
+    version): projections keyed by task id move their old row aside so the new activation gets
+    a fresh one. (A token move gives the target a new task id and needs no such step.)"""
 
 
 @hook("engine.job_stub", errors=RAISE)

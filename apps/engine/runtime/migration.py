@@ -20,14 +20,13 @@ from django.db import transaction
 
 from apps.audit.actions import AuditAction
 from apps.common.actors import Actor
-from apps.common.db import update_row
 from apps.common.errors import Conflict, FlowgateError, InvalidInput, NotFound
 from apps.engine.core import migration as core_migration
 from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.hooks import step_reactivated
-from apps.engine.runtime.operations import archived_task_id
+from apps.engine.runtime.operations import archived_task_id_sql
 from apps.engine.runtime.state import instance_lock, load, persist_advance
 from apps.processes.models import ProcessVersion, VersionStatus
 
@@ -35,6 +34,7 @@ from apps.processes.models import ProcessVersion, VersionStatus
 MAX_BATCH = 500
 MAX_MAPPING = 1000
 MOVABLE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
+LIVE_JOBS = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT)
 
 
 def check_mapping(mapping: Any) -> dict[str, str]:
@@ -109,8 +109,11 @@ def _move_one(
     actor: Actor,
     dry_run: bool,
     from_version: int | None = None,
+    numbers: dict[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Plan (and unless ``dry_run``, do) one instance's move, in its own transaction."""
+    """Plan (and unless ``dry_run``, do) one instance's move, in its own transaction.
+    ``numbers``: version id -> number, shared by a batch (a version's number never changes)."""
+    numbers = {} if numbers is None else numbers
     with transaction.atomic():
         instance = instance_lock(instance_id=instance_id)  # NotFound: the batch reports it
         if instance.process_key != to.definition.key:
@@ -119,7 +122,10 @@ def _move_one(
                 "other_process",
                 f"Instance {instance.pk} runs '{instance.process_key}', not '{to.definition.key}'.",
             )
-        current = ProcessVersion.objects.only("number").get(pk=instance.version_id).number
+        current = numbers.get(instance.version_id)
+        if current is None:
+            current = ProcessVersion.objects.only("number").get(pk=instance.version_id).number
+            numbers[instance.version_id] = current
         if from_version is not None and current != from_version:
             return _refusal(
                 instance,
@@ -139,7 +145,11 @@ def _move_one(
                 f"Instance {instance.pk} is {instance.status}: only running or suspended "
                 "instances move.",
             )
-        if Job.objects.filter(instance=instance, status=JobStatus.RUNNING).exists():
+        # One query for the running check and the jobs that step aside on a real move.
+        live_jobs = list(
+            Job.objects.filter(instance=instance, status__in=LIVE_JOBS).values_list("pk", "status")
+        )
+        if any(status == JobStatus.RUNNING for _, status in live_jobs):
             return _refusal(
                 instance,
                 "step_running",
@@ -158,16 +168,16 @@ def _move_one(
             moved = core_migration.migrate(handle, runner, mapping, plan=plan)
         except EngineError as exc:
             return _refusal(instance, "migration_failed", str(exc))
-        _retire_waits(instance, old_user_tasks)
+        _retire_waits(instance, [pk for pk, _ in live_jobs], old_user_tasks)
         instance.version_id = to.pk
         # the locked row carries its version's checksum (instance_lock); the projections read it
         setattr(instance, "version_checksum", to.checksum)  # noqa: B010
         instance.called_versions = {}
-        update_row(instance, ["version", "called_versions"])
         persist_advance(
             instance,
             moved,
             actor=actor,
+            row_fields=("version", "called_versions"),
             event=(
                 AuditAction.INSTANCE_MIGRATED,
                 {
@@ -185,14 +195,13 @@ def _move_one(
         return _report(instance, plan, moved=True)
 
 
-def _retire_waits(instance: ProcessInstance, user_task_ids: list[str]) -> None:
-    """The jobs and inbox tasks of the old version step aside under archived task ids, so the
-    write path re-creates them from the new version (its connector and inputs; its candidates,
-    form and SLA). Timers and message subscriptions keep their rows: the same wait goes on.
-    Requires: the instance row is locked."""
-    live = [JobStatus.PENDING, JobStatus.INCIDENT]
-    for job in Job.objects.filter(instance=instance, status__in=live).only("pk", "task_id"):
-        Job.objects.filter(pk=job.pk).update(task_id=archived_task_id(job.task_id, job.pk))
+def _retire_waits(instance: ProcessInstance, job_ids: list[int], user_task_ids: list[str]) -> None:
+    """The jobs (``job_ids``: pending or incident) and inbox tasks of the old version step aside
+    under archived task ids, so the write path re-creates them from the new version (its
+    connector and inputs; its candidates, form and SLA). Timers and message subscriptions keep
+    their rows: the same wait goes on. Requires: the instance row is locked."""
+    if job_ids:
+        Job.objects.filter(pk__in=job_ids).update(task_id=archived_task_id_sql())
     for task_id in user_task_ids:
         step_reactivated.send(instance_id=instance.pk, task_id=task_id)
 
@@ -258,12 +267,19 @@ def batch_item(
     actor: Actor,
     dry_run: bool,
     from_version: int,
+    numbers: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """One instance of a batch, in its own transaction: its report, also when it is refused or
     does not exist (one refusal stops no other)."""
     try:
         return _move_one(
-            instance_id, to, mapping, actor=actor, dry_run=dry_run, from_version=from_version
+            instance_id,
+            to,
+            mapping,
+            actor=actor,
+            dry_run=dry_run,
+            from_version=from_version,
+            numbers=numbers,
         )
     except FlowgateError as exc:
         return {
@@ -297,8 +313,11 @@ def instances_migrate(
         to_version=to_version,
         instance_ids=instance_ids,
     )
+    numbers: dict[int, int] = {}
     reports = [
-        batch_item(i, to, mapping, actor=actor, dry_run=dry_run, from_version=from_version)
+        batch_item(
+            i, to, mapping, actor=actor, dry_run=dry_run, from_version=from_version, numbers=numbers
+        )
         for i in ids
     ]
     return {

@@ -1,5 +1,5 @@
 """Operator writes on running instances, beyond the facade's cancel/suspend/resume/retry:
-bulk incident retry, set a variable (admins), move a token back to an earlier step.
+bulk incident retry, set a variable (admins), move a token to any step (forward or back).
 
 Each function is one transaction per instance: lock the row, act, persist the new engine state
 and its effects, write the audit event. Permissions are checked by the views and API views that
@@ -13,18 +13,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat, Left
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
-from apps.common.errors import Conflict, FlowgateError, InvalidInput
+from apps.common.errors import Conflict, FlowgateError, InvalidInput, Unprocessable
+from apps.engine import core
+from apps.engine.core import modification as core_modification
 from apps.engine.core import operations as core_ops
-from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
-from apps.engine.runtime.hooks import step_reactivated
 from apps.engine.runtime.incidents import incident_retry
 from apps.engine.runtime.state import instance_lock, load, persist_advance
 
@@ -35,6 +38,12 @@ MAX_VALUE_BYTES = 64 * 1024
 def archived_task_id(task_id: str, row_id: int) -> str:
     """The task id an older activation's row takes when the same step runs again."""
     return f"{task_id}~{row_id}"[:64]
+
+
+def archived_task_id_sql() -> Left:
+    """``archived_task_id`` as an SQL expression of a row's own ``task_id`` and ``pk``, so a
+    set of rows steps aside in one UPDATE."""
+    return Left(Concat(F("task_id"), Value("~"), Cast("pk", CharField())), 64)
 
 
 # --- incidents -----------------------------------------------------------------------------------
@@ -105,29 +114,86 @@ def instance_variable_set(
     return instance
 
 
-# --- moving a token back -------------------------------------------------------------------------
+# --- moving a token (instance modification) -----------------------------------------------------
+
+MAX_REASON = 500
+#: Refusals that are about the request (a target the model cannot hold a token at): 400;
+#: the others are about the instance's state now (not active there, ended): 409.
+TARGET_REFUSALS = frozenset(
+    {"unknown_target", "inside_scope", "boundary_event", "start_event", "joining_gateway"}
+)
 
 
-def instance_move_targets(*, instance: ProcessInstance) -> list[core_ops.MoveTarget]:
-    """The earlier steps a token of this instance can move back to (none when not running)."""
-    if instance.status != InstanceStatus.RUNNING:
-        return []
-    return core_ops.move_targets(load(instance))
+@dataclass(frozen=True)
+class MoveOptions:
+    """What the console offers: the active elements a token can leave, the steps it can go to."""
+
+    active: list[core_modification.Element]
+    targets: list[core_modification.Element]
 
 
-def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> ProcessInstance:
-    """Move the instance back to the latest completed activation of ``activity_id``: later steps
-    are discarded (their open tasks cancelled, their pending jobs cancelled) and the step runs
-    again. Refused while a step's connector is running (its result would land on a moved
-    instance) and for anything SpiffWorkflow cannot reset (subprocess steps, events)."""
+def instance_move_options(*, instance: ProcessInstance) -> MoveOptions:
+    """The active elements and the steps of the model a token of this instance can move
+    between (both empty unless it is running or suspended)."""
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
+        return MoveOptions([], [])
+    try:
+        handle = load(instance)
+    except core.EngineError:  # a state this version cannot load: the page shows no move
+        return MoveOptions([], [])
+    return MoveOptions(
+        core_modification.active_elements(handle), core_modification.move_targets(handle)
+    )
+
+
+def _move_report(
+    instance: ProcessInstance, move: core_modification.TokenMove, *, reason: str, dry_run: bool
+) -> dict[str, Any]:
+    return {
+        "instance_id": instance.pk,
+        "status": instance.status,
+        "dry_run": dry_run,
+        "from": move.from_id,
+        "to": move.to_id,
+        "reason": reason,
+        "cancelled": move.cancelled,
+        "entered": move.entered,
+        "waits_removed": [asdict(w) for w in move.waits_removed],
+        "waits_created": [asdict(w) for w in move.waits_created],
+        "waiting_before": move.waiting_before,
+        "waiting_after": move.waiting_after,
+    }
+
+
+def instance_token_move(
+    *,
+    instance_id: int,
+    from_activity_id: str,
+    to_activity_id: str,
+    reason: str,
+    actor: Actor,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Move the token of the active element ``from_activity_id`` to the step
+    ``to_activity_id`` (forward or back) of a running or suspended instance; with ``dry_run``
+    only say what would be cancelled and started (the same move on a copy that is not saved).
+    The cancelled element's waits (inbox task, job, timer, message subscription) go and the new
+    element's are created by the write path. Audited as ``instance.token_moved`` with the
+    operator's ``reason`` (required). Refused while a step's connector is running (its result
+    would land on a moved instance)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "Say why the token moves (the reason goes into the audit trail).",
+            code="reason_required",
+        )
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(
+            f"The reason has at most {MAX_REASON} characters.", code="reason_required"
+        )
     with transaction.atomic():
         instance = instance_lock(instance_id=instance_id)
-        if instance.status != InstanceStatus.RUNNING:
-            raise Conflict(
-                f"Instance {instance.pk} is {instance.status}; only a running instance can move "
-                "a token back (resume it first).",
-                code="instance_not_running",
-            )
+        _require_active(instance, "a token moves")
         if Job.objects.filter(instance=instance, status=JobStatus.RUNNING).exists():
             raise Conflict(
                 "A step of this instance is running on a worker right now; try again when it "
@@ -135,21 +201,19 @@ def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> 
                 code="step_running",
             )
         handle = load(instance)
-        before = {
-            "variables": instance.variables,
-            "waiting_at": sorted(
-                {t.activity_id for t in handle.effects().user_tasks}
-                | {s.activity_id for s in handle.effects().service_tasks}
-            ),
-        }
         try:
-            task_id = core_ops.token_move_back(handle, activity_id)
-        except EngineError as exc:
-            raise Conflict(str(exc), code="token_move_refused") from exc
-        # The step runs again under its old engine task id: move the old rows aside.
-        for job in Job.objects.filter(instance=instance, task_id=task_id):
-            Job.objects.filter(pk=job.pk).update(task_id=archived_task_id(task_id, job.pk))
-        step_reactivated.send(instance_id=instance.pk, task_id=task_id)
+            move = core_modification.token_move(handle, from_activity_id, to_activity_id)
+        except core_modification.TokenMoveRefused as exc:
+            error = InvalidInput if exc.code in TARGET_REFUSALS else Conflict
+            raise error(str(exc), code=exc.code) from exc
+        except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
+            raise Unprocessable(
+                f"The token cannot move there with this instance's data: {exc}",
+                code="process_stuck",
+            ) from None
+        report = _move_report(instance, move, reason=reason, dry_run=dry_run)
+        if dry_run:
+            return report
         persist_advance(
             instance,
             handle,
@@ -157,10 +221,18 @@ def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> 
             event=(
                 AuditAction.INSTANCE_TOKEN_MOVED,
                 {
-                    "before": before,
-                    "after": {"waiting_at": [activity_id]},
-                    "data": {"to_activity_id": activity_id},
+                    "before": {"waiting_at": move.waiting_before},
+                    "after": {"waiting_at": move.waiting_after},
+                    "data": {
+                        "from_activity_id": move.from_id,
+                        "to_activity_id": move.to_id,
+                        "reason": reason,
+                        "cancelled": move.cancelled,
+                        "waits_removed": report["waits_removed"],
+                        "waits_created": report["waits_created"],
+                    },
                 },
             ),
         )
-    return instance
+    report["status"] = instance.status
+    return report

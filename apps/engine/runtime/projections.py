@@ -154,13 +154,28 @@ def _sync_timers(instance: ProcessInstance, timers) -> None:
 
 
 def _sync_subscriptions(instance: ProcessInstance, waits) -> None:
+    """Subscriptions in step with the message waits, whose correlation key the engine computes
+    from the model's expression on each read: a row whose key (or message) differs now (an
+    instance moved to a version with another key expression) is updated."""
     waiting = {w.task_id: w for w in waits}
-    existing = set(
-        MessageSubscription.objects.filter(instance=instance).values_list("task_id", flat=True)
-    )
-    gone = existing - set(waiting)
+    existing = {
+        row.task_id: row
+        for row in MessageSubscription.objects.filter(instance=instance).only(
+            "pk", "task_id", "activity_id", "message_name", "correlation_key"
+        )
+    }
+    gone = set(existing) - set(waiting)
     if gone:
         MessageSubscription.objects.filter(instance=instance, task_id__in=gone).delete()
+    for task_id, row in existing.items():
+        wait = waiting.get(task_id)
+        if wait is None:
+            continue
+        now = (wait.activity_id, wait.message_name, wait.correlation_key or "")
+        if (row.activity_id, row.message_name, row.correlation_key) != now:
+            MessageSubscription.objects.filter(pk=row.pk).update(
+                activity_id=now[0], message_name=now[1], correlation_key=now[2]
+            )
     MessageSubscription.objects.bulk_create(
         [
             MessageSubscription(

@@ -17,7 +17,7 @@ waits, engine-limit incident, advance hook, audit events (one INSERT).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -165,13 +165,15 @@ def persist_advance(
     *,
     actor: Actor,
     event: StepEvent | None = None,
+    row_fields: Sequence[str] = (),
 ) -> None:
     """Write an advance a person or the scheduler caused (a completed user task, an operator's
-    retry or token move, a fired timer, a correlated message). ``event`` is the caller's audit
-    event; without one, the steps are audited as "step completed". New jobs go to the workers.
-    Requires: the instance row is locked."""
+    retry or token move, a fired timer, a correlated message, a migration). ``event`` is the
+    caller's audit event; without one, the steps are audited as "step completed".
+    ``row_fields``: other fields of the row the caller changed, written in the same UPDATE (a
+    migration's version). New jobs go to the workers. Requires: the instance row is locked."""
     tracing.link_current_to(instance.traceparent)
-    written = _write(instance, handle, actor=actor, claim_for=None)
+    written = _write(instance, handle, actor=actor, claim_for=None, row_fields=row_fields)
     steps = activity_steps(written.effects.events)
     _announce(instance, written, actor=actor, steps=steps, by_worker=False)
     record_many(
@@ -252,6 +254,7 @@ def _write(
     actor: Actor,
     claim_for: str | None,
     active_jobs: set[str] | None = None,
+    row_fields: Sequence[str] = (),
 ) -> _Written:
     """Update an existing instance's row and bring its projections in step; ``claim_for`` (a
     worker id) claims the new jobs it runs inline."""
@@ -259,7 +262,7 @@ def _write(
     now = timezone.now()
     had = instance.waits
     finished, update_fields = _apply_state(instance, handle, effects, now)
-    update_row(instance, update_fields)
+    update_row(instance, [*update_fields, *(f for f in row_fields if f not in update_fields)])
     claimed = sync_jobs(
         instance, effects.service_tasks, now, claim_for=claim_for, active=active_jobs
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from apps.common.actors import Actor
+from apps.engine import services
 from apps.processes.decisions import dmn_deploy
+from apps.processes.demo import demo_processes_ensure
+from tests.engine.conftest import run_jobs
 from tests.engine_core.dmn.support import FILES
 from tests.factories import UserFactory
 
@@ -75,3 +78,34 @@ def test_a_business_rule_task_picks_a_deployed_decision(page, login_as, axe_chec
         "/designer/decisions/approval_level/"
     )
     assert axe_check(page, context="#designer-properties") == []
+
+
+def test_the_requester_sees_why_the_policy_rejected_a_request(page, login_as, axe_check):
+    # given the demo seed's access request with its policy gate, and a request for admin access
+    demo_processes_ensure()
+    rita = UserFactory(username="rita", roles=[])
+    instance = services.instance_start(
+        process_key="access_request",
+        variables={
+            "system": "crm",
+            "access_level": "admin",
+            "region": "EU",
+            "justification": "x" * 12,
+        },
+        actor=Actor.for_user(rita),
+        started_by=rita,
+    )
+    run_jobs(instance)
+    # when the requester opens it from My requests
+    login_as(page, rita)
+    page.goto("/requests/")
+    page.get_by_text("Rejected by policy").first.wait_for()
+    page.get_by_role("link", name=f"Access request #{instance.pk}").click()
+    # then the page says it was rejected by policy, and why
+    assert page.get_by_test_id("request-status").inner_text() == "Rejected by policy"
+    alert = page.get_by_test_id("policy-rejection")
+    assert alert.inner_text() == (
+        "Rejected by policy: Admin access is never granted through self-service: ask the "
+        "security team."
+    )
+    assert axe_check(page) == []

@@ -8,6 +8,7 @@ from lxml import etree
 
 from apps.common.actors import Actor
 from apps.processes import gallery
+from apps.processes.decisions import dmn_deploy
 from apps.processes.demo import demo_processes_ensure
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.processes.services import bpmn_validate, version_deploy
@@ -36,6 +37,8 @@ def test_the_gallery_has_the_five_templates_of_the_issue():
 @pytest.mark.parametrize("slug", SLUGS)
 def test_each_template_validates_and_deploys(slug):
     template = gallery.template_get(slug=slug)
+    for dmn in template.decision_files():  # the decisions its business rule tasks name
+        dmn_deploy(xml=dmn, actor=Actor.system("test"))
     assert bpmn_validate(xml=template.xml()) == []
     result = version_deploy(xml=template.xml(), actor=Actor.system("test"))
     assert (result.deployed, result.version.definition.key) == (True, slug)

@@ -5,6 +5,7 @@ and *Try it* go through the API (the server is the authority on every cell)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -42,7 +43,8 @@ def decision_list(request: HttpRequest) -> HttpResponse:
 
 
 def _can_edit(request: HttpRequest) -> bool:
-    return request.user.has_role(*EDITORS)
+    user = request.user
+    return user.is_authenticated and user.has_role(*EDITORS)
 
 
 @role_required(*READERS, message="Decisions are for designers, auditors and admins.")
@@ -93,16 +95,17 @@ class NewDecisionForm(forms.Form):
     key = forms.CharField(max_length=190, label="Decision id")
     name = forms.CharField(max_length=200, required=False, label="Name")
 
-    def clean(self):
-        data = super().clean()
-        if "key" in data:
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        key = data.get("key")
+        if key:
             try:
-                data["xml"] = decisions.decision_blank_xml(key=data["key"], name=data.get("name"))
+                data["xml"] = decisions.decision_blank_xml(key=key, name=data.get("name") or "")
             except InvalidInput as exc:
                 self.add_error("key", exc.message)
             else:
-                if _deployed(data["key"]):
-                    self.add_error("key", f"A decision '{data['key']}' exists: edit it instead.")
+                if _deployed(key):
+                    self.add_error("key", f"A decision '{key}' exists: edit it instead.")
         return data
 
 

@@ -30,6 +30,11 @@ class Template:
     def xml(self) -> str:
         return self.path.read_text(encoding="utf-8")
 
+    @property
+    def decision_keys(self) -> list[str]:
+        """The decision ids of its DMN files (named like their decision: ``<id>.dmn``)."""
+        return [Path(name).stem for name in self.decisions]
+
     def decision_files(self) -> list[bytes]:
         return [(DEMO_DIR / name).read_bytes() for name in self.decisions]
 

@@ -140,3 +140,12 @@ def test_every_demo_model_has_a_catalog_category_and_description(path):
     # then it lands in a named category, with a description, not in "Other" / "No description"
     assert process.get(f"{FG}category", "").strip() not in ("", "Other")
     assert documentation is not None and documentation.text.strip()
+
+
+def test_a_template_names_the_decisions_its_business_rule_tasks_need():
+    template = gallery.template_get(slug="access_request")
+    assert template.decision_keys == ["access_request_policy"]
+    (dmn,) = template.decision_files()
+    assert b'<decision id="access_request_policy"' in dmn
+    assert b'flowgate:decisionRef="access_request_policy"' in template.xml().encode()
+    assert b'flowgate:policyGate="true"' in template.xml().encode()

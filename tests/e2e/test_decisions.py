@@ -6,7 +6,7 @@ import pytest
 
 from apps.common.actors import Actor
 from apps.engine import services
-from apps.processes.decisions import dmn_deploy
+from apps.processes.decisions import decision_evaluate, dmn_deploy
 from apps.processes.demo import demo_processes_ensure
 from tests.engine.conftest import run_jobs
 from tests.engine_core.dmn.support import FILES
@@ -108,4 +108,22 @@ def test_the_requester_sees_why_the_policy_rejected_a_request(page, login_as, ax
         "Rejected by policy: Admin access is never granted through self-service: ask the "
         "security team."
     )
+    assert axe_check(page) == []
+
+
+def test_the_decision_rules_report_flags_rules_that_never_matched(page, login_as, axe_check):
+    dmn_deploy(xml=(FILES / "approval.dmn").read_bytes(), actor=Actor.system("test"))
+    decision_evaluate(
+        key="approval_level", variables={"amount": 500, "country": "US"}, actor=Actor.system("t")
+    )
+    login_as(page, UserFactory(roles=["auditor"]))
+    page.goto("/admin-reports/")
+    page.get_by_role("link", name="Decision rules").click()
+    page.get_by_label("Decision").select_option("approval_level")
+    page.get_by_role("button", name="Show").click()
+    section = page.locator('section[data-decision="approval_level"]')
+    section.wait_for()
+    assert "1 evaluation" in section.inner_text()
+    assert section.locator("tr.table-warning").count() == section.locator("tbody tr").count() - 1
+    assert section.locator('tr[data-rule-id="Rule_cfo"] .fg-rule-matched-count').inner_text() == "1"
     assert axe_check(page) == []

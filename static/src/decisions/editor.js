@@ -80,7 +80,13 @@ async function deploy(modeler) {
     show(results, "info", "Unchanged: the latest version already is this file.", warnings);
     return;
   }
-  const number = mine ? mine.number : "?";
+  if (!mine) {
+    // the decision's id was changed in the editor: another key's version line
+    const names = (answer.body.decisions || []).map((d) => `${d.key} version ${d.number}`).join(", ");
+    show(results, "warning", `Deployed ${names}; this file no longer has the decision ${root.dataset.key}.`, warnings);
+    return;
+  }
+  const number = mine.number;
   show(results, warnings.length ? "warning" : "success", `Deployed ${root.dataset.key} version ${number}.`, warnings);
   const history = document.getElementById("decision-versions");
   history.querySelector(".fg-no-versions")?.remove();

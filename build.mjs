@@ -9,6 +9,7 @@
 //   reports-heatmap.js / .css   bottleneck heatmap: bpmn-js NavigatedViewer
 //   inbox-start.js              the request catalog's start form (form-js viewer)
 //   inbox-diagram.js / .css     read-only diagram with progress (task and request pages)
+//   decision-editor.js / .css   the DMN decision editor: dmn-js Modeler
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
@@ -66,6 +67,7 @@ await build({
     "reports-heatmap": "static/src/reports/heatmap.js",
     "inbox-start": "static/src/inbox-start.js",
     "inbox-diagram": "static/src/inbox-diagram.js",
+    "decision-editor": "static/src/decisions/editor.js",
   },
   format: "iife",
   sourcemap: true,
@@ -81,6 +83,7 @@ await build({
     "form-editor": "static/src/forms/editor.css",
     "reports-heatmap": "static/src/reports/heatmap.css",
     "inbox-diagram": "static/src/inbox.css",
+    "decision-editor": "static/src/decisions/editor.css",
   },
 });
 writeFileSync(`${outdir}/.built`, new Date().toISOString());

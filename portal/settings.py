@@ -237,7 +237,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp 4): everything from our own origin, no inline script, no
 # CDN, no inline style element. Inline style *attributes* only with these exact values: the ones
-# bpmn-js and its properties panel put in HTML strings (tests/security/test_headers.py scans the
+# bpmn-js, its properties panel and dmn-js put in HTML strings (tests/security/test_headers.py scans the
 # built bundles and fails naming any new one; print them with
 # `python -m tests.security.csp_hashes`). Styles set through element.style are not inline.
 STYLE_ATTRIBUTE_HASHES = [
@@ -246,6 +246,13 @@ STYLE_ATTRIBUTE_HASHES = [
     "'sha256-yCTUeVKU6CD7LMSHPoB5JSg4Cl/BZ8jCyNCepX770PY='",
     "'sha256-d2xoiruNEGKe7tm8eQYZ4wZfl8lYgb2Sr9xKlvmCmcU='",
     "'sha256-HXhQM6ELrVUcZms/DLHL1dH06lIksex0j+VgqIIlSmM='",
+    # dmn-js (the decision editor, decision 036): the bpmn.io watermark and logo (a licence term),
+    # its popup menu's margin, an empty attribute and its off-screen text measurer
+    "'sha256-r3vOsuepBDg6tz/cOusiNJ9Y4Lp9hGQTT7pzDks1Xxc='",  # the watermark's position
+    "'sha256-CA/eh4+2R0J7cEQ14gBMtx834RIOjzMUqCM+evtrkp4='",  # vertical-align:middle (logo)
+    "'sha256-ZG9bHUWWXDZyu7zfItuLwGK+cah/hweM0RfXpZpxZVM='",  # margin: 15px 20px 15px 10px; ...
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # (empty)
+    "'sha256-T+dPSjRVHalDc/mwQm0/E2bredKPUxLfYOuU3MOV1BE='",  # visibility: hidden; position: fixed
 ]
 _SELF, _NONE = "'self'", "'none'"
 CONTENT_SECURITY_POLICY = {

@@ -8,7 +8,7 @@ mappings turn into process variables. It says whether a failure is worth retryin
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -81,6 +81,10 @@ class ExecutionContext:
     attempt: int
     process_key: str = ""
     timeout: float = 10.0
+    #: Audit events the connector's work should leave, as (action, data) pairs: the runtime
+    #: writes them in the transaction that applies the step's result (or its business error),
+    #: so a step that is rolled back or whose lease was lost leaves none (decision 036).
+    audit_events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
 
 class Connector(ABC):

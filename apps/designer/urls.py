@@ -11,6 +11,8 @@ urlpatterns = [
     path("new/<slug:slug>/", views.process_from_template, name="new-from-template"),
     path("templates/<slug:slug>.bpmn", views.template_xml, name="template-xml"),
     path("decisions/", decision_views.decision_list, name="decisions"),
+    path("decisions/new/", decision_views.decision_new, name="decision-new"),
+    path("decisions/<str:key>/edit/", decision_views.decision_edit, name="decision-edit"),
     path("decisions/<str:key>/", decision_views.decision_detail, name="decision"),
     path(
         "decisions/<str:key>/v<int:number>/",

@@ -21,6 +21,9 @@ from apps.processes.selectors import version_get
 class InstanceOutput(serializers.ModelSerializer):
     version_number = serializers.IntegerField(source="version.number")
     started_by = serializers.CharField(source="started_by.username", allow_null=True, default=None)
+    status_label = serializers.CharField(
+        read_only=True, help_text="'Rejected by policy' for that outcome, else the status's label"
+    )
     trace_url = serializers.SerializerMethodField(
         help_text="The trace in the tracing backend (FLOWGATE_TRACE_URL_TEMPLATE); empty if unset"
     )
@@ -34,6 +37,9 @@ class InstanceOutput(serializers.ModelSerializer):
             "version_number",
             "business_key",
             "status",
+            "outcome",
+            "outcome_reason",
+            "status_label",
             "variables",
             "started_by",
             "created_at",
@@ -80,6 +86,7 @@ class InstanceListApi(ApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str),
+            OpenApiParameter("outcome", str, description="rejected_by_policy"),
             OpenApiParameter("process_key", str),
             OpenApiParameter("business_key", str),
         ],
@@ -91,6 +98,7 @@ class InstanceListApi(ApiView):
             status=request.query_params.get("status", ""),
             process_key=request.query_params.get("process_key", ""),
             business_key=request.query_params.get("business_key", ""),
+            outcome=request.query_params.get("outcome", ""),
         )
         return self.paginated_response(qs)
 

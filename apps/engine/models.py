@@ -16,6 +16,14 @@ class InstanceStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class InstanceOutcome(models.TextChoices):
+    """How a finished instance ended, where its status alone does not say (decision 036).
+    Empty: as its status says (completed, cancelled by a person or the engine)."""
+
+    NONE = "", "-"
+    REJECTED_BY_POLICY = "rejected_by_policy", "Rejected by policy"
+
+
 INSTANCE_TRANSITIONS = Transitions(
     "Instance",
     {
@@ -45,6 +53,18 @@ class ProcessInstance(models.Model):
     )
     status = models.CharField(
         max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING, db_index=True
+    )
+    outcome = models.CharField(
+        max_length=20,
+        choices=InstanceOutcome.choices,
+        default=InstanceOutcome.NONE,
+        blank=True,
+        db_index=True,
+        help_text="Set when the status alone does not say how it ended: rejected_by_policy is "
+        "cancelled by a policy gate's denial that no error event caught",
+    )
+    outcome_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why: the policy's reason, shown to the requester"
     )
     state = models.TextField(
         help_text="Engine state of this instance only (the spec lives on the version)"
@@ -84,6 +104,13 @@ class ProcessInstance(models.Model):
     def transition_to(self, status: str) -> None:
         """Change status along the transition table; an illegal transition raises Conflict."""
         INSTANCE_TRANSITIONS.move(self, status)
+
+    @property
+    def status_label(self) -> str:
+        """What a person reads: "Rejected by policy" rather than "Cancelled" for a denial."""
+        if self.outcome:
+            return InstanceOutcome(self.outcome).label
+        return self.get_status_display()
 
     @property
     def is_active(self) -> bool:

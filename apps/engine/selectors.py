@@ -28,11 +28,13 @@ def instances_visible(*, user) -> QuerySet[ProcessInstance]:
 
 
 def instance_list(
-    *, user, status: str = "", process_key: str = "", business_key: str = ""
+    *, user, status: str = "", process_key: str = "", business_key: str = "", outcome: str = ""
 ) -> QuerySet[ProcessInstance]:
     qs = instances_visible(user=user)
     if status:
         qs = qs.filter(status=status)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
     if process_key:
         qs = qs.filter(process_key=process_key)
     if business_key:

@@ -4,7 +4,9 @@ Its inputs come from the task (apps/engine/core/business_rules.py): the decision
 version or null (the latest deployed when the job runs), the result variable, the result
 mapping and a copy of the process variables. It evaluates the decision, writes the
 ``decision.evaluated`` audit event (decision, version, inputs, matched rules, outputs) and returns
-``{result_variable: value}``. Every failure is permanent (evaluating again gives the same answer)
+``{result_variable: value}``. The event goes to ``context.audit_events``: the runtime writes it in
+the transaction that applies the step, so a step rolled back (lease lost, result not applied)
+leaves no evaluation in the trail. Every failure is permanent (evaluating again gives the same answer)
 and names the decision, the rule and the cause, so the incident says what to fix; an operator
 retries the incident after deploying a fixed decision.
 """
@@ -14,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from apps.audit.actions import AuditAction
-from apps.audit.services import record
-from apps.common.actors import Actor
 from apps.common.errors import NotFound
 from apps.connectors.base import BusinessError, Connector, ConnectorError, ExecutionContext
 from apps.engine.core.business_rules import (
@@ -27,8 +27,6 @@ from apps.engine.core.business_rules import (
 from apps.engine.core.dmn import DmnEvaluationError
 from apps.processes import decision_selectors
 from apps.processes.decisions import audit_data, decision_run
-
-WORKER = Actor.system("engine")
 
 
 class DecisionConnector(Connector):
@@ -82,19 +80,19 @@ class DecisionConnector(Connector):
         gate = (
             _gate_verdict(evaluation.outcome.result, where, version) if inputs.get("gate") else None
         )
-        record(
-            AuditAction.DECISION_EVALUATED,
-            actor=WORKER,
-            process_key=context.process_key,
-            instance_id=context.instance_id,
-            data=audit_data(
-                evaluation,
-                source="business_rule_task",
-                activity_id=context.activity_id,
-                result_variable=variable,
-                stored=value,
-                **({"policy_gate": {"allow": gate[0], "reason": gate[1]}} if gate else {}),
-            ),
+        # Written by the runtime in the transaction that applies this step (decision 036).
+        context.audit_events.append(
+            (
+                AuditAction.DECISION_EVALUATED,
+                audit_data(
+                    evaluation,
+                    source="business_rule_task",
+                    activity_id=context.activity_id,
+                    result_variable=variable,
+                    stored=value,
+                    **({"policy_gate": {"allow": gate[0], "reason": gate[1]}} if gate else {}),
+                ),
+            )
         )
         if gate is not None and not gate[0]:
             raise BusinessError(POLICY_DENIED, gate[1] or f"Denied by decision '{version.key}'.")

@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -121,14 +122,74 @@ def _key_problems(definitions) -> list[dict]:
     return problems
 
 
+_BLANK_DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" \
+xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" \
+xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" id={defs_id} name={name} \
+namespace="http://flowgate.dev/dmn">
+  <decision id={key} name={name}>
+    <decisionTable id="DecisionTable_1" hitPolicy="UNIQUE">
+      <input id="Input_1" label="Amount">
+        <inputExpression id="InputExpression_1" typeRef="number"><text>amount</text></inputExpression>
+      </input>
+      <output id="Output_1" label="Result" name="result" typeRef="string" />
+      <rule id="Rule_1">
+        <inputEntry id="UnaryTests_1"><text>&lt; 1000</text></inputEntry>
+        <outputEntry id="LiteralExpression_1"><text>"small"</text></outputEntry>
+      </rule>
+      <rule id="Rule_2">
+        <inputEntry id="UnaryTests_2"><text>&gt;= 1000</text></inputEntry>
+        <outputEntry id="LiteralExpression_2"><text>"large"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <dmndi:DMNDI>
+    <dmndi:DMNDiagram id="DMNDiagram_1">
+      <dmndi:DMNShape id="DMNShape_1" dmnElementRef={key}>
+        <dc:Bounds height="80" width="180" x="160" y="100" />
+      </dmndi:DMNShape>
+    </dmndi:DMNDiagram>
+  </dmndi:DMNDI>
+</definitions>
+"""
+
+
+def decision_blank_xml(*, key: str, name: str = "") -> str:
+    """A new decision's first file (DMN 1.3, as dmn-js writes it): a UNIQUE table with one
+    input, one output and two rules, to edit in the decision editor. InvalidInput for a key
+    that cannot be one."""
+    key = (key or "").strip()
+    if len(key) > KEY_MAX_LENGTH - 5 or not _SAFE_KEY.fullmatch(key):
+        raise InvalidInput(
+            f"{key[:80]!r} cannot be a decision id: use letters, digits, '_', '-' or '.', "
+            "starting with a letter or '_'.",
+            code="invalid_decision_id",
+        )
+    name = (name or "").strip()[:200] or key
+    return _BLANK_DMN.format(
+        defs_id=quoteattr(f"{key}_defs"), key=quoteattr(key), name=quoteattr(name)
+    )
+
+
 def dmn_validate(*, xml: bytes | str) -> list[dict]:
     """Every problem of a DMN file, without storing anything; [] when it would deploy."""
+    return dmn_check(xml=xml)[0]
+
+
+def dmn_check(*, xml: bytes | str) -> tuple[list[dict], list[dict]]:
+    """(problems, warnings) of a DMN file, storing nothing: what the decision editor's *Check*
+    shows. Problems stop a deploy (an unreadable cell named by decision, rule and column);
+    warnings do not (UNIQUE rules that overlap, numbers no rule covers)."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     try:
         definitions = _parse(data)
     except (InvalidInput, Unprocessable) as exc:
-        return exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
-    return _key_problems(definitions)
+        problems = exc.details or [{"element_id": None, "code": exc.code, "message": exc.message}]
+        return problems, []
+    problems = _key_problems(definitions)
+    if problems:
+        return problems, []
+    return [], [w.as_dict() for w in definitions_warnings(definitions)]
 
 
 def dmn_deploy(*, xml: bytes | str, actor: Actor, user=None, comment: str = "") -> DmnDeployResult:

@@ -20,6 +20,8 @@ class Template:
     title: str
     summary: str
     shows: tuple[str, ...]
+    #: DMN files in ``demo_bpmn/`` the template's business rule tasks need deployed first
+    decisions: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -27,6 +29,14 @@ class Template:
 
     def xml(self) -> str:
         return self.path.read_text(encoding="utf-8")
+
+    @property
+    def decision_keys(self) -> list[str]:
+        """The decision ids of its DMN files (named like their decision: ``<id>.dmn``)."""
+        return [Path(name).stem for name in self.decisions]
+
+    def decision_files(self) -> list[bytes]:
+        return [(DEMO_DIR / name).read_bytes() for name in self.decisions]
 
 
 TEMPLATES: tuple[Template, ...] = (
@@ -40,9 +50,10 @@ TEMPLATES: tuple[Template, ...] = (
     Template(
         "access_request",
         "Access request",
-        "The manager and then security approve (never the requester); access is granted "
-        "automatically over HTTP.",
-        ("four-eyes", "security approval", "HTTP connector"),
+        "A policy gate refuses what self-service may never grant; then the manager and security "
+        "approve (never the requester); access is granted automatically over HTTP.",
+        ("policy gate", "four-eyes", "HTTP connector"),
+        decisions=("access_request_policy.dmn",),
     ),
     Template(
         "change_request",

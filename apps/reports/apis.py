@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
 from apps.reports.selectors import activities_named, heatmap, sla_dashboard, slowest_instances
+from apps.reports.selectors.decisions import decision_rule_report
 from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
@@ -388,3 +389,33 @@ class InstanceTimelineApi(ApiView):
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist.", code="instance_not_found")
         return self.respond(instance_timeline(instance=instance))
+
+
+class DecisionRulesReportApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    class Input(serializers.Serializer):
+        decision = serializers.CharField(required=False, default="", max_length=200)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("decision", str, description="One decision key (default: all)"),
+            *[p for p in FILTER_PARAMETERS if p.name in ("since", "until")],
+        ],
+        responses=inline_serializer(
+            "DecisionRulesReport",
+            {
+                "period": serializers.DictField(),
+                "decisions": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        summary="How often each rule of each decision matched in the period (from the audit "
+        "trail); rules that never matched are flagged",
+    )
+    def get(self, request: Request) -> Response:
+        data = self.Input(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        filters = ReportFilters.parse(request.query_params)
+        return Response(
+            decision_rule_report(period=filters.period, key=data.validated_data["decision"])
+        )

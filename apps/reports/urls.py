@@ -1,11 +1,18 @@
 from django.urls import path
 
-from apps.reports import circuit_views, migration_views, modification_views, views
+from apps.reports import (
+    circuit_views,
+    decision_views,
+    migration_views,
+    modification_views,
+    views,
+)
 
 app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("sla/", views.sla, name="sla"),
+    path("decisions/", decision_views.decision_rules, name="decisions"),
     path("slo/", views.slo, name="slo"),
     path("slo/save/", views.slo_save, name="slo-save"),
     path("heatmap/", views.heatmap, name="heatmap"),

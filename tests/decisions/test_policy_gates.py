@@ -1,5 +1,6 @@
 """Policy gates: a business rule task marked as a gate allows (the process goes on) or denies
-(BPMN error ``policy_denied``, caught by an error boundary, else an incident with the reason);
+(BPMN error ``policy_denied``, caught by an error boundary, else the request ends rejected by
+policy with the reason);
 every verdict is in the audit trail with its rule."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.urls import reverse
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.engine import services
-from apps.engine.models import IncidentStatus, InstanceStatus
+from apps.engine.models import InstanceOutcome, InstanceStatus, JobStatus
 from apps.processes.decisions import dmn_deploy
 from apps.processes.services import version_deploy
 from tests.engine.conftest import run_jobs
@@ -81,14 +82,27 @@ def test_an_uncaught_denial_ends_the_request_as_rejected_by_policy(client, make_
     )
     run_jobs(instance)
     instance.refresh_from_db()
-    assert instance.status == InstanceStatus.CANCELLED
-    incident = instance.incidents.get()  # opened, then resolved by the end
-    assert incident.status == IncidentStatus.RESOLVED
-    assert incident.message == (
-        "Business error 'policy_denied' has no matching error event: payroll access only in the EU"
+    assert (instance.status, instance.outcome, instance.outcome_reason) == (
+        InstanceStatus.CANCELLED,
+        InstanceOutcome.REJECTED_BY_POLICY,
+        "payroll access only in the EU",
     )
+    assert instance.status_label == "Rejected by policy"
+    assert not instance.incidents.exists()  # nothing is broken: no incident
+    job = instance.jobs.get()
+    assert (job.status, job.last_error) == (
+        JobStatus.DONE,
+        "business error policy_denied: payroll access only in the EU (uncaught: rejected by policy)",
+    )
+    actions = list(
+        AuditEvent.objects.filter(instance_id=instance.pk)
+        .order_by("position")
+        .values_list("action", flat=True)
+    )
+    assert actions[-3:] == ["decision.evaluated", "job.failed", "instance.cancelled"]
     cancelled = AuditEvent.objects.get(action="instance.cancelled", instance_id=instance.pk)
     assert cancelled.data["reason"] == "Rejected by policy: payroll access only in the EU"
+    assert cancelled.after == {"status": "cancelled", "outcome": "rejected_by_policy"}
     client.force_login(requester)
     page = client.get(reverse("requests:detail", args=[instance.pk])).content.decode()
     assert "Rejected by policy: payroll access only in the EU" in page

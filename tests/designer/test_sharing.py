@@ -14,6 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, InvalidInput
 from apps.processes import gallery, sharing
+from apps.processes.demo import demo_decisions_ensure
 from apps.processes.models import ProcessDefinition, ProcessVersion
 from apps.processes.services import version_deploy
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _deploy(slug: str) -> ProcessVersion:
+    demo_decisions_ensure()  # the access request's policy gate
     return version_deploy(
         xml=gallery.template_get(slug=slug).xml(), actor=Actor.system("test"), user=None
     ).version

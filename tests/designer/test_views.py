@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.processes import gallery
+from apps.processes.demo import demo_decisions_ensure
 from apps.processes.models import ProcessVersion
 from apps.processes.services import version_deploy
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _deploy(slug, user=None, comment=""):
+    demo_decisions_ensure()  # the access request's policy gate
     return version_deploy(
         xml=gallery.template_get(slug=slug).xml(),
         actor=Actor.system("test"),

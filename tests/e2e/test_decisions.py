@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from apps.common.actors import Actor
-from apps.processes.decisions import dmn_deploy
+from apps.engine.models import ProcessInstance
+from apps.processes.decisions import decision_evaluate, dmn_deploy
+from apps.processes.demo import demo_processes_ensure
+from tests.engine.conftest import run_jobs
 from tests.engine_core.dmn.support import FILES
 from tests.factories import UserFactory
 
@@ -75,3 +78,62 @@ def test_a_business_rule_task_picks_a_deployed_decision(page, login_as, axe_chec
         "/designer/decisions/approval_level/"
     )
     assert axe_check(page, context="#designer-properties") == []
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of a form-js select (a search box with a drop-down list)."""
+    field = page.locator(".fjs-form-field").filter(has=page.get_by_label(label))
+    field.locator(".fjs-input-group").click()
+    field.locator(".fjs-dropdownlist-item", has_text=option).first.click()
+
+
+def test_the_requester_sees_why_the_policy_rejected_a_request(page, login_as, axe_check):
+    # given the demo seed's access request with its policy gate
+    demo_processes_ensure()
+    rita = UserFactory(username="rita", roles=[])
+    # when a requester asks for admin access through the catalog's start form
+    login_as(page, rita)
+    page.goto("/requests/new/")
+    page.get_by_role("link", name="Start Access request").click()
+    page.get_by_label("System").wait_for()
+    page.get_by_label("System").fill("crm")
+    _choose(page, "Access level", "Admin")
+    _choose(page, "Region", "EU")
+    page.get_by_label("Justification").fill("I need to manage the pipelines")
+    with page.expect_navigation(url="**/requests/*/"):
+        page.get_by_role("button", name="Submit request").click()
+    instance = ProcessInstance.objects.get()
+    run_jobs(instance)  # the worker runs the gate
+    instance.refresh_from_db()
+    assert (instance.variables["access_level"], instance.variables["region"]) == ("admin", "EU")
+    assert instance.outcome == "rejected_by_policy"
+    # then the request page says it was rejected by policy, and why
+    page.reload()
+    page.get_by_test_id("request-status").get_by_text("Rejected by policy").wait_for(timeout=15_000)
+    alert = page.get_by_test_id("policy-rejection")
+    assert alert.inner_text() == (
+        "Rejected by policy: Admin access is never granted through self-service: ask the "
+        "security team."
+    )
+    assert axe_check(page) == []
+    # and My requests shows it too
+    page.goto("/requests/")
+    page.get_by_role("cell", name="Rejected by policy").wait_for()
+
+
+def test_the_decision_rules_report_flags_rules_that_never_matched(page, login_as, axe_check):
+    dmn_deploy(xml=(FILES / "approval.dmn").read_bytes(), actor=Actor.system("test"))
+    decision_evaluate(
+        key="approval_level", variables={"amount": 500, "country": "US"}, actor=Actor.system("t")
+    )
+    login_as(page, UserFactory(roles=["auditor"]))
+    page.goto("/admin-reports/")
+    page.get_by_role("link", name="Decision rules").click()
+    page.get_by_label("Decision").select_option("approval_level")
+    page.get_by_role("button", name="Show").click()
+    section = page.locator('section[data-decision="approval_level"]')
+    section.wait_for()
+    assert "1 evaluation" in section.inner_text()
+    assert section.locator("tr.table-warning").count() == section.locator("tbody tr").count() - 1
+    assert section.locator('tr[data-rule-id="Rule_cfo"] .fg-rule-matched-count').inner_text() == "1"
+    assert axe_check(page) == []

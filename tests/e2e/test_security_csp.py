@@ -1,7 +1,7 @@
 """Every page, as every role, in a real Chromium under the portal's Content-Security-Policy:
 no CSP violation (no inline script or style, nothing from another origin) and no script error.
 
-The designer (bpmn-js), the task form (form-js), the inbox (htmx, live updates), the audit and
+The designer (bpmn-js), the decision editor (dmn-js), the task form (form-js), the inbox (htmx, live updates), the audit and
 report pages and Swagger UI are all visited. The list of pages is ``PAGES``: add a page
 there when a new one lands.
 """
@@ -42,6 +42,12 @@ PAGES: list[tuple[str, object, str | None]] = [
     ("incidents", lambda o: reverse("reports:incidents"), None),
     ("slo", lambda o: reverse("reports:slo"), None),
     ("heatmap", lambda o: reverse("reports:heatmap"), None),
+    ("decision rules report", lambda o: reverse("reports:decisions"), None),
+    (
+        "decision editor",
+        lambda o: reverse("designer:decision-new") + "?key=discount",
+        "#decision-editor[data-editor-state=ready] .tjs-table",
+    ),
     ("my requests", lambda o: reverse("requests:list"), None),
     ("request catalog", lambda o: reverse("requests:catalog"), None),
     ("api docs", lambda o: reverse("api-docs"), ".swagger-ui .info"),

@@ -26,6 +26,7 @@ from apps.inbox.models import HumanTask
 from apps.inbox.selectors import request_state
 from apps.processes import gallery
 from apps.processes import services as process_services
+from apps.processes.demo import demo_decisions_ensure
 from tests.engine.conftest import run_jobs
 from tests.inbox.conftest import open_task, start
 
@@ -174,14 +175,17 @@ def _access(people, *, allow_same: bool):
             'id="security_approval" name="Security approval"',
             'id="security_approval" name="Security approval" flowgate:allowSameApprover="true"',
         )
+    demo_decisions_ensure()  # its policy gate's decision
     deploy_xml(xml)
     instance = start(
         "access_request",
         people["requester"],
         system="crm",
         access_level="read",
+        region="US",
         justification="sales",
     )
+    run_jobs(instance)  # the policy gate allows: on to the manager
     boss = people["manager"]  # a manager and an approver: a candidate at both levels
     services.task_complete(
         task_id=open_task(instance, "manager_approval").pk,

@@ -8,6 +8,7 @@ from lxml import etree
 
 from apps.common.actors import Actor
 from apps.processes import gallery
+from apps.processes.decisions import dmn_deploy
 from apps.processes.demo import demo_processes_ensure
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.processes.services import bpmn_validate, version_deploy
@@ -36,6 +37,8 @@ def test_the_gallery_has_the_five_templates_of_the_issue():
 @pytest.mark.parametrize("slug", SLUGS)
 def test_each_template_validates_and_deploys(slug):
     template = gallery.template_get(slug=slug)
+    for dmn in template.decision_files():  # the decisions its business rule tasks name
+        dmn_deploy(xml=dmn, actor=Actor.system("test"))
     assert bpmn_validate(xml=template.xml()) == []
     result = version_deploy(xml=template.xml(), actor=Actor.system("test"))
     assert (result.deployed, result.version.definition.key) == (True, slug)
@@ -137,3 +140,12 @@ def test_every_demo_model_has_a_catalog_category_and_description(path):
     # then it lands in a named category, with a description, not in "Other" / "No description"
     assert process.get(f"{FG}category", "").strip() not in ("", "Other")
     assert documentation is not None and documentation.text.strip()
+
+
+def test_a_template_names_the_decisions_its_business_rule_tasks_need():
+    template = gallery.template_get(slug="access_request")
+    assert template.decision_keys == ["access_request_policy"]
+    (dmn,) = template.decision_files()
+    assert b'<decision id="access_request_policy"' in dmn
+    assert b'flowgate:decisionRef="access_request_policy"' in template.xml().encode()
+    assert b'flowgate:policyGate="true"' in template.xml().encode()

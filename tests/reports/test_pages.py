@@ -471,7 +471,7 @@ def test_the_reports_index_links_only_to_pages_the_reader_may_open(
     assert ("/admin-reports/audit/" in links) is sees_audit
     # and the business calendars card is the admin's only
     assert ("/admin-reports/calendars/" in links) is (role == "admin")
-    assert len(links) == 5 + sees_audit + (role == "admin")
+    assert len(links) == 6 + sees_audit + (role == "admin")
     for url in links:
         assert client.get(url).status_code == 200, url
 

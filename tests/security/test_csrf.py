@@ -170,6 +170,9 @@ READ_ONLY_ROUTES = {
     "designer/<str:key>/v<int:number>/",
     "designer/<str:key>/v<int:number>/xml/",
     "designer/decisions/",
+    "designer/decisions/new/",  # GET: the new-decision form, then the editor (saves via the API)
+    "designer/decisions/<str:key>/edit/",  # GET: the editor (Check/Deploy/Try go to the API)
+    "admin-reports/decisions/",  # GET: the decision rules report
     # the decision page's "try it" form POSTs, but records nothing (Django's CSRF check applies)
     "designer/decisions/<str:key>/",
     "designer/decisions/<str:key>/v<int:number>/",

@@ -17,6 +17,7 @@ from apps.engine.models import (
     INCIDENT_TRANSITIONS,
     JOB_TRANSITIONS,
     IncidentStatus,
+    InstanceOutcome,
     InstanceStatus,
     Job,
     JobStatus,
@@ -217,7 +218,16 @@ def user_task_complete(
     return instance
 
 
-def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+def instance_cancel(
+    *,
+    instance_id: int,
+    actor: Actor,
+    reason: str = "",
+    outcome: InstanceOutcome = InstanceOutcome.NONE,
+    outcome_reason: str = "",
+) -> ProcessInstance:
+    """Cancel a running or suspended instance. ``outcome`` says how it ended when "cancelled"
+    does not (a policy gate's denial: ``rejected_by_policy``, with ``outcome_reason``)."""
     with transaction.atomic():
         instance = instance_lock(instance_id=instance_id)
         before = instance.status
@@ -227,7 +237,10 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
         now = timezone.now()
         instance.state = handle.dump()
         instance.ended_at = now
-        instance.save(update_fields=["status", "state", "ended_at", "updated_at"])
+        instance.outcome, instance.outcome_reason = outcome, outcome_reason[:500]
+        instance.save(
+            update_fields=["status", "state", "ended_at", "outcome", "outcome_reason", "updated_at"]
+        )
         jobs = list(
             instance.jobs.filter(
                 status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
@@ -249,7 +262,7 @@ def instance_cancel(*, instance_id: int, actor: Actor, reason: str = "") -> Proc
             instance=instance,
             actor=actor,
             before={"status": before},
-            after={"status": instance.status},
+            after={"status": instance.status, **({"outcome": outcome} if outcome else {})},
             data={"reason": reason} if reason else None,
         )
     return instance

@@ -5,7 +5,9 @@ and rings again for jobs whose message was lost."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,12 +17,11 @@ from django.utils import timezone
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common import tracing
-from apps.common.errors import Conflict
 from apps.connectors.base import ExecutionContext
 from apps.connectors.registry import get as connector_get
 from apps.engine import core
 from apps.engine.core.business_rules import POLICY_DENIED
-from apps.engine.models import JOB_TRANSITIONS, InstanceStatus, Job, JobStatus
+from apps.engine.models import JOB_TRANSITIONS, InstanceOutcome, InstanceStatus, Job, JobStatus
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
 from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
 from apps.engine.runtime.incidents import (
@@ -39,6 +40,9 @@ from apps.engine.runtime.state import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: (audit action, data) pairs a connector left for its step (ExecutionContext.audit_events)
+ConnectorEvents = Sequence[tuple[AuditAction, dict[str, Any]]]
 
 
 def job_claim(*, job_id: int, worker_id: str) -> Job | None:
@@ -67,20 +71,25 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
     return job
 
 
-def execute_connector(job: Job) -> dict:
-    stub = job_stub_for(job)  # a designer test run's stubbed step: no connector call
-    if stub is not None:
-        return stub
-
-    connector = connector_get(job.connector)
-    context = ExecutionContext(
+def job_context(job: Job) -> ExecutionContext:
+    return ExecutionContext(
         idempotency_key=job.idempotency_key,
         instance_id=job.instance_id,
         activity_id=job.activity_id,
         job_id=job.pk,
         attempt=job.attempts,
     )
-    result = connector.execute(dict(job.inputs), context)
+
+
+def execute_connector(job: Job, context: ExecutionContext | None = None) -> dict:
+    """Run the job's connector. ``context`` collects the audit events the connector leaves
+    (``audit_events``); the caller writes them with the step's result."""
+    stub = job_stub_for(job)  # a designer test run's stubbed step: no connector call
+    if stub is not None:
+        return stub
+
+    connector = connector_get(job.connector)
+    result = connector.execute(dict(job.inputs), context or job_context(job))
     if not isinstance(result, dict):
         raise TypeError(
             f"Connector '{job.connector}' returned {type(result).__name__}, not a JSON object."
@@ -106,14 +115,20 @@ def job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
 
 
 def _job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
+    context = job_context(job)
     try:
-        result = (execute or execute_connector)(job)
+        result = execute(job) if execute is not None else execute_connector(job, context)
     except Exception as exc:
         failure = classify_connector_error(exc)
         if failure.error_code is not None:  # a business error: a BPMN error event may catch it
             return job_business_error(
-                job, worker_id=worker_id, error_code=failure.error_code, message=failure.message
+                job,
+                worker_id=worker_id,
+                error_code=failure.error_code,
+                message=failure.message,
+                audit_events=context.audit_events,
             )
+        # A failed step leaves no connector events: its work was not applied.
         job_failed(
             job,
             worker_id=worker_id,
@@ -124,11 +139,22 @@ def _job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
             spends_attempt=failure.spends_attempt,
         )
         return []
-    return job_complete(job, worker_id=worker_id, result=result)
+    return job_complete(job, worker_id=worker_id, result=result, audit_events=context.audit_events)
 
 
-def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
-    """Apply a job's result under the instance lock, if the lease is still ours."""
+def connector_events_record(instance, job: Job, events: ConnectorEvents) -> None:
+    """Write the audit events a connector left (``ExecutionContext.audit_events``) in the
+    caller's transaction, the one that applies the step. Requires: the instance row locked."""
+    assert transaction.get_connection().in_atomic_block, "the step's transaction"  # noqa: S101
+    for action, data in events:
+        record(action, instance=instance, actor=WORKER_ACTOR, job_id=job.pk, data=data)
+
+
+def job_complete(
+    job: Job, *, worker_id: str, result: dict, audit_events: ConnectorEvents = ()
+) -> list[Job]:
+    """Apply a job's result under the instance lock, if the lease is still ours; the
+    connector's ``audit_events`` are written with it (or not at all)."""
     with transaction.atomic():
         instance = instance_lock(instance_id=job.instance_id)
         # One conditional UPDATE both checks the lease and marks the job done: the sweeper or
@@ -165,12 +191,20 @@ def job_complete(job: Job, *, worker_id: str, result: dict) -> list[Job]:
                     },
                 },
             )
+            connector_events_record(instance, job, audit_events)
             return persist_job_result(instance, handle, worker_id=worker_id, event=event)
     job_failed(job, worker_id=worker_id, message=failed, permanent=True, stack="")
     return []
 
 
-def job_business_error(job: Job, *, worker_id: str, error_code: str, message: str) -> list[Job]:
+def job_business_error(
+    job: Job,
+    *,
+    worker_id: str,
+    error_code: str,
+    message: str,
+    audit_events: ConnectorEvents = (),
+) -> list[Job]:
     with transaction.atomic():
         locked = lock_job_for_result(job, worker_id)
         if locked is None:
@@ -183,6 +217,7 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
             current.finished_at = timezone.now()
             routed = business_error_routed(current, error_code=error_code, message=message)
             current.save(update_fields=["status", "finished_at", "last_error"])
+            connector_events_record(instance, current, audit_events)
             record(
                 AuditAction.JOB_FAILED,
                 instance=instance,
@@ -191,6 +226,10 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
                 data={"activity_id": current.activity_id, **routed},
             )
             return persist_job_result(instance, handle, worker_id=worker_id)
+        if error_code == POLICY_DENIED:
+            connector_events_record(instance, current, audit_events)
+            policy_denied_end(instance, current, message)
+            return []
     job_failed(
         job,
         worker_id=worker_id,
@@ -199,20 +238,37 @@ def job_business_error(job: Job, *, worker_id: str, error_code: str, message: st
         stack="",
         kind="business_error",
     )
-    if error_code == POLICY_DENIED:
-        policy_denied_end(job, message)
     return []
 
 
-def policy_denied_end(job: Job, reason: str) -> None:
-    """A policy gate's denial that no error event caught ends the request as rejected by policy
-    (cancelled, with the reason; its incident is resolved with it). docs/dmn.md#policy-gates"""
-    try:
-        instance_cancel(
-            instance_id=job.instance_id, actor=WORKER_ACTOR, reason=f"Rejected by policy: {reason}"
-        )
-    except Conflict:
-        logger.info("job %s: policy denial, but the instance is no longer running", job.pk)
+def policy_denied_end(instance, job: Job, reason: str) -> None:
+    """A policy gate's denial that no error event caught: the request ends **rejected by
+    policy** (outcome ``rejected_by_policy``, the reason kept), in the transaction that applies
+    the step; no incident, as nothing is broken. docs/dmn.md#policy-gates, decision 036.
+    Requires: the instance and job rows locked (``lock_job_for_result``)."""
+    job.transition_to(JobStatus.DONE)
+    job.finished_at = timezone.now()
+    job.last_error = f"business error {POLICY_DENIED}: {reason} (uncaught: rejected by policy)"
+    job.save(update_fields=["status", "finished_at", "last_error"])
+    record(
+        AuditAction.JOB_FAILED,
+        instance=instance,
+        actor=WORKER_ACTOR,
+        job_id=job.pk,
+        data={
+            "activity_id": job.activity_id,
+            "error_code": POLICY_DENIED,
+            "message": reason,
+            "routed": False,
+        },
+    )
+    instance_cancel(
+        instance_id=instance.pk,
+        actor=WORKER_ACTOR,
+        reason=f"Rejected by policy: {reason}",
+        outcome=InstanceOutcome.REJECTED_BY_POLICY,
+        outcome_reason=reason,
+    )
 
 
 def jobs_sweep(*, limit: int = 500) -> dict[str, int]:

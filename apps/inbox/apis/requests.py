@@ -40,6 +40,11 @@ class RequestOutput(serializers.Serializer):
     process_key = serializers.CharField()
     process_name = serializers.CharField(source="version.definition.name")
     status = serializers.CharField()
+    outcome = serializers.CharField(
+        help_text="How it ended where the status does not say: rejected_by_policy, or empty"
+    )
+    outcome_reason = serializers.CharField(help_text="Why (a policy gate's reason), or empty")
+    status_label = serializers.CharField(help_text="What a person reads: 'Rejected by policy'")
     variables = serializers.JSONField()
     created_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)

@@ -98,6 +98,12 @@ class DecisionEvaluateApi(ApiView):
     class Input(serializers.Serializer):
         variables = serializers.DictField(required=False, default=dict)
         version = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+        dry_run = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="A try (the editor's *Try it*): evaluate, record nothing (no audit event, "
+            "not in the rule-match counts)",
+        )
 
     @extend_schema(
         request=Input,
@@ -117,12 +123,14 @@ class DecisionEvaluateApi(ApiView):
         require_evaluator(request)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        evaluation = decisions.decision_evaluate(
-            key=key,
-            variables=data.validated_data.get("variables") or {},
-            number=data.validated_data.get("version"),
-            actor=actor_for_request(request),
-        )
+        variables = data.validated_data.get("variables") or {}
+        number = data.validated_data.get("version")
+        if data.validated_data["dry_run"]:
+            evaluation = decisions.decision_try(key=key, variables=variables, number=number)
+        else:
+            evaluation = decisions.decision_evaluate(
+                key=key, variables=variables, number=number, actor=actor_for_request(request)
+            )
         return Response(evaluation.as_dict())
 
 

@@ -164,17 +164,26 @@ class ProcessValidateApi(ApiView):
         request=DeployInput,
         responses=inline_serializer(
             "Validation",
-            {"valid": serializers.BooleanField(), "problems": ProblemSerializer(many=True)},
+            {
+                "valid": serializers.BooleanField(),
+                "problems": ProblemSerializer(many=True),
+                "warnings": serializers.ListField(
+                    child=serializers.DictField(),
+                    help_text="DMN only: what deploys but deserves a look (overlapping UNIQUE "
+                    "rules, input ranges no rule covers)",
+                ),
+            },
         ),
         summary="Validate a BPMN or DMN file without deploying it",
     )
     def post(self, request: Request) -> Response:
         xml = _xml_from(request)
+        warnings: list[dict] = []
         if decisions.is_dmn_file(xml):
-            problems = decisions.dmn_validate(xml=xml)
+            problems, warnings = decisions.dmn_check(xml=xml)
         else:
             problems = services.bpmn_validate(xml=xml)
-        return Response({"valid": not problems, "problems": problems})
+        return Response({"valid": not problems, "problems": problems, "warnings": warnings})
 
 
 class MappedSerializer(serializers.Serializer):

@@ -359,8 +359,11 @@ export function DecisionEntry({ element }) {
     h("datalist", { id: `${prefix}-decisions` }, ...decisions.map((d) => h("option", { value: d.key, label: `${d.name || d.key} (v${d.latest_number})` }))),
     field("decisionRef", "Decision", known
       ? `${known.name || known.key}: ${known.kind === "table" ? `${known.hit_policy} table` : "literal expression"}, latest version ${known.latest_number}.`
-      : "The id of a deployed DMN decision (upload its .dmn file on the process list).", { list: `${prefix}-decisions` }),
-    known ? h("p", { class: "fg-pp-help" }, h("a", { href: `/designer/decisions/${encodeURIComponent(key)}/`, target: "_blank", rel: "noopener" }, "Open the decision table")) : null,
+      : "The id of a deployed DMN decision (make one in Decisions → New decision, or upload a .dmn file on the process list).", { list: `${prefix}-decisions` }),
+    known ? h("p", { class: "fg-pp-help" },
+      h("a", { href: `/designer/decisions/${encodeURIComponent(key)}/`, target: "_blank", rel: "noopener" }, "Open the decision table"),
+      " · ",
+      h("a", { href: `/designer/decisions/${encodeURIComponent(key)}/edit/`, target: "_blank", rel: "noopener" }, "Edit it")) : null,
     field("decisionVersion", "Decision version", "Empty: the latest version deployed when the task runs. A number pins that version.", { type: "number", min: 1 }),
     field("resultVariable", "Result variable", "Where the result goes; empty means the decision id."),
     h("label", { class: "fg-pp-check" },

@@ -30,6 +30,7 @@ from apps.inbox.forms import (
     InboxListForm,
     InstanceListForm,
     NotificationSettingsForm,
+    SettingsPostForm,
     SubstitutionEndForm,
     SubstitutionForm,
 )
@@ -381,7 +382,7 @@ def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     actor = Actor.for_user(request.user)
     if request.method == "POST":
-        form = request.POST.get("form")
+        form = SettingsPostForm(request.POST).which()
         if form == "notifications":
             prefs_form = NotificationSettingsForm(request.POST)
             prefs_form.is_valid()  # two check boxes: always valid

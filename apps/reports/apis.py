@@ -16,7 +16,7 @@ from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.common.errors import NotFound
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
 from apps.reports import api_queries as queries
@@ -276,7 +276,7 @@ class IncidentsRetryApi(ApiView):
                 ).values_list("pk", flat=True)
             )
         return Response(
-            operations.incidents_retry(incident_ids=ids, actor=actor_for_request(request))
+            operator_services.incidents_retry(incident_ids=ids, actor=actor_for_request(request))
         )
 
 
@@ -326,7 +326,7 @@ class InstanceVariableSetApi(ApiView):
     )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
-        instance = operations.instance_variable_set(
+        instance = operator_services.instance_variable_set(
             instance_id=instance_id,
             name=data["name"],
             value=data["value"],
@@ -348,7 +348,7 @@ class InstanceTokenMoveApi(ApiView):
     )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
-        instance = operations.instance_token_move(
+        instance = operator_services.instance_token_move(
             instance_id=instance_id,
             activity_id=data["activity_id"],
             actor=actor_for_request(request),

@@ -17,7 +17,7 @@ from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required, run_action
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
@@ -183,7 +183,8 @@ def incidents_retry(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         ids = form.incident_ids()
     _flash_bulk(
-        request, operations.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user))
+        request,
+        operator_services.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user)),
     )
     return redirect(reverse("reports:incidents"))
 
@@ -231,7 +232,9 @@ def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpRespons
             "timeline": instance_timeline(instance=item),
             "can_operate": can_operate,
             "can_set_variables": request.user.has_role(Role.ADMIN),
-            "move_targets": operations.instance_move_targets(instance=item) if can_operate else [],
+            "move_targets": operator_services.instance_move_targets(instance=item)
+            if can_operate
+            else [],
             "diagram": {
                 "xml": item.version.xml,
                 "tokens": overview["tokens"],
@@ -270,7 +273,7 @@ def instance_action(
             "The instance runs again.",
         ),
         "move": (
-            lambda: operations.instance_token_move(
+            lambda: operator_services.instance_token_move(
                 instance_id=instance_id, activity_id=post.value("activity_id"), actor=actor
             ),
             f"The token moved back to {post.value('activity_id')}.",
@@ -305,7 +308,7 @@ def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> Ht
     shown = json.dumps(value, ensure_ascii=False)
     return run_action(
         request,
-        lambda: operations.instance_variable_set(
+        lambda: operator_services.instance_variable_set(
             instance_id=instance_id, name=name, value=value, actor=Actor.for_user(request.user)
         ),
         success=f"Variable {name} is set to {shown[:200]} ({value_type(value)}).",

@@ -5,7 +5,7 @@ Each function is one transaction per instance: lock the row, act, persist the ne
 and its effects, write the audit event. Permissions are checked by the views and API views that
 call these (variable_set: admins only).
 
-Other apps reach these through ``apps.engine.operations`` (the operators' facade).
+Other apps reach these through ``apps.engine.operator_services`` (the operators' facade).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, FlowgateError, InvalidInput
-from apps.engine.core import operations as core_ops
+from apps.engine.core import instance_edits
 from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runtime.hooks import step_reactivated
@@ -90,7 +90,7 @@ def instance_variable_set(
         handle = load(instance)
         existed = name in (instance.variables or {})
         before = (instance.variables or {}).get(name)
-        core_ops.variable_set(handle, name, value)
+        instance_edits.variable_set(handle, name, value)
         instance.state = handle.dump()
         instance.variables = handle.variables()
         instance.save(update_fields=["state", "variables", "updated_at"])
@@ -108,11 +108,11 @@ def instance_variable_set(
 # --- moving a token back -------------------------------------------------------------------------
 
 
-def instance_move_targets(*, instance: ProcessInstance) -> list[core_ops.MoveTarget]:
+def instance_move_targets(*, instance: ProcessInstance) -> list[instance_edits.MoveTarget]:
     """The earlier steps a token of this instance can move back to (none when not running)."""
     if instance.status != InstanceStatus.RUNNING:
         return []
-    return core_ops.move_targets(load(instance))
+    return instance_edits.move_targets(load(instance))
 
 
 def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> ProcessInstance:
@@ -143,7 +143,7 @@ def instance_token_move(*, instance_id: int, activity_id: str, actor: Actor) -> 
             ),
         }
         try:
-            task_id = core_ops.token_move_back(handle, activity_id)
+            task_id = instance_edits.token_move_back(handle, activity_id)
         except EngineError as exc:
             raise Conflict(str(exc), code="token_move_refused") from exc
         # The step runs again under its old engine task id: move the old rows aside.

@@ -201,10 +201,8 @@ class ReportFilterForm(forms.Form):
     until = forms.CharField(required=False)
     risk_hours = forms.CharField(required=False)
     bucket = forms.CharField(required=False)
-    live = forms.TypedChoiceField(
+    live = forms.ChoiceField(
         choices=(("", "snapshot"), ("0", "snapshot"), ("1", "compute now")),
-        coerce=lambda value: value == "1",
-        empty_value=False,
         required=False,
         error_messages={"invalid_choice": "live is 1 (compute now) or absent."},
     )
@@ -226,7 +224,7 @@ class ReportFilterForm(forms.Form):
         return self.cleaned_data["filters"] if self.is_valid() else ReportFilters.parse({})
 
     def compute_now(self) -> bool:
-        return bool(self.is_valid() and self.cleaned_data["live"])
+        return self.is_valid() and self.cleaned_data["live"] == "1"
 
     def default_view(self) -> bool:
         """No filter but the process: the background snapshot can serve it."""

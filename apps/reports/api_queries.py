@@ -1,5 +1,6 @@
 """The report APIs' query parameters as serializers: each endpoint's filters are declared here
-(typed, so the OpenAPI schema lists them) and read through ``query(...)``.
+(typed, so the OpenAPI schema lists them) and read through ``validated_query(...)``
+(apps/common/api_queries.py).
 
 The meaning of a filter stays in one parser (``ReportFilters.parse``, ``InstanceSearch.parse``):
 a serializer checks each parameter's type and range, then hands the parameters it declares to
@@ -11,7 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.common.errors import InvalidInput
+from apps.common.api_queries import validated_query
 from apps.reports.console import InstanceSearch
 from apps.reports.filters import BUCKETS, MAX_RISK_HOURS, ReportFilters
 from apps.reports.selectors import DEFAULT_RISK_HOURS
@@ -79,23 +80,6 @@ class InstanceSearchQuery(serializers.Serializer):
     )
 
 
-def query(serializer: type[serializers.Serializer], params: Any) -> dict[str, Any]:
-    """The declared parameters of ``params`` checked by ``serializer``; 400 ``invalid_filter``
-    with every field's problem otherwise (the first one in the message)."""
-    bound = serializer(data=params)
-    if bound.is_valid():
-        return dict(bound.validated_data)
-    details = [
-        {"field": field, "message": str(message), "code": "invalid_filter"}
-        for field, messages in bound.errors.items()
-        for message in (messages if isinstance(messages, list) else [messages])
-    ]
-    first = details[0]
-    raise InvalidInput(
-        f"{first['field']}: {first['message']}", code="invalid_filter", details=details
-    )
-
-
 def as_text(values: dict[str, Any]) -> dict[str, str]:
     """The checked values as the parsers read them (text; absent and None are empty)."""
     return {
@@ -109,8 +93,8 @@ def report_filters(
     params: Any, serializer: type[serializers.Serializer] = ReportQuery
 ) -> ReportFilters:
     """The report filters an endpoint declares (``serializer``), read by ``ReportFilters``."""
-    return ReportFilters.parse(as_text(query(serializer, params)))
+    return ReportFilters.parse(as_text(validated_query(serializer, params)))
 
 
 def instance_search(params: Any) -> InstanceSearch:
-    return InstanceSearch.parse(as_text(query(InstanceSearchQuery, params)))
+    return InstanceSearch.parse(as_text(validated_query(InstanceSearchQuery, params)))

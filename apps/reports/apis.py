@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
+from apps.common.api_queries import validated_query
 from apps.common.errors import NotFound
 from apps.engine import operator_services
 from apps.engine.models import ProcessInstance
@@ -37,7 +38,7 @@ REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 def dashboard_for(params) -> dict:
     """The default view (process_key only) from the background snapshot, unless ``live=1``;
     any other filter computes live."""
-    checked = queries.query(queries.ReportQuery, params)
+    checked = validated_query(queries.ReportQuery, params)
     filters = ReportFilters.parse(queries.as_text(checked))
     if is_default_view(queries.as_text(checked)):
         report, snapshot = snapshot_or_live(
@@ -124,7 +125,7 @@ class HeatmapSlowestApi(ApiView):
     )
     def get(self, request: Request, version_id: int) -> Response:
         version = _version(version_id)
-        activity_id = queries.query(queries.SlowestQuery, request.query_params)["activity_id"]
+        activity_id = validated_query(queries.SlowestQuery, request.query_params)["activity_id"]
         rows = slowest_instances(version_id=version.pk, activity_id=activity_id)
         for row in rows:
             row["url"] = reverse("reports:instance", args=[row["instance_id"]])
@@ -144,7 +145,7 @@ class SloListApi(ApiView):
         summary="SLOs with SLI, error budget remaining, burn rates (1h/6h/3d) and state",
     )
     def get(self, request: Request) -> Response:
-        key = queries.query(queries.ProcessQuery, request.query_params).get("process_key", "")
+        key = validated_query(queries.ProcessQuery, request.query_params).get("process_key", "")
         return Response({"slos": slo_status(process_key=key)})
 
 
@@ -229,7 +230,7 @@ class IncidentGroupsApi(ApiView):
         summary="Open incidents grouped by process, activity and error message",
     )
     def get(self, request: Request) -> Response:
-        key = queries.query(queries.ProcessQuery, request.query_params).get("process_key", "")
+        key = validated_query(queries.ProcessQuery, request.query_params).get("process_key", "")
         groups = console.incident_groups(process_key=key, per_group=None)
         for g in groups:
             g["incident_ids"] = [incident.pk for incident in g.pop("incidents")]

@@ -78,3 +78,10 @@ def test_the_version_file_is_an_attachment_only_when_asked(designer_client):
     download = designer_client.get("/designer/expense_approval/v1/xml/?download=1")
     assert "Content-Disposition" not in plain
     assert download["Content-Disposition"] == 'attachment; filename="expense_approval-v1.bpmn"'
+
+
+@pytest.mark.parametrize("page", ["abc", "-1", "0", "1.5", "99999", ""])
+def test_any_page_number_shows_a_page_of_the_list(designer_client, page):
+    answer = designer_client.get(f"/designer/?page={page}")
+    assert answer.status_code == 200
+    assert answer.context["page"].number == 1  # one page of processes: the first is the last

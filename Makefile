@@ -74,7 +74,7 @@ test-sqlite: venv assets
 	  $(PYTHON) -m pytest -m "not integration and not postgres_only and (not e2e or embedded)" -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv node_modules/.installed
-	npm run --silent check  # tsc: the JSDoc types of the static/src modules marked // @ts-check
+	npm run --silent check  # biome lint (biome.json), then tsc: the JSDoc types of the // @ts-check modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

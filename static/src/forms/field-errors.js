@@ -41,7 +41,10 @@ export function showFieldErrors(form, details) {
   const rest = [];
   for (const [key, message] of detailPairs(details)) {
     const id = key && byKey.get(key);
-    if (id) (errors[id] = errors[id] || []).push(message);
+    if (id) {
+      errors[id] = errors[id] || [];
+      errors[id].push(message);
+    }
     else rest.push(key ? `${key}: ${message}` : message);
   }
   form._setState({ errors });

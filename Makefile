@@ -7,12 +7,14 @@ PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
+.PHONY: run test test-js test-postgres test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
 
-$(BIN)/.installed: requirements.lock pyproject.toml
+## The development venv: the production pins (requirements.lock) and the test, lint and bench
+## tools (requirements-dev.lock, which repeats the production pins). The image installs only the first.
+$(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -r requirements.lock
+	$(PYTHON) -m pip install --quiet -r requirements.lock -r requirements-dev.lock
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -53,12 +55,16 @@ demo: migrate
 run: venv assets demo
 	$(PYTHON) manage.py run_portal
 
-## make test: the full suite; PostgreSQL + Redis + a real Celery worker where reachable, then SQLite
-test: venv assets browser
+## make test: the full suite; PostgreSQL + Redis + a real Celery worker where reachable, then SQLite;
+## first the front end's unit tests (tests/js/, Node's own test runner)
+test: venv assets browser test-js
 	@if $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 	  $(MAKE) --no-print-directory test-postgres; \
 	else echo "PostgreSQL not reachable on 127.0.0.1:5432: running the SQLite suite only"; fi
 	$(MAKE) --no-print-directory test-sqlite
+
+test-js: node_modules/.installed
+	npm run --silent test
 
 test-postgres: venv assets
 	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -67,7 +73,8 @@ test-sqlite: venv assets
 	DJANGO_ENV=test DATABASE_URL= REDIS_URL= FLOWGATE_VAR_DIR=$(CURDIR)/var/test-sqlite \
 	  $(PYTHON) -m pytest -m "not integration and not postgres_only and (not e2e or embedded)" -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: venv
+lint: venv node_modules/.installed
+	npm run --silent check  # biome lint (biome.json), then tsc: the JSDoc types of the // @ts-check modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -98,8 +105,18 @@ security-report: venv assets browser
 	  $(PYTHON) -m pytest -p tests.security.plugin -q -p no:randomly $(SECURITY_TESTS)
 	$(PYTHON) -m tests.security.report var/security-report.json docs/security.md
 
+## make lock: pin pyproject.toml's ranges with pip-tools (in its own venv under var/, not a
+## project dependency). requirements.lock: the production dependencies; requirements-dev.lock:
+## those pins (-c) plus the [dev] extra. Pins already in the files are kept unless a range
+## excludes them; `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed.
+LOCK_TOOLS := var/lock-tools
+PIP_COMPILE = $(LOCK_TOOLS)/bin/pip-compile --quiet --strip-extras --annotation-style=line \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock:
-	$(PYTHON) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	test -x $(LOCK_TOOLS)/bin/pip-compile || \
+	  ( $(PY) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.6.2 )
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) node_modules static/dist var

@@ -36,3 +36,14 @@ class ApiTokenForm(forms.Form):
         if day is None:
             return None
         return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+class SignInRetryForm(forms.Form):
+    """What the sign-in form posted, to show it again on the locked-out page (nothing is
+    checked: the page only fills the field in and keeps where to go after signing in)."""
+
+    username = forms.CharField(required=False, max_length=150)
+    next = forms.CharField(required=False)
+
+    def value(self, name: str) -> str:
+        return (self.cleaned_data.get(name) or "") if self.is_valid() else ""

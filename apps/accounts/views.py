@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.accounts.forms import ApiTokenForm
+from apps.accounts.forms import ApiTokenForm, SignInRetryForm
 from apps.accounts.selectors import api_tokens_of
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.common.errors import FlowgateError
@@ -30,14 +30,15 @@ def login_locked_out(
 ) -> HttpResponse:
     """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): the sign-in page, a clear message, 429."""
     minutes = max(1, -(-settings.LOGIN_FAILURE_WINDOW_SECONDS // 60))
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    posted = SignInRetryForm(request.POST)
+    username = (credentials or {}).get("username") or posted.value("username")
     form = AuthenticationForm(request, initial={"username": username})
     response = render(
         request,
         "accounts/login.html",
         {
             "form": form,
-            "next": request.POST.get("next", ""),
+            "next": posted.value("next"),
             "login_error": LOCKED_OUT_MESSAGE.format(minutes=minutes),
         },
         status=429,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -39,8 +40,18 @@ def role_required(*roles: str, message: str = "") -> Callable:
     return decorate
 
 
+class PageForm(forms.Form):
+    """A list page's ``?page=N``: anything but a whole number from 1 is the first page (a
+    number past the end is the last page, ``Paginator.get_page``)."""
+
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def number(self) -> int:
+        return (self.cleaned_data.get("page") or 1) if self.is_valid() else 1
+
+
 def paginate(request: HttpRequest, queryset, per_page: int = 25):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    return Paginator(queryset, per_page).get_page(PageForm(request.GET).number())
 
 
 def page_query(**params: str) -> str:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -20,6 +19,15 @@ from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import page_query, paginate, role_required
 from apps.designer import selectors as designer_selectors
 from apps.designer import testrun
+from apps.designer.forms import (
+    DeployCommentForm,
+    DraftNameForm,
+    ProcessListForm,
+    RollbackForm,
+    ShareForm,
+    VersionCompareForm,
+    VersionXmlForm,
+)
 from apps.designer.hooks import process_badges
 from apps.engine import selectors as engine_selectors
 from apps.processes import (
@@ -33,7 +41,6 @@ from apps.processes import (
 )
 from apps.processes import diff as process_diff
 from apps.processes.models import ProcessDefinition
-from apps.processes.selectors import STATUS_FILTERS
 
 DESIGNERS = (Role.DESIGNER, Role.ADMIN)
 MAX_LISTED_DRAFTS = 50
@@ -68,9 +75,7 @@ def process_list(request: HttpRequest) -> HttpResponse:
         and not sharing.definitions_visible(request.user, ProcessDefinition.objects.all()).exists()
     ):
         raise PermissionDenied(NOT_A_DESIGNER)
-    search = request.GET.get("q", "").strip()[:200]
-    status = request.GET.get("status", "")
-    status = status if status in STATUS_FILTERS else ""
+    search, status = ProcessListForm(request.GET).filters()
     definitions = selectors.definitions_list(search=search, status=status)
     page = paginate(request, sharing.definitions_visible(request.user, definitions))
     keys = [d.key for d in page.object_list]
@@ -125,7 +130,7 @@ def process_upload(request: HttpRequest) -> HttpResponse:
             xml=data,
             actor=Actor.for_user(request.user),
             user=request.user,
-            comment=request.POST.get("comment", ""),
+            comment=DeployCommentForm(request.POST).comment_text(),
         )
     except FlowgateError as exc:
         messages.error(request, exc.message)
@@ -152,7 +157,7 @@ def _dmn_upload(request: HttpRequest, data: bytes) -> HttpResponse:
             xml=data,
             actor=Actor.for_user(request.user),
             user=request.user,
-            comment=request.POST.get("comment", ""),
+            comment=DeployCommentForm(request.POST).comment_text(),
         )
     except FlowgateError as exc:
         found = " ".join(str(p.get("message", "")) for p in (exc.details or [])[:3])
@@ -269,10 +274,6 @@ def draft_xml(request: HttpRequest, key: str) -> HttpResponse:
     return HttpResponse(draft.xml, content_type="application/xml")
 
 
-class DraftNameForm(forms.Form):
-    name = forms.CharField(max_length=drafts.MAX_NAME, strip=True)
-
-
 @role_required(*DESIGNERS)
 def draft_rename(request: HttpRequest, key: str) -> HttpResponse:
     """Rename one of your drafts (the list's rename form)."""
@@ -343,13 +344,9 @@ def version_view(request: HttpRequest, key: str, number: int) -> HttpResponse:
 def version_xml(request: HttpRequest, key: str, number: int) -> HttpResponse:
     version = _version_or_404(key, number)
     response = HttpResponse(version.xml, content_type="application/xml")
-    if request.GET.get("download"):
+    if VersionXmlForm(request.GET).as_attachment():
         response["Content-Disposition"] = f'attachment; filename="{key}-v{number}.bpmn"'
     return response
-
-
-def _number(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 @viewer_required
@@ -360,10 +357,16 @@ def version_compare(request: HttpRequest, key: str) -> HttpResponse:
         selectors.definition_get(key=key)
     except FlowgateError:
         raise Http404(f"No process '{key}'.") from None
+    form = VersionCompareForm(request.GET)
+    if not form.is_valid():
+        message = form.problem()
+        return render(
+            request, "400.html", {"heading": "Bad request", "message": message}, status=400
+        )
     versions = list(selectors.versions_of(key=key))
     numbers = [v.number for v in versions]
-    after = _number(request.GET.get("to")) or numbers[0]
-    before = _number(request.GET.get("from")) or next((n for n in numbers if n < after), after)
+    after = form.cleaned_data["to"] or numbers[0]
+    before = form.cleaned_data["from_"] or next((n for n in numbers if n < after), after)
     old, new = _version_or_404(key, before), _version_or_404(key, after)
     diff = process_diff.versions_diff(before=old.xml, after=new.xml)
     left = {e.id: "fg-removed" for e in diff.removed} | {e.id: "fg-changed" for e in diff.changed}
@@ -391,7 +394,8 @@ def version_rollback(request: HttpRequest, key: str, number: int) -> HttpRespons
     if request.method != "POST":
         return redirect("designer:version", key=key, number=number)
     version = _version_or_404(key, number)
-    if request.POST.get("confirm") != "yes":  # as the operations console's cancel
+    form = RollbackForm(request.POST)
+    if not form.confirmed():  # as the operations console's cancel
         messages.error(request, "Confirm the rollback first (tick the confirmation box).")
         return redirect("designer:version", key=key, number=number)
     try:
@@ -399,7 +403,7 @@ def version_rollback(request: HttpRequest, key: str, number: int) -> HttpRespons
             version_id=version.pk,
             actor=Actor.for_user(request.user),
             user=request.user,
-            comment=request.POST.get("comment", ""),
+            comment=form.comment_text(),
         )
     except FlowgateError as exc:
         messages.error(request, exc.message)
@@ -414,19 +418,20 @@ def version_rollback(request: HttpRequest, key: str, number: int) -> HttpRespons
 def _share(request: HttpRequest, key: str, change: Callable) -> HttpResponse:
     if request.method != "POST":
         return redirect("designer:edit", key=key)
+    user, role = ShareForm(request.POST).user_and_role()
     try:
         definition = selectors.definition_get(key=key)
         change(
             definition=definition,
             actor=Actor.for_user(request.user),
             by=request.user,
-            user=request.POST.get("user", "")[:150],
-            role=request.POST.get("role", "")[:150],
+            user=user,
+            role=role,
         )
     except FlowgateError as exc:
         messages.error(request, exc.message)
         return redirect("designer:edit", key=key)
-    who = request.POST.get("user") or f"everyone in the role {request.POST.get('role')}"
+    who = user or f"everyone in the role {role}"
     granted = change is sharing.process_view_grant
     messages.success(
         request,

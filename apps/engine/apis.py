@@ -12,9 +12,10 @@ from apps.accounts.roles import Role
 from apps.common import tracing
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
-from apps.common.errors import AccessDenied, InvalidInput
+from apps.common.api_queries import validated_query
+from apps.common.errors import AccessDenied
 from apps.engine import selectors, services, webhooks
-from apps.engine.models import Incident, ProcessInstance
+from apps.engine.models import Incident, InstanceOutcome, InstanceStatus, ProcessInstance
 from apps.processes.selectors import version_get
 
 
@@ -79,26 +80,28 @@ class StartInput(serializers.Serializer):
         return attrs
 
 
+class InstanceListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InstanceStatus.values, allow_blank=True, default="")
+    process_key = serializers.CharField(required=False, default="")
+    business_key = serializers.CharField(required=False, default="")
+    outcome = serializers.ChoiceField(
+        choices=InstanceOutcome.values, allow_blank=True, default="", help_text="rejected_by_policy"
+    )
+
+
 class InstanceListApi(ApiView):
     paginated = True
     OutputSerializer = InstanceOutput
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("outcome", str, description="rejected_by_policy"),
-            OpenApiParameter("process_key", str),
-            OpenApiParameter("business_key", str),
-        ],
-        summary="List instances visible to you",
-    )
+    @extend_schema(parameters=[InstanceListQuery], summary="List instances visible to you")
     def get(self, request: Request) -> Response:
+        query = validated_query(InstanceListQuery, request.query_params)
         qs = selectors.instance_list(
             user=request.user,
-            status=request.query_params.get("status", ""),
-            process_key=request.query_params.get("process_key", ""),
-            business_key=request.query_params.get("business_key", ""),
-            outcome=request.query_params.get("outcome", ""),
+            status=query["status"],
+            process_key=query["process_key"],
+            business_key=query["business_key"],
+            outcome=query["outcome"],
         )
         return self.paginated_response(qs)
 
@@ -229,20 +232,25 @@ class IncidentOutput(serializers.ModelSerializer):
         ]
 
 
+class IncidentListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["open", "retried", "resolved"],
+        allow_blank=True,
+        default="open",
+        help_text="open (the default), retried or resolved; empty: all",
+        error_messages={"invalid_choice": "status must be open, retried or resolved."},
+    )
+
+
 class IncidentListApi(ApiView):
     paginated = True
     OutputSerializer = IncidentOutput
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str)],
-        summary="Incidents (failed steps)",
-    )
+    @extend_schema(parameters=[IncidentListQuery], summary="Incidents (failed steps)")
     def get(self, request: Request) -> Response:
         if not has_role(request.user, Role.ADMIN, Role.MANAGER, Role.AUDITOR):
             raise AccessDenied("Incidents are visible to admins, managers and auditors.")
-        status_filter = request.query_params.get("status", "open")
-        if status_filter not in ("", "open", "retried", "resolved"):
-            raise InvalidInput("status must be open, retried or resolved.", code="invalid_filter")
+        status_filter = validated_query(IncidentListQuery, request.query_params)["status"]
         return self.paginated_response(selectors.incident_list(status=status_filter))
 
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
-from apps.engine import operations
+from apps.engine import operator_services
 
 OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
@@ -62,7 +62,7 @@ class InstanceMigrateApi(ApiView):
     )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
-        report = operations.instance_migrate(
+        report = operator_services.instance_migrate(
             instance_id=instance_id,
             to_version=data["to_version"],
             mapping=data["mapping"],
@@ -125,7 +125,7 @@ class ProcessMigrationApi(ApiView):
     def post(self, request: Request, key: str) -> Response:
         data = self.validated_input()
         if not data["dry_run"]:
-            run = operations.migration_run_start(
+            run = operator_services.migration_run_start(
                 process_key=key,
                 from_version=data["from_version"],
                 to_version=data["to_version"],
@@ -134,7 +134,7 @@ class ProcessMigrationApi(ApiView):
                 user=request.user,
             )
             return Response(MigrationRunOutput(run).data, status=202)
-        report = operations.instances_migrate(
+        report = operator_services.instances_migrate(
             process_key=key,
             from_version=data["from_version"],
             to_version=data["to_version"],
@@ -151,4 +151,4 @@ class MigrationRunApi(ApiView):
 
     @extend_schema(responses={200: MigrationRunOutput}, summary="A batch migration's progress")
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(MigrationRunOutput(operations.migration_run_get(run_id=run_id)).data)
+        return Response(MigrationRunOutput(operator_services.migration_run_get(run_id=run_id)).data)

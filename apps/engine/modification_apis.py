@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.common.errors import NotFound
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine.migration_apis import OPERATOR_ROLES
 from apps.engine.models import ProcessInstance
 
@@ -82,7 +82,7 @@ class InstanceTokenMoveApi(ApiView):
         instance = ProcessInstance.objects.filter(pk=instance_id).first()
         if instance is None:
             raise NotFound(f"Process instance {instance_id} does not exist.")
-        options = operations.instance_move_options(instance=instance)
+        options = operator_services.instance_move_options(instance=instance)
         return Response(
             MoveOptionsOutput(
                 {
@@ -99,7 +99,7 @@ class InstanceTokenMoveApi(ApiView):
     )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
-        report = operations.instance_token_move(
+        report = operator_services.instance_token_move(
             instance_id=instance_id,
             from_activity_id=data["from"],
             to_activity_id=data["to"],

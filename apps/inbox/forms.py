@@ -119,3 +119,13 @@ class SubstitutionForm(forms.Form):
     def field_errors(self) -> dict[str, str]:
         """The first message of each field in error, as the page shows them."""
         return {name: str(messages[0]) for name, messages in self.errors.items()}
+
+
+class SettingsPostForm(forms.Form):
+    """Which of the settings page's three forms was posted: ``notifications``, ``end`` (a
+    substitution) or anything else (set a substitution)."""
+
+    form = forms.CharField(required=False)
+
+    def which(self) -> str:
+        return (self.cleaned_data.get("form") or "") if self.is_valid() else ""

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
-from apps.common.pages import page_query, paginate, run_action
+from apps.common.pages import PageForm, page_query, paginate, run_action
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.inbox import selectors, services
@@ -30,6 +30,7 @@ from apps.inbox.forms import (
     InboxListForm,
     InstanceListForm,
     NotificationSettingsForm,
+    SettingsPostForm,
     SubstitutionEndForm,
     SubstitutionForm,
 )
@@ -82,7 +83,9 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
         context.update(view="all", sort="newest", search=search)
         return render(request, "inbox/list.html", context, status=400)
     rows = selectors.list_rows(qs)
-    page = paginate(request, capped(rows, page=request.GET.get("page"), page_size=25), per_page=25)
+    page = paginate(
+        request, capped(rows, page=PageForm(request.GET).number(), page_size=25), per_page=25
+    )
     progress = selectors.approval_progress(page.object_list)
     selectors.rows_describe(page.object_list)  # process names and summary lines
     # approvals the user decided a sibling of, or approved another level of: not selectable
@@ -379,9 +382,10 @@ def attachment_download(request: AuthenticatedHttpRequest, instance_id: int, att
 def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Out of office (substitute and period) and e-mail notification preferences."""
     errors: dict[str, str] = {}
+    values: Any = {}  # what the substitution form posted, shown again with its errors
     actor = Actor.for_user(request.user)
     if request.method == "POST":
-        form = request.POST.get("form")
+        form = SettingsPostForm(request.POST).which()
         if form == "notifications":
             prefs_form = NotificationSettingsForm(request.POST)
             prefs_form.is_valid()  # two check boxes: always valid
@@ -403,6 +407,7 @@ def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
                 back=reverse("inbox:settings"),
             )
         period = SubstitutionForm(request.POST)
+        values = period.data
         errors = {} if period.is_valid() else period.field_errors()
         if not errors:
             try:
@@ -427,7 +432,7 @@ def inbox_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             "substitutions": selectors.substitutions_of(user=request.user),
             "prefs": prefs,
             "errors": errors,
-            "values": request.POST if request.method == "POST" else {},
+            "values": values,
             "now": timezone.now(),
         },
         status=400 if errors else 200,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -15,10 +15,12 @@ from rest_framework.response import Response
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
-from apps.common.errors import InvalidInput, NotFound
-from apps.engine import operations
+from apps.common.api_queries import validated_query
+from apps.common.errors import NotFound
+from apps.engine import operator_services
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
+from apps.reports import api_queries as queries
 from apps.reports import api_schemas as schemas
 from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
@@ -33,34 +35,15 @@ from apps.reports.templatetags.reports_tags import duration
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("process_key", str, description="One process (default: all)"),
-    OpenApiParameter(
-        "since", str, description="Date or ISO date-time with zone (default: 30 days ago)"
-    ),
-    OpenApiParameter("until", str, description="Date (inclusive) or ISO date-time (default: now)"),
-    OpenApiParameter(
-        "risk_hours",
-        float,
-        description="Open tasks breaching within this many hours are at risk (default 4)",
-    ),
-    OpenApiParameter("bucket", str, enum=["day", "hour"], description="Throughput bucket"),
-    OpenApiParameter(
-        "live",
-        str,
-        enum=["1"],
-        description="Compute the default view now instead of serving its snapshot",
-    ),
-]
 
-
-def dashboard_for(query) -> dict:
+def dashboard_for(params) -> dict:
     """The default view (process_key only) from the background snapshot, unless ``live=1``;
     any other filter computes live."""
-    filters = ReportFilters.parse(query)
-    if is_default_view(query):
+    checked = validated_query(queries.ReportQuery, params)
+    filters = ReportFilters.parse(queries.as_text(checked))
+    if is_default_view(queries.as_text(checked)):
         report, snapshot = snapshot_or_live(
-            kind="sla", process_key=filters.process_key, live=query.get("live") == "1"
+            kind="sla", process_key=filters.process_key, live=checked["live"]
         )
         return {**report, "computed_at": snapshot.computed_at.isoformat() if snapshot else None}
     return sla_dashboard(
@@ -75,7 +58,7 @@ class SlaReportApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS,
+        parameters=[queries.ReportQuery],
         responses={200: schemas.SlaDashboardOut},
         summary="SLA dashboard: per process and activity counts, duration/waiting/working "
         "percentiles, SLA met/warned/breached, open tasks at risk, throughput, workload, escalations",
@@ -88,7 +71,7 @@ class SlaReportCsvApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS,
+        parameters=[queries.ReportQuery],
         responses={(200, "text/csv"): str},
         summary="One SLA dashboard table as CSV",
     )
@@ -123,13 +106,13 @@ class HeatmapApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS[1:3],
+        parameters=[queries.PeriodQuery],
         responses={200: schemas.HeatmapOut},
         summary="Per activity of a version: p95 duration, mean waiting time, count waiting",
     )
     def get(self, request: Request, version_id: int) -> Response:
         version = _version(version_id)
-        filters = ReportFilters.parse(request.query_params)
+        filters = queries.report_filters(request.query_params, queries.PeriodQuery)
         return Response(heatmap(version_id=version.pk, period=filters.period))
 
 
@@ -137,15 +120,13 @@ class HeatmapSlowestApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=[OpenApiParameter("activity_id", str, required=True)],
+        parameters=[queries.SlowestQuery],
         responses={200: schemas.SlowestOut},
         summary="The slowest instances at one activity of a version (open ones by age)",
     )
     def get(self, request: Request, version_id: int) -> Response:
         version = _version(version_id)
-        activity_id = (request.query_params.get("activity_id") or "").strip()[:200]
-        if not activity_id:
-            raise InvalidInput("Give activity_id.", code="invalid_filter")
+        activity_id = validated_query(queries.SlowestQuery, request.query_params)["activity_id"]
         rows = slowest_instances(version_id=version.pk, activity_id=activity_id)
         for row in rows:
             row["url"] = reverse("reports:instance", args=[row["instance_id"]])
@@ -160,12 +141,12 @@ class SloListApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=[OpenApiParameter("process_key", str)],
+        parameters=[queries.ProcessQuery],
         responses={200: schemas.SloListOut},
         summary="SLOs with SLI, error budget remaining, burn rates (1h/6h/3d) and state",
     )
     def get(self, request: Request) -> Response:
-        key = (request.query_params.get("process_key") or "").strip()
+        key = validated_query(queries.ProcessQuery, request.query_params).get("process_key", "")
         return Response({"slos": slo_status(process_key=key)})
 
 
@@ -197,12 +178,12 @@ class SloCsvApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS[:3],
+        parameters=[queries.ProcessPeriodQuery],
         responses={(200, "text/csv"): str},
         summary="The SLO table (kind=slo) or the SLI table (kind=sli) as CSV",
     )
     def get(self, request: Request, kind: str) -> HttpResponse:
-        filters = ReportFilters.parse(request.query_params)
+        filters = queries.report_filters(request.query_params, queries.ProcessPeriodQuery)
         if kind == "slo":
             text = rows_csv(slo_status(process_key=filters.process_key), SLO_COLUMNS)
         elif kind == "sli":
@@ -221,12 +202,12 @@ class SliApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=FILTER_PARAMETERS[:3],
+        parameters=[queries.ProcessPeriodQuery],
         responses={200: schemas.SliListOut},
         summary="SLIs per process",
     )
     def get(self, request: Request) -> Response:
-        filters = ReportFilters.parse(request.query_params)
+        filters = queries.report_filters(request.query_params, queries.ProcessPeriodQuery)
         return Response(
             {
                 "slis": slis(
@@ -245,12 +226,12 @@ class IncidentGroupsApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
     @extend_schema(
-        parameters=[OpenApiParameter("process_key", str)],
+        parameters=[queries.ProcessQuery],
         responses={200: schemas.IncidentGroupsOut},
         summary="Open incidents grouped by process, activity and error message",
     )
     def get(self, request: Request) -> Response:
-        key = (request.query_params.get("process_key") or "").strip()
+        key = validated_query(queries.ProcessQuery, request.query_params).get("process_key", "")
         groups = console.incident_groups(process_key=key, per_group=None)
         for g in groups:
             g["incident_ids"] = [incident.pk for incident in g.pop("incidents")]
@@ -297,7 +278,7 @@ class IncidentsRetryApi(ApiView):
                 ).values_list("pk", flat=True)
             )
         return Response(
-            operations.incidents_retry(incident_ids=ids, actor=actor_for_request(request))
+            operator_services.incidents_retry(incident_ids=ids, actor=actor_for_request(request))
         )
 
 
@@ -325,25 +306,11 @@ class InstanceSearchApi(ApiView):
             ]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(name, str)
-            for name in (
-                "process_key",
-                "version",
-                "status",
-                "business_key",
-                "variable",
-                "value",
-                "started_from",
-                "started_to",
-                "stuck_hours",
-                "waiting_at",
-            )
-        ],
+        parameters=[queries.InstanceSearchQuery],
         summary="Search instances (operations console)",
     )
     def get(self, request: Request) -> Response:
-        search = console.InstanceSearch.parse(request.query_params)
+        search = queries.instance_search(request.query_params)
         return self.paginated_response(console.instance_search(search=search))
 
 
@@ -361,7 +328,7 @@ class InstanceVariableSetApi(ApiView):
     )
     def post(self, request: Request, instance_id: int) -> Response:
         data = self.validated_input()
-        instance = operations.instance_variable_set(
+        instance = operator_services.instance_variable_set(
             instance_id=instance_id,
             name=data["name"],
             value=data["value"],
@@ -394,14 +361,8 @@ class InstanceTimelineApi(ApiView):
 class DecisionRulesReportApi(ApiView):
     permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
 
-    class Input(serializers.Serializer):
-        decision = serializers.CharField(required=False, default="", max_length=200)
-
     @extend_schema(
-        parameters=[
-            OpenApiParameter("decision", str, description="One decision key (default: all)"),
-            *[p for p in FILTER_PARAMETERS if p.name in ("since", "until")],
-        ],
+        parameters=[queries.DecisionRulesQuery],
         responses=inline_serializer(
             "DecisionRulesReport",
             {
@@ -413,9 +374,6 @@ class DecisionRulesReportApi(ApiView):
         "trail); rules that never matched are flagged",
     )
     def get(self, request: Request) -> Response:
-        data = self.Input(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        filters = ReportFilters.parse(request.query_params)
-        return Response(
-            decision_rule_report(period=filters.period, key=data.validated_data["decision"])
-        )
+        key = validated_query(queries.DecisionRulesQuery, request.query_params)["decision"]
+        filters = queries.report_filters(request.query_params, queries.DecisionRulesQuery)
+        return Response(decision_rule_report(period=filters.period, key=key))

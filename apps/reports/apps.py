@@ -7,7 +7,7 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # The inbox's task rows must make way when an operator moves a token back (see
-        # apps.engine.operations); registered here until the inbox registers it itself.
+        # apps.engine.operator_services); registered here until the inbox registers it itself.
         from apps.engine.services import instance_advanced, step_reactivated
         from apps.reports.facts import task_facts_record
         from apps.reports.services import human_task_reactivated

@@ -14,10 +14,15 @@ import math
 import re
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 
+from apps.common.errors import InvalidInput
+from apps.reports.console import InstanceSearch
+from apps.reports.filters import ReportFilters
 from apps.reports.selectors import slo_process_choices
+from apps.reports.snapshots import is_default_view
 
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 INTEGER = re.compile(r"^[+-]?\d+$")
@@ -182,3 +187,70 @@ class HeatmapForm(forms.Form):
             measure if measure in measures else "p95_s",
             data.get("live") == "1",
         )
+
+
+class ReportFilterForm(forms.Form):
+    """The SLA, SLO and heatmap pages' filters (``ReportFilters.parse`` reads them: one parser,
+    one message for the pages, the CSV exports and the API) and ``live=1`` (compute the default
+    view now instead of serving its snapshot). A bad filter is a message on the page, which then
+    shows the default view."""
+
+    process_key = forms.CharField(required=False)
+    process = forms.CharField(required=False)
+    since = forms.CharField(required=False)
+    until = forms.CharField(required=False)
+    risk_hours = forms.CharField(required=False)
+    bucket = forms.CharField(required=False)
+    live = forms.ChoiceField(
+        choices=(("", "snapshot"), ("0", "snapshot"), ("1", "compute now")),
+        required=False,
+        error_messages={"invalid_choice": "live is 1 (compute now) or absent."},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data["filters"] = ReportFilters.parse(data)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+        return data
+
+    def problem(self) -> str:
+        """The first problem with the filters, as the page shows it."""
+        return next(str(message) for messages in self.errors.values() for message in messages)
+
+    def filters(self) -> ReportFilters:
+        """The filters asked for; the default ones when they are not valid."""
+        return self.cleaned_data["filters"] if self.is_valid() else ReportFilters.parse({})
+
+    def compute_now(self) -> bool:
+        return self.is_valid() and self.cleaned_data["live"] == "1"
+
+    def default_view(self) -> bool:
+        """No filter but the process: the background snapshot can serve it."""
+        return not self.is_valid() or is_default_view(self.cleaned_data)
+
+
+class InstanceSearchForm(forms.Form):
+    """The operations console's instance search (``InstanceSearch.parse`` checks the values)."""
+
+    process_key = forms.CharField(required=False)
+    version = forms.CharField(required=False)
+    status = forms.CharField(required=False)
+    business_key = forms.CharField(required=False)
+    variable = forms.CharField(required=False)
+    value = forms.CharField(required=False)
+    started_from = forms.CharField(required=False)
+    started_to = forms.CharField(required=False)
+    stuck_hours = forms.CharField(required=False)
+    waiting_at = forms.CharField(required=False)
+
+    def search(self) -> InstanceSearch:
+        """The search asked for (``InvalidInput`` for a bad value)."""
+        self.is_valid()  # text fields: always valid
+        return InstanceSearch.parse(self.cleaned_data)
+
+    def page_query(self) -> str:
+        """The search as a query string for the page links (the filled-in fields, encoded)."""
+        self.is_valid()
+        return urlencode({name: value for name, value in self.cleaned_data.items() if value})

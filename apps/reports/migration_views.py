@@ -1,7 +1,7 @@
 """The migration page (issue #21): move the running instances of one version of a process to
 another. A mapping table (each active element auto-mapped to the element of the same id, a
 choice for the rest), a dry-run report, a confirmation, and the result. Operators only (admins
-and managers), as for moving a token. Thin: the form parses, ``apps.engine.operations`` acts."""
+and managers), as for moving a token. Thin: the form parses, ``apps.engine.operator_services`` acts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, NotFound
 from apps.common.pages import role_required
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion, VersionStatus
@@ -84,7 +84,7 @@ def _active_sources(
     """The element ids active in the from-version's instances (the rows of the mapping table),
     and why there are none when the batch cannot be planned (too many instances...)."""
     try:
-        report = operations.instances_migrate(
+        report = operator_services.instances_migrate(
             process_key=key,
             from_version=from_number,
             to_version=to_number,
@@ -119,12 +119,12 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such deployed version.")
     actor = Actor.for_user(request.user)
     try:
-        to = operations.target_version(process_key=key, number=to_number)
+        to = operator_services.target_version(process_key=key, number=to_number)
     except NotFound as exc:
         raise Http404(exc.message) from None
     targets = [
         (element_id, f"{element_id} · {name or element_type}")
-        for element_id, element_type, name in operations.migration_elements(version=to)
+        for element_id, element_type, name in operator_services.migration_elements(version=to)
     ]
     sources, unplanned = _active_sources(key, from_number, to_number, actor, instance_ids)
     initial = {"from_version": from_number, "to_version": to_number, "action": "plan"}
@@ -140,7 +140,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
         action = form.cleaned_data["action"]
         try:
             if action == "dry_run":
-                report = operations.instances_migrate(
+                report = operator_services.instances_migrate(
                     process_key=key,
                     from_version=from_number,
                     to_version=to_number,
@@ -150,7 +150,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
                     actor=actor,
                 )
             elif action == "migrate":
-                run = operations.migration_run_start(
+                run = operator_services.migration_run_start(
                     process_key=key,
                     from_version=from_number,
                     to_version=to_number,
@@ -177,7 +177,7 @@ def process_migrate(request: HttpRequest, key: str) -> HttpResponse:
             "to_number": to_number,
             "running": running.get(from_id, 0) if from_id is not None else 0,
             "one": one,
-            "max_batch": operations.MAX_BATCH,
+            "max_batch": operator_services.MAX_BATCH,
             "report": report,
             "unplanned": unplanned,
             "only_version": len(deployed) == 1,
@@ -212,7 +212,7 @@ def migration_run(request: HttpRequest, run_id: int) -> HttpResponse:
     """A batch migration's progress and, when it has finished, its report. While it runs the
     page asks for its progress fragment every second (htmx)."""
     try:
-        run = operations.migration_run_get(run_id=run_id)
+        run = operator_services.migration_run_get(run_id=run_id)
     except NotFound as exc:
         raise Http404(exc.message) from None
     template = (

@@ -1,7 +1,7 @@
 """The console's "move token" page (issue #21, instance modification): choose the active element
 and any step of the model, type the reason, see what would be cancelled and started (a dry run),
 then confirm. Operators only (admins and managers). Thin: the form parses,
-``apps.engine.operations`` acts."""
+``apps.engine.operator_services`` acts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, NotFound
 from apps.common.pages import role_required
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine.models import ProcessInstance
 from apps.reports.views import OPERATOR_ROLES
 
@@ -29,7 +29,7 @@ class TokenMoveForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=500, strip=True)
     confirm = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, options: operations.MoveOptions, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, options: operator_services.MoveOptions, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         source = cast(forms.ChoiceField, self.fields["source"])
         source.choices = [(e.activity_id, _label(e)) for e in options.active]
@@ -46,7 +46,7 @@ def instance_move_token(request: AuthenticatedHttpRequest, instance_id: int) -> 
     """GET with a choice: the preview (nothing changes). POST with the confirmation: the move,
     then back to the instance page."""
     item = get_object_or_404(ProcessInstance.objects.select_related("version"), pk=instance_id)
-    options = operations.instance_move_options(instance=item)
+    options = operator_services.instance_move_options(instance=item)
     posted = request.method == "POST"
     data = request.POST if posted else (request.GET if "source" in request.GET else None)
     form = TokenMoveForm(data, options=options)
@@ -56,7 +56,7 @@ def instance_move_token(request: AuthenticatedHttpRequest, instance_id: int) -> 
             form.add_error("confirm", "Tick the confirmation box to move the token.")
         else:
             try:
-                preview = operations.instance_token_move(
+                preview = operator_services.instance_token_move(
                     instance_id=item.pk,
                     from_activity_id=form.cleaned_data["source"],
                     to_activity_id=form.cleaned_data["target"],

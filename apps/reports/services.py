@@ -10,7 +10,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput
-from apps.engine.operations import archived_task_id_sql
+from apps.engine.operator_services import archived_task_id_sql
 from apps.inbox.models import HumanTask
 from apps.processes.models import ProcessDefinition
 from apps.reports.models import ActivitySla, ProcessSlo
@@ -130,7 +130,7 @@ def activity_sla_set(
 def human_task_reactivated(*, instance_id: int, task_id: str) -> None:
     """A step of a migrated instance runs again under its old engine task id: the finished HumanTask of the
     earlier activation keeps its history under an archived task id, so the inbox projection
-    creates a fresh task. Registered with apps.engine.operations at start-up (apps.py).
+    creates a fresh task. Registered with apps.engine.operator_services at start-up (apps.py).
     Requires: the caller holds the instance row lock."""
     HumanTask.objects.filter(instance_id=instance_id, task_id=task_id).update(
         task_id=archived_task_id_sql()

@@ -17,7 +17,7 @@ from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, InvalidInput
 from apps.common.pages import paginate, role_required, run_action
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
@@ -25,12 +25,13 @@ from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
 from apps.reports.exports import TABLES
-from apps.reports.filters import ReportFilters
 from apps.reports.forms import (
     HeatmapForm,
     IncidentListForm,
     IncidentsRetryForm,
     InstanceActionForm,
+    InstanceSearchForm,
+    ReportFilterForm,
     SloForm,
     VariableSetForm,
     value_type,
@@ -46,7 +47,7 @@ from apps.reports.selectors import heatmap as heatmap_figures
 from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
-from apps.reports.snapshots import is_default_view, snapshot_or_live
+from apps.reports.snapshots import snapshot_or_live
 from apps.reports.templatetags.reports_tags import duration
 
 MEASURES = {
@@ -59,12 +60,12 @@ REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
 OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
-def _filters(request: AuthenticatedHttpRequest) -> ReportFilters:
-    try:
-        return ReportFilters.parse(request.GET)
-    except FlowgateError as exc:
-        messages.error(request, exc.message)
-        return ReportFilters.parse({})
+def _report_query(request: AuthenticatedHttpRequest) -> ReportFilterForm:
+    """The page's filters; a bad one is a message, and the page shows the default view."""
+    form = ReportFilterForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, form.problem())
+    return form
 
 
 @role_required(*REPORT_ROLES)
@@ -84,11 +85,12 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @role_required(*REPORT_ROLES)
 def sla(request: AuthenticatedHttpRequest) -> HttpResponse:
-    filters = _filters(request)
+    report_query = _report_query(request)
+    filters = report_query.filters()
     snapshot = None
-    if is_default_view(request.GET):
+    if report_query.default_view():
         report, snapshot = snapshot_or_live(
-            kind="sla", process_key=filters.process_key, live=request.GET.get("live") == "1"
+            kind="sla", process_key=filters.process_key, live=report_query.compute_now()
         )
     else:
         report = sla_dashboard(
@@ -181,7 +183,8 @@ def incidents_retry(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         ids = form.incident_ids()
     _flash_bulk(
-        request, operations.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user))
+        request,
+        operator_services.incidents_retry(incident_ids=ids, actor=Actor.for_user(request.user)),
     )
     return redirect(reverse("reports:incidents"))
 
@@ -191,20 +194,19 @@ def incidents_retry(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @role_required(*REPORT_ROLES)
 def instances(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = InstanceSearchForm(request.GET)
     try:
-        search = console.InstanceSearch.parse(request.GET)
+        search = form.search()
     except FlowgateError as exc:
         messages.error(request, exc.message)
         search = console.InstanceSearch()
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "reports/instances.html",
         {
             "search": search,
             "page": paginate(request, console.instance_search(search=search)),
-            "query": query.urlencode(),
+            "query": form.page_query(),
             "statuses": InstanceStatus.choices,
             "can_migrate": request.user.has_role(*OPERATOR_ROLES),
         },
@@ -230,7 +232,7 @@ def instance(request: AuthenticatedHttpRequest, instance_id: int) -> HttpRespons
             "timeline": instance_timeline(instance=item),
             "can_operate": can_operate,
             "can_set_variables": request.user.has_role(Role.ADMIN),
-            "move_options": operations.instance_move_options(instance=item)
+            "move_options": operator_services.instance_move_options(instance=item)
             if can_operate
             else None,
             "diagram": {
@@ -300,7 +302,7 @@ def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> Ht
     shown = json.dumps(value, ensure_ascii=False)
     return run_action(
         request,
-        lambda: operations.instance_variable_set(
+        lambda: operator_services.instance_variable_set(
             instance_id=instance_id, name=name, value=value, actor=Actor.for_user(request.user)
         ),
         success=f"Variable {name} is set to {shown[:200]} ({value_type(value)}).",
@@ -313,7 +315,8 @@ def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> Ht
 
 @role_required(*REPORT_ROLES)
 def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
-    filters = _filters(request)
+    report_query = _report_query(request)
+    filters = report_query.filters()
     versions = ProcessVersion.objects.filter(status=VersionStatus.DEPLOYED).select_related(
         "definition"
     )
@@ -331,7 +334,7 @@ def heatmap(request: AuthenticatedHttpRequest) -> HttpResponse:
     if version is None:
         version = versions.order_by("definition__key", "-number").first()
     figures, snapshot = None, None
-    if version is not None and is_default_view(request.GET):
+    if version is not None and report_query.default_view():
         figures, snapshot = snapshot_or_live(kind="heatmap", process_key=str(version.pk), live=live)
     elif version is not None:
         figures = heatmap_figures(version_id=version.pk, period=filters.period)
@@ -370,11 +373,12 @@ def _slo_page(
     errors: dict | None = None,
     status=200,
 ) -> HttpResponse:
-    filters = _filters(request)
+    report_query = _report_query(request)
+    filters = report_query.filters()
     snapshot = None
-    if is_default_view(request.GET):
+    if report_query.default_view():
         data, snapshot = snapshot_or_live(
-            kind="slo", process_key=filters.process_key, live=request.GET.get("live") == "1"
+            kind="slo", process_key=filters.process_key, live=report_query.compute_now()
         )
         slos, indicators = data["slos"], data["slis"]
     else:

@@ -1,3 +1,4 @@
+// @ts-check
 // Live updates: an element with data-live-url="/ws/..." gets a websocket. Every message
 // triggers the htmx event "live-update" on the element (so markup says
 // hx-get="..." hx-trigger="live-update"). After a reconnect the element is refreshed once as
@@ -18,6 +19,12 @@ const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
 const SEEN_MAX = 500;
 
+/** @typedef {{ close(): void }} LiveHandle */
+/** @typedef {{ poll(): Promise<void>, close(): void }} FeedHandle */
+/** An element with data-live-url / data-live-feed, and the handles connected to it.
+ * @typedef {HTMLElement & { _flowgateLive?: LiveHandle, _flowgateFeed?: FeedHandle }} LiveElement */
+
+/** @param {string} url @returns {string} */
 function socketUrl(url) {
   const resolved = new URL(url, window.location.href);
   if (resolved.protocol === "http:") resolved.protocol = "ws:";
@@ -25,19 +32,24 @@ function socketUrl(url) {
   return resolved.toString();
 }
 
+/** @param {Element} el @param {object} detail */
 function fire(el, detail) {
   if (window.htmx) window.htmx.trigger(el, "live-update", detail);
   else el.dispatchEvent(new CustomEvent("live-update", { detail, bubbles: true }));
 }
 
-/** Connect one element; returns {close()}. Safe to call twice (the second call is a no-op). */
+/** Connect one element; returns {close()}. Safe to call twice (the second call is a no-op).
+ * @param {LiveElement} el
+ * @returns {LiveHandle} */
 export function connectLive(el) {
   if (el._flowgateLive) return el._flowgateLive;
+  /** @type {WebSocket | null} */
   let socket = null;
   let attempts = 0;
   let everOpened = false;
   let closed = false;
-  let timer = null;
+  /** @type {number | undefined} */
+  let timer;
 
   const open = () => {
     if (closed) return;
@@ -45,7 +57,7 @@ export function connectLive(el) {
       handle.close();
       return;
     }
-    socket = new WebSocket(socketUrl(el.dataset.liveUrl));
+    socket = new WebSocket(socketUrl(el.dataset.liveUrl || ""));
     socket.addEventListener("open", () => {
       attempts = 0;
       el.dataset.liveState = "open";
@@ -86,12 +98,16 @@ export function connectLive(el) {
   return handle;
 }
 
-/** Poll an element's data-live-feed; returns {poll(), close()}. */
+/** Poll an element's data-live-feed; returns {poll(), close()}.
+ * @param {LiveElement} el
+ * @returns {FeedHandle} */
 export function connectFeed(el) {
   if (el._flowgateFeed) return el._flowgateFeed;
   let since = Number(el.dataset.liveSince || 0);
+  /** @type {Set<number>} */
   const delivered = new Set(); // event ids the feed has returned (the latest SEEN_MAX)
-  let timer = null;
+  /** @type {number | undefined} */
+  let timer;
   let closed = false;
   let busy = false;
   const schedule = () => {
@@ -116,9 +132,10 @@ export function connectFeed(el) {
         const body = await response.json();
         since = body.last;
         el.dataset.liveSince = String(since);
+        /** @type {{ id: number }[]} */
         const events = body.events || [];
         events.forEach((event) => delivered.add(event.id));
-        while (delivered.size > SEEN_MAX) delivered.delete(delivered.values().next().value);
+        while (delivered.size > SEEN_MAX) delivered.delete(/** @type {number} */ (delivered.values().next().value));
         if (events.length) fire(el, { reason: "feed", events });
       }
     } catch {
@@ -138,7 +155,8 @@ export function connectFeed(el) {
   };
   el._flowgateFeed = handle;
   el.addEventListener("live:message", (message) => {
-    const id = message.detail && message.detail.event;
+    const detail = /** @type {CustomEvent} */ (message).detail;
+    const id = detail && detail.event;
     if (typeof id === "number" && id <= since && !delivered.has(id)) {
       delivered.add(id); // committed after a later event: the feed has moved past it
       fire(el, { reason: "late", event: id });
@@ -149,20 +167,24 @@ export function connectFeed(el) {
   return handle;
 }
 
-/** Connect every [data-live-url] / [data-live-feed] element inside root (root included). */
+/** Connect every [data-live-url] / [data-live-feed] element inside root (root included).
+ * @param {Document | Element | null | undefined} root */
 export function initLive(root) {
   if (!root || !root.querySelectorAll) return;
-  const found = [...root.querySelectorAll("[data-live-url]")];
-  if (root.matches && root.matches("[data-live-url]")) found.push(root);
-  found.forEach(connectLive);
-  const feeds = [...root.querySelectorAll("[data-live-feed]")];
-  if (root.matches && root.matches("[data-live-feed]")) feeds.push(root);
-  feeds.forEach(connectFeed);
+  const element = /** @type {LiveElement} */ (root);
+  /** @type {LiveElement[]} */
+  const found = [...root.querySelectorAll("[data-live-url]")].map((el) => /** @type {LiveElement} */ (el));
+  if (element.matches && element.matches("[data-live-url]")) found.push(element);
+  found.forEach((el) => connectLive(el));
+  /** @type {LiveElement[]} */
+  const feeds = [...root.querySelectorAll("[data-live-feed]")].map((el) => /** @type {LiveElement} */ (el));
+  if (element.matches && element.matches("[data-live-feed]")) feeds.push(element);
+  feeds.forEach((el) => connectFeed(el));
 }
 
 // Elements removed by htmx close their socket.
 document.addEventListener("htmx:beforeCleanupElement", (event) => {
-  const el = event.target;
+  const el = /** @type {LiveElement | null} */ (event.target);
   if (el && el._flowgateLive) el._flowgateLive.close();
   if (el && el._flowgateFeed) el._flowgateFeed.close();
 });

@@ -1,3 +1,4 @@
+// @ts-check
 // Times on people's pages, one way: in the reader's time zone and locale, in the same numeric
 // form as the browser's date-time inputs (e.g. 01/31/2026, 09:00 AM in en-US, 31.01.2026, 09:00
 // in de-DE). The server renders <time datetime="<ISO>" data-fg-when>YYYY-MM-DD HH:MM</time> in
@@ -6,6 +7,8 @@
 
 const COOKIE = "fg_tz";
 
+/** The browser's IANA time zone ("" when it does not say).
+ * @returns {string} */
 export function browserTimeZone() {
   try {
     return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
@@ -24,6 +27,7 @@ export function rememberTimeZone() {
   document.cookie = `${COOKIE}=${zone}; path=/; max-age=31536000; SameSite=Lax`;
 }
 
+/** @type {Intl.DateTimeFormatOptions} */
 const FORMAT = {
   year: "numeric",
   month: "2-digit",
@@ -32,12 +36,17 @@ const FORMAT = {
   minute: "2-digit",
 };
 
-/** Rewrite every <time data-fg-when> under ``root`` in the reader's locale and zone. */
+/** Rewrite every <time data-fg-when> under ``root`` in the reader's locale and zone.
+ * @param {ParentNode} root
+ * @returns {void} */
 export function localizeTimes(root) {
   const format = new Intl.DateTimeFormat(undefined, FORMAT);
   const zone = browserTimeZone();
-  (root.querySelectorAll ? root.querySelectorAll("time[data-fg-when]") : []).forEach((node) => {
-    const when = new Date(node.getAttribute("datetime"));
+  const nodes = root.querySelectorAll
+    ? /** @type {HTMLTimeElement[]} */ ([...root.querySelectorAll("time[data-fg-when]")])
+    : [];
+  nodes.forEach((node) => {
+    const when = new Date(node.getAttribute("datetime") || "");
     if (Number.isNaN(when.getTime())) return;
     node.textContent = format.format(when);
     if (zone) node.title = zone;

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
@@ -59,7 +59,7 @@ def test_only_operators_may_migrate_and_a_refusal_changes_nothing(waiting, make_
     if "/processes/" in url:  # a batch is queued for a worker: 202, then the worker moves it
         assert response.status_code == 202, response.content
         assert (response.json()["status"], response.json()["total"]) == ("queued", 1)
-        operations.migration_run_execute(run_id=response.json()["id"])
+        operator_services.migration_run_execute(run_id=response.json()["id"])
     else:
         assert response.status_code == 200, response.content
     assert version_of(waiting) == 2
@@ -81,8 +81,10 @@ def test_a_batch_run_reports_progress_and_the_final_report(waiting, make_user):
     url = f"/api/v1/migrations/{queued['id']}/"
     before = client.get(url).json()
     assert (before["status"], before["done"], before["total"]) == ("queued", 0, 2)
-    operations.migration_run_execute(run_id=queued["id"])
-    operations.migration_run_execute(run_id=queued["id"])  # a second delivery changes nothing
+    operator_services.migration_run_execute(run_id=queued["id"])
+    operator_services.migration_run_execute(
+        run_id=queued["id"]
+    )  # a second delivery changes nothing
     after = client.get(url).json()
     assert (after["status"], after["done"], after["moved"], after["refused"]) == (
         "finished",

@@ -36,7 +36,7 @@ def run(report_dir: Path) -> dict:
     from apps.accounts.models import User
     from apps.audit.services import chain_link_pending
     from apps.common.actors import Actor
-    from apps.engine import operations
+    from apps.engine import operator_services
     from apps.engine import services as engine
     from apps.engine.models import InstanceStatus, ProcessInstance
     from apps.inbox import services as inbox
@@ -53,7 +53,7 @@ def run(report_dir: Path) -> dict:
     ]
     mapping = {"review": "check"}
     started = time.perf_counter()
-    dry = operations.instances_migrate(
+    dry = operator_services.instances_migrate(
         process_key=KEY,
         from_version=old.number,
         to_version=new.number,
@@ -63,7 +63,7 @@ def run(report_dir: Path) -> dict:
         actor=actor,
     )
     dry_s = time.perf_counter() - started
-    queued = operations.migration_run_start(
+    queued = operator_services.migration_run_start(
         process_key=KEY,
         from_version=old.number,
         to_version=new.number,
@@ -71,7 +71,7 @@ def run(report_dir: Path) -> dict:
         mapping=mapping,
     )
     started = time.perf_counter()
-    finished = operations.migration_run_execute(run_id=queued.pk)
+    finished = operator_services.migration_run_execute(run_id=queued.pk)
     real_s = time.perf_counter() - started
 
     manager, _ = User.objects.get_or_create(username="bench-migrate-manager")

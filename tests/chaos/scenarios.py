@@ -254,7 +254,7 @@ def duplicate_delivery(stack: Stack, work: Workload) -> float:
         complete_open_tasks(stack, work)
         for job_id, instance_id, _, _ in stack.jobs(work.tag):
             for _ in range(3):
-                producer.send_task("engine.run_job", args=[job_id, instance_id])
+                producer.send_task("engine.answer_doorbell", args=[job_id, instance_id])
                 sent += 1
         time.sleep(0.3)
     work.problems.extend([] if sent else ["no duplicate was sent"])

@@ -75,8 +75,8 @@ def test_idle_ticks_are_still_there_at_debug(caplog):
 
 def test_other_tasks_keep_their_info_lines(caplog):
     caplog.set_level(logging.INFO)
-    received("engine.run_job")
-    succeeded("engine.run_job", "0")
+    received("engine.answer_doorbell")
+    succeeded("engine.answer_doorbell", "0")
     assert [level for level, _ in messages(caplog)] == ["INFO", "INFO"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.common.actors import Actor
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine_services
 from apps.engine.models import MigrationRun, ProcessInstance
 from apps.processes import services as process_services
@@ -75,7 +75,9 @@ def test_an_operator_moves_the_instances_of_a_version_from_its_history(
         page.get_by_role("button", name="Migrate").click()
     assert page.get_by_test_id("migrate-summary").inner_text() == "Queued: 0 of 2 handled…"
     run = MigrationRun.objects.get()
-    operations.migration_run_execute(run_id=run.pk)  # the worker; the page polls its progress
+    operator_services.migration_run_execute(
+        run_id=run.pk
+    )  # the worker; the page polls its progress
     expect(page.get_by_test_id("migrate-summary")).to_have_text("2 moved, 0 refused.")
     assert page.get_by_test_id("migration-run").get_attribute("data-status") == "finished"
     assert axe_check(page) == []
@@ -104,7 +106,7 @@ def test_the_console_s_migrate_button_moves_one_instance(page, login_as, waiting
     page.get_by_label("Confirm: move the instances").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Migrate").click()
-    operations.migration_run_execute(run_id=MigrationRun.objects.get().pk)
+    operator_services.migration_run_execute(run_id=MigrationRun.objects.get().pk)
     expect(page.get_by_test_id("migrate-summary")).to_have_text("1 moved, 0 refused.")
     versions = {i.pk: i.version.number for i in ProcessInstance.objects.filter(process_key="leave")}
     assert versions == {first.pk: 2, second.pk: 1}

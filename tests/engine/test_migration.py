@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import (
     InstanceStatus,
@@ -57,7 +57,7 @@ def test_a_dry_run_names_the_unmapped_element_and_changes_nothing(versions):
     state = ProcessInstance.objects.get(pk=instance.pk).state
     audit_before = AuditEvent.objects.count()
 
-    report = operations.instance_migrate(
+    report = operator_services.instance_migrate(
         instance_id=instance.pk, to_version=2, dry_run=True, actor=OPERATOR
     )
 
@@ -76,7 +76,7 @@ def test_a_dry_run_names_the_unmapped_element_and_changes_nothing(versions):
 
 def test_a_dry_run_with_a_mapping_shows_targets_and_type_changes(versions):
     instance = start(days=3)
-    ok = operations.instance_migrate(
+    ok = operator_services.instance_migrate(
         instance_id=instance.pk, to_version=2, mapping=RENAMED, dry_run=True, actor=OPERATOR
     )
     assert (ok["can_move"], ok["problems"]) == (True, [])
@@ -84,7 +84,7 @@ def test_a_dry_run_with_a_mapping_shows_targets_and_type_changes(versions):
         ("review", "check", "UserTask"),
         ("remind", "remind", "BoundaryEvent"),
     }
-    bad = operations.instance_migrate(
+    bad = operator_services.instance_migrate(
         instance_id=instance.pk,
         to_version=2,
         mapping={"review": "book", "remind": "nowhere"},
@@ -106,7 +106,7 @@ def test_a_move_recreates_the_inbox_task_from_the_new_version_and_keeps_the_rest
     [old_task] = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
     [timer] = Timer.objects.filter(instance=instance)
 
-    report = operations.instance_migrate(
+    report = operator_services.instance_migrate(
         instance_id=instance.pk, to_version=2, mapping=RENAMED, actor=Actor.for_user(manager)
     )
 
@@ -150,7 +150,7 @@ def test_a_move_recreates_a_pending_job_with_the_new_versions_inputs(versions, m
     [old_job] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
     assert old_job.inputs == {"days": 5}
 
-    operations.instance_migrate(instance_id=instance.pk, to_version=2, actor=OPERATOR)
+    operator_services.instance_migrate(instance_id=instance.pk, to_version=2, actor=OPERATOR)
 
     assert Job.objects.get(pk=old_job.pk).status == JobStatus.CANCELLED
     [new_job] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
@@ -163,7 +163,7 @@ def test_a_move_recreates_a_pending_job_with_the_new_versions_inputs(versions, m
 def test_a_refused_move_is_a_conflict_with_its_reasons_and_changes_nothing(versions):
     instance = start(days=3)
     with pytest.raises(Conflict) as info:
-        operations.instance_migrate(instance_id=instance.pk, to_version=2, actor=OPERATOR)
+        operator_services.instance_migrate(instance_id=instance.pk, to_version=2, actor=OPERATOR)
     assert info.value.code == "migration_refused"
     assert [p["code"] for p in info.value.details] == ["unmapped"]
     instance.refresh_from_db()
@@ -181,13 +181,13 @@ def test_a_batch_moves_each_instance_and_reports_the_refused(versions, make_user
     finished = start(days=1)
     engine.instance_cancel(instance_id=finished.pk, actor=OPERATOR)
 
-    dry = operations.instances_migrate(
+    dry = operator_services.instances_migrate(
         process_key="leave", from_version=1, to_version=2, dry_run=True, actor=OPERATOR
     )
     assert (dry["movable"], dry["moved"], dry["refused"]) == (1, 0, 3)
     assert [r["instance_id"] for r in dry["instances"]] == [*(i.pk for i in waiting), at_job.pk]
 
-    real = operations.instances_migrate(
+    real = operator_services.instances_migrate(
         process_key="leave",
         from_version=1,
         to_version=2,
@@ -211,7 +211,7 @@ def test_a_batch_over_the_bound_is_refused_before_it_starts(versions, monkeypatc
     monkeypatch.setattr(migration, "MAX_BATCH", 2)
     ids = [start(days=i).pk for i in range(3)]
     with pytest.raises(InvalidInput) as info:
-        operations.instances_migrate(
+        operator_services.instances_migrate(
             process_key="leave", from_version=1, to_version=2, mapping=RENAMED, actor=OPERATOR
         )
     assert info.value.code == "batch_too_large"
@@ -231,7 +231,7 @@ def test_a_batch_over_the_bound_is_refused_before_it_starts(versions, monkeypatc
 def test_bad_requests_are_specific_errors(versions, kwargs, code):
     instance = start(days=1)
     with pytest.raises(Exception) as info:  # noqa: B017 - the FlowgateError subclass varies
-        operations.instance_migrate(instance_id=instance.pk, actor=OPERATOR, **kwargs)
+        operator_services.instance_migrate(instance_id=instance.pk, actor=OPERATOR, **kwargs)
     assert info.value.code == code
 
 
@@ -239,17 +239,17 @@ def test_a_queued_run_whose_message_was_lost_is_rung_again(versions, monkeypatch
     rung: list[int] = []
     monkeypatch.setattr(migration_run_announced, "_receivers", [rung.append])  # the doorbell
     start(days=1)
-    run = operations.migration_run_start(
+    run = operator_services.migration_run_start(
         process_key="leave", from_version=1, to_version=2, mapping=RENAMED
     )
     assert rung == [run.pk]  # rung after commit
-    assert operations.migration_runs_sweep() == 0  # just queued: its message is on its way
+    assert operator_services.migration_runs_sweep() == 0  # just queued: its message is on its way
     later = timezone.now() + timedelta(minutes=2)
-    assert operations.migration_runs_sweep(now=later) == 1
+    assert operator_services.migration_runs_sweep(now=later) == 1
     assert rung == [run.pk, run.pk]
-    run = operations.migration_run_execute(run_id=run.pk)
+    run = operator_services.migration_run_execute(run_id=run.pk)
     assert (run.status, run.moved, run.refused) == ("finished", 1, 0)
-    assert operations.migration_runs_sweep(now=later) == 0
+    assert operator_services.migration_runs_sweep(now=later) == 0
 
 
 def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_run(
@@ -257,7 +257,7 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
 ):
     monkeypatch.setattr(migration_run_announced, "_receivers", [])
     ids = [start(days=i).pk for i in range(3)]
-    run = operations.migration_run_start(
+    run = operator_services.migration_run_start(
         process_key="leave", from_version=1, to_version=2, mapping=RENAMED
     )
     # a worker holds the run and has moved the first instance
@@ -271,9 +271,9 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
         moved=1,
         lease_expires_at=timezone.now() + timedelta(minutes=5),
     )
-    held = operations.migration_run_execute(run_id=run.pk)
+    held = operator_services.migration_run_execute(run_id=run.pk)
     assert (held.status, held.done) == ("running", 1)  # the other worker's: left alone
-    assert operations.migration_runs_sweep() == 0
+    assert operator_services.migration_runs_sweep() == 0
 
     # that worker moved the second instance too, and died before writing its report: its lease
     # runs out, the sweeper rings, the next delivery resumes (and counts the second as moved)
@@ -281,8 +281,8 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
         ids[1], versions[1], RENAMED, actor=OPERATOR, dry_run=False, from_version=1
     )
     MigrationRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now())
-    assert operations.migration_runs_sweep(now=timezone.now() + timedelta(seconds=1)) == 1
-    done = operations.migration_run_execute(run_id=run.pk)
+    assert operator_services.migration_runs_sweep(now=timezone.now() + timedelta(seconds=1)) == 1
+    done = operator_services.migration_run_execute(run_id=run.pk)
     assert (done.status, done.done, done.moved, done.refused) == ("finished", 3, 3, 0)
     assert [r["instance_id"] for r in done.report] == ids
     assert AuditEvent.objects.filter(action="instance.migrated").count() == 3
@@ -291,7 +291,7 @@ def test_a_second_delivery_leaves_a_held_run_alone_and_resumes_a_dead_workers_ru
 def test_a_suspended_instance_moves_and_stays_suspended(versions):
     instance = start(days=4)
     engine.instance_suspend(instance_id=instance.pk, actor=OPERATOR)
-    report = operations.instance_migrate(
+    report = operator_services.instance_migrate(
         instance_id=instance.pk, to_version=2, mapping=RENAMED, actor=OPERATOR
     )
     assert report["moved"] is True

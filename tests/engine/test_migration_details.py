@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.common.actors import Actor
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import MessageSubscription, Timer
 from apps.inbox import services as inbox
@@ -35,7 +35,9 @@ def start(version):
 
 
 def migrate(instance, to: int):
-    report = operations.instance_migrate(instance_id=instance.pk, to_version=to, actor=OPERATOR)
+    report = operator_services.instance_migrate(
+        instance_id=instance.pk, to_version=to, actor=OPERATOR
+    )
     assert report["moved"] is True, report
     return report
 
@@ -94,7 +96,7 @@ def test_a_subscription_takes_the_new_versions_correlation_key(make_user):
         )
     )
     instance = start(v1)
-    operations.instance_token_move(
+    operator_services.instance_token_move(
         instance_id=instance.pk,
         from_activity_id="review",
         to_activity_id="wait_paid",

@@ -9,7 +9,7 @@ import pytest
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import (
     InstanceStatus,
@@ -36,7 +36,7 @@ def instance(deploy):
 
 
 def move(instance, source: str, target: str, *, dry_run: bool = False, reason: str = "fix"):
-    return operations.instance_token_move(
+    return operator_services.instance_token_move(
         instance_id=instance.pk,
         from_activity_id=source,
         to_activity_id=target,
@@ -189,7 +189,9 @@ def test_the_reason_is_required_and_an_ended_or_busy_instance_is_refused(instanc
 
 
 def test_the_console_options_list_active_elements_and_every_step(instance):
-    options = operations.instance_move_options(instance=ProcessInstance.objects.get(pk=instance.pk))
+    options = operator_services.instance_move_options(
+        instance=ProcessInstance.objects.get(pk=instance.pk)
+    )
     assert [e.activity_id for e in options.active] == ["review"]
     assert [e.activity_id for e in options.targets] == [
         "book",

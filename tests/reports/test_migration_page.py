@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.common.actors import Actor
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import MigrationRun, ProcessInstance
 from apps.engine.runtime import migration
@@ -63,7 +63,7 @@ def test_dry_run_then_confirmed_migration(client, make_user, waiting):
     assert 'hx-trigger="every 1s"' in progress
     assert numbers(waiting) == [1, 1]
 
-    operations.migration_run_execute(run_id=run.pk)  # the worker
+    operator_services.migration_run_execute(run_id=run.pk)  # the worker
 
     fragment = client.get(queued.url, headers={"HX-Request": "true"}).content.decode()
     assert "2 moved, 0 refused." in fragment
@@ -148,7 +148,7 @@ def test_the_instance_page_s_migrate_button_moves_that_instance_only(client, mak
     queued = client.post(URL, {**form, "action": "migrate", "confirm": "on"})
     [run] = MigrationRun.objects.all()
     assert (queued.status_code, run.instance_ids) == (302, [first.pk])
-    operations.migration_run_execute(run_id=run.pk)
+    operator_services.migration_run_execute(run_id=run.pk)
     assert numbers(waiting) == [2, 1]
 
     assert client.get(URL, {"instance": 999999}).status_code == 404

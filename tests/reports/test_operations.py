@@ -9,7 +9,7 @@ import pytest
 from apps.audit.models import AuditEvent
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, InvalidInput
-from apps.engine import operations
+from apps.engine import operator_services
 from apps.engine import services as engine
 from apps.engine.models import Incident, IncidentStatus, Job, JobStatus, ProcessInstance
 from apps.inbox import services as inbox
@@ -39,7 +39,7 @@ def test_incidents_retry_retries_each_and_reports_failures(make_user):
     closed = ds.incident(inst, "s9")
     Incident.objects.filter(pk=closed.pk).update(status=IncidentStatus.RESOLVED)
     admin = make_user("admin")
-    result = operations.incidents_retry(
+    result = operator_services.incidents_retry(
         incident_ids=[first.pk, second.pk, closed.pk], actor=Actor.for_user(admin)
     )
     assert result["retried"] == [first.pk, second.pk]
@@ -55,7 +55,9 @@ def test_incidents_retry_retries_each_and_reports_failures(make_user):
 def test_variable_set_changes_state_and_audits_before_after(version, make_user):
     instance = engine.instance_start(version=version, variables={"amount": 5000}, actor=SYSTEM)
     admin = Actor.for_user(make_user("admin"))
-    operations.instance_variable_set(instance_id=instance.pk, name="amount", value=20, actor=admin)
+    operator_services.instance_variable_set(
+        instance_id=instance.pk, name="amount", value=20, actor=admin
+    )
     instance.refresh_from_db()
     assert instance.variables["amount"] == 20
     event = AuditEvent.objects.filter(action="instance.variable_set").get()
@@ -69,7 +71,7 @@ def test_variable_set_changes_state_and_audits_before_after(version, make_user):
     notify = Job.objects.get(instance=instance, activity_id="notify_requester")
     assert notify.inputs == {"amount": 20}
     with pytest.raises(InvalidInput):
-        operations.instance_variable_set(
+        operator_services.instance_variable_set(
             instance_id=instance.pk, name="bad name", value=1, actor=admin
         )
 
@@ -79,7 +81,9 @@ def test_variable_set_refused_on_finished_instance(version):
     run_jobs(instance)
     assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
     with pytest.raises(Conflict):
-        operations.instance_variable_set(instance_id=instance.pk, name="x", value=1, actor=SYSTEM)
+        operator_services.instance_variable_set(
+            instance_id=instance.pk, name="x", value=1, actor=SYSTEM
+        )
 
 
 def test_token_moves_back_to_the_approval(version, make_user):
@@ -91,19 +95,19 @@ def test_token_moves_back_to_the_approval(version, make_user):
     )
     instance.refresh_from_db()
     assert Job.objects.get(instance=instance, activity_id="notify_requester").status == "pending"
-    options = operations.instance_move_options(instance=instance)
+    options = operator_services.instance_move_options(instance=instance)
     assert [e.activity_id for e in options.active] == ["notify_requester"]
     assert "manager_approval" in [e.activity_id for e in options.targets]
     operator = Actor.for_user(make_user("admin"))
     with pytest.raises(Conflict):
-        operations.instance_token_move(
+        operator_services.instance_token_move(
             instance_id=instance.pk,
             from_activity_id="manager_approval",
             to_activity_id="notify_requester",
             reason="test",
             actor=operator,
         )
-    operations.instance_token_move(
+    operator_services.instance_token_move(
         instance_id=instance.pk,
         from_activity_id="notify_requester",
         to_activity_id="manager_approval",

@@ -16,6 +16,7 @@ in this order:
 | worker        | what a worker does when the doorbell rings (chain, else lease path)      |
 | timers        | timer rows and timer-start schedules                                     |
 | messages      | message correlation and message starts                                   |
+| repairs       | operator repairs: bulk incident retry, set a variable, move a token back |
 
 The life of a request (``POST /api/v1/tasks/7/complete/``): the API view parses and checks access,
 calls ``inbox.services.task_complete``, which opens a transaction, locks the instance row
@@ -24,6 +25,6 @@ calls ``inbox.services.task_complete``, which opens a transaction, locks the ins
 ``apps.engine.core`` advance it, and ``state.persist_advance`` writes the state, job/timer/subscription
 rows, tells the inbox about user tasks (``hooks.user_tasks_changed.send``) and writes the step's audit
 in the same transaction. After commit, ``hooks.ring_after_commit`` sends "look at job N" (``hooks.job_announced``) to
-the broker; a worker's ``engine.run_job`` task calls ``worker.job_run``. docs/architecture.md has
+the broker; a worker's ``engine.answer_doorbell`` task calls ``worker.job_run``. docs/architecture.md has
 the whole picture.
 """

@@ -26,7 +26,7 @@ from apps.engine.core.errors import EngineError
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.hooks import step_reactivated
-from apps.engine.runtime.operations import archived_task_id_sql
+from apps.engine.runtime.repairs import archived_task_id_sql
 from apps.engine.runtime.state import instance_lock, load, persist_advance
 from apps.processes.models import ProcessVersion, VersionStatus
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The accessible problem list under the designer. Every problem the server reports is listed;
 // a problem on an element marks that element on the canvas (a bpmn-js marker and an overlay
 // badge with the count) and is a button that selects the element and focuses the field that
@@ -6,7 +7,12 @@
 const MARKER = "fg-problem";
 const OVERLAY = "fg-problem-badge";
 
+/** A problem as the server reports it (deploy, validate, import).
+ * @typedef {{ code?: string, message?: string, element_id?: string | null, related_id?: string | null,
+ *   element_type?: string, element_name?: string }} Problem */
+
 // Which field fixes a problem: a control of the properties panel's Flowgate groups.
+/** @type {Record<string, string>} */
 const FIX_FIELDS = {
   user_task_unassigned: '#designer-properties .fg-pp-roles input',
   unknown_role: '#designer-properties .fg-pp-roles input',
@@ -21,11 +27,34 @@ const FIX_FIELDS = {
 };
 const FLOW_IN_MESSAGE = /outgoing flow '([^']+)'/;
 
+/** The id of the element a problem is about (the flow named in a gateway problem), else null.
+ * @param {Problem} problem
+ * @param {(id: string) => boolean} inDiagram whether the diagram has an element of that id
+ * @returns {string | null} */
+export function problemTarget(problem, inDiagram) {
+  if (problem.related_id && inDiagram(problem.related_id)) return problem.related_id;
+  const named = problem.code === "gateway_flow_without_condition" && FLOW_IN_MESSAGE.exec(problem.message || "");
+  if (named && inDiagram(named[1])) return named[1];
+  return problem.element_id && inDiagram(problem.element_id) ? problem.element_id : null;
+}
+
+/** The CSS selector of the properties panel's field that fixes a problem, else null.
+ * @param {Problem} problem
+ * @returns {string | null} */
+export function fixFieldSelector(problem) {
+  if (problem.code === "gateway_flow_without_condition") return ".fg-condition-builder .fg-cb-add";
+  return FIX_FIELDS[problem.code || ""] || null;
+}
+
+/** The problem list under the designer's canvas.
+ * @param {HTMLElement} container
+ * @param {any} modeler a bpmn-js Modeler */
 export function createProblemList(container, modeler) {
   const elementRegistry = modeler.get("elementRegistry");
   const selection = modeler.get("selection");
   const canvas = modeler.get("canvas");
   const overlays = modeler.get("overlays");
+  /** @type {string[]} */
   let marked = [];
 
   const clearMarkers = () => {
@@ -36,21 +65,16 @@ export function createProblemList(container, modeler) {
     marked = [];
   };
 
-  /** The element a problem is about (the flow named in a gateway problem), else null. */
-  const targetOf = (problem) => {
-    if (problem.related_id && elementRegistry.get(problem.related_id)) return problem.related_id;
-    const named = problem.code === "gateway_flow_without_condition" && FLOW_IN_MESSAGE.exec(problem.message || "");
-    if (named && elementRegistry.get(named[1])) return named[1];
-    return problem.element_id && elementRegistry.get(problem.element_id) ? problem.element_id : null;
-  };
+  /** @param {Problem} problem */
+  const targetOf = (problem) => problemTarget(problem, (id) => Boolean(elementRegistry.get(id)));
 
+  /** @param {Problem} problem */
   const focusField = (problem) => {
-    let selector = FIX_FIELDS[problem.code];
-    if (problem.code === "gateway_flow_without_condition") selector = ".fg-condition-builder .fg-cb-add";
+    const selector = fixFieldSelector(problem);
     if (!selector) return;
     // The panels re-render on selection; focus once they have.
     window.setTimeout(() => {
-      const field = document.querySelector(selector);
+      const field = /** @type {HTMLElement | null} */ (document.querySelector(selector));
       if (field) {
         field.scrollIntoView({ block: "nearest" });
         field.focus();
@@ -58,6 +82,10 @@ export function createProblemList(container, modeler) {
     }, 50);
   };
 
+  /** Select an element (the process when ``id`` is empty) and focus the field that fixes ``problem``.
+   * @param {string | null} id
+   * @param {Problem} [problem]
+   * @returns {boolean} */
   const focusElement = (id, problem) => {
     const element = id ? elementRegistry.get(id) : canvas.getRootElement();
     if (!element) return false;
@@ -69,6 +97,7 @@ export function createProblemList(container, modeler) {
     return true;
   };
 
+  /** @type {(id: string, count: number, text: string) => void} */
   const badge = (id, count, text) => {
     const html = document.createElement("span");
     html.className = "fg-problem-count";
@@ -78,6 +107,7 @@ export function createProblemList(container, modeler) {
     overlays.add(id, OVERLAY, { position: { top: -10, right: 10 }, html });
   };
 
+  /** @type {(problem: Problem, index: number | string) => HTMLLIElement} */
   const item = (problem, index) => {
     const li = document.createElement("li");
     li.className = "list-group-item p-0";
@@ -97,8 +127,8 @@ export function createProblemList(container, modeler) {
     button.dataset.problem = String(index);
     button.dataset.code = problem.code || "";
     button.innerHTML = '<span class="d-block"></span><small class="text-body-secondary"></small>';
-    button.firstChild.textContent = text;
-    button.lastChild.textContent = meta;
+    /** @type {Node} */ (button.firstChild).textContent = text;
+    /** @type {Node} */ (button.lastChild).textContent = meta;
     button.setAttribute("aria-label", `${text} (${meta}). Select ${target ? "the element" : "the process"} in the diagram`);
     button.addEventListener("click", () => focusElement(target, problem));
     li.append(button);
@@ -106,7 +136,9 @@ export function createProblemList(container, modeler) {
   };
 
   /** kind: "success" | "danger" | "info"; problems: [{element_id, code, message}];
-   * warnings: the same shape, listed apart under warningsTitle (not counted as problems). */
+   * warnings: the same shape, listed apart under warningsTitle (not counted as problems).
+   * @param {{ kind: string, title: string, problems?: Problem[], notes?: string[],
+   *   warnings?: Problem[], warningsTitle?: string }} report */
   const show = ({ kind, title, problems = [], notes = [], warnings = [], warningsTitle = "" }) => {
     clearMarkers();
     container.replaceChildren();
@@ -140,6 +172,7 @@ export function createProblemList(container, modeler) {
     if (!problems.length) return;
     const list = document.createElement("ul");
     list.className = "list-group list-group-flush fg-problem-list";
+    /** @type {Map<string, (string | undefined)[]>} */
     const perElement = new Map();
     problems.forEach((problem, index) => {
       list.append(item(problem, index));

@@ -86,7 +86,8 @@ function input(component, value, id) {
   return field;
 }
 
-function valueOf(component, field) {
+/** The typed value of one field of the test run's start form. */
+function fieldValue(component, field) {
   const type = component.type;
   if (type === "checkbox") return field.checked;
   if (type === "number") return field.value === "" ? null : Number(field.value);
@@ -126,7 +127,7 @@ export function formFields(schema, { values = {}, jsonLabel, textarea, parse, op
     counter += 1;
     json.id = `fg-testrun-json-${counter}`;
   }
-  const fromFields = () => Object.fromEntries(fields.map(({ component, field }) => [component.key, valueOf(component, field)]));
+  const fromFields = () => Object.fromEntries(fields.map(({ component, field }) => [component.key, fieldValue(component, field)]));
   const advanced = el("details", { className: "mt-1 fg-testrun-json" });
   const summary = fields.length ? "Edit as JSON (advanced)" : openWithoutFields ? jsonLabel : `Add data as JSON (optional)`;
   advanced.append(el("summary", { className: "small" }, summary));

@@ -1,9 +1,16 @@
+// @ts-check
 // The condition builder's model: rows of variable / operator / value joined by one "and" or
 // "or", written as (and read back from) Flowgate expressions such as
 //   amount > 1000 and region == 'EU'
 // Anything the rows cannot express exactly stays a raw expression. The server's evaluator
 // (apps/engine/core/expressions.py) is the authority: it checks every condition again.
 
+/** One row of the builder: ``variable operator value``.
+ * @typedef {{ variable?: string, operator?: string, value?: unknown }} Row */
+/** The builder's model: its rows joined by one "and" or "or".
+ * @typedef {{ join?: string, rows?: Row[] }} Condition */
+
+/** @type {{ value: string, label: string }[]} */
 export const OPERATORS = [
   { value: "==", label: "equals" },
   { value: "!=", label: "does not equal" },
@@ -22,7 +29,9 @@ const CONTAINS = /^(not\s+)?contains\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(.+)\)$/
 const KEYWORDS = new Set(["and", "or", "not", "in", "is", "True", "False", "None"]);
 
 /** The expression text of a value typed in the builder: numbers, true/false and null as such,
- * text quoted; a value the person quoted stays as typed (so '1000' stays text). */
+ * text quoted; a value the person quoted stays as typed (so '1000' stays text).
+ * @param {unknown} value
+ * @returns {string} */
 export function literal(value) {
   const text = String(value ?? "").trim();
   if (NUMBER.test(text)) return text;
@@ -33,7 +42,9 @@ export function literal(value) {
   return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
-/** The builder's text for an expression literal, or null when it is not a plain literal. */
+/** The builder's text for an expression literal, or null when it is not a plain literal.
+ * @param {string} source
+ * @returns {string | null} */
 export function readLiteral(source) {
   const text = source.trim();
   if (NUMBER.test(text)) return text;
@@ -50,11 +61,16 @@ export function readLiteral(source) {
 }
 
 /** A row is part of the condition once it names a variable and a value (text '' must be
- * typed as '' to compare with empty text); an incomplete row is left out, never saved. */
+ * typed as '' to compare with empty text); an incomplete row is left out, never saved.
+ * @param {Row} row
+ * @returns {boolean} */
 export function isComplete({ variable, value }) {
   return IDENT.test((variable || "").trim()) && String(value ?? "").trim() !== "";
 }
 
+/** One row's expression text, or null when the row is incomplete.
+ * @param {Row} row
+ * @returns {string | null} */
 export function rowToExpression({ variable, operator, value }) {
   const name = (variable || "").trim();
   if (!isComplete({ variable, value })) return null;
@@ -63,7 +79,9 @@ export function rowToExpression({ variable, operator, value }) {
   return `${name} ${operator || "=="} ${literal(value)}`;
 }
 
-/** Rows (complete ones only) -> expression text ("" when no row is complete). */
+/** Rows (complete ones only) -> expression text ("" when no row is complete).
+ * @param {Condition} condition
+ * @returns {string} */
 export function toExpression({ join = "and", rows = [] }) {
   return rows
     .map(rowToExpression)
@@ -71,11 +89,16 @@ export function toExpression({ join = "and", rows = [] }) {
     .join(` ${join} `);
 }
 
-/** Split at top-level " and " / " or " (outside quotes and brackets): [parts, joins]. */
+/** Split at top-level " and " / " or " (outside quotes and brackets): [parts, joins].
+ * @param {string} text
+ * @returns {{ parts: string[], joins: string[] } | null} */
 function splitTopLevel(text) {
+  /** @type {string[]} */
   const parts = [];
+  /** @type {string[]} */
   const joins = [];
   let depth = 0;
+  /** @type {string | null} */
   let quote = null;
   let start = 0;
   for (let i = 0; i < text.length; i += 1) {
@@ -103,6 +126,7 @@ function splitTopLevel(text) {
   return { parts, joins };
 }
 
+/** @param {string} text @returns {Row | null} */
 function parseRow(text) {
   const source = text.trim();
   const contains = CONTAINS.exec(source);
@@ -118,7 +142,9 @@ function parseRow(text) {
   return { variable: comparison[1], operator: comparison[2], value };
 }
 
-/** {join, rows} when the builder can show ``expression`` exactly, else null ("" -> no rows). */
+/** {join, rows} when the builder can show ``expression`` exactly, else null ("" -> no rows).
+ * @param {string | null | undefined} expression
+ * @returns {{ join: string, rows: Row[] } | null} */
 export function parseExpression(expression) {
   const text = (expression || "").trim();
   if (!text) return { join: "and", rows: [] };
@@ -128,10 +154,13 @@ export function parseExpression(expression) {
   if (joins.size > 1) return null; // mixed and/or: precedence the rows cannot show
   const rows = split.parts.map(parseRow);
   if (rows.some((row) => row === null)) return null;
-  return { join: split.joins[0] || "and", rows };
+  return { join: split.joins[0] || "and", rows: /** @type {Row[]} */ (rows) };
 }
 
-/** A label for a flow from its condition, shortened for the canvas and lists. */
+/** A label for a flow from its condition, shortened for the canvas and lists.
+ * @param {string | null | undefined} text
+ * @param {number} [max]
+ * @returns {string} */
 export function shorten(text, max = 40) {
   const clean = (text || "").replace(/\s+/g, " ").trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;

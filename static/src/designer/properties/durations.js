@@ -1,5 +1,9 @@
+// @ts-check
 // ISO-8601 durations, dates and cycles <-> the pickers, and their plain-language preview.
 
+/** @typedef {{ value: string, label: string, iso: (n: number) => string }} Unit */
+
+/** @type {Unit[]} */
 export const UNITS = [
   { value: "M", label: "minutes", iso: (n) => `PT${n}M` },
   { value: "H", label: "hours", iso: (n) => `PT${n}H` },
@@ -9,19 +13,24 @@ export const UNITS = [
 
 // Business time for SLA fields ("4 business hours", "2 business days"): counted by the task's
 // calendar on the server (apps/engine/core/business_time.py; docs/calendars.md).
+/** @type {Unit[]} */
 export const BUSINESS_UNITS = [
   { value: "BH", label: "business hours", iso: (n) => `${n} business hour${n === 1 ? "" : "s"}` },
   { value: "BD", label: "business days", iso: (n) => `${n} business day${n === 1 ? "" : "s"}` },
 ];
 
-/** {amount, unit} for "N business hours/days", else null. */
+/** {amount, unit} for "N business hours/days", else null.
+ * @param {string | null | undefined} text
+ * @returns {{ amount: number, unit: string } | null} */
 export function readBusiness(text) {
   const m = /^\s*(\d+)\s+business\s+(hour|day)s?\s*$/i.exec(text || "");
   if (!m) return null;
   return { amount: Number(m[1]), unit: m[2].toLowerCase() === "hour" ? "BH" : "BD" };
 }
 
-/** {amount, unit} for a simple duration (PT15M, PT8H, P1D, P2W), else null. */
+/** {amount, unit} for a simple duration (PT15M, PT8H, P1D, P2W), else null.
+ * @param {string | null | undefined} text
+ * @returns {{ amount: number, unit: string } | null} */
 export function readDuration(text) {
   const value = (text || "").trim().toUpperCase();
   let m = /^PT(\d+)([MH])$/.exec(value);
@@ -31,16 +40,25 @@ export function readDuration(text) {
   return null;
 }
 
+/** The ISO duration (or business time) of a picker's amount and unit; "" for no whole amount.
+ * @param {number | string} amount
+ * @param {string} unit one of the UNITS' or BUSINESS_UNITS' values
+ * @returns {string} */
 export function writeDuration(amount, unit) {
   const n = Number(amount);
   if (!Number.isInteger(n) || n < 1) return "";
-  return [...UNITS, ...BUSINESS_UNITS].find((u) => u.value === unit).iso(n);
+  const found = [...UNITS, ...BUSINESS_UNITS].find((u) => u.value === unit);
+  return found ? found.iso(n) : "";
 }
 
+/** @type {(n: number, word: string) => string} */
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** @type {Record<string, string>} */
 const WORDS = { Y: "year", M: "month", W: "week", D: "day", H: "hour", S: "second" };
 
-/** "1 day", "2 hours 30 minutes" for an ISO duration; null when it is not one. */
+/** "1 day", "2 hours 30 minutes" for an ISO duration; null when it is not one.
+ * @param {string | null | undefined} text
+ * @returns {string | null} */
 export function durationText(text) {
   const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec((text || "").trim().toUpperCase());
   if (!m || !m.slice(1).some(Boolean)) return null;
@@ -57,8 +75,10 @@ export function durationText(text) {
 }
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+/** @type {(n: string | number) => string} */
 const pad = (n) => String(n).padStart(2, "0");
 
+/** @param {string} cron @returns {string | null} */
 function cronText(cron) {
   const parts = cron.trim().split(/\s+/);
   if (parts.length !== 5) return null;
@@ -78,7 +98,10 @@ function cronText(cron) {
   return null;
 }
 
-/** A person-readable preview of a timer value: kind is "duration" | "date" | "cycle". */
+/** A person-readable preview of a timer value.
+ * @param {"duration" | "date" | "cycle"} kind
+ * @param {string | null | undefined} value
+ * @returns {string | null} */
 export function timerPreview(kind, value) {
   const text = (value || "").trim();
   if (!text) return "not set yet";

@@ -1,6 +1,6 @@
 """The operators' facade: writes beyond the everyday actions of ``apps.engine.services`` (bulk
 incident retry, set a variable, move a token, move instances to another version). The work
-is in ``runtime/operations.py`` and ``runtime/migration.py``."""
+is in ``runtime/repairs.py`` and ``runtime/migration.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from apps.engine.runtime.migration_runs import (
     migration_run_start,
     migration_runs_sweep,
 )
-from apps.engine.runtime.operations import (
+from apps.engine.runtime.repairs import (
     MoveOptions,
     archived_task_id,
     archived_task_id_sql,

@@ -5,7 +5,7 @@ Each function is one transaction per instance: lock the row, act, persist the ne
 and its effects, write the audit event. Permissions are checked by the views and API views that
 call these (variable_set: admins only).
 
-Other apps reach these through ``apps.engine.operations`` (the operators' facade).
+Other apps reach these through ``apps.engine.operator_services`` (the operators' facade).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from apps.audit.services import record
 from apps.common.actors import Actor
 from apps.common.errors import Conflict, FlowgateError, InvalidInput, Unprocessable
 from apps.engine import core
+from apps.engine.core import instance_edits
 from apps.engine.core import modification as core_modification
-from apps.engine.core import operations as core_ops
 from apps.engine.models import InstanceStatus, Job, JobStatus, ProcessInstance
 from apps.engine.runtime.incidents import incident_retry
 from apps.engine.runtime.state import instance_lock, load, persist_advance
@@ -99,7 +99,7 @@ def instance_variable_set(
         handle = load(instance)
         existed = name in (instance.variables or {})
         before = (instance.variables or {}).get(name)
-        core_ops.variable_set(handle, name, value)
+        instance_edits.variable_set(handle, name, value)
         instance.state = handle.dump()
         instance.variables = handle.variables()
         instance.save(update_fields=["state", "variables", "updated_at"])

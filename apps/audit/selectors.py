@@ -18,12 +18,21 @@ from apps.audit.actions import AuditAction
 from apps.audit.chain import (
     EVENT_FIELDS,
     GENESIS_HASH,
+    archived_digest_text,
+    archived_element,
     canonical_bytes,
     event_hash,
     mac_problem,
 )
+from apps.audit.checkpoint_selectors import CheckpointState, checkpoint_state
 from apps.audit.keys import verifying_keys
-from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditMacStart
+from apps.audit.models import (
+    AuditChainHead,
+    AuditEvent,
+    AuditLink,
+    AuditMacStart,
+    AuditRemovalPermit,
+)
 
 # --- filtering ------------------------------------------------------------------------------------
 
@@ -226,9 +235,18 @@ class ChainVerification:
     anchor_note: str = ""
     # Positions of events in the table that Flowgate's writer did not write (no valid MAC).
     forged: list[int] = field(default_factory=list)
+    # Events archived and removed under signed checkpoints (their links stay in the chain).
+    archived: int = 0
+    checkpoints: int = 0
     checked_at: str = field(default_factory=lambda: timezone.now().isoformat())
 
     def summary(self) -> str:
+        if self.intact and self.checkpoints:
+            return (
+                f"intact, {self.events} events ({self.archived} archived, under "
+                f"{self.checkpoints} checkpoint{'s' if self.checkpoints != 1 else ''}), "
+                f"head {self.head_hash}"
+            )
         if self.intact:
             return f"intact, {self.events} events, head {self.head_hash}"
         if self.forged and self.broken_position is None:
@@ -249,6 +267,8 @@ class ChainVerification:
             "anchor": self.anchor.as_dict() if self.anchor else None,
             "anchor_note": self.anchor_note,
             "forged": self.forged,
+            "archived": self.archived,
+            "checkpoints": self.checkpoints,
             "checked_at": self.checked_at,
         }
 
@@ -306,6 +326,8 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
     expected = 1
     prev_hash = GENESIS_HASH
     anchored_hash: str | None = None
+    checkpoints = checkpoint_state()
+    archived, archived_sum = 0, 0
 
     def broken(position: int, reason: str) -> ChainVerification:
         return ChainVerification(
@@ -316,15 +338,34 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
             broken_position=position,
             reason=reason,
             anchor=anchor,
+            archived=archived,
+            checkpoints=len(checkpoints.checkpoints),
         )
 
+    if checkpoints.problem:
+        return broken(checkpoints.problem_position, checkpoints.problem)
     for row in _iter_links(up_to, chunk_size):
         seq, link_prev, stored_hash, event_id = row[:4]
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
             return broken(expected, f"chain link(s) {missing} missing (the next link is {seq})")
         if row[4] is None:  # LEFT JOIN found no event (its time is never NULL)
-            return broken(seq, f"event {event_id} of this link is missing: it was deleted")
+            if seq > checkpoints.covered_up_to:
+                uncovered = " (no checkpoint covers this link)" if checkpoints.checkpoints else ""
+                return broken(
+                    seq, f"event {event_id} of this link is missing: it was deleted{uncovered}"
+                )
+            if link_prev != prev_hash:
+                return broken(
+                    seq, f"prev_hash of link {seq} does not match the hash of link {seq - 1}"
+                )
+            archived += 1  # archived under a checkpoint: the link carries the chain on
+            archived_sum += archived_element(seq)
+            if checkpoints.hashes.get(seq, stored_hash) != stored_hash:
+                return broken(seq, f"link {seq} does not have the hash its checkpoint records")
+            prev_hash = stored_hash
+            expected += 1
+            continue
         fields = dict(zip(names, row[4:], strict=True))
         fields["position"] = event_id
         fields["seq"] = seq
@@ -350,10 +391,19 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
                 )
         if anchor is not None and seq == anchor.position:
             anchored_hash = stored_hash
+        if checkpoints.hashes.get(seq, stored_hash) != stored_hash:
+            return broken(
+                seq,
+                f"link {seq} does not have the hash its signed checkpoint records: the chain "
+                "was rewritten",
+            )
         prev_hash = stored_hash
         expected += 1
 
     count = expected - 1
+    problem = _archived_problem(checkpoints, count, archived, archived_sum)
+    if problem:
+        return broken(min(count + 1, checkpoints.covered_up_to), problem)
     if count < head_position:
         return broken(
             count + 1,
@@ -402,11 +452,18 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
             f"event {unchained} is older than {UNCHAINED_GRACE} but in no chain link: its link "
             "was removed, or the linker (audit.link) is not running",
         )
+    if AuditRemovalPermit.objects.exists():
+        return broken(
+            count + 1,
+            "removal permits for audit events exist outside a purge: they were inserted by SQL",
+        )
     result = ChainVerification(
         intact=True,
         events=count,
         head_position=head_position,
         head_hash=head_hash,
+        archived=archived,
+        checkpoints=len(checkpoints.checkpoints),
         anchor=anchor,
         anchor_note=(
             f"contains the anchor of {anchor.time} (link {anchor.position})"
@@ -418,6 +475,29 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
         result.intact = False
         result.reason = anchor_error
     return result
+
+
+def _archived_problem(
+    checkpoints: CheckpointState, count: int, archived: int, archived_sum: int
+) -> str:
+    """Do the links that lost their event match what the signed checkpoints archived?"""
+    if checkpoints.covered_up_to > count:
+        return (
+            f"a checkpoint records link {checkpoints.covered_up_to} but the chain ends at link "
+            f"{count}: links were removed from the end"
+        )
+    if archived != checkpoints.archived_total:
+        return (
+            f"{archived} event(s) are missing from links covered by checkpoints, but the "
+            f"checkpoints archived {checkpoints.archived_total}: events were deleted outside a "
+            "purge (or archived ones put back)"
+        )
+    if archived_digest_text(archived_sum) != checkpoints.archived_digest:
+        return (
+            f"the {archived} events missing from the chain are not the ones the checkpoints "
+            "archived: events were deleted outside a purge and others put back"
+        )
+    return ""
 
 
 def _unchained_forged(keys: dict[str, bytes]) -> list[tuple[int, str]]:

@@ -293,6 +293,8 @@ def verification_run(*, actor: Actor) -> ChainVerification:
             "reason": result.reason,
             "anchor_note": result.anchor_note,
             "forged": result.forged,
+            "archived": result.archived,
+            "checkpoints": result.checkpoints,
         },
     )
     return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from apps.audit.chain import EMPTY_DIGEST, archived_digest_add, checkpoint_mac_m
 from apps.audit.checkpoint_selectors import checkpoint_fields
 from apps.audit.keys import signing_key
 from apps.audit.models import AuditCheckpoint, AuditEvent, AuditLink, AuditRemovalPermit
+from apps.audit.selectors import ChainVerification
 from apps.audit.services import _lock_chain_head, chain_link_pending, record
 from apps.common.actors import Actor
 
@@ -34,6 +35,41 @@ DELETE_CHUNK = 5000
 # Governance events stay even when they name a purged instance (a legal hold set or lifted,
 # settings, the trail's own events): they are about the portal's rules, not the request.
 KEPT_ACTION_PREFIXES = ("admin.", "audit.", "retention.", "auth.")
+
+
+def _checkpoint_save(checkpoint: AuditCheckpoint) -> AuditCheckpoint:
+    key = signing_key()
+    checkpoint.mac = checkpoint_mac_make(
+        checkpoint_fields(checkpoint), key_id=key.id, secret=key.secret
+    )
+    checkpoint.save()
+    return checkpoint
+
+
+@transaction.atomic
+def verified_checkpoint_write(*, result: ChainVerification) -> AuditCheckpoint:
+    """Sign the head an intact full verification reached (nothing removed), so that
+    ``chain_verify(from_checkpoint=True)`` can start there."""
+    if not result.intact or result.checked_from:
+        raise ValueError("only an intact full verification can be checkpointed")
+    _lock_chain_head(wait=True)  # after any purge that is writing its checkpoint
+    previous = (
+        AuditCheckpoint.objects.order_by("-id")
+        .values_list("archived_total", "archived_digest")
+        .first()
+    )
+    total, digest = previous if previous else (0, EMPTY_DIGEST)
+    return _checkpoint_save(
+        AuditCheckpoint(
+            time=timezone.now(),
+            up_to_seq=result.head_position,
+            up_to_hash=result.head_hash,
+            removed=0,
+            archived_total=total,
+            archived_digest=digest,
+            instance_ids=[],
+        )
+    )
 
 
 def audit_archived_remove(*, instance_ids: Iterable[int], actor: Actor) -> AuditCheckpoint | None:
@@ -79,11 +115,7 @@ def audit_archived_remove(*, instance_ids: Iterable[int], actor: Actor) -> Audit
         archived_digest=archived_digest_add(digest, (seq for seq, _event in links)),
         instance_ids=ids,
     )
-    key = signing_key()
-    checkpoint.mac = checkpoint_mac_make(
-        checkpoint_fields(checkpoint), key_id=key.id, secret=key.secret
-    )
-    checkpoint.save()
+    _checkpoint_save(checkpoint)
     AuditRemovalPermit.objects.bulk_create(
         [AuditRemovalPermit(instance_id=i, checkpoint=checkpoint) for i in ids]
     )

@@ -238,9 +238,17 @@ class ChainVerification:
     # Events archived and removed under signed checkpoints (their links stay in the chain).
     archived: int = 0
     checkpoints: int = 0
+    # 0: checked from link 1; else the checkpointed link the check started after.
+    checked_from: int = 0
     checked_at: str = field(default_factory=lambda: timezone.now().isoformat())
 
     def summary(self) -> str:
+        text = self._summary()
+        if self.checked_from:
+            text += f" (checked from the signed checkpoint at link {self.checked_from})"
+        return text
+
+    def _summary(self) -> str:
         if self.intact and self.checkpoints:
             return (
                 f"intact, {self.events} events ({self.archived} archived, under "
@@ -269,6 +277,7 @@ class ChainVerification:
             "forged": self.forged,
             "archived": self.archived,
             "checkpoints": self.checkpoints,
+            "checked_from": self.checked_from,
             "checked_at": self.checked_at,
         }
 
@@ -287,17 +296,24 @@ FORGED_LISTED = 20
 UNCHAINED_GRACE = dt.timedelta(minutes=5)
 
 
-def _iter_links(up_to: int, chunk_size: int) -> Iterator[tuple]:
+def _iter_links(up_to: int, chunk_size: int, after: int = 0) -> Iterator[tuple]:
     return (
-        AuditLink.objects.filter(seq__lte=up_to)
+        AuditLink.objects.filter(seq__lte=up_to, seq__gt=after)
         .order_by("seq")
         .values_list(*LINK_COLUMNS)
         .iterator(chunk_size=chunk_size)
     )
 
 
-def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> ChainVerification:
+def chain_verify(
+    *, anchor_file: Path | None = None, chunk_size: int = 5000, from_checkpoint: bool = False
+) -> ChainVerification:
     """Recompute the whole chain and report the first broken link.
+
+    ``from_checkpoint``: start after the signed checkpoint furthest along the chain, from the
+    hash it records, instead of link 1 (decision 038): what comes after it is checked as fully
+    as ever, the prefix is taken on the checkpoint's word (a full run checks it), and the
+    archived count is the checkpoint's.
 
     Checks, in chain order: no link is missing, no link points at a missing event, each
     ``prev_hash`` is the previous link's hash, each hash matches the recomputed hash of the
@@ -328,6 +344,11 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
     anchored_hash: str | None = None
     checkpoints = checkpoint_state()
     archived, archived_sum = 0, 0
+    start = 0
+    if from_checkpoint and checkpoints.checkpoints and not checkpoints.problem:
+        start = checkpoints.covered_up_to
+        expected, prev_hash = start + 1, checkpoints.hashes[start]
+        archived = checkpoints.archived_total
 
     def broken(position: int, reason: str) -> ChainVerification:
         return ChainVerification(
@@ -340,11 +361,12 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
             anchor=anchor,
             archived=archived,
             checkpoints=len(checkpoints.checkpoints),
+            checked_from=start,
         )
 
     if checkpoints.problem:
         return broken(checkpoints.problem_position, checkpoints.problem)
-    for row in _iter_links(up_to, chunk_size):
+    for row in _iter_links(up_to, chunk_size, after=start):
         seq, link_prev, stored_hash, event_id = row[:4]
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
@@ -401,7 +423,7 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
         expected += 1
 
     count = expected - 1
-    problem = _archived_problem(checkpoints, count, archived, archived_sum)
+    problem = "" if start else _archived_problem(checkpoints, count, archived, archived_sum)
     if problem:
         return broken(min(count + 1, checkpoints.covered_up_to), problem)
     if count < head_position:
@@ -423,7 +445,7 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
                 f"the anchor of {anchor.time} records link {anchor.position} but the chain ends "
                 f"at link {count}: links were removed from the end",
             )
-        if anchor.position > 0 and anchored_hash != anchor.hash:
+        if anchor.position > start and anchored_hash != anchor.hash:
             return broken(
                 anchor.position,
                 f"link {anchor.position} does not have the hash recorded by the anchor of "
@@ -464,6 +486,7 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
         head_hash=head_hash,
         archived=archived,
         checkpoints=len(checkpoints.checkpoints),
+        checked_from=start,
         anchor=anchor,
         anchor_note=(
             f"contains the anchor of {anchor.time} (link {anchor.position})"

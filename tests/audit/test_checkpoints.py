@@ -14,7 +14,7 @@ from apps.audit.actions import AuditAction
 from apps.audit.chain import EMPTY_DIGEST, archived_digest_add, format_time
 from apps.audit.checkpoint_selectors import archived_events_check
 from apps.audit.checkpoints import audit_archived_remove
-from apps.audit.models import AuditEvent, AuditLink, AuditRemovalPermit
+from apps.audit.models import AuditCheckpoint, AuditEvent, AuditLink, AuditRemovalPermit
 from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
@@ -215,3 +215,31 @@ def test_a_leftover_permit_is_reported(archived):
     AuditRemovalPermit.objects.create(instance_id=9, checkpoint_id=archived[0].pk)
     result = chain_verify()
     assert not result.intact and "removal permits" in result.reason
+
+
+def test_verification_can_start_from_the_latest_checkpoint(archived):
+    checkpoint = archived[0]
+    late = _events(15, 2)
+    chain_link_pending()
+    result = chain_verify(from_checkpoint=True)
+    assert result.intact, result.reason
+    assert (result.checked_from, result.archived) == (checkpoint.up_to_seq, 5)
+    assert result.summary().endswith(
+        f"(checked from the signed checkpoint at link {checkpoint.up_to_seq})"
+    )
+    # what comes after the checkpoint is checked as fully as ever
+    tamper("DELETE FROM audit_auditevent WHERE position = %s", (late[1],))
+    assert "no checkpoint covers this link" in chain_verify(from_checkpoint=True).reason
+
+
+def test_a_full_verification_can_be_checkpointed(archived):
+    _events(16, 2)
+    out = StringIO()
+    call_command("audit_verify", "--checkpoint", stdout=out)
+    newest = AuditCheckpoint.objects.order_by("-id").first()
+    assert out.getvalue().splitlines()[-1] == f"checkpoint {newest.pk} at link {newest.up_to_seq}"
+    assert (newest.removed, newest.archived_total, newest.instance_ids) == (0, 5, [])
+    assert newest.archived_digest == archived[0].archived_digest
+    result = chain_verify(from_checkpoint=True)
+    assert result.intact and result.checked_from == newest.up_to_seq
+    assert chain_verify().intact  # and the full run accepts the new checkpoint

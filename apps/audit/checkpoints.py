@@ -25,16 +25,29 @@ from apps.audit.actions import AuditAction
 from apps.audit.chain import EMPTY_DIGEST, archived_digest_add, checkpoint_mac_make
 from apps.audit.checkpoint_selectors import checkpoint_fields
 from apps.audit.keys import signing_key
-from apps.audit.models import AuditCheckpoint, AuditEvent, AuditLink, AuditRemovalPermit
+from apps.audit.models import AuditCheckpoint, AuditLink, AuditRemovalPermit
 from apps.audit.selectors import ChainVerification
 from apps.audit.services import _lock_chain_head, chain_link_pending, record
 from apps.common.actors import Actor
 
 # Event positions deleted per statement.
-DELETE_CHUNK = 5000
+DELETE_CHUNK = 900  # SQLite: under its 999 placeholders
 # Governance events stay even when they name a purged instance (a legal hold set or lifted,
 # settings, the trail's own events): they are about the portal's rules, not the request.
 KEPT_ACTION_PREFIXES = ("admin.", "audit.", "retention.", "auth.")
+
+
+def _events_delete(positions: list[int]) -> None:
+    """DELETE the events (the trigger checks each row against the permits): one array
+    parameter on PostgreSQL rather than thousands of placeholders."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DELETE FROM audit_auditevent WHERE position = ANY(%s)", [positions])
+            return
+        for start in range(0, len(positions), DELETE_CHUNK):
+            chunk = positions[start : start + DELETE_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM audit_auditevent WHERE position IN ({marks})", chunk)  # noqa: S608
 
 
 def _checkpoint_save(checkpoint: AuditCheckpoint) -> AuditCheckpoint:
@@ -119,11 +132,7 @@ def audit_archived_remove(*, instance_ids: Iterable[int], actor: Actor) -> Audit
     AuditRemovalPermit.objects.bulk_create(
         [AuditRemovalPermit(instance_id=i, checkpoint=checkpoint) for i in ids]
     )
-    positions = [event for _seq, event in links]
-    for start in range(0, len(positions), DELETE_CHUNK):
-        AuditEvent.objects.filter(position__in=positions[start : start + DELETE_CHUNK])._raw_delete(
-            connection.alias
-        )
+    _events_delete([event for _seq, event in links])
     AuditRemovalPermit.objects.filter(checkpoint=checkpoint)._raw_delete(connection.alias)
     record(
         AuditAction.AUDIT_EVENTS_ARCHIVED,

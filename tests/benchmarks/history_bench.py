@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -340,6 +341,7 @@ def _measure(databases: _Databases, kind: str) -> tuple[float, dict]:
 
 
 def _purge(databases: _Databases) -> dict:
+    from django.test import override_settings
     from django.utils import timezone
 
     from apps.audit.models import AuditCheckpoint
@@ -350,11 +352,13 @@ def _purge(databases: _Databases) -> dict:
     retention_policy_set(process_key="bench_history", days=30, actor=Actor.system("bench"))
     checkpoints_before = AuditCheckpoint.objects.count()
     batch = 500
-    started = time.perf_counter()
-    result = retention_purge(
-        now=timezone.now(), batch_size=batch, max_batches=max(1, PURGE // batch)
-    )
-    seconds = time.perf_counter() - started
+    # archives go to a scratch media root (local filesystem storage, as in development)
+    with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
+        started = time.perf_counter()
+        result = retention_purge(
+            now=timezone.now(), batch_size=batch, max_batches=max(1, PURGE // batch)
+        )
+        seconds = time.perf_counter() - started
     removed = sum(
         AuditCheckpoint.objects.order_by("id")[checkpoints_before:].values_list(
             "removed", flat=True

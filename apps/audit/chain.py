@@ -93,13 +93,18 @@ def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _time_text(value: dt.datetime | str) -> str:
+    """``time`` as hashed; the verifier formats it once for the hash and the MAC."""
+    return value if type(value) is str else format_time(value)  # type: ignore[arg-type]
+
+
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     """The exact bytes that are hashed for one link (``fields`` holds HASHED_FIELDS)."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
-    payload["time"] = format_time(payload["time"])
+    payload["time"] = _time_text(payload["time"])
     return _encoder.encode(payload).encode("utf-8")
 
 
@@ -118,7 +123,7 @@ MAC_FIELDS: tuple[str, ...] = EVENT_FIELDS[1:]
 def mac_bytes(fields: Mapping[str, Any], nonce: str) -> bytes:
     """The exact bytes the writer MAC of an event covers."""
     payload = {name: fields[name] for name in MAC_FIELDS}
-    payload["time"] = format_time(payload["time"])
+    payload["time"] = _time_text(payload["time"])
     payload["nonce"] = nonce
     return _encoder.encode(payload).encode("utf-8")
 
@@ -167,7 +172,7 @@ EMPTY_DIGEST = "0" * 64
 def checkpoint_bytes(fields: Mapping[str, Any]) -> bytes:
     """The exact bytes a checkpoint's MAC covers."""
     payload = {name: fields[name] for name in CHECKPOINT_FIELDS}
-    payload["time"] = format_time(payload["time"])
+    payload["time"] = _time_text(payload["time"])
     payload["kind"] = "flowgate-audit-checkpoint/1"
     return _encoder.encode(payload).encode("utf-8")
 

@@ -22,6 +22,7 @@ from apps.audit.chain import (
     archived_element,
     canonical_bytes,
     event_hash,
+    format_time,
     mac_problem,
 )
 from apps.audit.checkpoint_selectors import CheckpointState, checkpoint_state
@@ -389,6 +390,7 @@ def chain_verify(
             expected += 1
             continue
         fields = dict(zip(names, row[4:], strict=True))
+        fields["time"] = format_time(fields["time"])  # once, for both the hash and the MAC
         fields["position"] = event_id
         fields["seq"] = seq
         fields["prev_hash"] = link_prev

@@ -26,8 +26,8 @@ from apps.audit.chain import EMPTY_DIGEST, archived_digest_add, checkpoint_mac_m
 from apps.audit.checkpoint_selectors import checkpoint_fields
 from apps.audit.keys import signing_key
 from apps.audit.models import AuditCheckpoint, AuditLink, AuditRemovalPermit
-from apps.audit.selectors import ChainVerification
 from apps.audit.services import _lock_chain_head, chain_link_pending, record
+from apps.audit.verification import ChainVerification
 from apps.common.actors import Actor
 
 # Event positions deleted per statement.

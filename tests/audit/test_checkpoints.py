@@ -15,8 +15,8 @@ from apps.audit.chain import EMPTY_DIGEST, archived_digest_add, format_time
 from apps.audit.checkpoint_selectors import archived_events_check
 from apps.audit.checkpoints import audit_archived_remove
 from apps.audit.models import AuditCheckpoint, AuditEvent, AuditLink, AuditRemovalPermit
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending, record
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 from tests.audit.support import tamper
 

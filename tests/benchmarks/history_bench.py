@@ -373,8 +373,8 @@ def _verify() -> dict:
 
     from apps.audit.actions import AuditAction
     from apps.audit.checkpoints import verified_checkpoint_write
-    from apps.audit.selectors import chain_verify
     from apps.audit.services import chain_link_pending, record
+    from apps.audit.verification import chain_verify
 
     with audit_bench._ScratchDatabase():
         record(AuditAction.LOGIN, data={"bench": True})

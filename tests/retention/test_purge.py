@@ -18,8 +18,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE
 from apps.audit.models import AuditCheckpoint, AuditEvent
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import Job, ProcessInstance

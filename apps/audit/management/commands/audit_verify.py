@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.checkpoints import verified_checkpoint_write
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending
+from apps.audit.verification import chain_verify
 
 
 class Command(BaseCommand):

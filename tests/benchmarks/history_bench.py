@@ -444,6 +444,28 @@ def _run() -> dict:
     return results
 
 
+METHOD = [
+    "## Method and caveats",
+    "",
+    "- The machine is shared (2 cores, several sessions running tests and benchmarks at once): "
+    "the load average above says how noisy the run was. The empty and full databases are "
+    "measured alternately (empty/full, then full/empty, ...) so that drifting load hits both; "
+    "compare the ratios, not the absolute figures, and the per-round figures for the noise.",
+    "- Engine throughput here is in process (the services the API calls: start, then two "
+    "approvals, each its own durable transaction with its audit events), not `make bench`'s "
+    "Celery workers: the question is whether the history slows the database work down.",
+    "- The history's audit links are synthetic (consistent seq / prev_hash, not real hashes): "
+    "the linker and the chain head work on them; the verification figures come from a real chain "
+    "in a third scratch database.",
+    "- The purge archives to a scratch directory (local filesystem storage), 500 instances per "
+    "transaction, each batch also writing a signed checkpoint and removing the archived events.",
+    "- Run at the full scale (1M instances, 10M events) with the defaults: "
+    "`python -m tests.benchmarks history`; the figures above used the BENCH_HISTORY_* sizes "
+    "stated at the top.",
+    "",
+]
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
@@ -523,5 +545,6 @@ def _write(path: Path, r: dict) -> None:
         "",
         f"History generated in {r['history']['seconds']:.0f} s (generate_series).",
         "",
+        *METHOD,
     ]
     path.write_text("\n".join(lines))

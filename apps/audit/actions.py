@@ -64,3 +64,4 @@ class AuditAction(StrEnum):
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_EVENT_REFUSED = "audit.event_refused"  # the linker met a row record() did not write
+    AUDIT_EVENTS_ARCHIVED = "audit.events_archived"  # archived events removed under a checkpoint

@@ -159,6 +159,14 @@ class VerificationSerializer(serializers.Serializer):
         help_text="Positions of events that Flowgate's audit writer did not write (no valid "
         "writer MAC: inserted into the database directly); empty when there are none.",
     )
+    archived = serializers.IntegerField(
+        help_text="Events archived by retention and removed under signed checkpoints (their "
+        "links are still checked; decision 038)."
+    )
+    checkpoints = serializers.IntegerField(help_text="Signed checkpoints checked.")
+    checked_from = serializers.IntegerField(
+        help_text="0: checked from link 1; else the checkpointed link the check started after."
+    )
     checked_at = serializers.CharField()
 
     class Meta:
@@ -189,6 +197,9 @@ class VerifyApi(ApiView):
                     "anchor": {"position": 1000, "hash": "31aa…", "time": "2026-11-20T09:10:00Z"},
                     "anchor_note": "contains the anchor of 2026-11-20T09:10:00Z (event 1000)",
                     "forged": [],
+                    "archived": 0,
+                    "checkpoints": 0,
+                    "checked_from": 0,
                     "checked_at": "2026-11-20T09:14:05Z",
                 },
                 response_only=True,
@@ -206,6 +217,9 @@ class VerifyApi(ApiView):
                     "anchor": None,
                     "anchor_note": "",
                     "forged": [],
+                    "archived": 0,
+                    "checkpoints": 0,
+                    "checked_from": 0,
                     "checked_at": "2026-11-20T09:14:05Z",
                 },
                 response_only=True,

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -93,13 +93,18 @@ def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _time_text(value: dt.datetime | str) -> str:
+    """``time`` as hashed; the verifier formats it once for the hash and the MAC."""
+    return value if type(value) is str else format_time(value)  # type: ignore[arg-type]
+
+
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     """The exact bytes that are hashed for one link (``fields`` holds HASHED_FIELDS)."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
-    payload["time"] = format_time(payload["time"])
+    payload["time"] = _time_text(payload["time"])
     return _encoder.encode(payload).encode("utf-8")
 
 
@@ -118,7 +123,7 @@ MAC_FIELDS: tuple[str, ...] = EVENT_FIELDS[1:]
 def mac_bytes(fields: Mapping[str, Any], nonce: str) -> bytes:
     """The exact bytes the writer MAC of an event covers."""
     payload = {name: fields[name] for name in MAC_FIELDS}
-    payload["time"] = format_time(payload["time"])
+    payload["time"] = _time_text(payload["time"])
     payload["nonce"] = nonce
     return _encoder.encode(payload).encode("utf-8")
 
@@ -146,3 +151,67 @@ def mac_problem(fields: Mapping[str, Any], mac: str | None, keys: Mapping[str, b
     if not hmac.compare_digest(_digest(secret, fields, nonce), digest):
         return "its writer MAC does not match its content"
     return ""
+
+
+# --- checkpoints of archived stretches of the chain ----------------------------------------------
+
+# What a checkpoint's MAC covers (apps.audit.models.AuditCheckpoint; decision 038).
+CHECKPOINT_FIELDS: tuple[str, ...] = (
+    "time",
+    "up_to_seq",
+    "up_to_hash",
+    "removed",
+    "archived_total",
+    "archived_digest",
+    "instance_ids",
+)
+_DIGEST_MODULUS = 1 << 256
+EMPTY_DIGEST = "0" * 64
+
+
+def checkpoint_bytes(fields: Mapping[str, Any]) -> bytes:
+    """The exact bytes a checkpoint's MAC covers."""
+    payload = {name: fields[name] for name in CHECKPOINT_FIELDS}
+    payload["time"] = _time_text(payload["time"])
+    payload["kind"] = "flowgate-audit-checkpoint/1"
+    return _encoder.encode(payload).encode("utf-8")
+
+
+def checkpoint_mac_make(fields: Mapping[str, Any], *, key_id: str, secret: bytes) -> str:
+    digest = hmac.new(secret, checkpoint_bytes(fields), hashlib.sha256).hexdigest()
+    return f"{key_id}.{digest}"
+
+
+def checkpoint_mac_problem(fields: Mapping[str, Any], mac: str, keys: Mapping[str, bytes]) -> str:
+    """Why ``mac`` does not prove that Flowgate wrote the checkpoint ``fields`` ("" if it does)."""
+    key, _, digest = (mac or "").partition(".")
+    secret = keys.get(key)
+    if not digest:
+        return "its MAC is missing or malformed"
+    if secret is None:
+        return f"its MAC names key {key!r}, which is not in FLOWGATE_AUDIT_KEYS"
+    expected = hmac.new(secret, checkpoint_bytes(fields), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, digest):
+        return "its MAC does not match its content"
+    return ""
+
+
+def archived_digest_add(digest: str, seqs: Iterable[int]) -> str:
+    """The set digest of archived chain positions, with ``seqs`` added.
+
+    A sum of SHA-256 values modulo 2**256 (a multiset hash): it can be extended one purge at a
+    time, in any order, and the verifier recomputes it from the links whose event is gone. The
+    cumulative digest lives in a signed checkpoint, so a different set of missing events with
+    the same count (one more deleted, one archived event put back) does not match.
+    """
+    total = int(digest, 16) + sum(archived_element(seq) for seq in seqs)
+    return archived_digest_text(total)
+
+
+def archived_element(seq: int) -> int:
+    """One archived chain position's share of the set digest."""
+    return int.from_bytes(hashlib.sha256(b"flowgate-archived-link:%d" % seq).digest())
+
+
+def archived_digest_text(total: int) -> str:
+    return f"{total % _DIGEST_MODULUS:064x}"

@@ -16,7 +16,9 @@ from typing import Any
 EVENT_TABLE = "audit_auditevent"
 LINK_TABLE = "audit_auditlink"
 MAC_START_TABLE = "audit_auditmacstart"
-TABLES = (EVENT_TABLE, LINK_TABLE, MAC_START_TABLE)
+CHECKPOINT_TABLE = "audit_auditcheckpoint"
+PERMIT_TABLE = "audit_auditremovalpermit"
+TABLES = (EVENT_TABLE, LINK_TABLE, MAC_START_TABLE, CHECKPOINT_TABLE)
 TABLE = EVENT_TABLE  # kept for migration 0002
 PG_FUNCTION = "audit_auditevent_refuse_change"
 
@@ -65,7 +67,11 @@ def _sqlite_install_sql(tables: Iterable[str]) -> list[str]:
     ]
 
 
-def install_append_only_guard(connection: Any, tables: Iterable[str] = (EVENT_TABLE,)) -> None:
+def install_append_only_guard(
+    connection: Any, tables: Iterable[str] = (EVENT_TABLE,), *, archived_rule: bool | None = None
+) -> None:
+    """``archived_rule``: the event table's DELETE trigger allows removing archived events under
+    a checkpoint (decision 038); None = whenever the checkpoint table exists (migration 0006)."""
     tables = tuple(tables)
     if connection.vendor == "postgresql":
         statements = _pg_install_sql(tables)
@@ -73,6 +79,66 @@ def install_append_only_guard(connection: Any, tables: Iterable[str] = (EVENT_TA
         statements = _sqlite_install_sql(tables)
     else:
         raise NotImplementedError(f"No append-only guard for database vendor {connection.vendor}")
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+        if archived_rule is None:
+            archived_rule = CHECKPOINT_TABLE in connection.introspection.table_names(cursor)
+    if EVENT_TABLE in tables and archived_rule:
+        install_archived_delete_rule(connection)
+
+
+# --- the one DELETE the event table allows (migration 0006, decision 038) -------------------------
+
+PG_DELETE_FUNCTION = "audit_auditevent_refuse_delete"
+# An event may go only if a removal permit names its instance and the permit's checkpoint covers
+# its chain link. Permits exist only inside the transaction of audit_archived_remove (it deletes
+# them before it returns; other transactions never see an uncommitted row).
+_PERMITTED = f"""
+    OLD.instance_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM {PERMIT_TABLE} p
+        JOIN {CHECKPOINT_TABLE} c ON c.id = p.checkpoint_id
+        JOIN {LINK_TABLE} l ON l.event_id = OLD.position
+        WHERE p.instance_id = OLD.instance_id AND l.seq <= c.up_to_seq
+    )
+"""  # noqa: S608 - constant identifiers only
+
+
+def install_archived_delete_rule(connection: Any) -> None:
+    """Replace the event table's DELETE trigger by one that lets archived events of a purge go
+    (and nothing else)."""
+    name = f"{EVENT_TABLE}_no_delete"
+    if connection.vendor == "postgresql":
+        statements = [
+            f"""
+            CREATE OR REPLACE FUNCTION {PG_DELETE_FUNCTION}() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF {_PERMITTED} THEN
+                    RETURN OLD;
+                END IF;
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'restrict_violation',
+                          HINT = 'Only archived events of purged instances, under a checkpoint.';
+            END;
+            $$;
+            """,
+            f"DROP TRIGGER IF EXISTS {name} ON {EVENT_TABLE};",
+            f"CREATE TRIGGER {name} BEFORE DELETE ON {EVENT_TABLE} FOR EACH ROW "
+            f"EXECUTE FUNCTION {PG_DELETE_FUNCTION}();",
+            f"ALTER TABLE {EVENT_TABLE} ENABLE ALWAYS TRIGGER {name};",
+        ]
+    else:
+        statements = [
+            f"DROP TRIGGER IF EXISTS {name};",
+            f"""
+            CREATE TRIGGER {name} BEFORE DELETE ON {EVENT_TABLE}
+            WHEN NOT ({_PERMITTED})
+            BEGIN
+                SELECT RAISE(ABORT, '{EVENT_TABLE} is append-only: DELETE refused');
+            END;
+            """,
+        ]
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)

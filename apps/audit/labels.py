@@ -63,6 +63,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.AUDIT_EXPORTED: "Audit trail exported",
     AuditAction.AUDIT_VERIFIED: "Audit chain verified",
     AuditAction.AUDIT_EVENT_REFUSED: "Event not written by Flowgate refused",
+    AuditAction.AUDIT_EVENTS_ARCHIVED: "Archived audit events removed under a checkpoint",
 }
 GROUP_LABELS: dict[str, str] = {
     "process": "Processes",

@@ -123,3 +123,51 @@ class AuditMacStart(models.Model):
 
     def __str__(self) -> str:
         return f"writer MACs from link {self.legacy_up_to_seq + 1}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement about a prefix of the chain, written before archived events are removed.
+
+    "Links 1 .. ``up_to_seq`` end in ``up_to_hash``; ``removed`` events of the instances
+    ``instance_ids`` (archived by retention) are taken out of the event table now, and
+    ``archived_total`` events in all, whose chain positions sum to ``archived_digest``"
+    (``apps.audit.chain.archived_digest_add``). ``mac`` is ``<key id>.<HMAC-SHA256>`` under the
+    audit writer key (``FLOWGATE_AUDIT_KEYS``), which the database does not hold: a checkpoint
+    edited or made up by SQL does not verify. Append-only like the events (migration 0006).
+    The links of removed events stay: they carry the chain on, and an archive's events are
+    checked against them. Decision 038.
+    """
+
+    time = models.DateTimeField()
+    up_to_seq = models.BigIntegerField()
+    up_to_hash = models.CharField(max_length=64)
+    removed = models.PositiveIntegerField()
+    archived_total = models.BigIntegerField()
+    archived_digest = models.CharField(max_length=64)
+    instance_ids = models.JSONField(default=list)
+    mac = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk}: links up to {self.up_to_seq}, {self.archived_total} archived"
+
+
+class AuditRemovalPermit(models.Model):
+    """Lets the event table's DELETE trigger take one archived instance's chained events, inside
+    the transaction of ``audit_archived_remove`` only (it deletes its permits before returning).
+
+    The trigger allows a DELETE when a permit names the event's instance and its checkpoint
+    covers the event's link; everything else stays refused (``apps.audit.guard``).
+    """
+
+    instance_id = models.BigIntegerField(primary_key=True)
+    checkpoint = models.ForeignKey(
+        AuditCheckpoint, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+
+    def __str__(self) -> str:
+        return (
+            f"removal of instance {self.instance_id}'s events under checkpoint {self.checkpoint_id}"
+        )

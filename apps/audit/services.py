@@ -38,14 +38,13 @@ from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPendin
 from apps.audit.selectors import (
     Anchor,
     AuditFilter,
-    ChainVerification,
     anchor_path,
-    chain_verify,
     event_canonical,
     events_filter,
     instance_timeline,
     last_position,
 )
+from apps.audit.verification import ChainVerification, chain_verify
 from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
@@ -293,6 +292,8 @@ def verification_run(*, actor: Actor) -> ChainVerification:
             "reason": result.reason,
             "anchor_note": result.anchor_note,
             "forged": result.forged,
+            "archived": result.archived,
+            "checkpoints": result.checkpoints,
         },
     )
     return result

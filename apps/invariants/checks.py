@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import chain_verify
+from apps.audit.verification import chain_verify
 from apps.engine.models import (
     Incident,
     InstanceStatus,

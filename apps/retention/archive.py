@@ -15,11 +15,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 
+from apps.audit.chain import format_time
 from apps.audit.models import AuditEvent
 from apps.engine.models import Incident, Job, ProcessInstance
 from apps.inbox.models import HumanTask, TaskAttachment, TaskComment
 
-FORMAT = "flowgate-archive/1"
+# 2: audit events carry every hashed field (time to the microsecond, client address) and their
+# link's prev_hash, so they can be checked against the chain after their rows are removed.
+FORMAT = "flowgate-archive/2"
 
 
 def _line(kind: str, row: dict[str, Any]) -> bytes:
@@ -41,7 +44,7 @@ def _fields(row, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
 _EVENT_COLUMNS = (
     "position", "time", "actor_kind", "actor_id", "actor_label", "on_behalf_of", "action",
     "process_key", "version_id", "instance_id", "task_id", "job_id", "before", "after", "data",
-    "request_id", "link__seq", "link__hash",
+    "request_id", "client_address", "mac", "link__seq", "link__prev_hash", "link__hash",
 )  # fmt: skip
 _RELATED = (
     ("task", HumanTask),
@@ -70,6 +73,7 @@ def archives_bytes(instances: list[ProcessInstance]) -> dict[int, tuple[bytes, i
     counts = dict.fromkeys(pks, 0)
     events = AuditEvent.objects.filter(instance_id__in=pks).order_by("position")
     for event in events.values(*_EVENT_COLUMNS):
+        event["time"] = format_time(event["time"])  # to the microsecond, as it was hashed
         parts[event["instance_id"]].append(_line("audit_event", event))
         counts[event["instance_id"]] += 1
     return {pk: (b"".join(lines), counts[pk]) for pk, lines in parts.items()}
@@ -86,6 +90,21 @@ def archive_write(instance: ProcessInstance, content: bytes, events: int) -> tup
         default_storage.delete(name)
     saved = default_storage.save(name, ContentFile(content))
     return saved, hashlib.sha256(content).hexdigest(), events
+
+
+def archive_audit_events(name: str) -> list[dict[str, Any]] | None:
+    """The audit event lines of a stored archive; None when the file is gone or unreadable;
+    [] for a flowgate-archive/1 file (its events lack fields the chain hashed)."""
+    if not default_storage.exists(name):
+        return None
+    try:
+        with default_storage.open(name, "rb") as handle:
+            lines = [json.loads(line) for line in handle if line.strip()]
+    except ValueError:
+        return None
+    if not lines or not isinstance(lines[0], dict) or lines[0].get("format") != FORMAT:
+        return []
+    return [line for line in lines if isinstance(line, dict) and line.get("kind") == "audit_event"]
 
 
 def archive_digest(name: str) -> str | None:

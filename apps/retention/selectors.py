@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.audit.checkpoint_selectors import archived_events_check
 from apps.audit.models import AuditEvent, AuditLink
-from apps.retention.archive import archive_digest
+from apps.retention.archive import archive_audit_events, archive_digest
 from apps.retention.models import ArchivedInstance
 
 
@@ -15,7 +16,9 @@ def archive_check(instance_id: int) -> dict[str, Any]:
     The purge event (action retention.purged) is a chained audit event: its SHA-256 of the
     archive is as tamper-evident as the rest of the trail. The archive file is recomputed and
     compared with it; the index row is compared too (it is not chained, so it alone proves
-    nothing)."""
+    nothing). Each audit event in the archive is also recomputed against its chain link, which
+    stays when the event row is removed (decision 038): ``events_changed`` lists which ones
+    differ."""
     archived = ArchivedInstance.objects.filter(instance_id=instance_id).first()
     if archived is None or archived.audit_position is None:
         return {"ok": False, "reason": "not_archived"}
@@ -38,8 +41,21 @@ def archive_check(instance_id: int) -> dict[str, Any]:
     actual = archive_digest(archived.name)
     if actual is None:
         return {"ok": False, "reason": "archive_missing", "name": archived.name}
+    problems = archived_events_check(archive_audit_events(archived.name) or [])
     if actual != recorded:
-        return {"ok": False, "reason": "archive_changed", "name": archived.name}
+        return {
+            "ok": False,
+            "reason": "archive_changed",
+            "name": archived.name,
+            "events_changed": problems,
+        }
+    if problems:
+        return {
+            "ok": False,
+            "reason": "events_changed",
+            "name": archived.name,
+            "events_changed": problems,
+        }
     if archived.sha256 != recorded:
         return {"ok": False, "reason": "index_changed", "name": archived.name}
     return {"ok": True, "name": archived.name, "sha256": actual, "chained": linked}

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from apps.accounts.permissions import forget_objects
 from apps.audit.actions import AuditAction
-from apps.audit.services import record
+from apps.audit.checkpoints import audit_archived_remove
+from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, ProcessInstance
@@ -133,6 +134,7 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
     if not instances:
         return []
     done: list[dict[str, Any]] = []
+    chain_link_pending()  # so that every archived event carries its chain link
     contents = archives_bytes(instances)
     for instance in instances:
         name, digest, events = archive_write(instance, *contents[instance.pk])
@@ -183,6 +185,8 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
             for d in done
         ]
     )
+    # The archives hold the instances' audit events: remove them under a signed checkpoint.
+    audit_archived_remove(instance_ids=pks, actor=actor)
     transaction.on_commit(lambda: _delete_files(files))
     return done
 

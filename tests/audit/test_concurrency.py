@@ -9,8 +9,8 @@ from django.db import connection, transaction
 
 from apps.audit.actions import AuditAction
 from apps.audit.models import AuditEvent, AuditLink, AuditPending
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending, record
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 
 WRITERS = 8

@@ -10,12 +10,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.audit import selectors
+from apps.audit import verification
 from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, GENESIS_HASH, event_hash
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
-from apps.audit.selectors import chain_verify
 from apps.audit.services import anchor_write, chain_link_pending, record
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 from tests.audit.support import tamper
 
@@ -210,7 +210,7 @@ def test_event_left_out_of_the_chain_is_detected(monkeypatch):
     AuditPending.objects.filter(event_id=orphan.pk).delete()  # the linker never sees it
     chain_link_pending()
     assert chain_verify().intact is True  # young: may still be waiting for its link
-    monkeypatch.setattr(selectors, "UNCHAINED_GRACE", dt.timedelta(0))
+    monkeypatch.setattr(verification, "UNCHAINED_GRACE", dt.timedelta(0))
     result = chain_verify()
     assert (result.intact, result.broken_position) == (False, 6)
     assert result.reason.startswith(f"event {orphan.pk} is older than 0:00:00 but in no chain link")

@@ -10,11 +10,13 @@ import json
 import zipfile
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
+from apps.audit.checkpoints import audit_archived_remove
 from apps.audit.models import AuditEvent, AuditLink
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
@@ -202,6 +204,19 @@ def test_verify_button_shows_intact_and_is_recorded(auditor_client, trail):
     assert verified.action == "audit.verified"
     assert verified.actor_label == "audrey"
     assert verified.data["intact"] is True
+
+
+def test_verify_page_says_how_many_events_were_archived(auditor_client, trail):
+    with transaction.atomic():
+        checkpoint = audit_archived_remove(instance_ids=[7], actor=Actor.system("retention"))
+    response = auditor_client.post(reverse("audit:verify"))
+    body = response.content.decode()
+    assert "Intact." in body
+    assert (
+        f"{checkpoint.removed} archived events removed under 1 signed checkpoint; their links "
+        "are still checked." in body
+    )
+    assert _newest().data["archived"] == checkpoint.removed == 3
 
 
 def test_verify_button_shows_the_break(auditor_client, trail):

@@ -18,8 +18,8 @@ from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, event_hash
 from apps.audit.keys import key_id
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditMacStart
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending, record
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 from apps.invariants.checks import run_checks
 from tests.audit.support import tamper

@@ -72,6 +72,10 @@ def main() -> int:
         from tests.benchmarks import migration_bench
 
         migration_bench.run(report_dir)
+    if "history" in only:  # on request only: it loads a large history into scratch databases
+        from tests.benchmarks import history_bench
+
+        history_bench.run(report_dir)
     if "tracing" in only:  # on request only: it installs the OpenTelemetry SDK in this process
         from tests.benchmarks import tracing_bench
 

@@ -234,7 +234,7 @@ def fill_chain_to(target: int) -> float:
 
 
 def measure_verify() -> dict:
-    from apps.audit.selectors import chain_verify
+    from apps.audit.verification import chain_verify
 
     started = time.perf_counter()
     result = chain_verify(anchor_file=Path(os.devnull))
@@ -372,7 +372,7 @@ def run(report_dir: Path) -> dict:
         }
         results["append_single"] = measure_append(1, min(3.0, APPEND_SECONDS))
         results["append"] = measure_append(WRITERS, APPEND_SECONDS)
-        from apps.audit.selectors import chain_verify
+        from apps.audit.verification import chain_verify
 
         after_append = chain_verify(anchor_file=Path(os.devnull))
         if not after_append.intact:

@@ -17,9 +17,9 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from apps.accounts import permissions
 from apps.accounts.roles import PERM_VIEW_INSTANCE
-from apps.audit.models import AuditEvent
-from apps.audit.selectors import chain_verify
+from apps.audit.models import AuditCheckpoint, AuditEvent
 from apps.audit.services import chain_link_pending
+from apps.audit.verification import chain_verify
 from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import Job, ProcessInstance
@@ -55,22 +55,28 @@ def test_instances_past_the_portal_default_are_archived_then_purged(finished, se
     assert not InboxEvent.objects.filter(instance_id__in=old).exists()
     # no orphaned object permissions on the purged rows
     for table in (UserObjectPermission, GroupObjectPermission):
-        assert (
-            not table.objects.filter(object_pk__in=[str(i) for i in old + task_ids])
-            .filter(content_type__model__in=["processinstance", "humantask"])
-            .exists()
-        )
-    # the audit trail keeps every event and verifies
-    assert AuditEvent.objects.filter(instance_id__in=old).count() == events_before
+        for model, pks in (("processinstance", old), ("humantask", task_ids)):
+            assert not table.objects.filter(
+                object_pk__in=[str(i) for i in pks], content_type__model=model
+            ).exists()
+    # the instances' audit events are archived, then removed under signed checkpoints; the
+    # chain still verifies and says how many were archived
+    assert not AuditEvent.objects.filter(instance_id__in=old).exists()
+    checkpoints = list(AuditCheckpoint.objects.order_by("id"))
+    assert [c.instance_ids for c in checkpoints] == [old[:2], old[2:]]
+    assert checkpoints[-1].archived_total == events_before
+    assert AuditEvent.objects.filter(action="audit.events_archived").count() == 2
     chain_link_pending()
-    assert chain_verify().intact
+    result = chain_verify()
+    assert result.intact, result.reason
+    assert (result.archived, result.checkpoints) == (events_before, 2)
     # each archive holds the instance, its task, its comment and its audit events
     archived = ArchivedInstance.objects.get(instance_id=old[0])
     with default_storage.open(archived.name) as handle:
         lines = [json.loads(line) for line in handle.read().decode().splitlines()]
     kinds = [line["kind"] for line in lines]
     assert kinds[0] == "instance" and lines[0]["variables"] == {"amount": 5}
-    assert lines[0]["format"] == "flowgate-archive/1" and "state" not in lines[0]
+    assert lines[0]["format"] == "flowgate-archive/2" and "state" not in lines[0]
     assert {"task", "comment", "audit_event"} <= set(kinds)
     assert [c["body"] for c in lines if c["kind"] == "comment"] == ["please hurry"]
     assert kinds.count("audit_event") == archived.audit_events > 0
@@ -99,7 +105,17 @@ def test_a_changed_archive_is_caught_against_the_chain(finished, settings):
         "chained": True,
     }
     path = Path(settings.MEDIA_ROOT) / archived.name
-    path.write_text(path.read_text().replace("please hurry", "all fine"))
+    original = path.read_text()
+    # an archived audit event changed: caught by the file's hash and by its chain link, which
+    # stayed when the event row was removed
+    lines = [json.loads(line) for line in original.splitlines()]
+    event = next(line for line in lines if line["kind"] == "audit_event")
+    event["actor_label"] = "someone else"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert archive_check(old)["events_changed"] == [
+        f"event {event['position']} does not match chain link {event['link__seq']}"
+    ]
+    path.write_text(original.replace("please hurry", "all fine"))
     assert archive_check(old)["reason"] == "archive_changed"
     # rewriting the (unchained) index to the new hash does not help
     forged = archive_check(old)

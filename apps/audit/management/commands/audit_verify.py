@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.audit.selectors import chain_verify
+from apps.audit.checkpoints import verified_checkpoint_write
 from apps.audit.services import chain_link_pending
+from apps.audit.verification import chain_verify
 
 
 class Command(BaseCommand):
@@ -28,11 +29,31 @@ class Command(BaseCommand):
             help="Only read: do not chain waiting events first (e.g. on a read replica).",
         )
 
+        parser.add_argument(
+            "--from-checkpoint",
+            action="store_true",
+            help="Start after the latest signed checkpoint instead of link 1 (fast; the prefix "
+            "is taken on the checkpoint's word: run a full verification regularly).",
+        )
+        parser.add_argument(
+            "--checkpoint",
+            action="store_true",
+            help="After an intact full verification, write a signed checkpoint at the verified "
+            "head, so that the next --from-checkpoint run starts there.",
+        )
+
     def handle(self, *args, **options):
+        if options["checkpoint"] and options["from_checkpoint"]:
+            raise CommandError("--checkpoint needs a full verification: drop --from-checkpoint.")
         if not options["no_link"]:
             chain_link_pending()
-        result = chain_verify(anchor_file=options["anchor_file"])
+        result = chain_verify(
+            anchor_file=options["anchor_file"], from_checkpoint=options["from_checkpoint"]
+        )
         if not result.intact:
             raise CommandError(result.summary())
         self.stdout.write(result.summary())
         self.stdout.write(f"anchor: {result.anchor_note}")
+        if options["checkpoint"]:
+            checkpoint = verified_checkpoint_write(result=result)
+            self.stdout.write(f"checkpoint {checkpoint.pk} at link {checkpoint.up_to_seq}")

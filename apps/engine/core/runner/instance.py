@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..approvals import DECISION_VARIABLE, decision_of
+from ..compensation import connect_receivers, record_of, start_cancel_step
 from ..effects import (
     ActivityEvent,
     SentMessage,
@@ -68,6 +69,8 @@ class ProcessRunner:
         self.subprocess_specs = {
             name: REGISTRY.restore(sub) for name, sub in document["subprocess_specs"].items()
         }
+        self.compensation: dict[str, Any] = document.get("compensation") or {}
+        connect_receivers([self.spec, *self.subprocess_specs.values()], self.compensation)
         self.clock = clock
         self.limits = limits
         self._start_events = {
@@ -230,6 +233,22 @@ class Instance(InstanceView):
         if self._cancelled:
             raise TaskStateError("The instance is cancelled.")
         self._run(lambda: None)
+
+    def cancel_with_compensation(self) -> bool:
+        """Interrupt the instance and undo its completed compensable work; it ends cancelled
+        when the handlers are done. False (nothing done) when its process has no compensation:
+        cancel it plainly then."""
+        if self._cancelled:
+            raise TaskStateError("The instance is cancelled.")
+        if not self._runner.compensation.get("compensable"):
+            return False
+        record = record_of(self._wf)
+        if record.get("cancel"):
+            raise TaskStateError("The instance is already being cancelled with compensation.")
+
+        variables = self.variables()
+        self._run(lambda: start_cancel_step(self._wf, variables))
+        return True
 
     def cancel(self) -> None:
         def act() -> None:

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from ..compensation import QUEUE_VARIABLE, RECORD_KEY, cancel_finished
 from ..effects import (
     ActivityEvent,
     Effects,
@@ -101,12 +102,14 @@ class InstanceView:
                 if task.state & frontier:
                     data.update(task.data)
         data.pop("data_objects", None)
+        data.pop(RECORD_KEY, None)
+        data.pop(QUEUE_VARIABLE, None)
         return json_safe(data)
 
     # -- internals ------------------------------------------------------------------------------
 
     def _status(self) -> Status:
-        if self._cancelled:
+        if self._cancelled or cancel_finished(self._wf.data):
             return "cancelled"
         if self._reached_end():
             return "completed"

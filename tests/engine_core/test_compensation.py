@@ -9,6 +9,7 @@ import pytest
 from apps.engine.core.compensation import RECORD_KEY
 from apps.engine.core.compile import compile_bpmn
 from apps.engine.core.errors import BpmnValidationError, TaskStateError
+from apps.engine.core.runner import ProcessRunner
 from tests.engine_core.helpers import fixture, restore, runner
 
 
@@ -146,8 +147,6 @@ def test_activity_ref_compensates_only_that_activity():
         b'<bpmn:endEvent id="undo" name="Undo everything"><bpmn:compensateEventDefinition/>',
         b'<bpmn:endEvent id="undo" name="Undo venue"><bpmn:compensateEventDefinition activityRef="venue"/>',
     )
-    from apps.engine.core.runner import ProcessRunner
-
     r = ProcessRunner(compile_bpmn(xml).spec_json)
     instance = r.start({"rooms": ["r1"]})
     instance, _ = _complete_job(r, instance, {"booking": "B1"}, "book_room")
@@ -197,8 +196,6 @@ def test_throw_without_wait_for_completion_continues_at_once():
         b'<bpmn:compensateEventDefinition id="CompensateEventDefinition_3" />',
         b'<bpmn:compensateEventDefinition id="CompensateEventDefinition_3" waitForCompletion="false" />',
     )
-    from apps.engine.core.runner import ProcessRunner
-
     r = ProcessRunner(compile_bpmn(xml).spec_json)
     instance = r.start({"trip": "T1"})
     instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
@@ -209,3 +206,49 @@ def test_throw_without_wait_for_completion_continues_at_once():
     effects = instance.effects()
     assert "Failed" in [e.activity_id for e in instance.events if e.kind == "completed"]
     assert [j.activity_id for j in effects.service_tasks] == ["CancelFlight"]
+
+
+def test_effects_report_started_each_handler_and_finished():
+    r = runner("trip_saga.bpmn")
+    instance = r.start({"trip": "T1"})
+    instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
+    instance, _ = _complete_job(r, instance, {"flight_booking": "F-9"}, "BookFlight")
+    [charge] = instance.effects().service_tasks
+    instance = restore(r, instance)
+    instance.fail_service_task(charge.task_id, error_code="CHARGE_FAILED", message="no")
+    [started] = instance.effects().compensation
+    assert started.kind == "started"
+    assert started.data["throw"] == "UndoBookings"
+    assert [a["activity_id"] for a in started.data["activations"]] == ["BookFlight", "BookHotel"]
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    [handler] = instance.effects().compensation
+    assert (handler.kind, handler.data["activity_id"], handler.data["handler"]) == (
+        "handler",
+        "BookFlight",
+        "CancelFlight",
+    )
+    assert handler.data["outputs"] == {"flight_booking": "F-9"}
+    instance, _ = _complete_job(r, instance, {}, "CancelHotel")
+    assert [(e.kind, e.data.get("activity_id")) for e in instance.effects().compensation] == [
+        ("handler", "BookHotel"),
+        ("finished", None),
+    ]
+
+
+def test_a_throw_inside_a_subprocess_compensates_only_that_subprocess():
+    xml = fixture("compensation_scopes.bpmn").replace(
+        b'<bpmn:endEvent id="venue_end"/>',
+        b'<bpmn:endEvent id="venue_end"><bpmn:compensateEventDefinition/></bpmn:endEvent>',
+    )
+    r = ProcessRunner(compile_bpmn(xml).spec_json)
+    instance = r.start({"rooms": ["r1"]})
+    instance, _ = _complete_job(r, instance, {"booking": "B1"}, "book_room")
+    instance, _ = _complete_job(r, instance, {"hall": "H"}, "reserve")
+    [release] = instance.effects().user_tasks
+    assert release.activity_id == "release"
+    instance.complete_user_task(release.task_id, {})
+    [review] = instance.effects().user_tasks
+    assert review.activity_id == "review"
+    assert instance.effects().service_tasks == ()
+    states = {a["activity"]: a["state"] for a in _record(instance)["activations"]}
+    assert states == {"book_room": "completed", "reserve": "compensated", "venue": "completed"}

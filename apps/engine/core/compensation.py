@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskCon
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from .effects import CompensationEvent
 from .specs import REGISTRY, FlowgateSequentialMultiInstance
 
 RECORD_KEY = "fg_compensation"
@@ -78,6 +79,66 @@ def cancel_finished(data: Mapping[str, Any]) -> bool:
     return bool(record.get("cancel")) and any(
         run["throw"] == CANCEL_UNDO_ID and run["state"] == "finished" for run in record["runs"]
     )
+
+
+Snapshot = tuple[dict[str, str], dict[str, str]]
+
+
+def snapshot(data: Mapping[str, Any]) -> Snapshot:
+    """The states of the activations and runs in a top workflow's data (to diff after a run)."""
+    record = read_record(data)
+    return (
+        {a["id"]: a["state"] for a in record["activations"]},
+        {r["id"]: r["state"] for r in record["runs"]},
+    )
+
+
+def changes(before: Snapshot, data: Mapping[str, Any]) -> list[CompensationEvent]:
+    """What the compensation did since ``before``: started runs, undone activations (in the
+    order their handlers completed), finished runs."""
+    record = read_record(data)
+    activations, runs = before
+    by_id = {a["id"]: a for a in record["activations"]}
+    events: list[CompensationEvent] = []
+    for run in record["runs"]:
+        if run["id"] not in runs:
+            events.append(CompensationEvent("started", _run_data(run, by_id)))
+    undone = [
+        a
+        for a in record["activations"]
+        if a["state"] == "compensated"
+        and activations.get(a["id"]) != "compensated"
+        and a.get("handler")
+    ]
+    for activation in sorted(undone, key=lambda a: a.get("compensated_seq", 0)):
+        events.append(
+            CompensationEvent(
+                "handler",
+                {
+                    "activation": activation["id"],
+                    "activity_id": activation["activity"],
+                    "handler": activation["handler"],
+                    "outputs": copy.deepcopy(activation["outputs"]),
+                },
+            )
+        )
+    for run in record["runs"]:
+        if run["state"] == "finished" and runs.get(run["id"]) != "finished":
+            events.append(CompensationEvent("finished", _run_data(run, by_id)))
+    return events
+
+
+def _run_data(run: Mapping[str, Any], by_id: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "run": run["id"],
+        "throw": run["throw"],
+        "scope": run["scope"],
+        "activations": [
+            {"activation": key, "activity_id": by_id[key]["activity"]}
+            for key in run["activations"]
+            if key in by_id
+        ],
+    }
 
 
 def scope_of(task: Any) -> str:

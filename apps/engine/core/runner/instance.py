@@ -16,9 +16,10 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..approvals import DECISION_VARIABLE, decision_of
-from ..compensation import connect_receivers, record_of, start_cancel_step
+from ..compensation import changes, connect_receivers, record_of, snapshot, start_cancel_step
 from ..effects import (
     ActivityEvent,
+    CompensationEvent,
     SentMessage,
 )
 from ..errors import (
@@ -146,6 +147,7 @@ class Instance(InstanceView):
         self._cancelled = status == "cancelled"
         self._events: list[ActivityEvent] = []
         self._sent: list[SentMessage] = []
+        self._compensation: list[CompensationEvent] = []
         self._halted: Halt | None = None
 
     # -- persistence ----------------------------------------------------------------------------
@@ -307,6 +309,7 @@ class Instance(InstanceView):
         wf.fg_forced_start = forced_start
         wf.fg_start_payload = start_payload
         before = {t.id: t.state for t in self._all_tasks() if is_visible(t)}
+        compensation_before = snapshot(wf.data)
         try:
             action()
             self._halted = advance_workflow(wf, self._runner.limits) if advance else None
@@ -334,6 +337,7 @@ class Instance(InstanceView):
                     SentMessage(event.event_definition.name, json_safe(event.payload or {}))
                 )
         self._record_events(before, wf.fg_now)
+        self._compensation.extend(changes(compensation_before, wf.data))
         wf.fg_now = None
 
     def _has_error_handler(self, task: Any, event: Any) -> bool:

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..compensation import QUEUE_VARIABLE, RECORD_KEY, cancel_finished
 from ..effects import (
     ActivityEvent,
+    CompensationEvent,
     Effects,
     EventKind,
     MessageWaitInfo,
@@ -52,6 +53,7 @@ class InstanceView:
     _cancelled: bool
     _events: list[ActivityEvent]
     _sent: list[SentMessage]
+    _compensation: list[CompensationEvent]
     _halted: Halt | None
 
     # -- effects --------------------------------------------------------------------------------
@@ -76,6 +78,7 @@ class InstanceView:
             messages_sent=tuple(self._sent),
             halted=self._halted.reason if self._halted else None,
             halted_at=self._halted.activity_id if self._halted else None,
+            compensation=tuple(self._compensation),
         )
 
     def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:

@@ -282,6 +282,9 @@ class FlowgateCompensationThrow(FlowgateSequentialMultiInstance):
                 "throw": self.bpmn_id,
                 "scope": scope,
                 "activations": [item["activation"] for item in queue],
+                "activity_ref": self.activity_ref,
+                "top": self.top,
+                "at": record["seq"],  # the activations completed before this run are in reach
                 "state": "running",
             }
         )

@@ -10,9 +10,9 @@ import pytest
 from apps.audit.actions import AuditAction
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
-from apps.connectors.base import BusinessError
+from apps.connectors.base import BusinessError, ConnectorError
 from apps.engine import services as engine
-from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.engine.models import InstanceStatus, Job, ProcessInstance
 from apps.invariants.checks import run_checks
 from apps.processes.services import version_deploy
 from tests.engine.conftest import bpmn, run_jobs
@@ -82,3 +82,22 @@ def test_a_finished_compensation_that_left_work_behind_is_reported(compensated):
         f"instance {compensated.pk}: compensation UndoBookings finished but BookHotel "
         f"(activation {activation['id']}) is still completed"
     ]
+
+
+def test_a_cancel_with_compensation_passes_every_check(compensated):
+    def flight_down(inputs, context):
+        raise ConnectorError("flight API down", permanent=False)
+
+    connectors.unregister_all(["book_flight"])
+    connectors.register_all({"book_flight": flight_down})
+    instance = engine.instance_start(
+        version=compensated.version, variables={"trip": "U"}, actor=SYSTEM
+    )
+    [hotel] = Job.objects.filter(instance=instance, activity_id="BookHotel")
+    engine.job_run(job_id=hotel.pk, worker_id="w")
+    engine.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    chain_link_pending()
+    assert [str(v) for v in run_checks().violations] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from apps.engine.core.compensation import RECORD_KEY
 from apps.engine.core.compile import compile_bpmn
 from apps.engine.core.errors import BpmnValidationError, TaskStateError
 from apps.engine.core.runner import ProcessRunner
-from tests.engine_core.helpers import fixture, restore, runner
+from tests.engine_core.helpers import T0, fixture, restore, runner
 
 
 def _complete_job(r, instance, result, expected_activity):
@@ -252,3 +253,25 @@ def test_a_throw_inside_a_subprocess_compensates_only_that_subprocess():
     assert instance.effects().service_tasks == ()
     states = {a["activity"]: a["state"] for a in _record(instance)["activations"]}
     assert states == {"book_room": "completed", "reserve": "compensated", "venue": "completed"}
+
+
+def test_change_request_template_rolls_back_the_applied_change_by_compensation():
+    template = Path(__file__).parents[2] / "apps/processes/demo_bpmn/change_request.bpmn"
+    r = ProcessRunner(compile_bpmn(template.read_bytes()).spec_json)
+    instance = r.start({"title": "DB upgrade", "risk": "low", "window_start": T0.isoformat()})
+    for _ in range(2):
+        [vote] = instance.effects().user_tasks[:1]
+        instance.complete_user_task(vote.task_id, {"cab_decision": "approved"})
+    instance.fire_due_timers(T0)
+    instance, _ = _complete_job(r, instance, {"change_id": "C-7"}, "implement")
+    [verify] = instance.effects().service_tasks
+    assert instance.fail_service_task(
+        verify.task_id, error_code="implementation_failed", message="checks red"
+    )
+    [rollback] = instance.effects().service_tasks
+    assert rollback.activity_id == "roll_back"
+    assert rollback.inputs["json"] == {"title": "DB upgrade", "applied": {"change_id": "C-7"}}
+    instance.complete_service_task(rollback.task_id, {})
+    effects = instance.effects()
+    assert effects.status == "completed"
+    assert "rolled_back" in [e.activity_id for e in instance.events if e.kind == "completed"]

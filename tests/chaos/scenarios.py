@@ -336,13 +336,15 @@ def worker_kill_mid_compensation(stack: Stack, work: Workload) -> float:
             start_instance(stack, work, f"{work.tag}-{i}", "chaos_saga", deadline=deadline)
         try:
             wait_for(
-                lambda: stack.sql(
-                    "SELECT j.id FROM engine_job j JOIN engine_processinstance i "
-                    "ON i.id = j.instance_id WHERE i.business_key LIKE %s AND j.status = %s "
-                    "AND j.activity_id LIKE %s",
-                    (f"{work.tag}-%", "running", "cancel_%"),
-                )
-                or None,
+                lambda: (
+                    stack.sql(
+                        "SELECT j.id FROM engine_job j JOIN engine_processinstance i "
+                        "ON i.id = j.instance_id WHERE i.business_key LIKE %s AND j.status = %s "
+                        "AND j.activity_id LIKE %s",
+                        (f"{work.tag}-%", "running", "cancel_%"),
+                    )
+                    or None
+                ),
                 timeout=30,
                 interval=0.02,
                 what="a compensation handler in flight",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,31 @@ def test_change_request_template_rolls_back_the_applied_change_by_compensation()
     effects = instance.effects()
     assert effects.status == "completed"
     assert "rolled_back" in [e.activity_id for e in instance.events if e.kind == "completed"]
+
+
+def test_a_subprocess_handler_runs_its_own_flow_with_the_outputs():
+    handler = re.compile(rb'<bpmn:serviceTask id="CancelFlight".*?</bpmn:serviceTask>', re.S)
+    xml = handler.sub(
+        b'<bpmn:subProcess id="CancelFlight" name="Cancel flight" isForCompensation="true">'
+        b'<bpmn:startEvent id="cf_start"/>'
+        b'<bpmn:userTask id="cf_confirm" name="Confirm refund" camunda:candidateGroups="ops"/>'
+        b'<bpmn:endEvent id="cf_end"/>'
+        b'<bpmn:sequenceFlow id="cf1" sourceRef="cf_start" targetRef="cf_confirm"/>'
+        b'<bpmn:sequenceFlow id="cf2" sourceRef="cf_confirm" targetRef="cf_end"/>'
+        b"</bpmn:subProcess>",
+        fixture("trip_saga.bpmn"),
+    )
+    r = ProcessRunner(compile_bpmn(xml).spec_json)
+    instance = r.start({"trip": "T1"})
+    instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
+    instance, _ = _complete_job(r, instance, {"flight_booking": "F-9"}, "BookFlight")
+    [charge] = instance.effects().service_tasks
+    instance.fail_service_task(charge.task_id, error_code="CHARGE_FAILED", message="no")
+    [confirm] = instance.effects().user_tasks
+    assert (confirm.activity_id, confirm.candidate_groups) == ("cf_confirm", ("ops",))
+    instance = restore(r, instance)
+    instance.complete_user_task(confirm.task_id, {"refund": "ok"})
+    instance, hotel = _complete_job(r, instance, {}, "CancelHotel")
+    assert hotel.inputs["booking"] == "H-1"
+    assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"] * 2
+    assert instance.effects().status == "completed"

@@ -12,6 +12,7 @@ from apps.common.errors import Conflict
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
+from apps.invariants.checks import run_checks
 from tests.engine.conftest import run_jobs
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,7 @@ class Trip:
         self.charge_fails = True
         self.cancel_hotel_failures = 0
         self.flight_down = False
+        self.charge_broken = False
 
     def book(self, name: str):
         def run(inputs, context):
@@ -40,6 +42,8 @@ class Trip:
         self.calls.append(("charge", dict(inputs), context.idempotency_key))
         if self.charge_fails:
             raise BusinessError("CHARGE_FAILED", "card declined")
+        if self.charge_broken:
+            raise ConnectorError("400 Bad Request: card unknown", permanent=True)
         return {"charged": True}
 
     def cancel(self, name: str):
@@ -176,3 +180,25 @@ def test_cancel_with_compensation_of_a_process_without_compensation_cancels_at_o
     services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
+
+
+def test_cancel_with_compensation_of_an_instance_stuck_on_an_incident(deploy, trip):
+    """The charge fails for good (an incident): the operator undoes both bookings and cancels;
+    the incident is resolved with the instance and the invariants hold."""
+    trip.charge_fails = False
+    trip.charge_broken = True
+    instance = _start(deploy)
+    run_jobs(instance)
+    [incident] = Incident.objects.filter(instance=instance, status=IncidentStatus.OPEN)
+    assert incident.activity_id == "Charge"
+    services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert trip.names() == ["hotel", "flight", "charge", "cancel_flight", "cancel_hotel"]
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.RESOLVED
+    assert not Job.objects.filter(
+        instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
+    ).exists()
+    assert [str(v) for v in run_checks().violations if "audit" not in v.check] == []

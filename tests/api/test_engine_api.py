@@ -241,3 +241,26 @@ def test_cancel_with_compensation_needs_an_operator_and_undoes_completed_work(
     assert calls == ["hotel", "cancel_hotel"]
     again = client_for(manager).post(url, {"compensate": True}, format="json")
     assert again.status_code == 409
+
+
+def test_validate_accepts_a_modeler_saga_and_names_compensation_misuse_on_the_element(
+    make_user, local_connectors
+):
+    topics = ("book_hotel", "book_flight", "charge", "cancel_hotel", "cancel_flight")
+    local_connectors({name: lambda inputs, context: {} for name in topics})
+    client = client_for(make_user("designer"))
+    saga = bpmn("trip_saga.bpmn").decode()
+    valid = client.post("/api/v1/processes/validate/", {"xml": saga}, format="json")
+    assert valid.json() == {"valid": True, "problems": []}
+    misused = saga.replace(
+        '<bpmn:association id="Association_1" associationDirection="One" '
+        'sourceRef="HotelComp" targetRef="CancelHotel" />',
+        "",
+    )
+    problems = client.post("/api/v1/processes/validate/", {"xml": misused}, format="json").json()
+    assert problems["valid"] is False
+    assert [(p["element_id"], p["code"]) for p in problems["problems"]] == [
+        ("HotelComp", "compensation_without_handler"),
+        ("CancelHotel", "compensation_handler_unused"),
+    ]
+    assert problems["problems"][1]["element_name"] == "Cancel hotel"

@@ -304,3 +304,12 @@ def test_a_subprocess_handler_runs_its_own_flow_with_the_outputs():
     assert hotel.inputs["booking"] == "H-1"
     assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"] * 2
     assert instance.effects().status == "completed"
+
+
+def test_problems_in_a_handler_are_reported_once_on_the_modelled_element():
+    xml = fixture("trip_saga.bpmn")
+    with pytest.raises(BpmnValidationError) as info:
+        compile_bpmn(xml, known_connectors={"book_hotel", "book_flight", "charge", "cancel_hotel"})
+    assert [(p.element_id, p.code) for p in info.value.problems] == [
+        ("CancelFlight", "unknown_connector")
+    ]

@@ -195,6 +195,22 @@ def problems(root: Any) -> list[Problem]:
     return analyze(root).problems
 
 
+def element_ids(root: Any) -> frozenset[str]:
+    return frozenset(n.get("id") for n in root.iter() if isinstance(n.tag, str) and n.get("id"))
+
+
+def on_modelled_element(problem: Problem, modelled: frozenset[str]) -> Problem:
+    """A problem the lint found on an element the transform made (a handler's second copy
+    ``CancelHotel__2``, a throw's ``UndoBookings__dispatch``) belongs to the modeller's element
+    (``CancelHotel``, ``UndoBookings``)."""
+    element_id, code, message = problem
+    if element_id and element_id not in modelled and "__" in element_id:
+        base = element_id.split("__", 1)[0]
+        if base in modelled:
+            return (base, code, message)
+    return problem
+
+
 def transform(root: Any) -> tuple[Any, dict[str, Any]]:
     """A copy of ``root`` Spiff can run, and the plan the runner records activations with.
 

@@ -143,6 +143,7 @@ def compile_bpmn(
     if compensation_problems:
         raise BpmnValidationError([Problem(*p) for p in dedupe(compensation_problems)])
     # compensation becomes elements Spiff runs (and the lint reads): decision 034
+    modelled_ids = compensation_model.element_ids(root)
     root, compensation_plan = compensation_model.transform(root)
     problems = lint(
         root,
@@ -224,6 +225,7 @@ def compile_bpmn(
     if process_node is None and not problems:
         problems.append((None, "no_process", "The file contains no executable process."))
     if problems or process_node is None:
+        problems = [compensation_model.on_modelled_element(p, modelled_ids) for p in problems]
         raise BpmnValidationError([Problem(*p) for p in dedupe(problems)])
     return CompiledProcess(
         process_id=process_node.get("id"),

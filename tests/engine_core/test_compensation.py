@@ -313,3 +313,17 @@ def test_problems_in_a_handler_are_reported_once_on_the_modelled_element():
     assert [(p.element_id, p.code) for p in info.value.problems] == [
         ("CancelFlight", "unknown_connector")
     ]
+
+
+def test_the_transforms_own_events_are_not_reported_as_steps():
+    r = runner("trip_saga.bpmn")
+    instance = r.start({"trip": "T1"})
+    instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
+    instance, _ = _complete_job(r, instance, {"flight_booking": "F-9"}, "BookFlight")
+    [charge] = instance.effects().service_tasks
+    instance.fail_service_task(charge.task_id, error_code="CHARGE_FAILED", message="no")
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    instance, _ = _complete_job(r, instance, {}, "CancelHotel")
+    completed = [e.activity_id for e in instance.events if e.kind == "completed"]
+    # the throw is a multi-instance: its last instance and the throw itself complete here
+    assert completed == ["CancelHotel", "UndoBookings", "UndoBookings", "Failed"]

@@ -48,6 +48,7 @@ ACTIVITIES = {
     "callActivity",
 }
 THROW_ATTRIBUTE = "compensationThrow"
+_INTERNAL_SUFFIXES = ("__start", "__dispatch", "__none", "__done", "__end", "__handlers_end")
 
 Problem = tuple[str | None, str, str]
 
@@ -217,9 +218,10 @@ def transform(root: Any) -> tuple[Any, dict[str, Any]]:
     Call it only on a document without compensation problems."""
     root = copy.deepcopy(root)
     model = analyze(root)
-    plan: dict[str, Any] = {"compensable": [], "containers": [], "handler_ids": []}
+    plan: dict[str, Any] = {"compensable": [], "containers": [], "handler_ids": [], "internal": []}
     if not model.present:
         return root, plan
+    modelled = element_ids(root)
     plan["compensable"] = sorted(model.handlers)
     for element in [*model.boundaries, *model.associations]:
         element.getparent().remove(element)
@@ -246,6 +248,10 @@ def transform(root: Any) -> tuple[Any, dict[str, Any]]:
             mapping = _add_cancel_subprocess(root, process, reach, originals, copies)
             plan["handler_ids"].extend(mapping.values())
     plan["handler_ids"] = sorted(set(plan["handler_ids"]))
+    # the transform's own start, gateway and end events: no step a person should read about
+    plan["internal"] = sorted(
+        i for i in element_ids(root) - modelled if i.endswith(_INTERNAL_SUFFIXES)
+    )
     return root, plan
 
 

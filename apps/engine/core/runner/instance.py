@@ -72,6 +72,7 @@ class ProcessRunner:
         }
         self.compensation: dict[str, Any] = document.get("compensation") or {}
         connect_receivers([self.spec, *self.subprocess_specs.values()], self.compensation)
+        self.internal_ids = frozenset(self.compensation.get("internal", []))
         self.clock = clock
         self.limits = limits
         self._start_events = {
@@ -148,6 +149,7 @@ class Instance(InstanceView):
         self._events: list[ActivityEvent] = []
         self._sent: list[SentMessage] = []
         self._compensation: list[CompensationEvent] = []
+        self._internal = runner.internal_ids
         self._halted: Halt | None = None
 
     # -- persistence ----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ class InstanceView:
     _sent: list[SentMessage]
     _compensation: list[CompensationEvent]
     _halted: Halt | None
+    _internal: frozenset[str]  # elements of the compensation transform: not reported as steps
 
     # -- effects --------------------------------------------------------------------------------
 
@@ -148,6 +149,8 @@ class InstanceView:
         tasks = sorted(self._all_tasks(), key=lambda t: t.last_state_change)
         for task in tasks:
             if not is_visible(task) or not task.has_state(VISIBLE_STATES):
+                continue
+            if task.task_spec.bpmn_id in self._internal:
                 continue
             previous = before.get(task.id)
             if previous == task.state:

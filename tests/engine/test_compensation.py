@@ -3,6 +3,8 @@ events, incidents and retries of a handler, the operator's cancel with compensat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from apps.audit.actions import AuditAction
@@ -12,7 +14,10 @@ from apps.common.errors import Conflict
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
+from apps.inbox import services as inbox
+from apps.inbox.models import HumanTask, TaskStatus
 from apps.invariants.checks import run_checks
+from apps.processes import services as process_services
 from tests.engine.conftest import run_jobs
 
 pytestmark = pytest.mark.django_db
@@ -202,3 +207,44 @@ def test_cancel_with_compensation_of_an_instance_stuck_on_an_incident(deploy, tr
         instance=instance, status__in=[JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INCIDENT]
     ).exists()
     assert [str(v) for v in run_checks().violations if "audit" not in v.check] == []
+
+
+def test_a_user_task_handler_waits_in_the_inbox_and_its_completion_continues(
+    make_user, local_connectors
+):
+    local_connectors(
+        {
+            "rooms": lambda inputs, context: {"booking": "B"},
+            "rooms_cancel": lambda inputs, context: {},
+            "halls": lambda inputs, context: {"hall": "H"},
+        }
+    )
+    xml = (
+        (Path(__file__).parents[1] / "engine_core" / "bpmn" / "compensation_scopes.bpmn")
+        .read_bytes()
+        .replace(b'flowgate:candidateGroups="ops"', b'flowgate:candidateGroups="approver"')
+    )
+    result = process_services.version_deploy(xml=xml, actor=SYSTEM)
+    assert result.deployed, result.version.problems
+    instance = services.instance_start(
+        version=result.version, variables={"rooms": ["r1"]}, actor=SYSTEM
+    )
+    run_jobs(instance)
+    approver = make_user("approver")
+    [review] = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+    assert review.activity_id == "review"
+    inbox.task_complete(
+        task_id=review.pk, user=approver, data={"outcome": "undo"}, actor=Actor.for_user(approver)
+    )
+    [release] = HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN)
+    assert (release.activity_id, release.name, release.candidate_groups) == (
+        "release",
+        "Release hall",
+        ["approver"],
+    )
+    inbox.task_complete(task_id=release.pk, user=approver, data={}, actor=Actor.for_user(approver))
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED
+    handlers = [d["activity_id"] for a, d in _events(instance.pk) if a.endswith("handler")]
+    assert handlers == ["reserve", "book_room"]

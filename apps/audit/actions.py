@@ -22,6 +22,9 @@ class AuditAction(StrEnum):
     INSTANCE_VARIABLE_SET = "instance.variable_set"
     INSTANCE_TOKEN_MOVED = "instance.token_moved"  # noqa: S105 (an action name)
     INSTANCE_MIGRATED = "instance.migrated"
+    COMPENSATION_STARTED = "compensation.started"
+    COMPENSATION_HANDLER = "compensation.handler"  # one activation undone (its handler finished)
+    COMPENSATION_FINISHED = "compensation.finished"
     STEP_ENTERED = "step.entered"
     STEP_COMPLETED = "step.completed"
     # jobs / incidents

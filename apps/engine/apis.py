@@ -153,15 +153,18 @@ class InstanceDetailApi(ApiView):
 class _InstanceOperation(ApiView):
     operation = ""
 
-    @extend_schema(request=None, responses=InstanceOutput)
-    def post(self, request: Request, instance_id: int) -> Response:
+    def operable(self, request: Request, instance_id: int) -> ProcessInstance:
         instance = selectors.instance_get(user=request.user, instance_id=instance_id)
         if not selectors.can_operate(user=request.user, instance=instance):
             raise AccessDenied(
                 f"You may not {self.operation} this instance (managers and admins can)."
             )
+        return instance
+
+    @extend_schema(request=None, responses=InstanceOutput)
+    def post(self, request: Request, instance_id: int) -> Response:
+        instance = self.operable(request, instance_id)
         service = {
-            "cancel": services.instance_cancel,
             "suspend": services.instance_suspend,
             "resume": services.instance_resume,
         }[self.operation]
@@ -169,8 +172,36 @@ class _InstanceOperation(ApiView):
         return Response(InstanceOutput(instance).data)
 
 
+class CancelInput(serializers.Serializer):
+    compensate = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Undo the completed compensable work first (newest first); the instance ends "
+        "cancelled when the last compensation handler finished (decision 034).",
+    )
+    reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=500)
+
+
 class InstanceCancelApi(_InstanceOperation):
     operation = "cancel"
+
+    @extend_schema(
+        request=CancelInput,
+        responses=InstanceOutput,
+        summary="Cancel an instance, optionally with compensation (body may be empty)",
+    )
+    def post(self, request: Request, instance_id: int) -> Response:
+        instance = self.operable(request, instance_id)
+        data = self.validated_input(serializer=CancelInput)
+        service = (
+            services.instance_cancel_with_compensation
+            if data["compensate"]
+            else services.instance_cancel
+        )
+        instance = service(
+            instance_id=instance.pk, actor=actor_for_request(request), reason=data["reason"]
+        )
+        return Response(InstanceOutput(instance).data)
 
 
 class InstanceSuspendApi(_InstanceOperation):

@@ -8,6 +8,7 @@ workers only after commit.
 
 from __future__ import annotations
 
+from apps.engine.runtime.compensation import instance_cancel_with_compensation
 from apps.engine.runtime.hooks import (
     instance_advanced,
     job_announced,
@@ -56,6 +57,7 @@ __all__ = [
     "incident_retry",
     "open_incident",
     "instance_cancel",
+    "instance_cancel_with_compensation",
     "instance_lock",
     "instance_resume",
     "instance_start",

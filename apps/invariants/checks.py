@@ -34,6 +34,7 @@ from apps.engine.models import (
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.state import WAIT_LIMIT, WAIT_MESSAGES, WAIT_TASKS, WAIT_TIMERS
 from apps.inbox.models import HumanTask, TaskStatus
+from apps.invariants.compensation import compensated_once, finished_compensation_is_complete
 from apps.invariants.end_reached import completed_instances_reached_an_end
 from apps.invariants.violations import DEFAULT_SLACK_SECONDS, Context, Violation
 
@@ -422,6 +423,8 @@ CHECKS: dict[str, Callable[[Context], list[Violation]]] = {
     "task_of_finished_instance": open_tasks_of_finished_instances,
     "instance_tokens": instance_states_match_tokens,
     "completed_without_end": completed_instances_reached_an_end,
+    "compensated_once": compensated_once,
+    "compensation_complete": finished_compensation_is_complete,
 }
 
 

@@ -58,9 +58,9 @@ TEMPLATES: tuple[Template, ...] = (
     Template(
         "change_request",
         "Change request",
-        "Two of three CAB members approve; the change waits for its window and is rolled back "
-        "when implementation fails.",
-        ("2 of 3 approval", "timer", "error path"),
+        "Two of three CAB members approve; the change waits for its window, is applied and "
+        "verified, and is rolled back by compensation when verification fails.",
+        ("2 of 3 approval", "timer", "compensation"),
     ),
     Template(
         "server_provisioning",

@@ -157,6 +157,7 @@ class InstanceActionForm(forms.Form):
     reason = forms.CharField(required=False, strip=False)
     activity_id = forms.CharField(required=False, strip=False)
     incident_id = forms.IntegerField(required=False, min_value=0)
+    compensate = forms.BooleanField(required=False)
 
     def value(self, name: str) -> Any:
         """A field's cleaned value, or its empty default when it is absent or not valid."""

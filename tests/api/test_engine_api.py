@@ -8,10 +8,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_token_create
-from apps.engine.models import Incident, ProcessInstance
+from apps.connectors.base import ConnectorError
+from apps.engine import services
+from apps.engine.models import Incident, Job, ProcessInstance
 from apps.inbox.models import HumanTask
 from apps.processes.models import ProcessDraft, ProcessVersion
 from tests.engine.conftest import bpmn, run_jobs
+from tests.support import connectors
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +186,81 @@ def test_instances_are_visible_only_to_their_people(make_user):
         .json()["status"]
         == "cancelled"
     )
+
+
+@pytest.fixture
+def local_connectors():
+    registered: list[str] = []
+    yield lambda functions: registered.extend(connectors.register_all(functions))
+    connectors.unregister_all(registered)
+
+
+def test_cancel_with_compensation_needs_an_operator_and_undoes_completed_work(
+    make_user, local_connectors
+):
+    calls: list[str] = []
+
+    def flight_down(inputs, context):
+        raise ConnectorError("flight API down", permanent=False)
+
+    local_connectors(
+        {
+            "book_hotel": lambda i, c: calls.append("hotel") or {"hotel_booking": "H"},
+            "book_flight": flight_down,
+            "charge": lambda i, c: {},
+            "cancel_hotel": lambda i, c: calls.append("cancel_hotel") or {},
+            "cancel_flight": lambda i, c: calls.append("cancel_flight") or {},
+        }
+    )
+    designer, manager = make_user("designer"), make_user("manager")
+    assert deploy_xml(client_for(designer), "trip_saga.bpmn").status_code == 201
+    started = client_for(designer).post(
+        "/api/v1/instances/",
+        {"process_key": "trip_saga", "variables": {"trip": "T"}},
+        format="json",
+    )
+    instance_id = started.json()["id"]
+    [hotel] = Job.objects.filter(instance_id=instance_id, activity_id="BookHotel")
+    services.job_run(job_id=hotel.pk, worker_id="api-test")  # booked; the flight fails, retries
+    assert calls == ["hotel"]
+    url = f"/api/v1/instances/{instance_id}/cancel/"
+    assert APIClient().post(url, {"compensate": True}, format="json").status_code == 401
+    refused = client_for(make_user("approver", username="nobody")).post(
+        url, {"compensate": True}, format="json"
+    )
+    assert refused.status_code in (403, 404)
+    bad = client_for(manager).post(url, {"compensate": "maybe"}, format="json")
+    assert bad.status_code == 400
+    assert ProcessInstance.objects.get(pk=instance_id).status == "running"
+    assert calls == ["hotel"]
+    answer = client_for(manager).post(url, {"compensate": True, "reason": "test"}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["status"] == "running"  # until the handler has run
+    run_jobs(ProcessInstance.objects.get(pk=instance_id))
+    assert ProcessInstance.objects.get(pk=instance_id).status == "cancelled"
+    assert calls == ["hotel", "cancel_hotel"]
+    again = client_for(manager).post(url, {"compensate": True}, format="json")
+    assert again.status_code == 409
+
+
+def test_validate_accepts_a_modeler_saga_and_names_compensation_misuse_on_the_element(
+    make_user, local_connectors
+):
+    topics = ("book_hotel", "book_flight", "charge", "cancel_hotel", "cancel_flight")
+    local_connectors({name: lambda inputs, context: {} for name in topics})
+    client = client_for(make_user("designer"))
+    saga = bpmn("trip_saga.bpmn").decode()
+    valid = client.post("/api/v1/processes/validate/", {"xml": saga}, format="json")
+    assert valid.json() == {"valid": True, "problems": []}
+    misused = saga.replace(
+        '<bpmn:association id="Association_1" associationDirection="One" '
+        'sourceRef="HotelComp" targetRef="CancelHotel" />',
+        "",
+    )
+    problems = client.post("/api/v1/processes/validate/", {"xml": misused}, format="json").json()
+    assert problems["valid"] is False
+    assert [(p["element_id"], p["code"]) for p in problems["problems"]] == [
+        ("HotelComp", "compensation_without_handler"),
+        ("CancelHotel", "compensation_handler_unused"),
+    ]
+    assert problems["problems"][1]["element_name"] == "Cancel hotel"

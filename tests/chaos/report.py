@@ -54,6 +54,8 @@ the database and lists every violation, exit status 1 if there is one:
 | `task_of_finished_instance` | no open task whose instance has finished |
 | `instance_tokens` | every instance's status, `ended_at` and `waits` bits, and its job, timer, subscription and open-task rows, match what its engine state (the tokens) waits on |
 | `completed_without_end` | a completed instance's stored state shows its process's `End` task, or a terminate end event, completed (read from the stored task table, not through SpiffWorkflow's depth-limited iterator) |
+| `compensated_once` | no activation is compensated twice (one `compensation.handler` audit event per activation), and every activation the engine's record says was undone has its event (decision 034) |
+| `compensation_complete` | after a finished compensation, every compensable activation in its reach that completed before it started is compensated (decision 034) |
 
 Each check has a test with a clean data set and a deliberately broken row
 (`tests/invariants/test_checks.py`, exact messages).
@@ -67,6 +69,9 @@ scripted approver through the REST API, then an HTTP call), started through the 
 service answers 503 to 15% of calls (retried with backoff) and takes 20-150 ms (300-600 ms in the
 kill scenarios, so that a job is caught in flight). The HTTP step's timeout is {timeout} s.
 Engine settings: {engine}.
+The `worker_kill_mid_compensation` scenario runs 4 instances of `chaos_saga` instead (two HTTP
+bookings, then a compensation throw that undoes both, newest first) and kills the worker while an
+undo step runs.
 
 ## Scenarios
 

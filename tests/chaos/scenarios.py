@@ -322,6 +322,42 @@ def web_kill(stack: Stack, work: Workload) -> float:
     return ended
 
 
+SAGAS_PER_RUN = 4  # chaos_saga: two HTTP bookings, then both undone by compensation
+
+
+def worker_kill_mid_compensation(stack: Stack, work: Workload) -> float:
+    """kill -9 of the whole worker while a compensation handler (an undo step) runs; a new worker
+    starts. No handler may be skipped or applied twice (invariants ``compensated_once``,
+    ``compensation_complete``), and every saga finishes."""
+    stack.http.delay = (0.3, 0.6)
+    try:
+        deadline = time.monotonic() + 60
+        for i in range(SAGAS_PER_RUN):
+            start_instance(stack, work, f"{work.tag}-{i}", "chaos_saga", deadline=deadline)
+        try:
+            wait_for(
+                lambda: (
+                    stack.sql(
+                        "SELECT j.id FROM engine_job j JOIN engine_processinstance i "
+                        "ON i.id = j.instance_id WHERE i.business_key LIKE %s AND j.status = %s "
+                        "AND j.activity_id LIKE %s",
+                        (f"{work.tag}-%", "running", "cancel_%"),
+                    )
+                    or None
+                ),
+                timeout=30,
+                interval=0.02,
+                what="a compensation handler in flight",
+            )
+        except AssertionError:
+            work.notes.append("no compensation handler was seen in flight when the worker died")
+        stack.components["worker"].kill()
+        stack.start_component("worker")
+        return time.monotonic()
+    finally:
+        stack.http.delay = (0.02, 0.15)
+
+
 SCENARIOS: dict[str, tuple[str, Callable[[Stack, Workload], float]]] = {
     "worker_child_kill": ("kill -9 of a worker pool child mid-job", worker_child_kill),
     "worker_kill": ("kill -9 of the whole worker mid-job, then a new worker", worker_kill),
@@ -336,6 +372,10 @@ SCENARIOS: dict[str, tuple[str, Callable[[Stack, Workload], float]]] = {
     ),
     "connector_hang": ("HTTP service hangs past the connector timeout", connector_hang),
     "web_kill": ("kill -9 of the web process mid-request, then restarted", web_kill),
+    "worker_kill_mid_compensation": (
+        "kill -9 of the whole worker while a compensation handler runs, then a new worker",
+        worker_kill_mid_compensation,
+    ),
 }
 
 

@@ -3,6 +3,8 @@ panel, and the path read back (completed elements, taken flows, where it waits, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -12,6 +14,7 @@ from apps.designer import testrun
 from apps.engine.models import Job, JobStatus, ProcessInstance
 from apps.processes import gallery
 from apps.processes.services import version_deploy
+from tests.support import connectors
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
@@ -285,3 +288,37 @@ def test_a_waiting_user_task_carries_its_form_and_the_page_the_start_form(expens
     assert steps["submit"]["form"] is None  # only a waiting human task offers its form
     start = testrun.start_form_of(xml=xml)
     assert [c["key"] for c in start["components"]] == ["amount", "description"]
+
+
+@pytest.fixture
+def saga_connectors():
+    topics = ("book_hotel", "book_flight", "charge", "cancel_hotel", "cancel_flight")
+    names = connectors.register_all({name: lambda inputs, context: {} for name in topics})
+    yield
+    connectors.unregister_all(names)
+
+
+def test_a_test_run_shows_the_compensation_path(saga_connectors):
+    xml = (Path(__file__).parent / "trip_saga_gateway.bpmn").read_bytes()
+    result = version_deploy(xml=xml, actor=SYSTEM)
+    assert result.deployed, result.version.problems
+    version = result.version
+    instance = testrun.testrun_start(
+        version=version,
+        variables={"trip": "T"},
+        stubs={
+            "BookHotel": {"hotel_booking": "H"},
+            "BookFlight": {"flight_booking": "F"},
+            "Charge": {"charged": False},
+        },
+        actor=SYSTEM,
+    )
+    trace = testrun.trace_of(instance, version.xml).as_dict()
+    assert trace["status"] == "completed"
+    completed = trace["completed"]
+    # the steps are ordered by time to the millisecond: the last handler, the throw and the end
+    # event complete in one step and may tie; each handler ran in its own job
+    assert completed[:5] == ["StartEvent_1", "BookHotel", "BookFlight", "Charge", "Charged"]
+    assert set(completed[5:]) == {"CancelFlight", "CancelHotel", "UndoBookings", "Failed"}
+    assert completed.index("CancelFlight") < completed.index("CancelHotel")
+    assert "Flow_5" in trace["flows"]

@@ -92,7 +92,7 @@ def test_a_clean_data_set_passes_every_check(version, people):
     report = run_checks()
     assert [str(v) for v in report.violations] == []
     assert report.instances == 2
-    assert len(report.checks) == 10
+    assert len(report.checks) == 12
     assert ProcessInstance.objects.get(pk=done.pk).variables["booked"] == 7
     assert HumanTask.objects.get(instance=waiting).status == TaskStatus.OPEN
 
@@ -112,7 +112,7 @@ def test_the_command_says_ok_on_a_clean_data_set(version, people, capsys):
     completed(version, people)
     chain_link_pending()
     call_command("check_invariants")
-    assert capsys.readouterr().out == "OK: 10 checks, 0 violations over 1 instances\n"
+    assert capsys.readouterr().out == "OK: 12 checks, 0 violations over 1 instances\n"
 
 
 def test_a_job_running_past_its_lease_is_stuck(version, people):

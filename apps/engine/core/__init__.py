@@ -6,6 +6,7 @@ The runtime (apps/engine/services.py) uses only what is exported here.
 from apps.engine.core.compile import CompiledProcess, compile_bpmn
 from apps.engine.core.effects import (
     ActivityEvent,
+    CompensationEvent,
     Effects,
     MessageWaitInfo,
     SentMessage,
@@ -29,6 +30,7 @@ from apps.engine.core.runner import Instance, ProcessRunner
 
 __all__ = [
     "ActivityEvent",
+    "CompensationEvent",
     "BpmnValidationError",
     "CompiledProcess",
     "Effects",

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
+from . import compensation_model
 from .deploy_bounds import (
     call_cycle_problems,
     cardinality_problems,
@@ -138,6 +139,12 @@ def compile_bpmn(
     a process and of a literal multi-instance count (``core.limits``).
     """
     root = parse_xml(xml)
+    compensation_problems = compensation_model.problems(root)
+    if compensation_problems:
+        raise BpmnValidationError([Problem(*p) for p in dedupe(compensation_problems)])
+    # compensation becomes elements Spiff runs (and the lint reads): decision 034
+    modelled_ids = compensation_model.element_ids(root)
+    root, compensation_plan = compensation_model.transform(root)
     problems = lint(
         root,
         check_expression=check,
@@ -207,7 +214,9 @@ def compile_bpmn(
         nodes = flow_node_count(root) + sum(flow_node_count(r) for r in called_roots.values())
         try:
             spec_json = parse_deep(
-                lambda: _build_spec(root, process_node.get("id"), called_roots, known_roles),
+                lambda: _build_spec(
+                    root, process_node.get("id"), called_roots, known_roles, compensation_plan
+                ),
                 nodes,
             )
         except Exception as exc:  # noqa: BLE001 - Spiff raises many types; all become problems
@@ -216,6 +225,7 @@ def compile_bpmn(
     if process_node is None and not problems:
         problems.append((None, "no_process", "The file contains no executable process."))
     if problems or process_node is None:
+        problems = [compensation_model.on_modelled_element(p, modelled_ids) for p in problems]
         raise BpmnValidationError([Problem(*p) for p in dedupe(problems)])
     return CompiledProcess(
         process_id=process_node.get("id"),
@@ -230,7 +240,11 @@ def compile_bpmn(
 
 
 def _build_spec(
-    root: Any, process_id: str, called_roots: Mapping[str, Any], known_roles: Collection[str] | None
+    root: Any,
+    process_id: str,
+    called_roots: Mapping[str, Any],
+    known_roles: Collection[str] | None,
+    compensation_plan: Mapping[str, Any],
 ) -> str:
     parser = FlowgateBpmnParser(known_roles=known_roles)
     root, originals = rename_reserved(root)
@@ -255,6 +269,7 @@ def _build_spec(
         "process_id": process_id,
         "spec": REGISTRY.convert(spec),
         "subprocess_specs": {name: REGISTRY.convert(sub) for name, sub in subprocess_specs.items()},
+        "compensation": dict(compensation_plan),
     }
     return json.dumps(document, separators=(",", ":"))
 

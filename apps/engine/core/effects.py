@@ -11,6 +11,15 @@ EventKind = Literal["entered", "completed", "cancelled"]
 
 
 @dataclass(frozen=True)
+class CompensationEvent:
+    """A compensation started (a throw claimed its activations), undid one activation (its
+    handler completed) or finished (decision 034). ``data`` is JSON for the audit trail."""
+
+    kind: Literal["started", "handler", "finished"]
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class UserTaskInfo:
     task_id: str
     activity_id: str
@@ -85,3 +94,5 @@ class Effects:
     #: The instance still has ready steps: ``Instance.resume()`` runs them with a fresh budget.
     halted: str | None = None
     halted_at: str | None = None  # the activity the run stopped at (its id), when it has one
+    #: What the compensations of this handle's operations did, oldest first (decision 034).
+    compensation: tuple[CompensationEvent, ...] = ()

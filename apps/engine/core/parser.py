@@ -48,6 +48,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 
 from .business_rules import DECISION_CONNECTOR, decision_ref
+from .compensation import FlowgateCompensationThrow
 from .specs import (
     TIMER_CLASSES,
     FlowgateBusinessRuleTask,
@@ -249,6 +250,10 @@ class _FlowgateNodeMixin:
         }
         cls = self.SEQUENTIAL_MI_CLASS if sequential else self.PARALLEL_MI_CLASS
         description = "Sequential MultiInstance" if sequential else "Parallel MultiInstance"
+        throw = fg_attr(self.node, "compensationThrow")
+        if throw is not None:  # a compensation throw event (compensation_model.transform)
+            cls, description = FlowgateCompensationThrow, "Compensation"
+            params.update(json.loads(throw))
         self.task = cls(self.spec, original.name, description=description, **params)
         self._copy_task_attrs(original, loop_characteristics)  # type: ignore[attr-defined]
 

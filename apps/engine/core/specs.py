@@ -361,6 +361,11 @@ class _MultiInstanceCounters:
 
     def _update_hook(self, my_task: Any) -> Any:
         self._check_size(my_task)
+        if my_task.has_state(TaskState.PREDICTED_MASK):
+            # after a boundary event or a start event split Spiff updates the task while it is
+            # still predicted (MAYBE) and then refuses the instances it adds ("non-predicted
+            # child"); an update means its predecessor completed, so it is definite
+            my_task._set_state(TaskState.FUTURE)
         return super()._update_hook(my_task)  # type: ignore[misc]
 
     def _check_size(self, my_task: Any) -> None:

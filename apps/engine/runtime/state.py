@@ -155,6 +155,7 @@ def persist_start(
     sync_jobs(instance, effects.service_tasks, now, claim_for=None, fresh=True)
     sync_waits(instance, effects, had=had, now=now, actor=actor)
     events += _limit_events(instance, effects, had=had, finished=finished, now=now, actor=actor)
+    events += _compensation_events(instance, effects, actor=actor)
     events += _finished_events(instance, finished=finished, actor=actor)
     record_many(events)
 
@@ -268,6 +269,7 @@ def _write(
     )
     sync_waits(instance, effects, had=had, now=now, actor=actor)
     events = _limit_events(instance, effects, had=had, finished=finished, now=now, actor=actor)
+    events += _compensation_events(instance, effects, actor=actor)
     return _Written(effects=effects, now=now, finished=finished, claimed=claimed, events=events)
 
 
@@ -357,6 +359,21 @@ def _step_events(
             )
         ]
     return []
+
+
+_COMPENSATION_ACTIONS = {
+    "started": AuditAction.COMPENSATION_STARTED,
+    "handler": AuditAction.COMPENSATION_HANDLER,
+    "finished": AuditAction.COMPENSATION_FINISHED,
+}
+
+
+def _compensation_events(instance: ProcessInstance, effects: core.Effects, *, actor: Actor):
+    """What the compensations of this advance did: started, each activation undone, finished."""
+    return [
+        audit_event(_COMPENSATION_ACTIONS[e.kind], instance=instance, actor=actor, data=e.data)
+        for e in effects.compensation
+    ]
 
 
 def _finished_events(instance: ProcessInstance, *, finished: bool, actor: Actor) -> list:

@@ -16,8 +16,10 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..approvals import DECISION_VARIABLE, decision_of
+from ..compensation import changes, connect_receivers, record_of, snapshot, start_cancel_step
 from ..effects import (
     ActivityEvent,
+    CompensationEvent,
     SentMessage,
 )
 from ..errors import (
@@ -68,6 +70,9 @@ class ProcessRunner:
         self.subprocess_specs = {
             name: REGISTRY.restore(sub) for name, sub in document["subprocess_specs"].items()
         }
+        self.compensation: dict[str, Any] = document.get("compensation") or {}
+        connect_receivers([self.spec, *self.subprocess_specs.values()], self.compensation)
+        self.internal_ids = frozenset(self.compensation.get("internal", []))
         self.clock = clock
         self.limits = limits
         self._start_events = {
@@ -143,6 +148,8 @@ class Instance(InstanceView):
         self._cancelled = status == "cancelled"
         self._events: list[ActivityEvent] = []
         self._sent: list[SentMessage] = []
+        self._compensation: list[CompensationEvent] = []
+        self._internal = runner.internal_ids
         self._halted: Halt | None = None
 
     # -- persistence ----------------------------------------------------------------------------
@@ -231,6 +238,22 @@ class Instance(InstanceView):
             raise TaskStateError("The instance is cancelled.")
         self._run(lambda: None)
 
+    def cancel_with_compensation(self) -> bool:
+        """Interrupt the instance and undo its completed compensable work; it ends cancelled
+        when the handlers are done. False (nothing done) when its process has no compensation:
+        cancel it plainly then."""
+        if self._cancelled:
+            raise TaskStateError("The instance is cancelled.")
+        if not self._runner.compensation.get("compensable"):
+            return False
+        record = record_of(self._wf)
+        if record.get("cancel"):
+            raise TaskStateError("The instance is already being cancelled with compensation.")
+
+        variables = self.variables()
+        self._run(lambda: start_cancel_step(self._wf, variables))
+        return True
+
     def cancel(self) -> None:
         def act() -> None:
             self._wf.cancel()
@@ -288,6 +311,7 @@ class Instance(InstanceView):
         wf.fg_forced_start = forced_start
         wf.fg_start_payload = start_payload
         before = {t.id: t.state for t in self._all_tasks() if is_visible(t)}
+        compensation_before = snapshot(wf.data)
         try:
             action()
             self._halted = advance_workflow(wf, self._runner.limits) if advance else None
@@ -315,6 +339,7 @@ class Instance(InstanceView):
                     SentMessage(event.event_definition.name, json_safe(event.payload or {}))
                 )
         self._record_events(before, wf.fg_now)
+        self._compensation.extend(changes(compensation_before, wf.data))
         wf.fg_now = None
 
     def _has_error_handler(self, task: Any, event: Any) -> bool:

@@ -14,8 +14,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from ..compensation import QUEUE_VARIABLE, RECORD_KEY, cancel_finished
 from ..effects import (
     ActivityEvent,
+    CompensationEvent,
     Effects,
     EventKind,
     MessageWaitInfo,
@@ -51,7 +53,9 @@ class InstanceView:
     _cancelled: bool
     _events: list[ActivityEvent]
     _sent: list[SentMessage]
+    _compensation: list[CompensationEvent]
     _halted: Halt | None
+    _internal: frozenset[str]  # elements of the compensation transform: not reported as steps
 
     # -- effects --------------------------------------------------------------------------------
 
@@ -75,6 +79,7 @@ class InstanceView:
             messages_sent=tuple(self._sent),
             halted=self._halted.reason if self._halted else None,
             halted_at=self._halted.activity_id if self._halted else None,
+            compensation=tuple(self._compensation),
         )
 
     def service_tasks(self) -> tuple[ServiceTaskInfo, ...]:
@@ -101,12 +106,14 @@ class InstanceView:
                 if task.state & frontier:
                     data.update(task.data)
         data.pop("data_objects", None)
+        data.pop(RECORD_KEY, None)
+        data.pop(QUEUE_VARIABLE, None)
         return json_safe(data)
 
     # -- internals ------------------------------------------------------------------------------
 
     def _status(self) -> Status:
-        if self._cancelled:
+        if self._cancelled or cancel_finished(self._wf.data):
             return "cancelled"
         if self._reached_end():
             return "completed"
@@ -142,6 +149,8 @@ class InstanceView:
         tasks = sorted(self._all_tasks(), key=lambda t: t.last_state_change)
         for task in tasks:
             if not is_visible(task) or not task.has_state(VISIBLE_STATES):
+                continue
+            if task.task_spec.bpmn_id in self._internal:
                 continue
             previous = before.get(task.id)
             if previous == task.state:

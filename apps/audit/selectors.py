@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.chain import (
-    EVENT_FIELDS,
     GENESIS_HASH,
+    STORED_FIELDS,
     canonical_bytes,
     event_hash,
     mac_problem,
@@ -39,6 +39,7 @@ class AuditFilter:
     instance_id: int | None = None
     task_id: int | None = None
     job_id: int | None = None
+    trace_id: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     q: str = ""
@@ -84,6 +85,8 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
         qs = qs.filter(task_id=filters.task_id)
     if filters.job_id is not None:
         qs = qs.filter(job_id=filters.job_id)
+    if filters.trace_id:
+        qs = qs.filter(trace_id=filters.trace_id.strip().lower())
     if filters.date_from is not None:
         qs = qs.filter(time__gte=_day_start(filters.date_from))
     if filters.date_to is not None and filters.date_to < dt.date.max:
@@ -147,12 +150,12 @@ def last_position() -> int:
     return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
 
 
-EXPORT_COLUMNS: tuple[str, ...] = (*EVENT_FIELDS, "seq", "prev_hash", "hash")
+EXPORT_COLUMNS: tuple[str, ...] = (*STORED_FIELDS, "seq", "prev_hash", "hash")
 
 
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:
     """The export form of one event (with its chain link), time as ISO-8601 UTC."""
-    row: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
+    row: dict[str, Any] = {name: getattr(event, name) for name in STORED_FIELDS}
     row["time"] = event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     link = getattr(event, "link", None)
     row["seq"] = link.seq if link else None
@@ -163,7 +166,7 @@ def event_as_dict(event: AuditEvent) -> dict[str, Any]:
 
 def event_canonical(event: AuditEvent) -> str:
     """The exact text whose SHA-256 is the hash of the event's chain link."""
-    fields: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
+    fields: dict[str, Any] = {name: getattr(event, name) for name in STORED_FIELDS}
     fields["seq"] = event.link.seq
     fields["prev_hash"] = event.link.prev_hash
     return canonical_bytes(fields).decode("utf-8")
@@ -258,7 +261,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "prev_hash",
     "hash",
     "event_id",
-    *(f"event__{name}" for name in EVENT_FIELDS[1:]),  # EVENT_FIELDS[0] is position = event_id
+    *(f"event__{name}" for name in STORED_FIELDS[1:]),  # STORED_FIELDS[0] is position = event_id
     "event__mac",
 )
 # Verification reports at most this many events that Flowgate's writer did not write.
@@ -298,7 +301,7 @@ def chain_verify(*, anchor_file: Path | None = None, chunk_size: int = 5000) -> 
     started = timezone.now()
     # Linkers commit the head together with the links: read up to the head we saw.
     up_to = max(head_position, anchor.position if anchor else 0)
-    names = (*EVENT_FIELDS[1:], "mac")
+    names = (*STORED_FIELDS[1:], "mac")
     keys = verifying_keys()
     legacy_up_to = (
         AuditMacStart.objects.filter(pk=1).values_list("legacy_up_to_seq", flat=True).first() or 0
@@ -426,7 +429,7 @@ def _unchained_forged(keys: dict[str, bytes]) -> list[tuple[int, str]]:
     rows = (
         AuditEvent.objects.filter(link__isnull=True)
         .order_by("position")
-        .values(*EVENT_FIELDS, "mac")
+        .values(*STORED_FIELDS, "mac")
         .iterator(chunk_size=2000)
     )
     for fields in rows:

@@ -149,6 +149,7 @@ class FlowgateCollector:
         rows = fetch(
             f"""
             SELECT connector, COALESCE(SUM(attempts), 0) AS attempts,
+                   COALESCE(SUM(deferrals), 0) AS deferrals,
                    COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS retries,
                    SUM(CASE WHEN status = 'pending' AND run_after <= %(now)s THEN 1 ELSE 0 END)
                        AS due,
@@ -164,6 +165,12 @@ class FlowgateCollector:
         retries = CounterMetricFamily(
             "flowgate_job_retries", "Attempts after the first one", labels=["connector"]
         )
+        deferrals = CounterMetricFamily(
+            "flowgate_job_deferrals",
+            "Calls deferred without spending an attempt (open circuit, target limit, 429 with "
+            "Retry-After): waits, not failures",
+            labels=["connector"],
+        )
         depth = GaugeMetricFamily(
             "flowgate_job_queue_depth",
             "Jobs now: due (waiting for a worker), backing off (retry later), running",
@@ -172,10 +179,11 @@ class FlowgateCollector:
         for r in rows:
             attempts.add_metric([r["connector"]], int(r["attempts"]))
             retries.add_metric([r["connector"]], int(r["retries"]))
+            deferrals.add_metric([r["connector"]], int(r["deferrals"]))
             depth.add_metric([r["connector"], "due"], int(r["due"] or 0))
             depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
             depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
-        yield from (attempts, retries, depth)
+        yield from (attempts, retries, deferrals, depth)
         # Finished steps with their own start, from the job facts (decision 017).
         histograms = fetch(_histogram_sql(), {"true": True})
         yield _histogram(

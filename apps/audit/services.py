@@ -294,10 +294,11 @@ def anchor_write(*, path: Path | None = None) -> Anchor:
     return anchor
 
 
-def verification_run(*, actor: Actor) -> ChainVerification:
-    """Chain what is waiting, verify the whole chain, and record who asked and what came out."""
+def verification_run(*, actor: Actor, anchor_file: Path | None = None) -> ChainVerification:
+    """Chain what is waiting, verify the whole chain, and record who asked and what came out
+    (the ``audit.verified`` event is also what /metrics reports as the last verification)."""
     chain_link_pending()
-    result = chain_verify()
+    result = chain_verify(anchor_file=anchor_file)
     record(
         AuditAction.AUDIT_VERIFIED,
         actor=actor,

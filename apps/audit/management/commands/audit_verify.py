@@ -5,7 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.selectors import chain_verify
-from apps.audit.services import chain_link_pending
+from apps.audit.services import verification_run
+from apps.common.actors import Actor
 
 
 class Command(BaseCommand):
@@ -29,9 +30,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if not options["no_link"]:
-            chain_link_pending()
-        result = chain_verify(anchor_file=options["anchor_file"])
+        if options["no_link"]:  # read only: nothing is written, not even the result
+            result = chain_verify(anchor_file=options["anchor_file"])
+        else:  # the result is recorded (audit.verified): /metrics and the alert read it
+            result = verification_run(
+                actor=Actor.system("audit_verify"), anchor_file=options["anchor_file"]
+            )
         if not result.intact:
             raise CommandError(result.summary())
         self.stdout.write(result.summary())

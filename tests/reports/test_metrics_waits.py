@@ -36,7 +36,7 @@ def test_breaker_state_limits_and_held_back_calls_are_metrics_and_on_the_console
     # that refused 1
     settings.REDIS_URL = redis_url
     settings.FLOWGATE_HTTP_BREAKER_FAILURES = 1
-    settings.FLOWGATE_HTTP_LIMIT_TARGETS = {LIMITED: {"concurrency": 2, "rate": 10}}
+    settings.FLOWGATE_HTTP_LIMIT_TARGETS = {LIMITED: {"concurrency": 2, "rate": 10, "period": 60}}
     breaker.after_call(DOWN, ok=False, error="503")
     for _ in range(2):
         with pytest.raises(CircuitOpen):
@@ -65,6 +65,7 @@ def test_breaker_state_limits_and_held_back_calls_are_metrics_and_on_the_console
     assert f'<tr data-target="{LIMITED}">' in page
     assert '<td data-testid="limit-in-flight">1 / 2</td>' in page
     assert '<td data-testid="limit-deferred">1</td>' in page
+    assert "2 / 10 per 60 s" in page
     assert '<td data-testid="circuit-deferred">2</td>' in page
 
 

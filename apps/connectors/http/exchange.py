@@ -129,7 +129,7 @@ def result(
         if status == 429 and wait is not None:
             # Throttled, not failing: the step waits as told without spending an attempt.
             raise Throttled(
-                f"{where} answered 429{hint}: {_excerpt(text)}; waiting as asked.",
+                f"{where} answered 429{hint}: {_excerpt(text)}; will retry.",
                 retry_after=wait,
             )
         raise ConnectorError(

@@ -17,7 +17,7 @@ from apps.reports.metrics import exposition
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docker" / "prometheus" / "alerts.yml"
 RULE_TESTS = ROOT / "docker" / "prometheus" / "alerts.test.yml"
-RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RUNBOOKS = ROOT / "docs" / "runbooks"
 PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
 
 needs_promtool = pytest.mark.skipif(
@@ -53,15 +53,19 @@ def alerts() -> list[tuple[str, str]]:
     return list(zip(names, urls, strict=True))
 
 
-def test_every_alert_has_a_runbook_section():
-    headings = {
-        line[3:].strip().lower()
-        for line in RUNBOOKS.read_text().splitlines()
-        if line.startswith("## ")
-    }
+def test_every_alert_has_a_runbook_page_listed_in_the_index():
+    index = (RUNBOOKS / "README.md").read_text()
+    pages = {path.stem for path in RUNBOOKS.glob("*.md")} - {"README"}
+    named = set()
     for name, url in alerts():
-        assert url == f"docs/runbooks.md#{name.lower()}", name
-        assert name.lower() in headings, name
+        assert url == f"docs/runbooks/{name}.md", name
+        page = (ROOT / url).read_text()
+        assert page.splitlines()[0] == f"# {name}", name
+        for part in ("**Means:**", "**Look:**", "**Do:**"):
+            assert part in page, (name, part)
+        assert f"]({name}.md)" in index, name
+        named.add(name)
+    assert pages == named  # no page without its alert
 
 
 @pytest.mark.django_db

@@ -122,7 +122,7 @@ def sla(request: AuthenticatedHttpRequest) -> HttpResponse:
             "since": parse_datetime(report["period"]["since"]),
             "until": parse_datetime(report["period"]["until"]),
             "costs": process_costs(
-                period=Period(
+                period=Period.around(
                     since=parse_datetime(report["period"]["since"]),
                     until=parse_datetime(report["period"]["until"]),
                 ),

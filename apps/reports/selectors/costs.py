@@ -61,19 +61,20 @@ def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
             },
         )
 
-    for r in jobs.values("instance__process_key").annotate(
+    for job_sum in jobs.values("instance__process_key").annotate(
         n=Count("id"), calls=Sum("attempts"), deferred=Sum("deferrals")
     ):
-        target = row(r["instance__process_key"])
-        target.update(
-            steps=r["n"], connector_calls=r["calls"] or 0, deferred_calls=r["deferred"] or 0
+        row(job_sum["instance__process_key"]).update(
+            steps=job_sum["n"],
+            connector_calls=job_sum["calls"] or 0,
+            deferred_calls=job_sum["deferred"] or 0,
         )
-    for r in facts.values("process_key").annotate(n=Count("id"), working=Sum("working")):
-        row(r["process_key"]).update(
-            finished_steps=r["n"], worker_seconds=round(float(r["working"] or 0), 3)
+    for fact_sum in facts.values("process_key").annotate(n=Count("id"), working=Sum("working")):
+        row(fact_sum["process_key"]).update(
+            finished_steps=fact_sum["n"], worker_seconds=round(float(fact_sum["working"] or 0), 3)
         )
-    for r in completed.values("process_key").annotate(n=Count("id")):
-        row(r["process_key"])["completed_instances"] = r["n"]
+    for done in completed.values("process_key").annotate(n=Count("id")):
+        row(done["process_key"])["completed_instances"] = done["n"]
     for item in rows.values():
         done = item["completed_instances"]
         item["steps_per_instance"] = _per(item["steps"], done)

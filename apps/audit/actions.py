@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     JOB_ATTEMPTED = "job.attempted"
     JOB_SUCCEEDED = "job.succeeded"
     JOB_FAILED = "job.failed"
+    JOB_DEFERRED = "job.deferred"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RETRIED = "incident.retried"
     INCIDENT_RESOLVED = "incident.resolved"

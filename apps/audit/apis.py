@@ -43,6 +43,13 @@ class FilterSerializer(serializers.Serializer):
     instance_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     task_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     job_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    trace_id = serializers.RegexField(
+        r"^[0-9a-fA-F]{32}$",
+        required=False,
+        allow_blank=True,
+        help_text="W3C trace id (32 hex): the events written in that trace.",
+        error_messages={"invalid": "A trace id is 32 hexadecimal characters."},
+    )
     date_from = serializers.DateField(required=False, help_text="First day (inclusive), UTC.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), UTC.")
     q = serializers.CharField(
@@ -93,6 +100,10 @@ class EventSerializer(serializers.Serializer):
     data = serializers.JSONField()
     request_id = serializers.CharField()
     client_address = serializers.CharField()
+    trace_id = serializers.CharField(
+        allow_null=True, help_text="W3C trace id of the request or step that wrote the event."
+    )
+    span_id = serializers.CharField(allow_null=True, help_text="Its span id, where one existed.")
     seq = serializers.IntegerField(
         source="link.seq",
         allow_null=True,
@@ -123,6 +134,8 @@ EVENT_EXAMPLE = {
     "data": {"comment": "ok"},
     "request_id": "4be0c4e1f2a94a0d9f3c2d1b7c1e2f3a",
     "client_address": "10.1.2.3",
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "span_id": "00f067aa0ba902b7",
     "seq": 1040,
     "prev_hash": "9f2c…",
     "hash": "b71e…",

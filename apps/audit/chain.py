@@ -46,6 +46,20 @@ EVENT_FIELDS: tuple[str, ...] = (
 )
 # Everything hashed for one link.
 HASHED_FIELDS: tuple[str, ...] = ("seq", *EVENT_FIELDS, "prev_hash")
+# The trace context of the request or step that wrote the event (migration 0007, decision 039).
+# Hashed (and covered by the writer MAC) only when set: events written before these columns
+# existed, or outside any trace, encode to exactly the bytes they always did, so their links
+# still verify; an event that has them cannot lose or change them without breaking its link.
+TRACE_FIELDS: tuple[str, ...] = ("trace_id", "span_id")
+# Every stored column the hash may cover, in the order the verifier reads them.
+STORED_FIELDS: tuple[str, ...] = (*EVENT_FIELDS, *TRACE_FIELDS)
+
+
+def _with_trace(payload: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    for name in TRACE_FIELDS:
+        if fields.get(name):
+            payload[name] = fields[name]
+    return payload
 
 
 def normalize_json(value: Any) -> Any:
@@ -103,7 +117,7 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     """The exact bytes that are hashed for one link (``fields`` holds HASHED_FIELDS)."""
-    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload = _with_trace({name: fields[name] for name in HASHED_FIELDS}, fields)
     payload["time"] = _time_text(payload["time"])
     return _encoder.encode(payload).encode("utf-8")
 
@@ -117,12 +131,12 @@ def event_hash(fields: Mapping[str, Any]) -> str:
 # What the writer MAC covers: every stored field but ``position`` (the database assigns it during
 # the INSERT), plus a random nonce stored in the MAC. The nonce makes every MAC unique, so a copy
 # of a genuine row is refused by the unique index on ``mac`` (and flagged by verification).
-MAC_FIELDS: tuple[str, ...] = EVENT_FIELDS[1:]
+MAC_FIELDS: tuple[str, ...] = EVENT_FIELDS[1:]  # plus TRACE_FIELDS when set
 
 
 def mac_bytes(fields: Mapping[str, Any], nonce: str) -> bytes:
     """The exact bytes the writer MAC of an event covers."""
-    payload = {name: fields[name] for name in MAC_FIELDS}
+    payload = _with_trace({name: fields[name] for name in MAC_FIELDS}, fields)
     payload["time"] = _time_text(payload["time"])
     payload["nonce"] = nonce
     return _encoder.encode(payload).encode("utf-8")

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from apps.audit.chain import (
     CHECKPOINT_FIELDS,
     EMPTY_DIGEST,
-    EVENT_FIELDS,
+    STORED_FIELDS,
     checkpoint_mac_problem,
     event_hash,
 )
@@ -90,7 +90,7 @@ def archived_events_check(lines: Iterable[Mapping[str, Any]]) -> list[str]:
         if seq not in links:
             problems.append(f"event {row.get('position')}: no chain link {seq}")
             continue
-        fields = {name: row.get(name) for name in EVENT_FIELDS}
+        fields = {name: row.get(name) for name in STORED_FIELDS}
         fields["time"] = _parse_time(fields["time"])
         fields["seq"], fields["prev_hash"] = seq, links[seq][0]
         if event_hash(fields) != links[seq][1]:

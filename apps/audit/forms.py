@@ -41,6 +41,12 @@ class AuditFilterForm(forms.Form):
     )
     task_id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, label="Task id")
     job_id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, label="Job id")
+    trace_id = forms.RegexField(
+        required=False,
+        regex=r"^\s*[0-9a-fA-F]{32}\s*$",
+        label="Trace id",
+        error_messages={"invalid": "A trace id is 32 hexadecimal characters."},
+    )
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -66,6 +72,7 @@ class AuditFilterForm(forms.Form):
             instance_id=data.get("instance_id"),
             task_id=data.get("task_id"),
             job_id=data.get("job_id"),
+            trace_id=(data.get("trace_id") or "").strip().lower(),
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             q=(data.get("q") or "").strip(),

@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.JOB_ATTEMPTED: "Automatic step attempted",
     AuditAction.JOB_SUCCEEDED: "Automatic step done",
     AuditAction.JOB_FAILED: "Automatic step failed",
+    AuditAction.JOB_DEFERRED: "Automatic step waits (circuit, limit or Retry-After)",
     AuditAction.INCIDENT_OPENED: "Incident opened",
     AuditAction.INCIDENT_RETRIED: "Incident retried",
     AuditAction.INCIDENT_RESOLVED: "Incident resolved",

@@ -41,6 +41,12 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     # Text, not inet: PostgreSQL would re-spell addresses and break the hash.
     client_address = models.CharField(max_length=45, blank=True)
+    # The W3C trace and span id of the request or engine step that wrote the event (decision
+    # 039). NULL on events written before migration 0007 or outside any trace; hashed when set
+    # (apps.audit.chain.TRACE_FIELDS). Nullable so that adding them rewrites no row (SQLite would
+    # otherwise rebuild the append-only table, and its triggers with it).
+    trace_id = models.CharField(max_length=32, null=True, blank=True, db_index=True)  # noqa: DJ001
+    span_id = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
     # The writer MAC "<key id>.<nonce>.<HMAC-SHA256>" over the content (apps.audit.keys): proves
     # that record() wrote the row. NULL only on events chained before migration 0005 (up to
     # AuditMacStart.legacy_up_to_seq).

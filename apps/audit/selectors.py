@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.chain import (
-    EVENT_FIELDS,
+    STORED_FIELDS,
     canonical_bytes,
 )
 from apps.audit.models import (
@@ -36,6 +36,7 @@ class AuditFilter:
     instance_id: int | None = None
     task_id: int | None = None
     job_id: int | None = None
+    trace_id: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     q: str = ""
@@ -81,6 +82,8 @@ def events_filter(*, filters: AuditFilter, up_to_position: int | None = None) ->
         qs = qs.filter(task_id=filters.task_id)
     if filters.job_id is not None:
         qs = qs.filter(job_id=filters.job_id)
+    if filters.trace_id:
+        qs = qs.filter(trace_id=filters.trace_id.strip().lower())
     if filters.date_from is not None:
         qs = qs.filter(time__gte=_day_start(filters.date_from))
     if filters.date_to is not None and filters.date_to < dt.date.max:
@@ -144,12 +147,12 @@ def last_position() -> int:
     return AuditEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
 
 
-EXPORT_COLUMNS: tuple[str, ...] = (*EVENT_FIELDS, "seq", "prev_hash", "hash")
+EXPORT_COLUMNS: tuple[str, ...] = (*STORED_FIELDS, "seq", "prev_hash", "hash")
 
 
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:
     """The export form of one event (with its chain link), time as ISO-8601 UTC."""
-    row: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
+    row: dict[str, Any] = {name: getattr(event, name) for name in STORED_FIELDS}
     row["time"] = event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     link = getattr(event, "link", None)
     row["seq"] = link.seq if link else None
@@ -160,7 +163,7 @@ def event_as_dict(event: AuditEvent) -> dict[str, Any]:
 
 def event_canonical(event: AuditEvent) -> str:
     """The exact text whose SHA-256 is the hash of the event's chain link."""
-    fields: dict[str, Any] = {name: getattr(event, name) for name in EVENT_FIELDS}
+    fields: dict[str, Any] = {name: getattr(event, name) for name in STORED_FIELDS}
     fields["seq"] = event.link.seq
     fields["prev_hash"] = event.link.prev_hash
     return canonical_bytes(fields).decode("utf-8")

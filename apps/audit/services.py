@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from apps.audit.actions import AuditAction
 from apps.audit.chain import (
-    EVENT_FIELDS,
     GENESIS_HASH,
+    STORED_FIELDS,
     event_hash,
     mac_make,
     mac_problem,
@@ -50,6 +50,7 @@ from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
 from apps.common.hooks import RAISE, hook
+from apps.common.tracing import log_ids, trace_id_of
 
 logger = logging.getLogger(__name__)
 # An audit.event_refused record lists at most this many refused event positions.
@@ -98,7 +99,7 @@ def _seal(event: AuditEvent) -> None:
     may add to an unsaved event's data after ``audit_event``; the MAC covers the final form)."""
     for name in ("before", "after", "data"):
         setattr(event, name, normalize_json(getattr(event, name)))
-    event.mac = _mac({name: getattr(event, name) for name in EVENT_FIELDS})
+    event.mac = _mac({name: getattr(event, name) for name in STORED_FIELDS})
 
 
 def _mac(fields: dict[str, Any]) -> str:
@@ -150,7 +151,23 @@ def _event_fields(
         request_id=_clip(request_id_var.get(), 64),
         client_address=_clip(client_ip_var.get(), 45),
     )
+    fields["trace_id"], fields["span_id"] = _trace_ids(instance)
     return fields
+
+
+def _trace_ids(instance: Any) -> tuple[str | None, str | None]:
+    """The trace context the event is written in: the current span's (a traced request or an
+    engine step), else the trace the instance belongs to (no span id: no span wrote it)."""
+    trace_id, span_id = log_ids()
+    if trace_id:
+        return trace_id, span_id
+    if instance is not None:
+        stored = getattr(instance, "trace_id", "") or trace_id_of(
+            getattr(instance, "traceparent", "")
+        )
+        if stored:
+            return stored, None
+    return None, None
 
 
 # --- the chain ------------------------------------------------------------------------------------
@@ -201,7 +218,7 @@ def chain_link_pending(*, wait: bool = True, batch_size: int = 2000) -> int:
             pending = list(
                 AuditEvent.objects.filter(position__in=waiting, link__isnull=True)
                 .order_by("position")
-                .values(*EVENT_FIELDS, "mac")
+                .values(*STORED_FIELDS, "mac")
             )
             AuditPending.objects.filter(event_id__in=waiting).delete()
             keys = verifying_keys()
@@ -276,10 +293,13 @@ def anchor_write(*, path: Path | None = None) -> Anchor:
     return anchor
 
 
-def verification_run(*, actor: Actor) -> ChainVerification:
-    """Chain what is waiting, verify the whole chain, and record who asked and what came out."""
+def verification_run(
+    *, actor: Actor, anchor_file: Path | None = None, from_checkpoint: bool = False
+) -> ChainVerification:
+    """Chain what is waiting, verify the whole chain, and record who asked and what came out
+    (the ``audit.verified`` event is also what /metrics reports as the last verification)."""
     chain_link_pending()
-    result = chain_verify()
+    result = chain_verify(anchor_file=anchor_file, from_checkpoint=from_checkpoint)
     record(
         AuditAction.AUDIT_VERIFIED,
         actor=actor,

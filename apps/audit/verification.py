@@ -14,8 +14,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.audit.chain import (
-    EVENT_FIELDS,
     GENESIS_HASH,
+    STORED_FIELDS,
     archived_digest_text,
     archived_element,
     event_hash,
@@ -100,7 +100,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "prev_hash",
     "hash",
     "event_id",
-    *(f"event__{name}" for name in EVENT_FIELDS[1:]),  # EVENT_FIELDS[0] is position = event_id
+    *(f"event__{name}" for name in STORED_FIELDS[1:]),  # STORED_FIELDS[0] is position = event_id
     "event__mac",
 )
 # Verification reports at most this many events that Flowgate's writer did not write.
@@ -147,7 +147,7 @@ def chain_verify(
     started = timezone.now()
     # Linkers commit the head together with the links: read up to the head we saw.
     up_to = max(head_position, anchor.position if anchor else 0)
-    names = (*EVENT_FIELDS[1:], "mac")
+    names = (*STORED_FIELDS[1:], "mac")
     keys = verifying_keys()
     legacy_up_to = (
         AuditMacStart.objects.filter(pk=1).values_list("legacy_up_to_seq", flat=True).first() or 0
@@ -352,7 +352,7 @@ def _unchained_forged(keys: dict[str, bytes], since: int = 0) -> list[tuple[int,
     rows = (
         AuditEvent.objects.filter(link__isnull=True, position__gt=since)
         .order_by("position")
-        .values(*EVENT_FIELDS, "mac")
+        .values(*STORED_FIELDS, "mac")
         .iterator(chunk_size=2000)
     )
     for fields in rows:

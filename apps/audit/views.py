@@ -25,6 +25,7 @@ from apps.audit.services import evidence_export, export_begin, verification_run
 from apps.common.actors import Actor
 from apps.common.errors import NotFound
 from apps.common.pages import paginate, role_required
+from apps.common.tracing import trace_url
 
 AUDIT_ROLES = (Role.AUDITOR, Role.ADMIN)
 PAGE_SIZE = 50
@@ -43,6 +44,7 @@ def _with_details(events: Any) -> list[AuditEvent]:
         details = {k: getattr(event, k) for k in ("before", "after", "data") if getattr(event, k)}
         event.details_json = json.dumps(details, indent=2, sort_keys=True) if details else ""
         event.version_label = versions.get(event.version_id, "")
+        event.trace_url = trace_url(event.trace_id or "")
     return rows
 
 

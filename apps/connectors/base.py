@@ -21,6 +21,9 @@ class ConnectorError(Exception):
     #: False when the call was not made (a circuit is open): the runtime then waits without
     #: spending one of the step's attempts and without opening an incident.
     spends_attempt: bool = True
+    #: Why a call that was not made (or was told to come back) waits: "circuit_open",
+    #: "target_limit", "retry_after"; "" for a real failure (decision 039).
+    defer_reason: str = ""
 
     def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
         super().__init__(message)
@@ -39,6 +42,7 @@ class CircuitOpen(ConnectorError):
     """The call was not made: the circuit for its target is open (or a probe is in flight)."""
 
     spends_attempt = False
+    defer_reason = "circuit_open"
 
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message, permanent=False, retry_after=retry_after)
@@ -49,6 +53,20 @@ class TargetLimited(ConnectorError):
     circuit, the step waits (``retry_after``) without spending an attempt."""
 
     spends_attempt = False
+    defer_reason = "target_limit"
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, permanent=False, retry_after=retry_after)
+
+
+class Throttled(ConnectorError):
+    """The target answered 429 Too Many Requests with a ``Retry-After``: it is not failing, it
+    asks us to come back at a given time. The step waits until then without spending an attempt
+    (decision 039); the breaker still counts the answer, so a target that only ever throttles
+    opens its circuit and gets one probe per cool-down."""
+
+    spends_attempt = False
+    defer_reason = "retry_after"
 
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message, permanent=False, retry_after=retry_after)

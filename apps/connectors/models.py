@@ -40,6 +40,7 @@ class Circuit(models.Model):
     open_until = models.DateTimeField(null=True, blank=True)
     probe_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    deferred = models.PositiveBigIntegerField(default=0, help_text="Calls held back (decision 039)")
 
     def __str__(self) -> str:
         return f"circuit {self.key} ({self.state})"

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from apps.connectors import registry
 from apps.connectors.base import Connector
-from apps.connectors.http import breaker
+from apps.connectors.http import breaker, limits
 from apps.connectors.models import Secret
 
 
@@ -37,6 +37,23 @@ def circuit_list() -> list[dict]:
             if circuit.state != breaker.CLOSED
             else None,
             "last_error": circuit.last_error,
+            "deferred": circuit.deferred,
         }
         for target, circuit in sorted(breaker.circuits().items())
+    ]
+
+
+def limit_list() -> list[dict]:
+    """The HTTP connector's per-target limits and their use now (decision 029)."""
+    return [
+        {
+            "target": s.target,
+            "in_flight": s.in_flight,
+            "concurrency": s.limit.concurrency,
+            "recent_starts": s.recent_starts,
+            "rate": s.limit.rate,
+            "period": s.limit.period,
+            "deferred": s.deferred,
+        }
+        for s in limits.limit_statuses()
     ]

@@ -157,6 +157,9 @@ class Job(models.Model):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=3)
+    # Calls deferred without spending an attempt: an open circuit, a target's limit, a 429 with
+    # Retry-After (decision 039). Summed into /metrics as flowgate_job_deferrals.
+    deferrals = models.PositiveIntegerField(default=0)
     run_after = models.DateTimeField(db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -272,3 +272,23 @@ class InstanceTimelineOut(S.Serializer):
     seconds = S.FloatField()
     ongoing = S.BooleanField()
     rows = TimelineRowOut(many=True)
+
+
+class ProcessCostOut(S.Serializer):
+    """What running one process cost in the period (decision 039; docs/reports.md)."""
+
+    process_key = S.CharField()
+    steps = S.IntegerField(help_text="Service steps (jobs) created in the period")
+    finished_steps = S.IntegerField(help_text="Of those, finished")
+    connector_calls = S.IntegerField(help_text="Calls made (attempts; deferred calls excluded)")
+    deferred_calls = S.IntegerField(help_text="Calls held back by a circuit, limit or Retry-After")
+    worker_seconds = S.FloatField(help_text="Connector time of the finished steps (last attempts)")
+    completed_instances = S.IntegerField(help_text="Instances completed in the period")
+    steps_per_instance = _num()
+    calls_per_instance = _num()
+    worker_seconds_per_instance = _num()
+
+
+class ProcessCostsOut(S.Serializer):
+    period = PeriodOut()
+    processes = ProcessCostOut(many=True)

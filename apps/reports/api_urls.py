@@ -5,6 +5,7 @@ from apps.reports import apis
 urlpatterns = [
     path("reports/sla/", apis.SlaReportApi.as_view(), name="api-report-sla"),
     path("reports/decisions/", apis.DecisionRulesReportApi.as_view(), name="api-report-decisions"),
+    path("reports/costs/", apis.ProcessCostsApi.as_view(), name="api-report-costs"),
     path("reports/sla/<slug:table>.csv", apis.SlaReportCsvApi.as_view(), name="api-report-sla-csv"),
     path("reports/slo/", apis.SloListApi.as_view(), name="api-report-slo"),
     path("reports/slo/<str:process_key>/", apis.SloSetApi.as_view(), name="api-report-slo-set"),

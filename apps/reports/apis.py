@@ -26,6 +26,7 @@ from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
 from apps.reports.selectors import activities_named, heatmap, sla_dashboard, slowest_instances
+from apps.reports.selectors.costs import process_costs
 from apps.reports.selectors.decisions import decision_rule_report
 from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
@@ -65,6 +66,28 @@ class SlaReportApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         return Response(dashboard_for(request.query_params))
+
+
+class ProcessCostsApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=[queries.ProcessPeriodQuery],
+        responses={200: schemas.ProcessCostsOut},
+        summary="Cost per process: steps, connector calls and worker seconds in the period, in "
+        "total and per completed instance",
+    )
+    def get(self, request: Request) -> Response:
+        filters = queries.report_filters(request.query_params, queries.ProcessPeriodQuery)
+        return Response(costs_report(filters))
+
+
+def costs_report(filters: ReportFilters) -> dict:
+    period = filters.period
+    return {
+        "period": {"since": period.since.isoformat(), "until": period.until.isoformat()},
+        "processes": process_costs(period=period, process_key=filters.process_key),
+    }
 
 
 class SlaReportCsvApi(ApiView):

@@ -30,6 +30,7 @@ def circuits(request: AuthenticatedHttpRequest) -> HttpResponse:
         "reports/circuits.html",
         {
             "circuits": connector_selectors.circuit_list(),
+            "limits": connector_selectors.limit_list(),
             "can_close": request.user.has_role(Role.ADMIN),
         },
     )

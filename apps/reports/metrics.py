@@ -25,9 +25,10 @@ from prometheus_client.core import (
     Metric,
 )
 
+from apps.audit.selectors import verification_last
 from apps.common.models import Heartbeat
 from apps.common.selectors import HEARTBEAT_STALE_AFTER
-from apps.connectors.http import breaker
+from apps.connectors.http import breaker, limits
 from apps.reports.selectors import workload_by_role
 from apps.reports.sql import fetch, is_postgres, seconds_between
 from apps.reports.summaries import sla_breaches_all_time
@@ -149,6 +150,7 @@ class FlowgateCollector:
         rows = fetch(
             f"""
             SELECT connector, COALESCE(SUM(attempts), 0) AS attempts,
+                   COALESCE(SUM(deferrals), 0) AS deferrals,
                    COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS retries,
                    SUM(CASE WHEN status = 'pending' AND run_after <= %(now)s THEN 1 ELSE 0 END)
                        AS due,
@@ -164,6 +166,12 @@ class FlowgateCollector:
         retries = CounterMetricFamily(
             "flowgate_job_retries", "Attempts after the first one", labels=["connector"]
         )
+        deferrals = CounterMetricFamily(
+            "flowgate_job_deferrals",
+            "Calls deferred without spending an attempt (open circuit, target limit, 429 with "
+            "Retry-After): waits, not failures",
+            labels=["connector"],
+        )
         depth = GaugeMetricFamily(
             "flowgate_job_queue_depth",
             "Jobs now: due (waiting for a worker), backing off (retry later), running",
@@ -172,10 +180,11 @@ class FlowgateCollector:
         for r in rows:
             attempts.add_metric([r["connector"]], int(r["attempts"]))
             retries.add_metric([r["connector"]], int(r["retries"]))
+            deferrals.add_metric([r["connector"]], int(r["deferrals"]))
             depth.add_metric([r["connector"], "due"], int(r["due"] or 0))
             depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
             depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
-        yield from (attempts, retries, depth)
+        yield from (attempts, retries, deferrals, depth)
         # Finished steps with their own start, from the job facts (decision 017).
         histograms = fetch(_histogram_sql(), {"true": True})
         yield _histogram(
@@ -229,6 +238,22 @@ class FlowgateCollector:
         )
         pending.add_metric([], int(row["pending"]))
         yield from (appended, pending)
+        # The last verification's result (the audit.verified event that audit_verify, the verify
+        # page and the API write): the FlowgateAuditVerifyFailed alert reads it.
+        # No sample before the first verification (no result is not a good result).
+        verified = GaugeMetricFamily(
+            "flowgate_audit_verify_ok",
+            "1 if the last audit chain verification found the chain intact, 0 if broken",
+        )
+        when = GaugeMetricFamily(
+            "flowgate_audit_verify_timestamp_seconds",
+            "When the last audit chain verification ran (Unix time)",
+        )
+        last = verification_last()
+        if last is not None:
+            verified.add_metric([], 1 if last.data.get("intact") else 0)
+            when.add_metric([], last.time.timestamp())
+        yield from (verified, when)
 
     def _timers(self, now) -> Iterator[Metric]:
         [row] = fetch(
@@ -270,7 +295,8 @@ class FlowgateCollector:
         yield from (up, age)
 
     def _circuits(self) -> Iterator[Metric]:
-        """The HTTP connector's circuit breakers (decision 029): open (1) or not, per target."""
+        """The HTTP connector's circuit breakers (decision 029): open (1) or not, per target;
+        the state by name, and the calls held back (decision 039)."""
         state = GaugeMetricFamily(
             "flowgate_http_circuit_open",
             "1 while the circuit breaker for the target holds calls back (open or half-open)",
@@ -281,6 +307,16 @@ class FlowgateCollector:
             "Consecutive failed calls to the target (0 after a success)",
             labels=["target"],
         )
+        named = GaugeMetricFamily(
+            "flowgate_http_circuit_state",
+            "1 for the circuit's current state (closed, open, half_open), 0 for the others",
+            labels=["target", "state"],
+        )
+        held = CounterMetricFamily(
+            "flowgate_http_circuit_deferred",
+            "Calls the circuit breaker held back (the steps waited without calling)",
+            labels=["target"],
+        )
         try:
             circuits = breaker.circuits()
         except breaker.STORE_ERRORS:
@@ -288,7 +324,48 @@ class FlowgateCollector:
         for target, circuit in sorted(circuits.items()):
             state.add_metric([target], 0 if circuit.state == breaker.CLOSED else 1)
             failures.add_metric([target], circuit.failures)
-        yield from (state, failures)
+            for name in (breaker.CLOSED, breaker.OPEN, breaker.HALF_OPEN):
+                named.add_metric([target, name], 1 if circuit.state == name else 0)
+            held.add_metric([target], circuit.deferred)
+        yield from (state, failures, named, held)
+        yield from self._limits()
+
+    def _limits(self) -> Iterator[Metric]:
+        """Per-target concurrency and rate limits (decision 029): use against limit, refusals."""
+        flight = GaugeMetricFamily(
+            "flowgate_http_limit_in_flight", "Calls to the target in flight now", labels=["target"]
+        )
+        concurrency = GaugeMetricFamily(
+            "flowgate_http_limit_concurrency",
+            "The target's concurrency limit (0: none)",
+            labels=["target"],
+        )
+        starts = GaugeMetricFamily(
+            "flowgate_http_limit_window_starts",
+            "Calls started within the target's rate window",
+            labels=["target"],
+        )
+        rate = GaugeMetricFamily(
+            "flowgate_http_limit_rate",
+            "Calls allowed per rate window (0: no rate limit)",
+            labels=["target"],
+        )
+        refused = CounterMetricFamily(
+            "flowgate_http_limit_deferred",
+            "Calls refused by the target's concurrency or rate limit (the steps waited)",
+            labels=["target"],
+        )
+        try:
+            statuses = limits.limit_statuses()
+        except breaker.STORE_ERRORS:
+            statuses = []
+        for s in statuses:
+            flight.add_metric([s.target], s.in_flight)
+            concurrency.add_metric([s.target], s.limit.concurrency)
+            starts.add_metric([s.target], s.recent_starts)
+            rate.add_metric([s.target], s.limit.rate)
+            refused.add_metric([s.target], s.deferred)
+        yield from (flight, concurrency, starts, rate, refused)
 
 
 SLA_BREACHES_SQL = """

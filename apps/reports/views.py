@@ -44,6 +44,8 @@ from apps.reports.selectors import (
     slo_process_choices,
 )
 from apps.reports.selectors import heatmap as heatmap_figures
+from apps.reports.selectors.common import Period
+from apps.reports.selectors.costs import process_costs
 from apps.reports.selectors.timeline import instance_timeline
 from apps.reports.services import slo_set
 from apps.reports.slo import slis, slo_status
@@ -121,6 +123,14 @@ def sla(request: AuthenticatedHttpRequest) -> HttpResponse:
             "snapshot": snapshot,
             "since": parse_datetime(report["period"]["since"]),
             "until": parse_datetime(report["period"]["until"]),
+            "costs": process_costs(
+                period=Period.around(
+                    since=parse_datetime(report["period"]["since"]),
+                    until=parse_datetime(report["period"]["until"]),
+                ),
+                process_key=filters.process_key,
+            ),
+            "costs_api": f"{reverse('api-report-costs')}?{query}",
         },
     )
 

@@ -44,7 +44,8 @@ def _fields(row, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
 _EVENT_COLUMNS = (
     "position", "time", "actor_kind", "actor_id", "actor_label", "on_behalf_of", "action",
     "process_key", "version_id", "instance_id", "task_id", "job_id", "before", "after", "data",
-    "request_id", "client_address", "mac", "link__seq", "link__prev_hash", "link__hash",
+    "request_id", "client_address", "trace_id", "span_id", "mac", "link__seq",
+    "link__prev_hash", "link__hash",
 )  # fmt: skip
 _RELATED = (
     ("task", HumanTask),

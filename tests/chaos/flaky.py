@@ -3,7 +3,9 @@
 ``POST /work`` answers 200 with ``{"n": <the request's n>, "key": <Idempotency-Key>}`` after a short
 delay, except that a share of requests (``fail_rate``) gets a 503 (retryable), and, while
 ``hang_first`` is set, the first request of each idempotency key hangs far past the connector's
-timeout. Every request is counted per idempotency key.
+timeout. Every request is counted per idempotency key. While ``down_prefix`` is set, every request
+whose path starts with it answers 503 at once (the breaker scenario's outage), its arrival time
+kept in ``prefix_calls``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class FlakyServer(ThreadingHTTPServer):
         self.delay = delay
         self.hang_first = False
         self.hang_seconds = 8.0
+        self.down_prefix: str | None = None
+        self.prefix_calls: list[float] = []
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.answered: Counter[int] = Counter()
@@ -71,6 +75,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         key = self.headers.get("Idempotency-Key") or ""
         server = self.server
+        with server.lock:
+            down = server.down_prefix is not None and self.path.startswith(server.down_prefix)
+            if down:
+                server.prefix_calls.append(time.monotonic())
+        if down:
+            return self._send(503, {"error": "down: the breaker scenario's outage"})
         with server.lock:
             server.calls[key] += 1
             first = server.calls[key] == 1

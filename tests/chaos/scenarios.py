@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import psutil
 import requests
 
-from tests.chaos.stack import Stack, wait_for
+from tests.chaos.stack import BREAKER_PREFIX, BREAKER_THRESHOLDS, Stack, wait_for
 
 RECOVERY_BOUND_SECONDS = 30.0
 AUTO_PER_RUN = 4  # chaos_order: HTTP call (flaky), 2 s timer, booking
@@ -52,15 +52,16 @@ class Workload:
 
 
 def start_instance(
-    stack: Stack, work: Workload, key: str, process: str, *, deadline: float
+    stack: Stack, work: Workload, key: str, process: str, *, deadline: float, base: str = ""
 ) -> None:
     """Start one instance through the API, retrying (same Idempotency-Key) until it is accepted:
-    a refused connection or a 5xx during a fault is retried, as a careful client would."""
+    a refused connection or a 5xx during a fault is retried, as a careful client would. ``base``:
+    the service URL its HTTP steps call (default: the flaky service)."""
     n = int(key.rsplit("-", 1)[1])
     body = {
         "process_key": process,
         "business_key": key,
-        "variables": {"base": stack.http.url, "n": n, "timeout": CONNECTOR_TIMEOUT},
+        "variables": {"base": base or stack.http.url, "n": n, "timeout": CONNECTOR_TIMEOUT},
     }
     with work.lock:
         work.keys[key] = process
@@ -358,6 +359,61 @@ def worker_kill_mid_compensation(stack: Stack, work: Workload) -> float:
         stack.http.delay = (0.02, 0.15)
 
 
+BREAKER_OUTAGE_SECONDS = 6.0
+BREAKER_INSTANCES = 8
+MAX_ATTEMPTS = 8  # chaos_order's HTTP step (flowgate:maxAttempts)
+
+
+def breaker_open(stack: Stack, work: Workload) -> float:
+    """The service answers 503 on one path prefix for 6 s while 8 instances call it. That prefix
+    has its own circuit and thresholds (stack.BREAKER_THRESHOLDS: opens after 2 failures, 2 s
+    cool-down): it must open (audited), hold the steps back without calling (job.deferred, no
+    attempt spent), let one probe per cool-down through, and close on the first probe after the
+    outage; the target gets at most a third of the calls the steps could make without it."""
+    server = stack.http
+    target = f"{server.url}{BREAKER_PREFIX}"
+    with server.lock:
+        server.prefix_calls.clear()
+        server.down_prefix = BREAKER_PREFIX
+    work.cleanup = lambda: setattr(server, "down_prefix", None)
+    deadline = time.monotonic() + 60
+    since = stack.sql("SELECT COALESCE(MAX(position), 0) FROM audit_auditevent")[0][0]
+    for i in range(BREAKER_INSTANCES):
+        start_instance(
+            stack, work, f"{work.tag}-{i}", "chaos_order", deadline=deadline, base=target
+        )
+    time.sleep(BREAKER_OUTAGE_SECONDS)
+    with server.lock:
+        server.down_prefix = None
+        calls = len(server.prefix_calls)
+    ended = time.monotonic()
+    opened = stack.sql(
+        "SELECT COUNT(*) FROM audit_auditevent WHERE position > %s"
+        " AND action = 'connector.circuit_opened' AND data->>'target' = %s",
+        (since, target),
+    )[0][0]
+    deferred = stack.sql(
+        "SELECT COUNT(*) FROM audit_auditevent WHERE position > %s AND action = 'job.deferred'"
+        " AND data->>'reason' = 'circuit_open'",
+        (since,),
+    )[0][0]
+    without = BREAKER_INSTANCES * MAX_ATTEMPTS  # what the steps may spend with no breaker
+    work.notes.append(
+        f"outage {BREAKER_OUTAGE_SECONDS:g} s: the target got {calls} calls (without the breaker "
+        f"up to {without}); circuit opened {opened}x; {deferred} calls deferred without an attempt"
+    )
+    if not opened:
+        work.problems.append(f"the circuit for {target} never opened ({calls} calls)")
+    if not deferred:
+        work.problems.append("no step was held back by the open circuit (no job.deferred)")
+    if calls > without // 3:
+        work.problems.append(
+            f"the failing target got {calls} calls, more than a third of {without} "
+            f"(thresholds {BREAKER_THRESHOLDS})"
+        )
+    return ended
+
+
 SCENARIOS: dict[str, tuple[str, Callable[[Stack, Workload], float]]] = {
     "worker_child_kill": ("kill -9 of a worker pool child mid-job", worker_child_kill),
     "worker_kill": ("kill -9 of the whole worker mid-job, then a new worker", worker_kill),
@@ -375,6 +431,10 @@ SCENARIOS: dict[str, tuple[str, Callable[[Stack, Workload], float]]] = {
     "worker_kill_mid_compensation": (
         "kill -9 of the whole worker while a compensation handler runs, then a new worker",
         worker_kill_mid_compensation,
+    ),
+    "breaker_open": (
+        "HTTP service answers 503 on one path prefix for 6 s: its circuit opens, then closes",
+        breaker_open,
     ),
 }
 

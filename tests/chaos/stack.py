@@ -42,6 +42,11 @@ ENGINE_ENV = {
     # from a slow recovery. Its own tests (tests/connectors, real processes) cover it.
     "FLOWGATE_HTTP_BREAKER_FAILURES": "1000000",
 }
+# The breaker scenario's own target: a path prefix of the flaky service that only it calls, keyed
+# apart from the origin (host + path prefix, decision 039) with thresholds on the suite's time
+# scale. The other scenarios call /work, under the origin's circuit, which stays closed.
+BREAKER_PREFIX = "/breaker"
+BREAKER_THRESHOLDS = {"failures": 2, "cooldown": 2, "probe": 10}
 
 
 def pg_bin() -> Path | None:
@@ -277,6 +282,9 @@ class Stack:
                 "FLOWGATE_HTTP_ALLOWLIST": f"127.0.0.1:{self.http_port}",
                 "PYTHONPATH": str(ROOT),
                 "LOG_LEVEL": "WARNING",
+                "FLOWGATE_HTTP_BREAKER_TARGETS": json.dumps(
+                    {f"http://127.0.0.1:{self.http_port}{BREAKER_PREFIX}": BREAKER_THRESHOLDS}
+                ),
                 **ENGINE_ENV,
                 **self.extra_env,
             }

@@ -46,7 +46,7 @@ def test_an_open_circuit_holds_calls_back_until_the_cool_down_then_lets_one_prob
     state = CircuitState(state=OPEN, failures=3, open_until=T0 + 30)
     assert admit(state, T0 + 29, CONFIG) == (
         breaker.Admission(allowed=False, wait_until=T0 + 30),
-        None,
+        CircuitState(state=OPEN, failures=3, open_until=T0 + 30, deferred=1),  # counted
     )
     admission, probing = admit(state, T0 + 30, CONFIG)
     assert admission == breaker.Admission(allowed=True, probe=True)
@@ -97,7 +97,7 @@ def test_each_store_opens_half_opens_and_closes_the_shared_circuit(shared_store)
     with pytest.raises(CircuitOpen):  # a second caller waits for the probe's verdict
         breaker.before_call(key, now=T0 + 12)
     breaker.after_call(key, ok=True, now=T0 + 12)
-    assert breaker.circuits()[key] == CircuitState()
+    assert breaker.circuits()[key] == CircuitState(deferred=2)  # closed; 2 calls were held
     assert breaker.before_call(key, now=T0 + 13) is False
 
 

@@ -37,7 +37,7 @@ def test_the_concurrency_limit_counts_live_leases_and_forgets_expired_ones():
     # full: try again in a second (nobody knows when a call ends)
     assert admit(state, T0 + 1, limit, token="c", lease_until=T0 + 11) == (
         Decision(False, "concurrency", T0 + 2),
-        None,
+        LimitState(state.leases, (), deferred=1),  # the refusal is counted (decision 039)
     )
     # ... or when the oldest lease expires, if that is sooner
     assert admit(state, T0 + 9.5, limit, token="c", lease_until=T0 + 20)[0].wait_until == T0 + 10

@@ -4,9 +4,16 @@ path and the chain alike."""
 from __future__ import annotations
 
 from apps.common.errors import NotFound
-from apps.connectors.base import BusinessError, ConnectorError
+from apps.connectors.base import (
+    BusinessError,
+    CircuitOpen,
+    ConnectorError,
+    TargetLimited,
+    Throttled,
+)
 from apps.engine.runtime.failures import (
     ConnectorFailure,
+    Outcome,
     classify_connector_error,
     unmatched_business_error,
 )
@@ -58,3 +65,39 @@ def test_the_unmatched_business_error_message_names_code_and_message():
     assert unmatched_business_error("E1", "no stock") == (
         "Business error 'E1' has no matching error event: no stock"
     )
+
+
+def test_a_call_not_made_or_told_to_come_back_is_deferred_not_failed():
+    # given the three ways a connector defers a call (decision 039)
+    cases = [
+        (CircuitOpen("circuit open for host http://h:80", retry_after=30), "circuit_open", 30),
+        (TargetLimited("http://h:80 is at its limit", retry_after=1), "target_limit", 1),
+        (Throttled("answered 429 (Retry-After: 6)", retry_after=6), "retry_after", 6),
+    ]
+    for exc, reason, wait in cases:
+        # when
+        failure = classify_connector_error(exc)
+        # then
+        assert failure.outcome == Outcome.DEFERRED
+        assert (failure.spends_attempt, failure.defer_reason, failure.retry_after) == (
+            False,
+            reason,
+            wait,
+        )
+        assert failure.apply_arguments() == {
+            "retry_after": wait,
+            "spends_attempt": False,
+            "defer_reason": reason,
+        }
+
+
+def test_the_other_outcomes_are_failures():
+    assert classify_connector_error(ConnectorError("503")).outcome == Outcome.RETRYABLE
+    assert classify_connector_error(ConnectorError("503", retry_after=5)).outcome == (
+        Outcome.RETRYABLE
+    )
+    assert classify_connector_error(ConnectorError("404", permanent=True)).outcome == (
+        Outcome.PERMANENT
+    )
+    assert classify_connector_error(BusinessError("NO", "no")).outcome == Outcome.BUSINESS_ERROR
+    assert classify_connector_error(ConnectorError("503")).defer_reason == ""

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent
 from apps.connectors.http import breaker
 from apps.engine.models import Incident, Job, JobStatus
 from tests.engine.conftest import run_jobs
@@ -87,10 +88,14 @@ def test_a_429_with_retry_after_6_is_retried_no_earlier_than_6_seconds(api_serve
     run_jobs(instance)
     after = timezone.now()
     job = instance.jobs.get()
-    assert (job.status, job.attempts) == (JobStatus.PENDING, 1)
+    # throttled, not failed: the attempt is given back (decision 039)
+    assert (job.status, job.attempts, job.deferrals) == (JobStatus.PENDING, 0, 1)
     assert before + timedelta(seconds=6) <= job.run_after <= after + timedelta(seconds=6)
     assert "(Retry-After: 6)" in job.last_error
     assert len(api_server.recorder.requests) == 1
+    [event] = AuditEvent.objects.filter(job_id=job.pk, action__in=["job.failed", "job.deferred"])
+    assert (event.action, event.data["reason"]) == ("job.deferred", "retry_after")
+    assert not Incident.objects.filter(instance=instance).exists()
 
 
 def test_a_503_with_an_http_date_retry_after_waits_until_that_date(api_server, circuit):  # noqa: F811

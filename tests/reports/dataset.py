@@ -102,6 +102,7 @@ def job(
     finished: datetime | None = None,
     status: str = JobStatus.DONE,
     attempts: int = 1,
+    deferrals: int = 0,
 ) -> Job:
     _task_seq[0] += 1
     row = Job.objects.create(
@@ -111,6 +112,7 @@ def job(
         connector="echo",
         status=status,
         attempts=attempts,
+        deferrals=deferrals,
         run_after=created,
         created_at=created,
         started_at=started,

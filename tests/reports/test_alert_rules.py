@@ -17,7 +17,7 @@ from apps.reports.metrics import exposition
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docker" / "prometheus" / "alerts.yml"
 RULE_TESTS = ROOT / "docker" / "prometheus" / "alerts.test.yml"
-RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RUNBOOKS = ROOT / "docs" / "runbooks"
 PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
 
 needs_promtool = pytest.mark.skipif(
@@ -35,7 +35,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess:
 def test_promtool_accepts_the_rules():
     result = promtool("check", "rules", RULES.name)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
-    assert "SUCCESS: 14 rules found" in result.stdout.decode()
+    assert "SUCCESS: 15 rules found" in result.stdout.decode()
 
 
 @needs_promtool
@@ -49,19 +49,23 @@ def alerts() -> list[tuple[str, str]]:
     text = RULES.read_text()
     names = re.findall(r"^\s+- alert: (\S+)$", text, re.M)
     urls = re.findall(r'^\s+runbook_url: "([^"]+)"$', text, re.M)
-    assert len(names) == len(urls) == 10
+    assert len(names) == len(urls) == 11
     return list(zip(names, urls, strict=True))
 
 
-def test_every_alert_has_a_runbook_section():
-    headings = {
-        line[3:].strip().lower()
-        for line in RUNBOOKS.read_text().splitlines()
-        if line.startswith("## ")
-    }
+def test_every_alert_has_a_runbook_page_listed_in_the_index():
+    index = (RUNBOOKS / "README.md").read_text()
+    pages = {path.stem for path in RUNBOOKS.glob("*.md")} - {"README"}
+    named = set()
     for name, url in alerts():
-        assert url == f"docs/runbooks.md#{name.lower()}", name
-        assert name.lower() in headings, name
+        assert url == f"docs/runbooks/{name}.md", name
+        page = (ROOT / url).read_text()
+        assert page.splitlines()[0] == f"# {name}", name
+        for part in ("**Means:**", "**Look:**", "**Do:**"):
+            assert part in page, (name, part)
+        assert f"]({name}.md)" in index, name
+        named.add(name)
+    assert pages == named  # no page without its alert
 
 
 @pytest.mark.django_db

@@ -30,7 +30,7 @@ def seeded():
     ds.incident(b, "book")
     ds.job(a, "book", created=day, started=day + S(0.2), finished=day + S(0.5), attempts=1)
     ds.job(a, "mail", created=day, started=day + S(3), finished=day + S(4), attempts=3)
-    ds.job(b, "book2", created=day, status=JobStatus.PENDING, attempts=0)
+    ds.job(b, "book2", created=day, status=JobStatus.PENDING, attempts=0, deferrals=7)
     ActivitySla.objects.create(process_key="exp", activity_id="approve", breach_seconds=60)
     ds.task(a, "approve", created=day, completed=day + S(61))
     ds.task(a, "approve2", created=day, completed=day + S(59))
@@ -89,6 +89,10 @@ def test_metrics_values(client, seeded):
     assert _value(f, "flowgate_incidents", status="open") == 1
     assert _value(f, "flowgate_job_attempts", "flowgate_job_attempts_total", connector="echo") == 4
     assert _value(f, "flowgate_job_retries", "flowgate_job_retries_total", connector="echo") == 2
+    # waits are counted apart from failures (decision 039)
+    assert (
+        _value(f, "flowgate_job_deferrals", "flowgate_job_deferrals_total", connector="echo") == 7
+    )
     assert _value(f, "flowgate_job_queue_depth", connector="echo", state="due") == 1
     # durations 0.3 s and 1 s; queue latency 0.2 s and 3 s
     h = "flowgate_job_duration_seconds"

@@ -254,7 +254,7 @@ def test_waits_without_a_call_are_one_held_segment_not_failed_attempts():
             "held",
             10.0,
             30.0,
-            "held back 30 s without calling (3 checks: circuit open or limit)",
+            "held back 30 s without calling (3 checks: circuit open, limit or Retry-After)",
         ),
         ("queue", 40.0, 5.0, "waited in the queue 5 s"),
         ("work", 45.0, 5.0, "worked 5 s"),

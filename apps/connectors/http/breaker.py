@@ -71,6 +71,7 @@ class CircuitState:
     open_until: float = 0.0  # epoch seconds
     probe_until: float = 0.0
     last_error: str = ""
+    deferred: int = 0  # calls held back since the state was created (for /metrics, decision 039)
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,14 @@ def admit(
     """May a call go now? Returns the decision and the new state (None: unchanged)."""
     if state.state == CLOSED:
         return Admission(allowed=True), None
+    held = replace(state, deferred=state.deferred + 1)
     if state.state == OPEN and now < state.open_until:
-        return Admission(allowed=False, wait_until=state.open_until), None
+        return Admission(allowed=False, wait_until=state.open_until), held
     if state.state == HALF_OPEN and now < state.probe_until:
         # A probe is in flight: come back after a cool-down (or when its time is up).
         return Admission(
             allowed=False, wait_until=min(state.probe_until, now + config.cooldown)
-        ), None
+        ), held
     # Cool-down over (or the last probe never reported back): this call is the probe.
     return Admission(allowed=True, probe=True), replace(
         state, state=HALF_OPEN, probe_until=now + config.probe
@@ -106,12 +108,17 @@ def record(
     state: CircuitState, *, ok: bool, now: float, config: BreakerConfig, error: str = ""
 ) -> CircuitState | None:
     """The state after one call's outcome (None: unchanged)."""
-    if ok:
-        return None if state == CircuitState() else CircuitState()
+    if ok:  # closed, no failures; the count of held-back calls goes on
+        closed = CircuitState(deferred=state.deferred)
+        return None if state == closed else closed
     failures = state.failures + 1
     if state.state == HALF_OPEN or (state.state == CLOSED and failures >= config.failures):
         return CircuitState(
-            state=OPEN, failures=failures, open_until=now + config.cooldown, last_error=error
+            state=OPEN,
+            failures=failures,
+            open_until=now + config.cooldown,
+            last_error=error,
+            deferred=state.deferred,
         )
     return replace(state, failures=failures, last_error=error)
 
@@ -172,6 +179,7 @@ class DatabaseStore:
                     open_until=_dt(new.open_until),
                     probe_until=_dt(new.probe_until),
                     last_error=new.last_error[:500],
+                    deferred=new.deferred,
                 )
         return result
 
@@ -209,6 +217,7 @@ def _from_row(row: Circuit | None) -> CircuitState:
         open_until=row.open_until.timestamp() if row.open_until else 0.0,
         probe_until=row.probe_until.timestamp() if row.probe_until else 0.0,
         last_error=row.last_error,
+        deferred=row.deferred,
     )
 
 

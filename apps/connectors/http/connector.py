@@ -12,7 +12,7 @@ from apps.connectors.http import breaker, limits
 from apps.connectors.http.errors import refuse
 from apps.connectors.http.exchange import REDIRECT_STATUSES, result, send, timed_out
 from apps.connectors.http.inputs import CONFIG_SCHEMA, build_request
-from apps.connectors.http.targets import allowlist_from_settings, check_url
+from apps.connectors.http.targets import allowlist_from_settings, check_url, protection_key
 from apps.connectors.http.transport import Deadline
 from apps.connectors.registry import register
 
@@ -56,7 +56,7 @@ class HttpConnector(Connector):
                     # After the SSRF check (a refused URL is refused, open circuit or not) and
                     # before any byte goes out: a target at its concurrency or rate limit raises
                     # TargetLimited, an open circuit CircuitOpen (giving the slot back below).
-                    circuit = target.display
+                    circuit = protection_key(target)  # origin, or origin + path prefix
                     slot = limits.acquire(circuit, lease_seconds=deadline.remaining())
                     breaker.before_call(circuit)
                 if target.origin != first_origin:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from apps.connectors.base import BusinessError, ConnectorError
+from apps.connectors.base import BusinessError, ConnectorError, Throttled
 from apps.connectors.http.errors import refuse
 from apps.connectors.http.targets import Target
 from apps.connectors.http.transport import (
@@ -126,6 +126,12 @@ def result(
         retry_after = headers.get("retry-after")
         hint = f" (Retry-After: {retry_after})" if retry_after else ""
         wait = parse_retry_after(retry_after) if status in RETRY_AFTER_STATUSES else None
+        if status == 429 and wait is not None:
+            # Throttled, not failing: the step waits as told without spending an attempt.
+            raise Throttled(
+                f"{where} answered 429{hint}: {_excerpt(text)}; will retry.",
+                retry_after=wait,
+            )
         raise ConnectorError(
             f"{where} answered {status}{hint}: {_excerpt(text)}; will retry.",
             permanent=False,

@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -71,9 +71,10 @@ class TargetLimit:
 class LimitState:
     leases: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch seconds)
     starts: tuple[float, ...] = ()  # call starts within the last period, oldest first
+    deferred: int = 0  # calls refused since the state was created (for /metrics, decision 039)
 
     def as_json(self) -> dict[str, Any]:
-        return {"leases": self.leases, "starts": list(self.starts)}
+        return {"leases": self.leases, "starts": list(self.starts), "deferred": self.deferred}
 
     @classmethod
     def from_json(cls, data: Any) -> LimitState:
@@ -81,6 +82,7 @@ class LimitState:
             return cls(
                 leases={str(k): float(v) for k, v in dict(data.get("leases", {})).items()},
                 starts=tuple(sorted(float(s) for s in data.get("starts", []))),
+                deferred=int(data.get("deferred", 0)),
             )
         except (AttributeError, TypeError, ValueError):
             return cls()
@@ -102,25 +104,34 @@ def admit(
     """May a call start now? Expired leases and starts older than the period are dropped."""
     leases = {t: until for t, until in state.leases.items() if until > now}
     starts = tuple(s for s in state.starts if s > now - limit.period)
-    pruned = LimitState(leases, starts)
-    changed = pruned if pruned != state else None
+    refused = LimitState(leases, starts, state.deferred + 1)
     if limit.concurrency and len(leases) >= limit.concurrency:
         wait = min(min(leases.values()), now + limit.retry)
-        return Decision(False, "concurrency", wait), changed
+        return Decision(False, "concurrency", wait), refused
     if limit.rate and len(starts) >= limit.rate:
         wait = starts[len(starts) - limit.rate] + limit.period
-        return Decision(False, "rate", wait), changed
+        return Decision(False, "rate", wait), refused
     if limit.concurrency:
         leases[token] = lease_until
     if limit.rate:
         starts = (*starts, now)
-    return Decision(True), LimitState(leases, starts)
+    return Decision(True), LimitState(leases, starts, state.deferred)
 
 
 def release(state: LimitState, token: str) -> LimitState | None:
     if token not in state.leases:
         return None
-    return LimitState({t: u for t, u in state.leases.items() if t != token}, state.starts)
+    return replace(state, leases={t: u for t, u in state.leases.items() if t != token})
+
+
+def in_flight(state: LimitState, now: float) -> int:
+    """Calls holding a slot now (unexpired leases)."""
+    return sum(1 for until in state.leases.values() if until > now)
+
+
+def recent_starts(state: LimitState, now: float, limit: TargetLimit) -> int:
+    """Call starts within the rate window ending now."""
+    return sum(1 for start in state.starts if start > now - limit.period)
 
 
 # --- the stores (the breaker's pattern, for a JSON value) --------------------------------------
@@ -150,6 +161,15 @@ class RedisStore:
         self.client.transaction(attempt, name)
         return outcome[0]
 
+    def all(self) -> dict[str, LimitState]:
+        found = {}
+        for name in self.client.scan_iter(match=REDIS_PREFIX + "*", count=500):
+            raw = self.client.get(name)
+            found[name.decode()[len(REDIS_PREFIX) :]] = (
+                LimitState.from_json(json.loads(raw)) if raw else LimitState()
+            )
+        return found
+
     def delete(self, key: str) -> bool:
         return bool(self.client.delete(REDIS_PREFIX + key))
 
@@ -169,6 +189,12 @@ class DatabaseStore:
             if new is not None:
                 TargetLimitState.objects.filter(pk=row.pk).update(state=new.as_json())
         return result
+
+    def all(self) -> dict[str, LimitState]:
+        return {
+            row.key: LimitState.from_json(row.state)
+            for row in TargetLimitState.objects.order_by("key")
+        }
 
     def delete(self, key: str) -> bool:
         return TargetLimitState.objects.filter(key=key).delete()[0] > 0
@@ -246,3 +272,36 @@ def release_slot(key: str, token: str | None) -> None:
 def limits_reset(key: str) -> bool:
     """Forget a target's leases and starts (tests, an operator's last resort)."""
     return store().delete(key)
+
+
+@dataclass(frozen=True)
+class TargetLimitStatus:
+    """One limited target now, for /metrics and the operations console."""
+
+    target: str
+    limit: TargetLimit
+    in_flight: int
+    recent_starts: int
+    deferred: int
+
+
+def limit_statuses(*, now: float | None = None) -> list[TargetLimitStatus]:
+    """Every configured target (and any with stored state), by target."""
+    now = time.time() if now is None else now
+    stored = store().all()
+    configured = settings.FLOWGATE_HTTP_LIMIT_TARGETS
+    keys = sorted({*(configured if isinstance(configured, dict) else {}), *stored})
+    statuses = []
+    for key in keys:
+        limit = TargetLimit.from_settings(key)
+        state = stored.get(key, LimitState())
+        statuses.append(
+            TargetLimitStatus(
+                target=key,
+                limit=limit,
+                in_flight=in_flight(state, now),
+                recent_starts=recent_starts(state, now, limit),
+                deferred=state.deferred,
+            )
+        )
+    return statuses

@@ -201,3 +201,29 @@ def _resolve(
 
 def _aton(host: str) -> str:
     return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+
+
+def protection_key(target: Target) -> str:
+    """The key of ``target``'s circuit breaker and limits: the longest configured key (in
+    FLOWGATE_HTTP_BREAKER_TARGETS or FLOWGATE_HTTP_LIMIT_TARGETS) that is the target's origin
+    plus a prefix of its path, on whole path segments (``http://h:80/api`` covers ``/api`` and
+    ``/api/x``, not ``/apix``); else the origin itself. Decision 039."""
+    origin = target.display
+    path = target.path.split("?", 1)[0].split("#", 1)[0] or "/"
+    best = origin
+    for key in _configured_keys():
+        if not key.startswith(origin + "/"):
+            continue
+        prefix = key[len(origin) :].rstrip("/")
+        if prefix and (path == prefix or path.startswith(prefix + "/")) and len(key) > len(best):
+            best = origin + prefix
+    return best
+
+
+def _configured_keys() -> list[str]:
+    keys: list[str] = []
+    for name in ("FLOWGATE_HTTP_BREAKER_TARGETS", "FLOWGATE_HTTP_LIMIT_TARGETS"):
+        configured = getattr(settings, name, None)
+        if isinstance(configured, dict):
+            keys.extend(str(k) for k in configured)
+    return keys

@@ -302,7 +302,7 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
     def failed(
         message: str, *, permanent: bool, stack: str = "", kind: str = "job_failed", **wait: Any
     ):
-        # ``wait``: retry_after / spends_attempt, as the connector asked (Retry-After, a circuit)
+        # ``wait``: retry_after / spends_attempt / defer_reason, as the connector asked
         failure = {"message": message, "permanent": permanent, "stack": stack, "kind": kind, **wait}
         return _ChainStep(job, failure=failure)
 
@@ -315,8 +315,7 @@ def _chain_step(handle: core.Instance, job: Job, *, execute) -> _ChainStep:
                 failure.message,
                 permanent=failure.permanent,
                 stack=failure.stack,
-                retry_after=failure.retry_after,
-                spends_attempt=failure.spends_attempt,
+                **failure.apply_arguments(),
             )
         try:
             caught = handle.fail_service_task(

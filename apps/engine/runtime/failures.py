@@ -3,7 +3,10 @@ path in ``jobs`` and the chain in ``chain``).
 
 - a ``BusinessError`` is a **business error**: the engine routes it to a matching BPMN error
   event, or (none matches) opens a ``business_error`` incident;
-- a ``ConnectorError`` fails the attempt, **permanent** when the connector says so;
+- a ``ConnectorError`` that made no call or was told when to come back (an open circuit, a
+  target's concurrency or rate limit, a 429 with ``Retry-After``) is **deferred**: a wait, not a
+  failure: no attempt spent, no incident, a ``job.deferred`` audit event (decision 039);
+- any other ``ConnectorError`` fails the attempt, **permanent** when the connector says so;
 - an unknown connector is **permanent** (retrying does not install it);
 - the worker's soft time limit (``SoftTimeLimitExceeded``, settings.FLOWGATE_TASK_SOFT_TIME_LIMIT, apps/common/task_limits.py)
   is **retryable**, with a message that says which limit stopped the step;
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from enum import StrEnum
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -22,6 +26,15 @@ from apps.common.errors import NotFound as UnknownConnector
 from apps.connectors.base import BusinessError, ConnectorError
 
 STACK_LIMIT = 20
+
+
+class Outcome(StrEnum):
+    """What a connector's exception means for its step."""
+
+    DEFERRED = "deferred"  # wait and call again; not a failure
+    BUSINESS_ERROR = "business_error"
+    PERMANENT = "permanent"
+    RETRYABLE = "retryable"
 
 
 @dataclass(frozen=True)
@@ -36,10 +49,28 @@ class ConnectorFailure:
     retry_after: float | None = None
     #: False when no call was made (open circuit): no attempt is spent, no incident opens
     spends_attempt: bool = True
+    #: why a deferred step waits ("circuit_open", "target_limit", "retry_after")
+    defer_reason: str = ""
 
     @property
     def is_business_error(self) -> bool:
         return self.error_code is not None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.error_code is not None:
+            return Outcome.BUSINESS_ERROR
+        if not self.spends_attempt:
+            return Outcome.DEFERRED
+        return Outcome.PERMANENT if self.permanent else Outcome.RETRYABLE
+
+    def apply_arguments(self) -> dict:
+        """The wait-related arguments of ``job_failure_apply`` (empty for a plain failure)."""
+        return {
+            "retry_after": self.retry_after,
+            "spends_attempt": self.spends_attempt,
+            "defer_reason": self.defer_reason,
+        }
 
 
 def unmatched_business_error(error_code: str, message: str) -> str:
@@ -57,6 +88,7 @@ def classify_connector_error(exc: Exception) -> ConnectorFailure:
             permanent=exc.permanent,
             retry_after=exc.retry_after,
             spends_attempt=exc.spends_attempt,
+            defer_reason=(exc.defer_reason or "deferred") if not exc.spends_attempt else "",
         )
     if isinstance(exc, UnknownConnector):
         return ConnectorFailure(message=exc.message, permanent=True)

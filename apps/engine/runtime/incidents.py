@@ -105,6 +105,7 @@ def job_failed(
     kind: str = "job_failed",
     retry_after: float | None = None,
     spends_attempt: bool = True,
+    defer_reason: str = "",
 ) -> None:
     with transaction.atomic():
         locked = lock_job_for_result(job, worker_id)
@@ -120,6 +121,7 @@ def job_failed(
             kind=kind,
             retry_after=retry_after,
             spends_attempt=spends_attempt,
+            defer_reason=defer_reason,
         )
 
 
@@ -141,10 +143,16 @@ def job_failure_apply(
     kind: str = "job_failed",
     retry_after: float | None = None,
     spends_attempt: bool = True,
+    defer_reason: str = "",
 ) -> None:
     """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
-    A call that was not made (``spends_attempt=False``: an open circuit) gives its attempt back
-    and waits. Requires: the instance row is locked."""
+    A deferred call (``spends_attempt=False``: an open circuit, a target's limit, a 429 with
+    Retry-After) is no failure: see ``job_defer_apply``. Requires: the instance row is locked."""
+    if not spends_attempt:
+        job_defer_apply(
+            instance, current, message=message, retry_after=retry_after, reason=defer_reason
+        )
+        return
     changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
     if not spends_attempt:
         current.attempts = max(0, current.attempts - 1)
@@ -186,6 +194,59 @@ def job_failure_apply(
         if not permanent and kind == "job_failed":
             message = f"Failed {current.attempts} of {current.max_attempts} attempts; last error: {message}"
         open_incident(instance, current, message=message, stack=stack, kind=kind)
+
+
+def job_defer_apply(
+    instance: ProcessInstance,
+    current: Job,
+    *,
+    message: str,
+    retry_after: float | None,
+    reason: str,
+) -> None:
+    """The step waits and calls again at the time the connector named: its attempt is given
+    back, its ``deferrals`` count grows, no incident can open, and the audit event is
+    ``job.deferred`` (decision 039: waits are not failures). Requires: the instance row is
+    locked."""
+    current.attempts = max(0, current.attempts - 1)
+    current.deferrals += 1
+    current.last_error = message[:4000]
+    current.lease_expires_at = None
+    current.locked_by = ""
+    current.transition_to(JobStatus.PENDING)
+    current.finished_at = None
+    current.run_after = timezone.now() + timedelta(
+        seconds=next_attempt_delay(current.attempts, retry_after)
+    )
+    current.enqueued_at = None
+    current.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "lease_expires_at",
+            "locked_by",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "deferrals",
+            "run_after",
+            "enqueued_at",
+        ]
+    )
+    record(
+        AuditAction.JOB_DEFERRED,
+        instance=instance,
+        actor=WORKER_ACTOR,
+        job_id=current.pk,
+        data={
+            "activity_id": current.activity_id,
+            "connector": current.connector,
+            "reason": reason or "deferred",
+            "message": message[:500],
+            "retry_at": current.run_after.isoformat(),
+            "deferrals": current.deferrals,
+        },
+    )
 
 
 def incident_retry(*, incident_id: int, actor: Actor) -> Incident:

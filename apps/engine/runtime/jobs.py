@@ -135,8 +135,7 @@ def _job_execute(job: Job, *, worker_id: str, execute=None) -> list[Job]:
             message=failure.message,
             permanent=failure.permanent,
             stack=failure.stack,
-            retry_after=failure.retry_after,
-            spends_attempt=failure.spends_attempt,
+            **failure.apply_arguments(),
         )
         return []
     return job_complete(job, worker_id=worker_id, result=result, audit_events=context.audit_events)

@@ -11,7 +11,9 @@ going on: it is drawn up to ``now`` and says so.
 Retries come from the audit trail: each failed attempt is a ``job.failed`` event with its time
 (and ``retry_at`` when it will be retried), so a retried step reads: attempt 1 (queued and ran)
 -> waited to retry -> ... -> the last attempt's queue and work. After a failure that opened an
-incident, the next attempt is due when the incident was resolved (an operator's retry).
+incident, the next attempt is due when the incident was resolved (an operator's retry). A wait
+without a call (an open circuit, a target's limit, a 429 with Retry-After) is a ``job.deferred``
+event (decision 039; older trails: a ``job.failed`` event with ``attempt_spent: false``).
 
 Five queries (jobs, tasks, incidents, timers, audit events: failures and messages), whatever
 the number of steps.
@@ -123,7 +125,7 @@ def _parse_time(value: object) -> datetime | None:
 
 @dataclass(frozen=True)
 class Failure:
-    """One ``job.failed`` audit event of a job."""
+    """One ``job.failed`` (or ``job.deferred``) audit event of a job."""
 
     at: datetime
     retry_at: datetime | None  # None: the failure opened an incident
@@ -133,9 +135,7 @@ class Failure:
 def _held(axis: _Axis, since: datetime, until: datetime, count: int) -> Segment:
     segment = axis.segment("held", since, until if until <= axis.now else None)
     checks = f"{count} {'check' if count == 1 else 'checks'}"
-    text = (
-        f"held back {duration(segment.seconds)} without calling ({checks}: circuit open or limit)"
-    )
+    text = f"held back {duration(segment.seconds)} without calling ({checks}: circuit open, limit or Retry-After)"
     return replace(segment, text=text + (" (still waiting)" if segment.end is None else ""))
 
 
@@ -218,15 +218,23 @@ def instance_timeline(*, instance: ProcessInstance, now: datetime | None = None)
     messages: list[AuditEvent] = []
     for event in AuditEvent.objects.filter(
         instance_id=instance.pk,
-        action__in=[AuditAction.JOB_FAILED, AuditAction.MESSAGE_CORRELATED],
+        action__in=[
+            AuditAction.JOB_FAILED,
+            AuditAction.JOB_DEFERRED,
+            AuditAction.MESSAGE_CORRELATED,
+        ],
     ).order_by("position"):
         if event.action == AuditAction.MESSAGE_CORRELATED:
             messages.append(event)
             continue
         if event.job_id is None or event.data.get("routed"):  # a business error went on in BPMN
             continue
-        retry_at = _parse_time(event.data.get("retry_at")) if event.data.get("will_retry") else None
-        spent = event.data.get("attempt_spent", True) is not False
+        if event.action == AuditAction.JOB_DEFERRED:
+            retry_at, spent = _parse_time(event.data.get("retry_at")), False
+        else:
+            will_retry = event.data.get("will_retry")
+            retry_at = _parse_time(event.data.get("retry_at")) if will_retry else None
+            spent = event.data.get("attempt_spent", True) is not False
         failures.setdefault(event.job_id, []).append(Failure(event.time, retry_at, spent))
     resolutions: dict[int, list[datetime]] = {}
     for item in incidents:

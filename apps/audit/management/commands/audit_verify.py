@@ -5,8 +5,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.checkpoints import verified_checkpoint_write
-from apps.audit.services import chain_link_pending
+from apps.audit.services import verification_run
 from apps.audit.verification import chain_verify
+from apps.common.actors import Actor
 
 
 class Command(BaseCommand):
@@ -45,11 +46,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["checkpoint"] and options["from_checkpoint"]:
             raise CommandError("--checkpoint needs a full verification: drop --from-checkpoint.")
-        if not options["no_link"]:
-            chain_link_pending()
-        result = chain_verify(
-            anchor_file=options["anchor_file"], from_checkpoint=options["from_checkpoint"]
-        )
+        if options["no_link"]:  # read only: nothing is written, not even the result
+            result = chain_verify(
+                anchor_file=options["anchor_file"], from_checkpoint=options["from_checkpoint"]
+            )
+        else:  # the result is recorded (audit.verified): /metrics and the alert read it
+            result = verification_run(
+                actor=Actor.system("audit_verify"),
+                anchor_file=options["anchor_file"],
+                from_checkpoint=options["from_checkpoint"],
+            )
         if not result.intact:
             raise CommandError(result.summary())
         self.stdout.write(result.summary())

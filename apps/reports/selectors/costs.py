@@ -1,0 +1,83 @@
+"""Cost per process (issue 23, decision 039): what running a process costs in a period, from rows
+Flowgate already keeps; no new bookkeeping.
+
+Per process, over the service steps (jobs) created in the period, test runs left out:
+
+- ``steps``: the steps (jobs) created; ``finished_steps``: those done (a ``JobFact`` each);
+- ``connector_calls``: the calls actually made (``Job.attempts``: a deferred call, held back by a
+  circuit or a limit, spends no attempt and is counted apart as ``deferred_calls``);
+- ``worker_seconds``: the connector time of finished steps (``JobFact.working``, started ->
+  finished of the last attempt: earlier failed attempts are not timed by the rows, so this is a
+  lower bound);
+- ``completed_instances``: instances of the process that completed in the period, and the three
+  figures per completed instance (null when none completed).
+
+Three grouped queries, whatever the number of processes.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+
+from apps.engine.models import InstanceStatus, Job, ProcessInstance
+from apps.reports.models import JobFact
+from apps.reports.selectors.common import Period
+
+
+def _per(total: float, count: int) -> float | None:
+    return round(total / count, 3) if count else None
+
+
+def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
+    """One row per process with steps in the period (or completions), by process key."""
+    in_period = Q(created_at__gte=period.since, created_at__lt=period.until)
+    jobs = Job.objects.filter(in_period, instance__is_test_run=False)
+    facts = JobFact.objects.filter(in_period).exclude(
+        instance_id__in=ProcessInstance.objects.filter(is_test_run=True).values("id")
+    )
+    completed = ProcessInstance.objects.filter(
+        status=InstanceStatus.COMPLETED,
+        is_test_run=False,
+        ended_at__gte=period.since,
+        ended_at__lt=period.until,
+    )
+    if process_key:
+        jobs = jobs.filter(instance__process_key=process_key)
+        facts = facts.filter(process_key=process_key)
+        completed = completed.filter(process_key=process_key)
+    rows: dict[str, dict] = {}
+
+    def row(key: str) -> dict:
+        return rows.setdefault(
+            key,
+            {
+                "process_key": key,
+                "steps": 0,
+                "finished_steps": 0,
+                "connector_calls": 0,
+                "deferred_calls": 0,
+                "worker_seconds": 0.0,
+                "completed_instances": 0,
+            },
+        )
+
+    for job_sum in jobs.values("instance__process_key").annotate(
+        n=Count("id"), calls=Sum("attempts"), deferred=Sum("deferrals")
+    ):
+        row(job_sum["instance__process_key"]).update(
+            steps=job_sum["n"],
+            connector_calls=job_sum["calls"] or 0,
+            deferred_calls=job_sum["deferred"] or 0,
+        )
+    for fact_sum in facts.values("process_key").annotate(n=Count("id"), working=Sum("working")):
+        row(fact_sum["process_key"]).update(
+            finished_steps=fact_sum["n"], worker_seconds=round(float(fact_sum["working"] or 0), 3)
+        )
+    for done in completed.values("process_key").annotate(n=Count("id")):
+        row(done["process_key"])["completed_instances"] = done["n"]
+    for item in rows.values():
+        done = item["completed_instances"]
+        item["steps_per_instance"] = _per(item["steps"], done)
+        item["calls_per_instance"] = _per(item["connector_calls"], done)
+        item["worker_seconds_per_instance"] = _per(item["worker_seconds"], done)
+    return [rows[key] for key in sorted(rows)]

@@ -1,0 +1,92 @@
+"""Cost per process (decision 039): steps, connector calls and worker seconds per process and
+period, in total and per completed instance; the selector, the API and the SLA page."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.engine.models import JobStatus, ProcessInstance
+from apps.reports.selectors.common import Period
+from apps.reports.selectors.costs import process_costs
+from tests.reports import dataset as ds
+
+pytestmark = pytest.mark.django_db
+S = ds.seconds
+
+
+@pytest.fixture
+def story():
+    day = ds.fixed_now() - S(86400 * 2)
+    done = ds.instance("orders", created=day, ended=day + S(60))
+    ds.job(done, "book", created=day, started=day + S(1), finished=day + S(3), attempts=1)
+    ds.job(done, "mail", created=day, started=day + S(5), finished=day + S(5.5), attempts=3)
+    running = ds.instance("orders", created=day)
+    ds.job(running, "book", created=day, status=JobStatus.PENDING, attempts=0, deferrals=4)
+    other = ds.instance("refunds", created=day, ended=day + S(10))
+    ds.job(other, "pay", created=day, started=day + S(1), finished=day + S(11), attempts=2)
+    # a designer's test run costs nothing here
+    test_run = ds.instance("orders", created=day, ended=day + S(5))
+    ProcessInstance.objects.filter(pk=test_run.pk).update(is_test_run=True)
+    ds.job(test_run, "book", created=day, started=day, finished=day + S(100), attempts=9)
+    # outside the period
+    old = ds.instance("orders", created=day - S(86400 * 60), ended=day - S(86400 * 59))
+    ds.job(old, "book", created=old.created_at, started=old.created_at, finished=old.created_at)
+    return Period(since=day - S(3600), until=ds.fixed_now())
+
+
+def test_costs_per_process_in_total_and_per_completed_instance(story):
+    assert process_costs(period=story) == [
+        {
+            "process_key": "orders",
+            "steps": 3,
+            "finished_steps": 2,
+            "connector_calls": 4,
+            "deferred_calls": 4,
+            "worker_seconds": 2.5,
+            "completed_instances": 1,
+            "steps_per_instance": 3.0,
+            "calls_per_instance": 4.0,
+            "worker_seconds_per_instance": 2.5,
+        },
+        {
+            "process_key": "refunds",
+            "steps": 1,
+            "finished_steps": 1,
+            "connector_calls": 2,
+            "deferred_calls": 0,
+            "worker_seconds": 10.0,
+            "completed_instances": 1,
+            "steps_per_instance": 1.0,
+            "calls_per_instance": 2.0,
+            "worker_seconds_per_instance": 10.0,
+        },
+    ]
+    [refunds] = process_costs(period=story, process_key="refunds")
+    assert refunds["process_key"] == "refunds"
+
+
+def test_the_api_and_the_sla_page_show_the_costs(story, make_user, client):
+    api = APIClient()
+    api.force_login(make_user("manager", username="mgr"))
+    since, until = story.since.isoformat(), story.until.isoformat()
+    response = api.get("/api/v1/reports/costs/", {"since": since, "until": until})
+    assert response.status_code == 200
+    body = response.json()
+    assert [p["process_key"] for p in body["processes"]] == ["orders", "refunds"]
+    assert body["processes"][0]["connector_calls"] == 4
+    bad = api.get("/api/v1/reports/costs/", {"since": "yesterday"})
+    assert bad.status_code == 400
+    assert "since must be a date" in bad.content.decode()
+
+    client.force_login(make_user("manager", username="mgr2"))
+    page = client.get("/admin-reports/sla/", {"since": since, "until": until}).content.decode()
+    assert 'data-testid="process-costs"' in page
+    assert '<tr data-cost-process="refunds">' in page
+
+
+def test_only_report_roles_may_read_the_costs(make_user, story):
+    assert APIClient().get("/api/v1/reports/costs/").status_code in (401, 403)
+    api = APIClient()
+    api.force_login(make_user("approver", username="appr"))
+    assert api.get("/api/v1/reports/costs/").status_code == 403

@@ -119,3 +119,26 @@ class SubstitutionForm(forms.Form):
     def field_errors(self) -> dict[str, str]:
         """The first message of each field in error, as the page shows them."""
         return {name: str(messages[0]) for name, messages in self.errors.items()}
+
+
+class InfoRequestForm(forms.Form):
+    """The approver's question to the requester ("more information needed")."""
+
+    question = forms.CharField(required=False, strip=False)
+
+    def question_text(self) -> str:
+        """As typed (the service refuses an empty or too long one with its own message)."""
+        return self.cleaned_data["question"] if self.is_valid() else ""
+
+
+class InfoAnswerForm(forms.Form):
+    """The requester's answer, with an optional file (checked by the attachment service)."""
+
+    answer = forms.CharField(required=False, strip=False)
+    file = forms.FileField(required=False)
+
+    def answer_text(self) -> str:
+        return self.cleaned_data["answer"] if self.is_valid() else ""
+
+    def upload(self):
+        return self.cleaned_data.get("file") if self.is_valid() else None

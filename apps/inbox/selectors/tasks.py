@@ -78,7 +78,11 @@ LIST_FIELDS = (
     "priority",
     "due_at",
     "sla_warning_at",
+    "sla_breach_at",
     "escalated_at",
+    "info_question",
+    "paused_at",
+    "paused_seconds",
     "is_approval",
     "comment_required_on_reject",
     "approvals_needed",
@@ -173,7 +177,11 @@ class TaskRow:
     priority: int
     due_at: datetime | None
     sla_warning_at: datetime | None
+    sla_breach_at: datetime | None
     escalated_at: datetime | None
+    info_question: str
+    paused_at: datetime | None
+    paused_seconds: float
     is_approval: bool
     comment_required_on_reject: bool
     approvals_needed: int | None

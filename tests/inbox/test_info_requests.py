@@ -71,6 +71,9 @@ def test_the_round_trip_pauses_the_clock_and_moves_the_deadlines_by_the_pause(ex
     assert "Which cost centre?" in mail.outbox[0].body
     # out of every approver's inbox; the requester's page shows the question
     assert task.pk not in [t.pk for t in inbox_list(user=boss, view="all")]
+    # ...but in the asker's "waiting on the requester" view
+    assert [t.pk for t in inbox_list(user=boss, view="waiting")] == [task.pk]
+    assert list(inbox_list(user=people["approver"], view="waiting")) == []
     step = request_state(instance=instance, user=requester).current_steps[0]
     assert (step["waiting_on_requester"], step["question"], step["task_id"]) == (
         True,
@@ -94,6 +97,7 @@ def test_the_round_trip_pauses_the_clock_and_moves_the_deadlines_by_the_pause(ex
     assert timedelta(hours=3) <= pause < timedelta(hours=3, seconds=30)
     assert task.paused_seconds == pytest.approx(pause.total_seconds(), abs=0.01)
     assert task.pk in [t.pk for t in inbox_list(user=boss, view="mine")]
+    assert list(inbox_list(user=boss, view="waiting")) == []
     assert [m.to for m in mail.outbox] == [[boss.email]]
 
     events = {e.action: e for e in AuditEvent.objects.filter(task_id=task.pk)}

@@ -29,7 +29,7 @@ from apps.inbox.models import (
 )
 from apps.inbox.projection import rules_for_version_id
 
-VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk")
+VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk", "waiting")
 SORTS = {
     "newest": ("-created_at", "-id"),
     "age": ("created_at", "id"),
@@ -259,6 +259,9 @@ def inbox_list(
     if view == "completed":
         qs = HumanTask.objects.filter(completed_by=user, status=TaskStatus.COMPLETED)
         order = ("-completed_at", "-id")
+    elif view == "waiting":  # sent back to the requester by this user (SLA paused)
+        qs = HumanTask.objects.filter(assignee=user, status=TaskStatus.WAITING)
+        order = ("-paused_at", "-id")
     else:
         qs = _filtered(tasks_visible(user=user, status=status), user=user, view=view, now=now)
         order = SORTS[sort]

@@ -76,8 +76,8 @@ def sla_deadlines_resumed(
             log.warning("sla deadline moved on the wall clock: unusable calendar")
             return deadline_after_pause(deadline, paused_at=paused_at, resumed_at=now)
 
-    breach_business = task_rules.sla_breach_business is not None
+    # a dueDate in the model is the task's due date and breach (an engine value: wall-clock)
+    breach_business = task_rules.sla_breach_business is not None and not task_rules.has_due_date
     new_breach = moved(breach_at, breach_business)
-    # the due date is the breach unless the model set its own (an engine value: wall-clock)
     new_due = new_breach if due_at == breach_at else moved(due_at, False)
     return moved(warning_at, task_rules.sla_warning_business is not None), new_breach, new_due

@@ -25,7 +25,7 @@ class PolicyForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500, label="Reason")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("legal_hold") and not (data.get("reason") or "").strip():
             self.add_error("reason", "A legal hold needs a reason.")
         return data

@@ -40,6 +40,7 @@ from apps.engine.runtime.state import (
     check_variables,
     instance_lock,
 )
+from apps.engine.runtime.timer_pause import user_task_timers_pause, user_task_timers_resume
 from apps.engine.runtime.timers import (
     start_schedules_create,
     start_schedules_fire_due,
@@ -70,6 +71,8 @@ __all__ = [
     "start_schedules_fire_due",
     "timers_fire_due",
     "user_task_complete",
+    "user_task_timers_pause",
+    "user_task_timers_resume",
     "instance_advanced",
     "job_announced",
     "job_stub",

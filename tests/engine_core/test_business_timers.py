@@ -10,6 +10,7 @@ from apps.engine.core.business_time import BusinessCalendar
 from apps.engine.core.calendar_refs import timer_calendars
 from apps.engine.core.compile import compile_bpmn
 from apps.engine.core.errors import BpmnValidationError
+from apps.engine.core.timer_pause import boundary_timers_pause, boundary_timers_resume
 from tests.engine_core.helpers import Clock, activities, fixture, restore, runner
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -57,3 +58,28 @@ def test_business_time_is_refused_on_a_timer_start_event():
     )
     with pytest.raises(BpmnValidationError, match="business time"):
         compile_bpmn(xml)
+
+
+def test_boundary_timers_pause_and_resume_where_the_caller_says():
+    clock = Clock(FRIDAY_17)
+    r = runner("timer_business.bpmn", clock=clock)
+    r.business_calendar = lambda bpmn_id: OFFICE
+    instance = r.start({})
+    [task] = instance.effects().user_tasks
+    assert boundary_timers_pause(instance, task.task_id) == ["deadline"]
+    instance = restore(r, instance)
+    instance.fire_due_timers(MONDAY_17 + timedelta(days=30))  # paused: never fires
+    assert [t.activity_id for t in instance.effects().user_tasks] == ["review"]
+    seen = []
+
+    def move(bpmn_id, due, business):
+        seen.append((bpmn_id, due, business))
+        return due + timedelta(days=1)
+
+    assert boundary_timers_resume(instance, task.task_id, move) == ["deadline"]
+    assert seen == [("deadline", MONDAY_17, True)]
+    [timer] = instance.effects().timers
+    assert timer.due_at == MONDAY_17 + timedelta(days=1)
+    instance = restore(r, instance)
+    instance.fire_due_timers(MONDAY_17 + timedelta(days=1))
+    assert [t.activity_id for t in instance.effects().user_tasks] == ["escalated"]

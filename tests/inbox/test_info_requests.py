@@ -18,6 +18,7 @@ from apps.calendars.services import calendar_save
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine_services
+from apps.engine.models import Timer
 from apps.inbox import services
 from apps.inbox.model_rules import _rules_for_xml
 from apps.inbox.models import HumanTask, TaskAttachment, TaskComment
@@ -328,3 +329,31 @@ def test_pages_round_trip(expense, people, client):
     client.force_login(people["approver"])
     response = client.post(f"/requests/{instance.pk}/tasks/{task.pk}/answer/", {"answer": "x"})
     assert response.status_code == 404
+
+
+def test_the_models_escalation_timer_stands_still_while_the_task_waits(deploy_inbox, people):
+    deploy_inbox("boundary_timer.bpmn")
+    instance = start("timed_review", people["requester"])
+    task = open_task(instance, "review")
+    timer = Timer.objects.get(instance=instance, activity_id="too_slow")
+    due = timer.due_at
+
+    ask(task, people["approver"])
+    timer.refresh_from_db()
+    assert timer.due_at.year == 9999  # waits for a moment that never comes
+    # long past its due time, the scheduler fires nothing: the task is still waiting
+    assert engine_services.timers_fire_due(now=due + timedelta(days=30)) == 0
+    task.refresh_from_db()
+    assert task.status == "waiting"
+
+    HumanTask.objects.filter(pk=task.pk).update(paused_at=timezone.now() - timedelta(hours=1))
+    answer(task, people["requester"])
+    timer.refresh_from_db()
+    assert timedelta(hours=1) <= timer.due_at - due < timedelta(hours=1, seconds=30)
+    provided = AuditEvent.objects.get(action="task.info_provided", task_id=task.pk)
+    assert provided.data["timers_resumed"] == ["too_slow"]
+    # and at its new due time it escalates as the model says
+    engine_services.timers_fire_due(now=timer.due_at + timedelta(seconds=1))
+    task.refresh_from_db()
+    assert task.status == "cancelled"
+    assert open_task(instance, "escalated_review").name == "Escalated review"

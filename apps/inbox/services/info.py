@@ -80,6 +80,8 @@ def task_info_request(*, task_id: int, user: User, question: str, actor: Actor) 
             task.claimed_at = now
             fields += ["assignee", "claimed_at"]
         task.save(update_fields=fields)
+        # the model's own escalation (boundary timers on the task) stands still too
+        timers = engine.user_task_timers_pause(instance=instance, task_id=task.task_id)
         TaskComment.objects.create(
             instance=instance, task=task, author=user, body=f"More information needed: {text}"
         )
@@ -91,7 +93,11 @@ def task_info_request(*, task_id: int, user: User, question: str, actor: Actor) 
             task_id=task.pk,
             before={"status": TaskStatus.OPEN},
             after={"status": TaskStatus.WAITING, "assignee": user.username},
-            data={"question": text, "requester": getattr(instance.started_by, "username", "")},
+            data={
+                "question": text,
+                "requester": getattr(instance.started_by, "username", ""),
+                "timers_paused": timers,
+            },
         )
         requester = User.objects.filter(pk=instance.started_by_id, is_active=True).first()
         if requester is not None:
@@ -144,6 +150,9 @@ def task_info_provide(
             paused_at=task.paused_at,
             now=now,
         )
+        timers = engine.user_task_timers_resume(
+            instance=instance, task_id=task.task_id, paused_at=task.paused_at, now=now
+        )
         paused = max((now - task.paused_at).total_seconds(), 0.0)
         task.transition_to(TaskStatus.OPEN)
         task.paused_seconds += paused
@@ -174,7 +183,12 @@ def task_info_provide(
                 "sla_breach_at": _iso(task.sla_breach_at),
                 "due_at": _iso(task.due_at),
             },
-            data={"question": question, "answer": text, "paused_seconds": round(paused, 3)},
+            data={
+                "question": question,
+                "answer": text,
+                "paused_seconds": round(paused, 3),
+                "timers_resumed": timers,
+            },
         )
         if task.assignee_id:
             notifications.info_provided(task=task, user=task.assignee)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin-reports/", include("apps.reports.urls")),
     path("admin-reports/audit/", include("apps.audit.urls")),
     path("admin-reports/calendars/", include("apps.calendars.urls")),
+    path("admin-reports/retention/", include("apps.retention.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

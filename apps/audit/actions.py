@@ -48,6 +48,8 @@ class AuditAction(StrEnum):
     TASK_AT_RISK = "task.at_risk"  # its SLA warning time passed (notified once)
     TASK_ESCALATED = "task.escalated"
     TASK_REASSIGNED = "task.reassigned"
+    TASK_INFO_REQUESTED = "task.info_requested"  # sent back to the requester (SLA paused)
+    TASK_INFO_PROVIDED = "task.info_provided"  # the requester answered (SLA runs again)
     TASK_RESOLVED = "task.resolved"  # a delegate resolved a delegated task (back to its owner)
     REQUEST_COMMENTED = "request.commented"
     REQUEST_ATTACHMENT_ADDED = "request.attachment_added"

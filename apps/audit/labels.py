@@ -49,6 +49,8 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.TASK_ESCALATED: "Task escalated",
     AuditAction.TASK_REASSIGNED: "Task reassigned",
     AuditAction.TASK_RESOLVED: "Delegated task resolved",
+    AuditAction.TASK_INFO_REQUESTED: "More information requested from the requester",
+    AuditAction.TASK_INFO_PROVIDED: "The requester answered",
     AuditAction.REQUEST_COMMENTED: "Comment added",
     AuditAction.REQUEST_ATTACHMENT_ADDED: "Attachment added",
     AuditAction.SUBSTITUTION_SET: "Substitute set",

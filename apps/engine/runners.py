@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from apps.engine import core
+from apps.engine.business_calendars import timer_calendar_resolver
 from apps.engine.core import ProcessRunner
 from apps.processes.limits import engine_limits
 from apps.processes.models import ProcessVersion
@@ -40,6 +41,7 @@ def runner_for_version(
             runner.limits = limits  # the settings of now (tests change them)
             return runner
     runner = ProcessRunner(_spec_json(version_id, called), limits=limits)
+    runner.business_calendar = timer_calendar_resolver(version_id, checksum)
     with _lock:
         _cache[key] = runner
         while len(_cache) > _CACHE_SIZE:

@@ -41,6 +41,7 @@ from apps.engine.runtime.state import (
     check_variables,
     instance_lock,
 )
+from apps.engine.runtime.timer_pause import user_task_timers_pause, user_task_timers_resume
 from apps.engine.runtime.timers import (
     start_schedules_create,
     start_schedules_fire_due,
@@ -72,6 +73,8 @@ __all__ = [
     "start_schedules_fire_due",
     "timers_fire_due",
     "user_task_complete",
+    "user_task_timers_pause",
+    "user_task_timers_resume",
     "instance_advanced",
     "job_announced",
     "job_stub",

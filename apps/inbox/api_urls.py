@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.inbox.apis import people, requests, tasks
+from apps.inbox.apis import info, people, requests, tasks
 
 urlpatterns = [
     path("tasks/", tasks.TaskListApi.as_view(), name="api-tasks"),
@@ -23,6 +23,16 @@ urlpatterns = [
     ),
     path(
         "tasks/<int:task_id>/complete/", tasks.TaskCompleteApi.as_view(), name="api-task-complete"
+    ),
+    path(
+        "tasks/<int:task_id>/request-info/",
+        info.TaskInfoRequestApi.as_view(),
+        name="api-task-request-info",
+    ),
+    path(
+        "tasks/<int:task_id>/provide-info/",
+        info.TaskInfoProvideApi.as_view(),
+        name="api-task-provide-info",
     ),
     path("tasks/<int:task_id>/comments/", tasks.TaskCommentApi.as_view(), name="api-task-comments"),
     path(

@@ -129,3 +129,26 @@ class SettingsPostForm(forms.Form):
 
     def which(self) -> str:
         return (self.cleaned_data.get("form") or "") if self.is_valid() else ""
+
+
+class InfoRequestForm(forms.Form):
+    """The approver's question to the requester ("more information needed")."""
+
+    question = forms.CharField(required=False, strip=False)
+
+    def question_text(self) -> str:
+        """As typed (the service refuses an empty or too long one with its own message)."""
+        return self.cleaned_data["question"] if self.is_valid() else ""
+
+
+class InfoAnswerForm(forms.Form):
+    """The requester's answer, with an optional file (checked by the attachment service)."""
+
+    answer = forms.CharField(required=False, strip=False)
+    file = forms.FileField(required=False)
+
+    def answer_text(self) -> str:
+        return self.cleaned_data["answer"] if self.is_valid() else ""
+
+    def upload(self):
+        return self.cleaned_data.get("file") if self.is_valid() else None

@@ -70,6 +70,8 @@ class TaskRules:
     sla_warning_business: BusinessDuration | None = None
     sla_breach_business: BusinessDuration | None = None
     calendar: str = ""  # flowgate:calendar on the task: overrides the process's
+    # flowgate:dueDate is set: the task's due date (and breach) is the engine's value, wall-clock
+    has_due_date: bool = False
     comment_required_on_reject: bool = False
     four_eyes: bool = True
     four_eyes_variable: str = ""
@@ -169,6 +171,7 @@ def _task_rules(node: Any, boundary_timers: tuple[str, ...] = ()) -> TaskRules:
         sla_warning_business=warning_business,
         sla_breach_business=breach_business if breach is None else None,
         calendar=(_attr(node, "calendar") or "").strip(),
+        has_due_date=bool((_attr(node, "dueDate") or "").strip()),
         comment_required_on_reject=_truthy(
             _attr(node, "commentRequiredOnReject") or _attr(node, "rejectCommentRequired")
         ),

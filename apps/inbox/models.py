@@ -10,6 +10,8 @@ from apps.common.transitions import Transitions
 
 class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
+    # "More information needed": sent back to the requester; the SLA clock is paused.
+    WAITING = "waiting", "Waiting on the requester"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
 
@@ -17,11 +19,16 @@ class TaskStatus(models.TextChoices):
 TASK_TRANSITIONS = Transitions(
     "Task",
     {
-        TaskStatus.OPEN: {TaskStatus.COMPLETED, TaskStatus.CANCELLED},
+        TaskStatus.OPEN: {TaskStatus.COMPLETED, TaskStatus.CANCELLED, TaskStatus.WAITING},
+        # the requester answers (back to open), or the instance ends meanwhile (cancelled)
+        TaskStatus.WAITING: {TaskStatus.OPEN, TaskStatus.CANCELLED},
         TaskStatus.COMPLETED: set(),
         TaskStatus.CANCELLED: set(),
     },
 )
+
+# The statuses of a task the engine still waits on (open in an inbox, or sent back to the requester).
+LIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.WAITING)
 
 
 class Delegation(models.TextChoices):
@@ -117,6 +124,17 @@ class HumanTask(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     at_risk_notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the SLA warning was audited and notified (once)"
+    )
+    # "More information needed" (docs/inbox.md): the SLA clock stops while the task waits on
+    # the requester; paused_seconds adds up every pause (wall-clock), which the reports take out.
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the task waits on the requester"
+    )
+    paused_seconds = models.FloatField(
+        default=0, help_text="Wall-clock seconds spent waiting on the requester, all pauses"
+    )
+    info_question = models.TextField(
+        blank=True, max_length=4000, help_text="The open question to the requester"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -97,3 +97,35 @@ def task_at_risk(*, task, users) -> int:
         )
         sent += 1
     return sent
+
+
+def info_requested(*, task, user, question: str) -> bool:
+    """Ask the requester ``user`` the approver's question (assignment preference)."""
+    if not _wants(user, "assignment"):
+        return False
+    link = base_url() + reverse("requests:detail", args=[task.instance_id])
+    _send_after_commit(
+        to=user.email,
+        subject=f"[Flowgate] More information needed: {task.name}",
+        body=(
+            f"Hello {user.get_username()},\n\n'{task.name}' of your request #{task.instance_id} "
+            f"needs more information:\n\n{question}\n\nAnswer it here: {link}\n"
+        ),
+    )
+    return True
+
+
+def info_provided(*, task, user) -> bool:
+    """Tell the approver ``user`` the requester answered: the task is back with them."""
+    if not _wants(user, "assignment"):
+        return False
+    _send_after_commit(
+        to=user.email,
+        subject=f"[Flowgate] Answered: {task.name}",
+        body=(
+            f"Hello {user.get_username()},\n\nThe requester of #{task.instance_id} answered "
+            f"your question on '{task.name}'; the task is back in your inbox.\n\n"
+            f"Open it: {task_link(task)}\n"
+        ),
+    )
+    return True

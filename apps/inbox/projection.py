@@ -25,7 +25,7 @@ from apps.inbox import notifications
 from apps.inbox.eligibility import Eligibility
 from apps.inbox.live import publish_task_changed
 from apps.inbox.model_rules import ProcessRules, rules_for_version
-from apps.inbox.models import HumanTask, Substitution, TaskStatus
+from apps.inbox.models import LIVE_TASK_STATUSES, HumanTask, Substitution, TaskStatus
 from apps.inbox.sla_times import sla_deadlines
 from apps.processes.models import ProcessVersion
 
@@ -88,10 +88,10 @@ def human_tasks_sync(*, instance, user_tasks, now: datetime, actor: Actor) -> li
     # One query: the open rows, and any row (open or not) of a task the engine waits on.
     rows = list(
         HumanTask.objects.filter(instance=instance).filter(
-            Q(status=TaskStatus.OPEN) | Q(task_id__in=list(waiting))
+            Q(status__in=LIVE_TASK_STATUSES) | Q(task_id__in=list(waiting))
         )
     )
-    open_tasks = {t.task_id: t for t in rows if t.status == TaskStatus.OPEN}
+    open_tasks = {t.task_id: t for t in rows if t.status in LIVE_TASK_STATUSES}
     known = {t.task_id for t in rows}
     gone = [t for task_id, t in open_tasks.items() if task_id not in waiting]
     timed_out = _boundary_timer_fired(instance, gone, actor)

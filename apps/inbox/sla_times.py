@@ -8,7 +8,12 @@ import logging
 from datetime import datetime, timedelta
 
 from apps.calendars.selectors import calculator_for
-from apps.engine.core.business_time import BusinessDuration, CalendarError
+from apps.engine.core.business_time import (
+    BusinessCalendar,
+    BusinessDuration,
+    CalendarError,
+    deadline_after_pause,
+)
 from apps.inbox.model_rules import ProcessRules, TaskRules
 
 log = logging.getLogger(__name__)
@@ -38,3 +43,41 @@ def sla_deadlines(
         deadline(task_rules.sla_warning, task_rules.sla_warning_business),
         deadline(task_rules.sla_breach, task_rules.sla_breach_business),
     )
+
+
+def sla_deadlines_resumed(
+    rules: ProcessRules,
+    task_rules: TaskRules,
+    *,
+    warning_at: datetime | None,
+    breach_at: datetime | None,
+    due_at: datetime | None,
+    paused_at: datetime,
+    now: datetime,
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(warning, breach, due) of a task whose SLA clock stopped at ``paused_at`` and runs again
+    ``now``: each is moved by the paused time, counted in the task's calendar where the model
+    gave that threshold in business time, else on the wall clock (docs/inbox.md)."""
+    calculator: BusinessCalendar | None = None
+    if task_rules.sla_warning_business or task_rules.sla_breach_business:
+        calculator, _ = calculator_for(task_rules.calendar, rules.calendar)
+
+    def moved(deadline: datetime | None, business: bool) -> datetime | None:
+        if deadline is None:
+            return None
+        try:
+            return deadline_after_pause(
+                deadline,
+                paused_at=paused_at,
+                resumed_at=now,
+                calendar=calculator if business else None,
+            )
+        except CalendarError:  # a calendar closed for years since: fall back to the wall clock
+            log.warning("sla deadline moved on the wall clock: unusable calendar")
+            return deadline_after_pause(deadline, paused_at=paused_at, resumed_at=now)
+
+    # a dueDate in the model is the task's due date and breach (an engine value: wall-clock)
+    breach_business = task_rules.sla_breach_business is not None and not task_rules.has_due_date
+    new_breach = moved(breach_at, breach_business)
+    new_due = new_breach if due_at == breach_at else moved(due_at, False)
+    return moved(warning_at, task_rules.sla_warning_business is not None), new_breach, new_due

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.inbox import views
+from apps.inbox import info_views, views
 
 app_name = "inbox"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/delegate/", views.task_delegate, name="delegate"),
     path("tasks/<int:task_id>/reassign/", views.task_reassign, name="reassign"),
     path("tasks/<int:task_id>/decide/", views.task_decide, name="decide"),
+    path("tasks/<int:task_id>/request-info/", info_views.task_request_info, name="request_info"),
     path("tasks/<int:task_id>/comment/", views.task_comment, name="comment"),
     path("tasks/<int:task_id>/attach/", views.task_attach, name="attach"),
     path(

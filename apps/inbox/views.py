@@ -46,6 +46,7 @@ VIEW_LABELS = (
     ("delegated", "Delegated to me"),
     ("overdue", "Overdue"),
     ("at_risk", "At risk"),
+    ("waiting", "Waiting on the requester"),
     ("completed", "Completed by me"),
 )
 COUNTED = frozenset(("all", "mine", "roles", "delegated", "overdue", "at_risk"))

@@ -33,7 +33,7 @@ from apps.engine.models import (
 )
 from apps.engine.runners import runner_for_version
 from apps.engine.runtime.state import WAIT_LIMIT, WAIT_MESSAGES, WAIT_TASKS, WAIT_TIMERS
-from apps.inbox.models import HumanTask, TaskStatus
+from apps.inbox.models import LIVE_TASK_STATUSES, HumanTask, TaskStatus
 from apps.invariants.compensation import compensated_once, finished_compensation_is_complete
 from apps.invariants.end_reached import completed_instances_reached_an_end
 from apps.invariants.violations import DEFAULT_SLACK_SECONDS, Context, Violation
@@ -140,7 +140,7 @@ def _waiting_on_something():
             Timer.objects.filter(instance=OuterRef("pk"), fired_at__isnull=True, cancelled=False)
         )
         | Exists(MessageSubscription.objects.filter(instance=OuterRef("pk")))
-        | Exists(HumanTask.objects.filter(instance=OuterRef("pk"), status=TaskStatus.OPEN))
+        | Exists(HumanTask.objects.filter(instance=OuterRef("pk"), status__in=LIVE_TASK_STATUSES))
     )
 
 
@@ -167,7 +167,7 @@ def instances_waiting_on_something(ctx: Context) -> list[Violation]:
 def open_tasks_of_finished_instances(ctx: Context) -> list[Violation]:
     """No task stays open in an inbox when its instance has finished."""
     rows = (
-        HumanTask.objects.filter(status=TaskStatus.OPEN, instance__status__in=FINISHED)
+        HumanTask.objects.filter(status__in=LIVE_TASK_STATUSES, instance__status__in=FINISHED)
         .order_by("pk")
         .values_list("pk", "name", "instance_id", "instance__status")
     )
@@ -202,7 +202,7 @@ def instance_states_match_tokens(ctx: Context) -> list[Violation]:
     for instance_id, task_id in MessageSubscription.objects.values_list("instance_id", "task_id"):
         subscriptions[instance_id].add(task_id)
     tasks: dict[int, set[str]] = defaultdict(set)
-    for instance_id, task_id in HumanTask.objects.filter(status=TaskStatus.OPEN).values_list(
+    for instance_id, task_id in HumanTask.objects.filter(status__in=LIVE_TASK_STATUSES).values_list(
         "instance_id", "task_id"
     ):
         tasks[instance_id].add(task_id)

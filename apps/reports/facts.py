@@ -48,23 +48,37 @@ _JOINED = (
 )
 _BOUND = ("%s", "%s", "")
 
+# Time spent waiting on the requester ("more information needed") is not the task's time: it
+# comes off the duration, the working time (the asker holds the task, so a pause falls after the
+# claim) and the due offset (the due date moved by the pause), so "completed after its due date"
+# and "duration over the due offset" still agree. Wall-clock seconds (docs/reports.md).
+_PAUSED = "COALESCE(t.paused_seconds, 0)"
+
+
+def _less_paused(seconds: str) -> str:
+    return f"(CASE WHEN {seconds} > {_PAUSED} THEN {seconds} - {_PAUSED} ELSE 0 END)"
+
 
 def _insert_sql(where: str, instance=_JOINED) -> str:
     version, _, join = instance
+    duration = _less_paused(seconds_between("t.created_at", "t.completed_at"))
+    working = _less_paused(seconds_between(_CLAIMED, "t.completed_at"))
+    # the due offset without the pause; NULL stays NULL (no due date)
+    due = f"({seconds_between('t.created_at', 't.due_at')} - {_PAUSED})"
     return f"""
         INSERT INTO reports_taskfact (task_id, instance_id, version_id, process_key, activity_id,
             created_at, completed_at, duration, waiting, working, due_s, completed_by_id,
             duration_b, waiting_b, working_b)
         SELECT t.id, t.instance_id, {version}, t.process_key, t.activity_id,
                t.created_at, t.completed_at,
-               {seconds_between("t.created_at", "t.completed_at")},
+               {duration},
                {seconds_between("t.created_at", _CLAIMED)},
-               {seconds_between(_CLAIMED, "t.completed_at")},
-               {seconds_between("t.created_at", "t.due_at")},
+               {working},
+               {due},
                t.completed_by_id,
-               {bucket_of(seconds_between("t.created_at", "t.completed_at"))},
+               {bucket_of(duration)},
                {bucket_of(seconds_between("t.created_at", _CLAIMED))},
-               {bucket_of(seconds_between(_CLAIMED, "t.completed_at"))}
+               {bucket_of(working)}
         FROM inbox_humantask t {join.format("t")}
         WHERE t.status = 'completed' AND t.completed_at IS NOT NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM reports_taskfact f WHERE f.task_id = t.id)

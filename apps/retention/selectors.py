@@ -1,13 +1,17 @@
-"""Retention reads: check an archive against the audit chain."""
+"""Retention reads: check an archive against the audit chain; the retention page's overview."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
+from apps.audit.actions import AuditAction
 from apps.audit.checkpoint_selectors import archived_events_check
 from apps.audit.models import AuditEvent, AuditLink
+from apps.processes.models import ProcessDefinition
 from apps.retention.archive import archive_audit_events, archive_digest
-from apps.retention.models import ArchivedInstance
+from apps.retention.models import ArchivedInstance, InstanceHold, RetentionPolicy
 
 
 def archive_check(instance_id: int) -> dict[str, Any]:
@@ -59,3 +63,28 @@ def archive_check(instance_id: int) -> dict[str, Any]:
     if archived.sha256 != recorded:
         return {"ok": False, "reason": "index_changed", "name": archived.name}
     return {"ok": True, "name": archived.name, "sha256": actual, "chained": linked}
+
+
+def retention_overview(*, limit: int = 50) -> dict[str, Any]:
+    """What the retention page shows: the policies, the instance holds, the portal default and
+    the latest archives and purge runs (each purge run is its audited ``retention.purged``)."""
+    return {
+        "default_days": settings.FLOWGATE_RETENTION_DAYS,
+        "policies": list(RetentionPolicy.objects.order_by("process_key")),
+        "holds": list(InstanceHold.objects.select_related("created_by").order_by("-created_at")),
+        "archives": list(ArchivedInstance.objects.order_by("-purged_at", "-instance_id")[:limit]),
+        "runs": [
+            {
+                "time": event.time,
+                "actor": event.actor_label,
+                "instances": (event.data or {}).get("instances", 0),
+                "position": event.pk,
+            }
+            for event in AuditEvent.objects.filter(action=AuditAction.RETENTION_PURGED).order_by(
+                "-pk"
+            )[:limit]
+        ],
+        "process_keys": list(
+            ProcessDefinition.objects.order_by("key").values_list("key", flat=True)
+        ),
+    }

@@ -30,3 +30,16 @@ document.addEventListener("htmx:load", (event) => {
   initLive(event.target);
   localizeTimes(event.target);
 });
+
+// A form marked data-fg-once submits once: a double click sends one POST (the server refuses a
+// second one anyway, with a message, but the person should see the first answer).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-fg-once")) return;
+  if (form.dataset.fgSent) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.fgSent = "1";
+  for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = true;
+});

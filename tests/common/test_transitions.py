@@ -47,7 +47,14 @@ def test_incident_table_allows_exactly_these_steps():
 
 
 def test_task_table_allows_exactly_these_steps():
-    assert pairs(TASK_TRANSITIONS) == {("open", "completed"), ("open", "cancelled")}
+    assert pairs(TASK_TRANSITIONS) == {
+        ("open", "completed"),
+        ("open", "cancelled"),
+        # "more information needed": sent back to the requester and answered (or withdrawn)
+        ("open", "waiting"),
+        ("waiting", "open"),
+        ("waiting", "cancelled"),
+    }
     assert set(TASK_TRANSITIONS.table) == set(TaskStatus.values)
 
 

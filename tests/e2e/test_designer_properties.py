@@ -330,3 +330,25 @@ def test_timer_pickers_write_durations_dates_and_weekly_schedules(page, login_as
         "No problems found: the process can be deployed."
     ).wait_for()
     assert page.js_errors == []
+
+
+SET_DURATION = """(text) => { const m = window.FlowgateDesigner.modeler;
+    const timer = m.get('elementRegistry').get('wait');
+    const definition = timer.businessObject.eventDefinitions[0];
+    m.get('modeling').updateModdleProperties(timer, definition, {
+        timeDuration: m.get('bpmnFactory').create('bpmn:FormalExpression', {body: text})});
+    m.get('selection').select(timer); }"""
+
+
+def test_a_timer_waits_in_business_time_picked_in_the_panel(page, login_as):
+    login_as(page, UserFactory(roles=["designer"]))
+    page.goto("/designer/new/blank/")
+    page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    page.evaluate(BUILD)
+    page.evaluate(SET_DURATION, "PT2H")
+    panel = page.locator("#designer-properties")
+    panel.get_by_label("Wait for unit").select_option("BD")
+    assert ">2 business days</bpmn:timeDuration>" in page.evaluate(XML)
+    assert "2 business days after it is reached (working time of its business calendar)" in (
+        panel.locator(".fg-timer-preview").inner_text()
+    )

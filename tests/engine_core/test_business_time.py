@@ -9,6 +9,7 @@ from apps.engine.core.business_time import (
     BusinessCalendar,
     BusinessDuration,
     CalendarError,
+    deadline_after_pause,
     parse_business_duration,
     parse_periods,
 )
@@ -195,3 +196,41 @@ def test_unusable_calendars_are_refused():
     closed = [date(2026, 1, 1) + timedelta(days=i) for i in range(4 * 366)]
     with pytest.raises(CalendarError, match="No working"):
         office(closed=closed).add_seconds(at(2026, 1, 1), 60)
+
+
+# --- the SLA clock paused while a task waits on the requester --------------------------------
+
+
+def test_a_pause_moves_a_deadline_by_the_working_time_it_took():
+    # due Monday 17:00; asked Friday 16:00, answered Saturday 10:00: one working hour (Friday
+    # 16-17) was paused, so nine working hours are left from Saturday: Tuesday 10:00
+    due = at(2026, 12, 7, 17)
+    moved = deadline_after_pause(
+        due, paused_at=at(2026, 12, 4, 16), resumed_at=at(2026, 12, 5, 10), calendar=office()
+    )
+    assert moved == at(2026, 12, 8, 10)
+
+
+def test_a_pause_over_a_weekend_only_costs_nothing_in_business_time():
+    due = at(2026, 12, 7, 17)
+    moved = deadline_after_pause(
+        due, paused_at=at(2026, 12, 4, 17), resumed_at=at(2026, 12, 7, 9), calendar=office()
+    )
+    assert moved == due
+
+
+def test_a_pause_moves_a_wall_clock_deadline_by_the_wall_clock_pause():
+    due = at(2026, 12, 7, 17)
+    moved = deadline_after_pause(
+        due, paused_at=at(2026, 12, 4, 16), resumed_at=at(2026, 12, 5, 10, 30)
+    )
+    assert moved == due + timedelta(hours=18, minutes=30)
+
+
+def test_a_deadline_missed_before_the_pause_stays_missed():
+    due = at(2026, 12, 4, 12)
+    for calendar in (None, office()):
+        moved = deadline_after_pause(
+            due, paused_at=at(2026, 12, 4, 16), resumed_at=at(2026, 12, 8, 9), calendar=calendar
+        )
+        assert moved == due

@@ -469,9 +469,10 @@ def test_the_reports_index_links_only_to_pages_the_reader_may_open(
         for part in html.split('class="card h-100 text-decoration-none" href="')[1:]
     ]
     assert ("/admin-reports/audit/" in links) is sees_audit
-    # and the business calendars card is the admin's only
+    # and the business calendars and retention cards are the admin's only
     assert ("/admin-reports/calendars/" in links) is (role == "admin")
-    assert len(links) == 6 + sees_audit + (role == "admin")
+    assert ("/admin-reports/retention/" in links) is (role == "admin")
+    assert len(links) == 6 + sees_audit + 2 * (role == "admin")
     for url in links:
         assert client.get(url).status_code == 200, url
 

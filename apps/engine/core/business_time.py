@@ -256,6 +256,28 @@ class BusinessCalendar:
         return periods[-1][1]
 
 
+def deadline_after_pause(
+    deadline: datetime,
+    *,
+    paused_at: datetime,
+    resumed_at: datetime,
+    calendar: BusinessCalendar | None = None,
+) -> datetime:
+    """Where ``deadline`` falls once a clock paused at ``paused_at`` runs again at ``resumed_at``.
+
+    The time that was left at the pause is left again at the resumption: wall-clock time
+    (``calendar`` None) or working time of ``calendar``. A deadline that had already passed when
+    the clock stopped stays where it is (it was missed before the pause).
+    """
+    deadline, paused_at, resumed_at = _aware(deadline), _aware(paused_at), _aware(resumed_at)
+    if deadline <= paused_at or resumed_at <= paused_at:
+        return deadline
+    if calendar is None:
+        return deadline + (resumed_at - paused_at)
+    left = calendar.elapsed(paused_at, deadline)
+    return calendar.add_seconds(resumed_at, left.total_seconds())
+
+
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise CalendarError("Business time needs an aware datetime.")

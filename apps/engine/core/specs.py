@@ -51,6 +51,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import timers
 from .approvals import APPROVED, REJECTED, decision_of  # noqa: F401 - APPROVED/REJECTED re-exported
+from .business_time import BusinessCalendar, CalendarError, parse_business_duration
 from .expressions import ExpressionError, compile_expression, evaluate
 from .limits import DEFAULT_LIMITS
 
@@ -151,13 +152,34 @@ class FlowgateTimeDateTimer(TimeDateEventDefinition):
         return bool(my_task._get_internal_data("event_fired", False))
 
 
+def business_calendar_of(my_task: Any) -> BusinessCalendar:
+    """The business calendar of a timer task: ``fg_business_calendar(bpmn_id)`` on the top
+    workflow, which the runtime sets (the calendar of the user task a boundary timer sits on,
+    else of the process, else the portal's); raises when the runtime set none."""
+    resolve = getattr(my_task.workflow.top_workflow, "fg_business_calendar", None)
+    calendar = resolve(my_task.task_spec.bpmn_id) if resolve is not None else None
+    if calendar is None:
+        raise WorkflowTaskException("Business time needs a business calendar.", task=my_task)
+    return calendar
+
+
 class FlowgateDurationTimer(DurationTimerEventDefinition):
+    """An ISO-8601 duration on the wall clock, or business time ("1 business day") counted by
+    the task's business calendar (docs/calendars.md)."""
+
     def has_fired(self, my_task: Any) -> bool:
         due = my_task._get_internal_data("event_value")
         if due is None:
-            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            value = _as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
             now = clock_now(my_task)
-            due = (now + timers.parse_duration(_as_text(value), start=now)).isoformat()
+            business = parse_business_duration(value)
+            if business is not None:
+                try:
+                    due = business_calendar_of(my_task).add(now, business).isoformat()
+                except CalendarError as exc:
+                    raise WorkflowTaskException(str(exc), task=my_task) from exc
+            else:
+                due = (now + timers.parse_duration(value, start=now)).isoformat()
             my_task._set_internal_data(event_value=due)
         if datetime.fromisoformat(due) <= clock_now(my_task):
             my_task._set_internal_data(event_fired=True)

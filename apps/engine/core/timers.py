@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from .business_time import parse_business_duration
+
 TimerKind = Literal["date", "duration", "cycle"]
 
 _DURATION_RE = re.compile(
@@ -59,7 +61,7 @@ def normalize_timer_expression(text: str | None) -> str | None:
             value = inner
         else:
             return value
-    if is_iso_literal(value):
+    if is_iso_literal(value) or parse_business_duration(value) is not None:
         return repr(value)
     return value
 

@@ -124,6 +124,11 @@ def new_job(instance_id: int, info: core.ServiceTaskInfo, *, now: datetime, **st
     )
 
 
+def timer_rows_sync(instance: ProcessInstance, timers) -> None:
+    """The instance's timer rows as the engine's waiting timers say (after an operation)."""
+    _sync_timers(instance, timers)
+
+
 def _sync_timers(instance: ProcessInstance, timers) -> None:
     waiting = {t.task_id: t for t in timers}
     active = {

@@ -15,10 +15,7 @@ from apps.common.errors import InvalidInput, NotFound
 from apps.engine import selectors as engine_selectors
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.inbox.model_rules import ProcessRules
-from apps.inbox.models import (
-    HumanTask,
-    TaskStatus,
-)
+from apps.inbox.models import LIVE_TASK_STATUSES, HumanTask, TaskStatus
 from apps.inbox.projection import rules_for_version_id
 from apps.inbox.selectors.tasks import approval_progress
 from apps.processes.models import ProcessVersion, VersionStatus
@@ -169,7 +166,7 @@ def request_summaries(*, instances, user=None) -> dict[int, RequestSummary]:
     instances = list(instances)
     ids = [instance.pk for instance in instances]
     open_tasks = list(
-        HumanTask.objects.filter(instance_id__in=ids, status=TaskStatus.OPEN)
+        HumanTask.objects.filter(instance_id__in=ids, status__in=LIVE_TASK_STATUSES)
         .select_related("assignee")
         .order_by("id")
     )
@@ -209,6 +206,10 @@ def _task_steps(open_tasks, progress) -> list[dict]:
             "due_at": t.due_at,
             "approvals": progress.get((t.instance_id, t.activity_id)),
             "approvals_needed": t.approvals_needed,
+            # "more information needed": the step waits on the requester's answer
+            "task_id": t.pk,
+            "waiting_on_requester": t.status == TaskStatus.WAITING,
+            "question": t.info_question if t.status == TaskStatus.WAITING else "",
         }
         for t in open_tasks
     ]
@@ -224,6 +225,9 @@ def _job_steps(activity_ids) -> list[dict]:
             "due_at": None,
             "approvals": None,
             "approvals_needed": None,
+            "task_id": None,
+            "waiting_on_requester": False,
+            "question": "",
         }
         for activity_id in activity_ids
     ]

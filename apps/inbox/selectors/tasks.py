@@ -29,7 +29,7 @@ from apps.inbox.models import (
 )
 from apps.inbox.projection import rules_for_version_id
 
-VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk")
+VIEWS = ("all", "mine", "roles", "delegated", "completed", "overdue", "at_risk", "waiting")
 SORTS = {
     "newest": ("-created_at", "-id"),
     "age": ("created_at", "id"),
@@ -78,7 +78,11 @@ LIST_FIELDS = (
     "priority",
     "due_at",
     "sla_warning_at",
+    "sla_breach_at",
     "escalated_at",
+    "info_question",
+    "paused_at",
+    "paused_seconds",
     "is_approval",
     "comment_required_on_reject",
     "approvals_needed",
@@ -173,7 +177,11 @@ class TaskRow:
     priority: int
     due_at: datetime | None
     sla_warning_at: datetime | None
+    sla_breach_at: datetime | None
     escalated_at: datetime | None
+    info_question: str
+    paused_at: datetime | None
+    paused_seconds: float
     is_approval: bool
     comment_required_on_reject: bool
     approvals_needed: int | None
@@ -251,6 +259,9 @@ def inbox_list(
     if view == "completed":
         qs = HumanTask.objects.filter(completed_by=user, status=TaskStatus.COMPLETED)
         order = ("-completed_at", "-id")
+    elif view == "waiting":  # sent back to the requester by this user (SLA paused)
+        qs = HumanTask.objects.filter(assignee=user, status=TaskStatus.WAITING)
+        order = ("-paused_at", "-id")
     else:
         qs = _filtered(tasks_visible(user=user, status=status), user=user, view=view, now=now)
         order = SORTS[sort]

@@ -3,6 +3,7 @@
 - ``tasks``: claim, unclaim, delegate (and resolve), reassign, complete / approve / reject
   (four-eyes, reject comment), bulk approve;
 - ``requests``: start and cancel a request, comments, attachments;
+- ``info``: "more information needed" (sent back to the requester, SLA paused) and the answer;
 - ``people``: out-of-office substitutions, notification settings, SLA escalation, the live feed's
   pruning.
 
@@ -11,6 +12,7 @@ Lock order everywhere: the instance row (engine.instance_lock), then the task ro
 
 from __future__ import annotations
 
+from apps.inbox.services.info import task_info_provide, task_info_request
 from apps.inbox.services.people import (
     inbox_events_prune,
     notification_settings_update,
@@ -56,6 +58,8 @@ __all__ = [
     "task_claim",
     "task_complete",
     "task_delegate",
+    "task_info_provide",
+    "task_info_request",
     "task_reassign",
     "task_unclaim",
     "tasks_bulk_approve",

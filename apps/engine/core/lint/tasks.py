@@ -153,6 +153,15 @@ class TaskChecks(LinterBase):
             self.add(node_id, "bad_timer", f"The timer {kind} is empty.")
             return
         literal = unwrap_name(raw) if is_wrapped_expression(raw) else raw
+        if parse_business_duration(literal) is not None:
+            if kind != "duration" or local(node.tag) == "startEvent":
+                self.add(
+                    node_id,
+                    "bad_timer",
+                    f"Timer {self.label(node)}: business time ('{literal}') is only for a "
+                    "duration on an intermediate or boundary timer.",
+                )
+            return
         if is_iso_literal(literal):
             problem = validate_timer_value(
                 kind, literal, allow_cron=local(node.tag) == "startEvent"

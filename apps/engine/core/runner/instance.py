@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..approvals import DECISION_VARIABLE, decision_of
+from ..business_time import BusinessCalendar
 from ..compensation import changes, connect_receivers, record_of, snapshot, start_cancel_step
 from ..effects import (
     ActivityEvent,
@@ -75,6 +76,9 @@ class ProcessRunner:
         self.internal_ids = frozenset(self.compensation.get("internal", []))
         self.clock = clock
         self.limits = limits
+        # bpmn id of a timer -> the business calendar its "N business days" count in (set by
+        # the runtime, which knows the calendars; None: business time raises on that timer)
+        self.business_calendar: Callable[[str], BusinessCalendar | None] | None = None
         self._start_events = {
             ts.bpmn_id: ts for ts in self.spec.bpmn_start_events if ts.bpmn_id is not None
         }
@@ -116,6 +120,7 @@ class ProcessRunner:
             )
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
         workflow.fg_limits = self.limits
+        workflow.fg_business_calendar = self.business_calendar
         workflow.task_tree.data.update(json_safe(dict(variables)))
         instance = Instance(self, workflow, status="running")
         instance._run(lambda: None, forced_start=forced, start_payload=payload)
@@ -136,6 +141,7 @@ class ProcessRunner:
                 f"The stored instance state does not fit this process version ({exc!r})."
             ) from exc
         workflow.fg_limits = self.limits
+        workflow.fg_business_calendar = self.business_calendar
         return Instance(self, workflow, status=document.get("status", "running"))
 
 

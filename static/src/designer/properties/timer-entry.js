@@ -2,8 +2,8 @@
 // and presets for timers, and approval presets ("2 of 3 approve") for multi-instance tasks.
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
-import { UNITS, readDuration, timerPreview } from "./durations.js";
-import { DurationField } from "./user-task-entry.js";
+import { UNITS, readBusiness, readDuration, timerPreview } from "./durations.js";
+import { DurationField, processCalendar } from "./user-task-entry.js";
 
 export function timerDefinition(element) {
   const bo = element && element.businessObject;
@@ -63,7 +63,7 @@ export function TimerPickerEntry({ element }) {
   const found = KINDS.find(([prop]) => definition.get(prop));
   const [prop, kind] = found || ["timeDuration", "duration"];
   const value = found ? definition.get(prop).body || "" : "";
-  const preview = timerPreview(kind, value);
+  const preview = kind === "duration" && readBusiness(value) ? `${value.trim()} after it is reached (working time of its business calendar)` : timerPreview(kind, value);
   const isStart = element.businessObject.$instanceOf("bpmn:StartEvent");
   const presets = kind === "cycle" || (isStart && !found) ? PRESETS.cycle : PRESETS.duration;
   const prefix = `fg-timer-${element.businessObject.id}`;
@@ -76,8 +76,12 @@ export function TimerPickerEntry({ element }) {
 
   let picker = null;
   if (found && kind === "duration") {
+    // business hours/days on boundary and intermediate timers (the server refuses them on a
+    // start event), counted by the calendar of the task the timer sits on, else the process's
+    const attached = element.businessObject.attachedToRef;
+    const calendar = (attached && attached.get("flowgate:calendar")) || processCalendar(element.businessObject);
     picker = h(DurationField, { id: `${prefix}-duration`, label: "Wait for", value, help: "How long after the timer is reached it fires.",
-      onChange: (text) => write("timeDuration", text) });
+      business: !isStart, calendar, onChange: (text) => write("timeDuration", text) });
   } else if (found && kind === "date") {
     picker = h("div", { class: "fg-pp-field" },
       h("label", { for: `${prefix}-date` }, "Date and time (UTC)"),

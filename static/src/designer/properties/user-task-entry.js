@@ -24,7 +24,7 @@ function useSetter(element) {
 }
 
 /** The flowgate:calendar of the process a flow element belongs to ("" when none). */
-function processCalendar(bo) {
+export function processCalendar(bo) {
   let parent = bo.$parent;
   while (parent && !(parent.$instanceOf && parent.$instanceOf("bpmn:Process"))) parent = parent.$parent;
   return (parent && parent.get("flowgate:calendar")) || "";

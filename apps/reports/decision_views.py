@@ -25,9 +25,14 @@ class DecisionReportForm(forms.Form):
 @role_required(*REPORT_ROLES)
 def decision_rules(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DecisionReportForm(request.GET)
-    key = form.cleaned_data["decision"].strip() if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(
+            request, "The filters are too long: showing the last 30 days of all decisions."
+        )
+    values = form.cleaned_data if form.is_valid() else {}
+    key = (values.get("decision") or "").strip()
     try:
-        filters = ReportFilters.parse(request.GET)
+        filters = ReportFilters.parse({k: v for k, v in values.items() if k != "decision" and v})
         report = decision_rule_report(period=filters.period, key=key)
     except FlowgateError as exc:
         messages.error(request, exc.message)

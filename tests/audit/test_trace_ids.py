@@ -18,8 +18,8 @@ from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
 from apps.audit.chain import EVENT_FIELDS, canonical_bytes, event_hash
 from apps.audit.models import AuditEvent, AuditLink
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending, record
+from apps.audit.verification import chain_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import chain_verify
 from apps.audit.services import chain_link_pending
+from apps.audit.verification import chain_verify
 from apps.engine.models import ProcessInstance
 from tests.engine.conftest import run_jobs
 from tests.engine.test_http_task import api_server  # noqa: F401 - fixture

@@ -327,3 +327,67 @@ def test_the_transforms_own_events_are_not_reported_as_steps():
     completed = [e.activity_id for e in instance.events if e.kind == "completed"]
     # the throw is a multi-instance: its last instance and the throw itself complete here
     assert completed == ["CancelHotel", "UndoBookings", "UndoBookings", "Failed"]
+
+
+def _end_throw(wait: str, activity_ref: str = "") -> bytes:
+    """The saga with its failure path ending in a compensation *end* event."""
+    ref = f' activityRef="{activity_ref}"' if activity_ref else ""
+    throw = re.compile(rb'<bpmn:intermediateThrowEvent id="UndoBookings".*?</bpmn:endEvent>', re.S)
+    return throw.sub(
+        b'<bpmn:endEvent id="UndoBookings" name="Undo bookings">'
+        b"<bpmn:incoming>Flow_5</bpmn:incoming>"
+        b'<bpmn:compensateEventDefinition id="CompensateEventDefinition_3"'
+        + ref.encode()
+        + f' waitForCompletion="{wait}" />'.encode()
+        + b"</bpmn:endEvent>",
+        fixture("trip_saga.bpmn"),
+    ).replace(b'<bpmn:sequenceFlow id="Flow_6" sourceRef="UndoBookings" targetRef="Failed" />', b"")
+
+
+def _fail_after_bookings(r):
+    instance = r.start({"trip": "T1"})
+    instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
+    instance, _ = _complete_job(r, instance, {"flight_booking": "F-9"}, "BookFlight")
+    [charge] = instance.effects().service_tasks
+    instance = restore(r, instance)
+    assert instance.fail_service_task(charge.task_id, error_code="CHARGE_FAILED", message="no")
+    return instance
+
+
+def _completed_steps(instance) -> list[str]:
+    return [e.activity_id for e in instance.events if e.kind == "completed"]
+
+
+def test_an_end_throw_without_wait_for_completion_ends_at_once_and_the_handlers_still_run():
+    r = ProcessRunner(compile_bpmn(_end_throw("false")).spec_json)
+    instance = _fail_after_bookings(r)
+    # the end event is done before any handler ran; the process is not, until they have
+    assert _completed_steps(instance) == ["ChargeFailed", "UndoBookings"]
+    assert [j.activity_id for j in instance.effects().service_tasks] == ["CancelFlight"]
+    assert instance.effects().status == "running"
+    instance, flight = _complete_job(r, instance, {}, "CancelFlight")
+    assert flight.inputs == {"booking": "F-9"}
+    assert "UndoBookings" not in _completed_steps(instance)
+    instance, hotel = _complete_job(r, instance, {}, "CancelHotel")
+    assert hotel.inputs == {"booking": "H-1", "trip": "T1"}
+    assert instance.effects().status == "completed"
+    assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"] * 2
+
+
+def test_an_end_throw_that_waits_completes_after_its_handlers():
+    r = ProcessRunner(compile_bpmn(_end_throw("true")).spec_json)
+    instance = _fail_after_bookings(r)
+    assert _completed_steps(instance) == ["ChargeFailed"]
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    instance, _ = _complete_job(r, instance, {}, "CancelHotel")
+    assert _completed_steps(instance)[-2:] == ["UndoBookings", "UndoBookings"]
+    assert instance.effects().status == "completed"
+
+
+def test_a_throw_without_wait_for_completion_keeps_its_activity_ref():
+    r = ProcessRunner(compile_bpmn(_end_throw("false", "BookFlight")).spec_json)
+    instance = _fail_after_bookings(r)
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    assert instance.effects().status == "completed"
+    states = {a["activity"]: a["state"] for a in _record(instance)["activations"]}
+    assert states == {"BookHotel": "completed", "BookFlight": "compensated"}

@@ -12,7 +12,8 @@ events with a ``compensateEventDefinition`` (optional ``activityRef``, ``waitFor
   (``FlowgateCompensationThrow``): start -> exclusive gateway on ``compensation["handler"]`` -> a
   copy of each handler in the throw's reach -> end. The first copy of a handler keeps its id,
   later copies get ``__2``, ``__3``... An end throw continues to a plain end event; a throw with
-  ``waitForCompletion="false"`` becomes a parallel split whose side branch compensates;
+  ``waitForCompletion="false"`` (intermediate or end) becomes a parallel split whose side branch
+  compensates while the other continues (an end throw's: to a plain end event, at once);
 * a process with compensation gets one more such subprocess, ``fg_cancel_compensation__undo``,
   behind a start event that never fires: the step the operator's cancel with compensation starts.
 """
@@ -346,7 +347,7 @@ def _replace_throw(
             {a.get("id") for a in _descendant_activities(target)} if target is not None else set()
         )
         reach = [a for a in reach if a == ref or a in inner]
-    if is_end or wait:
+    if wait:
         sub, mapping = _dispatcher(
             tid, throw.get("name"), reach, originals, copies, activity_ref=ref, top=top
         )
@@ -358,20 +359,25 @@ def _replace_throw(
             _sub(container, "endEvent", id=f"{tid}__end")
             _flow(container, f"{tid}__to_end", tid, f"{tid}__end")
         return mapping
-    # waitForCompletion="false": fork, compensate on the side branch, continue at once
+    # waitForCompletion="false": fork, compensate on the side branch, continue at once. An end
+    # throw's token ends at once too; its process or subprocess completes when the side branch
+    # has (BPMN: a scope is complete once none of its tokens, handlers included, is active).
     fork = etree.Element(_q("parallelGateway"), {"id": tid})
     if throw.get("name"):
         fork.set("name", throw.get("name"))
     for element in flows:
         fork.append(element)
     container.replace(throw, fork)
+    if is_end:
+        _sub(container, "endEvent", id=f"{tid}__end")
+        _flow(container, f"{tid}__to_end", tid, f"{tid}__end")
     sub, mapping = _dispatcher(
         f"{tid}__handlers",
         throw.get("name"),
         reach,
         originals,
         copies,
-        activity_ref=None,
+        activity_ref=ref,
         top=top,
     )
     container.append(sub)

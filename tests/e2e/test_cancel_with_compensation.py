@@ -53,7 +53,7 @@ def test_a_manager_cancels_with_compensation_from_the_console(page, login_as, ha
     page.get_by_label("Undo completed work first").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Cancel instance").click()
-    assert "completed work is being undone" in page.inner_text(".fg-messages")
+    assert "Undoing 1 completed step (newest first: Book hotel)" in page.inner_text(".fg-messages")
     assert ProcessInstance.objects.get(pk=instance.pk).status == "running"
     run_jobs(instance)  # the handler's job, as a worker would run it
     assert calls == ["hotel", "cancel H-1"]

@@ -14,6 +14,7 @@ from apps.common.errors import Conflict
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
+from apps.engine.runtime.compensation import RESUMED_TO_COMPENSATE
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.invariants.checks import run_checks
@@ -158,9 +159,10 @@ def test_cancel_with_compensation_undoes_completed_bookings_then_cancels(deploy,
     [hotel] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
     services.job_run(job_id=hotel.pk, worker_id="w")  # the hotel is booked; the flight waits
     assert trip.names() == ["hotel", "flight"]
-    services.instance_cancel_with_compensation(
+    done = services.instance_cancel_with_compensation(
         instance_id=instance.pk, actor=SYSTEM, reason="customer called"
     )
+    assert (done.undoing, done.resumed) == (("Book hotel",), False)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.RUNNING
     [flight] = Job.objects.filter(instance=instance, activity_id="BookFlight")
@@ -177,12 +179,53 @@ def test_cancel_with_compensation_undoes_completed_bookings_then_cancels(deploy,
     assert actions.count(AuditAction.COMPENSATION_FINISHED) == 1
 
 
+def test_cancel_with_compensation_of_a_suspended_instance_resumes_it_to_undo_then_cancels(
+    deploy, trip
+):
+    trip.flight_down = True
+    instance = _start(deploy)
+    [hotel] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
+    services.job_run(job_id=hotel.pk, worker_id="w")
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert (done.undoing, done.resumed) == (("Book hotel",), True)
+    assert done.summary().startswith("The suspended instance runs again to undo its work.")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
+    resumed = AuditEvent.objects.filter(
+        instance_id=instance.pk, action=AuditAction.INSTANCE_RESUMED
+    ).get()
+    assert resumed.data == {"reason": RESUMED_TO_COMPENSATE}
+    [flight] = Job.objects.filter(instance=instance, activity_id="BookFlight")
+    assert flight.status == JobStatus.CANCELLED
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert trip.names() == ["hotel", "flight", "cancel_hotel"]
+
+
+def test_cancel_with_compensation_with_nothing_completed_cancels_at_once_and_says_so(deploy, trip):
+    instance = _start(deploy)  # the hotel is not booked yet: nothing to undo
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert (done.undoing, done.resumed) == ((), False)
+    assert done.summary() == "The instance is cancelled: it had no completed work to undo."
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert not AuditEvent.objects.filter(
+        instance_id=instance.pk, action=AuditAction.INSTANCE_RESUMED
+    ).exists()
+    assert not Job.objects.filter(instance=instance, status=JobStatus.PENDING).exists()
+    assert trip.names() == []
+
+
 def test_cancel_with_compensation_of_a_process_without_compensation_cancels_at_once(deploy):
     deploy("approval.bpmn")
     instance = services.instance_start(
         process_key="expense_approval", variables={"amount": 10}, actor=SYSTEM
     )
-    services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert done.undoing == ()
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
 

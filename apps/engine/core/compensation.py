@@ -134,7 +134,11 @@ def _run_data(run: Mapping[str, Any], by_id: Mapping[str, Any]) -> dict[str, Any
         "throw": run["throw"],
         "scope": run["scope"],
         "activations": [
-            {"activation": key, "activity_id": by_id[key]["activity"]}
+            {
+                "activation": key,
+                "activity_id": by_id[key]["activity"],
+                "name": by_id[key].get("name") or by_id[key]["activity"],
+            }
             for key in run["activations"]
             if key in by_id
         ],

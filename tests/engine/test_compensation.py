@@ -173,6 +173,11 @@ def test_cancel_with_compensation_undoes_completed_bookings_then_cancels(deploy,
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
     assert trip.names() == ["hotel", "flight", "cancel_hotel"]
+    # the cancel step's copy of the handler is shown as the modelled element
+    [cancel_job] = Job.objects.filter(instance=instance, connector="cancel_hotel")
+    assert cancel_job.activity_id == "CancelHotel"
+    [(_, handled)] = [e for e in _events(instance.pk) if e[0] == AuditAction.COMPENSATION_HANDLER]
+    assert (handled["activity_id"], handled["handler"]) == ("BookHotel", "CancelHotel")
     actions = [a for a, _ in _events(instance.pk, prefix="")]
     assert actions[-1] == AuditAction.INSTANCE_CANCELLED
     assert actions.count(AuditAction.COMPENSATION_HANDLER) == 1

@@ -43,6 +43,7 @@ def test_camunda_modeler_saga_deploys():
         "CancelHotel",
         "CancelHotel__2",
     ]
+    assert plan["copies"] == {"CancelFlight__2": "CancelFlight", "CancelHotel__2": "CancelHotel"}
 
 
 def test_saga_success_compensates_nothing():
@@ -93,11 +94,16 @@ def test_only_completed_activities_are_compensated_by_cancel_with_compensation()
     instance = restore(r, instance)  # BookFlight is running: it never completed
     assert instance.cancel_with_compensation() is True
     effects = instance.effects()
-    assert [j.activity_id for j in effects.service_tasks] == ["CancelHotel__2"]
+    # the cancel step runs a second copy of the handler; people see the modeller's element
+    [job] = effects.service_tasks
+    assert (job.activity_id, job.name) == ("CancelHotel", "Cancel hotel")
     assert effects.status == "running"
     with pytest.raises(TaskStateError):
         restore(r, instance).cancel_with_compensation()
-    instance, job = _complete_job(r, instance, {}, "CancelHotel__2")
+    instance, job = _complete_job(r, instance, {}, "CancelHotel")
+    assert [e.activity_id for e in instance.events if e.kind == "completed"][:1] == ["CancelHotel"]
+    [handler] = [e for e in instance.effects().compensation if e.kind == "handler"]
+    assert handler.data["handler"] == "CancelHotel"
     assert job.inputs == {"booking": "H-1", "trip": "T1"}
     assert instance.effects().status == "cancelled"
     assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"]
@@ -391,3 +397,14 @@ def test_a_throw_without_wait_for_completion_keeps_its_activity_ref():
     assert instance.effects().status == "completed"
     states = {a["activity"]: a["state"] for a in _record(instance)["activations"]}
     assert states == {"BookHotel": "completed", "BookFlight": "compensated"}
+
+
+def test_a_user_task_handler_copy_shows_the_modelled_element_in_the_inbox():
+    r = runner("compensation_scopes.bpmn")
+    instance = r.start({"rooms": ["r1"]})
+    instance, _ = _complete_job(r, instance, {"booking": "B1"}, "book_room")
+    instance, _ = _complete_job(r, instance, {"hall": "H"}, "reserve")
+    instance = restore(r, instance)
+    assert instance.cancel_with_compensation() is True
+    [release] = instance.effects().user_tasks
+    assert (release.activity_id, release.name) == ("release", "Release hall")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ ACTIVITIES = {
     "callActivity",
 }
 THROW_ATTRIBUTE = "compensationThrow"
+_COPY_SUFFIX = re.compile(r"(.+)__\d+")
 _INTERNAL_SUFFIXES = ("__start", "__dispatch", "__none", "__done", "__end", "__handlers_end")
 
 Problem = tuple[str | None, str, str]
@@ -249,6 +251,13 @@ def transform(root: Any) -> tuple[Any, dict[str, Any]]:
             mapping = _add_cancel_subprocess(root, process, reach, originals, copies)
             plan["handler_ids"].extend(mapping.values())
     plan["handler_ids"] = sorted(set(plan["handler_ids"]))
+    # a handler copy's elements (``CancelHotel__2``, inside it ``cf_confirm__2``) -> the
+    # modeller's element: what jobs, inbox tasks, steps and audit events show to people
+    plan["copies"] = {
+        element_id: match.group(1)
+        for element_id in sorted(element_ids(root) - modelled)
+        if (match := _COPY_SUFFIX.fullmatch(element_id)) and match.group(1) in modelled
+    }
     # the transform's own start, gateway and end events: no step a person should read about
     plan["internal"] = sorted(
         i for i in element_ids(root) - modelled if i.endswith(_INTERNAL_SUFFIXES)

@@ -296,3 +296,13 @@ def test_a_user_task_handler_waits_in_the_inbox_and_its_completion_continues(
     assert instance.status == InstanceStatus.COMPLETED
     handlers = [d["activity_id"] for a, d in _events(instance.pk) if a.endswith("handler")]
     assert handlers == ["reserve", "book_room"]
+
+
+def test_deploying_a_caller_of_a_process_with_compensation_names_the_call_activity(deploy, trip):
+    deploy("trip_saga.bpmn")
+    xml = (Path(__file__).parents[1] / "engine_core" / "bpmn" / "trip_caller.bpmn").read_bytes()
+    result = process_services.version_deploy(xml=xml, actor=SYSTEM)
+    assert not result.deployed
+    assert [(p["element_id"], p["code"]) for p in result.version.problems] == [
+        ("trip", "called_process_compensation")
+    ]

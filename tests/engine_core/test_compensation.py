@@ -408,3 +408,37 @@ def test_a_user_task_handler_copy_shows_the_modelled_element_in_the_inbox():
     assert instance.cancel_with_compensation() is True
     [release] = instance.effects().user_tasks
     assert (release.activity_id, release.name) == ("release", "Release hall")
+
+
+_CALLER = fixture("trip_caller.bpmn")  # a call activity "trip" calling trip_saga
+
+
+def test_a_call_activity_to_a_process_with_compensation_is_a_clear_problem_on_the_call():
+    with pytest.raises(BpmnValidationError) as info:
+        compile_bpmn(_CALLER, called={"trip_saga": fixture("trip_saga.bpmn")})
+    [problem] = info.value.problems
+    assert (problem.element_id, problem.code) == ("trip", "called_process_compensation")
+    assert problem.message.startswith(
+        "Call activity 'Book trip' calls 'trip_saga', which uses compensation: compensation "
+        "does not reach into or run inside a called process."
+    )
+
+
+def test_a_call_activity_without_compensation_inside_still_deploys():
+    caller = _CALLER.replace(b'calledElement="trip_saga"', b'calledElement="order"')
+    compiled = compile_bpmn(caller, called={"order": fixture("user_service.bpmn")})
+    assert compiled.called_process_ids == frozenset({"order"})
+
+
+def test_a_call_activity_with_its_own_handler_is_undone_as_a_whole():
+    caller = _CALLER.replace(b'calledElement="trip_saga"', b'calledElement="order"').replace(
+        b'<bpmn:endEvent id="e"/>',
+        b'<bpmn:boundaryEvent id="trip_comp" attachedToRef="trip">'
+        b"<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+        b'<bpmn:manualTask id="undo_trip" name="Undo trip" isForCompensation="true"/>'
+        b'<bpmn:association id="a1" sourceRef="trip_comp" targetRef="undo_trip"/>'
+        b'<bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>',
+    )
+    compiled = compile_bpmn(caller, called={"order": fixture("user_service.bpmn")})
+    plan = json.loads(compiled.spec_json)["compensation"]
+    assert (plan["compensable"], plan["handler_ids"]) == (["trip"], ["undo_trip", "undo_trip__2"])

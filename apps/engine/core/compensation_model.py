@@ -195,6 +195,22 @@ def _compensable(node: Any, container: Any, model: CompensationModel) -> bool:
     )
 
 
+def called_compensation_problem(call_activity: Any, called_id: str) -> Problem:
+    """A call activity whose called process uses compensation (decision 034: compensation does
+    not cross a call activity; the called process's compensation elements would otherwise be
+    refused as elements the engine cannot read)."""
+    name = call_activity.get("name") or call_activity.get("id")
+    return (
+        call_activity.get("id"),
+        "called_process_compensation",
+        f"Call activity '{name}' calls '{called_id}', which uses compensation: compensation "
+        "does not reach into or run inside a called process. Draw the called steps as an "
+        "embedded subprocess here, or attach a compensation boundary event with a handler to "
+        "this call activity to undo it as a whole (and take the compensation out of the called "
+        "process).",
+    )
+
+
 def problems(root: Any) -> list[Problem]:
     return analyze(root).problems
 

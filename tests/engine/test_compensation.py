@@ -203,6 +203,14 @@ def test_cancel_with_compensation_of_a_suspended_instance_resumes_it_to_undo_the
     assert resumed.data == {"reason": RESUMED_TO_COMPENSATE}
     [flight] = Job.objects.filter(instance=instance, activity_id="BookFlight")
     assert flight.status == JobStatus.CANCELLED
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)  # mid-compensation
+    with pytest.raises(Conflict) as again:
+        services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert again.value.message == (
+        "The instance is already being cancelled with compensation. It is suspended: resume "
+        "it to let its compensation finish."
+    )
+    services.instance_resume(instance_id=instance.pk, actor=SYSTEM)
     run_jobs(instance)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED

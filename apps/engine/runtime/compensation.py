@@ -77,7 +77,10 @@ def _start_cancel_step(*, instance_id: int, actor: Actor, reason: str) -> Compen
             started = handle.cancel_with_compensation()
             effects = handle.effects() if started else None
         except core.TaskStateError as exc:
-            raise Conflict(str(exc), code="compensation_under_way") from None
+            message = str(exc)
+            if instance.status == InstanceStatus.SUSPENDED:
+                message += " It is suspended: resume it to let its compensation finish."
+            raise Conflict(message, code="compensation_under_way") from None
         except (core.ExpressionError, core.WorkflowRuntimeError) as exc:
             raise Unprocessable(
                 f"The compensation could not start: {exc}", code="process_stuck"

@@ -63,15 +63,20 @@ def page_query(**params: str) -> str:
 
 
 def run_action(
-    request: HttpRequest, action: Callable[[], object], *, success: str, back: str
+    request: HttpRequest,
+    action: Callable[[], object],
+    *,
+    success: str | Callable[[object], str],
+    back: str,
 ) -> HttpResponse:
     """Run a service from a form POST: flash its success or its person-readable error, redirect.
+    ``success`` may be a function of the service's result (a message saying what it did).
 
     An object the user may not see (NotFound) is a 404 page, not a redirect back to it: the same
     answer as for an object that does not exist (docs/security.md, IDOR).
     """
     try:
-        action()
+        result = action()
     except NotFound as exc:
         raise Http404(exc.message) from None
     except FlowgateError as exc:
@@ -83,5 +88,5 @@ def run_action(
                     f"{detail.get('field') or detail.get('element_id') or ''} {detail['message']}".strip(),
                 )
     else:
-        messages.success(request, success)
+        messages.success(request, success if isinstance(success, str) else success(result))
     return redirect(back)

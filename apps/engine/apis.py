@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -182,26 +188,56 @@ class CancelInput(serializers.Serializer):
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=500)
 
 
+class CompensationDone(serializers.Serializer):
+    undoing = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Names of the completed steps being undone, newest first; empty: the instance "
+        "had nothing to undo and is cancelled",
+    )
+    resumed = serializers.BooleanField(
+        help_text="The instance was suspended and runs again so that its handlers can"
+    )
+    summary = serializers.CharField()
+
+
+class CancelOutput(InstanceOutput):
+    compensation = serializers.SerializerMethodField(
+        help_text="With compensate=true: what the cancel did (null otherwise)"
+    )
+
+    class Meta(InstanceOutput.Meta):
+        fields = [*InstanceOutput.Meta.fields, "compensation"]
+
+    @extend_schema_field(CompensationDone(allow_null=True))
+    def get_compensation(self, instance: ProcessInstance) -> dict | None:
+        done = self.context.get("compensation")
+        if done is None:
+            return None
+        return {"undoing": list(done.undoing), "resumed": done.resumed, "summary": done.summary()}
+
+
 class InstanceCancelApi(_InstanceOperation):
     operation = "cancel"
 
     @extend_schema(
         request=CancelInput,
-        responses=InstanceOutput,
-        summary="Cancel an instance, optionally with compensation (body may be empty)",
+        responses=CancelOutput,
+        summary="Cancel a running or suspended instance, optionally with compensation "
+        "(body may be empty)",
     )
     def post(self, request: Request, instance_id: int) -> Response:
         instance = self.operable(request, instance_id)
         data = self.validated_input(serializer=CancelInput)
-        service = (
-            services.instance_cancel_with_compensation
-            if data["compensate"]
-            else services.instance_cancel
+        actor = actor_for_request(request)
+        if not data["compensate"]:
+            instance = services.instance_cancel(
+                instance_id=instance.pk, actor=actor, reason=data["reason"]
+            )
+            return Response(CancelOutput(instance).data)
+        done = services.instance_cancel_with_compensation(
+            instance_id=instance.pk, actor=actor, reason=data["reason"]
         )
-        instance = service(
-            instance_id=instance.pk, actor=actor_for_request(request), reason=data["reason"]
-        )
-        return Response(InstanceOutput(instance).data)
+        return Response(CancelOutput(done.instance, context={"compensation": done}).data)
 
 
 class InstanceSuspendApi(_InstanceOperation):

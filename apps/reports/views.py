@@ -269,15 +269,17 @@ def instance_action(
     post = InstanceActionForm(request.POST)
     actions = {
         "cancel": (
-            lambda: (
-                engine_services.instance_cancel_with_compensation
-                if post.value("compensate")
-                else engine_services.instance_cancel
-            )(instance_id=instance_id, actor=actor, reason=post.value("reason")[:500]),
-            "The completed work is being undone; the instance ends cancelled when the last "
-            "compensation step is done."
-            if post.value("compensate")
-            else "The instance is cancelled.",
+            lambda: engine_services.instance_cancel_with_compensation(
+                instance_id=instance_id, actor=actor, reason=post.value("reason")[:500]
+            ),
+            lambda done: done.summary(),
+        )
+        if post.value("compensate")
+        else (
+            lambda: engine_services.instance_cancel(
+                instance_id=instance_id, actor=actor, reason=post.value("reason")[:500]
+            ),
+            "The instance is cancelled.",
         ),
         "suspend": (
             lambda: engine_services.instance_suspend(instance_id=instance_id, actor=actor),

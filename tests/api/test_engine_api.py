@@ -233,9 +233,18 @@ def test_cancel_with_compensation_needs_an_operator_and_undoes_completed_work(
     assert bad.status_code == 400
     assert ProcessInstance.objects.get(pk=instance_id).status == "running"
     assert calls == ["hotel"]
+    suspended = client_for(manager).post(f"/api/v1/instances/{instance_id}/suspend/")
+    assert suspended.json()["status"] == "suspended"
     answer = client_for(manager).post(url, {"compensate": True, "reason": "test"}, format="json")
     assert answer.status_code == 200, answer.json()
-    assert answer.json()["status"] == "running"  # until the handler has run
+    assert answer.json()["status"] == "running"  # resumed for the handler, until it has run
+    assert answer.json()["compensation"] == {
+        "undoing": ["Book hotel"],
+        "resumed": True,
+        "summary": "The suspended instance runs again to undo its work. Undoing 1 completed "
+        "step (newest first: Book hotel); the instance ends cancelled when the last "
+        "compensation step is done.",
+    }
     run_jobs(ProcessInstance.objects.get(pk=instance_id))
     assert ProcessInstance.objects.get(pk=instance_id).status == "cancelled"
     assert calls == ["hotel", "cancel_hotel"]

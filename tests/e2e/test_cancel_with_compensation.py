@@ -53,7 +53,7 @@ def test_a_manager_cancels_with_compensation_from_the_console(page, login_as, ha
     page.get_by_label("Undo completed work first").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Cancel instance").click()
-    assert "completed work is being undone" in page.inner_text(".fg-messages")
+    assert "Undoing 1 completed step (newest first: Book hotel)" in page.inner_text(".fg-messages")
     assert ProcessInstance.objects.get(pk=instance.pk).status == "running"
     run_jobs(instance)  # the handler's job, as a worker would run it
     assert calls == ["hotel", "cancel H-1"]
@@ -61,4 +61,26 @@ def test_a_manager_cancels_with_compensation_from_the_console(page, login_as, ha
     page.reload()
     text = page.inner_text("main")
     assert "compensation.handler" in text
+    assert "instance.cancelled" in text
+
+
+def test_a_manager_cancels_a_suspended_instance_with_compensation(page, login_as, half_booked):
+    instance, calls = half_booked
+    engine_services.instance_suspend(instance_id=instance.pk, actor=Actor.system("test"))
+    login_as(page, UserFactory(roles=["manager"]))
+    page.goto(f"/admin-reports/instances/{instance.pk}/")
+    page.get_by_label("Confirm cancel (cannot be undone)").check()
+    page.get_by_label("Undo completed work first").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cancel instance").click()
+    message = page.inner_text(".fg-messages")
+    assert "The suspended instance runs again to undo its work." in message
+    assert "Undoing 1 completed step (newest first: Book hotel)" in message
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "running"
+    run_jobs(instance)
+    assert calls == ["hotel", "cancel H-1"]
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "cancelled"
+    page.reload()
+    text = page.inner_text("main")
+    assert "instance.resumed" in text
     assert "instance.cancelled" in text

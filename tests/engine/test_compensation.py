@@ -14,6 +14,7 @@ from apps.common.errors import Conflict
 from apps.connectors.base import BusinessError, ConnectorError
 from apps.engine import services
 from apps.engine.models import Incident, IncidentStatus, InstanceStatus, Job, JobStatus
+from apps.engine.runtime.compensation import RESUMED_TO_COMPENSATE
 from apps.inbox import services as inbox
 from apps.inbox.models import HumanTask, TaskStatus
 from apps.invariants.checks import run_checks
@@ -158,9 +159,10 @@ def test_cancel_with_compensation_undoes_completed_bookings_then_cancels(deploy,
     [hotel] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
     services.job_run(job_id=hotel.pk, worker_id="w")  # the hotel is booked; the flight waits
     assert trip.names() == ["hotel", "flight"]
-    services.instance_cancel_with_compensation(
+    done = services.instance_cancel_with_compensation(
         instance_id=instance.pk, actor=SYSTEM, reason="customer called"
     )
+    assert (done.undoing, done.resumed) == (("Book hotel",), False)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.RUNNING
     [flight] = Job.objects.filter(instance=instance, activity_id="BookFlight")
@@ -171,10 +173,63 @@ def test_cancel_with_compensation_undoes_completed_bookings_then_cancels(deploy,
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
     assert trip.names() == ["hotel", "flight", "cancel_hotel"]
+    # the cancel step's copy of the handler is shown as the modelled element
+    [cancel_job] = Job.objects.filter(instance=instance, connector="cancel_hotel")
+    assert cancel_job.activity_id == "CancelHotel"
+    [(_, handled)] = [e for e in _events(instance.pk) if e[0] == AuditAction.COMPENSATION_HANDLER]
+    assert (handled["activity_id"], handled["handler"]) == ("BookHotel", "CancelHotel")
     actions = [a for a, _ in _events(instance.pk, prefix="")]
     assert actions[-1] == AuditAction.INSTANCE_CANCELLED
     assert actions.count(AuditAction.COMPENSATION_HANDLER) == 1
     assert actions.count(AuditAction.COMPENSATION_FINISHED) == 1
+
+
+def test_cancel_with_compensation_of_a_suspended_instance_resumes_it_to_undo_then_cancels(
+    deploy, trip
+):
+    trip.flight_down = True
+    instance = _start(deploy)
+    [hotel] = Job.objects.filter(instance=instance, status=JobStatus.PENDING)
+    services.job_run(job_id=hotel.pk, worker_id="w")
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert (done.undoing, done.resumed) == (("Book hotel",), True)
+    assert done.summary().startswith("The suspended instance runs again to undo its work.")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
+    resumed = AuditEvent.objects.filter(
+        instance_id=instance.pk, action=AuditAction.INSTANCE_RESUMED
+    ).get()
+    assert resumed.data == {"reason": RESUMED_TO_COMPENSATE}
+    [flight] = Job.objects.filter(instance=instance, activity_id="BookFlight")
+    assert flight.status == JobStatus.CANCELLED
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)  # mid-compensation
+    with pytest.raises(Conflict) as again:
+        services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert again.value.message == (
+        "The instance is already being cancelled with compensation. It is suspended: resume "
+        "it to let its compensation finish."
+    )
+    services.instance_resume(instance_id=instance.pk, actor=SYSTEM)
+    run_jobs(instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert trip.names() == ["hotel", "flight", "cancel_hotel"]
+
+
+def test_cancel_with_compensation_with_nothing_completed_cancels_at_once_and_says_so(deploy, trip):
+    instance = _start(deploy)  # the hotel is not booked yet: nothing to undo
+    services.instance_suspend(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert (done.undoing, done.resumed) == ((), False)
+    assert done.summary() == "The instance is cancelled: it had no completed work to undo."
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.CANCELLED
+    assert not AuditEvent.objects.filter(
+        instance_id=instance.pk, action=AuditAction.INSTANCE_RESUMED
+    ).exists()
+    assert not Job.objects.filter(instance=instance, status=JobStatus.PENDING).exists()
+    assert trip.names() == []
 
 
 def test_cancel_with_compensation_of_a_process_without_compensation_cancels_at_once(deploy):
@@ -182,7 +237,8 @@ def test_cancel_with_compensation_of_a_process_without_compensation_cancels_at_o
     instance = services.instance_start(
         process_key="expense_approval", variables={"amount": 10}, actor=SYSTEM
     )
-    services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    done = services.instance_cancel_with_compensation(instance_id=instance.pk, actor=SYSTEM)
+    assert done.undoing == ()
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.CANCELLED
 
@@ -248,3 +304,13 @@ def test_a_user_task_handler_waits_in_the_inbox_and_its_completion_continues(
     assert instance.status == InstanceStatus.COMPLETED
     handlers = [d["activity_id"] for a, d in _events(instance.pk) if a.endswith("handler")]
     assert handlers == ["reserve", "book_room"]
+
+
+def test_deploying_a_caller_of_a_process_with_compensation_names_the_call_activity(deploy, trip):
+    deploy("trip_saga.bpmn")
+    xml = (Path(__file__).parents[1] / "engine_core" / "bpmn" / "trip_caller.bpmn").read_bytes()
+    result = process_services.version_deploy(xml=xml, actor=SYSTEM)
+    assert not result.deployed
+    assert [(p["element_id"], p["code"]) for p in result.version.problems] == [
+        ("trip", "called_process_compensation")
+    ]

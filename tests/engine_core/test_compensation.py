@@ -43,6 +43,7 @@ def test_camunda_modeler_saga_deploys():
         "CancelHotel",
         "CancelHotel__2",
     ]
+    assert plan["copies"] == {"CancelFlight__2": "CancelFlight", "CancelHotel__2": "CancelHotel"}
 
 
 def test_saga_success_compensates_nothing():
@@ -93,11 +94,16 @@ def test_only_completed_activities_are_compensated_by_cancel_with_compensation()
     instance = restore(r, instance)  # BookFlight is running: it never completed
     assert instance.cancel_with_compensation() is True
     effects = instance.effects()
-    assert [j.activity_id for j in effects.service_tasks] == ["CancelHotel__2"]
+    # the cancel step runs a second copy of the handler; people see the modeller's element
+    [job] = effects.service_tasks
+    assert (job.activity_id, job.name) == ("CancelHotel", "Cancel hotel")
     assert effects.status == "running"
     with pytest.raises(TaskStateError):
         restore(r, instance).cancel_with_compensation()
-    instance, job = _complete_job(r, instance, {}, "CancelHotel__2")
+    instance, job = _complete_job(r, instance, {}, "CancelHotel")
+    assert [e.activity_id for e in instance.events if e.kind == "completed"][:1] == ["CancelHotel"]
+    [handler] = [e for e in instance.effects().compensation if e.kind == "handler"]
+    assert handler.data["handler"] == "CancelHotel"
     assert job.inputs == {"booking": "H-1", "trip": "T1"}
     assert instance.effects().status == "cancelled"
     assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"]
@@ -327,3 +333,112 @@ def test_the_transforms_own_events_are_not_reported_as_steps():
     completed = [e.activity_id for e in instance.events if e.kind == "completed"]
     # the throw is a multi-instance: its last instance and the throw itself complete here
     assert completed == ["CancelHotel", "UndoBookings", "UndoBookings", "Failed"]
+
+
+def _end_throw(wait: str, activity_ref: str = "") -> bytes:
+    """The saga with its failure path ending in a compensation *end* event."""
+    ref = f' activityRef="{activity_ref}"' if activity_ref else ""
+    throw = re.compile(rb'<bpmn:intermediateThrowEvent id="UndoBookings".*?</bpmn:endEvent>', re.S)
+    return throw.sub(
+        b'<bpmn:endEvent id="UndoBookings" name="Undo bookings">'
+        b"<bpmn:incoming>Flow_5</bpmn:incoming>"
+        b'<bpmn:compensateEventDefinition id="CompensateEventDefinition_3"'
+        + ref.encode()
+        + f' waitForCompletion="{wait}" />'.encode()
+        + b"</bpmn:endEvent>",
+        fixture("trip_saga.bpmn"),
+    ).replace(b'<bpmn:sequenceFlow id="Flow_6" sourceRef="UndoBookings" targetRef="Failed" />', b"")
+
+
+def _fail_after_bookings(r):
+    instance = r.start({"trip": "T1"})
+    instance, _ = _complete_job(r, instance, {"hotel_booking": "H-1"}, "BookHotel")
+    instance, _ = _complete_job(r, instance, {"flight_booking": "F-9"}, "BookFlight")
+    [charge] = instance.effects().service_tasks
+    instance = restore(r, instance)
+    assert instance.fail_service_task(charge.task_id, error_code="CHARGE_FAILED", message="no")
+    return instance
+
+
+def _completed_steps(instance) -> list[str]:
+    return [e.activity_id for e in instance.events if e.kind == "completed"]
+
+
+def test_an_end_throw_without_wait_for_completion_ends_at_once_and_the_handlers_still_run():
+    r = ProcessRunner(compile_bpmn(_end_throw("false")).spec_json)
+    instance = _fail_after_bookings(r)
+    # the end event is done before any handler ran; the process is not, until they have
+    assert _completed_steps(instance) == ["ChargeFailed", "UndoBookings"]
+    assert [j.activity_id for j in instance.effects().service_tasks] == ["CancelFlight"]
+    assert instance.effects().status == "running"
+    instance, flight = _complete_job(r, instance, {}, "CancelFlight")
+    assert flight.inputs == {"booking": "F-9"}
+    assert "UndoBookings" not in _completed_steps(instance)
+    instance, hotel = _complete_job(r, instance, {}, "CancelHotel")
+    assert hotel.inputs == {"booking": "H-1", "trip": "T1"}
+    assert instance.effects().status == "completed"
+    assert [a["state"] for a in _record(instance)["activations"]] == ["compensated"] * 2
+
+
+def test_an_end_throw_that_waits_completes_after_its_handlers():
+    r = ProcessRunner(compile_bpmn(_end_throw("true")).spec_json)
+    instance = _fail_after_bookings(r)
+    assert _completed_steps(instance) == ["ChargeFailed"]
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    instance, _ = _complete_job(r, instance, {}, "CancelHotel")
+    assert _completed_steps(instance)[-2:] == ["UndoBookings", "UndoBookings"]
+    assert instance.effects().status == "completed"
+
+
+def test_a_throw_without_wait_for_completion_keeps_its_activity_ref():
+    r = ProcessRunner(compile_bpmn(_end_throw("false", "BookFlight")).spec_json)
+    instance = _fail_after_bookings(r)
+    instance, _ = _complete_job(r, instance, {}, "CancelFlight")
+    assert instance.effects().status == "completed"
+    states = {a["activity"]: a["state"] for a in _record(instance)["activations"]}
+    assert states == {"BookHotel": "completed", "BookFlight": "compensated"}
+
+
+def test_a_user_task_handler_copy_shows_the_modelled_element_in_the_inbox():
+    r = runner("compensation_scopes.bpmn")
+    instance = r.start({"rooms": ["r1"]})
+    instance, _ = _complete_job(r, instance, {"booking": "B1"}, "book_room")
+    instance, _ = _complete_job(r, instance, {"hall": "H"}, "reserve")
+    instance = restore(r, instance)
+    assert instance.cancel_with_compensation() is True
+    [release] = instance.effects().user_tasks
+    assert (release.activity_id, release.name) == ("release", "Release hall")
+
+
+_CALLER = fixture("trip_caller.bpmn")  # a call activity "trip" calling trip_saga
+
+
+def test_a_call_activity_to_a_process_with_compensation_is_a_clear_problem_on_the_call():
+    with pytest.raises(BpmnValidationError) as info:
+        compile_bpmn(_CALLER, called={"trip_saga": fixture("trip_saga.bpmn")})
+    [problem] = info.value.problems
+    assert (problem.element_id, problem.code) == ("trip", "called_process_compensation")
+    assert problem.message.startswith(
+        "Call activity 'Book trip' calls 'trip_saga', which uses compensation: compensation "
+        "does not reach into or run inside a called process."
+    )
+
+
+def test_a_call_activity_without_compensation_inside_still_deploys():
+    caller = _CALLER.replace(b'calledElement="trip_saga"', b'calledElement="order"')
+    compiled = compile_bpmn(caller, called={"order": fixture("user_service.bpmn")})
+    assert compiled.called_process_ids == frozenset({"order"})
+
+
+def test_a_call_activity_with_its_own_handler_is_undone_as_a_whole():
+    caller = _CALLER.replace(b'calledElement="trip_saga"', b'calledElement="order"').replace(
+        b'<bpmn:endEvent id="e"/>',
+        b'<bpmn:boundaryEvent id="trip_comp" attachedToRef="trip">'
+        b"<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+        b'<bpmn:manualTask id="undo_trip" name="Undo trip" isForCompensation="true"/>'
+        b'<bpmn:association id="a1" sourceRef="trip_comp" targetRef="undo_trip"/>'
+        b'<bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>',
+    )
+    compiled = compile_bpmn(caller, called={"order": fixture("user_service.bpmn")})
+    plan = json.loads(compiled.spec_json)["compensation"]
+    assert (plan["compensable"], plan["handler_ids"]) == (["trip"], ["undo_trip", "undo_trip__2"])

@@ -54,7 +54,11 @@ def test_cancel_with_compensation_from_the_instance_page(client, make_user, saga
     client.force_login(make_user("manager"))
     page = client.get(f"/admin-reports/instances/{instance.pk}/").content.decode()
     assert 'name="compensate"' in page
-    assert client.post(url, form).status_code == 302
+    answer = client.post(url, form, follow=True)
+    assert [str(m) for m in answer.context["messages"]] == [
+        "Undoing 1 completed step (newest first: Book hotel); the instance ends cancelled "
+        "when the last compensation step is done."
+    ]
     assert ProcessInstance.objects.get(pk=instance.pk).status == "running"
     run_jobs(instance)
     assert ProcessInstance.objects.get(pk=instance.pk).status == "cancelled"
@@ -66,3 +70,39 @@ def test_cancel_with_compensation_from_the_instance_page(client, make_user, saga
     )
     assert actions.count(AuditAction.COMPENSATION_HANDLER) == 1
     assert actions[-1] == AuditAction.INSTANCE_CANCELLED
+
+
+def test_cancel_with_compensation_of_a_suspended_instance_from_the_page(
+    client, make_user, saga_half_done
+):
+    instance, calls = saga_half_done
+    actor = Actor.system("t")
+    engine.instance_suspend(instance_id=instance.pk, actor=actor)
+    client.force_login(make_user("manager"))
+    page = client.get(f"/admin-reports/instances/{instance.pk}/").content.decode()
+    assert 'name="compensate"' in page
+    form = {"confirm": "yes", "compensate": "on"}
+    answer = client.post(f"/admin-reports/instances/{instance.pk}/cancel/", form, follow=True)
+    assert [str(m) for m in answer.context["messages"]] == [
+        "The suspended instance runs again to undo its work. Undoing 1 completed step (newest "
+        "first: Book hotel); the instance ends cancelled when the last compensation step is done."
+    ]
+    run_jobs(instance)
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "cancelled"
+    assert calls == ["hotel", "cancel_hotel"]
+
+
+def test_cancel_with_compensation_with_nothing_to_undo_says_it_simply_cancelled(
+    client, make_user, saga_half_done
+):
+    instance, _ = saga_half_done
+    fresh = engine.instance_start(
+        version=instance.version, variables={"trip": "T"}, actor=Actor.system("t")
+    )
+    client.force_login(make_user("manager"))
+    form = {"confirm": "yes", "compensate": "on"}
+    answer = client.post(f"/admin-reports/instances/{fresh.pk}/cancel/", form, follow=True)
+    assert [str(m) for m in answer.context["messages"]] == [
+        "The instance is cancelled: it had no completed work to undo."
+    ]
+    assert ProcessInstance.objects.get(pk=fresh.pk).status == "cancelled"

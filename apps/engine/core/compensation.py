@@ -134,7 +134,11 @@ def _run_data(run: Mapping[str, Any], by_id: Mapping[str, Any]) -> dict[str, Any
         "throw": run["throw"],
         "scope": run["scope"],
         "activations": [
-            {"activation": key, "activity_id": by_id[key]["activity"]}
+            {
+                "activation": key,
+                "activity_id": by_id[key]["activity"],
+                "name": by_id[key].get("name") or by_id[key]["activity"],
+            }
             for key in run["activations"]
             if key in by_id
         ],
@@ -189,16 +193,30 @@ def handler_completed(workflow: Any, task: Any) -> None:
             record["seq"] += 1
             activation["state"] = "compensated"
             activation["compensated_seq"] = record["seq"]
-            activation["handler"] = task.task_spec.bpmn_id
+            activation["handler"] = model_id(task.task_spec)
+
+
+MODEL_ID_ATTRIBUTE = "fg_model_id"
+
+
+def model_id(task_spec: Any) -> str:
+    """The modeller's element id of a task spec: a handler copy's ``CancelHotel__2`` is
+    ``CancelHotel``. What people read (jobs, inbox tasks, steps, audit); the engine's own
+    look-ups (token moves, migration) keep the spec's ``bpmn_id``."""
+    return getattr(task_spec, MODEL_ID_ATTRIBUTE, None) or task_spec.bpmn_id
 
 
 def connect_receivers(specs: Iterable[Any], plan: Mapping[str, Any]) -> None:
-    """Connect the recorders to the task specs of one process version (once per runner)."""
+    """Connect the recorders to the task specs of one process version (once per runner), and
+    tell each handler copy's specs the modeller's element id (``model_id``)."""
     recorded = set(plan.get("compensable", [])) | set(plan.get("containers", []))
     handlers = set(plan.get("handler_ids", []))
+    copies = plan.get("copies", {})
     for spec in specs:
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if bpmn_id in copies:
+                setattr(task_spec, MODEL_ID_ATTRIBUTE, copies[bpmn_id])
             if bpmn_id in recorded:
                 _connect_first(task_spec.completed_event, activation_completed)
             if bpmn_id in handlers:

@@ -12,7 +12,8 @@ events with a ``compensateEventDefinition`` (optional ``activityRef``, ``waitFor
   (``FlowgateCompensationThrow``): start -> exclusive gateway on ``compensation["handler"]`` -> a
   copy of each handler in the throw's reach -> end. The first copy of a handler keeps its id,
   later copies get ``__2``, ``__3``... An end throw continues to a plain end event; a throw with
-  ``waitForCompletion="false"`` becomes a parallel split whose side branch compensates;
+  ``waitForCompletion="false"`` (intermediate or end) becomes a parallel split whose side branch
+  compensates while the other continues (an end throw's: to a plain end event, at once);
 * a process with compensation gets one more such subprocess, ``fg_cancel_compensation__undo``,
   behind a start event that never fires: the step the operator's cancel with compensation starts.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,7 @@ ACTIVITIES = {
     "callActivity",
 }
 THROW_ATTRIBUTE = "compensationThrow"
+_COPY_SUFFIX = re.compile(r"(.+)__\d+")
 _INTERNAL_SUFFIXES = ("__start", "__dispatch", "__none", "__done", "__end", "__handlers_end")
 
 Problem = tuple[str | None, str, str]
@@ -192,6 +195,22 @@ def _compensable(node: Any, container: Any, model: CompensationModel) -> bool:
     )
 
 
+def called_compensation_problem(call_activity: Any, called_id: str) -> Problem:
+    """A call activity whose called process uses compensation (decision 034: compensation does
+    not cross a call activity; the called process's compensation elements would otherwise be
+    refused as elements the engine cannot read)."""
+    name = call_activity.get("name") or call_activity.get("id")
+    return (
+        call_activity.get("id"),
+        "called_process_compensation",
+        f"Call activity '{name}' calls '{called_id}', which uses compensation: compensation "
+        "does not reach into or run inside a called process. Draw the called steps as an "
+        "embedded subprocess here, or attach a compensation boundary event with a handler to "
+        "this call activity to undo it as a whole (and take the compensation out of the called "
+        "process).",
+    )
+
+
 def problems(root: Any) -> list[Problem]:
     return analyze(root).problems
 
@@ -248,6 +267,13 @@ def transform(root: Any) -> tuple[Any, dict[str, Any]]:
             mapping = _add_cancel_subprocess(root, process, reach, originals, copies)
             plan["handler_ids"].extend(mapping.values())
     plan["handler_ids"] = sorted(set(plan["handler_ids"]))
+    # a handler copy's elements (``CancelHotel__2``, inside it ``cf_confirm__2``) -> the
+    # modeller's element: what jobs, inbox tasks, steps and audit events show to people
+    plan["copies"] = {
+        element_id: match.group(1)
+        for element_id in sorted(element_ids(root) - modelled)
+        if (match := _COPY_SUFFIX.fullmatch(element_id)) and match.group(1) in modelled
+    }
     # the transform's own start, gateway and end events: no step a person should read about
     plan["internal"] = sorted(
         i for i in element_ids(root) - modelled if i.endswith(_INTERNAL_SUFFIXES)
@@ -346,7 +372,7 @@ def _replace_throw(
             {a.get("id") for a in _descendant_activities(target)} if target is not None else set()
         )
         reach = [a for a in reach if a == ref or a in inner]
-    if is_end or wait:
+    if wait:
         sub, mapping = _dispatcher(
             tid, throw.get("name"), reach, originals, copies, activity_ref=ref, top=top
         )
@@ -358,20 +384,25 @@ def _replace_throw(
             _sub(container, "endEvent", id=f"{tid}__end")
             _flow(container, f"{tid}__to_end", tid, f"{tid}__end")
         return mapping
-    # waitForCompletion="false": fork, compensate on the side branch, continue at once
+    # waitForCompletion="false": fork, compensate on the side branch, continue at once. An end
+    # throw's token ends at once too; its process or subprocess completes when the side branch
+    # has (BPMN: a scope is complete once none of its tokens, handlers included, is active).
     fork = etree.Element(_q("parallelGateway"), {"id": tid})
     if throw.get("name"):
         fork.set("name", throw.get("name"))
     for element in flows:
         fork.append(element)
     container.replace(throw, fork)
+    if is_end:
+        _sub(container, "endEvent", id=f"{tid}__end")
+        _flow(container, f"{tid}__to_end", tid, f"{tid}__end")
     sub, mapping = _dispatcher(
         f"{tid}__handlers",
         throw.get("name"),
         reach,
         originals,
         copies,
-        activity_ref=None,
+        activity_ref=ref,
         top=top,
     )
     container.append(sub)

@@ -191,6 +191,8 @@ def compile_bpmn(
             if not target or target in local_ids:
                 continue
             called_ids.add(target)
+            if target in called_roots and compensation_model.analyze(called_roots[target]).present:
+                problems.append(compensation_model.called_compensation_problem(activity, target))
             if target not in called_roots:
                 problems.append(
                     (

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from ..compensation import QUEUE_VARIABLE, RECORD_KEY, cancel_finished
+from ..compensation import QUEUE_VARIABLE, RECORD_KEY, cancel_finished, model_id
 from ..effects import (
     ActivityEvent,
     CompensationEvent,
@@ -168,7 +168,7 @@ class InstanceView:
                     kinds.append("completed")
             for kind in kinds:
                 self._events.append(
-                    ActivityEvent(kind, str(task.id), spec.bpmn_id, activity_type(spec), at)
+                    ActivityEvent(kind, str(task.id), model_id(spec), activity_type(spec), at)
                 )
 
     def _user_task_info(self, task: Any) -> UserTaskInfo:
@@ -182,8 +182,8 @@ class InstanceView:
             groups = [spec.lane]
         return UserTaskInfo(
             task_id=str(task.id),
-            activity_id=spec.bpmn_id,
-            name=spec.bpmn_name or spec.bpmn_id,
+            activity_id=model_id(spec),
+            name=spec.bpmn_name or model_id(spec),
             lane=spec.lane,
             candidate_groups=tuple(groups),
             candidate_users=tuple(users),

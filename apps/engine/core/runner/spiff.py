@@ -12,6 +12,7 @@ from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 
+from ..compensation import model_id
 from ..effects import (
     ServiceTaskInfo,
 )
@@ -52,8 +53,8 @@ def service_task_info(task: Any) -> ServiceTaskInfo:
     spec = task.task_spec
     return ServiceTaskInfo(
         task_id=str(task.id),
-        activity_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
+        activity_id=model_id(spec),
+        name=spec.bpmn_name or model_id(spec),
         connector=spec.connector or "",
         inputs=copy.deepcopy(task.internal_data.get("fg_inputs", {})),
         max_attempts=spec.max_attempts,
@@ -71,7 +72,7 @@ def encode_default(value: Any) -> Any:
 def runtime_error(exc: BaseException) -> WorkflowRuntimeError:
     task = getattr(exc, "task", None)
     spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
-    activity_id = getattr(spec, "bpmn_id", None)
+    activity_id = model_id(spec) if getattr(spec, "bpmn_id", None) is not None else None
     message = str(exc.args[0]) if exc.args else type(exc).__name__
     inner = exc.__cause__ or exc.__context__
     if inner is not None and str(inner) and str(inner) not in message:

@@ -378,7 +378,27 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
     },
+    # The audit chain is verified on a schedule (decision 039 addendum): from the latest signed
+    # checkpoint often, the whole chain (which then signs a new checkpoint) less often.
+    "audit-verify": {
+        "task": "audit.verify",
+        "schedule": env.float("FLOWGATE_AUDIT_VERIFY_EVERY_SECONDS", default=3600.0),
+        "kwargs": {"full": False},
+    },
+    "audit-verify-full": {
+        "task": "audit.verify",
+        "schedule": env.float("FLOWGATE_AUDIT_VERIFY_FULL_EVERY_SECONDS", default=86400.0),
+        "kwargs": {"full": True},
+    },
 }
+# A scheduled verification that takes longer gives up and records nothing (the age of the last
+# verification then grows: alert FlowgateAuditVerifyStale). Below the worker's soft time limit.
+FLOWGATE_AUDIT_VERIFY_MAX_SECONDS = env.float("FLOWGATE_AUDIT_VERIFY_MAX_SECONDS", default=120.0)
+if not 0 < FLOWGATE_AUDIT_VERIFY_MAX_SECONDS < FLOWGATE_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "FLOWGATE_AUDIT_VERIFY_MAX_SECONDS must be above 0 and below "
+        "FLOWGATE_TASK_SOFT_TIME_LIMIT (seconds)."
+    )
 # Retention (docs/retention.md): finished instances older than this many days are archived and
 # purged, for processes without their own policy; 0 keeps everything (the default).
 FLOWGATE_RETENTION_DAYS = env.int("FLOWGATE_RETENTION_DAYS", default=0)

@@ -25,7 +25,7 @@ from prometheus_client.core import (
     Metric,
 )
 
-from apps.audit.selectors import verification_last
+from apps.audit.selectors import event_first_time, verification_last
 from apps.common.models import Heartbeat
 from apps.common.selectors import HEARTBEAT_STALE_AFTER
 from apps.connectors.http import breaker, limits
@@ -78,7 +78,7 @@ class FlowgateCollector:
         yield from self._instances()
         yield from self._jobs(now)
         yield from self._tasks(now)
-        yield from self._audit()
+        yield from self._audit(now)
         yield from self._timers(now)
         yield from self._workers(now)
         yield from self._circuits()
@@ -222,7 +222,7 @@ class FlowgateCollector:
             breaches.add_metric([r["process_key"], r["activity_id"]], int(r["n"]))
         yield breaches
 
-    def _audit(self) -> Iterator[Metric]:
+    def _audit(self, now) -> Iterator[Metric]:
         [row] = fetch(
             "SELECT COALESCE(MAX(position), 0) AS appended,"
             " (SELECT COUNT(*) FROM audit_auditpending) AS pending FROM audit_auditevent",
@@ -249,11 +249,19 @@ class FlowgateCollector:
             "flowgate_audit_verify_timestamp_seconds",
             "When the last audit chain verification ran (Unix time)",
         )
+        age = GaugeMetricFamily(
+            "flowgate_audit_verify_age_seconds",
+            "Seconds since the last audit chain verification (before the first one: since the "
+            "first audit event; no sample while there is no event)",
+        )
         last = verification_last()
         if last is not None:
             verified.add_metric([], 1 if last.data.get("intact") else 0)
             when.add_metric([], last.time.timestamp())
-        yield from (verified, when)
+        unverified_since = last.time if last is not None else event_first_time()
+        if unverified_since is not None:
+            age.add_metric([], max(0.0, (now - unverified_since).total_seconds()))
+        yield from (verified, when, age)
 
     def _timers(self, now) -> Iterator[Metric]:
         [row] = fetch(

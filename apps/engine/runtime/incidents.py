@@ -148,12 +148,14 @@ def job_failure_apply(
     """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
     A deferred call (``spends_attempt=False``: an open circuit, a target's limit, a 429 with
     Retry-After) is no failure: see ``job_defer_apply``. Requires: the instance row is locked."""
+    attempt_seconds_add(current)
     if not spends_attempt:
         job_defer_apply(
             instance, current, message=message, retry_after=retry_after, reason=defer_reason
         )
         return
     changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
+    changed.append("failed_attempts_seconds")
     if not spends_attempt:
         current.attempts = max(0, current.attempts - 1)
         changed.append("attempts")
@@ -196,6 +198,14 @@ def job_failure_apply(
         open_incident(instance, current, message=message, stack=stack, kind=kind)
 
 
+def attempt_seconds_add(current: Job) -> None:
+    """Add the attempt that ends here without finishing the step (started -> now) to the job's
+    ``failed_attempts_seconds``; the caller saves the field."""
+    if current.started_at is not None:
+        elapsed = (timezone.now() - current.started_at).total_seconds()
+        current.failed_attempts_seconds += max(0.0, elapsed)
+
+
 def job_defer_apply(
     instance: ProcessInstance,
     current: Job,
@@ -229,6 +239,7 @@ def job_defer_apply(
             "finished_at",
             "attempts",
             "deferrals",
+            "failed_attempts_seconds",
             "run_after",
             "enqueued_at",
         ]

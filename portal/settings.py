@@ -412,6 +412,10 @@ FLOWGATE_MIGRATION_THREADS = env.int("FLOWGATE_MIGRATION_THREADS", default=4)
 FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
 FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)
+# A step waits (without spending attempts) while its target answers 429 with Retry-After or its
+# circuit is open; once those waits add up past this many seconds it gives up with an incident
+# (decision 039 addendum). 0: wait forever. Waits for our own per-target limits do not count.
+FLOWGATE_JOB_MAX_DEFER_SECONDS = env.float("FLOWGATE_JOB_MAX_DEFER_SECONDS", default=3600.0)
 FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
 # Bounds on engine work (docs/engine/limits.md, decision 022): every run (a start, a task
 # completion, a job result) stops after this many steps or seconds without a wait and opens an

@@ -164,6 +164,9 @@ class Job(models.Model):
     # their end). The finishing attempt's time is the job fact's ``working``; together, the
     # step's worker time over all attempts (cost per process, decision 039 addendum).
     failed_attempts_seconds = models.FloatField(default=0.0)
+    # The waits the target asked for (429 Retry-After) or its open circuit imposed, added up; past
+    # FLOWGATE_JOB_MAX_DEFER_SECONDS the step gives up with an incident (decision 039 addendum).
+    deferred_seconds = models.FloatField(default=0.0)
     run_after = models.DateTimeField(db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -45,8 +45,8 @@ class ScheduledVerification:
 def verification_scheduled_run(*, full: bool) -> ScheduledVerification:
     """Verify the chain (from the latest checkpoint unless ``full``), record the result as
     ``audit.verified``, and after an intact full run sign a checkpoint at its head. Safe to run
-    twice: a second run records a second result and, when full, a checkpoint at the same or a
-    later head."""
+    twice: a second run records a second result and, when full, signs the head it reached (each
+    run's own ``audit.verified`` event moves the head on)."""
     try:
         result = verification_run(
             actor=Actor.system(SCHEDULER),

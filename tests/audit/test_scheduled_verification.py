@@ -16,6 +16,7 @@ from apps.audit.models import AuditCheckpoint, AuditEvent
 from apps.audit.selectors import verification_last
 from apps.audit.services import chain_link_pending, record
 from apps.audit.verification import VerificationTimedOut, chain_verify
+from portal.celery import app as celery_app
 from tests.audit.support import tamper
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,7 @@ def _age_metric(client) -> float | None:
 
 
 def test_the_beat_runs_both_verifications_at_their_configured_intervals():
+    assert "audit.verify" in celery_app.tasks
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     assert schedule["audit-verify"] == {
         "task": "audit.verify",
@@ -80,6 +82,10 @@ def test_a_full_run_records_its_result_and_signs_a_checkpoint_the_hourly_run_sta
     assert out["summary"].endswith("(checked from the signed checkpoint at link 4)")
     assert verification_last().data["checked_from"] == 4
     assert AuditCheckpoint.objects.count() == 1  # a checkpointed run signs nothing
+
+    # the next full run signs the head it reached: 6 events and the 2 earlier results
+    second = tasks.verify(full=True)["checkpoint_id"]
+    assert AuditCheckpoint.objects.get(pk=second).up_to_seq == 8
 
 
 def test_without_a_checkpoint_the_hourly_run_checks_the_whole_chain():

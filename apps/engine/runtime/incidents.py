@@ -245,9 +245,10 @@ def job_defer_apply(
     reason: str,
 ) -> None:
     """The step waits and calls again at the time the connector named: its attempt is given
-    back, its ``deferrals`` count grows, no incident can open, and the audit event is
-    ``job.deferred`` (decision 039: waits are not failures). Requires: the instance row is
-    locked."""
+    back, its ``deferrals`` count grows (and ``deferred_seconds`` by a wait the target imposed),
+    no incident opens (``job_failure_apply`` checks the bound on imposed waits before), and the
+    audit event is ``job.deferred`` (decision 039: waits are not failures). Requires: the
+    instance row is locked."""
     current.attempts = max(0, current.attempts - 1)
     current.deferrals += 1
     current.last_error = message[:4000]

@@ -378,7 +378,27 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "audit.anchor",
         "schedule": env.float("AUDIT_ANCHOR_EVERY_SECONDS", default=300.0),
     },
+    # The audit chain is verified on a schedule (decision 039 addendum): from the latest signed
+    # checkpoint often, the whole chain (which then signs a new checkpoint) less often.
+    "audit-verify": {
+        "task": "audit.verify",
+        "schedule": env.float("FLOWGATE_AUDIT_VERIFY_EVERY_SECONDS", default=3600.0),
+        "kwargs": {"full": False},
+    },
+    "audit-verify-full": {
+        "task": "audit.verify",
+        "schedule": env.float("FLOWGATE_AUDIT_VERIFY_FULL_EVERY_SECONDS", default=86400.0),
+        "kwargs": {"full": True},
+    },
 }
+# A scheduled verification that takes longer gives up and records nothing (the age of the last
+# verification then grows: alert FlowgateAuditVerifyStale). Below the worker's soft time limit.
+FLOWGATE_AUDIT_VERIFY_MAX_SECONDS = env.float("FLOWGATE_AUDIT_VERIFY_MAX_SECONDS", default=120.0)
+if not 0 < FLOWGATE_AUDIT_VERIFY_MAX_SECONDS < FLOWGATE_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "FLOWGATE_AUDIT_VERIFY_MAX_SECONDS must be above 0 and below "
+        "FLOWGATE_TASK_SOFT_TIME_LIMIT (seconds)."
+    )
 # Retention (docs/retention.md): finished instances older than this many days are archived and
 # purged, for processes without their own policy; 0 keeps everything (the default).
 FLOWGATE_RETENTION_DAYS = env.int("FLOWGATE_RETENTION_DAYS", default=0)
@@ -392,6 +412,10 @@ FLOWGATE_MIGRATION_THREADS = env.int("FLOWGATE_MIGRATION_THREADS", default=4)
 FLOWGATE_JOB_LOST_AFTER_SECONDS = env.int("FLOWGATE_JOB_LOST_AFTER_SECONDS", default=30)
 FLOWGATE_JOB_RETRY_BASE_SECONDS = env.float("FLOWGATE_JOB_RETRY_BASE_SECONDS", default=2.0)
 FLOWGATE_JOB_RETRY_MAX_SECONDS = env.float("FLOWGATE_JOB_RETRY_MAX_SECONDS", default=300.0)
+# A step waits (without spending attempts) while its target answers 429 with Retry-After or its
+# circuit is open; once those waits add up past this many seconds it gives up with an incident
+# (decision 039 addendum). 0: wait forever. Waits for our own per-target limits do not count.
+FLOWGATE_JOB_MAX_DEFER_SECONDS = env.float("FLOWGATE_JOB_MAX_DEFER_SECONDS", default=3600.0)
 FLOWGATE_INLINE_CHAIN_LIMIT = env.int("FLOWGATE_INLINE_CHAIN_LIMIT", default=50)
 # Bounds on engine work (docs/engine/limits.md, decision 022): every run (a start, a task
 # completion, a job result) stops after this many steps or seconds without a wait and opens an

@@ -134,6 +134,11 @@ def verification_last() -> AuditEvent | None:
     )
 
 
+def event_first_time() -> dt.datetime | None:
+    """When the oldest audit event still in the table was written (None: no event)."""
+    return AuditEvent.objects.order_by("position").values_list("time", flat=True).first()
+
+
 def instance_timeline(*, instance_id: int) -> QuerySet:
     return (
         AuditEvent.objects.select_related("link")

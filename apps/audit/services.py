@@ -294,12 +294,19 @@ def anchor_write(*, path: Path | None = None) -> Anchor:
 
 
 def verification_run(
-    *, actor: Actor, anchor_file: Path | None = None, from_checkpoint: bool = False
+    *,
+    actor: Actor,
+    anchor_file: Path | None = None,
+    from_checkpoint: bool = False,
+    max_seconds: float | None = None,
 ) -> ChainVerification:
     """Chain what is waiting, verify the whole chain, and record who asked and what came out
-    (the ``audit.verified`` event is also what /metrics reports as the last verification)."""
+    (the ``audit.verified`` event is also what /metrics reports as the last verification).
+    A run that exceeds ``max_seconds`` raises ``VerificationTimedOut`` and records nothing."""
     chain_link_pending()
-    result = chain_verify(anchor_file=anchor_file, from_checkpoint=from_checkpoint)
+    result = chain_verify(
+        anchor_file=anchor_file, from_checkpoint=from_checkpoint, max_seconds=max_seconds
+    )
     record(
         AuditAction.AUDIT_VERIFIED,
         actor=actor,
@@ -314,6 +321,7 @@ def verification_run(
             "forged": result.forged,
             "archived": result.archived,
             "checkpoints": result.checkpoints,
+            "checked_from": result.checked_from,
         },
     )
     return result

@@ -5,6 +5,7 @@ the chain. Read-only; ``apps.audit.services.verification_run`` records who asked
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,21 @@ LINK_COLUMNS: tuple[str, ...] = (
 FORGED_LISTED = 20
 # Events may wait this long for their link before the verifier calls them unchained.
 UNCHAINED_GRACE = dt.timedelta(minutes=5)
+# A bounded verification looks at the clock at the first link and once per this many after.
+CLOCK_EVERY_LINKS = 1000
+
+
+class VerificationTimedOut(Exception):
+    """A bounded verification (``max_seconds``) ran out of time before the end of the chain:
+    nothing is known about the rest, so there is no result (neither intact nor broken)."""
+
+    def __init__(self, *, checked: int, max_seconds: float) -> None:
+        self.checked = checked
+        super().__init__(
+            f"audit verification stopped after {max_seconds:g} s at link {checked}: the chain "
+            "is too long for the time allowed (run `manage.py audit_verify --checkpoint` by "
+            "hand, or raise FLOWGATE_AUDIT_VERIFY_MAX_SECONDS)"
+        )
 
 
 def _iter_links(up_to: int, chunk_size: int, after: int = 0) -> Iterator[tuple]:
@@ -119,7 +135,11 @@ def _iter_links(up_to: int, chunk_size: int, after: int = 0) -> Iterator[tuple]:
 
 
 def chain_verify(
-    *, anchor_file: Path | None = None, chunk_size: int = 5000, from_checkpoint: bool = False
+    *,
+    anchor_file: Path | None = None,
+    chunk_size: int = 5000,
+    from_checkpoint: bool = False,
+    max_seconds: float | None = None,
 ) -> ChainVerification:
     """Recompute the whole chain and report the first broken link.
 
@@ -127,6 +147,9 @@ def chain_verify(
     hash it records, instead of link 1 (decision 038): what comes after it is checked as fully
     as ever, the prefix is taken on the checkpoint's word (a full run checks it), and the
     archived count is the checkpoint's.
+
+    ``max_seconds``: give up (``VerificationTimedOut``) once the links took longer than that;
+    the scheduled verification uses it, the command and the page do not.
 
     Checks, in chain order: no link is missing, no link points at a missing event, each
     ``prev_hash`` is the previous link's hash, each hash matches the recomputed hash of the
@@ -145,6 +168,7 @@ def chain_verify(
     head = AuditChainHead.objects.filter(pk=1).values_list("position", "hash").first()
     head_position, head_hash = head if head else (0, GENESIS_HASH)
     started = timezone.now()
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     # Linkers commit the head together with the links: read up to the head we saw.
     up_to = max(head_position, anchor.position if anchor else 0)
     names = (*STORED_FIELDS[1:], "mac")
@@ -181,6 +205,12 @@ def chain_verify(
         return broken(checkpoints.problem_position, checkpoints.problem)
     for row in _iter_links(up_to, chunk_size, after=start):
         seq, link_prev, stored_hash, event_id = row[:4]
+        if (
+            deadline is not None
+            and (expected - start) % CLOCK_EVERY_LINKS == 1
+            and time.monotonic() > deadline
+        ):
+            raise VerificationTimedOut(checked=expected - 1, max_seconds=max_seconds or 0)
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
             return broken(expected, f"chain link(s) {missing} missing (the next link is {seq})")

@@ -160,6 +160,13 @@ class Job(models.Model):
     # Calls deferred without spending an attempt: an open circuit, a target's limit, a 429 with
     # Retry-After (decision 039). Summed into /metrics as flowgate_job_deferrals.
     deferrals = models.PositiveIntegerField(default=0)
+    # Worker time of the attempts that did not finish the step (failed or deferred: started ->
+    # their end). The finishing attempt's time is the job fact's ``working``; together, the
+    # step's worker time over all attempts (cost per process, decision 039 addendum).
+    failed_attempts_seconds = models.FloatField(default=0.0)
+    # The waits the target asked for (429 Retry-After) or its open circuit imposed, added up; past
+    # FLOWGATE_JOB_MAX_DEFER_SECONDS the step gives up with an incident (decision 039 addendum).
+    deferred_seconds = models.FloatField(default=0.0)
     run_after = models.DateTimeField(db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -282,7 +282,9 @@ class ProcessCostOut(S.Serializer):
     finished_steps = S.IntegerField(help_text="Of those, finished")
     connector_calls = S.IntegerField(help_text="Calls made (attempts; deferred calls excluded)")
     deferred_calls = S.IntegerField(help_text="Calls held back by a circuit, limit or Retry-After")
-    worker_seconds = S.FloatField(help_text="Connector time of the finished steps (last attempts)")
+    worker_seconds = S.FloatField(
+        help_text="Connector time of every attempt of the steps (failed and deferred ones too)"
+    )
     completed_instances = S.IntegerField(help_text="Instances completed in the period")
     steps_per_instance = _num()
     calls_per_instance = _num()

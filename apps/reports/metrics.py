@@ -25,11 +25,12 @@ from prometheus_client.core import (
     Metric,
 )
 
-from apps.audit.selectors import verification_last
+from apps.audit.selectors import event_first_time, verification_last
 from apps.common.models import Heartbeat
 from apps.common.selectors import HEARTBEAT_STALE_AFTER
 from apps.connectors.http import breaker, limits
 from apps.reports.selectors import workload_by_role
+from apps.reports.snapshots import costs_snapshot
 from apps.reports.sql import fetch, is_postgres, seconds_between
 from apps.reports.summaries import sla_breaches_all_time
 
@@ -78,10 +79,11 @@ class FlowgateCollector:
         yield from self._instances()
         yield from self._jobs(now)
         yield from self._tasks(now)
-        yield from self._audit()
+        yield from self._audit(now)
         yield from self._timers(now)
         yield from self._workers(now)
         yield from self._circuits()
+        yield from self._costs()
         scrape = GaugeMetricFamily(
             "flowgate_metrics_scrape_seconds", "Time spent computing these metrics"
         )
@@ -222,7 +224,7 @@ class FlowgateCollector:
             breaches.add_metric([r["process_key"], r["activity_id"]], int(r["n"]))
         yield breaches
 
-    def _audit(self) -> Iterator[Metric]:
+    def _audit(self, now) -> Iterator[Metric]:
         [row] = fetch(
             "SELECT COALESCE(MAX(position), 0) AS appended,"
             " (SELECT COUNT(*) FROM audit_auditpending) AS pending FROM audit_auditevent",
@@ -249,11 +251,59 @@ class FlowgateCollector:
             "flowgate_audit_verify_timestamp_seconds",
             "When the last audit chain verification ran (Unix time)",
         )
+        age = GaugeMetricFamily(
+            "flowgate_audit_verify_age_seconds",
+            "Seconds since the last audit chain verification (before the first one: since the "
+            "first audit event; no sample while there is no event)",
+        )
         last = verification_last()
         if last is not None:
             verified.add_metric([], 1 if last.data.get("intact") else 0)
             when.add_metric([], last.time.timestamp())
-        yield from (verified, when)
+        unverified_since = last.time if last is not None else event_first_time()
+        if unverified_since is not None:
+            age.add_metric([], max(0.0, (now - unverified_since).total_seconds()))
+        yield from (verified, when, age)
+
+    def _costs(self) -> Iterator[Metric]:
+        """Cost per process, all time (decision 039 addendum): read from the snapshot that
+        ``reports.refresh_snapshots`` writes every few minutes, so a scrape costs one row read
+        instead of a scan of every job; the figures lag by up to that interval. No sample
+        before the first refresh."""
+        families = {
+            "steps": CounterMetricFamily(
+                "flowgate_process_steps",
+                "Service steps (jobs) created, per process (test runs left out)",
+                labels=["process_key"],
+            ),
+            "connector_calls": CounterMetricFamily(
+                "flowgate_process_connector_calls",
+                "Connector calls made by the process's steps (attempts)",
+                labels=["process_key"],
+            ),
+            "deferred_calls": CounterMetricFamily(
+                "flowgate_process_deferred_calls",
+                "Calls held back without calling (open circuit, target limit, 429 Retry-After)",
+                labels=["process_key"],
+            ),
+            "worker_seconds": CounterMetricFamily(
+                "flowgate_process_worker_seconds",
+                "Worker (connector) time of every attempt of the process's steps",
+                labels=["process_key"],
+            ),
+        }
+        as_of = GaugeMetricFamily(
+            "flowgate_process_costs_timestamp_seconds",
+            "When the cost-per-process figures were computed (Unix time)",
+        )
+        snapshot = costs_snapshot()
+        if snapshot is not None:
+            for row in snapshot.data:
+                for name, family in families.items():
+                    family.add_metric([row["process_key"]], float(row[name]))
+            as_of.add_metric([], snapshot.computed_at.timestamp())
+        yield from families.values()
+        yield as_of
 
     def _timers(self, now) -> Iterator[Metric]:
         [row] = fetch(

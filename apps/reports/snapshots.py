@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from apps.reports.selectors import (
     heatmap,
     sla_dashboard,
 )
+from apps.reports.selectors.costs import process_costs
 from apps.reports.slo import slis, slo_status
 
 ALL = "*"
@@ -65,7 +66,24 @@ def heatmap_default(*, process_key: str = "", now: datetime | None = None) -> di
     )
 
 
-BUILDERS = {"sla": sla_default, "slo": slo_default, "heatmap": heatmap_default}
+#: Since when the all-time cost counters count (every row there is).
+COSTS_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+COSTS_KEY = "costs:*"
+
+
+def costs_all_time(*, process_key: str = "", now: datetime | None = None) -> list[dict]:
+    """Cost per process over every step so far: the /metrics cost counters (decision 039
+    addendum) read this snapshot instead of scanning the jobs at every scrape."""
+    now = now or timezone.now()
+    return process_costs(period=Period(since=COSTS_SINCE, until=now), process_key=process_key)
+
+
+BUILDERS = {
+    "sla": sla_default,
+    "slo": slo_default,
+    "heatmap": heatmap_default,
+    "costs": costs_all_time,
+}
 
 
 def snapshot_store(*, kind: str, process_key: str = "", now: datetime | None = None) -> dict:
@@ -81,7 +99,8 @@ def snapshot_store(*, kind: str, process_key: str = "", now: datetime | None = N
 
 def snapshots_refresh(*, now: datetime | None = None) -> int:
     """Recompute every default view: the SLA and SLO pages for all processes and for each
-    process, the heatmap of each process's latest deployed version. Safe to run twice."""
+    process, the heatmap of each process's latest deployed version, and the all-time cost per
+    process that /metrics exports. Safe to run twice."""
     keys = ["", *ProcessDefinition.objects.order_by("key").values_list("key", flat=True)]
     count = 0
     for kind in ("sla", "slo"):
@@ -98,7 +117,13 @@ def snapshots_refresh(*, now: datetime | None = None) -> int:
     for version_id in latest.values():
         snapshot_store(kind="heatmap", process_key=str(version_id), now=now)
         count += 1
-    return count
+    snapshot_store(kind="costs", now=now)
+    return count + 1
+
+
+def costs_snapshot() -> ReportSnapshot | None:
+    """The latest all-time cost snapshot (None before the first refresh)."""
+    return ReportSnapshot.objects.filter(key=COSTS_KEY).first()
 
 
 def snapshot_or_live(

@@ -17,7 +17,8 @@ from django.utils import timezone
 from apps.accounts.roles import Role
 from apps.audit.actions import AuditAction
 from apps.audit.checkpoints import audit_archived_remove
-from apps.audit.models import AuditEvent, AuditLink
+from apps.audit.models import AuditCheckpoint, AuditEvent, AuditLink
+from apps.audit.scheduled import verification_scheduled_run
 from apps.audit.services import chain_link_pending, record
 from apps.common.actors import Actor
 from tests.audit.support import chain_hash as _hash
@@ -217,6 +218,16 @@ def test_verify_page_says_how_many_events_were_archived(auditor_client, trail):
         "are still checked." in body
     )
     assert _newest().data["archived"] == checkpoint.removed == 3
+
+
+def test_verify_page_shows_the_last_scheduled_verification(auditor_client, trail):
+    verification_scheduled_run(full=True)  # signs a checkpoint at the head
+    verification_scheduled_run(full=False)
+    body = auditor_client.get(reverse("audit:verify")).content.decode()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert "by scheduled audit_verify" in body
+    assert f'link <span data-testid="verify-last-from">{checkpoint.up_to_seq}</span>' in body
+    assert 'data-testid="verify-schedule"' in body
 
 
 def test_verify_button_shows_the_break(auditor_client, trail):

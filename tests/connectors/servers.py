@@ -47,7 +47,8 @@ class _Server(ThreadingHTTPServer):
 class ScriptedHandler(BaseHTTPRequestHandler):
     """Routes (all answers are deterministic):
     /ok                      200 JSON echo of the request
-    /status/<code>           <code> with a short text body (Retry-After: 7, or ?retry_after=V)
+    /status/<code>           <code> with a short text body (Retry-After: 7, or ?retry_after=V),
+                             after ?delay=S seconds
     /slow                    waits until the test ends (read timeout)
     /big?size=N              N bytes with Content-Length
     /big-unsized?size=N      N bytes, no Content-Length (connection close)
@@ -101,6 +102,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             retry_after = query.get("retry_after", "7")
+            time.sleep(float(query.get("delay", "0")))
             self._send(code, f"status {code} body".encode(), "text/plain", Retry_After=retry_after)
         elif path == "/slow":
             self.server.recorder.release.wait(10)

@@ -16,9 +16,11 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.connectors.http import breaker
+from apps.engine import services
 from apps.engine.models import Incident, Job, JobStatus
+from apps.engine.runtime.incidents import deferral_bound_message
 from tests.engine.conftest import run_jobs
-from tests.engine.test_http_task import api_server, start  # noqa: F401 - the fixture
+from tests.engine.test_http_task import SYSTEM, api_server, start  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +98,76 @@ def test_a_429_with_retry_after_6_is_retried_no_earlier_than_6_seconds(api_serve
     [event] = AuditEvent.objects.filter(job_id=job.pk, action__in=["job.failed", "job.deferred"])
     assert (event.action, event.data["reason"]) == ("job.deferred", "retry_after")
     assert not Incident.objects.filter(instance=instance).exists()
+
+
+def _wait_is_over(job: Job) -> None:
+    """Move the step's next attempt to now (its Retry-After was obeyed in the test above)."""
+    Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+
+
+def test_a_target_that_only_answers_429_is_waited_on_for_a_bounded_time(  # noqa: F811
+    api_server,  # noqa: F811
+    circuit,
+    settings,
+):
+    settings.FLOWGATE_JOB_MAX_DEFER_SECONDS = 10
+    instance = start(api_server, "'/status/429?retry_after=6'")
+    run_jobs(instance)
+    job = instance.jobs.get()
+    assert (job.status, job.deferrals, job.deferred_seconds) == (JobStatus.PENDING, 1, 6.0)
+
+    # the second 429 asks for 6 s more: 12 s in all would pass the 10 s bound
+    _wait_is_over(job)
+    run_jobs(instance)
+    job.refresh_from_db()
+    assert len(api_server.recorder.requests) == 2
+    assert (job.status, job.attempts, job.deferrals, job.deferred_seconds) == (
+        JobStatus.INCIDENT,
+        0,  # a 429 spends no attempt, the last one neither
+        1,
+        6.0,
+    )
+    incident = Incident.objects.get(instance=instance)
+    assert incident.message.startswith(
+        "Gave up waiting: the target kept answering 429 Too Many Requests with a Retry-After. "
+        "The step already waited 6 s over 1 deferrals and the next wait (6 s) would pass the "
+        "limit of 10 s (FLOWGATE_JOB_MAX_DEFER_SECONDS). Retry this incident when the target "
+        "accepts calls again (the wait starts over), or ask its owner for more quota. "
+        "Last answer: "
+    )
+    assert "429" in incident.message
+    [failed] = AuditEvent.objects.filter(job_id=job.pk, action="job.failed")
+    assert (failed.data["permanent"], failed.data["will_retry"]) == (True, False)
+
+    # an operator's retry starts the wait over
+    services.incident_retry(incident_id=incident.pk, actor=SYSTEM)
+    job.refresh_from_db()
+    assert (job.status, job.deferred_seconds) == (JobStatus.PENDING, 0.0)
+    run_jobs(instance)
+    job.refresh_from_db()
+    assert (job.status, job.deferred_seconds, len(api_server.recorder.requests)) == (
+        JobStatus.PENDING,
+        6.0,
+        3,
+    )
+
+    # 0 means no bound: the step waits on
+    settings.FLOWGATE_JOB_MAX_DEFER_SECONDS = 0
+    _wait_is_over(job)
+    run_jobs(instance)
+    job.refresh_from_db()
+    assert (job.status, job.deferred_seconds) == (JobStatus.PENDING, 12.0)
+
+
+def test_only_waits_the_target_imposes_are_bounded(settings):
+    settings.FLOWGATE_JOB_MAX_DEFER_SECONDS = 10
+    long_waiter = Job(deferred_seconds=9.0, deferrals=9)
+    # our own concurrency/rate limit: the wait ends when other calls finish
+    assert deferral_bound_message(long_waiter, reason="target_limit", delay=5) == ""
+    assert deferral_bound_message(long_waiter, reason="retry_after", delay=1) == ""
+    assert deferral_bound_message(long_waiter, reason="circuit_open", delay=5).startswith(
+        "Gave up waiting: the target's circuit stayed open (its calls kept failing)."
+    )
 
 
 def test_a_503_with_an_http_date_retry_after_waits_until_that_date(api_server, circuit):  # noqa: F811

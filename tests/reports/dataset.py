@@ -103,6 +103,7 @@ def job(
     status: str = JobStatus.DONE,
     attempts: int = 1,
     deferrals: int = 0,
+    failed_attempts_seconds: float = 0.0,
 ) -> Job:
     _task_seq[0] += 1
     row = Job.objects.create(
@@ -113,6 +114,7 @@ def job(
         status=status,
         attempts=attempts,
         deferrals=deferrals,
+        failed_attempts_seconds=failed_attempts_seconds,
         run_after=created,
         created_at=created,
         started_at=started,

@@ -147,13 +147,21 @@ def job_failure_apply(
 ) -> None:
     """Record a failed attempt of ``current``: retry later with backoff, or open an incident.
     A deferred call (``spends_attempt=False``: an open circuit, a target's limit, a 429 with
-    Retry-After) is no failure: see ``job_defer_apply``. Requires: the instance row is locked."""
-    if not spends_attempt:
-        job_defer_apply(
-            instance, current, message=message, retry_after=retry_after, reason=defer_reason
-        )
-        return
+    Retry-After) is no failure: see ``job_defer_apply``, until the waits the target imposed would
+    pass FLOWGATE_JOB_MAX_DEFER_SECONDS: then the step gives up with an incident that says why
+    (``deferral_bound_message``). Requires: the instance row is locked."""
+    attempt_seconds_add(current)
     changed = ["status", "last_error", "lease_expires_at", "locked_by", "started_at", "finished_at"]
+    changed.append("failed_attempts_seconds")
+    if not spends_attempt:
+        delay = next_attempt_delay(current.attempts - 1, retry_after)
+        gave_up = deferral_bound_message(current, reason=defer_reason, delay=delay)
+        if not gave_up:
+            job_defer_apply(
+                instance, current, message=message, retry_after=retry_after, reason=defer_reason
+            )
+            return
+        message, permanent = f"{gave_up} Last answer: {message}", True
     if not spends_attempt:
         current.attempts = max(0, current.attempts - 1)
         changed.append("attempts")
@@ -196,6 +204,38 @@ def job_failure_apply(
         open_incident(instance, current, message=message, stack=stack, kind=kind)
 
 
+#: Waits the target imposes (it throttles, or keeps failing behind an open circuit): bounded per
+#: step by FLOWGATE_JOB_MAX_DEFER_SECONDS. A wait for our own concurrency or rate limit
+#: ("target_limit") ends when other calls finish, so it is not bounded here.
+BOUNDED_DEFER_REASONS = {
+    "retry_after": "the target kept answering 429 Too Many Requests with a Retry-After",
+    "circuit_open": "the target's circuit stayed open (its calls kept failing)",
+}
+
+
+def deferral_bound_message(current: Job, *, reason: str, delay: float) -> str:
+    """Why the step stops waiting, when one more wait of ``delay`` seconds would take its waits
+    imposed by the target past FLOWGATE_JOB_MAX_DEFER_SECONDS (0: no bound); "" to wait."""
+    bound = settings.FLOWGATE_JOB_MAX_DEFER_SECONDS
+    why = BOUNDED_DEFER_REASONS.get(reason)
+    if not bound or why is None or current.deferred_seconds + delay <= bound:
+        return ""
+    return (
+        f"Gave up waiting: {why}. The step already waited {current.deferred_seconds:.0f} s over "
+        f"{current.deferrals} deferrals and the next wait ({delay:.0f} s) would pass the limit "
+        f"of {bound:.0f} s (FLOWGATE_JOB_MAX_DEFER_SECONDS). Retry this incident when the "
+        "target accepts calls again (the wait starts over), or ask its owner for more quota."
+    )
+
+
+def attempt_seconds_add(current: Job) -> None:
+    """Add the attempt that ends here without finishing the step (started -> now) to the job's
+    ``failed_attempts_seconds``; the caller saves the field."""
+    if current.started_at is not None:
+        elapsed = (timezone.now() - current.started_at).total_seconds()
+        current.failed_attempts_seconds += max(0.0, elapsed)
+
+
 def job_defer_apply(
     instance: ProcessInstance,
     current: Job,
@@ -205,9 +245,10 @@ def job_defer_apply(
     reason: str,
 ) -> None:
     """The step waits and calls again at the time the connector named: its attempt is given
-    back, its ``deferrals`` count grows, no incident can open, and the audit event is
-    ``job.deferred`` (decision 039: waits are not failures). Requires: the instance row is
-    locked."""
+    back, its ``deferrals`` count grows (and ``deferred_seconds`` by a wait the target imposed),
+    no incident opens (``job_failure_apply`` checks the bound on imposed waits before), and the
+    audit event is ``job.deferred`` (decision 039: waits are not failures). Requires: the
+    instance row is locked."""
     current.attempts = max(0, current.attempts - 1)
     current.deferrals += 1
     current.last_error = message[:4000]
@@ -215,12 +256,14 @@ def job_defer_apply(
     current.locked_by = ""
     current.transition_to(JobStatus.PENDING)
     current.finished_at = None
-    current.run_after = timezone.now() + timedelta(
-        seconds=next_attempt_delay(current.attempts, retry_after)
-    )
+    delay = next_attempt_delay(current.attempts, retry_after)
+    current.run_after = timezone.now() + timedelta(seconds=delay)
+    if reason in BOUNDED_DEFER_REASONS:
+        current.deferred_seconds += delay
     current.enqueued_at = None
     current.save(
         update_fields=[
+            "deferred_seconds",
             "status",
             "last_error",
             "lease_expires_at",
@@ -229,6 +272,7 @@ def job_defer_apply(
             "finished_at",
             "attempts",
             "deferrals",
+            "failed_attempts_seconds",
             "run_after",
             "enqueued_at",
         ]
@@ -272,10 +316,20 @@ def incident_retry(*, incident_id: int, actor: Actor) -> Incident:
         now = timezone.now()
         job.transition_to(JobStatus.PENDING)
         job.attempts = 0
+        job.deferred_seconds = 0.0  # a retried step may wait on its target for as long again
         job.run_after = now
         job.enqueued_at = now
         job.finished_at = None
-        job.save(update_fields=["status", "attempts", "run_after", "enqueued_at", "finished_at"])
+        job.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "deferred_seconds",
+                "run_after",
+                "enqueued_at",
+                "finished_at",
+            ]
+        )
         incident.transition_to(IncidentStatus.RETRIED)
         incident.resolved_at = now
         incident.resolved_by = actor_user(actor)

@@ -6,9 +6,10 @@ Per process, over the service steps (jobs) created in the period, test runs left
 - ``steps``: the steps (jobs) created; ``finished_steps``: those done (a ``JobFact`` each);
 - ``connector_calls``: the calls actually made (``Job.attempts``: a deferred call, held back by a
   circuit or a limit, spends no attempt and is counted apart as ``deferred_calls``);
-- ``worker_seconds``: the connector time of finished steps (``JobFact.working``, started ->
-  finished of the last attempt: earlier failed attempts are not timed by the rows, so this is a
-  lower bound);
+- ``worker_seconds``: the connector time of every attempt of the steps: the finishing attempt's
+  (``JobFact.working``, started -> finished) plus the attempts that failed or were deferred
+  (``Job.failed_attempts_seconds``, added up by the engine as each one ends; decision 039
+  addendum). An attempt whose worker died is not timed (its end is unknown);
 - ``completed_instances``: instances of the process that completed in the period, and the three
   figures per completed instance (null when none completed).
 
@@ -62,20 +63,25 @@ def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
         )
 
     for job_sum in jobs.values("instance__process_key").annotate(
-        n=Count("id"), calls=Sum("attempts"), deferred=Sum("deferrals")
+        n=Count("id"),
+        calls=Sum("attempts"),
+        deferred=Sum("deferrals"),
+        unfinished=Sum("failed_attempts_seconds"),
     ):
         row(job_sum["instance__process_key"]).update(
             steps=job_sum["n"],
             connector_calls=job_sum["calls"] or 0,
             deferred_calls=job_sum["deferred"] or 0,
+            worker_seconds=float(job_sum["unfinished"] or 0),
         )
     for fact_sum in facts.values("process_key").annotate(n=Count("id"), working=Sum("working")):
-        row(fact_sum["process_key"]).update(
-            finished_steps=fact_sum["n"], worker_seconds=round(float(fact_sum["working"] or 0), 3)
-        )
+        item = row(fact_sum["process_key"])
+        item["finished_steps"] = fact_sum["n"]
+        item["worker_seconds"] += float(fact_sum["working"] or 0)
     for done in completed.values("process_key").annotate(n=Count("id")):
         row(done["process_key"])["completed_instances"] = done["n"]
     for item in rows.values():
+        item["worker_seconds"] = round(item["worker_seconds"], 3)
         done = item["completed_instances"]
         item["steps_per_instance"] = _per(item["steps"], done)
         item["calls_per_instance"] = _per(item["connector_calls"], done)

@@ -29,7 +29,7 @@ class ActivitySlaAdminForm(forms.ModelForm):
         }
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("calendar") is not None and not data.get("business_time"):
             self.add_error("calendar", "A calendar applies to business-time thresholds only.")
         return data

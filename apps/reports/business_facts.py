@@ -64,6 +64,8 @@ def _pauses(task_ids: Iterable[int]) -> dict[int, list[tuple[datetime, datetime]
     out: dict[int, list[tuple[datetime, datetime]]] = {}
     asked: dict[int, datetime] = {}
     for task_id, action, time in events:
+        if task_id is None:
+            continue
         if action == AuditAction.TASK_INFO_REQUESTED:
             asked[task_id] = time
         elif task_id in asked:

@@ -89,7 +89,7 @@ def _sla_dict(sla: ActivitySla) -> dict:
         "warning_seconds": sla.warning_seconds,
         "breach_seconds": sla.breach_seconds,
         "business_time": sla.business_time,
-        "calendar": sla.calendar.slug if sla.calendar_id else "",
+        "calendar": sla.calendar.slug if sla.calendar is not None else "",
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -339,7 +339,8 @@ def activity_rows(
         row_for((r["process_key"], r["activity_id"], "user_task")).update(
             open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"]
         )
-    for (key, activity), counts in business_open.items():
+    for group, counts in business_open.items():
+        key, activity = cast(tuple[str, str], group)
         row_for((key, activity, "user_task")).update(counts)
     return list(merged.values())
 

@@ -8,7 +8,7 @@ within the risk window (as ``age + risk >= breach`` on the wall clock)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ def open_business_counts(
     risk_s: float,
     process_key: str = "",
     version_id: int | None = None,
-    key: Callable[[dict[str, Any]], list[Hashable]],
+    key: Callable[[Mapping[str, Any]], list[Hashable]],
 ) -> dict[Hashable, dict[str, int]]:
     """``key(task)`` -> {"open", "open_at_risk", "open_breached"} over the open tasks of
     business-time SLAs; ``key`` gives the group(s) of a task (its activity, or its roles)."""

@@ -149,12 +149,14 @@ def business_durations_for_instance(instance_id: int) -> int:
     return _fill(_business_facts(instance_id=instance_id))
 
 
-def business_durations_fill(*, batches: int | None = None) -> int:
+def business_durations_fill(*, since: datetime | None = None, batches: int | None = None) -> int:
     """Facts of business-time SLAs still without a business duration, ``FILL_BATCH`` at a time
-    (all of them when ``batches`` is None); returns how many were filled."""
+    (all of them when ``batches`` is None), created at or after ``since`` when given (the beat's
+    catch-up: an index range per activity, not its whole history); returns how many."""
+    filters = {} if since is None else {"created_at__gte": since}
     total, done = 0, 0
     while batches is None or done < batches:
-        facts = _business_facts()
+        facts = _business_facts(**filters)
         filled = _fill(facts)
         total += filled
         done += 1

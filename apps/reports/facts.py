@@ -196,8 +196,9 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
     written = _execute(_task_insert_sql("t.completed_at >= %s"), [since]) + _execute(
         _queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
     )
-    # the facts of business-time SLAs (new ones, and older ones when an SLA switched), bounded
-    business_durations_fill(batches=1)
+    # the business durations of facts written outside the services in the window, bounded (an
+    # SLA switched to business time fills its history once: reports.business_durations_fill)
+    business_durations_fill(since=since, batches=1)
     return written
 
 

@@ -15,6 +15,7 @@ from apps.engine.operator_services import archived_task_id_sql
 from apps.inbox.models import HumanTask
 from apps.processes.models import ProcessDefinition
 from apps.reports.models import ActivitySla, ProcessSlo
+from apps.reports.tasks import fill_business_durations
 
 
 def _slo_dict(slo: ProcessSlo | None) -> dict | None:
@@ -144,6 +145,8 @@ def activity_sla_set(
             after=_sla_dict(sla),
             data={"setting": "activity_sla", "activity_id": activity_id},
         )
+        if sla.business_time:  # the facts written before get their business duration
+            transaction.on_commit(fill_business_durations.delay)
     return sla
 
 

@@ -21,6 +21,7 @@ from apps.reports.selectors import Period, activity_summary, workload_by_role
 from apps.reports.services import activity_sla_set
 from apps.reports.sql import is_postgres
 from apps.reports.summaries import fact_buckets_summarise
+from apps.reports.tasks import fill_business_durations
 from tests.reports import dataset as ds
 
 SYSTEM = Actor.system("test")
@@ -111,22 +112,27 @@ def test_a_wall_clock_sla_of_the_same_numbers_breaches_over_the_weekend(office):
 
 
 @pytest.mark.django_db
-def test_switching_an_sla_to_business_time_fills_the_facts_already_written(office):
+def test_switching_an_sla_to_business_time_fills_the_facts_already_written(
+    office, django_capture_on_commit_callbacks
+):
     # given facts written while the SLA counted wall-clock time
     activity_sla_set(process_key="biz", activity_id="approve", breach_seconds=8 * H, actor=SYSTEM)
     _tasks("approve")
     # when the SLA switches to business time (default calendar: none set, so Mon-Fri 9-17 in
-    # TIME_ZONE) and the facts' catch-up runs
-    activity_sla_set(
-        process_key="biz",
-        activity_id="approve",
-        breach_seconds=8 * H,
-        business_time=True,
-        actor=SYSTEM,
-    )
+    # TIME_ZONE), which queues the fill of the facts already written
+    with django_capture_on_commit_callbacks() as queued:
+        activity_sla_set(
+            process_key="biz",
+            activity_id="approve",
+            breach_seconds=8 * H,
+            business_time=True,
+            actor=SYSTEM,
+        )
+    assert [c.__self__.name for c in queued] == ["reports.business_durations_fill"]
     unjudged = _all_paths("approve")[0]
     assert unjudged["judged"] == 0  # not measured yet: not judged rather than judged wrongly
-    task_facts_sync(since=FRI - timedelta(days=1))
+    assert fill_business_durations() == 3  # what the queued task runs
+    assert fill_business_durations() == 0  # twice is harmless
     # then the old facts are judged in business time
     for sla in _all_paths("approve"):
         assert (sla["met"], sla["warned"], sla["breached"]) == (2, 0, 1)

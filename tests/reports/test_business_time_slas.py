@@ -16,7 +16,7 @@ from apps.engine.core.business_time import BusinessCalendar as Calculator
 from apps.reports.business_facts import business_duration
 from apps.reports.facts import task_facts_sync
 from apps.reports.metrics import sla_breach_counts
-from apps.reports.models import TaskFact
+from apps.reports.models import ActivitySla, TaskFact
 from apps.reports.selectors import Period, activity_summary, workload_by_role
 from apps.reports.services import activity_sla_set
 from apps.reports.sql import is_postgres
@@ -218,3 +218,20 @@ def test_open_tasks_are_judged_now_under_the_calendar(office):
     assert workload_by_role(now=now, risk_hours=6) == [
         {"role": "manager", "open": 3, "open_at_risk": 1, "open_breached": 1}
     ]
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_calendar_without_business_time(client, make_user, office):
+    admin_user = make_user("admin", username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    url = "/admin/reports/activitysla/add/"
+    form = {"process_key": "biz", "activity_id": "approve", "breach_seconds": 8 * H}
+    response = client.post(url, {**form, "calendar": office.pk})
+    assert response.status_code == 200  # the form again, with the error on the field
+    assert "A calendar applies to business-time thresholds only." in response.content.decode()
+    assert not ActivitySla.objects.exists()
+    response = client.post(url, {**form, "calendar": office.pk, "business_time": "on"})
+    assert response.status_code == 302
+    sla = ActivitySla.objects.get()
+    assert (sla.business_time, sla.calendar_id, sla.breach_seconds) == (True, office.pk, 8 * H)
+    assert AuditEvent.objects.get(data__setting="activity_sla").after["calendar"] == "office"

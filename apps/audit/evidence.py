@@ -29,16 +29,24 @@ def evidence_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
     raise NotImplementedError  # a prototype: never called
 
 
-def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
-    """BPMN XML of the given versions, by archive path, plus notes about what is missing."""
+def _bpmn_found(version_ids: list[int]) -> dict[int, tuple[str, str]]:
+    found: dict[int, tuple[str, str]] = {}
+    for files_of in evidence_bpmn_files.send(version_ids) if version_ids else ():
+        found.update(files_of)
+    return found
+
+
+def _bpmn_files(
+    version_ids: list[int], known: dict[int, tuple[str, str]] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """BPMN XML of the given versions, by archive path, plus notes about what is missing;
+    ``known``: the files of a whole batch, read once (``evidence_packs``)."""
     if not version_ids:
         return {}, ["No process version is referenced by these events."]
     if not evidence_bpmn_files:
         return {}, ["The processes app is not installed: no BPMN files could be included."]
-    found: dict[int, tuple[str, str]] = {}
-    for files_of in evidence_bpmn_files.send(version_ids):
-        found.update(files_of)
-    files = {f"bpmn/{name}": xml for name, xml in found.values()}
+    found = _bpmn_found(version_ids) if known is None else known
+    files = {f"bpmn/{found[pk][0]}": found[pk][1] for pk in version_ids if pk in found}
     notes = [f"Process version {pk} no longer exists." for pk in version_ids if pk not in found]
     return files, notes
 
@@ -105,10 +113,11 @@ def evidence_files(
     chain: dict[str, Any] | None,
     anchor: dict[str, Any] | None,
     notes: tuple[str, ...] = (),
+    known_bpmn: dict[int, tuple[str, str]] | None = None,
 ) -> dict[str, str | bytes]:
     """The files of the package (name -> content); ``events`` with their links selected."""
     version_ids = sorted({e.version_id for e in events if e.version_id is not None})
-    bpmn, missing = _bpmn_files(version_ids)
+    bpmn, missing = _bpmn_files(version_ids, known_bpmn)
     proof = {
         "instance_id": instance_id,
         "generated_at": timezone.now().isoformat(),
@@ -149,6 +158,8 @@ def evidence_packs(instance_ids: list[int]) -> dict[int, bytes]:
     rows = AuditEvent.objects.select_related("link").filter(instance_id__in=instance_ids)
     for event in rows.order_by("position"):
         events.setdefault(event.instance_id or 0, []).append(event)
+    versions = sorted({e.version_id for mine in events.values() for e in mine if e.version_id})
+    known_bpmn = _bpmn_found(versions) if evidence_bpmn_files else {}
     packs = {}
     for pk, mine in events.items():
         up_to = mine[-1].position if mine else 0
@@ -160,6 +171,7 @@ def evidence_packs(instance_ids: list[int]) -> dict[int, bytes]:
                 chain=None,
                 anchor=None,
                 notes=(ARCHIVED_NOTE,),
+                known_bpmn=known_bpmn,
             )
         )
     return packs

@@ -10,7 +10,6 @@ transaction: docs/decisions/004-audit-chain-linked-after-commit.md.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -32,14 +31,20 @@ from apps.audit.chain import (
     mac_problem,
     normalize_json,
 )
-from apps.audit.exporting import csv_rows, json_chunks, zip_bytes
+from apps.audit.evidence import (  # the hooks: re-exported, the processes app connects to them
+    evidence_bpmn_files as evidence_bpmn_files,
+)
+from apps.audit.evidence import (
+    evidence_dmn_files as evidence_dmn_files,
+)
+from apps.audit.evidence import evidence_files
+from apps.audit.exporting import zip_bytes
 from apps.audit.keys import signing_key, verifying_keys
 from apps.audit.models import AuditChainHead, AuditEvent, AuditLink, AuditPending
 from apps.audit.selectors import (
     Anchor,
     AuditFilter,
     anchor_path,
-    event_canonical,
     events_filter,
     instance_timeline,
     last_position,
@@ -49,7 +54,6 @@ from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
 from apps.common.db import insert_rows
 from apps.common.errors import InvalidInput, NotFound
-from apps.common.hooks import RAISE, hook
 from apps.common.tracing import log_ids, trace_id_of
 
 logger = logging.getLogger(__name__)
@@ -365,82 +369,6 @@ class EvidencePackage:
     events: int
 
 
-# Who supplies the BPMN files of an evidence package: the processes app registers at start-up
-# (it sits above the audit trail, which imports none of it).
-@hook("audit.evidence_bpmn_files", errors=RAISE)
-def evidence_bpmn_files(version_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """{version id: (archive name, BPMN XML)} for the versions the receiver has."""
-    raise NotImplementedError  # a prototype: never called
-
-
-def _bpmn_files(version_ids: list[int]) -> tuple[dict[str, str], list[str]]:
-    """BPMN XML of the given versions, by archive path, plus notes about what is missing."""
-    if not version_ids:
-        return {}, ["No process version is referenced by these events."]
-    if not evidence_bpmn_files:
-        return {}, ["The processes app is not installed: no BPMN files could be included."]
-    found: dict[int, tuple[str, str]] = {}
-    for files_of in evidence_bpmn_files.send(version_ids):
-        found.update(files_of)
-    files = {f"bpmn/{name}": xml for name, xml in found.values()}
-    notes = [f"Process version {pk} no longer exists." for pk in version_ids if pk not in found]
-    return files, notes
-
-
-# Who supplies the DMN files of the decisions an instance evaluated (the processes app).
-@hook("audit.evidence_dmn_files", errors=RAISE)
-def evidence_dmn_files(deployment_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """{DMN deployment id: (archive name, DMN XML)} for the deployments the receiver has."""
-    raise NotImplementedError  # a prototype: never called
-
-
-def _dmn_files(events: list[AuditEvent]) -> dict[str, str]:
-    """The DMN files of the decisions evaluated in ``events`` (``decision.evaluated``)."""
-    ids = sorted(
-        {
-            e.data["deployment_id"]
-            for e in events
-            if e.action == AuditAction.DECISION_EVALUATED
-            and isinstance(e.data, dict)
-            and isinstance(e.data.get("deployment_id"), int)
-        }
-    )
-    found: dict[int, tuple[str, str]] = {}
-    for files_of in evidence_dmn_files.send(ids) if ids else ():
-        found.update(files_of)
-    return {f"dmn/{name}": xml for name, xml in found.values()}
-
-
-_EVIDENCE_README = """Flowgate evidence package for process instance {instance_id}
-
-events.json   every audit event about the instance, up to chain position {up_to}
-events.csv    the same events as a table (text cells starting with = + - @ get a leading ')
-bpmn/         the BPMN XML of each process version the events refer to
-dmn/          the DMN XML of each decision deployment the events evaluated (if any)
-proof.json    the verification proof:
-              - "chain": the result of verifying the WHOLE audit chain when this package was made
-              - "events": per event its chain link (seq, prev_hash, hash) and the canonical
-                text whose SHA-256 (hex) is the hash; recompute it with any SHA-256 tool
-              - "anchor": the latest exported chain head; compare it with your own copy
-
-A link's hash covers all fields of its event plus the link's seq and prev_hash, so changing,
-removing or re-ordering any event changes the hashes after it.
-"""
-
-
-def _event_proof(event: AuditEvent) -> dict[str, Any]:
-    link = getattr(event, "link", None)
-    if link is None:
-        return {"position": event.position, "seq": None, "note": "not chained yet"}
-    return {
-        "position": event.position,
-        "seq": link.seq,
-        "prev_hash": link.prev_hash,
-        "hash": link.hash,
-        "canonical": event_canonical(event),
-    }
-
-
 def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
     """Build the evidence archive of one process instance and record that it was exported."""
     chain_link_pending()
@@ -450,32 +378,16 @@ def evidence_export(*, actor: Actor, instance_id: int) -> EvidencePackage:
         raise NotFound(
             f"No audit events mention process instance {instance_id}: check the instance id."
         )
-    version_ids = sorted({e.version_id for e in events if e.version_id is not None})
-    bpmn, notes = _bpmn_files(version_ids)
     verification = chain_verify()
-    proof = {
-        "instance_id": instance_id,
-        "generated_at": timezone.now().isoformat(),
-        "covers_up_to_position": up_to,
-        "hash_algorithm": "SHA-256 over the canonical text (UTF-8), hex digest",
-        "chain": verification.as_dict(),
-        "anchor": verification.anchor.as_dict() if verification.anchor else None,
-        "events": [_event_proof(e) for e in events],
-        "process_versions": version_ids,
-        "notes": notes,
-    }
-    csv_buffer = io.StringIO()
-    for line in csv_rows(events):
-        csv_buffer.write(line)
-    files: dict[str, str | bytes] = {
-        "README.txt": _EVIDENCE_README.format(instance_id=instance_id, up_to=up_to),
-        "events.json": "".join(json_chunks(events)),
-        "events.csv": csv_buffer.getvalue(),
-        "proof.json": json.dumps(proof, indent=2, ensure_ascii=False),
-        **bpmn,
-        **_dmn_files(events),
-    }
-    content = zip_bytes(files)
+    content = zip_bytes(
+        evidence_files(
+            instance_id=instance_id,
+            events=events,
+            up_to=up_to,
+            chain=verification.as_dict(),
+            anchor=verification.anchor.as_dict() if verification.anchor else None,
+        )
+    )
     record(
         AuditAction.AUDIT_EXPORTED,
         actor=actor,

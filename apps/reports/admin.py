@@ -11,9 +11,42 @@ from apps.reports.selectors import slo_process_choices
 from apps.reports.services import activity_sla_set, slo_set
 
 
+class ActivitySlaAdminForm(forms.ModelForm):
+    """The calendar rule of ``activity_sla_set``, on the form, so the admin shows it."""
+
+    class Meta:
+        model = ActivitySla
+        fields = (
+            "process_key",
+            "activity_id",
+            "warning_seconds",
+            "breach_seconds",
+            "business_time",
+            "calendar",
+        )
+        help_texts = {
+            "breach_seconds": "Seconds; with business time, working seconds (8 h = 28800)",
+        }
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("calendar") is not None and not data.get("business_time"):
+            self.add_error("calendar", "A calendar applies to business-time thresholds only.")
+        return data
+
+
 @admin.register(ActivitySla)
 class ActivitySlaAdmin(admin.ModelAdmin):
-    list_display = ("process_key", "activity_id", "warning_seconds", "breach_seconds", "updated_at")
+    form = ActivitySlaAdminForm
+    list_display = (
+        "process_key",
+        "activity_id",
+        "warning_seconds",
+        "breach_seconds",
+        "business_time",
+        "calendar",
+        "updated_at",
+    )
     search_fields = ("process_key", "activity_id")
 
     def save_model(self, request, obj, form, change):
@@ -22,6 +55,8 @@ class ActivitySlaAdmin(admin.ModelAdmin):
             activity_id=obj.activity_id,
             warning_seconds=obj.warning_seconds,
             breach_seconds=obj.breach_seconds,
+            business_time=obj.business_time,
+            calendar=obj.calendar,
             actor=Actor.for_user(request.user),
         )
         obj.pk = saved.pk

@@ -62,6 +62,9 @@ class ProcessRowOut(S.Serializer):
 class SlaTargetOut(S.Serializer):
     warning_s = S.IntegerField(allow_null=True)
     breach_s = S.IntegerField(allow_null=True)
+    business_time = S.BooleanField(
+        required=False, help_text="thresholds in working seconds of a calendar (decision 041)"
+    )
 
 
 class ActivityRowOut(S.Serializer):

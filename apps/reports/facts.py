@@ -33,6 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.common.actors import Actor
+from apps.reports.business_facts import business_durations_fill, business_durations_for_instance
 from apps.reports.sql import bucket_of, is_postgres, param, seconds_between
 
 _CLAIMED = "COALESCE(t.claimed_at, t.completed_at)"
@@ -143,6 +144,8 @@ def task_facts_for_instance(instance: Any, *, jobs: bool = True) -> int:
         return 0
     pk, version_id, key = instance.pk, instance.version_id, instance.process_key
     written = _execute(_task_insert_sql("t.instance_id = %s", _BOUND), [version_id, pk])
+    if written:
+        business_durations_for_instance(pk)
     if jobs:
         written += _execute(
             _queued_job_insert_sql("j.instance_id = %s", _BOUND), [version_id, key, *_BOOLS, pk]
@@ -187,10 +190,16 @@ def task_facts_sync(*, since: datetime | None = None) -> int:
     """Insert the facts missing for tasks completed and jobs finished at or after ``since``
     (all when None); returns how many."""
     if since is None:
-        return task_facts_backfill() + job_facts_backfill()
-    return _execute(_task_insert_sql("t.completed_at >= %s"), [since]) + _execute(
+        written = task_facts_backfill() + job_facts_backfill()
+        business_durations_fill()
+        return written
+    written = _execute(_task_insert_sql("t.completed_at >= %s"), [since]) + _execute(
         _queued_job_insert_sql("j.finished_at >= %s"), [*_BOOLS, since]
     )
+    # the business durations of facts written outside the services in the window, bounded (an
+    # SLA switched to business time fills its history once: reports.business_durations_fill)
+    business_durations_fill(since=since, batches=1)
+    return written
 
 
 def task_facts_catch_up(*, now: datetime | None = None) -> int:

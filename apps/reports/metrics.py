@@ -423,7 +423,8 @@ SLA_BREACHES_SQL = """
     FROM reports_taskfact f
     LEFT JOIN reports_activitysla s
            ON s.process_key = f.process_key AND s.activity_id = f.activity_id
-    WHERE f.duration > COALESCE(s.breach_seconds, f.due_s)
+    WHERE (CASE WHEN s.business_time THEN f.business_duration ELSE f.duration END)
+          > COALESCE(s.breach_seconds, f.due_s)
     GROUP BY f.process_key, f.activity_id ORDER BY f.process_key, f.activity_id"""
 
 

@@ -22,6 +22,20 @@ class ActivitySla(models.Model):
     activity_id = models.CharField(max_length=200)
     warning_seconds = models.PositiveIntegerField(null=True, blank=True)
     breach_seconds = models.PositiveIntegerField()
+    # Business time (decision 041): the thresholds are working seconds under ``calendar`` (none:
+    # the portal default calendar, else Monday-Friday 09:00-17:00), judged against each fact's
+    # ``business_duration``, which is computed when the fact is written.
+    business_time = models.BooleanField(
+        default=False, help_text="Thresholds are working time under the calendar, not wall-clock"
+    )
+    calendar = models.ForeignKey(
+        "calendars.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Business time only; empty: the portal default calendar",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -110,6 +124,11 @@ class TaskFact(models.Model):
     waiting = models.FloatField(help_text="created -> claimed (or completed), seconds")
     working = models.FloatField(help_text="claimed -> completed, seconds")
     due_s = models.FloatField(null=True, help_text="created -> the task's due date, seconds")
+    # Working seconds of ``duration`` under the calendar of the activity's business-time SLA as
+    # it was when the fact was written (decision 041); NULL while the activity has none.
+    business_duration = models.FloatField(
+        null=True, help_text="created -> completed, working seconds (business-time SLA)"
+    )
     completed_by_id = models.BigIntegerField(null=True)
     # The log bucket of each measure (``apps.reports.sql.bucket_of``, decision 019): a monotone
     # function of the value, so (bucket, value) order is value order and the per-day bucket

@@ -8,12 +8,14 @@ from django.db import transaction
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
+from apps.calendars.models import BusinessCalendar
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput
 from apps.engine.operator_services import archived_task_id_sql
 from apps.inbox.models import HumanTask
 from apps.processes.models import ProcessDefinition
 from apps.reports.models import ActivitySla, ProcessSlo
+from apps.reports.tasks import fill_business_durations
 
 
 def _slo_dict(slo: ProcessSlo | None) -> dict | None:
@@ -83,15 +85,30 @@ def slo_set(
     return slo
 
 
+def _sla_dict(sla: ActivitySla) -> dict:
+    return {
+        "warning_seconds": sla.warning_seconds,
+        "breach_seconds": sla.breach_seconds,
+        "business_time": sla.business_time,
+        "calendar": sla.calendar.slug if sla.calendar is not None else "",
+    }
+
+
 def activity_sla_set(
     *,
     process_key: str,
     activity_id: str,
     breach_seconds: int,
     warning_seconds: int | None = None,
+    business_time: bool = False,
+    calendar: BusinessCalendar | None = None,
     actor: Actor,
 ) -> ActivitySla:
-    """Create or change the warning/breach thresholds of a user task."""
+    """Create or change the warning/breach thresholds of a user task.
+
+    With ``business_time`` the thresholds are working seconds under ``calendar`` (None: the
+    portal default calendar), judged against each fact's stored business duration (decision
+    041); facts already written are given theirs by the facts' catch-up."""
     if not process_key or not activity_id:
         raise InvalidInput("Give the process key and the activity id.", code="invalid_sla")
     if int(breach_seconds) < 1 or (
@@ -101,29 +118,35 @@ def activity_sla_set(
             "The breach threshold is at least 1 second; a warning comes before it.",
             code="invalid_sla",
         )
+    if calendar is not None and not business_time:
+        raise InvalidInput(
+            "A calendar applies to business-time thresholds only: tick business time or clear"
+            " the calendar.",
+            code="invalid_sla",
+        )
     with transaction.atomic():
         sla = (
             ActivitySla.objects.select_for_update()
             .filter(process_key=process_key, activity_id=activity_id)
             .first()
         )
-        before = (
-            None
-            if sla is None
-            else {"warning_seconds": sla.warning_seconds, "breach_seconds": sla.breach_seconds}
-        )
+        before = None if sla is None else _sla_dict(sla)
         sla = sla or ActivitySla(process_key=process_key, activity_id=activity_id)
         sla.warning_seconds = None if warning_seconds is None else int(warning_seconds)
         sla.breach_seconds = int(breach_seconds)
+        sla.business_time = bool(business_time)
+        sla.calendar = calendar
         sla.save()
         record(
             AuditAction.SETTINGS_CHANGED,
             actor=actor,
             process_key=process_key,
             before=before,
-            after={"warning_seconds": sla.warning_seconds, "breach_seconds": sla.breach_seconds},
+            after=_sla_dict(sla),
             data={"setting": "activity_sla", "activity_id": activity_id},
         )
+        if sla.business_time:  # the facts written before get their business duration
+            transaction.on_commit(fill_business_durations.delay)
     return sla
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.reports.business_facts import business_durations_fill
 from apps.reports.facts import job_facts_sweep, task_facts_catch_up
 from apps.reports.snapshots import snapshots_refresh
 from apps.reports.summaries import fact_buckets_summarise
@@ -28,3 +29,10 @@ def summarise_fact_buckets() -> int:
     """Count the new task facts into the per-day buckets (beat: every minute; decision 019).
     Safe to run twice or concurrently."""
     return fact_buckets_summarise()
+
+
+@shared_task(name="reports.business_durations_fill")
+def fill_business_durations() -> int:
+    """The business durations of every fact of a business-time SLA that has none (queued when an
+    SLA switches to business time; decision 041). Safe to run twice: it fills NULLs only."""
+    return business_durations_fill()

@@ -9,6 +9,7 @@ urlpatterns = [
         apis.PolicySetApi.as_view(),
         name="api-retention-policy",
     ),
+    path("retention/default/", apis.DefaultApi.as_view(), name="api-retention-default"),
     path("retention/holds/<int:instance_id>/", apis.HoldApi.as_view(), name="api-retention-hold"),
     path(
         "retention/archives/<int:instance_id>/check/",

@@ -14,8 +14,12 @@ from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.retention.models import InstanceHold, RetentionPolicy
-from apps.retention.selectors import archive_check
-from apps.retention.services import instance_hold_set, retention_policy_set
+from apps.retention.selectors import archive_check, portal_default_days
+from apps.retention.services import (
+    instance_hold_set,
+    retention_default_set,
+    retention_policy_set,
+)
 
 ADMIN_ONLY: list[Any] = [IsAuthenticated, HasRole(Role.ADMIN)]
 
@@ -63,6 +67,39 @@ class PolicySetApi(ApiView):
             **data,
         )
         return self.respond(policy)
+
+
+class DefaultApi(ApiView):
+    permission_classes = ADMIN_ONLY
+
+    class OutputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(help_text="the period in force; 0 keeps everything")
+        origin = serializers.ChoiceField(
+            choices=["page", "environment"],
+            help_text="set on the retention page, or the FLOWGATE_RETENTION_DAYS setting",
+        )
+
+    class InputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(
+            min_value=0,
+            max_value=36500,
+            allow_null=True,
+            help_text="0 keeps everything; null: use FLOWGATE_RETENTION_DAYS",
+        )
+
+    @extend_schema(summary="The portal default retention period")
+    def get(self, request: Request) -> Response:
+        days, source = portal_default_days()
+        return self.respond({"days": days, "origin": source})
+
+    @extend_schema(summary="Set the portal default retention period (null: the environment's)")
+    def put(self, request: Request) -> Response:
+        data = self.validated_input()
+        retention_default_set(
+            days=data["days"], actor=actor_for_request(request), user=request.user
+        )
+        days, source = portal_default_days()
+        return self.respond({"days": days, "origin": source})
 
 
 class HoldApi(ApiView):

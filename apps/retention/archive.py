@@ -1,12 +1,16 @@
 """One instance as JSON lines: what is kept of it once its rows are purged.
 
 Line 1 is the instance; then its tasks, comments, attachments' metadata (the files themselves
-are deleted), jobs, incidents and audit events (with their chain position and hash). The file's
-SHA-256 goes into the purge run's audit event, so the chain vouches for the archive.
+are deleted), jobs, incidents and audit events (with their chain position and hash); the last
+line is the instance's evidence package (the zip the audit page exports, base64;
+``evidence_pack_read`` gives it back). The file's SHA-256 goes into the purge run's audit
+event, so the chain vouches for the archive, the evidence package included.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from typing import Any
@@ -16,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.audit.chain import format_time
+from apps.audit.evidence import evidence_packs
 from apps.audit.models import AuditEvent
 from apps.engine.models import Incident, Job, ProcessInstance
 from apps.inbox.models import HumanTask, TaskAttachment, TaskComment
@@ -77,7 +82,37 @@ def archives_bytes(instances: list[ProcessInstance]) -> dict[int, tuple[bytes, i
         event["time"] = format_time(event["time"])  # to the microsecond, as it was hashed
         parts[event["instance_id"]].append(_line("audit_event", event))
         counts[event["instance_id"]] += 1
+    for pk, pack in evidence_packs(pks).items():
+        parts[pk].append(
+            _line(
+                "evidence_pack",
+                {
+                    "filename": evidence_pack_name(pk),
+                    "zip_base64": base64.b64encode(pack).decode("ascii"),
+                },
+            )
+        )
     return {pk: (b"".join(lines), counts[pk]) for pk, lines in parts.items()}
+
+
+def evidence_pack_name(instance_id: int) -> str:
+    return f"flowgate-evidence-instance-{instance_id}.zip"
+
+
+def evidence_pack_read(name: str) -> bytes | None:
+    """The evidence package (zip bytes) kept in a stored archive; None when the file is gone,
+    unreadable or written before archives carried one."""
+    if not default_storage.exists(name):
+        return None
+    try:
+        with default_storage.open(name, "rb") as handle:
+            for raw in handle:
+                line = json.loads(raw) if raw.strip() else None
+                if isinstance(line, dict) and line.get("kind") == "evidence_pack":
+                    return base64.b64decode(line["zip_base64"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    return None
 
 
 def archive_name(instance: ProcessInstance) -> str:

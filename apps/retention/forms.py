@@ -31,6 +31,31 @@ class PolicyForm(forms.Form):
         return data
 
 
+class DefaultForm(forms.Form):
+    """The portal default period; "use the environment setting" clears the page's value."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "default_%s")
+        super().__init__(*args, **kwargs)
+
+    days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=36500,
+        label="Portal default (days)",
+        help_text="For processes without their own policy; 0 keeps everything.",
+    )
+    use_environment = forms.BooleanField(
+        required=False, label="Use the environment setting (FLOWGATE_RETENTION_DAYS) instead"
+    )
+
+    def clean(self):
+        data = super().clean() or {}
+        if not data.get("use_environment") and data.get("days") is None and not self.errors:
+            self.add_error("days", "Give a number of days (0 keeps everything).")
+        return data
+
+
 class HoldForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "hold_%s")

@@ -69,3 +69,29 @@ class ArchivedInstance(models.Model):
 
     def __str__(self) -> str:
         return f"archive of instance {self.instance_id}: {self.name}"
+
+
+class RetentionDefault(models.Model):
+    """The portal default retention period set from the retention page (one row, pk 1).
+
+    ``days`` None (or no row): the environment setting ``FLOWGATE_RETENTION_DAYS`` applies;
+    0 keeps everything; N purges finished instances N days after they ended. Changed only
+    through ``retention_default_set`` (audited)."""
+
+    days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty: the FLOWGATE_RETENTION_DAYS setting; 0: keep everything",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="one_retention_default")
+        ]
+
+    def __str__(self) -> str:
+        return "environment setting" if self.days is None else f"{self.days} days"

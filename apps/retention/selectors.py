@@ -11,7 +11,12 @@ from apps.audit.checkpoint_selectors import archived_events_check
 from apps.audit.models import AuditEvent, AuditLink
 from apps.processes.models import ProcessDefinition
 from apps.retention.archive import archive_audit_events, archive_digest
-from apps.retention.models import ArchivedInstance, InstanceHold, RetentionPolicy
+from apps.retention.models import (
+    ArchivedInstance,
+    InstanceHold,
+    RetentionDefault,
+    RetentionPolicy,
+)
 
 
 def archive_check(instance_id: int) -> dict[str, Any]:
@@ -65,11 +70,23 @@ def archive_check(instance_id: int) -> dict[str, Any]:
     return {"ok": True, "name": archived.name, "sha256": actual, "chained": linked}
 
 
+def portal_default_days() -> tuple[int, str]:
+    """(days, source) of the portal default period: the value set on the retention page
+    (source "page"), else the environment setting FLOWGATE_RETENTION_DAYS ("environment");
+    0 keeps everything."""
+    days = RetentionDefault.objects.filter(pk=1).values_list("days", flat=True).first()
+    if days is not None:
+        return int(days), "page"
+    return int(settings.FLOWGATE_RETENTION_DAYS or 0), "environment"
+
+
 def retention_overview(*, limit: int = 50) -> dict[str, Any]:
     """What the retention page shows: the policies, the instance holds, the portal default and
     the latest archives and purge runs (each purge run is its audited ``retention.purged``)."""
     return {
-        "default_days": settings.FLOWGATE_RETENTION_DAYS,
+        "default_days": portal_default_days()[0],
+        "default_source": portal_default_days()[1],
+        "environment_days": int(settings.FLOWGATE_RETENTION_DAYS or 0),
         "policies": list(RetentionPolicy.objects.order_by("process_key")),
         "holds": list(InstanceHold.objects.select_related("created_by").order_by("-created_at")),
         "archives": list(ArchivedInstance.objects.order_by("-purged_at", "-instance_id")[:limit]),

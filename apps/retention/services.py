@@ -21,7 +21,13 @@ from apps.common.errors import InvalidInput, NotFound
 from apps.engine.models import InstanceStatus, ProcessInstance
 from apps.inbox.models import HumanTask, InboxEvent, TaskAttachment
 from apps.retention.archive import archive_write, archives_bytes
-from apps.retention.models import ArchivedInstance, InstanceHold, RetentionPolicy
+from apps.retention.models import (
+    ArchivedInstance,
+    InstanceHold,
+    RetentionDefault,
+    RetentionPolicy,
+)
+from apps.retention.selectors import portal_default_days
 
 log = logging.getLogger(__name__)
 FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
@@ -90,9 +96,34 @@ def instance_hold_set(*, instance_id: int, hold: bool, reason: str = "", actor: 
     )
 
 
+@transaction.atomic
+def retention_default_set(*, days: int | None, actor: Actor, user=None) -> RetentionDefault:
+    """The portal default period: ``days`` (0 keeps everything) or None to fall back to the
+    environment setting ``FLOWGATE_RETENTION_DAYS``. Audited (``retention_default``)."""
+    if days is not None and not 0 <= int(days) <= 36500:
+        raise InvalidInput(
+            "The portal default is between 0 (keep everything) and 36,500 days.",
+            code="invalid_retention",
+        )
+    row = RetentionDefault.objects.select_for_update().filter(pk=1).first()
+    before = {"days": None if row is None else row.days, "effective": portal_default_days()[0]}
+    row = row or RetentionDefault(pk=1)
+    row.days = None if days is None else int(days)
+    row.updated_by = user
+    row.save()
+    record(
+        AuditAction.SETTINGS_CHANGED,
+        actor=actor,
+        before=before,
+        after={"days": row.days, "effective": portal_default_days()[0]},
+        data={"setting": "retention_default"},
+    )
+    return row
+
+
 def purge_condition(now: datetime) -> Q | None:
     """Which finished instances are past their period: each policy's own, the portal default
-    (FLOWGATE_RETENTION_DAYS; 0 = keep forever) for processes without one; never under a hold."""
+    (set on the retention page, else FLOWGATE_RETENTION_DAYS; 0 = keep forever) for processes without one; never under a hold."""
     policies = list(RetentionPolicy.objects.all())
     condition = Q()
     for policy in policies:
@@ -100,7 +131,7 @@ def purge_condition(now: datetime) -> Q | None:
             condition |= Q(
                 process_key=policy.process_key, ended_at__lt=now - timedelta(days=policy.days)
             )
-    default = settings.FLOWGATE_RETENTION_DAYS
+    default, _ = portal_default_days()
     if default:
         condition |= Q(ended_at__lt=now - timedelta(days=default)) & ~Q(
             process_key__in=[p.process_key for p in policies]

@@ -13,9 +13,13 @@ from apps.accounts.roles import Role
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError
 from apps.common.pages import role_required
-from apps.retention.forms import ArchiveCheckForm, HoldForm, PolicyForm, ReleaseForm
+from apps.retention.forms import ArchiveCheckForm, DefaultForm, HoldForm, PolicyForm, ReleaseForm
 from apps.retention.selectors import archive_check, retention_overview
-from apps.retention.services import instance_hold_set, retention_policy_set
+from apps.retention.services import (
+    instance_hold_set,
+    retention_default_set,
+    retention_policy_set,
+)
 
 ADMIN_ONLY = "Retention and legal holds are managed by admins."
 CHECK_REASONS = {
@@ -30,6 +34,7 @@ CHECK_REASONS = {
 def _page(request: HttpRequest, *, status: int = 200, **forms) -> HttpResponse:
     context = {
         "policy_form": PolicyForm(),
+        "default_form": DefaultForm(),
         "hold_form": HoldForm(),
         **forms,
         **retention_overview(),
@@ -74,6 +79,29 @@ def policy_save(request: HttpRequest) -> HttpResponse:
         f"The retention policy of {data['process_key']} is saved.",
     )
     return redirect("retention:page") if ok else _page(request, status=400, policy_form=form)
+
+
+@require_POST
+@role_required(Role.ADMIN, message=ADMIN_ONLY)
+def default_save(request: HttpRequest) -> HttpResponse:
+    form = DefaultForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The portal default was not saved: correct the marked fields.")
+        return _page(request, status=400, default_form=form)
+    data = form.cleaned_data
+    days = None if data["use_environment"] else data["days"]
+    ok = _run(
+        request,
+        lambda: retention_default_set(
+            days=days, actor=Actor.for_user(request.user), user=request.user
+        ),
+        "The portal default now follows the environment setting."
+        if days is None
+        else f"The portal default is now {days} days."
+        if days
+        else "The portal default now keeps everything.",
+    )
+    return redirect("retention:page") if ok else _page(request, status=400, default_form=form)
 
 
 @require_POST

@@ -13,7 +13,7 @@ from apps.common.actors import Actor
 from apps.engine import services as engine
 from apps.engine.models import ProcessInstance
 from apps.processes import services as process_services
-from apps.retention.models import InstanceHold, RetentionPolicy
+from apps.retention.models import InstanceHold, RetentionDefault, RetentionPolicy
 from apps.retention.services import retention_purge
 from tests.factories import UserFactory
 
@@ -70,4 +70,18 @@ def test_an_admin_manages_retention_in_the_browser(page, login_as, axe_check, se
         page.get_by_role("button", name=f"Check the archive of #{old}").click()
     assert "intact" in page.get_by_test_id("check-result").inner_text()
     assert axe_check(page) == []
+
+    # the portal default: set on the page, then back to the environment setting
+    page.get_by_label("Portal default (days)").fill("60")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save portal default").click()
+    assert "now 60 days" in page.locator(".fg-messages").inner_text()
+    default = page.get_by_test_id("portal-default").inner_text()
+    assert "60 days" in default and "set on this page" in default
+    assert RetentionDefault.objects.get().days == 60
+    page.get_by_label("Use the environment setting (FLOWGATE_RETENTION_DAYS) instead").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save portal default").click()
+    assert "30 days" in page.get_by_test_id("portal-default").inner_text()
+    assert RetentionDefault.objects.get().days is None
     assert page.js_errors == []

@@ -143,7 +143,7 @@ def test_activity_durations_waiting_working_and_sla(seeded, period, now):
     # waiting [1, 10, 600, 3601, 7000]; working [0, 50, 200, 3000, 7200]
     assert approve["waiting"] == _stats(5, 2242.4, 600.0, 5640.4, 6320.2, 6864.04, 7000.0)
     assert approve["working"] == _stats(5, 2090.0, 200.0, 5520.0, 6360.0, 7032.0, 7200.0)
-    assert approve["sla_target"] == {"warning_s": 3600, "breach_s": 7200}
+    assert approve["sla_target"] == {"warning_s": 3600, "breach_s": 7200, "business_time": False}
     assert approve["sla"] == {
         "met": 2,
         "warned": 2,

@@ -4,7 +4,10 @@ is caught against the chain."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from apps.inbox.services.requests import attachment_add
 from apps.inbox.services.tasks import task_complete
 from apps.reports.facts import task_facts_catch_up
 from apps.reports.models import TaskFact
+from apps.retention.archive import evidence_pack_read
 from apps.retention.models import ArchivedInstance
 from apps.retention.selectors import archive_check
 from apps.retention.services import instance_hold_set, retention_policy_set, retention_purge
@@ -216,3 +220,43 @@ def test_a_completed_request_with_an_attachment_is_purged_and_its_facts_stay(
     assert (meta["name"], meta["size"], meta["content_type"]) == ("note.txt", 5, "text/plain")
     assert [t["status"] for t in lines if t["kind"] == "task"] == ["completed", "completed"]
     assert archive_check(instance.pk)["ok"] is True
+
+
+def test_a_purged_instance_keeps_its_evidence_pack_in_the_archive(finished, settings, capsys):
+    [old] = finished(40)
+    settings.FLOWGATE_RETENTION_DAYS = 30
+    events = list(
+        AuditEvent.objects.filter(instance_id=old)
+        .order_by("position")
+        .values_list("position", "action")
+    )
+    retention_purge()
+    assert not AuditEvent.objects.filter(instance_id=old).exists()
+    archived = ArchivedInstance.objects.get(instance_id=old)
+    # the archive's last line is the evidence package, as the audit page exports it
+    pack = evidence_pack_read(archived.name)
+    assert pack is not None
+    with zipfile.ZipFile(io.BytesIO(pack)) as package:
+        names = set(package.namelist())
+        assert {"README.txt", "events.json", "events.csv", "proof.json"} <= names
+        assert [n for n in names if n.startswith("bpmn/")]  # the model, kept after the purge
+        packed = json.loads(package.read("events.json"))
+        proof = json.loads(package.read("proof.json"))
+    assert [(e["position"], e["action"]) for e in packed] == events
+    assert proof["instance_id"] == old and proof["chain"] is None
+    assert [p["position"] for p in proof["events"]] == [p for p, _ in events]
+    assert all(p["hash"] for p in proof["events"])  # every archived event carries its link
+    assert "retention_purge --check" in proof["notes"][0]
+    # the chain still vouches for the archive, evidence package included
+    chain_link_pending()
+    assert archive_check(old)["ok"] is True
+    call_command("retention_purge", "--check", str(old))
+    assert capsys.readouterr().out == f"instance {old}: archive ok\n"
+    # a changed evidence package is a changed archive
+    path = Path(settings.MEDIA_ROOT) / archived.name
+    lines = path.read_text().splitlines()
+    last = json.loads(lines[-1])
+    assert last["kind"] == "evidence_pack"
+    last["zip_base64"] = base64.b64encode(b"PK forged").decode()
+    path.write_text("\n".join([*lines[:-1], json.dumps(last)]) + "\n")
+    assert archive_check(old)["reason"] == "archive_changed"

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
 from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion
 from apps.reports.models import ActivitySla
+from apps.reports.selectors.business import WALL_CLOCK_SLA, open_business_counts
 from apps.reports.selectors.common import (
     DEFAULT_RISK_HOURS,
     MEASURES,
@@ -35,6 +36,10 @@ from apps.reports.sql import (
 from apps.reports.summaries import activity_bucket_rows
 
 IN_PERIOD = "{t}.created_at >= %(since)s AND {t}.created_at < %(until)s"
+
+# The duration an SLA judges (decision 041): the stored working time where the activity's SLA
+# (``s``) is in business time, the wall-clock duration otherwise (and without an SLA).
+JUDGED = "(CASE WHEN s.business_time THEN {business} ELSE {wall} END)"
 
 
 def _version_filter(alias: str, version_id: int | None) -> str:
@@ -60,8 +65,15 @@ def task_source(*, process_key: str = "", version_id: int | None = None) -> str:
                    AS duration,
                CASE WHEN {done} THEN {seconds_between("t.created_at", claimed)} END AS waiting,
                CASE WHEN {done} THEN {seconds_between(claimed, "t.completed_at")} END AS working,
-               CASE WHEN t.status = 'open' THEN {seconds_between("t.created_at", "%(now)s")} END
-                   AS open_age,
+               CASE WHEN t.status = 'open' AND {WALL_CLOCK_SLA}
+                   THEN {seconds_between("t.created_at", "%(now)s")} END AS open_age,
+               CASE WHEN {done} THEN {
+        JUDGED.format(
+            business="(SELECT bf.business_duration FROM reports_taskfact bf"
+            " WHERE bf.task_id = t.id)",
+            wall=seconds_between("t.created_at", "t.completed_at"),
+        )
+    } END AS judged,
                COALESCE(s.breach_seconds, {seconds_between("t.created_at", "t.due_at")})
                    AS breach_s,
                s.warning_seconds AS warning_s
@@ -90,6 +102,7 @@ def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
                CASE WHEN {done} THEN {as_float(seconds_between(started, "j.finished_at"))} END
                    AS working,
                CAST(NULL AS DOUBLE PRECISION) AS open_age,
+               CAST(NULL AS DOUBLE PRECISION) AS judged,
                CAST(NULL AS DOUBLE PRECISION) AS breach_s,
                CAST(NULL AS DOUBLE PRECISION) AS warning_s
         FROM engine_job j JOIN engine_processinstance i ON i.id = j.instance_id
@@ -101,13 +114,13 @@ def job_source(*, process_key: str = "", version_id: int | None = None) -> str:
 SLA_COUNTS = {
     "completed": "SUM(is_done)",
     "open": "SUM(is_open)",
-    "sla_met": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
-    " AND duration <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
-    "sla_warned": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
-    " AND warning_s IS NOT NULL AND duration > warning_s AND duration <= breach_s"
+    "sla_met": "SUM(CASE WHEN judged IS NOT NULL AND breach_s IS NOT NULL"
+    " AND judged <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
+    "sla_warned": "SUM(CASE WHEN judged IS NOT NULL AND breach_s IS NOT NULL"
+    " AND warning_s IS NOT NULL AND judged > warning_s AND judged <= breach_s"
     " THEN 1 ELSE 0 END)",
-    "sla_breached": "SUM(CASE WHEN duration IS NOT NULL AND breach_s IS NOT NULL"
-    " AND duration > breach_s THEN 1 ELSE 0 END)",
+    "sla_breached": "SUM(CASE WHEN judged IS NOT NULL AND breach_s IS NOT NULL"
+    " AND judged > breach_s THEN 1 ELSE 0 END)",
     "open_breached": "SUM(CASE WHEN open_age IS NOT NULL AND breach_s IS NOT NULL"
     " AND open_age > breach_s THEN 1 ELSE 0 END)",
     "open_at_risk": "SUM(CASE WHEN open_age IS NOT NULL AND breach_s IS NOT NULL"
@@ -136,10 +149,10 @@ def _sla_block(row: dict[str, Any]) -> dict[str, Any]:
 FACT_SLA_COUNTS = {
     "completed": "COUNT(*)",
     "sla_met": "SUM(CASE WHEN breach_s IS NOT NULL"
-    " AND duration <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
+    " AND judged <= COALESCE(warning_s, breach_s) THEN 1 ELSE 0 END)",
     "sla_warned": "SUM(CASE WHEN breach_s IS NOT NULL AND warning_s IS NOT NULL"
-    " AND duration > warning_s AND duration <= breach_s THEN 1 ELSE 0 END)",
-    "sla_breached": "SUM(CASE WHEN breach_s IS NOT NULL AND duration > breach_s THEN 1 ELSE 0 END)",
+    " AND judged > warning_s AND judged <= breach_s THEN 1 ELSE 0 END)",
+    "sla_breached": "SUM(CASE WHEN breach_s IS NOT NULL AND judged > breach_s THEN 1 ELSE 0 END)",
 }
 
 
@@ -153,6 +166,7 @@ def fact_source(*, process_key: str = "", version_id: int | None = None) -> str:
     return f"""
         SELECT f.process_key AS process_key, f.activity_id AS activity_id,
                f.duration AS duration, f.waiting AS waiting, f.working AS working,
+               {JUDGED.format(business="f.business_duration", wall="f.duration")} AS judged,
                COALESCE(s.breach_seconds, f.due_s) AS breach_s, s.warning_seconds AS warning_s
         FROM reports_taskfact f
         LEFT JOIN reports_activitysla s
@@ -182,7 +196,7 @@ def open_task_source(*, process_key: str = "", version_id: int | None = None) ->
         FROM inbox_humantask t
         LEFT JOIN reports_activitysla s
                ON s.process_key = t.process_key AND s.activity_id = t.activity_id
-        WHERE t.status = 'open'{_process_filter("t.process_key", process_key)}
+        WHERE t.status = 'open' AND {WALL_CLOCK_SLA}{_process_filter("t.process_key", process_key)}
               {_version_filter("t", version_id)}"""
 
 
@@ -220,8 +234,15 @@ def activity_rows(
         process_key=process_key,
         version_id=version_id,
     )
+    business_open = open_business_counts(
+        now=params["now"],
+        risk_s=params["risk_s"],
+        process_key=process_key,
+        version_id=version_id,
+        key=lambda t: [(t["process_key"], t["activity_id"])],
+    )
     if not facts:
-        return fetch(
+        rows = fetch(
             percentile_query(
                 source=f"{task_source(process_key=process_key, version_id=version_id)}"
                 f" UNION ALL {job_source(process_key=process_key, version_id=version_id)}",
@@ -231,6 +252,12 @@ def activity_rows(
             ),
             params,
         )
+        for r in rows:
+            found = business_open.get((r["process_key"], r["activity_id"]))
+            if found and r["kind"] == "user_task":
+                r["open_at_risk"] = int(r["open_at_risk"] or 0) + found["open_at_risk"]
+                r["open_breached"] = int(r["open_breached"] or 0) + found["open_breached"]
+        return rows
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     # measures without percentiles still get their count and mean (the heatmap's waiting time)
     averages_only = {
@@ -312,6 +339,9 @@ def activity_rows(
         row_for((r["process_key"], r["activity_id"], "user_task")).update(
             open=r["open"], open_at_risk=r["open_at_risk"], open_breached=r["open_breached"]
         )
+    for group, counts in business_open.items():
+        key, activity = cast(tuple[str, str], group)
+        row_for((key, activity, "user_task")).update(counts)
     return list(merged.values())
 
 
@@ -359,7 +389,11 @@ def activity_summary(
                 "working": stats(row, "working"),
                 "sla_target": None
                 if target is None
-                else {"warning_s": target.warning_seconds, "breach_s": target.breach_seconds},
+                else {
+                    "warning_s": target.warning_seconds,
+                    "breach_s": target.breach_seconds,
+                    "business_time": target.business_time,
+                },
                 "sla": _sla_block(row),
             }
         )

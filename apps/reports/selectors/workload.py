@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.reports.selectors.activities import SLA_COUNTS
+from apps.reports.selectors.business import WALL_CLOCK_SLA, open_business_counts
 from apps.reports.selectors.common import DEFAULT_RISK_HOURS, Period, _params, _process_filter
 from apps.reports.sql import (
     fenced,
@@ -36,7 +37,7 @@ def workload_by_role(
         FROM inbox_humantask t
         LEFT JOIN reports_activitysla s
                ON s.process_key = t.process_key AND s.activity_id = t.activity_id
-        WHERE t.status = 'open'{_process_filter("t.process_key", process_key)}"""
+        WHERE t.status = 'open' AND {WALL_CLOCK_SLA}{_process_filter("t.process_key", process_key)}"""
     # fenced: each open task's age and threshold computed once, not per role and count (020)
     sql = f"""
         SELECT g.value AS role, SUM(is_open) AS open_now,
@@ -52,15 +53,26 @@ def workload_by_role(
             "process_key": process_key,
         },
     )
-    return [
-        {
-            "role": r["role"],
+    # open tasks of business-time SLAs, judged under their calendar (decision 041)
+    roles: dict = {
+        r["role"]: {
             "open": int(r["open_now"]),
             "open_at_risk": int(r["open_at_risk"]),
             "open_breached": int(r["open_breached"]),
         }
         for r in rows
-    ]
+    }
+    business = open_business_counts(
+        now=now or timezone.now(),
+        risk_s=float(risk_hours) * 3600,
+        process_key=process_key,
+        key=lambda t: list(t["candidate_groups"] or []),
+    )
+    for role, counts in business.items():
+        mine = roles.setdefault(role, {"open": 0, "open_at_risk": 0, "open_breached": 0})
+        for name, n in counts.items():
+            mine[name] += n
+    return [{"role": role, **roles[role]} for role in sorted(roles)]
 
 
 def workload_by_user(*, period: Period, process_key: str = "", buckets: bool = True) -> list[dict]:

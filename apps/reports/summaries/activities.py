@@ -106,7 +106,7 @@ def _bucket_sql(
         CROSS JOIN LATERAL (VALUES ('warning', CAST(s.warning_seconds AS DOUBLE PRECISION)),
                                    ('breach', CAST(s.breach_seconds AS DOUBLE PRECISION)))
              AS t(name, t)
-        WHERE t.t IS NOT NULL{"" if due else " AND 1 = 0"}{_filters("s", process_key=process_key, version_id=None)}
+        WHERE t.t IS NOT NULL AND NOT s.business_time{"" if due else " AND 1 = 0"}{_filters("s", process_key=process_key, version_id=None)}
     )
     SELECT 'series' AS row, process_key, activity_id, measure, '' AS name,
            CAST(cnt AS DOUBLE PRECISION) AS a, CAST(NULL AS DOUBLE PRECISION) AS b, high AS c,
@@ -141,6 +141,28 @@ def _bucket_sql(
     ) AS t"""
 
 
+BUSINESS_COUNTS = ("sla_met", "sla_warned", "sla_breached")
+
+
+def _business_sla_sql(*, process_key: str, version_id: int | None) -> str:
+    """SLA counts of the activities whose SLA is in business time (decision 041): the buckets
+    are of wall-clock durations, so these facts are counted directly on their stored
+    ``business_duration`` (a NULL one, not yet computed, is not judged)."""
+    return f"""
+    SELECT f.process_key, f.activity_id,
+           SUM(CASE WHEN f.business_duration <= COALESCE(s.warning_seconds, s.breach_seconds)
+               THEN 1 ELSE 0 END) AS sla_met,
+           SUM(CASE WHEN s.warning_seconds IS NOT NULL AND f.business_duration > s.warning_seconds
+                     AND f.business_duration <= s.breach_seconds THEN 1 ELSE 0 END) AS sla_warned,
+           SUM(CASE WHEN f.business_duration > s.breach_seconds THEN 1 ELSE 0 END)
+               AS sla_breached
+    FROM reports_activitysla s
+    JOIN reports_taskfact f ON f.process_key = s.process_key AND f.activity_id = s.activity_id
+    WHERE s.business_time AND f.created_at >= %(since)s AND f.created_at < %(until)s
+          {_filters("f", process_key=process_key, version_id=version_id)}
+    GROUP BY f.process_key, f.activity_id"""
+
+
 def activity_bucket_rows(
     *,
     since: datetime,
@@ -162,6 +184,19 @@ def activity_bucket_rows(
     )
     out: dict[tuple[str, str], dict[str, Any]] = {}
     le: dict[tuple[str, str], dict[str, int]] = {}
+    business = (
+        {}
+        if kind == "job"
+        else {
+            (r["process_key"], r["activity_id"]): r
+            for r in fetch(
+                _business_sla_sql(process_key=process_key, version_id=version_id),
+                period_params(
+                    since, until, first, end, process_key=process_key, version_id=version_id
+                ),
+            )
+        }
+    )
 
     def series(r: dict[str, Any]) -> dict[str, Any]:
         return out.setdefault(
@@ -198,6 +233,8 @@ def activity_bucket_rows(
         row["completed"] = n
         if kind == "job":  # steps have no SLA (as the sorted path: no SLA counts)
             pass
+        elif key in business:  # judged in business time: the stored working seconds
+            row.update({k: int(business[key][k] or 0) for k in BUSINESS_COUNTS})
         elif key in le:  # judged against the activity's SLA
             breach = le[key]["breach"]
             warning = le[key].get("warning")
@@ -226,7 +263,7 @@ def sla_breaches_all_time() -> list[dict[str, Any]]:
         LEFT JOIN reports_activitysla s
                ON s.process_key = b.process_key AND s.activity_id = b.activity_id
         WHERE (s.id IS NULL AND b.measure = {DUE_BREACHED})
-           OR (s.id IS NOT NULL AND b.measure = 0 AND b.bucket > {tb})
+           OR (s.id IS NOT NULL AND NOT s.business_time AND b.measure = 0 AND b.bucket > {tb})
         UNION ALL
         SELECT s.process_key, s.activity_id,
                (SELECT COUNT(*) FROM reports_taskfact w
@@ -234,13 +271,20 @@ def sla_breaches_all_time() -> list[dict[str, Any]]:
                   AND w.duration_b = {tb} AND w.duration > s.breach_seconds
                   AND NOT EXISTS (SELECT 1 FROM reports_taskfactpending p
                                   WHERE p.fact_id = w.id))
-        FROM reports_activitysla s
+        FROM reports_activitysla s WHERE NOT s.business_time
         UNION ALL
         SELECT f.process_key, f.activity_id, 1
         FROM reports_taskfactpending p JOIN reports_taskfact f ON f.id = p.fact_id
         LEFT JOIN reports_activitysla s
                ON s.process_key = f.process_key AND s.activity_id = f.activity_id
-        WHERE f.duration > COALESCE(s.breach_seconds, f.due_s)
+        WHERE (s.id IS NULL OR NOT s.business_time)
+          AND f.duration > COALESCE(s.breach_seconds, f.due_s)
+        UNION ALL
+        -- business-time SLAs (decision 041): every fact, on its stored working seconds
+        SELECT f.process_key, f.activity_id, 1
+        FROM reports_activitysla s
+        JOIN reports_taskfact f ON f.process_key = s.process_key AND f.activity_id = s.activity_id
+        WHERE s.business_time AND f.business_duration > s.breach_seconds
     ) AS x GROUP BY process_key, activity_id HAVING SUM(n) > 0
     ORDER BY process_key, activity_id"""
     return fetch(sql, {})

@@ -9,6 +9,7 @@ workers only after commit.
 from __future__ import annotations
 
 from apps.engine.runtime.compensation import instance_cancel_with_compensation
+from apps.engine.runtime.continuation import job_run
 from apps.engine.runtime.hooks import (
     instance_advanced,
     job_announced,
@@ -47,7 +48,6 @@ from apps.engine.runtime.timers import (
     start_schedules_fire_due,
     timers_fire_due,
 )
-from apps.engine.runtime.worker import job_run
 
 __all__ = [
     "SCHEDULER_ACTOR",

@@ -115,7 +115,7 @@ def profile_run() -> dict:
     from apps.common.actors import Actor
     from apps.engine import services
     from apps.engine.models import Job, JobStatus
-    from apps.engine.runtime.worker import job_run
+    from apps.engine.runtime.continuation import job_run
     from portal.celery import app
 
     version = _version()

@@ -7,10 +7,11 @@ errors) the circuit **opens** for ``FLOWGATE_HTTP_BREAKER_COOLDOWN_SECONDS``; th
 again. A call the breaker holds back raises :class:`CircuitOpen`, which the runtime turns into a
 wait (no attempt spent, no incident) until the time it names.
 
-The state lives in Redis when ``REDIS_URL`` is set (one small JSON value per target, updated in a
-WATCH/MULTI transaction), else in the database (one ``Circuit`` row per target, updated under
-``select_for_update``): both are seen by every worker process, which process memory is not. The
-transitions themselves are pure functions of (state, now) below, so both stores share them.
+The state lives in ``shared_state``'s store: Redis when ``REDIS_URL`` is set (one small JSON
+value per target, updated in a WATCH/MULTI transaction), else the database (one ``Circuit`` row
+per target, updated under ``select_for_update``): both are seen by every worker process, which
+process memory is not. The transitions themselves are pure functions of (state, now) below, so
+both stores share them.
 
 The breaker never stops a call because of its own trouble: if the store cannot be reached the
 call goes ahead (logged), the protection is lost for that call, not the work.
@@ -21,21 +22,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import cast
 
-import redis
 from django.conf import settings
-from django.db import DatabaseError, transaction
 
 from apps.audit.actions import AuditAction
 from apps.audit.services import record as audit_record
 from apps.common.actors import Actor
 from apps.connectors.base import CircuitOpen
 from apps.connectors.models import Circuit
+
+from . import shared_state
+from .shared_state import STORE_ERRORS as STORE_ERRORS  # reports.metrics reads it here
+from .shared_state import DatabaseStore, RedisStore, StateKind
 
 logger = logging.getLogger(__name__)
 
@@ -123,80 +124,7 @@ def record(
     return replace(state, failures=failures, last_error=error)
 
 
-# --- the stores --------------------------------------------------------------------------------
-
-Update = Callable[[CircuitState], tuple[object, CircuitState | None]]
-
-
-class RedisStore:
-    def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-    def update(self, key: str, fn: Update) -> object:
-        name = REDIS_PREFIX + key
-        outcome: list[object] = []
-
-        def attempt(pipe: redis.client.Pipeline) -> None:
-            outcome.clear()
-            raw = pipe.get(name)
-            result, new = fn(_decode(raw))
-            outcome.append(result)
-            pipe.multi()
-            if new is not None:
-                pipe.set(name, json.dumps(asdict(new)), ex=REDIS_TTL_SECONDS)
-
-        self.client.transaction(attempt, name)
-        return outcome[0]
-
-    def all(self) -> dict[str, CircuitState]:
-        found = {}
-        for name in self.client.scan_iter(match=REDIS_PREFIX + "*", count=500):
-            key = name.decode()[len(REDIS_PREFIX) :]
-            found[key] = _decode(self.client.get(name))
-        return found
-
-    def delete(self, key: str) -> bool:
-        return bool(self.client.delete(REDIS_PREFIX + key))
-
-
-class DatabaseStore:
-    def update(self, key: str, fn: Update) -> object:
-        with transaction.atomic():
-            row = Circuit.objects.select_for_update().filter(key=key).first()
-            if row is None:
-                result, new = fn(CircuitState())
-                if new is None:
-                    return result
-                # First write for this target: several processes may get here at once. Insert
-                # or find the row (ON CONFLICT DO NOTHING), then decide again under its lock.
-                Circuit.objects.bulk_create([Circuit(key=key)], ignore_conflicts=True)
-                row = Circuit.objects.select_for_update().get(key=key)
-            result, new = fn(_from_row(row))
-            if new is not None:
-                Circuit.objects.filter(pk=row.pk).update(
-                    state=new.state,
-                    failures=new.failures,
-                    open_until=_dt(new.open_until),
-                    probe_until=_dt(new.probe_until),
-                    last_error=new.last_error[:500],
-                    deferred=new.deferred,
-                )
-        return result
-
-    def all(self) -> dict[str, CircuitState]:
-        return {row.key: _from_row(row) for row in Circuit.objects.order_by("key")}
-
-    def delete(self, key: str) -> bool:
-        return Circuit.objects.filter(key=key).delete()[0] > 0
-
-
-@lru_cache(maxsize=4)
-def _redis_store(url: str) -> RedisStore:
-    return RedisStore(url)
-
-
-def store() -> RedisStore | DatabaseStore:
-    return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
+# --- where the state lives (shared_state: Redis or the database) ------------------------------
 
 
 def _decode(raw: bytes | str | None) -> CircuitState:
@@ -208,9 +136,7 @@ def _decode(raw: bytes | str | None) -> CircuitState:
         return CircuitState()
 
 
-def _from_row(row: Circuit | None) -> CircuitState:
-    if row is None:
-        return CircuitState()
+def _from_row(row: Circuit) -> CircuitState:
     return CircuitState(
         state=row.state,
         failures=row.failures,
@@ -219,6 +145,33 @@ def _from_row(row: Circuit | None) -> CircuitState:
         last_error=row.last_error,
         deferred=row.deferred,
     )
+
+
+def _row_fields(new: CircuitState) -> dict[str, object]:
+    return {
+        "state": new.state,
+        "failures": new.failures,
+        "open_until": _dt(new.open_until),
+        "probe_until": _dt(new.probe_until),
+        "last_error": new.last_error[:500],
+        "deferred": new.deferred,
+    }
+
+
+CIRCUITS = StateKind(
+    redis_prefix=REDIS_PREFIX,
+    empty=CircuitState,
+    dumps=lambda new: json.dumps(asdict(new)),
+    loads=_decode,
+    redis_ttl=lambda new: REDIS_TTL_SECONDS,
+    model=Circuit,
+    from_row=_from_row,
+    row_fields=_row_fields,
+)
+
+
+def store() -> RedisStore[CircuitState] | DatabaseStore[CircuitState]:
+    return shared_state.store(CIRCUITS)
 
 
 def as_datetime(epoch: float) -> datetime | None:
@@ -231,9 +184,6 @@ def _dt(epoch: float) -> datetime | None:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-STORE_ERRORS = (redis.RedisError, DatabaseError, OSError)
 
 
 # --- what the connector calls ------------------------------------------------------------------

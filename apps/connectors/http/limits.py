@@ -10,8 +10,9 @@ margin), released when the call ends, whatever the outcome; a worker killed mid-
 release it, so the lease simply expires. The rate limit keeps the start times of the last
 ``period`` seconds (a sliding-window log: exact, and small at these rates).
 
-State lives where the breaker's does: one JSON value per origin in Redis (WATCH/MULTI) when
-``REDIS_URL`` is set, else one ``TargetLimitState`` row under ``select_for_update``. Like the
+State lives in the breaker's store (``shared_state``): one JSON value per origin in Redis
+(WATCH/MULTI) when ``REDIS_URL`` is set, else one ``TargetLimitState`` row under
+``select_for_update``. Like the
 breaker, the limits never stop work by their own trouble: an unreachable store lets the call go.
 """
 
@@ -21,18 +22,17 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, cast
 
-import redis
 from django.conf import settings
-from django.db import transaction
 
 from apps.connectors.base import TargetLimited
 from apps.connectors.models import TargetLimitState
+
+from . import shared_state
+from .shared_state import DatabaseStore, RedisStore, StateKind
 
 logger = logging.getLogger(__name__)
 
@@ -134,79 +134,29 @@ def recent_starts(state: LimitState, now: float, limit: TargetLimit) -> int:
     return sum(1 for start in state.starts if start > now - limit.period)
 
 
-# --- the stores (the breaker's pattern, for a JSON value) --------------------------------------
-
-Update = Callable[[LimitState], tuple[object, LimitState | None]]
+# --- where the state lives (shared_state: Redis or the database, as the breaker's) --------------
 
 
-class RedisStore:
-    def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-    def update(self, key: str, fn: Update) -> object:
-        name = REDIS_PREFIX + key
-        outcome: list[object] = []
-
-        def attempt(pipe: redis.client.Pipeline) -> None:
-            outcome.clear()
-            raw = pipe.get(name)
-            result, new = fn(LimitState.from_json(json.loads(raw)) if raw else LimitState())
-            outcome.append(result)
-            pipe.multi()
-            if new is not None:
-                # Kept while a lease or a start can still matter; then Redis forgets the key.
-                horizon = max([*new.leases.values(), *new.starts, time.time()]) - time.time()
-                pipe.set(name, json.dumps(new.as_json()), ex=int(horizon) + 3600)
-
-        self.client.transaction(attempt, name)
-        return outcome[0]
-
-    def all(self) -> dict[str, LimitState]:
-        found = {}
-        for name in self.client.scan_iter(match=REDIS_PREFIX + "*", count=500):
-            raw = self.client.get(name)
-            found[name.decode()[len(REDIS_PREFIX) :]] = (
-                LimitState.from_json(json.loads(raw)) if raw else LimitState()
-            )
-        return found
-
-    def delete(self, key: str) -> bool:
-        return bool(self.client.delete(REDIS_PREFIX + key))
+def _redis_ttl(new: LimitState) -> int:
+    """Kept while a lease or a start can still matter; then Redis forgets the key."""
+    horizon = max([*new.leases.values(), *new.starts, time.time()]) - time.time()
+    return int(horizon) + 3600
 
 
-class DatabaseStore:
-    def update(self, key: str, fn: Update) -> object:
-        with transaction.atomic():
-            row = TargetLimitState.objects.select_for_update().filter(key=key).first()
-            if row is None:
-                # First call for this target: insert or find the row (ON CONFLICT DO NOTHING),
-                # then decide under its lock, as the breaker's store does.
-                TargetLimitState.objects.bulk_create(
-                    [TargetLimitState(key=key)], ignore_conflicts=True
-                )
-                row = TargetLimitState.objects.select_for_update().get(key=key)
-            result, new = fn(LimitState.from_json(row.state))
-            if new is not None:
-                TargetLimitState.objects.filter(pk=row.pk).update(state=new.as_json())
-        return result
-
-    def all(self) -> dict[str, LimitState]:
-        return {
-            row.key: LimitState.from_json(row.state)
-            for row in TargetLimitState.objects.order_by("key")
-        }
-
-    def delete(self, key: str) -> bool:
-        return TargetLimitState.objects.filter(key=key).delete()[0] > 0
+LIMITS = StateKind(
+    redis_prefix=REDIS_PREFIX,
+    empty=LimitState,
+    dumps=lambda new: json.dumps(new.as_json()),
+    loads=lambda raw: LimitState.from_json(json.loads(raw)),
+    redis_ttl=_redis_ttl,
+    model=TargetLimitState,
+    from_row=lambda row: LimitState.from_json(row.state),
+    row_fields=lambda new: {"state": new.as_json()},
+)
 
 
-@lru_cache(maxsize=4)
-def _redis_store(url: str) -> RedisStore:
-    return RedisStore(url)
-
-
-def store() -> RedisStore | DatabaseStore:
-    return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
+def store() -> RedisStore[LimitState] | DatabaseStore[LimitState]:
+    return shared_state.store(LIMITS)
 
 
 def _iso(epoch: float) -> str:

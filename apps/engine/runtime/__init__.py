@@ -12,8 +12,7 @@ in this order:
 | instances     | start, complete a user task, cancel, suspend, resume                     |
 | incidents     | failed attempts: retry with backoff, or an incident; retry an incident   |
 | jobs          | the lease path: claim, run the connector outside the lock, apply; the sweeper |
-| continuation  | job chains: chainable steps run ahead of the lock, applied in one transaction |
-| worker        | what a worker does when the doorbell rings (chain, else lease path)      |
+| continuation  | what a worker does when the doorbell rings (``job_run``: chain, else lease path); job chains: chainable steps run ahead of the lock, applied in one transaction |
 | timers        | timer rows and timer-start schedules                                     |
 | messages      | message correlation and message starts                                   |
 | repairs       | operator repairs: bulk incident retry, set a variable, move a token back |
@@ -25,6 +24,6 @@ calls ``inbox.services.task_complete``, which opens a transaction, locks the ins
 ``apps.engine.core`` advance it, and ``state.persist_advance`` writes the state, job/timer/subscription
 rows, tells the inbox about user tasks (``hooks.user_tasks_changed.send``) and writes the step's audit
 in the same transaction. After commit, ``hooks.ring_after_commit`` sends "look at job N" (``hooks.job_announced``) to
-the broker; a worker's ``engine.answer_doorbell`` task calls ``worker.job_run``. docs/architecture.md has
+the broker; a worker's ``engine.answer_doorbell`` task calls ``continuation.job_run``. docs/architecture.md has
 the whole picture.
 """

@@ -94,9 +94,3 @@ def ring_after_commit(jobs: Iterable[tuple[int, int]]) -> None:
             job_announced.send(job_id, instance_id)
 
     transaction.on_commit(send)
-
-
-def job_stub_for(job: Any) -> dict | None:
-    """The stub result of ``job``, or None when its connector is to run."""
-    result = job_stub.first(job)
-    return None if result is None else dict(result)

@@ -23,7 +23,7 @@ from apps.engine import core
 from apps.engine.core.business_rules import POLICY_DENIED
 from apps.engine.models import JOB_TRANSITIONS, InstanceOutcome, InstanceStatus, Job, JobStatus
 from apps.engine.runtime.failures import classify_connector_error, unmatched_business_error
-from apps.engine.runtime.hooks import job_stub_for, ring_after_commit
+from apps.engine.runtime.hooks import job_stub, ring_after_commit
 from apps.engine.runtime.incidents import (
     business_error_routed,
     job_failed,
@@ -84,9 +84,9 @@ def job_context(job: Job) -> ExecutionContext:
 def execute_connector(job: Job, context: ExecutionContext | None = None) -> dict:
     """Run the job's connector. ``context`` collects the audit events the connector leaves
     (``audit_events``); the caller writes them with the step's result."""
-    stub = job_stub_for(job)  # a designer test run's stubbed step: no connector call
+    stub = job_stub.first(job)  # a designer test run's stubbed step: no connector call
     if stub is not None:
-        return stub
+        return dict(stub)
 
     connector = connector_get(job.connector)
     result = connector.execute(dict(job.inputs), context or job_context(job))

@@ -9,7 +9,8 @@ the problems found on the way. A file with nothing foreign in it is returned unc
 One module per concern (callers keep ``from apps.processes.importer import ...``):
 
 - ``vocabulary``: the namespaces and the Camunda names mapped to Flowgate ones;
-- ``feel``: FEEL and JUEL conditions, translated to Flowgate expressions or named as unsupported;
+- ``feel``: FEEL and JUEL conditions, translated to Flowgate expressions (by
+  ``engine.core.expressions.from_feel``, the one FEEL translator) or named as unsupported;
 - ``elements``: the element-by-element conversion (tasks, forms, messages, mappings, conditions).
 """
 

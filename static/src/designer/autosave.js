@@ -1,3 +1,4 @@
+// @ts-check
 // Autosave: every change is saved as the person's draft of the process a moment later
 // (PUT data-draft-url, KEY = the process id), with a "saved" indicator (#designer-save-state)
 // and a warning before leaving the page with changes that are not saved yet.
@@ -5,19 +6,25 @@ import { errorMessage, sendJson } from "./api.js";
 
 const DELAY_MS = 1200;
 
+/** @param {HTMLElement} canvasEl the canvas, with data-draft-url (and data-process-key,
+ * data-process-url) @param {{ get: (service: string) => any }} modeler bpmn-js's modeler
+ * @param {() => Promise<string>} getXml the diagram as BPMN XML */
 export function createAutosave(canvasEl, modeler, getXml) {
   const template = canvasEl.dataset.draftUrl;
   if (!template) return null;
   const indicator = document.getElementById("designer-save-state");
   let dirty = false;
-  let timer = null;
+  /** @type {number | undefined} */
+  let timer;
   let inFlight = Promise.resolve();
   let enabled = false;
   let lastError = "";
+  /** @type {Record<string, string>} */
   let firstSave = {}; // {source: file name} for a new draft's default name
 
   const key = () => modeler.get("canvas").getRootElement().id;
   const url = () => template.replace("KEY", encodeURIComponent(key()));
+  /** @param {string} text @param {string} state */
   const say = (text, state) => {
     if (!indicator) return;
     indicator.textContent = text;
@@ -25,7 +32,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
   };
 
   const save = async () => {
-    timer = null;
+    timer = undefined;
     const xml = await getXml();
     say("Saving…", "saving");
     let result;
@@ -58,7 +65,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
     }, DELAY_MS);
   };
 
-  modeler.get("eventBus").on("commandStack.changed", (event) => {
+  modeler.get("eventBus").on("commandStack.changed", (/** @type {{ trigger?: string } | undefined} */ event) => {
     if (!enabled || (event && event.trigger === "clear")) return;
     dirty = true;
     say("Unsaved changes", "dirty");
@@ -77,7 +84,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
     /** Before a deploy: no save pending or running. */
     settle: async () => {
       window.clearTimeout(timer);
-      timer = null;
+      timer = undefined;
       await inFlight;
     },
     /** Save now, whatever changed (an opened file replaces the diagram without an undoable
@@ -86,7 +93,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
     saveNow: async (extra = {}) => {
       firstSave = extra;
       window.clearTimeout(timer);
-      timer = null;
+      timer = undefined;
       dirty = true;
       say("Saving…", "saving");
       inFlight = inFlight.then(save, save);
@@ -100,7 +107,7 @@ export function createAutosave(canvasEl, modeler, getXml) {
       sendJson(url(), "DELETE");
     },
     /** Throw the draft away and go to ``next`` (default: this page again). */
-    discard: async (next) => {
+    discard: async (/** @type {string | undefined} */ next) => {
       window.clearTimeout(timer);
       await inFlight;
       dirty = false;

@@ -1,23 +1,36 @@
+// @ts-check
 // The test panel's readable parts: a form's fields as plain inputs (the start form for the
 // sample variables, a user task's form for its data), with the JSON kept one click away for
 // advanced users, and variables as a name/value table.
 
+/** A form-js component (only what the test panel reads).
+ * @typedef {{
+ *   key: string, type: string, label?: string, dateLabel?: string, defaultValue?: unknown,
+ *   values?: { value: unknown, label?: string }[],
+ * }} FormComponent */
+/** An input the panel made for a component.
+ * @typedef {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} FieldElement */
+
 const LABELLED = new Set(["textfield", "textarea", "number", "checkbox", "select", "radio", "datetime", "checklist", "taglist"]);
 let counter = 0;
 
-/** A DOM element with attributes (false/null/undefined left out) and text content. */
+/** A DOM element with attributes (false/null/undefined left out) and text content.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {Record<string, unknown>} [attrs] @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]} */
 export function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
   Object.entries(attrs).forEach(([k, v]) => {
     if (v === undefined || v === null || v === false) return;
-    if (k === "className") node.className = v;
-    else node.setAttribute(k, v === true ? "" : v);
+    if (k === "className") node.className = String(v);
+    else node.setAttribute(k, v === true ? "" : String(v));
   });
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
-/** A value as a person reads it: text as is, yes/no, numbers, anything else as compact JSON. */
+/** A value as a person reads it: text as is, yes/no, numbers, anything else as compact JSON.
+ * @param {unknown} value @returns {string} */
 export function readable(value) {
   if (value === null || value === undefined) return "—";
   if (typeof value === "string") return value === "" ? "(empty)" : value;
@@ -26,7 +39,9 @@ export function readable(value) {
   return JSON.stringify(value);
 }
 
-/** Variables as a table (name, value), with the JSON in a disclosure underneath. */
+/** Variables as a table (name, value), with the JSON in a disclosure underneath.
+ * @param {Record<string, unknown> | null | undefined} variables
+ * @param {{ jsonClass?: string }} [options] @returns {HTMLDivElement} */
 export function variablesView(variables, { jsonClass = "fg-testrun-vars" } = {}) {
   const box = el("div", { className: "fg-testrun-vars-view" });
   const names = Object.keys(variables || {}).sort();
@@ -41,7 +56,7 @@ export function variablesView(variables, { jsonClass = "fg-testrun-vars" } = {})
     const body = el("tbody");
     names.forEach((name) => {
       const row = el("tr", { "data-variable": name });
-      row.append(el("th", { scope: "row", className: "fw-normal" }, name), el("td", {}, readable(variables[name])));
+      row.append(el("th", { scope: "row", className: "fw-normal" }, name), el("td", {}, readable(/** @type {Record<string, unknown>} */ (variables)[name])));
       body.append(row);
     });
     table.append(head, body);
@@ -53,6 +68,8 @@ export function variablesView(variables, { jsonClass = "fg-testrun-vars" } = {})
   return box;
 }
 
+/** @param {FormComponent} component @param {any} value @param {string} id
+ * @returns {FieldElement} */
 function input(component, value, id) {
   const type = component.type;
   if (type === "textarea") {
@@ -86,10 +103,11 @@ function input(component, value, id) {
   return field;
 }
 
-/** The typed value of one field of the test run's start form. */
+/** The typed value of one field of the test run's start form.
+ * @param {FormComponent} component @param {FieldElement} field @returns {unknown} */
 function fieldValue(component, field) {
   const type = component.type;
-  if (type === "checkbox") return field.checked;
+  if (type === "checkbox") return /** @type {HTMLInputElement} */ (field).checked;
   if (type === "number") return field.value === "" ? null : Number(field.value);
   if (type === "checklist" || type === "taglist") {
     return field.value.split(",").map((v) => v.trim()).filter(Boolean);
@@ -105,6 +123,12 @@ function fieldValue(component, field) {
  * A form's fields as inputs, plus "Edit as JSON" for anything the fields do not cover.
  * ``jsonLabel`` labels the JSON textarea (``textarea``: an existing one to reuse).
  * Returns {element, read()}: read() gives the data object (throws on invalid JSON).
+ * @param {{ components?: FormComponent[] } | null | undefined} schema
+ * @param {{
+ *   values?: Record<string, any>, jsonLabel: string, textarea?: HTMLTextAreaElement | null,
+ *   parse: (text: string) => Record<string, unknown>, openWithoutFields?: boolean,
+ * }} options
+ * @returns {{ element: HTMLDivElement, read: () => Record<string, unknown> }}
  */
 export function formFields(schema, { values = {}, jsonLabel, textarea, parse, openWithoutFields = true }) {
   const components = ((schema && schema.components) || []).filter((c) => c && c.key && LABELLED.has(c.type));
@@ -135,7 +159,7 @@ export function formFields(schema, { values = {}, jsonLabel, textarea, parse, op
     advanced.append(el("label", { for: json.id, className: "form-label small mb-0" }, jsonLabel), json);
   } else if (json.closest("details") == null) {
     // the page's own textarea (and its label) move into the disclosure
-    const block = json.parentElement;
+    const block = /** @type {HTMLElement} */ (json.parentElement);
     advanced.append(block);
   }
   // The JSON always shows what the fields hold: synced as a field changes (at once, so the JSON

@@ -1,3 +1,4 @@
+// @ts-check
 // The designer's test panel: start a test instance of a deployed version (the latest unless
 // another is chosen; sample variables, service tasks stubbed or run for real one by one), complete its human tasks, and show on the canvas the path
 // it took (markers on completed elements and taken flows, an overlay where it waits) with each
@@ -12,26 +13,47 @@ const WAITING = "fg-run-waiting";
 const ERROR = "fg-run-error";
 const OVERLAY = "fg-run-overlay";
 
+/** One step of a test run, as the test-run API answers it.
+ * @typedef {{
+ *   activity_id: string, name: string, status: string, type: string, approval?: boolean,
+ *   variables?: Record<string, unknown>,
+ *   form?: { components?: import("./testrun-fields.js").FormComponent[] } | null,
+ * }} Step */
+/** A test run: where it went, where it waits, and its steps.
+ * @typedef {{
+ *   instance_id: number, version: number, status: string, completed: string[], flows: string[],
+ *   errors: string[], waiting: string[], steps: Step[],
+ * }} Trace */
+/** The panel's form and the controls it reads (the template's names).
+ * @typedef {HTMLFormElement & { elements: HTMLFormControlsCollection & {
+ *   variables: HTMLTextAreaElement, stub: HTMLInputElement, stubs: HTMLTextAreaElement,
+ *   version?: HTMLInputElement | HTMLSelectElement,
+ * } }} TestRunForm */
+/** bpmn-js's modeler: only its services (canvas, elementRegistry, overlays) are read.
+ * @typedef {{ get: (service: string) => any }} Modeler */
+
+/** @param {string} text @param {string} what @returns {Record<string, unknown>} */
 function parseJson(text, what) {
   try {
     const value = JSON.parse(text || "{}");
     if (value && typeof value === "object" && !Array.isArray(value)) return value;
   } catch (exc) {
-    throw new Error(`${what} is not valid JSON: ${exc.message}`);
+    throw new Error(`${what} is not valid JSON: ${/** @type {Error} */ (exc).message}`);
   }
   throw new Error(`${what} must be a JSON object.`);
 }
 
+/** @param {HTMLElement} section @param {Modeler} modeler */
 export function mountTestRun(section, modeler) {
-  const form = section.querySelector(".fg-testrun-form");
+  const form = /** @type {TestRunForm | null} */ (section.querySelector(".fg-testrun-form"));
   const result = section.querySelector("#testrun-result");
   if (!form || !result) return null;
   // The start form's fields for the sample variables; the JSON stays one click away.
   const startSchemaEl = document.getElementById("testrun-start-form");
-  const startSchema = startSchemaEl ? JSON.parse(startSchemaEl.textContent) : null;
+  const startSchema = startSchemaEl ? JSON.parse(/** @type {string} */ (startSchemaEl.textContent)) : null;
   const varsArea = form.elements.variables;
   const spot = document.createComment("start fields");
-  varsArea.parentElement.before(spot);
+  /** @type {HTMLElement} */ (varsArea.parentElement).before(spot);
   const startFields = formFields(startSchema, {
     values: (() => { try { return JSON.parse(varsArea.value || "{}"); } catch { return {}; } })(),
     jsonLabel: "Sample variables (JSON object)",
@@ -42,7 +64,9 @@ export function mountTestRun(section, modeler) {
   const canvas = modeler.get("canvas");
   const registry = modeler.get("elementRegistry");
   const overlays = modeler.get("overlays");
+  /** @type {[string, string][]} */
   let marked = [];
+  /** @type {Trace | null} */
   let current = null;
 
   const clear = () => {
@@ -51,6 +75,7 @@ export function mountTestRun(section, modeler) {
     marked = [];
   };
 
+  /** @param {string} id @param {string} marker */
   const mark = (id, marker) => {
     if (!registry.get(id)) return;
     canvas.addMarker(id, marker);
@@ -59,9 +84,11 @@ export function mountTestRun(section, modeler) {
 
   const stubs = () => (form.elements.stub.checked ? parseJson(form.elements.stubs.value, "Stub results") : null);
   // With stubs on: the service tasks checked to run for real anyway.
-  const real = () => [...form.querySelectorAll("input[name=real]:checked")].map((box) => box.value);
+  const real = () =>
+    [.../** @type {NodeListOf<HTMLInputElement>} */ (form.querySelectorAll("input[name=real]:checked"))].map((box) => box.value);
   const version = () => (form.elements.version && form.elements.version.value ? Number(form.elements.version.value) : null);
 
+  /** @param {Trace} trace */
   const paint = (trace) => {
     clear();
     trace.completed.forEach((id) => mark(id, DONE));
@@ -78,13 +105,14 @@ export function mountTestRun(section, modeler) {
     });
   };
 
+  /** @param {Trace} trace */
   const show = (trace) => {
     current = trace;
     paint(trace);
     result.replaceChildren();
     const status = trace.status === "completed" ? "completed" : trace.waiting.length ? "waiting" : trace.status;
     // Steps by the names the model gives them (the id only where a step has no name).
-    const nameOf = (id) => (trace.steps.find((s) => s.activity_id === id) || {}).name || id;
+    const nameOf = (/** @type {string} */ id) => trace.steps.find((s) => s.activity_id === id)?.name || id;
     const where = trace.waiting.map(nameOf).join(", ");
     result.append(el("p", { className: "fw-semibold mb-2 fg-testrun-status", "data-status": status },
       `Test run #${trace.instance_id} (v${trace.version}): ${status === "waiting" ? `waits at ${where}` : status}.`));
@@ -113,6 +141,7 @@ export function mountTestRun(section, modeler) {
     section.dispatchEvent(new CustomEvent("designer:testrun", { detail: trace, bubbles: true }));
   };
 
+  /** @param {string} message */
   const fail = (message) => {
     let alert = result.querySelector(".fg-testrun-error");
     if (!alert) {
@@ -122,6 +151,7 @@ export function mountTestRun(section, modeler) {
     alert.textContent = message;
   };
 
+  /** @param {string} url @param {unknown} [payload] */
   const call = async (url, payload) => {
     const response = payload === undefined
       ? await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(async (r) => ({ ok: r.ok, status: r.status, body: await r.json().catch(() => null) }))
@@ -130,8 +160,11 @@ export function mountTestRun(section, modeler) {
     show(response.body);
   };
 
-  const reload = () => current && call(section.dataset.runUrl.replace("ID", current.instance_id)).catch((e) => fail(e.message));
+  const reload = () =>
+    current &&
+    call(/** @type {string} */ (section.dataset.runUrl).replace("ID", String(current.instance_id))).catch((e) => fail(e.message));
 
+  /** @param {Step} step */
   function taskForm(step) {
     const box = el("div", { className: "mt-2 fg-testrun-task" });
     // The task's own form (as the inbox would show it, in plain inputs); JSON for the rest.
@@ -144,12 +177,14 @@ export function mountTestRun(section, modeler) {
     });
     box.append(fields.element);
     const buttons = el("div", { className: "d-flex gap-2 mt-1" });
-    const complete = async (approved) => {
+    const complete = async (/** @type {boolean | null} */ approved) => {
       try {
-        const url = section.dataset.completeUrl.replace("ID", current.instance_id).replace("TASK", encodeURIComponent(step.activity_id));
+        const url = /** @type {string} */ (section.dataset.completeUrl)
+          .replace("ID", String(/** @type {Trace} */ (current).instance_id))
+          .replace("TASK", encodeURIComponent(step.activity_id));
         await call(url, { data: fields.read(), approved, stubs: stubs() });
       } catch (exc) {
-        fail(exc.message);
+        fail(/** @type {Error} */ (exc).message);
       }
     };
     if (step.approval) {
@@ -169,22 +204,24 @@ export function mountTestRun(section, modeler) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
     button.disabled = true;
     try {
-      await call(section.dataset.startUrl, {
+      await call(/** @type {string} */ (section.dataset.startUrl), {
         variables: startFields.read(), stubs: stubs(), real: real(), version: version(),
       });
     } catch (exc) {
       result.replaceChildren();
-      fail(exc.message);
+      fail(/** @type {Error} */ (exc).message);
     } finally {
       button.disabled = false;
     }
   });
   form.elements.stub.addEventListener("change", () => {
     form.elements.stubs.disabled = !form.elements.stub.checked;
-    form.querySelectorAll("input[name=real]").forEach((box) => { box.disabled = !form.elements.stub.checked; });
+    form.querySelectorAll("input[name=real]").forEach((box) => {
+      /** @type {HTMLInputElement} */ (box).disabled = !form.elements.stub.checked;
+    });
   });
   return { show, clear, reload };
 }

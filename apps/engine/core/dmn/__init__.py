@@ -5,7 +5,8 @@ expressions become Flowgate expressions run by the whitelist evaluator
 (``apps.engine.core.expressions``); nothing is handed to ``eval``.
 
 - ``model``: the parsed definitions (decisions, tables, rules, literal expressions, input data);
-- ``feel``: FEEL expressions -> Flowgate expressions, FEEL values (dates, durations);
+- ``feel``: FEEL expressions compiled to run (translated by ``expressions.from_feel``, the one
+  FEEL translator, shared with the Camunda 8 importer), FEEL values (dates, durations);
 - ``unary``: FEEL simple unary tests (``< 10``, ``[1..5]``, ``"a","b"``, ``not(...)``, ``-``);
 - ``parser``: DMN XML (namespace detected by content) -> model, with every problem named;
 - ``engine``: evaluation, hit policies, decision requirements and the explanation.

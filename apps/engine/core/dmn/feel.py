@@ -1,12 +1,13 @@
-"""FEEL expressions (input expressions, output entries, literal decisions) translated to the
-Flowgate expression language, and FEEL's temporal values.
+"""FEEL expressions of a DMN file (input expressions, output entries, literal decisions)
+compiled to run, and FEEL's temporal values.
 
-Only a common subset is translated: literals, names and paths (``a.b`` -> ``a['b']``),
-arithmetic, comparisons (``=`` -> ``==``), ``and``/``or``/``not(...)``, lists, one
-``if .. then .. else ..``, and FEEL's built-in functions that have a Flowgate twin
-(``string length`` -> ``len``, ``upper case`` -> ``upper`` ...). Anything else (``for``,
-``some``/``every``, function definitions, contexts) is refused when the file is deployed, with
-the cell named: never guessed at run time.
+The translation to the Flowgate expression language is ``expressions.from_feel`` (shared with
+the Camunda 8 importer): literals, names and paths (``a.b`` -> ``a['b']``), arithmetic,
+comparisons (``=`` -> ``==``), ``and``/``or``/``not(...)``, lists, one ``if .. then .. else ..``,
+and FEEL's built-in functions that have a Flowgate twin (``string length`` -> ``len``,
+``upper case`` -> ``upper`` ...). Anything else (``for``, ``some``/``every``, function
+definitions, contexts, ``duration(...)`` and ``@"..."`` outside input entries) is refused when
+the file is deployed, with the cell named: never guessed at run time.
 """
 
 from __future__ import annotations
@@ -18,27 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..expressions import Expression, ExpressionError, compile_expression, evaluate
+from ..expressions.from_feel import (
+    DURATION_FUNCTION,
+    TEMPORAL_LITERAL,
+    FeelUnsupported,
+    translate_feel,
+)
 
-_UNSUPPORTED = (
-    (re.compile(r"\bsatisfies\b"), "quantified expressions (some/every ... satisfies)"),
-    (re.compile(r"\bfor\s+\w+\s+in\b"), "'for' loops"),
-    (re.compile(r"\binstance\s+of\b"), "'instance of'"),
-    (re.compile(r"\bfunction\s*\("), "function definitions"),
-    (re.compile(r"\bduration\s*\("), "durations outside input entries"),
-    (re.compile(r"\bbetween\b"), "'between'"),
-)
-_FUNCTIONS = (
-    (re.compile(r"\bstring\s+length\s*\("), "len("),
-    (re.compile(r"\bupper\s+case\s*\("), "upper("),
-    (re.compile(r"\blower\s+case\s*\("), "lower("),
-    (re.compile(r"\bstarts\s+with\s*\("), "startswith("),
-    (re.compile(r"\bends\s+with\s*\("), "endswith("),
-    (re.compile(r"\blist\s+contains\s*\("), "contains("),
-    (re.compile(r"\bdate\s+and\s+time\s*\("), "datetime("),
-    (re.compile(r"\bcount\s*\("), "len("),
-)
-_IF = re.compile(r"^\s*if\s+(?P<test>.+?)\s+then\s+(?P<then>.+?)\s+else\s+(?P<else>.+)$", re.S)
-_PATH = re.compile(r"(?<![\w'\"\].])([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)(?!\s*\()")
 _NAME_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -60,77 +47,19 @@ class Variables(dict):
         return None
 
 
-def outside_strings(text: str):
-    """(position, char) of the characters outside "..." literals."""
-    quote = False
-    escaped = False
-    for position, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quote = False
-            continue
-        if char == '"':
-            quote = True
-            continue
-        yield position, char
-
-
-def _masked(text: str) -> str:
-    """The text with string literals blanked, for pattern checks that must not see inside them."""
-    keep = dict(outside_strings(text))
-    return "".join(keep.get(i, " ") for i in range(len(text)))
-
-
-def _sub_outside(pattern: re.Pattern, repl: Any, text: str) -> str:
-    masked = _masked(text)
-    out, last = [], 0
-    for match in pattern.finditer(masked):
-        out.append(text[last : match.start()])
-        original = pattern.fullmatch(text[match.start() : match.end()])
-        out.append(repl(original) if callable(repl) else repl)
-        last = match.end()
-    out.append(text[last:])
-    return "".join(out)
-
-
 def translate(source: str) -> str:
-    """FEEL text -> Flowgate expression text; raises FeelError for what is not translated."""
-    text = source.strip()
-    if text.startswith("="):
-        text = text[1:].strip()
-    masked = _masked(text)
-    for pattern, what in _UNSUPPORTED:
-        if pattern.search(masked):
-            raise FeelError(f"it uses {what}, which Flowgate does not run")
-    if '@"' in masked or text.startswith('@"'):
-        raise FeelError('temporal literals (@"...") are only supported in input entries')
-    match = _IF.match(text)
-    if match and not _IF.match(match.group("then")):
-        return (
-            f"({translate(match.group('then'))}) if ({translate(match.group('test'))}) "
-            f"else ({translate(match.group('else'))})"
-        )
-    for pattern, ours in _FUNCTIONS:
-        text = _sub_outside(pattern, ours, text)
-    out, previous = [], ""
-    positions = {pos for pos, _ in outside_strings(text)}
-    for position, char in enumerate(text):
-        following = text[position + 1] if position + 1 < len(text) else ""
-        if position in positions and char == "=" and previous not in "!<>=" and following != "=":
-            out.append("==")
-        else:
-            out.append(char)
-        previous = char if position in positions else ""
-    translated = "".join(out)
-    return _sub_outside(
-        _PATH,
-        lambda m: m.group(1) + "".join(f"['{part}']" for part in m.group(2)[1:].split(".")),
-        translated,
-    )
+    """FEEL text -> Flowgate expression text (``expressions.from_feel``, the one translator);
+    raises FeelError, worded for a DMN cell, for what is not translated."""
+    try:
+        return translate_feel(source, refuse=(DURATION_FUNCTION,))
+    except FeelUnsupported as unsupported:
+        if unsupported.construct is TEMPORAL_LITERAL:
+            raise FeelError(
+                'temporal literals (@"...") are only supported in input entries'
+            ) from None
+        raise FeelError(
+            f"it uses {unsupported.construct.what}, which Flowgate does not run"
+        ) from None
 
 
 @dataclass(frozen=True)

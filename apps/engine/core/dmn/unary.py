@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..expressions import ExpressionError
+from ..expressions import ExpressionError, outside_strings
 from .feel import (
     CompiledExpression,
     FeelError,
@@ -26,13 +26,13 @@ from .feel import (
     coerce_like,
     compile_feel,
     literal,
-    outside_strings,
     parse_date,
     parse_datetime,
     parse_duration,
 )
 
 QUESTION_NAME = "dmn_cell_value"
+FEEL_QUOTES = '"'  # FEEL's only string quote: a test splits at a comma inside '...'.
 _TEMPORAL = re.compile(
     r'^(?P<fn>date and time|date|time|duration)\s*\(\s*"(?P<text>[^"]*)"\s*\)$|^@"(?P<at>[^"]*)"$'
 )
@@ -184,7 +184,7 @@ def _split(text: str) -> list[str]:
     """Split on commas outside strings and function calls (``date("..")``); interval brackets
     do not nest (``]1..5]`` opens with ']'), so they are not counted."""
     parts, calls, start, previous = [], 0, 0, ""
-    for position, char in outside_strings(text):
+    for position, char in outside_strings(text, quotes=FEEL_QUOTES):
         if char == "(" and (previous.isalnum() or previous == "_"):
             calls += 1
         elif char == ")" and calls:
@@ -267,7 +267,7 @@ class UnaryTests:
 
 
 def _has_question_mark(text: str) -> bool:
-    return any(char == "?" for _, char in outside_strings(text))
+    return any(char == "?" for _, char in outside_strings(text, quotes=FEEL_QUOTES))
 
 
 def _input_variable_at(text: str, name: str | None) -> set[int]:
@@ -275,7 +275,7 @@ def _input_variable_at(text: str, name: str | None) -> set[int]:
     stands for the input value outside strings: read like ``?``."""
     if not name:
         return set()
-    outside = {pos for pos, _ in outside_strings(text)}
+    outside = {pos for pos, _ in outside_strings(text, quotes=FEEL_QUOTES)}
     return {
         m.start()
         for m in re.finditer(rf"(?<![\w.]){re.escape(name)}(?![\w(])", text)
@@ -300,7 +300,7 @@ def compile_unary_tests(source: str | None, input_variable: str | None = None) -
         out.append(text[position:])
         return replace(compile_unary_tests("".join(out)), source=text)
     if _has_question_mark(text):
-        marks = {pos for pos, char in outside_strings(text) if char == "?"}
+        marks = {pos for pos, char in outside_strings(text, quotes=FEEL_QUOTES) if char == "?"}
         masked = "".join(QUESTION_NAME if pos in marks else char for pos, char in enumerate(text))
         try:
             expression = compile_feel(masked)

@@ -18,7 +18,8 @@ The language lives in one module per concern:
 - ``functions``: the fixed table of pure functions an expression can call;
 - ``syntax``: from text to a Python syntax tree (the Camunda wrapper and operators);
 - ``compiler``: the whitelist check, :class:`Expression`, ``compile_expression``;
-- ``evaluator``: the interpreter that walks a checked tree.
+- ``evaluator``: the interpreter that walks a checked tree;
+- ``from_feel``: FEEL text translated to this language (DMN cells, Camunda 8 imports).
 """
 
 from __future__ import annotations

@@ -80,10 +80,10 @@ def parse(source: str) -> tuple[str, ast.expr]:
     return text, tree.body
 
 
-def outside_strings(text: str) -> Iterator[tuple[int, str]]:
+def outside_strings(text: str, quotes: str = "'\"") -> Iterator[tuple[int, str]]:
     """(position, character) for every character outside '...' and "..." literals (a backslash
-    escapes the next character inside one). The one quote-aware scanner: the FEEL importer uses
-    it too."""
+    escapes the next character inside one); ``quotes='"'`` for FEEL's unary tests, which have
+    only "...". The one quote-aware scanner: the FEEL translator and DMN use it too."""
     quote = ""
     escaped = False
     for position, char in enumerate(text):
@@ -94,7 +94,7 @@ def outside_strings(text: str) -> Iterator[tuple[int, str]]:
                 escaped = True
             elif char == quote:
                 quote = ""
-        elif char in "'\"":
+        elif char in quotes:
             quote = char
         else:
             yield position, char

@@ -1,13 +1,28 @@
+// @ts-check
 // Variables a gateway's conditions can use: what the elements upstream of it produce (start
 // form and task form fields, approval outcomes, connector outputs and set_variables keys).
 
+/** A moddle element as bpmn-js gives it: only what this module reads.
+ * @typedef {{
+ *   id?: string, name?: string, $instanceOf?: (type: string) => boolean,
+ *   get: (name: string) => any, extensionElements?: ModdleElement,
+ *   incoming?: { sourceRef?: ModdleElement }[], attachedToRef?: ModdleElement,
+ * }} ModdleElement */
+/** A variable an element produces, and where it comes from (shown in the condition builder).
+ * @typedef {{ name: string, type: string, source: string }} Variable */
+/** A form-js component (only what this module reads).
+ * @typedef {{ key?: unknown, type?: string, components?: FormComponent[] }} FormComponent */
+
+/** @param {ModdleElement | undefined} bo @param {string} type */
 const is = (bo, type) => Boolean(bo && bo.$instanceOf && bo.$instanceOf(type));
 
+/** @param {ModdleElement} bo @param {string} type @returns {ModdleElement[]} */
 function extensions(bo, type) {
   const ext = bo.extensionElements;
-  return ext ? (ext.get("values") || []).filter((v) => is(v, type)) : [];
+  return ext ? (ext.get("values") || []).filter((/** @type {ModdleElement} */ v) => is(v, type)) : [];
 }
 
+/** @param {string | undefined} schemaText @returns {{ name: string, type: string }[]} */
 function formFields(schemaText) {
   let schema;
   try {
@@ -15,7 +30,9 @@ function formFields(schemaText) {
   } catch {
     return [];
   }
+  /** @type {{ name: string, type: string }[]} */
   const found = [];
+  /** @param {(FormComponent | null)[] | undefined} components */
   const walk = (components) =>
     (components || []).forEach((c) => {
       if (c && typeof c.key === "string" && c.key) found.push({ name: c.key, type: c.type || "" });
@@ -25,9 +42,11 @@ function formFields(schemaText) {
   return found;
 }
 
-/** [{name, source, type}] produced by ``bo`` itself. */
+/** [{name, source, type}] produced by ``bo`` itself.
+ * @param {ModdleElement} bo @returns {Variable[]} */
 export function producedBy(bo) {
   const label = bo.name || bo.id;
+  /** @type {Variable[]} */
   const out = [];
   extensions(bo, "flowgate:Form").forEach((form) =>
     formFields(form.get("schema")).forEach((f) =>
@@ -45,7 +64,7 @@ export function producedBy(bo) {
     extensions(bo, "flowgate:Input")
       .filter((i) => i.get("name") === "variables")
       .forEach((i) => {
-        for (const m of (i.get("expression") || "").matchAll(/['"]([A-Za-z_]\w*)['"]\s*:/g)) {
+        for (const m of /** @type {string} */ (i.get("expression") || "").matchAll(/['"]([A-Za-z_]\w*)['"]\s*:/g)) {
           out.push({ name: m[1], type: "", source: `set by ${label}` });
         }
       });
@@ -53,9 +72,12 @@ export function producedBy(bo) {
   return out;
 }
 
-/** Everything produced upstream of ``node`` (a business object), nearest first, unique names. */
+/** Everything produced upstream of ``node`` (a business object), nearest first, unique names.
+ * @param {ModdleElement} node @returns {Variable[]} */
 export function upstreamVariables(node) {
+  /** @type {Set<ModdleElement>} */
   const seen = new Set();
+  /** @type {Map<string, Variable>} */
   const names = new Map();
   const queue = [...(node.incoming || []).map((f) => f.sourceRef)];
   while (queue.length) {

@@ -392,8 +392,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 # A scheduled verification that takes longer gives up and records nothing (the age of the last
-# verification then grows: alert FlowgateAuditVerifyStale). Below the worker's soft time limit.
-FLOWGATE_AUDIT_VERIFY_MAX_SECONDS = env.float("FLOWGATE_AUDIT_VERIFY_MAX_SECONDS", default=120.0)
+# verification then grows: alert FlowgateAuditVerifyStale). Below the worker's soft time limit:
+# by default 120 s, or less where the soft limit is shorter (a worker started with a short soft
+# limit must still start); a value set by hand at or above the soft limit is refused.
+FLOWGATE_AUDIT_VERIFY_MAX_SECONDS = env.float(
+    "FLOWGATE_AUDIT_VERIFY_MAX_SECONDS", default=min(120.0, FLOWGATE_TASK_SOFT_TIME_LIMIT * 0.8)
+)
 if not 0 < FLOWGATE_AUDIT_VERIFY_MAX_SECONDS < FLOWGATE_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured(
         "FLOWGATE_AUDIT_VERIFY_MAX_SECONDS must be above 0 and below "

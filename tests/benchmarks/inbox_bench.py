@@ -142,10 +142,10 @@ def _generate(version_id: int, requester_id: int) -> dict:
             """
             INSERT INTO engine_processinstance (version_id, process_key, business_key, status,
                 state, variables, steps, waits, called_versions, started_by_id, created_at,
-                updated_at)
+                updated_at, is_test_run, outcome, outcome_reason, trace_id, traceparent)
             SELECT %s, 'bench_inbox', 'B-' || g, CASE WHEN g %% 5 = 0 THEN 'running'
                    ELSE 'completed' END, '{}', '{"amount": 1}'::jsonb, 1, 0, '{}'::jsonb, %s,
-                   now() - (%s - g) * interval '1 minute', now()
+                   now() - (%s - g) * interval '1 minute', now(), false, '', '', '', ''
             FROM generate_series(1, %s) g
             """,
             [version_id, requester_id, INSTANCES + 1, INSTANCES],
@@ -156,7 +156,8 @@ def _generate(version_id: int, requester_id: int) -> dict:
                 documentation, candidate_groups, candidate_users, status, priority, is_approval,
                 outcome_variable, requested_by_id, data, outcome, created_at, due_at, delegation,
                 comment_required_on_reject, escalation, sla_warning_at, sla_breach_at,
-                completed_at)
+                completed_at, allow_same_approver, info_question, multi_instance_id,
+                paused_seconds)
             SELECT i.id, 'bench-' || k, 'gate_one', 'Bench task ' || (i.id %% 97), 'bench_inbox',
                    '', jsonb_build_array(r.roles[1 + floor(random() * %s)::int]), '[]'::jsonb,
                    CASE WHEN random() < 0.1 THEN 'open' ELSE 'completed' END,
@@ -164,7 +165,7 @@ def _generate(version_id: int, requester_id: int) -> dict:
                    i.created_at + k * interval '1 second',
                    i.created_at + interval '1 day', '', false, '',
                    i.created_at + interval '20 hours', i.created_at + interval '1 day',
-                   NULL
+                   NULL, false, '', '', 0
             FROM engine_processinstance i
             CROSS JOIN generate_series(1, %s) k
             CROSS JOIN (SELECT %s::text[] AS roles) r

@@ -149,6 +149,43 @@ FORMS: list[tuple[str, object, dict, str | None]] = [
     ),
     ("designer-draft-rename", lambda w: "/designer/expense/draft/rename/", {"name": "x"}, "dana"),
     ("designer-draft-discard", lambda w: "/designer/expense/draft/discard/", {}, "dana"),
+    (
+        "task-request-info",
+        lambda w: f"/inbox/tasks/{w.approval_task.pk}/request-info/",
+        {"question": "Which cost centre?"},
+        "alex",
+    ),
+    (
+        "request-answer",
+        lambda w: f"/requests/{w.approval.pk}/tasks/{w.approval_task.pk}/answer/",
+        {"answer": "CC-42"},
+        "rita",
+    ),
+    (
+        "retention-policy",
+        lambda w: "/admin-reports/retention/policies/",
+        {"process_key": "expense", "days": "30"},
+        "ada",
+    ),
+    ("retention-default", lambda w: "/admin-reports/retention/default/", {"days": "30"}, "ada"),
+    (
+        "retention-hold",
+        lambda w: "/admin-reports/retention/holds/",
+        {"instance_id": "1", "reason": "csrf"},
+        "ada",
+    ),
+    (
+        "retention-release",
+        lambda w: "/admin-reports/retention/holds/release/",
+        {"instance_id": "1", "reason": "csrf"},
+        "ada",
+    ),
+    (
+        "retention-check",
+        lambda w: "/admin-reports/retention/archives/check/",
+        {"instance_id": "1"},
+        "ada",
+    ),
 ]
 
 # Routes outside /api/ and /admin/ that change nothing (GET pages, downloads): every other route
@@ -190,6 +227,7 @@ READ_ONLY_ROUTES = {
     "admin-reports/sla/",
     "admin-reports/slo/",
     "admin-reports/calendars/",
+    "admin-reports/retention/",  # GET: the page; its forms have rows in FORMS
     "admin-reports/heatmap/",
     "admin-reports/incidents/",
     "admin-reports/circuits/",

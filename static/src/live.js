@@ -110,6 +110,9 @@ export function connectFeed(el) {
   let timer;
   let closed = false;
   let busy = false;
+  // A doorbell that rang while a poll was in flight: that poll may have read before the event
+  // committed, so one more poll follows it at once instead of waiting for the slow timer.
+  let again = false;
   const schedule = () => {
     window.clearTimeout(timer);
     if (closed) return;
@@ -117,6 +120,7 @@ export function connectFeed(el) {
     timer = window.setTimeout(poll, socketOpen ? FEED_SLOW_MS : FEED_FAST_MS);
   };
   async function poll() {
+    if (busy) again = true;
     if (closed || busy) return;
     if (!el.isConnected) {
       handle.close();
@@ -142,7 +146,10 @@ export function connectFeed(el) {
       /* offline: try again later; the next answer catches up from `since` */
     } finally {
       busy = false;
-      schedule();
+      if (again && !closed) {
+        again = false;
+        poll();
+      } else schedule();
     }
   }
   const handle = {

@@ -58,17 +58,44 @@ def _run(request: HttpRequest, action, success: str) -> bool:
     return True
 
 
+def _submit(
+    request: HttpRequest, form, *, slot: str, invalid: str, action, success
+) -> HttpResponse:
+    """One POST of the page: a bound form in the page's ``slot``; if valid, ``action(data)``
+    (one audited service) and back to the page with ``success(data)``; else the page with the
+    form's errors and a 400."""
+    if not form.is_valid():
+        messages.error(request, invalid)
+        return _page(request, status=400, **{slot: form})
+    data = form.cleaned_data
+    if _run(request, lambda: action(data), success(data)):
+        return redirect("retention:page")
+    return _page(request, status=400, **{slot: form})
+
+
+def _default_message(days: int | None) -> str:
+    if days is None:
+        return "The portal default now follows the environment setting."
+    return (
+        f"The portal default is now {days} days."
+        if days
+        else ("The portal default now keeps everything.")
+    )
+
+
+def _default_days(data: dict) -> int | None:
+    return None if data["use_environment"] else data["days"]
+
+
 @require_POST
 @role_required(Role.ADMIN, message=ADMIN_ONLY)
 def policy_save(request: HttpRequest) -> HttpResponse:
-    form = PolicyForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The policy was not saved: correct the marked fields.")
-        return _page(request, status=400, policy_form=form)
-    data = form.cleaned_data
-    ok = _run(
+    return _submit(
         request,
-        lambda: retention_policy_set(
+        PolicyForm(request.POST),
+        slot="policy_form",
+        invalid="The policy was not saved: correct the marked fields.",
+        action=lambda data: retention_policy_set(
             process_key=data["process_key"],
             days=data["days"],
             legal_hold=data["legal_hold"],
@@ -76,54 +103,44 @@ def policy_save(request: HttpRequest) -> HttpResponse:
             actor=Actor.for_user(request.user),
             user=request.user,
         ),
-        f"The retention policy of {data['process_key']} is saved.",
+        success=lambda data: f"The retention policy of {data['process_key']} is saved.",
     )
-    return redirect("retention:page") if ok else _page(request, status=400, policy_form=form)
 
 
 @require_POST
 @role_required(Role.ADMIN, message=ADMIN_ONLY)
 def default_save(request: HttpRequest) -> HttpResponse:
-    form = DefaultForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The portal default was not saved: correct the marked fields.")
-        return _page(request, status=400, default_form=form)
-    data = form.cleaned_data
-    days = None if data["use_environment"] else data["days"]
-    ok = _run(
+    return _submit(
         request,
-        lambda: retention_default_set(
-            days=days, actor=Actor.for_user(request.user), user=request.user
+        DefaultForm(request.POST),
+        slot="default_form",
+        invalid="The portal default was not saved: correct the marked fields.",
+        action=lambda data: retention_default_set(
+            days=_default_days(data), actor=Actor.for_user(request.user), user=request.user
         ),
-        "The portal default now follows the environment setting."
-        if days is None
-        else f"The portal default is now {days} days."
-        if days
-        else "The portal default now keeps everything.",
+        success=lambda data: _default_message(_default_days(data)),
     )
-    return redirect("retention:page") if ok else _page(request, status=400, default_form=form)
 
 
 @require_POST
 @role_required(Role.ADMIN, message=ADMIN_ONLY)
 def hold_set(request: HttpRequest) -> HttpResponse:
-    form = HoldForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The legal hold was not set: correct the marked fields.")
-        return _page(request, status=400, hold_form=form)
-    data = form.cleaned_data
-    ok = _run(
+    return _submit(
         request,
-        lambda: instance_hold_set(
+        HoldForm(request.POST),
+        slot="hold_form",
+        invalid="The legal hold was not set: correct the marked fields.",
+        action=lambda data: instance_hold_set(
             instance_id=data["instance_id"],
             hold=True,
             reason=data["reason"],
             actor=Actor.for_user(request.user),
             user=request.user,
         ),
-        f"Instance {data['instance_id']} is on legal hold: it will not be purged.",
+        success=lambda data: (
+            f"Instance {data['instance_id']} is on legal hold: it will not be purged."
+        ),
     )
-    return redirect("retention:page") if ok else _page(request, status=400, hold_form=form)
 
 
 @require_POST

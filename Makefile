@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+# @carbon/* (pulled in by dmn-js) runs IBM's telemetry collector after `npm ci` in CI: opt out.
+export IBM_TELEMETRY_DISABLED := true
 
 .PHONY: run test test-js test-postgres test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
 

@@ -11,6 +11,10 @@ live message is a courtesy (browsers re-read the committed ``InboxEvent`` feed a
 message and on reconnect), and the caller's transaction has already committed. A forked child
 (Celery prefork) starts its own loop on first use.
 
+Sends wait for one of ``MAX_CONCURRENT_SENDS`` slots on that loop: a burst (a migration batch of
+500 instances on four threads) otherwise ran hundreds of sends at once, each taking its own Redis
+connection, and Redis answered "Too many connections".
+
 A process-local layer (the embedded default's ``InMemoryChannelLayer``) keeps asyncio queues
 bound to the web server's loop; it is called the old way, on the caller's side.
 """
@@ -29,22 +33,26 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
+MAX_CONCURRENT_SENDS = 8
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
+_slots: asyncio.Semaphore | None = None
 
 
-def _background_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
+def _background_loop() -> tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]:
+    global _loop, _loop_pid, _slots
     with _lock:
-        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
+        if _loop is None or _slots is None or _loop_pid != os.getpid() or _loop.is_closed():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(
                 target=loop.run_forever, name="flowgate-broadcast", daemon=True
             )
             thread.start()
-            _loop, _loop_pid = loop, os.getpid()
-        return _loop
+            # Python 3.10+: a Semaphore binds to the loop that first waits on it (this one).
+            _loop, _loop_pid, _slots = loop, os.getpid(), asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+        return _loop, _slots
 
 
 def _log_failure(future: Future) -> None:
@@ -68,10 +76,13 @@ def group_send(groups: list[str] | tuple[str, ...], message: dict[str, Any]) -> 
             logger.warning("could not publish a live update", exc_info=True)
         return None
 
-    async def send_all() -> None:
-        for name in names:
-            await layer.group_send(name, message)
+    loop, slots = _background_loop()
 
-    future = asyncio.run_coroutine_threadsafe(send_all(), _background_loop())
+    async def send_all() -> None:
+        async with slots:
+            for name in names:
+                await layer.group_send(name, message)
+
+    future = asyncio.run_coroutine_threadsafe(send_all(), loop)
     future.add_done_callback(_log_failure)
     return future

@@ -62,9 +62,33 @@ def test_sends_reuse_one_loop_in_a_process(redis_layer):
     futures = [broadcast.group_send([f"broadcast.test.{n}"], {"type": "x"}) for n in range(3)]
     for future in futures:
         future.result(timeout=10)
-    loops = {broadcast._background_loop() for _ in range(3)}
+    loops = {broadcast._background_loop()[0] for _ in range(3)}
     assert len(loops) == 1
     assert next(iter(loops)).is_running()
+
+
+@pytest.mark.integration
+def test_a_burst_of_sends_holds_at_most_the_slot_count_at_once(redis_layer, monkeypatch):
+    """A migration batch publishes hundreds of updates at once: they queue for the loop's slots
+    instead of each opening a Redis connection ("Too many connections" before)."""
+    real_send = redis_layer.group_send
+    running, peak = 0, 0
+
+    async def counted_send(group, message):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await asyncio.sleep(0.005)  # keep each send in flight long enough to overlap
+            await real_send(group, message)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(redis_layer, "group_send", counted_send)
+    sent = [broadcast.group_send([f"broadcast.burst.{n}"], {"type": "x"}) for n in range(100)]
+    for future in sent:
+        future.result(timeout=30)
+    assert peak == broadcast.MAX_CONCURRENT_SENDS  # the slots filled, and never more
 
 
 def test_an_unreachable_redis_is_logged_not_raised(settings, caplog):

@@ -1,9 +1,13 @@
 """Sample instances of the demo processes in every state (for the embedded demo): waiting for a
-manager, completed, suspended, cancelled and stopped by an incident. Idempotent."""
+manager, completed, suspended, cancelled and stopped by an incident, plus a change request waiting
+for the approvers' CAB vote (so that an approver's first login has work in the inbox). Idempotent."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from apps.common.actors import Actor
 from apps.connectors.base import ConnectorError
@@ -54,6 +58,20 @@ def demo_instances_ensure() -> list[str]:
         cancelled = _start("DEMO-4 duplicate", {"amount": 1500, "description": "Duplicate"})
         engine.instance_cancel(instance_id=cancelled.pk, actor=ACTOR, reason="Entered twice")
         made.append(f"{cancelled.business_key}: cancelled")
+
+        change = engine.instance_start(
+            process_key="change_request",
+            variables={
+                "title": "Open port 443 on the web firewall",
+                "risk": "medium",
+                "window_start": (timezone.now() + timedelta(days=2))
+                .replace(microsecond=0)
+                .isoformat(),
+            },
+            business_key="DEMO-6 firewall",
+            actor=ACTOR,
+        )
+        made.append(f"{change.business_key}: waiting for the approvers (CAB, 2 of 3)")
 
         broken = _start("DEMO-5 lunch", {"amount": 64, "description": "Team lunch"})
     # Approved automatically, then the notification fails for good: an incident.

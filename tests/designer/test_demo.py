@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.engine.models import Incident, ProcessInstance
+from apps.inbox.models import HumanTask, TaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,13 @@ def test_sample_instances_in_every_state_once(capsys):
         "DEMO-3 hotel": "suspended",
         "DEMO-4 duplicate": "cancelled",
         "DEMO-5 lunch": "running",
+        "DEMO-6 firewall": "running",
     }
+    # An approver's first login has work: the change request's three CAB votes.
+    change = ProcessInstance.objects.get(business_key="DEMO-6 firewall")
+    votes = HumanTask.objects.filter(instance=change, status=TaskStatus.OPEN)
+    assert votes.count() == 3
+    assert {role for task in votes for role in task.candidate_groups} == {"approver"}
     incident = Incident.objects.get()
     assert (incident.instance.business_key, incident.activity_id) == (
         "DEMO-5 lunch",

@@ -35,6 +35,7 @@ urlpatterns = [
         migration_apis.ProcessMigrationApi.as_view(),
         name="api-process-migrations",
     ),
+    path("migrations/", migration_apis.MigrationRunListApi.as_view(), name="api-migration-runs"),
     path(
         "migrations/<int:run_id>/",
         migration_apis.MigrationRunApi.as_view(),

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
-from apps.engine import operator_services
+from apps.common.api_queries import validated_query
+from apps.engine import operator_services, selectors
 
 OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
@@ -144,6 +145,36 @@ class ProcessMigrationApi(ApiView):
             actor=actor_for_request(request),
         )
         return Response(report)
+
+
+class MigrationRunSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    process_key = serializers.CharField()
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    status = serializers.CharField(help_text="queued, running, finished")
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    moved = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class MigrationRunListQuery(serializers.Serializer):
+    process_key = serializers.CharField(required=False, default="", max_length=200)
+
+
+class MigrationRunListApi(ApiView):
+    permission_classes = [IsAuthenticated, HasRole(*OPERATOR_ROLES)]
+    paginated = True
+    OutputSerializer = MigrationRunSummaryOutput
+
+    @extend_schema(parameters=[MigrationRunListQuery], summary="Batch migrations, newest first")
+    def get(self, request: Request) -> Response:
+        query = validated_query(MigrationRunListQuery, request.query_params)
+        return self.paginated_response(selectors.migration_runs(process_key=query["process_key"]))
 
 
 class MigrationRunApi(ApiView):

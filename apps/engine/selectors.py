@@ -12,6 +12,7 @@ from apps.engine.models import (
     Job,
     JobStatus,
     MessageSubscription,
+    MigrationRun,
     ProcessInstance,
     Timer,
 )
@@ -141,3 +142,12 @@ def active_counts_by_version(*, process_key: str) -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return {row["version_id"]: row["n"] for row in rows}
+
+
+def migration_runs(*, process_key: str = "") -> QuerySet[MigrationRun]:
+    """Batch migrations, newest first, without what only one run's page shows (its per-instance
+    report, instance ids and mapping grow with the batch)."""
+    runs = MigrationRun.objects.select_related("created_by").defer(
+        "report", "instance_ids", "mapping"
+    )
+    return runs.filter(process_key=process_key) if process_key else runs

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from apps.common.actors import Actor
 from apps.common.errors import FlowgateError, NotFound
-from apps.common.pages import role_required
+from apps.common.pages import page_query, paginate, role_required
 from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine.models import ProcessInstance
@@ -204,6 +204,29 @@ def _one_instance(key: str, value: str | None) -> ProcessInstance | None:
 
 def _int(value: str | None, *, default: int) -> int:
     return int(value) if value and value.isdigit() else default
+
+
+class MigrationRunListForm(forms.Form):
+    process_key = forms.CharField(required=False, max_length=200, label="Process key")
+
+
+@role_required(*OPERATOR_ROLES)
+@require_GET
+def migration_runs(request: HttpRequest) -> HttpResponse:
+    """Every batch migration, newest first, with its progress; a link to each run's report."""
+    form = MigrationRunListForm(request.GET)
+    process_key = form.cleaned_data["process_key"].strip() if form.is_valid() else ""
+    page = paginate(request, engine_selectors.migration_runs(process_key=process_key))
+    return render(
+        request,
+        "reports/migration_runs.html",
+        {
+            "form": form,
+            "page": page,
+            "process_key": process_key,
+            "query": page_query(process_key=process_key),
+        },
+    )
 
 
 @role_required(*OPERATOR_ROLES)

@@ -27,6 +27,7 @@ urlpatterns = [
         migration_views.process_migrate,
         name="process-migrate",
     ),
+    path("migrations/", migration_views.migration_runs, name="migration-runs"),
     path("migrations/<int:run_id>/", migration_views.migration_run, name="migration-run"),
     path("instances/<int:instance_id>/", views.instance, name="instance"),
     path(

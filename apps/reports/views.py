@@ -81,6 +81,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
             # that leads a manager to a refusal
             "may_audit": bool(request.user.role_names() & {Role.AUDITOR.value, Role.ADMIN.value}),
             "may_admin": Role.ADMIN.value in request.user.role_names(),
+            "may_operate": bool(request.user.role_names() & {r.value for r in OPERATOR_ROLES}),
         },
     )
 

@@ -155,3 +155,31 @@ def test_a_batch_reports_per_instance(waiting, make_user):
     [item] = report["instances"]
     assert (item["instance_id"], item["can_move"]) == (waiting.pk, True)
     assert version_of(waiting) == 1
+
+
+def test_the_migrations_list_is_paginated_filtered_and_for_operators_only(waiting, make_user):
+    manager = make_user("manager")
+    first = operator_services.migration_run_start(
+        process_key="leave", from_version=1, to_version=2, mapping=RENAMED, user=manager
+    )
+    second = operator_services.migration_run_start(
+        process_key="leave", from_version=1, to_version=2, mapping=RENAMED, user=manager
+    )
+    assert_error(APIClient().get("/api/v1/migrations/"), 401, "not_authenticated")
+    for roles in [("approver",), ("auditor",)]:
+        assert_error(client_for(make_user, *roles).get("/api/v1/migrations/"), 403, "role_required")
+
+    _, key = token_for(manager)
+    body = token_client(key).get("/api/v1/migrations/").json()
+    assert body["count"] == 2
+    assert [r["id"] for r in body["results"]] == [second.pk, first.pk]  # newest first
+    row = body["results"][0]
+    assert (row["process_key"], row["status"], row["total"], row["created_by"]) == (
+        "leave",
+        "queued",
+        1,
+        manager.username,
+    )
+    assert "report" not in row  # the run's own endpoint has the per-instance report
+    other = token_client(key).get("/api/v1/migrations/", {"process_key": "invoice"}).json()
+    assert other["count"] == 0

@@ -82,6 +82,11 @@ def test_an_operator_moves_the_instances_of_a_version_from_its_history(
     assert page.get_by_test_id("migration-run").get_attribute("data-status") == "finished"
     assert axe_check(page) == []
     assert page.js_errors == []
+
+    page.get_by_role("link", name="All migrations").click()
+    expect(page.get_by_test_id("migration-runs")).to_contain_text("v1 → v2")
+    expect(page.get_by_test_id("migration-runs")).to_contain_text("Finished")
+    assert axe_check(page) == []
     assert [
         i.version.number for i in ProcessInstance.objects.filter(pk__in=[w.pk for w in waiting])
     ] == [2, 2]

@@ -153,3 +153,39 @@ def test_the_instance_page_s_migrate_button_moves_that_instance_only(client, mak
 
     assert client.get(URL, {"instance": 999999}).status_code == 404
     assert client.get(URL, {"instance": "x"}).status_code == 404
+
+
+def test_the_migrations_list_shows_each_run_with_its_progress_and_filters(
+    client, make_user, waiting
+):
+    manager = make_user("manager")
+    client.force_login(manager)
+    empty = client.get("/admin-reports/migrations/").content.decode()
+    assert "No migrations yet" in empty
+    run = operator_services.migration_run_start(
+        process_key="leave",
+        from_version=1,
+        to_version=2,
+        mapping={"review": "check"},
+        user=manager,
+    )
+    operator_services.migration_run_execute(run_id=run.pk)
+
+    listing = client.get("/admin-reports/migrations/").content.decode()
+    assert f'href="/admin-reports/migrations/{run.pk}/"' in listing
+    assert "v1 → v2" in listing
+    assert f">{manager.username}<" in listing
+    assert '<progress max="2" value="2"' in listing  # both instances handled
+    other = client.get("/admin-reports/migrations/", {"process_key": "invoice"}).content.decode()
+    assert "No migrations of this process" in other
+    assert f"/admin-reports/migrations/{run.pk}/" not in other
+    assert "/admin-reports/migrations/" in client.get("/admin-reports/").content.decode()
+
+
+def test_only_operators_see_the_migrations_list(client, make_user):
+    assert client.get("/admin-reports/migrations/").status_code == 302
+    for role in ("approver", "designer", "auditor"):
+        client.force_login(make_user(role))
+        assert client.get("/admin-reports/migrations/").status_code == 403
+        index = client.get("/admin-reports/")
+        assert "/admin-reports/migrations/" not in index.content.decode()

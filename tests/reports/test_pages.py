@@ -473,7 +473,10 @@ def test_the_reports_index_links_only_to_pages_the_reader_may_open(
     # and the business calendars and retention cards are the admin's only
     assert ("/admin-reports/calendars/" in links) is (role == "admin")
     assert ("/admin-reports/retention/" in links) is (role == "admin")
-    assert len(links) == 6 + sees_audit + 2 * (role == "admin")
+    # and the migrations list is the operators' (manager, admin); circuits are for every reader
+    assert ("/admin-reports/migrations/" in links) is (role in ("manager", "admin"))
+    assert "/admin-reports/circuits/" in links
+    assert len(links) == 7 + sees_audit + 2 * (role == "admin") + (role in ("manager", "admin"))
     for url in links:
         assert client.get(url).status_code == 200, url
 

@@ -233,6 +233,7 @@ READ_ONLY_ROUTES = {
     "admin-reports/circuits/",
     "admin-reports/instances/",
     "admin-reports/instances/<int:instance_id>/",
+    "admin-reports/migrations/",
     "admin-reports/migrations/<int:run_id>/",
     "admin-reports/audit/",
     "admin-reports/audit/export.csv",

@@ -292,6 +292,16 @@ class ProcessCostOut(S.Serializer):
     steps_per_instance = _num()
     calls_per_instance = _num()
     worker_seconds_per_instance = _num()
+    stored_bytes = S.IntegerField(
+        help_text="Bytes the instances completed in the period keep in the database: state and "
+        "variables, audit payloads, task rows, comments, attachment metadata, step inputs "
+        "(decision 039 addendum 2)"
+    )
+    measured_instances = S.IntegerField(
+        help_text="Completed instances whose bytes are measured (all but those beyond the "
+        "live limit since the last report refresh)"
+    )
+    stored_bytes_per_instance = _num()
 
 
 class ProcessCostsOut(S.Serializer):

@@ -68,6 +68,10 @@ def test_costs_per_process_in_total_and_per_completed_instance(story):
             "steps_per_instance": 3.0,
             "calls_per_instance": 4.0,
             "worker_seconds_per_instance": 4.25,
+            # state "{}" + variables "{}" + two steps' inputs "{}": measured live (no refresh yet)
+            "stored_bytes": 8,
+            "measured_instances": 1,
+            "stored_bytes_per_instance": 8.0,
         },
         {
             "process_key": "refunds",
@@ -80,6 +84,9 @@ def test_costs_per_process_in_total_and_per_completed_instance(story):
             "steps_per_instance": 1.0,
             "calls_per_instance": 2.0,
             "worker_seconds_per_instance": 10.0,
+            "stored_bytes": 6,
+            "measured_instances": 1,
+            "stored_bytes_per_instance": 6.0,
         },
     ]
     [refunds] = process_costs(period=story, process_key="refunds")

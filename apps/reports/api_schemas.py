@@ -286,7 +286,11 @@ class ProcessCostOut(S.Serializer):
     connector_calls = S.IntegerField(help_text="Calls made (attempts; deferred calls excluded)")
     deferred_calls = S.IntegerField(help_text="Calls held back by a circuit, limit or Retry-After")
     worker_seconds = S.FloatField(
-        help_text="Connector time of every attempt of the steps (failed and deferred ones too)"
+        help_text="Connector time of every attempt of the steps (failed and deferred ones too, "
+        "and those whose worker died: start -> lease expiry)"
+    )
+    lost_worker_seconds = S.FloatField(
+        help_text="Of the worker time, the attempts whose worker died (lease expired, reclaimed)"
     )
     completed_instances = S.IntegerField(help_text="Instances completed in the period")
     steps_per_instance = _num()

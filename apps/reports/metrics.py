@@ -288,7 +288,8 @@ class FlowgateCollector:
             ),
             "worker_seconds": CounterMetricFamily(
                 "flowgate_process_worker_seconds",
-                "Worker (connector) time of every attempt of the process's steps",
+                "Worker (connector) time of every attempt of the process's steps (one whose worker "
+                "died: until its lease expired)",
                 labels=["process_key"],
             ),
         }

@@ -9,7 +9,9 @@ Per process, over the service steps (jobs) created in the period, test runs left
 - ``worker_seconds``: the connector time of every attempt of the steps: the finishing attempt's
   (``JobFact.working``, started -> finished) plus the attempts that failed or were deferred
   (``Job.failed_attempts_seconds``, added up by the engine as each one ends; decision 039
-  addendum). An attempt whose worker died is not timed (its end is unknown);
+  addendum), plus the attempts whose worker died (``Job.lost_attempts_seconds``: start -> lease
+  expiry, timed when the sweeper or another worker reclaims the step; addendum 2), also given
+  apart as ``lost_worker_seconds``;
 - ``completed_instances``: instances of the process that completed in the period, and the three
   figures per completed instance (null when none completed);
 - ``stored_bytes``: what the instances completed in the period keep in the database (their state
@@ -72,6 +74,7 @@ def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
                 "connector_calls": 0,
                 "deferred_calls": 0,
                 "worker_seconds": 0.0,
+                "lost_worker_seconds": 0.0,
                 "completed_instances": 0,
                 "stored_bytes": 0,
                 "measured_instances": 0,
@@ -83,12 +86,15 @@ def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
         calls=Sum("attempts"),
         deferred=Sum("deferrals"),
         unfinished=Sum("failed_attempts_seconds"),
+        lost=Sum("lost_attempts_seconds"),
     ):
+        lost = float(job_sum["lost"] or 0)
         row(job_sum["instance__process_key"]).update(
             steps=job_sum["n"],
             connector_calls=job_sum["calls"] or 0,
             deferred_calls=job_sum["deferred"] or 0,
-            worker_seconds=float(job_sum["unfinished"] or 0),
+            worker_seconds=float(job_sum["unfinished"] or 0) + lost,
+            lost_worker_seconds=round(lost, 3),
         )
     for fact_sum in facts.values("process_key").annotate(n=Count("id"), working=Sum("working")):
         item = row(fact_sum["process_key"])

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Expression, Func, Max, Sum
+from django.db.models import BigIntegerField, Exists, Expression, Func, Max, OuterRef, Sum
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
@@ -116,7 +116,13 @@ def completed_unmeasured(*, since: datetime | None = None) -> Any:
     )
     if since is not None:
         candidates = candidates.filter(ended_at__gte=since)
-    return candidates.exclude(pk__in=InstanceStorage.objects.values("instance_id"))
+    return candidates.filter(~measured())
+
+
+def measured() -> Exists:
+    """For a queryset of instances: the instance has a stored measure (NOT EXISTS when negated:
+    an anti-join, where ``NOT IN`` over a large table degrades in PostgreSQL)."""
+    return Exists(InstanceStorage.objects.filter(instance_id=OuterRef("pk")))
 
 
 def instance_storage_record(*, limit: int = 5000, now: datetime | None = None) -> int:

@@ -9,6 +9,8 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -131,3 +133,25 @@ def test_the_api_its_schema_the_page_and_metrics_show_the_stored_bytes(client, m
             check=False,
         )
         assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_the_report_costs_a_fixed_number_of_queries_whatever_the_instances():
+    day = ds.fixed_now() - S(86400)
+    period = Period(since=day - S(60), until=ds.fixed_now())
+
+    def queries_for(count: int) -> int:
+        for n in range(count):
+            inst = ds.instance(f"p{n % 3}", created=day, ended=day + S(60))
+            ds.job(inst, "book", created=day, started=day, finished=day + S(1))
+        with CaptureQueriesContext(connection) as captured:
+            process_costs(period=period)
+        return len(captured)
+
+    # unmeasured completions: measured live, six grouped queries for all of them
+    assert queries_for(3) == queries_for(6) == 5 + 6
+    instance_storage_record()
+    # all measured: the four grouped sums and the look-up of unmeasured instances
+    with CaptureQueriesContext(connection) as captured:
+        rows = process_costs(period=period)
+    assert len(captured) == 5
+    assert sum(row["measured_instances"] for row in rows) == 9

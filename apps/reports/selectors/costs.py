@@ -31,7 +31,7 @@ from django.db.models import Count, Q, Sum
 from apps.engine.models import InstanceStatus, Job, ProcessInstance
 from apps.reports.models import InstanceStorage, JobFact
 from apps.reports.selectors.common import Period
-from apps.reports.storage import instances_measure
+from apps.reports.storage import instances_measure, measured
 
 #: Instances completed since the last refresh that a report measures itself (the rest wait for
 #: the refresh; the average per instance is over the measured ones).
@@ -106,7 +106,7 @@ def process_costs(*, period: Period, process_key: str = "") -> list[dict]:
         item = row(kept["process_key"])
         item["stored_bytes"] += int(kept["b"] or 0)
         item["measured_instances"] += kept["n"]
-    fresh = completed.exclude(pk__in=InstanceStorage.objects.values("instance_id"))
+    fresh = completed.filter(~measured())
     for measure in instances_measure(
         fresh.order_by("pk").values_list("pk", flat=True)[:LIVE_MEASURE_LIMIT]
     ).values():

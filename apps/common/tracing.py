@@ -8,8 +8,8 @@ a worker step runs as a span of that trace (real when the SDK is configured, oth
 non-recording span that still propagates), so the HTTP connector's ``traceparent`` header carries
 the instance's trace id. No span is held open across a wait: the context lives on the rows.
 
-The SDK is off unless configured by the standard variables: ``OTEL_TRACES_EXPORTER`` (``otlp`` or
-``console``) or ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``;
+The SDK is off unless configured by the standard variables: ``OTEL_TRACES_EXPORTER`` (``otlp``,
+``console``, or Flowgate's ``memory``: spans kept in the process, nothing sent, for benchmarks) or ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``;
 ``OTEL_SDK_DISABLED=true`` wins. ``OTEL_SERVICE_NAME`` and the other ``OTEL_*`` variables are read
 by the SDK itself.
 """
@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections import deque
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -38,6 +41,25 @@ _configured = False
 
 
 # --- configuration -------------------------------------------------------------------------------
+
+
+class MemoryExporter(SpanExporter):
+    """``OTEL_TRACES_EXPORTER=memory``: the SDK records and exports every span, into this
+    process's memory (the latest ``keep``), and sends nothing: the cost of tracing without a
+    backend's, for the engine benchmark's "tracing on" run (tests use the SDK's own in-memory
+    exporter). Bounded, unlike the SDK's, so a long run does not grow without end."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.spans: deque[ReadableSpan] = deque(maxlen=keep)
+        self.exported = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans.extend(spans)
+        self.exported += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.spans.clear()
 
 
 def sdk_wanted(environ: Mapping[str, str] = os.environ) -> bool:
@@ -71,8 +93,11 @@ def configure(*, worker: bool = False) -> bool:
     provider = TracerProvider(
         resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "flowgate")})
     )
-    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "console":
+    kind = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if kind == "console":
         exporter: Any = ConsoleSpanExporter()
+    elif kind == "memory":
+        exporter = MemoryExporter()
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter,

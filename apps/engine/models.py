@@ -164,6 +164,10 @@ class Job(models.Model):
     # their end). The finishing attempt's time is the job fact's ``working``; together, the
     # step's worker time over all attempts (cost per process, decision 039 addendum).
     failed_attempts_seconds = models.FloatField(default=0.0)
+    # Worker time of the attempts whose worker stopped before reporting (lease expired, job
+    # reclaimed by the sweeper or another worker): started -> lease expiry, the time the step
+    # was held; when the worker actually stopped is unknown (decision 039 addendum 2).
+    lost_attempts_seconds = models.FloatField(default=0.0)
     # The waits the target asked for (429 Retry-After) or its open circuit imposed, added up; past
     # FLOWGATE_JOB_MAX_DEFER_SECONDS the step gives up with an incident (decision 039 addendum).
     deferred_seconds = models.FloatField(default=0.0)

@@ -286,12 +286,26 @@ class ProcessCostOut(S.Serializer):
     connector_calls = S.IntegerField(help_text="Calls made (attempts; deferred calls excluded)")
     deferred_calls = S.IntegerField(help_text="Calls held back by a circuit, limit or Retry-After")
     worker_seconds = S.FloatField(
-        help_text="Connector time of every attempt of the steps (failed and deferred ones too)"
+        help_text="Connector time of every attempt of the steps (failed and deferred ones too, "
+        "and those whose worker died: start -> lease expiry)"
+    )
+    lost_worker_seconds = S.FloatField(
+        help_text="Of the worker time, the attempts whose worker died (lease expired, reclaimed)"
     )
     completed_instances = S.IntegerField(help_text="Instances completed in the period")
     steps_per_instance = _num()
     calls_per_instance = _num()
     worker_seconds_per_instance = _num()
+    stored_bytes = S.IntegerField(
+        help_text="Bytes the instances completed in the period keep in the database: state and "
+        "variables, audit payloads, task rows, comments, attachment metadata, step inputs "
+        "(decision 039 addendum 2)"
+    )
+    measured_instances = S.IntegerField(
+        help_text="Completed instances whose bytes are measured (all but those beyond the "
+        "live limit since the last report refresh)"
+    )
+    stored_bytes_per_instance = _num()
 
 
 class ProcessCostsOut(S.Serializer):

@@ -288,10 +288,22 @@ class FlowgateCollector:
             ),
             "worker_seconds": CounterMetricFamily(
                 "flowgate_process_worker_seconds",
-                "Worker (connector) time of every attempt of the process's steps",
+                "Worker (connector) time of every attempt of the process's steps (one whose worker "
+                "died: until its lease expired)",
                 labels=["process_key"],
             ),
         }
+        stored = GaugeMetricFamily(
+            "flowgate_process_stored_bytes",
+            "Bytes the process's completed instances keep in the database (state, variables, "
+            "audit payloads, task rows, step inputs; measured once after completion)",
+            labels=["process_key"],
+        )
+        per_instance = GaugeMetricFamily(
+            "flowgate_process_instance_stored_bytes",
+            "Stored bytes per completed instance of the process (average over the measured ones)",
+            labels=["process_key"],
+        )
         as_of = GaugeMetricFamily(
             "flowgate_process_costs_timestamp_seconds",
             "When the cost-per-process figures were computed (Unix time)",
@@ -301,9 +313,14 @@ class FlowgateCollector:
             for row in snapshot.data:
                 for name, family in families.items():
                     family.add_metric([row["process_key"]], float(row[name]))
+                if row.get("measured_instances"):  # no sample before a completion is measured
+                    stored.add_metric([row["process_key"]], float(row["stored_bytes"]))
+                    per_instance.add_metric(
+                        [row["process_key"]], float(row["stored_bytes_per_instance"])
+                    )
             as_of.add_metric([], snapshot.computed_at.timestamp())
         yield from families.values()
-        yield as_of
+        yield from (stored, per_instance, as_of)
 
     def _timers(self, now) -> Iterator[Metric]:
         [row] = fetch(

@@ -369,3 +369,35 @@ class JobFactBucket(FactBucketBase):
                 name="uniq_jobfact_bucket",
             )
         ]
+
+
+class InstanceStorage(models.Model):
+    """What one completed instance keeps in the database, in bytes (issue 23, decision 039
+    addendum 2): measured once, by the report refresh after it completed, so the cost figures
+    and /metrics sum this small table instead of measuring every instance's rows again.
+
+    Bytes are the UTF-8 length of each counted value's stored text (JSON as text): the logical
+    size, not the disk size (no row headers, indexes or compression). See
+    ``apps/reports/storage.py`` for what is counted."""
+
+    instance_id = models.BigIntegerField(primary_key=True)
+    process_key = models.CharField(max_length=200)
+    ended_at = models.DateTimeField()
+    measured_at = models.DateTimeField()
+    state_bytes = models.BigIntegerField(help_text="Serialized engine state and variables")
+    audit_bytes = models.BigIntegerField(help_text="Its audit events' before/after/data")
+    task_bytes = models.BigIntegerField(
+        help_text="Its human tasks (documentation, form, data), comments, attachment metadata"
+    )
+    job_bytes = models.BigIntegerField(help_text="Its service steps' inputs and last errors")
+    bytes = models.BigIntegerField(help_text="The sum of the four")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["ended_at"], include=["process_key", "bytes"], name="storage_ended_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_key} #{self.instance_id}: {self.bytes} bytes"

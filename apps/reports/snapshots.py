@@ -28,6 +28,7 @@ from apps.reports.selectors import (
 )
 from apps.reports.selectors.costs import process_costs
 from apps.reports.slo import slis, slo_status
+from apps.reports.storage import instance_storage_record
 
 ALL = "*"
 
@@ -100,7 +101,8 @@ def snapshot_store(*, kind: str, process_key: str = "", now: datetime | None = N
 def snapshots_refresh(*, now: datetime | None = None) -> int:
     """Recompute every default view: the SLA and SLO pages for all processes and for each
     process, the heatmap of each process's latest deployed version, and the all-time cost per
-    process that /metrics exports. Safe to run twice."""
+    process that /metrics exports (after measuring the instances completed since the last run).
+    Safe to run twice."""
     keys = ["", *ProcessDefinition.objects.order_by("key").values_list("key", flat=True)]
     count = 0
     for kind in ("sla", "slo"):
@@ -117,6 +119,7 @@ def snapshots_refresh(*, now: datetime | None = None) -> int:
     for version_id in latest.values():
         snapshot_store(kind="heatmap", process_key=str(version_id), now=now)
         count += 1
+    instance_storage_record(now=now)  # the completed instances' bytes, before the cost figures
     snapshot_store(kind="costs", now=now)
     return count + 1
 

@@ -7,6 +7,18 @@ Every durable run gets a fresh database, ``<name>_engine_bench_run``, copied fro
 template ``<name>_engine_bench`` (PostgreSQL's ``CREATE DATABASE … TEMPLATE``, about a second): runs
 used to share one database that grew by 6,000 jobs per run and slowed the later configurations
 and every later ``make bench``. Both are dropped at the end.
+
+Tracing (issue 23: "with tracing on (in-memory exporter), engine throughput stays within 5% of
+tracing off, in the same make bench run"): the configuration "durable, 2 workers, tracing on"
+starts its workers with ``OTEL_TRACES_EXPORTER=memory`` (apps/common/tracing.py: the SDK, a batch
+span processor into process memory, and the Django, psycopg and Celery instrumentations, as a
+traced deployment runs them, minus the network), the other workers with no ``OTEL_*`` variable.
+The benchmark process, which makes the instance starts (the API's work), gets the SDK with a
+sampling switch (tracing_bench.SamplingSwitch) into an in-memory exporter before the first run. For
+the tracing run only, it switches sampling on, instruments psycopg (instrumented connections are
+the ones opened after, and each run opens its own) and makes each start a server span, as the
+Django instrumentation makes the start API's request; otherwise it makes no span of its own. The
+SDK stays installed, sampling off, for the benchmarks that follow in the same process.
 """
 
 from __future__ import annotations
@@ -16,13 +28,21 @@ import platform
 import statistics
 import subprocess
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
+from opentelemetry import trace
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from apps.common import tracing as flowgate_tracing
 from apps.common.stack import worker_command
+from apps.common.tracing import MemoryExporter
+from tests.benchmarks.tracing_bench import SamplingSwitch
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "tests" / "engine" / "bpmn" / "bench_auto.bpmn"
@@ -130,8 +150,12 @@ class _FreshDatabases:
             self._admin(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-def _start_workers(count: int, audit: bool, database_url: str) -> list[subprocess.Popen]:
-    env = dict(os.environ)
+def _start_workers(
+    count: int, audit: bool, database_url: str, tracing: bool = False
+) -> list[subprocess.Popen]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    if tracing:
+        env.update({"OTEL_TRACES_EXPORTER": "memory", "OTEL_SERVICE_NAME": "flowgate-bench"})
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -172,8 +196,22 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             proc.kill()
 
 
+def _start_request(tracing: bool) -> AbstractContextManager:
+    """What the start API's request adds when traced: a server span the instance joins."""
+    if not tracing:
+        return nullcontext()
+    return flowgate_tracing.tracer().start_as_current_span(
+        "POST /api/v1/instances/", kind=trace.SpanKind.SERVER
+    )
+
+
 def durable_run(
-    databases: _FreshDatabases, *, workers: int, count: int, audit: bool = True
+    databases: _FreshDatabases,
+    *,
+    workers: int,
+    count: int,
+    audit: bool = True,
+    tracing: bool = False,
 ) -> dict:
     from apps.common.actors import Actor
     from apps.engine import services
@@ -183,13 +221,14 @@ def durable_run(
     database_url = databases.fresh()
     version = _version()
     app.control.purge()
-    procs = _start_workers(workers, audit, database_url)
+    procs = _start_workers(workers, audit, database_url, tracing)
     actor = Actor.system("bench")
     try:
         started = time.perf_counter()
         first_id = None
         for n in range(count):
-            instance = services.instance_start(version=version, variables={"n": n}, actor=actor)
+            with _start_request(tracing):
+                instance = services.instance_start(version=version, variables={"n": n}, actor=actor)
             first_id = first_id or instance.pk
         last_id = instance.pk
         ids = (first_id, last_id)
@@ -234,6 +273,7 @@ def durable_run(
     return {
         "workers": workers,
         "audit": audit,
+        "tracing": tracing,
         "seconds": elapsed,
         "instances_per_s": count / elapsed,
         "steps_per_s": count * STEPS_PER_INSTANCE / elapsed,
@@ -249,11 +289,22 @@ def durable_run(
 
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-CONFIGS = (  # (label, workers, audit)
-    ("durable, 1 worker", 1, True),
-    ("durable, 2 workers", 2, True),
-    ("durable, 1 worker, audit off", 1, False),
+CONFIGS = (  # (label, workers, audit, tracing)
+    ("durable, 1 worker", 1, True, False),
+    ("durable, 2 workers", 2, True, False),
+    ("durable, 2 workers, tracing on", 2, True, True),
+    ("durable, 1 worker, audit off", 1, False, False),
 )
+TRACING_ON = "durable, 2 workers, tracing on"
+
+
+def _starter_tracing() -> tuple[SamplingSwitch, MemoryExporter]:
+    """The SDK in this process (the one that starts the instances), sampling switched off."""
+    switch, exporter = SamplingSwitch(), MemoryExporter()
+    provider = TracerProvider(sampler=switch)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return switch, exporter
 
 
 def run(report_dir: Path) -> dict:
@@ -261,18 +312,34 @@ def run(report_dir: Path) -> dict:
     10-20% on a shared 2-core machine; the report gives medians and ranges, and each ratio is
     taken between medians measured in the same rounds."""
     bares: list[dict] = []
-    runs: dict[str, list[dict]] = {label: [] for label, _, _ in CONFIGS}
+    runs: dict[str, list[dict]] = {label: [] for label, *_ in CONFIGS}
+    switch, exporter = _starter_tracing()
     with _FreshDatabases() as databases:
         databases.fresh()
         spec_json = _version().spec_json
         commit_rate = pg_commit_rate()
         for _ in range(ROUNDS):
             bares.append(bare_spiff_rate(spec_json, BARE_INSTANCES))
-            for label, workers, audit in CONFIGS:
-                runs[label].append(
-                    durable_run(databases, workers=workers, count=INSTANCES, audit=audit)
-                )
-    report = {"bare": bares, "commit_rate": commit_rate, "runs": runs}
+            for label, workers, audit, traced in CONFIGS:
+                switch.on = traced
+                if traced:
+                    PsycopgInstrumentor().instrument(enable_commenter=True)
+                try:
+                    result = durable_run(
+                        databases, workers=workers, count=INSTANCES, audit=audit, tracing=traced
+                    )
+                finally:
+                    switch.on = False
+                    if traced:
+                        PsycopgInstrumentor().uninstrument()
+                runs[label].append(result)
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    report = {
+        "bare": bares,
+        "commit_rate": commit_rate,
+        "runs": runs,
+        "starter_spans": exporter.exported,
+    }
     _write(report_dir / "engine.md", report)
     return report
 
@@ -321,11 +388,16 @@ def _write(path: Path, report: dict) -> None:
             f"{r['cycle_p50_ms']:.0f} / {r['cycle_p95_ms']:.0f} ms | {medians[label] / bare:.2f} | "
             f"{'yes' if all_ok else 'NO'} {r['check']} |"
         )
-    durable = {label: rate for label, rate in medians.items() if "audit off" not in label}
+    durable = {
+        label: rate
+        for label, rate in medians.items()
+        if "audit off" not in label and "tracing" not in label
+    }
     best_label = max(durable, key=lambda label: durable[label])
     best_steps = durable[best_label] * STEPS_PER_INSTANCE
     audit_on = medians["durable, 1 worker"]
     audit_off = medians["durable, 1 worker, audit off"]
+    traced, untraced = medians[TRACING_ON], medians["durable, 2 workers"]
     lines += [
         "",
         f"- PostgreSQL single-row commit rate (same run): **{commit:.0f} commits/s**; the best durable "
@@ -342,6 +414,19 @@ def _write(path: Path, report: dict) -> None:
             if audit_on > audit_off
             else "."
         ),
+        f"- Tracing on vs off (2 workers, medians): {traced:.1f} vs {untraced:.1f} instances/s = "
+        f"**{(1 - traced / untraced):.1%}** throughput lost to tracing (goal < 5%)"
+        + (
+            "; below zero means the cost is smaller than the run-to-run noise."
+            if traced > untraced
+            else "."
+        )
+        + " Tracing on: the workers run the OpenTelemetry SDK (`OTEL_TRACES_EXPORTER=memory`: "
+        "batch span processor into process memory, Django/psycopg/Celery instrumentations, "
+        "nothing sent) and the starting process records a server span per start and its SQL "
+        f"spans into an in-memory exporter ({report.get('starter_spans', 0)} spans in this run); "
+        "tracing off: no `OTEL_*` variable on the workers, the starting process's SDK sampling "
+        "off and no span of its own.",
         "- Instance starts are made by the benchmark process itself (the API's work) while the workers "
         "drain jobs; the clock runs from the first start to the last completion.",
         "- `echo` is a chainable connector: a worker runs the first job and the two parallel steps "

@@ -61,7 +61,7 @@ def _batch(version, count: int) -> dict:
     return {"starts_per_s": count / start_s, "steps_per_s": steps / run_s, "steps": steps}
 
 
-class _Switch(Sampler):
+class SamplingSwitch(Sampler):
     """Records every span while ``on``; drops them (non-recording spans) otherwise."""
 
     on = False
@@ -95,7 +95,7 @@ def run(report_dir: Path) -> None:
     # both sides alike.
     bare = _batch(version, INSTANCES)
     exporter = InMemorySpanExporter()
-    switch = _Switch()
+    switch = SamplingSwitch()
     provider = TracerProvider(sampler=switch)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)

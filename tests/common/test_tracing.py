@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from apps.common import tracing
 from apps.common.logging import ContextFilter
@@ -58,12 +60,23 @@ def test_the_sdk_is_off_unless_the_otel_variables_ask_for_it():
     assert tracing.sdk_wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) is True
     assert tracing.sdk_wanted({"OTEL_TRACES_EXPORTER": "none"}) is False
     assert tracing.sdk_wanted({"OTEL_TRACES_EXPORTER": "console"}) is True
+    assert tracing.sdk_wanted({"OTEL_TRACES_EXPORTER": "memory"}) is True
     assert (
         tracing.sdk_wanted(
             {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}
         )
         is False
     )
+
+
+def test_the_memory_exporter_keeps_the_latest_spans_and_counts_them_all():
+    exporter = tracing.MemoryExporter(keep=2)
+    provider = TracerProvider()  # not the global one: this test installs nothing
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    for name in ("a", "b", "c"):
+        provider.get_tracer("test").start_span(name).end()
+    assert exporter.exported == 3
+    assert [span.name for span in exporter.spans] == ["b", "c"]
 
 
 def test_the_trace_link_follows_the_template(settings):

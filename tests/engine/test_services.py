@@ -327,19 +327,69 @@ def test_lost_messages_and_expired_leases_are_recovered_by_the_sweeper(deploy, s
 
     from django.utils import timezone
 
+    from apps.reports.selectors.common import Period
+    from apps.reports.selectors.costs import process_costs
+
     instance = services.instance_start(
         version=deploy("bench_auto.bpmn"), variables={"n": 3}, actor=SYSTEM
     )
     job = instance.jobs.get()
     claimed = services.job_claim(job_id=job.pk, worker_id="dead-worker")
     assert claimed is not None and claimed.status == JobStatus.RUNNING
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    # the worker took the step 10 s ago and died; its lease ran out 1 s ago
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        started_at=now - timedelta(seconds=10), lease_expires_at=now - timedelta(seconds=1)
+    )
     assert services.jobs_sweep() == {"expired_leases": 1, "enqueued": 1}
     job.refresh_from_db()
     assert (job.status, job.attempts, job.locked_by) == (JobStatus.PENDING, 1, "")
+    # the lost attempt is timed from its start to its lease's expiry, apart from failed ones
+    assert job.lost_attempts_seconds == pytest.approx(9.0, abs=0.01)
+    assert job.failed_attempts_seconds == 0.0
     run_jobs(instance)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.COMPLETED
+    job.refresh_from_db()
+    assert job.lost_attempts_seconds == pytest.approx(9.0, abs=0.01)  # counted once
+    # the cost figures include it: worker seconds = the lost attempt + the finishing ones
+    [row] = process_costs(
+        period=Period(since=now - timedelta(hours=1), until=timezone.now() + timedelta(hours=1)),
+        process_key="bench_auto",
+    )
+    assert row["lost_worker_seconds"] == pytest.approx(9.0, abs=0.01)
+    assert 9.0 <= row["worker_seconds"] < 15.0
+
+
+def test_an_expired_lease_reclaimed_by_another_worker_or_on_its_last_attempt_is_timed(deploy):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    instance = services.instance_start(
+        version=deploy("bench_auto.bpmn"), variables={"n": 3}, actor=SYSTEM
+    )
+    job = instance.jobs.get()
+    assert services.job_claim(job_id=job.pk, worker_id="dead-worker") is not None
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        started_at=now - timedelta(seconds=4), lease_expires_at=now - timedelta(seconds=2)
+    )
+    # a redelivered message: another worker claims the expired lease without the sweeper
+    again = services.job_claim(job_id=job.pk, worker_id="live-worker")
+    assert again is not None and again.attempts == 2
+    job.refresh_from_db()
+    assert job.lost_attempts_seconds == pytest.approx(2.0, abs=0.01)
+    # the last attempt's worker dies too: the sweeper opens an incident and times that attempt
+    Job.objects.filter(pk=job.pk).update(
+        max_attempts=2,
+        started_at=now - timedelta(seconds=3),
+        lease_expires_at=now - timedelta(seconds=1),
+    )
+    services.jobs_sweep()
+    job.refresh_from_db()
+    assert job.status == JobStatus.INCIDENT
+    assert job.lost_attempts_seconds == pytest.approx(4.0, abs=0.01)
 
 
 def test_variables_must_be_a_json_object_with_identifier_names(deploy):

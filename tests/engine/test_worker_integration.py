@@ -381,3 +381,6 @@ def test_a_step_that_ignores_the_soft_limit_ends_its_worker_process_at_the_hard_
     assert "Timeout (0:00:02)" in log.read_text()
     job.refresh_from_db()
     assert "lease expired" in job.last_error or job.attempts > 1
+    # the dead attempt is timed (start -> lease expiry): it ran 2 s before the hard limit ended
+    # it, and its lease outlasted that (decision 039 addendum 2)
+    assert job.lost_attempts_seconds >= 2.0

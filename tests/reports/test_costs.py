@@ -64,10 +64,15 @@ def test_costs_per_process_in_total_and_per_completed_instance(story):
             "connector_calls": 4,
             "deferred_calls": 4,
             "worker_seconds": 4.25,  # 2 + 0.5 finishing, 1.25 failed, 0.5 deferred
+            "lost_worker_seconds": 0.0,
             "completed_instances": 1,
             "steps_per_instance": 3.0,
             "calls_per_instance": 4.0,
             "worker_seconds_per_instance": 4.25,
+            # state "{}" + variables "{}" + two steps' inputs "{}": measured live (no refresh yet)
+            "stored_bytes": 8,
+            "measured_instances": 1,
+            "stored_bytes_per_instance": 8.0,
         },
         {
             "process_key": "refunds",
@@ -76,10 +81,14 @@ def test_costs_per_process_in_total_and_per_completed_instance(story):
             "connector_calls": 2,
             "deferred_calls": 0,
             "worker_seconds": 10.0,
+            "lost_worker_seconds": 0.0,
             "completed_instances": 1,
             "steps_per_instance": 1.0,
             "calls_per_instance": 2.0,
             "worker_seconds_per_instance": 10.0,
+            "stored_bytes": 6,
+            "measured_instances": 1,
+            "stored_bytes_per_instance": 6.0,
         },
     ]
     [refunds] = process_costs(period=story, process_key="refunds")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -234,6 +234,18 @@ def attempt_seconds_add(current: Job) -> None:
     if current.started_at is not None:
         elapsed = (timezone.now() - current.started_at).total_seconds()
         current.failed_attempts_seconds += max(0.0, elapsed)
+
+
+def lost_attempt_seconds_add(job: Job, *, now: datetime) -> bool:
+    """Time an attempt whose worker stopped (its lease expired while running) from its start to
+    the lease's expiry (or ``now`` if earlier): the worker held the step that long, and when it
+    stopped in between is unknown. Added to ``lost_attempts_seconds``, which the caller saves;
+    False (nothing added) when the job was not in such an attempt."""
+    if job.status != JobStatus.RUNNING or job.started_at is None or job.lease_expires_at is None:
+        return False
+    held = (min(job.lease_expires_at, now) - job.started_at).total_seconds()
+    job.lost_attempts_seconds += max(0.0, held)
+    return True
 
 
 def job_defer_apply(

@@ -28,6 +28,7 @@ from apps.engine.runtime.incidents import (
     business_error_routed,
     job_failed,
     lock_job_for_result,
+    lost_attempt_seconds_add,
     open_incident,
 )
 from apps.engine.runtime.instances import instance_cancel
@@ -60,14 +61,15 @@ def job_claim(*, job_id: int, worker_id: str) -> Job | None:
         )
         if job is None:
             return None
+        fields = ["status", "attempts", "locked_by", "lease_expires_at", "started_at"]
+        if lost_attempt_seconds_add(job, now=now):  # reclaimed from a worker that stopped
+            fields.append("lost_attempts_seconds")
         job.transition_to(JobStatus.RUNNING)
         job.attempts += 1
         job.locked_by = worker_id
         job.lease_expires_at = now + job_lease(job.inputs)
         job.started_at = now
-        job.save(
-            update_fields=["status", "attempts", "locked_by", "lease_expires_at", "started_at"]
-        )
+        job.save(update_fields=fields)
     return job
 
 
@@ -287,13 +289,16 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
             .order_by("id")[:limit]
         ):
             expired += 1
+            lost_attempt_seconds_add(job, now=now)
             if job.attempts >= job.max_attempts:
                 job.transition_to(JobStatus.INCIDENT)
                 job.finished_at = now
                 job.last_error = (
                     "The worker running this job stopped (lease expired) on the last attempt."
                 )
-                job.save(update_fields=["status", "finished_at", "last_error"])
+                job.save(
+                    update_fields=["status", "finished_at", "last_error", "lost_attempts_seconds"]
+                )
                 open_incident(
                     job.instance, job, message=job.last_error, stack="", kind="worker_lost"
                 )
@@ -310,6 +315,7 @@ def jobs_sweep(*, limit: int = 500) -> dict[str, int]:
                     "lease_expires_at",
                     "enqueued_at",
                     "last_error",
+                    "lost_attempts_seconds",
                 ]
             )
             requeued.append((job.pk, job.instance_id))

@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import transaction
 
 from apps.accounts.models import User
 from apps.common import broadcast
-from apps.common.db import insert_rows
+from apps.common.db import insert_rows, savepoints
 from apps.inbox.models import InboxEvent
 
-# The rows (with the groups to ring) of an ``events_batched`` block, None outside one.
-_pending: ContextVar[list[tuple[InboxEvent, list[str], dict]] | None] = ContextVar(
+# The rows (with the groups to ring) of an ``events_batched`` block and the savepoint depth it
+# began at; None outside one.
+_Queued = tuple[InboxEvent, list[str], dict]
+_pending: ContextVar[tuple[list[_Queued], int] | None] = ContextVar(
     "inbox_events_pending", default=None
 )
 
@@ -30,12 +33,13 @@ def events_batched() -> Iterator[None]:
     end in one INSERT, in the order they were published (an approval writes three: the completed
     task, the next task, the instance; decision 044). Use it inside the change's transaction: if
     the block raises, nothing is written and the transaction rolls back. Nested blocks join the
-    outer one."""
+    outer one; a row published inside a savepoint opened within the block is written at once,
+    alone (that savepoint may roll back without the rest)."""
     if _pending.get() is not None:
         yield
         return
-    pending: list[tuple[InboxEvent, list[str], dict]] = []
-    token = _pending.set(pending)
+    pending: list[_Queued] = []
+    token = _pending.set((pending, savepoints()))
     try:
         yield
     finally:
@@ -44,14 +48,18 @@ def events_batched() -> Iterator[None]:
 
 
 def _publish(event: InboxEvent, groups: list[str], payload: dict) -> None:
-    pending = _pending.get()
-    if pending is None:
+    state = _pending.get()
+    if state is None:
         _write([(event, groups, payload)])
-    else:
-        pending.append((event, groups, payload))
+        return
+    pending, depth = state
+    if savepoints() != depth:  # a savepoint may roll back alone: write this row with it, now
+        _write([(event, groups, payload)])
+        return
+    pending.append((event, groups, payload))
 
 
-def _write(pending: list[tuple[InboxEvent, list[str], dict]]) -> None:
+def _write(pending: list[_Queued]) -> None:
     """Insert the rows (one statement) and ring their doorbells after commit."""
     if not pending:
         return
@@ -59,7 +67,7 @@ def _write(pending: list[tuple[InboxEvent, list[str], dict]]) -> None:
     for event, groups, payload in pending:
         message = {**payload, "event": event.pk}
         # a live update is a courtesy; browsers also read the feed (apps.common.broadcast)
-        transaction.on_commit(lambda g=groups, m=message: broadcast.group_send(g, m))
+        transaction.on_commit(partial(broadcast.group_send, groups, message))
 
 
 def group_for_role(role: str) -> str:

@@ -151,3 +151,29 @@ def test_a_failed_approval_writes_no_feed_row(deploy_inbox, people):
             task_id=task.pk, user=owner, data={"approved": True}, actor=Actor.for_user(owner)
         )
     assert not InboxEvent.objects.filter(pk__gt=since).exists()
+
+
+def test_an_approvals_audit_events_are_one_insert_with_the_same_chain(deploy_inbox, people):
+    """The next gate's "task created" and the approval itself: one INSERT (decision 044), in the
+    order they always had, and the chain links and verifies."""
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import verification_run
+
+    deploy_inbox("two_step.bpmn")
+    approver = people["approver"]
+    instance = start("purchase", people["manager"], cost_owner="nobody")
+    first = open_task(instance, "first")
+    with CaptureQueriesContext(connection) as captured:
+        inbox_services.task_complete(
+            task_id=first.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
+        )
+    inserts = [q for q in captured.captured_queries if 'INTO "audit_auditevent"' in q["sql"]]
+    assert len(inserts) == 1
+    actions = list(
+        AuditEvent.objects.filter(instance_id=instance.pk)
+        .order_by("position")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["task.created", "task.approved"]
+    result = verification_run(actor=Actor.system("test"))
+    assert result.intact and not result.forged, result.reason

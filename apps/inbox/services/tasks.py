@@ -15,7 +15,7 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK, Role
 from apps.audit.actions import AuditAction
-from apps.audit.services import record
+from apps.audit.services import batched, record
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
@@ -303,8 +303,9 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
             code="invalid_data",
             details=[{"field": "comment", "message": "Too long."}],
         )
-    # the feed rows of the completion, of the next tasks and of the instance: one INSERT
-    with transaction.atomic(), events_batched():
+    # one INSERT for the audit events (the next tasks' "created", then this completion's) and
+    # one for the feed rows (the completion, the next tasks, the instance): decision 044
+    with transaction.atomic(), batched(), events_batched():
         instance, task = _lock(task_id, user)
         if task.assignee_id and task.assignee_id != user.pk:
             raise Conflict(

@@ -55,7 +55,9 @@ def direct_queue(app, task_name: str) -> str | None:
     url = conf.broker_url or ""
     if not url.startswith(("redis://", "rediss://")) or conf.task_always_eager:
         return None
-    if conf.task_routes or conf.task_default_priority not in (None, 0):
+    if conf.task_routes or conf.task_queues or conf.task_default_priority not in (None, 0):
+        return None
+    if (conf.broker_transport_options or {}).get("global_keyprefix"):  # kombu prefixes keys
         return None
     if conf.task_default_exchange not in (None, "", conf.task_default_queue):
         return None

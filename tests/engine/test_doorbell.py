@@ -82,3 +82,17 @@ def test_a_real_worker_answers_the_direct_doorbell(deploy, test_connectors):
         wait_until(done, timeout=60, message="5 instances completed by the doorbell")
     finally:
         worker.stop()
+
+
+def test_a_key_prefix_or_own_queues_ring_through_celery():
+    options = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {**(options or {}), "global_keyprefix": "fg:"}
+    try:
+        assert doorbell.direct_queue(app, answer_doorbell.name) is None
+    finally:
+        app.conf.broker_transport_options = options
+    app.conf.task_queues = {"engine": {}}
+    try:
+        assert doorbell.direct_queue(app, answer_doorbell.name) is None
+    finally:
+        app.conf.task_queues = None

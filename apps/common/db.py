@@ -89,3 +89,9 @@ def update_row(obj: models.Model, names: Sequence[str]) -> None:
     params.append(obj.pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def savepoints() -> int:
+    """How many savepoints the current transaction has open (``atomic(savepoint=False)`` blocks
+    open none): a write queued for the end of a block must not outlive one that rolls back."""
+    return sum(1 for sid in connection.savepoint_ids if sid is not None)

@@ -7,7 +7,7 @@ import socket
 
 from celery import shared_task
 
-from apps.engine import operator_services, services
+from apps.engine import doorbell, operator_services, services
 
 
 @shared_task(
@@ -24,8 +24,9 @@ def answer_doorbell(job_id: int, instance_id: int | None = None) -> int:
 
 def announce_job(job_id: int, instance_id: int) -> None:
     """The receiver of the engine's doorbell (``job_announced``): a message for a worker.
-    Connected in ``EngineConfig.ready()``."""
-    answer_doorbell.delay(job_id, instance_id)
+    Connected in ``EngineConfig.ready()``. On Redis, one LPUSH of Celery's own message
+    (``apps.engine.doorbell``, decision 044)."""
+    doorbell.ring(answer_doorbell.app, answer_doorbell, job_id, instance_id)
 
 
 @shared_task(name="engine.sweep_jobs", ignore_result=True)

@@ -6,12 +6,68 @@ worker events to the web process) and after every reconnect."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
+
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import transaction
 
 from apps.accounts.models import User
 from apps.common import broadcast
+from apps.common.db import insert_rows, savepoints
 from apps.inbox.models import InboxEvent
+
+# The rows (with the groups to ring) of an ``events_batched`` block and the savepoint depth it
+# began at; None outside one.
+_Queued = tuple[InboxEvent, list[str], dict]
+_pending: ContextVar[tuple[list[_Queued], int] | None] = ContextVar(
+    "inbox_events_pending", default=None
+)
+
+
+@contextmanager
+def events_batched() -> Iterator[None]:
+    """Within the block, the feed rows of task and instance changes are queued and written at its
+    end in one INSERT, in the order they were published (an approval writes three: the completed
+    task, the next task, the instance; decision 044). Use it inside the change's transaction: if
+    the block raises, nothing is written and the transaction rolls back. Nested blocks join the
+    outer one; a row published inside a savepoint opened within the block is written at once,
+    alone (that savepoint may roll back without the rest)."""
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[_Queued] = []
+    token = _pending.set((pending, savepoints()))
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    _write(pending)
+
+
+def _publish(event: InboxEvent, groups: list[str], payload: dict) -> None:
+    state = _pending.get()
+    if state is None:
+        _write([(event, groups, payload)])
+        return
+    pending, depth = state
+    if savepoints() != depth:  # a savepoint may roll back alone: write this row with it, now
+        _write([(event, groups, payload)])
+        return
+    pending.append((event, groups, payload))
+
+
+def _write(pending: list[_Queued]) -> None:
+    """Insert the rows (one statement) and ring their doorbells after commit."""
+    if not pending:
+        return
+    insert_rows([event for event, _, _ in pending])
+    for event, groups, payload in pending:
+        message = {**payload, "event": event.pk}
+        # a live update is a courtesy; browsers also read the feed (apps.common.broadcast)
+        transaction.on_commit(partial(broadcast.group_send, groups, message))
 
 
 def group_for_role(role: str) -> str:
@@ -36,7 +92,7 @@ def publish_task_changed(task, kind: str = "changed", *, also: tuple[int, ...] =
                 "pk", flat=True
             )
         )
-    event = InboxEvent.objects.create(
+    event = InboxEvent(
         task_id=task.pk,
         instance_id=task.instance_id,
         kind=kind,
@@ -46,10 +102,7 @@ def publish_task_changed(task, kind: str = "changed", *, also: tuple[int, ...] =
     )
     groups = [group_for_role(role) for role in task.candidate_groups]
     groups += [group_for_user(uid) for uid in sorted(user_ids)]
-    payload = {"type": "inbox.changed", "task": task.pk, "status": task.status, "event": event.pk}
-
-    # a live update is a courtesy; browsers also read the feed (apps.common.broadcast)
-    transaction.on_commit(lambda: broadcast.group_send(groups, payload))
+    _publish(event, groups, {"type": "inbox.changed", "task": task.pk, "status": task.status})
 
 
 def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None:
@@ -58,7 +111,7 @@ def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None
     The engine's advance listener (registered at start-up); runs under the instance lock."""
     if not (steps or finished) or not instance.started_by_id:
         return
-    event = InboxEvent.objects.create(
+    event = InboxEvent(
         task_id=0,
         instance_id=instance.pk,
         kind="instance",
@@ -66,10 +119,8 @@ def publish_instance_changed(*, instance, steps=(), finished=False, **_) -> None
         roles=[],
         users=[instance.started_by_id],
     )
-    payload = {"type": "inbox.changed", "task": 0, "status": instance.status, "event": event.pk}
-    group = group_for_user(instance.started_by_id)
-
-    transaction.on_commit(lambda: broadcast.group_send([group], payload))
+    payload = {"type": "inbox.changed", "task": 0, "status": instance.status}
+    _publish(event, [group_for_user(instance.started_by_id)], payload)
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):

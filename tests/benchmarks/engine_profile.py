@@ -39,6 +39,8 @@ AREAS = (  # (area, pattern on the file name), first match wins
     ("audit (apps/audit)", r"apps/audit/"),
     ("engine core (apps/engine/core)", r"apps/engine/core/"),
     ("engine runtime (apps/engine/runtime)", r"apps/engine/runtime/"),
+    ("inbox (apps/inbox)", r"apps/inbox/"),
+    ("reports (apps/reports)", r"apps/reports/"),
     ("Flowgate (other apps)", r"apps/"),
     ("Python (stdlib, builtins)", r"."),
 )
@@ -82,11 +84,26 @@ def _measured():
     with connection.execute_wrapper(statements):
         profile.enable()
         started = time.perf_counter()
+        cpu = time.process_time()
         try:
             yield profile, statements
         finally:
             profile.disable()
             statements.elapsed = time.perf_counter() - started
+            statements.cpu = time.process_time() - cpu
+
+
+def _calls(profile: cProfile.Profile) -> dict[str, int]:
+    """Python function calls by area: deterministic for a given tree and workload, so the
+    machine-independent measure of Python work to compare two trees by."""
+    stats = pstats.Stats(profile)
+    totals: Counter[str] = Counter()
+    for (filename, _line, _name), (_cc, calls, _tt, _ct, _callers) in stats.stats.items():
+        for area, pattern in AREAS:
+            if re.search(pattern, filename):
+                totals[area] += calls
+                break
+    return dict(totals)
 
 
 def _areas(profile: cProfile.Profile) -> dict[str, float]:
@@ -137,12 +154,48 @@ def profile_run() -> dict:
     app.control.purge()
     steps = Job.objects.filter(status=JobStatus.DONE).count()
     assert steps == COUNT * STEPS_PER_INSTANCE, (steps, executed)
+    rates = _unprofiled(version, actor)
     return {
         "start": (start_profile, start_sql),
         "steps": (step_profile, step_sql),
         "executed": executed,
         "jobs": steps,
+        "rates": rates,
     }
+
+
+def _run_due(worker_id: str) -> int:
+    from apps.engine.models import Job, JobStatus
+    from apps.engine.runtime.continuation import job_run
+
+    executed = 0
+    while True:
+        due = list(
+            Job.objects.filter(status=JobStatus.PENDING).values_list("pk", "instance_id")[:200]
+        )
+        if not due:
+            return executed
+        for job_id, instance_id in due:
+            executed += job_run(job_id=job_id, worker_id=worker_id, instance_id=instance_id)
+
+
+def _unprofiled(version, actor) -> dict:
+    """The same work again without the profiler: how fast one process starts instances, and how
+    fast one process (a worker) runs their steps, each alone. Wall and CPU (this process; the
+    database's CPU is not in it). Says which side bounds the engine benchmark."""
+    from apps.engine import services
+    from portal.celery import app
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    for n in range(COUNT):
+        services.instance_start(version=version, variables={"n": n}, actor=actor)
+    start = (time.perf_counter() - wall, time.process_time() - cpu)
+    app.control.purge()
+    wall, cpu = time.perf_counter(), time.process_time()
+    executed = _run_due("profile-unprofiled")
+    steps = (time.perf_counter() - wall, time.process_time() - cpu)
+    assert executed == COUNT * STEPS_PER_INSTANCE, executed
+    return {"start": start, "steps": steps, "instances": COUNT}
 
 
 def profile_completions() -> tuple:
@@ -196,20 +249,27 @@ def run(report_dir: Path) -> dict:
 
 def _section(title: str, profile, statements, per: int, unit: str) -> list[str]:
     areas = _areas(profile)
+    calls = _calls(profile)
     total = sum(areas.values())
     sql_seconds = sum(statements.seconds.values())
     lines = [
         f"## {title}",
         "",
         f"{statements.elapsed / per * 1000:.2f} ms per {unit} (wall, under cProfile, which "
-        f"inflates Python-heavy parts); {sum(statements.count.values()) / per:.1f} SQL statements "
-        f"per {unit} taking {sql_seconds / per * 1000:.2f} ms (round trips included).",
+        f"inflates Python-heavy parts; {statements.cpu / per * 1000:.2f} ms of it this process's "
+        f"CPU); {sum(statements.count.values()) / per:.1f} SQL statements "
+        f"per {unit} taking {sql_seconds / per * 1000:.2f} ms (round trips included); "
+        f"**{sum(calls.values()) / per:,.0f} Python function calls per {unit}** (deterministic: "
+        "the machine-independent measure of Python work).",
         "",
-        "| area (self time) | ms per " + unit + " | share |",
-        "|---|---|---|",
+        "| area (self time) | ms per " + unit + " | share | function calls per " + unit + " |",
+        "|---|---|---|---|",
     ]
     for area, seconds in sorted(areas.items(), key=lambda kv: kv[1], reverse=True):
-        lines.append(f"| {area} | {seconds / per * 1000:.3f} | {seconds / total:.1%} |")
+        lines.append(
+            f"| {area} | {seconds / per * 1000:.3f} | {seconds / total:.1%} "
+            f"| {calls.get(area, 0) / per:,.0f} |"
+        )
     lines += ["", f"| statement | per {unit} | ms per {unit} |", "|---|---|---|"]
     for key, count in statements.count.most_common():
         lines.append(
@@ -249,6 +309,23 @@ def _write(path: Path, result: dict) -> None:
         "`tests/engine/bpmn/bench_auto.bpmn` started in one process, then their "
         f"{result['jobs']} jobs run by `job_run` in the same process, as a worker runs them "
         "(the chain path: the first job and the two parallel ones after it in one transaction).",
+        "",
+    ]
+    rates = result["rates"]
+    (start_wall, start_cpu), (step_wall, step_cpu) = rates["start"], rates["steps"]
+    n = rates["instances"]
+    lines += [
+        "## Each side alone, without the profiler (loaded-machine timings)",
+        "",
+        f"{n} more instances started by this process, then their steps run by it as one worker "
+        "would, one after the other (wall time; CPU is this process's, not the database's):",
+        "",
+        "| side | per instance: wall ms | per instance: CPU ms | instances/s |",
+        "|---|---|---|---|",
+        f"| starts (the API, or the benchmark's starter) | {start_wall / n * 1000:.2f} "
+        f"| {start_cpu / n * 1000:.2f} | {n / start_wall:.0f} |",
+        f"| steps ({STEPS_PER_INSTANCE} jobs per instance, one worker) | "
+        f"{step_wall / n * 1000:.2f} | {step_cpu / n * 1000:.2f} | {n / step_wall:.0f} |",
         "",
     ]
     lines += _section("Instance start (the API's work)", start_profile, start_sql, COUNT, "start")

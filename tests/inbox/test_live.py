@@ -13,8 +13,11 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from apps.common import broadcast
 from apps.common.actors import Actor
+from apps.common.errors import AccessDenied
 from apps.engine import services
 from apps.inbox import selectors
 from apps.inbox import services as inbox_services
@@ -102,3 +105,75 @@ def test_automated_steps_reach_the_requesters_feed_and_nobody_elses(deploy_inbox
     )
     _, other = selectors.events_since(user=people["outsider"], since=since)
     assert [e for e in other if e["kind"] == "instance"] == []
+
+
+def test_an_approvals_feed_rows_are_one_insert_in_the_order_they_happened(
+    deploy_inbox, people, monkeypatch
+):
+    """Approving the first gate writes three feed rows — the completed task, the next gate's
+    task, the instance — in one INSERT (decision 044), in that order, and each doorbell after
+    commit names its own row."""
+    deploy_inbox("two_step.bpmn")
+    requester, approver = people["manager"], people["approver"]
+    instance = start("purchase", requester, cost_owner="nobody")
+    first = open_task(instance, "first")
+    since = selectors.last_event_id()
+    rung: list[int] = []
+    monkeypatch.setattr(
+        broadcast, "group_send", lambda groups, payload: rung.append(payload["event"])
+    )
+    with CaptureQueriesContext(connection) as captured:
+        inbox_services.task_complete(
+            task_id=first.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
+        )
+    inserts = [q for q in captured.captured_queries if 'INTO "inbox_inboxevent"' in q["sql"]]
+    assert len(inserts) == 1
+    second = open_task(instance, "second")
+    rows = list(
+        InboxEvent.objects.filter(pk__gt=since).order_by("pk").values_list("pk", "task_id", "kind")
+    )
+    assert [(task, kind) for _, task, kind in rows] == [
+        (first.pk, "completed"),
+        (second.pk, "created"),
+        (0, "instance"),
+    ]
+    assert rung == [pk for pk, _, _ in rows]
+
+
+def test_a_failed_approval_writes_no_feed_row(deploy_inbox, people):
+    deploy_inbox("two_step.bpmn")
+    owner = people["approver"]
+    instance = start("purchase", people["manager"], cost_owner=owner.username)
+    task = open_task(instance, "first")
+    since = selectors.last_event_id()
+    with pytest.raises(AccessDenied):  # four-eyes: the cost owner may not approve
+        inbox_services.task_complete(
+            task_id=task.pk, user=owner, data={"approved": True}, actor=Actor.for_user(owner)
+        )
+    assert not InboxEvent.objects.filter(pk__gt=since).exists()
+
+
+def test_an_approvals_audit_events_are_one_insert_with_the_same_chain(deploy_inbox, people):
+    """The next gate's "task created" and the approval itself: one INSERT (decision 044), in the
+    order they always had, and the chain links and verifies."""
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import verification_run
+
+    deploy_inbox("two_step.bpmn")
+    approver = people["approver"]
+    instance = start("purchase", people["manager"], cost_owner="nobody")
+    first = open_task(instance, "first")
+    with CaptureQueriesContext(connection) as captured:
+        inbox_services.task_complete(
+            task_id=first.pk, user=approver, data={"approved": True}, actor=Actor.for_user(approver)
+        )
+    inserts = [q for q in captured.captured_queries if 'INTO "audit_auditevent"' in q["sql"]]
+    assert len(inserts) == 1
+    actions = list(
+        AuditEvent.objects.filter(instance_id=instance.pk)
+        .order_by("position")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["task.created", "task.approved"]
+    result = verification_run(actor=Actor.system("test"))
+    assert result.intact and not result.forged, result.reason

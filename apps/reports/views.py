@@ -21,6 +21,7 @@ from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.engine.operator_services import OPERATOR_ROLES
 from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
@@ -59,7 +60,6 @@ MEASURES = {
 }
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
-OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
 def _report_query(request: AuthenticatedHttpRequest) -> ReportFilterForm:

@@ -100,7 +100,7 @@ def families_by(
     """One family per series, labelled ``label`` (``key(row)``), one sample per row in row
     order: the shape of every per-process, per-connector, per-role and per-target group below.
     Families with no rows are still returned (HELP and TYPE, no sample)."""
-    families: list[Metric] = [
+    families: list[CounterMetricFamily | GaugeMetricFamily] = [
         (CounterMetricFamily if s.counter else GaugeMetricFamily)(s.name, s.doc, labels=[label])
         for s in series
     ]
@@ -108,7 +108,7 @@ def families_by(
         labels = [key(row)]
         for one, family in zip(series, families, strict=True):
             family.add_metric(labels, one.value(row))
-    return families
+    return list(families)
 
 
 INSTANCE_SERIES = (

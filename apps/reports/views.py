@@ -313,7 +313,7 @@ def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> Ht
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(_instance_back(instance_id))
     name, value = form.cleaned_data["name"], form.cleaned_data["parsed"]
     shown = json.dumps(value, ensure_ascii=False)

@@ -361,7 +361,7 @@ class TaskReassignApi(_HandOverApi):
 )
 class TaskCompleteApi(TaskActionApi):
     class InputSerializer(serializers.Serializer):
-        data = serializers.DictField(
+        data = serializers.DictField(  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
             required=False, default=dict, help_text="Form values; approvals need approved"
         )
 

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.forms import ApiTokenForm, SignInRetryForm
+from apps.accounts.requests import AuthenticatedHttpRequest
 from apps.accounts.selectors import api_tokens_of
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.common.errors import FlowgateError
@@ -52,7 +53,11 @@ class LogoutView(auth_views.LogoutView):
 
 
 def _profile_page(
-    request: HttpRequest, *, form: ApiTokenForm | None = None, status: int = 200, **extra
+    request: AuthenticatedHttpRequest,
+    *,
+    form: ApiTokenForm | None = None,
+    status: int = 200,
+    **extra,
 ) -> HttpResponse:
     context = {
         "roles": sorted(request.user.role_names()),
@@ -64,14 +69,14 @@ def _profile_page(
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _profile_page(request)
 
 
 @never_cache
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Creates a token and shows its key in this response only (never stored, never redirected)."""
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
@@ -88,7 +93,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = api_tokens_of(user=request.user).filter(pk=token_id).first()
     if token is None:
         raise Http404("No such API token of yours.")

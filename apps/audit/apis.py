@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
 from apps.accounts.roles import Role
@@ -19,7 +20,10 @@ from apps.audit.services import evidence_export, export_begin, verification_run
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 
-AUDIT_PERMISSIONS = [IsAuthenticated, HasRole(Role.AUDITOR, Role.ADMIN)]
+AUDIT_PERMISSIONS: Sequence[type[BasePermission]] = [
+    IsAuthenticated,
+    HasRole(Role.AUDITOR, Role.ADMIN),
+]
 BIGINT_MAX = 2**63 - 1
 
 
@@ -77,9 +81,10 @@ class FilterSerializer(serializers.Serializer):
 
 
 def _filters(data: dict[str, Any]) -> AuditFilter:
-    return AuditFilter(
-        **{k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k != "format"}
-    )
+    fields: dict[str, Any] = {
+        k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k != "format"
+    }
+    return AuditFilter(**fields)
 
 
 class EventSerializer(serializers.Serializer):
@@ -97,7 +102,7 @@ class EventSerializer(serializers.Serializer):
     job_id = serializers.IntegerField(allow_null=True)
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
     request_id = serializers.CharField()
     client_address = serializers.CharField()
     trace_id = serializers.CharField(

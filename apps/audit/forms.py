@@ -56,7 +56,8 @@ class AuditFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Text")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")

@@ -88,7 +88,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def export(request: HttpRequest, fmt: str) -> HttpResponse:
+def export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "audit/index.html", {"form": form, "page_obj": None}, status=400)

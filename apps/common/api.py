@@ -16,7 +16,7 @@ See docs/api.md for the conventions (errors, pagination, filtering, idempotency,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
@@ -42,6 +42,9 @@ from apps.common.api_idempotency import (
 from apps.common.api_pagination import OrderingFilter, Pagination, SearchFilter
 from apps.common.api_schema import IDEMPOTENCY_KEY_PARAMETER
 from apps.common.api_throttling import WriteRateThrottle
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -105,7 +108,7 @@ class ApiView(APIView):
       ``filterset_fields`` (+ ``queryset = Model.objects.none()`` for the schema): list filters.
     """
 
-    permission_classes = [IsAuthenticated]
+    permission_classes: Sequence[_PermissionClass] = [IsAuthenticated]
     pagination_class = Pagination
     filter_backends: Sequence[Any] = (DjangoFilterBackend, OrderingFilter, SearchFilter)
 

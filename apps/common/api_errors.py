@@ -102,7 +102,7 @@ def _code_of(exc: exceptions.APIException) -> str:
     return _CODE_ALIASES.get(str(code), str(code))
 
 
-def _database_unavailable(exc: OperationalError) -> Response | None:
+def _database_unavailable(exc: OperationalError | InterfaceError) -> Response | None:
     """A full disk or an unreachable database: 507 / 503 that say nothing was saved (outages)."""
     outage = outage_of(exc)
     if outage is None:

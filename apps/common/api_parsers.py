@@ -19,7 +19,10 @@ import math
 from typing import Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import (  # type: ignore[attr-defined]  # the stubs lack it
+    JSONParser,
+    get_encoding,
+)
 
 MAX_JSON_DEPTH = 64
 

@@ -35,7 +35,9 @@ def _table(raw: bytes | str) -> list:
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue, payload, **kwargs):
+    # kombu's filesystem Channel names the argument payload, its abstract base message; kombu
+    # passes it by position, so either name works: the filesystem one is kept.
+    def _put(self, queue, payload, **kwargs):  # type: ignore[override]
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         # Starts with a dot and has no queue suffix: _get() never matches it while it is written.
         temporary = os.path.join(self.data_folder_out, f".tmp-{uuid.uuid4().hex}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,7 +14,7 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.designer import testrun
 
-DESIGNERS = [IsAuthenticated, HasRole(Role.DESIGNER, Role.ADMIN)]
+DESIGNERS: Sequence[type[BasePermission]] = [IsAuthenticated, HasRole(Role.DESIGNER, Role.ADMIN)]
 
 
 class StepOutput(serializers.Serializer):
@@ -36,7 +38,7 @@ class TraceOutput(serializers.Serializer):
     steps = StepOutput(many=True)
     completed = serializers.ListField(child=serializers.CharField())
     waiting = serializers.ListField(child=serializers.CharField())
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
     flows = serializers.ListField(child=serializers.CharField())
     variables = serializers.DictField()
 
@@ -102,7 +104,7 @@ class TestRunTaskCompleteApi(ApiView):
     permission_classes = DESIGNERS
 
     class InputSerializer(serializers.Serializer):
-        data = serializers.DictField(required=False, default=dict)
+        data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
         approved = serializers.BooleanField(required=False, allow_null=True, default=None)
         stubs = serializers.DictField(required=False, allow_null=True, default=None)
 

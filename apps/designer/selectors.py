@@ -92,12 +92,13 @@ def connector_fields() -> list[dict]:
 
 def process_choices() -> list[dict]:
     """Deployed processes (key and name) for the call activity's target process field."""
-    return list(
-        ProcessDefinition.objects.filter(versions__status=VersionStatus.DEPLOYED)
+    return [
+        dict(row)
+        for row in ProcessDefinition.objects.filter(versions__status=VersionStatus.DEPLOYED)
         .distinct()
         .order_by("key")
         .values("key", "name")[:MAX_PICKER_USERS]
-    )
+    ]
 
 
 PROCESS_HISTORY = 20

@@ -186,7 +186,7 @@ def trace_of(instance: ProcessInstance, xml: str) -> Trace:
         while source_index >= 0 and by_index.get(source_index) not in nodes:
             source_index = rows[source_index][1] if source_index < len(rows) else -1
         source = by_index.get(source_index)
-        flow = flows.get((source, spec))
+        flow = flows.get((source, spec)) if source is not None else None
         if flow and flow not in taken:
             taken.append(flow)
     steps.sort(key=lambda s: (s.status == "waiting", s.at))

@@ -20,7 +20,7 @@ from apps.common.actors import actor_for_request
 from apps.common.api import ApiView
 from apps.common.api_queries import validated_query
 from apps.common.errors import AccessDenied
-from apps.engine import selectors, services, webhooks
+from apps.engine import operator_services, selectors, services, webhooks
 from apps.engine.models import Incident, InstanceOutcome, InstanceStatus, ProcessInstance
 from apps.processes.selectors import version_get
 
@@ -161,10 +161,9 @@ class _InstanceOperation(ApiView):
 
     def operable(self, request: Request, instance_id: int) -> ProcessInstance:
         instance = selectors.instance_get(user=request.user, instance_id=instance_id)
-        if not selectors.can_operate(user=request.user, instance=instance):
-            raise AccessDenied(
-                f"You may not {self.operation} this instance (managers and admins can)."
-            )
+        operator_services.instance_operator_check(
+            user=request.user, instance=instance, doing=f"{self.operation} this instance"
+        )
         return instance
 
     @extend_schema(request=None, responses=InstanceOutput)

@@ -9,13 +9,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.roles import Role
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.common.api_queries import validated_query
 from apps.engine import operator_services, selectors
-
-OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
+from apps.engine.operator_services import OPERATOR_ROLES
 
 
 class ActiveElementOutput(serializers.Serializer):

@@ -8,7 +8,7 @@ workers only after commit.
 
 from __future__ import annotations
 
-from apps.engine.runtime.compensation import instance_cancel_with_compensation
+from apps.engine.operator_services import instance_cancel_with_compensation
 from apps.engine.runtime.continuation import job_run
 from apps.engine.runtime.hooks import (
     instance_advanced,

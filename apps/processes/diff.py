@@ -194,7 +194,7 @@ def versions_diff(*, before: str | bytes, after: str | bytes) -> VersionDiff:
             continue
         old_type, _, old_props = old[element_id]
         new_type, name, new_props = new[element_id]
-        changes = []
+        changes: list[dict[str, str | None]] = []
         if old_type != new_type:
             changes.append(
                 {

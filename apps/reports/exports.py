@@ -5,19 +5,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 PCTS = ("p50_s", "p90_s", "p95_s", "p99_s")
 
 
+def _inner(outer: str, key: str) -> Callable[[dict], Any]:
+    """Reads ``row[outer][key]``."""
+    return lambda row: row[outer][key]
+
+
 def _stat_cols(prefix: str) -> list[tuple[str, Callable[[dict], Any]]]:
-    return [(f"{prefix}_{k}", lambda r, k=k, p=prefix: r[p][k]) for k in ("avg_s", *PCTS, "max_s")]
+    return [(f"{prefix}_{k}", _inner(prefix, k)) for k in ("avg_s", *PCTS, "max_s")]
 
 
 def _sla_cols() -> list[tuple[str, Callable[[dict], Any]]]:
-    keys = ("met", "warned", "breached", "met_rate", "warned_rate", "breached_rate")
-    keys += ("open_at_risk", "open_breached")
-    return [(f"sla_{k}", lambda r, k=k: r["sla"][k]) for k in keys]
+    keys: tuple[str, ...] = ("met", "warned", "breached", "met_rate", "warned_rate")
+    keys += ("breached_rate", "open_at_risk", "open_breached")
+    return [(f"sla_{k}", _inner("sla", k)) for k in keys]
 
 
 TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
@@ -25,7 +31,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
         "processes",
         [
             ("process_key", lambda r: r["process_key"]),
-            *[(k, lambda r, k=k: r[k]) for k in ("started", "completed", "running", "suspended")],
+            *[(k, itemgetter(k)) for k in ("started", "completed", "running", "suspended")],
             ("cancelled", lambda r: r["cancelled"]),
             ("failing", lambda r: r["failing"]),
             *_stat_cols("duration"),
@@ -50,11 +56,11 @@ TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
     ),
     "throughput": (
         "throughput",
-        [(k, lambda r, k=k: r[k]) for k in ("bucket", "started", "completed")],
+        [(k, itemgetter(k)) for k in ("bucket", "started", "completed")],
     ),
     "roles": (
         "workload_by_role",
-        [(k, lambda r, k=k: r[k]) for k in ("role", "open", "open_at_risk", "open_breached")],
+        [(k, itemgetter(k)) for k in ("role", "open", "open_at_risk", "open_breached")],
     ),
     "users": (
         "workload_by_user",
@@ -67,7 +73,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, Callable[[dict], Any]]]]] = {
     ),
     "escalations": (
         "escalations",
-        [(k, lambda r, k=k: r[k]) for k in ("process_key", "escalations")],
+        [(k, itemgetter(k)) for k in ("process_key", "escalations")],
     ),
 }
 
@@ -87,7 +93,7 @@ def _safe(value: Any) -> Any:
 
 SLO_COLUMNS: list[tuple[str, Callable[[dict], Any]]] = [
     *[
-        (k, lambda r, k=k: r[k])
+        (k, itemgetter(k))
         for k in (
             "process_key",
             "objective_percent",
@@ -100,11 +106,11 @@ SLO_COLUMNS: list[tuple[str, Callable[[dict], Any]]] = [
             "budget_remaining",
         )
     ],
-    *[(f"burn_rate_{w}", lambda r, w=w: r["burn_rates"][w]) for w in ("1h", "6h", "3d")],
+    *[(f"burn_rate_{w}", _inner("burn_rates", w)) for w in ("1h", "6h", "3d")],
     ("state", lambda r: r["state"]),
 ]
 SLI_COLUMNS: list[tuple[str, Callable[[dict], Any]]] = [
-    (k, lambda r, k=k: r[k])
+    (k, itemgetter(k))
     for k in (
         "process_key",
         "instances",

@@ -118,7 +118,7 @@ class SloForm(forms.Form):
     window_days = forms.IntegerField(label="Window (days)", min_value=1, max_value=365)
 
     def field_errors(self) -> dict[str, str]:
-        return {name: " ".join(messages) for name, messages in self.errors.items()}
+        return {name: " ".join(map(str, messages)) for name, messages in self.errors.items()}
 
 
 class IncidentListForm(forms.Form):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
+from operator import attrgetter, itemgetter
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -70,6 +73,160 @@ def _histogram(name: str, doc: str, rows: list[dict], measure: str) -> Histogram
     return family
 
 
+@dataclass(frozen=True)
+class Series:
+    """One metric family of a group that shares one label: its name, help text, and how a
+    row (a query's dict, a status object) gives its value."""
+
+    name: str
+    doc: str
+    value: Callable[[Any], float]
+    counter: bool = False
+
+
+def count_of(column: str) -> Callable[[dict], int]:
+    """A query's count or sum column (NULL is 0)."""
+    return lambda row: int(row[column] or 0)
+
+
+def amount_of(column: str) -> Callable[[dict], float]:
+    """A figure that may have a fraction (seconds)."""
+    return lambda row: float(row[column])
+
+
+def families_by(
+    label: str, series: Sequence[Series], rows: Iterable[Any], *, key: Callable[[Any], str]
+) -> list[Metric]:
+    """One family per series, labelled ``label`` (``key(row)``), one sample per row in row
+    order: the shape of every per-process, per-connector, per-role and per-target group below.
+    Families with no rows are still returned (HELP and TYPE, no sample)."""
+    families: list[CounterMetricFamily | GaugeMetricFamily] = [
+        (CounterMetricFamily if s.counter else GaugeMetricFamily)(s.name, s.doc, labels=[label])
+        for s in series
+    ]
+    for row in rows:
+        labels = [key(row)]
+        for one, family in zip(series, families, strict=True):
+            family.add_metric(labels, one.value(row))
+    return list(families)
+
+
+INSTANCE_SERIES = (
+    Series("flowgate_instances_started", "Process instances started", count_of("started"), True),
+    Series(
+        "flowgate_instances_completed", "Process instances completed", count_of("completed"), True
+    ),
+    Series(
+        "flowgate_instances_cancelled", "Process instances cancelled", count_of("cancelled"), True
+    ),
+    Series(
+        "flowgate_instances_failed",
+        "Process instances that hit at least one incident",
+        count_of("failed"),
+        True,
+    ),
+)
+JOB_SERIES = (
+    Series(
+        "flowgate_job_attempts",
+        "Connector attempts of service steps",
+        count_of("attempts"),
+        True,
+    ),
+    Series("flowgate_job_retries", "Attempts after the first one", count_of("retries"), True),
+    Series(
+        "flowgate_job_deferrals",
+        "Calls deferred without spending an attempt (open circuit, target limit, 429 with "
+        "Retry-After): waits, not failures",
+        count_of("deferrals"),
+        True,
+    ),
+)
+ROLE_SERIES = (
+    Series("flowgate_open_tasks", "Open human tasks per candidate role", itemgetter("open")),
+    Series(
+        "flowgate_open_tasks_breached",
+        "Open human tasks past their SLA breach threshold, per candidate role",
+        itemgetter("open_breached"),
+    ),
+)
+COST_SERIES = tuple(
+    Series(f"flowgate_process_{column}", doc, amount_of(column), True)
+    for column, doc in (
+        ("steps", "Service steps (jobs) created, per process (test runs left out)"),
+        ("connector_calls", "Connector calls made by the process's steps (attempts)"),
+        (
+            "deferred_calls",
+            "Calls held back without calling (open circuit, target limit, 429 Retry-After)",
+        ),
+        (
+            "worker_seconds",
+            "Worker (connector) time of every attempt of the process's steps (one whose worker "
+            "died: until its lease expired)",
+        ),
+    )
+)
+STORED_SERIES = (
+    Series(
+        "flowgate_process_stored_bytes",
+        "Bytes the process's completed instances keep in the database (state, variables, "
+        "audit payloads, task rows, step inputs; measured once after completion)",
+        amount_of("stored_bytes"),
+    ),
+    Series(
+        "flowgate_process_instance_stored_bytes",
+        "Stored bytes per completed instance of the process (average over the measured ones)",
+        amount_of("stored_bytes_per_instance"),
+    ),
+)
+CIRCUIT_SERIES = (  # rows: (target, breaker.CircuitState)
+    Series(
+        "flowgate_http_circuit_open",
+        "1 while the circuit breaker for the target holds calls back (open or half-open)",
+        lambda item: 0 if item[1].state == breaker.CLOSED else 1,
+    ),
+    Series(
+        "flowgate_http_circuit_failures",
+        "Consecutive failed calls to the target (0 after a success)",
+        lambda item: item[1].failures,
+    ),
+)
+CIRCUIT_DEFERRED = Series(
+    "flowgate_http_circuit_deferred",
+    "Calls the circuit breaker held back (the steps waited without calling)",
+    lambda item: item[1].deferred,
+    True,
+)
+LIMIT_SERIES = (  # rows: limits.LimitStatus
+    Series(
+        "flowgate_http_limit_in_flight",
+        "Calls to the target in flight now",
+        attrgetter("in_flight"),
+    ),
+    Series(
+        "flowgate_http_limit_concurrency",
+        "The target's concurrency limit (0: none)",
+        attrgetter("limit.concurrency"),
+    ),
+    Series(
+        "flowgate_http_limit_window_starts",
+        "Calls started within the target's rate window",
+        attrgetter("recent_starts"),
+    ),
+    Series(
+        "flowgate_http_limit_rate",
+        "Calls allowed per rate window (0: no rate limit)",
+        attrgetter("limit.rate"),
+    ),
+    Series(
+        "flowgate_http_limit_deferred",
+        "Calls refused by the target's concurrency or rate limit (the steps waited)",
+        attrgetter("deferred"),
+        True,
+    ),
+)
+
+
 class FlowgateCollector:
     """Collects every Flowgate metric in one pass of grouped queries."""
 
@@ -106,37 +263,15 @@ class FlowgateCollector:
             GROUP BY process_key ORDER BY process_key""",
             {},
         )
-        families = {
-            "started": CounterMetricFamily(
-                "flowgate_instances_started", "Process instances started", labels=["process_key"]
-            ),
-            "completed": CounterMetricFamily(
-                "flowgate_instances_completed",
-                "Process instances completed",
-                labels=["process_key"],
-            ),
-            "cancelled": CounterMetricFamily(
-                "flowgate_instances_cancelled",
-                "Process instances cancelled",
-                labels=["process_key"],
-            ),
-            "failed": CounterMetricFamily(
-                "flowgate_instances_failed",
-                "Process instances that hit at least one incident",
-                labels=["process_key"],
-            ),
-        }
         active = GaugeMetricFamily(
             "flowgate_instances_active",
             "Process instances running or suspended now",
             labels=["process_key", "status"],
         )
         for r in rows:
-            for key, family in families.items():
-                family.add_metric([r["process_key"]], int(r[key] or 0))
             active.add_metric([r["process_key"], "running"], int(r["running"] or 0))
             active.add_metric([r["process_key"], "suspended"], int(r["suspended"] or 0))
-        yield from families.values()
+        yield from families_by("process_key", INSTANCE_SERIES, rows, key=itemgetter("process_key"))
         yield active
         incidents = fetch(
             f"SELECT status, COUNT(*) AS n FROM engine_incident WHERE {NOT_A_TEST_RUN}"
@@ -162,31 +297,17 @@ class FlowgateCollector:
             FROM engine_job WHERE {NOT_A_TEST_RUN} GROUP BY connector ORDER BY connector""",
             {"now": now},
         )
-        attempts = CounterMetricFamily(
-            "flowgate_job_attempts", "Connector attempts of service steps", labels=["connector"]
-        )
-        retries = CounterMetricFamily(
-            "flowgate_job_retries", "Attempts after the first one", labels=["connector"]
-        )
-        deferrals = CounterMetricFamily(
-            "flowgate_job_deferrals",
-            "Calls deferred without spending an attempt (open circuit, target limit, 429 with "
-            "Retry-After): waits, not failures",
-            labels=["connector"],
-        )
         depth = GaugeMetricFamily(
             "flowgate_job_queue_depth",
             "Jobs now: due (waiting for a worker), backing off (retry later), running",
             labels=["connector", "state"],
         )
         for r in rows:
-            attempts.add_metric([r["connector"]], int(r["attempts"]))
-            retries.add_metric([r["connector"]], int(r["retries"]))
-            deferrals.add_metric([r["connector"]], int(r["deferrals"]))
             depth.add_metric([r["connector"], "due"], int(r["due"] or 0))
             depth.add_metric([r["connector"], "backoff"], int(r["waiting"] or 0))
             depth.add_metric([r["connector"], "running"], int(r["running"] or 0))
-        yield from (attempts, retries, deferrals, depth)
+        yield from families_by("connector", JOB_SERIES, rows, key=itemgetter("connector"))
+        yield depth
         # Finished steps with their own start, from the job facts (decision 017).
         histograms = fetch(_histogram_sql(), {"true": True})
         yield _histogram(
@@ -203,18 +324,9 @@ class FlowgateCollector:
         )
 
     def _tasks(self, now) -> Iterator[Metric]:
-        roles = GaugeMetricFamily(
-            "flowgate_open_tasks", "Open human tasks per candidate role", labels=["role"]
+        yield from families_by(
+            "role", ROLE_SERIES, workload_by_role(now=now), key=itemgetter("role")
         )
-        breached_open = GaugeMetricFamily(
-            "flowgate_open_tasks_breached",
-            "Open human tasks past their SLA breach threshold, per candidate role",
-            labels=["role"],
-        )
-        for r in workload_by_role(now=now):
-            roles.add_metric([r["role"]], r["open"])
-            breached_open.add_metric([r["role"]], r["open_breached"])
-        yield from (roles, breached_open)
         breaches = CounterMetricFamily(
             "flowgate_sla_breaches",
             "Human tasks completed after their SLA breach threshold",
@@ -270,57 +382,20 @@ class FlowgateCollector:
         ``reports.refresh_snapshots`` writes every few minutes, so a scrape costs one row read
         instead of a scan of every job; the figures lag by up to that interval. No sample
         before the first refresh."""
-        families = {
-            "steps": CounterMetricFamily(
-                "flowgate_process_steps",
-                "Service steps (jobs) created, per process (test runs left out)",
-                labels=["process_key"],
-            ),
-            "connector_calls": CounterMetricFamily(
-                "flowgate_process_connector_calls",
-                "Connector calls made by the process's steps (attempts)",
-                labels=["process_key"],
-            ),
-            "deferred_calls": CounterMetricFamily(
-                "flowgate_process_deferred_calls",
-                "Calls held back without calling (open circuit, target limit, 429 Retry-After)",
-                labels=["process_key"],
-            ),
-            "worker_seconds": CounterMetricFamily(
-                "flowgate_process_worker_seconds",
-                "Worker (connector) time of every attempt of the process's steps (one whose worker "
-                "died: until its lease expired)",
-                labels=["process_key"],
-            ),
-        }
-        stored = GaugeMetricFamily(
-            "flowgate_process_stored_bytes",
-            "Bytes the process's completed instances keep in the database (state, variables, "
-            "audit payloads, task rows, step inputs; measured once after completion)",
-            labels=["process_key"],
-        )
-        per_instance = GaugeMetricFamily(
-            "flowgate_process_instance_stored_bytes",
-            "Stored bytes per completed instance of the process (average over the measured ones)",
-            labels=["process_key"],
-        )
         as_of = GaugeMetricFamily(
             "flowgate_process_costs_timestamp_seconds",
             "When the cost-per-process figures were computed (Unix time)",
         )
         snapshot = costs_snapshot()
         if snapshot is not None:
-            for row in snapshot.data:
-                for name, family in families.items():
-                    family.add_metric([row["process_key"]], float(row[name]))
-                if row.get("measured_instances"):  # no sample before a completion is measured
-                    stored.add_metric([row["process_key"]], float(row["stored_bytes"]))
-                    per_instance.add_metric(
-                        [row["process_key"]], float(row["stored_bytes_per_instance"])
-                    )
             as_of.add_metric([], snapshot.computed_at.timestamp())
-        yield from families.values()
-        yield from (stored, per_instance, as_of)
+        rows = snapshot.data if snapshot is not None else []
+        yield from families_by("process_key", COST_SERIES, rows, key=itemgetter("process_key"))
+        measured = [row for row in rows if row.get("measured_instances")]  # none before a measure
+        yield from families_by(
+            "process_key", STORED_SERIES, measured, key=itemgetter("process_key")
+        )
+        yield as_of
 
     def _timers(self, now) -> Iterator[Metric]:
         [row] = fetch(
@@ -364,75 +439,31 @@ class FlowgateCollector:
     def _circuits(self) -> Iterator[Metric]:
         """The HTTP connector's circuit breakers (decision 029): open (1) or not, per target;
         the state by name, and the calls held back (decision 039)."""
-        state = GaugeMetricFamily(
-            "flowgate_http_circuit_open",
-            "1 while the circuit breaker for the target holds calls back (open or half-open)",
-            labels=["target"],
-        )
-        failures = GaugeMetricFamily(
-            "flowgate_http_circuit_failures",
-            "Consecutive failed calls to the target (0 after a success)",
-            labels=["target"],
-        )
         named = GaugeMetricFamily(
             "flowgate_http_circuit_state",
             "1 for the circuit's current state (closed, open, half_open), 0 for the others",
             labels=["target", "state"],
         )
-        held = CounterMetricFamily(
-            "flowgate_http_circuit_deferred",
-            "Calls the circuit breaker held back (the steps waited without calling)",
-            labels=["target"],
-        )
         try:
-            circuits = breaker.circuits()
+            circuits = sorted(breaker.circuits().items())
         except breaker.STORE_ERRORS:
-            circuits = {}
-        for target, circuit in sorted(circuits.items()):
-            state.add_metric([target], 0 if circuit.state == breaker.CLOSED else 1)
-            failures.add_metric([target], circuit.failures)
+            circuits = []
+        for target, circuit in circuits:
             for name in (breaker.CLOSED, breaker.OPEN, breaker.HALF_OPEN):
                 named.add_metric([target, name], 1 if circuit.state == name else 0)
-            held.add_metric([target], circuit.deferred)
-        yield from (state, failures, named, held)
+        by_target = itemgetter(0)
+        yield from families_by("target", CIRCUIT_SERIES, circuits, key=by_target)
+        yield named
+        yield from families_by("target", [CIRCUIT_DEFERRED], circuits, key=by_target)
         yield from self._limits()
 
     def _limits(self) -> Iterator[Metric]:
         """Per-target concurrency and rate limits (decision 029): use against limit, refusals."""
-        flight = GaugeMetricFamily(
-            "flowgate_http_limit_in_flight", "Calls to the target in flight now", labels=["target"]
-        )
-        concurrency = GaugeMetricFamily(
-            "flowgate_http_limit_concurrency",
-            "The target's concurrency limit (0: none)",
-            labels=["target"],
-        )
-        starts = GaugeMetricFamily(
-            "flowgate_http_limit_window_starts",
-            "Calls started within the target's rate window",
-            labels=["target"],
-        )
-        rate = GaugeMetricFamily(
-            "flowgate_http_limit_rate",
-            "Calls allowed per rate window (0: no rate limit)",
-            labels=["target"],
-        )
-        refused = CounterMetricFamily(
-            "flowgate_http_limit_deferred",
-            "Calls refused by the target's concurrency or rate limit (the steps waited)",
-            labels=["target"],
-        )
         try:
             statuses = limits.limit_statuses()
         except breaker.STORE_ERRORS:
             statuses = []
-        for s in statuses:
-            flight.add_metric([s.target], s.in_flight)
-            concurrency.add_metric([s.target], s.limit.concurrency)
-            starts.add_metric([s.target], s.recent_starts)
-            rate.add_metric([s.target], s.limit.rate)
-            refused.add_metric([s.target], s.deferred)
-        yield from (flight, concurrency, starts, rate, refused)
+        yield from families_by("target", LIMIT_SERIES, statuses, key=attrgetter("target"))
 
 
 SLA_BREACHES_SQL = """

@@ -21,6 +21,7 @@ from apps.engine import operator_services
 from apps.engine import selectors as engine_selectors
 from apps.engine import services as engine_services
 from apps.engine.models import InstanceStatus, ProcessInstance
+from apps.engine.operator_services import OPERATOR_ROLES
 from apps.inbox.model_rules import rules_for_version
 from apps.processes.models import ProcessVersion, VersionStatus
 from apps.reports import console
@@ -59,7 +60,6 @@ MEASURES = {
 }
 
 REPORT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.MANAGER)
-OPERATOR_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
 def _report_query(request: AuthenticatedHttpRequest) -> ReportFilterForm:
@@ -314,7 +314,7 @@ def instance_variable(request: AuthenticatedHttpRequest, instance_id: int) -> Ht
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(_instance_back(instance_id))
     name, value = form.cleaned_data["name"], form.cleaned_data["parsed"]
     shown = json.dumps(value, ensure_ascii=False)

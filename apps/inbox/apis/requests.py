@@ -77,7 +77,7 @@ class RequestDetailOutput(RequestOutput):
         return self._state(obj).cancellable
 
     def get_comments(self, obj) -> list[dict]:
-        return CommentOutput(selectors.comments_of(instance_id=obj.pk), many=True).data
+        return list(CommentOutput(selectors.comments_of(instance_id=obj.pk), many=True).data)
 
     def get_history(self, obj) -> list[dict]:
         return [
@@ -99,7 +99,7 @@ class RequestListApi(ApiView):
 
     class InputSerializer(serializers.Serializer):
         process_key = serializers.CharField(max_length=200)
-        data = serializers.DictField(required=False, default=dict)
+        data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
 
     @extend_schema(parameters=[OpenApiParameter("status", str)], summary="Requests you started")
     def get(self, request: AuthenticatedRequest) -> Response:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from apps.accounts.requests import AuthenticatedRequest
 from apps.common.actors import actor_for_request
@@ -274,22 +276,40 @@ class TaskDetailApi(ApiView):
         return Response(TaskDetailOutput(task).data)
 
 
-class TaskClaimApi(ApiView):
-    @extend_schema(request=None, responses=TaskOutput, summary="Claim a task")
+class TaskActionApi(ApiView):
+    # A POST on one task (claim, hand over, complete, ask, answer): validate the nested
+    # ``InputSerializer`` when there is one, call ``service`` with the task id, the user, the
+    # actor and ``service_arguments(...)`` (the input's fields by default), answer the task
+    # through ``OutputSerializer``. Each subclass names its service and documents itself with a
+    # class-level ``@extend_schema``. A comment, not a docstring: the OpenAPI description of a
+    # view without a docstring is the nearest one up its classes (ApiView's), and it stays so.
+
+    OutputSerializer: type[BaseSerializer] = TaskOutput
+
+    service: Callable[..., HumanTask]  # set by each subclass (a staticmethod)
+
+    def service_arguments(self, request: AuthenticatedRequest, data: dict) -> dict[str, Any]:
+        return dict(data)
+
     def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = services.task_claim(
-            task_id=task_id, user=request.user, actor=actor_for_request(request)
+        data = self.validated_input() if self.InputSerializer is not None else {}
+        task = self.service(
+            task_id=task_id,
+            user=request.user,
+            actor=actor_for_request(request),
+            **self.service_arguments(request, data),
         )
-        return Response(TaskOutput(task).data)
+        return Response(self.OutputSerializer(task).data)
 
 
-class TaskUnclaimApi(ApiView):
-    @extend_schema(request=None, responses=TaskOutput, summary="Give a claimed task back")
-    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = services.task_unclaim(
-            task_id=task_id, user=request.user, actor=actor_for_request(request)
-        )
-        return Response(TaskOutput(task).data)
+@extend_schema(request=None, responses=TaskOutput, summary="Claim a task")
+class TaskClaimApi(TaskActionApi):
+    service = staticmethod(services.task_claim)
+
+
+@extend_schema(request=None, responses=TaskOutput, summary="Give a claimed task back")
+class TaskUnclaimApi(TaskActionApi):
+    service = staticmethod(services.task_unclaim)
 
 
 class UserInput(serializers.Serializer):
@@ -312,63 +332,40 @@ class TaskEligiblePeopleApi(ApiView):
         return Response(PersonOutput(people, many=True).data)
 
 
-class _HandOverApi(ApiView):
+class _HandOverApi(TaskActionApi):
     """Delegate and reassign: the same input, the same answer, one service each."""
 
     InputSerializer = UserInput
 
-    @staticmethod
-    def hand_over(**kwargs):  # the service, set by each subclass
-        raise NotImplementedError
-
-    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        data = self.validated_input()
-        task = self.hand_over(
-            task_id=task_id,
-            user=request.user,
-            to_username=data["username"],
-            actor=actor_for_request(request),
-        )
-        return Response(TaskOutput(task).data)
+    def service_arguments(self, request: AuthenticatedRequest, data: dict) -> dict[str, Any]:
+        return {"to_username": data["username"]}
 
 
+@extend_schema(
+    request=UserInput,
+    responses=TaskOutput,
+    summary="Delegate: the task returns to you once the delegate resolves it",
+)
 class TaskDelegateApi(_HandOverApi):
-    hand_over = staticmethod(services.task_delegate)
-
-    @extend_schema(
-        request=UserInput,
-        responses=TaskOutput,
-        summary="Delegate: the task returns to you once the delegate resolves it",
-    )
-    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        return super().post(request, task_id)
+    service = staticmethod(services.task_delegate)
 
 
+@extend_schema(request=UserInput, responses=TaskOutput, summary="Move a task to another user")
 class TaskReassignApi(_HandOverApi):
-    hand_over = staticmethod(services.task_reassign)
-
-    @extend_schema(request=UserInput, responses=TaskOutput, summary="Move a task to another user")
-    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        return super().post(request, task_id)
+    service = staticmethod(services.task_reassign)
 
 
-class TaskCompleteApi(ApiView):
+@extend_schema(
+    responses={200: TaskOutput},
+    summary="Complete (approve / reject) a task; a second completion answers 409",
+)
+class TaskCompleteApi(TaskActionApi):
     class InputSerializer(serializers.Serializer):
-        data = serializers.DictField(
+        data = serializers.DictField(  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
             required=False, default=dict, help_text="Form values; approvals need approved"
         )
 
-    @extend_schema(
-        request=InputSerializer,
-        responses={200: TaskOutput},
-        summary="Complete (approve / reject) a task; a second completion answers 409",
-    )
-    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        data = self.validated_input()
-        task = services.task_complete(
-            task_id=task_id, user=request.user, data=data["data"], actor=actor_for_request(request)
-        )
-        return Response(TaskOutput(task).data)
+    service = staticmethod(services.task_complete)
 
 
 class BulkApproveApi(ApiView):

@@ -239,14 +239,15 @@ def request_state(*, instance: ProcessInstance, user=None) -> RequestState:
     summary = request_summaries(instances=[instance], user=user)[instance.pk]
     done = sorted(
         {
-            step.get("activity_id")
+            step["activity_id"]
             for event in instance_timeline(instance_id=instance.pk)
             .select_related(None)
             .only("data")
             for step in (event.data or {}).get("steps", [])
-            if isinstance(step, dict) and step.get("kind") == "completed"
+            if isinstance(step, dict)
+            and step.get("kind") == "completed"
+            and step.get("activity_id") is not None
         }
-        - {None}
         | set(
             HumanTask.objects.filter(instance=instance, status=TaskStatus.COMPLETED).values_list(
                 "activity_id", flat=True

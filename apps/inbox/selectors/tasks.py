@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import CharField, Count, IntegerField, Q, QuerySet
+from django.db.models import CharField, Count, Field, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -150,8 +150,18 @@ REF_COLUMNS = (
     "requester_name",
     "version_id",
 )
+
+
+def _column(name: str) -> str:
+    """The database column of a concrete field of HumanTask (``assignee`` -> ``assignee_id``)."""
+    field = HumanTask._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"HumanTask.{name} is not a concrete field")
+    return field.attname
+
+
 ROW_COLUMNS = (
-    *(HumanTask._meta.get_field(name).attname for name in LIST_FIELDS),
+    *(_column(name) for name in LIST_FIELDS),
     *REF_COLUMNS,
 )
 
@@ -258,7 +268,7 @@ def inbox_list(
     now = now or timezone.now()
     if view == "completed":
         qs = HumanTask.objects.filter(completed_by=user, status=TaskStatus.COMPLETED)
-        order = ("-completed_at", "-id")
+        order: tuple[str, ...] = ("-completed_at", "-id")
     elif view == "waiting":  # sent back to the requester by this user (SLA paused)
         qs = HumanTask.objects.filter(assignee=user, status=TaskStatus.WAITING)
         order = ("-paused_at", "-id")
@@ -300,11 +310,12 @@ def newest_open_for_roles(*, user, limit: int = 50) -> list[TaskRow]:
 
 def instance_open_tasks(*, instance) -> list[dict]:
     """The open tasks of an instance with who holds them (the instance page)."""
-    return list(
-        HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).values(
+    return [
+        dict(row)
+        for row in HumanTask.objects.filter(instance=instance, status=TaskStatus.OPEN).values(
             "id", "activity_id", "name", "assignee__username", "candidate_groups"
         )
-    )
+    ]
 
 
 def task_get_for_user(*, user, task_id: int) -> HumanTask:

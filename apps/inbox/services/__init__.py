@@ -5,7 +5,9 @@
 - ``requests``: start and cancel a request, comments, attachments;
 - ``info``: "more information needed" (sent back to the requester, SLA paused) and the answer;
 - ``people``: out-of-office substitutions, notification settings, SLA escalation, the live feed's
-  pruning.
+  pruning;
+- ``steps``: what those share (lock an open task the user may work on, require eligibility,
+  announce and audit a change, look up an active user).
 
 Lock order everywhere: the instance row (engine.instance_lock), then the task row.
 """

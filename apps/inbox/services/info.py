@@ -27,7 +27,8 @@ from apps.inbox.live import publish_task_changed
 from apps.inbox.models import HumanTask, TaskComment, TaskStatus
 from apps.inbox.projection import rules_for_version_id
 from apps.inbox.services.requests import attachment_add
-from apps.inbox.services.tasks import MAX_COMMENT, _lock, _require_eligible
+from apps.inbox.services.steps import lock_open_task, require_eligible
+from apps.inbox.services.tasks import MAX_COMMENT
 from apps.inbox.sla_times import sla_deadlines_resumed
 
 
@@ -56,13 +57,13 @@ def task_info_request(*, task_id: int, user: User, question: str, actor: Actor) 
     """
     text = _text(question, field="question", what="your question")
     with transaction.atomic():
-        instance, task = _lock(task_id, user)
+        instance, task = lock_open_task(task_id, user)
         if task.assignee_id and task.assignee_id != user.pk:
             raise Conflict(
                 f"Task {task_id} is claimed by {getattr(task.assignee, 'username', '')}.",
                 code="task_claimed",
             )
-        _require_eligible(task, user)
+        require_eligible(task, user)
         if not instance.started_by_id:
             raise Conflict(
                 "This request was not started by a person, so there is nobody to ask.",

@@ -26,13 +26,13 @@ from apps.inbox.models import (
     Substitution,
     TaskStatus,
 )
-from apps.inbox.services.tasks import _audit, _target_user
+from apps.inbox.services.steps import active_user, task_change_record
 
 
 def substitution_set(
     *, user: User, substitute_username: str, starts_at: datetime, ends_at: datetime, actor: Actor
 ) -> Substitution:
-    substitute = _target_user(substitute_username)
+    substitute = active_user(substitute_username)
     if substitute.pk == user.pk:
         raise InvalidInput(
             "Choose someone else as your substitute.",
@@ -166,7 +166,7 @@ def tasks_escalate_due(*, now: datetime | None = None, limit: int = 200) -> int:
         sent = notifications.task_escalated(
             task=task, users=members, reason=f"passed its SLA ({action} {role})"
         )
-        _audit(
+        task_change_record(
             AuditAction.TASK_ESCALATED,
             task,
             SCHEDULER,
@@ -218,7 +218,7 @@ def tasks_warn_at_risk(*, now: datetime | None = None, limit: int = 200) -> int:
         task.at_risk_notified_at = now
         task.save(update_fields=["at_risk_notified_at"])
         sent = notifications.task_at_risk(task=task, users=_holders(task))
-        _audit(
+        task_change_record(
             AuditAction.TASK_AT_RISK,
             task,
             SCHEDULER,

@@ -100,7 +100,7 @@ def attachment_add(
     *,
     instance: ProcessInstance,
     user: User,
-    upload: UploadedFile,
+    upload: UploadedFile | None,
     actor: Actor,
     task: HumanTask | None = None,
 ) -> TaskAttachment:

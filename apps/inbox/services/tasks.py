@@ -15,12 +15,11 @@ from apps.accounts import permissions
 from apps.accounts.models import User
 from apps.accounts.roles import PERM_VIEW_INSTANCE, PERM_VIEW_TASK, PERM_WORK_TASK, Role
 from apps.audit.actions import AuditAction
-from apps.audit.services import batched, record
+from apps.audit.services import batched
 from apps.common.actors import Actor
 from apps.common.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from apps.engine import services as engine
 from apps.engine.core.approvals import decision_of, decision_variables
-from apps.engine.models import ProcessInstance
 from apps.inbox import eligibility, notifications
 from apps.inbox.live import events_batched, publish_task_changed
 from apps.inbox.models import (
@@ -29,32 +28,14 @@ from apps.inbox.models import (
     TaskComment,
     TaskStatus,
 )
+from apps.inbox.services.steps import (
+    lock_open_task,
+    require_eligible,
+    task_change_record,
+)
 from apps.inbox.validation import form_errors
 
 MAX_COMMENT = 4000
-
-
-def _not_found(task_id: int) -> NotFound:
-    return NotFound(
-        f"Task {task_id} does not exist or is not offered to you.", code="task_not_found"
-    )
-
-
-def _lock(task_id: int, user) -> tuple[ProcessInstance, HumanTask]:
-    """Lock instance then task (the global lock order). Requires an open transaction."""
-    head = HumanTask.objects.filter(pk=task_id).values("instance_id").first()
-    if head is None:
-        raise _not_found(task_id)
-    instance = engine.instance_lock(instance_id=head["instance_id"])
-    task = (
-        HumanTask.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=task_id)
-    )
-    if not permissions.can(user, PERM_WORK_TASK, task):
-        raise _not_found(task_id)
-    if task.status != TaskStatus.OPEN:
-        who = f" by {getattr(task.completed_by, 'username', '')}" if task.completed_by_id else ""
-        raise Conflict(f"Task {task_id} is already {task.status}{who}.", code="task_not_open")
-    return instance, task
 
 
 def _behalf(task: HumanTask, user: User) -> str:
@@ -62,11 +43,6 @@ def _behalf(task: HumanTask, user: User) -> str:
     if task.on_behalf_of_id and task.on_behalf_of_id != user.pk:
         return getattr(task.on_behalf_of, "username", "")
     return ""
-
-
-def _audit(action: AuditAction, task: HumanTask, actor: Actor, *, kind: str, **extra) -> None:
-    publish_task_changed(task, kind)
-    record(action, instance=task.instance, actor=actor, task_id=task.pk, **extra)
 
 
 def _is_manager(user: User) -> bool:
@@ -84,13 +60,6 @@ def four_eyes_message(task: HumanTask, user: User) -> str:
     if user.pk == task.requested_by_id:
         return "Four-eyes rule: you started this request, so another approver must decide it."
     return "Four-eyes rule: the process names you as someone who may not approve this request."
-
-
-def _require_eligible(task: HumanTask, user: User) -> None:
-    """The user may hold and decide the task (apps.inbox.eligibility), else 403 with why."""
-    refused = eligibility.refusal(task, user, you=True)
-    if refused is not None:
-        raise AccessDenied(refused.message, code=refused.code)
 
 
 def _require_not_requester(task: HumanTask, user: User, verb: str) -> None:
@@ -122,19 +91,12 @@ def _eligible_target(task: HumanTask, username: str) -> User:
     return target
 
 
-def _target_user(username: str) -> User:
-    target = User.objects.filter(username=username, is_active=True).first()
-    if target is None:
-        raise InvalidInput(f"There is no active user '{username}'.", code="unknown_user")
-    return target
-
-
 # --- claim / unclaim / delegate / reassign ------------------------------------------------------
 
 
 def task_claim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
     with transaction.atomic():
-        _, task = _lock(task_id, user)
+        _, task = lock_open_task(task_id, user)
         if task.assignee_id and task.assignee_id != user.pk:
             raise Conflict(
                 f"Task {task_id} is already claimed by {getattr(task.assignee, 'username', '')}.",
@@ -142,11 +104,11 @@ def task_claim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
             )
         if task.assignee_id == user.pk:
             return task
-        _require_eligible(task, user)
+        require_eligible(task, user)
         task.assignee = user
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "claimed_at"])
-        _audit(
+        task_change_record(
             AuditAction.TASK_CLAIMED,
             task,
             actor,
@@ -159,7 +121,7 @@ def task_claim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
 
 def task_unclaim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
     with transaction.atomic():
-        _, task = _lock(task_id, user)
+        _, task = lock_open_task(task_id, user)
         if task.assignee_id is None:
             raise Conflict(f"Task {task_id} is not claimed.", code="task_not_claimed")
         if task.assignee_id != user.pk and not _is_manager(user):
@@ -178,7 +140,7 @@ def task_unclaim(*, task_id: int, user: User, actor: Actor) -> HumanTask:
         task.owner = None
         task.delegation = ""
         task.save(update_fields=["assignee", "claimed_at", "owner", "delegation"])
-        _audit(
+        task_change_record(
             AuditAction.TASK_UNCLAIMED,
             task,
             actor,
@@ -193,7 +155,7 @@ def task_delegate(*, task_id: int, user: User, to_username: str, actor: Actor) -
     """Hand the task to ``to_username`` for now: once the delegate resolves it, it returns to
     the delegator (its owner), who completes it."""
     with transaction.atomic():
-        _, task = _lock(task_id, user)
+        _, task = lock_open_task(task_id, user)
         if task.assignee_id not in (None, user.pk) and not _is_manager(user):
             raise AccessDenied(
                 "Only the assignee (or a manager) can delegate this task.", code="task_not_yours"
@@ -212,7 +174,7 @@ def task_delegate(*, task_id: int, user: User, to_username: str, actor: Actor) -
         task.claimed_at = timezone.now()
         task.save(update_fields=["owner", "assignee", "delegation", "claimed_at"])
         _grant(task, target)
-        _audit(
+        task_change_record(
             AuditAction.TASK_DELEGATED,
             task,
             actor,
@@ -228,7 +190,7 @@ def task_delegate(*, task_id: int, user: User, to_username: str, actor: Actor) -
 def task_reassign(*, task_id: int, user: User, to_username: str, actor: Actor) -> HumanTask:
     """Move the task to ``to_username`` for good (managers, or the current assignee)."""
     with transaction.atomic():
-        _, task = _lock(task_id, user)
+        _, task = lock_open_task(task_id, user)
         if not (_is_manager(user) or task.assignee_id == user.pk):
             raise AccessDenied(
                 "Only a manager or the current assignee can reassign this task.",
@@ -243,7 +205,7 @@ def task_reassign(*, task_id: int, user: User, to_username: str, actor: Actor) -
         task.claimed_at = timezone.now()
         task.save(update_fields=["assignee", "owner", "delegation", "claimed_at"])
         _grant(task, target)
-        _audit(
+        task_change_record(
             AuditAction.TASK_REASSIGNED,
             task,
             actor,
@@ -306,13 +268,13 @@ def task_complete(*, task_id: int, user: User, data: dict, actor: Actor) -> Huma
     # one INSERT for the audit events (the next tasks' "created", then this completion's) and
     # one for the feed rows (the completion, the next tasks, the instance): decision 044
     with transaction.atomic(), batched(), events_batched():
-        instance, task = _lock(task_id, user)
+        instance, task = lock_open_task(task_id, user)
         if task.assignee_id and task.assignee_id != user.pk:
             raise Conflict(
                 f"Task {task_id} is claimed by {getattr(task.assignee, 'username', '')}.",
                 code="task_claimed",
             )
-        _require_eligible(task, user)
+        require_eligible(task, user)
         outcome = ""
         if task.is_approval:
             data, outcome = _approval_data(task, data)
@@ -370,7 +332,7 @@ def _resolve(task: HumanTask, *, user: User, data: dict, outcome: str, actor: Ac
     task.data = data
     task.outcome = outcome
     task.save(update_fields=["assignee", "delegation", "data", "outcome"])
-    _audit(
+    task_change_record(
         AuditAction.TASK_RESOLVED,
         task,
         actor,

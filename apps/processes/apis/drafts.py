@@ -44,7 +44,7 @@ class ProcessDraftApi(ApiView):
             help_text="A new draft's name (default: the process or file name and the time); "
             "an existing draft keeps its name unless one is given",
         )
-        source = serializers.CharField(
+        source = serializers.CharField(  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it)
             required=False,
             allow_blank=True,
             max_length=drafts.MAX_NAME,

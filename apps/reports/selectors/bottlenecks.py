@@ -53,7 +53,7 @@ def busiest_version_id(*, version_ids: list[int], period: Period) -> int | None:
         newest = (
             model.objects.filter(version_id__in=version_ids, **in_period)
             .order_by("-created_at")
-            .values("id")[:BUSIEST_SAMPLE]
+            .values_list("id", flat=True)[:BUSIEST_SAMPLE]
         )
         for row in model.objects.filter(id__in=newest).values("version_id").annotate(n=Count("id")):
             counts[row["version_id"]] = counts.get(row["version_id"], 0) + row["n"]

@@ -226,9 +226,9 @@ def activity_bucket_rows(
     for key, row in out.items():
         if "duration_n" not in row:
             continue  # only due-date rows: impossible (every fact has a duration)
-        for m in MEASURES:
+        for measure in MEASURES:
             for name, _ in PERCENTILES:
-                row.setdefault(f"{m}_{name}", None)
+                row.setdefault(f"{measure}_{name}", None)
         n = row["duration_n"]
         row["completed"] = n
         if kind == "job":  # steps have no SLA (as the sorted path: no SLA counts)

@@ -1,3 +1,4 @@
+// @ts-check
 // Flowgate's groups in the bpmn-js properties panel (a properties provider: the panel's own
 // extension point). Each group's entries edit the Flowgate moddle extension through modeling.
 import { Group } from "@bpmn-io/properties-panel";
@@ -20,12 +21,17 @@ import {
   waitsForMessage,
 } from "./binding-entries.js";
 
+/** @param {FgElement} element @param {string} type */
 const is = (element, type) => Boolean(element && element.businessObject && element.businessObject.$instanceOf(type));
 
+/** @param {string} id @param {string} label @param {FgComponent} component @param {FgElement} element
+ * @returns {FgGroup} */
 function group(id, label, component, element) {
   return { id, label, shouldOpen: true, component: Group, entries: [{ id: `${id}-entry`, component, element }] };
 }
 
+/** @param {string} id @param {string} label @param {[string, FgComponent][]} entries
+ * @param {FgElement} element @returns {FgGroup} */
 function entryGroup(id, label, entries, element) {
   return {
     id, label, shouldOpen: true, component: Group,
@@ -33,6 +39,7 @@ function entryGroup(id, label, entries, element) {
   };
 }
 
+/** @param {FgGroup[]} groups @param {FgGroup[]} added */
 function insertAfterGeneral(groups, ...added) {
   const at = Math.min(1, groups.length);
   groups.splice(at, 0, ...added);
@@ -40,15 +47,17 @@ function insertAfterGeneral(groups, ...added) {
 }
 
 class FlowgatePropertiesProvider {
+  /** @param {{ registerProvider(priority: number, provider: object): void }} propertiesPanel */
   constructor(propertiesPanel) {
     propertiesPanel.registerProvider(400, this);
   }
 
+  /** @param {FgElement} element */
   getGroups(element) {
-    return (groups) => {
+    return (/** @type {FgGroup[]} */ groups) => {
       if (isConditionalFlow(element)) {
         // Our builder replaces the stock "Condition" group (a raw text field).
-        const kept = groups.filter((g) => g.id !== "condition");
+        const kept = groups.filter((/** @type {FgGroup} */ g) => g.id !== "condition");
         return insertAfterGeneral(kept, group("flowgate-condition", "Condition", ConditionEntry, element));
       }
       if (processOf(element)) {
@@ -73,7 +82,7 @@ class FlowgatePropertiesProvider {
         );
       }
       if (hasForm(element)) {
-        const at = groups.findIndex((g) => g.id === "flowgate-approval");
+        const at = groups.findIndex((/** @type {FgGroup} */ g) => g.id === "flowgate-approval");
         groups.splice(at >= 0 ? at + 1 : Math.min(1, groups.length), 0, group("flowgate-form", "Form", FormEntry, element));
       }
       if (is(element, "bpmn:CallActivity")) {
@@ -81,7 +90,7 @@ class FlowgatePropertiesProvider {
       }
       if (waitsForMessage(element)) {
         // The stock "Message" group names the message; the correlation key joins it.
-        const message = groups.find((g) => g.id === "message");
+        const message = groups.find((/** @type {FgGroup} */ g) => g.id === "message");
         const entry = { id: "flowgate-correlation-key", component: CorrelationEntry, element };
         if (message) {
           message.shouldOpen = true;
@@ -89,14 +98,14 @@ class FlowgatePropertiesProvider {
         }
         else insertAfterGeneral(groups, entryGroup("flowgate-message", "Message", [["key", CorrelationEntry]], element));
       }
-      const error = groups.find((g) => g.id === "error");
+      const error = groups.find((/** @type {FgGroup} */ g) => g.id === "error");
       if (error) error.shouldOpen = true; // the error code a connector's business error names
-      const timer = groups.find((g) => g.id === "timer");
+      const timer = groups.find((/** @type {FgGroup} */ g) => g.id === "timer");
       if (timer && timerDefinition(element)) {
         timer.shouldOpen = true;
         timer.entries = [...timer.entries, { id: "flowgate-timer-preview", component: TimerPickerEntry, element }];
       }
-      const multi = groups.find((g) => g.id === "multiInstance");
+      const multi = groups.find((/** @type {FgGroup} */ g) => g.id === "multiInstance");
       if (multi && is(element, "bpmn:UserTask")) {
         multi.shouldOpen = true;
         multi.entries = [{ id: "flowgate-mi-presets", component: MultiInstancePresetEntry, element }, ...multi.entries];

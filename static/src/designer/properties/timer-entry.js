@@ -1,16 +1,21 @@
+// @ts-check
 // Extra entries for the stock "Timer" and "Multi-instance" groups: a plain-language preview
 // and presets for timers, and approval presets ("2 of 3 approve") for multi-instance tasks.
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
 import { UNITS, readBusiness, readDuration, timerPreview } from "./durations.js";
 import { DurationField, processCalendar } from "./user-task-entry.js";
+import { inputValue } from "./events.js";
 
+/** The element's timer event definition, else null. @param {FgElement | undefined} element
+ * @returns {FgModdle | null} */
 export function timerDefinition(element) {
   const bo = element && element.businessObject;
   const defs = (bo && bo.eventDefinitions) || [];
-  return defs.find((d) => d.$instanceOf("bpmn:TimerEventDefinition")) || null;
+  return defs.find((/** @type {FgModdle} */ d) => d.$instanceOf("bpmn:TimerEventDefinition")) || null;
 }
 
+/** @type {[string, "duration" | "date" | "cycle"][]} */
 const KINDS = [
   ["timeDuration", "duration"],
   ["timeDate", "date"],
@@ -30,12 +35,13 @@ export const WEEKDAYS = [
 ];
 
 /** {days, time} for a cron line the builder can show ("0 9 * * 1"), else null. */
-export function readCron(text) {
+export function readCron(/** @type {string | undefined} */ text) {
   const m = /^(\d{1,2}) (\d{1,2}) \* \* (\*|1-5|[0-6])$/.exec((text || "").trim());
   if (!m || Number(m[1]) > 59 || Number(m[2]) > 23) return null;
   return { days: m[3], time: `${m[2].padStart(2, "0")}:${m[1].padStart(2, "0")}` };
 }
 
+/** @param {string} days @param {string} time */
 export function writeCron(days, time) {
   const m = /^(\d{2}):(\d{2})$/.exec(time || "");
   if (!m) return "";
@@ -43,18 +49,19 @@ export function writeCron(days, time) {
 }
 
 /** {amount, unit, times} for a repeating interval the builder can show (R/PT1H, R3/P1D), else null. */
-export function readRepeat(text) {
+export function readRepeat(/** @type {string | undefined} */ text) {
   const m = /^R(\d*)\/(P.+)$/.exec((text || "").trim().toUpperCase());
   const every = m && readDuration(m[2]);
   return every ? { ...every, times: m[1] } : null;
 }
 
 /** The UTC date-time of a timeDate as a datetime-local value ("2030-01-31T09:00"), else "". */
-export function readDate(text) {
+export function readDate(/** @type {string | undefined} */ text) {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::00)?(?:\.0+)?(?:Z|\+00:00)$/.exec((text || "").trim());
   return m ? m[1] : "";
 }
 
+/** @param {{ element: FgElement }} props */
 export function TimerPickerEntry({ element }) {
   const modeling = useService("modeling");
   const bpmnFactory = useService("bpmnFactory");
@@ -67,12 +74,14 @@ export function TimerPickerEntry({ element }) {
   const isStart = element.businessObject.$instanceOf("bpmn:StartEvent");
   const presets = kind === "cycle" || (isStart && !found) ? PRESETS.cycle : PRESETS.duration;
   const prefix = `fg-timer-${element.businessObject.id}`;
+  /** @param {"timeDuration" | "timeDate" | "timeCycle"} target @param {string} text */
   const write = (target, text) => {
+    /** @type {Record<string, unknown>} */
     const props = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
     props[target] = text ? bpmnFactory.create("bpmn:FormalExpression", { body: text }) : bpmnFactory.create("bpmn:FormalExpression");
     modeling.updateModdleProperties(element, definition, props);
   };
-  const apply = (text) => write(/^(R|\d+ |\*)/.test(text) ? "timeCycle" : "timeDuration", text);
+  const apply = (/** @type {string} */ text) => write(/^(R|\d+ |\*)/.test(text) ? "timeCycle" : "timeDuration", text);
 
   let picker = null;
   if (found && kind === "duration") {
@@ -81,12 +90,12 @@ export function TimerPickerEntry({ element }) {
     const attached = element.businessObject.attachedToRef;
     const calendar = (attached && attached.get("flowgate:calendar")) || processCalendar(element.businessObject);
     picker = h(DurationField, { id: `${prefix}-duration`, label: "Wait for", value, help: "How long after the timer is reached it fires.",
-      business: !isStart, calendar, onChange: (text) => write("timeDuration", text) });
+      business: !isStart, calendar, onChange: (/** @type {string} */ text) => write("timeDuration", text) });
   } else if (found && kind === "date") {
     picker = h("div", { class: "fg-pp-field" },
       h("label", { for: `${prefix}-date` }, "Date and time (UTC)"),
       h("input", { type: "datetime-local", id: `${prefix}-date`, value: readDate(value), "aria-describedby": `${prefix}-date-help`,
-        onChange: (e) => write("timeDate", e.target.value ? `${e.target.value}:00Z` : "") }),
+        onChange: (/** @type {Event} */ e) => write("timeDate", inputValue(e) ? `${inputValue(e)}:00Z` : "") }),
       h("p", { id: `${prefix}-date-help`, class: "fg-pp-help" }, "Fires once, at this moment (UTC)."),
     );
   } else if (found && kind === "cycle") {
@@ -100,15 +109,15 @@ export function TimerPickerEntry({ element }) {
             h("legend", null, "On a schedule (UTC)"),
             h("div", { class: "fg-pp-duration" },
               h("input", { type: "time", id: `${prefix}-time`, value: time, "aria-label": "At (time of day, UTC)",
-                onChange: (e) => write("timeCycle", writeCron(days, e.target.value)) }),
+                onChange: (/** @type {Event} */ e) => write("timeCycle", writeCron(days, inputValue(e))) }),
               h("select", { id: `${prefix}-days`, value: cron ? days : "", "aria-label": "Repeat on",
-                onChange: (e) => e.target.value && write("timeCycle", writeCron(e.target.value, time)) },
+                onChange: (/** @type {Event} */ e) => inputValue(e) && write("timeCycle", writeCron(inputValue(e), time)) },
                 cron ? null : h("option", { value: "" }, "Choose days…"),
                 ...WEEKDAYS.map(([v, label]) => h("option", { value: v }, label))),
             ))
         : null,
-      h(DurationField, { id: `${prefix}-every`, label: "Or repeat every", value: repeat ? (UNITS.find((u) => u.value === repeat.unit).iso(repeat.amount)) : "",
-        help: "The timer fires again after each interval.", onChange: (text) => write("timeCycle", !text || /^R/i.test(text) ? text : `R/${text}`) }),
+      h(DurationField, { id: `${prefix}-every`, label: "Or repeat every", value: repeat ? (UNITS.find((u) => u.value === repeat.unit)?.iso(repeat.amount) ?? "") : "",
+        help: "The timer fires again after each interval.", onChange: (/** @type {string} */ text) => write("timeCycle", !text || /^R/i.test(text) ? text : `R/${text}`) }),
     );
   }
 
@@ -127,13 +136,14 @@ const MI_PRESETS = [
   ["Any 1 of 3 approves", "3", "nrOfApproved >= 1"],
 ];
 
+/** @param {{ element: FgElement }} props */
 export function MultiInstancePresetEntry({ element }) {
   const modeling = useService("modeling");
   const bpmnFactory = useService("bpmnFactory");
   const loop = element.businessObject.loopCharacteristics;
   if (!loop || !loop.$instanceOf("bpmn:MultiInstanceLoopCharacteristics")) return null;
   const current = loop.get("completionCondition") && loop.get("completionCondition").body;
-  const apply = ([, count, condition]) =>
+  const apply = (/** @type {string[]} */ [, count, condition]) =>
     modeling.updateModdleProperties(element, loop, {
       loopCardinality: bpmnFactory.create("bpmn:FormalExpression", { body: count }),
       completionCondition: bpmnFactory.create("bpmn:FormalExpression", { body: condition }),

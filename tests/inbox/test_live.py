@@ -153,13 +153,9 @@ def test_a_failed_approval_writes_no_feed_row(deploy_inbox, people):
     assert not InboxEvent.objects.filter(pk__gt=since).exists()
 
 
-def test_an_approvals_audit_events_are_one_insert_with_the_same_chain(
-    deploy_inbox, people, settings, tmp_path
-):
+def test_an_approvals_audit_events_are_one_insert_with_the_same_chain(deploy_inbox, people):
     """The next gate's "task created" and the approval itself: one INSERT (decision 044), in the
     order they always had, and the chain links and verifies."""
-    # this test's own anchor file: var/'s holds the anchors of whatever else ran on this machine
-    settings.AUDIT_ANCHOR_PATH = str(tmp_path / "anchors.jsonl")
     from apps.audit.models import AuditEvent
     from apps.audit.services import verification_run
 

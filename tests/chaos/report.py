@@ -225,9 +225,23 @@ def _section(title: str, data: dict) -> list[str]:
     return [*lines, ""]
 
 
+FULL_TITLE = "Results: `make chaos FULL=1` (20 runs per scenario)"
+
+
+def _kept_section(target: Path, title: str) -> list[str]:
+    """The section ``title`` of the page as it stands (to its next ``## `` heading), or []."""
+    text = target.read_text() if target.exists() else ""
+    start = text.find(f"## {title}\n")
+    if start < 0:
+        return []
+    end = text.find("\n## ", start)
+    return text[start : end if end >= 0 else len(text)].rstrip("\n").split("\n") + [""]
+
+
 def render(results_path: Path, target: Path, *, full_path: Path | None = None) -> str:
     """The page from the bounded form's results, plus the FULL=1 form's when ``full_path``
-    exists (it may be partial: its table counts the runs it holds)."""
+    exists (it may be partial: its table counts the runs it holds). Without that file (a
+    checkout where only the bounded form ran), the FULL=1 section of the page is kept as it was."""
     lines = [
         INTRO.format(
             auto=AUTO_PER_RUN,
@@ -242,9 +256,9 @@ def render(results_path: Path, target: Path, *, full_path: Path | None = None) -
         ),
     ]
     if full_path is not None and full_path.exists() and full_path != results_path:
-        lines += _section(
-            "Results: `make chaos FULL=1` (20 runs per scenario)", json.loads(full_path.read_text())
-        )
+        lines += _section(FULL_TITLE, json.loads(full_path.read_text()))
+    elif full_path != results_path:
+        lines += _kept_section(target, FULL_TITLE)
     lines.append(FINDINGS)
     text = "\n".join(lines) + "\n"
     target.write_text(text)

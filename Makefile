@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/flowgate
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+REDIS_CHAOS_URL ?= redis://127.0.0.1:6379/1
 # @carbon/* (pulled in by dmn-js) runs IBM's telemetry collector after `npm ci` in CI: opt out.
 export IBM_TELEMETRY_DISABLED := true
 
-.PHONY: run test test-js test-postgres test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
+.PHONY: run test test-js test-postgres test-chaos test-sqlite lint bench chaos load security-report venv assets browser migrate demo lock clean
 
 ## The development venv: the production pins (requirements.lock) and the test, lint and bench
 ## tools (requirements-dev.lock, which repeats the production pins). The image installs only the first.
@@ -57,19 +58,33 @@ demo: migrate
 run: venv assets demo
 	$(PYTHON) manage.py run_portal
 
-## make test: the full suite; PostgreSQL + Redis + a real Celery worker where reachable, then SQLite;
-## first the front end's unit tests (tests/js/, Node's own test runner)
+## make test: the full suite; first the front end's unit tests (tests/js/, Node's own test runner),
+## then two concurrent lanes (.ci/test-lanes, each to var/test-lanes/<lane>.log, printed at the end):
+## the PostgreSQL pass (PostgreSQL + Redis + real Celery workers) and, beside it, the chaos suite
+## then the SQLite pass. Without PostgreSQL on 127.0.0.1:5432, the SQLite pass only.
 test: venv assets browser test-js
 	@if $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
-	  $(MAKE) --no-print-directory test-postgres; \
-	else echo "PostgreSQL not reachable on 127.0.0.1:5432: running the SQLite suite only"; fi
-	$(MAKE) --no-print-directory test-sqlite
+	  MAKE="$(MAKE)" .ci/test-lanes; \
+	else echo "PostgreSQL not reachable on 127.0.0.1:5432: running the SQLite suite only"; \
+	  MAKE="$(MAKE)" .ci/test-lanes sqlite-only; fi
 
 test-js: node_modules/.installed
 	npm run --silent test
 
+## The PostgreSQL pass: every test but the chaos suite (make test-chaos runs that beside it)
 test-postgres: venv assets
-	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m pytest $(PYTEST_ARGS)
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m pytest -m "not chaos" $(PYTEST_ARGS)
+
+## The chaos suite as make test runs it (5 runs per scenario, docs/reliability.md untouched).
+## Its servers are private (PostgreSQL 5442, Redis 6395, ports 18500-18511); its own pytest
+## process keeps apart from the PostgreSQL pass running beside it: its own test database name,
+## Redis db and var dir. PYTEST_ARGS that select no chaos test (make test PYTEST_ARGS="-k audit")
+## leave it passed (pytest's exit status 5: nothing selected).
+test-chaos: venv assets
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_CHAOS_URL) TEST_DATABASE_NAME=test_flowgate_chaos \
+	  FLOWGATE_VAR_DIR=$(CURDIR)/var/test-chaos \
+	  $(PYTHON) -m pytest tests/chaos -m chaos -p no:randomly -p no:cacheprovider $(PYTEST_ARGS); \
+	  status=$$?; if [ $$status = 5 ]; then echo "no chaos test selected"; else exit $$status; fi
 
 test-sqlite: venv assets
 	DJANGO_ENV=test DATABASE_URL= REDIS_URL= FLOWGATE_VAR_DIR=$(CURDIR)/var/test-sqlite \

@@ -362,7 +362,11 @@ CELERY_BEAT_SCHEDULER = "apps.common.beat:HeartbeatScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "common.heartbeat", "schedule": 5.0},
     "engine-fire-timers": {"task": "engine.fire_timers", "schedule": 1.0},
-    "engine-sweep-jobs": {"task": "engine.sweep_jobs", "schedule": 5.0},
+    # The chaos suite sweeps every second (tests/chaos/stack.py): a dead worker's job comes back sooner.
+    "engine-sweep-jobs": {
+        "task": "engine.sweep_jobs",
+        "schedule": env.float("FLOWGATE_JOB_SWEEP_EVERY_SECONDS", default=5.0),
+    },
     "engine-sweep-migrations": {"task": "engine.sweep_migrations", "schedule": 30.0},
     "audit-link": {"task": "audit.link", "schedule": 1.0},
     "prune-idempotency-records": {"task": "common.prune_idempotency_records", "schedule": 3600.0},
@@ -416,8 +420,11 @@ if not 0 < FLOWGATE_AUDIT_VERIFY_MAX_SECONDS < FLOWGATE_TASK_SOFT_TIME_LIMIT:
 FLOWGATE_RETENTION_DAYS = env.int("FLOWGATE_RETENTION_DAYS", default=0)
 FLOWGATE_RETENTION_BATCH = env.int("FLOWGATE_RETENTION_BATCH", default=500)
 FLOWGATE_RETENTION_MAX_BATCHES = env.int("FLOWGATE_RETENTION_MAX_BATCHES", default=20)
-# A step whose own `timeout` input is longer gets that + 15 s (runtime.projections.job_lease).
+# A step whose own `timeout` input is longer gets that + FLOWGATE_JOB_LEASE_MARGIN_SECONDS
+# (runtime.projections.job_lease): the time a worker keeps a job past its connector's own timeout
+# before the lease may be taken back. The chaos suite shortens it (tests/chaos/stack.py).
 FLOWGATE_JOB_LEASE_SECONDS = env.int("FLOWGATE_JOB_LEASE_SECONDS", default=60)
+FLOWGATE_JOB_LEASE_MARGIN_SECONDS = env.float("FLOWGATE_JOB_LEASE_MARGIN_SECONDS", default=15.0)
 # A batch migration moves this many instances side by side (each in its own transaction and
 # database connection; PostgreSQL only, SQLite moves one at a time). Decision 035.
 FLOWGATE_MIGRATION_THREADS = env.int("FLOWGATE_MIGRATION_THREADS", default=4)

@@ -37,6 +37,12 @@ ENGINE_ENV = {
     "FLOWGATE_JOB_LOST_AFTER_SECONDS": "3",
     "FLOWGATE_JOB_RETRY_BASE_SECONDS": "0.2",
     "FLOWGATE_JOB_RETRY_MAX_SECONDS": "1",
+    # A killed worker's job is free again 5 s after its HTTP call's own timeout (2 s) instead of 15,
+    # and the sweeper that hands it out again runs every second instead of every 5 (decision 046:
+    # worker_kill recovered in 24-35 s against the 30 s bound with 17 s leases and 5 s sweeps).
+    # A late result of the old worker is still refused (the result is applied only under its claim).
+    "FLOWGATE_JOB_LEASE_MARGIN_SECONDS": "5",
+    "FLOWGATE_JOB_SWEEP_EVERY_SECONDS": "1",
     # The HTTP connector's circuit breaker stays closed here: it deliberately delays calls to a
     # failing service (30 s cool-downs), which the scenarios' 30 s recovery bound cannot tell
     # from a slow recovery. Its own tests (tests/connectors, real processes) cover it.

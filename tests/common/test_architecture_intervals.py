@@ -40,6 +40,8 @@ def test_the_stated_beat_intervals_are_the_schedule():
 def test_the_stated_job_defaults_are_the_settings_defaults():
     for name in (
         "FLOWGATE_JOB_LEASE_SECONDS",
+        "FLOWGATE_JOB_LEASE_MARGIN_SECONDS",
+        "FLOWGATE_JOB_SWEEP_EVERY_SECONDS",
         "FLOWGATE_JOB_LOST_AFTER_SECONDS",
         "FLOWGATE_JOB_RETRY_BASE_SECONDS",
         "FLOWGATE_JOB_RETRY_MAX_SECONDS",

@@ -198,6 +198,9 @@ def test_a_service_task_is_bound_to_a_connector_in_the_properties_panel(page, lo
     with page.expect_navigation():
         page.get_by_role("button", name="Deploy").click()
     page.wait_for_selector("#designer-canvas[data-designer-state=ready]")
+    # as test_designer_flow: the deploy's own message, not only a ready canvas (under load the
+    # canvas was ready before the version was there: DoesNotExist)
+    page.locator("#designer-problems").get_by_text("Deployed version 1.").wait_for()
     task = etree.fromstring(ProcessVersion.objects.get().xml.encode()).find(
         ".//bpmn:serviceTask[@id='grant']", NS
     )

@@ -116,6 +116,19 @@ def test_a_step_with_a_long_timeout_keeps_its_lease_past_that_timeout(api_server
     assert services.jobs_sweep()["expired_leases"] == 0
 
 
+def test_the_lease_margin_past_a_steps_timeout_is_a_setting(api_server, settings):
+    # the chaos suite shortens it (5 s) so that a killed worker's job comes back sooner
+    settings.FLOWGATE_JOB_LEASE_SECONDS = 5
+    settings.FLOWGATE_JOB_LEASE_MARGIN_SECONDS = 5
+    instance = start(api_server, "'/ok'")
+    job = instance.jobs.get()
+    job.inputs = {**job.inputs, "timeout": 2}
+    job.save(update_fields=["inputs"])
+    claimed = services.job_claim(job_id=job.pk, worker_id="w1")
+    assert claimed is not None
+    assert (claimed.lease_expires_at - claimed.started_at).total_seconds() == 7
+
+
 def test_a_step_with_a_short_timeout_keeps_the_configured_lease(api_server, settings):
     settings.FLOWGATE_JOB_LEASE_SECONDS = 60
     instance = start(api_server, "'/ok'")

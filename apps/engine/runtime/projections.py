@@ -35,19 +35,16 @@ WAIT_TIMERS, WAIT_MESSAGES, WAIT_TASKS = 1, 2, 4
 WAIT_LIMIT = 8
 
 
-#: Time a worker keeps a job past its connector's own timeout before the lease may be taken back.
-LEASE_MARGIN_SECONDS = 15
-
-
 def job_lease(inputs: dict[str, Any]) -> timedelta:
     """How long a claimed job's lease lasts: the configured lease, or longer when the step's own
-    ``timeout`` input (the HTTP connector allows up to 120 s) plus a margin exceeds it. A lease
+    ``timeout`` input (the HTTP connector allows up to 120 s) plus a margin
+    (``FLOWGATE_JOB_LEASE_MARGIN_SECONDS``, 15 s by default) exceeds it. A lease
     shorter than the call let the sweeper hand a still-running call to a second worker, which
     made the call twice (its result was applied once, but the other system saw two requests)."""
     lease = float(settings.FLOWGATE_JOB_LEASE_SECONDS)
     timeout = inputs.get("timeout") if isinstance(inputs, dict) else None
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-        lease = max(lease, float(timeout) + LEASE_MARGIN_SECONDS)
+        lease = max(lease, float(timeout) + float(settings.FLOWGATE_JOB_LEASE_MARGIN_SECONDS))
     return timedelta(seconds=lease)
 
 

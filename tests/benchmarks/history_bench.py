@@ -116,7 +116,7 @@ def _live(version_id: int, requester_id: int) -> None:
             INSERT INTO engine_processinstance ({INSTANCE_COLUMNS})
             SELECT %s, 'bench_inbox', 'B-' || g, CASE WHEN g %% 5 = 0 THEN 'running'
                    ELSE 'completed' END, '{{}}', '{{"amount": 1}}'::jsonb, 1, 0, '{{}}'::jsonb,
-                   %s, now() - (%s - g) * interval '1 minute', now(), NULL, false, '', ''
+                   %s, now() - (%s - g) * interval '1 minute', now(), NULL, false, '', '', '', ''
             FROM generate_series(1, %s) g
             """,  # noqa: S608 - constant column list
             [version_id, requester_id, instances + 1, instances],
@@ -130,7 +130,7 @@ def _live(version_id: int, requester_id: int) -> None:
                    (i.id + k) %% 100, true, 'outcome', %s, '{{}}'::jsonb, '',
                    i.created_at + k * interval '1 second', i.created_at + interval '1 day', '',
                    false, '', i.created_at + interval '20 hours', i.created_at + interval '1 day',
-                   NULL, false, ''
+                   NULL, false, '', '', 0
             FROM engine_processinstance i
             CROSS JOIN generate_series(1, 10) k
             CROSS JOIN (SELECT %s::text[] AS roles) r
@@ -155,18 +155,22 @@ def _live(version_id: int, requester_id: int) -> None:
 INSTANCE_COLUMNS = (
     "version_id, process_key, business_key, status, state, variables, steps, waits, "
     "called_versions, started_by_id, created_at, updated_at, ended_at, is_test_run, trace_id, "
-    "traceparent"
+    "traceparent, outcome, outcome_reason"
 )
 TASK_COLUMNS = (
     "instance_id, task_id, activity_id, name, process_key, documentation, candidate_groups, "
     "candidate_users, status, priority, is_approval, outcome_variable, requested_by_id, data, "
     "outcome, created_at, due_at, delegation, comment_required_on_reject, escalation, "
-    "sla_warning_at, sla_breach_at, completed_at, allow_same_approver, multi_instance_id"
+    "sla_warning_at, sla_breach_at, completed_at, allow_same_approver, multi_instance_id, "
+    "info_question, paused_seconds"
 )
 
 
-def _history(version_id: int, requester_id: int) -> dict:
-    """Finished instances with their tasks, grants and audit events, by generate_series."""
+def _history(
+    version_id: int, requester_id: int, *, instances: int = 0, events: bool = True
+) -> dict:
+    """Finished instances (``instances``, default ``BENCH_HISTORY_INSTANCES``) with their tasks,
+    grants and (``events``) synthetic audit events, by generate_series."""
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
@@ -189,10 +193,10 @@ def _history(version_id: int, requester_id: int) -> dict:
             SELECT %s, 'bench_history', 'H-' || g, 'completed', '{{}}', '{{"amount": 1}}'::jsonb,
                    3, 0, '{{}}'::jsonb, %s, now() - interval '3 years' + g * interval '1 minute',
                    now(), now() - interval '3 years' + g * interval '1 minute' + interval '1 day',
-                   false, '', ''
+                   false, '', '', 'completed', ''
             FROM generate_series(1, %s) g
             """,  # noqa: S608 - constant column list
-            [version_id, requester_id, HISTORY_INSTANCES],
+            [version_id, requester_id, instances or HISTORY_INSTANCES],
         )
         cursor.execute(
             f"""
@@ -201,7 +205,7 @@ def _history(version_id: int, requester_id: int) -> dict:
                    'History task', 'bench_history', '', '["role1"]'::jsonb, '[]'::jsonb,
                    'completed', 50, true, 'outcome', %s, '{{}}'::jsonb, 'approved',
                    i.created_at + k * interval '1 hour', i.created_at + interval '1 day', '',
-                   false, '', NULL, NULL, i.created_at + k * interval '2 hours', false, ''
+                   false, '', NULL, NULL, i.created_at + k * interval '2 hours', false, '', '', 0
             FROM engine_processinstance i CROSS JOIN generate_series(1, 2) k
             WHERE i.process_key = 'bench_history'
             """,  # noqa: S608 - constant column list
@@ -217,6 +221,9 @@ def _history(version_id: int, requester_id: int) -> dict:
             """,
             [ct, group, perms],
         )
+        if not events:
+            cursor.execute("ANALYZE")
+            return {"seconds": time.perf_counter() - started}
         cursor.execute(
             """
             INSERT INTO audit_auditevent (time, actor_kind, actor_id, actor_label, on_behalf_of,

@@ -150,14 +150,17 @@ ARCHIVED_NOTE = (
 )
 
 
-def evidence_packs(instance_ids: list[int]) -> dict[int, bytes]:
+def evidence_packs(
+    instance_ids: list[int], events: dict[int, list[AuditEvent]] | None = None
+) -> dict[int, bytes]:
     """The evidence package (zip) of each instance, for its retention archive: one query for
-    the events of the whole batch; the chain is not verified per package (see ARCHIVED_NOTE).
+    the events of the whole batch (or ``events``: the batch's events by instance, each with its
+    link selected, in position order, when the caller has read them already); the chain is not
+    verified per package (see ARCHIVED_NOTE).
     Requires: the events are chained (``chain_link_pending``), as the purge does first."""
-    events: dict[int, list[AuditEvent]] = {pk: [] for pk in instance_ids}
-    rows = AuditEvent.objects.select_related("link").filter(instance_id__in=instance_ids)
-    for event in rows.order_by("position"):
-        events.setdefault(event.instance_id or 0, []).append(event)
+    if events is None:
+        events = batch_events(instance_ids)
+    events = {pk: events.get(pk, []) for pk in instance_ids}
     versions = sorted({e.version_id for mine in events.values() for e in mine if e.version_id})
     known_bpmn = _bpmn_found(versions) if evidence_bpmn_files else {}
     packs = {}
@@ -175,3 +178,12 @@ def evidence_packs(instance_ids: list[int]) -> dict[int, bytes]:
             )
         )
     return packs
+
+
+def batch_events(instance_ids: list[int]) -> dict[int, list[AuditEvent]]:
+    """The audit events of the instances, with their links, by instance, in position order."""
+    events: dict[int, list[AuditEvent]] = {pk: [] for pk in instance_ids}
+    rows = AuditEvent.objects.select_related("link").filter(instance_id__in=instance_ids)
+    for event in rows.order_by("position"):
+        events.setdefault(event.instance_id or 0, []).append(event)
+    return events

@@ -104,18 +104,42 @@ _PERMITTED = f"""
 """  # noqa: S608 - constant identifiers only
 
 
-def install_archived_delete_rule(connection: Any) -> None:
+# PostgreSQL checks a purge's DELETE once per statement over all its rows (a transition table):
+# the same rule as per row, as one anti-join instead of one plpgsql call and three index probes
+# per event (the per-row check cost most of a purge batch; decision 038, addendum).
+_ALL_PERMITTED = f"""
+    NOT EXISTS (
+        SELECT 1 FROM old_events o
+        WHERE o.instance_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM {PERMIT_TABLE} p
+            JOIN {CHECKPOINT_TABLE} c ON c.id = p.checkpoint_id
+            JOIN {LINK_TABLE} l ON l.event_id = o.position
+            WHERE p.instance_id = o.instance_id AND l.seq <= c.up_to_seq
+        )
+    )
+"""  # noqa: S608 - constant identifiers only
+
+
+def install_archived_delete_rule(connection: Any, *, per_statement: bool = True) -> None:
     """Replace the event table's DELETE trigger by one that lets archived events of a purge go
-    (and nothing else)."""
+    (and nothing else). PostgreSQL: checked per statement (an AFTER trigger over the deleted
+    rows; a refused row aborts the statement); ``per_statement=False`` installs the per-row
+    check of migration 0006 (that migration's state, for going back). SQLite: per row."""
     name = f"{EVENT_TABLE}_no_delete"
     if connection.vendor == "postgresql":
+        if per_statement:
+            check, when, passed = _ALL_PERMITTED, "AFTER DELETE", "RETURN NULL;"
+            level = "REFERENCING OLD TABLE AS old_events FOR EACH STATEMENT"
+        else:
+            check, when, level, passed = _PERMITTED, "BEFORE DELETE", "FOR EACH ROW", "RETURN OLD;"
         statements = [
+            f"DROP TRIGGER IF EXISTS {name} ON {EVENT_TABLE};",
             f"""
             CREATE OR REPLACE FUNCTION {PG_DELETE_FUNCTION}() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
-                IF {_PERMITTED} THEN
-                    RETURN OLD;
+                IF {check} THEN
+                    {passed}
                 END IF;
                 RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
                     USING ERRCODE = 'restrict_violation',
@@ -123,8 +147,7 @@ def install_archived_delete_rule(connection: Any) -> None:
             END;
             $$;
             """,
-            f"DROP TRIGGER IF EXISTS {name} ON {EVENT_TABLE};",
-            f"CREATE TRIGGER {name} BEFORE DELETE ON {EVENT_TABLE} FOR EACH ROW "
+            f"CREATE TRIGGER {name} {when} ON {EVENT_TABLE} {level} "
             f"EXECUTE FUNCTION {PG_DELETE_FUNCTION}();",
             f"ALTER TABLE {EVENT_TABLE} ENABLE ALWAYS TRIGGER {name};",
         ]

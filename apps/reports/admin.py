@@ -6,13 +6,24 @@ from django import forms
 from django.contrib import admin
 
 from apps.common.actors import Actor
+from apps.common.errors import InvalidInput
 from apps.reports.models import ActivitySla, ProcessSlo
 from apps.reports.selectors import slo_process_choices
-from apps.reports.services import activity_sla_set, slo_set
+from apps.reports.services import activity_sla_set, sla_threshold_seconds, slo_set
 
 
 class ActivitySlaAdminForm(forms.ModelForm):
-    """The calendar rule of ``activity_sla_set``, on the form, so the admin shows it."""
+    """The rules of ``activity_sla_set`` on the form, so the admin shows them: a threshold is
+    seconds or, with business time, "2 business days" / "4 business hours"."""
+
+    warning_seconds = forms.CharField(
+        max_length=40, required=False, help_text='Seconds, or "1 business day" with business time'
+    )
+    breach_seconds = forms.CharField(
+        max_length=40,
+        help_text='Seconds (with business time: working seconds, 8 h = 28800), or "2 business '
+        'days" / "4 business hours" with business time',
+    )
 
     class Meta:
         model = ActivitySla
@@ -24,14 +35,24 @@ class ActivitySlaAdminForm(forms.ModelForm):
             "business_time",
             "calendar",
         )
-        help_texts = {
-            "breach_seconds": "Seconds; with business time, working seconds (8 h = 28800)",
-        }
 
     def clean(self):
         data = super().clean() or {}
-        if data.get("calendar") is not None and not data.get("business_time"):
+        business = bool(data.get("business_time"))
+        if data.get("calendar") is not None and not business:
             self.add_error("calendar", "A calendar applies to business-time thresholds only.")
+        for name in ("warning_seconds", "breach_seconds"):
+            if name not in data:
+                continue
+            try:
+                data[name] = sla_threshold_seconds(
+                    data[name],
+                    field=name,
+                    business_time=business,
+                    calendar=data.get("calendar") if business else None,
+                )
+            except InvalidInput as exc:
+                self.add_error(name, exc.details[0]["message"])
         return data
 
 

@@ -173,6 +173,15 @@ class SloOut(S.Serializer):
     state = S.CharField(help_text="ok, at_risk, exhausted or no_data")
 
 
+class ActivitySlaOut(S.Serializer):
+    process_key = S.CharField()
+    activity_id = S.CharField()
+    warning_seconds = S.IntegerField(allow_null=True)
+    breach_seconds = S.IntegerField(help_text="Working seconds when business_time is set")
+    business_time = S.BooleanField()
+    calendar = S.CharField(help_text="Calendar slug; empty: the portal default")
+
+
 class SloListOut(S.Serializer):
     slos = SloOut(many=True)
 

@@ -8,6 +8,11 @@ urlpatterns = [
     path("reports/costs/", apis.ProcessCostsApi.as_view(), name="api-report-costs"),
     path("reports/sla/<slug:table>.csv", apis.SlaReportCsvApi.as_view(), name="api-report-sla-csv"),
     path("reports/slo/", apis.SloListApi.as_view(), name="api-report-slo"),
+    path(
+        "reports/activity-slas/<str:process_key>/<str:activity_id>/",
+        apis.ActivitySlaSetApi.as_view(),
+        name="api-report-activity-sla",
+    ),
     path("reports/slo/<str:process_key>/", apis.SloSetApi.as_view(), name="api-report-slo-set"),
     path("reports/sli/", apis.SliApi.as_view(), name="api-report-sli"),
     path("reports/<slug:kind>.csv", apis.SloCsvApi.as_view(), name="api-report-slo-csv"),

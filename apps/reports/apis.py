@@ -13,10 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.roles import Role
+from apps.calendars.selectors import calendar_named
 from apps.common.actors import actor_for_request
 from apps.common.api import ApiView, HasRole
 from apps.common.api_queries import validated_query
-from apps.common.errors import NotFound
+from apps.common.errors import InvalidInput, NotFound
 from apps.engine import operator_services
 from apps.engine.models import ProcessInstance
 from apps.processes.models import ProcessVersion
@@ -25,11 +26,12 @@ from apps.reports import api_schemas as schemas
 from apps.reports import console
 from apps.reports.exports import SLI_COLUMNS, SLO_COLUMNS, TABLES, csv_text, rows_csv
 from apps.reports.filters import ReportFilters
+from apps.reports.models import ActivitySla
 from apps.reports.selectors import activities_named, heatmap, sla_dashboard, slowest_instances
 from apps.reports.selectors.costs import process_costs
 from apps.reports.selectors.decisions import decision_rule_report
 from apps.reports.selectors.timeline import instance_timeline
-from apps.reports.services import slo_set
+from apps.reports.services import activity_sla_set, slo_set
 from apps.reports.slo import slis, slo_status
 from apps.reports.snapshots import is_default_view, snapshot_or_live
 from apps.reports.templatetags.reports_tags import duration
@@ -195,6 +197,59 @@ class SloSetApi(ApiView):
             **data,
         )
         return Response({"slos": slo_status(process_key=process_key)})
+
+
+class ActivitySlaSetApi(ApiView):
+    """A user task's SLA thresholds; either one in seconds or, with business time, as
+    "2 business days" / "4 business hours" (decision 041, as user-task SLAs in the model)."""
+
+    permission_classes = [IsAuthenticated, HasRole(Role.ADMIN, Role.MANAGER)]
+
+    class InputSerializer(serializers.Serializer):
+        breach = serializers.CharField(
+            max_length=40, help_text='Seconds, or with business time "2 business days"'
+        )
+        warning = serializers.CharField(max_length=40, required=False, allow_blank=True)
+        business_time = serializers.BooleanField(default=False)
+        calendar = serializers.SlugField(required=False, allow_blank=True)
+
+    @staticmethod
+    def _out(sla: ActivitySla) -> dict:
+        return {
+            "process_key": sla.process_key,
+            "activity_id": sla.activity_id,
+            "warning_seconds": sla.warning_seconds,
+            "breach_seconds": sla.breach_seconds,
+            "business_time": sla.business_time,
+            "calendar": sla.calendar.slug if sla.calendar is not None else "",
+        }
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: schemas.ActivitySlaOut},
+        summary="Set a user task's SLA thresholds (seconds or business time)",
+    )
+    def put(self, request: Request, process_key: str, activity_id: str) -> Response:
+        data = self.validated_input()
+        calendar = None
+        if data.get("calendar"):
+            calendar = calendar_named(data["calendar"])
+            if calendar is None:
+                raise InvalidInput(
+                    f"calendar: there is no calendar “{data['calendar']}”.",
+                    code="invalid_sla",
+                    details=[{"field": "calendar", "message": "no such calendar"}],
+                )
+        sla = activity_sla_set(
+            process_key=process_key,
+            activity_id=activity_id,
+            breach_seconds=data["breach"],
+            warning_seconds=data.get("warning") or None,
+            business_time=data["business_time"],
+            calendar=calendar,
+            actor=actor_for_request(request),
+        )
+        return Response(self._out(sla))
 
 
 class SloCsvApi(ApiView):

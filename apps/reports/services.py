@@ -9,8 +9,14 @@ from django.db import transaction
 from apps.audit.actions import AuditAction
 from apps.audit.services import record
 from apps.calendars.models import BusinessCalendar
+from apps.calendars.selectors import calculator_for, calculator_of
 from apps.common.actors import Actor
 from apps.common.errors import InvalidInput
+from apps.engine.core.business_time import (
+    CalendarError,
+    parse_business_duration,
+    working_day_seconds,
+)
 from apps.engine.operator_services import archived_task_id_sql
 from apps.inbox.models import HumanTask
 from apps.processes.models import ProcessDefinition
@@ -94,12 +100,47 @@ def _sla_dict(sla: ActivitySla) -> dict:
     }
 
 
+def _threshold_invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        f"{field}: {message}", code="invalid_sla", details=[{"field": field, "message": message}]
+    )
+
+
+def sla_threshold_seconds(
+    value: int | str | None, *, field: str, business_time: bool, calendar: BusinessCalendar | None
+) -> int | None:
+    """A threshold as stored: seconds (a number) or, with business time, "2 business days" /
+    "4 business hours" / "30 business minutes" (the parser user-task SLAs use) as working
+    seconds under ``calendar`` (None: the portal default, else the fallback week); a business
+    day is that calendar's usual working day (``working_day_seconds``). None stays None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int) or str(value).strip().isdigit():
+        return int(value)
+    duration = parse_business_duration(str(value))
+    if duration is None:
+        raise _threshold_invalid(
+            field, f"“{value}” is not a number of seconds nor like “2 business days”."
+        )
+    if not business_time:
+        raise _threshold_invalid(
+            field, "a business duration needs business time: tick business time, or give seconds."
+        )
+    if duration.unit != "days":
+        return duration.amount
+    try:
+        week = (calculator_of(calendar) if calendar is not None else calculator_for()[0]).week
+        return duration.amount * working_day_seconds(week)
+    except CalendarError as exc:
+        raise _threshold_invalid(field, str(exc)) from exc
+
+
 def activity_sla_set(
     *,
     process_key: str,
     activity_id: str,
-    breach_seconds: int,
-    warning_seconds: int | None = None,
+    breach_seconds: int | str,
+    warning_seconds: int | str | None = None,
     business_time: bool = False,
     calendar: BusinessCalendar | None = None,
     actor: Actor,
@@ -108,22 +149,26 @@ def activity_sla_set(
 
     With ``business_time`` the thresholds are working seconds under ``calendar`` (None: the
     portal default calendar), judged against each fact's stored business duration (decision
-    041); facts already written are given theirs by the facts' catch-up."""
+    041); facts already written are given theirs by the facts' catch-up. Either threshold may
+    be given as "N business days/hours/minutes" (``sla_threshold_seconds``)."""
     if not process_key or not activity_id:
         raise InvalidInput("Give the process key and the activity id.", code="invalid_sla")
-    if int(breach_seconds) < 1 or (
-        warning_seconds is not None and not 0 < int(warning_seconds) <= int(breach_seconds)
-    ):
-        raise InvalidInput(
-            "The breach threshold is at least 1 second; a warning comes before it.",
-            code="invalid_sla",
-        )
     if calendar is not None and not business_time:
         raise InvalidInput(
             "A calendar applies to business-time thresholds only: tick business time or clear"
             " the calendar.",
             code="invalid_sla",
         )
+    breach, warning = (
+        sla_threshold_seconds(value, field=name, business_time=business_time, calendar=calendar)
+        for name, value in (("breach", breach_seconds), ("warning", warning_seconds))
+    )
+    if breach is None:
+        raise _threshold_invalid("breach", "give the breach threshold.")
+    if breach < 1:
+        raise _threshold_invalid("breach", "the breach threshold is at least 1 second.")
+    if warning is not None and not 0 < warning <= breach:
+        raise _threshold_invalid("warning", "a warning comes before the breach.")
     with transaction.atomic():
         sla = (
             ActivitySla.objects.select_for_update()
@@ -132,8 +177,7 @@ def activity_sla_set(
         )
         before = None if sla is None else _sla_dict(sla)
         sla = sla or ActivitySla(process_key=process_key, activity_id=activity_id)
-        sla.warning_seconds = None if warning_seconds is None else int(warning_seconds)
-        sla.breach_seconds = int(breach_seconds)
+        sla.warning_seconds, sla.breach_seconds = warning, breach
         sla.business_time = bool(business_time)
         sla.calendar = calendar
         sla.save()

@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.audit.chain import format_time
-from apps.audit.evidence import evidence_packs
+from apps.audit.evidence import batch_events, evidence_packs
 from apps.audit.models import AuditEvent
 from apps.engine.models import Incident, Job, ProcessInstance
 from apps.inbox.models import HumanTask, TaskAttachment, TaskComment
@@ -52,6 +52,20 @@ _EVENT_COLUMNS = (
     "request_id", "client_address", "trace_id", "span_id", "mac", "link__seq",
     "link__prev_hash", "link__hash",
 )  # fmt: skip
+_LINK_COLUMNS = ("seq", "prev_hash", "hash")
+
+
+def _event_row(event: AuditEvent) -> dict[str, Any]:
+    """The event's stored fields and its link's (None when unlinked), as the archive keeps
+    them: the time to the microsecond, as it was hashed."""
+    row = {c: getattr(event, c) for c in _EVENT_COLUMNS if not c.startswith("link__")}
+    row["time"] = format_time(event.time)
+    link = getattr(event, "link", None)
+    for column in _LINK_COLUMNS:
+        row[f"link__{column}"] = getattr(link, column) if link is not None else None
+    return row
+
+
 _RELATED = (
     ("task", HumanTask),
     ("comment", TaskComment),
@@ -77,12 +91,12 @@ def archives_bytes(instances: list[ProcessInstance]) -> dict[int, tuple[bytes, i
                 fields["file"] = str(fields.get("file") or "")
             parts[row.instance_id].append(_line(kind, fields))
     counts = dict.fromkeys(pks, 0)
-    events = AuditEvent.objects.filter(instance_id__in=pks).order_by("position")
-    for event in events.values(*_EVENT_COLUMNS):
-        event["time"] = format_time(event["time"])  # to the microsecond, as it was hashed
-        parts[event["instance_id"]].append(_line("audit_event", event))
-        counts[event["instance_id"]] += 1
-    for pk, pack in evidence_packs(pks).items():
+    events = batch_events(pks)  # read once: for the lines and for the evidence packages
+    for pk in pks:
+        for event in events.get(pk, ()):
+            parts[pk].append(_line("audit_event", _event_row(event)))
+            counts[pk] += 1
+    for pk, pack in evidence_packs(pks, events).items():
         parts[pk].append(
             _line(
                 "evidence_pack",

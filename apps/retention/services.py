@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from apps.retention.selectors import portal_default_days
 log = logging.getLogger(__name__)
 FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 RETENTION_ACTOR = Actor.system("retention")
+ARCHIVE_WRITERS = 4  # archive files written at once (threads: the writes wait on storage)
 
 
 def _policy_dict(policy: RetentionPolicy | None) -> dict | None:
@@ -164,11 +166,20 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
     )
     if not instances:
         return []
-    done: list[dict[str, Any]] = []
+    done = _archive_batch(instances)
+    _remove_batch(done, now=now, actor=actor)
+    return done
+
+
+def _archive_batch(instances: list[ProcessInstance]) -> list[dict[str, Any]]:
+    """Build and store the archive of each instance (reads only, and the files)."""
     chain_link_pending()  # so that every archived event carries its chain link
     contents = archives_bytes(instances)
-    for instance in instances:
-        name, digest, events = archive_write(instance, *contents[instance.pk])
+    # one file each: creating files is I/O-bound (a storage round trip), so a few at once
+    with ThreadPoolExecutor(max_workers=ARCHIVE_WRITERS) as pool:
+        written = list(pool.map(lambda i: archive_write(i, *contents[i.pk]), instances))
+    done: list[dict[str, Any]] = []
+    for instance, (name, digest, events) in zip(instances, written, strict=True):
         done.append(
             {
                 "instance_id": instance.pk,
@@ -179,13 +190,19 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
                 "ended_at": instance.ended_at,
             }
         )
-    pks = [i.pk for i in instances]
-    files = list(TaskAttachment.objects.filter(instance_id__in=pks).values_list("file", flat=True))
+    return done
+
+
+def _remove_batch(done: list[dict[str, Any]], *, now: datetime, actor: Actor) -> None:
+    """Delete the archived instances' rows, index their archives, audit the run and remove
+    their audit events under a signed checkpoint: set-based, a fixed number of statements per
+    batch whatever its size (decision 038, addendum)."""
+    pks = [d["instance_id"] for d in done]
+    files = _column_of(TaskAttachment, "file", pks)
+    tasks = _column_of(HumanTask, "id", pks)
     forget_objects(ProcessInstance, pks)
-    forget_objects(
-        HumanTask, HumanTask.objects.filter(instance_id__in=pks).values_list("pk", flat=True)
-    )
-    InboxEvent.objects.filter(instance_id__in=pks).delete()
+    forget_objects(HumanTask, tasks)
+    _delete_where_instance(InboxEvent._meta.db_table, "instance_id", pks)
     _delete_instance_rows(pks)
     event = record(
         AuditAction.RETENTION_PURGED,
@@ -214,17 +231,48 @@ def _purge_batch(ids: list[int], *, now: datetime, actor: Actor) -> list[dict[st
                 audit_position=event.pk,
             )
             for d in done
-        ]
+        ],
+        batch_size=len(done),
     )
     # The archives hold the instances' audit events: remove them under a signed checkpoint.
     audit_archived_remove(instance_ids=pks, actor=actor)
     transaction.on_commit(lambda: _delete_files(files))
-    return done
+
+
+def _where_in(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL (no statement of
+    thousands of placeholders to build and parse), placeholders on SQLite."""
+    column = connection.ops.quote_name(column)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _column_of(model, column: str, instance_ids: list[int]) -> list[Any]:
+    """``column`` of ``model``'s rows of the instances, in one statement."""
+    where, params = _where_in("instance_id", instance_ids)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE {where}",  # noqa: S608
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _delete_where_instance(table: str, column: str, instance_ids: list[int]) -> None:
+    where, params = _where_in(column, instance_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(table)} WHERE {where}",  # noqa: S608
+            params,
+        )
 
 
 def _delete_instance_rows(pks: list[int]) -> None:
     """Delete the instances and every row with a database foreign key to them (tasks, comments,
-    attachments, jobs, timers, subscriptions, incidents, test-run stubs), in plain DELETEs.
+    attachments, jobs, timers, subscriptions, incidents, test-run stubs), one plain DELETE per
+    table (children first) for the whole batch.
 
     Not ``QuerySet.delete()``: Django would also cascade to the report facts, whose one-to-one
     link to their task or job has no database constraint on purpose (decision 017) — the facts
@@ -239,16 +287,9 @@ def _delete_instance_rows(pks: list[int]) -> None:
         if field.one_to_many or field.one_to_one
         if field.auto_created and not field.concrete and field.field.db_constraint  # type: ignore[union-attr]
     ]
-    marks = ", ".join(["%s"] * len(pks))
-    with connection.cursor() as cursor:
-        for table, column in children:
-            cursor.execute(
-                f"DELETE FROM {connection.ops.quote_name(table)} "  # noqa: S608 (names from _meta)
-                f"WHERE {connection.ops.quote_name(column)} IN ({marks})",
-                pks,
-            )
-        table = connection.ops.quote_name(ProcessInstance._meta.db_table)
-        cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", pks)  # noqa: S608
+    for table, column in children:
+        _delete_where_instance(table, column, pks)
+    _delete_where_instance(ProcessInstance._meta.db_table, "id", pks)
 
 
 def _delete_files(names: list[str]) -> None:

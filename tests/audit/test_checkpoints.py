@@ -137,6 +137,34 @@ def test_a_permit_covers_only_its_instance_and_the_checkpointed_links():
         assert AuditEvent.objects.filter(position=position, instance_id=instance).exists()
 
 
+def test_one_refused_event_refuses_the_whole_delete():
+    """PostgreSQL checks the DELETE once over all its rows (decision 038, addendum): a permitted
+    event in the same statement as a refused one does not go either."""
+    permitted = _events(14, 2)
+    other = _events(15, 1)[0]
+    _events(16, 1)
+    chain_link_pending()
+    with transaction.atomic():  # a checkpoint over the head: it covers 14's and 15's links
+        checkpoint = audit_archived_remove(instance_ids=[16], actor=RETENTION)
+    unlinked = _events(14, 1)[0]  # not chained yet: no checkpoint covers it
+    for refused in (unlinked, other):
+        with pytest.raises(IntegrityError, match="append-only"):
+            with transaction.atomic():
+                AuditRemovalPermit.objects.create(instance_id=14, checkpoint=checkpoint)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "DELETE FROM audit_auditevent WHERE position IN (%s, %s, %s)",
+                        [*permitted, refused],
+                    )
+        assert AuditEvent.objects.filter(position__in=[*permitted, refused]).count() == 3
+    with transaction.atomic():  # the permitted ones alone do go
+        AuditRemovalPermit.objects.create(instance_id=14, checkpoint=checkpoint)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM audit_auditevent WHERE position IN (%s, %s)", permitted)
+        AuditRemovalPermit.objects.filter(instance_id=14).delete()
+    assert not AuditEvent.objects.filter(position__in=permitted).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_removal_needs_the_purge_transaction():
     with pytest.raises(RuntimeError, match="inside the purge"):

@@ -76,6 +76,10 @@ def main() -> int:
         from tests.benchmarks import history_bench
 
         history_bench.run(report_dir)
+    if "purge" in only:  # on request only: a scratch database with a purgeable history
+        from tests.benchmarks import purge_bench
+
+        purge_bench.run(report_dir)
     if "tracing" in only:  # on request only: it installs the OpenTelemetry SDK in this process
         from tests.benchmarks import tracing_bench
 

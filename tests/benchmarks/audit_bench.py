@@ -38,12 +38,13 @@ def _setup_django() -> None:
 class _ScratchDatabase:
     """Point the default connection at a fresh database for the duration of the benchmark."""
 
-    def __init__(self) -> None:
+    def __init__(self, suffix: str = "audit_bench", apps: tuple[str, ...] = ("audit",)) -> None:
         from django.db import connections
 
         self.connection = connections["default"]
         self.original = self.connection.settings_dict["NAME"]
-        self.name = f"{self.original}_audit_bench"
+        self.name = f"{self.original}_{suffix}"
+        self.apps = apps  # () migrates every app
 
     def _admin(self, sql: str) -> None:
         with self.connection._nodb_cursor() as cursor:
@@ -56,7 +57,7 @@ class _ScratchDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
         self._admin(f'CREATE DATABASE "{self.name}"')
         self.connection.settings_dict["NAME"] = self.name
-        call_command("migrate", "audit", verbosity=0)
+        call_command("migrate", *self.apps, verbosity=0)
         return self.name
 
     def __exit__(self, *exc: object) -> None:
@@ -176,8 +177,9 @@ def measure_append(writers: int, seconds: float, *, link_every: float = 1.0) -> 
     }
 
 
-def fill_chain_to(target: int) -> float:
-    """Extend the chain to ``target`` links with correct hashes, in bulk (INSERT only)."""
+def fill_chain_to(target: int, *, instance_of=None, process_key: str = "invoice-approval") -> float:
+    """Extend the chain to ``target`` links with correct hashes, in bulk (INSERT only);
+    ``instance_of(n)``: the instance id of the n-th new event (default: a new one every 10)."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -192,6 +194,7 @@ def fill_chain_to(target: int) -> float:
         seq, prev_hash = head.position, head.hash
         position = AuditEvent.objects.order_by("-position").values_list("position", flat=True)[0]
         base_time = timezone.now()
+        first = seq
         events: list[AuditEvent] = []
         links: list[AuditLink] = []
         while seq < target:
@@ -205,9 +208,9 @@ def fill_chain_to(target: int) -> float:
                 "actor_label": f"user{seq % 50}",
                 "on_behalf_of": "",
                 "action": "task.completed",
-                "process_key": "invoice-approval",
+                "process_key": process_key,
                 "version_id": 3,
-                "instance_id": seq // 10,
+                "instance_id": seq // 10 if instance_of is None else instance_of(seq - first - 1),
                 "task_id": seq,
                 "job_id": None,
                 "before": normalize_json({"status": "claimed"}),

@@ -4,7 +4,7 @@ Run with `python -m tests.benchmarks history` (not part of a plain `make bench`:
 history). Writes docs/benchmarks/history.md.
 
 Two scratch databases next to the configured one, migrated and filled with the same live
-workload (open approval tasks for the inbox, via the inbox benchmark's generator):
+workload (open approval tasks, by the inbox benchmark's generator):
 
 - ``<name>_history_empty``: nothing else;
 - ``<name>_history_full``: plus ``BENCH_HISTORY_INSTANCES`` finished instances (two completed
@@ -20,9 +20,8 @@ Measured alternately on both, ``BENCH_HISTORY_ROUNDS`` times (medians reported),
 2. the inbox selector (open tasks for my roles, newest 50), p50/p95 over many repetitions;
 
 then, on the full database, the retention purge of ``BENCH_HISTORY_PURGE`` history instances
-(archive, delete rows, remove their audit events under a checkpoint); and, in a third scratch
-database, full and from-checkpoint verification of a real chain of ``BENCH_HISTORY_VERIFY``
-events.
+(archive and purge measured apart: ``purge_bench``); and, in a third scratch database, full and
+from-checkpoint verification of a real chain of ``BENCH_HISTORY_VERIFY`` events.
 """
 
 from __future__ import annotations
@@ -90,83 +89,33 @@ class _Databases:
 
 
 def _live(version_id: int, requester_id: int) -> None:
-    """The live workload of both databases, as the inbox benchmark generates it (open approval
-    tasks for ten roles, 10% of the tasks open), ``LIVE_TASKS`` tasks on a tenth as many
+    """The live workload of both databases, by the inbox benchmark's generator (open approval
+    tasks for ten roles, 10% of the tasks open): ``LIVE_TASKS`` tasks on a tenth as many
     instances."""
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
-
-    from apps.inbox.models import HumanTask
-
-    roles = ["approver", *(f"role{n}" for n in range(1, 10))]
-    for role in [*roles, "finance"]:
-        Group.objects.get_or_create(name=role)
-    ct = ContentType.objects.get_for_model(HumanTask).pk
-    perms = list(
-        Permission.objects.filter(
-            content_type_id=ct, codename__in=["view_humantask", "work_humantask"]
-        ).values_list("pk", flat=True)
+    inbox_bench._generate(
+        version_id, requester_id, tasks=LIVE_TASKS, instances=max(1, LIVE_TASKS // 10)
     )
-    instances = max(1, LIVE_TASKS // 10)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(0.42)")
-        cursor.execute(
-            f"""
-            INSERT INTO engine_processinstance ({INSTANCE_COLUMNS})
-            SELECT %s, 'bench_inbox', 'B-' || g, CASE WHEN g %% 5 = 0 THEN 'running'
-                   ELSE 'completed' END, '{{}}', '{{"amount": 1}}'::jsonb, 1, 0, '{{}}'::jsonb,
-                   %s, now() - (%s - g) * interval '1 minute', now(), NULL, false, '', ''
-            FROM generate_series(1, %s) g
-            """,  # noqa: S608 - constant column list
-            [version_id, requester_id, instances + 1, instances],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO inbox_humantask ({TASK_COLUMNS})
-            SELECT i.id, 'bench-' || k, 'gate_one', 'Bench task ' || (i.id %% 97), 'bench_inbox',
-                   '', jsonb_build_array(r.roles[1 + floor(random() * %s)::int]), '[]'::jsonb,
-                   CASE WHEN random() < 0.1 THEN 'open' ELSE 'completed' END,
-                   (i.id + k) %% 100, true, 'outcome', %s, '{{}}'::jsonb, '',
-                   i.created_at + k * interval '1 second', i.created_at + interval '1 day', '',
-                   false, '', i.created_at + interval '20 hours', i.created_at + interval '1 day',
-                   NULL, false, ''
-            FROM engine_processinstance i
-            CROSS JOIN generate_series(1, 10) k
-            CROSS JOIN (SELECT %s::text[] AS roles) r
-            WHERE i.process_key = 'bench_inbox'
-            """,  # noqa: S608 - constant column list
-            [len(roles), requester_id, roles],
-        )
-        cursor.execute(
-            """
-            INSERT INTO guardian_groupobjectpermission (object_pk, content_type_id, group_id,
-                permission_id)
-            SELECT t.id::text, %s, g.id, p.id
-            FROM inbox_humantask t
-            JOIN auth_group g ON g.name = t.candidate_groups ->> 0
-            CROSS JOIN unnest(%s::int[]) AS p(id)
-            """,
-            [ct, perms],
-        )
-        cursor.execute("ANALYZE")
 
 
 INSTANCE_COLUMNS = (
     "version_id, process_key, business_key, status, state, variables, steps, waits, "
     "called_versions, started_by_id, created_at, updated_at, ended_at, is_test_run, trace_id, "
-    "traceparent"
+    "traceparent, outcome, outcome_reason"
 )
 TASK_COLUMNS = (
     "instance_id, task_id, activity_id, name, process_key, documentation, candidate_groups, "
     "candidate_users, status, priority, is_approval, outcome_variable, requested_by_id, data, "
     "outcome, created_at, due_at, delegation, comment_required_on_reject, escalation, "
-    "sla_warning_at, sla_breach_at, completed_at, allow_same_approver, multi_instance_id"
+    "sla_warning_at, sla_breach_at, completed_at, allow_same_approver, multi_instance_id, "
+    "info_question, paused_seconds"
 )
 
 
-def _history(version_id: int, requester_id: int) -> dict:
-    """Finished instances with their tasks, grants and audit events, by generate_series."""
+def _history(
+    version_id: int, requester_id: int, *, instances: int = 0, events: bool = True
+) -> dict:
+    """Finished instances (``instances``, default ``BENCH_HISTORY_INSTANCES``) with their tasks,
+    grants and (``events``) synthetic audit events, by generate_series."""
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
@@ -189,10 +138,10 @@ def _history(version_id: int, requester_id: int) -> dict:
             SELECT %s, 'bench_history', 'H-' || g, 'completed', '{{}}', '{{"amount": 1}}'::jsonb,
                    3, 0, '{{}}'::jsonb, %s, now() - interval '3 years' + g * interval '1 minute',
                    now(), now() - interval '3 years' + g * interval '1 minute' + interval '1 day',
-                   false, '', ''
+                   false, '', '', 'completed', ''
             FROM generate_series(1, %s) g
             """,  # noqa: S608 - constant column list
-            [version_id, requester_id, HISTORY_INSTANCES],
+            [version_id, requester_id, instances or HISTORY_INSTANCES],
         )
         cursor.execute(
             f"""
@@ -201,7 +150,7 @@ def _history(version_id: int, requester_id: int) -> dict:
                    'History task', 'bench_history', '', '["role1"]'::jsonb, '[]'::jsonb,
                    'completed', 50, true, 'outcome', %s, '{{}}'::jsonb, 'approved',
                    i.created_at + k * interval '1 hour', i.created_at + interval '1 day', '',
-                   false, '', NULL, NULL, i.created_at + k * interval '2 hours', false, ''
+                   false, '', NULL, NULL, i.created_at + k * interval '2 hours', false, '', '', 0
             FROM engine_processinstance i CROSS JOIN generate_series(1, 2) k
             WHERE i.process_key = 'bench_history'
             """,  # noqa: S608 - constant column list
@@ -217,6 +166,9 @@ def _history(version_id: int, requester_id: int) -> dict:
             """,
             [ct, group, perms],
         )
+        if not events:
+            cursor.execute("ANALYZE")
+            return {"seconds": time.perf_counter() - started}
         cursor.execute(
             """
             INSERT INTO audit_auditevent (time, actor_kind, actor_id, actor_label, on_behalf_of,

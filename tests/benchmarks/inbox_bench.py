@@ -117,8 +117,11 @@ class _ScratchDatabase:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
 
 
-def _generate(version_id: int, requester_id: int) -> dict:
-    """INSERT ... SELECT generate_series: instances, tasks and their guardian grants."""
+def _generate(version_id: int, requester_id: int, *, tasks: int = 0, instances: int = 0) -> dict:
+    """INSERT ... SELECT generate_series: instances, tasks and their guardian grants
+    (``tasks`` on ``instances``, default BENCH_INBOX_TASKS / BENCH_INBOX_INSTANCES; the history
+    benchmark's live workload uses it too)."""
+    tasks, instances = tasks or TASKS, instances or INSTANCES
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
@@ -128,7 +131,7 @@ def _generate(version_id: int, requester_id: int) -> dict:
     roles = ["approver", *(f"role{n}" for n in range(1, ROLES))]
     for role in [*roles, "finance"]:
         Group.objects.get_or_create(name=role)
-    per_instance = max(1, TASKS // INSTANCES)
+    per_instance = max(1, tasks // instances)
     ct = ContentType.objects.get_for_model(HumanTask).pk
     perms = list(
         Permission.objects.filter(
@@ -148,7 +151,7 @@ def _generate(version_id: int, requester_id: int) -> dict:
                    now() - (%s - g) * interval '1 minute', now(), false, '', '', '', ''
             FROM generate_series(1, %s) g
             """,
-            [version_id, requester_id, INSTANCES + 1, INSTANCES],
+            [version_id, requester_id, instances + 1, instances],
         )
         cursor.execute(
             """

@@ -74,6 +74,12 @@ def test_every_report_answer_matches_its_declared_schema(make_user):
             "SloListOut",
         ),
         (
+            "put",
+            "/api/v1/reports/activity-slas/expense_approval/manager_approval/",
+            {"breach": "4 business hours", "business_time": True},
+            "ActivitySlaOut",
+        ),
+        (
             "post",
             f"/api/v1/reports/instances/{running.pk}/variables/",
             {"name": "x", "value": 1},

@@ -101,6 +101,24 @@ def parse_business_duration(text: str | None) -> BusinessDuration | None:
     return BusinessDuration(amount * (3600 if unit.startswith("hour") else 60), "seconds")
 
 
+def working_day_seconds(week: dict[int, tuple[Period, ...]]) -> int:
+    """The length of a business day under ``week`` (weekday -> periods): the most common length
+    of its working weekdays (the longer on a tie), e.g. 28,800 for Monday-Friday 09:00-17:00.
+    What "N business days" means as a duration (an SLA threshold judged against working
+    seconds), where a deadline keeps its position within the day instead (``add_days``)."""
+    lengths: dict[int, int] = {}
+    for periods in week.values():
+        seconds = sum(
+            ((p.end.hour * 60 + p.end.minute) - (p.start.hour * 60 + p.start.minute)) % 1440 * 60
+            for p in periods
+        )
+        if seconds:
+            lengths[seconds] = lengths.get(seconds, 0) + 1
+    if not lengths:
+        raise CalendarError("The calendar has no working hours on any weekday.")
+    return max(lengths, key=lambda length: (lengths[length], length))
+
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     zone: str

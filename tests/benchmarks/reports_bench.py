@@ -114,7 +114,8 @@ def _fill(now: datetime) -> dict[str, float]:
     statements = {
         "instances": f"""
             INSERT INTO engine_processinstance (version_id, process_key, business_key, status,
-                state, variables, steps, waits, called_versions, created_at, updated_at, ended_at)
+                state, variables, steps, waits, called_versions, created_at, updated_at, ended_at,
+                is_test_run, trace_id, traceparent, outcome, outcome_reason)
             SELECT {v0} + (g % {len(PROCESSES)}),
                    (ARRAY{list(PROCESSES)!r})[1 + g % {len(PROCESSES)}],
                    'BK-' || g,
@@ -125,14 +126,16 @@ def _fill(now: datetime) -> dict[str, float]:
                    {ts} - (g * {2592000 // INSTANCES}) * interval '1 second' + (g % 200000) * interval '1 second',
                    CASE WHEN g % 10 = 0 THEN NULL
                         ELSE {ts} - (g * {2592000 // INSTANCES}) * interval '1 second'
-                             + (g % 200000) * interval '1 second' END
+                             + (g % 200000) * interval '1 second' END,
+                   false, '', '', '', ''
             FROM generate_series(1, {INSTANCES}) AS g""",
         "human tasks": f"""
             INSERT INTO inbox_humantask (instance_id, task_id, activity_id, name, process_key,
                 documentation, candidate_groups, candidate_users, assignee_id, status, priority,
                 due_at, form, is_approval, outcome_variable, requested_by_id, data, outcome,
                 completed_by_id, created_at, claimed_at, completed_at, delegation,
-                comment_required_on_reject, escalation)
+                comment_required_on_reject, escalation, allow_same_approver, multi_instance_id,
+                info_question, paused_seconds)
             SELECT i.id, 't' || g, 'task_' || (g % {ACTIVITIES}), 'Task', i.process_key, '',
                    CASE WHEN g % 3 = 0 THEN '["manager"]'::jsonb
                         ELSE '["approver", "clerk"]'::jsonb END,
@@ -145,19 +148,21 @@ def _fill(now: datetime) -> dict[str, float]:
                    CASE WHEN g <= {OPEN_TASKS} THEN NULL
                         ELSE i.created_at + (g % 7) * interval '1 hour'
                              + (g % 97200) * interval '1 second' END,
-                   '', false, ''
+                   '', false, '', false, '', '', 0
             FROM generate_series(1, {TASKS + OPEN_TASKS}) AS g
             JOIN engine_processinstance i
               ON i.id = (SELECT MIN(id) FROM engine_processinstance) + (g % {INSTANCES})""",
         "jobs": f"""
             INSERT INTO engine_job (instance_id, task_id, activity_id, connector, inputs, status,
                 attempts, max_attempts, run_after, locked_by, last_error, created_at, started_at,
-                finished_at)
+                finished_at, traceparent, deferrals, failed_attempts_seconds, deferred_seconds,
+                lost_attempts_seconds)
             SELECT i.id, 'j' || g, 'step_' || (g % 4), 'http', '{{}}',
                    CASE WHEN g % 500 = 0 THEN 'pending' ELSE 'done' END,
                    1 + (g % 7 = 0)::int, 3, i.created_at, '', '',
                    i.created_at, i.created_at + (g % 5000) * interval '1 millisecond',
-                   i.created_at + (g % 5000 + g % 900) * interval '1 millisecond'
+                   i.created_at + (g % 5000 + g % 900) * interval '1 millisecond',
+                   '', 0, 0, 0, 0
             FROM generate_series(1, {JOBS}) AS g
             JOIN engine_processinstance i
               ON i.id = (SELECT MIN(id) FROM engine_processinstance) + (g % {INSTANCES})""",

@@ -97,9 +97,10 @@ lint: venv node_modules/.installed
 	$(BIN)/lint-imports
 	DJANGO_ENV=test $(PYTHON) .ci/mypy_baseline.py  # all of apps/ and portal/; .ci/mypy-baseline.txt only shrinks
 
-## make bench: engine and audit benchmarks on PostgreSQL + Redis into docs/benchmarks/
+## make bench: the benchmarks on PostgreSQL + Redis into docs/benchmarks/; ONLY="engine inbox"
+## runs those only (also: history, purge, tracing, profile, which a plain run leaves out)
 bench: venv
-	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.benchmarks
+	DJANGO_ENV=test DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTHON) -m tests.benchmarks $(ONLY)
 
 ## make chaos: fault injection against the whole portal (private PostgreSQL 5442 + Redis 6395),
 ## 5 runs per scenario (FULL=1: 20); writes var/chaos/results.json and docs/reliability.md

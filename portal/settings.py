@@ -298,10 +298,16 @@ if REDIS_URL:
         "interval_step": 0.2,
         "interval_max": 0.5,
     }
+    # channels_redis waits for a websocket's next message in blocking pops of 5 s; redis-py 8
+    # reads with a 5 s socket timeout by default, which ended every idle live page's consumer
+    # with "Timeout reading" (the page reconnected, and hand-offs in the gap were late). Reads
+    # may wait longer than a pop; connecting still fails fast when Redis is away.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]
+            },
         }
     }
 else:

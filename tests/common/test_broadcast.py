@@ -138,3 +138,28 @@ def test_the_in_memory_layer_is_called_in_place(settings):
 def test_no_groups_or_no_layer_sends_nothing(settings):
     settings.CHANNEL_LAYERS = {}
     assert broadcast.group_send(["broadcast.test.none"], {"type": "x"}) is None
+
+
+@pytest.mark.integration
+def test_an_idle_receiver_outlives_the_layer_s_blocking_pop():
+    """channels_redis waits on Redis in blocking pops of 5 s, and redis-py 8 reads with a 5 s
+    socket timeout by default: an idle websocket's receive died with "Timeout reading from
+    127.0.0.1:6379" about every 5 s (the inbox benchmark saw 50 of 50 hand-offs missed). The
+    layer as the settings configure it must wait longer than a pop."""
+    layer = get_channel_layer()
+    assert type(layer).__name__ == "RedisChannelLayer"
+
+    async def idle_then_receive():
+        channel = await layer.new_channel()
+
+        async def later():
+            await asyncio.sleep(layer.brpop_timeout + 1.5)
+            await layer.send(channel, {"type": "inbox.changed"})
+
+        sender = asyncio.ensure_future(later())
+        try:
+            return await asyncio.wait_for(layer.receive(channel), layer.brpop_timeout * 3)
+        finally:
+            await sender
+
+    assert run_async(idle_then_receive) == {"type": "inbox.changed"}

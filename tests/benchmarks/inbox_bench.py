@@ -352,7 +352,8 @@ def _handoffs(server: _Server, approver_token: str, finance_cookie: str, task_id
     samples = []
     for task_id in task_ids:
         instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True)[0]
-        wanted[f"bench_inbox #{instance_id}</td>"] = instance_id
+        # the row's process cell (apps/inbox/row_html.py): "<name> <span ...>#<instance></span>"
+        wanted[f">#{instance_id}</span></td>"] = instance_id
         started = time.perf_counter()
         response = api.post(
             f"{server.url}/api/v1/tasks/{task_id}/complete/",

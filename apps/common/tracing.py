@@ -114,16 +114,29 @@ def configure(*, worker: bool = False) -> bool:
 
 def _instrument(*, worker: bool) -> None:
     from opentelemetry.instrumentation.django import DjangoInstrumentor  # noqa: PLC0415
-    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor  # noqa: PLC0415
 
     DjangoInstrumentor().instrument()
-    # Each SQL statement carries the trace id in a comment (sqlcommenter): pg_stat_activity and
-    # the slow-query log point back to the trace.
-    PsycopgInstrumentor().instrument(enable_commenter=True)
+    instrument_psycopg()
     if worker:
         from opentelemetry.instrumentation.celery import CeleryInstrumentor  # noqa: PLC0415
 
         CeleryInstrumentor().instrument()
+
+
+def sqlcommenter_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """``FLOWGATE_OTEL_SQLCOMMENTER=true``: each SQL statement carries its span's traceparent in
+    a comment (pg_stat_activity and the slow-query log point back to the trace). Off by default:
+    a comment unique to each statement makes every statement's text new to psycopg, which then
+    parses it again instead of taking it from its query cache (decision 039, addendum 3)."""
+    return environ.get("FLOWGATE_OTEL_SQLCOMMENTER", "").strip().lower() in ("1", "true", "yes")
+
+
+def instrument_psycopg() -> None:
+    """The psycopg instrumentation as configured processes use it (connections made after):
+    a span per SQL statement."""
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor  # noqa: PLC0415
+
+    PsycopgInstrumentor().instrument(enable_commenter=sqlcommenter_wanted())
 
 
 def tracer() -> trace.Tracer:

@@ -323,7 +323,7 @@ def run(report_dir: Path) -> dict:
             for label, workers, audit, traced in CONFIGS:
                 switch.on = traced
                 if traced:
-                    PsycopgInstrumentor().instrument(enable_commenter=True)
+                    flowgate_tracing.instrument_psycopg()
                 try:
                     result = durable_run(
                         databases, workers=workers, count=INSTANCES, audit=audit, tracing=traced

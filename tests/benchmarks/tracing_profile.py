@@ -17,6 +17,7 @@ the heaviest OpenTelemetry functions. Prints a markdown report; writes nothing.
 from __future__ import annotations
 
 import cProfile
+import gc
 import os
 import pstats
 import re
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from django.db import connection
 from opentelemetry import trace
+from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -39,6 +41,41 @@ from tests.benchmarks.tracing_bench import SamplingSwitch
 
 COUNT = int(os.environ.get("PROFILE_TRACING_INSTANCES", "150"))
 ROUNDS = int(os.environ.get("PROFILE_TRACING_ROUNDS", "3"))
+KEEP = int(os.environ.get("PROFILE_TRACING_KEEP", "10000"))  # MemoryExporter's default
+
+
+class _Names(MemoryExporter):
+    """The in-memory exporter as configured (the latest KEEP spans), counting spans by name."""
+
+    def __init__(self) -> None:
+        super().__init__(keep=KEEP)
+        self.names: Counter[str] = Counter()
+
+    def export(self, spans):
+        self.names.update(span.name for span in spans)
+        return super().export(spans)
+
+
+class _GC:
+    """Garbage collections and the time they take (gc.callbacks), during a measured part."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = Counter()
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+            self.collections[info["generation"]] += 1
+
+    def take(self) -> tuple[float, Counter]:
+        taken = (self.seconds, self.collections)
+        self.seconds, self.collections = 0.0, Counter()
+        return taken
 
 
 class _Side:
@@ -52,8 +89,10 @@ class _Side:
         connection.close()
         if on and not self.switch.on:
             flowgate_tracing.instrument_psycopg()
+            CeleryInstrumentor().instrument()
         elif not on and self.switch.on:
             PsycopgInstrumentor().uninstrument()
+            CeleryInstrumentor().uninstrument()
         self.switch.on = on
 
 
@@ -76,9 +115,12 @@ def _starts(version, actor, traced: bool) -> list:
     return instances
 
 
-def _steps(traced: bool) -> int:
+def _steps() -> int:
+    """Every pending job, through the worker's task (``engine.answer_doorbell``) applied in this
+    process with the message headers the doorbell sends, so the Celery instrumentation (when on)
+    makes its span around each task as on a worker."""
     from apps.engine.models import Job, JobStatus
-    from apps.engine.runtime.continuation import job_run
+    from apps.engine.tasks import answer_doorbell
 
     executed = 0
     while True:
@@ -90,52 +132,50 @@ def _steps(traced: bool) -> int:
         if not due:
             return executed
         for job_id, instance_id, traceparent in due:
-            task = (
-                # The Celery instrumentation's span around the worker's task, child of the
-                # traceparent the doorbell put in the message.
-                flowgate_tracing.tracer().start_as_current_span(
-                    "run/engine.job_run",
-                    context=trace.set_span_in_context(
-                        trace.NonRecordingSpan(flowgate_tracing.parse_traceparent(traceparent))
-                    ),
-                    kind=trace.SpanKind.CONSUMER,
-                )
-                if traced
-                else nullcontext()
+            result = answer_doorbell.apply(
+                args=(job_id, instance_id), headers={"traceparent": traceparent}
             )
-            with task:
-                executed += job_run(job_id=job_id, worker_id="profile", instance_id=instance_id)
+            executed += result.get()
 
 
-def _round(version, actor, side: _Side, traced: bool, exporter, profile=None) -> dict:
+def _round(version, actor, side: _Side, traced: bool, exporter, profiles=None, gcs=None) -> dict:
     from portal.celery import app
 
     side.set(traced)
     provider = trace.get_tracer_provider()
     before = exporter.exported
-    names_before = Counter(s.name for s in exporter.spans)
-    if profile:
-        profile.enable()
+    names_before = Counter(exporter.names)
+    gcs.take()
+    if profiles:
+        profiles[0].enable()
     cpu = time.process_time()
     _starts(version, actor, traced)
     provider.force_flush()  # type: ignore[attr-defined]
     start_cpu = time.process_time() - cpu
+    if profiles:
+        profiles[0].disable()
+        profiles[1].enable()
     start_spans = exporter.exported - before
+    start_gc = gcs.take()
     app.control.purge()
     cpu = time.process_time()
-    executed = _steps(traced)
+    executed = _steps()
     provider.force_flush()  # type: ignore[attr-defined]
     step_cpu = time.process_time() - cpu
-    if profile:
-        profile.disable()
+    step_gc = gcs.take()
+    if profiles:
+        profiles[1].disable()
     assert executed == COUNT * STEPS_PER_INSTANCE, executed
-    names = Counter(s.name for s in exporter.spans) - names_before
+    names = exporter.names - names_before
     return {
         "start_cpu_ms": start_cpu / COUNT * 1000,
         "step_cpu_ms": step_cpu / executed * 1000,
         "spans_per_start": start_spans / COUNT,
         "spans_per_step": (exporter.exported - before - start_spans) / executed,
         "names": names,
+        "start_gc_ms": start_gc[0] / COUNT * 1000,
+        "step_gc_ms": step_gc[0] / executed * 1000,
+        "gc_collections": start_gc[1] + step_gc[1],
     }
 
 
@@ -187,7 +227,7 @@ def _calls(profile: cProfile.Profile) -> tuple[int, int]:
 def run(report_dir: Path) -> None:
     from apps.common.actors import Actor
 
-    switch, exporter = SamplingSwitch(), MemoryExporter(keep=200_000)
+    switch, exporter, gcs = SamplingSwitch(), _Names(), _GC()
     provider = TracerProvider(sampler=switch)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
@@ -198,19 +238,26 @@ def run(report_dir: Path) -> None:
     with _FreshDatabases() as databases:
         databases.fresh()
         version = _version()
-        _round(version, actor, side, False, exporter)  # warm-up
+        _round(version, actor, side, False, exporter, gcs=gcs)  # warm-up
         for _ in range(ROUNDS):
             for traced in (False, True):
-                results[traced].append(_round(version, actor, side, traced, exporter))
+                results[traced].append(_round(version, actor, side, traced, exporter, gcs=gcs))
         for traced in (False, True):
-            profile = cProfile.Profile()
-            _round(version, actor, side, traced, exporter, profile)
-            profiled[traced] = (profile, _calls(profile))
+            profiles = (cProfile.Profile(), cProfile.Profile())
+            _round(version, actor, side, traced, exporter, profiles, gcs)
+            profiled[traced] = (profiles, [_calls(p) for p in profiles])
         side.set(False)
     med = {
         traced: {
             key: statistics.median(r[key] for r in rows)
-            for key in ("start_cpu_ms", "step_cpu_ms", "spans_per_start", "spans_per_step")
+            for key in (
+                "start_cpu_ms",
+                "step_cpu_ms",
+                "spans_per_start",
+                "spans_per_step",
+                "start_gc_ms",
+                "step_gc_ms",
+            )
         }
         for traced, rows in results.items()
     }
@@ -219,7 +266,8 @@ def run(report_dir: Path) -> None:
     per_instance_on = on["start_cpu_ms"] + STEPS_PER_INSTANCE * on["step_cpu_ms"]
     spans = on["spans_per_start"] + STEPS_PER_INSTANCE * on["spans_per_step"]
     extra_us = (per_instance_on - per_instance_off) * 1000
-    (calls_off, _), (calls_on, otel_calls) = profiled[False][1], profiled[True][1]
+    calls = {traced: [total for total, _otel in profiled[traced][1]] for traced in (False, True)}
+    otel_calls = [otel for _total, otel in profiled[True][1]]
     steps = COUNT * STEPS_PER_INSTANCE
     lines = [
         f"{COUNT} instances per round, {ROUNDS} rounds alternating off/on (medians; CPU of this "
@@ -231,13 +279,24 @@ def run(report_dir: Path) -> None:
         f"| tracing on | {on['start_cpu_ms']:.3f} | {on['step_cpu_ms']:.3f} | {per_instance_on:.3f} | {on['spans_per_start']:.1f} | {on['spans_per_step']:.2f} |",
         f"| on / off | {on['start_cpu_ms'] / off['start_cpu_ms']:.3f} | {on['step_cpu_ms'] / off['step_cpu_ms']:.3f} | **{per_instance_on / per_instance_off:.3f}** | | |",
         "",
+        f"Garbage collection, CPU ms per start / per step: off {off['start_gc_ms']:.3f} / "
+        f"{off['step_gc_ms']:.3f}, on {on['start_gc_ms']:.3f} / {on['step_gc_ms']:.3f}; "
+        f"collections by generation in the last round: off "
+        f"{dict(sorted(results[False][-1]['gc_collections'].items()))}, on "
+        f"{dict(sorted(results[True][-1]['gc_collections'].items()))} "
+        f"(the exporter keeps the latest {KEEP} spans).",
+        "",
         f"Extra CPU per instance {extra_us:.0f} µs for {spans:.1f} spans = "
         f"{extra_us / spans if spans else 0:.0f} µs per span (everything tracing adds, divided by its spans).",
         "",
-        f"Python function calls per instance (cProfile round): off {calls_off / COUNT:,.0f}, "
-        f"on {calls_on / COUNT:,.0f} (+{(calls_on - calls_off) / COUNT:,.0f}; "
-        f"{otel_calls / COUNT:,.0f} in OpenTelemetry and apps/common/tracing.py); "
-        f"{steps} steps per round.",
+        "Python function calls (cProfile round; deterministic):",
+        "",
+        "| | per start: off | on | added | in OpenTelemetry + tracing.py | per step: off | on | added | in OpenTelemetry + tracing.py |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| calls | {calls[False][0] / COUNT:,.0f} | {calls[True][0] / COUNT:,.0f} "
+        f"| {(calls[True][0] - calls[False][0]) / COUNT:+,.0f} | {otel_calls[0] / COUNT:,.0f} "
+        f"| {calls[False][1] / steps:,.0f} | {calls[True][1] / steps:,.0f} "
+        f"| {(calls[True][1] - calls[False][1]) / steps:+,.0f} | {otel_calls[1] / steps:,.0f} |",
         "",
         "Spans by name (last profiled round, tracing on):",
         "",
@@ -246,17 +305,23 @@ def run(report_dir: Path) -> None:
         lines.append(f"- `{name}`: {count / COUNT:.2f} per instance")
     lines += [
         "",
-        "Heaviest OpenTelemetry functions (self time, cProfile round with tracing on):",
+        "Heaviest OpenTelemetry functions in the steps (self time, cProfile round, tracing on):",
         "",
         "| function | calls | self s | cumulative s |",
         "|---|---|---|---|",
-        *_otel_top(profiled[True][0]),
+        *_otel_top(profiled[True][0][1]),
         "",
-        "Where tracing adds self time (cProfile rounds, on minus off):",
+        "Where tracing adds self time to the starts (cProfile rounds, on minus off):",
         "",
         "| function | calls added | self s added |",
         "|---|---|---|",
-        *_diff(profiled[False][0], profiled[True][0]),
+        *_diff(profiled[False][0][0], profiled[True][0][0]),
+        "",
+        "Where tracing adds self time to the steps (cProfile rounds, on minus off):",
+        "",
+        "| function | calls added | self s added |",
+        "|---|---|---|",
+        *_diff(profiled[False][0][1], profiled[True][0][1]),
         "",
     ]
     print("\n".join(lines))

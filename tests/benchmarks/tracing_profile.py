@@ -87,11 +87,14 @@ class _Side:
 
     def set(self, on: bool) -> None:
         connection.close()
+        sql = flowgate_tracing.instrumentation_wanted("psycopg")
         if on and not self.switch.on:
-            flowgate_tracing.instrument_psycopg()
+            if sql:
+                flowgate_tracing.instrument_psycopg()
             CeleryInstrumentor().instrument()
         elif not on and self.switch.on:
-            PsycopgInstrumentor().uninstrument()
+            if sql:
+                PsycopgInstrumentor().uninstrument()
             CeleryInstrumentor().uninstrument()
         self.switch.on = on
 

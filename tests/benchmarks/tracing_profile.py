@@ -1,17 +1,21 @@
 """Tracing profile: what the OpenTelemetry SDK costs per instance start and per engine step, in CPU
-and in spans, with the instrumentations `make bench`'s "tracing on" run uses (issue 23).
+and in spans, with the instrumentations `make bench`'s "tracing on" run uses (issue 23; decision
+039, addendum 3).
 
 Run with `python -m tests.benchmarks tracing-profile` (PostgreSQL + Redis, as `make bench`). In
 one process, on a fresh copy of a migrated database, alternating rounds of: tracing off (no SDK
 recording, no instrumentation: what a portal without ``OTEL_*`` runs), then tracing on (the SDK
 as ``tracing.configure()`` installs it: batch span processor into Flowgate's in-memory exporter,
-the psycopg instrumentation as configured there; a server span per start as the Django
-instrumentation makes for the start API, a consumer span per step as the Celery instrumentation
-makes for the worker's task). Each round starts PROFILE_TRACING_INSTANCES instances, then runs
-their jobs with ``job_run`` as a worker does. Measured: this process's CPU per start and per
-step (all threads: the span processor's export thread included), spans per start and per step,
-and, under cProfile in one extra round per side, the Python function calls (deterministic) and
-the heaviest OpenTelemetry functions. Prints a markdown report; writes nothing.
+the psycopg instrumentation as configured there (``FLOWGATE_OTEL_SQLCOMMENTER``,
+``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` are honoured), the Celery instrumentation; a server
+span per start as the Django instrumentation makes for the start API). Each round starts
+PROFILE_TRACING_INSTANCES instances, then runs their jobs through the worker's task
+(``engine.answer_doorbell``, applied in this process with the doorbell's headers). Measured: this
+process's CPU per start and per step (all threads: the span processor's export thread included;
+the least of the rounds, as other load only adds), time in garbage collection, spans per start and
+per step, and, under cProfile in one extra round per side, the Python function calls
+(deterministic: the machine-independent figure) and where tracing adds self time. Prints a
+markdown report; writes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import gc
 import os
 import pstats
 import re
-import statistics
 import time
 from collections import Counter
 from contextlib import nullcontext
@@ -252,7 +255,8 @@ def run(report_dir: Path) -> None:
         side.set(False)
     med = {
         traced: {
-            key: statistics.median(r[key] for r in rows)
+            # The least CPU of the rounds: other processes on the machine only ever add to it.
+            key: min(r[key] for r in rows)
             for key in (
                 "start_cpu_ms",
                 "step_cpu_ms",
@@ -273,7 +277,7 @@ def run(report_dir: Path) -> None:
     otel_calls = [otel for _total, otel in profiled[True][1]]
     steps = COUNT * STEPS_PER_INSTANCE
     lines = [
-        f"{COUNT} instances per round, {ROUNDS} rounds alternating off/on (medians; CPU of this "
+        f"{COUNT} instances per round, {ROUNDS} rounds alternating off/on (least of the rounds; CPU of this "
         "process, all threads; the database's CPU is not in it):",
         "",
         "| | CPU ms per start | CPU ms per step | CPU ms per instance (start + 3 steps) | spans per start | spans per step |",

@@ -337,3 +337,41 @@ def run(report_dir: Path) -> None:
 def profiled_names(results: dict[bool, list[dict]]) -> list[tuple[str, int]]:
     names = results[True][-1]["names"]
     return sorted(names.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def pairs(report_dir: Path) -> None:
+    """`python -m tests.benchmarks tracing-pairs`: the engine benchmark's "durable, 2 workers" run
+    with tracing off, then on, PAIR_ROUNDS times (PAIR_INSTANCES instances each; real workers, as
+    `make bench` runs them), and the loss of each pair: a quicker check than a whole `make bench`
+    of what tracing costs in real processes. Prints; writes nothing."""
+    from tests.benchmarks import engine_bench
+
+    count = int(os.environ.get("PAIR_INSTANCES", "600"))
+    rounds = int(os.environ.get("PAIR_ROUNDS", "3"))
+    switch, _exporter = engine_bench._starter_tracing()
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    with _FreshDatabases() as databases:
+        databases.fresh()
+        for _ in range(rounds):
+            for traced in (False, True):
+                switch.on = traced
+                sql = traced and flowgate_tracing.instrumentation_wanted("psycopg")
+                if sql:
+                    flowgate_tracing.instrument_psycopg()
+                try:
+                    result = engine_bench.durable_run(
+                        databases, workers=2, count=count, audit=True, tracing=traced
+                    )
+                finally:
+                    switch.on = False
+                    if sql:
+                        PsycopgInstrumentor().uninstrument()
+                assert result["ok"], result["check"]
+                rates[traced].append(result["instances_per_s"])
+    losses = [1 - on / off for off, on in zip(rates[False], rates[True], strict=True)]
+    print(
+        f"durable, 2 workers, {count} instances, {rounds} pairs: off "
+        f"{[round(r, 1) for r in rates[False]]}, on {[round(r, 1) for r in rates[True]]} "
+        f"instances/s; loss per pair {[f'{loss:.1%}' for loss in losses]}, mean "
+        f"{sum(losses) / len(losses):.1%}"
+    )

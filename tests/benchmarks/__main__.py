@@ -52,6 +52,14 @@ def main() -> int:
         from tests.benchmarks import engine_profile
 
         engine_profile.run(report_dir)
+    if "tracing-profile" in only:  # not part of a plain `make bench`
+        from tests.benchmarks import tracing_profile
+
+        tracing_profile.run(report_dir)
+    if "tracing-pairs" in only:  # not part of a plain `make bench`
+        from tests.benchmarks import tracing_profile
+
+        tracing_profile.pairs(report_dir)
     if not only or "audit" in only:
         from tests.benchmarks import audit_bench
 

@@ -156,6 +156,9 @@ def _start_workers(
     env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
     if tracing:
         env.update({"OTEL_TRACES_EXPORTER": "memory", "OTEL_SERVICE_NAME": "flowgate-bench"})
+        disabled = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
+        if disabled:  # the same instrumentations left out as in this process
+            env["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = disabled
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -322,15 +325,16 @@ def run(report_dir: Path) -> dict:
             bares.append(bare_spiff_rate(spec_json, BARE_INSTANCES))
             for label, workers, audit, traced in CONFIGS:
                 switch.on = traced
-                if traced:
-                    PsycopgInstrumentor().instrument(enable_commenter=True)
+                sql_spans = traced and flowgate_tracing.instrumentation_wanted("psycopg")
+                if sql_spans:
+                    flowgate_tracing.instrument_psycopg()
                 try:
                     result = durable_run(
                         databases, workers=workers, count=INSTANCES, audit=audit, tracing=traced
                     )
                 finally:
                     switch.on = False
-                    if traced:
+                    if sql_spans:
                         PsycopgInstrumentor().uninstrument()
                 runs[label].append(result)
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]

@@ -69,6 +69,15 @@ def test_the_sdk_is_off_unless_the_otel_variables_ask_for_it():
     )
 
 
+def test_the_standard_variable_leaves_out_the_instrumentations_it_names():
+    assert tracing.instrumentation_wanted("psycopg", {}) is True
+    disabled = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "requests , psycopg"}
+    assert tracing.instrumentation_wanted("psycopg", disabled) is False
+    assert tracing.instrumentation_wanted("django", disabled) is True
+    everything = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "*"}
+    assert tracing.instrumentation_wanted("celery", everything) is False
+
+
 def test_the_memory_exporter_keeps_the_latest_spans_and_counts_them_all():
     exporter = tracing.MemoryExporter(keep=2)
     provider = TracerProvider()  # not the global one: this test installs nothing

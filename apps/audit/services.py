@@ -16,7 +16,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ from apps.audit.selectors import (
 from apps.audit.verification import ChainVerification, chain_verify
 from apps.common.actors import Actor
 from apps.common.context import client_ip_var, request_id_var
-from apps.common.db import insert_rows, savepoints
+from apps.common.db import WriteBatch, insert_rows
 from apps.common.errors import InvalidInput, NotFound
 from apps.common.tracing import log_ids, trace_id_of
 
@@ -68,10 +67,14 @@ def _clip(value: str | None, limit: int) -> str:
     return (value or "")[:limit]
 
 
-# The events of a ``batched`` block (with the savepoint depth it began at), None outside one.
-_pending: ContextVar[tuple[list[AuditEvent], int] | None] = ContextVar(
-    "audit_events_pending", default=None
-)
+def _insert(events: list[AuditEvent]) -> None:
+    if events:
+        with transaction.atomic(savepoint=False):
+            insert_rows(events)
+
+
+# The events of a ``batched`` block, written in one INSERT at its end.
+_batch: WriteBatch[AuditEvent] = WriteBatch("audit_events_pending", _insert)
 
 
 @contextmanager
@@ -82,36 +85,12 @@ def batched() -> Iterator[None]:
     for the next task, then its own event). Use it inside the change's transaction; if the block
     raises, nothing is written. An event recorded inside a savepoint opened within the block is
     written at once, alone (that savepoint may roll back without the rest): it then precedes
-    the queued ones in the chain."""
-    if _pending.get() is not None or not settings.FLOWGATE_AUDIT_ENABLED:
+    the queued ones in the chain (``apps.common.db.WriteBatch``)."""
+    if not settings.FLOWGATE_AUDIT_ENABLED:
         yield
         return
-    pending: list[AuditEvent] = []
-    token = _pending.set((pending, savepoints()))
-    try:
+    with _batch.block():
         yield
-    finally:
-        _pending.reset(token)
-    _insert(pending)
-
-
-def _queue(events: list[AuditEvent]) -> bool:
-    """Queue sealed events in the current ``batched`` block; False when they must be written
-    now (no block, or inside a savepoint opened within it)."""
-    state = _pending.get()
-    if state is None:
-        return False
-    pending, depth = state
-    if savepoints() != depth:
-        return False
-    pending.extend(events)
-    return True
-
-
-def _insert(events: list[AuditEvent]) -> None:
-    if events:
-        with transaction.atomic(savepoint=False):
-            insert_rows(events)
 
 
 def record(action: AuditAction, **fields: Any) -> AuditEvent:
@@ -132,9 +111,9 @@ def record(action: AuditAction, **fields: Any) -> AuditEvent:
     if not settings.FLOWGATE_AUDIT_ENABLED:  # benchmarks only; production settings force it on
         return AuditEvent(**values)
     mac = _mac(values)
-    if _pending.get() is not None:
+    if _batch.active:
         event = AuditEvent(**values, mac=mac)
-        if _queue([event]):
+        if _batch.queue([event]):
             return event
     with transaction.atomic(savepoint=False):
         return AuditEvent.objects.create(**values, mac=mac)
@@ -148,7 +127,7 @@ def record_many(events: list[AuditEvent]) -> list[AuditEvent]:
     for event in events:
         _seal(event)
     batch = list(events)
-    if not _queue(batch):
+    if not _batch.queue(batch):
         _insert(batch)
     return events
 

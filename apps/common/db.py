@@ -9,14 +9,17 @@ field exactly as ``save()`` prepares them (``get_db_prep_save``), so what is sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 PARAMS_CACHED = 50  # psycopg._queries.MAX_CACHED_STATEMENT_PARAMS
 
 
@@ -95,3 +98,40 @@ def savepoints() -> int:
     """How many savepoints the current transaction has open (``atomic(savepoint=False)`` blocks
     open none): a write queued for the end of a block must not outlive one that rolls back."""
     return sum(1 for sid in connection.savepoint_ids if sid is not None)
+
+
+class WriteBatch(Generic[T]):
+    """Writes queued in a ``block()`` and made by ``flush`` once, at its end, in the order they
+    were queued (decision 044: an approval's audit events and its inbox feed rows, one INSERT
+    each). Use the block inside the change's transaction: if it raises, nothing is flushed.
+    Nested blocks join the outer one. ``queue`` refuses (the caller writes at once, alone) outside
+    a block and inside a savepoint opened within it, since that savepoint may roll back alone."""
+
+    def __init__(self, name: str, flush: Callable[[list[T]], None]) -> None:
+        self._pending: ContextVar[tuple[list[T], int] | None] = ContextVar(name, default=None)
+        self._flush = flush
+
+    @property
+    def active(self) -> bool:
+        return self._pending.get() is not None
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        if self.active:
+            yield
+            return
+        pending: list[T] = []
+        token = self._pending.set((pending, savepoints()))
+        try:
+            yield
+        finally:
+            self._pending.reset(token)
+        self._flush(pending)
+
+    def queue(self, items: Sequence[T]) -> bool:
+        """Queue ``items`` for the end of the current block; False when they must be written now."""
+        state = self._pending.get()
+        if state is None or savepoints() != state[1]:
+            return False
+        state[0].extend(items)
+        return True

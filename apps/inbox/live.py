@@ -6,9 +6,7 @@ worker events to the web process) and after every reconnect."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from functools import partial
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -16,47 +14,10 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.common import broadcast
-from apps.common.db import insert_rows, savepoints
+from apps.common.db import WriteBatch, insert_rows
 from apps.inbox.models import InboxEvent
 
-# The rows (with the groups to ring) of an ``events_batched`` block and the savepoint depth it
-# began at; None outside one.
 _Queued = tuple[InboxEvent, list[str], dict]
-_pending: ContextVar[tuple[list[_Queued], int] | None] = ContextVar(
-    "inbox_events_pending", default=None
-)
-
-
-@contextmanager
-def events_batched() -> Iterator[None]:
-    """Within the block, the feed rows of task and instance changes are queued and written at its
-    end in one INSERT, in the order they were published (an approval writes three: the completed
-    task, the next task, the instance; decision 044). Use it inside the change's transaction: if
-    the block raises, nothing is written and the transaction rolls back. Nested blocks join the
-    outer one; a row published inside a savepoint opened within the block is written at once,
-    alone (that savepoint may roll back without the rest)."""
-    if _pending.get() is not None:
-        yield
-        return
-    pending: list[_Queued] = []
-    token = _pending.set((pending, savepoints()))
-    try:
-        yield
-    finally:
-        _pending.reset(token)
-    _write(pending)
-
-
-def _publish(event: InboxEvent, groups: list[str], payload: dict) -> None:
-    state = _pending.get()
-    if state is None:
-        _write([(event, groups, payload)])
-        return
-    pending, depth = state
-    if savepoints() != depth:  # a savepoint may roll back alone: write this row with it, now
-        _write([(event, groups, payload)])
-        return
-    pending.append((event, groups, payload))
 
 
 def _write(pending: list[_Queued]) -> None:
@@ -68,6 +29,26 @@ def _write(pending: list[_Queued]) -> None:
         message = {**payload, "event": event.pk}
         # a live update is a courtesy; browsers also read the feed (apps.common.broadcast)
         transaction.on_commit(partial(broadcast.group_send, groups, message))
+
+
+# The rows (with the groups to ring) of an ``events_batched`` block, written at its end.
+_batch: WriteBatch[_Queued] = WriteBatch("inbox_events_pending", _write)
+
+
+def events_batched() -> AbstractContextManager[None]:
+    """Within the block, the feed rows of task and instance changes are queued and written at its
+    end in one INSERT, in the order they were published (an approval writes three: the completed
+    task, the next task, the instance; decision 044). Use it inside the change's transaction: if
+    the block raises, nothing is written and the transaction rolls back. Nested blocks join the
+    outer one; a row published inside a savepoint opened within the block is written at once,
+    alone (that savepoint may roll back without the rest; ``apps.common.db.WriteBatch``)."""
+    return _batch.block()
+
+
+def _publish(event: InboxEvent, groups: list[str], payload: dict) -> None:
+    row = (event, groups, payload)
+    if not _batch.queue([row]):
+        _write([row])
 
 
 def group_for_role(role: str) -> str:
